@@ -1,0 +1,10 @@
+import { PGlite } from '@electric-sql/pglite';
+let t=Date.now();
+const db = new PGlite('/tmp/pgl1');
+await db.waitReady; console.log('create', Date.now()-t);
+const r = await db.query("select 1::int8 as a, '\\x0102'::bytea as b, now() as c, pg_advisory_xact_lock(1) as l");
+console.log(r.rows);
+await db.close();
+t=Date.now(); const d2 = new PGlite('/tmp/pgl1'); await d2.waitReady; console.log('reopen', Date.now()-t);
+const dump = await d2.dumpDataDir('none'); console.log('dump', dump.size);
+t=Date.now(); const d3 = new PGlite({loadDataDir: dump}); await d3.waitReady; console.log('clone', Date.now()-t);
