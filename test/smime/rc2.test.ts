@@ -24,9 +24,9 @@ const RFC2268_VECTORS = [
   },
 ] as const;
 
-describe('RC2 (RFC 2268)', () => {
+void describe('RC2 (RFC 2268)', () => {
   for (const v of RFC2268_VECTORS) {
-    it(`RFC 2268 vector: ${v.key.length / 2}-byte key, ${v.bits} effective bits`, () => {
+    void it(`RFC 2268 vector: ${v.key.length / 2}-byte key, ${v.bits} effective bits`, () => {
       const rc2 = new Rc2(hex(v.key), v.bits);
       const out = new Uint8Array(RC2_BLOCK_SIZE);
       rc2.encryptBlock(hex(v.plain), 0, out, 0);
@@ -37,7 +37,7 @@ describe('RC2 (RFC 2268)', () => {
     });
   }
 
-  it('CBC round-trips and chains blocks', () => {
+  void it('CBC round-trips and chains blocks', () => {
     const key = randomBytes(5);
     const iv = randomBytes(8);
     const data = randomBytes(64);
@@ -46,7 +46,7 @@ describe('RC2 (RFC 2268)', () => {
     assert.equal(toHex(rc2CbcDecrypt(key, 40, iv, encrypted)), toHex(data));
   });
 
-  it('maps RC2 parameter versions to effective bits (RFC 8018 appendix B.2.3)', () => {
+  void it('maps RC2 parameter versions to effective bits (RFC 8018 appendix B.2.3)', () => {
     assert.equal(rc2EffectiveBitsFromVersion(160), 40);
     assert.equal(rc2EffectiveBitsFromVersion(120), 64);
     assert.equal(rc2EffectiveBitsFromVersion(58), 128);
@@ -55,7 +55,7 @@ describe('RC2 (RFC 2268)', () => {
     assert.equal(rc2EffectiveBitsFromVersion(2000), undefined);
   });
 
-  it('rejects out-of-range keys, effective bits, IVs and partial blocks', () => {
+  void it('rejects out-of-range keys, effective bits, IVs and partial blocks', () => {
     assert.throws(() => new Rc2(new Uint8Array(0)), RangeError);
     assert.throws(() => new Rc2(new Uint8Array(129)), RangeError);
     assert.throws(() => new Rc2(new Uint8Array(5), 0), RangeError);
@@ -66,7 +66,7 @@ describe('RC2 (RFC 2268)', () => {
 
   // Cross-check against OpenSSL's RC2 (legacy provider, in a child process only) where the CLI can express the key:
   // `openssl enc` always uses effective bits = key bits, which is what PKCS#12's RC2-40 and RC2-128 use.
-  it('matches OpenSSL rc2-cbc for 40- and 128-bit keys', (t) => {
+  void it('matches OpenSSL rc2-cbc for 40- and 128-bit keys', (t) => {
     for (const keyBytes of [5, 16]) {
       const key = randomBytes(keyBytes);
       const iv = randomBytes(8);
