@@ -1,0 +1,68 @@
+/**
+ * /api/v1/admin: what IT does. Place a PKCS#12 into a user's profile, add aliases, list a user's keys (public facts
+ * only), verify the audit chain. There is deliberately no route that reads, sets or resets a passphrase.
+ */
+import Router from '@koa/router';
+import { z } from 'zod';
+import { AppError } from '../../errors.ts';
+import { appendAudit, verifyAudit } from '../../store/audit.ts';
+import { listKeys } from '../../store/keys.ts';
+import { addAlias, ensureUser, findUserByEmail, listAliases } from '../../store/users.ts';
+import type { AppState, Services } from '../context.ts';
+import { readJson, validate } from '../middleware/body.ts';
+import { requireAdmin } from '../middleware/auth.ts';
+import { presentKey } from '../presenters.ts';
+import { base64Bytes, emailParam, passphrase } from '../schemas.ts';
+
+const placeBody = z.strictObject({
+  p12: base64Bytes,
+  password: z.string().max(1024),
+  initialPassphrase: passphrase.optional(),
+  force: z.boolean().default(false),
+});
+const aliasBody = z.strictObject({ alias: emailParam });
+
+export function adminRoutes(s: Services): Router<AppState> {
+  const r = new Router<AppState>({ prefix: '/api/v1/admin' });
+  r.use(requireAdmin(s));
+
+  r.post('/users/:email/keys', async (ctx) => {
+    const email = validate(emailParam, ctx.params.email);
+    const body = await readJson(ctx, placeBody, s.config.SMIME_MAX_JSON_BYTES);
+    const row = await s.vault.placeKey({
+      actor: 'admin:api',
+      userEmail: email,
+      p12: body.p12,
+      p12Password: body.password,
+      initialPassphrase: body.initialPassphrase,
+      force: body.force,
+    });
+    ctx.status = 201;
+    ctx.body = { user: email, key: presentKey(row) };
+  });
+
+  r.get('/users/:email/keys', async (ctx) => {
+    const user = await findUserByEmail(s.db, validate(emailParam, ctx.params.email));
+    if (!user) throw new AppError('USER_NOT_FOUND');
+    ctx.body = { user: user.email, aliases: await listAliases(s.db, user.id), keys: (await listKeys(s.db, user.id)).map(presentKey) };
+  });
+
+  r.post('/users/:email/aliases', async (ctx) => {
+    const email = validate(emailParam, ctx.params.email);
+    const { alias } = await readJson(ctx, aliasBody, s.config.SMIME_MAX_JSON_BYTES);
+    await s.db.transaction(async (tx) => {
+      const user = await ensureUser(tx, email);
+      if (alias === user.email) return;
+      if (!(await addAlias(tx, user.id, alias))) throw new AppError('ALIAS_TAKEN');
+      await appendAudit(tx, { actor: 'admin:api', userEmail: user.email, action: 'alias.added', details: { alias } });
+    });
+    ctx.status = 201;
+    ctx.body = { user: email, alias };
+  });
+
+  r.get('/audit/verify', async (ctx) => {
+    const expectHead = validate(z.string().regex(/^[0-9a-f]{64}$/).optional(), ctx.query.expectHead);
+    ctx.body = await verifyAudit(s.db, { expectHead });
+  });
+  return r;
+}

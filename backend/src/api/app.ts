@@ -1,0 +1,73 @@
+/**
+ * The Koa application. Every request runs the same chain: error mapping -> security headers -> rate limit ->
+ * (per router) authentication -> input validation -> handler -> presenter.
+ */
+import Koa from 'koa';
+import type { Context, Next } from 'koa';
+import type { AppState, Services } from './context.ts';
+import { adminRoutes } from './admin/routes.ts';
+import { keyRoutes } from './keys/routes.ts';
+import { meRoutes } from './me/routes.ts';
+import { errorHandler } from './middleware/errors.ts';
+import { rateLimit } from './middleware/rate-limit.ts';
+import { sessionRoutes } from './session/routes.ts';
+
+function securityHeaders() {
+  return async (ctx: Context, next: Next): Promise<void> => {
+    try {
+      await next();
+    } finally {
+      // Nothing this API answers may be stored by a browser or proxy cache (keys, statuses, errors alike).
+      ctx.set('Cache-Control', 'no-store');
+      ctx.set('Pragma', 'no-cache');
+      ctx.set('X-Content-Type-Options', 'nosniff');
+      ctx.set('Referrer-Policy', 'no-referrer');
+      ctx.set('X-Frame-Options', 'DENY');
+    }
+  };
+}
+
+function accessLog(s: Services) {
+  return async (ctx: Context, next: Next): Promise<void> => {
+    const start = process.hrtime.bigint();
+    try {
+      await next();
+    } finally {
+      // Method, path and status only: no headers, no query string, no body.
+      s.log.info(
+        { method: ctx.method, path: ctx.path, status: ctx.status, ms: Number(process.hrtime.bigint() - start) / 1e6 },
+        'request',
+      );
+    }
+  };
+}
+
+export function createApp(s: Services): Koa<AppState> {
+  const app = new Koa<AppState>({ proxy: s.config.SMIME_TRUST_PROXY });
+  app.silent = true; // errors are handled and logged by errorHandler; Koa's default would print to stderr
+  app.use(accessLog(s));
+  app.use(securityHeaders());
+  app.use(errorHandler(s.log));
+
+  app.use(async (ctx, next) => {
+    if (ctx.path === '/healthz' && (ctx.method === 'GET' || ctx.method === 'HEAD')) {
+      const ready = s.ready();
+      ctx.status = ready ? 200 : 503;
+      ctx.body = { status: ready ? 'ok' : 'starting', database: s.db.kind };
+      return;
+    }
+    await next();
+  });
+  app.use(
+    rateLimit({
+      perMinute: s.config.SMIME_RATE_LIMIT_PER_MINUTE,
+      burst: s.config.SMIME_RATE_LIMIT_PER_MINUTE,
+      key: (ctx) => ctx.ip,
+    }),
+  );
+  for (const router of [sessionRoutes(s), keyRoutes(s), meRoutes(s), adminRoutes(s)]) {
+    app.use(router.routes());
+    app.use(router.allowedMethods({ throw: true }));
+  }
+  return app;
+}

@@ -1,0 +1,22 @@
+/** What every route can reach: the services, and per request the authenticated user. */
+import type { Config } from '../config.ts';
+import type { Logger } from '../log.ts';
+import type { Database } from '../store/db.ts';
+import type { UserRow } from '../store/users.ts';
+import type { TokenVerifier } from '../auth/tokens.ts';
+import type { Vault } from '../vault/vault.ts';
+
+export interface Services {
+  config: Config;
+  db: Database;
+  vault: Vault;
+  tokens: TokenVerifier;
+  log: Logger;
+  /** Set once migrations ran; /healthz answers 503 before. */
+  ready: () => boolean;
+}
+
+export interface AppState {
+  user?: UserRow;
+  admin?: boolean;
+}

@@ -1,0 +1,36 @@
+/**
+ * The one place where errors become HTTP answers: `{ "error": { "code", "message", ...details } }` with the status of
+ * the code's registry entry. Anything unexpected is logged with its stack and answered as a bare 500 INTERNAL whose
+ * message says nothing of the cause.
+ */
+import type { Context, Next } from 'koa';
+import { AppError, ERRORS, isAppError } from '../../errors.ts';
+import type { Logger } from '../../log.ts';
+
+export function errorBody(e: AppError): { error: Record<string, unknown> } {
+  return { error: { code: e.code, message: e.message, ...(e.details ?? {}) } };
+}
+
+export function errorHandler(log: Logger) {
+  return async (ctx: Context, next: Next): Promise<void> => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) throw new AppError('NOT_FOUND');
+    } catch (err) {
+      let e: AppError;
+      if (isAppError(err)) {
+        e = err;
+      } else if (typeof err === 'object' && err !== null && 'status' in err && (err as { status: number }).status === 405) {
+        e = new AppError('METHOD_NOT_ALLOWED');
+      } else {
+        log.error({ err, method: ctx.method, path: ctx.path }, 'unhandled error');
+        e = new AppError('INTERNAL', ERRORS.INTERNAL.message);
+      }
+      ctx.status = e.status;
+      ctx.body = errorBody(e);
+      const retry = e.details?.retryAfterSeconds;
+      if (e.code === 'THROTTLED' && typeof retry === 'number') ctx.set('Retry-After', String(retry));
+      if (e.status >= 500) ctx.set('Connection', 'close');
+    }
+  };
+}

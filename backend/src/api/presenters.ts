@@ -1,0 +1,31 @@
+/** What leaves the server about a key: certificate facts and state, never wrapped blobs, salts or KDF internals. */
+import type { KeyRow } from '../store/keys.ts';
+
+export function keyStatus(row: Pick<KeyRow, 'not_before' | 'not_after'>, now = new Date()) {
+  if (now < row.not_before) return 'not-yet-valid';
+  if (now > row.not_after) return 'expired';
+  return 'valid';
+}
+
+export function presentKey(row: KeyRow) {
+  return {
+    id: row.id,
+    fingerprintSha256: row.fingerprint_sha256,
+    subject: row.subject,
+    issuer: row.issuer,
+    serialNumber: row.serial_number,
+    notBefore: row.not_before.toISOString(),
+    notAfter: row.not_after.toISOString(),
+    status: keyStatus(row),
+    emails: row.emails,
+    keyUsage: row.key_usage,
+    extendedKeyUsage: row.extended_key_usage,
+    keyAlgorithm: row.key_algorithm,
+    keySize: row.key_size,
+    isDefault: row.is_default,
+    mustChangePassphrase: row.must_change_passphrase,
+    source: row.source,
+    chainLength: row.chain.length,
+    createdAt: new Date(row.created_at).toISOString(),
+  };
+}

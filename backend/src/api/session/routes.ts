@@ -1,0 +1,85 @@
+/**
+ * /api/v1/session: unlock, lock, status, passphrase change.
+ *
+ * The unlock credential reaches browsers as an HttpOnly cookie (script on the page cannot read it) and server-to-server
+ * clients, on request, in the response body; they send it back in the X-Smime-Unlock header.
+ */
+import { createHash } from 'node:crypto';
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import { AppError } from '../../errors.ts';
+import type { UserRow } from '../../store/users.ts';
+import type { AppState, Services } from '../context.ts';
+import { readJson } from '../middleware/body.ts';
+import { requireUser } from '../middleware/auth.ts';
+import { passphrase } from '../schemas.ts';
+
+export const UNLOCK_HEADER = 'x-smime-unlock';
+
+/** One cookie per user, so two users of one browser (a shared desk, the demo) do not lock each other out. */
+export function unlockCookieName(user: Pick<UserRow, 'email'>): string {
+  return `smime_unlock_${createHash('sha256').update(user.email).digest('hex').slice(0, 12)}`;
+}
+
+export function unlockToken(ctx: Context, user: UserRow): string | undefined {
+  return ctx.get(UNLOCK_HEADER) || ctx.cookies.get(unlockCookieName(user)) || undefined;
+}
+
+const unlockBody = z.strictObject({ passphrase, delivery: z.enum(['cookie', 'header']).default('cookie') });
+const changeBody = z.strictObject({ currentPassphrase: passphrase, newPassphrase: passphrase });
+
+export function sessionRoutes(s: Services): Router<AppState> {
+  const r = new Router<AppState>({ prefix: '/api/v1/session' });
+  r.use(requireUser(s));
+  const cookieOpts = () => ({
+    httpOnly: true,
+    sameSite: 'strict' as const,
+    secure: s.config.SMIME_COOKIE_SECURE,
+    path: '/api/v1',
+    overwrite: true,
+  });
+
+  r.get('/', async (ctx) => {
+    const user = ctx.state.user!;
+    ctx.body = await s.vault.status(user, unlockToken(ctx, user));
+  });
+
+  r.post('/unlock', async (ctx) => {
+    const user = ctx.state.user!;
+    const body = await readJson(ctx, unlockBody, s.config.SMIME_MAX_JSON_BYTES);
+    const result = await s.vault.unlock(user, body.passphrase);
+    if (body.delivery === 'cookie')
+      ctx.cookies.set(unlockCookieName(user), result.token, { ...cookieOpts(), maxAge: s.config.SMIME_UNLOCK_MAX_LIFETIME_S * 1000 });
+    ctx.body = {
+      unlocked: true,
+      sessionId: result.sessionId,
+      expiresAt: result.expiresAt.toISOString(),
+      idleTimeoutS: result.idleTimeoutS,
+      unlockedKeyIds: result.unlockedKeyIds,
+      lockedKeyIds: result.lockedKeyIds,
+      mustChangePassphrase: result.mustChangePassphrase,
+      ...(body.delivery === 'header' ? { unlockToken: result.token, header: 'X-Smime-Unlock' } : {}),
+    };
+  });
+
+  r.delete('/unlock', async (ctx) => {
+    const user = ctx.state.user!;
+    const all = ctx.query.all === 'true';
+    const locked = await s.vault.lock(user, unlockToken(ctx, user), all);
+    ctx.cookies.set(unlockCookieName(user), null, cookieOpts());
+    ctx.body = { unlocked: false, sessionsLocked: locked };
+  });
+
+  r.post('/passphrase', async (ctx) => {
+    const user = ctx.state.user!;
+    const body = await readJson(ctx, changeBody, s.config.SMIME_MAX_JSON_BYTES);
+    const { rewrapped } = await s.vault.changePassphrase(user, body.currentPassphrase, body.newPassphrase);
+    ctx.body = { changed: true, rewrappedKeyIds: rewrapped };
+  });
+
+  r.all('/', () => {
+    throw new AppError('METHOD_NOT_ALLOWED');
+  });
+  return r;
+}

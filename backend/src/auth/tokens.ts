@@ -1,0 +1,87 @@
+/**
+ * User tokens. The host webmail authenticates its users and signs a short-lived JWT per user: `sub` = the user's email,
+ * `aud` = SMIME_JWT_AUDIENCE, `exp` and `iat` required, exp - iat <= SMIME_JWT_MAX_LIFETIME_S. Signed either with a
+ * shared secret (HS256/384/512) or with the host's private key (RS/PS/ES/EdDSA; we hold only the public key).
+ */
+import { createPublicKey, timingSafeEqual, createHash, type KeyObject } from 'node:crypto';
+import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { z } from 'zod';
+import type { Config } from '../config.ts';
+import { AppError } from '../errors.ts';
+
+export interface VerifiedUser {
+  email: string;
+  /** Token id/expiry, for logs (never the token). */
+  expiresAt: Date;
+}
+
+const emailSchema = z.string().trim().toLowerCase().pipe(z.email()).pipe(z.string().max(254));
+
+export class TokenVerifier {
+  private readonly key: Uint8Array | KeyObject;
+  private readonly algorithms: string[];
+
+  constructor(private readonly config: Pick<Config, 'jwtSecret' | 'jwtPublicKeyPem' | 'SMIME_JWT_AUDIENCE' | 'SMIME_JWT_ISSUER' | 'SMIME_JWT_MAX_LIFETIME_S' | 'SMIME_JWT_CLOCK_TOLERANCE_S'>) {
+    if (config.jwtPublicKeyPem) {
+      const key = createPublicKey(config.jwtPublicKeyPem);
+      this.key = key;
+      this.algorithms =
+        key.asymmetricKeyType === 'rsa'
+          ? ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512']
+          : key.asymmetricKeyType === 'ec'
+            ? ['ES256', 'ES384', 'ES512']
+            : ['EdDSA'];
+    } else if (config.jwtSecret) {
+      this.key = config.jwtSecret;
+      this.algorithms = ['HS256', 'HS384', 'HS512'];
+    } else {
+      throw new Error('no JWT verification key configured');
+    }
+  }
+
+  async verify(token: string): Promise<VerifiedUser> {
+    let payload;
+    try {
+      ({ payload } = await jwtVerify(token, this.key, {
+        algorithms: this.algorithms,
+        audience: this.config.SMIME_JWT_AUDIENCE,
+        issuer: this.config.SMIME_JWT_ISSUER,
+        clockTolerance: this.config.SMIME_JWT_CLOCK_TOLERANCE_S,
+        requiredClaims: ['sub', 'exp', 'iat'],
+      }));
+    } catch (e) {
+      if (e instanceof joseErrors.JWTExpired) throw new AppError('TOKEN_EXPIRED');
+      throw new AppError('UNAUTHENTICATED');
+    }
+    if (payload.exp! - payload.iat! > this.config.SMIME_JWT_MAX_LIFETIME_S) throw new AppError('TOKEN_LIFETIME_TOO_LONG');
+    const email = emailSchema.safeParse(payload.sub);
+    if (!email.success) throw new AppError('UNAUTHENTICATED', 'The token subject is not an email address.');
+    return { email: email.data, expiresAt: new Date(payload.exp! * 1000) };
+  }
+}
+
+/** Issue a user token with the shared secret (CLI issue-token, the demo host, tests). */
+export async function issueUserToken(
+  config: Pick<Config, 'jwtSecret' | 'SMIME_JWT_AUDIENCE' | 'SMIME_JWT_ISSUER'>,
+  email: string,
+  lifetimeS: number,
+): Promise<string> {
+  if (!config.jwtSecret)
+    throw new Error('issue-token needs the shared secret (SMIME_JWT_SECRET); with a host public key the host issues tokens');
+  let jwt = new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(email.trim().toLowerCase())
+    .setAudience(config.SMIME_JWT_AUDIENCE)
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(Date.now() / 1000) + lifetimeS);
+  if (config.SMIME_JWT_ISSUER) jwt = jwt.setIssuer(config.SMIME_JWT_ISSUER);
+  return jwt.sign(config.jwtSecret);
+}
+
+/** Constant-time comparison of an admin credential (hashing first makes the lengths equal). */
+export function adminTokenMatches(presented: string | undefined, expected: string | undefined): boolean {
+  if (!presented || !expected) return false;
+  const a = createHash('sha256').update(presented).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}

@@ -1,0 +1,185 @@
+/**
+ * smime-admin: the admin command line. Runs against the same database as the server (DATABASE_URL or the embedded
+ * one in SMIME_DATA_DIR; stop a server that uses the embedded database first, PGlite allows one process at a time).
+ * Secrets never go on the command line: the .p12 password comes from a prompt or SMIME_P12_PASSWORD.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { issueUserToken } from '../auth/tokens.ts';
+import { ConfigError, loadConfig, type Config } from '../config.ts';
+import { AppError } from '../errors.ts';
+import { createLogger } from '../log.ts';
+import { withGeneratedSecrets } from '../secrets.ts';
+import { createServices, openDatabase } from '../services.ts';
+import { appendAudit, verifyAudit } from '../store/audit.ts';
+import type { Database } from '../store/db.ts';
+import { listKeys } from '../store/keys.ts';
+import { migrate } from '../store/migrate.ts';
+import { addAlias, ensureUser, findUserByEmail } from '../store/users.ts';
+import { readSecret } from './prompt.ts';
+
+/** Longest lifetime issue-token grants: a token for scripts and demos, not a long-lived credential. */
+const MAX_TOKEN_TTL_S = 3600;
+
+const USAGE = `smime-admin <command> [options]
+
+Commands:
+  migrate                                   apply pending database migrations
+  import-p12 --user EMAIL --file PATH       place a PKCS#12 into the user's profile (IT placement)
+      [--initial-passphrase]                  ask for an initial passphrase instead of using the .p12 password
+      [--force]                               accept a certificate whose email is not the user's
+      password: SMIME_P12_PASSWORD or a prompt; initial passphrase: SMIME_INITIAL_PASSPHRASE or a prompt
+  add-alias --user EMAIL --alias EMAIL      record another address of the user
+  list-keys --user EMAIL                    the user's keys (public facts only)
+  issue-token --user EMAIL [--ttl SECONDS]  print a short-lived user token (default 900 s, at most ${MAX_TOKEN_TTL_S})
+  audit-verify [--expect-head HASH]         check the audit log's hash chain; exit 1 if anything was edited or removed
+`;
+
+class UsageError extends Error {}
+
+function need(v: string | undefined, flag: string): string {
+  if (!v) throw new UsageError(`missing ${flag}`);
+  return v;
+}
+
+async function withDb<T>(config: Config, fn: (db: Database) => Promise<T>): Promise<T> {
+  const db = await openDatabase(config);
+  try {
+    await migrate(db);
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      user: { type: 'string' },
+      file: { type: 'string' },
+      alias: { type: 'string' },
+      ttl: { type: 'string' },
+      force: { type: 'boolean', default: false },
+      'initial-passphrase': { type: 'boolean', default: false },
+      'expect-head': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (!command || values.help || command === 'help') {
+    process.stdout.write(USAGE);
+    return command ? 0 : 2;
+  }
+  const { config } = withGeneratedSecrets(loadConfig());
+  const log = createLogger(process.env.LOG_LEVEL ?? 'warn');
+
+  switch (command) {
+    case 'migrate': {
+      const applied = await withDb(config, (db) => migrate(db));
+      console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+      return 0;
+    }
+    case 'import-p12': {
+      const user = need(values.user, '--user');
+      const file = need(values.file, '--file');
+      const p12 = readFileSync(file);
+      const password = process.env.SMIME_P12_PASSWORD ?? (await readSecret(`Password of ${file}: `));
+      let initialPassphrase: string | undefined;
+      if (values['initial-passphrase']) {
+        initialPassphrase = process.env.SMIME_INITIAL_PASSPHRASE;
+        if (initialPassphrase === undefined) {
+          initialPassphrase = await readSecret('Initial passphrase for the user: ');
+          if ((await readSecret('Repeat it: ')) !== initialPassphrase) throw new UsageError('the passphrases differ');
+        }
+      }
+      const row = await withDb(config, (db) =>
+        createServices(config, db, log).vault.placeKey({
+          actor: 'admin:cli',
+          userEmail: user,
+          p12,
+          p12Password: password,
+          initialPassphrase,
+          force: values.force,
+        }),
+      );
+      console.log(`placed key ${row.id} for ${user}`);
+      console.log(`  subject     ${row.subject}`);
+      console.log(`  emails      ${row.emails.join(', ')}`);
+      console.log(`  valid       ${row.not_before.toISOString()} .. ${row.not_after.toISOString()}`);
+      console.log(`  fingerprint ${row.fingerprint_sha256}`);
+      console.log(
+        `The user unlocks it with ${initialPassphrase ? 'the initial passphrase you set' : 'the .p12 password'} and must then choose their own passphrase.`,
+      );
+      return 0;
+    }
+    case 'add-alias': {
+      const user = need(values.user, '--user');
+      const alias = need(values.alias, '--alias');
+      await withDb(config, (db) =>
+        db.transaction(async (tx) => {
+          const u = await ensureUser(tx, user);
+          if (!(await addAlias(tx, u.id, alias))) throw new AppError('ALIAS_TAKEN');
+          await appendAudit(tx, { actor: 'admin:cli', userEmail: u.email, action: 'alias.added', details: { alias } });
+        }),
+      );
+      console.log(`${alias.toLowerCase()} is now an alias of ${user.toLowerCase()}`);
+      return 0;
+    }
+    case 'list-keys': {
+      const email = need(values.user, '--user');
+      await withDb(config, async (db) => {
+        const u = await findUserByEmail(db, email);
+        if (!u) throw new AppError('USER_NOT_FOUND');
+        for (const k of await listKeys(db, u.id))
+          console.log(
+            `${k.id}  ${k.is_default ? 'default' : '       '}  ${k.must_change_passphrase ? 'pending' : 'own    '}  ${k.not_after.toISOString().slice(0, 10)}  ${k.fingerprint_sha256.slice(0, 16)}  ${k.subject}`,
+          );
+      });
+      return 0;
+    }
+    case 'issue-token': {
+      const email = need(values.user, '--user');
+      const ttl = values.ttl ? Number(values.ttl) : 900;
+      if (!Number.isInteger(ttl) || ttl < 1 || ttl > Math.min(MAX_TOKEN_TTL_S, config.SMIME_JWT_MAX_LIFETIME_S))
+        throw new UsageError(`--ttl must be 1..${Math.min(MAX_TOKEN_TTL_S, config.SMIME_JWT_MAX_LIFETIME_S)}`);
+      console.log(await issueUserToken(config, email, ttl));
+      return 0;
+    }
+    case 'audit-verify': {
+      const result = await withDb(config, (db) => verifyAudit(db, { expectHead: values['expect-head'] }));
+      console.log(`entries: ${result.entries}`);
+      console.log(`head:    ${result.headHash}`);
+      if (result.ok) {
+        console.log('audit chain OK');
+        return 0;
+      }
+      for (const p of result.problems) console.log(`PROBLEM at entry ${p.seq}: ${p.problem}`);
+      console.log('audit chain BROKEN: entries were edited or removed');
+      return 1;
+    }
+    default:
+      throw new UsageError(`unknown command ${command}`);
+  }
+}
+
+run(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    if (e instanceof UsageError || (e instanceof TypeError && 'code' in e && String(e.code).startsWith('ERR_PARSE_ARGS'))) {
+      console.error(`error: ${e.message}\n\n${USAGE}`);
+      process.exit(2);
+    }
+    if (e instanceof ConfigError) {
+      console.error(`configuration error: ${e.message}`);
+      process.exit(2);
+    }
+    if (e instanceof AppError) {
+      console.error(`error ${e.code}: ${e.message}`);
+      process.exit(1);
+    }
+    console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,143 @@
+/**
+ * Every setting of the server, read from the environment, validated at start-up and documented here (the README's
+ * configuration table is generated from the same descriptions by hand; keep them in step). Unknown SMIME_* variables
+ * are reported, because a typo in a security setting must not silently fall back to a default.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+/** RFC 9106 section 4, second recommended option: Argon2id, t=3, p=4, m=64 MiB. We never go below it. */
+export const ARGON2_MIN = { memoryKiB: 64 * 1024, timeCost: 3, parallelism: 1 } as const;
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const schema = z.object({
+  PORT: int(0, 65535).default(8080).describe('TCP port of the HTTP server.'),
+  HOST: z.string().default('127.0.0.1').describe('Address to listen on (0.0.0.0 for all interfaces).'),
+  DATABASE_URL: z
+    .string()
+    .optional()
+    .describe('PostgreSQL connection string. Unset: an embedded PostgreSQL (PGlite) in SMIME_DATA_DIR/db.'),
+  DATABASE_POOL_SIZE: int(1, 200).default(10).describe('Connections in the PostgreSQL pool.'),
+  SMIME_DATA_DIR: z
+    .string()
+    .default('data')
+    .describe('Folder for the embedded database and generated secrets (created 0700).'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  SMIME_JWT_SECRET: z.string().min(32).optional().describe('Shared secret (>= 32 chars) for HS256 user tokens.'),
+  SMIME_JWT_SECRET_FILE: z.string().optional().describe('File holding SMIME_JWT_SECRET.'),
+  SMIME_JWT_PUBLIC_KEY_FILE: z
+    .string()
+    .optional()
+    .describe("PEM public key of the host (RS256/PS256/ES256/EdDSA tokens) instead of a shared secret."),
+  SMIME_JWT_ISSUER: z.string().optional().describe('Required `iss` of user tokens, if set.'),
+  SMIME_JWT_AUDIENCE: z.string().default('smime').describe('Required `aud` of user tokens.'),
+  SMIME_JWT_MAX_LIFETIME_S: int(10, 86400)
+    .default(900)
+    .describe('Tokens whose exp - iat exceeds this are refused: host tokens must be short-lived.'),
+  SMIME_JWT_CLOCK_TOLERANCE_S: int(0, 300).default(30).describe('Clock skew allowed when checking exp/nbf/iat.'),
+
+  SMIME_ADMIN_TOKEN: z.string().min(32).optional().describe('Admin credential (>= 32 chars) for /api/v1/admin.'),
+  SMIME_ADMIN_TOKEN_FILE: z.string().optional().describe('File holding SMIME_ADMIN_TOKEN.'),
+
+  SMIME_UNLOCK_IDLE_TIMEOUT_S: int(30, 86400)
+    .default(900)
+    .describe('Unlocked keys lock again after this long without use (default 15 minutes).'),
+  SMIME_UNLOCK_MAX_LIFETIME_S: int(60, 7 * 86400)
+    .default(12 * 3600)
+    .describe('Absolute lifetime of an unlock, however busy.'),
+  SMIME_ARGON2_MEMORY_KIB: int(ARGON2_MIN.memoryKiB, 4 * 1024 * 1024)
+    .default(ARGON2_MIN.memoryKiB)
+    .describe('Argon2id memory cost in KiB for new wraps (>= 65536, RFC 9106).'),
+  SMIME_ARGON2_TIME_COST: int(ARGON2_MIN.timeCost, 100).default(3).describe('Argon2id passes (>= 3).'),
+  SMIME_ARGON2_PARALLELISM: int(1, 16).default(4).describe('Argon2id lanes.'),
+  SMIME_ARGON2_CONCURRENCY: int(1, 64)
+    .default(2)
+    .describe('Argon2 derivations run at once per instance; more wait, so a burst of unlocks cannot starve signing.'),
+  SMIME_PASSPHRASE_MIN_LENGTH: int(8, 1024).default(10).describe('Minimum length of a passphrase a user chooses.'),
+  SMIME_THROTTLE_FREE_ATTEMPTS: int(1, 100).default(3).describe('Wrong passphrases allowed before delays start.'),
+  SMIME_THROTTLE_BASE_DELAY_S: int(1, 3600).default(2).describe('First delay; it doubles with each further failure.'),
+  SMIME_THROTTLE_MAX_DELAY_S: int(1, 86400).default(900).describe('Longest delay between attempts.'),
+  SMIME_MAX_P12_BYTES: int(1024, 16 * 1024 * 1024).default(256 * 1024).describe('Largest accepted .p12 file.'),
+  SMIME_MAX_JSON_BYTES: int(1024, 64 * 1024 * 1024)
+    .default(1024 * 1024)
+    .describe('Largest JSON request body (a .p12 travels base64 inside JSON).'),
+  SMIME_RATE_LIMIT_PER_MINUTE: int(1, 1_000_000)
+    .default(600)
+    .describe('Requests per minute per client (user token or address) and instance, with a burst of the same size.'),
+  SMIME_COOKIE_SECURE: bool.default(true).describe('Mark the unlock cookie Secure (browsers accept it on localhost).'),
+  SMIME_TRUST_PROXY: bool.default(false).describe('Trust X-Forwarded-* headers from a reverse proxy.'),
+});
+
+/** Variables the CLI reads for one command (secrets kept off the command line), not server settings. */
+const NOT_SETTINGS = new Set(['SMIME_P12_PASSWORD', 'SMIME_INITIAL_PASSPHRASE', 'SMIME_ADMIN_URL']);
+
+export type Config = z.infer<typeof schema> & {
+  /** Resolved absolute data folder. */
+  dataDir: string;
+  /** The HS256 secret, if that is how host tokens are signed. */
+  jwtSecret: Uint8Array | undefined;
+  /** PEM of the host's public key, if that is how host tokens are signed. */
+  jwtPublicKeyPem: string | undefined;
+  adminToken: string | undefined;
+};
+
+export const SETTINGS_DOC: Record<string, string> = Object.fromEntries(
+  Object.entries(schema.shape).map(([k, v]) => [k, (v as z.ZodType).description ?? '']),
+);
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function readSecretFile(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch (e) {
+    throw new ConfigError(`${what}: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+}
+
+/** Parse and validate settings. Throws ConfigError naming every bad variable (never its value). */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const known = new Set(Object.keys(schema.shape));
+  const unknown = Object.keys(env).filter(
+    (k) => k.startsWith('SMIME_') && !known.has(k) && !NOT_SETTINGS.has(k) && !k.startsWith('SMIME_TEST_'),
+  );
+  if (unknown.length) throw new ConfigError(`unknown settings: ${unknown.join(', ')}`);
+  const raw = Object.fromEntries([...known].filter((k) => env[k] !== undefined && env[k] !== '').map((k) => [k, env[k]]));
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const what = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid settings: ${what}`);
+  }
+  const c = parsed.data;
+  if (c.SMIME_JWT_SECRET && c.SMIME_JWT_SECRET_FILE) throw new ConfigError('set SMIME_JWT_SECRET or its _FILE, not both');
+  if (c.SMIME_ADMIN_TOKEN && c.SMIME_ADMIN_TOKEN_FILE)
+    throw new ConfigError('set SMIME_ADMIN_TOKEN or its _FILE, not both');
+  const secret = c.SMIME_JWT_SECRET ?? (c.SMIME_JWT_SECRET_FILE ? readSecretFile(c.SMIME_JWT_SECRET_FILE, 'SMIME_JWT_SECRET_FILE') : undefined);
+  if (secret !== undefined && secret.length < 32) throw new ConfigError('SMIME_JWT_SECRET must be at least 32 characters');
+  const publicKeyPem = c.SMIME_JWT_PUBLIC_KEY_FILE
+    ? readSecretFile(c.SMIME_JWT_PUBLIC_KEY_FILE, 'SMIME_JWT_PUBLIC_KEY_FILE')
+    : undefined;
+  if (secret && publicKeyPem) throw new ConfigError('configure either a JWT shared secret or a public key, not both');
+  const adminToken =
+    c.SMIME_ADMIN_TOKEN ??
+    (c.SMIME_ADMIN_TOKEN_FILE ? readSecretFile(c.SMIME_ADMIN_TOKEN_FILE, 'SMIME_ADMIN_TOKEN_FILE') : undefined);
+  if (adminToken !== undefined && adminToken.length < 32)
+    throw new ConfigError('SMIME_ADMIN_TOKEN must be at least 32 characters');
+  if (c.SMIME_THROTTLE_MAX_DELAY_S < c.SMIME_THROTTLE_BASE_DELAY_S)
+    throw new ConfigError('SMIME_THROTTLE_MAX_DELAY_S must be >= SMIME_THROTTLE_BASE_DELAY_S');
+  return {
+    ...c,
+    dataDir: resolve(c.SMIME_DATA_DIR),
+    jwtSecret: secret ? new TextEncoder().encode(secret) : undefined,
+    jwtPublicKeyPem: publicKeyPem,
+    adminToken,
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * `npm start`: validate settings, open the database (PostgreSQL at DATABASE_URL, else the embedded one in
+ * SMIME_DATA_DIR), apply migrations, serve HTTP. /healthz answers 503 until migrations ran, then 200.
+ */
+import { createServer } from 'node:http';
+import { createApp } from './api/app.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { createLogger } from './log.ts';
+import { withGeneratedSecrets } from './secrets.ts';
+import { createServices, openDatabase } from './services.ts';
+import { migrate } from './store/migrate.ts';
+import { purgeExpiredSessions } from './store/sessions.ts';
+
+/** How often expired unlock sessions are deleted (they are refused anyway; this only reclaims rows). */
+const SESSION_PURGE_INTERVAL_MS = 60_000;
+
+async function main(): Promise<void> {
+  let loaded;
+  try {
+    loaded = withGeneratedSecrets(loadConfig());
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(`configuration error: ${e.message}`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const { config, generated } = loaded;
+  const log = createLogger(config.LOG_LEVEL);
+  for (const g of generated)
+    log.warn({ file: g.path, created: g.created }, `using generated ${g.name}; configure your own in production`);
+
+  const db = await openDatabase(config);
+  let ready = false;
+  const services = createServices(config, db, log, () => ready);
+  const app = createApp(services);
+  const server = createServer(app.callback());
+  server.requestTimeout = 120_000;
+  server.headersTimeout = 30_000;
+  await new Promise<void>((resolve) => server.listen(config.PORT, config.HOST, resolve));
+  const addr = server.address();
+  log.info({ address: typeof addr === 'object' && addr ? `http://${addr.address}:${addr.port}` : addr, database: db.kind }, 'listening');
+
+  const applied = await migrate(db);
+  ready = true;
+  log.info({ applied }, 'migrations applied; ready');
+
+  const purge = setInterval(() => {
+    purgeExpiredSessions(db).catch((err: unknown) => log.warn({ err }, 'session purge failed'));
+  }, SESSION_PURGE_INTERVAL_MS);
+  purge.unref();
+
+  const stop = (signal: string) => {
+    log.info({ signal }, 'shutting down');
+    clearInterval(purge);
+    server.close(() => {
+      db.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    });
+    setTimeout(() => process.exit(1), 10_000).unref();
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  console.error('fatal:', err instanceof Error ? err.message : err);
+  process.exit(1);
+});

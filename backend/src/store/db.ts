@@ -1,0 +1,107 @@
+/**
+ * One small interface over PostgreSQL (node-postgres pool) and the embedded PostgreSQL (PGlite), so every store
+ * module and every migration runs unchanged on both. Differences smoothed here: node-postgres returns int8 as string
+ * and bytea as Buffer, PGlite returns number and Uint8Array; we return numbers for int8 (our int8 values are row ids
+ * and counters far below 2^53) and Uint8Array-compatible bytes for bytea (Buffer is a Uint8Array).
+ */
+import { mkdirSync } from 'node:fs';
+import pg from 'pg';
+
+export interface Queryable {
+  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  /** Runs a script of several statements without parameters (migrations). */
+  execScript(sql: string): Promise<void>;
+}
+
+export interface Database extends Queryable {
+  readonly kind: 'postgres' | 'pglite';
+  /** Runs fn in one transaction: all of it commits or none of it does. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+const INT8_OID = 20;
+
+export function openPostgres(connectionString: string, poolSize = 10): Database {
+  const pool = new pg.Pool({
+    connectionString,
+    max: poolSize,
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
+  });
+  // An idle client that loses its connection emits 'error' on the pool; unhandled, that would crash the process.
+  pool.on('error', () => {});
+  const run = async <T>(q: pg.Pool | pg.PoolClient, sql: string, params?: readonly unknown[]): Promise<T[]> => {
+    const r = await q.query(sql, params as unknown[] | undefined);
+    return r.rows as T[];
+  };
+  return {
+    kind: 'postgres',
+    query: (sql, params) => run(pool, sql, params),
+    execScript: async (sql) => {
+      await pool.query(sql);
+    },
+    async transaction(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await fn({
+          query: (sql, params) => run(client, sql, params),
+          execScript: async (sql) => {
+            await client.query(sql);
+          },
+        });
+        await client.query('COMMIT');
+        return result;
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw e;
+      } finally {
+        client.release();
+      }
+    },
+    close: () => pool.end(),
+  };
+}
+
+type PGliteTx = {
+  query<R>(sql: string, params?: unknown[]): Promise<{ rows: R[] }>;
+  exec(sql: string): Promise<unknown>;
+};
+type PGliteLike = PGliteTx & {
+  transaction<T>(fn: (tx: PGliteTx) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+  waitReady: Promise<void>;
+};
+
+/** Wrap an open PGlite instance (tests pass one cloned from a template). */
+export function wrapPGlite(db: PGliteLike): Database {
+  return {
+    kind: 'pglite',
+    query: async (sql, params) => (await db.query(sql, params as unknown[] | undefined)).rows as never,
+    execScript: async (sql) => {
+      await db.exec(sql);
+    },
+    transaction: (fn) =>
+      db.transaction((tx) =>
+        fn({
+          query: async (sql, params) => (await tx.query(sql, params as unknown[] | undefined)).rows as never,
+          execScript: async (sql) => {
+            await tx.exec(sql);
+          },
+        }),
+      ),
+    close: () => db.close(),
+  };
+}
+
+/** Open the embedded PostgreSQL stored in `dir` (created on first use). */
+export async function openPGlite(dir: string): Promise<Database> {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const { PGlite } = await import('@electric-sql/pglite');
+  const db = new PGlite(dir);
+  await db.waitReady;
+  return wrapPGlite(db as unknown as PGliteLike);
+}

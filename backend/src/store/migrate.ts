@@ -1,0 +1,68 @@
+/**
+ * Applies migrations/NNN_name.sql in order, each in its own transaction together with its row in
+ * schema_migrations, under a transaction-scoped advisory lock so several instances starting at once apply each
+ * migration exactly once. A migration that landed is never edited: its checksum is recorded and a changed file stops
+ * the start-up.
+ */
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Database } from './db.ts';
+
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../../../migrations/', import.meta.url));
+/** Arbitrary constant naming the advisory lock of the migration runner. */
+const MIGRATION_LOCK_KEY = 727_001;
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+  checksum: string;
+}
+
+export function listMigrations(dir = MIGRATIONS_DIR): Migration[] {
+  return readdirSync(dir)
+    .filter((f) => /^\d{3}_[a-z0-9_-]+\.sql$/.test(f))
+    .sort()
+    .map((f) => {
+      const sql = readFileSync(dir + f, 'utf8');
+      return {
+        version: Number(f.slice(0, 3)),
+        name: f,
+        sql,
+        checksum: createHash('sha256').update(sql).digest('hex'),
+      };
+    });
+}
+
+export class MigrationError extends Error {
+  override name = 'MigrationError';
+}
+
+/** Apply what is pending; returns the names applied now. */
+export async function migrate(db: Database, dir = MIGRATIONS_DIR): Promise<string[]> {
+  await db.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+  const applied: string[] = [];
+  for (const m of listMigrations(dir)) {
+    await db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
+      const [row] = await tx.query<{ checksum: string }>('SELECT checksum FROM schema_migrations WHERE version = $1', [
+        m.version,
+      ]);
+      if (row) {
+        if (row.checksum !== m.checksum)
+          throw new MigrationError(`migration ${m.name} was edited after it was applied; add a new migration instead`);
+        return;
+      }
+      await tx.execScript(m.sql);
+      await tx.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
+        m.version,
+        m.name,
+        m.checksum,
+      ]);
+      applied.push(m.name);
+    });
+  }
+  return applied;
+}

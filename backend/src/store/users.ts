@@ -1,0 +1,67 @@
+/** Users and their aliases. Emails are stored lowercased; every lookup lowercases too. */
+import type { Queryable } from './db.ts';
+
+export interface UserRow {
+  id: number;
+  email: string;
+  created_at: Date;
+}
+
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+export async function findUserByEmail(db: Queryable, email: string): Promise<UserRow | undefined> {
+  const [row] = await db.query<UserRow>('SELECT id, email, created_at FROM users WHERE email = $1', [
+    normalizeEmail(email),
+  ]);
+  return row;
+}
+
+/** The user that owns `email` as primary address or alias. */
+export async function findUserByAnyAddress(db: Queryable, email: string): Promise<UserRow | undefined> {
+  const e = normalizeEmail(email);
+  const [row] = await db.query<UserRow>(
+    `SELECT u.id, u.email, u.created_at FROM users u
+      WHERE u.email = $1 OR u.id = (SELECT user_id FROM user_aliases WHERE email = $1)`,
+    [e],
+  );
+  return row;
+}
+
+/** Find or create the user with this primary address (users appear on first contact, or when IT places a key). */
+export async function ensureUser(db: Queryable, email: string): Promise<UserRow> {
+  const e = normalizeEmail(email);
+  const [row] = await db.query<UserRow>(
+    `INSERT INTO users (email) VALUES ($1)
+     ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email
+     RETURNING id, email, created_at`,
+    [e],
+  );
+  return row!;
+}
+
+export async function listAliases(db: Queryable, userId: number): Promise<string[]> {
+  const rows = await db.query<{ email: string }>('SELECT email FROM user_aliases WHERE user_id = $1 ORDER BY email', [
+    userId,
+  ]);
+  return rows.map((r) => r.email);
+}
+
+/** Adds an alias; returns false if the address already belongs to someone (as primary or alias). */
+export async function addAlias(db: Queryable, userId: number, alias: string): Promise<boolean> {
+  const e = normalizeEmail(alias);
+  const [taken] = await db.query('SELECT 1 FROM users WHERE email = $1 AND id <> $2', [e, userId]);
+  if (taken) return false;
+  const rows = await db.query(
+    `INSERT INTO user_aliases (email, user_id) VALUES ($1, $2)
+     ON CONFLICT (email) DO UPDATE SET user_id = EXCLUDED.user_id WHERE user_aliases.user_id = EXCLUDED.user_id
+     RETURNING email`,
+    [e, userId],
+  );
+  return rows.length === 1;
+}
+
+export async function userAddresses(db: Queryable, user: UserRow): Promise<string[]> {
+  return [user.email, ...(await listAliases(db, user.id))];
+}
