@@ -28,6 +28,16 @@ if (files.length === 0) {
   console.error('no test files found under', roots.join(', '));
   process.exit(1);
 }
+// One PGlite template per run (a fresh embedded database takes seconds, a clone of the template well under one).
+const template = spawnSync(process.execPath, ['--import', 'tsx', 'test/helpers/make-template.ts'], {
+  stdio: 'inherit',
+  cwd: root,
+});
+if (template.status !== 0) {
+  console.error('could not create the PGlite template');
+  process.exit(1);
+}
+
 // Test files share one PGlite template and the local PostgreSQL; two at a time keeps a 2-core machine busy
 // without starving Argon2 (64 MiB per derivation).
 const concurrency = process.env.TEST_CONCURRENCY ?? '2';
