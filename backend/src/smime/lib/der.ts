@@ -178,6 +178,25 @@ export function octets(node: Node | undefined, what: string, implicitTag?: numbe
   return concat(parts);
 }
 
+/**
+ * A primitive BIT STRING: its content bytes (without the unused-bits octet, which asn1js strips) and the number of
+ * unused bits in the last byte.
+ */
+export function bitString(node: Node | undefined, what: string): { bytes: Uint8Array; unusedBits: number } {
+  if (!node || !isUniversal(node, TAG.BIT_STRING) || node.idBlock.isConstructed) {
+    throw new DerError(`${what}: expected BIT STRING, got ${node ? describe(node) : 'nothing'}`);
+  }
+  const block = node.valueBlock as { valueHexView: Uint8Array; unusedBits: number };
+  // X.690 section 8.6.2: an empty BIT STRING still has the unused-bits octet, and then it must be 0.
+  if (node.lenBlock.length === 0) {
+    throw new DerError(`${what}: BIT STRING without content`);
+  }
+  if (block.unusedBits > 7 || (block.valueHexView.length === 0 && block.unusedBits !== 0)) {
+    throw new DerError(`${what}: bad unused-bits count`);
+  }
+  return { bytes: block.valueHexView, unusedBits: block.unusedBits };
+}
+
 /** The single element inside an EXPLICIT context-specific tag [n]. */
 export function explicit(node: Node | undefined, tagNumber: number, what: string): Node {
   if (!node || node.idBlock.tagClass !== TAG_CLASS_CONTEXT || node.idBlock.tagNumber !== tagNumber || !node.idBlock.isConstructed) {
