@@ -49,7 +49,12 @@ import {
   OID_X509_CERTIFICATE,
 } from './lib/oids.ts';
 import type { PbeCipherName } from './lib/pbe-ciphers.ts';
-import { pkcs12PasswordCandidates, type Pkcs12KdfHash, type Pkcs12PasswordCandidate } from './lib/pkcs12-kdf.ts';
+import {
+  pkcs12PasswordCandidates,
+  type Pkcs12KdfHash,
+  type Pkcs12PasswordCandidate,
+  type Pkcs12PasswordEncoding,
+} from './lib/pkcs12-kdf.ts';
 import { MAC_DIGESTS } from './lib/pkcs12-mac.ts';
 import { certificateParts } from './lib/x509.ts';
 
@@ -74,6 +79,12 @@ export interface Pkcs12Protection {
    * pbeWithSHAAnd40BitRC2-CBC, ...) anywhere in the file, or a SHA-1 MAC.
    */
   legacy: boolean;
+  /**
+   * How the password was encoded for the PKCS#12 KDF (MAC and legacy schemes), as found by the MAC: 'bmp' per RFC 7292;
+   * 'bmp-empty-without-terminator' or 'bmp-of-utf8-bytes' for files from writers that got it wrong (see
+   * lib/pkcs12-kdf.ts). Without a MAC it is always 'bmp'.
+   */
+  passwordEncoding: Pkcs12PasswordEncoding;
 }
 
 export interface Pkcs12Contents {
@@ -112,6 +123,7 @@ interface ParseState {
   engine: SmimeCryptoEngine;
   utf8Password: Uint8Array;
   bmpPassword: Uint8Array;
+  passwordEncoding: Pkcs12PasswordEncoding;
   integrity: 'mac' | 'none';
   budget: KdfBudget;
   bags: number;
@@ -191,7 +203,7 @@ function macData(node: Node): MacData {
 }
 
 /** Finds the password encoding that makes the MAC verify (see pkcs12PasswordCandidates), or throws P12_BAD_PASSWORD. */
-function verifyMac(state: ParseState, mac: MacData, content: Uint8Array, candidates: Pkcs12PasswordCandidate[]): Uint8Array {
+function verifyMac(state: ParseState, mac: MacData, content: Uint8Array, candidates: Pkcs12PasswordCandidate[]): Pkcs12PasswordCandidate {
   for (const candidate of candidates) {
     const ok = state.engine.checkPkcs12Mac({
       hash: mac.hash,
@@ -202,7 +214,7 @@ function verifyMac(state: ParseState, mac: MacData, content: Uint8Array, candida
       expected: mac.digest,
       budget: state.budget,
     });
-    if (ok) return candidate.bytes;
+    if (ok) return candidate;
   }
   throw new SmimeError('P12_BAD_PASSWORD', 'The password is wrong or the file is damaged (MAC check failed)');
 }
@@ -495,6 +507,7 @@ export async function parsePkcs12(der: Uint8Array, password: string): Promise<Pk
     engine: getEngine(),
     utf8Password: Buffer.from(password, 'utf8'),
     bmpPassword: candidates[0]?.bytes ?? new Uint8Array(2),
+    passwordEncoding: 'bmp',
     integrity: 'none',
     budget: new KdfBudget(),
     bags: 0,
@@ -526,7 +539,9 @@ export async function parsePkcs12(der: Uint8Array, password: string): Promise<Pk
     if (pfx.mac) {
       const node = pfx.mac;
       mac = shape('MacData', () => macData(node));
-      state.bmpPassword = verifyMac(state, mac, authSafeBytes, candidates);
+      const candidate = verifyMac(state, mac, authSafeBytes, candidates);
+      state.bmpPassword = candidate.bytes;
+      state.passwordEncoding = candidate.encoding;
       state.integrity = 'mac';
       if (mac.hash === 'sha1') state.legacy = true;
     }
@@ -561,6 +576,7 @@ export async function parsePkcs12(der: Uint8Array, password: string): Promise<Pk
         certCipher: certificate.found.protection.cipher,
         certKdf: certificate.found.protection.kdf,
         legacy: state.legacy,
+        passwordEncoding: state.passwordEncoding,
       },
     };
   } catch (error) {
