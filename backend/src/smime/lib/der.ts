@@ -32,8 +32,10 @@ export const TAG = {
   SET: 17,
 } as const;
 
-// asn1js reports its own limits with these messages (parser.ts); they are limits, not format errors.
-const ASN1JS_LIMIT_ERROR = /^Maximum ASN\.1 (nesting depth|node count|content length) exceeded/;
+// asn1js reports its own limits with these messages (parser.ts). Depth and node count are resource limits; a
+// declared content length over the limit cannot be backed by an input that is itself under it, so that one is a
+// format error (a damaged length byte), not "too large".
+const ASN1JS_LIMIT_ERROR = /^Maximum ASN\.1 (nesting depth|node count) exceeded/;
 
 /**
  * Decodes one complete BER/DER value. Trailing bytes are an error: a PKCS#12 or a certificate is exactly one value,

@@ -1,0 +1,92 @@
+// Builds small PKCS#12 structures for negative and edge-case tests that no exporter will produce on demand
+// (several keys, nesting, huge iteration counts, other integrity modes). Unencrypted and, unless asked, without MAC.
+
+import * as asn1js from 'asn1js';
+import { createHmac } from 'node:crypto';
+import { bmpPassword, PKCS12_KDF_ID, pkcs12Kdf } from '../../backend/src/smime/lib/pkcs12-kdf.ts';
+
+export const OID = {
+  data: '1.2.840.113549.1.7.1',
+  signedData: '1.2.840.113549.1.7.2',
+  envelopedData: '1.2.840.113549.1.7.3',
+  keyBag: '1.2.840.113549.1.12.10.1.1',
+  certBag: '1.2.840.113549.1.12.10.1.3',
+  crlBag: '1.2.840.113549.1.12.10.1.4',
+  safeContentsBag: '1.2.840.113549.1.12.10.1.6',
+  x509Certificate: '1.2.840.113549.1.9.22.1',
+  sdsiCertificate: '1.2.840.113549.1.9.22.2',
+  localKeyId: '1.2.840.113549.1.9.21',
+  sha256: '2.16.840.1.101.3.4.2.1',
+  pbmac1: '1.2.840.113549.1.5.14',
+} as const;
+
+type Asn = asn1js.AsnType;
+
+const seq = (...value: Asn[]): asn1js.Sequence => new asn1js.Sequence({ value });
+const oid = (value: string): asn1js.ObjectIdentifier => new asn1js.ObjectIdentifier({ value });
+const octets = (bytes: Uint8Array): asn1js.OctetString => new asn1js.OctetString({ valueHex: bytes });
+const explicit0 = (value: Asn): asn1js.Constructed => new asn1js.Constructed({ idBlock: { tagClass: 3, tagNumber: 0 }, value: [value] });
+const der = (node: Asn): Uint8Array => new Uint8Array(node.toBER(false));
+
+function attributes(localKeyId: Uint8Array | undefined): Asn[] {
+  if (!localKeyId) return [];
+  return [new asn1js.Set({ value: [seq(oid(OID.localKeyId), new asn1js.Set({ value: [octets(localKeyId)] }))] })];
+}
+
+/** A keyBag SafeBag holding PKCS#8 `pkcs8` as is. */
+export function keyBag(pkcs8: Uint8Array, localKeyId?: Uint8Array): Asn {
+  const parsed = asn1js.fromBER(pkcs8).result;
+  return seq(oid(OID.keyBag), explicit0(parsed), ...attributes(localKeyId));
+}
+
+/** A certBag SafeBag (x509Certificate unless `certId` says otherwise). */
+export function certBag(certificate: Uint8Array, localKeyId?: Uint8Array, certId: string = OID.x509Certificate): Asn {
+  return seq(oid(OID.certBag), explicit0(seq(oid(certId), explicit0(octets(certificate)))), ...attributes(localKeyId));
+}
+
+/** A bag of a type the reader should skip. */
+export function crlBag(): Asn {
+  return seq(oid(OID.crlBag), explicit0(seq(oid('1.2.840.113549.1.9.23.1'), explicit0(octets(new Uint8Array([1, 2, 3]))))));
+}
+
+/** A safeContentsBag holding `bags`. */
+export function nestedBag(bags: Asn[]): Asn {
+  return seq(oid(OID.safeContentsBag), explicit0(seq(...bags)));
+}
+
+/** A ContentInfo of type data holding a SafeContents of `bags`. */
+export function dataSafe(bags: Asn[]): Asn {
+  return seq(oid(OID.data), explicit0(octets(der(seq(...bags)))));
+}
+
+export interface PfxOptions {
+  /** Add a MAC with this password (SHA-256, PKCS#12 KDF). */
+  macPassword?: string;
+  /** MAC iteration count to write (the MAC is computed with it unless `macDigest` is given). */
+  macIterations?: bigint;
+  /** MAC digestAlgorithm OID (default SHA-256). */
+  macAlgorithm?: string;
+  /** Write this MAC value instead of computing one. */
+  macDigest?: Uint8Array;
+  /** authSafe contentType (default data). */
+  authSafeType?: string;
+}
+
+/** A PFX whose AuthenticatedSafe holds `items` (ContentInfo nodes, e.g. from dataSafe). */
+export function pfx(items: Asn[], options: PfxOptions = {}): Uint8Array {
+  const authSafe = der(seq(...items));
+  const fields: Asn[] = [new asn1js.Integer({ value: 3 }), seq(oid(options.authSafeType ?? OID.data), explicit0(octets(authSafe)))];
+  if (options.macPassword !== undefined || options.macDigest) {
+    const salt = new Uint8Array(8).fill(7);
+    const iterations = options.macIterations ?? 1n;
+    let digest = options.macDigest;
+    if (!digest) {
+      const key = pkcs12Kdf('sha256', bmpPassword(options.macPassword ?? ''), salt, PKCS12_KDF_ID.MAC, Number(iterations), 32);
+      digest = createHmac('sha256', key).update(authSafe).digest();
+    }
+    fields.push(
+      seq(seq(seq(oid(options.macAlgorithm ?? OID.sha256), new asn1js.Null()), octets(digest)), octets(salt), asn1js.Integer.fromBigInt(iterations)),
+    );
+  }
+  return der(seq(...fields));
+}
