@@ -79,10 +79,11 @@ for (const target of await databaseTargets()) {
       assert.equal(u.status, 200, u.text);
       assert.equal(u.body.mustChangePassphrase, true);
       assert.equal(u.body.unlockToken, undefined, 'cookie delivery does not put the credential in the body');
-      // Pending key: usable only after the user chose a passphrase.
+      // Pending key: unlocked, but usable only after the user chose a passphrase.
+      const h = await alice.request('POST', '/api/v1/session/unlock', { json: { passphrase: 'nss', delivery: 'header' } });
       await assert.rejects(
-        srv.services.vault.withUnlockedKeys(await userRow(ALICE), undefined, async () => 0),
-        { code: 'LOCKED' },
+        srv.services.vault.withUnlockedKeys(await userRow(ALICE), h.body.unlockToken, async () => 0),
+        { code: 'PASSPHRASE_CHANGE_REQUIRED' },
       );
       const c = await alice.request('POST', '/api/v1/session/passphrase', {
         json: { currentPassphrase: 'nss', newPassphrase: NEW_PASSPHRASE },
