@@ -1,0 +1,74 @@
+/**
+ * The S/MIME engine's vocabulary (issue 3): the fixed statuses a signature and a decryption can get, and the evidence
+ * behind each. Verification never returns a bare boolean: every check is listed with its outcome.
+ */
+
+/** One status per signature, from this fixed list (the UI explains each one). Order = precedence, worst first. */
+export const SIGNATURE_STATUSES = [
+  'malformed',
+  'unsupported',
+  'invalid-signature',
+  'revoked',
+  'untrusted',
+  'expired',
+  'not-yet-valid',
+  'email-mismatch',
+  'weak-algorithm',
+  'revocation-unknown',
+  'valid',
+] as const;
+export type SignatureStatus = (typeof SIGNATURE_STATUSES)[number];
+
+export const DECRYPTION_STATUSES = ['decrypted', 'locked', 'no-key', 'failed'] as const;
+export type DecryptionStatus = (typeof DECRYPTION_STATUSES)[number];
+
+export type CheckName =
+  | 'structure'
+  | 'message-digest'
+  | 'signature'
+  | 'content-type'
+  | 'chain'
+  | 'validity-at-signing'
+  | 'validity-now'
+  | 'key-usage'
+  | 'extended-key-usage'
+  | 'email'
+  | 'revocation'
+  | 'algorithm';
+
+export interface Check {
+  name: CheckName;
+  outcome: 'pass' | 'fail' | 'unknown' | 'skipped';
+  /** Human-readable reason, in English; never secret. */
+  detail?: string;
+}
+
+export interface CertificateSummary {
+  subject: string;
+  issuer: string;
+  serialNumber: string;
+  fingerprintSha256: string;
+  notBefore: string; // ISO 8601
+  notAfter: string;
+  emails: string[];
+}
+
+export interface SignatureEvidence {
+  status: SignatureStatus;
+  /** Signer certificate facts (absent if the signer certificate could not be found). */
+  signer?: CertificateSummary & { keyAlgorithm: string; keySize: number };
+  /** DER of the signer certificate, for harvesting (not sent to clients as is). */
+  signerCertificate?: Uint8Array;
+  /** Certificates of the chain from the signer's issuer to the anchor, as summaries. */
+  chain: CertificateSummary[];
+  digestAlgorithm?: string; // 'sha256'
+  signatureAlgorithm?: string; // 'rsa-pkcs1-v1_5' | 'rsa-pss' | 'ecdsa'
+  signingTime?: string; // ISO 8601, from the signed attribute
+  checks: Check[];
+}
+
+/** Revocation checking policy and the network access it may use (injected; the engine does no I/O of its own). */
+export interface Fetcher {
+  /** GET (or POST for OCSP) with size, time and address limits enforced by the implementation. */
+  fetch(request: { url: string; method: 'GET' | 'POST'; body?: Uint8Array; contentType?: string; purpose: 'aia' | 'crl' | 'ocsp' }): Promise<Uint8Array>;
+}
