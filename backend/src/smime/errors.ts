@@ -22,6 +22,10 @@ export const SMIME_ERROR_CODES = {
   P12_TOO_LARGE: 'The file exceeds a size or cost limit',
   /** A certificate is not valid DER X.509. */
   CERT_MALFORMED: 'The certificate is malformed',
+  /** A message cannot be parsed as MIME at all. */
+  MIME_MALFORMED: 'The message cannot be parsed as MIME',
+  /** More S/MIME layers nested than the engine follows (see incoming.ts MAX_SMIME_LAYERS). */
+  SMIME_TOO_DEEP: 'The message nests too many S/MIME layers',
 } as const;
 
 export type SmimeErrorCode = keyof typeof SMIME_ERROR_CODES;

@@ -1,0 +1,137 @@
+/** Correspondents' certificates exchanged through signed mail (per reading user). */
+import type { Queryable } from './db.ts';
+
+export interface ExchangedCertRow {
+  id: string;
+  user_id: number;
+  email: string;
+  certificate: Uint8Array;
+  chain: Uint8Array[];
+  fingerprint_sha256: string;
+  subject: string;
+  issuer: string;
+  serial_number: string;
+  not_before: Date;
+  not_after: Date;
+  key_usage: string[];
+  extended_key_usage: string[];
+  key_algorithm: string;
+  key_size: number;
+  capabilities: string[];
+  source: 'harvested' | 'imported';
+  first_seen_at: Date;
+  last_seen_at: Date;
+}
+
+export interface NewExchangedCert {
+  id: string;
+  userId: number;
+  email: string;
+  certificate: Uint8Array;
+  chain: Uint8Array[];
+  fingerprintSha256: string;
+  subject: string;
+  issuer: string;
+  serialNumber: string;
+  notBefore: Date;
+  notAfter: Date;
+  keyUsage: string[];
+  extendedKeyUsage: string[];
+  keyAlgorithm: string;
+  keySize: number;
+  capabilities: string[];
+  source: 'harvested' | 'imported';
+}
+
+const COLUMNS = `id, user_id, email, certificate, chain, fingerprint_sha256, subject, issuer, serial_number, not_before,
+  not_after, key_usage, extended_key_usage, key_algorithm, key_size, capabilities, source, first_seen_at, last_seen_at`;
+
+export async function listExchanged(
+  db: Queryable,
+  userId: number,
+  filter: { email?: string; q?: string } = {},
+): Promise<ExchangedCertRow[]> {
+  return db.query<ExchangedCertRow>(
+    `SELECT ${COLUMNS} FROM exchanged_certificates
+      WHERE user_id = $1 AND ($2::text IS NULL OR email = $2)
+        AND ($3::text IS NULL OR email LIKE '%' || $3 || '%' OR lower(subject) LIKE '%' || $3 || '%')
+      ORDER BY email`,
+    [userId, filter.email?.toLowerCase() ?? null, filter.q?.toLowerCase() ?? null],
+  );
+}
+
+export async function getExchanged(db: Queryable, userId: number, id: string): Promise<ExchangedCertRow | undefined> {
+  const [row] = await db.query<ExchangedCertRow>(
+    `SELECT ${COLUMNS} FROM exchanged_certificates WHERE user_id = $1 AND id = $2`,
+    [userId, id],
+  );
+  return row;
+}
+
+export async function exchangedForEmails(db: Queryable, userId: number, emails: string[]): Promise<ExchangedCertRow[]> {
+  if (emails.length === 0) return [];
+  return db.query<ExchangedCertRow>(
+    `SELECT ${COLUMNS} FROM exchanged_certificates WHERE user_id = $1 AND email = ANY($2::text[])`,
+    [userId, emails],
+  );
+}
+
+/**
+ * Store a harvested certificate for (user, email) unless a certificate at least as new is already there: the
+ * newer one (later notBefore, then later notAfter) wins; the same certificate only refreshes last_seen_at.
+ * Returns what happened.
+ */
+export async function upsertExchanged(db: Queryable, c: NewExchangedCert): Promise<'added' | 'replaced' | 'seen' | 'kept'> {
+  const [current] = await db.query<ExchangedCertRow>(
+    `SELECT ${COLUMNS} FROM exchanged_certificates WHERE user_id = $1 AND email = $2 FOR UPDATE`,
+    [c.userId, c.email],
+  );
+  if (current && current.fingerprint_sha256 === c.fingerprintSha256) {
+    await db.query(
+      `UPDATE exchanged_certificates SET last_seen_at = now(),
+          capabilities = CASE WHEN cardinality($2::text[]) > 0 THEN $2::text[] ELSE capabilities END
+        WHERE id = $1`,
+      [current.id, c.capabilities],
+    );
+    return 'seen';
+  }
+  const newer =
+    !current ||
+    c.notBefore > current.not_before ||
+    (c.notBefore.getTime() === current.not_before.getTime() && c.notAfter > current.not_after);
+  if (!newer) return 'kept';
+  if (current) await db.query('DELETE FROM exchanged_certificates WHERE id = $1', [current.id]);
+  await db.query(
+    `INSERT INTO exchanged_certificates (id, user_id, email, certificate, chain, fingerprint_sha256, subject, issuer,
+       serial_number, not_before, not_after, key_usage, extended_key_usage, key_algorithm, key_size, capabilities, source)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)`,
+    [
+      c.id,
+      c.userId,
+      c.email,
+      c.certificate,
+      c.chain,
+      c.fingerprintSha256,
+      c.subject,
+      c.issuer,
+      c.serialNumber,
+      c.notBefore,
+      c.notAfter,
+      c.keyUsage,
+      c.extendedKeyUsage,
+      c.keyAlgorithm,
+      c.keySize,
+      c.capabilities,
+      c.source,
+    ],
+  );
+  return current ? 'replaced' : 'added';
+}
+
+export async function deleteExchanged(db: Queryable, userId: number, id: string): Promise<boolean> {
+  const rows = await db.query('DELETE FROM exchanged_certificates WHERE user_id = $1 AND id = $2 RETURNING id', [
+    userId,
+    id,
+  ]);
+  return rows.length > 0;
+}
