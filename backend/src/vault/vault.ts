@@ -426,18 +426,21 @@ export class Vault {
   }
 
   /**
-   * Run `fn` with the user's unlocked keys (all, or those passing `filter`). Throws LOCKED without a live session,
-   * PASSPHRASE_CHANGE_REQUIRED if a selected key is still pending. The PKCS#8 bytes are wiped when fn ends.
+   * Unwrap the user's session keys (all, or those passing `filter`) for one operation; the caller MUST call
+   * `dispose()` when done (it wipes the PKCS#8 bytes). Throws LOCKED without a live session,
+   * PASSPHRASE_CHANGE_REQUIRED if a selected key is still pending.
    */
-  async withUnlockedKeys<T>(
+  async openSession(
     user: UserRow,
     token: string | undefined,
-    fn: (keys: UnlockedKey[]) => Promise<T>,
     filter: (row: KeyRow) => boolean = () => true,
-  ): Promise<T> {
+  ): Promise<{ keys: UnlockedKey[]; dispose: () => void }> {
     const parsed = parseSessionToken(token);
     if (!parsed) throw new AppError('LOCKED');
     const unlocked: UnlockedKey[] = [];
+    const dispose = () => {
+      for (const u of unlocked) u.pkcs8.fill(0);
+    };
     try {
       const s = await sessions.touchSession(this.db, user.id, parsed.sessionId);
       if (!s) throw new AppError('LOCKED');
@@ -456,10 +459,27 @@ export class Vault {
         }
         unlocked.push({ row, pkcs8, privateKey: createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }) });
       }
-      return await fn(unlocked);
+      return { keys: unlocked, dispose };
+    } catch (e) {
+      dispose();
+      throw e;
     } finally {
       parsed.key.fill(0);
-      for (const u of unlocked) u.pkcs8.fill(0);
+    }
+  }
+
+  /** Run `fn` with the user's unlocked keys (see openSession); the PKCS#8 bytes are wiped when fn ends. */
+  async withUnlockedKeys<T>(
+    user: UserRow,
+    token: string | undefined,
+    fn: (keys: UnlockedKey[]) => Promise<T>,
+    filter: (row: KeyRow) => boolean = () => true,
+  ): Promise<T> {
+    const session = await this.openSession(user, token, filter);
+    try {
+      return await fn(session.keys);
+    } finally {
+      session.dispose();
     }
   }
 
