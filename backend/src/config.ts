@@ -70,6 +70,30 @@ const schema = z.object({
   SMIME_RATE_LIMIT_PER_MINUTE: int(1, 1_000_000)
     .default(600)
     .describe('Requests per minute per client (user token or address) and instance, with a burst of the same size.'),
+  SMIME_MAX_MESSAGE_BYTES: int(1024, 512 * 1024 * 1024)
+    .default(64 * 1024 * 1024)
+    .describe('Largest message accepted by /messages (a 25 MB attachment is about 34 MB in base64).'),
+  SMIME_TRUST_ANCHORS: z
+    .string()
+    .optional()
+    .describe('PEM bundle of the CA certificates signatures must chain to (your organisation CA, public S/MIME CAs).'),
+  SMIME_TRUST_SYSTEM_ROOTS: bool.default(false).describe("Also trust Node's bundled root CAs (the Mozilla store)."),
+  SMIME_REVOCATION_CHECK: z
+    .enum(['on', 'off'])
+    .default('on')
+    .describe('Check OCSP/CRL of signers; a check that cannot complete reports revocation-unknown, never valid.'),
+  SMIME_FETCH_TIMEOUT_MS: int(100, 60_000).default(5000).describe('Timeout of one AIA, CRL or OCSP fetch.'),
+  SMIME_FETCH_ALLOW_PRIVATE: bool
+    .default(false)
+    .describe('Allow AIA/CRL/OCSP fetches to private and loopback addresses (tests only: an SSRF risk).'),
+  SMIME_DEFAULT_CIPHER: z
+    .enum(['aes-256-cbc', 'aes-128-cbc', 'aes-256-gcm', 'aes-128-gcm'])
+    .default('aes-256-cbc')
+    .describe('Content cipher for encryption; GCM is used anyway when every recipient announced it.'),
+  SMIME_KEY_TRANSPORT: z
+    .enum(['rsa-pkcs1', 'rsa-oaep'])
+    .default('rsa-pkcs1')
+    .describe('RSA key transport for encryption: PKCS#1 v1.5 (what every client reads) or RSA-OAEP.'),
   SMIME_COOKIE_SECURE: bool.default(true).describe('Mark the unlock cookie Secure (browsers accept it on localhost).'),
   SMIME_TRUST_PROXY: bool.default(false).describe('Trust X-Forwarded-* headers from a reverse proxy.'),
 });

@@ -49,6 +49,26 @@ export const ERRORS = {
   KEY_NOT_PENDING: { status: 409, message: 'This key is already protected by your passphrase.' },
   CONCURRENT_CHANGE: { status: 409, message: 'Your keys changed meanwhile (another session); try again.' },
   ALIAS_TAKEN: { status: 409, message: 'That address already belongs to another user.' },
+  // Mail
+  MESSAGE_MALFORMED: { status: 422, message: 'The message cannot be parsed as MIME.' },
+  MESSAGE_TOO_LARGE: { status: 413, message: 'The message is larger than the server accepts.' },
+  FROM_NOT_USER: { status: 422, message: 'The From address is not one of yours.' },
+  RECIPIENT_CERTIFICATE_MISSING: {
+    status: 422,
+    message: 'Some recipients have no usable certificate; the message was not encrypted or sent.',
+  },
+  SENDER_CERTIFICATE_MISSING: {
+    status: 422,
+    message: 'You have no valid certificate to encrypt your own copy to.',
+  },
+  SIGNING_CERT_EXPIRED: { status: 422, message: 'Your signing certificate has expired.' },
+  SIGNING_CERT_NOT_YET_VALID: { status: 422, message: 'Your signing certificate is not valid yet.' },
+  SIGNER_EMAIL_MISMATCH: { status: 422, message: 'Your signing certificate is not for the From address.' },
+  BCC_NEEDS_SEPARATE_COPIES: {
+    status: 406,
+    message: 'Encrypted mail with Bcc recipients produces one copy per Bcc recipient: ask for application/json.',
+  },
+  CERTIFICATE_NOT_FOUND: { status: 404, message: 'No such certificate.' },
   // Server
   SERVICE_UNAVAILABLE: { status: 503, message: 'The service is starting or unavailable.' },
   INTERNAL: { status: 500, message: 'Internal error.' },

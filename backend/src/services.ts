@@ -5,6 +5,7 @@ import type { Config } from './config.ts';
 import type { Logger } from './log.ts';
 import { openPGlite, openPostgres, type Database } from './store/db.ts';
 import { Vault, type VaultOptions } from './vault/vault.ts';
+import { MailService } from './mail/service.ts';
 import { join } from 'node:path';
 
 export function vaultOptions(config: Config): VaultOptions {
@@ -34,11 +35,13 @@ export async function openDatabase(config: Config): Promise<Database> {
 }
 
 export function createServices(config: Config, db: Database, log: Logger, ready: () => boolean = () => true): Services {
+  const vault = new Vault(db, vaultOptions(config), log);
   return {
     config,
     db,
     log,
-    vault: new Vault(db, vaultOptions(config), log),
+    vault,
+    mail: new MailService(db, vault, config, log),
     tokens: new TokenVerifier(config),
     ready,
   };

@@ -11,6 +11,8 @@ import { meRoutes } from './me/routes.ts';
 import { errorHandler } from './middleware/errors.ts';
 import { rateLimit } from './middleware/rate-limit.ts';
 import { sessionRoutes } from './session/routes.ts';
+import { messageRoutes } from './messages/routes.ts';
+import { certificateRoutes } from './certificates/routes.ts';
 
 function securityHeaders() {
   return async (ctx: Context, next: Next): Promise<void> => {
@@ -65,7 +67,7 @@ export function createApp(s: Services): Koa<AppState> {
       key: (ctx) => ctx.ip,
     }),
   );
-  for (const router of [sessionRoutes(s), keyRoutes(s), meRoutes(s), adminRoutes(s)]) {
+  for (const router of [sessionRoutes(s), keyRoutes(s), meRoutes(s), messageRoutes(s), certificateRoutes(s), adminRoutes(s)]) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));
   }

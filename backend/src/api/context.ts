@@ -5,11 +5,13 @@ import type { Database } from '../store/db.ts';
 import type { UserRow } from '../store/users.ts';
 import type { TokenVerifier } from '../auth/tokens.ts';
 import type { Vault } from '../vault/vault.ts';
+import type { MailService } from '../mail/service.ts';
 
 export interface Services {
   config: Config;
   db: Database;
   vault: Vault;
+  mail: MailService;
   tokens: TokenVerifier;
   log: Logger;
   /** Set once migrations ran; /healthz answers 503 before. */

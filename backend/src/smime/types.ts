@@ -65,6 +65,10 @@ export interface SignatureEvidence {
   signatureAlgorithm?: string; // 'rsa-pkcs1-v1_5' | 'rsa-pss' | 'ecdsa'
   signingTime?: string; // ISO 8601, from the signed attribute
   checks: Check[];
+  /** DER of the chain certificates (issuer first), for storing beside a harvested certificate. */
+  chainCertificates?: Uint8Array[];
+  /** Content ciphers announced in the SMIMECapabilities signed attribute, e.g. 'aes-256-gcm', 'aes-256-cbc'. */
+  capabilities?: string[];
 }
 
 /** Revocation checking policy and the network access it may use (injected; the engine does no I/O of its own). */

@@ -25,7 +25,9 @@ export type AuditAction =
   | 'session.locked'
   | 'passphrase.changed'
   | 'passphrase.change_failed'
-  | 'alias.added';
+  | 'alias.added'
+  | 'certificate.harvested'
+  | 'certificate.deleted';
 
 export interface AuditEntry {
   seq: number;

@@ -6,6 +6,8 @@
 import type { Context, Next } from 'koa';
 import { AppError, ERRORS, isAppError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
+import { isSmimeError } from '../../smime/errors.ts';
+import { isMimeError } from '../../smime/mime/index.ts';
 
 export function errorBody(e: AppError): { error: Record<string, unknown> } {
   return { error: { code: e.code, message: e.message, ...(e.details ?? {}) } };
@@ -20,6 +22,12 @@ export function errorHandler(log: Logger) {
       let e: AppError;
       if (isAppError(err)) {
         e = err;
+      } else if (isSmimeError(err) || isMimeError(err)) {
+        // Engine errors are about the input: a 4xx with the engine's own stable code.
+        const code = (err as { code: string }).code;
+        ctx.status = /TOO_LARGE|TOO_DEEP|TOO_MANY/.test(code) ? 413 : 422;
+        ctx.body = { error: { code, message: (err as Error).message } };
+        return;
       } else if (typeof err === 'object' && err !== null && 'status' in err && (err as { status: number }).status === 405) {
         e = new AppError('METHOD_NOT_ALLOWED');
       } else {

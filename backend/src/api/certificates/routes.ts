@@ -1,0 +1,98 @@
+/** /api/v1/certificates: the user's exchanged public keys (harvested from signed mail) and recipient resolution. */
+import Router from '@koa/router';
+import { z } from 'zod';
+import { AppError } from '../../errors.ts';
+import { certificateToPem } from '../../smime/certificate.ts';
+import { appendAudit } from '../../store/audit.ts';
+import { deleteExchanged, getExchanged, listExchanged, type ExchangedCertRow } from '../../store/certificates.ts';
+import type { AppState, Services } from '../context.ts';
+import { validate } from '../middleware/body.ts';
+import { requireUser } from '../middleware/auth.ts';
+import { keyStatus } from '../presenters.ts';
+import { emailParam } from '../schemas.ts';
+
+/** Addresses one resolve call may ask about: a long recipient list, not a directory dump. */
+const MAX_RESOLVE_EMAILS = 500;
+
+function present(r: ExchangedCertRow) {
+  return {
+    id: r.id,
+    email: r.email,
+    source: r.source,
+    subject: r.subject,
+    issuer: r.issuer,
+    serialNumber: r.serial_number,
+    fingerprintSha256: r.fingerprint_sha256,
+    notBefore: r.not_before.toISOString(),
+    notAfter: r.not_after.toISOString(),
+    status: keyStatus(r),
+    keyUsage: r.key_usage,
+    extendedKeyUsage: r.extended_key_usage,
+    keyAlgorithm: r.key_algorithm,
+    keySize: r.key_size,
+    capabilities: r.capabilities,
+    firstSeenAt: new Date(r.first_seen_at).toISOString(),
+    lastSeenAt: new Date(r.last_seen_at).toISOString(),
+  };
+}
+
+function certId(raw: string | undefined): string {
+  const r = z.uuid().safeParse(raw);
+  if (!r.success) throw new AppError('CERTIFICATE_NOT_FOUND');
+  return r.data;
+}
+
+export function certificateRoutes(s: Services): Router<AppState> {
+  const r = new Router<AppState>({ prefix: '/api/v1/certificates' });
+  r.use(requireUser(s));
+
+  r.get('/', async (ctx) => {
+    const q = validate(z.object({ email: emailParam.optional(), q: z.string().max(200).optional() }), ctx.query);
+    ctx.body = { certificates: (await listExchanged(s.db, ctx.state.user!.id, q)).map(present) };
+  });
+
+  r.get('/resolve', async (ctx) => {
+    const raw = ctx.query.email;
+    const emails = validate(z.array(emailParam).min(1).max(MAX_RESOLVE_EMAILS), Array.isArray(raw) ? raw : raw ? [raw] : []);
+    const resolutions = await s.mail.resolve(ctx.state.user!, emails);
+    ctx.body = {
+      recipients: resolutions.map((x) => ({
+        email: x.email,
+        ready: x.ready,
+        reasons: x.reasons,
+        certificate: x.certificate
+          ? {
+              id: x.certificate.id,
+              source: x.certificate.source,
+              subject: x.certificate.subject,
+              fingerprintSha256: x.certificate.fingerprintSha256,
+              notAfter: x.certificate.notAfter.toISOString(),
+            }
+          : null,
+      })),
+    };
+  });
+
+  r.get('/:id', async (ctx) => {
+    const row = await getExchanged(s.db, ctx.state.user!.id, certId(ctx.params.id));
+    if (!row) throw new AppError('CERTIFICATE_NOT_FOUND');
+    ctx.body = { certificate: { ...present(row), pem: certificateToPem(row.certificate) } };
+  });
+
+  r.delete('/:id', async (ctx) => {
+    const id = certId(ctx.params.id);
+    const user = ctx.state.user!;
+    await s.db.transaction(async (tx) => {
+      const row = await getExchanged(tx, user.id, id);
+      if (!row || !(await deleteExchanged(tx, user.id, id))) throw new AppError('CERTIFICATE_NOT_FOUND');
+      await appendAudit(tx, {
+        actor: `user:${user.email}`,
+        userEmail: user.email,
+        action: 'certificate.deleted',
+        details: { email: row.email, fingerprint: row.fingerprint_sha256 },
+      });
+    });
+    ctx.body = { deleted: true, id };
+  });
+  return r;
+}

@@ -1,0 +1,89 @@
+/**
+ * /api/v1/messages: protect an outgoing message, analyse an incoming one (issue 3). Bodies are message/rfc822, the
+ * exact bytes: signatures are checked over what arrived, so nothing here re-encodes the input.
+ */
+import Router from '@koa/router';
+import { z } from 'zod';
+import { AppError } from '../../errors.ts';
+import type { Layer } from '../../smime/incoming.ts';
+import type { CertificateSummary, SignatureEvidence } from '../../smime/types.ts';
+import type { AppState, Services } from '../context.ts';
+import { readRaw, validate } from '../middleware/body.ts';
+import { requireUser } from '../middleware/auth.ts';
+import { unlockToken } from '../session/routes.ts';
+
+const RFC822 = ['message/rfc822'];
+const flag = z.enum(['true', 'false', '1', '0']).optional().transform((v) => v === 'true' || v === '1');
+const outgoingQuery = z.object({
+  sign: flag,
+  encrypt: flag,
+  format: z.enum(['multipart-signed', 'opaque']).optional(),
+  cipher: z.enum(['aes-256-cbc', 'aes-128-cbc', 'aes-256-gcm', 'aes-128-gcm']).optional(),
+});
+
+function presentSignature(s: SignatureEvidence) {
+  return {
+    status: s.status,
+    signer: s.signer,
+    chain: s.chain satisfies CertificateSummary[],
+    digestAlgorithm: s.digestAlgorithm,
+    signatureAlgorithm: s.signatureAlgorithm,
+    signingTime: s.signingTime,
+    checks: s.checks,
+  };
+}
+
+export function presentLayer(l: Layer) {
+  if (l.kind === 'signed')
+    return { kind: l.kind, format: l.format, status: l.status, signatures: l.signatures.map(presentSignature) };
+  return {
+    kind: l.kind,
+    format: l.format,
+    status: l.status,
+    contentCipher: l.contentCipher,
+    keyId: l.keyId,
+    recipients: l.recipients,
+    detail: l.detail,
+  };
+}
+
+export function messageRoutes(s: Services): Router<AppState> {
+  const r = new Router<AppState>({ prefix: '/api/v1/messages' });
+  r.use(requireUser(s));
+
+  r.post('/outgoing', async (ctx) => {
+    const q = validate(outgoingQuery, ctx.query);
+    const raw = await readRaw(ctx, s.config.SMIME_MAX_MESSAGE_BYTES, RFC822);
+    const user = ctx.state.user!;
+    const copies = await s.mail.protectOutgoing(user, unlockToken(ctx, user), raw, {
+      sign: q.sign,
+      encrypt: q.encrypt,
+      format: q.format,
+      cipher: q.cipher,
+    });
+    if (ctx.accepts('message/rfc822', 'application/json') === 'application/json') {
+      ctx.body = {
+        messages: copies.map((c) => ({ bcc: c.bcc ?? null, message: Buffer.from(c.raw).toString('base64') })),
+      };
+      return;
+    }
+    if (copies.length > 1) throw new AppError('BCC_NEEDS_SEPARATE_COPIES', undefined, { copies: copies.length });
+    ctx.type = 'message/rfc822';
+    ctx.body = Buffer.from(copies[0]!.raw);
+  });
+
+  r.post('/incoming', async (ctx) => {
+    const raw = await readRaw(ctx, s.config.SMIME_MAX_MESSAGE_BYTES, RFC822);
+    const user = ctx.state.user!;
+    const { analysis, harvested } = await s.mail.analyzeIncoming(user, unlockToken(ctx, user), raw);
+    ctx.body = {
+      layers: analysis.layers.map(presentLayer),
+      signed: analysis.layers.some((l) => l.kind === 'signed'),
+      encrypted: analysis.layers.some((l) => l.kind === 'encrypted'),
+      parts: analysis.parts.map((p) => ({ path: p.path, ...presentLayer(p.layer) })),
+      harvested,
+      content: Buffer.from(analysis.content).toString('base64'),
+    };
+  });
+  return r;
+}

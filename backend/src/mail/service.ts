@@ -1,0 +1,283 @@
+/**
+ * Mail operations of a user (issue 3): protect an outgoing message (sign, encrypt, fail closed), analyse an incoming
+ * one (verify, decrypt, harvest the signer's certificate), resolve recipients. Orchestrates the pure engine
+ * (smime/), the vault (keys) and the store; knows nothing of HTTP.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import type { Config } from '../config.ts';
+import { AppError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { describeCertificate, pemToDer } from '../smime/certificate.ts';
+import { encryptEnvelope, type ContentCipher, type DecryptionKey } from '../smime/envelope.ts';
+import { SafeFetcher } from '../smime/fetcher.ts';
+import { analyzeMessage, type Layer, type MessageAnalysis } from '../smime/incoming.ts';
+import { getHeader, parseAddressList, parseEntity } from '../smime/mime/index.ts';
+import { protectMessage } from '../smime/outgoing.ts';
+import { RevocationChecker } from '../smime/revocation.ts';
+import type { SignatureEvidence } from '../smime/types.ts';
+import { appendAudit } from '../store/audit.ts';
+import { upsertExchanged } from '../store/certificates.ts';
+import type { Database } from '../store/db.ts';
+import type { KeyRow } from '../store/keys.ts';
+import { userAddresses, type UserRow } from '../store/users.ts';
+import { isPending, type Vault } from '../vault/vault.ts';
+import { candidatesFor, ownCandidate, pickCertificate, unusableReason, type Resolution } from './recipients.ts';
+
+export interface OutgoingRequest {
+  sign: boolean;
+  encrypt: boolean;
+  format?: 'multipart-signed' | 'opaque';
+  cipher?: ContentCipher;
+}
+
+export interface ProtectedCopy {
+  /** Who this copy is for (empty = the To/Cc copy that the host also files as Sent). */
+  bcc?: string;
+  raw: Uint8Array;
+}
+
+export interface HarvestResult {
+  email: string;
+  outcome: 'added' | 'replaced' | 'seen' | 'kept';
+  fingerprintSha256: string;
+}
+
+function loadAnchors(config: Config): Uint8Array[] {
+  const anchors: Uint8Array[] = [];
+  if (config.SMIME_TRUST_ANCHORS) anchors.push(...pemToDer(readFileSync(config.SMIME_TRUST_ANCHORS, 'utf8')));
+  if (config.SMIME_TRUST_SYSTEM_ROOTS) for (const pem of rootCertificates) anchors.push(...pemToDer(pem));
+  return anchors;
+}
+
+function addressesOf(header: string | undefined): string[] {
+  return header ? parseAddressList(header).map((a) => a.address.toLowerCase()) : [];
+}
+
+/** Signatures whose certificate may be harvested: the cryptography and the chain verified, not revoked. */
+function harvestable(sig: SignatureEvidence, now: Date): boolean {
+  if (!sig.signerCertificate || !sig.signer) return false;
+  if (['malformed', 'unsupported', 'invalid-signature', 'revoked', 'untrusted'].includes(sig.status)) return false;
+  const passed = (name: string) => sig.checks.some((c) => c.name === name && c.outcome === 'pass');
+  if (!passed('signature') || !passed('chain')) return false;
+  return new Date(sig.signer.notBefore) <= now && now <= new Date(sig.signer.notAfter);
+}
+
+export class MailService {
+  private readonly anchors: Uint8Array[];
+  private readonly fetcher: SafeFetcher;
+  private readonly revocation: RevocationChecker | undefined;
+
+  constructor(
+    private readonly db: Database,
+    private readonly vault: Vault,
+    private readonly config: Config,
+    private readonly log?: Logger,
+  ) {
+    this.anchors = loadAnchors(config);
+    this.fetcher = new SafeFetcher({ timeoutMs: config.SMIME_FETCH_TIMEOUT_MS, allowPrivate: config.SMIME_FETCH_ALLOW_PRIVATE });
+    this.revocation =
+      config.SMIME_REVOCATION_CHECK === 'on' ? new RevocationChecker(this.fetcher, { timeoutMs: config.SMIME_FETCH_TIMEOUT_MS }) : undefined;
+  }
+
+  // ---- recipients -----------------------------------------------------------------------------------------------
+
+  async resolve(user: UserRow, emails: string[], now = new Date()): Promise<Resolution[]> {
+    const wanted = [...new Set(emails.map((e) => e.trim().toLowerCase()))];
+    const candidates = await candidatesFor(this.db, user.id, wanted);
+    // The user's own addresses resolve to their own certificates too (a note to self, the Sent copy).
+    const own = await userAddresses(this.db, user);
+    const keys = await this.vault.listKeys(user);
+    for (const e of wanted)
+      if (own.includes(e)) for (const k of keys) if (k.emails.includes(e)) candidates.get(e)!.push(ownCandidate(k, e));
+    return wanted.map((e) => pickCertificate(e, candidates.get(e) ?? [], now));
+  }
+
+  private ownEncryptionCertificate(keys: KeyRow[], now: Date): KeyRow | undefined {
+    const usable = keys.filter((k) => !unusableReason(ownCandidate(k, ''), now));
+    return usable.find((k) => k.is_default) ?? usable.sort((a, b) => b.not_before.getTime() - a.not_before.getTime())[0];
+  }
+
+  // ---- outgoing -------------------------------------------------------------------------------------------------
+
+  /**
+   * Protect the host's composed message. Fails closed: when anything needed is missing nothing is produced and the
+   * error names all of it (every recipient without a usable certificate, by address).
+   */
+  async protectOutgoing(user: UserRow, unlockToken: string | undefined, raw: Uint8Array, req: OutgoingRequest): Promise<ProtectedCopy[]> {
+    if (!req.sign && !req.encrypt) throw new AppError('BAD_REQUEST', 'Ask for sign, encrypt or both.');
+    const now = new Date();
+    let message;
+    try {
+      message = parseEntity(raw);
+    } catch {
+      throw new AppError('MESSAGE_MALFORMED');
+    }
+    const from = addressesOf(getHeader(message, 'from'));
+    const to = addressesOf(getHeader(message, 'to'));
+    const cc = addressesOf(getHeader(message, 'cc'));
+    const bcc = addressesOf(getHeader(message, 'bcc'));
+    const own = await userAddresses(this.db, user);
+    if (from.length !== 1 || !own.includes(from[0]!))
+      throw new AppError('FROM_NOT_USER', `The From address must be one of yours (${own.join(', ')}).`, { from });
+    const keys = await this.vault.listKeys(user);
+
+    // Encryption targets first: a missing certificate is the most common reason to stop, and needs no unlock.
+    let mainTargets: Uint8Array[] = [];
+    const bccTargets = new Map<string, Uint8Array>();
+    let cipher: ContentCipher = req.cipher ?? this.config.SMIME_DEFAULT_CIPHER;
+    if (req.encrypt) {
+      const resolutions = await this.resolve(user, [...to, ...cc, ...bcc], now);
+      const missing = resolutions.filter((r) => !r.ready);
+      if (missing.length > 0)
+        throw new AppError('RECIPIENT_CERTIFICATE_MISSING', `No usable certificate for ${missing.map((m) => m.email).join(', ')}.`, {
+          missing: missing.map((m) => ({ email: m.email, reasons: m.reasons })),
+        });
+      const self = this.ownEncryptionCertificate(keys, now);
+      if (!self) throw new AppError('SENDER_CERTIFICATE_MISSING');
+      const byEmail = new Map(resolutions.map((r) => [r.email, r.certificate!]));
+      mainTargets = [...new Set([...to, ...cc])].map((e) => byEmail.get(e)!.certificate);
+      mainTargets.push(self.certificate);
+      for (const b of bcc) if (!to.includes(b) && !cc.includes(b)) bccTargets.set(b, byEmail.get(b)!.certificate);
+      // AES-GCM when every recipient announced it (RFC 8551 section 2.7), unless the caller chose.
+      if (!req.cipher) {
+        const caps = resolutions.map((r) => r.certificate!.capabilities);
+        if (caps.length > 0 && caps.every((c) => c.includes('aes-256-gcm'))) cipher = 'aes-256-gcm';
+      }
+    }
+
+    const encryptFor = (targets: Uint8Array[]) => (content: Uint8Array) =>
+      encryptEnvelope(
+        content,
+        targets.map((certificate) => ({ certificate, keyTransport: this.config.SMIME_KEY_TRANSPORT })),
+        { cipher },
+      );
+    const gcm = cipher.endsWith('-gcm');
+
+    const produce = async (signer: { certificate: Uint8Array; chain: Uint8Array[]; privateKey: import('node:crypto').KeyObject } | undefined) => {
+      const copies: ProtectedCopy[] = [];
+      const base = {
+        ...(signer ? { sign: { signer, format: req.format ?? 'multipart-signed' } } : {}),
+      };
+      copies.push({
+        raw: await protectMessage(raw, {
+          ...base,
+          ...(req.encrypt ? { encrypt: { encryptFn: encryptFor(mainTargets), authEnveloped: gcm } } : {}),
+        }),
+      });
+      for (const [email, cert] of bccTargets)
+        copies.push({
+          bcc: email,
+          raw: await protectMessage(raw, { ...base, encrypt: { encryptFn: encryptFor([cert, mainTargets.at(-1)!]), authEnveloped: gcm } }),
+        });
+      return copies;
+    };
+
+    if (!req.sign) return produce(undefined);
+    const signing = keys.find((k) => k.is_default) ?? keys[0];
+    if (!signing) throw new AppError('NO_KEYS');
+    if (isPending(signing)) throw new AppError('PASSPHRASE_CHANGE_REQUIRED', undefined, { keyId: signing.id });
+    if (now > signing.not_after) throw new AppError('SIGNING_CERT_EXPIRED', undefined, { keyId: signing.id, notAfter: signing.not_after.toISOString() });
+    if (now < signing.not_before) throw new AppError('SIGNING_CERT_NOT_YET_VALID', undefined, { keyId: signing.id });
+    if (!signing.emails.includes(from[0]!))
+      throw new AppError('SIGNER_EMAIL_MISMATCH', `Your signing certificate is for ${signing.emails.join(', ')}, not ${from[0]}.`, {
+        certificateEmails: signing.emails,
+      });
+    return this.vault.withUnlockedKeys(
+      user,
+      unlockToken,
+      async ([k]) => {
+        if (!k) throw new AppError('LOCKED');
+        return produce({ certificate: k.row.certificate, chain: k.row.chain, privateKey: k.privateKey });
+      },
+      (row) => row.id === signing.id,
+    );
+  }
+
+  // ---- incoming -------------------------------------------------------------------------------------------------
+
+  async analyzeIncoming(
+    user: UserRow,
+    unlockToken: string | undefined,
+    raw: Uint8Array,
+  ): Promise<{ analysis: MessageAnalysis; harvested: HarvestResult[] }> {
+    const ownKeys = await this.vault.listKeys(user);
+    let session: Awaited<ReturnType<Vault['openSession']>> | undefined;
+    try {
+      const analysis = await analyzeMessage(raw, {
+        verify: {
+          trustAnchors: this.anchors,
+          intermediates: ownKeys.flatMap((k) => k.chain),
+          ...(this.revocation ? { revocation: this.revocation } : {}),
+          fetcher: this.fetcher,
+        },
+        keys: async () => {
+          if (!session) {
+            try {
+              session = await this.vault.openSession(user, unlockToken, (row) => !isPending(row));
+            } catch (e) {
+              if (e instanceof AppError && e.code === 'LOCKED') return 'locked';
+              throw e;
+            }
+          }
+          if (session.keys.length === 0) return ownKeys.length > 0 ? 'locked' : [];
+          return session.keys.map<DecryptionKey>((k) => ({ keyId: k.row.id, certificate: k.row.certificate, privateKey: k.privateKey }));
+        },
+      });
+      const harvested = await this.harvest(user, analysis.layers);
+      return { analysis, harvested };
+    } finally {
+      session?.dispose();
+    }
+  }
+
+  /** Store the certificates of trusted, cryptographically valid signers under each of their addresses. */
+  private async harvest(user: UserRow, layers: Layer[]): Promise<HarvestResult[]> {
+    const now = new Date();
+    const out: HarvestResult[] = [];
+    for (const layer of layers) {
+      if (layer.kind !== 'signed') continue;
+      for (const sig of layer.signatures) {
+        if (!harvestable(sig, now)) continue;
+        const info = describeCertificate(sig.signerCertificate!);
+        const own = (await this.vault.listKeys(user)).some((k) => k.fingerprint_sha256 === info.fingerprintSha256);
+        if (own) continue;
+        for (const email of info.emails) {
+          const outcome = await this.db.transaction(async (tx) => {
+            const result = await upsertExchanged(tx, {
+              id: randomUUID(),
+              userId: user.id,
+              email,
+              certificate: sig.signerCertificate!,
+              chain: sig.chainCertificates ?? [],
+              fingerprintSha256: info.fingerprintSha256,
+              subject: info.subject,
+              issuer: info.issuer,
+              serialNumber: info.serialNumber,
+              notBefore: info.notBefore,
+              notAfter: info.notAfter,
+              keyUsage: info.keyUsage,
+              extendedKeyUsage: info.extendedKeyUsage,
+              keyAlgorithm: info.keyAlgorithm,
+              keySize: info.keySize,
+              capabilities: sig.capabilities ?? [],
+              source: 'harvested',
+            });
+            if (result === 'added' || result === 'replaced')
+              await appendAudit(tx, {
+                actor: 'system',
+                userEmail: user.email,
+                action: 'certificate.harvested',
+                details: { email, fingerprint: info.fingerprintSha256, outcome: result },
+              });
+            return result;
+          });
+          out.push({ email, outcome, fingerprintSha256: info.fingerprintSha256 });
+        }
+      }
+    }
+    if (out.length) this.log?.info({ user: user.email, harvested: out.length }, 'certificates harvested');
+    return out;
+  }
+}
