@@ -170,7 +170,6 @@ for (const target of await databaseTargets()) {
       const bcc = Buffer.from(r.body.messages[1].message, 'base64');
       assert.equal(r.body.messages[1].bcc, 'dave@example.com');
       assert.doesNotMatch(main.toString('latin1'), /^Bcc:/im);
-      assert.throws(() => opensslCms(['-decrypt', '-inkey', `${work}/dave.key`, '-recip', `${work}/dave.crt`], main));
       writeFileSync(`${work}/dave.key`, readFileSync(await pemKey('Dave.p12')));
       writeFileSync(`${work}/dave.crt`, readFileSync(certPem('Dave.p12')));
       assert.throws(() => opensslCms(['-decrypt', '-inkey', `${work}/dave.key`, '-recip', `${work}/dave.crt`], main), 'Dave is not a recipient of the main copy');
