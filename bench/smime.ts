@@ -1,0 +1,98 @@
+/**
+ * S/MIME speed and memory beside `openssl cms` on the same inputs in the same run (issues 3 and 6): sign, encrypt,
+ * sign+encrypt, verify, decrypt at 10 KB, 1 MB and 25 MB. Each operation runs in a fresh process for both tools, so
+ * peak resident memory (`/usr/bin/time -f %M`) is comparable; our wall time is the operation inside the process
+ * (module loading excluded), OpenSSL's is its whole process (its start-up is a few ms). Extra memory is the peak
+ * minus the same process's peak on an empty run of the harness.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { median, printTable, type Row } from './table.ts';
+
+const REPO = fileURLToPath(new URL('..', import.meta.url));
+const SIZES: [string, number][] = [
+  ['10 KB', 10 * 1024],
+  ['1 MB', 1024 * 1024],
+  ['25 MB', 25 * 1024 * 1024],
+];
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+
+function timed(cmd: string, args: string[]): { ms: number; kb: number; stdout: string } {
+  const t = process.hrtime.bigint();
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...args], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  const ms = Number(process.hrtime.bigint() - t) / 1e6;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
+  const kb = Number(r.stderr.trim().split('\n').at(-1));
+  return { ms, kb, stdout: r.stdout };
+}
+
+function message(size: number): Buffer {
+  const attachment = randomBytes(size).toString('base64').replace(/.{76}/g, '$&\r\n');
+  return Buffer.from(
+    'From: alice@example.com\r\nTo: bob@example.com\r\nSubject: bench\r\nMIME-Version: 1.0\r\n' +
+      'Content-Type: multipart/mixed; boundary="b1"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\nHello\r\n' +
+      '--b1\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n' +
+      attachment +
+      '\r\n--b1--\r\n',
+  );
+}
+
+export async function benchSmime(): Promise<Row[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-smime-'));
+  const rows: Row[] = [];
+  try {
+    const fx = `${REPO}test/fixtures/p12/`;
+    writeFileSync(`${dir}/key.pem`, readFileSync(`${fx}rsa.key`));
+    writeFileSync(`${dir}/cert.pem`, readFileSync(`${fx}rsa.crt`));
+    writeFileSync(`${dir}/ca.pem`, readFileSync(`${fx}ca.crt`));
+    const ours = (op: string) => {
+      const r = timed(process.execPath, ['--import', 'tsx', `${REPO}bench/smime-op.ts`, op, dir]);
+      return { ms: Number(r.stdout.trim()), kb: r.kb };
+    };
+    const baseline = timed(process.execPath, ['--import', 'tsx', '-e', '0']).kb;
+    const osslBaseline = timed('openssl', ['version']).kb;
+    for (const [label, size] of SIZES) {
+      const msg = message(size);
+      writeFileSync(`${dir}/message.eml`, msg);
+      // Inputs for verify/decrypt, made by OpenSSL so both sides read the same bytes.
+      execFileSync('openssl', ['cms', '-sign', '-in', `${dir}/message.eml`, '-signer', `${dir}/cert.pem`, '-inkey', `${dir}/key.pem`, '-out', `${dir}/signed.eml`, '-md', 'sha256']);
+      execFileSync('openssl', ['cms', '-encrypt', '-binary', '-aes-256-cbc', '-in', `${dir}/message.eml`, '-outform', 'DER', '-out', `${dir}/enveloped.der`, `${dir}/cert.pem`]);
+      const ossl: Record<string, string[]> = {
+        sign: ['cms', '-sign', '-in', `${dir}/message.eml`, '-signer', `${dir}/cert.pem`, '-inkey', `${dir}/key.pem`, '-md', 'sha256', '-out', `${dir}/o-sign`],
+        encrypt: ['cms', '-encrypt', '-aes-256-cbc', '-in', `${dir}/message.eml`, '-out', `${dir}/o-enc`, `${dir}/cert.pem`],
+        'sign-encrypt': ['cms', '-sign', '-in', `${dir}/message.eml`, '-signer', `${dir}/cert.pem`, '-inkey', `${dir}/key.pem`, '-md', 'sha256', '-out', `${dir}/o-se1`],
+        verify: ['cms', '-verify', '-in', `${dir}/signed.eml`, '-CAfile', `${dir}/ca.pem`, '-out', `${dir}/o-ver`],
+        decrypt: ['cms', '-decrypt', '-binary', '-inform', 'DER', '-in', `${dir}/enveloped.der`, '-inkey', `${dir}/key.pem`, '-out', `${dir}/o-dec`],
+      };
+      for (const op of ['sign', 'encrypt', 'sign-encrypt', 'verify', 'decrypt']) {
+        const o: { ms: number; kb: number }[] = [];
+        const r: { ms: number; kb: number }[] = [];
+        for (let i = 0; i < RUNS; i++) {
+          o.push(ours(op));
+          const t = timed('openssl', ossl[op]!);
+          if (op === 'sign-encrypt') {
+            const t2 = timed('openssl', ['cms', '-encrypt', '-aes-256-cbc', '-in', `${dir}/o-se1`, '-out', `${dir}/o-se2`, `${dir}/cert.pem`]);
+            r.push({ ms: t.ms + t2.ms, kb: Math.max(t.kb, t2.kb) });
+          } else r.push(t);
+        }
+        rows.push({ what: `${op} ${label}`, ours: median(o.map((x) => x.ms)), ref: median(r.map((x) => x.ms)), unit: 'ms', note: '' });
+        rows.push({
+          what: `${op} ${label} extra memory`,
+          ours: (median(o.map((x) => x.kb)) - baseline) / 1024,
+          ref: (median(r.map((x) => x.kb)) - osslBaseline) / 1024,
+          unit: 'MiB',
+          note: `message ${(msg.length / 1048576).toFixed(1)} MiB`,
+        });
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) printTable('S/MIME beside openssl cms', await benchSmime());
