@@ -60,13 +60,11 @@ export function dataSafe(bags: Asn[]): Asn {
 }
 
 export interface PfxOptions {
-  /** Add a MAC with this password (SHA-256, PKCS#12 KDF). */
-  macPassword?: string;
-  /** MAC iteration count to write (the MAC is computed with it unless `macDigest` is given). */
+  /** MAC iteration count to write. */
   macIterations?: bigint;
   /** MAC digestAlgorithm OID (default SHA-256). */
   macAlgorithm?: string;
-  /** Write this MAC value instead of computing one. */
+  /** Write a MacData with this MAC value (see pfxWithMac for a real one). */
   macDigest?: Uint8Array;
   /** authSafe contentType (default data). */
   authSafeType?: string;
@@ -76,17 +74,25 @@ export interface PfxOptions {
 export function pfx(items: Asn[], options: PfxOptions = {}): Uint8Array {
   const authSafe = der(seq(...items));
   const fields: Asn[] = [new asn1js.Integer({ value: 3 }), seq(oid(options.authSafeType ?? OID.data), explicit0(octets(authSafe)))];
-  if (options.macPassword !== undefined || options.macDigest) {
-    const salt = new Uint8Array(8).fill(7);
+  if (options.macDigest) {
     const iterations = options.macIterations ?? 1n;
-    let digest = options.macDigest;
-    if (!digest) {
-      const key = pkcs12Kdf('sha256', bmpPassword(options.macPassword ?? ''), salt, PKCS12_KDF_ID.MAC, Number(iterations), 32);
-      digest = createHmac('sha256', key).update(authSafe).digest();
-    }
     fields.push(
-      seq(seq(seq(oid(options.macAlgorithm ?? OID.sha256), new asn1js.Null()), octets(digest)), octets(salt), asn1js.Integer.fromBigInt(iterations)),
+      seq(seq(seq(oid(options.macAlgorithm ?? OID.sha256), new asn1js.Null()), octets(options.macDigest)), octets(MAC_SALT), asn1js.Integer.fromBigInt(iterations)),
     );
   }
   return der(seq(...fields));
+}
+
+const MAC_SALT = new Uint8Array(8).fill(7);
+
+/**
+ * A PFX with a real SHA-256 MAC. `password` is a string (RFC 7292 BMPString encoding) or the exact bytes to feed the
+ * PKCS#12 KDF (to imitate writers that encode it differently).
+ */
+export async function pfxWithMac(items: Asn[], password: string | Uint8Array, iterations = 1n): Promise<Uint8Array> {
+  const authSafe = der(seq(...items));
+  const bytes = typeof password === 'string' ? bmpPassword(password) : password;
+  const key = await pkcs12Kdf('sha256', bytes, MAC_SALT, PKCS12_KDF_ID.MAC, Number(iterations), 32);
+  const macDigest = new Uint8Array(createHmac('sha256', key).update(authSafe).digest());
+  return pfx(items, { macDigest, macIterations: iterations });
 }

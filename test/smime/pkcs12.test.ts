@@ -10,7 +10,7 @@ import { getEngine, installEngine, SmimeCryptoEngine } from '../../backend/src/s
 import { isSmimeError, SmimeError, type SmimeErrorCode } from '../../backend/src/smime/errors.ts';
 import { MAX_KDF_ITERATIONS } from '../../backend/src/smime/lib/limits.ts';
 import { MAX_P12_BYTES, parsePkcs12, type Pkcs12Contents, type Pkcs12Protection } from '../../backend/src/smime/pkcs12.ts';
-import { certBag, crlBag, dataSafe, keyBag, nestedBag, OID, pfx } from './p12-builder.ts';
+import { certBag, crlBag, dataSafe, keyBag, nestedBag, OID, pfx, pfxWithMac } from './p12-builder.ts';
 
 const P12 = new URL('../fixtures/p12/', import.meta.url);
 const CORPUS = new URL('../fixtures/corpus/', import.meta.url);
@@ -322,9 +322,30 @@ void describe('parsePkcs12: crafted structures', () => {
 
   void it('verifies a MAC it did not write (builder round trip) and rejects a wrong one', async () => {
     const items = [dataSafe([keyBag(rsaKey), certBag(rsaCert)])];
-    const contents = await parsePkcs12(pfx(items, { macPassword: 'builder', macIterations: 3n }), 'builder');
+    const contents = await parsePkcs12(await pfxWithMac(items, 'builder', 3n), 'builder');
     assert.equal(contents.protection.integrity, 'mac');
-    await rejectsWith(parsePkcs12(pfx(items, { macPassword: 'builder' }), 'other'), 'P12_BAD_PASSWORD');
+    assert.equal(contents.protection.passwordEncoding, 'bmp');
+    await rejectsWith(parsePkcs12(await pfxWithMac(items, 'builder'), 'other'), 'P12_BAD_PASSWORD');
+  });
+
+  void it('accepts an empty password written without the BMPString terminator (older exporters)', async () => {
+    const items = [dataSafe([keyBag(rsaKey), certBag(rsaCert)])];
+    const contents = await parsePkcs12(await pfxWithMac(items, new Uint8Array(0), 2n), '');
+    assert.equal(contents.protection.passwordEncoding, 'bmp-empty-without-terminator');
+    await rejectsWith(parsePkcs12(await pfxWithMac(items, new Uint8Array(0), 2n), 'x'), 'P12_BAD_PASSWORD');
+  });
+
+  void it('a huge but allowed MAC iteration count does not block the event loop', async () => {
+    const items = [dataSafe([keyBag(rsaKey), certBag(rsaCert)])];
+    const file = pfx(items, { macDigest: new Uint8Array(32), macIterations: 200_000n });
+    let ticks = 0;
+    const timer = setInterval(() => (ticks += 1), 5);
+    try {
+      await rejectsWith(parsePkcs12(file, 'x'), 'P12_BAD_PASSWORD');
+    } finally {
+      clearInterval(timer);
+    }
+    assert.ok(ticks >= 5, `the event loop ran only ${ticks} timer ticks during the derivation`);
   });
 
   void it('reports PBMAC1, public-key integrity and public-key privacy modes as unsupported', async () => {
@@ -442,5 +463,21 @@ void describe('SmimeCryptoEngine', () => {
     const plain = await encryptedData.decrypt({ password: new TextEncoder().encode(PASS).buffer as ArrayBuffer }, engine);
     assert.equal(new Uint8Array(plain)[0], 0x30);
     await rejectsWith(encryptedData.decrypt({ password: new TextEncoder().encode('nope').buffer as ArrayBuffer }, engine), 'P12_BAD_PASSWORD');
+  });
+
+  void it("checks the MAC for pkijs' PFX.parseInternalValues, legacy file included", async () => {
+    const pkijs = await import('pkijs');
+    const engine = installEngine();
+    for (const file of ['rsa-legacy.p12', 'rsa-default.p12']) {
+      const pfxObject = pkijs.PFX.fromBER(fixture(file) as Uint8Array<ArrayBuffer>);
+      await pfxObject.parseInternalValues({ password: new TextEncoder().encode(PASS).buffer as ArrayBuffer, checkIntegrity: true }, engine);
+      await assert.rejects(
+        pkijs.PFX.fromBER(fixture(file) as Uint8Array<ArrayBuffer>).parseInternalValues(
+          { password: new TextEncoder().encode('nope').buffer as ArrayBuffer, checkIntegrity: true },
+          engine,
+        ),
+        /Integrity for the PKCS#12 data is broken/,
+      );
+    }
   });
 });

@@ -102,7 +102,7 @@ export class SmimeCryptoEngine extends pkijs.CryptoEngine {
       if (isPkcs12PbeOid(oid)) {
         const bmp = input.bmpPassword ?? bmpPassword(passwordText(input.password));
         try {
-          const result = pkcs12PbeDecrypt(oid, params, bmp, input.data, budget);
+          const result = await pkcs12PbeDecrypt(oid, params, bmp, input.data, budget);
           return {
             plaintext: result.plaintext,
             scheme: 'pkcs12-pbe',
@@ -142,13 +142,13 @@ export class SmimeCryptoEngine extends pkijs.CryptoEngine {
   }
 
   /**
-   * Checks a PKCS#12 MAC (RFC 7292 section 5). Returns false on mismatch; throws SmimeError P12_TOO_LARGE or
+   * Checks a PKCS#12 MAC (RFC 7292 section 5). Resolves false on mismatch; rejects with SmimeError P12_TOO_LARGE or
    * P12_MALFORMED when the iteration count is out of bounds.
    */
-  checkPkcs12Mac(input: Pkcs12MacInput & { budget?: KdfBudget }): boolean {
+  async checkPkcs12Mac(input: Pkcs12MacInput & { budget?: KdfBudget }): Promise<boolean> {
     (input.budget ?? new KdfBudget()).spend(input.iterations);
     try {
-      return verifyPkcs12Mac(input);
+      return await verifyPkcs12Mac(input);
     } catch (error) {
       throw toSmimeError(error, 'MAC');
     }
@@ -160,7 +160,7 @@ export class SmimeCryptoEngine extends pkijs.CryptoEngine {
     if (!hash) throw new SmimeError('P12_UNSUPPORTED_ALGORITHM', `Unsupported MAC digest ${parameters.hashAlgorithm}`);
     const bmp = bmpPassword(passwordText(new Uint8Array(parameters.password)));
     try {
-      return this.checkPkcs12Mac({
+      return await this.checkPkcs12Mac({
         hash,
         bmpPassword: bmp,
         salt: new Uint8Array(parameters.salt),

@@ -203,9 +203,14 @@ function macData(node: Node): MacData {
 }
 
 /** Finds the password encoding that makes the MAC verify (see pkcs12PasswordCandidates), or throws P12_BAD_PASSWORD. */
-function verifyMac(state: ParseState, mac: MacData, content: Uint8Array, candidates: Pkcs12PasswordCandidate[]): Pkcs12PasswordCandidate {
+async function verifyMac(
+  state: ParseState,
+  mac: MacData,
+  content: Uint8Array,
+  candidates: Pkcs12PasswordCandidate[],
+): Promise<Pkcs12PasswordCandidate> {
   for (const candidate of candidates) {
-    const ok = state.engine.checkPkcs12Mac({
+    const ok = await state.engine.checkPkcs12Mac({
       hash: mac.hash,
       bmpPassword: candidate.bytes,
       salt: mac.salt,
@@ -539,7 +544,7 @@ export async function parsePkcs12(der: Uint8Array, password: string): Promise<Pk
     if (pfx.mac) {
       const node = pfx.mac;
       mac = shape('MacData', () => macData(node));
-      const candidate = verifyMac(state, mac, authSafeBytes, candidates);
+      const candidate = await verifyMac(state, mac, authSafeBytes, candidates);
       state.bmpPassword = candidate.bytes;
       state.passwordEncoding = candidate.encoding;
       state.integrity = 'mac';

@@ -4,6 +4,7 @@
 // and 2). PBES2 does not use it: PBES2 runs PBKDF2 over the UTF-8 password bytes (RFC 8018 section 6.2).
 
 import { createHash } from 'node:crypto';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 
 export type Pkcs12KdfHash = 'sha1' | 'sha224' | 'sha256' | 'sha384' | 'sha512' | 'sha512-224' | 'sha512-256';
 
@@ -26,6 +27,12 @@ export function hashOutputSize(hash: Pkcs12KdfHash): number {
   return HASH_SIZES[hash].u;
 }
 
+/**
+ * Iterations between yields to the event loop. The PKCS#12 KDF is a loop of single hash calls (about 3 us each with
+ * node:crypto), so a file asking for 1,000,000 iterations would otherwise block a server for seconds.
+ */
+const ITERATIONS_PER_YIELD = 4096;
+
 /** Repeats `input` to fill a whole number of v-byte blocks (RFC 7292 appendix B.2 steps 2 and 3). */
 function stretch(input: Uint8Array, v: number): Uint8Array {
   const out = new Uint8Array(v * Math.ceil(input.length / v));
@@ -35,16 +42,16 @@ function stretch(input: Uint8Array, v: number): Uint8Array {
 
 /**
  * RFC 7292 appendix B.2. `password` is already encoded (see `bmpPassword`); `iterations` must have been checked
- * against the limits by the caller.
+ * against the limits by the caller. Yields to the event loop every ITERATIONS_PER_YIELD iterations.
  */
-export function pkcs12Kdf(
+export async function pkcs12Kdf(
   hash: Pkcs12KdfHash,
   password: Uint8Array,
   salt: Uint8Array,
   id: Pkcs12KdfId,
   iterations: number,
   length: number,
-): Uint8Array {
+): Promise<Uint8Array> {
   const { u, v } = HASH_SIZES[hash];
   const d = new Uint8Array(v).fill(id);
   const s = stretch(salt, v);
@@ -60,6 +67,7 @@ export function pkcs12Kdf(
       // Step 6a: A = H^r(D || I).
       let a: Uint8Array = createHash(hash).update(d).update(i).digest();
       for (let r = 1; r < iterations; r++) {
+        if (r % ITERATIONS_PER_YIELD === 0) await yieldToEventLoop();
         const next = createHash(hash).update(a).digest();
         a.fill(0);
         a = next;

@@ -41,13 +41,13 @@ export interface Pkcs12PbeResult {
  * appendix B.1. Throws DerError (bad parameters), BadDecryptError (wrong password or damaged data) or SmimeError
  * (unsupported scheme, limits).
  */
-export function pkcs12PbeDecrypt(
+export async function pkcs12PbeDecrypt(
   oid: string,
   params: Node | undefined,
   bmpPassword: Uint8Array,
   data: Uint8Array,
   budget: KdfBudget,
-): Pkcs12PbeResult {
+): Promise<Pkcs12PbeResult> {
   const scheme = SCHEMES[oid];
   if (!scheme) throw new DerError(`not a PKCS#12 PBE scheme: ${oid}`);
   if (!scheme.cipher) {
@@ -62,8 +62,8 @@ export function pkcs12PbeDecrypt(
   // Key and IV are two derivations with the same iteration count.
   budget.spend(iterations);
   budget.spend(iterations);
-  const key = pkcs12Kdf('sha1', bmpPassword, salt, PKCS12_KDF_ID.KEY, iterations, cipher.keyLength);
-  const iv = pkcs12Kdf('sha1', bmpPassword, salt, PKCS12_KDF_ID.IV, iterations, cipher.ivLength);
+  const key = await pkcs12Kdf('sha1', bmpPassword, salt, PKCS12_KDF_ID.KEY, iterations, cipher.keyLength);
+  const iv = await pkcs12Kdf('sha1', bmpPassword, salt, PKCS12_KDF_ID.IV, iterations, cipher.ivLength);
   try {
     return { plaintext: pbeDecrypt(cipher, key, iv, data), cipher, iterations };
   } finally {
