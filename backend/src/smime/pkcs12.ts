@@ -160,7 +160,7 @@ function shape<T>(what: string, fn: () => T, code: SmimeErrorCode = 'P12_MALFORM
 const BASE64_TEXT = /^[A-Za-z0-9+/\r\n\t ]+={0,2}[\r\n\t ]*$/;
 
 function unwrapBase64(input: Uint8Array): Uint8Array {
-  if (input[0] === 0x30 || input[0] !== 0x4d /* 'M' */) return input;
+  if (input[0] !== 0x4d /* 'M' */) return input;
   const text = Buffer.from(input).toString('latin1');
   if (!BASE64_TEXT.test(text)) return input;
   const decoded = Buffer.from(text, 'base64');
