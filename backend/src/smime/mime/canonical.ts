@@ -2,7 +2,7 @@
 // rewrite. RFC 8551 section 3.1.3: a multipart/signed entity that may cross 7-bit transport "MUST have transfer
 // encoding applied so that it is represented as 7-bit text"; otherwise a relay re-encodes it and the signature breaks.
 // Beyond 7-bit, this also protects what RFC 2049 section 4 lists as damaged in transit: trailing whitespace on a
-// line (items 6) and `From ` at the start of a line (item 8).
+// line (item 6) and `From ` at the start of a line (item 8).
 import { parseStructuredValue, formatParameters } from './content-type.ts';
 import { MimeError } from './errors.ts';
 import { formatHeaderField } from './header-format.ts';

@@ -4,7 +4,7 @@ import { formatAddressList, parseAddressList } from './address.ts';
 import { encodeHeaderWords } from './encoded-word.ts';
 import { MimeError } from './errors.ts';
 
-/** Fields whose value is an address list (RFC 5322 sections 3.6.2 and 3.6.3, RFC 6376 resent fields, RFC 8098). */
+/** Fields whose value is an address list (RFC 5322 sections 3.6.2, 3.6.3 and 3.6.6; RFC 8098 section 2.1). */
 export const ADDRESS_HEADERS: ReadonlySet<string> = new Set([
   'from',
   'sender',
