@@ -257,7 +257,13 @@ export async function analyzeMessage(raw: Uint8Array, options: AnalyzeOptions): 
   const message = tryParse(raw);
   if (!message) throw new SmimeError('MIME_MALFORMED', 'The message cannot be parsed as MIME.');
   const fromHeader = getHeader(message, 'from');
-  const from = fromHeader ? parseAddressList(fromHeader).map((a) => a.address.toLowerCase()) : [];
+  let from: string[] = [];
+  try {
+    from = fromHeader ? parseAddressList(fromHeader).map((a) => a.address.toLowerCase()) : [];
+  } catch (e) {
+    // An unreadable From leaves nothing to compare signers with: their email check fails, the message still opens.
+    if (!isMimeError(e)) throw e;
+  }
 
   const layers: Layer[] = [];
   let current = message;
