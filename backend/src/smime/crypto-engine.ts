@@ -6,12 +6,21 @@
 //   with des-ede3-cbc or RC2, none of which WebCrypto has; PBES2/AES too, with bounded iteration counts;
 // - the PKCS#12 MAC, with bounded iteration counts and the password encodings real files use.
 //
-// Every failure leaves this class as a SmimeError. The internals live in lib/, one concern per file; later work
-// (CMS content decryption, RSA PKCS#1 v1.5 with implicit rejection) extends this same class.
+// - CMS enveloping (issue 3): content decryption (AES-CBC/GCM, DES-EDE3, RC2, which Node's OpenSSL 3 lacks without
+//   the legacy provider), RSA PKCS#1 v1.5 key transport with implicit rejection (Node refuses RSA_PKCS1_PADDING
+//   private decryption), RSA-OAEP with any MGF1 digest and label, ECDH key agreement with the X9.63 KDF.
+//
+// Every failure leaves this class as a SmimeError. The internals live in lib/, one concern per file.
 
+import type { KeyObject } from 'node:crypto';
 import * as pkijs from 'pkijs';
 import { SmimeError } from './errors.ts';
+import type { ContentAlgorithm, KeyAgreementAlgorithm, KeyTransportAlgorithm } from './lib/cms-algorithms.ts';
+import { decryptContent, encryptContent, type ContentDecryptInput, type ContentEncryptResult } from './lib/cms-content.ts';
+import { decryptKeyAgreement, encryptKeyAgreement, type KeyAgreementDecryptInput, type KeyAgreementEncryptResult } from './lib/cms-ecdh.ts';
+import { decryptKeyTransport, encryptKeyTransport } from './lib/cms-key-transport.ts';
 import { DerError, type Node } from './lib/der.ts';
+import { CipherError } from './lib/des-ede3.ts';
 import { KdfBudget } from './lib/limits.ts';
 import { OID_PBES2 } from './lib/oids.ts';
 import { BadDecryptError, type PbeCipherName } from './lib/pbe-ciphers.ts';
@@ -56,6 +65,25 @@ function toSmimeError(error: unknown, context: string): SmimeError {
       : new SmimeError('P12_MALFORMED', `The file is damaged or not a PKCS#12 file (${context}: ${error.message})`, { cause: error });
   }
   return new SmimeError('P12_MALFORMED', `The file is damaged or not a PKCS#12 file (${context})`, { cause: error });
+}
+
+/**
+ * CMS decryption failures: one SmimeError CMS_DECRYPT_FAILED with one message whatever the cause (wrong key, bad
+ * PKCS #1 or PKCS #7 padding, bad GCM tag, bad key-wrap check), and no `cause`, so that nothing downstream can tell a
+ * padding error from a wrong key (Bleichenbacher, Vaudenay). CMS_UNSUPPORTED only for what the algorithm or key type
+ * says, which the message shows anyway.
+ */
+function cmsDecryptError(error: unknown): SmimeError {
+  if (error instanceof SmimeError) return error;
+  if (error instanceof CipherError && error.code === 'UNSUPPORTED_CIPHER') return new SmimeError('CMS_UNSUPPORTED', error.message);
+  return new SmimeError('CMS_DECRYPT_FAILED');
+}
+
+/** CMS encryption failures: the recipient's key or the requested algorithm cannot be used. */
+function cmsEncryptError(error: unknown, context: string): SmimeError {
+  if (error instanceof SmimeError) return error;
+  const detail = error instanceof Error ? `: ${error.message}` : '';
+  return new SmimeError('CMS_UNSUPPORTED', `${context} is not possible${detail}`, { cause: error });
 }
 
 /** UTF-8 bytes back to text; bytes that are not UTF-8 are read as Latin-1, as pkijs does. */
@@ -170,6 +198,78 @@ export class SmimeCryptoEngine extends pkijs.CryptoEngine {
       });
     } finally {
       bmp.fill(0);
+    }
+  }
+  // ---------------------------------------------------------------------------------------------------------------
+  // CMS enveloping (issue 3): the content-encryption, key-transport and key-agreement primitives of EnvelopedData and
+  // AuthEnvelopedData, on algorithm descriptions already read from the message (lib/cms-algorithms.ts). envelope.ts
+  // does the ASN.1 and the choice of keys; the cryptography happens here, and every failure is a SmimeError.
+  // ---------------------------------------------------------------------------------------------------------------
+
+  /**
+   * Decrypts (and for AES-GCM authenticates) CMS content: AES-128/192/256-CBC, DES-EDE3-CBC, RC2-CBC (RFC 3370
+   * section 5.2, 40/64/128 effective bits), AES-GCM with the tag and the authenticated attributes as AAD (RFC 5083,
+   * RFC 5084). Throws SmimeError CMS_DECRYPT_FAILED (one message for every cause) or CMS_UNSUPPORTED.
+   */
+  decryptCmsContent(input: ContentDecryptInput): Uint8Array {
+    try {
+      return decryptContent(input);
+    } catch (error) {
+      throw cmsDecryptError(error);
+    }
+  }
+
+  /** Encrypts CMS content with AES-CBC, DES-EDE3-CBC or AES-GCM. Throws SmimeError CMS_UNSUPPORTED. */
+  encryptCmsContent(algorithm: ContentAlgorithm, key: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): ContentEncryptResult {
+    try {
+      return encryptContent(algorithm, key, plaintext, aad);
+    } catch (error) {
+      throw cmsEncryptError(error, `Encryption with ${algorithm.name}`);
+    }
+  }
+
+  /**
+   * RSA key transport (KeyTransRecipientInfo): PKCS #1 v1.5 always with implicit rejection and the content cipher's key
+   * length (lib/rsa-pkcs1v15.ts: node refuses RSA_PKCS1_PADDING private decryption, CVE-2023-46809, and we do not
+   * use --security-revert), or RSAES-OAEP with any SHA-1/SHA-2 digest, MGF1 digest and label. Returns the
+   * content-encryption key; throws SmimeError CMS_DECRYPT_FAILED or CMS_UNSUPPORTED.
+   */
+  decryptKeyTransport(input: { algorithm: KeyTransportAlgorithm; privateKey: KeyObject; encryptedKey: Uint8Array; expectedLength: number }): Uint8Array {
+    try {
+      return decryptKeyTransport(input.algorithm, input.privateKey, input.encryptedKey, input.expectedLength);
+    } catch (error) {
+      throw cmsDecryptError(error);
+    }
+  }
+
+  /** Encrypts a content-encryption key to an RSA recipient (PKCS #1 v1.5 or OAEP). Throws SmimeError CMS_UNSUPPORTED. */
+  encryptKeyTransport(input: { algorithm: KeyTransportAlgorithm; publicKey: KeyObject; key: Uint8Array }): Uint8Array {
+    try {
+      return encryptKeyTransport(input.algorithm, input.publicKey, input.key);
+    } catch (error) {
+      throw cmsEncryptError(error, `Key transport with ${input.algorithm.name}`);
+    }
+  }
+
+  /**
+   * ECDH key agreement (KeyAgreeRecipientInfo, RFC 5753): ephemeral-static ECDH on P-256/384/521, X9.63 KDF over
+   * ECC-CMS-SharedInfo, AES key unwrap. Returns the content-encryption key; throws SmimeError CMS_DECRYPT_FAILED or
+   * CMS_UNSUPPORTED.
+   */
+  decryptKeyAgreement(input: KeyAgreementDecryptInput): Uint8Array {
+    try {
+      return decryptKeyAgreement(input);
+    } catch (error) {
+      throw cmsDecryptError(error);
+    }
+  }
+
+  /** Wraps a content-encryption key for an EC recipient under a fresh ephemeral key. Throws SmimeError CMS_UNSUPPORTED. */
+  encryptKeyAgreement(input: { algorithm: KeyAgreementAlgorithm & { kind: 'ecdh' }; publicKey: KeyObject; key: Uint8Array }): KeyAgreementEncryptResult {
+    try {
+      return encryptKeyAgreement(input.algorithm, input.publicKey, input.key);
+    } catch (error) {
+      throw cmsEncryptError(error, `Key agreement with ${input.algorithm.name}`);
     }
   }
 }
