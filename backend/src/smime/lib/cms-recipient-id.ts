@@ -18,7 +18,8 @@ export interface CertificateIdentity {
   subjectText: string;
   /** subjectKeyIdentifier extension value, if present (RFC 5280 section 4.2.1.2). */
   ski: Uint8Array | undefined;
-  publicKey: KeyObject;
+  /** undefined when node:crypto cannot load the key (an algorithm it does not know). */
+  publicKey: KeyObject | undefined;
 }
 
 function subjectKeyIdentifier(extensions: Node | undefined): Uint8Array | undefined {
@@ -35,7 +36,7 @@ function subjectKeyIdentifier(extensions: Node | undefined): Uint8Array | undefi
   return undefined;
 }
 
-/** Throws DerError for a certificate that is not X.509, and node's error for a key node:crypto cannot load. */
+/** Throws DerError for a certificate that is not X.509. */
 export function certificateIdentity(der: Uint8Array): CertificateIdentity {
   const parts = certificateParts(der);
   return {
@@ -45,8 +46,16 @@ export function certificateIdentity(der: Uint8Array): CertificateIdentity {
     serial: parts.serialValue,
     subjectText: formatName(parts.subjectNode, 'subject'),
     ski: subjectKeyIdentifier(parts.extensions),
-    publicKey: createPublicKey({ key: Buffer.from(parts.subjectPublicKeyInfo), format: 'der', type: 'spki' }),
+    publicKey: loadPublicKey(parts.subjectPublicKeyInfo),
   };
+}
+
+function loadPublicKey(spki: Uint8Array): KeyObject | undefined {
+  try {
+    return createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+  } catch {
+    return undefined;
+  }
 }
 
 /** INTEGER TLV around two's-complement content bytes (as stored in the certificate). */
