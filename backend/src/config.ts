@@ -96,6 +96,48 @@ const schema = z.object({
     .describe('RSA key transport for encryption: PKCS#1 v1.5 (what every client reads) or RSA-OAEP.'),
   SMIME_COOKIE_SECURE: bool.default(true).describe('Mark the unlock cookie Secure (browsers accept it on localhost).'),
   SMIME_TRUST_PROXY: bool.default(false).describe('Trust X-Forwarded-* headers from a reverse proxy.'),
+
+  // Directory sync (issue 4). LDAP_* names follow the usual convention of LDAP clients.
+  LDAP_URL: z
+    .string()
+    .regex(/^ldaps?:\/\/[^/?#]+\/?$/i, 'must be ldap://host[:port] or ldaps://host[:port]')
+    .optional()
+    .describe('Directory server, ldap://host[:port] (StartTLS) or ldaps://host[:port]. Unset: no directory sync.'),
+  LDAP_STARTTLS: bool
+    .default(true)
+    .describe('Upgrade ldap:// with StartTLS (false sends the bind password in clear: tests only).'),
+  LDAP_CA_FILE: z.string().optional().describe("PEM CA bundle the directory's TLS certificate must chain to (default: system roots)."),
+  LDAP_BIND_DN: z.string().optional().describe('DN (or AD user@domain) to bind as; unset: anonymous.'),
+  LDAP_BIND_PASSWORD: z.string().optional().describe('Password of LDAP_BIND_DN (never logged).'),
+  LDAP_BIND_PASSWORD_FILE: z.string().optional().describe('File holding LDAP_BIND_PASSWORD.'),
+  LDAP_BASE_DN: z.string().optional().describe('Where the search starts, e.g. DC=corp,DC=example,DC=com. Required with LDAP_URL.'),
+  LDAP_FILTER: z
+    .string()
+    .default('(&(mail=*)(|(userCertificate=*)(userSMIMECertificate=*)))')
+    .describe('Which entries to read: by default every entry with an address and a certificate.'),
+  LDAP_ATTR_MAIL: z.string().default('mail').describe('Attribute holding the primary address.'),
+  LDAP_ATTR_PROXY_ADDRESSES: z
+    .string()
+    .default('proxyAddresses')
+    .describe('Attribute holding further addresses, AD style: SMTP:primary and smtp:alias (other types ignored).'),
+  LDAP_ATTR_CERTIFICATE: z
+    .string()
+    .default('userCertificate;binary')
+    .describe('Attribute holding DER certificates (several values allowed).'),
+  LDAP_ATTR_SMIME_CERTIFICATE: z
+    .string()
+    .default('userSMIMECertificate')
+    .describe('Attribute holding PKCS#7 certs-only bundles (RFC 2798); every certificate inside is read.'),
+  LDAP_TIMEOUT_MS: int(100, 600_000).default(10_000).describe('Timeout of the connection and of each LDAP operation (one page).'),
+  SMIME_DIRECTORY_PAGE_SIZE: int(1, 1000)
+    .default(500)
+    .describe("Entries per page of the paged search; at most the server's page limit (AD: MaxPageSize, 1000)."),
+  SMIME_DIRECTORY_SYNC_INTERVAL_S: int(0, 7 * 86400)
+    .default(3600)
+    .describe('Periodic sync when LDAP_URL is set: seconds between runs, 0 = off (sync only on demand).'),
+  SMIME_DIRECTORY_FULL_SYNC_INTERVAL_S: int(0, 30 * 86400)
+    .default(86400)
+    .describe('A periodic run is a full sync (which sees deletions) when the last full one is older than this.'),
 });
 
 /** Variables the CLI reads for one command (secrets kept off the command line), not server settings. */
@@ -109,6 +151,8 @@ export type Config = z.infer<typeof schema> & {
   /** PEM of the host's public key, if that is how host tokens are signed. */
   jwtPublicKeyPem: string | undefined;
   adminToken: string | undefined;
+  /** LDAP_BIND_PASSWORD or the content of its _FILE. */
+  ldapBindPassword: string | undefined;
 };
 
 export const SETTINGS_DOC: Record<string, string> = Object.fromEntries(
@@ -157,11 +201,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('SMIME_ADMIN_TOKEN must be at least 32 characters');
   if (c.SMIME_THROTTLE_MAX_DELAY_S < c.SMIME_THROTTLE_BASE_DELAY_S)
     throw new ConfigError('SMIME_THROTTLE_MAX_DELAY_S must be >= SMIME_THROTTLE_BASE_DELAY_S');
+  if (c.LDAP_BIND_PASSWORD && c.LDAP_BIND_PASSWORD_FILE) throw new ConfigError('set LDAP_BIND_PASSWORD or its _FILE, not both');
+  const ldapBindPassword =
+    c.LDAP_BIND_PASSWORD ??
+    (c.LDAP_BIND_PASSWORD_FILE ? readSecretFile(c.LDAP_BIND_PASSWORD_FILE, 'LDAP_BIND_PASSWORD_FILE') : undefined);
+  if (c.LDAP_URL && !c.LDAP_BASE_DN) throw new ConfigError('LDAP_BASE_DN is required with LDAP_URL');
+  if (c.LDAP_BIND_DN && !ldapBindPassword) throw new ConfigError('LDAP_BIND_DN needs LDAP_BIND_PASSWORD or LDAP_BIND_PASSWORD_FILE');
   return {
     ...c,
     dataDir: resolve(c.SMIME_DATA_DIR),
     jwtSecret: secret ? new TextEncoder().encode(secret) : undefined,
     jwtPublicKeyPem: publicKeyPem,
     adminToken,
+    ldapBindPassword,
   };
 }

@@ -69,6 +69,23 @@ export const ERRORS = {
     message: 'Encrypted mail with Bcc recipients produces one copy per Bcc recipient: ask for application/json.',
   },
   CERTIFICATE_NOT_FOUND: { status: 404, message: 'No such certificate.' },
+  DIRECTORY_CERTIFICATE_READ_ONLY: {
+    status: 409,
+    message: 'This certificate comes from the directory: it changes only when the directory does.',
+  },
+  // Directory (issue 4). Upstream failures are 502: the directory, not the caller, is at fault. Messages name the
+  // server and what failed, never the bind password.
+  DIRECTORY_NOT_CONFIGURED: { status: 409, message: 'No directory is configured (LDAP_URL is not set).' },
+  DIRECTORY_SYNC_RUNNING: { status: 409, message: 'A directory sync is already running; try again when it ends.' },
+  DIRECTORY_UNREACHABLE: { status: 502, message: 'The directory server cannot be reached.' },
+  DIRECTORY_TLS_FAILED: { status: 502, message: "The directory server's TLS certificate is not trusted, or TLS failed." },
+  DIRECTORY_BIND_FAILED: { status: 502, message: 'The directory refused the bind DN or password.' },
+  DIRECTORY_BAD_BASE_DN: { status: 502, message: 'The directory has no entry at LDAP_BASE_DN.' },
+  DIRECTORY_SEARCH_FAILED: { status: 502, message: 'The directory search failed.' },
+  DIRECTORY_EMPTY: {
+    status: 502,
+    message: 'The directory search returned no entries although the last sync found some; check LDAP_BASE_DN and LDAP_FILTER.',
+  },
   // Server
   SERVICE_UNAVAILABLE: { status: 503, message: 'The service is starting or unavailable.' },
   INTERNAL: { status: 500, message: 'Internal error.' },

@@ -5,6 +5,8 @@
 import { createServer } from 'node:http';
 import { createApp } from './api/app.ts';
 import { ConfigError, loadConfig } from './config.ts';
+import { directoryOptions } from './directory/options.ts';
+import { startDirectorySchedule } from './directory/schedule.ts';
 import { createLogger } from './log.ts';
 import { withGeneratedSecrets } from './secrets.ts';
 import { createServices, openDatabase } from './services.ts';
@@ -50,9 +52,15 @@ async function main(): Promise<void> {
   }, SESSION_PURGE_INTERVAL_MS);
   purge.unref();
 
+  // Directory sync (issue 4): only with a directory configured; every instance schedules, the advisory lock lets one run.
+  const directory = config.LDAP_URL
+    ? startDirectorySchedule(db, directoryOptions(config)!, config.SMIME_DIRECTORY_SYNC_INTERVAL_S, log)
+    : undefined;
+
   const stop = (signal: string) => {
     log.info({ signal }, 'shutting down');
     clearInterval(purge);
+    directory?.stop();
     server.close(() => {
       db.close().then(
         () => process.exit(0),

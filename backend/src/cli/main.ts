@@ -7,6 +7,9 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { issueUserToken } from '../auth/tokens.ts';
 import { ConfigError, loadConfig, type Config } from '../config.ts';
+import { directoryOptions } from '../directory/options.ts';
+import { progressBar, summaryLine } from '../directory/progress-bar.ts';
+import { syncDirectory } from '../directory/sync.ts';
 import { AppError } from '../errors.ts';
 import { createLogger } from '../log.ts';
 import { withGeneratedSecrets } from '../secrets.ts';
@@ -33,6 +36,8 @@ Commands:
   list-keys --user EMAIL                    the user's keys (public facts only)
   issue-token --user EMAIL [--ttl SECONDS]  print a short-lived user token (default 900 s, at most ${MAX_TOKEN_TTL_S})
   audit-verify [--expect-head HASH]         check the audit log's hash chain; exit 1 if anything was edited or removed
+  sync-directory [--full]                   copy certificates from the LDAP/AD directory (LDAP_* settings): incremental
+                                              when possible, --full also removes what was deleted there
 `;
 
 class UsageError extends Error {}
@@ -64,6 +69,7 @@ export async function run(argv: string[]): Promise<number> {
       force: { type: 'boolean', default: false },
       'initial-passphrase': { type: 'boolean', default: false },
       'expect-head': { type: 'string' },
+      full: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -158,6 +164,23 @@ export async function run(argv: string[]): Promise<number> {
       for (const p of result.problems) console.log(`PROBLEM at entry ${p.seq}: ${p.problem}`);
       console.log('audit chain BROKEN: entries were edited or removed');
       return 1;
+    }
+    case 'sync-directory': {
+      const opts = directoryOptions(config);
+      if (!opts) throw new ConfigError('LDAP_URL is not set: no directory to sync');
+      const bar = process.stderr.isTTY ? progressBar(process.stderr) : undefined;
+      try {
+        const summary = await withDb(config, (db) =>
+          syncDirectory(db, opts, { mode: values.full ? 'full' : 'auto', log, onProgress: (p) => bar?.update(p) }),
+        );
+        bar?.clear();
+        console.log(summaryLine(summary));
+        if (summary.fullBecause) console.log(`full sync because ${summary.fullBecause}`);
+      } catch (e) {
+        bar?.clear();
+        throw e;
+      }
+      return 0;
     }
     default:
       throw new UsageError(`unknown command ${command}`);

@@ -6,6 +6,7 @@
  */
 import type { Queryable } from '../store/db.ts';
 import { exchangedForEmails } from '../store/certificates.ts';
+import { directoryCertificatesForEmails } from '../store/directory.ts';
 import type { KeyRow } from '../store/keys.ts';
 
 /** RSA keys below this are refused as encryption targets (RFC 8551 section 2.2 recommends 2048 bits at least). */
@@ -25,6 +26,8 @@ export interface CertificateCandidate {
   keyAlgorithm: string;
   keySize: number;
   capabilities: string[];
+  /** Set when the source already knows the certificate cannot serve this address (directory: it names another). */
+  rejected?: string;
 }
 
 export interface Resolution {
@@ -70,7 +73,7 @@ export function pickCertificate(
   const reasons: string[] = [];
   const usable = candidates
     .filter((c) => {
-      const why = unusableReason(c, now) ?? (isRevoked(c) ? `${c.subject}: revoked` : undefined);
+      const why = c.rejected ?? unusableReason(c, now) ?? (isRevoked(c) ? `${c.subject}: revoked` : undefined);
       if (why) reasons.push(why);
       return !why;
     })
@@ -80,9 +83,34 @@ export function pickCertificate(
   return { email, ready: false, reasons };
 }
 
-/** Candidates from every source for these addresses (exchanged ones now; the directory joins in issue 4). */
+/**
+ * Candidates from every source for these addresses: the directory's (shared by all users, issue 4) and the user's
+ * exchanged ones. Every directory certificate of an entry that has the address is returned, the unusable ones too,
+ * so that pickCertificate can give their reasons; one that does not name this address comes `rejected`. A harvested
+ * certificate lives in its own table and never replaces a directory one; the ranking prefers the directory's.
+ */
 export async function candidatesFor(db: Queryable, userId: number, emails: string[]): Promise<Map<string, CertificateCandidate[]>> {
   const out = new Map<string, CertificateCandidate[]>(emails.map((e) => [e, []]));
+  for (const r of await directoryCertificatesForEmails(db, emails)) {
+    for (const email of r.entry_addresses) {
+      out.get(email)?.push({
+        source: 'directory',
+        id: r.id,
+        email,
+        certificate: r.certificate,
+        subject: r.subject,
+        fingerprintSha256: r.fingerprint_sha256,
+        notBefore: r.not_before,
+        notAfter: r.not_after,
+        keyUsage: r.key_usage,
+        extendedKeyUsage: r.extended_key_usage,
+        keyAlgorithm: r.key_algorithm,
+        keySize: r.key_size,
+        capabilities: [],
+        ...(r.addresses.includes(email) ? {} : { rejected: `${r.subject}: does not name ${email}` }),
+      });
+    }
+  }
   for (const r of await exchangedForEmails(db, userId, emails)) {
     out.get(r.email)?.push({
       source: 'exchanged',

@@ -1,10 +1,13 @@
 /**
  * /api/v1/admin: what IT does. Place a PKCS#12 into a user's profile, add aliases, list a user's keys (public facts
- * only), verify the audit chain. There is deliberately no route that reads, sets or resets a passphrase.
+ * only), verify the audit chain, sync the directory and see how the last sync went. There is deliberately no route that reads, sets or resets a passphrase.
  */
 import Router from '@koa/router';
 import { z } from 'zod';
+import { directoryOptions } from '../../directory/options.ts';
+import { directoryStatus, syncDirectory } from '../../directory/sync.ts';
 import { AppError } from '../../errors.ts';
+import { countDirectory } from '../../store/directory.ts';
 import { appendAudit, verifyAudit } from '../../store/audit.ts';
 import { listKeys } from '../../store/keys.ts';
 import { addAlias, ensureUser, findUserByEmail, listAliases } from '../../store/users.ts';
@@ -21,6 +24,7 @@ const placeBody = z.strictObject({
   force: z.boolean().default(false),
 });
 const aliasBody = z.strictObject({ alias: emailParam });
+const syncBody = z.strictObject({ full: z.boolean().default(false) });
 
 export function adminRoutes(s: Services): Router<AppState> {
   const r = new Router<AppState>({ prefix: '/api/v1/admin' });
@@ -63,6 +67,21 @@ export function adminRoutes(s: Services): Router<AppState> {
   r.get('/audit/verify', async (ctx) => {
     const expectHead = validate(z.string().regex(/^[0-9a-f]{64}$/).optional(), ctx.query.expectHead);
     ctx.body = await verifyAudit(s.db, { expectHead });
+  });
+
+  // Directory sync (issue 4). Answers when the sync is done (a large directory takes a while): the summary, or a
+  // DIRECTORY_* error with the last good copy kept; 409 DIRECTORY_SYNC_RUNNING if one runs on any instance.
+  r.post('/directory/sync', async (ctx) => {
+    const opts = directoryOptions(s.config);
+    if (!opts) throw new AppError('DIRECTORY_NOT_CONFIGURED');
+    const { full } = ctx.request.length ? await readJson(ctx, syncBody, s.config.SMIME_MAX_JSON_BYTES) : { full: false };
+    const summary = await syncDirectory(s.db, opts, { mode: full ? 'full' : 'auto', log: s.log });
+    ctx.body = { summary };
+  });
+
+  r.get('/directory/status', async (ctx) => {
+    const status = await directoryStatus(s.db, s.config.LDAP_URL !== undefined);
+    ctx.body = { ...status, stored: await countDirectory(s.db) };
   });
   return r;
 }

@@ -1,10 +1,14 @@
-/** /api/v1/certificates: the user's exchanged public keys (harvested from signed mail) and recipient resolution. */
+/**
+ * /api/v1/certificates: the public keys the user can encrypt to, each with its source: the user's exchanged ones
+ * (harvested from signed mail) and the directory's (synced for everyone, issue 4); and recipient resolution.
+ */
 import Router from '@koa/router';
 import { z } from 'zod';
 import { AppError } from '../../errors.ts';
 import { certificateToPem } from '../../smime/certificate.ts';
 import { appendAudit } from '../../store/audit.ts';
 import { deleteExchanged, getExchanged, listExchanged, type ExchangedCertRow } from '../../store/certificates.ts';
+import { getDirectoryCertificate, listDirectoryCertificates, type DirectoryCertWithEntry } from '../../store/directory.ts';
 import type { AppState, Services } from '../context.ts';
 import { validate } from '../middleware/body.ts';
 import { requireUser } from '../middleware/auth.ts';
@@ -13,6 +17,8 @@ import { emailParam } from '../schemas.ts';
 
 /** Addresses one resolve call may ask about: a long recipient list, not a directory dump. */
 const MAX_RESOLVE_EMAILS = 500;
+/** Directory certificates one list answer carries: the directory may hold tens of thousands; filter to see others. */
+const MAX_LIST_DIRECTORY = 500;
 
 function present(r: ExchangedCertRow) {
   return {
@@ -36,6 +42,33 @@ function present(r: ExchangedCertRow) {
   };
 }
 
+function presentDirectory(r: DirectoryCertWithEntry, email?: string) {
+  return {
+    id: r.id,
+    email: email && r.addresses.includes(email) ? email : (r.addresses[0] ?? r.entry_addresses[0] ?? null),
+    source: 'directory' as const,
+    addresses: r.addresses,
+    dn: r.dn,
+    attribute: r.attribute,
+    subject: r.subject,
+    issuer: r.issuer,
+    serialNumber: r.serial_number,
+    fingerprintSha256: r.fingerprint_sha256,
+    notBefore: r.not_before.toISOString(),
+    notAfter: r.not_after.toISOString(),
+    status: keyStatus(r),
+    usable: r.usable && keyStatus(r) === 'valid',
+    reason: r.reason ?? (keyStatus(r) === 'valid' ? null : `${r.subject}: ${keyStatus(r)}`),
+    keyUsage: r.key_usage,
+    extendedKeyUsage: r.extended_key_usage,
+    keyAlgorithm: r.key_algorithm,
+    keySize: r.key_size,
+    capabilities: [] as string[],
+    firstSeenAt: new Date(r.first_seen_at).toISOString(),
+    lastSeenAt: new Date(r.updated_at).toISOString(),
+  };
+}
+
 function certId(raw: string | undefined): string {
   const r = z.uuid().safeParse(raw);
   if (!r.success) throw new AppError('CERTIFICATE_NOT_FOUND');
@@ -47,8 +80,29 @@ export function certificateRoutes(s: Services): Router<AppState> {
   r.use(requireUser(s));
 
   r.get('/', async (ctx) => {
-    const q = validate(z.object({ email: emailParam.optional(), q: z.string().max(200).optional() }), ctx.query);
-    ctx.body = { certificates: (await listExchanged(s.db, ctx.state.user!.id, q)).map(present) };
+    const q = validate(
+      z.object({
+        email: emailParam.optional(),
+        q: z.string().max(200).optional(),
+        source: z.enum(['directory', 'exchanged', 'harvested', 'imported']).optional(),
+      }),
+      ctx.query,
+    );
+    const filter = { email: q.email, q: q.q };
+    const exchanged =
+      q.source === 'directory'
+        ? []
+        : (await listExchanged(s.db, ctx.state.user!.id, filter)).filter((r) => !q.source || q.source === 'exchanged' || r.source === q.source);
+    const directory =
+      !q.source || q.source === 'directory'
+        ? await listDirectoryCertificates(s.db, { ...filter, limit: MAX_LIST_DIRECTORY })
+        : { rows: [], total: 0 };
+    ctx.body = {
+      // Directory first: that is the order in which recipient resolution prefers them.
+      certificates: [...directory.rows.map((r) => presentDirectory(r, q.email)), ...exchanged.map(present)],
+      directoryTotal: directory.total,
+      directoryTruncated: directory.total > directory.rows.length,
+    };
   });
 
   r.get('/resolve', async (ctx) => {
@@ -74,9 +128,15 @@ export function certificateRoutes(s: Services): Router<AppState> {
   });
 
   r.get('/:id', async (ctx) => {
-    const row = await getExchanged(s.db, ctx.state.user!.id, certId(ctx.params.id));
-    if (!row) throw new AppError('CERTIFICATE_NOT_FOUND');
-    ctx.body = { certificate: { ...present(row), pem: certificateToPem(row.certificate) } };
+    const id = certId(ctx.params.id);
+    const row = await getExchanged(s.db, ctx.state.user!.id, id);
+    if (row) {
+      ctx.body = { certificate: { ...present(row), pem: certificateToPem(row.certificate) } };
+      return;
+    }
+    const dir = await getDirectoryCertificate(s.db, id);
+    if (!dir) throw new AppError('CERTIFICATE_NOT_FOUND');
+    ctx.body = { certificate: { ...presentDirectory(dir), pem: certificateToPem(dir.certificate) } };
   });
 
   r.delete('/:id', async (ctx) => {
@@ -84,6 +144,7 @@ export function certificateRoutes(s: Services): Router<AppState> {
     const user = ctx.state.user!;
     await s.db.transaction(async (tx) => {
       const row = await getExchanged(tx, user.id, id);
+      if (!row && (await getDirectoryCertificate(tx, id))) throw new AppError('DIRECTORY_CERTIFICATE_READ_ONLY');
       if (!row || !(await deleteExchanged(tx, user.id, id))) throw new AppError('CERTIFICATE_NOT_FOUND');
       await appendAudit(tx, {
         actor: `user:${user.email}`,

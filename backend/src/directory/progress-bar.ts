@@ -1,0 +1,51 @@
+/** The progress bar of `smime-admin sync-directory` on a terminal: entries read, against the last full count. */
+import type { SyncProgress } from './sync.ts';
+
+/** Redraw at most this often: a terminal write per page of a fast sync would cost more than the page. */
+const REDRAW_MS = 100;
+const WIDTH = 30;
+
+export function progressBar(out: NodeJS.WriteStream): { update(p: SyncProgress): void; clear(): void } {
+  let last = 0;
+  const draw = (p: SyncProgress) => {
+    const label = p.phase === 'removing' ? 'removing what is gone' : 'reading entries';
+    let line: string;
+    if (p.expected && p.expected > 0) {
+      const ratio = Math.min(1, p.entriesSeen / p.expected);
+      const filled = Math.round(ratio * WIDTH);
+      line = `[${'#'.repeat(filled)}${'-'.repeat(WIDTH - filled)}] ${String(Math.round(ratio * 100)).padStart(3)}%  ${p.entriesSeen}/~${p.expected} ${label}`;
+    } else {
+      line = `${p.entriesSeen} ${label}`;
+    }
+    out.write(`\r\x1b[K${line}`);
+  };
+  return {
+    update(p) {
+      const now = Date.now();
+      if (p.phase === 'reading' && now - last < REDRAW_MS) return;
+      last = now;
+      draw(p);
+    },
+    clear() {
+      out.write('\r\x1b[K');
+    },
+  };
+}
+
+/** One line for the end of a sync (CLI, logs). */
+export function summaryLine(s: {
+  mode: string;
+  entriesSeen: number;
+  entriesRemoved: number;
+  certificatesAdded: number;
+  certificatesUpdated: number;
+  certificatesRemoved: number;
+  certificatesRejected: number;
+  durationMs: number;
+}): string {
+  return (
+    `directory sync (${s.mode}): ${s.entriesSeen} entries seen, ${s.entriesRemoved} removed; certificates: ` +
+    `${s.certificatesAdded} added, ${s.certificatesUpdated} updated, ${s.certificatesRemoved} removed, ` +
+    `${s.certificatesRejected} rejected; ${(s.durationMs / 1000).toFixed(1)} s`
+  );
+}

@@ -1,0 +1,369 @@
+/**
+ * Directory sync (issue 4): copy the certificates of the directory's entries into directory_entries and
+ * directory_certificates, shared by all users.
+ *
+ * - One sync at a time across every instance: a transaction-scoped advisory lock taken with try-lock, so a second
+ *   caller is told DIRECTORY_SYNC_RUNNING at once instead of queueing (plus an in-process guard, since the embedded
+ *   database has a single session in which advisory locks are re-entrant).
+ * - All or nothing: the whole sync, LDAP reading included, runs in that one transaction. A directory that fails
+ *   halfway (unreachable, wrong password, bad base DN, a size limit) rolls everything back; readers keep seeing the
+ *   last good copy meanwhile (MVCC), and the error goes to the status row.
+ * - Full sync: a paged search of the filter; entries not seen are removed (the only way plain LDAP shows deletions).
+ * - Incremental sync: only entries changed since the watermark. Active Directory: uSNChanged above the
+ *   highestCommittedUSN read from the rootDSE before the previous sync (Microsoft's documented "polling for changes
+ *   using uSNChanged"), valid for the same domain controller only (dsServiceName). Elsewhere: modifyTimestamp at or
+ *   after the previous sync's newest modifyTimestamp less that sync's duration and two seconds, which catches
+ *   changes made while it ran whatever the two clocks say; entries at the edge are read again and change nothing.
+ *   Changed entries that no longer match the filter are removed. Deleted entries are invisible to an incremental
+ *   search (AD's tombstones need the Show Deleted control and rights; OpenLDAP needs accesslog): they go at the next
+ *   full sync, which the schedule runs every SMIME_DIRECTORY_FULL_SYNC_INTERVAL_S.
+ */
+import { randomUUID } from 'node:crypto';
+import { AppError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { Database, Queryable } from '../store/db.ts';
+import {
+  certificatesOfEntries,
+  deleteCertificates,
+  deleteEntriesByKeys,
+  deleteEntriesExcept,
+  entriesByKeys,
+  insertCertificates,
+  readSyncStatus,
+  recordSyncFailure,
+  recordSyncSuccess,
+  updateCertificate,
+  upsertEntries,
+  type NewDirectoryCert,
+  type SyncStatusRow,
+} from '../store/directory.ts';
+import { entryKey, mapEntry, type RawEntry } from './attributes.ts';
+import { evaluateCertificates } from './evaluate.ts';
+import { DirectoryConnection } from './ldap.ts';
+import type { DirectoryOptions } from './options.ts';
+
+/** Arbitrary constant naming the sync's advisory lock (the migration runner uses 727_001). */
+export const DIRECTORY_SYNC_LOCK_KEY = 727_004;
+/** Second granularity of modifyTimestamp plus rounding: how far before the computed bound an incremental reads. */
+const TIMESTAMP_SLACK_S = 2;
+
+export type SyncMode = 'full' | 'incremental' | 'auto';
+
+export interface SyncProgress {
+  phase: 'reading' | 'removing' | 'done';
+  entriesSeen: number;
+  /** Entries the last full sync saw: an estimate for a progress bar (LDAP gives no count up front). */
+  expected: number | undefined;
+}
+
+export interface SyncSummary {
+  mode: 'full' | 'incremental';
+  /** Why a full sync ran when an incremental one was asked for, if so. */
+  fullBecause: string | undefined;
+  watermarkKind: 'usn' | 'timestamp' | undefined;
+  entriesSeen: number;
+  entriesRemoved: number;
+  certificatesAdded: number;
+  /** Replaced by another certificate in the same entry (renewal), or the same certificate with new addresses/verdict. */
+  certificatesUpdated: number;
+  certificatesRemoved: number;
+  /** Certificates read in this run that cannot be used (kept, with the reason), plus values that are no certificate. */
+  certificatesRejected: number;
+  startedAt: string;
+  durationMs: number;
+}
+
+export interface SyncOptions {
+  mode?: SyncMode;
+  onProgress?: (p: SyncProgress) => void;
+  log?: Logger;
+  now?: () => Date;
+}
+
+const running = new WeakSet<Database>();
+
+/** Generalized time (RFC 4517 section 3.3.13) as LDAP servers write modifyTimestamp: 20240101120000Z, ...00.0Z */
+const GENERALIZED_TIME = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:[.,]\d+)?Z$/;
+
+export function parseGeneralizedTime(v: string): Date | undefined {
+  const m = GENERALIZED_TIME.exec(v);
+  if (!m) return undefined;
+  const [, y, mo, d, h, mi, s] = m.map(Number) as [number, number, number, number, number, number, number];
+  return new Date(Date.UTC(y, mo - 1, d, h, mi, s));
+}
+
+export function formatGeneralizedTime(d: Date, withFraction: boolean): string {
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  const base = `${p(d.getUTCFullYear(), 4)}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}`;
+  // Active Directory writes and expects the ".0Z" form; OpenLDAP accepts both.
+  return withFraction ? `${base}.0Z` : `${base}Z`;
+}
+
+/** The filter of an incremental search: the configured filter, restricted to what changed since the watermark. */
+export function changedFilter(kind: 'usn' | 'timestamp', watermark: string): string {
+  if (kind === 'usn') return `(uSNChanged>=${BigInt(watermark) + 1n})`;
+  if (!GENERALIZED_TIME.test(watermark)) throw new Error('bad timestamp watermark');
+  return `(modifyTimestamp>=${watermark})`;
+}
+
+interface Plan {
+  mode: 'full' | 'incremental';
+  fullBecause: string | undefined;
+  kind: 'usn' | 'timestamp';
+}
+
+/** Decide between a full and an incremental sync. Exported for the unit tests. */
+export function plan(requested: SyncMode, status: SyncStatusRow | undefined, rootUsn: string | undefined, serverId: string | undefined, fullSyncIntervalS: number, now: Date): Plan {
+  const kind = rootUsn !== undefined && /^\d+$/.test(rootUsn) ? 'usn' : 'timestamp';
+  const full = (why: string | undefined): Plan => ({ mode: 'full', fullBecause: why, kind });
+  if (requested === 'full') return full(undefined);
+  if (!status?.watermark || !status.watermark_kind) return full('no earlier sync to continue from');
+  if (status.watermark_kind !== kind) return full(`the server now offers ${kind === 'usn' ? 'uSNChanged' : 'only modifyTimestamp'}`);
+  if (kind === 'usn' && status.server_id !== (serverId ?? null)) return full('another domain controller answered (uSNs are per controller)');
+  if (requested === 'auto') {
+    const lastFull = status.last_full_success_at;
+    if (!lastFull) return full('no full sync yet');
+    if (now.getTime() - lastFull.getTime() >= fullSyncIntervalS * 1000)
+      return full('the last full sync is older than SMIME_DIRECTORY_FULL_SYNC_INTERVAL_S');
+  }
+  return { mode: 'incremental', fullBecause: undefined, kind };
+}
+
+interface Counters {
+  entriesSeen: number;
+  entriesRemoved: number;
+  certificatesAdded: number;
+  certificatesUpdated: number;
+  certificatesRemoved: number;
+  certificatesRejected: number;
+}
+
+function sameSet(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
+}
+
+/** Apply one page of entries inside the sync's transaction. Returns the keys of entries kept (with certificates). */
+async function applyPage(tx: Queryable, raw: RawEntry[], opts: DirectoryOptions, now: Date, c: Counters, log: Logger | undefined): Promise<string[]> {
+  const keep: { key: string; dn: string; addresses: string[]; changeMarker: string | undefined; certs: ReturnType<typeof evaluateCertificates>['certificates'] }[] = [];
+  const drop: string[] = [];
+  for (const r of raw) {
+    const m = mapEntry(r, opts.attributes);
+    c.entriesSeen++;
+    const { certificates, malformed } = evaluateCertificates(m.certificates, m.addresses, now);
+    const problems = [...m.problems, ...malformed];
+    if (problems.length) log?.warn({ dn: m.dn, problems }, 'directory entry has values that are not certificates');
+    c.certificatesRejected += problems.length + certificates.filter((x) => x.reason !== undefined).length;
+    if (certificates.length === 0) drop.push(m.key);
+    else keep.push({ key: m.key, dn: m.dn, addresses: m.addresses, changeMarker: m.usnChanged ?? m.modifyTimestamp, certs: certificates });
+  }
+  if (drop.length) {
+    const gone = await deleteEntriesByKeys(tx, drop);
+    c.entriesRemoved += gone.entries;
+    c.certificatesRemoved += gone.certificates;
+  }
+  if (keep.length === 0) return [];
+  const before = new Set((await entriesByKeys(tx, keep.map((k) => k.key))).map((e) => e.entry_key));
+  const ids = await upsertEntries(tx, keep);
+  const existing = await certificatesOfEntries(tx, keep.filter((k) => before.has(k.key)).map((k) => ids.get(k.key)!));
+  const byEntry = new Map<number, typeof existing>();
+  for (const row of existing) byEntry.set(row.entry_id, [...(byEntry.get(row.entry_id) ?? []), row]);
+  const inserts: NewDirectoryCert[] = [];
+  const deletes: string[] = [];
+  for (const e of keep) {
+    const entryId = ids.get(e.key)!;
+    const old = new Map((byEntry.get(entryId) ?? []).map((r) => [r.fingerprint_sha256, r]));
+    let added = 0;
+    let changedInPlace = 0;
+    for (const cert of e.certs) {
+      const prev = old.get(cert.info.fingerprintSha256);
+      if (prev) {
+        old.delete(cert.info.fingerprintSha256);
+        if (prev.attribute !== cert.attribute || !sameSet(prev.addresses, cert.addresses) || (prev.reason ?? undefined) !== cert.reason) {
+          await updateCertificate(tx, prev.id, { attribute: cert.attribute, addresses: cert.addresses, reason: cert.reason });
+          changedInPlace++;
+        }
+        continue;
+      }
+      added++;
+      const i = cert.info;
+      inserts.push({
+        id: randomUUID(),
+        entryId,
+        attribute: cert.attribute,
+        certificate: cert.der,
+        fingerprintSha256: i.fingerprintSha256,
+        subject: i.subject,
+        issuer: i.issuer,
+        serialNumber: i.serialNumber,
+        notBefore: i.notBefore,
+        notAfter: i.notAfter,
+        emails: i.emails,
+        addresses: cert.addresses,
+        keyUsage: i.keyUsage,
+        extendedKeyUsage: i.extendedKeyUsage,
+        keyAlgorithm: i.keyAlgorithm,
+        keySize: i.keySize,
+        reason: cert.reason,
+      });
+    }
+    const removed = old.size;
+    for (const r of old.values()) deletes.push(r.id);
+    // A certificate gone and another come in the same entry is a replacement (a renewal): counted as updated.
+    const replaced = Math.min(added, removed);
+    c.certificatesUpdated += replaced + changedInPlace;
+    c.certificatesAdded += added - replaced;
+    c.certificatesRemoved += removed - replaced;
+  }
+  await deleteCertificates(tx, deletes);
+  await insertCertificates(tx, inserts);
+  return keep.map((k) => k.key);
+}
+
+/**
+ * Run one sync. Resolves with the summary; rejects with an AppError (DIRECTORY_SYNC_RUNNING, DIRECTORY_UNREACHABLE,
+ * DIRECTORY_BIND_FAILED, DIRECTORY_BAD_BASE_DN, ...) after recording it in the status row, the copy untouched.
+ */
+export async function syncDirectory(db: Database, opts: DirectoryOptions, o: SyncOptions = {}): Promise<SyncSummary> {
+  const requested = o.mode ?? 'auto';
+  if (running.has(db)) throw new AppError('DIRECTORY_SYNC_RUNNING');
+  running.add(db);
+  const clock = o.now ?? (() => new Date());
+  const startedAt = clock();
+  const t0 = performance.now();
+  let mode: string = requested;
+  try {
+    const summary = await db.transaction(async (tx) => {
+      const [lock] = await tx.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS ok', [DIRECTORY_SYNC_LOCK_KEY]);
+      if (!lock?.ok) throw new AppError('DIRECTORY_SYNC_RUNNING');
+      const status = await readSyncStatus(tx);
+      const conn = await DirectoryConnection.open(opts);
+      try {
+        const root = await conn.rootDse();
+        const p = plan(requested, status, root.highestCommittedUSN, root.dsServiceName, opts.fullSyncIntervalS, startedAt);
+        mode = p.mode;
+        const c: Counters = { entriesSeen: 0, entriesRemoved: 0, certificatesAdded: 0, certificatesUpdated: 0, certificatesRemoved: 0, certificatesRejected: 0 };
+        const expected = p.mode === 'full' ? (status?.full_entry_count ?? undefined) : undefined;
+        const seen = new Set<string>();
+        let newest: Date | undefined;
+        let fraction = false;
+        const note = (r: RawEntry) => {
+          const ts = r.modifyTimestamp;
+          const v = typeof ts === 'string' ? ts : undefined;
+          const d = v ? parseGeneralizedTime(v) : undefined;
+          if (d && (!newest || d > newest)) newest = d;
+          if (v?.includes('.')) fraction = true;
+        };
+        const since = p.mode === 'incremental' ? changedFilter(p.kind, status!.watermark!) : undefined;
+        const filter = since ? `(&${opts.filter}${since})` : opts.filter;
+        for await (const page of conn.search(filter)) {
+          page.forEach(note);
+          for (const k of await applyPage(tx, page, opts, startedAt, c, o.log)) seen.add(k);
+          o.onProgress?.({ phase: 'reading', entriesSeen: c.entriesSeen, expected });
+        }
+        o.onProgress?.({ phase: 'removing', entriesSeen: c.entriesSeen, expected });
+        if (p.mode === 'full') {
+          const [had] = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM directory_entries');
+          // A filter or base DN that now matches nothing is far likelier a misconfiguration than an empty directory.
+          if (c.entriesSeen === 0 && (had?.n ?? 0) > 0) throw new AppError('DIRECTORY_EMPTY');
+          const gone = await deleteEntriesExcept(tx, [...seen]);
+          c.entriesRemoved += gone.entries;
+          c.certificatesRemoved += gone.certificates;
+        } else {
+          // Changed entries that the filter no longer matches (their certificate or address was removed).
+          const left: string[] = [];
+          for await (const page of conn.search(since!, true)) {
+            page.forEach(note);
+            for (const r of page) if (!seen.has(entryKey(r))) left.push(entryKey(r));
+          }
+          const gone = await deleteEntriesByKeys(tx, left);
+          c.entriesRemoved += gone.entries;
+          c.certificatesRemoved += gone.certificates;
+        }
+        const durationMs = performance.now() - t0;
+        let watermark: string | undefined;
+        if (p.kind === 'usn') watermark = root.highestCommittedUSN;
+        else if (newest) {
+          const bound = new Date(newest.getTime() - (Math.ceil(durationMs / 1000) + TIMESTAMP_SLACK_S) * 1000);
+          const prev = p.mode === 'incremental' && status?.watermark ? parseGeneralizedTime(status.watermark) : undefined;
+          watermark = formatGeneralizedTime(prev && prev > bound ? prev : bound, fraction);
+        } else if (p.mode === 'incremental') watermark = status?.watermark ?? undefined;
+        const summary: SyncSummary = {
+          mode: p.mode,
+          fullBecause: p.fullBecause,
+          watermarkKind: watermark ? p.kind : undefined,
+          ...c,
+          startedAt: startedAt.toISOString(),
+          durationMs: Math.round(durationMs),
+        };
+        await recordSyncSuccess(tx, {
+          mode: p.mode,
+          startedAt,
+          summary,
+          watermarkKind: summary.watermarkKind,
+          watermark,
+          serverId: root.dsServiceName,
+          entriesSeen: c.entriesSeen,
+        });
+        o.onProgress?.({ phase: 'done', entriesSeen: c.entriesSeen, expected });
+        return summary;
+      } finally {
+        await conn.close();
+      }
+    });
+    o.log?.info({ directory: summary }, 'directory sync done');
+    return summary;
+  } catch (e) {
+    const err = e instanceof AppError ? e : new AppError('DIRECTORY_SEARCH_FAILED', `The directory sync failed: ${e instanceof Error ? e.message : String(e)}`, undefined, { cause: e });
+    if (err.code !== 'DIRECTORY_SYNC_RUNNING') {
+      await recordSyncFailure(db, { mode, startedAt, code: err.code, message: err.message }).catch((re: unknown) =>
+        o.log?.error({ err: re }, 'could not record the directory sync failure'),
+      );
+      o.log?.warn({ code: err.code, message: err.message }, 'directory sync failed; the last good copy is kept');
+    }
+    throw err;
+  } finally {
+    running.delete(db);
+  }
+}
+
+export interface DirectoryStatus {
+  configured: boolean;
+  running: boolean;
+  lastAttemptAt: string | null;
+  lastAttemptMode: string | null;
+  lastSuccessAt: string | null;
+  lastFullSuccessAt: string | null;
+  lastSummary: Record<string, unknown> | null;
+  lastError: { at: string; code: string; message: string } | null;
+  /** The last attempt failed: the copy is the one of lastSuccessAt. */
+  failing: boolean;
+  watermarkKind: string | null;
+}
+
+/** For the status route: the status row and whether a sync holds the lock now (on any instance). */
+export async function directoryStatus(db: Database, configured: boolean): Promise<DirectoryStatus> {
+  const s = await readSyncStatus(db);
+  let locked = false;
+  try {
+    const [row] = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = 0 AND objid = $1`,
+      [DIRECTORY_SYNC_LOCK_KEY],
+    );
+    locked = (row?.n ?? 0) > 0;
+  } catch {
+    /* pg_locks not readable: the in-process flag still tells */
+  }
+  const iso = (d: Date | null | undefined) => (d ? new Date(d).toISOString() : null);
+  return {
+    configured,
+    running: locked || running.has(db),
+    lastAttemptAt: iso(s?.last_attempt_at),
+    lastAttemptMode: s?.last_attempt_mode ?? null,
+    lastSuccessAt: iso(s?.last_success_at),
+    lastFullSuccessAt: iso(s?.last_full_success_at),
+    lastSummary: s?.last_summary ?? null,
+    lastError: s?.last_error_at ? { at: iso(s.last_error_at)!, code: s.last_error_code ?? '', message: s.last_error_message ?? '' } : null,
+    failing: !!s?.last_error_at && (!s.last_success_at || new Date(s.last_error_at) > new Date(s.last_success_at)),
+    watermarkKind: s?.watermark_kind ?? null,
+  };
+}
