@@ -73,12 +73,12 @@ export class Client {
   async request(
     method: string,
     path: string,
-    opts: { json?: unknown; body?: BodyInit; headers?: Record<string, string> } = {},
+    opts: { json?: unknown; body?: BodyInit | Uint8Array; headers?: Record<string, string> } = {},
   ): Promise<{ status: number; body: any; headers: Headers; text: string }> {
     const headers: Record<string, string> = { ...(opts.headers ?? {}) };
     if (this.bearer) headers.authorization = `Bearer ${this.bearer}`;
     if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-    let body = opts.body;
+    let body: BodyInit | undefined = opts.body instanceof Uint8Array ? new Blob([new Uint8Array(opts.body)]) : opts.body;
     if (opts.json !== undefined) {
       headers['content-type'] ??= 'application/json';
       body = JSON.stringify(opts.json);
