@@ -338,6 +338,7 @@ describe('SMIMECapabilities (RFC 8551 section 2.5.2)', () => {
     '300b0609608648016503040102', // aes128-CBC
     '303c06092a864886f70d010107302fa00f300d06096086480165030402010500a11c301a06092a864886f70d010108300d06096086480165030402010500', // rsaesOAEP SHA-256
     '300b06092a864886f70d010101', // rsaEncryption
+    '301506062b8104010b01300b060960864801650304012d', // dhSinglePass-stdDH-sha256kdf-scheme, aes256-wrap
   ];
 
   function capabilities(p: Parsed): string[] {
@@ -345,7 +346,7 @@ describe('SMIMECapabilities (RFC 8551 section 2.5.2)', () => {
   }
 
   test('the default list, in preference order, with the exact parameter encodings', async () => {
-    assert.deepEqual(DEFAULT_CAPABILITIES, ['aes-256-gcm', 'aes-128-gcm', 'aes-256-cbc', 'aes-192-cbc', 'aes-128-cbc', 'rsaes-oaep-sha256', 'rsa-encryption']);
+    assert.deepEqual(DEFAULT_CAPABILITIES, ['aes-256-gcm', 'aes-128-gcm', 'aes-256-cbc', 'aes-192-cbc', 'aes-128-cbc', 'rsaes-oaep-sha256', 'rsa-encryption', 'ecdh-sha256kdf-aes256-wrap']);
     const p = parseSignedData(await signContent(CONTENT, fixtureRsaSigner()));
     assert.deepEqual(capabilities(p), EXPECTED_DEFAULT);
   });

@@ -57,7 +57,8 @@ export interface SignOptions {
 
 /**
  * What we announce we can decrypt, in preference order (RFC 8551 section 2.5.2): AES-GCM (AuthEnvelopedData,
- * RFC 8551 section 2.7) before AES-CBC, larger keys first; then key encipherment, RSAES-OAEP before PKCS#1 v1.5.
+ * RFC 8551 section 2.7) before AES-CBC, larger keys first; then key encipherment, RSAES-OAEP before PKCS#1 v1.5,
+ * and ECDH key agreement (what envelope.ts decrypts). No 3DES or RC2: announcing them invites weak encryption.
  */
 export const DEFAULT_CAPABILITIES: readonly SmimeCapability[] = Object.freeze([
   'aes-256-gcm',
@@ -67,6 +68,7 @@ export const DEFAULT_CAPABILITIES: readonly SmimeCapability[] = Object.freeze([
   'aes-128-cbc',
   'rsaes-oaep-sha256',
   'rsa-encryption',
+  'ecdh-sha256kdf-aes256-wrap',
 ] as const);
 
 /** micalg parameter of multipart/signed for a digest (RFC 8551 section 3.5.3.2). */

@@ -89,7 +89,8 @@ export type SmimeCapabilityName =
   | 'aes-192-cbc'
   | 'aes-128-cbc'
   | 'rsaes-oaep-sha256'
-  | 'rsa-encryption';
+  | 'rsa-encryption'
+  | 'ecdh-sha256kdf-aes256-wrap';
 
 /** A capability the table below does not know: its OID and, if it needs them, the DER of its parameters. */
 export interface CustomCapability {
@@ -108,6 +109,8 @@ export type SmimeCapability = SmimeCapabilityName | CustomCapability;
  * - rsaEncryption as a key-encipherment capability: absent, by the same rule.
  * - RSAES-OAEP: the parameters differentiate (which hash), so RSAES-OAEP-params with SHA-256 for the hash and for
  *   MGF1, pSourceAlgorithm at its DEFAULT (RFC 4055 section 4.1, rSAES-OAEP-SHA256-Params; RFC 3560 section 5).
+ * - ECDH (RFC 5753 section 7.2): dhSinglePass-stdDH-sha256kdf-scheme with its KeyWrapAlgorithm as parameters,
+ *   aes256-wrap (parameters absent, RFC 3565 section 2.3.2): what envelope.ts uses for AES-256 content.
  */
 const CAPABILITY_ENCODINGS: Readonly<Record<SmimeCapabilityName, () => Der>> = {
   'aes-256-gcm': () => sequence(objectIdentifier('2.16.840.1.101.3.4.1.46')),
@@ -119,6 +122,7 @@ const CAPABILITY_ENCODINGS: Readonly<Record<SmimeCapabilityName, () => Der>> = {
   'rsaes-oaep-sha256': () =>
     sequence(objectIdentifier(OID_RSAES_OAEP), sequence(explicit(0, hashIdentifierWithNull('sha256')), explicit(1, mgf1('sha256')))),
   'rsa-encryption': () => sequence(objectIdentifier(OID_RSA_ENCRYPTION)),
+  'ecdh-sha256kdf-aes256-wrap': () => sequence(objectIdentifier('1.3.132.1.11.1'), sequence(objectIdentifier('2.16.840.1.101.3.4.1.45'))),
 };
 
 export function isCapabilityName(value: unknown): value is SmimeCapabilityName {
