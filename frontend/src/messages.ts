@@ -1,0 +1,254 @@
+/**
+ * Every string the components show, in one module, ready for translation: a host replaces entries with
+ * `setMessages({...})` before mounting. Parametrised strings are functions. Status texts follow the backend's fixed
+ * vocabulary (README "Signature statuses"): for each, what it means, why it happens, and what to do.
+ */
+import type { LayerStatus } from './api/types.ts';
+
+export type Tone = 'ok' | 'info' | 'warn' | 'bad';
+
+export interface StatusText {
+  /** Short line in the banner. */
+  title: string;
+  /** What caused it. */
+  cause: string;
+  /** What the reader should do. */
+  action: string;
+  tone: Tone;
+}
+
+const en = {
+  // compose
+  composeLabel: 'S/MIME protection',
+  sign: 'Sign',
+  encrypt: 'Encrypt',
+  signHelp: 'Proves to recipients that the message comes from you and was not changed.',
+  encryptHelp: 'Only the recipients (and you) can read the message.',
+  checkingRecipients: 'Checking recipients’ certificates…',
+  noRecipients: 'Add recipients to check their certificates.',
+  recipientReady: (email: string) => `${email}: certificate available`,
+  recipientMissing: (email: string) => `${email}: no usable certificate`,
+  encryptBlocked: (emails: string[]) =>
+    `Cannot encrypt: no usable certificate for ${emails.join(', ')}. Remove ${emails.length === 1 ? 'this recipient' : 'these recipients'}, ask them for a signed message, or turn Encrypt off.`,
+  signNeedsUnlock: 'Signing needs your key: unlock it before sending.',
+  resolveFailed: 'Could not check the recipients’ certificates.',
+  readyToSend: (sign: boolean, encrypt: boolean) =>
+    sign && encrypt ? 'Will be signed and encrypted.' : sign ? 'Will be signed.' : encrypt ? 'Will be encrypted.' : 'Will be sent without S/MIME protection.',
+
+  // unlock
+  unlockTitle: 'Unlock your keys',
+  unlockIntro: 'Enter your passphrase to use your keys for signing and decrypting.',
+  idleTimeout: (minutes: number) => `Your keys lock again after ${minutes} minute${minutes === 1 ? '' : 's'} without use.`,
+  passphrase: 'Passphrase',
+  unlock: 'Unlock',
+  unlocking: 'Unlocking…',
+  cancel: 'Cancel',
+  lock: 'Lock keys',
+  locked: 'Keys locked',
+  unlockedUntil: (time: string) => `Keys unlocked (idle lock at ${time})`,
+  wrongPassphrase: (failures: number) => `Wrong passphrase (${failures} failed attempt${failures === 1 ? '' : 's'}).`,
+  throttled: (seconds: number) => `Too many wrong passphrases. Try again in ${seconds} second${seconds === 1 ? '' : 's'}.`,
+  noKeys: 'You have no keys yet: import one in the S/MIME settings.',
+  mustChangeTitle: 'Choose your own passphrase',
+  mustChangeIntro:
+    'Your key was set up by IT with a temporary passphrase. Choose a passphrase only you know before using it; IT cannot recover it for you.',
+  newPassphrase: 'New passphrase',
+  confirmPassphrase: 'Repeat the new passphrase',
+  passphraseMismatch: 'The two passphrases differ.',
+  passphraseTooShort: (min: number) => `Use at least ${min} characters.`,
+  savePassphrase: 'Save passphrase',
+  genericError: (message: string) => `Something went wrong: ${message}`,
+
+  // message status
+  statusLabel: 'S/MIME status',
+  notProtected: 'This message is neither signed nor encrypted.',
+  signedBy: (who: string) => `Signed by ${who}`,
+  unknownSigner: 'an unknown signer',
+  encryptedLayer: 'Encrypted',
+  details: 'Details',
+  cause: 'Why',
+  whatToDo: 'What to do',
+  checks: 'Checks',
+  signerCertificate: 'Signer certificate',
+  subject: 'Subject',
+  issuer: 'Issuer',
+  serialNumber: 'Serial number',
+  fingerprint: 'SHA-256 fingerprint',
+  validFrom: 'Valid from',
+  validTo: 'Valid until',
+  emails: 'Email addresses',
+  signingTime: 'Signing time',
+  algorithms: 'Algorithms',
+  cipher: 'Content cipher',
+  chain: 'Issued by',
+  unlockToRead: 'Unlock to read',
+  harvestedAdded: (email: string) => `${email}’s certificate was saved: you can now send them encrypted mail.`,
+  harvestedReplaced: (email: string) => `${email}’s newer certificate replaced the one saved before.`,
+  partsNote: (n: number) => `${n} attached S/MIME part${n === 1 ? '' : 's'} (reported separately, not part of this message’s status).`,
+  analysing: 'Checking the signature and decrypting…',
+  checkOutcome: { pass: 'passed', fail: 'failed', unknown: 'could not be checked', skipped: 'skipped' } as Record<string, string>,
+
+  // settings
+  settingsTitle: 'S/MIME settings',
+  ownKeys: 'Your keys',
+  noOwnKeys: 'You have no keys yet.',
+  validity: 'Validity',
+  status: 'Status',
+  defaultForSigning: 'Default for signing',
+  makeDefault: 'Use for signing',
+  isDefault: 'Signing default',
+  pendingKey: 'Set up by IT: choose your passphrase',
+  delete: 'Delete',
+  confirmDelete: (subject: string) =>
+    `Delete the key “${subject}”? Mail encrypted to it can no longer be read. This cannot be undone.`,
+  confirmDeleteButton: 'Delete for good',
+  importKey: 'Import a key (.p12 / .pfx)',
+  p12File: 'PKCS#12 file',
+  p12Password: 'File password',
+  yourPassphrase: 'Your passphrase',
+  yourPassphraseHelp: 'Your current passphrase (or, for your first key, the passphrase you choose).',
+  import: 'Import',
+  imported: (subject: string) => `Imported ${subject}.`,
+  chooseFile: 'Choose a file first.',
+  changePassphrase: 'Change passphrase',
+  currentPassphrase: 'Current passphrase',
+  passphraseChanged: 'Passphrase changed.',
+  publicKeys: 'Other people’s certificates',
+  noPublicKeys: 'No certificates saved yet. They are saved when you read a verified signed message.',
+  filter: 'Filter by name or address',
+  source: 'Source',
+  sources: { harvested: 'From signed mail', imported: 'Imported', directory: 'Directory' } as Record<string, string>,
+  email: 'Email',
+  defaults: 'Defaults for new messages',
+  signByDefault: 'Sign new messages',
+  encryptByDefault: 'Encrypt new messages when every recipient has a certificate',
+  cipherLabel: 'Content cipher',
+  cipherAuto: 'Automatic (AES-256, GCM when every recipient supports it)',
+  saved: 'Saved.',
+  validityState: { valid: 'Valid', expired: 'Expired', 'not-yet-valid': 'Not yet valid' } as Record<string, string>,
+  loading: 'Loading…',
+  showDetails: 'Details',
+  hideDetails: 'Hide details',
+};
+
+export type Messages = typeof en;
+
+/** Explanation of every status the backend can return, signature and decryption alike. */
+const statusTexts: Record<LayerStatus, StatusText> = {
+  valid: {
+    title: 'Signature verified',
+    cause: 'The signature is intact, the certificate chains to a trusted authority, was valid when signing and is for the sender’s address.',
+    action: 'Nothing: the message comes from the signer and was not changed.',
+    tone: 'ok',
+  },
+  'invalid-signature': {
+    title: 'Signature does not match: the message was changed',
+    cause: 'The content no longer matches what the signer signed. It was altered on the way, or by a mail system rewriting it.',
+    action: 'Do not trust the content. Ask the sender, by another channel, to send it again.',
+    tone: 'bad',
+  },
+  untrusted: {
+    title: 'Signed, but the signer’s certificate is not trusted',
+    cause: 'The certificate does not chain to an authority your organisation trusts (self-signed, a private CA, or the chain is missing).',
+    action: 'Check the fingerprint with the sender by phone. Ask your administrator to trust their CA if it is legitimate.',
+    tone: 'warn',
+  },
+  expired: {
+    title: 'Signed with an expired certificate',
+    cause: 'The signer’s certificate had expired when the message was signed (or has expired since, if no time was recorded).',
+    action: 'Treat the signature as unproven. Ask the sender to renew their certificate.',
+    tone: 'warn',
+  },
+  'not-yet-valid': {
+    title: 'Signed with a certificate that is not valid yet',
+    cause: 'The certificate’s validity starts after the signing time: a wrong clock on the sender’s or your side, or a forged date.',
+    action: 'Check your computer’s clock; otherwise ask the sender.',
+    tone: 'warn',
+  },
+  revoked: {
+    title: 'The signer’s certificate was revoked',
+    cause: 'The issuing authority withdrew the certificate, usually because the key was lost or stolen.',
+    action: 'Do not trust the message. Contact the sender by another channel.',
+    tone: 'bad',
+  },
+  'revocation-unknown': {
+    title: 'Signature intact; revocation could not be checked',
+    cause: 'The authority’s revocation service (OCSP or CRL) could not be reached or gave no answer, so the certificate may have been withdrawn.',
+    action: 'Usually harmless; for an important message, try again later or confirm with the sender.',
+    tone: 'warn',
+  },
+  'email-mismatch': {
+    title: 'Signed by someone else than the sender address',
+    cause: 'The certificate is for another address than the message’s From line: a forwarded message, an alias, or an impersonation.',
+    action: 'Check who the certificate belongs to (details) before trusting the From line.',
+    tone: 'warn',
+  },
+  'weak-algorithm': {
+    title: 'Signed with a weak algorithm',
+    cause: 'The signature uses an algorithm considered breakable today (such as SHA-1 or a short RSA key).',
+    action: 'Ask the sender to update their mail program or certificate.',
+    tone: 'warn',
+  },
+  unsupported: {
+    title: 'Signature uses something this server cannot check',
+    cause: 'The signature uses an algorithm or format this server does not support.',
+    action: 'The message may be fine; verify it in another client, or ask the sender to use standard settings.',
+    tone: 'warn',
+  },
+  malformed: {
+    title: 'Damaged signature',
+    cause: 'The signature data cannot be read: the message was damaged, truncated, or built incorrectly.',
+    action: 'Do not trust the content. Ask the sender to send it again.',
+    tone: 'bad',
+  },
+  decrypted: {
+    title: 'Encrypted: decrypted with your key',
+    cause: 'The message was encrypted to you; only its recipients could read it on the way.',
+    action: 'Nothing. Encryption says nothing about who sent it: see the signature line.',
+    tone: 'ok',
+  },
+  locked: {
+    title: 'Encrypted: unlock your keys to read it',
+    cause: 'The message is encrypted to your key, and your keys are locked.',
+    action: 'Unlock with your passphrase.',
+    tone: 'info',
+  },
+  'no-key': {
+    title: 'Encrypted to a key you do not have',
+    cause: 'None of your keys is among the recipients: it was encrypted to an old key you deleted, or not to you.',
+    action: 'If you had an older key, import it in the S/MIME settings; else ask the sender to encrypt to your current certificate.',
+    tone: 'bad',
+  },
+  failed: {
+    title: 'Encrypted message could not be decrypted',
+    cause: 'The encrypted data is damaged or was altered, or it uses a format this server cannot read.',
+    action: 'Ask the sender to send it again.',
+    tone: 'bad',
+  },
+};
+
+let current: Messages = en;
+let currentStatus = statusTexts;
+
+/** The active strings. */
+export function msg(): Messages {
+  return current;
+}
+
+/** The explanation of one status (unknown statuses from a newer backend fall back to a neutral warning). */
+export function statusText(status: string): StatusText {
+  return (
+    currentStatus[status as LayerStatus] ?? {
+      title: status,
+      cause: 'The server reported a status this version does not know.',
+      action: 'Update the S/MIME plugin, or check the details.',
+      tone: 'warn',
+    }
+  );
+}
+
+/** Replace strings (translation): partial overrides over the English defaults. */
+export function setMessages(overrides: Partial<Messages>, statuses: Partial<Record<LayerStatus, StatusText>> = {}): void {
+  current = { ...en, ...overrides };
+  currentStatus = { ...statusTexts, ...statuses };
+}

@@ -1,0 +1,161 @@
+/**
+ * <smime-settings> in a real browser: own keys with validity and default, delete with confirmation (sends the
+ * fingerprint), import a .p12, change passphrase, other people's certificates with filter and details, defaults.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { browserUnavailable, launch, screenshot, type BrowserSession } from './browser.ts';
+import { startMockServer, type MockServer } from './harness.ts';
+
+const skip = browserUnavailable();
+
+const key = (id: string, extra: object) => ({
+  id,
+  fingerprintSha256: id.repeat(64).slice(0, 64),
+  subject: `CN=Alice ${id}`,
+  issuer: 'CN=Demo CA',
+  serialNumber: '01',
+  notBefore: '2026-01-01T00:00:00Z',
+  notAfter: '2028-01-01T00:00:00Z',
+  status: 'valid',
+  emails: ['alice@demo.example'],
+  keyAlgorithm: 'RSA',
+  keySize: 2048,
+  isDefault: false,
+  mustChangePassphrase: false,
+  source: 'user',
+  createdAt: '2026-01-01T00:00:00Z',
+  ...extra,
+});
+const cert = (id: string, email: string, source: string) => ({
+  id,
+  email,
+  source,
+  subject: `CN=${email}`,
+  issuer: 'CN=Demo CA',
+  serialNumber: '02',
+  fingerprintSha256: 'cd'.repeat(32),
+  notBefore: '2026-01-01T00:00:00Z',
+  notAfter: '2028-01-01T00:00:00Z',
+  status: 'valid',
+  keyAlgorithm: 'RSA',
+  keySize: 2048,
+});
+
+describe('smime-settings', { skip }, () => {
+  let srv: MockServer;
+  let b: BrowserSession;
+  let keys = [key('a', { isDefault: true }), key('b', { status: 'expired', notAfter: '2025-01-01T00:00:00Z' })];
+  before(async () => {
+    srv = await startMockServer();
+    srv.on('GET /api/v1/keys', () => ({ json: { keys } }));
+    srv.on('GET /api/v1/me', { json: { email: 'alice@demo.example', aliases: [], keys: 2, mustChangePassphrase: false, unlockIdleTimeoutS: 900, passphraseMinLength: 10 } });
+    srv.on('GET /api/v1/certificates', (req) => {
+      const q = new URLSearchParams(req.query).get('q') ?? '';
+      const all = [cert('c1', 'bob@demo.example', 'harvested'), cert('c2', 'carol@demo.example', 'directory')];
+      return { json: { certificates: all.filter((c) => c.email.includes(q)) } };
+    });
+    srv.on('DELETE /api/v1/keys/b', () => {
+      keys = keys.filter((k) => k.id !== 'b');
+      return { json: { deleted: true, id: 'b' } };
+    });
+    srv.on('POST /api/v1/keys', (req) => {
+      const body = JSON.parse(req.body.toString());
+      if (body.password !== 'file-pass') return { status: 422, json: { error: { code: 'P12_BAD_PASSWORD', message: 'The PKCS#12 password is wrong, or the file is damaged.' } } };
+      const k = key('c', { subject: 'CN=Imported' });
+      keys = [...keys, k];
+      return { status: 201, json: { key: k } };
+    });
+    srv.on('POST /api/v1/session/passphrase', (req) => {
+      const body = JSON.parse(req.body.toString());
+      return body.currentPassphrase === 'current passphrase'
+        ? { json: { changed: true, rewrappedKeyIds: ['a'] } }
+        : { status: 403, json: { error: { code: 'WRONG_PASSPHRASE', message: 'wrong', failures: 1 } } };
+    });
+    b = await launch();
+    await b.page.goto(srv.url);
+    await b.page.waitForSelector('body[data-ready]', { state: 'attached' });
+    await b.page.evaluate(() => {
+      const el = document.createElement('smime-settings') as any;
+      el.client = (window as any).client;
+      el.user = 'alice@demo.example';
+      document.getElementById('root')!.append(el);
+    });
+    await b.page.locator('[part="keys"] tr[data-key="a"]').waitFor();
+  });
+  after(async () => {
+    await b?.close();
+    await srv?.close();
+  });
+
+  test('own keys: validity, default, expired', async () => {
+    const a = (await b.page.locator('tr[data-key="a"]').textContent()) ?? '';
+    assert.match(a, /Valid/);
+    assert.match(a, /Signing default/);
+    assert.match((await b.page.locator('tr[data-key="b"]').textContent()) ?? '', /Expired/);
+    await screenshot(b.page, 'component-settings');
+  });
+
+  test('delete asks for confirmation and confirms with the fingerprint', async () => {
+    await b.page.locator('tr[data-key="b"] button.danger').click();
+    await b.page.locator('tr[data-key="b"] [role="alert"]', { hasText: 'cannot be undone' }).waitFor();
+    assert.ok(!srv.requests.some((r) => r.method === 'DELETE'), 'nothing deleted before confirmation');
+    await b.page.locator('[data-action="confirm-delete"]').click();
+    await b.page.locator('tr[data-key="b"]').waitFor({ state: 'detached' });
+    const del = srv.requests.find((r) => r.method === 'DELETE')!;
+    assert.equal(del.query, `?confirm=${'b'.repeat(64)}`);
+  });
+
+  test('import a .p12: wrong file password, then success', async () => {
+    const file = { name: 'alice.p12', mimeType: 'application/x-pkcs12', buffer: Buffer.from([0x30, 0x82, 0x01, 0x02]) };
+    await b.page.locator('#p12').setInputFiles(file);
+    await b.page.locator('#p12-password').fill('nope');
+    await b.page.locator('#import-passphrase').fill('current passphrase');
+    await b.page.locator('form', { has: b.page.locator('#p12') }).locator('button[type="submit"]').click();
+    await b.page.locator('[data-note="import"]', { hasText: 'password is wrong' }).waitFor();
+    await b.page.locator('#p12').setInputFiles(file);
+    await b.page.locator('#p12-password').fill('file-pass');
+    await b.page.locator('form', { has: b.page.locator('#p12') }).locator('button[type="submit"]').click();
+    await b.page.locator('[data-note="import"]', { hasText: 'Imported CN=Imported' }).waitFor();
+    await b.page.locator('tr[data-key="c"]').waitFor();
+    const req = srv.requests.filter((r) => r.method === 'POST' && r.path === '/api/v1/keys').at(-1)!;
+    assert.equal(JSON.parse(req.body.toString()).p12, Buffer.from([0x30, 0x82, 0x01, 0x02]).toString('base64'));
+  });
+
+  test('change passphrase: mismatch, wrong current, success', async () => {
+    const form = b.page.locator('form', { has: b.page.locator('#current') });
+    await b.page.locator('#current').fill('bad current');
+    await b.page.locator('#new').fill('a new long passphrase');
+    await b.page.locator('#again').fill('a new long passphrasf');
+    await form.locator('button[type="submit"]').click();
+    await b.page.locator('[data-note="passphrase"]', { hasText: 'differ' }).waitFor();
+    await b.page.locator('#again').fill('a new long passphrase');
+    await form.locator('button[type="submit"]').click();
+    await b.page.locator('[data-note="passphrase"]', { hasText: 'Wrong passphrase' }).waitFor();
+    await b.page.locator('#current').fill('current passphrase');
+    await b.page.locator('#new').fill('a new long passphrase');
+    await b.page.locator('#again').fill('a new long passphrase');
+    await form.locator('button[type="submit"]').click();
+    await b.page.locator('[data-note="passphrase"]', { hasText: 'Passphrase changed' }).waitFor();
+  });
+
+  test("other people's certificates: source, filter, details; directory ones cannot be deleted", async () => {
+    const row = b.page.locator('tr[data-cert="c1"]');
+    assert.match((await row.textContent()) ?? '', /From signed mail/);
+    assert.equal(await b.page.locator('tr[data-cert="c2"] button.danger').count(), 0);
+    await row.getByRole('button', { name: 'Details' }).click();
+    assert.match((await b.page.locator('#cert-c1').textContent()) ?? '', /cdcdcd/);
+    await b.page.locator('#filter').fill('carol');
+    await b.page.locator('tr[data-cert="c1"]').waitFor({ state: 'detached' });
+    assert.equal(await b.page.locator('tr[data-cert="c2"]').count(), 1);
+  });
+
+  test('defaults are saved per user and announced', async () => {
+    const ev = b.page.evaluate(() => new Promise<any>((r) => document.addEventListener('smime-settings-change', (e) => r((e as CustomEvent).detail), { once: true })));
+    await b.page.locator('input[name="encrypt-default"]').check();
+    assert.equal((await ev).encrypt, true);
+    await b.page.locator('#cipher').selectOption('aes-256-gcm');
+    const stored = await b.page.evaluate(() => JSON.parse(localStorage.getItem('smime-defaults:alice@demo.example')!));
+    assert.deepEqual(stored, { sign: true, encrypt: true, cipher: 'aes-256-gcm' });
+  });
+});
