@@ -281,7 +281,8 @@ class Decryptor {
         ...(this.#envelope.mac ? { tag: this.#envelope.mac } : {}),
         ...(this.#envelope.aad ? { aad: this.#envelope.aad } : {}),
       });
-      return { ok: true, content };
+      // A plain Uint8Array view (the ciphers hand back Buffers), as the type says.
+      return { ok: true, content: new Uint8Array(content.buffer, content.byteOffset, content.length) };
     } catch (error) {
       if (error instanceof SmimeError && error.code === 'CMS_UNSUPPORTED') return { ok: false, unsupported: error.message };
       return { ok: false };
