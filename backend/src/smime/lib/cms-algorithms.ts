@@ -273,17 +273,29 @@ export function keyTransportAlgorithmDer(algorithm: KeyTransportAlgorithm): w.De
 // Key agreement
 // ---------------------------------------------------------------------------------------------------------------
 
+/** RFC 3217 section 3 / RFC 3370 section 4.3.1: Triple-DES key wrap, what OpenSSL uses with 3DES content and ECDH. */
+export const OID_CMS3DES_WRAP = '1.2.840.113549.1.9.16.3.6';
+
 export interface KeyWrapAlgorithm {
-  name: 'aes128-wrap' | 'aes192-wrap' | 'aes256-wrap';
-  nodeCipher: 'id-aes128-wrap' | 'id-aes192-wrap' | 'id-aes256-wrap';
+  name: 'aes128-wrap' | 'aes192-wrap' | 'aes256-wrap' | '3des-wrap';
+  nodeCipher: 'id-aes128-wrap' | 'id-aes192-wrap' | 'id-aes256-wrap' | 'id-smime-alg-CMS3DESwrap';
   oid: string;
   keyLength: number;
+  /** AES key wrap takes the RFC 3394 default IV; the 3DES wrap makes its own (RFC 3217) and takes none. */
+  defaultIv: boolean;
 }
 
+/** The AES key wraps (RFC 3565 section 2.3.2): what we write, smallest first. */
 export const KEY_WRAPS: readonly KeyWrapAlgorithm[] = [
-  { name: 'aes128-wrap', nodeCipher: 'id-aes128-wrap', oid: OID_AES128_WRAP, keyLength: 16 },
-  { name: 'aes192-wrap', nodeCipher: 'id-aes192-wrap', oid: OID_AES192_WRAP, keyLength: 24 },
-  { name: 'aes256-wrap', nodeCipher: 'id-aes256-wrap', oid: OID_AES256_WRAP, keyLength: 32 },
+  { name: 'aes128-wrap', nodeCipher: 'id-aes128-wrap', oid: OID_AES128_WRAP, keyLength: 16, defaultIv: true },
+  { name: 'aes192-wrap', nodeCipher: 'id-aes192-wrap', oid: OID_AES192_WRAP, keyLength: 24, defaultIv: true },
+  { name: 'aes256-wrap', nodeCipher: 'id-aes256-wrap', oid: OID_AES256_WRAP, keyLength: 32, defaultIv: true },
+];
+
+/** What we read: the AES wraps and the Triple-DES wrap. */
+const READABLE_KEY_WRAPS: readonly KeyWrapAlgorithm[] = [
+  ...KEY_WRAPS,
+  { name: '3des-wrap', nodeCipher: 'id-smime-alg-CMS3DESwrap', oid: OID_CMS3DES_WRAP, keyLength: 24, defaultIv: false },
 ];
 
 export type KeyAgreementAlgorithm =
@@ -307,7 +319,7 @@ export function parseKeyAgreementAlgorithm(node: Node | undefined): KeyAgreement
   const scheme = ECDH_SCHEMES[id];
   if (!scheme) return { kind: 'unsupported', name: id };
   const wrapId = algorithmIdentifier(params, 'KeyWrapAlgorithm');
-  const wrap = KEY_WRAPS.find((k) => k.oid === wrapId.oid);
+  const wrap = READABLE_KEY_WRAPS.find((k) => k.oid === wrapId.oid);
   if (!wrap) return { kind: 'unsupported', name: `ecdh(${wrapId.oid})` };
   const name = `ecdh${scheme.cofactor ? '-cofactor' : ''}-${scheme.hash}kdf-${wrap.name}`;
   return { kind: 'ecdh', name, kdfHash: scheme.hash, cofactor: scheme.cofactor, wrap, wrapEncoding: params!.valueBeforeDecodeView };

@@ -1,6 +1,6 @@
 // ECDH key agreement of CMS (KeyAgreeRecipientInfo, RFC 5753 sections 3.1 and 7.2): ephemeral-static ECDH on
 // P-256/384/521, the ANSI X9.63 KDF with ECC-CMS-SharedInfo as SharedInfo, and AES key wrap (RFC 3394) of the
-// content-encryption key. Node has ECDH and the wrap ciphers but no X9.63 KDF, which is a few lines over createHash.
+// content-encryption key (or, read only, the Triple-DES key wrap of RFC 3217 that OpenSSL uses with 3DES content). Node has ECDH and the wrap ciphers but no X9.63 KDF, which is a few lines over createHash.
 //
 // Every decryption failure is CipherError DECRYPT_FAILED with one message; the AES key-wrap integrity check makes a
 // wrong key certain to fail (unlike RSA PKCS #1 v1.5 with implicit rejection).
@@ -12,7 +12,8 @@ import { CipherError } from './des-ede3.ts';
 
 /** RFC 3394 section 2.2.3.1: the default initial value of AES key wrap. */
 const KEY_WRAP_IV = Buffer.from('a6a6a6a6a6a6a6a6', 'hex');
-/** RFC 3394: the wrapped key is the key plus one 64-bit block, and keys are whole 64-bit blocks of at least two. */
+/** RFC 3394: the wrapped key is the key plus one 64-bit block, and keys are whole 64-bit blocks of at least two
+ * (RFC 3217's 3DES wrap adds two blocks, so it is longer still). */
 const KEY_WRAP_BLOCK = 8;
 
 type Curve = (typeof CURVES)[number];
@@ -99,7 +100,7 @@ export function decryptKeyAgreement(input: KeyAgreementDecryptInput): Uint8Array
     try {
       publicKey = importPoint(curve, input.originatorPoint);
       kek = deriveKek(algorithm, input.privateKey, publicKey, input.ukm);
-      const decipher = createDecipheriv(algorithm.wrap.nodeCipher, kek, KEY_WRAP_IV);
+      const decipher = createDecipheriv(algorithm.wrap.nodeCipher, kek, algorithm.wrap.defaultIv ? KEY_WRAP_IV : null);
       parts.push(decipher.update(wrapped));
       parts.push(decipher.final()); // throws when the RFC 3394 integrity check fails
     } catch {
@@ -136,7 +137,7 @@ export function encryptKeyAgreement(algorithm: KeyAgreementAlgorithm & { kind: '
   ephemeralPoint.set(Buffer.from(jwk.y!, 'base64url'), 1 + curve.coordinateBytes);
   const kek = deriveKek(algorithm, ephemeral.privateKey, recipientKey, undefined);
   try {
-    const cipher = createCipheriv(algorithm.wrap.nodeCipher, kek, KEY_WRAP_IV);
+    const cipher = createCipheriv(algorithm.wrap.nodeCipher, kek, algorithm.wrap.defaultIv ? KEY_WRAP_IV : null);
     const wrappedKey = new Uint8Array(Buffer.concat([cipher.update(key), cipher.final()]));
     return { ephemeralPoint, wrappedKey };
   } finally {
