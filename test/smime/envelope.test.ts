@@ -247,6 +247,7 @@ const FIXTURE_ROWS: { file: string; key: string; cipher: string; keyEncryption: 
   { file: 'keyid.der', key: 'p256', cipher: 'aes-128-cbc', keyEncryption: ['rsa-pkcs1-v1_5', 'ecdh-sha1kdf-aes128-wrap'], ski: true },
   { file: 'p521-sha384kdf.der', key: 'p521', cipher: 'aes-256-cbc', keyEncryption: ['ecdh-sha384kdf-aes256-wrap'] },
   { file: 'p384-cofactor.der', key: 'p384', cipher: 'aes-128-cbc', keyEncryption: ['ecdh-cofactor-sha1kdf-aes128-wrap'] },
+  { file: 'p256-3des-wrap.der', key: 'p256', cipher: 'des-ede3-cbc', keyEncryption: ['ecdh-sha1kdf-3des-wrap'] },
 ];
 
 void describe('OpenSSL fixtures: RC2, AES-192, mixed OAEP digests, subjectKeyIdentifier, P-384/P-521, cofactor ECDH', () => {
