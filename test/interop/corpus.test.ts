@@ -37,6 +37,7 @@ function manifestRows(): Row[] {
     const m = /^\| `([^`]+\.(?:eml|env))` \|(.*)\|\s*$/.exec(line);
     if (!m) continue;
     const cols = m[2]!.split('|').map((c) => c.trim());
+    if (cols.length < 6) continue; // the per-file provenance table further down has other columns
     // file | kind | structure | decrypt | OpenSSL | Thunderbird | notes
     rows.push({
       file: m[1]!,

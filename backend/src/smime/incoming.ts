@@ -15,7 +15,7 @@
  */
 import { decryptEnvelope, inspectEnvelope, type DecryptionKey, type EnvelopeInfo } from './envelope.ts';
 import { isSmimeError, SmimeError } from './errors.ts';
-import { decodeBody, getHeader, isMimeError, parseAddressList, parseEntity, type MimeEntity } from './mime/index.ts';
+import { canonicalizeLineEndings, decodeBody, getHeader, isMimeError, parseAddressList, parseEntity, type MimeEntity } from './mime/index.ts';
 import type { DecryptionStatus, SignatureEvidence, SignatureStatus } from './types.ts';
 import { SIGNATURE_STATUSES } from './types.ts';
 import { verifySignedData, type VerifyOptions } from './verify.ts';
@@ -160,7 +160,10 @@ async function openLayer(entity: MimeEntity, options: AnalyzeOptions, from: stri
       return { layer: malformedSigned('multipart-signed', 'the signature part cannot be decoded') };
     }
     try {
-      const result = await verifySignedData(p7s, signed.raw, verifyOptions);
+      // RFC 8551 section 3.1.1: the signature covers the canonical form (CRLF line ends). A signed part that
+      // arrived inside a decrypted or opaque-signed layer keeps whatever line ends its sender's MIME writer used;
+      // bare LF becomes CRLF here, as OpenSSL and NSS do. Already canonical bytes are unchanged.
+      const result = await verifySignedData(p7s, canonicalizeLineEndings(signed.raw), verifyOptions);
       const layer: SignedLayer = {
         kind: 'signed',
         format: 'multipart-signed',
