@@ -35,9 +35,13 @@
  *   signature that does not verify: the answer could not change the status, and it would let junk mail drive fetches.
  * - Detached signatures that carry their own eContent (Thunderbird's mismatch-econtent test) are 'invalid-signature':
  *   the signer signed the embedded content, not the MIME part shown, and we refuse to choose between them.
- * - Line endings: the detached content is verified exactly as given (RFC 8551 section 3.1.1: the signed part is
- *   canonical CRLF). A failure is not retried with bare LF: accepting two byte strings as "the signed content" is
- *   how signature-wrapping confusions start.
+ * - Line endings: a detached signature is verified over the canonical form of the signed part (RFC 8551 section
+ *   3.1.1: lines end in CRLF), and only over it. The caller passes the part's raw bytes unchanged; when they hold bare
+ *   LF line endings (a store that rewrote them, or a part taken out of an eContent or a decrypted entity that was
+ *   kept with LF), each bare LF is read as CRLF before hashing, which is what OpenSSL and Thunderbird do. The LF form
+ *   itself is never verified: a signature computed over LF text (NSS's "LF-digest artefact" in the corpus) is
+ *   'invalid-signature' whichever form it arrives in, so there is only ever one byte string that counts as the
+ *   signed content. Opaque eContent is verified exactly as it is: it is the signed octets themselves.
  * - Input that is not a signed-data ContentInfo at all (or whose outer ContentInfo cannot be read) throws SmimeError
  *   CMS_MALFORMED; input over MAX_SIGNED_DATA_BYTES throws CMS_TOO_LARGE. A signed-data whose inside is damaged
  *   returns a result with one 'malformed' signature, and a SignedData without SignerInfo (certificates-only) too.
@@ -176,6 +180,8 @@ class Evidence {
 
 interface Context {
   content: Uint8Array;
+  /** The detached content had bare LF line endings, read as CRLF. */
+  canonicalized: boolean;
   /** Detached signature whose SignedData nevertheless carries eContent. */
   embeddedContent: boolean;
   eContentType: string;
@@ -360,6 +366,7 @@ async function evaluate(si: SignerInfoParts, ctx: Context): Promise<SignatureEvi
     if (!(e instanceof UnsupportedAlgorithmError)) throw e;
     ev.add('message-digest', 'unknown', e.message, 'unsupported');
   }
+  const lineEndings = ctx.canonicalized ? ' (bare LF line endings read as CRLF, the canonical form)' : '';
   if (digestAlg) {
     let contentDigest = ctx.digests.get(digestAlg);
     if (!contentDigest) ctx.digests.set(digestAlg, (contentDigest = digest(digestAlg, ctx.content)));
@@ -374,8 +381,8 @@ async function evaluate(si: SignerInfoParts, ctx: Context): Promise<SignatureEvi
         if (!(e instanceof BerError)) throw e;
       }
       if (!claimed) ev.add('message-digest', 'fail', 'the messageDigest attribute is not an OCTET STRING', 'malformed');
-      else if (sameBytes(claimed, contentDigest)) ev.add('message-digest', 'pass', `${digestAlg} of the content matches the messageDigest attribute`);
-      else ev.add('message-digest', 'fail', `${digestAlg} of the content differs from the messageDigest attribute: the content was changed`, 'invalid-signature');
+      else if (sameBytes(claimed, contentDigest)) ev.add('message-digest', 'pass', `${digestAlg} of the content matches the messageDigest attribute${lineEndings}`);
+      else ev.add('message-digest', 'fail', `${digestAlg} of the content differs from the messageDigest attribute: the content was changed${lineEndings}`, 'invalid-signature');
     } else {
       ev.add('message-digest', 'skipped', 'no signed attributes: the signature covers the content directly');
     }
@@ -528,7 +535,8 @@ export async function verifySignedData(cms: Uint8Array, signedContent: Uint8Arra
   }
   const detached = signedContent !== undefined;
   let content: Uint8Array;
-  if (detached) content = signedContent;
+  let canonicalized = false;
+  if (detached) ({ bytes: content, converted: canonicalized } = canonicalLineEndings(signedContent));
   else if (parts.eContent) content = concatBytes(parts.eContent);
   else return { signatures: [malformed('detached signature without the signed content')], certificates: parts.certificates };
   if (parts.signerInfos.length === 0) {
@@ -536,6 +544,7 @@ export async function verifySignedData(cms: Uint8Array, signedContent: Uint8Arra
   }
   const ctx: Context = {
     content,
+    canonicalized,
     embeddedContent: detached && parts.eContent !== undefined,
     eContentType: parts.eContentType,
     messageCertificates: parts.certificates,
@@ -546,4 +555,19 @@ export async function verifySignedData(cms: Uint8Array, signedContent: Uint8Arra
   const signatures: SignatureEvidence[] = [];
   for (const si of parts.signerInfos) signatures.push(si.ok ? await evaluate(si.value, ctx) : malformed(`SignerInfo cannot be read: ${si.error}`));
   return { signatures, ...(detached ? {} : { content }), certificates: parts.certificates };
+}
+
+/** Bare LF -> CRLF (RFC 8551 section 3.1.1 canonical form). Returns the input itself when there is none. */
+function canonicalLineEndings(bytes: Uint8Array): { bytes: Uint8Array; converted: boolean } {
+  let bare = 0;
+  for (let i = bytes.indexOf(0x0a); i !== -1; i = bytes.indexOf(0x0a, i + 1)) if (i === 0 || bytes[i - 1] !== 0x0d) bare++;
+  if (bare === 0) return { bytes, converted: false };
+  const out = new Uint8Array(bytes.length + bare);
+  let n = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if (b === 0x0a && (i === 0 || bytes[i - 1] !== 0x0d)) out[n++] = 0x0d;
+    out[n++] = b;
+  }
+  return { bytes: out, converted: true };
 }
