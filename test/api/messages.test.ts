@@ -130,7 +130,8 @@ for (const target of await databaseTargets()) {
       assert.equal(ready.body.recipients[0].ready, true);
       const r = await send(bob, 'sign=true&encrypt=true', mail('bob@example.com', 'alice@example.com', 'for Alice only'));
       assert.equal(r.status, 200, r.text);
-      assert.match(r.text, /application\/pkcs7-mime; smime-type=enveloped-data/);
+      // Alice's signed mail announced AES-256-GCM in SMIMECapabilities, so Bob's client uses AuthEnvelopedData.
+      assert.match(r.text, /application\/pkcs7-mime; smime-type=authEnveloped-data/);
       assert.doesNotMatch(r.text, /for Alice only/);
       const raw = Buffer.from(r.text, 'latin1');
       const inner = opensslCms(['-decrypt', '-inkey', await pemKey('Alice.p12'), '-recip', certPem('Alice.p12')], raw);
@@ -140,6 +141,14 @@ for (const target of await databaseTargets()) {
       const seen = await read(alice, raw);
       assert.deepEqual(seen.body.layers.map((l: any) => [l.kind, l.status]), [['encrypted', 'decrypted'], ['signed', 'valid']]);
       assert.match(Buffer.from(seen.body.content, 'base64').toString('utf8'), /for Alice only/);
+    });
+
+    test('without GCM announced, encryption uses AES-256-CBC EnvelopedData', async () => {
+      const r = await send(bob, 'encrypt=true&cipher=aes-256-cbc', mail('bob@example.com', 'alice@example.com', 'cbc'));
+      assert.equal(r.status, 200, r.text);
+      assert.match(r.text, /smime-type=enveloped-data/);
+      const inner = opensslCms(['-decrypt', '-inkey', await pemKey('Alice.p12'), '-recip', certPem('Alice.p12')], Buffer.from(r.text, 'latin1'));
+      assert.match(inner.toString(), /cbc/);
     });
 
     test('locked keys: reading says locked, signing fails closed with LOCKED', async () => {
