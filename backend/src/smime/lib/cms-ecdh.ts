@@ -106,7 +106,9 @@ export function decryptKeyAgreement(input: KeyAgreementDecryptInput): Uint8Array
     } catch {
       throw decryptFailed();
     }
-    const key = new Uint8Array(Buffer.concat(parts));
+    const joined = Buffer.concat(parts);
+    const key = Uint8Array.from(joined);
+    joined.fill(0); // Buffer.concat may hand out a slice of Node's shared pool
     if (key.length !== input.expectedLength) {
       key.fill(0);
       throw decryptFailed();
