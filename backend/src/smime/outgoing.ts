@@ -16,7 +16,6 @@ import { SmimeError } from './errors.ts';
 import {
   buildEntity,
   buildMultipart,
-  encodeBase64Lines,
   formatContentType,
   isMimeError,
   joinMessage,
@@ -55,8 +54,6 @@ const FATAL_DEFECTS = new Set(['INVALID_HEADER_LINE', 'MISSING_HEADER_BODY_SEPAR
 
 /** MIME limit errors, reported as OUTGOING_TOO_LARGE; any other MIME error on input is a format problem. */
 const MIME_LIMIT_CODES: ReadonlySet<string> = new Set(['MIME_TOO_DEEP', 'MIME_TOO_MANY_PARTS', 'MIME_HEADER_TOO_LARGE']);
-
-const CRLF = Uint8Array.of(13, 10);
 
 function invalid(message: string): SmimeError {
   return new SmimeError('OUTGOING_INVALID_OPTION', message);
@@ -136,9 +133,30 @@ function checkMessage(message: MimeEntity): void {
   }
 }
 
-/** base64 in CRLF lines of 76 characters (RFC 2045 section 6.8), ending with CRLF. */
+/** RFC 2045 section 6.8: encoded lines of at most 76 characters; 57 input bytes make one full line. */
+const BASE64_LINE_BYTES = 57;
+/** Input bytes encoded per step: 1000 lines, so a 34 MB DER never exists as one 45 MB base64 string as well. */
+const BASE64_BLOCK_BYTES = BASE64_LINE_BYTES * 1000;
+
+/**
+ * base64 in CRLF-terminated lines of 76 characters (the last one shorter), written straight into the output buffer:
+ * the body of an opaque-signed 25 MB message is one allocation, not a string, its line-split copy and a third copy
+ * with the final CRLF.
+ */
 function base64Body(der: Uint8Array): Uint8Array {
-  return Buffer.concat([encodeBase64Lines(der, 76), CRLF]);
+  const lines = Math.ceil(der.length / BASE64_LINE_BYTES);
+  const out = Buffer.allocUnsafe(Math.ceil(der.length / 3) * 4 + lines * 2);
+  const source = Buffer.from(der.buffer, der.byteOffset, der.length);
+  let n = 0;
+  for (let block = 0; block < der.length; block += BASE64_BLOCK_BYTES) {
+    const encoded = Buffer.from(source.subarray(block, block + BASE64_BLOCK_BYTES).toString('base64'), 'latin1');
+    for (let i = 0; i < encoded.length; i += 76) {
+      n += encoded.copy(out, n, i, Math.min(i + 76, encoded.length));
+      out[n++] = 13;
+      out[n++] = 10;
+    }
+  }
+  return out.subarray(0, n);
 }
 
 /** RFC 8551 section 3.5.3: multipart/signed with the canonical entity as its first part, the signature second. */
@@ -155,17 +173,33 @@ function multipartSigned(canonical: Uint8Array, signature: Uint8Array, micalg: s
   return buildMultipart('signed', { protocol: 'application/pkcs7-signature', micalg }, [canonical, p7s]);
 }
 
+/**
+ * A MIME entity in two pieces, its header block (with the blank line) and its body, joined only where one buffer is
+ * needed: a large base64 body is then copied once more into the output, not twice (entity, then message).
+ */
+interface Entity {
+  head: Uint8Array;
+  body: Uint8Array;
+}
+
+const EMPTY = new Uint8Array(0);
+
+function whole(entity: Entity): Uint8Array {
+  return entity.body.length === 0 ? entity.head : Buffer.concat([entity.head, entity.body]);
+}
+
 /** RFC 8551 sections 3.2 and 3.4 to 3.5.2: an application/pkcs7-mime entity named smime.p7m. */
-function pkcs7Mime(smimeType: 'signed-data' | 'enveloped-data' | 'authEnveloped-data', der: Uint8Array, description: string): Uint8Array {
-  return buildEntity({
+function pkcs7Mime(smimeType: 'signed-data' | 'enveloped-data' | 'authEnveloped-data', der: Uint8Array, description: string): Entity {
+  const head = buildEntity({
     headers: [
       ['Content-Type', formatContentType('application/pkcs7-mime', { 'smime-type': smimeType, name: 'smime.p7m' })],
       ['Content-Transfer-Encoding', 'base64'],
       ['Content-Disposition', 'attachment; filename=smime.p7m'],
       ['Content-Description', description],
     ],
-    body: base64Body(der),
+    body: EMPTY,
   });
+  return { head, body: base64Body(der) };
 }
 
 /**
@@ -205,8 +239,8 @@ function contentInfoType(der: Uint8Array): string | undefined {
   return arcs.join('.');
 }
 
-async function encryptEntity(entity: Uint8Array, encrypt: NonNullable<ProtectOptions['encrypt']>): Promise<Uint8Array> {
-  const der = await encrypt.encryptFn(entity);
+async function encryptEntity(entity: Entity, encrypt: NonNullable<ProtectOptions['encrypt']>): Promise<Entity> {
+  const der = await encrypt.encryptFn(whole(entity));
   const expected = encrypt.authEnveloped ? OID_AUTH_ENVELOPED_DATA : OID_ENVELOPED_DATA;
   // The smime-type written around the bytes must say what they are: a reader picks its decoder by it.
   if (!(der instanceof Uint8Array) || contentInfoType(der) !== expected) {
@@ -243,24 +277,29 @@ export async function protectMessage(raw: Uint8Array, options: ProtectOptions): 
     throw fromMimeError(error, 'OUTGOING_NOT_RFC5322');
   }
 
-  let entity: Uint8Array;
+  let canonical: Uint8Array;
   try {
-    entity = toSignable(split.entity);
+    canonical = toSignable(split.entity);
   } catch (error) {
     throw fromMimeError(error, 'OUTGOING_CANNOT_CANONICALIZE');
   }
 
+  let entity: Entity = { head: canonical, body: EMPTY };
   if (options.sign) {
     const format = options.sign.format ?? 'multipart-signed';
     const signOptions: SignOptions = { ...options.sign.options, detached: format === 'multipart-signed' };
-    const der = await signContent(entity, options.sign.signer, signOptions);
+    const der = await signContent(canonical, options.sign.signer, signOptions);
     entity =
       format === 'multipart-signed'
-        ? multipartSigned(entity, der, micalgOf(signOptions.digest ?? 'sha256'))
+        ? { head: multipartSigned(canonical, der, micalgOf(signOptions.digest ?? 'sha256')), body: EMPTY }
         : pkcs7Mime('signed-data', der, 'S/MIME Signed Message');
   }
   if (options.encrypt) entity = await encryptEntity(entity, options.encrypt);
 
   const outside = split.transportHeaders.filter((h) => !DROPPED_HEADERS.has(h.name.toLowerCase()));
-  return joinMessage(outside, entity);
+  try {
+    return whole({ head: joinMessage(outside, entity.head), body: entity.body });
+  } catch (error) {
+    throw fromMimeError(error, 'OUTGOING_NOT_RFC5322');
+  }
 }
