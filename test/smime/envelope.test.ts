@@ -751,3 +751,76 @@ void describe('mutations of real messages: only SmimeError or a DecryptOutcome',
     assert.ok((counts.failed ?? 0) > 0 && (counts.CMS_MALFORMED ?? 0) > 0, JSON.stringify(counts));
   });
 });
+
+// ---------------------------------------------------------------------------------------------------------------
+// The engine's CMS primitives (SmimeCryptoEngine): one error, one message, for every decryption failure
+// ---------------------------------------------------------------------------------------------------------------
+
+void describe('SmimeCryptoEngine CMS primitives', () => {
+  const aes128: Parameters<ReturnType<typeof getEngine>['decryptCmsContent']>[0]['algorithm'] = {
+    kind: 'cbc',
+    family: 'aes',
+    name: 'aes-128-cbc',
+    oid: '2.16.840.1.101.3.4.1.2',
+    keyLength: 16,
+    iv: new Uint8Array(16),
+  };
+
+  void test('content: bad padding, wrong key length, bad length, bad GCM tag are the same CMS_DECRYPT_FAILED', () => {
+    const engine = getEngine();
+    const key = new Uint8Array(16).fill(7);
+    const { ciphertext } = engine.encryptCmsContent(aes128, key, MESSAGE);
+    const gcm = { kind: 'gcm', family: 'aes', name: 'aes-128-gcm', oid: '2.16.840.1.101.3.4.1.6', keyLength: 16, nonce: new Uint8Array(12), tagLength: 16 } as const;
+    const sealed = engine.encryptCmsContent(gcm, key, MESSAGE);
+    const badTag = Uint8Array.from(sealed.tag!);
+    badTag[0]! ^= 1;
+    const messages = new Set<string>();
+    for (const run of [
+      () => engine.decryptCmsContent({ algorithm: aes128, key: new Uint8Array(16).fill(8), ciphertext }),
+      () => engine.decryptCmsContent({ algorithm: aes128, key: new Uint8Array(24), ciphertext }),
+      () => engine.decryptCmsContent({ algorithm: aes128, key, ciphertext: ciphertext.subarray(1) }),
+      () => engine.decryptCmsContent({ algorithm: gcm, key, ciphertext: sealed.ciphertext, tag: badTag }),
+      () => engine.decryptCmsContent({ algorithm: gcm, key, ciphertext: sealed.ciphertext }),
+    ]) {
+      const error = assertCode(captureSync(run), 'CMS_DECRYPT_FAILED');
+      assert.equal(error.cause, undefined, 'no cause: OpenSSL reason texts differ by cause');
+      messages.add(error.message);
+    }
+    assert.equal(messages.size, 1);
+    assert.ok(Buffer.from(engine.decryptCmsContent({ algorithm: aes128, key, ciphertext })).equals(MESSAGE));
+  });
+
+  void test('key transport with an EC key or an unknown algorithm: CMS_UNSUPPORTED', () => {
+    const engine = getEngine();
+    assertCode(
+      captureSync(() => engine.decryptKeyTransport({ algorithm: { kind: 'rsa-pkcs1', name: 'rsa-pkcs1-v1_5' }, privateKey: fixtureKeys.p256!.privateKey, encryptedKey: new Uint8Array(256), expectedLength: 16 })),
+      'CMS_UNSUPPORTED',
+    );
+    assertCode(
+      captureSync(() => engine.decryptKeyTransport({ algorithm: { kind: 'unsupported', name: '1.2.3.4' }, privateKey: fixtureKeys.rsa!.privateKey, encryptedKey: new Uint8Array(256), expectedLength: 16 })),
+      'CMS_UNSUPPORTED',
+    );
+  });
+
+  void test('RSA-OAEP with a mixed MGF1 digest (our own OAEP decoding): a flipped bit fails', async () => {
+    const der = readFileSync(`${CMS}oaep-sha256-mgf1-sha1.der`);
+    const ri = parseEnvelope(der).recipients[0];
+    assert.ok(ri?.type === 'ktri');
+    for (const at of [0, 1, 100, 255]) {
+      const flipped = Uint8Array.from(ri.encryptedKey);
+      flipped[at]! ^= 0x10;
+      const out = await decryptEnvelope(replaceAt(der, ri.encryptedKey, flipped), [fixtureKeys.rsa!]);
+      assert.equal(out.status, 'failed', `byte ${at}`);
+      assert.equal(out.detail, FAILED_DETAIL);
+    }
+  });
+});
+
+function captureSync(run: () => unknown): unknown {
+  try {
+    run();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
