@@ -1,7 +1,8 @@
 // Interop of what we sign (issue 3): every signer (RSA-2048 PKCS#1 v1.5 and PSS, EC P-256 and P-384; OpenSSL-made and
 // NSS-made certificates) x every digest x both S/MIME forms, verified by `openssl cms -verify` reading the whole
-// message as S/MIME (not DER), which must hand back exactly the canonical content we signed; and gpgsm verifying our
-// multipart/signed messages against a CA it was told to trust.
+// message as S/MIME (not DER), which must hand back exactly the canonical content we signed, and by our own reader
+// (incoming.ts / verify.ts), which must call it valid; and gpgsm verifying our multipart/signed messages against a CA
+// it was told to trust.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decodeBody, parseEntity, splitMessageHeaders, toSignable, type MimeEntity } from '../../backend/src/smime/mime/index.ts';
+import { describeCertificate, pemToDer } from '../../backend/src/smime/certificate.ts';
+import { analyzeMessage } from '../../backend/src/smime/incoming.ts';
 import { protectMessage } from '../../backend/src/smime/outgoing.ts';
 import type { DigestName } from '../../backend/src/smime/sign.ts';
 import { matrixSigners, outgoingMessage, type TestSigner } from '../fixtures/outgoing/signers.ts';
@@ -47,7 +50,10 @@ describe('openssl cms -verify: signers x digests x forms', () => {
       for (const digest of DIGESTS) {
         for (const format of FORMATS) {
           await t.test(`${s.label}, ${digest}, ${format}`, async () => {
-            const out = await protectMessage(MESSAGE, {
+            // From the signer's own address, so that our reader's email check has nothing to object to.
+            const from = describeCertificate(s.signer.certificate).emails[0]!;
+            const message = Buffer.from(MESSAGE.toString('latin1').replace(/^From: .*$/m, `From: ${from}`), 'latin1');
+            const out = await protectMessage(message, {
               sign: { signer: s.signer, format, options: { digest, ...(s.rsaPadding ? { rsaPadding: s.rsaPadding } : {}) } },
             });
             const top = parseEntity(out);
@@ -60,6 +66,12 @@ describe('openssl cms -verify: signers x digests x forms', () => {
             const verified = opensslVerify(out, ca);
             assert.ok(verified.ok, verified.stderr);
             assert.ok(verified.content.equals(CANONICAL), 'OpenSSL hands back exactly the canonical content');
+            const ours = await analyzeMessage(out, { verify: { trustAnchors: pemToDer(s.caPem) }, keys: async () => [] });
+            const layer = ours.layers[0];
+            assert.ok(layer?.kind === 'signed', 'one signed layer');
+            assert.equal(layer.format, format);
+            assert.equal(layer.status, 'valid', JSON.stringify(layer.signatures[0]?.checks));
+            assert.ok(Buffer.from(ours.content).equals(CANONICAL));
             // Negative control: one byte of the signed content changed, and OpenSSL refuses.
             const tampered = Buffer.from(out);
             const at = tampered.indexOf('Sch=C3=B6ne');
