@@ -233,7 +233,12 @@ describe('encryption: encryptFn gets the (signed) entity; its answer is wrapped 
   const CASES: { label: string; options: (fn: ProtectOptions['encrypt']) => ProtectOptions; auth: boolean; inner: string }[] = [
     { label: 'encrypt only', options: (encrypt) => ({ encrypt }), auth: false, inner: 'text/plain' },
     { label: 'sign (multipart/signed) then encrypt', options: (encrypt) => ({ sign: { signer: rsa }, encrypt }), auth: false, inner: 'multipart/signed' },
-    { label: 'sign (opaque) then encrypt', options: (encrypt) => ({ sign: { signer: rsa, format: 'opaque' }, encrypt }), auth: false, inner: 'application/pkcs7-mime' },
+    {
+      label: 'sign (opaque) then encrypt',
+      options: (encrypt) => ({ sign: { signer: rsa, format: 'opaque' }, encrypt }),
+      auth: false,
+      inner: 'application/pkcs7-mime',
+    },
     { label: 'sign then encrypt, AuthEnvelopedData', options: (encrypt) => ({ sign: { signer: rsa }, encrypt }), auth: true, inner: 'multipart/signed' },
   ];
   for (const c of CASES) {
@@ -292,7 +297,10 @@ describe('encryption: encryptFn gets the (signed) entity; its answer is wrapped 
   ];
   for (const b of BAD) {
     test(`encryptFn returns ${b.label}: OUTGOING_ENCRYPT_RESULT_INVALID`, () =>
-      rejectsWith(protectMessage(input, { encrypt: { encryptFn: async () => b.answer() as Uint8Array, authEnveloped: b.auth ?? false } }), 'OUTGOING_ENCRYPT_RESULT_INVALID'));
+      rejectsWith(
+        protectMessage(input, { encrypt: { encryptFn: async () => b.answer() as Uint8Array, authEnveloped: b.auth ?? false } }),
+        'OUTGOING_ENCRYPT_RESULT_INVALID',
+      ));
   }
 
   test('encryptFn fails: its error comes out, nothing else', async () => {
@@ -306,7 +314,8 @@ describe('encryption: encryptFn gets the (signed) entity; its answer is wrapped 
       called = true;
       return fakeContentInfo(OID_ENVELOPED_DATA, 'x');
     };
-    await rejectsWith(protectMessage(input, { sign: { signer: { ...rsa, certificate: outgoingCertificate('expired') } }, encrypt: { encryptFn } }), 'SIGN_CERT_EXPIRED');
+    const expired = { ...rsa, certificate: outgoingCertificate('expired') };
+    await rejectsWith(protectMessage(input, { sign: { signer: expired }, encrypt: { encryptFn } }), 'SIGN_CERT_EXPIRED');
     assert.equal(called, false);
   });
 });
@@ -341,7 +350,8 @@ describe('with the real envelope (envelope.ts): openssl cms -decrypt, then -veri
 describe('input problems: an OUTGOING_* code naming the problem, nothing produced', () => {
   const ok = 'From: rsa-user@example.com\r\nTo: b@example.com\r\nSubject: s\r\n';
   const deep = (levels: number) =>
-    Array.from({ length: levels }, (_, i) => `Content-Type: multipart/mixed; boundary=b${i}\r\n\r\n--b${i}\r\n`).join('') + 'Content-Type: text/plain\r\n\r\nx\r\n';
+    Array.from({ length: levels }, (_, i) => `Content-Type: multipart/mixed; boundary=b${i}\r\n\r\n--b${i}\r\n`).join('') +
+    'Content-Type: text/plain\r\n\r\nx\r\n';
   const CASES: { label: string; raw: Buffer; code: SmimeErrorCode }[] = [
     { label: 'empty input', raw: Buffer.alloc(0), code: 'OUTGOING_NOT_RFC5322' },
     { label: 'plain text, no header fields', raw: Buffer.from('Dear Bob,\r\nhello.\r\n'), code: 'OUTGOING_NOT_RFC5322' },
@@ -351,12 +361,36 @@ describe('input problems: an OUTGOING_* code naming the problem, nothing produce
     { label: 'a non-field line inside the header block', raw: Buffer.from(`${ok}this is not a field\r\n\r\nbody\r\n`), code: 'OUTGOING_NOT_RFC5322' },
     { label: 'header fields only, no empty line', raw: Buffer.from(ok), code: 'OUTGOING_NO_BODY' },
     { label: 'an empty body', raw: Buffer.from(`${ok}\r\n`), code: 'OUTGOING_NO_BODY' },
-    { label: 'Latin-1 bytes in Subject', raw: Buffer.concat([Buffer.from('From: rsa-user@example.com\r\nSubject: Gr'), Buffer.of(0xfc, 0xdf), Buffer.from('e\r\n\r\nbody\r\n')]), code: 'OUTGOING_8BIT_HEADER' },
-    { label: 'Latin-1 bytes in a Content-Disposition filename', raw: Buffer.concat([Buffer.from(`${ok}Content-Type: application/octet-stream\r\nContent-Disposition: attachment; filename="K`), Buffer.of(0xf6), Buffer.from('ln.bin"\r\nContent-Transfer-Encoding: base64\r\n\r\nAAAA\r\n')]), code: 'OUTGOING_8BIT_HEADER' },
+    {
+      label: 'Latin-1 bytes in Subject',
+      raw: Buffer.concat([Buffer.from('From: rsa-user@example.com\r\nSubject: Gr'), Buffer.of(0xfc, 0xdf), Buffer.from('e\r\n\r\nbody\r\n')]),
+      code: 'OUTGOING_8BIT_HEADER',
+    },
+    {
+      label: 'Latin-1 bytes in a Content-Disposition filename',
+      raw: Buffer.concat([
+        Buffer.from(`${ok}Content-Type: application/octet-stream\r\nContent-Disposition: attachment; filename="K`),
+        Buffer.of(0xf6),
+        Buffer.from('ln.bin"\r\nContent-Transfer-Encoding: base64\r\n\r\nAAAA\r\n'),
+      ]),
+      code: 'OUTGOING_8BIT_HEADER',
+    },
     { label: 'NUL in a header field', raw: Buffer.from(`${ok}X-A: a\0b\r\n\r\nbody\r\n`), code: 'OUTGOING_INVALID_HEADER' },
     { label: 'lone CR in a header field', raw: Buffer.from(`${ok}X-A: a\rBcc: leak@example.com\r\n\r\nbody\r\n`), code: 'OUTGOING_INVALID_HEADER' },
-    { label: 'base64-encoded multipart (RFC 2045 section 6.4)', raw: Buffer.from(`${ok}Content-Type: multipart/mixed; boundary=b\r\nContent-Transfer-Encoding: base64\r\n\r\nLS1iDQo=\r\n`), code: 'OUTGOING_CANNOT_CANONICALIZE' },
-    { label: 'an embedded multipart/signed with 8-bit content', raw: Buffer.from(`${ok}Content-Type: multipart/mixed; boundary=o\r\n\r\n--o\r\nContent-Type: multipart/signed; boundary=s; protocol="application/pkcs7-signature"\r\n\r\n--s\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: 8bit\r\n\r\nGrüße\r\n--s--\r\n--o--\r\n`), code: 'OUTGOING_CANNOT_CANONICALIZE' },
+    {
+      label: 'base64-encoded multipart (RFC 2045 section 6.4)',
+      raw: Buffer.from(`${ok}Content-Type: multipart/mixed; boundary=b\r\nContent-Transfer-Encoding: base64\r\n\r\nLS1iDQo=\r\n`),
+      code: 'OUTGOING_CANNOT_CANONICALIZE',
+    },
+    {
+      label: 'an embedded multipart/signed with 8-bit content',
+      raw: Buffer.from(
+        `${ok}Content-Type: multipart/mixed; boundary=o\r\n\r\n--o\r\n` +
+          'Content-Type: multipart/signed; boundary=s; protocol="application/pkcs7-signature"\r\n\r\n' +
+          '--s\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: 8bit\r\n\r\nGrüße\r\n--s--\r\n--o--\r\n',
+      ),
+      code: 'OUTGOING_CANNOT_CANONICALIZE',
+    },
     { label: 'multiparts nested 40 deep', raw: Buffer.from(`${ok}${deep(40)}`), code: 'OUTGOING_TOO_LARGE' },
   ];
   for (const c of CASES) {

@@ -77,9 +77,13 @@ function checkOptions(options: ProtectOptions): void {
   }
   if (encrypt !== undefined) {
     if (typeof encrypt !== 'object' || encrypt === null) throw invalid('encrypt must be an object');
-    for (const key of Object.keys(encrypt)) if (key !== 'encryptFn' && key !== 'authEnveloped') throw invalid(`unknown encrypt option: ${key}`);
+    for (const key of Object.keys(encrypt)) {
+      if (key !== 'encryptFn' && key !== 'authEnveloped') throw invalid(`unknown encrypt option: ${key}`);
+    }
     if (typeof encrypt.encryptFn !== 'function') throw invalid('encrypt.encryptFn must be a function');
-    if (encrypt.authEnveloped !== undefined && typeof encrypt.authEnveloped !== 'boolean') throw invalid('encrypt.authEnveloped must be a boolean');
+    if (encrypt.authEnveloped !== undefined && typeof encrypt.authEnveloped !== 'boolean') {
+      throw invalid('encrypt.authEnveloped must be a boolean');
+    }
   }
 }
 
@@ -125,7 +129,9 @@ function checkMessage(message: MimeEntity): void {
   if (message.headers.length === 0) throw new SmimeError('OUTGOING_NOT_RFC5322', 'The message has no header fields');
   // RFC 5322 section 3.6: exactly one From field. Without it there is no one to sign as.
   const from = message.headers.filter((h) => h.name.toLowerCase() === 'from').length;
-  if (from !== 1) throw new SmimeError('OUTGOING_NOT_RFC5322', from === 0 ? 'The message has no From field' : 'The message has several From fields');
+  if (from !== 1) {
+    throw new SmimeError('OUTGOING_NOT_RFC5322', from === 0 ? 'The message has no From field' : 'The message has several From fields');
+  }
   for (const header of message.headers) checkHeaderBytes(header);
   if (message.body.length === 0) {
     const separated = message.raw.length > message.headerBytes.length;

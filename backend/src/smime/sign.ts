@@ -103,6 +103,19 @@ function invalid(message: string): SmimeError {
   return new SmimeError('SIGN_INVALID_OPTION', message);
 }
 
+/** { oid, parameters? } with an OID the DER writer accepts and parameters as bytes (their DER is the caller's). */
+function isCustomCapability(cap: unknown): boolean {
+  if (typeof cap !== 'object' || cap === null) return false;
+  const { oid, parameters } = cap as { oid?: unknown; parameters?: unknown };
+  if (typeof oid !== 'string' || !(parameters === undefined || parameters instanceof Uint8Array)) return false;
+  try {
+    objectIdentifier(oid);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function resolveOptions(options: SignOptions | undefined): ResolvedOptions {
   if (options !== undefined && (typeof options !== 'object' || options === null)) throw invalid('options must be an object');
   const o = options ?? {};
@@ -116,13 +129,7 @@ function resolveOptions(options: SignOptions | undefined): ResolvedOptions {
   if (o.capabilities !== undefined) {
     if (!Array.isArray(o.capabilities)) throw invalid('capabilities must be an array');
     for (const cap of o.capabilities as unknown[]) {
-      const custom =
-        typeof cap === 'object' &&
-        cap !== null &&
-        typeof (cap as { oid?: unknown }).oid === 'string' &&
-        /^[0-2](\.(0|[1-9]\d*))+$/.test((cap as { oid: string }).oid) &&
-        ((cap as { parameters?: unknown }).parameters === undefined || (cap as { parameters?: unknown }).parameters instanceof Uint8Array);
-      if (!isCapabilityName(cap) && !custom) throw invalid(`unknown capability: ${JSON.stringify(cap)}`);
+      if (!isCapabilityName(cap) && !isCustomCapability(cap)) throw invalid(`unknown capability: ${JSON.stringify(cap)}`);
     }
   }
   if (o.encryptionKeyPreference !== undefined && !(o.encryptionKeyPreference instanceof Uint8Array)) {
@@ -231,7 +238,9 @@ export async function signContent(content: Uint8Array, signer: Signer, options?:
     throw invalid('signer must have a certificate and a chain');
   }
   if (!signer.chain.every((c) => c instanceof Uint8Array)) throw invalid('signer.chain must hold DER certificates');
-  if (!(signer.privateKey instanceof KeyObject) || signer.privateKey.type !== 'private') throw invalid('signer.privateKey must be a private KeyObject');
+  if (!(signer.privateKey instanceof KeyObject) || signer.privateKey.type !== 'private') {
+    throw invalid('signer.privateKey must be a private KeyObject');
+  }
 
   const info = describeCertificate(signer.certificate);
   const sid = certificateId(signer.certificate, 'signing certificate');
@@ -241,20 +250,9 @@ export async function signContent(content: Uint8Array, signer: Signer, options?:
 
   let preference: IssuerAndSerial | undefined;
   if (o.encryptionKeyPreference !== undefined) {
-    describeCertificate(o.encryptionKeyPreference);
     preference = certificateId(o.encryptionKeyPreference, 'encryption certificate');
   } else if (canEncryptTo(info)) {
     preference = sid;
-  }
-  // Fail on a bad custom capability OID now, with the option error, rather than half-way through encoding.
-  for (const cap of o.capabilities) {
-    if (typeof cap !== 'string') {
-      try {
-        objectIdentifier(cap.oid);
-      } catch {
-        throw invalid(`invalid capability OID ${cap.oid}`);
-      }
-    }
   }
 
   const messageDigest = createHash(o.digest).update(content).digest();
@@ -281,7 +279,13 @@ export async function signContent(content: Uint8Array, signer: Signer, options?:
 
   return signedDataContentInfo({
     digest: o.digest,
-    signerInfo: signerInfo({ sid, digest: o.digest, signedAttributes: toSign, signatureAlgorithm: signatureAlgorithm(scheme, o.digest), signature }),
+    signerInfo: signerInfo({
+      sid,
+      digest: o.digest,
+      signedAttributes: toSign,
+      signatureAlgorithm: signatureAlgorithm(scheme, o.digest),
+      signature,
+    }),
     certificates: certificatesToCarry(signer),
     ...(o.detached ? {} : { content }),
   });

@@ -145,7 +145,8 @@ export function time(date: Date): Der {
   const year = date.getUTCFullYear();
   if (!Number.isFinite(date.getTime()) || year < 0 || year > 9999) throw new RangeError('time out of range');
   const two = (n: number) => String(n).padStart(2, '0');
-  const rest = `${two(date.getUTCMonth() + 1)}${two(date.getUTCDate())}${two(date.getUTCHours())}${two(date.getUTCMinutes())}${two(date.getUTCSeconds())}Z`;
+  const fields = [date.getUTCMonth() + 1, date.getUTCDate(), date.getUTCHours(), date.getUTCMinutes(), date.getUTCSeconds()];
+  const rest = `${fields.map(two).join('')}Z`;
   const utc = year >= UTC_TIME_FIRST_YEAR && year <= UTC_TIME_LAST_YEAR;
   const text = utc ? `${two(year % 100)}${rest}` : `${String(year).padStart(4, '0')}${rest}`;
   return tlv(utc ? TAG.UTC_TIME : TAG.GENERALIZED_TIME, Buffer.from(text, 'latin1'));
