@@ -1,11 +1,11 @@
 // Interop of what we sign (issue 3): every signer (RSA-2048 PKCS#1 v1.5 and PSS, EC P-256 and P-384; OpenSSL-made and
 // NSS-made certificates) x every digest x both S/MIME forms, verified by `openssl cms -verify` reading the whole
 // message as S/MIME (not DER), which must hand back exactly the canonical content we signed, and by our own reader
-// (incoming.ts / verify.ts), which must call it valid; and gpgsm verifying our multipart/signed messages against a CA
-// it was told to trust.
+// (incoming.ts / verify.ts), which must call it valid; gpgsm verifying our multipart/signed messages against a CA
+// it was told to trust; and NSS, the S/MIME engine of Thunderbird (`cmsutil` from libnss3-tools, when installed).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -178,5 +178,71 @@ describe('gpgsm --verify (GnuPG 2, libksba): our multipart/signed, detached cont
         assert.match(bad.stdout.toString(), /^\[GNUPG:\] BADSIG /m);
       });
     }
+  });
+});
+
+// ---- NSS (Thunderbird's engine) ---------------------------------------------------------------------------------
+
+function haveCmsutil(): boolean {
+  return spawnSync('cmsutil', []).error === undefined && spawnSync('certutil', ['-H']).error === undefined;
+}
+
+describe('NSS cmsutil -D: GoodSignature for every signer, digest and form', { skip: haveCmsutil() ? false : 'cmsutil (libnss3-tools) is not installed' }, () => {
+  /** An NSS database trusting `caPem` for email (certUsageEmailSigner is usage 4 of cmsutil -u). */
+  function nssDb(name: string, caPem: string | undefined): string {
+    const dir = join(work, `nss-${name}`);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    assert.equal(spawnSync('certutil', ['-N', '--empty-password', '-d', `sql:${dir}`]).status, 0);
+    if (caPem) {
+      const path = join(dir, 'ca.pem');
+      writeFileSync(path, caPem);
+      const added = spawnSync('certutil', ['-A', '-n', 'ca', '-t', 'C,C,C', '-i', path, '-d', `sql:${dir}`]);
+      assert.equal(added.status, 0, added.stderr.toString());
+    }
+    return dir;
+  }
+
+  /** The signer status cmsutil reports (`GoodSignature`, `DigestMismatch`, `SigningCertNotTrusted`, ...). */
+  function nssStatus(db: string, der: Uint8Array, content?: Uint8Array): string {
+    const sigPath = join(db, 'in.p7m');
+    writeFileSync(sigPath, der);
+    const args = ['-D', '-h', '2', '-n', '-u', '4', '-d', `sql:${db}`, '-i', sigPath];
+    if (content) {
+      writeFileSync(join(db, 'content'), content);
+      args.push('-c', join(db, 'content'));
+    }
+    const r = spawnSync('cmsutil', args);
+    return /signer0\.status=(\w+)/.exec(r.stdout.toString())?.[1] ?? `no status: ${r.stderr.toString()}`;
+  }
+
+  test('matrix', async (t) => {
+    for (const s of signers) {
+      const db = nssDb(s.label.replace(/[^A-Za-z0-9]+/g, '-'), s.caPem);
+      for (const digest of DIGESTS) {
+        for (const format of FORMATS) {
+          await t.test(`${s.label}, ${digest}, ${format}`, async () => {
+            const options = { digest, ...(s.rsaPadding ? { rsaPadding: s.rsaPadding } : {}) };
+            const out = await protectMessage(MESSAGE, { sign: { signer: s.signer, format, options } });
+            if (format === 'multipart-signed') {
+              const { content, signature } = detachedParts(out);
+              assert.equal(nssStatus(db, signature, content), 'GoodSignature');
+              const changed = Buffer.from(content);
+              changed[10]! ^= 1;
+              assert.equal(nssStatus(db, signature, changed), 'DigestMismatch');
+            } else {
+              assert.equal(nssStatus(db, decodeBody(parseEntity(out))), 'GoodSignature');
+            }
+          });
+        }
+      }
+    }
+  });
+
+  test('control: without the CA in the database NSS does not call it good', async () => {
+    const s = signers[0]!;
+    const out = await protectMessage(MESSAGE, { sign: { signer: { ...s.signer, chain: [] } } });
+    const { content, signature } = detachedParts(out);
+    assert.equal(nssStatus(nssDb('empty', undefined), signature, content), 'SigningCertNotTrusted');
   });
 });
