@@ -47,8 +47,8 @@ export function directoryError(e: unknown, step: Step, opts: DirectoryOptions): 
   const code = typeof err.code === 'string' ? err.code : '';
   // ldapts' own timeouts are plain Errors ("Connection timeout", "Operation timed out"); an LDAP result (numeric code,
   // such as timeLimitExceeded) is an answer, so the server was reached.
-  if (NETWORK_CODES.has(code) || (typeof err.code !== 'number' && /timed? ?out/i.test(detail)))
-    return fail('DIRECTORY_UNREACHABLE', `The directory server ${where} cannot be reached (${step}: ${detail}).`);
+  if (NETWORK_CODES.has(code) || (typeof err.code !== 'number' && /timed? ?out|connection closed|socket hang up/i.test(detail)))
+    return fail('DIRECTORY_UNREACHABLE', `The directory server ${where} cannot be reached or dropped the connection (${step}: ${detail}).`);
   if (step === 'starttls' || (step === 'connect' && opts.url.toLowerCase().startsWith('ldaps:')) || /CERT|TLS|SSL|SIGNATURE|ALTNAME/i.test(code))
     return fail('DIRECTORY_TLS_FAILED', `TLS with ${where} failed (${step}: ${detail}); check LDAP_CA_FILE and the server name.`);
   if (e instanceof ConfidentialityRequiredError || e instanceof StrongAuthRequiredError)
@@ -78,7 +78,13 @@ export class DirectoryConnection {
       ...(isIP(host) ? {} : { servername: host }),
       minVersion: 'TLSv1.2',
     };
-    const client = new Client({ url: opts.url, timeout: opts.timeoutMs, connectTimeout: opts.timeoutMs, tlsOptions: tls });
+    // tlsOptions only for ldaps://: given on an ldap:// client, ldapts breaks the later StartTLS upgrade.
+    const client = new Client({
+      url: opts.url,
+      timeout: opts.timeoutMs,
+      connectTimeout: opts.timeoutMs,
+      ...(url.protocol === 'ldaps:' ? { tlsOptions: tls } : {}),
+    });
     let step: Step = 'connect';
     try {
       if (url.protocol === 'ldap:' && opts.startTls) {
