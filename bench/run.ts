@@ -1,4 +1,5 @@
 /** `npm run bench`: every benchmark, one table each, our figures beside a reference measured in the same run. */
+import { benchDirectory } from './directory.ts';
 import { benchSmime } from './smime.ts';
 import { benchVault } from './vault.ts';
 import { printTable } from './table.ts';
@@ -6,3 +7,4 @@ import { printTable } from './table.ts';
 console.log(`# Benchmarks (${new Date().toISOString()}, node ${process.version}, ${(await import('node:os')).cpus().length} cores)`);
 printTable('Key vault (issue 2)', await benchVault());
 printTable('S/MIME beside openssl cms (issues 3 and 6)', await benchSmime());
+printTable('Directory sync beside ldapsearch (issue 4)', await benchDirectory());

@@ -4,6 +4,7 @@
  * or none) plus the directory's own: the certificate must name one of the entry's addresses. Unusable ones are kept
  * with the reason, so an admin and the resolve API can say why.
  */
+import { createHash } from 'node:crypto';
 import { unusableReason } from '../mail/recipients.ts';
 import { describeCertificate, type CertificateInfo } from '../smime/certificate.ts';
 import type { CertificateValue } from './attributes.ts';
@@ -24,16 +25,28 @@ export interface Evaluation {
   malformed: string[];
 }
 
-export function evaluateCertificates(values: CertificateValue[], entryAddresses: string[], now: Date): Evaluation {
+/**
+ * `known`: what an earlier sync stored about certificates of this entry, by SHA-256 fingerprint. Parsing a
+ * certificate costs about 2 ms and a directory changes little between syncs, so a certificate already stored is
+ * judged from its stored facts instead of being parsed again.
+ */
+export function evaluateCertificates(
+  values: CertificateValue[],
+  entryAddresses: string[],
+  now: Date,
+  known?: ReadonlyMap<string, CertificateInfo>,
+): Evaluation {
   const byFingerprint = new Map<string, EvaluatedCertificate>();
   const malformed: string[] = [];
   for (const v of values) {
-    let info: CertificateInfo;
-    try {
-      info = describeCertificate(v.der);
-    } catch (e) {
-      malformed.push(`${v.attribute}: ${e instanceof Error ? e.message : String(e)}`);
-      continue;
+    let info = known?.size ? known.get(createHash('sha256').update(v.der).digest('hex')) : undefined;
+    if (!info) {
+      try {
+        info = describeCertificate(v.der);
+      } catch (e) {
+        malformed.push(`${v.attribute}: ${e instanceof Error ? e.message : String(e)}`);
+        continue;
+      }
     }
     // A CA certificate in the entry is the chain that a PKCS#7 bundle carries along, not a recipient's certificate.
     if (info.isCA) continue;

@@ -21,6 +21,7 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import type { CertificateInfo } from '../smime/certificate.ts';
 import type { Database, Queryable } from '../store/db.ts';
 import {
   certificatesOfEntries,
@@ -34,11 +35,12 @@ import {
   recordSyncSuccess,
   updateCertificate,
   upsertEntries,
+  type DirectoryCertRow,
   type NewDirectoryCert,
   type SyncStatusRow,
 } from '../store/directory.ts';
 import { entryKey, mapEntry, type RawEntry } from './attributes.ts';
-import { evaluateCertificates } from './evaluate.ts';
+import { evaluateCertificates, type EvaluatedCertificate } from './evaluate.ts';
 import { DirectoryConnection } from './ldap.ts';
 import type { DirectoryOptions } from './options.ts';
 
@@ -142,14 +144,42 @@ function sameSet(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((x) => b.includes(x));
 }
 
+/** What a stored certificate row says, in the shape evaluateCertificates takes (a certificate is never a CA here). */
+function storedInfo(r: DirectoryCertRow): CertificateInfo {
+  return {
+    subject: r.subject,
+    issuer: r.issuer,
+    serialNumber: r.serial_number,
+    notBefore: r.not_before,
+    notAfter: r.not_after,
+    emails: r.emails,
+    keyUsage: r.key_usage,
+    extendedKeyUsage: r.extended_key_usage,
+    keyAlgorithm: r.key_algorithm as CertificateInfo['keyAlgorithm'],
+    keySize: r.key_size,
+    fingerprintSha256: r.fingerprint_sha256,
+    isCA: false,
+    selfSigned: r.subject === r.issuer,
+  };
+}
+
 /** Apply one page of entries inside the sync's transaction. Returns the keys of entries kept (with certificates). */
 async function applyPage(tx: Queryable, raw: RawEntry[], opts: DirectoryOptions, now: Date, c: Counters, log: Logger | undefined): Promise<string[]> {
-  const keep: { key: string; dn: string; addresses: string[]; changeMarker: string | undefined; certs: ReturnType<typeof evaluateCertificates>['certificates'] }[] = [];
+  const mapped = raw.map((r) => mapEntry(r, opts.attributes));
+  c.entriesSeen += mapped.length;
+  // What is stored already for these entries, so unchanged certificates are not parsed again.
+  const stored = await entriesByKeys(tx, mapped.map((m) => m.key));
+  const storedId = new Map(stored.map((e) => [e.entry_key, e.id]));
+  const existing = await certificatesOfEntries(tx, stored.map((e) => e.id));
+  const byEntry = new Map<number, DirectoryCertRow[]>();
+  for (const row of existing) byEntry.set(row.entry_id, [...(byEntry.get(row.entry_id) ?? []), row]);
+
+  const keep: { key: string; dn: string; addresses: string[]; changeMarker: string | undefined; certs: EvaluatedCertificate[] }[] = [];
   const drop: string[] = [];
-  for (const r of raw) {
-    const m = mapEntry(r, opts.attributes);
-    c.entriesSeen++;
-    const { certificates, malformed } = evaluateCertificates(m.certificates, m.addresses, now);
+  for (const m of mapped) {
+    const id = storedId.get(m.key);
+    const known = new Map((id === undefined ? [] : (byEntry.get(id) ?? [])).map((r) => [r.fingerprint_sha256, storedInfo(r)]));
+    const { certificates, malformed } = evaluateCertificates(m.certificates, m.addresses, now, known);
     const problems = [...m.problems, ...malformed];
     if (problems.length) log?.warn({ dn: m.dn, problems }, 'directory entry has values that are not certificates');
     c.certificatesRejected += problems.length + certificates.filter((x) => x.reason !== undefined).length;
@@ -162,11 +192,7 @@ async function applyPage(tx: Queryable, raw: RawEntry[], opts: DirectoryOptions,
     c.certificatesRemoved += gone.certificates;
   }
   if (keep.length === 0) return [];
-  const before = new Set((await entriesByKeys(tx, keep.map((k) => k.key))).map((e) => e.entry_key));
   const ids = await upsertEntries(tx, keep);
-  const existing = await certificatesOfEntries(tx, keep.filter((k) => before.has(k.key)).map((k) => ids.get(k.key)!));
-  const byEntry = new Map<number, typeof existing>();
-  for (const row of existing) byEntry.set(row.entry_id, [...(byEntry.get(row.entry_id) ?? []), row]);
   const inserts: NewDirectoryCert[] = [];
   const deletes: string[] = [];
   for (const e of keep) {
