@@ -39,6 +39,12 @@ export function sessionRoutes(s: Services): Router<AppState> {
     path: '/api/v1',
     overwrite: true,
   });
+  const setCookie = (ctx: Context, user: UserRow, value: string | null, extra: { maxAge?: number } = {}) => {
+    // Koa's cookie jar refuses a Secure cookie on a plain-HTTP connection (a 500), yet browsers accept one from
+    // http://localhost (`npm start`, the demo), and behind a TLS proxy without SMIME_TRUST_PROXY the request looks plain.
+    if (s.config.SMIME_COOKIE_SECURE) ctx.cookies.secure = true;
+    ctx.cookies.set(unlockCookieName(user), value, { ...cookieOpts(), ...extra });
+  };
 
   r.get('/', async (ctx) => {
     const user = ctx.state.user!;
@@ -50,7 +56,7 @@ export function sessionRoutes(s: Services): Router<AppState> {
     const body = await readJson(ctx, unlockBody, s.config.SMIME_MAX_JSON_BYTES);
     const result = await s.vault.unlock(user, body.passphrase);
     if (body.delivery === 'cookie')
-      ctx.cookies.set(unlockCookieName(user), result.token, { ...cookieOpts(), maxAge: s.config.SMIME_UNLOCK_MAX_LIFETIME_S * 1000 });
+      setCookie(ctx, user, result.token, { maxAge: s.config.SMIME_UNLOCK_MAX_LIFETIME_S * 1000 });
     ctx.body = {
       unlocked: true,
       sessionId: result.sessionId,
@@ -67,7 +73,7 @@ export function sessionRoutes(s: Services): Router<AppState> {
     const user = ctx.state.user!;
     const all = ctx.query.all === 'true';
     const locked = await s.vault.lock(user, unlockToken(ctx, user), all);
-    ctx.cookies.set(unlockCookieName(user), null, cookieOpts());
+    setCookie(ctx, user, null);
     ctx.body = { unlocked: false, sessionsLocked: locked };
   });
 
