@@ -96,6 +96,12 @@ const schema = z.object({
     .describe('RSA key transport for encryption: PKCS#1 v1.5 (what every client reads) or RSA-OAEP.'),
   SMIME_COOKIE_SECURE: bool.default(true).describe('Mark the unlock cookie Secure (browsers accept it on localhost).'),
   SMIME_TRUST_PROXY: bool.default(false).describe('Trust X-Forwarded-* headers from a reverse proxy.'),
+  SMIME_DEMO: z
+    .enum(['auto', 'on', 'off'])
+    .default('auto')
+    .describe(
+      'Demo webmail at /demo: demo users seeded at first start, keys from a demo CA in SMIME_DATA_DIR/demo that the server then trusts. auto = on with the embedded database, off with DATABASE_URL. Never in production.',
+    ),
 
   // Directory sync (issue 4). LDAP_* names follow the usual convention of LDAP clients.
   LDAP_URL: z
@@ -153,6 +159,10 @@ export type Config = z.infer<typeof schema> & {
   adminToken: string | undefined;
   /** LDAP_BIND_PASSWORD or the content of its _FILE. */
   ldapBindPassword: string | undefined;
+  /** Demo mode (SMIME_DEMO resolved). */
+  demo: boolean;
+  /** In demo mode: the demo CA's PEM, trusted beside SMIME_TRUST_ANCHORS (set by main.ts once the CA exists). */
+  demoTrustAnchorsFile?: string;
 };
 
 export const SETTINGS_DOC: Record<string, string> = Object.fromEntries(
@@ -214,5 +224,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwtPublicKeyPem: publicKeyPem,
     adminToken,
     ldapBindPassword,
+    demo: c.SMIME_DEMO === 'on' || (c.SMIME_DEMO === 'auto' && !c.DATABASE_URL),
   };
 }

@@ -86,6 +86,10 @@ export const ERRORS = {
     status: 502,
     message: 'The directory search returned no entries although the last sync found some; check LDAP_BASE_DN and LDAP_FILTER.',
   },
+  // Demo webmail and plugin bundle (issue 5)
+  DEMO_USER_UNKNOWN: { status: 404, message: 'No such demo user.' },
+  DEMO_MESSAGE_NOT_FOUND: { status: 404, message: 'No such message in this mailbox.' },
+  FRONTEND_NOT_BUILT: { status: 503, message: 'The plugin bundle is not built: run `npm run build:frontend`.' },
   // Server
   SERVICE_UNAVAILABLE: { status: 503, message: 'The service is starting or unavailable.' },
   INTERNAL: { status: 500, message: 'Internal error.' },

@@ -12,6 +12,7 @@ import { withGeneratedSecrets } from './secrets.ts';
 import { createServices, openDatabase } from './services.ts';
 import { migrate } from './store/migrate.ts';
 import { purgeExpiredSessions } from './store/sessions.ts';
+import { prepareDemo, seedDemo } from './demo/seed.ts';
 
 /** How often expired unlock sessions are deleted (they are refused anyway; this only reclaims rows). */
 const SESSION_PURGE_INTERVAL_MS = 60_000;
@@ -27,10 +28,12 @@ async function main(): Promise<void> {
     }
     throw e;
   }
-  const { config, generated } = loaded;
-  const log = createLogger(config.LOG_LEVEL);
+  const { generated } = loaded;
+  const log = createLogger(loaded.config.LOG_LEVEL);
   for (const g of generated)
     log.warn({ file: g.path, created: g.created }, `using generated ${g.name}; configure your own in production`);
+  // Demo mode (issue 5): the demo CA must exist before the mail service reads its trust anchors.
+  const { config, demoCa } = await prepareDemo(loaded.config, log);
 
   const db = await openDatabase(config);
   let ready = false;
@@ -44,6 +47,10 @@ async function main(): Promise<void> {
   log.info({ address: typeof addr === 'object' && addr ? `http://${addr.address}:${addr.port}` : addr, database: db.kind }, 'listening');
 
   const applied = await migrate(db);
+  if (demoCa) {
+    await seedDemo(services, demoCa);
+    log.info({ url: typeof addr === 'object' && addr ? `http://${addr.address}:${addr.port}/demo` : '/demo' }, 'demo webmail');
+  }
   ready = true;
   log.info({ applied }, 'migrations applied; ready');
 

@@ -13,6 +13,8 @@ import { rateLimit } from './middleware/rate-limit.ts';
 import { sessionRoutes } from './session/routes.ts';
 import { messageRoutes } from './messages/routes.ts';
 import { certificateRoutes } from './certificates/routes.ts';
+import { staticRoutes } from './static.ts';
+import { demoRoutes } from '../demo/routes.ts';
 
 function securityHeaders() {
   return async (ctx: Context, next: Next): Promise<void> => {
@@ -67,7 +69,9 @@ export function createApp(s: Services): Koa<AppState> {
       key: (ctx) => ctx.ip,
     }),
   );
-  for (const router of [sessionRoutes(s), keyRoutes(s), meRoutes(s), messageRoutes(s), certificateRoutes(s), adminRoutes(s)]) {
+  // The plugin bundle for hosts, and in demo mode the demo webmail (issue 5).
+  const extra = [staticRoutes({ demo: s.config.demo }), ...(s.config.demo ? [demoRoutes(s)] : [])];
+  for (const router of [sessionRoutes(s), keyRoutes(s), meRoutes(s), messageRoutes(s), certificateRoutes(s), adminRoutes(s), ...extra]) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));
   }

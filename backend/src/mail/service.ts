@@ -48,6 +48,8 @@ function loadAnchors(config: Config): Uint8Array[] {
   const anchors: Uint8Array[] = [];
   if (config.SMIME_TRUST_ANCHORS) anchors.push(...pemToDer(readFileSync(config.SMIME_TRUST_ANCHORS, 'utf8')));
   if (config.SMIME_TRUST_SYSTEM_ROOTS) for (const pem of rootCertificates) anchors.push(...pemToDer(pem));
+  // Demo mode (issue 5): the demo CA that issued the demo users' certificates.
+  if (config.demoTrustAnchorsFile) anchors.push(...pemToDer(readFileSync(config.demoTrustAnchorsFile, 'utf8')));
   return anchors;
 }
 
