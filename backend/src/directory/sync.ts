@@ -145,7 +145,7 @@ function sameSet(a: string[], b: string[]): boolean {
 }
 
 /** What a stored certificate row says, in the shape evaluateCertificates takes (a certificate is never a CA here). */
-function storedInfo(r: DirectoryCertRow): CertificateInfo {
+function storedInfo(r: Omit<DirectoryCertRow, 'certificate'>): CertificateInfo {
   return {
     subject: r.subject,
     issuer: r.issuer,
@@ -171,7 +171,7 @@ async function applyPage(tx: Queryable, raw: RawEntry[], opts: DirectoryOptions,
   const stored = await entriesByKeys(tx, mapped.map((m) => m.key));
   const storedId = new Map(stored.map((e) => [e.entry_key, e.id]));
   const existing = await certificatesOfEntries(tx, stored.map((e) => e.id));
-  const byEntry = new Map<number, DirectoryCertRow[]>();
+  const byEntry = new Map<number, Omit<DirectoryCertRow, 'certificate'>[]>();
   for (const row of existing) byEntry.set(row.entry_id, [...(byEntry.get(row.entry_id) ?? []), row]);
 
   const keep: { key: string; dn: string; addresses: string[]; changeMarker: string | undefined; certs: EvaluatedCertificate[] }[] = [];
@@ -192,7 +192,13 @@ async function applyPage(tx: Queryable, raw: RawEntry[], opts: DirectoryOptions,
     c.certificatesRemoved += gone.certificates;
   }
   if (keep.length === 0) return [];
-  const ids = await upsertEntries(tx, keep);
+  // Write only new or changed entries: a repeated full sync of an unchanged directory then writes nothing.
+  const storedByKey = new Map(stored.map((e) => [e.entry_key, e]));
+  const changed = keep.filter((k) => {
+    const s = storedByKey.get(k.key);
+    return !s || s.dn !== k.dn || s.addresses.join('\n') !== k.addresses.join('\n') || (s.change_marker ?? undefined) !== k.changeMarker;
+  });
+  const ids = new Map([...storedId, ...(await upsertEntries(tx, changed))]);
   const inserts: NewDirectoryCert[] = [];
   const deletes: string[] = [];
   for (const e of keep) {

@@ -124,18 +124,21 @@ export async function countDirectory(db: Queryable): Promise<{ entries: number; 
 
 // ---- writing (the sync, inside its transaction) --------------------------------------------------------------------
 
-export async function entriesByKeys(db: Queryable, keys: string[]): Promise<DirectoryEntryRow[]> {
+export async function entriesByKeys(db: Queryable, keys: string[]): Promise<(DirectoryEntryRow & { change_marker: string | null })[]> {
   if (keys.length === 0) return [];
-  return db.query<DirectoryEntryRow>('SELECT id, entry_key, dn, addresses FROM directory_entries WHERE entry_key = ANY($1::text[])', [
-    keys,
-  ]);
+  return db.query<DirectoryEntryRow & { change_marker: string | null }>(
+    'SELECT id, entry_key, dn, addresses, change_marker FROM directory_entries WHERE entry_key = ANY($1::text[])',
+    [keys],
+  );
 }
 
-export async function certificatesOfEntries(db: Queryable, entryIds: number[]): Promise<DirectoryCertRow[]> {
+/** The stored facts of these entries' certificates, without the certificate bytes (the sync compares fingerprints). */
+export async function certificatesOfEntries(db: Queryable, entryIds: number[]): Promise<Omit<DirectoryCertRow, 'certificate'>[]> {
   if (entryIds.length === 0) return [];
-  return db.query<DirectoryCertRow>(`SELECT ${CERT_COLUMNS} FROM directory_certificates c WHERE c.entry_id = ANY($1::bigint[])`, [
-    entryIds,
-  ]);
+  return db.query<Omit<DirectoryCertRow, 'certificate'>>(
+    `SELECT ${CERT_COLUMNS.replace('c.certificate, ', '')} FROM directory_certificates c WHERE c.entry_id = ANY($1::bigint[])`,
+    [entryIds],
+  );
 }
 
 /** Insert or refresh entries; returns each key's row id. */
