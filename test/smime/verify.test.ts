@@ -4,27 +4,15 @@
  * verify-tampering.test.ts; size limits and BER in verify-limits.test.ts; the mutation loop in verify-mutation.test.ts.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { pemToDer } from '../../backend/src/smime/certificate.ts';
-import { decodeBody, parseEntity } from '../../backend/src/smime/mime/index.ts';
 import { RevocationChecker } from '../../backend/src/smime/revocation.ts';
 import type { CheckName, SignatureEvidence, SignatureStatus } from '../../backend/src/smime/types.ts';
 import { verifySignedData, type SignedDataResult, type VerifyOptions } from '../../backend/src/smime/verify.ts';
 import { CONTENT, INTERMEDIATE, PKI_NOW, PkiServer, ROOT, cert, key, message } from '../fixtures/pki/pki.ts';
 import { buildSignedData } from '../fixtures/pki/signed-data-builder.ts';
-import { SHARED_CORPUS } from '../helpers/paths.ts';
+import { CORPUS_NOW, corpusMessage, NSS_TEST_CA } from '../fixtures/pki/corpus.ts';
 
-const TB = `${SHARED_CORPUS}thunderbird/`;
-const CORPUS_NOW = new Date('2026-11-22T00:00:00Z');
-const TEST_CA = pemToDer(readFileSync(`${TB}mailnews-test-data-smime/TestCA.pem`, 'utf8'));
-
-/** The CMS blob and, for multipart/signed, the exact bytes of the signed part, as incoming.ts passes them. */
-export function corpusMessage(file: string): { cms: Uint8Array; signed?: Uint8Array } {
-  const entity = parseEntity(new Uint8Array(readFileSync(TB + file)));
-  if (entity.contentType.mediaType === 'multipart/signed') return { cms: decodeBody(entity.children[1]!), signed: entity.children[0]!.raw };
-  return { cms: decodeBody(entity) };
-}
+const TEST_CA = NSS_TEST_CA;
 
 function check(sig: SignatureEvidence, name: CheckName) {
   const c = sig.checks.find((x) => x.name === name);

@@ -262,7 +262,24 @@ function capabilities(attrs: Attribute[]): string[] | undefined {
   }
 }
 
-function summary(der: Uint8Array): (CertificateSummary & { keyAlgorithm: string; keySize: number }) | undefined {
+type SignerSummary = CertificateSummary & { keyAlgorithm: string; keySize: number };
+
+/** Certificate descriptions by DER (asn1js parsing is the slowest part of a verification otherwise). */
+const SUMMARY_CACHE_ENTRIES = 512;
+const summaries = new Map<string, SignerSummary | null>();
+
+function summary(der: Uint8Array): SignerSummary | undefined {
+  const key = Buffer.from(der.buffer, der.byteOffset, der.length).toString('base64');
+  let s = summaries.get(key);
+  if (s === undefined) {
+    s = describe(der) ?? null;
+    summaries.set(key, s);
+    if (summaries.size > SUMMARY_CACHE_ENTRIES) summaries.delete(summaries.keys().next().value!);
+  }
+  return s ? { ...s, emails: [...s.emails] } : undefined;
+}
+
+function describe(der: Uint8Array): SignerSummary | undefined {
   try {
     const d = describeCertificate(der);
     return {
@@ -338,7 +355,8 @@ function algorithmCheck(ev: Evidence, parts: { digest?: DigestName; scheme?: Sig
       try {
         if (signatureScheme(cert.signatureAlgorithm).hash === 'sha1') weak.push(`${who}: signed with SHA-1`);
       } catch (e) {
-        if (!(e instanceof UnsupportedAlgorithmError)) throw e;
+        // Unsupported or malformed algorithms have already failed the chain check.
+        if (!(e instanceof UnsupportedAlgorithmError || e instanceof BerError)) throw e;
       }
     }
   });
@@ -363,8 +381,8 @@ async function evaluate(si: SignerInfoParts, ctx: Context): Promise<SignatureEvi
   try {
     digestAlg = digestName(si.digestAlgorithm);
   } catch (e) {
-    if (!(e instanceof UnsupportedAlgorithmError)) throw e;
-    ev.add('message-digest', 'unknown', e.message, 'unsupported');
+    if (!(e instanceof UnsupportedAlgorithmError || e instanceof BerError)) throw e;
+    ev.add('message-digest', 'unknown', e.message, e instanceof BerError ? 'malformed' : 'unsupported');
   }
   const lineEndings = ctx.canonicalized ? ' (bare LF line endings read as CRLF, the canonical form)' : '';
   if (digestAlg) {

@@ -59,8 +59,10 @@ const SIGNATURES: Readonly<Record<string, { name: SchemeName; hash?: DigestName 
   [OID_ED25519]: { name: 'ed25519' },
 };
 
-export function digestName(alg: { oid: string }): DigestName {
+export function digestName(alg: { oid: string; params?: Tlv | undefined }): DigestName {
   const name = DIGESTS[alg.oid];
+  // RFC 5754 section 2: parameters absent or NULL (the reader maps NULL to absent); anything else is not this algorithm.
+  if (name && alg.params) throw new BerError(`${name}: unexpected parameters`);
   if (name) return name;
   const broken = BROKEN_DIGESTS[alg.oid];
   throw new UnsupportedAlgorithmError(broken ? `${broken} is broken and not accepted` : `unsupported digest algorithm ${alg.oid}`);
@@ -104,9 +106,13 @@ function pssParams(params: Tlv | undefined): SignatureScheme {
  */
 export function signatureScheme(alg: { oid: string; params: Tlv | undefined }, digestHint?: DigestName): SignatureScheme {
   const known = SIGNATURES[alg.oid];
+  // RFC 4055 section 5, RFC 5758 section 3.2, RFC 8410 section 3: parameters absent (or NULL for RSA); anything else
+  // would let one signature have several encodings.
+  if (known && alg.params) throw new BerError(`${alg.oid}: unexpected parameters`);
   if (known) return { ...known };
   if (alg.oid === OID_RSASSA_PSS) return pssParams(alg.params);
   if (alg.oid === OID_RSA_ENCRYPTION || alg.oid === OID_EC_PUBLIC_KEY) {
+    if (alg.params) throw new BerError(`${alg.oid}: unexpected parameters`);
     if (!digestHint) throw new UnsupportedAlgorithmError(`${alg.oid} without a digest algorithm`);
     return { name: alg.oid === OID_RSA_ENCRYPTION ? 'rsa-pkcs1-v1_5' : 'ecdsa', hash: digestHint };
   }
@@ -123,8 +129,25 @@ export interface PublicKeyFacts {
 
 const CURVE_BITS: Readonly<Record<string, number>> = { prime256v1: 256, secp384r1: 384, secp521r1: 521, secp256k1: 256 };
 
+/**
+ * Imported keys by SPKI. OpenSSL 3 takes about half a millisecond to import an RSA key, and one verification needs the
+ * signer's, each CA's and the anchor's, mostly the same few keys every time. KeyObjects are immutable, so sharing is safe.
+ */
+const KEY_CACHE_ENTRIES = 512;
+const keyCache = new Map<string, PublicKeyFacts>();
+
 /** Imports a SubjectPublicKeyInfo. Keys node cannot import are UnsupportedAlgorithmError. */
 export function publicKey(spki: Uint8Array): PublicKeyFacts {
+  const cacheKey = Buffer.from(spki.buffer, spki.byteOffset, spki.length).toString('base64');
+  const hit = keyCache.get(cacheKey);
+  if (hit) return hit;
+  const facts = importKey(spki);
+  keyCache.set(cacheKey, facts);
+  if (keyCache.size > KEY_CACHE_ENTRIES) keyCache.delete(keyCache.keys().next().value!);
+  return facts;
+}
+
+function importKey(spki: Uint8Array): PublicKeyFacts {
   let key: KeyObject;
   try {
     key = createPublicKey({ key: Buffer.from(spki.buffer, spki.byteOffset, spki.length), format: 'der', type: 'spki' });

@@ -325,6 +325,13 @@ export function time(t: Tlv | undefined, what: string): Date {
   return d;
 }
 
+/** A BIT STRING that must be whole bytes (signatures, public keys): DER gives them 0 unused bits. */
+export function byteBitString(t: Tlv | undefined, what: string): Uint8Array {
+  const { bytes, unusedBits } = bitString(t, what);
+  if (unusedBits !== 0) throw new BerError(`${what}: unused bits in a byte-aligned BIT STRING`);
+  return bytes;
+}
+
 /** AlgorithmIdentifier: OID and parameters (absent or NULL => undefined). */
 export function algorithm(t: Tlv | undefined, what: string): { oid: string; params: Tlv | undefined } {
   const [id, params, ...rest] = sequence(t, what);

@@ -9,6 +9,7 @@ import {
   bitString,
   boolean,
   BerError,
+  byteBitString,
   children,
   content,
   encoding,
@@ -190,7 +191,7 @@ export function certificateFacts(der: Uint8Array): CertificateFacts {
   sequence(subject, 'subject');
   const [spkiAlg, spkiKey] = sequence(spkiNode, 'subjectPublicKeyInfo');
   algorithm(spkiAlg, 'subjectPublicKeyInfo algorithm');
-  const { bytes: publicKeyBits } = bitString(spkiKey, 'subjectPublicKey');
+  const publicKeyBits = byteBitString(spkiKey, 'subjectPublicKey');
   // RFC 5280 section 4.1.1.2: the outer signatureAlgorithm MUST equal the TBSCertificate's signature field.
   if (!innerSigAlg || Buffer.compare(encoding(innerSigAlg), encoding(sigAlgNode)) !== 0) {
     throw new BerError('Certificate: signature algorithm differs from the one inside TBSCertificate');
@@ -201,7 +202,7 @@ export function certificateFacts(der: Uint8Array): CertificateFacts {
     fingerprint: createHash('sha256').update(der).digest('hex'),
     tbs: encoding(tbsNode),
     signatureAlgorithm: algorithm(sigAlgNode, 'signatureAlgorithm'),
-    signature: bitString(sigNode, 'signatureValue').bytes,
+    signature: byteBitString(sigNode, 'signatureValue'),
     version,
     serial: content(serialNode),
     issuer: encoding(issuer!),

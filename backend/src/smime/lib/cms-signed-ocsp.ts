@@ -4,7 +4,7 @@
 
 import {
   algorithm,
-  bitString,
+  byteBitString,
   BerError,
   boolean,
   content,
@@ -202,7 +202,7 @@ export function parseOcspResponse(bytes: Uint8Array): BasicResponse {
   return {
     tbs: encoding(tbsNode!),
     signatureAlgorithm: algorithm(sigAlg, 'signatureAlgorithm'),
-    signature: bitString(sig, 'signature').bytes,
+    signature: byteBitString(sig, 'signature'),
     responderId,
     producedAt,
     responses,
@@ -283,7 +283,7 @@ export function parseCrl(bytes: Uint8Array): Crl {
   return {
     tbs: encoding(tbsNode!),
     signatureAlgorithm: algorithm(sigAlg, 'signatureAlgorithm'),
-    signature: bitString(sig, 'signatureValue').bytes,
+    signature: byteBitString(sig, 'signatureValue'),
     issuer: encoding(issuer!),
     thisUpdate,
     ...(nextUpdate ? { nextUpdate } : {}),

@@ -116,7 +116,10 @@ export function signedDataParts(node: Tlv): SignedDataParts {
   const f = sequence(node, 'SignedData');
   let i = 0;
   const version = smallInteger(f[i++], 'SignedData version', 0, 255);
-  setOf(f[i++], 'digestAlgorithms');
+  // RFC 5652 section 5.1: 1, 3, 4 or 5 (PKCS#7 1.5 writes 1).
+  if (![1, 3, 4, 5].includes(version)) throw new BerError(`SignedData version ${version} is not defined`);
+  // digestAlgorithms only helps one-pass processors; each SignerInfo names its own. Its shape is still checked.
+  for (const alg of setOf(f[i++], 'digestAlgorithms')) algorithm(alg, 'digestAlgorithm');
   // EncapsulatedContentInfo ::= SEQUENCE { eContentType OID, eContent [0] EXPLICIT OCTET STRING OPTIONAL }
   const encap = sequence(f[i++], 'encapContentInfo');
   const eContentType = oid(encap[0], 'eContentType');
