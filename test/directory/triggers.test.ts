@@ -15,12 +15,14 @@ import type { Config } from '../../backend/src/config.ts';
 import { describeCertificate } from '../../backend/src/smime/certificate.ts';
 import { upsertExchanged } from '../../backend/src/store/certificates.ts';
 import type { Database } from '../../backend/src/store/db.ts';
+import { startDirectorySchedule } from '../../backend/src/directory/schedule.ts';
+import { readSyncStatus } from '../../backend/src/store/directory.ts';
 import { ensureUser } from '../../backend/src/store/users.ts';
 import { Client, startServer, TEST_ADMIN_TOKEN, TEST_JWT_SECRET, type TestServer } from '../helpers/app.ts';
 import { databaseTargets } from '../helpers/db.ts';
 import { REPO_ROOT } from '../helpers/paths.ts';
 import { personDn, pkiFile, slapdSkipReason, startSlapd, SYNC_PASSWORD, type Slapd } from '../fixtures/ldap/slapd.ts';
-import { ldapConfig, ldapEnv, MATCHING, PAGE_LIMIT, people, REJECTED, SIZE_LIMIT, STORED } from './world.ts';
+import { ldapConfig, ldapEnv, ldapOptions, MATCHING, PAGE_LIMIT, people, REJECTED, SIZE_LIMIT, STORED } from './world.ts';
 
 const skip = slapdSkipReason();
 const CLI = join(REPO_ROOT, 'bin/smime-admin.js');
@@ -181,6 +183,22 @@ for (const target of await databaseTargets()) {
         assert.equal(r.body.error.code, 'DIRECTORY_NOT_CONFIGURED');
       } finally {
         await none.close();
+      }
+    });
+
+    test('the schedule syncs by itself every SMIME_DIRECTORY_SYNC_INTERVAL_S and stops', async () => {
+      const before = (await readSyncStatus(db))!.last_success_at;
+      const schedule = startDirectorySchedule(db, ldapOptions(slapd), 1, server.services.log);
+      try {
+        const deadline = Date.now() + 20_000;
+        let after = before;
+        while (String(after) === String(before) && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 200));
+          after = (await readSyncStatus(db))!.last_success_at;
+        }
+        assert.notEqual(String(after), String(before), 'a scheduled sync ran');
+      } finally {
+        schedule.stop();
       }
     });
 

@@ -378,7 +378,10 @@ export async function directoryStatus(db: Database, configured: boolean): Promis
   let locked = false;
   try {
     const [row] = await db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = 0 AND objid = $1`,
+      // Advisory locks belong to one database; pg_locks shows the whole cluster's.
+      `SELECT count(*)::int AS n FROM pg_locks
+        WHERE locktype = 'advisory' AND granted AND classid = 0 AND objid = $1
+          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
       [DIRECTORY_SYNC_LOCK_KEY],
     );
     locked = (row?.n ?? 0) > 0;
