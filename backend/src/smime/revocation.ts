@@ -191,7 +191,9 @@ export class RevocationChecker {
     }
     for (const url of crlUrls) {
       try {
-        return await this.crl(url, c, i, at);
+        const r = await this.crl(url, c, i, at);
+        // Keep why OCSP did not answer: evidence for whoever reads the check.
+        return failures.length ? { ...r, result: { ...r.result, detail: `${r.result.detail}; ${failures.join('; ')}` } } : r;
       } catch (e) {
         failures.push(`CRL ${url}: ${reason(e)}`);
       }
