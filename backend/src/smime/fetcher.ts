@@ -172,15 +172,21 @@ export class SafeFetcher implements Fetcher {
   async fetch(request: FetchRequest): Promise<Uint8Array> {
     const limit = this.options.maxBytes[request.purpose];
     if (limit === undefined) fail('FETCH_BAD_URL', `unknown fetch purpose ${String(request.purpose)}`);
-    const signal = AbortSignal.timeout(this.options.timeoutMs);
     let url = this.parseUrl(request.url);
-    for (let redirects = 0; ; redirects++) {
-      const response = await this.once(url, request, limit, signal);
-      if (response.kind === 'body') return response.body;
-      if (redirects >= this.options.maxRedirects) fail('FETCH_HTTP_ERROR', `too many redirects (limit ${this.options.maxRedirects})`);
-      // RFC 9110 section 15.4: the target is resolved against the current URL; POST (OCSP) is not redirected.
-      if (request.method !== 'GET') fail('FETCH_HTTP_ERROR', 'redirect of a POST request');
-      url = this.parseUrl(new URL(response.location, url).toString());
+    // A referenced timer (AbortSignal.timeout's is unreferenced: it would not keep a lone pending fetch alive).
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), this.options.timeoutMs);
+    try {
+      for (let redirects = 0; ; redirects++) {
+        const response = await this.once(url, request, limit, controller.signal);
+        if (response.kind === 'body') return response.body;
+        if (redirects >= this.options.maxRedirects) fail('FETCH_HTTP_ERROR', `too many redirects (limit ${this.options.maxRedirects})`);
+        // RFC 9110 section 15.4: the target is resolved against the current URL; POST (OCSP) is not redirected.
+        if (request.method !== 'GET') fail('FETCH_HTTP_ERROR', 'redirect of a POST request');
+        url = this.parseUrl(new URL(response.location, url).toString());
+      }
+    } finally {
+      clearTimeout(timer);
     }
   }
 
