@@ -555,7 +555,11 @@ export async function verifySignedData(cms: Uint8Array, signedContent: Uint8Arra
   let content: Uint8Array;
   let canonicalized = false;
   if (detached) ({ bytes: content, converted: canonicalized } = canonicalLineEndings(signedContent));
-  else if (parts.eContent) content = concatBytes(parts.eContent);
+  else if (parts.eContent) {
+    // A plain Uint8Array view (no copy for DER), whatever subclass (Buffer) the caller handed in.
+    const c = concatBytes(parts.eContent);
+    content = new Uint8Array(c.buffer, c.byteOffset, c.byteLength);
+  }
   else return { signatures: [malformed('detached signature without the signed content')], certificates: parts.certificates };
   if (parts.signerInfos.length === 0) {
     return { signatures: [malformed('no SignerInfo: a certificates-only message, not a signature')], ...(detached ? {} : { content }), certificates: parts.certificates };
