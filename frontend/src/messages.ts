@@ -121,7 +121,7 @@ const en = {
   email: 'Email',
   defaults: 'Defaults for new messages',
   signByDefault: 'Sign new messages',
-  encryptByDefault: 'Encrypt new messages when every recipient has a certificate',
+  encryptByDefault: 'Encrypt new messages (you can turn it off per message)',
   cipherLabel: 'Content cipher',
   cipherAuto: 'Automatic (AES-256, GCM when every recipient supports it)',
   saved: 'Saved.',
