@@ -161,6 +161,7 @@ describe('test PKI (test/fixtures/pki, now 2027-06-01)', () => {
     { message: 'signer-sha256.p7s', options: withRevocation, status: 'valid', checks: { revocation: 'pass' } },
     // The signer names no OCSP responder or CRL (nothing to check); its intermediate is checked on the root's CRL.
     { message: 'norev.p7s', from: 'norev@pki.test', options: withRevocation, status: 'valid', checks: { revocation: 'pass' } },
+    { message: 'signer-nochain.p7s', options: withRevocation, status: 'untrusted', checks: { revocation: 'skipped' } },
     { message: 'noeku.p7s', from: 'noeku@pki.test', status: 'untrusted', checks: { 'extended-key-usage': 'fail', chain: 'pass' } },
     { message: 'encrypt-only.p7s', from: 'encrypt@pki.test', status: 'untrusted', checks: { 'key-usage': 'fail', chain: 'pass' } },
     { message: 'other.p7s', status: 'email-mismatch', checks: { email: 'fail' } },

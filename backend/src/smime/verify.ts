@@ -31,8 +31,9 @@
  * - Revocation: without a RevocationChecker the check is 'skipped' and the status is decided by the other checks.
  *   A certificate that names no OCSP responder and no CRL is 'skipped' too ("no revocation information"): nobody can
  *   check it, and warning on every such signature would teach users to ignore warnings. A check that was possible
- *   and failed is 'revocation-unknown', never 'valid'. Revocation is not checked (and AIA is not fetched) for a
- *   signature that does not verify: the answer could not change the status, and it would let junk mail drive fetches.
+ *   and failed is 'revocation-unknown', never 'valid'. Revocation is not checked for a signature that does not
+ *   verify (AIA is not fetched for it either) nor for a chain that reaches no trust anchor: the answer could not make
+ *   the status better, it would be signed by keys nobody vouches for, and it would let junk mail drive fetches.
  * - Detached signatures that carry their own eContent (Thunderbird's mismatch-econtent test) are 'invalid-signature':
  *   the signer signed the embedded content, not the MIME part shown, and we refuse to choose between them.
  * - Line endings: a detached signature is verified over the canonical form of the signed part (RFC 8551 section
@@ -317,6 +318,9 @@ function describeProblem(p: ChainProblem): string {
 async function revocationCheck(ev: Evidence, signer: CertificateFacts, chain: Uint8Array[], anchor: Uint8Array | undefined, s: Settings): Promise<void> {
   if (!s.revocation) return ev.add('revocation', 'skipped', 'revocation checking is off');
   if (ev.has('malformed', 'unsupported', 'invalid-signature')) return ev.add('revocation', 'skipped', 'not checked: the signature itself is not valid');
+  // Answers about an untrusted chain would be signed by keys we have no reason to believe, and fetching them would
+  // let any sender point us at URLs of their choice.
+  if (!anchor) return ev.add('revocation', 'skipped', 'not checked: the chain does not reach a trust anchor');
   // Pairs (certificate, its issuer) from the signer up to, not including, the anchor.
   const path = [signer.der, ...chain];
   const pairs: [Uint8Array, Uint8Array][] = [];
