@@ -3,6 +3,8 @@
  * reader sees what the S/MIME status looks like then. Never used outside the demo.
  */
 
+import { AppError } from '../errors.ts';
+
 const CRLF2 = Buffer.from('\r\n\r\n');
 
 function headerEnd(b: Buffer, from = 0): number {
@@ -13,12 +15,12 @@ function headerEnd(b: Buffer, from = 0): number {
 /**
  * A copy of `raw` with one byte changed: in a multipart/signed message, the case of one letter of the signed part's
  * body (its signature then fails: invalid-signature); otherwise one base64 character three quarters into the body
- * (inside an opaque signature or the ciphertext of an encrypted message).
+ * (inside an opaque signature or the ciphertext of an encrypted message), or failing that one letter anywhere in it.
  */
 export function tamper(raw: Uint8Array): Uint8Array {
   const b = Buffer.from(raw);
   const bodyStart = headerEnd(b);
-  if (bodyStart < 0) throw new Error('no message body');
+  if (bodyStart < 0) throw new AppError('BAD_REQUEST', 'This message has no body to change.');
   const headers = b.subarray(0, bodyStart).toString('latin1');
   const boundary = /content-type:\s*multipart\/signed[^]*?boundary="?([^";\r\n]+)"?/i.exec(headers)?.[1];
   if (boundary) {
@@ -34,12 +36,15 @@ export function tamper(raw: Uint8Array): Uint8Array {
       }
     }
   }
-  for (let i = bodyStart + Math.floor((b.length - bodyStart) * 0.75); i < b.length; i++) {
-    const c = b[i]!;
-    if ((c >= 0x41 && c <= 0x59) || (c >= 0x61 && c <= 0x79)) {
-      b[i] = c + 1; // A->B: still valid base64, different bytes
-      return b;
+  // Three quarters in first (past the recipient infos of an encrypted message), else anywhere in the body.
+  for (const from of [bodyStart + Math.floor((b.length - bodyStart) * 0.75), bodyStart]) {
+    for (let i = from; i < b.length; i++) {
+      const c = b[i]!;
+      if ((c >= 0x41 && c <= 0x59) || (c >= 0x61 && c <= 0x79)) {
+        b[i] = c + 1; // A->B: still valid base64, different bytes
+        return b;
+      }
     }
   }
-  throw new Error('nothing to tamper with');
+  throw new AppError('BAD_REQUEST', 'This message has no letter to change.');
 }
