@@ -80,7 +80,7 @@ export class MailService {
     this.anchors = loadAnchors(config);
     this.fetcher = new SafeFetcher({ timeoutMs: config.SMIME_FETCH_TIMEOUT_MS, allowPrivate: config.SMIME_FETCH_ALLOW_PRIVATE });
     this.revocation =
-      config.SMIME_REVOCATION_CHECK === 'on' ? new RevocationChecker(this.fetcher, { timeoutMs: config.SMIME_FETCH_TIMEOUT_MS }) : undefined;
+      config.SMIME_REVOCATION_CHECK === 'on' ? new RevocationChecker(this.fetcher, { timeoutMs: 2 * config.SMIME_FETCH_TIMEOUT_MS }) // OCSP, then the CRL fallback : undefined;
   }
 
   // ---- recipients -----------------------------------------------------------------------------------------------
