@@ -79,8 +79,11 @@ export class MailService {
   ) {
     this.anchors = loadAnchors(config);
     this.fetcher = new SafeFetcher({ timeoutMs: config.SMIME_FETCH_TIMEOUT_MS, allowPrivate: config.SMIME_FETCH_ALLOW_PRIVATE });
+    // The revocation budget covers OCSP and then the CRL fallback: twice one fetch's timeout.
     this.revocation =
-      config.SMIME_REVOCATION_CHECK === 'on' ? new RevocationChecker(this.fetcher, { timeoutMs: 2 * config.SMIME_FETCH_TIMEOUT_MS }) // OCSP, then the CRL fallback : undefined;
+      config.SMIME_REVOCATION_CHECK === 'on'
+        ? new RevocationChecker(this.fetcher, { timeoutMs: 2 * config.SMIME_FETCH_TIMEOUT_MS })
+        : undefined;
   }
 
   // ---- recipients -----------------------------------------------------------------------------------------------
