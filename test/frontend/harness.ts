@@ -30,6 +30,8 @@ export interface MockServer {
 
 const PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>component test</title></head>
 <body><main id="root"></main>
+<!-- tsx compiles the tests with esbuild's keepNames: functions passed to page.evaluate call its __name helper. -->
+<script>window.__name = (f) => f;</script>
 <script type="module">
   import * as P from '/plugin/smime-plugin.js';
   window.P = P;
