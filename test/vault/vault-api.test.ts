@@ -167,39 +167,49 @@ for (const target of await databaseTargets()) {
     });
 
     test('wrong passphrases are throttled with growing delays, and the throttle survives a restart', async () => {
+      // Delays of minutes, and the clock moved by the test (blocked_until set to now) instead of sleeping: Argon2 on
+      // a loaded machine can take longer than a short delay, which would make a timing-based test flaky.
       const email = 'eve@example.net';
       assert.equal((await place(email, corpus('Eve.p12'), 'nss')).status, 201);
-      const eve = await userClient(email);
-      for (let i = 1; i <= 3; i++) {
-        const r = await eve.request('POST', '/api/v1/session/unlock', { json: { passphrase: `guess ${i}` } });
-        assert.equal(r.status, 403);
-        assert.equal(r.body.error.code, 'WRONG_PASSPHRASE');
-        assert.equal(r.body.error.failures, i);
-      }
-      // Blocked now: even the right passphrase is not tried.
-      const blocked = await eve.request('POST', '/api/v1/session/unlock', { json: { passphrase: 'nss' } });
-      assert.equal(blocked.status, 429);
-      assert.equal(blocked.body.error.code, 'THROTTLED');
-      assert.ok(Number(blocked.headers.get('retry-after')) >= 1);
-
-      // A new server process on the same database still refuses.
-      const srv2 = await startServer(db);
+      const slow = await startServer(db, { SMIME_THROTTLE_BASE_DELAY_S: 60 });
+      const expireBlock = () =>
+        db.query('UPDATE passphrase_throttle SET blocked_until = now() WHERE user_id = (SELECT id FROM users WHERE email = $1)', [email]);
       try {
-        const eve2 = new Client(srv2.url, await srv2.token(email));
-        const r = await eve2.request('POST', '/api/v1/session/unlock', { json: { passphrase: 'nss' } });
-        assert.equal(r.status, 429);
+        const eve = new Client(slow.url, await slow.token(email));
+        for (let i = 1; i <= 3; i++) {
+          const r = await eve.request('POST', '/api/v1/session/unlock', { json: { passphrase: `guess ${i}` } });
+          assert.equal(r.status, 403);
+          assert.equal(r.body.error.code, 'WRONG_PASSPHRASE');
+          assert.equal(r.body.error.failures, i);
+        }
+        // Blocked now: even the right passphrase is not tried.
+        const blocked = await eve.request('POST', '/api/v1/session/unlock', { json: { passphrase: 'nss' } });
+        assert.equal(blocked.status, 429);
+        assert.equal(blocked.body.error.code, 'THROTTLED');
+        const retry = Number(blocked.headers.get('retry-after'));
+        assert.ok(retry >= 1 && retry <= 60, `Retry-After ${retry}`);
+
+        // A new server process on the same database still refuses.
+        const srv2 = await startServer(db, { SMIME_THROTTLE_BASE_DELAY_S: 60 });
+        try {
+          const eve2 = new Client(srv2.url, await srv2.token(email));
+          assert.equal((await eve2.request('POST', '/api/v1/session/unlock', { json: { passphrase: 'nss' } })).status, 429);
+        } finally {
+          await srv2.close();
+        }
+        await expireBlock();
+        const fourth = await eve.request('POST', '/api/v1/session/unlock', { json: { passphrase: 'guess 4' } });
+        assert.equal(fourth.status, 403);
+        const doubled = fourth.body.error.retryAfterSeconds;
+        assert.ok(doubled > 60 && doubled <= 120, `the delay doubles: ${doubled}`);
+        await expireBlock();
+        const ok = await eve.request('POST', '/api/v1/session/unlock', { json: { passphrase: 'nss' } });
+        assert.equal(ok.status, 200, ok.text);
+        const fresh = await eve.request('POST', '/api/v1/session/unlock', { json: { passphrase: 'guess 5' } });
+        assert.equal(fresh.body.error.failures, 1, 'success resets the count');
       } finally {
-        await srv2.close();
+        await slow.close();
       }
-      await sleep(1100);
-      const fourth = await eve.request('POST', '/api/v1/session/unlock', { json: { passphrase: 'guess 4' } });
-      assert.equal(fourth.status, 403);
-      assert.equal(fourth.body.error.retryAfterSeconds, 2, 'the delay doubles');
-      await sleep(2100);
-      const ok = await eve.request('POST', '/api/v1/session/unlock', { json: { passphrase: 'nss' } });
-      assert.equal(ok.status, 200, ok.text);
-      const fresh = await eve.request('POST', '/api/v1/session/unlock', { json: { passphrase: 'guess 5' } });
-      assert.equal(fresh.body.error.failures, 1, 'success resets the count');
     });
 
     test('unlock works on any instance holding the client credential; lock and idle expiry end it', async () => {
@@ -238,14 +248,14 @@ for (const target of await databaseTargets()) {
       const after = await bob.request('GET', '/api/v1/session', { headers: { 'x-smime-unlock': credential } });
       assert.equal(after.body.unlocked, false);
 
-      // Idle expiry (a server configured with a 1-second idle timeout).
-      const srv3 = await startServer(db, { SMIME_UNLOCK_IDLE_TIMEOUT_S: 1 });
+      // Idle expiry (a server configured with a 3-second idle timeout: short, but long enough for a loaded machine).
+      const srv3 = await startServer(db, { SMIME_UNLOCK_IDLE_TIMEOUT_S: 3 });
       try {
         const c = new Client(srv3.url, await srv3.token(email));
         const r = await c.request('POST', '/api/v1/session/unlock', { json: { passphrase: NEW_PASSPHRASE } });
-        assert.equal(r.body.idleTimeoutS, 1);
+        assert.equal(r.body.idleTimeoutS, 3);
         assert.equal((await c.request('GET', '/api/v1/session')).body.unlocked, true, 'cookie delivery works');
-        await sleep(1600);
+        await sleep(3500);
         assert.equal((await c.request('GET', '/api/v1/session')).body.unlocked, false);
       } finally {
         await srv3.close();
