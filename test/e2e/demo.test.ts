@@ -90,7 +90,8 @@ describe('demo webmail in chromium', { skip, concurrency: false }, () => {
 
   test('send signed+encrypted: the locked key prompts unlock, a wrong passphrase is refused', async () => {
     await compose('bob@demo.example', 'Quarterly figures', 'The figures are attached in spirit.\nAlice', { sign: true, encrypt: true });
-    await page.locator('smime-compose-controls [part="summary"]', { hasText: 'signed and encrypted' }).waitFor();
+    // Signing is on by default and Alice's key is locked: the compose controls say so before Send.
+    await page.locator('smime-compose-controls [part="summary"]', { hasText: 'unlock it before sending' }).waitFor();
     await page.locator('#send').click();
     await prompt().waitFor();
     assert.match((await prompt().textContent()) ?? '', /Signing needs your key/);

@@ -73,6 +73,12 @@ export class SmimeComposeControls extends LitElement {
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('recipients') || changed.has('client')) this.scheduleResolve();
+    // Signing by default with locked keys: say so before the user presses Send (the prompt opens at Send).
+    if (changed.has('client') && this.client && this.sign)
+      void this.client.session().then(
+        (s) => (this.signLocked = this.sign && !s.unlocked),
+        () => {},
+      );
   }
 
   protected override updated(changed: PropertyValues<this>): void {
