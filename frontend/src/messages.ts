@@ -117,6 +117,7 @@ const en = {
   noPublicKeys: 'No certificates saved yet. They are saved when you read a verified signed message.',
   filter: 'Filter by name or address',
   source: 'Source',
+  allSources: 'All sources',
   sources: { harvested: 'From signed mail', imported: 'Imported', directory: 'Directory' } as Record<string, string>,
   email: 'Email',
   defaults: 'Defaults for new messages',

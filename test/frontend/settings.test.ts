@@ -145,6 +145,11 @@ describe('smime-settings', { skip }, () => {
     assert.equal(await b.page.locator('tr[data-cert="c2"] button.danger').count(), 0);
     await row.getByRole('button', { name: 'Details' }).click();
     assert.match((await b.page.locator('#cert-c1').textContent()) ?? '', /cdcdcd/);
+    await b.page.locator('#source-filter').selectOption('directory');
+    const asked = () => srv.requests.some((r) => r.path === '/api/v1/certificates' && /[?&]source=directory/.test(r.query));
+    for (let i = 0; i < 50 && !asked(); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(asked(), 'the source filter reaches the API');
+    await b.page.locator('#source-filter').selectOption('');
     await b.page.locator('#filter').fill('carol');
     await b.page.locator('tr[data-cert="c1"]').waitFor({ state: 'detached' });
     assert.equal(await b.page.locator('tr[data-cert="c2"]').count(), 1);

@@ -133,8 +133,12 @@ export class SmimeApiClient {
     await this.request('DELETE', `/keys/${encodeURIComponent(id)}?confirm=${encodeURIComponent(fingerprintSha256)}`);
   }
 
-  async certificates(filter: { q?: string } = {}): Promise<PublicCertificate[]> {
-    const q = filter.q ? `?q=${encodeURIComponent(filter.q)}` : '';
+  /** Public keys the user can encrypt to; `source`: 'directory', 'exchanged' (harvested or imported), or one of those. */
+  async certificates(filter: { q?: string; source?: string } = {}): Promise<PublicCertificate[]> {
+    const params = new URLSearchParams();
+    if (filter.q) params.set('q', filter.q);
+    if (filter.source) params.set('source', filter.source);
+    const q = params.toString() ? `?${params}` : '';
     return (await this.json<{ certificates: PublicCertificate[] }>('GET', `/certificates${q}`)).certificates;
   }
 

@@ -48,6 +48,7 @@ export class SmimeSettings extends LitElement {
   @state() private accessor keys: OwnKey[] | undefined;
   @state() private accessor certs: PublicCertificate[] | undefined;
   @state() private accessor filter = '';
+  @state() private accessor sourceFilter = '';
   @state() private accessor confirming: string | undefined;
   @state() private accessor openCert: string | undefined;
   @state() private accessor defaults: Defaults = { sign: true, encrypt: false };
@@ -65,7 +66,7 @@ export class SmimeSettings extends LitElement {
   async reload(): Promise<void> {
     this.defaults = this.preferences.load(this.user);
     if (!this.client) return;
-    const [keys, certs, me] = await Promise.allSettled([this.client.keys(), this.client.certificates({ q: this.filter || undefined }), this.client.me()]);
+    const [keys, certs, me] = await Promise.allSettled([this.client.keys(), this.client.certificates({ q: this.filter || undefined, source: this.sourceFilter || undefined }), this.client.me()]);
     this.keys = keys.status === 'fulfilled' ? keys.value : [];
     this.certs = certs.status === 'fulfilled' ? certs.value : [];
     if (me.status === 'fulfilled') this.minLength = me.value.passphraseMinLength;
@@ -215,6 +216,14 @@ export class SmimeSettings extends LitElement {
     const date = (d: string) => new Date(d).toLocaleDateString();
     return html`<label for="filter">${m.filter}</label>
       <input id="filter" type="search" .value=${this.filter} @input=${this.onFilter} />
+      <label for="source-filter">${m.source}</label>
+      <select id="source-filter" @change=${(e: Event) => {
+        this.sourceFilter = (e.target as HTMLSelectElement).value;
+        void this.reload();
+      }}>
+        <option value="" ?selected=${!this.sourceFilter}>${m.allSources}</option>
+        ${['directory', 'harvested', 'imported'].map((src) => html`<option value=${src} ?selected=${this.sourceFilter === src}>${m.sources[src]}</option>`)}
+      </select>
       ${this.certs.length === 0
         ? html`<p>${m.noPublicKeys}</p>`
         : html`<table part="certificates">
