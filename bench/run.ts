@@ -1,5 +1,6 @@
 /** `npm run bench`: every benchmark, one table each, our figures beside a reference measured in the same run. */
 import { benchDirectory } from './directory.ts';
+import { benchLoad } from './load.ts';
 import { benchSmime } from './smime.ts';
 import { benchVault } from './vault.ts';
 import { printTable } from './table.ts';
@@ -8,3 +9,4 @@ console.log(`# Benchmarks (${new Date().toISOString()}, node ${process.version},
 printTable('Key vault (issue 2)', await benchVault());
 printTable('S/MIME beside openssl cms (issues 3 and 6)', await benchSmime());
 printTable('Directory sync beside ldapsearch (issue 4)', await benchDirectory());
+printTable('Load: outgoing and incoming on PostgreSQL (issue 6)', await benchLoad());

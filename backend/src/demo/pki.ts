@@ -77,7 +77,7 @@ function keyUsage(bits: number[]): asn1js.BitString {
   return new asn1js.BitString({ valueHex: new Uint8Array([v]).buffer, unusedBits: 7 - last });
 }
 
-async function generateRsa(): Promise<CryptoKeyPair> {
+export async function generateRsa(): Promise<CryptoKeyPair> {
   return (await webcrypto.subtle.generateKey(
     { name: 'RSASSA-PKCS1-v1_5', modulusLength: RSA_BITS, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
     true,
@@ -166,9 +166,12 @@ export async function loadCa(certificate: Uint8Array, pkcs8: Uint8Array): Promis
   };
 }
 
-/** An S/MIME certificate for `email`: signing (digitalSignature, nonRepudiation) and RSA key transport. */
-export async function issueUser(ca: DemoCa, input: { name: string; email: string; days?: number }): Promise<Issued> {
-  const kp = await generateRsa();
+/**
+ * An S/MIME certificate for `email`: signing (digitalSignature, nonRepudiation) and RSA key transport. A fresh key
+ * pair unless `keyPair` is given (the load bench issues many certificates over a few keys: RSA generation dominates).
+ */
+export async function issueUser(ca: DemoCa, input: { name: string; email: string; days?: number; keyPair?: CryptoKeyPair }): Promise<Issued> {
+  const kp = input.keyPair ?? (await generateRsa());
   const san = new pkijs.AltName({ altNames: [new pkijs.GeneralName({ type: 1, value: input.email })] });
   const certificate = await build({
     subject: name(input.name, input.email),
