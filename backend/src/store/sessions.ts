@@ -67,6 +67,15 @@ export async function deleteUserSessions(db: Queryable, userId: number): Promise
   return rows.length;
 }
 
+/** Ends every session of the user but `keepId` (all of them without it). */
+export async function deleteOtherSessions(db: Queryable, userId: number, keepId: string | undefined): Promise<number> {
+  const rows = await db.query(
+    'DELETE FROM unlock_sessions WHERE user_id = $1 AND ($2::uuid IS NULL OR id <> $2::uuid) RETURNING id',
+    [userId, keepId ?? null],
+  );
+  return rows.length;
+}
+
 /** Remove sessions that are idle or expired (run periodically; expired ones are refused anyway). */
 export async function purgeExpiredSessions(db: Queryable): Promise<number> {
   const rows = await db.query(

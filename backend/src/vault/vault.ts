@@ -489,8 +489,11 @@ export class Vault {
    * Change the passphrase: `current` must open every key the user owns under a passphrase (pending keys it opens
    * are taken along). All of them are re-wrapped under `next` in ONE transaction; a crash before the commit leaves
    * every key under the old passphrase, a crash after it leaves every key under the new one.
+   *
+   * The same transaction ends every unlock session of the user except `keepSessionId` (the caller's own, already
+   * proven): whoever unlocked with the old passphrase, perhaps because they learnt it, loses the keys with it.
    */
-  async changePassphrase(user: UserRow, current: string, next: string): Promise<{ rewrapped: string[] }> {
+  async changePassphrase(user: UserRow, current: string, next: string, keepSessionId?: string): Promise<{ rewrapped: string[]; sessionsEnded: number }> {
     this.checkNewPassphrase(next);
     if (current.normalize('NFC') === next.normalize('NFC')) throw new AppError('PASSPHRASE_UNCHANGED');
     const rows = await keys.listKeys(this.db, user.id);
@@ -505,7 +508,7 @@ export class Vault {
       const rewraps = await Promise.all(
         targets.map(async (r) => ({ row: r, wrapped: await this.wrap(user.id, r.id, next, opened.get(r.id)!) })),
       );
-      await this.db.transaction(async (tx) => {
+      const sessionsEnded = await this.db.transaction(async (tx) => {
         const locked = new Map((await keys.listKeysForUpdate(tx, user.id)).map((r) => [r.id, r]));
         for (const { row, wrapped } of rewraps) {
           const now = locked.get(row.id);
@@ -514,14 +517,16 @@ export class Vault {
           await keys.updateWrap(tx, user.id, row.id, wrapped, true);
         }
         await throttle.recordSuccess(tx, user.id);
+        const ended = await sessions.deleteOtherSessions(tx, user.id, keepSessionId);
         await appendAudit(tx, {
           actor: `user:${user.email}`,
           userEmail: user.email,
           action: 'passphrase.changed',
-          details: { keyIds: targets.map((t) => t.id) },
+          details: { keyIds: targets.map((t) => t.id), sessionsEnded: ended },
         });
+        return ended;
       });
-      return { rewrapped: targets.map((t) => t.id) };
+      return { rewrapped: targets.map((t) => t.id), sessionsEnded };
     } finally {
       for (const b of opened.values()) b.fill(0);
     }

@@ -80,8 +80,10 @@ export function sessionRoutes(s: Services): Router<AppState> {
   r.post('/passphrase', async (ctx) => {
     const user = ctx.state.user!;
     const body = await readJson(ctx, changeBody, s.config.SMIME_MAX_JSON_BYTES);
-    const { rewrapped } = await s.vault.changePassphrase(user, body.currentPassphrase, body.newPassphrase);
-    ctx.body = { changed: true, rewrappedKeyIds: rewrapped };
+    // The session this request proves (if any) survives the change; every other one of the user ends.
+    const keep = (await s.vault.status(user, unlockToken(ctx, user))).sessionId;
+    const { rewrapped, sessionsEnded } = await s.vault.changePassphrase(user, body.currentPassphrase, body.newPassphrase, keep);
+    ctx.body = { changed: true, rewrappedKeyIds: rewrapped, sessionsEnded };
   });
 
   r.all('/', () => {
