@@ -53,7 +53,14 @@ export class TokenVerifier {
       if (e instanceof joseErrors.JWTExpired) throw new AppError('TOKEN_EXPIRED');
       throw new AppError('UNAUTHENTICATED');
     }
-    if (payload.exp! - payload.iat! > this.config.SMIME_JWT_MAX_LIFETIME_S) throw new AppError('TOKEN_LIFETIME_TOO_LONG');
+    // jose checks exp and nbf but not an iat in the future: a token "issued" tomorrow passes the exp - iat check yet
+    // is usable from now until tomorrow. So iat must not be ahead of our clock, and what remains of the token's life
+    // is bounded too (whatever iat says).
+    const now = Math.floor(Date.now() / 1000);
+    const tolerance = this.config.SMIME_JWT_CLOCK_TOLERANCE_S;
+    if (payload.iat! > now + tolerance) throw new AppError('UNAUTHENTICATED', 'The token was issued in the future.');
+    const max = this.config.SMIME_JWT_MAX_LIFETIME_S;
+    if (payload.exp! - payload.iat! > max || payload.exp! - now > max + tolerance) throw new AppError('TOKEN_LIFETIME_TOO_LONG');
     const email = emailSchema.safeParse(payload.sub);
     if (!email.success) throw new AppError('UNAUTHENTICATED', 'The token subject is not an email address.');
     return { email: email.data, expiresAt: new Date(payload.exp! * 1000) };
