@@ -16,7 +16,14 @@ export class Pkcs7Error extends Error {
 /** The DER of every certificate in a certs-only SignedData, byte for byte as stored. */
 export function certificatesFromPkcs7(der: Uint8Array): Uint8Array[] {
   if (der.length > MAX_PKCS7_BYTES) throw new Pkcs7Error('PKCS#7 value too large');
-  const asn = asn1js.fromBER(der);
+  let asn: ReturnType<typeof asn1js.fromBER>;
+  try {
+    asn = asn1js.fromBER(der);
+  } catch (e) {
+    // asn1js throws a bare Error for some malformed primitives (a GeneralizedTime that is not a time; found by
+    // test/fuzz, regression case in test/fuzz/findings/).
+    throw new Pkcs7Error(`not DER: ${e instanceof Error ? e.message : String(e)}`);
+  }
   if (asn.offset === -1 || asn.offset !== der.length) throw new Pkcs7Error('not one DER value');
   let contentInfo: pkijs.ContentInfo;
   let signedData: pkijs.SignedData;
