@@ -61,7 +61,50 @@ export function decode(bytes: Uint8Array, what: string): Node {
     throw new DerError(`${what}: ${reason}`, { limit: ASN1JS_LIMIT_ERROR.test(reason) });
   }
   if (result.offset !== bytes.length) throw new DerError(`${what}: ${bytes.length - result.offset} bytes after the end`);
+  checkNesting(bytes, what);
   return result.result;
+}
+
+/**
+ * asn1js reads a value whose length runs past the end of the constructed value holding it (30 03 04 05 ...: a
+ * three-byte SEQUENCE holding a five-byte OCTET STRING) as if the parent were longer, so two readers of the same
+ * bytes could see different fields. Found by test/fuzz (a certificate describeCertificate read and the verifier's
+ * reader refused). Every value must end within its parent, and an indefinite length must end with end-of-contents.
+ */
+function checkNesting(bytes: Uint8Array, what: string): void {
+  const broken = () => new DerError(`${what}: a value runs past the end of the value that holds it`);
+  const walk = (at: number, end: number, indefinite: boolean, depth: number): number => {
+    if (depth > MAX_ASN1_DEPTH) throw new DerError(`${what}: nested too deeply`, { limit: true });
+    while (at < end) {
+      if (indefinite && bytes[at] === 0 && bytes[at + 1] === 0) return at + 2;
+      const first = bytes[at++]!;
+      if ((first & 0x1f) === 0x1f) {
+        while (at < end && bytes[at]! & 0x80) at++;
+        at++;
+      }
+      if (at >= end) throw broken();
+      const l = bytes[at++]!;
+      if (l === 0x80) {
+        if (!(first & 0x20)) throw broken();
+        at = walk(at, end, true, depth + 1);
+        continue;
+      }
+      let length = l;
+      if (l > 0x80) {
+        const n = l & 0x7f;
+        if (n > 6 || at + n > end) throw broken();
+        length = 0;
+        for (let i = 0; i < n; i++) length = length * 256 + bytes[at++]!;
+      }
+      const valueEnd = at + length;
+      if (valueEnd > end) throw broken();
+      if (first & 0x20) walk(at, valueEnd, false, depth + 1);
+      at = valueEnd;
+    }
+    if (indefinite) throw broken();
+    return at;
+  };
+  walk(0, bytes.length, false, 0);
 }
 
 function describe(node: Node): string {
