@@ -10,7 +10,7 @@
  *   FUZZ_API_ITERATIONS requests to the API (default 20000)
  *   FUZZ_SECONDS       time budget per target, seconds (default 600): no new input starts after it
  *   FUZZ_TIMEOUT_MS    one input running longer than this is a hang (default 15000)
- *   FUZZ_TARGETS       comma-separated subset (mime,incoming,envelope,verify,certificate,pem,pkcs12,pkcs7,api)
+ *   FUZZ_TARGETS       comma-separated subset (mime,incoming,envelope,verify,certificate,pem,pkcs12,pkcs7,outgoing,api)
  *   FUZZ_FROM          first input index (to replay one input: FUZZ_FROM=n FUZZ_ITERATIONS=1)
  *   FUZZ_JOBS          targets run at once (default 1; each in its own worker thread)
  *   FUZZ_SAVE          0: do not write findings to test/fuzz/findings/

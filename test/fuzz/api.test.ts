@@ -10,7 +10,7 @@ import { describe, test } from 'node:test';
 import { runApiFuzz } from './api.ts';
 
 const SEED = 0xc1;
-const REQUESTS = 1500;
+const REQUESTS = 1200;
 const HANG_MS = 30_000;
 
 describe('fuzz: HTTP API', () => {

@@ -8,9 +8,10 @@ import { createPrivateKey } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { certificatesFromPkcs7, Pkcs7Error } from '../../backend/src/directory/pkcs7.ts';
 import { describeCertificate, pemToDer } from '../../backend/src/smime/certificate.ts';
-import { decryptEnvelope, inspectEnvelope, type DecryptionKey } from '../../backend/src/smime/envelope.ts';
+import { decryptEnvelope, encryptEnvelope, inspectEnvelope, type DecryptionKey } from '../../backend/src/smime/envelope.ts';
 import { SMIME_ERROR_CODES, SmimeError } from '../../backend/src/smime/errors.ts';
 import { analyzeMessage, cmsContentType } from '../../backend/src/smime/incoming.ts';
+import { protectMessage, type ProtectOptions } from '../../backend/src/smime/outgoing.ts';
 import {
   decodeBody,
   decodeEncodedWords,
@@ -282,6 +283,33 @@ const derMutate = (seed: Seed, rng: Rng, pool: readonly Uint8Array[], dict: AsnD
   ...(seed.aux !== undefined ? { aux: seed.aux } : {}),
 });
 
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length));
+
+/** parseEntity's promise: every entity is a view of the exact input bytes, header block then body. */
+function checkLossless(input: Uint8Array, root: MimeEntity): void {
+  if (!sameBytes(root.raw, input)) throw new ContractViolation('parseEntity: the root entity is not the input byte for byte');
+  for (const e of walk(root)) {
+    if (!sameBytes(e.raw, input.subarray(e.offset, e.offset + e.raw.length))) throw new ContractViolation(`parseEntity: entity at ${e.offset} is not the input bytes at its offset`);
+    if (e.headerBytes.length + e.body.length > e.raw.length) throw new ContractViolation(`parseEntity: header and body of the entity at ${e.offset} are longer than the entity`);
+  }
+}
+
+const shape = (root: MimeEntity): string => [...walk(root)].map((e) => `${e.depth}:${e.contentType.mediaType}`).join(' ');
+
+/** toSignable's promise: the result parses to the same structure, and canonical input comes back unchanged. */
+function checkCanonical(root: MimeEntity, signable: Uint8Array): void {
+  let again: Uint8Array;
+  let parsed: MimeEntity;
+  try {
+    parsed = parseEntity(signable);
+    again = toSignable(signable);
+  } catch (e) {
+    throw new ContractViolation(`toSignable: its own output is refused (${e instanceof Error ? e.message : String(e)})`);
+  }
+  if (shape(parsed) !== shape(root)) throw new ContractViolation(`toSignable: structure changed\n  before ${shape(root).slice(0, 300)}\n  after  ${shape(parsed).slice(0, 300)}`);
+  if (!sameBytes(again, signable)) throw new ContractViolation('toSignable: not idempotent (canonical input did not come back byte-identical)');
+}
+
 const mime: Target<undefined> = {
   name: 'mime',
   entry: 'mime parseEntity + decodeBody/headers/addresses, toSignable, splitMessageHeaders',
@@ -298,7 +326,9 @@ const mime: Target<undefined> = {
       code = e.code;
     }
     const refusals = root ? exerciseEntity(root) : [];
-    for (const fn of [() => toSignable(input.bytes), () => splitMessageHeaders(input.bytes)]) {
+    if (root) checkLossless(input.bytes, root);
+    let signable: Uint8Array | undefined;
+    for (const fn of [() => (signable = toSignable(input.bytes)), () => splitMessageHeaders(input.bytes)]) {
       try {
         fn();
       } catch (e) {
@@ -306,6 +336,7 @@ const mime: Target<undefined> = {
         refusals.push(e.code);
       }
     }
+    if (root && signable) checkCanonical(root, signable);
     if (code) throw new MimeError(code as MimeError['code']);
     return refusals.length ? 'ok (parts refused)' : 'ok';
   },
@@ -439,7 +470,63 @@ const pkcs7: Target<undefined> = {
   },
 };
 
-export const TARGETS: readonly Target<never>[] = [mime, incoming, envelope, verify, certificate, pem, pkcs12, pkcs7] as unknown as Target<never>[];
+interface OutgoingContext {
+  signer: { certificate: Uint8Array; chain: Uint8Array[]; privateKey: ReturnType<typeof createPrivateKey> };
+  key: DecryptionKey;
+  anchors: Uint8Array[];
+}
+
+const OUTGOING_MODES = ['sign', 'sign-opaque', 'encrypt', 'encrypt-gcm', 'sign+encrypt'] as const;
+
+/** The layers a protected message must show when read back, outer first. */
+function expectedLayers(mode: string): ('signed' | 'encrypted')[] {
+  if (mode.startsWith('sign+')) return ['encrypted', 'signed'];
+  return mode.startsWith('sign') ? ['signed'] : ['encrypted'];
+}
+
+const outgoing: Target<OutgoingContext> = {
+  name: 'outgoing',
+  entry: 'protectMessage (sign, opaque, encrypt, both), then read back: must verify and decrypt',
+  seeds: messageSeeds,
+  async setup() {
+    const p = await parsePkcs12(bytesOf(`${FIXTURES}p12/rsa-default.p12`), 'fixture-pass');
+    const privateKey = createPrivateKey({ key: Buffer.from(p.privateKey), format: 'der', type: 'pkcs8' });
+    return {
+      signer: { certificate: p.certificate, chain: p.chain, privateKey },
+      key: { keyId: 'rsa', certificate: p.certificate, privateKey },
+      anchors: pemToDer(readFileSync(`${FIXTURES}p12/ca.crt`, 'utf8')),
+    };
+  },
+  mutate: (seed, rng, pool, dict) => ({ bytes: mutateMime(seed.bytes, rng, pool, dict), seed: seed.name, aux: rng.pick(OUTGOING_MODES) }),
+  async run(input, ctx) {
+    const mode = input.aux ?? 'sign';
+    const options: ProtectOptions = {};
+    if (mode.startsWith('sign')) options.sign = { signer: ctx.signer, format: mode === 'sign-opaque' ? 'opaque' : 'multipart-signed' };
+    if (mode.includes('encrypt')) {
+      const cipher = mode === 'encrypt-gcm' ? 'aes-256-gcm' : 'aes-256-cbc';
+      options.encrypt = { encryptFn: (content) => encryptEnvelope(content, [{ certificate: ctx.signer.certificate }], { cipher }), authEnveloped: cipher.endsWith('gcm') };
+    }
+    const out = await protectMessage(input.bytes, options);
+    // Round trip: what we send must be what we read. Only the crypto checks are asserted (the mutated From is
+    // rarely the signer's address).
+    const a = await analyzeMessage(out, { verify: { trustAnchors: ctx.anchors }, keys: async () => [ctx.key] });
+    const want = expectedLayers(mode);
+    want.forEach((kind, i) => {
+      const layer = a.layers[i];
+      if (!layer || layer.kind !== kind) throw new ContractViolation(`round trip (${mode}): layer ${i} is ${layer?.kind ?? 'missing'}, expected ${kind}`);
+      if (layer.kind === 'encrypted' && layer.status !== 'decrypted') throw new ContractViolation(`round trip (${mode}): our own encryption reads back as ${layer.status}`);
+      if (layer.kind === 'signed') {
+        for (const sig of layer.signatures) {
+          const failed = sig.checks.filter((c) => (c.name === 'message-digest' || c.name === 'signature' || c.name === 'structure') && c.outcome !== 'pass');
+          if (failed.length) throw new ContractViolation(`round trip (${mode}): our own signature fails ${failed.map((c) => `${c.name}: ${c.detail ?? c.outcome}`).join('; ')}`);
+        }
+      }
+    });
+    return `ok ${mode}`;
+  },
+};
+
+export const TARGETS: readonly Target<never>[] = [mime, incoming, envelope, verify, certificate, pem, pkcs12, pkcs7, outgoing] as unknown as Target<never>[];
 
 export function targetByName(name: string): Target<never> {
   const t = TARGETS.find((x) => x.name === name);

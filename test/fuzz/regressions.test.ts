@@ -1,0 +1,40 @@
+/**
+ * What the fuzzer found (issue 6), each pinned by the input it found and by a minimal hand-made one: the refusal must
+ * be the documented one, not merely "some result" (engine.test.ts replays every saved finding for that).
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { certificatesFromPkcs7, Pkcs7Error } from '../../backend/src/directory/pkcs7.ts';
+import { describeCertificate } from '../../backend/src/smime/certificate.ts';
+import { isSmimeError } from '../../backend/src/smime/errors.ts';
+import { decode, DerError } from '../../backend/src/smime/lib/der.ts';
+import { loadFindings } from './runner.ts';
+
+const findings = loadFindings();
+const found = (target: string, pattern: RegExp) => findings.filter((f) => f.meta.target === target && pattern.test(f.meta.error));
+
+describe('fuzz findings', () => {
+  test('a userSMIMECertificate value asn1js cannot decode (a GeneralizedTime that is not a time) is a Pkcs7Error', () => {
+    const cases = found('pkcs7', /GeneralizedTime/);
+    assert.ok(cases.length > 0);
+    for (const f of cases) assert.throws(() => certificatesFromPkcs7(f.bytes), Pkcs7Error, f.meta.file);
+    // Minimal: a GeneralizedTime (tag 0x18) holding letters.
+    assert.throws(() => certificatesFromPkcs7(Uint8Array.from([0x30, 0x04, 0x18, 0x02, 0x41, 0x41])), Pkcs7Error);
+  });
+
+  test('a value running past the end of its parent is refused, not read across the boundary', () => {
+    // 30 03 04 05 'AAAAA': a three-byte SEQUENCE holding a five-byte OCTET STRING. asn1js reads it without error.
+    assert.throws(() => decode(Uint8Array.from([0x30, 0x03, 0x04, 0x05, 0x41, 0x41, 0x41, 0x41, 0x41]), 'test'), DerError);
+    assert.throws(() => decode(Uint8Array.from([0x30, 0x80, 0x04, 0x01, 0x41]), 'test'), DerError, 'indefinite length without end-of-contents');
+    // Well-formed BER still reads: indefinite lengths with end-of-contents, a constructed OCTET STRING.
+    decode(Uint8Array.from([0x30, 0x80, 0x24, 0x80, 0x04, 0x01, 0x41, 0x00, 0x00, 0x00, 0x00]), 'test');
+    const cases = found('certificate', /runs past the end/);
+    assert.ok(cases.length > 0);
+    for (const f of cases)
+      assert.throws(
+        () => describeCertificate(f.bytes),
+        (e: unknown) => isSmimeError(e, 'CERT_MALFORMED'),
+        f.meta.file,
+      );
+  });
+});
