@@ -16,11 +16,11 @@ import type { KeyObject } from 'node:crypto';
 import * as pkijs from 'pkijs';
 import { SmimeError } from './errors.ts';
 import type { ContentAlgorithm, KeyAgreementAlgorithm, KeyTransportAlgorithm } from './lib/cms-algorithms.ts';
-import { decryptContent, encryptContent, type ContentDecryptInput, type ContentEncryptResult } from './lib/cms-content.ts';
+import { contentEncryptor, decryptContent, encryptContent, type ContentDecryptInput, type ContentEncryptResult } from './lib/cms-content.ts';
 import { decryptKeyAgreement, encryptKeyAgreement, type KeyAgreementDecryptInput, type KeyAgreementEncryptResult } from './lib/cms-ecdh.ts';
 import { decryptKeyTransport, encryptKeyTransport } from './lib/cms-key-transport.ts';
 import { DerError, type Node } from './lib/der.ts';
-import { CipherError } from './lib/des-ede3.ts';
+import { CipherError, type StreamEncryptor } from './lib/des-ede3.ts';
 import { KdfBudget } from './lib/limits.ts';
 import { OID_PBES2 } from './lib/oids.ts';
 import { BadDecryptError, type PbeCipherName } from './lib/pbe-ciphers.ts';
@@ -226,6 +226,23 @@ export class SmimeCryptoEngine extends pkijs.CryptoEngine {
     } catch (error) {
       throw cmsEncryptError(error, `Encryption with ${algorithm.name}`);
     }
+  }
+
+  /**
+   * encryptCmsContent in steps, for content in pieces (issue 6): errors of every step are mapped as there. Throws
+   * SmimeError CMS_UNSUPPORTED.
+   */
+  cmsContentEncryptor(algorithm: ContentAlgorithm, key: Uint8Array, aad?: Uint8Array): StreamEncryptor {
+    const context = `Encryption with ${algorithm.name}`;
+    const step = <T>(run: () => T): T => {
+      try {
+        return run();
+      } catch (error) {
+        throw cmsEncryptError(error, context);
+      }
+    };
+    const cipher = step(() => contentEncryptor(algorithm, key, aad));
+    return { update: (data) => step(() => cipher.update(data)), final: () => step(() => cipher.final()), tag: () => step(() => cipher.tag()) };
   }
 
   /**

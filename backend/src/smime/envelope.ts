@@ -49,7 +49,7 @@ import {
   type ContentAlgorithm,
   type KeyTransportAlgorithm,
 } from './lib/cms-algorithms.ts';
-import { generateContentKey } from './lib/cms-content.ts';
+import { ciphertextLength, generateContentKey } from './lib/cms-content.ts';
 import * as w from './lib/cms-der-writer.ts';
 import { curveOfKey } from './lib/cms-ecdh.ts';
 import { MAX_ENCRYPT_RECIPIENTS, MAX_ENCRYPTED_CONTENT_BYTES, MAX_ENVELOPE_BYTES, MAX_MATCHED_DECRYPTIONS, MAX_TRIAL_DECRYPTIONS, MIN_RSA_ENCRYPTION_BITS } from './lib/cms-limits.ts';
@@ -464,9 +464,44 @@ function keyAgreeRecipientInfo(recipient: PreparedRecipient, kdf: Required<Encry
  * Throws SmimeError: CMS_INVALID_OPTIONS, CMS_TOO_LARGE, CERT_MALFORMED, CMS_UNSUPPORTED (naming the certificate).
  */
 export async function encryptEnvelope(content: Uint8Array, recipients: EnvelopeRecipient[], options?: EncryptOptions): Promise<Uint8Array> {
+  if (!(content instanceof Uint8Array)) {
+    resolveOptions(options);
+    throw new SmimeError('CMS_INVALID_OPTIONS', 'content must be bytes');
+  }
+  let out: Buffer | undefined;
+  let at = 0;
+  encryptEnvelopePieces([content], recipients, options, (length) => {
+    out = Buffer.allocUnsafeSlow(length); // every byte is written below; never the shared pool
+    return (chunk) => {
+      out!.set(chunk, at);
+      at += chunk.length;
+    };
+  });
+  return new Uint8Array(out!.buffer, out!.byteOffset, out!.length);
+}
+
+/** Plaintext encrypted per cipher call: the cipher's output buffers stay small and are reused, not fresh memory. */
+const ENCRYPT_SLICE_BYTES = 64 * 1024;
+
+/**
+ * encryptEnvelope over content in pieces (joined in order), written out as it is made (issue 6): `open` is called
+ * once with the length of the whole DER and returns the sink that then receives every byte of it in order, the
+ * ciphertext as the cipher produces it. Neither the joined content nor the whole ciphertext ever exists in memory
+ * here, so the caller can write the DER straight into its output (as base64, in outgoing.ts). Returns the content
+ * type: 'enveloped' (EnvelopedData) or 'auth-enveloped' (AuthEnvelopedData, the GCM ciphers). Throws as
+ * encryptEnvelope, before `open` is called, except for a failure of the cipher itself (CMS_UNSUPPORTED).
+ */
+export function encryptEnvelopePieces(
+  content: readonly Uint8Array[],
+  recipients: EnvelopeRecipient[],
+  options: EncryptOptions | undefined,
+  open: (length: number) => (chunk: Uint8Array) => void,
+): 'enveloped' | 'auth-enveloped' {
   const settings = resolveOptions(options);
-  if (!(content instanceof Uint8Array)) throw new SmimeError('CMS_INVALID_OPTIONS', 'content must be bytes');
-  if (content.length > MAX_PLAINTEXT_BYTES) throw new SmimeError('CMS_TOO_LARGE', `The content is larger than ${MAX_PLAINTEXT_BYTES} bytes`);
+  if (!content.every((piece) => piece instanceof Uint8Array)) throw new SmimeError('CMS_INVALID_OPTIONS', 'content must be bytes');
+  let contentLength = 0;
+  for (const piece of content) contentLength += piece.length;
+  if (contentLength > MAX_PLAINTEXT_BYTES) throw new SmimeError('CMS_TOO_LARGE', `The content is larger than ${MAX_PLAINTEXT_BYTES} bytes`);
   if (!Array.isArray(recipients) || recipients.length === 0) throw new SmimeError('CMS_INVALID_OPTIONS', 'At least one recipient is needed');
   if (recipients.length > MAX_ENCRYPT_RECIPIENTS) throw new SmimeError('CMS_TOO_LARGE', `More than ${MAX_ENCRYPT_RECIPIENTS} recipients`);
   const prepared = recipients.map(prepareRecipient);
@@ -474,31 +509,56 @@ export async function encryptEnvelope(content: Uint8Array, recipients: EnvelopeR
   const algorithm = contentAlgorithmFor(settings.cipher);
   const oaep = oaepAlgorithm(settings.oaepHash);
   const cek = generateContentKey(algorithm);
-  let recipientInfos: w.Der[];
-  let encrypted: { ciphertext: Uint8Array; tag?: Uint8Array };
   try {
-    recipientInfos = prepared.map((r) =>
+    const recipientInfos = prepared.map((r) =>
       r.kind === 'rsa' ? keyTransRecipientInfo(r, r.keyTransport === 'rsa-oaep' ? oaep : RSA_PKCS1, cek) : keyAgreeRecipientInfo(r, settings.ecdhKdf, cek),
     );
-    encrypted = getEngine().encryptCmsContent(algorithm, cek, content);
+    const cipher = getEngine().cmsContentEncryptor(algorithm, cek);
+    const encryptedLength = ciphertextLength(algorithm, contentLength);
+
+    // The DER around the ciphertext, written with a placeholder of the ciphertext's length: the writer only needs
+    // lengths, so the encoding splits into what comes before the ciphertext and what comes after it.
+    const placeholder = new Uint8Array(0);
+    const ciphertextSlot: w.Der = { length: encryptedLength, parts: [placeholder] };
+    // EncryptedContentInfo ::= SEQUENCE { contentType, contentEncryptionAlgorithm, encryptedContent [0] IMPLICIT }
+    const encryptedContentInfo = w.sequence(w.oid(OID_DATA), contentAlgorithmDer(algorithm), w.tlv(w.contextTag(0, false), ciphertextSlot));
+    const tagSlot: w.Der = { length: GCM_TAG_BYTES + 2, parts: [] };
+    let body: w.Der;
+    if (algorithm.kind === 'gcm') {
+      // RFC 5083 section 2.1: version is always 0; no authenticated attributes, so no AAD.
+      body = w.sequence(w.integer(0), w.setOf(recipientInfos), encryptedContentInfo, tagSlot);
+    } else {
+      // RFC 5652 section 6.1: version 0 when every RecipientInfo is version 0 (ktri with issuerAndSerialNumber) and
+      // there is no originatorInfo or unprotectedAttrs; a kari (version 3) makes it 2.
+      const version = prepared.every((r) => r.kind === 'rsa') ? 0 : 2;
+      body = w.sequence(w.integer(version), w.setOf(recipientInfos), encryptedContentInfo);
+    }
+    const contentType = algorithm.kind === 'gcm' ? OID_AUTH_ENVELOPED_DATA : OID_ENVELOPED_DATA;
+    const der = w.sequence(w.oid(contentType), w.tlv(w.contextTag(0, true), body));
+    const slot = der.parts.indexOf(placeholder);
+    const before = der.parts.slice(0, slot);
+    const prefix = w.toBytes({ length: before.reduce((n, p) => n + p.length, 0), parts: before });
+
+    const sink = open(der.length);
+    sink(prefix);
+    let written = 0;
+    for (const piece of content) {
+      for (let at = 0; at < piece.length; at += ENCRYPT_SLICE_BYTES) {
+        const chunk = cipher.update(piece.subarray(at, at + ENCRYPT_SLICE_BYTES));
+        written += chunk.length;
+        if (chunk.length > 0) sink(chunk);
+      }
+    }
+    const last = cipher.final();
+    written += last.length;
+    if (last.length > 0) sink(last);
+    if (written !== encryptedLength) throw new SmimeError('CMS_UNSUPPORTED', `The cipher wrote ${written} bytes, not ${encryptedLength}`);
+    // After the ciphertext: the GCM tag, an OCTET STRING (RFC 5083 section 2.1 mac), for AuthEnvelopedData.
+    if (algorithm.kind === 'gcm') sink(w.toBytes(w.octetString(cipher.tag()!)));
+    return algorithm.kind === 'gcm' ? 'auth-enveloped' : 'enveloped';
   } finally {
     cek.fill(0);
   }
-
-  // EncryptedContentInfo ::= SEQUENCE { contentType, contentEncryptionAlgorithm, encryptedContent [0] IMPLICIT }
-  const encryptedContentInfo = w.sequence(w.oid(OID_DATA), contentAlgorithmDer(algorithm), w.primitive(w.contextTag(0, false), encrypted.ciphertext));
-  let body: w.Der;
-  if (algorithm.kind === 'gcm') {
-    // RFC 5083 section 2.1: version is always 0; no authenticated attributes, so no AAD.
-    body = w.sequence(w.integer(0), w.setOf(recipientInfos), encryptedContentInfo, w.octetString(encrypted.tag!));
-  } else {
-    // RFC 5652 section 6.1: version 0 when every RecipientInfo is version 0 (ktri with issuerAndSerialNumber) and
-    // there is no originatorInfo or unprotectedAttrs; a kari (version 3) makes it 2.
-    const version = prepared.every((r) => r.kind === 'rsa') ? 0 : 2;
-    body = w.sequence(w.integer(version), w.setOf(recipientInfos), encryptedContentInfo);
-  }
-  const contentType = algorithm.kind === 'gcm' ? OID_AUTH_ENVELOPED_DATA : OID_ENVELOPED_DATA;
-  return w.toBytes(w.sequence(w.oid(contentType), w.tlv(w.contextTag(0, true), body)));
 }
 
 /** The curves encryptEnvelope accepts for EC recipients, for callers that filter certificates up front. */

@@ -12,20 +12,26 @@
  * Pure: bytes and options in, bytes out. Encryption is injected (`encryptFn`, see envelope.ts), so this module only
  * composes.
  */
+import { encryptEnvelopePieces, type EncryptOptions, type EnvelopeRecipient } from './envelope.ts';
 import { SmimeError } from './errors.ts';
 import {
   buildEntity,
-  buildMultipart,
+  buildMultipartPieces,
   formatContentType,
   isMimeError,
-  joinMessage,
+  joinMessagePieces,
+  joinPieces,
   parseEntity,
+  piecesLength,
+  signablePieces,
   splitMessageHeaders,
   toSignable,
+  writePieces,
   type MimeEntity,
   type MimeHeader,
 } from './mime/index.ts';
-import { micalgOf, signContent, type Signer, type SignOptions } from './sign.ts';
+import { Base64LineWriter, base64LinesLength } from './mime/lib/base64-lines.ts';
+import { micalgOf, signPieces, type Signer, type SignOptions } from './sign.ts';
 
 export interface ProtectOptions {
   sign?: {
@@ -35,13 +41,28 @@ export interface ProtectOptions {
     /** 'multipart-signed' (default, RFC 8551 section 3.5.3) or 'opaque' (application/pkcs7-mime, section 3.5.2). */
     format?: 'multipart-signed' | 'opaque';
   };
-  encrypt?: {
-    /** Encrypts the (signed) entity: returns the DER ContentInfo of an EnvelopedData, or AuthEnvelopedData. */
-    encryptFn: (content: Uint8Array) => Promise<Uint8Array>;
-    /** true when encryptFn makes AuthEnvelopedData (AES-GCM): smime-type=authEnveloped-data (RFC 8551 section 3.4). */
-    authEnveloped?: boolean;
-  };
+  /**
+   * Either `recipients` (and `options`): encrypted here with envelope.ts, streamed from the entity's pieces into the
+   * output (issue 6: no joined entity, no whole ciphertext, no DER, no base64 string in memory); or `encryptFn`, an
+   * injected encryption that gets the joined entity and returns DER.
+   */
+  encrypt?:
+    | {
+        /** The recipients, as for encryptEnvelope (envelope.ts). */
+        recipients: EnvelopeRecipient[];
+        /** As for encryptEnvelope; a GCM cipher gives smime-type=authEnveloped-data. */
+        options?: EncryptOptions;
+      }
+    | {
+        /** Encrypts the (signed) entity: returns the DER ContentInfo of an EnvelopedData, or AuthEnvelopedData. */
+        encryptFn: (content: Uint8Array) => Promise<Uint8Array>;
+        /** true when encryptFn makes AuthEnvelopedData (AES-GCM): smime-type=authEnveloped-data (RFC 8551 section 3.4). */
+        authEnveloped?: boolean;
+      };
 }
+
+type EncryptWithRecipients = Extract<NonNullable<ProtectOptions['encrypt']>, { recipients: EnvelopeRecipient[] }>;
+type EncryptWithFunction = Extract<NonNullable<ProtectOptions['encrypt']>, { encryptFn: unknown }>;
 
 /** Transport fields never written to the protected message (see the module comment). */
 const DROPPED_HEADERS: ReadonlySet<string> = new Set(['bcc', 'resent-bcc']);
@@ -77,6 +98,13 @@ function checkOptions(options: ProtectOptions): void {
   }
   if (encrypt !== undefined) {
     if (typeof encrypt !== 'object' || encrypt === null) throw invalid('encrypt must be an object');
+    if ('recipients' in encrypt) {
+      for (const key of Object.keys(encrypt)) {
+        if (key !== 'recipients' && key !== 'options') throw invalid(`unknown encrypt option: ${key}`);
+      }
+      if (!Array.isArray(encrypt.recipients)) throw invalid('encrypt.recipients must be an array');
+      return;
+    }
     for (const key of Object.keys(encrypt)) {
       if (key !== 'encryptFn' && key !== 'authEnveloped') throw invalid(`unknown encrypt option: ${key}`);
     }
@@ -139,34 +167,41 @@ function checkMessage(message: MimeEntity): void {
   }
 }
 
-/** RFC 2045 section 6.8: encoded lines of at most 76 characters; 57 input bytes make one full line. */
-const BASE64_LINE_BYTES = 57;
-/** Input bytes encoded per step: 1000 lines, so a 34 MB DER never exists as one 45 MB base64 string as well. */
-const BASE64_BLOCK_BYTES = BASE64_LINE_BYTES * 1000;
+/** RFC 2045 section 6.8: encoded lines of at most 76 characters. */
+const BASE64_LINE_LENGTH = 76;
 
-/**
- * base64 in CRLF-terminated lines of 76 characters (the last one shorter), written straight into the output buffer:
- * the body of an opaque-signed 25 MB message is one allocation, not a string, its line-split copy and a third copy
- * with the final CRLF.
- */
-function base64Body(der: Uint8Array): Uint8Array {
-  const lines = Math.ceil(der.length / BASE64_LINE_BYTES);
-  const out = Buffer.allocUnsafe(Math.ceil(der.length / 3) * 4 + lines * 2);
-  const source = Buffer.from(der.buffer, der.byteOffset, der.length);
-  let n = 0;
-  for (let block = 0; block < der.length; block += BASE64_BLOCK_BYTES) {
-    const encoded = Buffer.from(source.subarray(block, block + BASE64_BLOCK_BYTES).toString('base64'), 'latin1');
-    for (let i = 0; i < encoded.length; i += 76) {
-      n += encoded.copy(out, n, i, Math.min(i + 76, encoded.length));
-      out[n++] = 13;
-      out[n++] = 10;
+/** Bytes of the output, or bytes written there as base64 in CRLF-terminated lines (issue 6: never a base64 copy). */
+type Segment = Uint8Array | { base64: readonly Uint8Array[] };
+
+function segmentLength(segment: Segment): number {
+  return segment instanceof Uint8Array ? segment.length : base64LinesLength(piecesLength(segment.base64), BASE64_LINE_LENGTH);
+}
+
+/** The one buffer of the output: every segment written into it once. */
+function assemble(segments: readonly Segment[]): Uint8Array {
+  let total = 0;
+  for (const segment of segments) total += segmentLength(segment);
+  const out = newOutput(total);
+  let at = 0;
+  for (const segment of segments) {
+    if (segment instanceof Uint8Array) at = writePieces([segment], out, at);
+    else {
+      const writer = new Base64LineWriter(out, at, BASE64_LINE_LENGTH);
+      for (const piece of segment.base64) writer.write(piece);
+      at = writer.end();
     }
   }
-  return out.subarray(0, n);
+  return out;
+}
+
+/** An output buffer whose every byte the caller writes: not zeroed first, never Node's shared pool. */
+function newOutput(length: number): Uint8Array {
+  const buffer = Buffer.allocUnsafeSlow(length);
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length);
 }
 
 /** RFC 8551 section 3.5.3: multipart/signed with the canonical entity as its first part, the signature second. */
-function multipartSigned(canonical: Uint8Array, signature: Uint8Array, micalg: string): Uint8Array {
+function multipartSigned(canonical: readonly Uint8Array[], signature: Uint8Array, micalg: string): Uint8Array[] {
   const p7s = buildEntity({
     headers: [
       ['Content-Type', formatContentType('application/pkcs7-signature', { name: 'smime.p7s' })],
@@ -174,29 +209,22 @@ function multipartSigned(canonical: Uint8Array, signature: Uint8Array, micalg: s
       ['Content-Disposition', 'attachment; filename=smime.p7s'],
       ['Content-Description', 'S/MIME Cryptographic Signature'],
     ],
-    body: base64Body(signature),
+    body: assemble([{ base64: [signature] }]),
   });
-  return buildMultipart('signed', { protocol: 'application/pkcs7-signature', micalg }, [canonical, p7s]);
+  return buildMultipartPieces('signed', { protocol: 'application/pkcs7-signature', micalg }, [canonical, [p7s]]);
 }
 
 /**
- * A MIME entity in two pieces, its header block (with the blank line) and its body, joined only where one buffer is
- * needed: a large base64 body is then copied once more into the output, not twice (entity, then message).
+ * A MIME entity as segments: its header block (with the blank line) and its body, the body of an application/pkcs7-
+ * mime entity being base64 of DER pieces that are written out only once, into the output.
  */
-interface Entity {
-  head: Uint8Array;
-  body: Uint8Array;
-}
+type Entity = Segment[];
 
 const EMPTY = new Uint8Array(0);
 
-function whole(entity: Entity): Uint8Array {
-  return entity.body.length === 0 ? entity.head : Buffer.concat([entity.head, entity.body]);
-}
-
-/** RFC 8551 sections 3.2 and 3.4 to 3.5.2: an application/pkcs7-mime entity named smime.p7m. */
-function pkcs7Mime(smimeType: 'signed-data' | 'enveloped-data' | 'authEnveloped-data', der: Uint8Array, description: string): Entity {
-  const head = buildEntity({
+/** RFC 8551 sections 3.2 and 3.4 to 3.5.2: the header block of an application/pkcs7-mime entity named smime.p7m. */
+function pkcs7MimeHead(smimeType: 'signed-data' | 'enveloped-data' | 'authEnveloped-data', description: string): Uint8Array {
+  return buildEntity({
     headers: [
       ['Content-Type', formatContentType('application/pkcs7-mime', { 'smime-type': smimeType, name: 'smime.p7m' })],
       ['Content-Transfer-Encoding', 'base64'],
@@ -205,7 +233,6 @@ function pkcs7Mime(smimeType: 'signed-data' | 'enveloped-data' | 'authEnveloped-
     ],
     body: EMPTY,
   });
-  return { head, body: base64Body(der) };
 }
 
 /**
@@ -245,8 +272,14 @@ function contentInfoType(der: Uint8Array): string | undefined {
   return arcs.join('.');
 }
 
-async function encryptEntity(entity: Entity, encrypt: NonNullable<ProtectOptions['encrypt']>): Promise<Entity> {
-  const der = await encrypt.encryptFn(whole(entity));
+/** The bytes of an entity made of plain byte segments (before encryption nothing is base64 yet but the p7m body). */
+function entityPieces(entity: Entity): Uint8Array[] {
+  return entity.some((s) => !(s instanceof Uint8Array)) ? [assemble(entity)] : (entity as Uint8Array[]);
+}
+
+/** encryptFn: the joined entity in, DER out, checked, then written as base64 into the output. */
+async function encryptWithFunction(entity: Entity, encrypt: EncryptWithFunction): Promise<Entity> {
+  const der = await encrypt.encryptFn(joinPieces(entityPieces(entity)));
   const expected = encrypt.authEnveloped ? OID_AUTH_ENVELOPED_DATA : OID_ENVELOPED_DATA;
   // The smime-type written around the bytes must say what they are: a reader picks its decoder by it.
   if (!(der instanceof Uint8Array) || contentInfoType(der) !== expected) {
@@ -255,9 +288,32 @@ async function encryptEntity(entity: Entity, encrypt: NonNullable<ProtectOptions
       `The encryption step did not return a ContentInfo of ${encrypt.authEnveloped ? 'AuthEnvelopedData' : 'EnvelopedData'}`,
     );
   }
-  return encrypt.authEnveloped
-    ? pkcs7Mime('authEnveloped-data', der, 'S/MIME Encrypted Message')
-    : pkcs7Mime('enveloped-data', der, 'S/MIME Encrypted Message');
+  const smimeType = encrypt.authEnveloped ? 'authEnveloped-data' : 'enveloped-data';
+  return [pkcs7MimeHead(smimeType, 'S/MIME Encrypted Message'), { base64: [der] }];
+}
+
+/**
+ * Encrypts the entity's pieces to the recipients straight into the output: the output is allocated once the DER's
+ * length is known, and the ciphertext goes from the cipher to base64 in the output, block by block.
+ */
+function encryptIntoMessage(outside: Uint8Array[], entity: Entity, encrypt: EncryptWithRecipients): Uint8Array {
+  const cipher = encrypt.options?.cipher ?? 'aes-256-cbc';
+  // Decided before anything is encrypted: the header names the content type the envelope will have.
+  const smimeType = typeof cipher === 'string' && cipher.endsWith('-gcm') ? 'authEnveloped-data' : 'enveloped-data';
+  const head = joinPieces([...outside, pkcs7MimeHead(smimeType, 'S/MIME Encrypted Message')]);
+  let out: Uint8Array | undefined;
+  let writer: Base64LineWriter | undefined;
+  const made = encryptEnvelopePieces(entityPieces(entity), encrypt.recipients, encrypt.options, (derLength) => {
+    out = newOutput(head.length + base64LinesLength(derLength, BASE64_LINE_LENGTH));
+    out.set(head, 0);
+    writer = new Base64LineWriter(out, head.length, BASE64_LINE_LENGTH);
+    return (chunk) => writer!.write(chunk);
+  });
+  const end = writer!.end();
+  if (end !== out!.length || (made === 'auth-enveloped') !== (smimeType === 'authEnveloped-data')) {
+    throw new SmimeError('OUTGOING_ENCRYPT_RESULT_INVALID', 'The encryption step did not write what was announced');
+  }
+  return out!;
 }
 
 /**
@@ -274,38 +330,49 @@ export async function protectMessage(raw: Uint8Array, options: ProtectOptions): 
   if (!(raw instanceof Uint8Array) || raw.length === 0) throw new SmimeError('OUTGOING_NOT_RFC5322', 'The message is empty');
 
   let message: MimeEntity;
-  let split: ReturnType<typeof splitMessageHeaders>;
   try {
     message = parseEntity(raw);
     checkMessage(message);
-    split = splitMessageHeaders(raw);
   } catch (error) {
     throw fromMimeError(error, 'OUTGOING_NOT_RFC5322');
   }
 
-  let canonical: Uint8Array;
+  // The canonical entity as pieces, mostly views of `raw` (issue 6); a multipart/signed entity is canonicalised from
+  // its joined bytes, as splitMessageHeaders cuts them out.
+  let canonical: Uint8Array[];
   try {
-    canonical = toSignable(split.entity);
+    canonical = signablePieces(message) ?? [toSignable(splitMessageHeaders(raw).entity)];
   } catch (error) {
     throw fromMimeError(error, 'OUTGOING_CANNOT_CANONICALIZE');
   }
 
-  let entity: Entity = { head: canonical, body: EMPTY };
+  let entity: Entity = canonical;
   if (options.sign) {
     const format = options.sign.format ?? 'multipart-signed';
     const signOptions: SignOptions = { ...options.sign.options, detached: format === 'multipart-signed' };
-    const der = await signContent(canonical, options.sign.signer, signOptions);
+    const der = await signPieces(canonical, options.sign.signer, signOptions);
     entity =
       format === 'multipart-signed'
-        ? { head: multipartSigned(canonical, der, micalgOf(signOptions.digest ?? 'sha256')), body: EMPTY }
-        : pkcs7Mime('signed-data', der, 'S/MIME Signed Message');
+        ? multipartSigned(canonical, joinPieces(der.parts), micalgOf(signOptions.digest ?? 'sha256'))
+        : [pkcs7MimeHead('signed-data', 'S/MIME Signed Message'), { base64: der.parts }];
   }
-  if (options.encrypt) entity = await encryptEntity(entity, options.encrypt);
 
-  const outside = split.transportHeaders.filter((h) => !DROPPED_HEADERS.has(h.name.toLowerCase()));
+  // Transport fields (RFC 8551 section 3.1): every field that is not Content-* or MIME-Version, as splitMessageHeaders
+  // sorts them, without Bcc.
+  const outside = message.headers.filter((h) => {
+    const name = h.name.toLowerCase();
+    return !name.startsWith('content-') && name !== 'mime-version' && !DROPPED_HEADERS.has(name);
+  });
+  let head: Uint8Array[];
   try {
-    return whole({ head: joinMessage(outside, entity.head), body: entity.body });
+    head = joinMessagePieces(outside, []);
   } catch (error) {
     throw fromMimeError(error, 'OUTGOING_NOT_RFC5322');
   }
+
+  if (options.encrypt) {
+    if ('recipients' in options.encrypt) return encryptIntoMessage(head, entity, options.encrypt);
+    entity = await encryptWithFunction(entity, options.encrypt);
+  }
+  return assemble([...head, ...entity]);
 }

@@ -10,7 +10,6 @@
  * placed into the output as is (see lib/cms-build-signed-data.ts); no ASN.1 tree is built around it.
  */
 import { constants, createHash, KeyObject, sign as signCallback, X509Certificate, type SignKeyObjectInput } from 'node:crypto';
-import { promisify } from 'node:util';
 import { describeCertificate, type CertificateInfo } from './certificate.ts';
 import { SmimeError } from './errors.ts';
 import {
@@ -23,8 +22,9 @@ import {
   type SmimeCapability,
 } from './lib/cms-build-algorithms.ts';
 import { issuerAndSerialOf, signedAttributes, signedAttributesToSign, type IssuerAndSerial } from './lib/cms-build-attributes.ts';
-import { objectIdentifier } from './lib/cms-build-der.ts';
-import { signedDataContentInfo, signerInfo } from './lib/cms-build-signed-data.ts';
+import { objectIdentifier, toBytes, type Der } from './lib/cms-build-der.ts';
+import { CertificateCache } from './lib/certificate-cache.ts';
+import { signedDataContentInfoDer, signerInfo } from './lib/cms-build-signed-data.ts';
 
 export type { DigestName, SmimeCapability, SmimeCapabilityName, CustomCapability } from './lib/cms-build-algorithms.ts';
 
@@ -87,8 +87,6 @@ const OPTION_KEYS: ReadonlySet<string> = new Set([
 
 /** node:crypto names of the curves ECDSA signs on here (RFC 5753 section 2.1, RFC 8551 section 2.2). */
 const EC_CURVES: ReadonlySet<string> = new Set(['prime256v1', 'secp384r1', 'secp521r1']);
-
-const signAsync = promisify(signCallback);
 
 interface ResolvedOptions {
   digest: DigestName;
@@ -190,14 +188,42 @@ function checkCertificate(info: CertificateInfo, signingTime: Date, now: Date): 
   }
 }
 
-function checkKeyMatches(certificate: Uint8Array, key: KeyObject): void {
+function checkKeyMatches(certificate: X509Certificate | undefined, key: KeyObject): void {
   let matches: boolean;
   try {
-    matches = new X509Certificate(certificate).checkPrivateKey(key);
+    matches = certificate !== undefined && certificate.checkPrivateKey(key);
   } catch {
-    matches = false; // a certificate node:crypto cannot read, or a key of another type
+    matches = false; // a key of another type
   }
   if (!matches) throw new SmimeError('SIGN_KEY_MISMATCH');
+}
+
+interface SignerCertificate {
+  info: CertificateInfo;
+  sid: IssuerAndSerial;
+  /** undefined when node:crypto cannot read the certificate (then no key matches it). */
+  x509: X509Certificate | undefined;
+}
+
+/**
+ * What signing reads from the signer's certificate, remembered per DER (issue 6: parsing it costs more than the
+ * signature). Read from a private copy of the bytes; throws as describeCertificate and certificateId do.
+ */
+const signerCertificates = new CertificateCache<Readonly<SignerCertificate>>();
+
+function signerCertificate(der: Uint8Array): Readonly<SignerCertificate> {
+  return signerCertificates.get(der, () => {
+    const copy = Uint8Array.from(der);
+    const info = describeCertificate(copy);
+    const sid = certificateId(copy, 'signing certificate');
+    let x509: X509Certificate | undefined;
+    try {
+      x509 = new X509Certificate(copy);
+    } catch {
+      x509 = undefined;
+    }
+    return Object.freeze({ info, sid, x509 });
+  });
 }
 
 /** Whether others can encrypt to this certificate's key at all (key usage absent, or allowing it). */
@@ -215,15 +241,12 @@ function certificateId(der: Uint8Array, what: string): IssuerAndSerial {
 
 /** The signer certificate, then the chain, without repeats (the same DER given twice is carried once). */
 function certificatesToCarry(signer: Signer): Uint8Array[] {
-  const seen = new Set<string>();
-  const out: Uint8Array[] = [];
+  const out: Buffer[] = [];
   for (const der of [signer.certificate, ...signer.chain]) {
-    const key = Buffer.from(der).toString('base64');
-    if (seen.has(key)) continue;
-    seen.add(key);
-    out.push(der);
+    const bytes = Buffer.from(der.buffer, der.byteOffset, der.length);
+    if (!out.some((seen) => seen.equals(bytes))) out.push(bytes);
   }
-  return out;
+  return out.map((b) => new Uint8Array(b.buffer, b.byteOffset, b.length));
 }
 
 /**
@@ -232,8 +255,20 @@ function certificatesToCarry(signer: Signer): Uint8Array[] {
  * SIGN_CERT_NOT_YET_VALID, SIGN_CERT_USAGE, SIGN_UNSUPPORTED_KEY, SIGN_KEY_MISMATCH.
  */
 export async function signContent(content: Uint8Array, signer: Signer, options?: SignOptions): Promise<Uint8Array> {
+  if (!(content instanceof Uint8Array)) {
+    resolveOptions(options);
+    throw invalid('content must be a Uint8Array');
+  }
+  return toBytes(await signPieces([content], signer, options));
+}
+
+/**
+ * signContent over content given in pieces (joined in order), returning the DER before its one join: the content is
+ * hashed piece by piece and, when opaque, carried as views (issue 6: outgoing.ts writes it straight into the message).
+ */
+export async function signPieces(content: readonly Uint8Array[], signer: Signer, options?: SignOptions): Promise<Der> {
   const o = resolveOptions(options);
-  if (!(content instanceof Uint8Array)) throw invalid('content must be a Uint8Array');
+  if (!content.every((piece) => piece instanceof Uint8Array)) throw invalid('content must be a Uint8Array');
   if (typeof signer !== 'object' || signer === null || !(signer.certificate instanceof Uint8Array) || !Array.isArray(signer.chain)) {
     throw invalid('signer must have a certificate and a chain');
   }
@@ -242,11 +277,10 @@ export async function signContent(content: Uint8Array, signer: Signer, options?:
     throw invalid('signer.privateKey must be a private KeyObject');
   }
 
-  const info = describeCertificate(signer.certificate);
-  const sid = certificateId(signer.certificate, 'signing certificate');
+  const { info, sid, x509 } = signerCertificate(signer.certificate);
   checkCertificate(info, o.signingTime, new Date());
   const scheme = schemeFor(signer.privateKey, o.rsaPadding);
-  checkKeyMatches(signer.certificate, signer.privateKey);
+  checkKeyMatches(x509, signer.privateKey);
 
   let preference: IssuerAndSerial | undefined;
   if (o.encryptionKeyPreference !== undefined) {
@@ -255,7 +289,9 @@ export async function signContent(content: Uint8Array, signer: Signer, options?:
     preference = sid;
   }
 
-  const messageDigest = createHash(o.digest).update(content).digest();
+  const hash = createHash(o.digest);
+  for (const piece of content) hash.update(piece);
+  const messageDigest = hash.digest();
   const toSign = signedAttributesToSign(
     signedAttributes({
       messageDigest,
@@ -275,9 +311,11 @@ export async function signContent(content: Uint8Array, signer: Signer, options?:
     // ECDSA-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER } (RFC 5753 section 2.1.1, RFC 3279 section 2.2.3).
     key = { key: signer.privateKey, dsaEncoding: 'der' };
   }
-  const signature = await signAsync(o.digest, toSign, key);
+  // Synchronous (issue 6): an RSA-2048 signature is about 0.3 ms of one core, less than the hand-off to the libuv
+  // pool and back, and that pool is where Argon2 runs, so a burst of unlocks would otherwise delay every signature.
+  const signature = signCallback(o.digest, toSign, key);
 
-  return signedDataContentInfo({
+  return signedDataContentInfoDer({
     digest: o.digest,
     signerInfo: signerInfo({
       sid,

@@ -130,8 +130,18 @@ export function isCapabilityName(value: unknown): value is SmimeCapabilityName {
 }
 
 /** One SMIMECapability ::= SEQUENCE { capabilityID OBJECT IDENTIFIER, parameters ANY OPTIONAL }. */
+/** Encodings of the named capabilities, made once (issue 6: the same list is signed into every message). */
+const capabilityCache = new Map<SmimeCapabilityName, Der>();
+
 export function capability(cap: SmimeCapability): Der {
-  if (typeof cap === 'string') return CAPABILITY_ENCODINGS[cap]();
+  if (typeof cap === 'string') {
+    let der = capabilityCache.get(cap);
+    if (der === undefined) {
+      der = CAPABILITY_ENCODINGS[cap]();
+      capabilityCache.set(cap, der);
+    }
+    return der;
+  }
   const id = objectIdentifier(cap.oid);
   return cap.parameters === undefined ? sequence(id) : sequence(id, encoded(cap.parameters));
 }

@@ -63,6 +63,7 @@ export function sequence(...items: Der[]): Der {
  * components being padded at their trailing end with 0-octets"). Needed for DER, which the signed attributes must be.
  */
 export function setOf(items: readonly Der[], tag: number = TAG.SET): Der {
+  if (items.length === 1) return tlv(tag, items); // one element: nothing to sort
   const flat = items.map(toBytes);
   flat.sort(compareForSetOf);
   return tlv(tag, flat.map(encoded));
@@ -78,8 +79,22 @@ export function compareForSetOf(a: Uint8Array, b: Uint8Array): number {
   return 0;
 }
 
+/** Encoded OIDs by dotted text: the same few dozen are written for every message (issue 6). Der values are never mutated. */
+const oidCache = new Map<string, Der>();
+/** A bound on the cache, for callers that pass OIDs of their own (custom SMIMECapabilities). */
+const OID_CACHE_ENTRIES = 1024;
+
 /** OBJECT IDENTIFIER from dotted text (X.690 section 8.19). */
 export function objectIdentifier(dotted: string): Der {
+  let der = oidCache.get(dotted);
+  if (der === undefined) {
+    der = encodeObjectIdentifier(dotted);
+    if (oidCache.size < OID_CACHE_ENTRIES) oidCache.set(dotted, der);
+  }
+  return der;
+}
+
+function encodeObjectIdentifier(dotted: string): Der {
   if (!/^[0-2](\.(0|[1-9]\d*))+$/.test(dotted)) throw new RangeError(`invalid OID ${dotted}`);
   const arcs = dotted.split('.').map((a) => BigInt(a));
   const [first, second, ...rest] = arcs as [bigint, bigint, ...bigint[]];

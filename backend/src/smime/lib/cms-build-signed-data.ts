@@ -2,7 +2,7 @@
 
 import { digestAlgorithm, type DigestName } from './cms-build-algorithms.ts';
 import { issuerAndSerialNumber, OID_ID_DATA, type IssuerAndSerial } from './cms-build-attributes.ts';
-import { encoded, explicit, integer, objectIdentifier, octetString, sequence, setOf, toBytes, type Der } from './cms-build-der.ts';
+import { encoded, explicit, integer, objectIdentifier, octetString, sequence, setOf, TAG, tlv, type Der } from './cms-build-der.ts';
 
 const OID_SIGNED_DATA = '1.2.840.113549.1.7.2';
 /** [0] IMPLICIT, constructed: the tag the signed attributes carry inside the SignerInfo. */
@@ -44,24 +44,25 @@ export interface SignedDataInput {
   signerInfo: Der;
   /** DER certificates to carry (signer first is customary; DER sorts them anyway). */
   certificates: readonly Uint8Array[];
-  /** The content, for an opaque (encapsulated) signature; undefined for a detached one. */
-  content?: Uint8Array;
+  /** The content, in pieces joined in order, for an opaque (encapsulated) signature; undefined for a detached one. */
+  content?: readonly Uint8Array[];
 }
 
 /**
- * ContentInfo { id-signedData, [0] EXPLICIT SignedData }, where SignedData ::= SEQUENCE { version 1,
- * digestAlgorithms SET OF, encapContentInfo, certificates [0] IMPLICIT, signerInfos SET OF }. Version 1: no
- * attribute or other certificates, SignerInfos of version 1, eContentType id-data (RFC 5652 section 5.1).
+ * ContentInfo { id-signedData, [0] EXPLICIT SignedData }, where SignedData ::= SEQUENCE { version 1, digestAlgorithms
+ * SET OF, encapContentInfo, certificates [0] IMPLICIT, signerInfos SET OF }. Version 1: no attribute or other
+ * certificates, SignerInfos of version 1, eContentType id-data (RFC 5652 section 5.1).
  *
- * For opaque output the eContent OCTET STRING is header octets plus the caller's buffer: the content is hashed
- * elsewhere (node:crypto) and joined into the output once by toBytes. Encoding it through asn1js instead would build
+ * The DER is returned as pieces, joined once by the caller (toBytes, or written straight into a message as base64).
+ * For opaque output the eContent OCTET STRING is header octets plus the caller's pieces: the content is hashed
+ * elsewhere (node:crypto) and is copied only by that one join. Encoding it through asn1js instead would build
  * a 25 MB OctetString object, copy it into the tree and again into the output, for bytes that need no encoding at all.
  */
-export function signedDataContentInfo(input: SignedDataInput): Uint8Array {
+export function signedDataContentInfoDer(input: SignedDataInput): Der {
   const encapContentInfo =
     input.content === undefined
       ? sequence(objectIdentifier(OID_ID_DATA))
-      : sequence(objectIdentifier(OID_ID_DATA), explicit(0, octetString(input.content)));
+      : sequence(objectIdentifier(OID_ID_DATA), explicit(0, tlv(TAG.OCTET_STRING, input.content.map(encoded))));
   const signedData = sequence(
     integer(1),
     setOf([digestAlgorithm(input.digest)]),
@@ -70,5 +71,5 @@ export function signedDataContentInfo(input: SignedDataInput): Uint8Array {
     setOf(input.certificates.map(encoded), CERTIFICATES_TAG),
     setOf([input.signerInfo]),
   );
-  return toBytes(sequence(objectIdentifier(OID_SIGNED_DATA), explicit(0, signedData)));
+  return sequence(objectIdentifier(OID_SIGNED_DATA), explicit(0, signedData));
 }

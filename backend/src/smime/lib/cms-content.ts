@@ -5,31 +5,21 @@
 
 import { randomFillSync } from 'node:crypto';
 import type { ContentAlgorithm } from './cms-algorithms.ts';
-import { aesCbcDecrypt, aesCbcEncrypt, aesGcmDecrypt, aesGcmEncrypt, CipherError, desEde3CbcDecrypt, desEde3CbcEncrypt } from './des-ede3.ts';
+import {
+  aesCbcDecrypt,
+  aesCbcEncryptor,
+  aesGcmDecrypt,
+  aesGcmEncryptor,
+  CipherError,
+  desEde3CbcDecrypt,
+  desEde3CbcEncryptor,
+  pkcs7PadLength,
+  type StreamEncryptor,
+} from './des-ede3.ts';
 import { rc2CbcDecrypt, RC2_BLOCK_SIZE } from './rc2.ts';
 
 function decryptFailed(): CipherError {
   return new CipherError('DECRYPT_FAILED', 'decryption failed');
-}
-
-// Constant-time helpers as in des-ede3.ts: masks of all ones (true) or zero (false).
-function ctIsZero(x: number): number {
-  return ~(x | -x) >> 31;
-}
-function ctEq(a: number, b: number): number {
-  return ctIsZero(a ^ b);
-}
-function ctLe(a: number, b: number): number {
-  return ~((b - a) >> 31);
-}
-
-/** PKCS #7 padding length of a whole-block buffer, or 0 if malformed; reads the last block whatever it says. */
-function pkcs7PadLength(data: Uint8Array, blockSize: number): number {
-  const n = data.length;
-  const pad = data[n - 1]!;
-  let good = ~ctIsZero(pad) & ctLe(pad, blockSize);
-  for (let i = 1; i <= blockSize; i++) good &= ~ctLe(i, pad) | ctEq(data[n - i]!, pad);
-  return pad & good;
 }
 
 function rc2Decrypt(key: Uint8Array, bits: number, iv: Uint8Array, data: Uint8Array): Uint8Array {
@@ -86,13 +76,29 @@ export interface ContentEncryptResult {
 
 /** Encrypts with a CBC or GCM algorithm (RC2 is read-only). */
 export function encryptContent(algorithm: ContentAlgorithm, key: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): ContentEncryptResult {
-  if (algorithm.kind === 'gcm') {
-    const { ciphertext, tag } = aesGcmEncrypt(key, algorithm.nonce, plaintext, aad, algorithm.tagLength);
-    return { ciphertext, tag };
-  }
-  if (algorithm.kind === 'cbc' && algorithm.family === 'aes') return { ciphertext: aesCbcEncrypt(key, algorithm.iv, plaintext) };
-  if (algorithm.kind === 'cbc' && algorithm.family === 'des-ede3') return { ciphertext: desEde3CbcEncrypt(key, algorithm.iv, plaintext) };
+  const cipher = contentEncryptor(algorithm, key, aad);
+  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  const tag = cipher.tag();
+  return tag ? { ciphertext, tag } : { ciphertext };
+}
+
+/** encryptContent in steps, for content in pieces (issue 6). */
+export function contentEncryptor(algorithm: ContentAlgorithm, key: Uint8Array, aad?: Uint8Array): StreamEncryptor {
+  if (algorithm.kind === 'gcm') return aesGcmEncryptor(key, algorithm.nonce, aad, algorithm.tagLength);
+  if (algorithm.kind === 'cbc' && algorithm.family === 'aes') return aesCbcEncryptor(key, algorithm.iv);
+  if (algorithm.kind === 'cbc' && algorithm.family === 'des-ede3') return desEde3CbcEncryptor(key, algorithm.iv);
   throw new CipherError('UNSUPPORTED_CIPHER', `encryption with ${algorithm.name} is not offered`);
+}
+
+/**
+ * Ciphertext length for `plaintextLength` bytes: GCM adds nothing (the tag travels apart); CBC pads with PKCS #7 to
+ * the next whole block, a full block when already aligned (RFC 5652 section 6.3).
+ */
+export function ciphertextLength(algorithm: ContentAlgorithm, plaintextLength: number): number {
+  if (algorithm.kind === 'gcm') return plaintextLength;
+  if (algorithm.kind !== 'cbc') throw new CipherError('UNSUPPORTED_CIPHER', `encryption with ${algorithm.name} is not offered`);
+  const block = algorithm.iv.length;
+  return (Math.floor(plaintextLength / block) + 1) * block;
 }
 
 /**

@@ -64,8 +64,21 @@ export function integer(value: number): Der {
   return primitive(TAG.INTEGER, Uint8Array.from(bytes));
 }
 
+/** Encoded OIDs by dotted text (issue 6): a handful, written for every message. Der values are never mutated. */
+const oidCache = new Map<string, Der>();
+const OID_CACHE_ENTRIES = 256;
+
 /** OBJECT IDENTIFIER from dotted text (X.690 section 8.19). */
 export function oid(dotted: string): Der {
+  let der = oidCache.get(dotted);
+  if (der === undefined) {
+    der = encodeOid(dotted);
+    if (oidCache.size < OID_CACHE_ENTRIES) oidCache.set(dotted, der);
+  }
+  return der;
+}
+
+function encodeOid(dotted: string): Der {
   const arcs = dotted.split('.').map((a) => BigInt(a));
   if (arcs.length < 2) throw new RangeError(`oid: ${dotted}`);
   const values = [arcs[0]! * 40n + arcs[1]!, ...arcs.slice(2)];
@@ -117,6 +130,7 @@ function compareEncodings(a: Uint8Array, b: Uint8Array): number {
 
 /** SET OF, sorted as DER requires. The elements are small (RecipientInfos), so each is joined to be compared. */
 export function setOf(elements: Der[]): Der {
+  if (elements.length === 1) return tlv(TAG.SET, elements[0]!); // one element: nothing to sort
   const encoded = elements.map(toBytes).sort(compareEncodings);
   return tlv(TAG.SET, ...encoded.map(raw));
 }

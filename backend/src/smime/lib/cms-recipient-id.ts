@@ -3,6 +3,7 @@
 // and to address the recipients of a message we encrypt.
 
 import { createPublicKey, type KeyObject } from 'node:crypto';
+import { CertificateCache } from './certificate-cache.ts';
 import { decode, DerError, isTag, octets, oid, sequence, TAG, type Node } from './der.ts';
 import { OID_SUBJECT_KEY_IDENTIFIER } from './cms-algorithms.ts';
 import type { RecipientId } from './cms-structure.ts';
@@ -36,8 +37,17 @@ function subjectKeyIdentifier(extensions: Node | undefined): Uint8Array | undefi
   return undefined;
 }
 
-/** Throws DerError for a certificate that is not X.509. */
-export function certificateIdentity(der: Uint8Array): CertificateIdentity {
+const identities = new CertificateCache<Readonly<CertificateIdentity>>();
+
+/**
+ * Throws DerError for a certificate that is not X.509. Remembered per DER (lib/certificate-cache.ts): the result is
+ * read from a private copy of the bytes and frozen, so it never changes under a caller.
+ */
+export function certificateIdentity(der: Uint8Array): Readonly<CertificateIdentity> {
+  return identities.get(der, () => Object.freeze(readIdentity(Uint8Array.from(der))));
+}
+
+function readIdentity(der: Uint8Array): CertificateIdentity {
   const parts = certificateParts(der);
   return {
     issuer: parts.issuer,

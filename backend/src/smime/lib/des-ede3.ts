@@ -83,7 +83,7 @@ function ctLe(a: number, b: number): number {
  * blockSize, or 0 when the padding is malformed (0 is never a valid padding length). Reads the last
  * blockSize bytes whatever the padding byte says, accumulating the verdict in a mask.
  */
-function pkcs7PadLength(data: Uint8Array, blockSize: number): number {
+export function pkcs7PadLength(data: Uint8Array, blockSize: number): number {
   const n = data.length;
   const pad = data[n - 1]!;
   let good = ~ctIsZero(pad) & ctLe(pad, blockSize);
@@ -108,10 +108,20 @@ function collect(parts: Buffer[]): Buffer {
   return out;
 }
 
-function cbcEncrypt(name: string, key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array {
+/**
+ * Encryption in steps, for content that arrives in pieces or is written out as it is encrypted (issue 6): update()
+ * for each piece in order, then final(), then tag() (GCM only). Each returns a new buffer of ciphertext.
+ */
+export interface StreamEncryptor {
+  update(data: Uint8Array): Buffer;
+  final(): Buffer;
+  tag(): Uint8Array | undefined;
+}
+
+function cbcEncryptor(name: string, key: Uint8Array, iv: Uint8Array): StreamEncryptor {
   assertAvailable(name);
   const cipher = createCipheriv(name, key, iv); // PKCS #7 padding is OpenSSL's default for encryption
-  return collect([cipher.update(data), cipher.final()]);
+  return { update: (data) => cipher.update(data), final: () => cipher.final(), tag: () => undefined };
 }
 
 function cbcDecrypt(name: string, blockSize: number, key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array {
@@ -141,11 +151,17 @@ export function desEde3CbcDecrypt(key: Uint8Array, iv: Uint8Array, data: Uint8Ar
 
 /** DES-EDE3-CBC encryption with PKCS #7 padding. Kept for interoperability tests and legacy recipients. */
 export function desEde3CbcEncrypt(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array {
+  const cipher = desEde3CbcEncryptor(key, iv);
+  return collect([cipher.update(data), cipher.final()]);
+}
+
+/** desEde3CbcEncrypt in steps. */
+export function desEde3CbcEncryptor(key: Uint8Array, iv: Uint8Array): StreamEncryptor {
   if (key.length !== DES_EDE3_KEY_LENGTH) {
     throw new CipherError('UNSUPPORTED_CIPHER', `DES-EDE3 needs a ${DES_EDE3_KEY_LENGTH}-byte key`);
   }
   if (iv.length !== DES_BLOCK_SIZE) throw new RangeError(`DES-EDE3-CBC needs an ${DES_BLOCK_SIZE}-byte IV`);
-  return cbcEncrypt('des-ede3-cbc', key, iv, data);
+  return cbcEncryptor('des-ede3-cbc', key, iv);
 }
 
 /** AES-CBC decryption with PKCS #7 unpadding (RFC 3565); the key length (16, 24, 32) selects AES-128/192/256. */
@@ -157,10 +173,16 @@ export function aesCbcDecrypt(key: Uint8Array, iv: Uint8Array, data: Uint8Array)
 
 /** AES-CBC encryption with PKCS #7 padding (RFC 3565). */
 export function aesCbcEncrypt(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array {
+  const cipher = aesCbcEncryptor(key, iv);
+  return collect([cipher.update(data), cipher.final()]);
+}
+
+/** aesCbcEncrypt in steps. */
+export function aesCbcEncryptor(key: Uint8Array, iv: Uint8Array): StreamEncryptor {
   const name = AES_CBC_NAMES.get(key.length);
   if (name === undefined) throw new CipherError('UNSUPPORTED_CIPHER', `AES has no ${key.length * 8}-bit key size`);
   if (iv.length !== AES_BLOCK_SIZE) throw new RangeError(`AES-CBC needs a ${AES_BLOCK_SIZE}-byte IV`);
-  return cbcEncrypt(name, key, iv, data);
+  return cbcEncryptor(name, key, iv);
 }
 
 /**
@@ -203,6 +225,13 @@ export function aesGcmEncrypt(
   aad: Uint8Array = EMPTY,
   tagLength: number = GCM_MAX_TAG_LENGTH,
 ): { ciphertext: Uint8Array; tag: Uint8Array } {
+  const cipher = aesGcmEncryptor(key, nonce, aad, tagLength);
+  const ciphertext = collect([cipher.update(plaintext), cipher.final()]);
+  return { ciphertext, tag: cipher.tag()! };
+}
+
+/** aesGcmEncrypt in steps; tag() after final(). */
+export function aesGcmEncryptor(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array = EMPTY, tagLength: number = GCM_MAX_TAG_LENGTH): StreamEncryptor {
   const name = AES_GCM_NAMES.get(key.length);
   if (name === undefined) throw new CipherError('UNSUPPORTED_CIPHER', `AES has no ${key.length * 8}-bit key size`);
   if (nonce.length !== GCM_NONCE_LENGTH) throw new RangeError(`AES-GCM needs a ${GCM_NONCE_LENGTH}-byte nonce`);
@@ -212,6 +241,5 @@ export function aesGcmEncrypt(
   assertAvailable(name);
   const cipher = createCipheriv(name, key, nonce, { authTagLength: tagLength });
   if (aad.length > 0) cipher.setAAD(aad);
-  const ciphertext = collect([cipher.update(plaintext), cipher.final()]);
-  return { ciphertext, tag: new Uint8Array(cipher.getAuthTag()) };
+  return { update: (data) => cipher.update(data), final: () => cipher.final(), tag: () => new Uint8Array(cipher.getAuthTag()) };
 }

@@ -1,10 +1,12 @@
 // Building entities and messages with CRLF line endings and 7-bit headers, and splitting a message into the part
 // S/MIME protects (the content entity) and the part it cannot (the transport headers, RFC 8551 section 3.1).
+import { randomBytes } from 'node:crypto';
 import { contentTypeFrom, formatContentType, isToken, parseStructuredValue } from './content-type.ts';
 import { MimeError } from './errors.ts';
 import { formatHeaderField } from './header-format.ts';
 import { canonicalizeLineEndings, lfToCrlf, scanBody } from './lib/body-scan.ts';
-import { asBuffer, concatBytes, latin1Bytes, LF, utf8Bytes } from './lib/bytes.ts';
+import { concatBytes, latin1Bytes, LF, utf8Bytes } from './lib/bytes.ts';
+import { joinPieces, piecesInclude } from './lib/pieces.ts';
 import { readHeaderBlock } from './lib/header-block.ts';
 import { encodeLeaf } from './lib/leaf-encoding.ts';
 import { resolveLimits, type MimeLimits } from './limits.ts';
@@ -71,12 +73,11 @@ const BOUNDARY_ATTEMPTS = 8;
 /**
  * A fresh boundary: `=_` cannot occur in quoted-printable or base64 text (RFC 2045 section 6.7 wants hex after `=`;
  * `_` is not base64), and 128 random bits make a collision with any other text vanishingly unlikely. Uses the Web
- * Crypto random source for uniqueness only; nothing secret depends on it.
+ * random source (node:crypto, which is several times cheaper per call than Web Crypto) for uniqueness only; nothing
+ * secret depends on it.
  */
 export function generateBoundary(): string {
-  const bytes = new Uint8Array(16);
-  globalThis.crypto.getRandomValues(bytes);
-  return `----=_smime_${Buffer.from(bytes).toString('hex')}`;
+  return `----=_smime_${randomBytes(16).toString('hex')}`;
 }
 
 /**
@@ -92,6 +93,16 @@ export function buildMultipart(
   parts: readonly Uint8Array[],
   boundary?: string,
 ): Uint8Array {
+  return joinPieces(buildMultipartPieces(subtype, params, parts.map((p) => [p]), boundary));
+}
+
+/** buildMultipart with each part given as pieces, and the result as pieces (views of the parts, not copies). */
+export function buildMultipartPieces(
+  subtype: string,
+  params: Readonly<Record<string, string>>,
+  parts: readonly (readonly Uint8Array[])[],
+  boundary?: string,
+): Uint8Array[] {
   if (!isToken(subtype)) throw new MimeError('MIME_INVALID_OPTION', `invalid multipart subtype: ${JSON.stringify(subtype)}`);
   if (Object.keys(params).some((k) => k.toLowerCase() === 'boundary')) {
     throw new MimeError('MIME_INVALID_OPTION', 'pass the boundary as its own argument, not in params');
@@ -99,7 +110,7 @@ export function buildMultipart(
   if (parts.length === 0) throw new MimeError('MIME_INVALID_OPTION', 'a multipart needs at least one part');
   const occursIn = (b: string): boolean => {
     const needle = utf8Bytes(`--${b}`);
-    return parts.some((p) => asBuffer(p).indexOf(needle) !== -1);
+    return parts.some((p) => piecesInclude(p, needle));
   };
   let chosen: string | undefined = boundary;
   if (chosen !== undefined) {
@@ -115,9 +126,9 @@ export function buildMultipart(
   const header = formatHeaderField('Content-Type', formatContentType(`multipart/${subtype}`, { ...params, boundary: chosen }));
   const delimiter = latin1Bytes(`--${chosen}\r\n`);
   const chunks: Uint8Array[] = [latin1Bytes(`${header}\r\n\r\n`)];
-  for (const part of parts) chunks.push(delimiter, part, CRLF);
+  for (const part of parts) chunks.push(delimiter, ...part, CRLF);
   chunks.push(latin1Bytes(`--${chosen}--\r\n`));
-  return concatBytes(chunks);
+  return chunks;
 }
 
 export interface SplitMessage {
@@ -161,6 +172,11 @@ export function splitMessageHeaders(raw: Uint8Array, limits?: Partial<MimeLimits
  * headers throws MIME_INVALID_HEADER: two Content-Type fields would let readers disagree on what the message is.
  */
 export function joinMessage(outerHeaders: readonly (MimeHeader | HeaderInput)[], entityBytes: Uint8Array): Uint8Array {
+  return joinPieces(joinMessagePieces(outerHeaders, [entityBytes]));
+}
+
+/** joinMessage with the entity as pieces, and the message as pieces (the entity's are not copied). */
+export function joinMessagePieces(outerHeaders: readonly (MimeHeader | HeaderInput)[], entity: readonly Uint8Array[]): Uint8Array[] {
   const chunks: Uint8Array[] = [];
   let hasVersion = false;
   for (const header of outerHeaders) {
@@ -181,8 +197,8 @@ export function joinMessage(outerHeaders: readonly (MimeHeader | HeaderInput)[],
     }
   }
   if (!hasVersion) chunks.push(latin1Bytes('MIME-Version: 1.0\r\n'));
-  chunks.push(entityBytes);
-  return concatBytes(chunks);
+  chunks.push(...entity);
+  return chunks;
 }
 
 function isHeaderInput(header: MimeHeader | HeaderInput): header is HeaderInput {

@@ -43,6 +43,21 @@ export function toSignable(entityBytes: Uint8Array, limits?: Partial<MimeLimits>
   return concatBytes(out);
 }
 
+/**
+ * toSignable of the content entity of a parsed whole message (what splitMessageHeaders cuts out: the Content-*
+ * fields and the body), as pieces that are mostly views of the message: nothing is copied, so a caller that hashes,
+ * encrypts or writes them out touches a large body once (issue 6). Gives the same bytes as
+ * `toSignable(splitMessageHeaders(raw).entity)`, or undefined when the entity is a multipart/signed, which is copied
+ * verbatim and needs those joined bytes. Throws as toSignable does.
+ */
+export function signablePieces(message: MimeEntity): Uint8Array[] | undefined {
+  if (message.contentType.mediaType === 'multipart/signed' && !message.defects.includes('ENCODED_COMPOSITE')) return undefined;
+  const entity: MimeEntity = { ...message, headers: message.headers.filter((h) => h.name.toLowerCase().startsWith('content-')) };
+  const out: Uint8Array[] = [];
+  emitEntity(entity, out);
+  return out;
+}
+
 function refuse(reason: string, cause?: unknown): MimeError {
   return new MimeError('MIME_CANNOT_CANONICALIZE', reason, cause === undefined ? undefined : { cause });
 }
@@ -104,7 +119,7 @@ function emitVerbatim(entity: MimeEntity, out: Uint8Array[]): void {
   if (scan.eightBit || scan.nul || scan.loneCr || scan.longLine) {
     throw refuse('an embedded multipart/signed is not 7-bit text: re-encoding it would break its signature');
   }
-  out.push(lfToCrlf(entity.raw));
+  out.push(scan.bareLf ? lfToCrlf(entity.raw) : entity.raw);
 }
 
 function emitLeaf(entity: MimeEntity, out: Uint8Array[]): void {
@@ -121,14 +136,15 @@ function emitLeaf(entity: MimeEntity, out: Uint8Array[]): void {
     newBody = leaf.body;
   } else if (encoding === '7bit') {
     if (isText) {
-      const canonical = canonicalizeLineEndings(body);
-      if (isTransportSafe(scanBody(canonical))) newBody = canonical;
+      // Already CRLF throughout: the scan of the body is the scan of its canonical form.
+      const canonical = scan.bareLf || scan.loneCr ? canonicalizeLineEndings(body) : body;
+      if (isTransportSafe(canonical === body ? scan : scanBody(canonical))) newBody = canonical;
       else {
         newEncoding = 'quoted-printable';
         newBody = encodeQuotedPrintable(canonical);
       }
     } else if (isTransportSafe(scan)) {
-      newBody = lfToCrlf(body);
+      newBody = scan.bareLf ? lfToCrlf(body) : body;
     } else {
       newEncoding = 'base64';
       newBody = encodeBase64Lines(body);
@@ -138,7 +154,7 @@ function emitLeaf(entity: MimeEntity, out: Uint8Array[]): void {
     const decode = encoding === 'base64' ? decodeBase64 : decodeQuotedPrintable;
     // A hard line break in quoted-printable stands for CRLF (RFC 2045 section 6.7 rule 4), so LF -> CRLF on the
     // encoded text is what a CRLF transport does; base64 ignores line breaks.
-    const encoded = clean ? lfToCrlf(body) : body;
+    const encoded = clean && scan.bareLf ? lfToCrlf(body) : body;
     if (!isText) {
       if (clean) newBody = encoded;
       else {
@@ -156,7 +172,7 @@ function emitLeaf(entity: MimeEntity, out: Uint8Array[]): void {
     }
   } else {
     if (!isTransportSafe(scan)) throw refuse(`unknown transfer encoding ${encoding} with unsafe content`);
-    newBody = lfToCrlf(body);
+    newBody = scan.bareLf ? lfToCrlf(body) : body;
   }
   emitHeaders(entity, out, newEncoding === encoding ? undefined : newEncoding);
   out.push(CRLF, newBody);

@@ -29,16 +29,19 @@ export {
   encodeQuotedPrintable,
   type DecodeOptions,
 } from './transfer-encoding.ts';
-export { canonicalizeLineEndings, toSignable } from './canonical.ts';
+export { canonicalizeLineEndings, signablePieces, toSignable } from './canonical.ts';
 export { foldHeaderLine, formatHeaderField } from './header-format.ts';
 export {
   buildEntity,
   buildMultipart,
+  buildMultipartPieces,
   generateBoundary,
   joinMessage,
+  joinMessagePieces,
   splitMessageHeaders,
   type BuildEntityInput,
   type HeaderInput,
   type SplitMessage,
 } from './build.ts';
 export { formatAddress, formatAddressList, normalizeEmail, parseAddressList, type EmailAddress } from './address.ts';
+export { joinPieces, piecesLength, writePieces } from './lib/pieces.ts';

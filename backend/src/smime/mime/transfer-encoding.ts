@@ -1,6 +1,7 @@
 // Content-Transfer-Encoding (RFC 2045 section 6): decoding bodies, and the encoders the canonical form and the
 // builders use. Decoders are linear, allocate once, and never throw on bad input unless asked to be strict.
 import { MimeError } from './errors.ts';
+import { Base64LineWriter, base64LinesLength } from './lib/base64-lines.ts';
 import { asBuffer, CR, EQUALS, HEX_UPPER, hexValue, HTAB, isWsp, LF, SP } from './lib/bytes.ts';
 import type { MimeEntity } from './types.ts';
 
@@ -109,18 +110,12 @@ export function encodeBase64Lines(bytes: Uint8Array, lineLength = 76): Uint8Arra
   if (!Number.isInteger(lineLength) || lineLength < 4 || lineLength > 76 || lineLength % 4 !== 0) {
     throw new MimeError('MIME_INVALID_OPTION', 'lineLength must be a multiple of 4 between 4 and 76');
   }
-  const flat = asBuffer(bytes).toString('base64');
-  const lines = Math.ceil(flat.length / lineLength);
-  const out = new Uint8Array(flat.length + Math.max(0, lines - 1) * 2);
-  let n = 0;
-  for (let i = 0; i < flat.length; i++) {
-    if (i > 0 && i % lineLength === 0) {
-      out[n++] = CR;
-      out[n++] = LF;
-    }
-    out[n++] = flat.charCodeAt(i);
-  }
-  return out;
+  if (bytes.length === 0) return new Uint8Array(0);
+  // Every line CRLF-terminated by the writer; the last CRLF is cut off (a view, not a copy).
+  const out = new Uint8Array(base64LinesLength(bytes.length, lineLength));
+  const writer = new Base64LineWriter(out, 0, lineLength);
+  writer.write(bytes);
+  return out.subarray(0, writer.end() - 2);
 }
 
 /**

@@ -1,4 +1,5 @@
 // Byte helpers shared by the MIME modules. Internal: not re-exported from index.ts.
+import { isAscii as nativeIsAscii } from 'node:buffer';
 
 export const CR = 0x0d;
 export const LF = 0x0a;
@@ -60,9 +61,9 @@ export function decodeHeaderText(bytes: Uint8Array): string {
   }
 }
 
+/** No byte at or above 0x80 (node:buffer's native check, issue 6). */
 export function isAscii(bytes: Uint8Array): boolean {
-  for (let i = 0; i < bytes.length; i++) if (bytes[i]! >= 0x80) return false;
-  return true;
+  return nativeIsAscii(bytes);
 }
 
 export function isWsp(byte: number | undefined): boolean {
