@@ -66,3 +66,51 @@ export async function userRow(srv: TestServer, email: string): Promise<UserRow> 
   assert.ok(u, `user ${email}`);
   return u;
 }
+
+// ---- signed mail, assembled by hand ----------------------------------------------------------------------------
+
+const wrap76 = (der: Uint8Array) => Buffer.from(der).toString('base64').replace(/.{76}/g, '$&\r\n');
+
+/** A multipart/signed message: `signed` is the exact first part (a MIME entity), `p7s` the detached signature. */
+export function multipartSigned(from: string, signed: Uint8Array, p7s: Uint8Array, extraParts: Uint8Array[] = [], boundary = 'sig-boundary'): Buffer {
+  return Buffer.concat([
+    Buffer.from(
+      `From: ${from}\r\nTo: reader@example.com\r\nSubject: signed\r\nMIME-Version: 1.0\r\n` +
+        `Content-Type: multipart/signed; protocol="application/pkcs7-signature"; micalg=sha-256; boundary="${boundary}"\r\n\r\n--${boundary}\r\n`,
+    ),
+    Buffer.from(signed),
+    Buffer.from(
+      `\r\n--${boundary}\r\nContent-Type: application/pkcs7-signature; name=smime.p7s\r\nContent-Transfer-Encoding: base64\r\n\r\n${wrap76(p7s)}\r\n`,
+    ),
+    ...extraParts.map((p) => Buffer.concat([Buffer.from(`--${boundary}\r\n`), Buffer.from(p), Buffer.from('\r\n')])),
+    Buffer.from(`--${boundary}--\r\n`),
+  ]);
+}
+
+/** An application/pkcs7-mime message around `der` (signed-data or enveloped-data). */
+export function pkcs7Mime(from: string, der: Uint8Array, smimeType = 'signed-data', extraHeaders = ''): Buffer {
+  return Buffer.from(
+    `From: ${from}\r\nTo: reader@example.com\r\n${extraHeaders}Subject: opaque\r\nMIME-Version: 1.0\r\n` +
+      `Content-Type: application/pkcs7-mime; smime-type=${smimeType}; name=smime.p7m\r\nContent-Transfer-Encoding: base64\r\n\r\n${wrap76(der)}\r\n`,
+    'latin1',
+  );
+}
+
+/** The same, as a body part (headers of the part only). */
+export function pkcs7MimePart(der: Uint8Array, smimeType = 'enveloped-data'): Buffer {
+  return Buffer.from(
+    `Content-Type: application/pkcs7-mime; smime-type=${smimeType}; name=smime.p7m\r\nContent-Transfer-Encoding: base64\r\n\r\n${wrap76(der)}`,
+    'latin1',
+  );
+}
+
+/** A multipart/mixed message of the given parts (each a complete MIME entity). */
+export function multipartMixed(from: string, parts: Uint8Array[], subtype = 'mixed', boundary = 'mix-boundary'): Buffer {
+  return Buffer.concat([
+    Buffer.from(`From: ${from}\r\nTo: reader@example.com\r\nSubject: mixed\r\nMIME-Version: 1.0\r\nContent-Type: multipart/${subtype}; boundary="${boundary}"\r\n\r\n`),
+    ...parts.map((p) => Buffer.concat([Buffer.from(`--${boundary}\r\n`), Buffer.from(p), Buffer.from('\r\n')])),
+    Buffer.from(`--${boundary}--\r\n`),
+  ]);
+}
+
+export const decodeContent = (body: { content: string }): string => Buffer.from(body.content, 'base64').toString('latin1');
