@@ -18,7 +18,7 @@ import { protectMessage } from '../smime/outgoing.ts';
 import { RevocationChecker } from '../smime/revocation.ts';
 import type { SignatureEvidence } from '../smime/types.ts';
 import { appendAudit } from '../store/audit.ts';
-import { upsertExchanged } from '../store/certificates.ts';
+import { touchExchanged, upsertExchanged } from '../store/certificates.ts';
 import type { Database } from '../store/db.ts';
 import type { KeyRow } from '../store/keys.ts';
 import { userAddresses, type UserRow } from '../store/users.ts';
@@ -88,12 +88,13 @@ export class MailService {
 
   // ---- recipients -----------------------------------------------------------------------------------------------
 
-  async resolve(user: UserRow, emails: string[], now = new Date()): Promise<Resolution[]> {
+  /** `known`: the user's addresses and keys when the caller already read them (one query each saved per message). */
+  async resolve(user: UserRow, emails: string[], now = new Date(), known?: { own: string[]; keys: KeyRow[] }): Promise<Resolution[]> {
     const wanted = [...new Set(emails.map((e) => e.trim().toLowerCase()))];
     const candidates = await candidatesFor(this.db, user.id, wanted);
     // The user's own addresses resolve to their own certificates too (a note to self, the Sent copy).
-    const own = await userAddresses(this.db, user);
-    const keys = await this.vault.listKeys(user);
+    const own = known?.own ?? (await userAddresses(this.db, user));
+    const keys = known?.keys ?? (await this.vault.listKeys(user));
     for (const e of wanted)
       if (own.includes(e)) for (const k of keys) if (k.emails.includes(e)) candidates.get(e)!.push(ownCandidate(k, e));
     return wanted.map((e) => pickCertificate(e, candidates.get(e) ?? [], now));
@@ -133,7 +134,7 @@ export class MailService {
     const bccTargets = new Map<string, Uint8Array>();
     let cipher: ContentCipher = req.cipher ?? this.config.SMIME_DEFAULT_CIPHER;
     if (req.encrypt) {
-      const resolutions = await this.resolve(user, [...to, ...cc, ...bcc], now);
+      const resolutions = await this.resolve(user, [...to, ...cc, ...bcc], now, { own, keys });
       const missing = resolutions.filter((r) => !r.ready);
       if (missing.length > 0)
         throw new AppError('RECIPIENT_CERTIFICATE_MISSING', `No usable certificate for ${missing.map((m) => m.email).join(', ')}.`, {
@@ -230,7 +231,7 @@ export class MailService {
           return session.keys.map<DecryptionKey>((k) => ({ keyId: k.row.id, certificate: k.row.certificate, privateKey: k.privateKey }));
         },
       });
-      const harvested = await this.harvest(user, analysis.layers);
+      const harvested = await this.harvest(user, analysis.layers, ownKeys);
       return { analysis, harvested };
     } finally {
       session?.dispose();
@@ -238,7 +239,7 @@ export class MailService {
   }
 
   /** Store the certificates of trusted, cryptographically valid signers under each of their addresses. */
-  private async harvest(user: UserRow, layers: Layer[]): Promise<HarvestResult[]> {
+  private async harvest(user: UserRow, layers: Layer[], ownKeys: KeyRow[]): Promise<HarvestResult[]> {
     const now = new Date();
     const out: HarvestResult[] = [];
     for (const layer of layers) {
@@ -246,9 +247,13 @@ export class MailService {
       for (const sig of layer.signatures) {
         if (!harvestable(sig, now)) continue;
         const info = describeCertificate(sig.signerCertificate!);
-        const own = (await this.vault.listKeys(user)).some((k) => k.fingerprint_sha256 === info.fingerprintSha256);
-        if (own) continue;
+        if (ownKeys.some((k) => k.fingerprint_sha256 === info.fingerprintSha256)) continue;
         for (const email of info.emails) {
+          // The common case, a correspondent's certificate seen before: one statement, no transaction.
+          if (await touchExchanged(this.db, user.id, email, info.fingerprintSha256, sig.capabilities ?? [])) {
+            out.push({ email, outcome: 'seen', fingerprintSha256: info.fingerprintSha256 });
+            continue;
+          }
           const outcome = await this.db.transaction(async (tx) => {
             const result = await upsertExchanged(tx, {
               id: randomUUID(),

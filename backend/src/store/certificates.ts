@@ -77,11 +77,25 @@ export async function exchangedForEmails(db: Queryable, userId: number, emails: 
 }
 
 /**
+ * Refresh last_seen_at (and the capabilities, when the signature announced some) of this exact certificate for
+ * (user, email); false when it is not the stored one (then upsertExchanged decides, in a transaction).
+ */
+export async function touchExchanged(db: Queryable, userId: number, email: string, fingerprintSha256: string, capabilities: string[]): Promise<boolean> {
+  const rows = await db.query(
+    `UPDATE exchanged_certificates SET last_seen_at = now(),
+        capabilities = CASE WHEN cardinality($4::text[]) > 0 THEN $4::text[] ELSE capabilities END
+      WHERE user_id = $1 AND email = $2 AND fingerprint_sha256 = $3 RETURNING id`,
+    [userId, email, fingerprintSha256, capabilities],
+  );
+  return rows.length > 0;
+}
+
+/**
  * Store a harvested certificate for (user, email) unless a certificate at least as new is already there: the
  * newer one (later notBefore, then later notAfter) wins; the same certificate only refreshes last_seen_at.
  * Returns what happened.
  */
-export async function upsertExchanged(db: Queryable, c: NewExchangedCert): Promise<'added' | 'replaced' | 'seen' | 'kept'> {
+export async function upsertExchanged(db: Queryable, c: NewExchangedCert, retried = false): Promise<'added' | 'replaced' | 'seen' | 'kept'> {
   const [current] = await db.query<ExchangedCertRow>(
     `SELECT ${COLUMNS} FROM exchanged_certificates WHERE user_id = $1 AND email = $2 FOR UPDATE`,
     [c.userId, c.email],
@@ -101,10 +115,13 @@ export async function upsertExchanged(db: Queryable, c: NewExchangedCert): Promi
     (c.notBefore.getTime() === current.not_before.getTime() && c.notAfter > current.not_after);
   if (!newer) return 'kept';
   if (current) await db.query('DELETE FROM exchanged_certificates WHERE id = $1', [current.id]);
-  await db.query(
+  // Two messages from a new correspondent read at once both find no row (FOR UPDATE locks nothing): the first
+  // insert wins, the second does nothing and decides again against the committed row (found by the load test).
+  const inserted = await db.query(
     `INSERT INTO exchanged_certificates (id, user_id, email, certificate, chain, fingerprint_sha256, subject, issuer,
        serial_number, not_before, not_after, key_usage, extended_key_usage, key_algorithm, key_size, capabilities, source)
-     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)`,
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)
+     ON CONFLICT (user_id, email) DO NOTHING RETURNING id`,
     [
       c.id,
       c.userId,
@@ -125,6 +142,10 @@ export async function upsertExchanged(db: Queryable, c: NewExchangedCert): Promi
       c.source,
     ],
   );
+  if (inserted.length === 0) {
+    if (retried) throw new Error('exchanged certificate: concurrent insert did not settle');
+    return upsertExchanged(db, c, true);
+  }
   return current ? 'replaced' : 'added';
 }
 

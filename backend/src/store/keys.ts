@@ -62,9 +62,16 @@ export interface NewKey {
   source: 'admin' | 'user';
 }
 
-const COLUMNS = `id, user_id, certificate, chain, fingerprint_sha256, subject, issuer, serial_number, not_before,
+export const COLUMNS = `id, user_id, certificate, chain, fingerprint_sha256, subject, issuer, serial_number, not_before,
   not_after, emails, key_usage, extended_key_usage, key_algorithm, key_size, wrap_version, kdf_salt, kdf_memory_kib,
   kdf_time_cost, kdf_parallelism, wrap_iv, wrapped_key, must_change_passphrase, is_default, source, created_at`;
+
+/** The key columns qualified with a table alias, for joins (sessions.openSessionKeys). */
+export function qualifiedColumns(alias: string): string {
+  return COLUMNS.split(',')
+    .map((c) => `${alias}.${c.trim()}`)
+    .join(', ');
+}
 
 export function wrappedOf(row: KeyRow): WrappedKey {
   return {
