@@ -44,6 +44,8 @@ const PASSPHRASE = 'load test passphrase of a user';
 const REQUEST_TIMEOUT_S = 60;
 /** The unlock burst queues behind the KDF semaphore: allow it the time of the whole burst. */
 const UNLOCK_TIMEOUT_S = 300;
+/** Server settings the bench passes through from its own environment, to compare tunings. */
+const TUNING = /^(SMIME_ARGON2_[A-Z_]+|DATABASE_POOL_SIZE)$/;
 /** Distinct RSA key pairs among the users' certificates. */
 const KEY_PAIRS = 8;
 /** Upper bound of the signing run that accompanies the unlock burst. */
@@ -63,12 +65,28 @@ interface PhaseResult {
   firstError?: string;
 }
 
-/** Resident memory of a process, from /proc (Linux); the server is a child so the load generator is not counted. */
+/**
+ * Resident memory (MiB) of the server and its children (the Argon2 worker), from /proc (Linux). The server is a child
+ * of the bench, so the load generator is not counted.
+ */
 function rssOf(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const m = /VmRSS:\s+(\d+) kB/.exec(status);
-  if (!m) throw new Error('no VmRSS');
-  return Number(m[1]) / 1024;
+  const one = (p: number | string): number => {
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+      return m ? Number(m[1]) / 1024 : 0;
+    } catch {
+      return 0; // a child that just exited
+    }
+  };
+  let children: string[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  } catch {
+    /* no children file: the server alone */
+  }
+  const total = one(pid) + children.reduce((a, c) => a + one(c), 0);
+  if (total === 0) throw new Error(`no RSS for the server (pid ${pid})`);
+  return total;
 }
 
 async function freePort(): Promise<number> {
@@ -156,8 +174,10 @@ export async function benchLoad(): Promise<Row[]> {
     // ---- the real server ------------------------------------------------------------------------------------------
     const port = await freePort();
     const serverEnv: Record<string, string> = {};
+    // The server's settings are the defaults, except what is set below and the tuning knobs under test
+    // (SMIME_ARGON2_*, DATABASE_POOL_SIZE), which pass through from this environment.
     for (const [k, v] of Object.entries(process.env))
-      if (v !== undefined && !k.startsWith('SMIME_') && !k.startsWith('LDAP_') && k !== 'DATABASE_URL') serverEnv[k] = v;
+      if (v !== undefined && ((!k.startsWith('SMIME_') && !k.startsWith('LDAP_') && k !== 'DATABASE_URL') || TUNING.test(k))) serverEnv[k] = v;
     Object.assign(serverEnv, {
       DATABASE_URL: dbUrl.toString(),
       PORT: String(port),
@@ -291,7 +311,7 @@ export async function benchLoad(): Promise<Row[]> {
         ours: p.rss.at(-1)!,
         ref: p.rss[0],
         unit: 'MiB',
-        note: `start ${p.rss[0]!.toFixed(0)}, middle ${mid.toFixed(0)}, end ${p.rss.at(-1)!.toFixed(0)}, peak ${Math.max(...p.rss).toFixed(0)}; ref: start`,
+        note: `with the Argon2 worker; start ${p.rss[0]!.toFixed(0)}, middle ${mid.toFixed(0)}, end ${p.rss.at(-1)!.toFixed(0)}, peak ${Math.max(...p.rss).toFixed(0)}; ref: start`,
       });
     };
 

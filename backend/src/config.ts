@@ -59,6 +59,9 @@ const schema = z.object({
   SMIME_ARGON2_CONCURRENCY: int(1, 64)
     .default(2)
     .describe('Argon2 derivations run at once per instance; more wait, so a burst of unlocks cannot starve signing.'),
+  SMIME_ARGON2_NICE: int(0, 19)
+    .default(10)
+    .describe('CPU priority (nice) of the Argon2 worker process: above 0, signing wins the cores during an unlock burst.'),
   SMIME_PASSPHRASE_MIN_LENGTH: int(8, 1024).default(10).describe('Minimum length of a passphrase a user chooses.'),
   SMIME_THROTTLE_FREE_ATTEMPTS: int(1, 100).default(3).describe('Wrong passphrases allowed before delays start.'),
   SMIME_THROTTLE_BASE_DELAY_S: int(1, 3600).default(2).describe('First delay; it doubles with each further failure.'),

@@ -16,6 +16,7 @@ export function vaultOptions(config: Config): VaultOptions {
       parallelism: config.SMIME_ARGON2_PARALLELISM,
     },
     kdfConcurrency: config.SMIME_ARGON2_CONCURRENCY,
+    kdfNice: config.SMIME_ARGON2_NICE,
     idleTimeoutS: config.SMIME_UNLOCK_IDLE_TIMEOUT_S,
     maxLifetimeS: config.SMIME_UNLOCK_MAX_LIFETIME_S,
     throttle: {

@@ -18,6 +18,8 @@ export interface Database extends Queryable {
   /** Runs fn in one transaction: all of it commits or none of it does. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+  /** Connections of the PostgreSQL pool (absent on PGlite, which has one): total, idle, and callers waiting. */
+  poolStats?(): { total: number; idle: number; waiting: number };
 }
 
 const INT8_OID = 20;
@@ -63,6 +65,7 @@ export function openPostgres(connectionString: string, poolSize = 10): Database 
       }
     },
     close: () => pool.end(),
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
   };
 }
 

@@ -32,6 +32,8 @@ import { open, seal, sessionAad, UnwrapError, vaultAad, WRAP_VERSION } from './w
 export interface VaultOptions {
   argon2: Argon2Params;
   kdfConcurrency: number;
+  /** Nice value of the Argon2 worker process (kdf.ts); default ARGON2_NICE. */
+  kdfNice?: number;
   idleTimeoutS: number;
   maxLifetimeS: number;
   throttle: throttle.ThrottlePolicy;
@@ -95,7 +97,7 @@ export class Vault {
     readonly options: VaultOptions,
     private readonly log?: Logger,
   ) {
-    this.kdf = new Kdf(options.kdfConcurrency);
+    this.kdf = new Kdf(options.kdfConcurrency, options.kdfNice);
   }
 
   // ---- wrapping -------------------------------------------------------------------------------------------------
@@ -402,9 +404,10 @@ export class Vault {
     const base = { unlocked: false, idleTimeoutS: this.options.idleTimeoutS, unlockedKeyIds: [] as string[] };
     if (!parsed) return base;
     try {
-      const s = await sessions.touchSession(this.db, user.id, parsed.sessionId);
-      if (!s) return base;
-      const blobs = await sessions.sessionKeys(this.db, s.id);
+      const opened = await sessions.openSessionKeys(this.db, user.id, parsed.sessionId);
+      if (!opened) return base;
+      const s = opened.session;
+      const blobs = opened.keys.map((k) => k.blob);
       // Prove the client holds the session key: one blob must open.
       const first = blobs[0];
       if (!first) return base;
@@ -442,13 +445,12 @@ export class Vault {
       for (const u of unlocked) u.pkcs8.fill(0);
     };
     try {
-      const s = await sessions.touchSession(this.db, user.id, parsed.sessionId);
-      if (!s) throw new AppError('LOCKED');
-      const blobs = await sessions.sessionKeys(this.db, s.id);
-      const rows = new Map((await keys.listKeys(this.db, user.id)).map((r) => [r.id, r]));
-      for (const b of blobs) {
-        const row = rows.get(b.key_id);
-        if (!row || !filter(row)) continue;
+      // One statement: touch the session, its blobs, and the key rows they wrap (issue 6).
+      const opened = await sessions.openSessionKeys(this.db, user.id, parsed.sessionId);
+      if (!opened) throw new AppError('LOCKED');
+      const s = opened.session;
+      for (const { blob: b, row } of opened.keys) {
+        if (!filter(row)) continue;
         if (isPending(row)) throw new AppError('PASSPHRASE_CHANGE_REQUIRED', undefined, { keyId: row.id });
         let pkcs8: Buffer;
         try {
