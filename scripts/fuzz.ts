@@ -10,6 +10,8 @@
  *   FUZZ_API_ITERATIONS requests to the API (default 20000)
  *   FUZZ_SECONDS       time budget per target, seconds (default 600): no new input starts after it
  *   FUZZ_TIMEOUT_MS    one input running longer than this is a hang (default 15000)
+ *   FUZZ_API_TIMEOUT_MS an API answer later than this is a hang (default 60000: unlocks and key imports derive Argon2
+ *                      keys, SMIME_ARGON2_CONCURRENCY at a time, and queue behind each other on a busy machine)
  *   FUZZ_TARGETS       comma-separated subset (mime,incoming,envelope,verify,certificate,pem,pkcs12,pkcs7,outgoing,api)
  *   FUZZ_FROM          first input index (to replay one input: FUZZ_FROM=n FUZZ_ITERATIONS=1)
  *   FUZZ_JOBS          targets run at once (default 1; each in its own worker thread)
@@ -32,6 +34,7 @@ const iterations = intEnv('FUZZ_ITERATIONS', 20_000);
 const apiIterations = intEnv('FUZZ_API_ITERATIONS', 20_000);
 const budgetMs = intEnv('FUZZ_SECONDS', 600) * 1000;
 const timeoutMs = intEnv('FUZZ_TIMEOUT_MS', 15_000);
+const apiTimeoutMs = intEnv('FUZZ_API_TIMEOUT_MS', 60_000);
 const from = intEnv('FUZZ_FROM', 0);
 const jobs = Math.max(1, intEnv('FUZZ_JOBS', 1));
 const save = process.env.FUZZ_SAVE !== '0';
@@ -39,14 +42,17 @@ const known = [...TARGETS.map((t) => t.name), 'api'];
 const selected = (process.env.FUZZ_TARGETS ?? known.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
 for (const s of selected) if (!known.includes(s)) throw new Error(`FUZZ_TARGETS: unknown target ${s}; known: ${known.join(', ')}`);
 
-console.log(`fuzz: seed ${seed}, ${iterations} inputs per engine target, ${apiIterations} API requests, budget ${budgetMs / 1000} s per target, hang limit ${timeoutMs} ms, ${jobs} job(s), node ${process.version}`);
+console.log(`fuzz: seed ${seed}, ${iterations} inputs per engine target, ${apiIterations} API requests, budget ${budgetMs / 1000} s per target, hang limit ${timeoutMs} ms (API ${apiTimeoutMs} ms), ${jobs} job(s), node ${process.version}`);
 
 const results: TargetStats[] = [];
+const saved = new Map<Finding, string>();
 const queue = TARGETS.filter((t) => selected.includes(t.name)).map((t) => t.name);
 async function worker(): Promise<void> {
   for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
     const stats = await runTarget({ target: name, seed, from, count: iterations, timeoutMs, budgetMs });
     results.push(stats);
+    // Saved at once: a later target (or the API run) failing must not lose them.
+    if (save) for (const f of stats.findings.slice(0, 20)) saved.set(f, saveFinding(f));
     const top = [...stats.outcomes].sort((a, b) => b[1] - a[1]).slice(0, 4).map(([k, v]) => `${k} ${v}`).join(', ');
     console.log(`  ${name}: ${stats.inputs} inputs in ${(stats.elapsedMs / 1000).toFixed(1)} s, ${stats.findings.length} findings (${top})`);
   }
@@ -55,8 +61,13 @@ await Promise.all(Array.from({ length: jobs }, () => worker()));
 
 let api: ApiStats | undefined;
 if (selected.includes('api')) {
-  api = await runApiFuzz({ seed, count: apiIterations, timeoutMs, budgetMs });
-  console.log(`  api: ${api.requests} requests in ${(api.elapsedMs / 1000).toFixed(1)} s, ${api.findings.length} findings`);
+  try {
+    api = await runApiFuzz({ seed, count: apiIterations, timeoutMs: apiTimeoutMs, budgetMs });
+    console.log(`  api: ${api.requests} requests in ${(api.elapsedMs / 1000).toFixed(1)} s (setup ${(api.setupMs / 1000).toFixed(1)} s), ${api.findings.length} findings`);
+  } catch (e) {
+    console.error('  api: the API fuzz run itself failed:', e);
+    process.exitCode = 1;
+  }
 }
 
 // ---- the table ----
@@ -90,7 +101,7 @@ if (engineFindings.length || apiFindings.length) {
   for (const [sig, list] of groups) {
     const f = list[0]!;
     console.log(`\n* ${sig} (x${list.length})\n  first: seed ${f.runSeed} index ${f.index} from ${f.seed}${f.aux !== undefined ? ` aux ${JSON.stringify(f.aux)}` : ''}\n  ${f.error.split('\n').slice(0, 6).join('\n  ')}`);
-    if (save) for (const one of list.slice(0, 3)) console.log(`  saved test/fuzz/findings/${saveFinding(one)}.bin`);
+    for (const one of list) if (saved.has(one)) console.log(`  saved test/fuzz/findings/${saved.get(one)}.bin`);
   }
   for (const f of apiFindings.slice(0, 50)) console.log(`\n* api ${f.kind} (seed ${f.runSeed} request ${f.index}) ${f.request}: ${f.error}`);
   process.exitCode = 1;

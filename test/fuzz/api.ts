@@ -201,15 +201,25 @@ const CONTENT_TYPES = ['application/json', 'application/json; charset=utf-8', 'a
 const ODD_STRINGS = ['', ' ', 'a', '\u0000', 'x'.repeat(1025), 'x'.repeat(300_000), '\ud800', '😀'.repeat(10), '../../etc/passwd', '%00', 'null', '<script>', 'alice@example.com', 'ALICE@EXAMPLE.COM', 'a@b', '@', 'true', '0'];
 const ODD_VALUES: unknown[] = [null, true, false, 0, -1, 1e308, Number.MAX_SAFE_INTEGER, 1.5, [], [1, 2], {}, { a: 1 }, ...ODD_STRINGS];
 
+/** JSON text spliced in as it is: nesting deeper than JSON.stringify (or a naive parser) can recurse. */
+class RawJson {
+  constructor(readonly text: string) {}
+}
+
 function oddValue(rng: Rng): unknown {
   if (rng.chance(0.01)) return 'x'.repeat(1_200_000); // over SMIME_MAX_JSON_BYTES: 413
   if (rng.chance(0.05)) {
-    // deep nesting
-    let v: unknown = 1;
-    for (let i = rng.small(5000); i > 0; i--) v = rng.chance(0.5) ? [v] : { a: v };
-    return v;
+    const depth = rng.small(100_000);
+    return new RawJson(rng.chance(0.5) ? `${'['.repeat(depth)}1${']'.repeat(depth)}` : `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`);
   }
   return rng.pick(ODD_VALUES);
+}
+
+/** JSON.stringify, with RawJson values written as their text. */
+function stringify(value: unknown): string {
+  const raws: string[] = [];
+  const text = JSON.stringify(value, (_k, v: unknown) => (v instanceof RawJson ? `\u0000raw${raws.push(v.text) - 1}\u0000` : v));
+  return text.replace(/"\\u0000raw(\d+)\\u0000"/g, (_m, i: string) => raws[Number(i)]!);
 }
 
 function mutateJson(template: Record<string, unknown>, rng: Rng): string {
@@ -234,10 +244,10 @@ function mutateJson(template: Record<string, unknown>, rng: Rng): string {
         }
         break;
       default:
-        return JSON.stringify(rng.pick([[], null, 'string', 42, [obj]]));
+        return stringify(rng.pick([[], null, 'string', 42, [obj]]));
     }
   }
-  let text = JSON.stringify(obj);
+  let text = stringify(obj);
   if (rng.chance(0.1)) {
     // not JSON any more: truncated, trailing garbage, a BOM, duplicate keys, a comment
     text = rng.pick([text.slice(0, rng.int(text.length)), `${text}}`, `\ufeff${text}`, text.replace('{', '{"a":1,"a":2,'), `/*c*/${text}`, text.replace(/"/g, "'"), ''])!;

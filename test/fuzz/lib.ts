@@ -510,7 +510,7 @@ export function mutateAsn1(input: Uint8Array, rng: Rng, dict: AsnDictionary): Ui
   for (let i = 0; i < edits; i++) mutateTree(tree, rng, dict);
   const fields: LengthField[] = [];
   let out = encodeTlvs(tree, fields);
-  if (rng.chance(0.3)) out = breakLength(out, fields, rng);
+  if (rng.chance(0.2)) out = breakLength(out, fields, rng);
   return cap(out);
 }
 
@@ -520,7 +520,8 @@ export function mutateDer(input: Uint8Array, rng: Rng, pool: readonly Uint8Array
   const rounds = rng.small(4);
   for (let i = 0; i < rounds; i++) {
     let next: Uint8Array | undefined;
-    if (rng.chance(0.65)) next = mutateAsn1(out, rng, dict);
+    // Tree edits keep every length right, so they reach deeper than raw bytes, which mostly break the outer shape.
+    if (rng.chance(0.8)) next = mutateAsn1(out, rng, dict);
     out = next ?? BYTE_MUTATORS[rng.pick(Object.keys(BYTE_MUTATORS))]!(out, rng, pool);
   }
   return out;
