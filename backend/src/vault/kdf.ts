@@ -19,20 +19,25 @@ export interface Argon2Params {
 export const KEK_BYTES = 32;
 export const SALT_BYTES = 16;
 
-/** A FIFO counting semaphore. */
+/**
+ * A FIFO counting semaphore. A finishing holder hands its slot straight to the first waiter, so a caller arriving
+ * between the release and the waiter's wake-up cannot take the slot too (which would exceed the limit and jump the
+ * queue).
+ */
 export class Semaphore {
   private active = 0;
   private readonly waiting: (() => void)[] = [];
   constructor(private readonly limit: number) {}
 
   async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.active++;
+    if (this.active < this.limit) this.active++;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve)); // the slot is handed over, still counted
     try {
       return await fn();
     } finally {
-      this.active--;
-      this.waiting.shift()?.();
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active--;
     }
   }
 
