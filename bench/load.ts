@@ -150,6 +150,7 @@ export async function benchLoad(): Promise<Row[]> {
   await admin.connect();
   let server: ChildProcess | undefined;
   const serverLog: string[] = [];
+  let serverErrors = 0;
   const failures: string[] = [];
   const rows: Row[] = [];
   try {
@@ -197,7 +198,10 @@ export async function benchLoad(): Promise<Row[]> {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const keep = (chunk: Buffer) => {
-      serverLog.push(String(chunk));
+      const text = String(chunk);
+      // pino levels 50 (error) and 60 (fatal): the server saw something go wrong even if the client got an answer.
+      serverErrors += (text.match(/"level":[56]0/g) ?? []).length;
+      serverLog.push(text);
       if (serverLog.length > 200) serverLog.shift();
     };
     server.stdout!.on('data', keep);
@@ -361,6 +365,7 @@ export async function benchLoad(): Promise<Row[]> {
     server.kill('SIGTERM');
     const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000))]);
     if (code !== 0) failures.push(`server exit: ${String(code)}`);
+    if (serverErrors > 0) failures.push(`${serverErrors} error lines in the server log`);
     server = undefined;
   } finally {
     if (server && server.exitCode === null) server.kill('SIGKILL');

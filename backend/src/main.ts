@@ -39,7 +39,17 @@ async function main(): Promise<void> {
   let ready = false;
   const services = createServices(config, db, log, () => ready);
   const app = createApp(services);
-  const server = createServer(app.callback());
+  const handle = app.callback();
+  // Requests whose handler still runs. A client that gives up closes its socket, but its handler goes on using the
+  // database: shutdown waits for these before closing the pool (issue 6, seen when a load test stopped mid-run).
+  let inFlight = 0;
+  let onIdle: (() => void) | undefined;
+  const server = createServer((req, res) => {
+    inFlight++;
+    void handle(req, res).finally(() => {
+      if (--inFlight === 0) onIdle?.();
+    });
+  });
   server.requestTimeout = 120_000;
   server.headersTimeout = 30_000;
   await new Promise<void>((resolve) => server.listen(config.PORT, config.HOST, resolve));
@@ -68,12 +78,14 @@ async function main(): Promise<void> {
     log.info({ signal }, 'shutting down');
     clearInterval(purge);
     directory?.stop();
-    server.close(() => {
-      db.close().then(
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    const idle = inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (onIdle = resolve));
+    Promise.all([closed, idle])
+      .then(() => db.close())
+      .then(
         () => process.exit(0),
         () => process.exit(1),
       );
-    });
     setTimeout(() => process.exit(1), 10_000).unref();
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
