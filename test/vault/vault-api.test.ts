@@ -1,13 +1,13 @@
 /**
  * The key vault through its HTTP API, on the embedded database and on the real PostgreSQL (issue 2, "Done when").
- * Real Argon2id at the default cost, real PKCS#12 files (NSS corpus and OpenSSL fixtures), real HTTP.
+ * Real Argon2id at the default cost, real PKCS#12 files (NSS corpus and OpenSSL fixtures), real HTTP. The attacks on
+ * it (cross-user access, token forgery, passphrase brute force, secrets in dumps and logs) are in test/security/.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createPrivateKey, createSign, createVerify, X509Certificate } from 'node:crypto';
+import { createSign, createVerify, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { parsePkcs12 } from '../../backend/src/smime/pkcs12.ts';
 import { verifyAudit } from '../../backend/src/store/audit.ts';
 import type { Database, Queryable } from '../../backend/src/store/db.ts';
 import { Vault } from '../../backend/src/vault/vault.ts';
@@ -164,52 +164,6 @@ for (const target of await databaseTargets()) {
         [email],
       );
       assert.equal(row!.n, 0);
-    });
-
-    test('wrong passphrases are throttled with growing delays, and the throttle survives a restart', async () => {
-      // Delays of minutes, and the clock moved by the test (blocked_until set to now) instead of sleeping: Argon2 on
-      // a loaded machine can take longer than a short delay, which would make a timing-based test flaky.
-      const email = 'eve@example.net';
-      assert.equal((await place(email, corpus('Eve.p12'), 'nss')).status, 201);
-      const slow = await startServer(db, { SMIME_THROTTLE_BASE_DELAY_S: 60 });
-      const expireBlock = () =>
-        db.query('UPDATE passphrase_throttle SET blocked_until = now() WHERE user_id = (SELECT id FROM users WHERE email = $1)', [email]);
-      try {
-        const eve = new Client(slow.url, await slow.token(email));
-        for (let i = 1; i <= 3; i++) {
-          const r = await eve.request('POST', '/api/v1/session/unlock', { json: { passphrase: `guess ${i}` } });
-          assert.equal(r.status, 403);
-          assert.equal(r.body.error.code, 'WRONG_PASSPHRASE');
-          assert.equal(r.body.error.failures, i);
-        }
-        // Blocked now: even the right passphrase is not tried.
-        const blocked = await eve.request('POST', '/api/v1/session/unlock', { json: { passphrase: 'nss' } });
-        assert.equal(blocked.status, 429);
-        assert.equal(blocked.body.error.code, 'THROTTLED');
-        const retry = Number(blocked.headers.get('retry-after'));
-        assert.ok(retry >= 1 && retry <= 60, `Retry-After ${retry}`);
-
-        // A new server process on the same database still refuses.
-        const srv2 = await startServer(db, { SMIME_THROTTLE_BASE_DELAY_S: 60 });
-        try {
-          const eve2 = new Client(srv2.url, await srv2.token(email));
-          assert.equal((await eve2.request('POST', '/api/v1/session/unlock', { json: { passphrase: 'nss' } })).status, 429);
-        } finally {
-          await srv2.close();
-        }
-        await expireBlock();
-        const fourth = await eve.request('POST', '/api/v1/session/unlock', { json: { passphrase: 'guess 4' } });
-        assert.equal(fourth.status, 403);
-        const doubled = fourth.body.error.retryAfterSeconds;
-        assert.ok(doubled > 60 && doubled <= 120, `the delay doubles: ${doubled}`);
-        await expireBlock();
-        const ok = await eve.request('POST', '/api/v1/session/unlock', { json: { passphrase: 'nss' } });
-        assert.equal(ok.status, 200, ok.text);
-        const fresh = await eve.request('POST', '/api/v1/session/unlock', { json: { passphrase: 'guess 5' } });
-        assert.equal(fresh.body.error.failures, 1, 'success resets the count');
-      } finally {
-        await slow.close();
-      }
     });
 
     test('unlock works on any instance holding the client credential; lock and idle expiry end it', async () => {
@@ -373,68 +327,6 @@ for (const target of await databaseTargets()) {
       assert.equal(r.body.error.code, 'WRONG_PASSPHRASE');
     });
 
-    test("a user cannot reach another user's keys or unlock session through any endpoint", async () => {
-      const alice = await userClient(ALICE);
-      const u = await alice.request('POST', '/api/v1/session/unlock', { json: { passphrase: NEW_PASSPHRASE, delivery: 'header' } });
-      const aliceCred: string = u.body.unlockToken;
-      const aliceKey = (await alice.request('GET', '/api/v1/keys')).body.keys[0];
-      const mallory = await userClient('mallory@example.com');
-      const h = { 'x-smime-unlock': aliceCred };
-      const probes: [string, string, object?][] = [
-        ['GET', `/api/v1/keys/${aliceKey.id}`],
-        ['GET', `/api/v1/keys/${aliceKey.id}/certificate`],
-        ['PUT', `/api/v1/keys/${aliceKey.id}/default`],
-        ['POST', `/api/v1/keys/${aliceKey.id}/adopt`, { keyPassword: 'nss', passphrase: NEW_PASSPHRASE }],
-        ['DELETE', `/api/v1/keys/${aliceKey.id}?confirm=${aliceKey.fingerprintSha256}`],
-      ];
-      for (const [method, path, json] of probes) {
-        const r = await mallory.request(method, path, { json, headers: h });
-        assert.equal(r.status, 404, `${method} ${path}`);
-        assert.equal(r.body.error.code, 'KEY_NOT_FOUND');
-      }
-      const list = await mallory.request('GET', '/api/v1/keys', { headers: h });
-      assert.ok(list.body.keys.every((k: any) => k.id !== aliceKey.id));
-      const st = await mallory.request('GET', '/api/v1/session', { headers: h });
-      assert.equal(st.body.unlocked, false, "Alice's credential does not unlock Mallory");
-      await assert.rejects(
-        srv.services.vault.withUnlockedKeys(await userRow('mallory@example.com'), aliceCred, async (k) => k),
-        { code: 'LOCKED' },
-      );
-      const lock = await mallory.request('DELETE', '/api/v1/session/unlock', { headers: h });
-      assert.equal(lock.body.sessionsLocked, 0);
-      const me = await mallory.request('GET', '/api/v1/me/audit');
-      assert.ok(me.body.entries.every((e: any) => e.actor !== `user:${ALICE}`));
-      assert.equal((await alice.request('GET', '/api/v1/session', { headers: h })).body.unlocked, true, 'still unlocked');
-      // Credentials do not stand in for each other.
-      const userOnAdmin = await alice.request('GET', `/api/v1/admin/users/${ALICE}/keys`);
-      assert.equal(userOnAdmin.status, 401);
-      assert.equal(userOnAdmin.body.error.code, 'ADMIN_UNAUTHENTICATED');
-      const adminOnUser = await admin.request('GET', '/api/v1/keys');
-      assert.equal(adminOnUser.status, 401);
-    });
-
-    test('tokens: expired, too long-lived, forged and missing tokens are refused', async () => {
-      const { SignJWT } = await import('jose');
-      const secret = srv.config.jwtSecret!;
-      const now = Math.floor(Date.now() / 1000);
-      const mk = (claims: Record<string, unknown>, key = secret) =>
-        new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).sign(key);
-      const cases: [string, string, string][] = [
-        ['expired', await mk({ sub: ALICE, aud: 'smime', iat: now - 600, exp: now - 300 }), 'TOKEN_EXPIRED'],
-        ['long-lived', await mk({ sub: ALICE, aud: 'smime', iat: now, exp: now + 86400 }), 'TOKEN_LIFETIME_TOO_LONG'],
-        ['wrong key', await mk({ sub: ALICE, aud: 'smime', iat: now, exp: now + 60 }, new TextEncoder().encode('x'.repeat(48))), 'UNAUTHENTICATED'],
-        ['wrong audience', await mk({ sub: ALICE, aud: 'other', iat: now, exp: now + 60 }), 'UNAUTHENTICATED'],
-        ['no expiry', await mk({ sub: ALICE, aud: 'smime', iat: now }), 'UNAUTHENTICATED'],
-        ['subject not an email', await mk({ sub: 'alice', aud: 'smime', iat: now, exp: now + 60 }), 'UNAUTHENTICATED'],
-        ['alg none', `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub: ALICE, aud: 'smime', iat: now, exp: now + 60 })).toString('base64url')}.`, 'UNAUTHENTICATED'],
-      ];
-      for (const [name, token, code] of cases) {
-        const r = await new Client(srv.url, token).request('GET', '/api/v1/keys');
-        assert.equal(r.status, 401, name);
-        assert.equal(r.body.error.code, code, name);
-      }
-    });
-
     test('the audit chain records every custody event and detects an edited or removed entry', async () => {
       const v = await verifyAudit(db);
       assert.equal(v.ok, true, JSON.stringify(v.problems));
@@ -459,37 +351,6 @@ for (const target of await databaseTargets()) {
       await tamper(db, `DELETE FROM audit_log WHERE seq = ${max}`);
       const truncated = await verifyAudit(db, { expectHead: head });
       assert.ok(truncated.problems.some((p) => p.problem === 'head-mismatch'));
-    });
-
-    test('a database dump holds no private key bytes, no passphrase and no session key', async () => {
-      const bob = await userClient(BOB);
-      const u = await bob.request('POST', '/api/v1/session/unlock', { json: { passphrase: NEW_PASSPHRASE, delivery: 'header' } });
-      assert.equal(u.status, 200);
-      const sessionKey = Buffer.from(u.body.unlockToken.split('.')[1], 'base64url');
-      const dump = await dumpAll(db);
-      const secrets: [string, Buffer][] = [];
-      for (const [f, pw] of [['Alice.p12', 'nss'], ['Bob.p12', 'nss'], ['Fran.p12', 'nss'], ['Eve.p12', 'nss']] as const) {
-        const { privateKey } = await parsePkcs12(corpus(f), pw);
-        secrets.push([`${f} PKCS#8`, Buffer.from(privateKey)]);
-        const jwk = createPrivateKey({ key: Buffer.from(privateKey), format: 'der', type: 'pkcs8' }).export({ format: 'jwk' });
-        for (const part of ['d', 'p', 'q'] as const) secrets.push([`${f} ${part}`, Buffer.from(jwk[part]!, 'base64url').subarray(0, 32)]);
-      }
-      secrets.push(['session key', sessionKey]);
-      for (const [name, bytes] of secrets) {
-        for (const enc of [bytes.toString('hex'), bytes.toString('base64').slice(0, 40)])
-          assert.ok(!dump.includes(enc), `${name} found in the dump`);
-      }
-      for (const pass of [NEW_PASSPHRASE, 'initial passphrase from IT']) assert.ok(!dump.includes(pass), 'passphrase in the dump');
-      // Sanity: the dump does hold the public certificate, so the search would have found bytes.
-      const cert = parseCert(corpus('Bob.p12'));
-      assert.ok(dump.includes(Buffer.from(cert).toString('hex').slice(0, 64)));
-    });
-
-    test('no passphrase, password, token or key material reaches the log', async () => {
-      const all = srv.logs.join('');
-      assert.ok(all.length > 1000, 'the server logged requests');
-      for (const secret of ['nss"', NEW_PASSPHRASE, 'fixture-pass', 'initial passphrase from IT', TEST_ADMIN_TOKEN, 'eyJ'])
-        assert.ok(!all.includes(secret), `log contains ${secret}`);
     });
 
     async function userRow(email: string, create = false) {
@@ -544,17 +405,4 @@ async function tamper(db: Database, sql: string) {
     await tx.query(sql);
     await tx.query('ALTER TABLE audit_log ENABLE TRIGGER USER');
   });
-}
-
-/** Every row of every table as text (bytea as hex), the logical equivalent of pg_dump for both databases. */
-async function dumpAll(db: Database): Promise<string> {
-  const tables = await db.query<{ table_name: string }>(
-    "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
-  );
-  let out = '';
-  for (const { table_name } of tables) {
-    const rows = await db.query<{ j: string }>(`SELECT row_to_json(t)::text AS j FROM ${table_name} t`);
-    out += rows.map((r) => r.j).join('\n') + '\n';
-  }
-  return out;
 }
