@@ -129,7 +129,8 @@ for (const target of await databaseTargets()) {
         assertThrottled(await unlock(eve, PASS), `right passphrase after failure ${FREE + 1 + i}`);
       }
       const expected = [BASE * 2, BASE * 4, MAX, MAX];
-      seen.forEach((s, i) => assert.ok(s > expected[i]! - 5 && s <= expected[i]!, `delay ${i}: ${s}, expected about ${expected[i]}`));
+      // The block starts when the attempt is registered, before the Argon2 work: the answer says what is left of it.
+      seen.forEach((s, i) => assert.ok(s > expected[i]! - 30 && s <= expected[i]!, `delay ${i}: ${s}, expected about ${expected[i]}`));
     });
 
     test('parallel guesses: each one is counted, and no more than the free attempts are ever checked', async () => {
@@ -149,7 +150,7 @@ for (const target of await databaseTargets()) {
       for (const a of checked) assert.ok(a.body.error.failures >= 1 && a.body.error.failures <= FREE, JSON.stringify(a.body));
       const s = await state();
       assert.equal(s.failures, FREE);
-      assert.ok(s.wait > BASE - 10, 'blocked after the last free attempt');
+      assert.ok(s.wait > BASE - 30, `blocked after the last free attempt (${s.wait} s left)`);
       assertThrottled(await unlock(eve, PASS), 'right passphrase after the parallel burst');
     });
 
