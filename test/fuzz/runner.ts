@@ -32,6 +32,8 @@ export interface TargetStats {
   ok: number;
   /** Outcome label -> count ("ok valid", "error CMS_MALFORMED", ...). */
   outcomes: Map<string, number>;
+  /** Outcome label -> the first input index that had it (to replay an odd one: FUZZ_FROM). */
+  firstIndex: Map<string, number>;
   findings: Finding[];
   slowestMs: number;
   slowestIndex: number;
@@ -75,6 +77,7 @@ export async function runTarget(options: RunOptions): Promise<TargetStats> {
     inputs: 0,
     ok: 0,
     outcomes: new Map(),
+    firstIndex: new Map(),
     findings: [],
     slowestMs: 0,
     slowestIndex: -1,
@@ -131,6 +134,7 @@ export async function runTarget(options: RunOptions): Promise<TargetStats> {
           stats.busyMs += m.ms;
           if (m.label.startsWith('ok')) stats.ok++;
           count(m.label);
+          if (!stats.firstIndex.has(m.label)) stats.firstIndex.set(m.label, m.index + offset);
           if (m.ms > stats.slowestMs) {
             stats.slowestMs = m.ms;
             stats.slowestIndex = m.index + offset;

@@ -42,7 +42,7 @@ function describe(e: unknown): string {
 /** A refusal whose cause is a TypeError/RangeError: documented, but the parser met something it did not expect. */
 function maskedCause(e: unknown): string {
   for (let c = (e as { cause?: unknown }).cause, depth = 0; c !== undefined && depth < 5; c = (c as { cause?: unknown }).cause, depth++) {
-    if (c instanceof TypeError || c instanceof RangeError || c instanceof ReferenceError) return ` (wraps ${c.name})`;
+    if (c instanceof TypeError || c instanceof RangeError || c instanceof ReferenceError) return ` (wraps ${c.name}: ${c.message.replace(/\d+/g, 'N').slice(0, 80)})`;
   }
   return '';
 }
