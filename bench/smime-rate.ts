@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { pemToDer } from '../backend/src/smime/certificate.ts';
 import { protectMessage } from '../backend/src/smime/outgoing.ts';
-import { benchMessage } from './smime.ts';
+import { benchMessage } from './smime-message.ts';
 import { printTable, type Row } from './table.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));

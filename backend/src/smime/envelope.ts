@@ -542,12 +542,37 @@ export function encryptEnvelopePieces(
     const sink = open(der.length);
     sink(prefix);
     let written = 0;
-    for (const piece of content) {
-      for (let at = 0; at < piece.length; at += ENCRYPT_SLICE_BYTES) {
-        const chunk = cipher.update(piece.subarray(at, at + ENCRYPT_SLICE_BYTES));
-        written += chunk.length;
-        if (chunk.length > 0) sink(chunk);
+    const feed = (data: Uint8Array) => {
+      const chunk = cipher.update(data);
+      written += chunk.length;
+      if (chunk.length > 0) sink(chunk);
+    };
+    // Small pieces (delimiters, header lines) are gathered into one slice first: a cipher call costs more than the
+    // few bytes it would encrypt. Large pieces go to the cipher directly, a slice at a time.
+    const gather = Buffer.allocUnsafeSlow(Math.min(ENCRYPT_SLICE_BYTES, Math.max(contentLength, 1)));
+    let gathered = 0;
+    try {
+      for (const piece of content) {
+        let at = 0;
+        while (at < piece.length) {
+          if (gathered === 0 && piece.length - at >= gather.length) {
+            feed(piece.subarray(at, at + ENCRYPT_SLICE_BYTES));
+            at += ENCRYPT_SLICE_BYTES;
+            continue;
+          }
+          const take = Math.min(gather.length - gathered, piece.length - at);
+          gather.set(piece.subarray(at, at + take), gathered);
+          gathered += take;
+          at += take;
+          if (gathered === gather.length) {
+            feed(gather);
+            gathered = 0;
+          }
+        }
       }
+      if (gathered > 0) feed(gather.subarray(0, gathered));
+    } finally {
+      gather.fill(0); // plaintext
     }
     const last = cipher.final();
     written += last.length;

@@ -11,6 +11,11 @@ export const CERTIFICATE_CACHE_ENTRIES = 512;
 /** A least-recently-used map from certificate DER to a value computed from it. */
 export class CertificateCache<V> {
   readonly #entries = new Map<string, V>();
+  /**
+   * The same Uint8Array passed again (a certificate object the caller keeps): found without building the string key,
+   * after comparing its bytes with a copy, so a caller that changed the bytes in place gets a fresh value.
+   */
+  readonly #byObject = new WeakMap<Uint8Array, { bytes: Buffer; value: V }>();
   readonly #limit: number;
 
   constructor(limit: number = CERTIFICATE_CACHE_ENTRIES) {
@@ -19,17 +24,20 @@ export class CertificateCache<V> {
 
   /** The value for `der`, computed by `make` when absent; a `make` that throws caches nothing. */
   get(der: Uint8Array, make: () => V): V {
-    const key = Buffer.from(der.buffer, der.byteOffset, der.length).toString('latin1');
-    const hit = this.#entries.get(key);
-    if (hit !== undefined) {
+    const view = Buffer.from(der.buffer, der.byteOffset, der.length);
+    const known = this.#byObject.get(der);
+    if (known !== undefined && known.bytes.equals(view)) return known.value;
+    const key = view.toString('latin1');
+    let value = this.#entries.get(key);
+    if (value !== undefined) {
       // Move to the most recent end: Map keeps insertion order.
       this.#entries.delete(key);
-      this.#entries.set(key, hit);
-      return hit;
+    } else {
+      value = make();
+      if (this.#entries.size >= this.#limit) this.#entries.delete(this.#entries.keys().next().value!);
     }
-    const value = make();
     this.#entries.set(key, value);
-    if (this.#entries.size > this.#limit) this.#entries.delete(this.#entries.keys().next().value!);
+    this.#byObject.set(der, { bytes: Buffer.from(view), value });
     return value;
   }
 }

@@ -33,9 +33,13 @@ const MAX_LOW_TAG_NUMBER = 30;
 export function header(tag: number, length: number): Uint8Array {
   if (!Number.isSafeInteger(length) || length < 0) throw new RangeError(`invalid DER length ${length}`);
   if (length < 0x80) return Uint8Array.of(tag, length);
-  const bytes: number[] = [];
-  for (let rest = length; rest > 0; rest = Math.floor(rest / 256)) bytes.unshift(rest % 256);
-  return Uint8Array.of(tag, 0x80 | bytes.length, ...bytes);
+  let count = 0;
+  for (let rest = length; rest > 0; rest = Math.floor(rest / 256)) count++;
+  const out = new Uint8Array(2 + count);
+  out[0] = tag;
+  out[1] = 0x80 | count;
+  for (let i = count + 1, rest = length; i >= 2; i--, rest = Math.floor(rest / 256)) out[i] = rest % 256;
+  return out;
 }
 
 /** An already encoded value (a certificate, a Name) taken as it is. */
@@ -49,9 +53,12 @@ export function tlv(tag: number, content: Uint8Array | readonly Der[]): Der {
     const head = header(tag, content.length);
     return { parts: [head, content], length: head.length + content.length };
   }
-  const length = content.reduce((n, d) => n + d.length, 0);
+  let length = 0;
+  for (const d of content) length += d.length;
   const head = header(tag, length);
-  return { parts: [head, ...content.flatMap((d) => d.parts)], length: head.length + length };
+  const parts: Uint8Array[] = [head];
+  for (const d of content) for (const p of d.parts) parts.push(p);
+  return { parts, length: head.length + length };
 }
 
 export function sequence(...items: Der[]): Der {

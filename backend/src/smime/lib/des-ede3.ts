@@ -96,6 +96,10 @@ export function pkcs7PadLength(data: Uint8Array, blockSize: number): number {
 
 /** Joins the cipher's output into one buffer this module owns (not Node's shared pool) and wipes the parts. */
 function collect(parts: Buffer[]): Buffer {
+  // One part with data (CBC decryption without auto-padding ends with an empty final()): it is already a buffer of
+  // its own, and copying 25 MB only to wipe the original would double the memory (issue 6).
+  const filled = parts.filter((part) => part.length > 0);
+  if (filled.length === 1 && filled[0]!.buffer.byteLength === filled[0]!.length) return filled[0]!;
   let total = 0;
   for (const part of parts) total += part.length;
   const out = Buffer.alloc(total);

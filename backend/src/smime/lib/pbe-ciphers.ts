@@ -3,6 +3,7 @@
 
 import { createDecipheriv } from 'node:crypto';
 import { copyBytes } from './der.ts';
+import { pkcs7PadLength } from './des-ede3.ts';
 import { rc2CbcDecrypt } from './rc2.ts';
 
 /** Names follow OpenSSL's cipher names, so that what we record matches what `openssl pkcs12 -info` prints. */
@@ -46,16 +47,13 @@ export class BadDecryptError extends Error {
   }
 }
 
-/** Checks and strips PKCS#5 padding (RFC 8018 section 6.1.1 step 4) without branching on each byte. */
+/**
+ * Checks and strips PKCS#5 padding (RFC 8018 section 6.1.1 step 4) without branching on each byte: the same
+ * constant-time check as the CMS content ciphers (des-ede3.ts).
+ */
 function unpad(plain: Uint8Array, blockSize: number): Uint8Array {
-  const n = plain[plain.length - 1] ?? 0;
-  let bad = n === 0 || n > blockSize ? 1 : 0;
-  for (let i = 1; i <= blockSize; i++) {
-    const byte = plain[plain.length - i] ?? 0;
-    // Bytes inside the padding must equal n; bytes outside it are not checked.
-    bad |= i <= n ? byte ^ n : 0;
-  }
-  if (bad !== 0) throw new BadDecryptError();
+  const n = pkcs7PadLength(plain, blockSize);
+  if (n === 0) throw new BadDecryptError();
   return plain.subarray(0, plain.length - n);
 }
 
