@@ -12,7 +12,7 @@
  * after the table. The throw-away database is dropped and the server stopped whatever happens.
  *
  * Settings (environment): LOAD_DATABASE_URL (default TEST_DATABASE_URL or postgres://postgres@127.0.0.1:5432/test,
- * the server-side database where a throw-away one is created), LOAD_USERS (100), LOAD_CONNECTIONS (50),
+ * the server-side database where a throw-away one is created), LOAD_USERS (60), LOAD_CONNECTIONS (50),
  * LOAD_DURATION_S (15, per phase), LOAD_MAX_REQUESTS (4000, per phase), LOAD_UNLOCK_BURST (40).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -48,8 +48,9 @@ const UNLOCK_TIMEOUT_S = 300;
 const TUNING = /^(SMIME_ARGON2_[A-Z_]+|DATABASE_POOL_SIZE)$/;
 /** Distinct RSA key pairs among the users' certificates. */
 const KEY_PAIRS = 8;
-/** Upper bound of the signing run that accompanies the unlock burst. */
+/** Upper bounds of the signing run that accompanies the unlock burst: it should last as long as the burst. */
 const BURST_PHASE_MAX_S = 120;
+const BURST_PHASE_REQUEST_FACTOR = 4;
 
 interface User {
   email: string;
@@ -137,7 +138,7 @@ async function call(base: string, method: string, path: string, bearer: string, 
 }
 
 export async function benchLoad(): Promise<Row[]> {
-  const users = env('LOAD_USERS', 100);
+  const users = env('LOAD_USERS', 60);
   const connections = env('LOAD_CONNECTIONS', 50);
   const durationS = env('LOAD_DURATION_S', 15);
   const maxRequests = Math.max(env('LOAD_MAX_REQUESTS', 4000), connections);
@@ -246,7 +247,7 @@ export async function benchLoad(): Promise<Row[]> {
     const phase = async (
       name: string,
       build: (i: number) => { path: string; user: User; body: Buffer | string; contentType: string },
-      opts: { duration?: number; amount?: number; connections?: number; timeout?: number; onOk?: (i: number, body: string) => void } = {},
+      opts: { duration?: number; amount?: number; maxRequests?: number; connections?: number; timeout?: number; onOk?: (i: number, body: string) => void } = {},
       alongside?: () => Promise<void>,
     ): Promise<PhaseResult> => {
       let counter = 0;
@@ -258,7 +259,7 @@ export async function benchLoad(): Promise<Row[]> {
         url: base,
         connections: opts.connections ?? connections,
         timeout: opts.timeout ?? REQUEST_TIMEOUT_S,
-        ...(opts.amount ? { amount: opts.amount } : { duration: opts.duration ?? durationS, maxOverallRequests: maxRequests }),
+        ...(opts.amount ? { amount: opts.amount } : { duration: opts.duration ?? durationS, maxOverallRequests: opts.maxRequests ?? maxRequests }),
         requests: [
           {
             method: 'POST',
@@ -343,7 +344,8 @@ export async function benchLoad(): Promise<Row[]> {
 
     let unlocks: PhaseResult | undefined;
     const unlockBody = JSON.stringify({ passphrase: PASSPHRASE, delivery: 'header' });
-    const c2 = await phase(`c) sign during ${burst} unlocks`, sign, { duration: BURST_PHASE_MAX_S }, async () => {
+    // Signing lasts as long as the burst (bounded by BURST_PHASE_MAX_S and BURST_PHASE_REQUEST_FACTOR x the count).
+    const c2 = await phase(`c) sign during ${burst} unlocks`, sign, { duration: BURST_PHASE_MAX_S, maxRequests: maxRequests * BURST_PHASE_REQUEST_FACTOR }, async () => {
       // Let the signing run settle for a second, then fire every unlock at once.
       await new Promise((r) => setTimeout(r, 1000));
       unlocks = await phase(
