@@ -160,6 +160,22 @@ for (const target of await databaseTargets()) {
       assertNoPlaintext(r, '20 parts');
     });
 
+    test('a signature by someone else directly around the captured ciphertext: reported as the outer layer, over the ciphertext', async () => {
+      // Encrypt-then-sign is legal (RFC 8551 section 3.7); what the signer vouched for is the ciphertext, and the
+      // answer says so by order: the signed layer is outside the encrypted one, not a signature over the plaintext.
+      const innerEntity = pkcs7MimePart(captured);
+      const p7s = buildSignedData({
+        content: innerEntity,
+        detached: true,
+        signers: [{ cert: cert('signer'), key: key('signer'), signingTime: new Date('2026-11-24T00:00:00Z') }],
+        certificates: [cert('signer'), INTERMEDIATE],
+      });
+      const r = await readAsBob(multipartSigned('signer@pki.test', innerEntity, p7s));
+      assert.deepEqual(r.body.layers.map((l: any) => [l.kind, l.status]), [['signed', 'valid'], ['encrypted', 'decrypted']], r.text);
+      assert.equal(r.body.layers[0].signatures[0].signer.emails[0], 'signer@pki.test');
+      assert.deepEqual(r.body.parts, []);
+    });
+
     test('a wrapper nested directly around the captured message (nothing beside it): two layers, shown as such', async () => {
       const innerEntity = pkcs7MimePart(captured);
       const wrapper = await encryptEnvelope(innerEntity, [{ certificate: bobCert }], { cipher: 'aes-256-gcm' });
