@@ -202,17 +202,20 @@ function newOutput(length: number): Uint8Array {
 
 /** RFC 8551 section 3.5.3: multipart/signed with the canonical entity as its first part, the signature second. */
 function multipartSigned(canonical: readonly Uint8Array[], signature: Uint8Array, micalg: string): Uint8Array[] {
-  const p7s = buildEntity({
-    headers: [
-      ['Content-Type', formatContentType('application/pkcs7-signature', { name: 'smime.p7s' })],
-      ['Content-Transfer-Encoding', 'base64'],
-      ['Content-Disposition', 'attachment; filename=smime.p7s'],
-      ['Content-Description', 'S/MIME Cryptographic Signature'],
-    ],
-    body: assemble([{ base64: [signature] }]),
-  });
+  const p7s = assemble([P7S_HEAD, { base64: [signature] }]);
   return buildMultipartPieces('signed', { protocol: 'application/pkcs7-signature', micalg }, [canonical, [p7s]]);
 }
+
+/** The header block of the signature part: the same for every message, so written once. */
+const P7S_HEAD = buildEntity({
+  headers: [
+    ['Content-Type', formatContentType('application/pkcs7-signature', { name: 'smime.p7s' })],
+    ['Content-Transfer-Encoding', 'base64'],
+    ['Content-Disposition', 'attachment; filename=smime.p7s'],
+    ['Content-Description', 'S/MIME Cryptographic Signature'],
+  ],
+  body: new Uint8Array(0),
+});
 
 /**
  * A MIME entity as segments: its header block (with the blank line) and its body, the body of an application/pkcs7-
@@ -224,6 +227,19 @@ const EMPTY = new Uint8Array(0);
 
 /** RFC 8551 sections 3.2 and 3.4 to 3.5.2: the header block of an application/pkcs7-mime entity named smime.p7m. */
 function pkcs7MimeHead(smimeType: 'signed-data' | 'enveloped-data' | 'authEnveloped-data', description: string): Uint8Array {
+  const key = `${smimeType} ${description}`;
+  let head = pkcs7MimeHeads.get(key);
+  if (head === undefined) {
+    head = writePkcs7MimeHead(smimeType, description);
+    pkcs7MimeHeads.set(key, head);
+  }
+  return head;
+}
+
+/** The few header blocks pkcs7MimeHead writes, each made once (they are copied into the output, never changed). */
+const pkcs7MimeHeads = new Map<string, Uint8Array>();
+
+function writePkcs7MimeHead(smimeType: string, description: string): Uint8Array {
   return buildEntity({
     headers: [
       ['Content-Type', formatContentType('application/pkcs7-mime', { 'smime-type': smimeType, name: 'smime.p7m' })],
