@@ -78,11 +78,15 @@ function emitEntity(entity: MimeEntity, out: Uint8Array[]): void {
     const dashBoundary = latin1Bytes(`--${entity.boundary}`);
     if (entity.preamble !== undefined) {
       const preamble = safeText(entity.preamble);
-      if (preamble !== undefined) out.push(preamble, CRLF);
+      if (preamble !== undefined && !holdsDelimiter([preamble], 0, dashBoundary)) out.push(preamble, CRLF);
     }
     for (const child of entity.children) {
       out.push(dashBoundary, CRLF);
+      const first = out.length;
       emitEntity(child, out);
+      // A bare CR before "--boundary" is no line start, its CRLF form is: the part would split in two (found by
+      // test/fuzz). RFC 2046 section 5.1.1: the boundary must not occur in an encapsulated part.
+      if (holdsDelimiter(out, first, dashBoundary)) throw refuse('a part would hold its multipart boundary once its line ends are CRLF');
       out.push(CRLF);
     }
     out.push(dashBoundary, latin1Bytes('--'));
@@ -101,6 +105,31 @@ function emitEntity(entity: MimeEntity, out: Uint8Array[]): void {
     return;
   }
   emitLeaf(entity, out);
+}
+
+/**
+ * Whether pieces[first..] (a part in canonical form, which starts at a line start) hold a line the parser would read
+ * as a delimiter of `dashBoundary`: at a line start, then spaces or tabs, then CRLF, the end, or "--".
+ */
+function holdsDelimiter(pieces: readonly Uint8Array[], first: number, dashBoundary: Uint8Array): boolean {
+  const byteAfter = (k: number, i: number): number | undefined => {
+    for (; k < pieces.length; k++, i = 0) if (i < pieces[k]!.length) return pieces[k]![i];
+    return undefined;
+  };
+  let previous: number | undefined = LF;
+  for (let k = first; k < pieces.length; k++) {
+    const piece = Buffer.from(pieces[k]!.buffer, pieces[k]!.byteOffset, pieces[k]!.length);
+    for (let at = piece.indexOf(dashBoundary); at !== -1; at = piece.indexOf(dashBoundary, at + 1)) {
+      if ((at === 0 ? previous : piece[at - 1]) !== LF) continue;
+      let i = at + dashBoundary.length;
+      let c = byteAfter(k, i);
+      if (c === 0x2d && byteAfter(k, i + 1) === 0x2d) return true;
+      while (c === SP || c === HTAB) c = byteAfter(k, ++i);
+      if (c === undefined || c === CR || c === LF) return true;
+    }
+    if (piece.length > 0) previous = piece[piece.length - 1];
+  }
+  return false;
 }
 
 /** A composite's body is 7-bit once its parts are; RFC 2045 section 6.4 allows only 7bit, 8bit and binary. */
