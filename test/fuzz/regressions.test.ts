@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import { certificatesFromPkcs7, Pkcs7Error } from '../../backend/src/directory/pkcs7.ts';
 import { describeCertificate } from '../../backend/src/smime/certificate.ts';
 import { isSmimeError } from '../../backend/src/smime/errors.ts';
+import { isMimeError, parseEntity, toSignable } from '../../backend/src/smime/mime/index.ts';
 import { decode, DerError } from '../../backend/src/smime/lib/der.ts';
 import { loadFindings } from './runner.ts';
 
@@ -36,5 +37,26 @@ describe('fuzz findings', () => {
         (e: unknown) => isSmimeError(e, 'CERT_MALFORMED'),
         f.meta.file,
       );
+  });
+
+  test('toSignable refuses a part that would hold its boundary once a bare CR before "--boundary" becomes CRLF', () => {
+    const bytes = (t: string) => new TextEncoder().encode(t);
+    const kinds = (raw: Uint8Array) => {
+      const out: string[] = [];
+      const walk = (e: ReturnType<typeof parseEntity>) => {
+        out.push(e.contentType.mediaType);
+        e.children.forEach(walk);
+      };
+      walk(parseEntity(raw));
+      return out.join(' ');
+    };
+    const cases = [...found('mime', /structure changed/).map((f) => f.bytes), bytes('Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nhello\n\r--b\n\nsecond\n--b--\n')];
+    assert.ok(cases.length > 1);
+    for (const raw of cases) {
+      assert.throws(() => toSignable(raw), (e: unknown) => isMimeError(e, 'MIME_CANNOT_CANONICALIZE'));
+    }
+    // A line that only starts with the boundary (or a nested multipart whose boundary extends the outer one) is content.
+    const fine = bytes('Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: multipart/mixed; boundary=b2\n\n--b2\n\nx\n--b2--\n--b\n\n--bx\nsecond\n--b--\n');
+    assert.equal(kinds(toSignable(fine)), kinds(fine));
   });
 });
