@@ -81,7 +81,7 @@ class KdfWorker {
     const child = fork(WORKER_PATH, [String(this.nice)], {
       execArgv: [], // a bare node: no TypeScript loader, no inspector, no test-runner flags
       serialization: 'advanced', // Buffers cross as bytes
-      env: { ...process.env, UV_THREADPOOL_SIZE: String(this.concurrency) },
+      env: { UV_THREADPOOL_SIZE: String(this.concurrency) }, // nothing else: the server's secrets stay with the server
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });
     child.on('message', (m: { id?: number; hash?: Uint8Array; error?: string }) => {
