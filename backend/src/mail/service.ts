@@ -10,7 +10,7 @@ import type { Config } from '../config.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { describeCertificate, pemToDer } from '../smime/certificate.ts';
-import { encryptEnvelope, type ContentCipher, type DecryptionKey } from '../smime/envelope.ts';
+import { type ContentCipher, type DecryptionKey } from '../smime/envelope.ts';
 import { SafeFetcher } from '../smime/fetcher.ts';
 import { analyzeMessage, type Layer, type MessageAnalysis } from '../smime/incoming.ts';
 import { getHeader, parseAddressList, parseEntity } from '../smime/mime/index.ts';
@@ -153,13 +153,12 @@ export class MailService {
       }
     }
 
-    const encryptFor = (targets: Uint8Array[]) => (content: Uint8Array) =>
-      encryptEnvelope(
-        content,
-        targets.map((certificate) => ({ certificate, keyTransport: this.config.SMIME_KEY_TRANSPORT })),
-        { cipher },
-      );
-    const gcm = cipher.endsWith('-gcm');
+    // Encrypted by protectMessage itself, streamed from the message into the output (issue 6); a GCM cipher gives
+    // AuthEnvelopedData.
+    const encryptFor = (targets: Uint8Array[]) => ({
+      recipients: targets.map((certificate) => ({ certificate, keyTransport: this.config.SMIME_KEY_TRANSPORT })),
+      options: { cipher },
+    });
 
     const produce = async (signer: { certificate: Uint8Array; chain: Uint8Array[]; privateKey: import('node:crypto').KeyObject } | undefined) => {
       const copies: ProtectedCopy[] = [];
@@ -169,13 +168,13 @@ export class MailService {
       copies.push({
         raw: await protectMessage(raw, {
           ...base,
-          ...(req.encrypt ? { encrypt: { encryptFn: encryptFor(mainTargets), authEnveloped: gcm } } : {}),
+          ...(req.encrypt ? { encrypt: encryptFor(mainTargets) } : {}),
         }),
       });
       for (const [email, cert] of bccTargets)
         copies.push({
           bcc: email,
-          raw: await protectMessage(raw, { ...base, encrypt: { encryptFn: encryptFor([cert, mainTargets.at(-1)!]), authEnveloped: gcm } }),
+          raw: await protectMessage(raw, { ...base, encrypt: encryptFor([cert, mainTargets.at(-1)!]) }),
         });
       return copies;
     };
