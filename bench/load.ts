@@ -62,15 +62,16 @@ interface PhaseResult {
   name: string;
   result: autocannon.Result;
   rss: number[];
+  workerPeak: number;
   statuses: Map<number, number>;
   firstError?: string;
 }
 
 /**
- * Resident memory (MiB) of the server and its children (the Argon2 worker), from /proc (Linux). The server is a child
- * of the bench, so the load generator is not counted.
+ * Resident memory (MiB) of the server process and, apart, of its children (the Argon2 worker, started on demand and
+ * stopped when idle), from /proc (Linux). The server is a child of the bench, so the load generator is not counted.
  */
-function rssOf(pid: number): number {
+function rssOf(pid: number): { server: number; worker: number } {
   const one = (p: number | string): number => {
     try {
       const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
@@ -85,9 +86,9 @@ function rssOf(pid: number): number {
   } catch {
     /* no children file: the server alone */
   }
-  const total = one(pid) + children.reduce((a, c) => a + one(c), 0);
-  if (total === 0) throw new Error(`no RSS for the server (pid ${pid})`);
-  return total;
+  const server = one(pid);
+  if (server === 0) throw new Error(`no RSS for the server (pid ${pid})`);
+  return { server, worker: children.reduce((a, c) => a + one(c), 0) };
 }
 
 async function freePort(): Promise<number> {
@@ -253,8 +254,15 @@ export async function benchLoad(): Promise<Row[]> {
       let counter = 0;
       const statuses = new Map<number, number>();
       let firstError: string | undefined;
-      const rss: number[] = [rssOf(serverPid)];
-      const sampler = setInterval(() => rss.push(rssOf(serverPid)), 500);
+      const rss: number[] = [];
+      let workerPeak = 0;
+      const sample = () => {
+        const r = rssOf(serverPid);
+        rss.push(r.server);
+        workerPeak = Math.max(workerPeak, r.worker);
+      };
+      sample();
+      const sampler = setInterval(sample, 500);
       const instance = autocannon({
         url: base,
         connections: opts.connections ?? connections,
@@ -290,11 +298,11 @@ export async function benchLoad(): Promise<Row[]> {
       const result = await instance;
       await side;
       clearInterval(sampler);
-      rss.push(rssOf(serverPid));
+      sample();
       const errs = result.errors + result.timeouts + result.non2xx;
       if (errs > 0)
         failures.push(`${name}: ${result.non2xx} non-2xx, ${result.errors} socket errors, ${result.timeouts} timeouts; first: ${firstError ?? '-'}; statuses ${JSON.stringify([...statuses])}`);
-      return { name, result, rss, statuses, ...(firstError ? { firstError } : {}) };
+      return { name, result, rss, workerPeak, statuses, ...(firstError ? { firstError } : {}) };
     };
 
     const report = (p: PhaseResult, baseline?: PhaseResult) => {
@@ -316,7 +324,7 @@ export async function benchLoad(): Promise<Row[]> {
         ours: p.rss.at(-1)!,
         ref: p.rss[0],
         unit: 'MiB',
-        note: `with the Argon2 worker; start ${p.rss[0]!.toFixed(0)}, middle ${mid.toFixed(0)}, end ${p.rss.at(-1)!.toFixed(0)}, peak ${Math.max(...p.rss).toFixed(0)}; ref: start`,
+        note: `start ${p.rss[0]!.toFixed(0)}, middle ${mid.toFixed(0)}, end ${p.rss.at(-1)!.toFixed(0)}, peak ${Math.max(...p.rss).toFixed(0)}; ref: start; Argon2 worker peak ${p.workerPeak.toFixed(0)}`,
       });
     };
 
