@@ -56,7 +56,11 @@ const UTC_TIME_TAG = 23;
 const GENERALIZED_TIME_TAG = 24;
 
 function time(node: Node | undefined, what: string): Date {
-  if (!node || node.idBlock.tagClass !== 1 || node.idBlock.isConstructed) throw new DerError(`${what}: expected Time`);
+  // The tag first: other universal types have no valueHexView (a NULL there threw a TypeError; found by test/fuzz).
+  const tag = node?.idBlock.tagNumber;
+  if (!node || node.idBlock.tagClass !== 1 || node.idBlock.isConstructed || (tag !== UTC_TIME_TAG && tag !== GENERALIZED_TIME_TAG)) {
+    throw new DerError(`${what}: expected Time`);
+  }
   const text = Buffer.from((node.valueBlock as { valueHexView: Uint8Array }).valueHexView).toString('latin1');
   let parts: RegExpExecArray | null;
   let year: number;
