@@ -418,6 +418,8 @@ function nonJsonOk(req: Req, res: Res): boolean {
   const type = String(res.headers['content-type'] ?? '');
   if (req.method === 'HEAD' || req.method === 'OPTIONS') return res.status < 300 && res.body.length === 0;
   if (req.path.startsWith('/api/v1/messages/outgoing') && res.status === 200) return type.startsWith('message/rfc822');
+  // GET /api/v1/keys/{id}/certificate answers the PEM certificate and chain (README, HTTP API).
+  if (/^\/api\/v1\/keys\/[^/]+\/certificate$/.test(req.path) && res.status === 200) return type.startsWith('application/pem-certificate-chain');
   if ((req.path.startsWith('/plugin/') || req.path === '/demo' || req.path.startsWith('/demo/')) && res.status === 200) return true;
   return false;
 }

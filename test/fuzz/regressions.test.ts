@@ -59,4 +59,15 @@ describe('fuzz findings', () => {
     const fine = bytes('Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: multipart/mixed; boundary=b2\n\n--b2\n\nx\n--b2--\n--b\n\n--bx\nsecond\n--b--\n');
     assert.equal(kinds(toSignable(fine)), kinds(fine));
   });
+
+  test('a validity time of another universal type is CERT_MALFORMED from the reader, not a TypeError it wrapped', () => {
+    const cases = found('certificate', /Buffer\.from\(undefined\) in time/);
+    assert.ok(cases.length > 0);
+    for (const f of cases)
+      assert.throws(
+        () => describeCertificate(f.bytes),
+        (e: unknown) => isSmimeError(e, 'CERT_MALFORMED') && !((e as Error).cause instanceof TypeError),
+        f.meta.file,
+      );
+  });
 });
