@@ -9,8 +9,12 @@
  * 7-bit form (RFC 8551 section 3.1.1, mime toSignable) so that no relay has a reason to alter it, and the bytes signed
  * are exactly the bytes placed in the message. Signing and encrypting: sign, then encrypt (RFC 8551 section 3.7).
  *
- * Pure: bytes and options in, bytes out. Encryption is injected (`encryptFn`, see envelope.ts), so this module only
- * composes.
+ * Pure: bytes and options in, bytes out. Encryption is envelope.ts's, either called here on the entity's pieces
+ * (`encrypt.recipients`) or injected (`encrypt.encryptFn`).
+ *
+ * Memory and time (issue 6): the entity is kept as a list of views of the input (mime signablePieces), and the result
+ * is written into one buffer allocated once its length is known; the signed content, the ciphertext and their base64
+ * go into it directly. A 25 MB message thus costs its input, its output, and small change.
  */
 import { encryptEnvelopePieces, type EncryptOptions, type EnvelopeRecipient } from './envelope.ts';
 import { SmimeError } from './errors.ts';
@@ -339,7 +343,8 @@ function encryptIntoMessage(outside: Uint8Array[], entity: Entity, encrypt: Encr
  *
  * Throws SmimeError: OUTGOING_INVALID_OPTION, OUTGOING_NOT_RFC5322, OUTGOING_NO_BODY, OUTGOING_INVALID_HEADER,
  * OUTGOING_8BIT_HEADER, OUTGOING_CANNOT_CANONICALIZE, OUTGOING_TOO_LARGE, OUTGOING_ENCRYPT_RESULT_INVALID, the
- * signing errors of signContent, and whatever encryptFn throws. Nothing is returned when anything fails.
+ * signing errors of signContent, the errors of encryptEnvelope (CMS_INVALID_OPTIONS, CMS_TOO_LARGE, CERT_MALFORMED,
+ * CMS_UNSUPPORTED) with `encrypt.recipients`, and whatever encryptFn throws. Nothing is returned when anything fails.
  */
 export async function protectMessage(raw: Uint8Array, options: ProtectOptions): Promise<Uint8Array> {
   checkOptions(options);
