@@ -15,6 +15,7 @@
  *    Content-Type and transfer-encoding values, boundary lines removed/duplicated/misplaced/renamed, base64 bodies
  *    decoded, mutated as ASN.1 and re-encoded, or corrupted as text, deep wrapping).
  */
+import { Rng } from '../helpers/rng.ts';
 
 /** Inputs never grow past this: a mutation that would is cut back (the limits tests cover the huge cases). */
 export const MAX_INPUT_BYTES = 4 * 1024 * 1024;
@@ -23,40 +24,7 @@ export const MAX_INPUT_BYTES = 4 * 1024 * 1024;
 // Randomness
 // ---------------------------------------------------------------------------------------------------------------
 
-/** mulberry32: small, fast, and the same sequence on every machine. */
-export class Rng {
-  private state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  /** 0 <= n < max. */
-  int(max: number): number {
-    return max <= 0 ? 0 : Math.floor(this.next() * max);
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  pick<T>(items: readonly T[]): T {
-    if (items.length === 0) throw new Error('Rng.pick: empty list');
-    return items[this.int(items.length)]!;
-  }
-  bytes(n: number): Uint8Array {
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) out[i] = this.int(256);
-    return out;
-  }
-  /** Small numbers much more often than large ones: 1 + floor(max^u). */
-  small(max: number): number {
-    return Math.min(max, Math.floor(Math.pow(max, this.next())));
-  }
-}
+export { Rng };
 
 /** FNV-1a over the run seed, the target and the index: the seed of one input's generator. */
 export function inputSeed(seed: number, target: string, index: number): number {
