@@ -14,7 +14,7 @@ import { type ContentCipher, type DecryptionKey } from '../smime/envelope.ts';
 import { SafeFetcher } from '../smime/fetcher.ts';
 import { analyzeMessage, type Layer, type MessageAnalysis } from '../smime/incoming.ts';
 import { getHeader, parseAddressList, parseEntity } from '../smime/mime/index.ts';
-import { protectMessage } from '../smime/outgoing.ts';
+import { protectMessagePieces } from '../smime/outgoing.ts';
 import { RevocationChecker } from '../smime/revocation.ts';
 import type { SignatureEvidence } from '../smime/types.ts';
 import { appendAudit } from '../store/audit.ts';
@@ -35,7 +35,11 @@ export interface OutgoingRequest {
 export interface ProtectedCopy {
   /** Who this copy is for (empty = the To/Cc copy that the host also files as Sent). */
   bcc?: string;
-  raw: Uint8Array;
+  /**
+   * The protected message as pieces to write out in order (protectMessagePieces): mostly views of the request's
+   * message, so a large signed message is not copied (issue 6).
+   */
+  pieces: Uint8Array[];
 }
 
 export interface HarvestResult {
@@ -166,7 +170,7 @@ export class MailService {
         ...(signer ? { sign: { signer, format: req.format ?? 'multipart-signed' } } : {}),
       };
       copies.push({
-        raw: await protectMessage(raw, {
+        pieces: await protectMessagePieces(raw, {
           ...base,
           ...(req.encrypt ? { encrypt: encryptFor(mainTargets) } : {}),
         }),
@@ -174,7 +178,7 @@ export class MailService {
       for (const [email, cert] of bccTargets)
         copies.push({
           bcc: email,
-          raw: await protectMessage(raw, { ...base, encrypt: encryptFor([cert, mainTargets.at(-1)!]) }),
+          pieces: await protectMessagePieces(raw, { ...base, encrypt: encryptFor([cert, mainTargets.at(-1)!]) }),
         });
       return copies;
     };

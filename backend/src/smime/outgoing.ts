@@ -347,6 +347,25 @@ function encryptIntoMessage(outside: Uint8Array[], entity: Entity, encrypt: Encr
  * CMS_UNSUPPORTED) with `encrypt.recipients`, and whatever encryptFn throws. Nothing is returned when anything fails.
  */
 export async function protectMessage(raw: Uint8Array, options: ProtectOptions): Promise<Uint8Array> {
+  const made = await protect(raw, options);
+  return made instanceof Uint8Array ? made : assemble(made);
+}
+
+/**
+ * protectMessage's result as the pieces it is made of, in order, for a caller that writes them out one after the other
+ * (a socket, a file) instead of joining them: the canonical entity's pieces are views of `raw`, which the caller must
+ * leave unchanged until it has written them, and only the headers, the boundaries and the base64 of the signature are
+ * new bytes (issue 6: signing a 25 MB message then copies nothing of it). Encrypted output is one piece. Pieces may
+ * be shared with other calls: never write into them. Same errors as protectMessage.
+ */
+export async function protectMessagePieces(raw: Uint8Array, options: ProtectOptions): Promise<Uint8Array[]> {
+  const made = await protect(raw, options);
+  if (made instanceof Uint8Array) return [made];
+  return made.map((segment) => (segment instanceof Uint8Array ? segment : assemble([segment])));
+}
+
+/** The protected message: one buffer when encryption wrote it, else the segments to assemble. */
+async function protect(raw: Uint8Array, options: ProtectOptions): Promise<Uint8Array | Segment[]> {
   checkOptions(options);
   if (!(raw instanceof Uint8Array) || raw.length === 0) throw new SmimeError('OUTGOING_NOT_RFC5322', 'The message is empty');
 
@@ -395,5 +414,5 @@ export async function protectMessage(raw: Uint8Array, options: ProtectOptions): 
     if ('recipients' in options.encrypt) return encryptIntoMessage(head, entity, options.encrypt);
     entity = await encryptWithFunction(entity, options.encrypt);
   }
-  return assemble([...head, ...entity]);
+  return [...head, ...entity];
 }

@@ -2,6 +2,7 @@
  * /api/v1/messages: protect an outgoing message, analyse an incoming one (issue 3). Bodies are message/rfc822, the
  * exact bytes: signatures are checked over what arrived, so nothing here re-encodes the input.
  */
+import { Readable } from 'node:stream';
 import Router from '@koa/router';
 import { z } from 'zod';
 import { AppError } from '../../errors.ts';
@@ -63,13 +64,16 @@ export function messageRoutes(s: Services): Router<AppState> {
     });
     if (ctx.accepts('message/rfc822', 'application/json') === 'application/json') {
       ctx.body = {
-        messages: copies.map((c) => ({ bcc: c.bcc ?? null, message: Buffer.from(c.raw).toString('base64') })),
+        messages: copies.map((c) => ({ bcc: c.bcc ?? null, message: Buffer.concat(c.pieces).toString('base64') })),
       };
       return;
     }
     if (copies.length > 1) throw new AppError('BCC_NEEDS_SEPARATE_COPIES', undefined, { copies: copies.length });
     ctx.type = 'message/rfc822';
-    ctx.body = Buffer.from(copies[0]!.raw);
+    // Written piece by piece: the pieces are mostly views of the request body, never joined into one more copy.
+    const pieces = copies[0]!.pieces;
+    ctx.body = Readable.from(pieces, { objectMode: false });
+    ctx.length = pieces.reduce((n, p) => n + p.length, 0);
   });
 
   r.post('/incoming', async (ctx) => {
