@@ -15,6 +15,7 @@
  *    Content-Type and transfer-encoding values, boundary lines removed/duplicated/misplaced/renamed, base64 bodies
  *    decoded, mutated as ASN.1 and re-encoded, or corrupted as text, deep wrapping).
  */
+import { joinPieces } from '../../backend/src/smime/mime/index.ts';
 import { Rng } from '../helpers/rng.ts';
 
 /** Inputs never grow past this: a mutation that would is cut back (the limits tests cover the huge cases). */
@@ -44,18 +45,6 @@ export function inputRng(seed: number, target: string, index: number): Rng {
 // ---------------------------------------------------------------------------------------------------------------
 // Byte helpers
 // ---------------------------------------------------------------------------------------------------------------
-
-export function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 const latin1 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.length).toString('latin1');
 const fromLatin1 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'));
@@ -97,11 +86,11 @@ export const BYTE_MUTATORS: Record<string, Mutator> = {
   insertBytes(input, rng) {
     const at = rng.int(input.length + 1);
     const insert = rng.chance(0.5) ? rng.bytes(rng.small(32)) : new Uint8Array(rng.small(64)).fill(rng.pick(INTERESTING_BYTES));
-    return concat([input.subarray(0, at), insert, input.subarray(at)]);
+    return joinPieces([input.subarray(0, at), insert, input.subarray(at)]);
   },
   deleteRange(input, rng) {
     const [s, e] = range(input, rng);
-    return concat([input.subarray(0, s), input.subarray(e)]);
+    return joinPieces([input.subarray(0, s), input.subarray(e)]);
   },
   duplicateRange(input, rng) {
     const [s, e] = range(input, rng);
@@ -109,7 +98,7 @@ export const BYTE_MUTATORS: Record<string, Mutator> = {
     const parts = [input.subarray(0, e)];
     for (let i = 0; i < copies; i++) parts.push(input.subarray(s, e));
     parts.push(input.subarray(e));
-    return cap(concat(parts));
+    return cap(joinPieces(parts));
   },
   overwriteRange(input, rng) {
     const b = new Uint8Array(input);
@@ -128,11 +117,11 @@ export const BYTE_MUTATORS: Record<string, Mutator> = {
     return input.subarray(0, rng.int(input.length + 1));
   },
   append(input, rng) {
-    return concat([input, rng.chance(0.5) ? rng.bytes(rng.small(64)) : input.subarray(0, rng.int(input.length + 1))]);
+    return joinPieces([input, rng.chance(0.5) ? rng.bytes(rng.small(64)) : input.subarray(0, rng.int(input.length + 1))]);
   },
   splice(input, rng, pool) {
     const other = pool.length ? rng.pick(pool) : input;
-    return cap(concat([input.subarray(0, rng.int(input.length + 1)), other.subarray(rng.int(other.length + 1))]));
+    return cap(joinPieces([input.subarray(0, rng.int(input.length + 1)), other.subarray(rng.int(other.length + 1))]));
   },
 };
 
@@ -269,7 +258,7 @@ export function encodeTlvs(nodes: readonly Tlv[], fields?: LengthField[]): Uint8
       // Encode the content first to know its length; fields inside are shifted afterwards.
       const innerFields: LengthField[] = [];
       const content = encodeTlvs(node.children, fields ? innerFields : undefined);
-      const body = node.bitPrefix !== undefined ? concat([Uint8Array.of(node.bitPrefix), content]) : content;
+      const body = node.bitPrefix !== undefined ? joinPieces([Uint8Array.of(node.bitPrefix), content]) : content;
       const shift = node.bitPrefix !== undefined ? 1 : 0;
       if (node.indefinite) {
         fields?.push({ offset, size: 1 });
@@ -293,7 +282,7 @@ export function encodeTlvs(nodes: readonly Tlv[], fields?: LengthField[]): Uint8
     }
   };
   for (const n of nodes) write(n);
-  return concat(parts);
+  return joinPieces(parts);
 }
 
 interface Located {
@@ -467,7 +456,7 @@ function breakLength(bytes: Uint8Array, fields: readonly LengthField[], rng: Rng
     lengthBytes(Math.max(0, len - 1)),
     lengthBytes(len + 1 + rng.int(1000)),
   ];
-  return concat([bytes.subarray(0, f.offset), rng.pick(choices), bytes.subarray(f.offset + f.size)]);
+  return joinPieces([bytes.subarray(0, f.offset), rng.pick(choices), bytes.subarray(f.offset + f.size)]);
 }
 
 /** One ASN.1-aware mutation (a few tree edits, then possibly a broken length), or undefined if `input` is no TLV. */

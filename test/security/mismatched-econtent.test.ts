@@ -15,19 +15,15 @@
  * part and never the hidden eContent. The engine cases were moved here from test/smime/verify-tampering.test.ts.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { children, encoding, explicit, readOne, sequence, setOf } from '../../backend/src/smime/lib/cms-signed-ber.ts';
 import { decodeBody, parseEntity } from '../../backend/src/smime/mime/index.ts';
 import { verifySignedData } from '../../backend/src/smime/verify.ts';
-import type { Database } from '../../backend/src/store/db.ts';
 import { CONTENT, INTERMEDIATE, PKI_DIR, PKI_NOW, ROOT, cert, key, message } from '../fixtures/pki/pki.ts';
 import { assembleSignedData, buildSignedData, type SignedDataSpec } from '../fixtures/pki/signed-data-builder.ts';
-import { Client, startServer, type TestServer } from '../helpers/app.ts';
+import { Client } from '../helpers/app.ts';
 import { databaseTargets } from '../helpers/db.ts';
-import { CORPUS_CA, decodeContent, multipartSigned, pkcs7Mime, read, thunderbird } from './world.ts';
+import { CORPUS_CA, decodeContent, multipartSigned, pkcs7Mime, read, thunderbird , startServerTrusting } from './world.ts';
 
 const OTHER = new Uint8Array(Buffer.from('Content-Type: text/plain; charset=us-ascii\r\n\r\nPay 1000 EUR to the attacker.\r\n', 'latin1'));
 const SIGNER = 'signer@pki.test';
@@ -89,23 +85,15 @@ describe('engine: eContent and its type must match what is signed and shown', ()
 
 for (const target of await databaseTargets()) {
   describe(`API: mismatched eContent is not valid and never shown, on ${target.name}`, () => {
-    let db: Database;
-    let drop: () => Promise<void>;
-    let srv: TestServer;
+    let server: Awaited<ReturnType<typeof startServerTrusting>> | undefined;
     let reader: Client;
-    let work: string;
 
     before(async () => {
-      ({ db, drop } = await target.open());
-      work = mkdtempSync(join(tmpdir(), 'smime-econtent-'));
-      writeFileSync(join(work, 'anchors.pem'), Buffer.concat([readFileSync(new URL('certs/root.pem', PKI_DIR)), readFileSync(CORPUS_CA)]));
-      srv = await startServer(db, { SMIME_TRUST_ANCHORS: join(work, 'anchors.pem'), SMIME_REVOCATION_CHECK: 'off' });
-      reader = new Client(srv.url, await srv.token('reader@example.com'));
+      server = await startServerTrusting(target, [new URL('certs/root.pem', PKI_DIR), CORPUS_CA]);
+      reader = new Client(server.srv.url, await server.srv.token('reader@example.com'));
     });
     after(async () => {
-      await srv?.close();
-      await drop?.();
-      rmSync(work, { recursive: true, force: true });
+      await server?.close();
     });
 
     test('test PKI variants: the layer is not valid; a detached one shows the MIME part, never the eContent', async () => {

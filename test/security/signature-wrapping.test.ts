@@ -17,19 +17,15 @@
  * were moved here from test/smime/verify-tampering.test.ts.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { derSequence, encoding, explicit, readOne, sequence, setOf, children } from '../../backend/src/smime/lib/cms-signed-ber.ts';
 import type { SignatureStatus } from '../../backend/src/smime/types.ts';
 import { verifySignedData } from '../../backend/src/smime/verify.ts';
-import type { Database } from '../../backend/src/store/db.ts';
 import { CONTENT, INTERMEDIATE, PKI_DIR, PKI_NOW, ROOT, cert, key, message } from '../fixtures/pki/pki.ts';
 import { assembleSignedData, buildSignedData, type SignedDataSpec, type SignerSpec } from '../fixtures/pki/signed-data-builder.ts';
-import { Client, startServer, type TestServer } from '../helpers/app.ts';
+import { Client } from '../helpers/app.ts';
 import { databaseTargets } from '../helpers/db.ts';
-import { decodeContent, multipartMixed, multipartSigned, pkcs7Mime, read } from './world.ts';
+import { decodeContent, multipartMixed, multipartSigned, pkcs7Mime, read , startServerTrusting } from './world.ts';
 
 const OTHER = new Uint8Array(Buffer.from('Content-Type: text/plain; charset=us-ascii\r\n\r\nPay 1000 EUR to the attacker.\r\n', 'latin1'));
 const SIGNER = 'signer@pki.test';
@@ -88,24 +84,15 @@ describe('engine: wrapped SignedData', () => {
 
 for (const target of await databaseTargets()) {
   describe(`API: wrapped messages are never shown as validly signed, on ${target.name}`, () => {
-    let db: Database;
-    let drop: () => Promise<void>;
-    let srv: TestServer;
+    let server: Awaited<ReturnType<typeof startServerTrusting>> | undefined;
     let reader: Client;
-    let work: string;
 
     before(async () => {
-      ({ db, drop } = await target.open());
-      work = mkdtempSync(join(tmpdir(), 'smime-wrap-'));
-      writeFileSync(join(work, 'anchors.pem'), readFileSync(new URL('certs/root.pem', PKI_DIR)));
-      // Revocation is off: the test PKI's responders are on loopback (ssrf-fetch covers those fetches).
-      srv = await startServer(db, { SMIME_TRUST_ANCHORS: join(work, 'anchors.pem'), SMIME_REVOCATION_CHECK: 'off' });
-      reader = new Client(srv.url, await srv.token('reader@example.com'));
+      server = await startServerTrusting(target, [new URL('certs/root.pem', PKI_DIR)]);
+      reader = new Client(server.srv.url, await server.srv.token('reader@example.com'));
     });
     after(async () => {
-      await srv?.close();
-      await drop?.();
-      rmSync(work, { recursive: true, force: true });
+      await server?.close();
     });
 
     const layersOf = (body: any) => body.layers.map((l: any) => [l.kind, l.status]);

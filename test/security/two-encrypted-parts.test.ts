@@ -19,18 +19,14 @@
  * as two separate layers.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { encryptEnvelope } from '../../backend/src/smime/envelope.ts';
 import { parsePkcs12 } from '../../backend/src/smime/pkcs12.ts';
-import type { Database } from '../../backend/src/store/db.ts';
 import { INTERMEDIATE, PKI_DIR, cert, key } from '../fixtures/pki/pki.ts';
 import { buildSignedData } from '../fixtures/pki/signed-data-builder.ts';
-import { startServer, type Client, type TestServer } from '../helpers/app.ts';
+import type { Client } from '../helpers/app.ts';
 import { databaseTargets } from '../helpers/db.ts';
-import { corpusP12, decodeContent, multipartMixed, multipartSigned, pkcs7Mime, pkcs7MimePart, placeKey, read, thunderbird, unlockHeader } from './world.ts';
+import { corpusP12, decodeContent, multipartMixed, multipartSigned, pkcs7Mime, pkcs7MimePart, placeKey, read, thunderbird, unlockHeader , startServerTrusting } from './world.ts';
 
 const BOB = 'bob@example.com';
 const PASS = 'bob own passphrase 22';
@@ -41,29 +37,21 @@ const BAIT_CLOSE = Buffer.from('Content-Type: text/html\r\n\r\n">');
 
 for (const target of await databaseTargets()) {
   describe(`two encrypted parts (EFAIL) on ${target.name}`, () => {
-    let db: Database;
-    let drop: () => Promise<void>;
-    let srv: TestServer;
+    let server: Awaited<ReturnType<typeof startServerTrusting>> | undefined;
     let bob: Client;
     let cred: string;
     let bobCert: Uint8Array;
     let captured: Uint8Array; // Alice's EnvelopedData to Bob
-    let work: string;
 
     before(async () => {
-      ({ db, drop } = await target.open());
-      work = mkdtempSync(join(tmpdir(), 'smime-efail-'));
-      writeFileSync(join(work, 'anchors.pem'), readFileSync(new URL('certs/root.pem', PKI_DIR)));
-      srv = await startServer(db, { SMIME_TRUST_ANCHORS: join(work, 'anchors.pem'), SMIME_REVOCATION_CHECK: 'off' });
-      bob = await placeKey(srv, BOB, 'Bob.p12', PASS);
+      server = await startServerTrusting(target, [new URL('certs/root.pem', PKI_DIR)]);
+      bob = await placeKey(server.srv, BOB, 'Bob.p12', PASS);
       cred = await unlockHeader(bob, PASS);
       bobCert = (await parsePkcs12(corpusP12('Bob.p12'), 'nss')).certificate;
       captured = await encryptEnvelope(Buffer.from(`Content-Type: text/plain; charset=utf-8\r\n\r\n${SECRET}\r\n`), [{ certificate: bobCert }]);
     });
     after(async () => {
-      await srv?.close();
-      await drop?.();
-      rmSync(work, { recursive: true, force: true });
+      await server?.close();
     });
 
     const readAsBob = (raw: Buffer) => read(bob, raw, { 'x-smime-unlock': cred });

@@ -3,10 +3,13 @@
  * own passphrase, through the real HTTP API, and small helpers to send and read mail. Not a test file itself.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { UserRow } from '../../backend/src/store/users.ts';
 import { findUserByEmail } from '../../backend/src/store/users.ts';
-import { Client, TEST_ADMIN_TOKEN, type TestServer } from '../helpers/app.ts';
+import { Client, startServer, TEST_ADMIN_TOKEN, type TestServer } from '../helpers/app.ts';
+import type { DbTarget } from '../helpers/db.ts';
 import { FIXTURES, SHARED_CORPUS } from '../helpers/paths.ts';
 
 export const corpusP12 = (file: string): Buffer => readFileSync(`${FIXTURES}corpus/${file}`);
@@ -114,3 +117,24 @@ export function multipartMixed(from: string, parts: Uint8Array[], subtype = 'mix
 }
 
 export const decodeContent = (body: { content: string }): string => Buffer.from(body.content, 'base64').toString('latin1');
+
+/**
+ * A real server on a fresh database of `target` that trusts exactly the given PEM files, with revocation checks off
+ * (the test PKI's responders are on loopback; ssrf-fetch covers those fetches). `close` stops it, drops the database
+ * and removes the anchors file.
+ */
+export async function startServerTrusting(target: DbTarget, anchors: (string | URL)[]): Promise<{ srv: TestServer; close(): Promise<void> }> {
+  const { db, drop } = await target.open();
+  const work = mkdtempSync(join(tmpdir(), 'smime-security-'));
+  const file = join(work, 'anchors.pem');
+  writeFileSync(file, Buffer.concat(anchors.map((a) => readFileSync(a))));
+  const srv = await startServer(db, { SMIME_TRUST_ANCHORS: file, SMIME_REVOCATION_CHECK: 'off' });
+  return {
+    srv,
+    async close() {
+      await srv.close();
+      await drop();
+      rmSync(work, { recursive: true, force: true });
+    },
+  };
+}

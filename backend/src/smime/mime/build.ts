@@ -5,7 +5,7 @@ import { contentTypeFrom, formatContentType, isToken, parseStructuredValue } fro
 import { MimeError } from './errors.ts';
 import { formatHeaderField } from './header-format.ts';
 import { canonicalizeLineEndings, lfToCrlf, scanBody } from './lib/body-scan.ts';
-import { concatBytes, latin1Bytes, LF, utf8Bytes } from './lib/bytes.ts';
+import { latin1Bytes, LF, utf8Bytes } from './lib/bytes.ts';
 import { joinPieces, piecesInclude } from './lib/pieces.ts';
 import { readHeaderBlock } from './lib/header-block.ts';
 import { encodeLeaf } from './lib/leaf-encoding.ts';
@@ -61,7 +61,7 @@ export function buildEntity(input: BuildEntityInput): Uint8Array {
     }
     lines.push(`Content-Transfer-Encoding: ${encoding}`);
   }
-  return concatBytes([latin1Bytes(lines.map((l) => `${l}\r\n`).join('')), CRLF, body]);
+  return joinPieces([latin1Bytes(lines.map((l) => `${l}\r\n`).join('')), CRLF, body]);
 }
 
 /** RFC 2046 section 5.1.1 bchars, 1 to 70 of them, not ending in a space. */
@@ -163,7 +163,7 @@ export function splitMessageHeaders(raw: Uint8Array, limits?: Partial<MimeLimits
   if (last !== undefined && last[last.length - 1] !== LF) content.push(CRLF);
   const separator = raw.subarray(block.headerEnd, block.bodyStart);
   content.push(separator.length > 0 ? separator : CRLF, raw.subarray(block.bodyStart));
-  return { transportHeaders, mimeVersion, entity: concatBytes(content) };
+  return { transportHeaders, mimeVersion, entity: joinPieces(content) };
 }
 
 /**

@@ -7,7 +7,8 @@ import { parseStructuredValue, formatParameters } from './content-type.ts';
 import { MimeError } from './errors.ts';
 import { formatHeaderField } from './header-format.ts';
 import { canonicalizeLineEndings, hasCanonicalLineEndings, isTransportSafe, lfToCrlf, scanBody } from './lib/body-scan.ts';
-import { concatBytes, CR, HTAB, latin1Bytes, LF, SP } from './lib/bytes.ts';
+import { CR, HTAB, latin1Bytes, LF, SP } from './lib/bytes.ts';
+import { joinPieces } from './lib/pieces.ts';
 import { encodeLeaf } from './lib/leaf-encoding.ts';
 import type { MimeLimits } from './limits.ts';
 import { parseEntity } from './parse.ts';
@@ -40,7 +41,7 @@ export function toSignable(entityBytes: Uint8Array, limits?: Partial<MimeLimits>
   const root = parseEntity(entityBytes, limits);
   const out: Uint8Array[] = [];
   emitEntity(root, out);
-  return concatBytes(out);
+  return joinPieces(out);
 }
 
 /**
@@ -251,7 +252,7 @@ function canonicalField(header: MimeHeader): Uint8Array {
     if (end > start) lines.push(raw.subarray(start, end), CRLF);
     start = i + 1;
   }
-  return concatBytes(lines);
+  return joinPieces(lines);
 }
 
 function rewriteField(header: MimeHeader): Uint8Array {
