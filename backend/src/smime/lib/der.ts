@@ -3,6 +3,7 @@
 // own typed error (P12_MALFORMED, CERT_MALFORMED). Nothing here throws anything else on bad input.
 
 import * as asn1js from 'asn1js';
+import { BerError, children as berChildren, readOne, type Tlv } from './cms-signed-ber.ts';
 import { MAX_ASN1_DEPTH, MAX_ASN1_NODES, MAX_P12_BYTES } from './limits.ts';
 
 /** Input did not have the expected ASN.1 shape. `limit` marks a resource limit rather than a format error. */
@@ -72,39 +73,16 @@ export function decode(bytes: Uint8Array, what: string): Node {
  * reader refused). Every value must end within its parent, and an indefinite length must end with end-of-contents.
  */
 function checkNesting(bytes: Uint8Array, what: string): void {
-  const broken = () => new DerError(`${what}: a value runs past the end of the value that holds it`);
-  const walk = (at: number, end: number, indefinite: boolean, depth: number): number => {
-    if (depth > MAX_ASN1_DEPTH) throw new DerError(`${what}: nested too deeply`, { limit: true });
-    while (at < end) {
-      if (indefinite && bytes[at] === 0 && bytes[at + 1] === 0) return at + 2;
-      const first = bytes[at++]!;
-      if ((first & 0x1f) === 0x1f) {
-        while (at < end && bytes[at]! & 0x80) at++;
-        at++;
-      }
-      if (at >= end) throw broken();
-      const l = bytes[at++]!;
-      if (l === 0x80) {
-        if (!(first & 0x20)) throw broken();
-        at = walk(at, end, true, depth + 1);
-        continue;
-      }
-      let length = l;
-      if (l > 0x80) {
-        const n = l & 0x7f;
-        if (n > 6 || at + n > end) throw broken();
-        length = 0;
-        for (let i = 0; i < n; i++) length = length * 256 + bytes[at++]!;
-      }
-      const valueEnd = at + length;
-      if (valueEnd > end) throw broken();
-      if (first & 0x20) walk(at, valueEnd, false, depth + 1);
-      at = valueEnd;
-    }
-    if (indefinite) throw broken();
-    return at;
+  // The engine's own offset reader (cms-signed-ber.ts) refuses exactly that: every child is read within its parent.
+  const walk = (t: Tlv): void => {
+    if (t.constructed) for (const child of berChildren(t)) walk(child);
   };
-  walk(0, bytes.length, false, 0);
+  try {
+    walk(readOne(bytes, what));
+  } catch (e) {
+    if (e instanceof BerError) throw new DerError(e.message, { limit: e.limit });
+    throw e;
+  }
 }
 
 function describe(node: Node): string {
