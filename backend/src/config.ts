@@ -98,6 +98,13 @@ const schema = z.object({
     .default('rsa-pkcs1')
     .describe('RSA key transport for encryption: PKCS#1 v1.5 (what every client reads) or RSA-OAEP.'),
   SMIME_COOKIE_SECURE: bool.default(true).describe('Mark the unlock cookie Secure (browsers accept it on localhost).'),
+  SMIME_COOKIE_PATH: z
+    .string()
+    .regex(/^\/[^;\s]*$/, 'must be a URL path starting with /')
+    .default('/api/v1')
+    .describe(
+      "Path of the unlock cookie. '/' when a server-side host such as the Roundcube plugin must receive it too (it forwards it as X-Smime-Unlock); the default keeps it to the API.",
+    ),
   SMIME_TRUST_PROXY: bool.default(false).describe('Trust X-Forwarded-* headers from a reverse proxy.'),
   SMIME_DEMO: z
     .enum(['auto', 'on', 'off'])

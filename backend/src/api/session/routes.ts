@@ -36,7 +36,7 @@ export function sessionRoutes(s: Services): Router<AppState> {
     httpOnly: true,
     sameSite: 'strict' as const,
     secure: s.config.SMIME_COOKIE_SECURE,
-    path: '/api/v1',
+    path: s.config.SMIME_COOKIE_PATH,
     overwrite: true,
   });
   const setCookie = (ctx: Context, user: UserRow, value: string | null, extra: { maxAge?: number } = {}) => {
