@@ -70,6 +70,17 @@ export interface MessageStatusHandle {
   show(raw: Uint8Array): Promise<ReadResult>;
   /** Called again with the new result whenever the analysis is redone (after the user unlocks to read). */
   onResult(listener: (r: ReadResult) => void): void;
+  /**
+   * Show an analysis the host's own server obtained (a server-side host such as the Roundcube plugin posts the raw
+   * message to /messages/incoming itself and renders the content with its own MIME renderer). Its `content` is not
+   * used and may be empty.
+   */
+  present(analysis: IncomingAnalysis): void;
+  /**
+   * Called after the reader unlocked from this banner ("Unlock to read") on a message shown with present(): the host
+   * asks its server again and re-renders the message.
+   */
+  onUnlocked(listener: () => void): void;
   destroy(): void;
 }
 

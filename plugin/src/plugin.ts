@@ -142,6 +142,7 @@ export function createSmimePlugin(host: SmimeHost): SmimePlugin {
     mountMessageStatus(target): MessageStatusHandle {
       const el: SmimeMessageStatus = mount(target, document.createElement('smime-message-status'));
       const listeners: ((r: ReadResult) => void)[] = [];
+      const unlockedListeners: (() => void)[] = [];
       let last: Uint8Array | undefined;
       async function show(raw: Uint8Array): Promise<ReadResult> {
         last = raw;
@@ -159,12 +160,22 @@ export function createSmimePlugin(host: SmimeHost): SmimePlugin {
         void show(last).then((r) => listeners.forEach((l) => l(r)));
       };
       el.addEventListener('smime-unlock-request', () => {
-        void (pending ?? unlock('decrypt')).then((ok) => ok && redo());
+        void (pending ?? unlock('decrypt')).then((ok) => {
+          if (!ok) return;
+          if (last) redo();
+          else unlockedListeners.forEach((l) => l());
+        });
       });
       return {
         element: el,
         show,
+        present(analysis) {
+          last = undefined;
+          el.busy = false;
+          el.analysis = analysis;
+        },
         onResult: (l) => void listeners.push(l),
+        onUnlocked: (l) => void unlockedListeners.push(l),
         destroy: () => unmount(el),
       };
     },

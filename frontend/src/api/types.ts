@@ -147,6 +147,8 @@ export interface IncomingAnalysis {
   harvested: { email: string; outcome: 'added' | 'replaced' | 'seen' | 'kept'; fingerprintSha256: string }[];
   /** base64 of the innermost MIME entity to render. */
   content: string;
+  /** True when `content` is the decrypted or verified inner entity rather than the message itself. */
+  unwrapped: boolean;
 }
 
 export interface ProtectedCopy {

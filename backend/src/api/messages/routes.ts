@@ -86,6 +86,7 @@ export function messageRoutes(s: Services): Router<AppState> {
       encrypted: analysis.layers.some((l) => l.kind === 'encrypted'),
       parts: analysis.parts.map((p) => ({ path: p.path, ...presentLayer(p.layer) })),
       harvested,
+      unwrapped: analysis.unwrapped,
       content: Buffer.from(analysis.content).toString('base64'),
     };
   });
