@@ -26,6 +26,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -220,7 +221,6 @@ class RunningStack implements Stack {
   private postfixMaster: number | undefined;
   private proxy: FrontProxy | undefined;
   private stopping: Promise<void> | undefined;
-  private readonly onExit = () => this.killNow();
 
   constructor(
     private readonly l: Layout,
@@ -231,8 +231,7 @@ class RunningStack implements Stack {
     this.dir = l.dir;
     this.url = `http://127.0.0.1:${ports.front}/`;
     this.backendUrl = `http://127.0.0.1:${ports.backend}`;
-    // A test process that dies without stop() still takes its daemons with it.
-    process.on('exit', this.onExit);
+    guard(this);
   }
 
   private progress(what: string, since: number): void {
@@ -550,12 +549,12 @@ class RunningStack implements Stack {
       await Promise.all([postfix(), ...[...this.daemons.values()].map((d) => stopGroup(d.pgid, DAEMON_STOP_GRACE_MS))]);
     });
     this.daemons.clear();
-    process.off('exit', this.onExit);
+    unguard(this);
     rmSync(this.l.dir, { recursive: true, force: true });
   }
 
   /** Last resort at process exit (synchronous): SIGKILL every group, remove the folder. */
-  private killNow(): void {
+  killNow(): void {
     for (const d of this.daemons.values()) signalGroup(d.pgid, 'SIGKILL');
     this.readPostfixMaster();
     if (this.postfixMaster !== undefined) signalGroup(this.postfixMaster, 'SIGKILL');
@@ -567,6 +566,56 @@ class RunningStack implements Stack {
   }
 }
 
+// ---- a stack never outlives its process ---------------------------------------------------------------------------
+
+/**
+ * The daemons run in sessions of their own, so neither a Ctrl-C in the terminal nor the death of this process reaches
+ * them. While a stack runs: at exit, and on a signal nobody else handles (a test run interrupted), every stack is
+ * killed at once and the signal then takes its default course. An application with its own handler (main.ts) stops
+ * its stack itself, gracefully.
+ */
+const RUNNING = new Set<RunningStack>();
+const GUARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+function killAll(): void {
+  for (const s of RUNNING) s.killNow();
+  RUNNING.clear();
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  if (process.listenerCount(signal) > 1) return;
+  killAll();
+  for (const sig of GUARDED_SIGNALS) process.off(sig, onSignal);
+  process.kill(process.pid, signal);
+}
+
+function guard(stack: RunningStack): void {
+  if (RUNNING.size === 0) {
+    process.on('exit', killAll);
+    for (const sig of GUARDED_SIGNALS) process.on(sig, onSignal);
+  }
+  RUNNING.add(stack);
+}
+
+function unguard(stack: RunningStack): void {
+  RUNNING.delete(stack);
+  if (RUNNING.size > 0) return;
+  process.off('exit', killAll);
+  for (const sig of GUARDED_SIGNALS) process.off(sig, onSignal);
+}
+
+/** Fail before anything starts when the front port is taken (npm run roundcube on a busy 8088). */
+async function checkPortFree(port: number): Promise<void> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      reject(new Error(e.code === 'EADDRINUSE' ? `port ${port} on 127.0.0.1 is in use` : `port ${port}: ${e.message}`)),
+    );
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  await new Promise((resolve) => server.close(resolve));
+}
+
 /** Bring the whole stack up. On any failure, everything already started is stopped and the folder removed. */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   for (const k of Object.keys(options)) if (!OPTION_KEYS.has(k)) throw new TypeError(`startStack: unknown option ${k}`);
@@ -575,6 +624,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const t0 = Date.now();
   const deadline = t0 + STACK_START_TIMEOUT_MS;
   const users = resolveUsers(options.extraUsers ?? []);
+  if (options.port) await checkPortFree(options.port);
   const [front, roundcube, imap, lmtp, auth, smtp, backend] = await Promise.all([
     options.port ? Promise.resolve(options.port) : freePort(),
     ...Array.from({ length: 6 }, () => freePort()),
@@ -602,6 +652,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     return stack;
   } catch (e) {
     await stack.stop();
-    throw e;
+    const message = e instanceof Error ? e.message : String(e);
+    throw new Error(`the stack did not start (everything stopped, ${dir} removed): ${message}`, { cause: e });
   }
 }

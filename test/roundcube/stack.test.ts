@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SignJWT } from 'jose';
@@ -287,5 +288,34 @@ describe('the Roundcube stack with the smime plugin and a Thunderbird corpus use
     assert.match(readFileSync(join(stack.dir, 'pki', 'trust.pem'), 'utf8'), /(-----BEGIN CERTIFICATE-----[\s\S]+){2}/);
     await stack.deliver('Bob@example.com', 'Subject: to the corpus user\n\nhi\n');
     assert.equal(stack.listMail('bob@example.com').length, 1);
+  });
+});
+
+describe('start-up failures', { skip: unavailable }, () => {
+  test('a failure during start-up stops what had started and removes the folder', { timeout: START_TIMEOUT_MS }, async () => {
+    // Dovecot, Postfix and php -S are up by the time seeding finds the .p12 unreadable.
+    const broken = { email: 'erin@example.test', name: 'Erin', key: { p12: new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x03]), password: 'x' } };
+    const error = await startStack({ quiet: true, extraUsers: [broken] }).then(
+      () => assert.fail('the stack started with an unreadable .p12'),
+      (e: unknown) => e as Error,
+    );
+    assert.match(error.message, /seeding failed[\s\S]*placing the key of erin@example.test: P12_MALFORMED/);
+    const dir = /everything stopped, (\S+) removed/.exec(error.message)?.[1];
+    if (!dir?.includes('smime-roundcube-')) assert.fail(error.message);
+    assert.equal(existsSync(dir), false);
+    assert.deepEqual(processesUsing(dir), []);
+  });
+
+  test('a busy front port fails at once, before anything starts', { timeout: STEP_TIMEOUT_MS }, async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const t0 = Date.now();
+      await assert.rejects(startStack({ quiet: true, port }), new RegExp(`port ${port} on 127.0.0.1 is in use`));
+      assert.ok(Date.now() - t0 < 2000);
+    } finally {
+      server.close();
+    }
   });
 });

@@ -102,10 +102,8 @@ export async function startFrontProxy(options: { port: number; upstreams: Record
       },
     );
     upstream.on('error', () => {
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
+      // Once the answer has begun, its own pipeline ends it (truncated if the upstream failed mid-answer).
+      if (res.headersSent) return;
       const body = target === 'backend' ? BACKEND_UNAVAILABLE_BODY : 'Roundcube is not reachable.\n';
       res.writeHead(502, {
         'content-type': target === 'backend' ? 'application/json; charset=utf-8' : 'text/plain; charset=utf-8',

@@ -84,7 +84,10 @@ export async function seedStack(input: SeedInput, env: NodeJS.ProcessEnv): Promi
       await ensureUser(db, u.email);
       const p12 = p12s[i];
       if (!p12) continue;
-      const key = await s.vault.placeKey({ actor: SEED_ACTOR, userEmail: u.email, p12, p12Password: u.password! });
+      const key = await s.vault.placeKey({ actor: SEED_ACTOR, userEmail: u.email, p12, p12Password: u.password! }).catch((e: unknown) => {
+        const code = (e as { code?: unknown }).code;
+        throw new Error(`placing the key of ${u.email}: ${code ? `${String(code)}: ` : ''}${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      });
       certificates.push({ email: u.email.toLowerCase(), certificate: key.certificate, chain: key.chain });
     }
     for (const owner of input.users) {
