@@ -104,7 +104,7 @@
 
   function mountTaskbar(plugin) {
     var bar = document.getElementById('smime-taskbar');
-    if (bar && !rc.env.framed) plugin.mountUnlockControl(bar);
+    return bar && !rc.env.framed ? plugin.mountUnlockControl(bar) : null;
   }
 
   function mountCompose(plugin) {
@@ -113,14 +113,23 @@
     host.textContent = '';
     var compose = plugin.mountComposeControls(host);
     rc.smime_compose = compose;
-    var signField = document.getElementById('smime-sign-field');
-    var encryptField = document.getElementById('smime-encrypt-field');
     var autosave = rc.env.draft_autosave;
+
+    // The choice travels in _smime_sign/_smime_encrypt. Elastic keeps compose options outside the form and copies
+    // each into the form on its change event, so every copy is set and the change announced.
+    function setField(name, on) {
+      document.querySelectorAll('input[name="' + name + '"]').forEach(function (input) {
+        if (input.value !== (on ? '1' : '0')) {
+          input.value = on ? '1' : '0';
+          input.dispatchEvent(new Event('change', { bubbles: true }));
+        }
+      });
+    }
 
     function sync() {
       var st = compose.state();
-      signField.value = st.sign ? '1' : '0';
-      encryptField.value = st.encrypt ? '1' : '0';
+      setField('_smime_sign', st.sign);
+      setField('_smime_encrypt', st.encrypt);
       // A draft is stored in the Drafts folder as written: no automatic drafts while Encrypt is on.
       rc.env.draft_autosave = st.encrypt ? 0 : autosave;
       if (st.encrypt && rc.save_timer) clearTimeout(rc.save_timer);
@@ -200,16 +209,34 @@
     if (fallback) fallback.hidden = true;
     var status = plugin.mountMessageStatus(host);
     status.present(analysis);
+    // The banner's own "Unlock to read": the plugin unlocks, then this re-renders (smime-unlocked also fires; the
+    // second call finds a re-render running).
     status.onUnlocked(function () {
       rerender(plugin);
     });
   }
 
+  /** The rcmail.set_env({...}) of a Roundcube page (one JSON object on one line). */
+  function pageEnv(html) {
+    var m = /rcmail\.set_env\((\{.*\})\);\s*$/m.exec(html);
+    if (!m) return {};
+    try {
+      return JSON.parse(m[1]);
+    }
+    catch (e) {
+      return {};
+    }
+  }
+
+  var rerendering = false;
+
   /**
-   * After "Unlock to read": Roundcube renders the message again (its own MIME renderer, now with the decrypted
-   * content), and the body, the attachment list and the banner are swapped in place.
+   * After an unlock: Roundcube renders the message again (its own MIME renderer, now with the decrypted content),
+   * and the message's content (attachment list, body, banner) is swapped in place; no page reload.
    */
   function rerender(plugin) {
+    if (rerendering) return;
+    rerendering = true;
     fetch(location.href, { credentials: 'same-origin' })
       .then(function (r) {
         if (!r.ok) throw new Error('HTTP ' + r.status);
@@ -217,22 +244,65 @@
       })
       .then(function (html) {
         var doc = new DOMParser().parseFromString(html, 'text/html');
-        var swapped = 0;
-        ['#messagebody', '#attachment-list', '#message-objects'].forEach(function (sel) {
+        var swapped = ['#message-content', '#messagebody'].some(function (sel) {
           var now = document.querySelector(sel);
           var next = doc.querySelector(sel);
-          if (now && next) {
-            now.replaceWith(document.importNode(next, true));
-            swapped++;
-          }
+          if (!now || !next) return false;
+          now.replaceWith(document.importNode(next, true));
+          return true;
         });
         if (!swapped) throw new Error('nothing to swap');
+        // What Roundcube's attachment commands read about the parts of the message shown.
+        var next = pageEnv(html);
+        ['attachments', 'smime_message'].forEach(function (k) {
+          if (k in next) rc.set_env(k, next[k]);
+        });
         mountStatus(plugin);
         rc.display_message(text('unlockedrerender'), 'confirmation');
       })
       .catch(function () {
         location.reload();
+      })
+      .finally(function () {
+        rerendering = false;
       });
+  }
+
+  /** Whether the message shown waits for a key (its banner has a locked layer). */
+  function showsLocked() {
+    var host = document.querySelector('.smime-status-host[data-smime-analysis]');
+    if (!host) return false;
+    try {
+      return JSON.parse(host.getAttribute('data-smime-analysis')).layers.some(function (l) {
+        return l.kind === 'encrypted' && l.status === 'locked';
+      });
+    }
+    catch (e) {
+      return false;
+    }
+  }
+
+  /**
+   * Roundcube shows a message in a frame: an unlock in one window (the task bar's button, a frame's prompt) is
+   * told to the others, so the task bar says "unlocked" and a message waiting for the key opens.
+   */
+  function syncUnlocks(plugin, taskbar) {
+    rc.smime_unlocked = function () {
+      if (taskbar) taskbar.element.refresh();
+      if (showsLocked()) rerender(plugin);
+    };
+    document.addEventListener('smime-unlocked', function () {
+      var windows = [window.parent, document.getElementById('messagecontframe') && document.getElementById('messagecontframe').contentWindow];
+      windows.forEach(function (w) {
+        try {
+          if (w && w !== window && w.rcmail && w.rcmail.smime_unlocked) w.rcmail.smime_unlocked();
+        }
+        catch (e) {
+          /* another origin: nothing to tell */
+        }
+      });
+      if (showsLocked()) rerender(plugin);
+    });
   }
 
   function mountSettings(plugin) {
@@ -251,7 +321,7 @@
         preferences: preferences,
       });
       rc.smime = plugin;
-      mountTaskbar(plugin);
+      syncUnlocks(plugin, mountTaskbar(plugin));
       mountCompose(plugin);
       mountStatus(plugin);
       mountSettings(plugin);
