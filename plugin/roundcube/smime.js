@@ -177,7 +177,7 @@
             return;
           }
           rc.display_message(text('resendafterunlock'), 'notice');
-          rc.command('send');
+          rc.command('send', '');
         });
       }
       else if (d && d.code === 'RECIPIENT_CERTIFICATE_MISSING') {
@@ -202,7 +202,7 @@
     try {
       analysis = JSON.parse(host.getAttribute('data-smime-analysis'));
     }
-    catch (e) {
+    catch {
       return;
     }
     var fallback = host.querySelector('.smime-fallback');
@@ -223,7 +223,7 @@
     try {
       return JSON.parse(m[1]);
     }
-    catch (e) {
+    catch {
       return {};
     }
   }
@@ -277,7 +277,7 @@
         return l.kind === 'encrypted' && l.status === 'locked';
       });
     }
-    catch (e) {
+    catch {
       return false;
     }
   }
@@ -297,7 +297,7 @@
         try {
           if (w && w !== window && w.rcmail && w.rcmail.smime_unlocked) w.rcmail.smime_unlocked();
         }
-        catch (e) {
+        catch {
           /* another origin: nothing to tell */
         }
       });

@@ -36,6 +36,7 @@ import {
   dovecotUsers,
   layout,
   mailHome,
+  pkcs12Path,
   MAIL_UID,
   postfixMainCf,
   postfixMasterCf,
@@ -89,6 +90,10 @@ export interface Stack {
   users: StackUser[];
   jwtSecret: string;
   adminToken: string;
+  /** PEM of the stack CA (the backend trusts it; openssl verifies the stack users' signatures with it). */
+  caFile: string;
+  /** The .p12 IT issued to a stack user (key 'issued'), with its password: what IT would keep. */
+  pkcs12(email: string): { file: string; password: string };
   /** The user's Maildir folder. */
   maildir(email: string): string;
   /** Files in new/ and cur/ of the user's INBOX, newest last. */
@@ -465,6 +470,17 @@ class RunningStack implements Stack {
   }
 
   // ---- use -----------------------------------------------------------------------------------------------------
+
+  get caFile(): string {
+    return join(this.l.pki, 'stack-ca.pem');
+  }
+
+  pkcs12(email: string): { file: string; password: string } {
+    const u = this.resolved.find((r) => r.email.toLowerCase() === email.toLowerCase());
+    const file = pkcs12Path(this.l.pki, email);
+    if (!u || u.key !== 'issued' || !existsSync(file)) throw new Error(`no .p12 issued to ${email} by the stack CA`);
+    return { file, password: u.initialPassphrase! };
+  }
 
   maildir(email: string): string {
     return join(mailHome(this.l, email), 'Maildir');

@@ -263,3 +263,8 @@ export function roundcubeConfig(l: Layout, ports: Ports, s: RoundcubeSettings): 
     '',
   ].join('\n');
 }
+
+/** Where the .p12 IT issued to a stack user is kept (under the stack's pki folder, 0600). */
+export function pkcs12Path(pkiDir: string, email: string): string {
+  return join(pkiDir, `${email.toLowerCase()}.p12`);
+}

@@ -18,6 +18,7 @@ import { describeCertificate } from '../../../backend/src/smime/certificate.ts';
 import { upsertExchanged } from '../../../backend/src/store/certificates.ts';
 import { migrate } from '../../../backend/src/store/migrate.ts';
 import { ensureUser } from '../../../backend/src/store/users.ts';
+import { pkcs12Path } from './layout.ts';
 
 /** Who placed the keys, in the audit trail. */
 const SEED_ACTOR = 'admin:roundcube-stack-seed';
@@ -66,7 +67,10 @@ export async function seedStack(input: SeedInput, env: NodeJS.ProcessEnv): Promi
       if (u.key !== 'issued') return new Uint8Array(readFileSync(u.key.p12File));
       const issued = await issueUser(ca, { name: u.name, email: u.email });
       try {
-        return await buildPkcs12({ certificate: issued.certificate, chain: [ca.certificate], pkcs8: issued.pkcs8, password: u.password!, friendlyName: u.name });
+        const p12 = await buildPkcs12({ certificate: issued.certificate, chain: [ca.certificate], pkcs8: issued.pkcs8, password: u.password!, friendlyName: u.name });
+        // What IT keeps of what it issued (tests open the delivered mail with it in openssl).
+        writeFileSync(pkcs12Path(input.pkiDir, u.email), p12, { mode: 0o600 });
+        return p12;
       } finally {
         issued.pkcs8.fill(0);
       }
