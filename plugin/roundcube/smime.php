@@ -347,7 +347,8 @@ class smime extends rcube_plugin
             $this->replace_structure($p, $struct, strlen($content));
         }
         else if ($encrypted > 0) {
-            if ($this->rc->action == 'compose' && !$unwrap) {
+            $locked = array_filter((array) ($answer['layers'] ?? []), function ($l) { return ($l['status'] ?? '') === 'locked'; });
+            if ($this->rc->action == 'compose' && $locked) {
                 // Nothing to quote yet: the compose page offers to unlock and start again.
                 $this->rc->output->set_env('smime_quote_locked', true);
             }
