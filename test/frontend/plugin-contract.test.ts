@@ -1,7 +1,8 @@
 /**
  * The host contract (plugin/src/contract.ts) in a real browser against a scripted API: protect() opens the unlock
  * prompt on LOCKED and retries, refuses with the missing recipients named, passes an unprotected message through;
- * show() decodes the content, and after "Unlock to read" hands the host the decrypted content.
+ * show() decodes the content, and after "Unlock to read" hands the host the decrypted content; present() shows an
+ * analysis a server-side host made (Roundcube) and tells the host to re-render after an unlock.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -123,6 +124,29 @@ describe('plugin contract', { skip }, () => {
     await prompt.locator('#passphrase').press('Enter');
     assert.equal(await b.page.evaluate(() => (window as any).later), 'Content-Type: text/plain\r\n\r\nsecret');
     await b.page.locator('smime-message-status [data-status="decrypted"]').waitFor();
+  });
+
+  test('a server-side host: present() shows its analysis without asking, "Unlock to read" calls onUnlocked', async () => {
+    unlocked = false;
+    const before = srv.requests.filter((r) => r.path === '/api/v1/messages/incoming').length;
+    await b.page.evaluate(() => {
+      const w = window as any;
+      w.presented = w.smime.mountMessageStatus(document.getElementById('root'));
+      w.unlockedCalls = 0;
+      w.presented.onUnlocked(() => w.unlockedCalls++);
+      w.presented.onResult(() => (w.resultCalls = (w.resultCalls ?? 0) + 1));
+      w.presented.present({ layers: [{ kind: 'encrypted', format: 'enveloped', status: 'locked' }], signed: false, encrypted: true, parts: [], harvested: [], unwrapped: false, content: '' });
+    });
+    const banner = b.page.locator('smime-message-status').last();
+    await banner.locator('[data-kind="encrypted"][data-status="locked"]').waitFor();
+    await banner.locator('[part="unlock"]').click();
+    const prompt = b.page.locator('body > smime-unlock-dialog dialog[open]');
+    await prompt.locator('#passphrase').fill('the passphrase');
+    await prompt.locator('#passphrase').press('Enter');
+    await b.page.waitForFunction(() => (window as any).unlockedCalls === 1);
+    // The host re-renders: the plugin itself neither analysed the message nor handed out a result.
+    assert.equal(srv.requests.filter((r) => r.path === '/api/v1/messages/incoming').length, before);
+    assert.equal(await b.page.evaluate(() => (window as any).resultCalls ?? 0), 0);
   });
 
   test('every request carried the host token', () => {
