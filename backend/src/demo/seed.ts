@@ -14,7 +14,7 @@ import type { Services } from '../api/context.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { describeCertificate } from '../smime/certificate.ts';
-import { upsertExchanged } from '../store/certificates.ts';
+import { certificateFacts, upsertExchanged } from '../store/certificates.ts';
 import { findUserByEmail, ensureUser } from '../store/users.ts';
 import { buildPkcs12, generateCa, issueUser, loadCa, toPem, type DemoCa, type Issued } from './pki.ts';
 import { insertDemoUser, listDemoUsers } from './store.ts';
@@ -103,16 +103,7 @@ export async function seedDemo(s: Services, ca: DemoCa): Promise<boolean> {
         email,
         certificate: cert,
         chain: [ca.certificate],
-        fingerprintSha256: info.fingerprintSha256,
-        subject: info.subject,
-        issuer: info.issuer,
-        serialNumber: info.serialNumber,
-        notBefore: info.notBefore,
-        notAfter: info.notAfter,
-        keyUsage: info.keyUsage,
-        extendedKeyUsage: info.extendedKeyUsage,
-        keyAlgorithm: info.keyAlgorithm,
-        keySize: info.keySize,
+        ...certificateFacts(info),
         capabilities: ['aes-256-gcm', 'aes-256-cbc'],
         source: 'imported',
       });

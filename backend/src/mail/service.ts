@@ -18,7 +18,7 @@ import { protectMessagePieces } from '../smime/outgoing.ts';
 import { RevocationChecker } from '../smime/revocation.ts';
 import type { SignatureEvidence } from '../smime/types.ts';
 import { appendAudit } from '../store/audit.ts';
-import { touchExchanged, upsertExchanged } from '../store/certificates.ts';
+import { certificateFacts, touchExchanged, upsertExchanged } from '../store/certificates.ts';
 import type { Database } from '../store/db.ts';
 import type { KeyRow } from '../store/keys.ts';
 import { userAddresses, type UserRow } from '../store/users.ts';
@@ -264,16 +264,7 @@ export class MailService {
               email,
               certificate: sig.signerCertificate!,
               chain: sig.chainCertificates ?? [],
-              fingerprintSha256: info.fingerprintSha256,
-              subject: info.subject,
-              issuer: info.issuer,
-              serialNumber: info.serialNumber,
-              notBefore: info.notBefore,
-              notAfter: info.notAfter,
-              keyUsage: info.keyUsage,
-              extendedKeyUsage: info.extendedKeyUsage,
-              keyAlgorithm: info.keyAlgorithm,
-              keySize: info.keySize,
+              ...certificateFacts(info),
               capabilities: sig.capabilities ?? [],
               source: 'harvested',
             });

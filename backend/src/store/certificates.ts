@@ -1,4 +1,5 @@
 /** Correspondents' certificates exchanged through signed mail (per reading user). */
+import type { CertificateInfo } from '../smime/certificate.ts';
 import type { Queryable } from './db.ts';
 
 export interface ExchangedCertRow {
@@ -21,6 +22,22 @@ export interface ExchangedCertRow {
   source: 'harvested' | 'imported';
   first_seen_at: Date;
   last_seen_at: Date;
+}
+
+/** The public facts every certificate record stores, from the engine's description (one mapping for each table). */
+export function certificateFacts(info: CertificateInfo) {
+  return {
+    fingerprintSha256: info.fingerprintSha256,
+    subject: info.subject,
+    issuer: info.issuer,
+    serialNumber: info.serialNumber,
+    notBefore: info.notBefore,
+    notAfter: info.notAfter,
+    keyUsage: info.keyUsage,
+    extendedKeyUsage: info.extendedKeyUsage,
+    keyAlgorithm: info.keyAlgorithm,
+    keySize: info.keySize,
+  };
 }
 
 export interface NewExchangedCert {

@@ -21,6 +21,7 @@ import { isSmimeError } from '../smime/errors.ts';
 import { parsePkcs12, type Pkcs12Contents } from '../smime/pkcs12.ts';
 import { appendAudit } from '../store/audit.ts';
 import type { Database } from '../store/db.ts';
+import { certificateFacts } from '../store/certificates.ts';
 import * as keys from '../store/keys.ts';
 import type { KeyRow, WrappedKey } from '../store/keys.ts';
 import * as sessions from '../store/sessions.ts';
@@ -206,17 +207,8 @@ export class Vault {
         userId: user.id,
         certificate: contents.certificate,
         chain: contents.chain,
-        fingerprintSha256: info.fingerprintSha256,
-        subject: info.subject,
-        issuer: info.issuer,
-        serialNumber: info.serialNumber,
-        notBefore: info.notBefore,
-        notAfter: info.notAfter,
+        ...certificateFacts(info),
         emails: info.emails,
-        keyUsage: info.keyUsage,
-        extendedKeyUsage: info.extendedKeyUsage,
-        keyAlgorithm: info.keyAlgorithm,
-        keySize: info.keySize,
         wrapped,
         mustChangePassphrase: meta.mustChange,
         isDefault,

@@ -15,7 +15,7 @@ import { buildPkcs12, generateCa, issueUser, toPem } from '../../../backend/src/
 import { createLogger } from '../../../backend/src/log.ts';
 import { createServices, openDatabase } from '../../../backend/src/services.ts';
 import { describeCertificate } from '../../../backend/src/smime/certificate.ts';
-import { upsertExchanged } from '../../../backend/src/store/certificates.ts';
+import { certificateFacts, upsertExchanged } from '../../../backend/src/store/certificates.ts';
 import { migrate } from '../../../backend/src/store/migrate.ts';
 import { ensureUser } from '../../../backend/src/store/users.ts';
 import { pkcs12Path } from './layout.ts';
@@ -105,16 +105,7 @@ export async function seedStack(input: SeedInput, env: NodeJS.ProcessEnv): Promi
           email: c.email,
           certificate: c.certificate,
           chain: c.chain,
-          fingerprintSha256: info.fingerprintSha256,
-          subject: info.subject,
-          issuer: info.issuer,
-          serialNumber: info.serialNumber,
-          notBefore: info.notBefore,
-          notAfter: info.notAfter,
-          keyUsage: info.keyUsage,
-          extendedKeyUsage: info.extendedKeyUsage,
-          keyAlgorithm: info.keyAlgorithm,
-          keySize: info.keySize,
+          ...certificateFacts(info),
           capabilities: EXCHANGED_CAPABILITIES,
           source: 'imported',
         });
