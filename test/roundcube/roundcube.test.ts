@@ -123,8 +123,17 @@ describe('Roundcube with the S/MIME plugin, end to end', { skip, concurrency: fa
   }
 
   async function compose(page: Page, m: { to: string[]; bcc?: string[]; subject: string; text: string; sign: boolean; encrypt: boolean; attach?: Buffer }): Promise<void> {
-    await page.goto(`${stack.url}?_task=mail&_action=compose`);
-    await page.waitForSelector('html[data-smime-ready="true"] #smime-compose smime-compose-controls');
+    // Roundcube keeps compose data in the PHP session, and a request of the page being left (its message list, the
+    // unread count) can write its older copy of the session after the new compose session was made: "compose session
+    // not found", a race of Roundcube's own that a user meets as a rare error page. Open compose again then.
+    for (let attempt = 1; ; attempt++) {
+      await page.goto(`${stack.url}?_task=mail&_action=compose`);
+      const ready = page.locator('html[data-smime-ready="true"] #smime-compose smime-compose-controls');
+      const lost = page.locator('.boxerror', { hasText: 'compose session' });
+      await ready.or(lost).first().waitFor();
+      if (await ready.count()) break;
+      if (attempt === 3) throw new Error('Roundcube lost the compose session three times');
+    }
     await page.locator('#compose_to input').fill(`${m.to.join(', ')}, `);
     if (m.bcc) {
       await page.evaluate(() => document.getElementById('compose_bcc')!.classList.remove('hidden'));
@@ -275,12 +284,18 @@ describe('Roundcube with the S/MIME plugin, end to end', { skip, concurrency: fa
     }
   });
 
-  test('a reply to the encrypted message starts with Encrypt on and quotes the decrypted text', { timeout: STEP_TIMEOUT_MS }, async () => {
+  test('a reply and a forward of the encrypted message start with Encrypt on and quote the decrypted text', { timeout: STEP_TIMEOUT_MS }, async () => {
     await open(bob, SUBJECT);
     await bob.evaluate(() => (window as unknown as { rcmail: { command(c: string): void } }).rcmail.command('reply'));
     await bob.waitForSelector('html[data-smime-ready="true"] #smime-compose smime-compose-controls');
     await bob.locator('[part~="toggle-encrypt"][aria-checked="true"]').waitFor();
     assert.match(await bob.inputValue('#composebody'), /> The quarterly figures are 7c1e-secret-41b2\./);
+    // A forward too: Encrypt on, the decrypted text in the forwarded body.
+    await open(bob, SUBJECT);
+    await bob.evaluate(() => (window as unknown as { rcmail: { command(c: string): void } }).rcmail.command('forward-inline'));
+    await bob.waitForSelector('html[data-smime-ready="true"] #smime-compose smime-compose-controls');
+    await bob.locator('[part~="toggle-encrypt"][aria-checked="true"]').waitFor();
+    assert.match(await bob.inputValue('#composebody'), /The quarterly figures are 7c1e-secret-41b2\./);
   });
 
   test('a reply while the key is locked: the prompt opens, and the reply starts again quoting the decrypted text', { timeout: STEP_TIMEOUT_MS }, async () => {
