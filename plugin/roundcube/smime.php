@@ -51,6 +51,8 @@ class smime extends rcube_plugin
     private $envelope = null;
     /** The message being shown (message_load), for the banner. */
     private $shown = null;
+    /** The parts this plugin put in place of a message's structure (by object id): served from memory. */
+    private $unwrapped = [];
     /** Whether render_page set up the components already. */
     private $page_ready = false;
 
@@ -382,10 +384,11 @@ class smime extends rcube_plugin
 
     private function adopt_part($part, $message, $old_id)
     {
-        // The body is in memory: never cached, never fetched from IMAP by this part number.
-        $part->body_modified = true;
-        $part->encoding      = 'stream';
-        $part->smime_unwrapped = true;
+        // The body is in memory (decoded): never fetched from IMAP by this part number, never decoded again. These
+        // parts live in this request only: the message object Roundcube caches (messages_cache) keeps the structure
+        // IMAP gave, and a test proves no decrypted byte reaches the cache.
+        $part->encoding = 'stream';
+        $this->unwrapped[spl_object_id($part)] = true;
         if ($old_id) {
             $part->mime_id = !$part->mime_id ? $old_id : ($old_id . '.' . $part->mime_id);
         }
@@ -410,8 +413,7 @@ class smime extends rcube_plugin
         // In compose the placeholder would be quoted into the reply: there it stays empty.
         $part->body            = $this->rc->action == 'compose' ? ' ' : $this->gettext('encryptedplaceholder');
         $part->size            = strlen($part->body);
-        $part->body_modified   = true;
-        $part->smime_unwrapped = true;
+        $this->unwrapped[spl_object_id($part)] = true;
 
         $message->mime_parts = [$part->mime_id => $part];
         $message->parts[]    = $part;
@@ -424,7 +426,7 @@ class smime extends rcube_plugin
      */
     public function part_body($p)
     {
-        if (!empty($p['part']->smime_unwrapped) && $p['part']->body === null) {
+        if (isset($this->unwrapped[spl_object_id($p['part'])]) && $p['part']->body === null) {
             $p['part']->body = '';
         }
 

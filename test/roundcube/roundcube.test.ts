@@ -478,4 +478,22 @@ describe('Roundcube with the S/MIME plugin, end to end', { skip, concurrency: fa
     const frame = await open(bob, SUBJECT);
     await frame.locator('smime-message-status [data-kind]').first().waitFor();
   });
+
+  test("the plugin left no PHP error, warning or notice in Roundcube's logs, only the backend failures it reports", () => {
+    const read = (f: string) => {
+      try {
+        return readFileSync(join(stack.dir, f), 'utf8').split('\n');
+      } catch {
+        return [];
+      }
+    };
+    // Roundcube's own error log, and PHP's messages and any server error in php -S's output (an access log besides).
+    const ours = [
+      ...read('logs/roundcube/errors.log'),
+      ...read('logs/php.log').filter((l) => /PHP (Fatal|Parse|Warning|Notice|Deprecated)|\[5\d\d\]:/.test(l)),
+    ].filter((l) => /smime/i.test(l));
+    const reported = /S\/MIME (incoming|outgoing|token) for [^:]+: BACKEND_(UNAVAILABLE|TIMEOUT) /;
+    assert.deepEqual(ours.filter((l) => !reported.test(l)), []);
+    assert.ok(ours.some((l) => reported.test(l)), 'the backend outage of the step before was logged with its code');
+  });
 });
