@@ -106,6 +106,29 @@ const schema = z.object({
       "Path of the unlock cookie. '/' when a server-side host such as the Roundcube plugin must receive it too (it forwards it as X-Smime-Unlock); the default keeps it to the API.",
     ),
   SMIME_TRUST_PROXY: bool.default(false).describe('Trust X-Forwarded-* headers from a reverse proxy.'),
+
+  // Abuse limits (issue 12): what one request, one client or a flood of connections can make an instance do.
+  SMIME_TRUST_PROXY_HOPS: int(1, 10)
+    .default(1)
+    .describe('Trusted proxies that append to X-Forwarded-For: the client is that many entries from the right.'),
+  SMIME_MAX_RECIPIENTS: int(1, 100_000)
+    .default(500)
+    .describe('Recipients (To, Cc, Bcc) of one message at most, as Exchange Online and most mail servers cap it.'),
+  SMIME_MAX_OUTPUT_BYTES: int(1024 * 1024, 2 * 1024 * 1024 * 1024)
+    .default(256 * 1024 * 1024)
+    .describe('What one request may produce at most (every protected copy together): each Bcc recipient costs a whole copy.'),
+  SMIME_MAX_CONNECTIONS: int(0, 1_000_000)
+    .default(0)
+    .describe("Open HTTP connections at most; 0 = the process's file-descriptor limit less a reserve for the database and files."),
+  SMIME_SOCKET_IDLE_TIMEOUT_MS: int(1000, 3_600_000)
+    .default(60_000)
+    .describe('A connection silent this long is closed (an idle flood must not hold descriptors).'),
+  SMIME_HEADERS_TIMEOUT_MS: int(1000, 600_000).default(10_000).describe('Time a client has to send the request headers.'),
+  SMIME_P12_IMPORTS_PER_HOUR: int(1, 100_000)
+    .default(20)
+    .describe('Self-service .p12 imports a user may attempt per hour, counted before the costly PKCS#12 key derivation.'),
+  SMIME_P12_CONCURRENCY: int(1, 64).default(1).describe('PKCS#12 key derivations at once (worker threads, off the event loop).'),
+  SMIME_P12_QUEUE: int(0, 10_000).default(16).describe('PKCS#12 derivations waiting at most; beyond, 503 SERVER_BUSY with Retry-After.'),
   SMIME_DEMO: z
     .enum(['auto', 'on', 'off'])
     .default('auto')

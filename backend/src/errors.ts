@@ -10,6 +10,7 @@ export const ERRORS = {
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
   NOT_FOUND: { status: 404, message: 'Not found.' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'Method not allowed.' },
+  METHOD_NOT_IMPLEMENTED: { status: 501, message: 'This server does not implement that HTTP method.' },
   CONFIRMATION_REQUIRED: { status: 400, message: 'This action must be confirmed.' },
   // Authentication
   UNAUTHENTICATED: { status: 401, message: 'A valid user token is required.' },
@@ -37,6 +38,7 @@ export const ERRORS = {
   NO_KEYS: { status: 409, message: 'The user has no private keys.' },
   WRONG_PASSPHRASE: { status: 403, message: 'The passphrase is wrong.' },
   RATE_LIMITED: { status: 429, message: 'Too many requests; slow down.' },
+  SERVER_BUSY: { status: 503, message: 'The server is busy with work of this kind; try again shortly.' },
   THROTTLED: { status: 429, message: 'Too many wrong passphrases; wait before trying again.' },
   PASSPHRASE_TOO_WEAK: { status: 422, message: 'The new passphrase is too short.' },
   PASSPHRASE_UNCHANGED: { status: 422, message: 'The new passphrase must differ from the current one.' },
@@ -52,6 +54,11 @@ export const ERRORS = {
   // Mail
   MESSAGE_MALFORMED: { status: 422, message: 'The message cannot be parsed as MIME.' },
   MESSAGE_TOO_LARGE: { status: 413, message: 'The message is larger than the server accepts.' },
+  TOO_MANY_RECIPIENTS: { status: 413, message: 'The message has more recipients than the server accepts (SMIME_MAX_RECIPIENTS).' },
+  OUTPUT_TOO_LARGE: {
+    status: 413,
+    message: 'Protecting this message would produce more than the server hands out for one request (SMIME_MAX_OUTPUT_BYTES): every Bcc recipient gets a whole copy.',
+  },
   FROM_NOT_USER: { status: 422, message: 'The From address is not one of yours.' },
   RECIPIENT_CERTIFICATE_MISSING: {
     status: 422,

@@ -4,6 +4,7 @@
  */
 import { createServer } from 'node:http';
 import { createApp } from './api/app.ts';
+import { applyServerLimits } from './api/server-limits.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { directoryOptions } from './directory/options.ts';
 import { startDirectorySchedule } from './directory/schedule.ts';
@@ -51,10 +52,10 @@ async function main(): Promise<void> {
     });
   });
   server.requestTimeout = 120_000;
-  server.headersTimeout = 30_000;
+  const { maxConnections } = applyServerLimits(server, config);
   await new Promise<void>((resolve) => server.listen(config.PORT, config.HOST, resolve));
   const addr = server.address();
-  log.info({ address: typeof addr === 'object' && addr ? `http://${addr.address}:${addr.port}` : addr, database: db.kind }, 'listening');
+  log.info({ address: typeof addr === 'object' && addr ? `http://${addr.address}:${addr.port}` : addr, database: db.kind, maxConnections }, 'listening');
 
   const applied = await migrate(db);
   if (demoCa) {

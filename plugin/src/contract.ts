@@ -104,7 +104,7 @@ export interface SmimePlugin {
   /** Analyse a received message without showing anything. */
   readMessage(raw: Uint8Array): Promise<ReadResult>;
   /** Open the unlock prompt; true once unlocked. */
-  unlock(reason?: 'sign' | 'decrypt'): Promise<boolean>;
+  unlock(reason?: 'sign' | 'decrypt' | 'manage'): Promise<boolean>;
   lock(): Promise<void>;
   /** The user's defaults for new messages. */
   defaults(): Defaults;

@@ -47,7 +47,7 @@ export function createSmimePlugin(host: SmimeHost): SmimePlugin {
     for (const c of composers) c.keysUnlocked();
   }
 
-  function unlock(reason?: 'sign' | 'decrypt'): Promise<boolean> {
+  function unlock(reason?: 'sign' | 'decrypt' | 'manage'): Promise<boolean> {
     pending ??= unlockPrompt()
       .open(reason)
       .then((ok) => {

@@ -55,7 +55,10 @@ describe('smime-settings', { skip }, () => {
       const all = [cert('c1', 'bob@demo.example', 'harvested'), cert('c2', 'carol@demo.example', 'directory')];
       return { json: { certificates: all.filter((c) => c.email.includes(q)) } };
     });
+    // Deleting needs the keys unlocked (issue 12): the first attempt finds them locked.
+    let deleteAttempts = 0;
     srv.on('DELETE /api/v1/keys/b', () => {
+      if (++deleteAttempts === 1) return { status: 403, json: { error: { code: 'LOCKED', message: 'locked' } } };
       keys = keys.filter((k) => k.id !== 'b');
       return { json: { deleted: true, id: 'b' } };
     });
@@ -96,14 +99,22 @@ describe('smime-settings', { skip }, () => {
     await screenshot(b.page, 'component-settings');
   });
 
-  test('delete asks for confirmation and confirms with the fingerprint', async () => {
+  test('delete asks for confirmation, confirms with the fingerprint, and with locked keys asks to unlock first', async () => {
     await b.page.locator('tr[data-key="b"] button.danger').click();
     await b.page.locator('tr[data-key="b"] [role="alert"]', { hasText: 'cannot be undone' }).waitFor();
     assert.ok(!srv.requests.some((r) => r.method === 'DELETE'), 'nothing deleted before confirmation');
+    const asked = b.page.evaluate(
+      () => new Promise<string>((resolve) => document.addEventListener('smime-unlock-request', (e) => resolve((e as CustomEvent).detail.reason), { once: true })),
+    );
     await b.page.locator('[data-action="confirm-delete"]').click();
+    assert.equal(await asked, 'manage');
+    assert.equal(await b.page.locator('tr[data-key="b"]').count(), 1, 'still there while locked');
+    // What the plugin's prompt announces once the keys are unlocked: the delete goes on by itself.
+    await b.page.evaluate(() => document.body.dispatchEvent(new CustomEvent('smime-unlocked', { bubbles: true, composed: true, detail: {} })));
     await b.page.locator('tr[data-key="b"]').waitFor({ state: 'detached' });
-    const del = srv.requests.find((r) => r.method === 'DELETE')!;
-    assert.equal(del.query, `?confirm=${'b'.repeat(64)}`);
+    const dels = srv.requests.filter((r) => r.method === 'DELETE');
+    assert.equal(dels.length, 2);
+    assert.equal(dels[1]!.query, `?confirm=${'b'.repeat(64)}`);
   });
 
   test('import a .p12: wrong file password, then success', async () => {

@@ -237,7 +237,7 @@ for (const target of await databaseTargets()) {
       const noConfirm = await c.request('DELETE', `/api/v1/keys/${ec.id}`);
       assert.equal(noConfirm.status, 400);
       assert.equal(noConfirm.body.error.code, 'CONFIRMATION_REQUIRED');
-      const del = await c.request('DELETE', `/api/v1/keys/${ec.id}?confirm=${ec.fingerprintSha256}`);
+      const del = await c.request('DELETE', `/api/v1/keys/${ec.id}?confirm=${ec.fingerprintSha256}`, { json: { passphrase: NEW_PASSPHRASE } });
       assert.equal(del.status, 200, del.text);
       const rest = await c.request('GET', '/api/v1/keys');
       assert.equal(rest.body.keys.length, 1);

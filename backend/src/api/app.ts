@@ -3,6 +3,7 @@
  * (per router) authentication -> input validation -> handler -> presenter.
  */
 import Koa from 'koa';
+import { AppError } from '../errors.ts';
 import type { Context, Next } from 'koa';
 import type { AppState, Services } from './context.ts';
 import { adminRoutes } from './admin/routes.ts';
@@ -46,12 +47,31 @@ function accessLog(s: Services) {
   };
 }
 
+/** The standard methods (a route answers 405 to those it does not take); anything else (TRACE, PROPFIND, MKCOL, ...) is 501 before any route runs. */
+const KNOWN_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+function knownMethods() {
+  return async (ctx: Context, next: Next): Promise<void> => {
+    if (!KNOWN_METHODS.has(ctx.method)) {
+      ctx.set('Allow', [...KNOWN_METHODS].join(', '));
+      throw new AppError('METHOD_NOT_IMPLEMENTED');
+    }
+    await next();
+  };
+}
+
 export function createApp(s: Services): Koa<AppState> {
-  const app = new Koa<AppState>({ proxy: s.config.SMIME_TRUST_PROXY });
+  // Behind SMIME_TRUST_PROXY_HOPS trusted proxies, the client is the address the outermost of them saw: counted from
+  // the right of X-Forwarded-For, since everything to its left was written by the client itself (issue 12).
+  const app = new Koa<AppState>({
+    proxy: s.config.SMIME_TRUST_PROXY,
+    maxIpsCount: s.config.SMIME_TRUST_PROXY ? s.config.SMIME_TRUST_PROXY_HOPS : 0,
+  });
   app.silent = true; // errors are handled and logged by errorHandler; Koa's default would print to stderr
   app.use(accessLog(s));
   app.use(securityHeaders());
   app.use(errorHandler(s.log));
+  app.use(knownMethods());
 
   app.use(async (ctx, next) => {
     if (ctx.path === '/healthz' && (ctx.method === 'GET' || ctx.method === 'HEAD')) {

@@ -25,6 +25,9 @@ import { userAddresses, type UserRow } from '../store/users.ts';
 import { isPending, type Vault } from '../vault/vault.ts';
 import { candidatesFor, ownCandidate, pickCertificate, unusableReason, type Resolution } from './recipients.ts';
 
+/** S/MIME wrapping of one copy beyond the base64 of its content: headers, recipient infos, signature, certificates. */
+const COPY_OVERHEAD_BYTES = 64 * 1024;
+
 export interface OutgoingRequest {
   sign: boolean;
   encrypt: boolean;
@@ -128,6 +131,9 @@ export class MailService {
     const to = addressesOf(getHeader(message, 'to'));
     const cc = addressesOf(getHeader(message, 'cc'));
     const bcc = addressesOf(getHeader(message, 'bcc'));
+    const everyone = new Set([...to, ...cc, ...bcc]);
+    if (everyone.size > this.config.SMIME_MAX_RECIPIENTS)
+      throw new AppError('TOO_MANY_RECIPIENTS', undefined, { recipients: everyone.size, limit: this.config.SMIME_MAX_RECIPIENTS });
     const own = await userAddresses(this.db, user);
     if (from.length !== 1 || !own.includes(from[0]!))
       throw new AppError('FROM_NOT_USER', `The From address must be one of yours (${own.join(', ')}).`, { from });
@@ -164,21 +170,38 @@ export class MailService {
       options: { cipher },
     });
 
+    // Bounded before any work: every Bcc recipient costs a whole copy (990 Bcc once made a 125 KB message a 199 MB
+    // answer). A copy is at most the message in base64 plus its S/MIME wrapping; checked again as copies are made.
+    const limit = this.config.SMIME_MAX_OUTPUT_BYTES;
+    const copyCount = 1 + bccTargets.size;
+    // base64 once (the CMS in the message), twice when an opaque signature is encrypted as well.
+    const growth = req.sign && req.format === 'opaque' ? 16 / 9 : 4 / 3;
+    const estimate = copyCount * (Math.ceil(raw.length * growth) + COPY_OVERHEAD_BYTES);
+    if (req.encrypt && estimate > limit) throw new AppError('OUTPUT_TOO_LARGE', undefined, { copies: copyCount, estimatedBytes: estimate, limit });
+    let produced = 0;
+    const counted = (pieces: Uint8Array[]) => {
+      produced += pieces.reduce((n, p) => n + p.length, 0);
+      if (produced > limit) throw new AppError('OUTPUT_TOO_LARGE', undefined, { copies: copyCount, limit });
+      return pieces;
+    };
+
     const produce = async (signer: { certificate: Uint8Array; chain: Uint8Array[]; privateKey: import('node:crypto').KeyObject } | undefined) => {
       const copies: ProtectedCopy[] = [];
       const base = {
         ...(signer ? { sign: { signer, format: req.format ?? 'multipart-signed' } } : {}),
       };
       copies.push({
-        pieces: await protectMessagePieces(raw, {
-          ...base,
-          ...(req.encrypt ? { encrypt: encryptFor(mainTargets) } : {}),
-        }),
+        pieces: counted(
+          await protectMessagePieces(raw, {
+            ...base,
+            ...(req.encrypt ? { encrypt: encryptFor(mainTargets) } : {}),
+          }),
+        ),
       });
       for (const [email, cert] of bccTargets)
         copies.push({
           bcc: email,
-          pieces: await protectMessagePieces(raw, { ...base, encrypt: encryptFor([cert, mainTargets.at(-1)!]) }),
+          pieces: counted(await protectMessagePieces(raw, { ...base, encrypt: encryptFor([cert, mainTargets.at(-1)!]) })),
         });
       return copies;
     };

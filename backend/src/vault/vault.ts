@@ -18,7 +18,8 @@ import { AppError, type ErrorCode } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { describeCertificate, type CertificateInfo } from '../smime/certificate.ts';
 import { isSmimeError } from '../smime/errors.ts';
-import { parsePkcs12, type Pkcs12Contents } from '../smime/pkcs12.ts';
+import type { Pkcs12Contents } from '../smime/pkcs12.ts';
+import { Pkcs12Pool } from './p12-pool.ts';
 import { appendAudit } from '../store/audit.ts';
 import type { Database } from '../store/db.ts';
 import { certificateFacts } from '../store/certificates.ts';
@@ -40,6 +41,8 @@ export interface VaultOptions {
   throttle: throttle.ThrottlePolicy;
   passphraseMinLength: number;
   maxP12Bytes: number;
+  /** PKCS#12 reading off the event loop (issue 12); default: one worker, 16 waiting. */
+  p12Pool?: { concurrency: number; queue: number };
 }
 
 /** A key, unwrapped for the length of one operation. */
@@ -99,7 +102,10 @@ export class Vault {
     private readonly log?: Logger,
   ) {
     this.kdf = new Kdf(options.kdfConcurrency, options.kdfNice);
+    this.p12Pool = new Pkcs12Pool(options.p12Pool ?? { concurrency: 1, queue: 16 });
   }
+
+  private readonly p12Pool: Pkcs12Pool;
 
   // ---- wrapping -------------------------------------------------------------------------------------------------
 
@@ -165,7 +171,7 @@ export class Vault {
   private async readP12(p12: Uint8Array, password: string): Promise<{ contents: Pkcs12Contents; info: CertificateInfo }> {
     if (p12.length > this.options.maxP12Bytes) throw new AppError('P12_TOO_LARGE');
     try {
-      const contents = await parsePkcs12(p12, password);
+      const contents = await this.p12Pool.parse(p12, password);
       return { contents, info: describeCertificate(contents.certificate) };
     } catch (e) {
       if (isSmimeError(e)) throw new AppError(e.code as ErrorCode, e.message, undefined, { cause: e });
@@ -272,7 +278,13 @@ export class Vault {
     try {
       await this.checkCertificateFor(user, info, false);
       if (!input.passphrase) throw new AppError('PASSPHRASE_REQUIRED');
-      const own = (await keys.listKeys(this.db, user.id)).filter((k) => !isPending(k));
+      const existing = await keys.listKeys(this.db, user.id);
+      const own = existing.filter((k) => !isPending(k));
+      // Only keys IT placed and the user has not taken over: no passphrase of the user's own exists yet to prove, and
+      // a passphrase given here would become it, so the token alone could plant a key that takes over as the signing
+      // default and receives every encrypt-to-self copy (issue 12). The user takes over IT's key first.
+      if (existing.length > 0 && own.length === 0)
+        throw new AppError('PASSPHRASE_CHANGE_REQUIRED', 'Take over the key IT placed for you (choose your passphrase) before importing another.');
       if (own.length > 0) {
         await this.beginAttempt(user);
         const pkcs8 = await this.tryUnwrap(own[0]!, input.passphrase);
@@ -584,16 +596,35 @@ export class Vault {
   }
 
   /** Delete a key. `confirmFingerprint` must be the key's SHA-256 fingerprint: deletion loses mail encrypted to it. */
-  async deleteKey(user: UserRow, keyId: string, confirmFingerprint: string | undefined): Promise<void> {
+  /**
+   * Delete one of the user's keys. Needs the user, not just their host's token (issue 12): a live unlock session of
+   * theirs, or their passphrase (checked and throttled like an unlock), and the key's fingerprint as confirmation,
+   * which a refusal never gives away.
+   */
+  async deleteKey(
+    user: UserRow,
+    keyId: string,
+    confirmFingerprint: string | undefined,
+    proof: { unlockToken?: string; passphrase?: string },
+  ): Promise<void> {
+    const row = await keys.getKey(this.db, user.id, keyId);
+    if (!row) throw new AppError('KEY_NOT_FOUND');
+    if (!confirmFingerprint || confirmFingerprint.toLowerCase().replace(/:/g, '') !== row.fingerprint_sha256)
+      throw new AppError(
+        'CONFIRMATION_REQUIRED',
+        "Deleting a key makes mail encrypted to it unreadable. Confirm with the key's SHA-256 fingerprint (?confirm=...).",
+      );
+    if (proof.passphrase !== undefined) {
+      await this.beginAttempt(user);
+      const pkcs8 = await this.tryUnwrap(row, proof.passphrase);
+      if (!pkcs8) await this.failAttempt(user, `user:${user.email}`, 'unlock.failure');
+      pkcs8!.fill(0);
+      await this.db.transaction((tx) => throttle.recordSuccess(tx, user.id));
+    } else if (!(await this.status(user, proof.unlockToken)).unlocked) {
+      throw new AppError('LOCKED', 'Deleting a key needs your passphrase or your keys unlocked.');
+    }
     await this.db.transaction(async (tx) => {
-      const row = await keys.getKey(tx, user.id, keyId);
-      if (!row) throw new AppError('KEY_NOT_FOUND');
-      if (!confirmFingerprint || confirmFingerprint.toLowerCase().replace(/:/g, '') !== row.fingerprint_sha256)
-        throw new AppError(
-          'CONFIRMATION_REQUIRED',
-          'Deleting a key makes mail encrypted to it unreadable. Confirm with the key fingerprint (?confirm=...).',
-          { fingerprint: row.fingerprint_sha256 },
-        );
+      if (!(await keys.getKey(tx, user.id, keyId))) throw new AppError('KEY_NOT_FOUND');
       await keys.deleteKey(tx, user.id, keyId);
       await appendAudit(tx, {
         actor: `user:${user.email}`,

@@ -129,8 +129,11 @@ export class SmimeApiClient {
     return (await this.json<{ key: OwnKey }>('PUT', `/keys/${encodeURIComponent(id)}/default`)).key;
   }
 
-  async deleteKey(id: string, fingerprintSha256: string): Promise<void> {
-    await this.request('DELETE', `/keys/${encodeURIComponent(id)}?confirm=${encodeURIComponent(fingerprintSha256)}`);
+  /** Needs the keys unlocked (the session cookie) or the passphrase; LOCKED otherwise. */
+  async deleteKey(id: string, fingerprintSha256: string, passphrase?: string): Promise<void> {
+    await this.request('DELETE', `/keys/${encodeURIComponent(id)}?confirm=${encodeURIComponent(fingerprintSha256)}`, {
+      ...(passphrase !== undefined ? { json: { passphrase } } : {}),
+    });
   }
 
   /** Public keys the user can encrypt to; `source`: 'directory', 'exchanged' (harvested or imported), or one of those. */

@@ -103,13 +103,21 @@ export class SmimeSettings extends LitElement {
     }
   }
 
-  private async deleteKey(k: OwnKey): Promise<void> {
+  private async deleteKey(k: OwnKey, retried = false): Promise<void> {
     try {
       await this.client!.deleteKey(k.id, k.fingerprintSha256);
       this.confirming = undefined;
       emit(this, 'smime-key-deleted', { id: k.id });
       await this.reload();
     } catch (e) {
+      // Deleting needs the user, not just the page: with the keys locked, the unlock prompt opens and the delete
+      // goes on once unlocked.
+      if (!retried && isApiError(e, 'LOCKED')) {
+        const again = () => void this.deleteKey(k, true);
+        document.addEventListener('smime-unlocked', again, { once: true });
+        emit(this, 'smime-unlock-request', { reason: 'manage' });
+        return;
+      }
       this.note('keys', this.errorText(e), true);
     }
   }

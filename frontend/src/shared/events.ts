@@ -2,7 +2,7 @@
 
 export interface UnlockRequestDetail {
   /** Why the key is needed. */
-  reason: 'sign' | 'decrypt';
+  reason: 'sign' | 'decrypt' | 'manage';
 }
 
 /** Dispatch a typed event from `el` that crosses shadow roots. */

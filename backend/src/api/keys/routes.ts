@@ -6,11 +6,14 @@ import { certificateToPem } from '../../smime/certificate.ts';
 import type { AppState, Services } from '../context.ts';
 import { readJson, validate } from '../middleware/body.ts';
 import { requireUser } from '../middleware/auth.ts';
+import { rateLimit } from '../middleware/rate-limit.ts';
 import { presentKey } from '../presenters.ts';
+import { unlockToken } from '../session/routes.ts';
 import { base64Bytes, keyIdParam, passphrase } from '../schemas.ts';
 
 const importBody = z.strictObject({ p12: base64Bytes, password: z.string().max(1024), passphrase: passphrase.optional() });
 const adoptBody = z.strictObject({ keyPassword: passphrase, passphrase });
+const deleteBody = z.strictObject({ passphrase: passphrase.optional() });
 
 function keyId(raw: string | undefined): string {
   const r = keyIdParam.safeParse(raw);
@@ -27,7 +30,15 @@ export function keyRoutes(s: Services): Router<AppState> {
     ctx.body = { keys: (await s.vault.listKeys(ctx.state.user!)).map(presentKey) };
   });
 
-  r.post('/', async (ctx) => {
+  // Self-service imports per user, counted before the file is read: each one may cost seconds of PKCS#12 key
+  // derivation, and a user's token must not buy unlimited CPU (issue 12). Per instance, like the client rate limit.
+  const importLimit = rateLimit({
+    perMinute: s.config.SMIME_P12_IMPORTS_PER_HOUR / 60,
+    burst: Math.min(5, s.config.SMIME_P12_IMPORTS_PER_HOUR),
+    key: (ctx) => ctx.state.user!.email,
+  });
+
+  r.post('/', importLimit, async (ctx) => {
     const body = await readJson(ctx, importBody, s.config.SMIME_MAX_JSON_BYTES);
     const row = await s.vault.importKey(ctx.state.user!, {
       p12: body.p12,
@@ -61,7 +72,10 @@ export function keyRoutes(s: Services): Router<AppState> {
   r.delete('/:id', async (ctx) => {
     const id = keyId(ctx.params.id);
     const confirm = validate(z.string().max(200).optional(), ctx.query.confirm);
-    await s.vault.deleteKey(ctx.state.user!, id, confirm);
+    // Proof that the user is there: their passphrase in the body, or an unlocked session (header or cookie).
+    const body = ctx.request.length ? await readJson(ctx, deleteBody, s.config.SMIME_MAX_JSON_BYTES) : {};
+    const user = ctx.state.user!;
+    await s.vault.deleteKey(user, id, confirm, { unlockToken: unlockToken(ctx, user), passphrase: body.passphrase });
     ctx.body = { deleted: true, id };
   });
   return r;

@@ -18,6 +18,13 @@ export function errorHandler(log: Logger) {
     try {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) throw new AppError('NOT_FOUND');
+      // JSON is serialised here, not by Koa after the chain: a failure doing so (an answer beyond what a string can
+      // hold) is then this handler's 500 with a log line, instead of a response logged as 200 that never came.
+      const body: unknown = ctx.body;
+      if (body !== null && typeof body === 'object' && !Buffer.isBuffer(body) && !(body instanceof Uint8Array) && typeof (body as { pipe?: unknown }).pipe !== 'function') {
+        ctx.type = 'application/json';
+        ctx.body = JSON.stringify(body);
+      }
     } catch (err) {
       let e: AppError;
       if (isAppError(err)) {
@@ -30,6 +37,9 @@ export function errorHandler(log: Logger) {
         return;
       } else if (typeof err === 'object' && err !== null && 'status' in err && (err as { status: number }).status === 405) {
         e = new AppError('METHOD_NOT_ALLOWED');
+      } else if (typeof err === 'object' && err !== null && 'status' in err && (err as { status: number }).status === 501) {
+        // The router's answer to a method no route knows (PROPFIND, MKCOL, ...): the client's doing, not a fault.
+        e = new AppError('METHOD_NOT_IMPLEMENTED');
       } else {
         log.error({ err, method: ctx.method, path: ctx.path }, 'unhandled error');
         e = new AppError('INTERNAL', ERRORS.INTERNAL.message);
@@ -37,7 +47,8 @@ export function errorHandler(log: Logger) {
       ctx.status = e.status;
       ctx.body = errorBody(e);
       const retry = e.details?.retryAfterSeconds;
-      if (e.code === 'THROTTLED' && typeof retry === 'number') ctx.set('Retry-After', String(retry));
+      if ((e.code === 'THROTTLED' || e.code === 'SERVER_BUSY' || e.code === 'RATE_LIMITED') && typeof retry === 'number')
+        ctx.set('Retry-After', String(retry));
       if (e.status >= 500) ctx.set('Connection', 'close');
     }
   };
