@@ -134,6 +134,21 @@ export class MailService {
     const everyone = new Set([...to, ...cc, ...bcc]);
     if (everyone.size > this.config.SMIME_MAX_RECIPIENTS)
       throw new AppError('TOO_MANY_RECIPIENTS', undefined, { recipients: everyone.size, limit: this.config.SMIME_MAX_RECIPIENTS });
+    // Bounded before any work: every Bcc recipient costs a whole copy (990 Bcc once made a 125 KB message a 199 MB
+    // answer). A copy is at most the message in base64 plus its S/MIME wrapping; checked again as copies are made.
+    const limit = this.config.SMIME_MAX_OUTPUT_BYTES;
+    const copyCount = req.encrypt ? 1 + new Set(bcc.filter((b) => !to.includes(b) && !cc.includes(b))).size : 1;
+    // base64 once (the CMS in the message), twice when an opaque signature is encrypted as well.
+    const growth = req.sign && req.format === 'opaque' ? 16 / 9 : 4 / 3;
+    const estimate = copyCount * (Math.ceil(raw.length * growth) + COPY_OVERHEAD_BYTES);
+    if (req.encrypt && estimate > limit) throw new AppError('OUTPUT_TOO_LARGE', undefined, { copies: copyCount, estimatedBytes: estimate, limit });
+    let produced = 0;
+    const counted = (pieces: Uint8Array[]) => {
+      produced += pieces.reduce((n, p) => n + p.length, 0);
+      if (produced > limit) throw new AppError('OUTPUT_TOO_LARGE', undefined, { copies: copyCount, limit });
+      return pieces;
+    };
+
     const own = await userAddresses(this.db, user);
     if (from.length !== 1 || !own.includes(from[0]!))
       throw new AppError('FROM_NOT_USER', `The From address must be one of yours (${own.join(', ')}).`, { from });
@@ -169,21 +184,6 @@ export class MailService {
       recipients: targets.map((certificate) => ({ certificate, keyTransport: this.config.SMIME_KEY_TRANSPORT })),
       options: { cipher },
     });
-
-    // Bounded before any work: every Bcc recipient costs a whole copy (990 Bcc once made a 125 KB message a 199 MB
-    // answer). A copy is at most the message in base64 plus its S/MIME wrapping; checked again as copies are made.
-    const limit = this.config.SMIME_MAX_OUTPUT_BYTES;
-    const copyCount = 1 + bccTargets.size;
-    // base64 once (the CMS in the message), twice when an opaque signature is encrypted as well.
-    const growth = req.sign && req.format === 'opaque' ? 16 / 9 : 4 / 3;
-    const estimate = copyCount * (Math.ceil(raw.length * growth) + COPY_OVERHEAD_BYTES);
-    if (req.encrypt && estimate > limit) throw new AppError('OUTPUT_TOO_LARGE', undefined, { copies: copyCount, estimatedBytes: estimate, limit });
-    let produced = 0;
-    const counted = (pieces: Uint8Array[]) => {
-      produced += pieces.reduce((n, p) => n + p.length, 0);
-      if (produced > limit) throw new AppError('OUTPUT_TOO_LARGE', undefined, { copies: copyCount, limit });
-      return pieces;
-    };
 
     const produce = async (signer: { certificate: Uint8Array; chain: Uint8Array[]; privateKey: import('node:crypto').KeyObject } | undefined) => {
       const copies: ProtectedCopy[] = [];

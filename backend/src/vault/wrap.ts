@@ -36,12 +36,19 @@ export function open(key: Uint8Array, iv: Uint8Array, ciphertext: Uint8Array, aa
   if (ciphertext.length < TAG_BYTES || iv.length !== IV_BYTES) throw new UnwrapError('malformed wrapped key');
   const body = ciphertext.subarray(0, ciphertext.length - TAG_BYTES);
   const tag = ciphertext.subarray(ciphertext.length - TAG_BYTES);
+  // The pieces the decipher hands out are copies of the key material: the caller wipes what it gets, and these are
+  // wiped here (issue 12: the update() piece used to stay in memory, unreferenced, until overwritten).
+  const pieces: Buffer[] = [];
   try {
     const d = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
     d.setAAD(aad);
     d.setAuthTag(tag);
-    return Buffer.concat([d.update(body), d.final()]);
+    pieces.push(d.update(body));
+    pieces.push(d.final());
+    return Buffer.concat(pieces);
   } catch (e) {
     throw new UnwrapError('cannot unwrap', { cause: e });
+  } finally {
+    for (const p of pieces) p.fill(0);
   }
 }
