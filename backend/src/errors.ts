@@ -60,6 +60,7 @@ export const ERRORS = {
     message: 'Protecting this message would produce more than the server hands out for one request (SMIME_MAX_OUTPUT_BYTES): every Bcc recipient gets a whole copy.',
   },
   FROM_NOT_USER: { status: 422, message: 'The From address is not one of yours.' },
+  FROM_NOT_PLAIN: { status: 422, message: 'The From header must name exactly one plain address.' },
   RECIPIENT_CERTIFICATE_MISSING: {
     status: 422,
     message: 'Some recipients have no usable certificate; the message was not encrypted or sent.',

@@ -13,7 +13,7 @@ import { describeCertificate, pemToDer } from '../smime/certificate.ts';
 import { type ContentCipher, type DecryptionKey } from '../smime/envelope.ts';
 import { SafeFetcher } from '../smime/fetcher.ts';
 import { analyzeMessage, type Layer, type MessageAnalysis } from '../smime/incoming.ts';
-import { getHeader, parseAddressList, parseEntity } from '../smime/mime/index.ts';
+import { getHeader, parseAddressList, parseEntity, plainSender } from '../smime/mime/index.ts';
 import { protectMessagePieces } from '../smime/outgoing.ts';
 import { RevocationChecker } from '../smime/revocation.ts';
 import type { SignatureEvidence } from '../smime/types.ts';
@@ -127,7 +127,10 @@ export class MailService {
     } catch {
       throw new AppError('MESSAGE_MALFORMED');
     }
-    const from = addressesOf(getHeader(message, 'from'));
+    // Exactly one plain sender address: a signature must not vouch for a From a reader would read as someone else.
+    const sender = plainSender(getHeader(message, 'from'));
+    if ('problem' in sender) throw new AppError('FROM_NOT_PLAIN', `${sender.problem}.`, { problem: sender.problem });
+    const from = [sender.address];
     const to = addressesOf(getHeader(message, 'to'));
     const cc = addressesOf(getHeader(message, 'cc'));
     const bcc = addressesOf(getHeader(message, 'bcc'));

@@ -15,7 +15,7 @@
  */
 import { decryptEnvelope, inspectEnvelope, type DecryptionKey, type EnvelopeInfo } from './envelope.ts';
 import { isSmimeError, SmimeError } from './errors.ts';
-import { canonicalizeLineEndings, decodeBody, getHeader, isMimeError, parseAddressList, parseEntity, type MimeEntity } from './mime/index.ts';
+import { canonicalizeLineEndings, decodeBody, getHeader, isMimeError, parseEntity, plainSender, type MimeEntity } from './mime/index.ts';
 import type { DecryptionStatus, SignatureEvidence, SignatureStatus } from './types.ts';
 import { SIGNATURE_STATUSES } from './types.ts';
 import { verifySignedData, type VerifyOptions } from './verify.ts';
@@ -147,8 +147,8 @@ interface Step {
   inner?: Uint8Array;
 }
 
-async function openLayer(entity: MimeEntity, options: AnalyzeOptions, from: string[]): Promise<Step> {
-  const verifyOptions: VerifyOptions = { ...options.verify, fromAddresses: from };
+async function openLayer(entity: MimeEntity, options: AnalyzeOptions, from: string[], fromProblem?: string): Promise<Step> {
+  const verifyOptions: VerifyOptions = { ...options.verify, fromAddresses: from, ...(fromProblem ? { fromProblem } : {}) };
   if (isMultipartSigned(entity)) {
     const [signed, signature] = entity.children;
     if (!signed || !signature || entity.children.length !== 2 || entity.truncated)
@@ -259,21 +259,20 @@ function findNested(entity: MimeEntity, path: number[] = [], out: { entity: Mime
 export async function analyzeMessage(raw: Uint8Array, options: AnalyzeOptions): Promise<MessageAnalysis> {
   const message = tryParse(raw);
   if (!message) throw new SmimeError('MIME_MALFORMED', 'The message cannot be parsed as MIME.');
+  // The sender a signer is checked against: exactly one plain address. A From that names several, hides one behind
+  // a route or a display name that reads as another address, or cannot be read, is a mismatch for every signer
+  // (issue 12); a message with no From at all names nobody, and the check is skipped.
   const fromHeader = getHeader(message, 'from');
-  let from: string[] = [];
-  try {
-    from = fromHeader ? parseAddressList(fromHeader).map((a) => a.address.toLowerCase()) : [];
-  } catch (e) {
-    // An unreadable From leaves nothing to compare signers with: their email check fails, the message still opens.
-    if (!isMimeError(e)) throw e;
-  }
+  const sender = plainSender(fromHeader);
+  const from: string[] = 'address' in sender ? [sender.address] : [];
+  const fromProblem = 'problem' in sender && fromHeader !== undefined && fromHeader.trim() !== '' ? sender.problem : undefined;
 
   const layers: Layer[] = [];
   let current = message;
   let content: Uint8Array = message.raw;
   while (isSmime(current)) {
     if (layers.length >= MAX_SMIME_LAYERS) throw new SmimeError('SMIME_TOO_DEEP', `More than ${MAX_SMIME_LAYERS} S/MIME layers.`);
-    const step = await openLayer(current, options, from);
+    const step = await openLayer(current, options, from, fromProblem);
     layers.push(step.layer);
     if (!step.inner) break;
     const inner = tryParse(step.inner);
@@ -289,7 +288,7 @@ export async function analyzeMessage(raw: Uint8Array, options: AnalyzeOptions): 
   const parts: NestedPart[] = [];
   for (const n of findNested(current)) {
     if (isMultipartSigned(n.entity)) {
-      const step = await openLayer(n.entity, { ...options, keys: async () => 'locked' }, from);
+      const step = await openLayer(n.entity, { ...options, keys: async () => 'locked' }, from, fromProblem);
       parts.push({ path: n.path, layer: step.layer });
     } else {
       // Encrypted or opaque-signed parts deeper in the tree are reported, not opened into the rendered content.

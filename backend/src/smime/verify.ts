@@ -78,6 +78,11 @@ export interface VerifyOptions {
   intermediates?: Uint8Array[];
   /** The From header's addresses (lowercase) for the RFC 8550 section 3 email check; absent: check skipped. */
   fromAddresses?: string[];
+  /**
+   * Why the message's From cannot be compared with a signer (it does not name exactly one plain address,
+   * mime/address.ts plainSender): the email check then fails, the signature is never 'valid' (issue 12).
+   */
+  fromProblem?: string;
   /** Default new Date(). */
   now?: Date;
   /** Absent: the revocation check is 'skipped'. */
@@ -97,7 +102,7 @@ export interface SignedDataResult {
 
 export const DEFAULT_POLICY: Readonly<VerifyPolicy> = { rejectSha1: true, minRsaBits: 2048 };
 
-const OPTION_KEYS = new Set(['trustAnchors', 'intermediates', 'fromAddresses', 'now', 'revocation', 'fetcher', 'policy']);
+const OPTION_KEYS = new Set(['trustAnchors', 'intermediates', 'fromAddresses', 'fromProblem', 'now', 'revocation', 'fetcher', 'policy']);
 
 /** RFC 5652 section 11 and RFC 8551 section 2.5.2: the signed attributes we read. */
 const OID_CONTENT_TYPE = '1.2.840.113549.1.9.3';
@@ -127,6 +132,7 @@ interface Settings {
   anchors: Uint8Array[];
   intermediates: Uint8Array[];
   from?: string[];
+  fromProblem?: string;
   now: Date;
   revocation?: RevocationChecker;
   fetcher?: Fetcher;
@@ -143,6 +149,7 @@ function settings(options: VerifyOptions): Settings {
     anchors: options.trustAnchors,
     intermediates: options.intermediates ?? [],
     ...(options.fromAddresses ? { from: options.fromAddresses.map((a) => a.toLowerCase()) } : {}),
+    ...(options.fromProblem ? { fromProblem: options.fromProblem } : {}),
     now: options.now ?? new Date(),
     ...(options.revocation ? { revocation: options.revocation } : {}),
     ...(options.fetcher ? { fetcher: options.fetcher } : {}),
@@ -513,7 +520,8 @@ async function evaluate(si: SignerInfoParts, ctx: Context): Promise<SignatureEvi
   // RFC 8550 section 3: the From address must be one of the certificate's addresses.
   const signerSummary = summary(signer.der);
   const emails = signerSummary?.emails ?? [];
-  if (!s.from) ev.add('email', 'skipped', 'no From address given');
+  if (s.fromProblem) ev.add('email', 'fail', `${s.fromProblem}: the signer cannot be matched to the sender`, 'email-mismatch');
+  else if (!s.from) ev.add('email', 'skipped', 'no From address given');
   else if (s.from.length === 0) ev.add('email', 'skipped', 'the message has no From address');
   else if (s.from.some((a) => emails.includes(a))) ev.add('email', 'pass', `From ${s.from.filter((a) => emails.includes(a)).join(', ')} is in the certificate`);
   else ev.add('email', 'fail', `From ${s.from.join(', ')} is not among the certificate's addresses (${emails.join(', ') || 'none'})`, 'email-mismatch');

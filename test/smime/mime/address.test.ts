@@ -27,7 +27,7 @@ const LISTS: [string, string, EmailAddress[]][] = [
   ['an internationalised domain (IDNA)', 'Info <info@Bücher.Example>', [{ name: 'Info', address: 'info@xn--bcher-kva.example' }]],
   ['a group', 'Team: a@x.org, B <b@y.org>;, c@z.org', [{ address: 'a@x.org', group: 'Team' }, { name: 'B', address: 'b@y.org', group: 'Team' }, { address: 'c@z.org' }]],
   ['an empty group', 'undisclosed-recipients:;', []],
-  ['an obsolete route', 'Old <@relay.example:old@example.com>', [{ name: 'Old', address: 'old@example.com' }]],
+  ['an obsolete route (dropped, and marked)', 'Old <@relay.example:old@example.com>', [{ name: 'Old', address: 'old@example.com', route: true }]],
   ['obsolete spaces around dots and @', 'john . doe @ example . com', [{ address: 'john.doe@example.com' }]],
   ['empty entries', ', ,a@x.org,,', [{ address: 'a@x.org' }]],
   ['nothing', '', []],

@@ -13,6 +13,8 @@ export interface EmailAddress {
   address: string;
   /** The group (RFC 5322 section 3.4 `name: members;`) this address was listed in. */
   group?: string;
+  /** An obsolete source route (`<@relay:user@domain>`, RFC 5322 section 4.4) preceded the address and was dropped. */
+  route?: true;
 }
 
 type TokenKind = 'atom' | 'quoted' | 'comment' | 'literal' | 'special';
@@ -126,6 +128,7 @@ function parseMailbox(tokens: Token[], group: string | undefined): EmailAddress 
   let nameTokens: Token[];
   let addrTokens: Token[];
   let comment: string | undefined;
+  let routed = false;
   if (open !== -1) {
     const close = tokens.findIndex((t, i) => i > open && isSpecial(t, '>'));
     if (close === -1) throw invalid('an angle-addr is not closed');
@@ -134,7 +137,10 @@ function parseMailbox(tokens: Token[], group: string | undefined): EmailAddress 
     addrTokens = tokens.slice(open + 1, close).filter((t) => t.kind !== 'comment');
     // RFC 5322 section 4.4 obs-route: `<@relay1,@relay2:user@domain>`; the route is dropped.
     const colon = addrTokens.map((t) => isSpecial(t, ':')).lastIndexOf(true);
-    if (colon !== -1) addrTokens = addrTokens.slice(colon + 1);
+    if (colon !== -1) {
+      addrTokens = addrTokens.slice(colon + 1);
+      routed = true;
+    }
   } else {
     nameTokens = [];
     addrTokens = tokens.filter((t) => t.kind !== 'comment');
@@ -147,7 +153,32 @@ function parseMailbox(tokens: Token[], group: string | undefined): EmailAddress 
     ...(rawName === '' ? {} : { name: rawName }),
     address,
     ...(group === undefined ? {} : { group }),
+    ...(routed ? { route: true as const } : {}),
   };
+}
+
+/**
+ * The one address a From header names, when it names exactly one plainly: a single mailbox, not in a group, without
+ * a source route, and without a display name that reads as another address. Anything else is a `problem`: a signer
+ * must not be checked against an address a reader may not be the one they see (issue 12:
+ * `<ceo@example.com:alice@example.com>` and `ceo@example.com <alice@example.com>` both named alice to a verifier,
+ * while a reader saw the CEO).
+ */
+export function plainSender(headerValue: string | undefined): { address: string } | { problem: string } {
+  if (headerValue === undefined || headerValue.trim() === '') return { problem: 'there is no From address' };
+  let entries: EmailAddress[];
+  try {
+    entries = parseAddressList(headerValue);
+  } catch {
+    return { problem: 'the From header cannot be read as an address' };
+  }
+  if (entries.length !== 1) return { problem: `the From header names ${entries.length} addresses, not one` };
+  const e = entries[0]!;
+  if (e.group !== undefined) return { problem: 'the From address is listed in a group' };
+  if (e.route) return { problem: 'the From address carries a source route' };
+  if (e.name !== undefined && e.name.includes('@') && e.name.trim().toLowerCase() !== e.address.toLowerCase())
+    return { problem: `the From display name "${e.name}" reads as another address than ${e.address}` };
+  return { address: e.address.toLowerCase() };
 }
 
 /** A phrase (display name): words joined by single spaces where the source had whitespace; encoded words decoded. */

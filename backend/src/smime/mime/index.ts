@@ -43,5 +43,5 @@ export {
   type HeaderInput,
   type SplitMessage,
 } from './build.ts';
-export { formatAddress, formatAddressList, normalizeEmail, parseAddressList, type EmailAddress } from './address.ts';
+export { formatAddress, formatAddressList, normalizeEmail, parseAddressList, plainSender, type EmailAddress } from './address.ts';
 export { joinPieces, piecesLength, writePieces } from './lib/pieces.ts';
