@@ -8,6 +8,7 @@ import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { z } from 'zod';
 import type { Config } from '../config.ts';
 import { AppError } from '../errors.ts';
+import { canonicalAddress, tryCanonicalAddress } from '../smime/mime/index.ts';
 
 export interface VerifiedUser {
   email: string;
@@ -15,7 +16,24 @@ export interface VerifiedUser {
   expiresAt: Date;
 }
 
-const emailSchema = z.string().trim().toLowerCase().pipe(z.email()).pipe(z.string().max(254));
+/**
+ * A token subject is the user's address in its one canonical spelling (mime/address.ts canonicalAddress, as for
+ * every address here): case and the IDNA form of the domain do not matter, a spelling with compatibility characters
+ * (the Kelvin sign for K) is refused rather than merged into another user's (issue 12).
+ */
+const emailSchema = z
+  .string()
+  .max(254)
+  .transform((s, ctx) => {
+    const canonical = tryCanonicalAddress(s);
+    if (canonical === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'not an address in normal form' });
+      return z.NEVER;
+    }
+    return canonical;
+  })
+  .pipe(z.email())
+  .pipe(z.string().max(254));
 
 export class TokenVerifier {
   private readonly key: Uint8Array | KeyObject;
@@ -77,7 +95,7 @@ export async function issueUserToken(
     throw new Error('issue-token needs the shared secret (SMIME_JWT_SECRET); with a host public key the host issues tokens');
   let jwt = new SignJWT({})
     .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(email.trim().toLowerCase())
+    .setSubject(canonicalAddress(email))
     .setAudience(config.SMIME_JWT_AUDIENCE)
     .setIssuedAt()
     .setExpirationTime(Math.floor(Date.now() / 1000) + lifetimeS);

@@ -2,6 +2,7 @@
  * From an LDAP entry to what the sync keeps: a stable key, the addresses (primary first) and the certificate values,
  * through the attribute map (AD defaults: mail, proxyAddresses, userCertificate;binary, userSMIMECertificate).
  */
+import { tryCanonicalAddress } from '../smime/mime/index.ts';
 import type { AttributeMap } from './options.ts';
 import { certificatesFromPkcs7 } from './pkcs7.ts';
 
@@ -90,7 +91,8 @@ export function entryAddresses(entry: RawEntry, map: AttributeMap): string[] {
   const proxies = values(entry, map.proxyAddresses).map(text);
   for (const p of proxies) if (p.startsWith('SMTP:')) out.push(p.slice(5));
   for (const p of proxies) if (p.startsWith('smtp:')) out.push(p.slice(5));
-  return [...new Set(out.map((a) => a.trim().toLowerCase()).filter((a) => ADDRESS.test(a)))];
+  // The canonical spelling every comparison uses; what has none is not an address anyone can be reached at.
+  return [...new Set(out.map((a) => tryCanonicalAddress(a)).filter((a): a is string => a !== undefined && ADDRESS.test(a)))];
 }
 
 export function mapEntry(entry: RawEntry, map: AttributeMap): MappedEntry {

@@ -13,7 +13,7 @@ import { describeCertificate, pemToDer } from '../smime/certificate.ts';
 import { type ContentCipher, type DecryptionKey } from '../smime/envelope.ts';
 import { SafeFetcher } from '../smime/fetcher.ts';
 import { analyzeMessage, type Layer, type MessageAnalysis } from '../smime/incoming.ts';
-import { getHeader, parseAddressList, parseEntity, plainSender } from '../smime/mime/index.ts';
+import { getHeader, parseAddressList, parseEntity, plainSender, tryCanonicalAddress } from '../smime/mime/index.ts';
 import { protectMessagePieces } from '../smime/outgoing.ts';
 import { RevocationChecker } from '../smime/revocation.ts';
 import type { SignatureEvidence } from '../smime/types.ts';
@@ -61,7 +61,8 @@ function loadAnchors(config: Config): Uint8Array[] {
 }
 
 function addressesOf(header: string | undefined): string[] {
-  return header ? parseAddressList(header).map((a) => a.address.toLowerCase()) : [];
+  // An address without a canonical spelling stays as written: it then resolves to no certificate, by name.
+  return header ? parseAddressList(header).map((a) => tryCanonicalAddress(a.address) ?? a.address) : [];
 }
 
 /** Signatures whose certificate may be harvested: the cryptography and the chain verified, not revoked. */
@@ -97,7 +98,7 @@ export class MailService {
 
   /** `known`: the user's addresses and keys when the caller already read them (one query each saved per message). */
   async resolve(user: UserRow, emails: string[], now = new Date(), known?: { own: string[]; keys: KeyRow[] }): Promise<Resolution[]> {
-    const wanted = [...new Set(emails.map((e) => e.trim().toLowerCase()))];
+    const wanted = [...new Set(emails.map((e) => tryCanonicalAddress(e) ?? e.trim()))];
     const candidates = await candidatesFor(this.db, user.id, wanted);
     // The user's own addresses resolve to their own certificates too (a note to self, the Sent copy).
     const own = known?.own ?? (await userAddresses(this.db, user));

@@ -4,6 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import { SmimeError } from './errors.ts';
+import { tryCanonicalAddress } from './mime/address.ts';
 import { algorithmIdentifier, bigInteger, bitString, decode, DerError, isTag, oid, sequence, TAG, type Node } from './lib/der.ts';
 import { MAX_P12_BYTES } from './lib/limits.ts';
 import { NAMED_CURVES, OID_EC_PUBLIC_KEY, OID_ED25519, OID_RSA_ENCRYPTION, OID_RSASSA_PSS } from './lib/oids.ts';
@@ -118,7 +119,9 @@ export function describeCertificate(der: Uint8Array): CertificateInfo {
       .flat()
       .filter((a) => a.oid === OID_EMAIL_ADDRESS && a.value !== undefined)
       .map((a) => a.value as string);
-    const emails = [...new Set([...extensions.sanEmails, ...subjectEmails].map((e) => e.trim().toLowerCase()).filter((e) => e !== ''))];
+    // The canonical spelling (mime/address.ts canonicalAddress), the one every comparison uses; an address that has
+    // none (compatibility characters, not an address) stays as written and so equals no one's address (issue 12).
+    const emails = [...new Set([...extensions.sanEmails, ...subjectEmails].map((e) => tryCanonicalAddress(e) ?? e.trim()).filter((e) => e !== ''))];
     return {
       subject: formatName(parts.subjectNode, 'subject'),
       issuer: formatName(parts.issuerNode, 'issuer'),

@@ -1,4 +1,9 @@
-/** Users and their aliases. Emails are stored lowercased; every lookup lowercases too. */
+/**
+ * Users and their aliases. Addresses are stored and looked up in their one canonical spelling (issue 12:
+ * mime/address.ts canonicalAddress: lowercase, IDNA domain, compatibility spellings refused), the same the token
+ * verifier, certificates, senders and recipients use.
+ */
+import { canonicalAddress } from '../smime/mime/index.ts';
 import type { Queryable } from './db.ts';
 
 export interface UserRow {
@@ -8,7 +13,7 @@ export interface UserRow {
 }
 
 export function normalizeEmail(email: string): string {
-  return email.trim().toLowerCase();
+  return canonicalAddress(email);
 }
 
 export async function findUserByEmail(db: Queryable, email: string): Promise<UserRow | undefined> {

@@ -178,7 +178,9 @@ export function plainSender(headerValue: string | undefined): { address: string 
   if (e.route) return { problem: 'the From address carries a source route' };
   if (e.name !== undefined && e.name.includes('@') && e.name.trim().toLowerCase() !== e.address.toLowerCase())
     return { problem: `the From display name "${e.name}" reads as another address than ${e.address}` };
-  return { address: e.address.toLowerCase() };
+  const address = tryCanonicalAddress(e.address);
+  if (address === undefined) return { problem: `the From address ${e.address} is spelled with Unicode compatibility characters` };
+  return { address };
 }
 
 /** A phrase (display name): words joined by single spaces where the source had whitespace; encoded words decoded. */
@@ -258,6 +260,32 @@ export function normalizeEmail(s: string): string {
     throw invalid('not a single address');
   }
   return addrSpec(tokens);
+}
+
+/**
+ * The one spelling of an address that identifies a person (issue 12), used wherever addresses are compared: token
+ * subjects, user and alias rows, certificate addresses, senders, recipients, directory entries. Trimmed; refused
+ * (MIME_INVALID_ADDRESS) when Unicode normalisation (NFKC) would change it, since the Kelvin sign for K, fullwidth
+ * letters, ligatures or decomposed accents make a second spelling of someone's address; then lowercased
+ * (local part included: mail systems treat it so), the domain in IDNA ASCII (`bücher.example` and
+ * `xn--bcher-kva.example` are one domain), without white space inside. Throws unless the input is exactly one address.
+ */
+export function canonicalAddress(input: string): string {
+  const s = input.trim();
+  // Compared with the input as given: NFC alone already turns the Kelvin sign into K (a singleton decomposition).
+  if (s.normalize('NFKC') !== s) throw invalid('an address spelled with Unicode compatibility or decomposed characters');
+  // The obsolete syntax allows spaces around the dots and the @ ("john . doe @ example.com"): a second spelling too.
+  if (/\s/.test(s)) throw invalid('white space inside an address');
+  return normalizeEmail(s.toLowerCase());
+}
+
+/** canonicalAddress, or undefined for what is not an address in normal form. */
+export function tryCanonicalAddress(input: string): string | undefined {
+  try {
+    return canonicalAddress(input);
+  } catch {
+    return undefined;
+  }
 }
 
 /** `Name <user@example.com>` (or just the address), 7-bit: a non-ASCII name as RFC 2047 encoded words. */

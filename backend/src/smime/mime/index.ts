@@ -43,5 +43,14 @@ export {
   type HeaderInput,
   type SplitMessage,
 } from './build.ts';
-export { formatAddress, formatAddressList, normalizeEmail, parseAddressList, plainSender, type EmailAddress } from './address.ts';
+export {
+  canonicalAddress,
+  formatAddress,
+  formatAddressList,
+  normalizeEmail,
+  parseAddressList,
+  plainSender,
+  tryCanonicalAddress,
+  type EmailAddress,
+} from './address.ts';
 export { joinPieces, piecesLength, writePieces } from './lib/pieces.ts';
