@@ -9,8 +9,8 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateSigningKeyPem, parseSigningKey } from './audit/keys.ts';
-import type { Config } from './config.ts';
+import { CheckpointKeyError, generateSigningKeyPem, parseSigningKey } from './audit/keys.ts';
+import { ConfigError, type Config } from './config.ts';
 
 export interface GeneratedSecret {
   name: 'jwt-secret' | 'admin-token' | 'audit-checkpoint-key';
@@ -61,7 +61,13 @@ export function withGeneratedSecrets(config: Config): { config: Config; generate
   if (needCheckpointKey) {
     const s = readOrCreate(dir, 'audit-checkpoint-key', generateSigningKeyPem);
     generated.push(s.info);
-    next = { ...next, auditCheckpoint: { ...next.auditCheckpoint, signingKey: parseSigningKey(s.value) } };
+    let signingKey;
+    try {
+      signingKey = parseSigningKey(s.value);
+    } catch (e) {
+      throw new ConfigError(`${s.info.path}: ${(e as CheckpointKeyError).message}`);
+    }
+    next = { ...next, auditCheckpoint: { ...next.auditCheckpoint, signingKey } };
   }
   return { config: next, generated };
 }

@@ -181,11 +181,8 @@ export class AuditCheckpoints {
    * Writes of one process are serialised so each one starts from the previous.
    */
   write(db: Queryable): Promise<Checkpoint> {
-    const run = this.queue.then(
-      () => this.writeNow(db),
-      () => this.writeNow(db),
-    );
-    this.queue = run.catch(() => {});
+    const run = this.queue.then(() => this.writeNow(db));
+    this.queue = run.catch(() => {}); // a failed write does not block the next one
     return run;
   }
 
