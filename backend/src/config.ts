@@ -3,9 +3,11 @@
  * configuration table is generated from the same descriptions by hand; keep them in step). Unknown SMIME_* variables
  * are reported, because a typo in a security setting must not silently fall back to a default.
  */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import type { AuditCheckpointSettings } from './audit/checkpoints.ts';
+import { CheckpointKeyError, parseSigningKey, parseVerifyingKeys } from './audit/keys.ts';
 
 /** RFC 9106 section 4, second recommended option: Argon2id, t=3, p=4, m=64 MiB. We never go below it. */
 export const ARGON2_MIN = { memoryKiB: 64 * 1024, timeCost: 3, parallelism: 1 } as const;
@@ -177,6 +179,38 @@ const schema = z.object({
   SMIME_DIRECTORY_FULL_SYNC_INTERVAL_S: int(0, 30 * 86400)
     .default(86400)
     .describe('A periodic run is a full sync (which sees deletions) when the last full one is older than this.'),
+
+  // Audit checkpoints (issue 12): signed anchors of the audit chain outside the database. auditCheckpointSettings()
+  // below turns these into config.auditCheckpoint.
+  SMIME_AUDIT_CHECKPOINT_KEY_FILE: z
+    .string()
+    .optional()
+    .describe(
+      'PEM private key (Ed25519 or ECDSA P-256) that signs audit checkpoints; mode 0600, owned by the server, unreadable by the database and its OS user. Unset: generated into SMIME_DATA_DIR/secrets (development only; production must set it).',
+    ),
+  SMIME_AUDIT_CHECKPOINT_PUBLIC_KEY_FILE: z
+    .string()
+    .optional()
+    .describe(
+      "PEM public key(s) that verify checkpoints: all an auditor needs. Several allowed (keep retired keys after a rotation); the signing key's own half is always accepted.",
+    ),
+  SMIME_AUDIT_CHECKPOINT_FILE: z
+    .string()
+    .optional()
+    .describe(
+      'File checkpoints are appended to, one JSON line each (default SMIME_DATA_DIR/audit-checkpoints.jsonl). Keep it where the database cannot write, or ship it off the host.',
+    ),
+  SMIME_AUDIT_CHECKPOINT_SYSLOG: z
+    .string()
+    .regex(/^udp:\/\/(\[[0-9a-fA-F:.]+\]|[^/:?#[\]@]+):\d{1,5}\/?$/, 'must be udp://host:port')
+    .refine((v) => URL.canParse(v) && Number(new URL(v).port) > 0, 'port must be 1..65535')
+    .optional()
+    .describe('Also send every checkpoint to this syslog collector, RFC 5424 over UDP, e.g. udp://127.0.0.1:514.'),
+  SMIME_AUDIT_CHECKPOINT_INTERVAL_S: int(0, 86400)
+    .default(900)
+    .describe(
+      'Seconds between checkpoints (each instance, and one at start and at shutdown). Entries newer than the last checkpoint can be removed unnoticed: this is that window. 0 = only on demand.',
+    ),
 });
 
 /** Variables the CLI reads for one command (secrets kept off the command line), not server settings. */
@@ -196,7 +230,11 @@ export type Config = z.infer<typeof schema> & {
   demo: boolean;
   /** In demo mode: the demo CA's PEM, trusted beside SMIME_TRUST_ANCHORS (set by main.ts once the CA exists). */
   demoTrustAnchorsFile?: string;
+  /** Audit checkpoints (SMIME_AUDIT_CHECKPOINT_*); the signing key may be filled in by withGeneratedSecrets. */
+  auditCheckpoint: AuditCheckpointConfig;
 };
+
+export type AuditCheckpointConfig = AuditCheckpointSettings & { intervalS: number };
 
 export const SETTINGS_DOC: Record<string, string> = Object.fromEntries(
   Object.entries(schema.shape).map(([k, v]) => [k, (v as z.ZodType).description ?? '']),
@@ -212,6 +250,42 @@ function readSecretFile(path: string, what: string): string {
   } catch (e) {
     throw new ConfigError(`${what}: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
   }
+}
+
+/**
+ * The audit checkpoint settings (issue 12). The signing key must not be readable by anyone but the server's user: a
+ * database superuser can read any file the database's OS user can (pg_read_file, COPY FROM), and with the key could
+ * sign checkpoints for a rewritten chain.
+ */
+function auditCheckpointSettings(c: z.infer<typeof schema>): AuditCheckpointConfig {
+  const keyFile = c.SMIME_AUDIT_CHECKPOINT_KEY_FILE;
+  let signingKey;
+  if (keyFile) {
+    const pem = readSecretFile(keyFile, 'SMIME_AUDIT_CHECKPOINT_KEY_FILE');
+    if (statSync(keyFile).mode & 0o077)
+      throw new ConfigError(`SMIME_AUDIT_CHECKPOINT_KEY_FILE: ${keyFile} is readable by others than its owner; chmod 600 it`);
+    try {
+      signingKey = parseSigningKey(pem);
+    } catch (e) {
+      throw new ConfigError(`SMIME_AUDIT_CHECKPOINT_KEY_FILE: ${(e as CheckpointKeyError).message}`);
+    }
+  }
+  let verifyingKeys: AuditCheckpointConfig['verifyingKeys'] = [];
+  if (c.SMIME_AUDIT_CHECKPOINT_PUBLIC_KEY_FILE) {
+    const pem = readSecretFile(c.SMIME_AUDIT_CHECKPOINT_PUBLIC_KEY_FILE, 'SMIME_AUDIT_CHECKPOINT_PUBLIC_KEY_FILE');
+    try {
+      verifyingKeys = parseVerifyingKeys(pem);
+    } catch (e) {
+      throw new ConfigError(`SMIME_AUDIT_CHECKPOINT_PUBLIC_KEY_FILE: ${(e as CheckpointKeyError).message}`);
+    }
+  }
+  return {
+    signingKey,
+    verifyingKeys,
+    file: resolve(c.SMIME_AUDIT_CHECKPOINT_FILE ?? join(c.SMIME_DATA_DIR, 'audit-checkpoints.jsonl')),
+    syslog: c.SMIME_AUDIT_CHECKPOINT_SYSLOG,
+    intervalS: c.SMIME_AUDIT_CHECKPOINT_INTERVAL_S,
+  };
 }
 
 /** Parse and validate settings. Throws ConfigError naming every bad variable (never its value). */
@@ -258,5 +332,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminToken,
     ldapBindPassword,
     demo: c.SMIME_DEMO === 'on' || (c.SMIME_DEMO === 'auto' && !c.DATABASE_URL),
+    auditCheckpoint: auditCheckpointSettings(c),
   };
 }

@@ -98,6 +98,17 @@ export const ERRORS = {
   DEMO_USER_UNKNOWN: { status: 404, message: 'No such demo user.' },
   DEMO_MESSAGE_NOT_FOUND: { status: 404, message: 'No such message in this mailbox.' },
   FRONTEND_NOT_BUILT: { status: 503, message: 'The plugin bundle is not built: run `npm run build:frontend`.' },
+  // Audit checkpoints (issue 12). Not the caller's doing, but a state an operator must look at: 409, like a sync that
+  // cannot run; a checkpoint file the server cannot write is the server's failure (503, details in its log).
+  AUDIT_CHECKPOINT_KEY_MISSING: {
+    status: 409,
+    message: 'No checkpoint signing key is configured (SMIME_AUDIT_CHECKPOINT_KEY_FILE).',
+  },
+  AUDIT_CHECKPOINT_REFUSED: {
+    status: 409,
+    message: 'The audit chain does not extend the last checkpoint (edited, cut back or rewritten): no checkpoint was written.',
+  },
+  AUDIT_CHECKPOINT_WRITE_FAILED: { status: 503, message: 'The audit checkpoint could not be written.' },
   // Server
   SERVICE_UNAVAILABLE: { status: 503, message: 'The service is starting or unavailable.' },
   INTERNAL: { status: 500, message: 'Internal error.' },

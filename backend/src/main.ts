@@ -1,16 +1,19 @@
 /**
  * `npm start`: validate settings, open the database (PostgreSQL at DATABASE_URL, else the embedded one in
- * SMIME_DATA_DIR), apply migrations, serve HTTP. /healthz answers 503 until migrations ran, then 200.
+ * SMIME_DATA_DIR), apply migrations, serve HTTP. /healthz answers 503 until migrations ran, then 200. Audit
+ * checkpoints are signed at start, every SMIME_AUDIT_CHECKPOINT_INTERVAL_S and at shutdown (issue 12).
  */
 import { createServer } from 'node:http';
 import { createApp } from './api/app.ts';
 import { applyServerLimits } from './api/server-limits.ts';
+import { startAuditCheckpointSchedule } from './audit/schedule.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { directoryOptions } from './directory/options.ts';
 import { startDirectorySchedule } from './directory/schedule.ts';
 import { createLogger } from './log.ts';
 import { withGeneratedSecrets } from './secrets.ts';
 import { createServices, openDatabase } from './services.ts';
+import { auditRightsOfCurrentRole } from './store/app-role.ts';
 import { migrate } from './store/migrate.ts';
 import { purgeExpiredSessions } from './store/sessions.ts';
 import { prepareDemo, seedDemo } from './demo/seed.ts';
@@ -65,6 +68,18 @@ async function main(): Promise<void> {
   ready = true;
   log.info({ applied }, 'migrations applied; ready');
 
+  // Issue 12: whoever holds the server's DATABASE_URL should not be able to rewrite the audit log. The production
+  // start-up checks may refuse this; here it is a warning, so development on a superuser keeps working.
+  if (db.kind === 'postgres') {
+    const rights = await auditRightsOfCurrentRole(db);
+    if (rights.owner || rights.modify)
+      log.warn(
+        { role: rights.role, owner: rights.owner },
+        "the server's database role can rewrite the audit log; run the server as smime_app (README: Security)",
+      );
+  }
+  const checkpoints = startAuditCheckpointSchedule(db, services.auditCheckpoints, config.auditCheckpoint.intervalS, log);
+
   const purge = setInterval(() => {
     purgeExpiredSessions(db).catch((err: unknown) => log.warn({ err }, 'session purge failed'));
   }, SESSION_PURGE_INTERVAL_MS);
@@ -82,6 +97,9 @@ async function main(): Promise<void> {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     const idle = inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (onIdle = resolve));
     Promise.all([closed, idle])
+      .then(() => checkpoints.stop())
+      // The last state before the database is left alone; a refusal or failure was logged by write().
+      .then(() => (config.auditCheckpoint.intervalS > 0 ? services.auditCheckpoints.write(db).then(() => {}, () => {}) : undefined))
       .then(() => db.close())
       .then(
         () => process.exit(0),

@@ -1,24 +1,31 @@
 /**
  * First-start secrets for a machine with nothing configured (`npm start` on a fresh clone): a random HS256 secret for
- * host tokens and a random admin token, written once to SMIME_DATA_DIR/secrets with mode 0600. Production sets
- * SMIME_JWT_SECRET(_FILE) or SMIME_JWT_PUBLIC_KEY_FILE and SMIME_ADMIN_TOKEN(_FILE); then nothing is generated.
- * Only file paths are ever logged, never the values.
+ * host tokens, a random admin token and an Ed25519 key that signs audit checkpoints, written once to
+ * SMIME_DATA_DIR/secrets with mode 0600. Production sets SMIME_JWT_SECRET(_FILE) or SMIME_JWT_PUBLIC_KEY_FILE,
+ * SMIME_ADMIN_TOKEN(_FILE) and SMIME_AUDIT_CHECKPOINT_KEY_FILE; then nothing is generated. A production start-up
+ * check refuses any entry of `generated`: a generated checkpoint key sits beside the database's files, where
+ * whoever rewrites the database could read it (issue 12). Only file paths are ever logged, never the values.
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Config } from './config.ts';
+import { CheckpointKeyError, generateSigningKeyPem, parseSigningKey } from './audit/keys.ts';
+import { ConfigError, type Config } from './config.ts';
 
 export interface GeneratedSecret {
-  name: 'jwt-secret' | 'admin-token';
+  name: 'jwt-secret' | 'admin-token' | 'audit-checkpoint-key';
   path: string;
   created: boolean;
 }
 
-function readOrCreate(dir: string, name: GeneratedSecret['name']): { value: string; info: GeneratedSecret } {
+function readOrCreate(
+  dir: string,
+  name: GeneratedSecret['name'],
+  generate: () => string = () => randomBytes(32).toString('base64url'),
+): { value: string; info: GeneratedSecret } {
   const path = join(dir, name);
   if (existsSync(path)) return { value: readFileSync(path, 'utf8').trim(), info: { name, path, created: false } };
-  const value = randomBytes(32).toString('base64url');
+  const value = generate();
   // 'wx': never overwrite a secret another instance wrote a moment ago.
   try {
     writeFileSync(path, value + '\n', { mode: 0o600, flag: 'wx' });
@@ -30,11 +37,12 @@ function readOrCreate(dir: string, name: GeneratedSecret['name']): { value: stri
   return { value, info: { name, path, created: true } };
 }
 
-/** Fill in the JWT secret and admin token from SMIME_DATA_DIR/secrets when none is configured. */
+/** Fill in the JWT secret, admin token and checkpoint key from SMIME_DATA_DIR/secrets when none is configured. */
 export function withGeneratedSecrets(config: Config): { config: Config; generated: GeneratedSecret[] } {
   const needJwt = !config.jwtSecret && !config.jwtPublicKeyPem;
   const needAdmin = !config.adminToken;
-  if (!needJwt && !needAdmin) return { config, generated: [] };
+  const needCheckpointKey = !config.auditCheckpoint.signingKey;
+  if (!needJwt && !needAdmin && !needCheckpointKey) return { config, generated: [] };
   const dir = join(config.dataDir, 'secrets');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);
@@ -49,6 +57,17 @@ export function withGeneratedSecrets(config: Config): { config: Config; generate
     const s = readOrCreate(dir, 'admin-token');
     generated.push(s.info);
     next = { ...next, adminToken: s.value };
+  }
+  if (needCheckpointKey) {
+    const s = readOrCreate(dir, 'audit-checkpoint-key', generateSigningKeyPem);
+    generated.push(s.info);
+    let signingKey;
+    try {
+      signingKey = parseSigningKey(s.value);
+    } catch (e) {
+      throw new ConfigError(`${s.info.path}: ${(e as CheckpointKeyError).message}`);
+    }
+    next = { ...next, auditCheckpoint: { ...next.auditCheckpoint, signingKey } };
   }
   return { config: next, generated };
 }

@@ -7,6 +7,7 @@ import { openPGlite, openPostgres, type Database } from './store/db.ts';
 import { Vault, type VaultOptions } from './vault/vault.ts';
 import { MailService } from './mail/service.ts';
 import { join } from 'node:path';
+import { AuditCheckpoints } from './audit/checkpoints.ts';
 
 export function vaultOptions(config: Config): VaultOptions {
   return {
@@ -45,6 +46,7 @@ export function createServices(config: Config, db: Database, log: Logger, ready:
     vault,
     mail: new MailService(db, vault, config, log),
     tokens: new TokenVerifier(config),
+    auditCheckpoints: new AuditCheckpoints(config.auditCheckpoint, log),
     ready,
   };
 }

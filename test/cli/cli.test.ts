@@ -1,11 +1,11 @@
 /**
  * The quickstart and the admin command line as a user runs them: `npm start`'s entry point on a fresh data folder,
- * and `smime-admin` as a subprocess (import-p12, add-alias, list-keys, issue-token, audit-verify), on the embedded
- * database and on the real PostgreSQL.
+ * and `smime-admin` as a subprocess (import-p12, add-alias, list-keys, issue-token, audit-checkpoint, audit-verify),
+ * on the embedded database and on the real PostgreSQL.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -67,6 +67,10 @@ describe('npm start on a fresh data folder', () => {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
     }
+    // Issue 12: a generated checkpoint key (development), and a signed checkpoint written at shutdown at the latest.
+    assert.match(out, /using generated audit-checkpoint-key/);
+    assert.equal(statSync(join(dir, 'secrets', 'audit-checkpoint-key')).mode & 0o777, 0o600);
+    assert.match(readFileSync(join(dir, 'audit-checkpoints.jsonl'), 'utf8'), /^\{"type":"smime-audit-checkpoint"/);
   });
 });
 
@@ -147,6 +151,30 @@ for (const target of await databaseTargets()) {
       assert.equal(cli(['issue-token', '--user', 'a@example.com', '--ttl', '999999'], env).code, 2);
     });
 
+    test('migrate says what became of the application role', () => {
+      const r = cli(['migrate'], env);
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, target.name === 'pglite' ? /smime_app: not used by the embedded database/ : /smime_app: may append to audit_log and not change it/);
+    });
+
+    test('audit-checkpoint signs the chain, audit-verify --checkpoints checks it', () => {
+      const file = join(dir, 'audit-checkpoints.jsonl');
+      const cp = cli(['audit-checkpoint'], env);
+      assert.equal(cp.code, 0, cp.err + cp.out);
+      assert.match(cp.out, /^\{"type":"smime-audit-checkpoint","v":1,"alg":"Ed25519"/);
+      assert.match(cp.out, new RegExp(`written to ${file}`));
+      const v = cli(['audit-verify', '--checkpoints', file], env);
+      assert.equal(v.code, 0, v.err + v.out);
+      assert.match(v.out, /checkpoints: 1 valid of 1 read from .*audit-checkpoints\.jsonl; last at entry \d+ .*, 0 entries appended since/);
+      assert.match(v.out, /audit chain OK/);
+      // Asked to check against checkpoints and given none: that is no proof, so it fails.
+      const empty = join(dir, 'empty.jsonl');
+      writeFileSync(empty, '');
+      const none = cli(['audit-verify', '--checkpoints', empty], env);
+      assert.equal(none.code, 1, none.out);
+      assert.match(none.out, /no-checkpoint/);
+    });
+
     test('audit-verify passes on an intact log and exits 1 after tampering', async () => {
       const ok = cli(['audit-verify'], env);
       assert.equal(ok.code, 0, ok.err + ok.out);
@@ -161,6 +189,8 @@ for (const target of await databaseTargets()) {
         await db.transaction(async (tx) => {
           await tx.query('ALTER TABLE audit_log DISABLE TRIGGER USER');
           await tx.query("UPDATE audit_log SET user_email = 'someone@else.example' WHERE seq = 1");
+          // And the newest entry, which the checkpoint of the previous test names.
+          await tx.query('DELETE FROM audit_log WHERE seq = (SELECT max(seq) FROM audit_log)');
           await tx.query('ALTER TABLE audit_log ENABLE TRIGGER USER');
         });
       } finally {
@@ -169,6 +199,14 @@ for (const target of await databaseTargets()) {
       const bad = cli(['audit-verify'], env);
       assert.equal(bad.code, 1);
       assert.match(bad.out, /PROBLEM at entry 1: hash-mismatch/);
+      const anchored = cli(['audit-verify', '--checkpoints', join(dir, 'audit-checkpoints.jsonl')], env);
+      assert.equal(anchored.code, 1);
+      assert.match(anchored.out, /PROBLEM at entry 1: hash-mismatch/);
+      assert.match(anchored.out, /PROBLEM at entry (\d+): checkpoint-missing: entries \1\.\.\1 were removed after the checkpoint of /);
+      // No checkpoint is signed for a chain that does not extend the last one.
+      const refused = cli(['audit-checkpoint'], env);
+      assert.equal(refused.code, 1, refused.out);
+      assert.match(refused.err, /AUDIT_CHECKPOINT_REFUSED/);
     });
   });
 }

@@ -425,6 +425,7 @@ for (const target of await databaseTargets()) {
     cases['GET /api/v1/admin/users/:email/keys'] = adminCase('GET', `/api/v1/admin/users/${ALICE}/keys`);
     cases['POST /api/v1/admin/users/:email/aliases'] = adminCase('POST', `/api/v1/admin/users/${BOB}/aliases`, { alias: 'alice.alias@example.com' });
     cases['GET /api/v1/admin/audit/verify'] = adminCase('GET', '/api/v1/admin/audit/verify');
+    cases['POST /api/v1/admin/audit/checkpoint'] = adminCase('POST', '/api/v1/admin/audit/checkpoint');
     cases['POST /api/v1/admin/directory/sync'] = adminCase('POST', '/api/v1/admin/directory/sync');
     cases['GET /api/v1/admin/directory/status'] = adminCase('GET', '/api/v1/admin/directory/status');
 

@@ -6,6 +6,7 @@ import type { UserRow } from '../store/users.ts';
 import type { TokenVerifier } from '../auth/tokens.ts';
 import type { Vault } from '../vault/vault.ts';
 import type { MailService } from '../mail/service.ts';
+import type { AuditCheckpoints } from '../audit/checkpoints.ts';
 
 export interface Services {
   config: Config;
@@ -14,6 +15,8 @@ export interface Services {
   mail: MailService;
   tokens: TokenVerifier;
   log: Logger;
+  /** Signed checkpoints of the audit chain, outside the database (issue 12). */
+  auditCheckpoints: AuditCheckpoints;
   /** Set once migrations ran; /healthz answers 503 before. */
   ready: () => boolean;
 }

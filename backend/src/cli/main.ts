@@ -14,7 +14,9 @@ import { AppError } from '../errors.ts';
 import { createLogger } from '../log.ts';
 import { withGeneratedSecrets } from '../secrets.ts';
 import { createServices, openDatabase } from '../services.ts';
-import { appendAudit, verifyAudit } from '../store/audit.ts';
+import { AuditCheckpoints, checkpointLine, type CheckpointedVerification } from '../audit/checkpoints.ts';
+import { appRoleStatus, describeAppRole } from '../store/app-role.ts';
+import { appendAudit } from '../store/audit.ts';
 import type { Database } from '../store/db.ts';
 import { listKeys } from '../store/keys.ts';
 import { migrate } from '../store/migrate.ts';
@@ -36,6 +38,10 @@ Commands:
   list-keys --user EMAIL                    the user's keys (public facts only)
   issue-token --user EMAIL [--ttl SECONDS]  print a short-lived user token (default 900 s, at most ${MAX_TOKEN_TTL_S})
   audit-verify [--expect-head HASH]         check the audit log's hash chain; exit 1 if anything was edited or removed
+      [--checkpoints FILE]...                 and every signed checkpoint in FILE (several allowed): proves the chain
+                                              still holds each checkpointed entry unchanged and only grew after it
+  audit-checkpoint                          sign a checkpoint of the audit chain now (SMIME_AUDIT_CHECKPOINT_FILE, and
+                                              the syslog collector if set); exit 1 if the chain does not extend the last
   sync-directory [--full]                   copy certificates from the LDAP/AD directory (LDAP_* settings): incremental
                                               when possible, --full also removes what was deleted there
 `;
@@ -69,6 +75,7 @@ export async function run(argv: string[]): Promise<number> {
       force: { type: 'boolean', default: false },
       'initial-passphrase': { type: 'boolean', default: false },
       'expect-head': { type: 'string' },
+      checkpoints: { type: 'string', multiple: true },
       full: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -83,8 +90,9 @@ export async function run(argv: string[]): Promise<number> {
 
   switch (command) {
     case 'migrate': {
-      const applied = await withDb(config, (db) => migrate(db));
+      const { applied, role } = await withDb(config, async (db) => ({ applied: await migrate(db), role: await appRoleStatus(db) }));
       console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+      console.log(describeAppRole(role));
       return 0;
     }
     case 'import-p12': {
@@ -154,16 +162,28 @@ export async function run(argv: string[]): Promise<number> {
       return 0;
     }
     case 'audit-verify': {
-      const result = await withDb(config, (db) => verifyAudit(db, { expectHead: values['expect-head'] }));
+      const files = values.checkpoints;
+      const checkpoints = new AuditCheckpoints(config.auditCheckpoint, log);
+      const result = await withDb(config, (db) =>
+        checkpoints.verify(db, { expectHead: values['expect-head'], files: files ?? [], requireCheckpoint: files !== undefined }),
+      );
       console.log(`entries: ${result.entries}`);
       console.log(`head:    ${result.headHash}`);
+      if (files) console.log(describeCheckpoints(result));
       if (result.ok) {
         console.log('audit chain OK');
         return 0;
       }
-      for (const p of result.problems) console.log(`PROBLEM at entry ${p.seq}: ${p.problem}`);
+      for (const p of result.problems) console.log(describeProblem(p));
       console.log('audit chain BROKEN: entries were edited or removed');
       return 1;
+    }
+    case 'audit-checkpoint': {
+      const checkpoints = new AuditCheckpoints(config.auditCheckpoint, log);
+      const cp = await withDb(config, (db) => checkpoints.write(db));
+      console.log(checkpointLine(cp));
+      console.log(`written to ${checkpoints.file}${config.auditCheckpoint.syslog ? ` and ${config.auditCheckpoint.syslog}` : ''}`);
+      return 0;
     }
     case 'sync-directory': {
       const opts = directoryOptions(config);
@@ -184,6 +204,31 @@ export async function run(argv: string[]): Promise<number> {
     }
     default:
       throw new UsageError(`unknown command ${command}`);
+  }
+}
+
+function describeCheckpoints(v: CheckpointedVerification): string {
+  const c = v.checkpoints;
+  const last = c.last ? `; last at entry ${c.last.seq} (${c.last.at}), ${c.grownSince} entries appended since` : '';
+  return `checkpoints: ${c.valid} valid of ${c.read} read from ${c.sources.join(', ')}${last}`;
+}
+
+/** One line per problem, naming the entries concerned and where the checkpoint came from. */
+function describeProblem(p: CheckpointedVerification['problems'][number]): string {
+  const where = 'source' in p && p.source ? ` (${p.source}${p.line ? ` line ${p.line}` : ''})` : '';
+  switch (p.problem) {
+    case 'checkpoint-mismatch':
+      return `PROBLEM at entry ${p.seq}: checkpoint-mismatch: entries ${p.from}..${p.seq} are not those the checkpoint of ${p.at ?? '?'} signed; the chain was rewritten${where}`;
+    case 'checkpoint-missing':
+      return `PROBLEM at entry ${p.seq}: checkpoint-missing: entries ${p.from}..${p.seq} were removed after the checkpoint of ${p.at ?? '?'}${where}`;
+    case 'checkpoint-bad-signature':
+    case 'checkpoint-unknown-key':
+    case 'checkpoint-malformed':
+      return `PROBLEM in checkpoint${where}: ${p.problem}${'detail' in p && p.detail ? `: ${p.detail}` : ''}`;
+    case 'no-checkpoint':
+      return 'PROBLEM: no-checkpoint: no valid checkpoint was found, nothing anchors the chain';
+    default:
+      return `PROBLEM at entry ${p.seq}: ${p.problem}`;
   }
 }
 

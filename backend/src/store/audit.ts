@@ -2,9 +2,13 @@
  * Append-only, hash-chained audit log. Each entry's hash is SHA-256 over the previous hash and a canonical encoding
  * of the entry, so editing or removing any entry breaks every hash after it. Appends are serialised by a
  * transaction-scoped advisory lock and belong to the same transaction as the action they record: no action without
- * its entry, no entry without its action. The table refuses UPDATE, DELETE and TRUNCATE (trigger, migration 001).
- * Removing the newest entries leaves a valid shorter chain; `verifyAudit` returns the head hash so an operator can
- * note it elsewhere and pass it back as `expectHead`.
+ * its entry, no entry without its action. The table refuses UPDATE, DELETE and TRUNCATE (trigger, migration 001),
+ * and the application's role smime_app has no right to do either (migration 007).
+ *
+ * The table's owner can still disable the trigger, rewrite rows and recompute every hash after them, or cut off the
+ * newest entries: the chain alone is then valid again. What catches that is an anchor outside the database: signed
+ * checkpoints (backend/src/audit/checkpoints.ts) name an entry and its hash, and `verifyAudit` checks each anchor it
+ * is given against the chain it walks (issue 12).
  */
 import { createHash } from 'node:crypto';
 import type { Queryable } from './db.ts';
@@ -41,7 +45,7 @@ export interface AuditEntry {
 }
 
 /** Deterministic JSON: object keys sorted at every level. */
-function canonicalJson(v: unknown): string {
+export function canonicalJson(v: unknown): string {
   if (v === null || typeof v !== 'object') return JSON.stringify(v);
   if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
   const o = v as Record<string, unknown>;
@@ -92,20 +96,69 @@ export async function appendAudit(
   return { ...entry, hash };
 }
 
-export interface AuditVerification {
-  ok: boolean;
+/**
+ * A point of the chain recorded outside the database: the entry `seq` (0 = the empty chain) had hash `hash` and was
+ * the `entries`-th entry. `at`, `source` and `line` only say where it came from, for the report.
+ */
+export interface AuditAnchor {
+  seq: number;
+  hash: string;
   entries: number;
-  headHash: string;
-  problems: { seq: number; problem: 'hash-mismatch' | 'chain-broken' | 'sequence-gap' | 'head-mismatch' }[];
+  at?: string;
+  source?: string;
+  line?: number;
 }
 
-/** Recompute the whole chain. Reads in pages so a long log does not sit in memory at once. */
-export async function verifyAudit(db: Queryable, opts: { expectHead?: string; pageSize?: number } = {}) {
+type AnchorRef = Pick<AuditAnchor, 'at' | 'source' | 'line'>;
+
+export type AuditProblem =
+  | { seq: number; problem: 'hash-mismatch' | 'chain-broken' | 'sequence-gap' | 'head-mismatch' }
+  /**
+   * The anchored entry now has another hash (or another position): at least one of the entries `from`..`seq` was
+   * changed, removed or inserted since the anchor was taken, and the chain after it recomputed.
+   */
+  | ({ seq: number; problem: 'checkpoint-mismatch'; from: number } & AnchorRef)
+  /** The anchored entry is gone: the chain was cut back (entries `from`..`seq` at least were removed). */
+  | ({ seq: number; problem: 'checkpoint-missing'; from: number } & AnchorRef);
+
+export interface AuditVerification {
+  ok: boolean;
+  /** Entries in the chain up to its head. */
+  entries: number;
+  headSeq: number;
+  headHash: string;
+  problems: AuditProblem[];
+}
+
+/**
+ * Recompute the chain. Reads in pages so a long log does not sit in memory at once. Every anchor is compared with
+ * the entry it names as the walk passes it. With `from` (an anchor already known to be good) the walk starts at that
+ * entry instead of the first one: checkpointing verifies only what was appended since the last checkpoint.
+ */
+export async function verifyAudit(
+  db: Queryable,
+  opts: { expectHead?: string; pageSize?: number; anchors?: readonly AuditAnchor[]; from?: AuditAnchor } = {},
+): Promise<AuditVerification> {
   const pageSize = opts.pageSize ?? 1000;
-  const problems: AuditVerification['problems'] = [];
-  let prevHash = GENESIS_HASH;
-  let expectedSeq = 1;
-  let count = 0;
+  const problems: AuditProblem[] = [];
+  const anchors = new Map<number, AuditAnchor[]>();
+  for (const a of [...(opts.from ? [opts.from] : []), ...(opts.anchors ?? [])]) anchors.set(a.seq, [...(anchors.get(a.seq) ?? []), a]);
+  const seen = new Set<AuditAnchor>();
+  // The last anchored entry found intact: a mismatch further on names the entries after it.
+  let lastGood = 0;
+  const checkAnchors = (seq: number, hash: string, entries: number) => {
+    for (const a of anchors.get(seq) ?? []) {
+      seen.add(a);
+      if (a.hash === hash && a.entries === entries) lastGood = Math.max(lastGood, seq);
+      else problems.push({ seq, problem: 'checkpoint-mismatch', from: lastGood + 1, ...ref(a) });
+    }
+  };
+  const start = opts.from && opts.from.seq > 0 ? opts.from.seq : 1;
+  // Starting mid-chain, the first entry's own prev_hash is taken as given: the anchor check vouches for it.
+  let prevHash: string | undefined = start === 1 ? GENESIS_HASH : undefined;
+  let expectedSeq = start;
+  let count = start - 1;
+  checkAnchors(0, GENESIS_HASH, 0);
   for (;;) {
     const rows = await db.query<AuditEntry>(
       `SELECT seq, at, actor, user_email, action, details, prev_hash, hash FROM audit_log
@@ -116,14 +169,25 @@ export async function verifyAudit(db: Queryable, opts: { expectHead?: string; pa
     for (const r of rows) {
       count++;
       if (r.seq !== expectedSeq) problems.push({ seq: r.seq, problem: 'sequence-gap' });
-      if (r.prev_hash !== prevHash) problems.push({ seq: r.seq, problem: 'chain-broken' });
+      if (prevHash !== undefined && r.prev_hash !== prevHash) problems.push({ seq: r.seq, problem: 'chain-broken' });
       if (entryHash({ ...r, at: new Date(r.at) }) !== r.hash) problems.push({ seq: r.seq, problem: 'hash-mismatch' });
+      checkAnchors(r.seq, r.hash, count);
       prevHash = r.hash;
       expectedSeq = r.seq + 1;
     }
   }
-  if (opts.expectHead && opts.expectHead !== prevHash) problems.push({ seq: expectedSeq - 1, problem: 'head-mismatch' });
-  return { ok: problems.length === 0, entries: count, headHash: prevHash, problems } satisfies AuditVerification;
+  const headSeq = expectedSeq - 1;
+  const headHash = prevHash ?? GENESIS_HASH;
+  for (const list of anchors.values())
+    for (const a of list)
+      if (!seen.has(a)) problems.push({ seq: a.seq, problem: 'checkpoint-missing', from: Math.min(a.seq, headSeq + 1), ...ref(a) });
+  if (opts.expectHead && opts.expectHead !== headHash) problems.push({ seq: headSeq, problem: 'head-mismatch' });
+  problems.sort((a, b) => a.seq - b.seq);
+  return { ok: problems.length === 0, entries: count, headSeq, headHash, problems };
+}
+
+function ref(a: AuditAnchor): AnchorRef {
+  return Object.fromEntries(Object.entries({ at: a.at, source: a.source, line: a.line }).filter(([, v]) => v !== undefined));
 }
 
 export async function listAudit(db: Queryable, opts: { userEmail?: string; limit?: number } = {}) {

@@ -3,6 +3,11 @@
  * schema_migrations, under a transaction-scoped advisory lock so several instances starting at once apply each
  * migration exactly once. A migration that landed is never edited: its checksum is recorded and a changed file stops
  * the start-up.
+ *
+ * Migrations run as the owner of the tables. The server may run as the restricted role smime_app (migration 007),
+ * which can apply nothing: on an up-to-date database it only reads schema_migrations and goes on; with a migration
+ * pending it stops with MIGRATION_NEEDS_OWNER, because serving a schema older than the code is worse than not
+ * starting (issue 12).
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -37,12 +42,43 @@ export function listMigrations(dir = MIGRATIONS_DIR): Migration[] {
 
 export class MigrationError extends Error {
   override name = 'MigrationError';
+  constructor(
+    readonly code: 'MIGRATION_EDITED' | 'MIGRATION_NEEDS_OWNER',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** SQLSTATE 42501 insufficient_privilege: "permission denied for ..." and "must be owner of ...". */
+const INSUFFICIENT_PRIVILEGE = '42501';
+
+function needsOwner(e: unknown, role: string, what: string): unknown {
+  if ((e as { code?: unknown } | null)?.code !== INSUFFICIENT_PRIVILEGE) return e;
+  return new MigrationError(
+    'MIGRATION_NEEDS_OWNER',
+    `${what} needs the owner of the database's tables, and role ${role} may not (${(e as Error).message}): ` +
+      `run \`smime-admin migrate\` with the owner's DATABASE_URL, then start the server again`,
+    { cause: e },
+  );
 }
 
 /** Apply what is pending; returns the names applied now. */
 export async function migrate(db: Database, dir = MIGRATIONS_DIR): Promise<string[]> {
-  await db.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
-    version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+  const [who] = await db.query<{ role: string; ready: boolean }>(
+    `SELECT current_user AS role, to_regclass('schema_migrations') IS NOT NULL AS ready`,
+  );
+  // Not CREATE TABLE IF NOT EXISTS unconditionally: it needs CREATE on the schema even when the table exists.
+  if (!who!.ready)
+    await db
+      .query(
+        `CREATE TABLE IF NOT EXISTS schema_migrations (
+    version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+      )
+      .catch((e: unknown) => {
+        throw needsOwner(e, who!.role, 'creating schema_migrations');
+      });
   const applied: string[] = [];
   for (const m of listMigrations(dir)) {
     await db.transaction(async (tx) => {
@@ -52,10 +88,15 @@ export async function migrate(db: Database, dir = MIGRATIONS_DIR): Promise<strin
       ]);
       if (row) {
         if (row.checksum !== m.checksum)
-          throw new MigrationError(`migration ${m.name} was edited after it was applied; add a new migration instead`);
+          throw new MigrationError(
+            'MIGRATION_EDITED',
+            `migration ${m.name} was edited after it was applied; add a new migration instead`,
+          );
         return;
       }
-      await tx.execScript(m.sql);
+      await tx.execScript(m.sql).catch((e: unknown) => {
+        throw needsOwner(e, who!.role, `migration ${m.name}`);
+      });
       await tx.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
         m.version,
         m.name,

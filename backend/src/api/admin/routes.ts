@@ -1,6 +1,7 @@
 /**
  * /api/v1/admin: what IT does. Place a PKCS#12 into a user's profile, add aliases, list a user's keys (public facts
- * only), verify the audit chain, sync the directory and see how the last sync went. There is deliberately no route that reads, sets or resets a passphrase.
+ * only), verify the audit chain against its signed checkpoints and write one, sync the directory and see how the last
+ * sync went. There is deliberately no route that reads, sets or resets a passphrase.
  */
 import Router from '@koa/router';
 import { z } from 'zod';
@@ -8,7 +9,7 @@ import { directoryOptions } from '../../directory/options.ts';
 import { directoryStatus, syncDirectory } from '../../directory/sync.ts';
 import { AppError } from '../../errors.ts';
 import { countDirectory } from '../../store/directory.ts';
-import { appendAudit, verifyAudit } from '../../store/audit.ts';
+import { appendAudit } from '../../store/audit.ts';
 import { listKeys } from '../../store/keys.ts';
 import { addAlias, ensureUser, findUserByEmail, listAliases } from '../../store/users.ts';
 import type { AppState, Services } from '../context.ts';
@@ -64,9 +65,18 @@ export function adminRoutes(s: Services): Router<AppState> {
     ctx.body = { user: email, alias };
   });
 
+  // The whole chain, and every checkpoint in the server's checkpoint file when there is one (issue 12). An auditor
+  // who does not trust this server runs `smime-admin audit-verify --checkpoints` with their own copy instead.
   r.get('/audit/verify', async (ctx) => {
     const expectHead = validate(z.string().regex(/^[0-9a-f]{64}$/).optional(), ctx.query.expectHead);
-    ctx.body = await verifyAudit(s.db, { expectHead });
+    ctx.body = await s.auditCheckpoints.verify(s.db, { expectHead });
+  });
+
+  // A checkpoint now, besides the scheduled ones (before a maintenance window, after an incident review).
+  r.post('/audit/checkpoint', async (ctx) => {
+    const checkpoint = await s.auditCheckpoints.write(s.db);
+    ctx.status = 201;
+    ctx.body = { checkpoint, file: s.auditCheckpoints.file };
   });
 
   // Directory sync (issue 4). Answers when the sync is done (a large directory takes a while): the summary, or a
