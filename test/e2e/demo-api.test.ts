@@ -14,8 +14,9 @@ import { buildPkcs12, generateCa, issueUser, toPem } from '../../backend/src/dem
 import { DEMO_USERS, ensureDemoCa, seedDemo } from '../../backend/src/demo/seed.ts';
 import { tamper } from '../../backend/src/demo/tamper.ts';
 import type { Database } from '../../backend/src/store/db.ts';
-import { Client, startServer, type TestServer } from '../helpers/app.ts';
+import { Client, startServer } from '../helpers/app.ts';
 import { databaseTargets } from '../helpers/db.ts';
+import { startDemoTestServer, type DemoTestServer } from '../helpers/demo.ts';
 
 const b64 = (s: string | Uint8Array) => Buffer.from(s).toString('base64');
 const mail = (from: string, to: string, subject: string) =>
@@ -26,24 +27,20 @@ const [pglite] = await databaseTargets();
 describe('demo API and seeding', () => {
   let db: Database;
   let drop: () => Promise<void>;
-  let srv: TestServer;
-  let dataDir: string;
+  let srv: DemoTestServer;
 
   before(async () => {
     ({ db, drop } = await pglite!.open());
-    dataDir = mkdtempSync(join(tmpdir(), 'smime-demo-api-'));
-    const { ca, pemPath } = await ensureDemoCa(dataDir);
-    srv = await startServer(db, { demo: true, demoTrustAnchorsFile: pemPath });
-    assert.equal(await seedDemo(srv.services, ca), true);
+    srv = await startDemoTestServer(db, {}, { seed: true });
   });
   after(async () => {
     await srv?.close();
     await drop?.();
-    rmSync(dataDir, { recursive: true, force: true });
   });
 
   test('seeding runs once; keys are placed by the admin path, one is still pending', async () => {
-    const { ca } = await ensureDemoCa(dataDir); // the same CA, loaded from the data folder
+    const { ca } = await ensureDemoCa(srv.dataDir); // the same CA, loaded from the data folder
+    assert.deepEqual(Buffer.from(ca.certificate), Buffer.from(srv.host.ca.certificate));
     assert.equal(await seedDemo(srv.services, ca), false);
     const placed = await db.query<{ action: string; actor: string }>(`SELECT action, actor FROM audit_log WHERE action = 'key.placed'`);
     assert.equal(placed.length, 3);
@@ -117,6 +114,21 @@ describe('demo off', () => {
       assert.equal((await anon.request('GET', '/demo')).status, 404);
       assert.equal((await anon.request('GET', '/demo/api/users')).status, 404);
       assert.equal((await anon.request('GET', '/plugin/smime-plugin.js')).status, 200);
+    } finally {
+      await srv.close();
+      await drop();
+    }
+  });
+
+  test("the product's app never mounts the demo, whatever its config says: only the demo's entry module does (issue 12)", async () => {
+    const { db, drop } = await pglite!.open();
+    const srv = await startServer(db, { demo: true });
+    try {
+      const anon = new Client(srv.url);
+      assert.equal((await anon.request('GET', '/demo')).status, 404);
+      assert.equal((await anon.request('POST', '/demo/api/login', { json: { email: 'alice@demo.example' } })).status, 404);
+      const tables = await db.query<{ name: string }>("SELECT table_name AS name FROM information_schema.tables WHERE table_name LIKE 'demo%'");
+      assert.deepEqual(tables, [], "the product's migrations create no demo table");
     } finally {
       await srv.close();
       await drop();
