@@ -53,7 +53,8 @@ describe('the demo on a production server', { concurrency: false, timeout: 600_0
   });
 
   test('SMIME_DEMO=on with NODE_ENV=production is refused, saying why', async () => {
-    for (const extra of [{}, { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' }]) {
+    const variants: Record<string, string>[] = [{}, { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' }];
+    for (const extra of variants) {
       const run = await runMain({ NODE_ENV: 'production', SMIME_DATA_DIR: join(work, 'on'), SMIME_DEMO: 'on', ...secrets, ...extra }, 'exit', REFUSAL_TIMEOUT_MS);
       try {
         assert.equal(run.exitCode, 2, run.output());
