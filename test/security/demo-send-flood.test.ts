@@ -27,8 +27,11 @@ const MiB = 1024 * 1024;
 const MAX_MESSAGE = 32 * MiB;
 /** SMIME_DEMO_MAILBOX_MAX_BYTES's default. */
 const MAILBOX_MAX = 64 * MiB;
-/** The longest /healthz may take while a send is processed. The unfixed server stalled for 16 s and more. */
-const MAX_STALL_MS = 1500;
+/**
+ * The longest /healthz may take while a send is processed. The unfixed server stalled for 16-23 s; parsing the 37 MB
+ * of JSON still costs a few hundred ms of the server's thread, more on a loaded two-core machine.
+ */
+const MAX_STALL_MS = 2000;
 
 /** A message of about `bytes` (base64 of random data, as an attachment would be), From Alice to Bob. */
 function bigMessage(bytes: number, subject: string): Buffer {
@@ -63,11 +66,12 @@ describe('flooding the demo mailbox', { concurrency: false, timeout: 900_000 }, 
 
   const login = async (email: string) =>
     ((await (await fetch(`${srv.url}/demo/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email }) })).json()) as { token: string }).token;
-  const send = (raw: Buffer) =>
+  const sendBody = (raw: Buffer) => JSON.stringify({ messages: [{ bcc: null, message: raw.toString('base64') }] });
+  const send = (raw: Buffer | string) =>
     fetch(`${srv.url}/demo/api/messages`, {
       method: 'POST',
       headers: { authorization: `Bearer ${alice}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ messages: [{ bcc: null, message: raw.toString('base64') }] }),
+      body: typeof raw === 'string' ? raw : sendBody(raw),
     });
   const list = async (token: string, folder: 'inbox' | 'sent') =>
     ((await (await fetch(`${srv.url}/demo/api/messages?folder=${folder}`, { headers: { authorization: `Bearer ${token}` } })).json()) as { messages: { id: string; subject: string }[] }).messages;
@@ -84,22 +88,25 @@ describe('flooding the demo mailbox', { concurrency: false, timeout: 900_000 }, 
 
   test('a 28 MB send does not stall the server', async (t) => {
     const raw = bigMessage(28 * MiB, 'big 1');
+    const body = sendBody(raw); // built before the probe starts: this process must not stall it either
     let worst = 0;
+    let failed = 0;
     let sending = true;
     const probe = (async () => {
       while (sending) {
         const t = performance.now();
-        const r = await fetch(`${srv.url}/healthz`);
-        await r.arrayBuffer();
+        const ok = await fetch(`${srv.url}/healthz`).then((r) => r.arrayBuffer().then(() => r.ok), () => false);
         worst = Math.max(worst, performance.now() - t);
+        if (!ok) failed++;
         await new Promise((res) => setTimeout(res, 50));
       }
     })();
     const started = performance.now();
-    const r = await send(raw).finally(() => (sending = false));
+    const r = await send(body).finally(() => (sending = false));
     await probe;
     assert.equal(r.status, 201, await r.text());
     t.diagnostic(`/healthz at worst ${Math.round(worst)} ms while the send took ${Math.round(performance.now() - started)} ms`);
+    assert.equal(failed, 0, `${failed} /healthz requests failed during the send`);
     assert.ok(worst < MAX_STALL_MS, `/healthz took ${Math.round(worst)} ms during the send (the send took ${Math.round(performance.now() - started)} ms)`);
     const inbox = await list(bob, 'inbox');
     const got = await fetch(`${srv.url}/demo/api/messages/${inbox[0]!.id}/raw`, { headers: { authorization: `Bearer ${bob}` } });
