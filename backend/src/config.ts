@@ -180,7 +180,7 @@ export type Config = z.infer<typeof schema> & {
   production: boolean;
   /** Demo mode (SMIME_DEMO resolved; never in production). */
   demo: boolean;
-  /** In demo mode: the demo CA's PEM, trusted beside SMIME_TRUST_ANCHORS (set by main.ts once the CA exists). */
+  /** In demo mode: the demo CA's PEM, trusted beside SMIME_TRUST_ANCHORS (set by demo/entry.ts once the CA exists). */
   demoTrustAnchorsFile?: string;
 };
 

@@ -1,7 +1,8 @@
 /**
  * First-start secrets for a machine with nothing configured (`npm start` on a fresh clone): a random HS256 secret for
  * host tokens and a random admin token, written once to SMIME_DATA_DIR/secrets with mode 0600. Production sets
- * SMIME_JWT_SECRET(_FILE) or SMIME_JWT_PUBLIC_KEY_FILE and SMIME_ADMIN_TOKEN(_FILE); then nothing is generated.
+ * SMIME_JWT_SECRET(_FILE) or SMIME_JWT_PUBLIC_KEY_FILE and SMIME_ADMIN_TOKEN(_FILE); then nothing is generated (and with
+ * NODE_ENV=production main.ts never calls this: a start without them is refused, production.ts).
  * Only file paths are ever logged, never the values.
  */
 import { randomBytes } from 'node:crypto';
