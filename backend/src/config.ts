@@ -131,11 +131,18 @@ const schema = z.object({
     .describe('Self-service .p12 imports a user may attempt per hour, counted before the costly PKCS#12 key derivation.'),
   SMIME_P12_CONCURRENCY: int(1, 64).default(1).describe('PKCS#12 key derivations at once (worker threads, off the event loop).'),
   SMIME_P12_QUEUE: int(0, 10_000).default(16).describe('PKCS#12 derivations waiting at most; beyond, 503 SERVER_BUSY with Retry-After.'),
+  // Production and the demo (issue 12): NODE_ENV=production never serves the demo (backend/src/production.ts refuses
+  // SMIME_DEMO=on there); the demo is wired in by its own entry module, backend/src/demo/entry.ts.
   SMIME_DEMO: z
     .enum(['auto', 'on', 'off'])
     .default('auto')
     .describe(
-      'Demo webmail at /demo: demo users seeded at first start, keys from a demo CA in SMIME_DATA_DIR/demo that the server then trusts. auto = on with the embedded database, off with DATABASE_URL. Never in production.',
+      'Demo webmail at /demo: demo users seeded at first start, keys from a demo CA in SMIME_DATA_DIR/demo (name-constrained to demo.example) that the server then trusts. auto = on with the embedded database, off with DATABASE_URL. Never with NODE_ENV=production: auto is off there and on refuses to start.',
+    ),
+  SMIME_DEMO_MAILBOX_MAX_BYTES: int(64 * 1024, 1024 * 1024 * 1024)
+    .default(64 * 1024 * 1024)
+    .describe(
+      "Demo mode: stored mail per demo user (inbox and sent together, files in SMIME_DATA_DIR/demo/mail); the oldest messages make room for new ones, so anonymous visitors cannot fill the disk.",
     ),
 
   // Directory sync (issue 4). LDAP_* names follow the usual convention of LDAP clients.
@@ -226,9 +233,11 @@ export type Config = z.infer<typeof schema> & {
   adminToken: string | undefined;
   /** LDAP_BIND_PASSWORD or the content of its _FILE. */
   ldapBindPassword: string | undefined;
-  /** Demo mode (SMIME_DEMO resolved). */
+  /** NODE_ENV=production: weak settings refuse to start (production.ts) and the demo is never on. */
+  production: boolean;
+  /** Demo mode (SMIME_DEMO resolved; never in production). */
   demo: boolean;
-  /** In demo mode: the demo CA's PEM, trusted beside SMIME_TRUST_ANCHORS (set by main.ts once the CA exists). */
+  /** In demo mode: the demo CA's PEM, trusted beside SMIME_TRUST_ANCHORS (set by demo/entry.ts once the CA exists). */
   demoTrustAnchorsFile?: string;
   /** Audit checkpoints (SMIME_AUDIT_CHECKPOINT_*); the signing key may be filled in by withGeneratedSecrets. */
   auditCheckpoint: AuditCheckpointConfig;
@@ -331,7 +340,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwtPublicKeyPem: publicKeyPem,
     adminToken,
     ldapBindPassword,
-    demo: c.SMIME_DEMO === 'on' || (c.SMIME_DEMO === 'auto' && !c.DATABASE_URL),
+    production: env.NODE_ENV === 'production',
+    demo: env.NODE_ENV !== 'production' && (c.SMIME_DEMO === 'on' || (c.SMIME_DEMO === 'auto' && !c.DATABASE_URL)),
     auditCheckpoint: auditCheckpointSettings(c),
   };
 }

@@ -2,9 +2,10 @@
  * First-start secrets for a machine with nothing configured (`npm start` on a fresh clone): a random HS256 secret for
  * host tokens, a random admin token and an Ed25519 key that signs audit checkpoints, written once to
  * SMIME_DATA_DIR/secrets with mode 0600. Production sets SMIME_JWT_SECRET(_FILE) or SMIME_JWT_PUBLIC_KEY_FILE,
- * SMIME_ADMIN_TOKEN(_FILE) and SMIME_AUDIT_CHECKPOINT_KEY_FILE; then nothing is generated. A production start-up
- * check refuses any entry of `generated`: a generated checkpoint key sits beside the database's files, where
- * whoever rewrites the database could read it (issue 12). Only file paths are ever logged, never the values.
+ * SMIME_ADMIN_TOKEN(_FILE) and SMIME_AUDIT_CHECKPOINT_KEY_FILE; then nothing is generated, and with
+ * NODE_ENV=production main.ts never calls this: a start without them is refused (production.ts). A generated
+ * checkpoint key sits beside the database's files, where whoever rewrites the database could read it (issue 12).
+ * Only file paths are ever logged, never the values.
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';

@@ -11,7 +11,7 @@
  * Debian packages named by stackUnavailable().
  */
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import {
   chmodSync,
   chownSync,
@@ -256,6 +256,8 @@ class RunningStack implements Stack {
     chmodSync(l.mail, 0o711);
     writeFileSync(join(l.secrets, 'jwt-secret'), `${this.jwtSecret}\n`, { mode: 0o600 });
     writeFileSync(join(l.secrets, 'admin-token'), `${this.adminToken}\n`, { mode: 0o600 });
+    // The key that signs audit checkpoints, outside the backend's data folder as production requires (issue 12).
+    writeFileSync(join(l.secrets, 'audit-checkpoint-key.pem'), generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
 
     // Mailboxes: home and Maildir owned by the mail uid, so that listMail works before the first delivery.
     for (const u of this.resolved) {
@@ -322,6 +324,7 @@ class RunningStack implements Stack {
       SMIME_DEMO: 'off',
       SMIME_JWT_SECRET: this.jwtSecret,
       SMIME_ADMIN_TOKEN: this.adminToken,
+      SMIME_AUDIT_CHECKPOINT_KEY_FILE: join(this.l.secrets, 'audit-checkpoint-key.pem'),
       SMIME_TRUST_ANCHORS: this.l.trustAnchors,
       // The unlock cookie must reach Roundcube's PHP too (it forwards it to the backend).
       SMIME_COOKIE_PATH: '/',

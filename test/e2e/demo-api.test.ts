@@ -1,21 +1,25 @@
 /**
  * The demo host's own API and seeding, without a browser (issue 5): seeding is idempotent and goes through IT's
  * placement path; a demo login works only for demo users; a mailbox reaches only its owner's messages; "send" checks
- * the From address; tamper changes one byte; the demo is absent when SMIME_DEMO is off while the plugin bundle is not;
- * demo certificates and PKCS#12 files are read by OpenSSL too.
+ * the From address; tamper changes one byte; the demo is absent when SMIME_DEMO is off while the plugin bundle is not,
+ * and the product's app never mounts it (issue 12: only the demo's entry module does); a pre-issue-12 demo CA without
+ * name constraints is refused; demo certificates and PKCS#12 files are read by OpenSSL too.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildPkcs12, generateCa, issueUser, toPem } from '../../backend/src/demo/pki.ts';
-import { DEMO_USERS, ensureDemoCa, seedDemo } from '../../backend/src/demo/seed.ts';
+import { ConfigError } from '../../backend/src/config.ts';
+import { openDemoHost } from '../../backend/src/demo/entry.ts';
+import { DEMO_USERS, demoCaPaths, ensureDemoCa, seedDemo } from '../../backend/src/demo/seed.ts';
 import { tamper } from '../../backend/src/demo/tamper.ts';
 import type { Database } from '../../backend/src/store/db.ts';
-import { Client, startServer, type TestServer } from '../helpers/app.ts';
+import { Client, startServer, testConfig } from '../helpers/app.ts';
 import { databaseTargets } from '../helpers/db.ts';
+import { startDemoTestServer, type DemoTestServer } from '../helpers/demo.ts';
 
 const b64 = (s: string | Uint8Array) => Buffer.from(s).toString('base64');
 const mail = (from: string, to: string, subject: string) =>
@@ -26,24 +30,20 @@ const [pglite] = await databaseTargets();
 describe('demo API and seeding', () => {
   let db: Database;
   let drop: () => Promise<void>;
-  let srv: TestServer;
-  let dataDir: string;
+  let srv: DemoTestServer;
 
   before(async () => {
     ({ db, drop } = await pglite!.open());
-    dataDir = mkdtempSync(join(tmpdir(), 'smime-demo-api-'));
-    const { ca, pemPath } = await ensureDemoCa(dataDir);
-    srv = await startServer(db, { demo: true, demoTrustAnchorsFile: pemPath });
-    assert.equal(await seedDemo(srv.services, ca), true);
+    srv = await startDemoTestServer(db, {}, { seed: true });
   });
   after(async () => {
     await srv?.close();
     await drop?.();
-    rmSync(dataDir, { recursive: true, force: true });
   });
 
   test('seeding runs once; keys are placed by the admin path, one is still pending', async () => {
-    const { ca } = await ensureDemoCa(dataDir); // the same CA, loaded from the data folder
+    const { ca } = await ensureDemoCa(srv.dataDir); // the same CA, loaded from the data folder
+    assert.deepEqual(Buffer.from(ca.certificate), Buffer.from(srv.host.ca.certificate));
     assert.equal(await seedDemo(srv.services, ca), false);
     const placed = await db.query<{ action: string; actor: string }>(`SELECT action, actor FROM audit_log WHERE action = 'key.placed'`);
     assert.equal(placed.length, 3);
@@ -120,6 +120,41 @@ describe('demo off', () => {
     } finally {
       await srv.close();
       await drop();
+    }
+  });
+
+  test("the product's app never mounts the demo, whatever its config says: only the demo's entry module does (issue 12)", async () => {
+    const { db, drop } = await pglite!.open();
+    const srv = await startServer(db, { demo: true });
+    try {
+      const anon = new Client(srv.url);
+      assert.equal((await anon.request('GET', '/demo')).status, 404);
+      assert.equal((await anon.request('POST', '/demo/api/login', { json: { email: 'alice@demo.example' } })).status, 404);
+      const tables = await db.query<{ name: string }>("SELECT table_name AS name FROM information_schema.tables WHERE table_name LIKE 'demo%'");
+      assert.deepEqual(tables, [], "the product's migrations create no demo table");
+    } finally {
+      await srv.close();
+      await drop();
+    }
+  });
+});
+
+describe('a demo data folder from before issue 12', () => {
+  test('its demo CA, without name constraints, is refused with a message that says what to do', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'smime-demo-old-'));
+    try {
+      const old = await generateCa(); // unconstrained, as demo CAs were made before
+      const p = demoCaPaths(dataDir);
+      mkdirSync(p.dir, { recursive: true, mode: 0o700 });
+      writeFileSync(p.key, old.pkcs8, { mode: 0o600 });
+      writeFileSync(p.certificate, toPem(old.certificate));
+      await assert.rejects(openDemoHost(testConfig({ SMIME_DATA_DIR: dataDir, dataDir, demo: true })), (e: Error) => {
+        assert.ok(e instanceof ConfigError);
+        assert.match(e.message, /predates name constraints and could certify any address; remove /);
+        return true;
+      });
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });

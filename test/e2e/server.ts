@@ -23,7 +23,8 @@ export async function startDemoServer(env: Record<string, string> = {}): Promise
   const dataDir = mkdtempSync(join(tmpdir(), 'smime-demo-'));
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'backend/src/main.ts'], {
     cwd: REPO_ROOT,
-    env: { ...process.env, NODE_ENV: 'production', PORT: '0', SMIME_DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env },
+    // Not NODE_ENV=production: there the demo is never served (issue 12); a newcomer's `npm start` has no NODE_ENV.
+    env: { ...process.env, NODE_ENV: 'development', PORT: '0', SMIME_DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const log: string[] = [];

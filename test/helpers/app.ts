@@ -10,6 +10,7 @@ import type { Services } from '../../backend/src/api/context.ts';
 import { issueUserToken } from '../../backend/src/auth/tokens.ts';
 import { loadConfig, type Config } from '../../backend/src/config.ts';
 import { createLogger } from '../../backend/src/log.ts';
+import type { ServerExtension } from '../../backend/src/server.ts';
 import { createServices } from '../../backend/src/services.ts';
 import type { Database } from '../../backend/src/store/db.ts';
 
@@ -38,7 +39,8 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startServer(db: Database, overrides: Partial<Config> = {}): Promise<TestServer> {
+/** `wiring`: what a wired-in module adds, as main.ts would (the demo: test/helpers/demo.ts). */
+export async function startServer(db: Database, overrides: Partial<Config> = {}, wiring: Pick<ServerExtension, 'services' | 'routers'> = {}): Promise<TestServer> {
   const config = testConfig(overrides);
   const logs: string[] = [];
   const sink = new Writable({
@@ -48,8 +50,9 @@ export async function startServer(db: Database, overrides: Partial<Config> = {})
     },
   });
   const log = createLogger(config.LOG_LEVEL, sink);
-  const services = createServices(config, db, log);
-  const server: Server = createServer(createApp(services).callback());
+  const base = createServices(config, db, log);
+  const services = wiring.services?.(base) ?? base;
+  const server: Server = createServer(createApp(services, wiring.routers?.(services) ?? []).callback());
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
   return {

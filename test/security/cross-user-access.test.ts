@@ -23,10 +23,12 @@ import type Router from '@koa/router';
 import { createApp } from '../../backend/src/api/app.ts';
 import type { Services } from '../../backend/src/api/context.ts';
 import { unlockCookieName } from '../../backend/src/api/session/routes.ts';
+import { demoRouters, type DemoHost } from '../../backend/src/demo/entry.ts';
 import { insertDemoUser } from '../../backend/src/demo/store.ts';
 import type { Database } from '../../backend/src/store/db.ts';
-import { Client, startServer, TEST_ADMIN_TOKEN, TEST_JWT_SECRET, type TestServer } from '../helpers/app.ts';
+import { Client, TEST_ADMIN_TOKEN, TEST_JWT_SECRET } from '../helpers/app.ts';
 import { databaseTargets } from '../helpers/db.ts';
+import { startDemoTestServer, type DemoTestServer } from '../helpers/demo.ts';
 import { REPO_ROOT } from '../helpers/paths.ts';
 import { b64, CORPUS_CA, corpusP12, mail, placeKey, read, send, thunderbird, unlockHeader } from './world.ts';
 
@@ -57,12 +59,13 @@ function mountedRoutes(routers: Router[]): Set<string> {
   return out;
 }
 
-function appRouters(s: Services): Router[] {
-  return (createApp(s).middleware as { router?: Router }[]).flatMap((m) => (m.router ? [m.router] : []));
+/** The app as main.ts builds it in demo mode: the product's routers and the demo's (issue 12: wired in by demo/entry.ts). */
+function appRouters(s: Services, demo: DemoHost): Router[] {
+  return (createApp(s, demoRouters(s, demo)).middleware as { router?: Router }[]).flatMap((m) => (m.router ? [m.router] : []));
 }
 
 /** Every routes.ts under backend/src/api, and the demo's: each exported `...Routes(services)` router. */
-async function sourceRouters(s: Services): Promise<{ file: string; router: Router }[]> {
+async function sourceRouters(s: Services, demo: DemoHost): Promise<{ file: string; router: Router }[]> {
   const files: string[] = [join(REPO_ROOT, 'backend/src/demo/routes.ts')];
   const walk = (dir: string) => {
     for (const name of readdirSync(dir)) {
@@ -77,7 +80,7 @@ async function sourceRouters(s: Services): Promise<{ file: string; router: Route
     const mod = (await import(file)) as Record<string, unknown>;
     const fns = Object.entries(mod).filter(([name, v]) => /Routes$/.test(name) && typeof v === 'function');
     assert.ok(fns.length > 0, `${file} exports no ...Routes function`);
-    for (const [, fn] of fns) out.push({ file, router: (fn as (s: Services) => Router)(s) });
+    for (const [, fn] of fns) out.push({ file, router: (fn as (s: Services, demo: DemoHost) => Router)(s, demo) });
   }
   return out;
 }
@@ -86,7 +89,7 @@ for (const target of await databaseTargets()) {
   describe(`cross-user access on ${target.name}`, () => {
     let db: Database;
     let drop: () => Promise<void>;
-    let srv: TestServer;
+    let srv: DemoTestServer;
     let alice: Client;
     let bob: Client;
     let aCred: string; // Alice's unlock credential (header delivery)
@@ -128,7 +131,7 @@ for (const target of await databaseTargets()) {
 
     before(async () => {
       ({ db, drop } = await target.open());
-      srv = await startServer(db, { demo: true, SMIME_TRUST_ANCHORS: CORPUS_CA });
+      srv = await startDemoTestServer(db, { SMIME_TRUST_ANCHORS: CORPUS_CA });
       alice = await placeKey(srv, ALICE, 'Alice.p12', PASS_A);
       bob = await placeKey(srv, BOB, 'Bob.p12', PASS_B);
       // A second key for Alice, placed by IT and still pending (for the adopt route).
@@ -487,22 +490,24 @@ for (const target of await databaseTargets()) {
       kind: 'demo-mailbox',
       request: () => ({ method: 'POST', path: `/demo/api/messages/${aliceDemoIds[0]}/tamper` }),
       async attack() {
-        const before = await db.query<{ raw: Uint8Array }>('SELECT raw FROM demo_messages WHERE id = $1', [aliceDemoIds[0]]);
+        // The stored bytes are files since issue 12 (demo/mail-files.ts).
+        const before = await srv.host.mail.read(aliceDemoIds[0]!);
         await notFoundLikeMissing('POST', (x) => `/demo/api/messages/${x}/tamper`, aliceDemoIds[0]!, 'DEMO_MESSAGE_NOT_FOUND');
-        const afterRows = await db.query<{ raw: Uint8Array }>('SELECT raw FROM demo_messages WHERE id = $1', [aliceDemoIds[0]]);
-        assert.deepEqual(Buffer.from(afterRows[0]!.raw), Buffer.from(before[0]!.raw));
+        const afterBytes = await srv.host.mail.read(aliceDemoIds[0]!);
+        assert.ok(before && afterBytes);
+        assert.deepEqual(afterBytes, before);
       },
     };
 
     // ---- tests ---------------------------------------------------------------------------------------------------
 
     test('every mounted route, and every route in a routes.ts, has a cross-user case (and no case is stale)', async () => {
-      const mounted = mountedRoutes(appRouters(srv.services));
+      const mounted = mountedRoutes(appRouters(srv.services, srv.host));
       assert.ok(mounted.size >= 30, `enumerated ${mounted.size} routes`);
       const missing = [...mounted].filter((r) => !cases[r]);
       assert.deepEqual(missing, [], 'routes without a cross-user case: add one to test/security/cross-user-access.test.ts');
       assert.deepEqual(Object.keys(cases).filter((c) => !mounted.has(c)), [], 'cases for routes that no longer exist');
-      for (const { file, router } of await sourceRouters(srv.services))
+      for (const { file, router } of await sourceRouters(srv.services, srv.host))
         for (const r of mountedRoutes([router])) assert.ok(mounted.has(r), `${r} of ${file} is not mounted or has no case`);
     });
 
@@ -526,7 +531,7 @@ for (const target of await databaseTargets()) {
     });
 
     test("Bob reaches nothing of Alice's through any route", async () => {
-      const mounted = mountedRoutes(appRouters(srv.services));
+      const mounted = mountedRoutes(appRouters(srv.services, srv.host));
       for (const name of [...mounted].sort()) {
         try {
           await cases[name]!.attack();

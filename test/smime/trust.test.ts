@@ -55,7 +55,9 @@ const rows: Row[] = [
   { label: 'issued by an end-entity certificate', leaf: 'issued-by-leaf', pool: ['signer', 'intermediate'], anchors: ['root'], chain: ['signer', 'intermediate', 'root'], anchored: true, problems: [['not-a-ca', 1], ['key-usage', 1], ['path-length', 2]] },
   { label: 'pathLenConstraint 0 exceeded', leaf: 'too-deep', pool: ['sub-ca', 'intermediate'], anchors: ['root'], chain: ['sub-ca', 'intermediate', 'root'], anchored: true, problems: [['path-length', 2]] },
   { label: 'CA without keyCertSign', leaf: 'ku-leaf', pool: ['ku-ca'], anchors: ['root'], chain: ['ku-ca', 'root'], anchored: true, problems: [['key-usage', 1]] },
-  { label: 'critical nameConstraints (not processed: fails closed)', leaf: 'nc-leaf', pool: ['nc-ca'], anchors: ['root'], chain: ['nc-ca', 'root'], anchored: true, problems: [['critical-extension', 1]] },
+  // nc-ca permits rfc822Name ".pki.test" (hosts inside pki.test); ncleaf@pki.test is at pki.test itself, outside it
+  // (OpenSSL agrees: "permitted subtree violation"). Issue 12: name constraints are enforced, no longer just refused.
+  { label: 'nameConstraints of an intermediate: the leaf address is outside', leaf: 'nc-leaf', pool: ['nc-ca'], anchors: ['root'], chain: ['nc-ca', 'root'], anchored: true, problems: [['name-constraints', 0]] },
   { label: 'unknown critical extension in the leaf', leaf: 'critical-leaf', pool: ['intermediate'], anchors: ['root'], chain: ['intermediate', 'root'], anchored: true, problems: [['critical-extension', 0]] },
   { label: 'expired leaf', leaf: 'expired', pool: ['intermediate'], anchors: ['root'], chain: ['intermediate', 'root'], anchored: true, problems: [['expired', 0]] },
   {

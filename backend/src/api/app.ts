@@ -5,6 +5,7 @@
 import Koa from 'koa';
 import { AppError } from '../errors.ts';
 import type { Context, Next } from 'koa';
+import type Router from '@koa/router';
 import type { AppState, Services } from './context.ts';
 import { adminRoutes } from './admin/routes.ts';
 import { keyRoutes } from './keys/routes.ts';
@@ -15,7 +16,6 @@ import { sessionRoutes } from './session/routes.ts';
 import { messageRoutes } from './messages/routes.ts';
 import { certificateRoutes } from './certificates/routes.ts';
 import { staticRoutes } from './static.ts';
-import { demoRoutes } from '../demo/routes.ts';
 
 function securityHeaders() {
   return async (ctx: Context, next: Next): Promise<void> => {
@@ -60,7 +60,11 @@ function knownMethods() {
   };
 }
 
-export function createApp(s: Services): Koa<AppState> {
+/**
+ * The product's app. `extra` routers come after the product's, behind the same chain (rate limit included): the demo's
+ * entry module passes its own (issue 12); the product never mounts the demo itself.
+ */
+export function createApp(s: Services, extra: readonly Router<AppState>[] = []): Koa<AppState> {
   // Behind SMIME_TRUST_PROXY_HOPS trusted proxies, the client is the address the outermost of them saw: counted from
   // the right of X-Forwarded-For, since everything to its left was written by the client itself (issue 12).
   const app = new Koa<AppState>({
@@ -89,9 +93,8 @@ export function createApp(s: Services): Koa<AppState> {
       key: (ctx) => ctx.ip,
     }),
   );
-  // The plugin bundle for hosts, and in demo mode the demo webmail (issue 5).
-  const extra = [staticRoutes({ demo: s.config.demo }), ...(s.config.demo ? [demoRoutes(s)] : [])];
-  for (const router of [sessionRoutes(s), keyRoutes(s), meRoutes(s), messageRoutes(s), certificateRoutes(s), adminRoutes(s), ...extra]) {
+  // The plugin bundle for hosts (issue 5) after the API.
+  for (const router of [sessionRoutes(s), keyRoutes(s), meRoutes(s), messageRoutes(s), certificateRoutes(s), adminRoutes(s), staticRoutes(), ...extra]) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));
   }

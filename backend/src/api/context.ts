@@ -3,7 +3,7 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Database } from '../store/db.ts';
 import type { UserRow } from '../store/users.ts';
-import type { TokenVerifier } from '../auth/tokens.ts';
+import type { UserTokenVerifier } from '../auth/tokens.ts';
 import type { Vault } from '../vault/vault.ts';
 import type { MailService } from '../mail/service.ts';
 import type { AuditCheckpoints } from '../audit/checkpoints.ts';
@@ -13,7 +13,7 @@ export interface Services {
   db: Database;
   vault: Vault;
   mail: MailService;
-  tokens: TokenVerifier;
+  tokens: UserTokenVerifier;
   log: Logger;
   /** Signed checkpoints of the audit chain, outside the database (issue 12). */
   auditCheckpoints: AuditCheckpoints;

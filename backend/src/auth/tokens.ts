@@ -35,7 +35,12 @@ const emailSchema = z
   .pipe(z.email())
   .pipe(z.string().max(254));
 
-export class TokenVerifier {
+/** What authentication needs of a verifier (demo mode puts demo/tokens.ts's in front of the host's). */
+export interface UserTokenVerifier {
+  verify(token: string): Promise<VerifiedUser>;
+}
+
+export class TokenVerifier implements UserTokenVerifier {
   private readonly key: Uint8Array | KeyObject;
   private readonly algorithms: string[];
 
@@ -85,7 +90,7 @@ export class TokenVerifier {
   }
 }
 
-/** Issue a user token with the shared secret (CLI issue-token, the demo host, tests). */
+/** Issue a user token with the shared secret (CLI issue-token, tests). The demo signs with a key of its own (demo/tokens.ts). */
 export async function issueUserToken(
   config: Pick<Config, 'jwtSecret' | 'SMIME_JWT_AUDIENCE' | 'SMIME_JWT_ISSUER'>,
   email: string,

@@ -54,6 +54,8 @@ function need(v: string | undefined, flag: string): string {
 }
 
 async function withDb<T>(config: Config, fn: (db: Database) => Promise<T>): Promise<T> {
+  // As the server does (main.ts): files the embedded database creates are this user's only (issue 12).
+  process.umask(0o077);
   const db = await openDatabase(config);
   try {
     await migrate(db);

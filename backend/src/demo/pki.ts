@@ -26,6 +26,7 @@ const OID = {
   keyUsage: '2.5.29.15',
   extKeyUsage: '2.5.29.37',
   subjectAltName: '2.5.29.17',
+  nameConstraints: '2.5.29.30',
   subjectKeyId: '2.5.29.14',
   authorityKeyId: '2.5.29.35',
   emailProtection: '1.3.6.1.5.5.7.3.4',
@@ -134,10 +135,26 @@ export interface DemoCa extends Issued {
   keys: { privateKey: CryptoKey; keyId: Uint8Array; name: pkijs.RelativeDistinguishedNames };
 }
 
-export async function generateCa(commonName = 'S/MIME webmail demo CA'): Promise<DemoCa> {
+/**
+ * A self-signed CA. With `permittedEmail`, a critical nameConstraints extension (RFC 5280 section 4.2.1.10) lets it
+ * certify only mailboxes at those hosts ("demo.example": every address @demo.example), so whoever holds its key cannot
+ * make a certificate for anyone else that a conforming verifier (ours: smime/trust.ts) accepts.
+ */
+export async function generateCa(commonName = 'S/MIME webmail demo CA', options: { permittedEmail?: readonly string[] } = {}): Promise<DemoCa> {
   const kp = await generateRsa();
   const n = name(commonName);
   const kid = await keyId(kp.publicKey);
+  const constraints = options.permittedEmail?.length
+    ? [
+        ext(
+          OID.nameConstraints,
+          true, // RFC 5280 section 4.2.1.10: "Conforming CAs MUST mark this extension as critical"
+          new pkijs.NameConstraints({
+            permittedSubtrees: options.permittedEmail.map((host) => new pkijs.GeneralSubtree({ base: new pkijs.GeneralName({ type: 1, value: host }) })),
+          }).toSchema(),
+        ),
+      ]
+    : [];
   const certificate = await build({
     subject: n,
     issuer: n,
@@ -148,6 +165,7 @@ export async function generateCa(commonName = 'S/MIME webmail demo CA'): Promise
     extensions: [
       ext(OID.basicConstraints, true, new pkijs.BasicConstraints({ cA: true, pathLenConstraint: 0 }).toSchema()),
       ext(OID.keyUsage, true, keyUsage([5, 6])), // keyCertSign, cRLSign
+      ...constraints,
     ],
   });
   const pkcs8 = new Uint8Array(await webcrypto.subtle.exportKey('pkcs8', kp.privateKey));

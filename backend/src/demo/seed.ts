@@ -1,7 +1,9 @@
 /**
  * Demo mode (issue 5): at first start the server makes a demo CA in SMIME_DATA_DIR/demo, and seeds a few demo users
  * whose keys come from that CA through IT's own placement path (Vault.placeKey with a PKCS#12), so a newcomer can try
- * the whole flow at /demo. The mail service trusts the demo CA while demo mode is on.
+ * the whole flow at /demo. The mail service trusts the demo CA while demo mode is on. Its key sits in the data folder,
+ * so since issue 12 the CA is name-constrained to DEMO_DOMAIN: whoever copies the key can certify demo addresses and
+ * nothing else (smime/trust.ts enforces the constraint).
  *
  *   alice, bob  keys under their demo passphrase (shown on the demo login page), each other's certificates known
  *   carol       a key IT placed and she has not taken over yet: her first unlock asks her to choose a passphrase
@@ -11,13 +13,15 @@ import { randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Services } from '../api/context.ts';
-import type { Config } from '../config.ts';
-import type { Logger } from '../log.ts';
 import { describeCertificate } from '../smime/certificate.ts';
+import { parsedCertificate } from '../smime/trust.ts';
 import { certificateFacts, upsertExchanged } from '../store/certificates.ts';
 import { findUserByEmail, ensureUser } from '../store/users.ts';
 import { buildPkcs12, generateCa, issueUser, loadCa, toPem, type DemoCa, type Issued } from './pki.ts';
 import { insertDemoUser, listDemoUsers } from './store.ts';
+
+/** The demo's mail domain: every demo user's, and the only one the demo CA may certify. */
+export const DEMO_DOMAIN = 'demo.example';
 
 export interface DemoUser {
   email: string;
@@ -47,17 +51,28 @@ export function demoCaPaths(dataDir: string): { dir: string; certificate: string
   return { dir, certificate: join(dir, 'demo-ca.pem'), key: join(dir, 'demo-ca-key.der') };
 }
 
+/** A demo CA from before issue 12, without its name constraints: the demo refuses to trust it. */
+export class UnconstrainedDemoCaError extends Error {
+  override name = 'UnconstrainedDemoCaError';
+}
+
 /** Load the demo CA from the data folder, or make one (first start). */
 export async function ensureDemoCa(dataDir: string): Promise<{ ca: DemoCa; created: boolean; pemPath: string }> {
   const p = demoCaPaths(dataDir);
   if (existsSync(p.certificate) && existsSync(p.key)) {
     const pem = readFileSync(p.certificate, 'utf8');
     const der = Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
+    // Made before issue 12: trusting it would let its key (in this folder) certify any address. Replacing it would
+    // orphan the demo users' keys it certified, so the demo data must go as a whole.
+    if (!parsedCertificate(new Uint8Array(der))?.nameConstraints)
+      throw new UnconstrainedDemoCaError(
+        `the demo CA in ${p.dir} predates name constraints and could certify any address; remove ${dataDir} (the demo's embedded database, keys and CA) or set SMIME_DATA_DIR to a new folder`,
+      );
     return { ca: await loadCa(der, readFileSync(p.key)), created: false, pemPath: p.certificate };
   }
   mkdirSync(p.dir, { recursive: true, mode: 0o700 });
   chmodSync(p.dir, 0o700);
-  const ca = await generateCa();
+  const ca = await generateCa('S/MIME webmail demo CA', { permittedEmail: [DEMO_DOMAIN] });
   writeFileSync(p.key, ca.pkcs8, { mode: 0o600 });
   writeFileSync(p.certificate, toPem(ca.certificate));
   return { ca, created: true, pemPath: p.certificate };
@@ -65,6 +80,9 @@ export async function ensureDemoCa(dataDir: string): Promise<{ ca: DemoCa; creat
 
 /** A PKCS#12 for a demo address, issued by the demo CA (also used by tests for "import a .p12"). */
 export async function demoPkcs12(ca: DemoCa, user: { name: string; email: string }, password: string): Promise<{ p12: Uint8Array; issued: Issued }> {
+  // Certificates for the demo users only. The CA's name constraints would make any address outside DEMO_DOMAIN
+  // untrusted anyway; refusing says so at the source, and keeps the demo's CA from certifying other demo.example names.
+  if (!DEMO_USERS.some((u) => u.email === user.email.toLowerCase())) throw new Error(`the demo CA certifies the demo users only, not ${user.email}`);
   const issued = await issueUser(ca, user);
   const p12 = await buildPkcs12({ certificate: issued.certificate, chain: [ca.certificate], pkcs8: issued.pkcs8, password, friendlyName: user.name });
   issued.pkcs8.fill(0);
@@ -111,21 +129,4 @@ export async function seedDemo(s: Services, ca: DemoCa): Promise<boolean> {
   }
   s.log.info({ users: DEMO_USERS.map((u) => u.email) }, 'demo users seeded');
   return true;
-}
-
-/**
- * Start-up in demo mode, before the services exist: make or load the demo CA and point the mail service's extra
- * trust anchor at it. Demo logins are tokens the server signs itself, so demo mode needs the HS256 shared secret; with
- * a host public key it is turned off with a warning.
- */
-export async function prepareDemo(config: Config, log: Logger): Promise<{ config: Config; demoCa?: DemoCa }> {
-  if (!config.demo) return { config };
-  if (!config.jwtSecret) {
-    log.warn('demo mode needs the HS256 shared secret (SMIME_JWT_SECRET) to sign demo logins; the demo is off');
-    return { config: { ...config, demo: false } };
-  }
-  const { ca, created, pemPath } = await ensureDemoCa(config.dataDir);
-  if (created) log.info({ file: pemPath }, 'demo CA created');
-  log.warn({ file: pemPath }, 'demo mode: the demo CA is trusted (SMIME_DEMO=off in production)');
-  return { config: { ...config, demoTrustAnchorsFile: pemPath }, demoCa: ca };
 }

@@ -9,16 +9,20 @@
  * paths the one with the fewest problems wins, and a problem-free path ends the search. Problems checked on the
  * path: every CA certificate's basicConstraints cA and pathLenConstraint, keyUsage keyCertSign, validity at `now`,
  * unhandled critical extensions; the leaf's unhandled critical extensions and validity (index 0; a verifier that
- * reports the leaf's validity separately can skip those).
+ * reports the leaf's validity separately can skip those); the name constraints of every CA on the path, the trust
+ * anchor's included, on every certificate below it (RFC 5280 section 6.1.4 (g); rfc822Name, dNSName and
+ * directoryName are checked, a name of another constrained form fails closed: lib/name-constraints.ts). A CA whose
+ * key leaked, such as the demo CA in the data folder, can then certify only the names it was constrained to (issue 12).
  *
- * Not done (documented limits): certificate policy processing (no policy is claimed), name constraints (a critical
- * nameConstraints fails the path rather than being ignored), name comparison beyond byte equality of the DER Names
- * (RFC 5280 section 7.1's case-insensitive comparison; conforming CAs encode the issuer exactly as the subject).
+ * Not done (documented limits): certificate policy processing (no policy is claimed), name comparison beyond byte
+ * equality of the DER Names (RFC 5280 section 7.1's case-insensitive comparison; conforming CAs encode the issuer
+ * exactly as the subject, and a directoryName constraint is compared the same way).
  */
 import { describeCertificate, pemToDer } from './certificate.ts';
 import { BerError } from './lib/cms-signed-ber.ts';
 import { publicKey, signatureScheme, UnsupportedAlgorithmError, verifySignature } from './lib/cms-signed-algorithms.ts';
 import { certificateFacts, keyIdentifier, sameBytes, validityAt, type CertificateFacts } from './lib/cms-signed-certificate.ts';
+import { nameConstraintViolation } from './lib/name-constraints.ts';
 import { MAX_AIA_CERTIFICATES, MAX_AIA_FETCHES, MAX_CHAIN_LENGTH, MAX_PATH_SEARCH_STEPS, MAX_POOL_CERTIFICATES } from './lib/cms-signed-limits.ts';
 import { signedDataNode, signedDataParts } from './lib/cms-signed-parse.ts';
 import type { Fetcher } from './types.ts';
@@ -33,6 +37,7 @@ export type ChainProblemCode =
   | 'expired'
   | 'not-yet-valid'
   | 'critical-extension'
+  | 'name-constraints'
   | 'too-long';
 
 export interface ChainProblem {
@@ -239,6 +244,17 @@ class PathBuilder {
       if (pathLen !== undefined) {
         const below = path.slice(1, index).filter((c) => !c.selfIssued).length;
         if (below > pathLen) add('path-length', index, `pathLenConstraint ${pathLen} allows fewer intermediates than the ${below} below it`);
+      }
+      // RFC 5280 section 6.1.3 (b), (c) and 6.1.4 (g): a CA's name constraints hold for every certificate below it,
+      // except self-issued intermediates (a CA's own key rollover). Reported on the certificate whose name is outside.
+      const nc = cert.nameConstraints;
+      if (nc) {
+        for (let below = 0; below < index; below++) {
+          const c = path[below]!;
+          if (below > 0 && c.selfIssued) continue;
+          const why = nameConstraintViolation(nc, c.names);
+          if (why) add('name-constraints', below, `${why}: the name constraints of ${subjectOf(cert)} do not allow it`);
+        }
       }
     });
     return out;

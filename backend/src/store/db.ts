@@ -4,7 +4,8 @@
  * and bytea as Buffer, PGlite returns number and Uint8Array; we return numbers for int8 (our int8 values are row ids
  * and counters far below 2^53) and Uint8Array-compatible bytes for bytea (Buffer is a Uint8Array).
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import pg from 'pg';
 
 export interface Queryable {
@@ -100,11 +101,27 @@ export function wrapPGlite(db: PGliteLike): Database {
   };
 }
 
-/** Open the embedded PostgreSQL stored in `dir` (created on first use). */
+/**
+ * Take group and others' permissions off everything under `dir` (issue 12). PGlite's initdb writes its files 0666
+ * and its folders 0755 whatever the process umask, and the embedded database is the whole key vault.
+ */
+export function restrictTree(dir: string): void {
+  const pending = [dir];
+  while (pending.length) {
+    const path = pending.pop()!;
+    const st = lstatSync(path);
+    if (st.isSymbolicLink()) continue;
+    if (st.mode & 0o077) chmodSync(path, st.mode & 0o700);
+    if (st.isDirectory()) for (const name of readdirSync(path)) pending.push(join(path, name));
+  }
+}
+
+/** Open the embedded PostgreSQL stored in `dir` (created on first use), private to this process's user. */
 export async function openPGlite(dir: string): Promise<Database> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const { PGlite } = await import('@electric-sql/pglite');
   const db = new PGlite(dir);
   await db.waitReady;
+  restrictTree(dir);
   return wrapPGlite(db as unknown as PGliteLike);
 }

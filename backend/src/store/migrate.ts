@@ -64,26 +64,37 @@ function needsOwner(e: unknown, role: string, what: string): unknown {
   );
 }
 
+/**
+ * Where a set of migrations records itself. The product's is the default; the demo keeps its own schema in its own
+ * table (issue 12: the product's migrations never create the demo's tables), so the two numberings never meet.
+ */
+export interface MigrationLedger {
+  table: 'schema_migrations' | 'demo_schema_migrations';
+  lockKey: number;
+}
+const PRODUCT_LEDGER: MigrationLedger = { table: 'schema_migrations', lockKey: MIGRATION_LOCK_KEY };
+
 /** Apply what is pending; returns the names applied now. */
-export async function migrate(db: Database, dir = MIGRATIONS_DIR): Promise<string[]> {
+export async function migrate(db: Database, dir = MIGRATIONS_DIR, ledger: MigrationLedger = PRODUCT_LEDGER): Promise<string[]> {
+  const table = ledger.table;
   const [who] = await db.query<{ role: string; ready: boolean }>(
-    `SELECT current_user AS role, to_regclass('schema_migrations') IS NOT NULL AS ready`,
+    `SELECT current_user AS role, to_regclass('${table}') IS NOT NULL AS ready`,
   );
   // Not CREATE TABLE IF NOT EXISTS unconditionally: it needs CREATE on the schema even when the table exists.
   if (!who!.ready)
     await db
       .query(
-        `CREATE TABLE IF NOT EXISTS schema_migrations (
+        `CREATE TABLE IF NOT EXISTS ${table} (
     version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
       )
       .catch((e: unknown) => {
-        throw needsOwner(e, who!.role, 'creating schema_migrations');
+        throw needsOwner(e, who!.role, `creating ${table}`);
       });
   const applied: string[] = [];
   for (const m of listMigrations(dir)) {
     await db.transaction(async (tx) => {
-      await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
-      const [row] = await tx.query<{ checksum: string }>('SELECT checksum FROM schema_migrations WHERE version = $1', [
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [ledger.lockKey]);
+      const [row] = await tx.query<{ checksum: string }>(`SELECT checksum FROM ${table} WHERE version = $1`, [
         m.version,
       ]);
       if (row) {
@@ -97,7 +108,7 @@ export async function migrate(db: Database, dir = MIGRATIONS_DIR): Promise<strin
       await tx.execScript(m.sql).catch((e: unknown) => {
         throw needsOwner(e, who!.role, `migration ${m.name}`);
       });
-      await tx.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
+      await tx.query(`INSERT INTO ${table} (version, name, checksum) VALUES ($1, $2, $3)`, [
         m.version,
         m.name,
         m.checksum,

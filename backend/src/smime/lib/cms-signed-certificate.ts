@@ -26,6 +26,7 @@ import {
   type Tlv,
 } from './cms-signed-ber.ts';
 import { MAX_CERTIFICATE_BYTES } from './cms-signed-limits.ts';
+import { certificateNames, parseNameConstraints, type CertificateNames, type NameConstraints } from './name-constraints.ts';
 
 export const OID_KP_EMAIL_PROTECTION = '1.3.6.1.5.5.7.3.4';
 export const OID_KP_OCSP_SIGNING = '1.3.6.1.5.5.7.3.9';
@@ -35,6 +36,7 @@ const OID_SUBJECT_KEY_IDENTIFIER = '2.5.29.14';
 const OID_KEY_USAGE = '2.5.29.15';
 const OID_SUBJECT_ALT_NAME = '2.5.29.17';
 const OID_BASIC_CONSTRAINTS = '2.5.29.19';
+const OID_NAME_CONSTRAINTS = '2.5.29.30';
 const OID_CRL_DISTRIBUTION_POINTS = '2.5.29.31';
 const OID_AUTHORITY_KEY_IDENTIFIER = '2.5.29.35';
 const OID_EXTENDED_KEY_USAGE = '2.5.29.37';
@@ -45,8 +47,8 @@ const OID_AD_CA_ISSUERS = '1.3.6.1.5.5.7.48.2';
 /**
  * Extensions whose meaning we either enforce (above) or may safely leave unenforced because we make no claim that
  * depends on them (policies: we do no policy processing and report no policy). A critical extension outside this list
- * makes the certificate unusable (RFC 5280 section 4.2). nameConstraints (2.5.29.30) is deliberately absent: ignoring
- * a CA's constraints would accept what it was forbidden to certify, so a critical one fails the path.
+ * makes the certificate unusable (RFC 5280 section 4.2). nameConstraints (2.5.29.30) is parsed below and enforced by
+ * trust.ts (issue 12), failing closed for the name forms it cannot check (lib/name-constraints.ts).
  */
 const UNDERSTOOD = new Set([
   OID_SUBJECT_KEY_IDENTIFIER,
@@ -109,6 +111,10 @@ export interface CertificateFacts {
   ocspUrls: string[];
   caIssuersUrls: string[];
   crlUrls: string[];
+  /** A CA's nameConstraints (RFC 5280 section 4.2.1.10), enforced on the certificates below it by trust.ts. */
+  nameConstraints?: NameConstraints;
+  /** The names name constraints apply to: subject, its emailAddress attributes, subjectAltName. */
+  names: CertificateNames;
   /** OIDs of critical extensions not in UNDERSTOOD. */
   unhandledCritical: string[];
   selfIssued: boolean;
@@ -216,7 +222,10 @@ export function certificateFacts(der: Uint8Array): CertificateFacts {
     crlUrls: [],
     unhandledCritical: [],
     selfIssued: false,
+    names: { emails: [], dnsNames: [], directoryNames: [], altNameForms: new Set(), unreadable: false },
   };
+  let subjectAltName: Tlv | undefined;
+  let subjectAltNameUnreadable = false;
   facts.selfIssued = Buffer.compare(facts.issuer, facts.subject) === 0;
   for (; i < tbs.length; i++) {
     const field = tbs[i]!;
@@ -257,11 +266,26 @@ export function certificateFacts(der: Uint8Array): CertificateFacts {
         case OID_CRL_DISTRIBUTION_POINTS:
           crlDistributionPoints(node(), facts);
           break;
+        case OID_NAME_CONSTRAINTS:
+          facts.nameConstraints = parseNameConstraints(node());
+          break;
+        case OID_SUBJECT_ALT_NAME:
+          // Read leniently (certificateNames never throws): a damaged subjectAltName only matters, and then fails
+          // closed, under a CA with name constraints.
+          try {
+            subjectAltName = node();
+          } catch (e) {
+            if (!(e instanceof BerError)) throw e;
+            subjectAltNameUnreadable = true;
+          }
+          break;
         default:
           if (critical && !UNDERSTOOD.has(id)) facts.unhandledCritical.push(id);
       }
     }
   }
+  facts.names = certificateNames(subject!, subjectAltName);
+  if (subjectAltNameUnreadable) facts.names.unreadable = true;
   return facts;
 }
 
