@@ -12,6 +12,7 @@ import { evaluateCertificates } from '../../backend/src/directory/evaluate.ts';
 import { directoryError } from '../../backend/src/directory/ldap.ts';
 import type { DirectoryOptions } from '../../backend/src/directory/options.ts';
 import { certificatesFromPkcs7, Pkcs7Error } from '../../backend/src/directory/pkcs7.ts';
+import { ChainCache } from '../../backend/src/smime/trust.ts';
 import { changedFilter, formatGeneralizedTime, parseGeneralizedTime, plan } from '../../backend/src/directory/sync.ts';
 import type { SyncStatusRow } from '../../backend/src/store/directory.ts';
 import { pkiFile, slapdMissing } from '../fixtures/ldap/slapd.ts';
@@ -29,6 +30,8 @@ const OPTS: DirectoryOptions = {
   timeoutMs: 1000,
   pageSize: 500,
   fullSyncIntervalS: 86400,
+  trustAnchors: [],
+  reportLimit: 100,
 };
 // The PKCS#7 and certificate cases need OpenSSL-made fixtures (make-pki.sh needs openssl, not slapd).
 const noOpenssl = slapdMissing()?.includes('openssl') ? 'openssl missing' : undefined;
@@ -83,13 +86,15 @@ describe('certificate values', { skip: noOpenssl }, () => {
     assert.equal(m.problems.length, 1);
   });
 
-  test('evaluation: CA certificates are chain, duplicates are one, each rule gives its reason', () => {
+  test('evaluation: CA certificates are chain, duplicates are one, each rule gives its reason', async () => {
     const now = new Date();
     const v = (name: string, attribute = 'userCertificate') => ({ der: pkiFile(name), attribute });
-    const r = evaluateCertificates(
+    const anchors = [new Uint8Array(pkiFile('ca.der'))];
+    const r = await evaluateCertificates(
       [v('alice.der'), v('alice.der', 'userSMIMECertificate'), v('ca.der'), v('carol.der'), v('erin.der'), { der: Buffer.from('x'), attribute: 'userCertificate' }],
       ['alice@example.org', 'carol@example.org'],
       now,
+      { chains: new ChainCache(anchors, { now }), anchorsConfigured: true },
     );
     assert.equal(r.malformed.length, 1);
     assert.deepEqual(
