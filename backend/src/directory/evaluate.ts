@@ -63,11 +63,12 @@ export async function evaluateCertificates(
     }
     described.push({ v, info });
   }
-  // A CA certificate in the entry is the chain that a PKCS#7 bundle carries along, not a recipient's certificate: it
-  // is where the path may go through (it is no anchor: it still has to chain to one).
-  const pool = described.filter((d) => d.info.isCA).map((d) => d.v.der);
+  // Every certificate of the entry is where a path may go through (a PKCS#7 bundle carries the issuing CA along); none
+  // is an anchor, so each must still chain to one, and a non-CA found as an issuer fails the path as such.
+  const pool = described.map((d) => d.v.der);
   const byFingerprint = new Map<string, EvaluatedCertificate>();
   for (const { v, info } of described) {
+    // A CA certificate in the entry is the chain the bundle carries along, not a recipient's certificate.
     if (info.isCA) continue;
     // The same certificate in userCertificate and in a userSMIMECertificate bundle is one certificate.
     if (byFingerprint.has(info.fingerprintSha256)) continue;
