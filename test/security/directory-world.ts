@@ -25,6 +25,8 @@ export const TEST_TIMEOUT_MS = 60_000;
 export interface DirectoryWorld {
   slapd: Slapd;
   db: Database;
+  /** The PostgreSQL database's URL (undefined on PGlite), for a CLI run against the same copy. */
+  url: string | undefined;
   srv: TestServer;
   admin: Client;
   reader: Client;
@@ -48,7 +50,7 @@ export function directorySettings(slapd: Slapd): Partial<Config> {
  */
 export async function startDirectoryWorld(target: DbTarget, people: Person[], extra: Partial<Config> & Record<string, unknown> = {}): Promise<DirectoryWorld> {
   const slapd = await startSlapd({ people });
-  const { db, drop } = await target.open();
+  const { db, drop, url } = await target.open();
   const servers: TestServer[] = [];
   const settings = (more: Partial<Config> & Record<string, unknown>) =>
     ({ ...directorySettings(slapd), SMIME_DIRECTORY_TRUST_ANCHORS: slapd.caFile, ...extra, ...more }) as Partial<Config>;
@@ -59,6 +61,7 @@ export async function startDirectoryWorld(target: DbTarget, people: Person[], ex
     return {
       slapd,
       db,
+      url,
       srv,
       admin: adminClient(srv),
       reader: new Client(srv.url, await srv.token(READER)),
