@@ -8,7 +8,10 @@ ALTER TABLE directory_certificates
   ADD COLUMN san_emails text[],
   -- The certificates the sync found between this one and its trust anchor (the anchor itself is configuration, not
   -- stored): what the path is rebuilt from, and revocation checked along, at each use.
-  ADD COLUMN intermediates bytea[] NOT NULL DEFAULT '{}';
+  ADD COLUMN intermediates bytea[] NOT NULL DEFAULT '{}',
+  -- SHA-256 fingerprint of the certificate whose signature on this one the sync verified (the first intermediate, or
+  -- the anchor); NULL without a path to an anchor. The next sync reuses that verification for the same bytes.
+  ADD COLUMN issuer_fingerprint text;
 
 -- Verdicts stored before this migration never looked at the chain: not usable until a sync decides again...
 UPDATE directory_certificates

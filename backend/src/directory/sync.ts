@@ -215,7 +215,7 @@ async function applyPage(tx: Queryable, raw: RawEntry[], ctx: PageContext, c: Co
     const id = storedId.get(m.key);
     // Rows stored before migration 006 lack the subjectAltName addresses: those certificates are described again.
     const rows = (id === undefined ? [] : (byEntry.get(id) ?? [])).filter((r): r is StoredDirectoryCert & { san_emails: string[] } => r.san_emails !== null);
-    const known = new Map(rows.map((r) => [r.fingerprint_sha256, storedInfo(r)]));
+    const known = new Map(rows.map((r) => [r.fingerprint_sha256, { info: storedInfo(r), reason: r.reason, issuerFingerprint: r.issuer_fingerprint }]));
     const { certificates, malformed } = await evaluateCertificates(m.certificates, m.addresses, now, ctx.trust, known);
     const problems = [...m.problems, ...malformed];
     if (problems.length) log?.warn({ dn: m.dn, problems }, 'directory entry has values that are not certificates');
@@ -257,6 +257,7 @@ async function applyPage(tx: Queryable, raw: RawEntry[], ctx: PageContext, c: Co
           prev.attribute !== cert.attribute ||
           !sameSet(prev.addresses, cert.addresses) ||
           (prev.reason ?? undefined) !== cert.reason ||
+          (prev.issuer_fingerprint ?? undefined) !== cert.issuerFingerprint ||
           prev.san_emails === null
         ) {
           await updateCertificate(tx, prev.id, {
@@ -265,6 +266,7 @@ async function applyPage(tx: Queryable, raw: RawEntry[], ctx: PageContext, c: Co
             reason: cert.reason,
             sanEmails: cert.info.subjectAltNameEmails,
             intermediates: cert.intermediates,
+            issuerFingerprint: cert.issuerFingerprint,
           });
           changedInPlace++;
         }
@@ -291,6 +293,7 @@ async function applyPage(tx: Queryable, raw: RawEntry[], ctx: PageContext, c: Co
         keySize: i.keySize,
         sanEmails: i.subjectAltNameEmails,
         intermediates: cert.intermediates,
+        issuerFingerprint: cert.issuerFingerprint,
         reason: cert.reason,
       });
     }

@@ -355,6 +355,8 @@ export class ChainCache {
   private readonly now: Date;
   /** By issuer name and authority key identifier: the issuer certificate and the checked path above the leaf. */
   private readonly paths = new Map<string, { issuer: CertificateFacts; chain: Uint8Array[]; anchor: Uint8Array }>();
+  /** The same paths by the issuer certificate's fingerprint. */
+  private readonly byIssuer = new Map<string, { chain: Uint8Array[]; anchor: Uint8Array }>();
 
   constructor(
     private readonly anchors: readonly Uint8Array[],
@@ -376,8 +378,21 @@ export class ChainCache {
     }
     const built = await buildChain(leaf, pool, this.anchors, { now: this.now });
     const issuer = built.chain[0] ? parsedCertificate(built.chain[0]) : undefined;
-    if (key && issuer && built.anchor && built.problems.every((p) => p.index === 0))
+    if (key && issuer && built.anchor && built.problems.every((p) => p.index === 0)) {
       this.paths.set(key, { issuer, chain: built.chain, anchor: built.anchor });
+      this.byIssuer.set(issuer.fingerprint, { chain: built.chain, anchor: built.anchor });
+    }
     return built;
+  }
+
+  /**
+   * The path of a certificate already known to be signed by the issuer certificate with this SHA-256 fingerprint (a
+   * directory sync verified those very bytes before, and a fingerprint names bytes), once a build() in this cache
+   * checked that issuer's path at this instant and found no problem; else undefined, and build() must decide. No
+   * signature is verified and the leaf is not read: its own checks (validity, critical extensions) are the caller's.
+   */
+  knownPath(issuerFingerprint: string): ChainResult | undefined {
+    const known = this.byIssuer.get(issuerFingerprint);
+    return known ? { chain: known.chain, anchor: known.anchor, problems: [], fetched: [] } : undefined;
   }
 }

@@ -32,6 +32,8 @@ export interface DirectoryCertRow {
   san_emails: string[] | null;
   /** The certificates between this one and its trust anchor, as the sync found them (migration 006). */
   intermediates: Uint8Array[];
+  /** SHA-256 of the certificate whose signature on this one the sync verified; null without a trusted path. */
+  issuer_fingerprint: string | null;
   usable: boolean;
   reason: string | null;
   first_seen_at: Date;
@@ -63,14 +65,15 @@ export interface NewDirectoryCert {
   keySize: number;
   sanEmails: string[];
   intermediates: Uint8Array[];
+  issuerFingerprint: string | undefined;
   reason: string | undefined;
 }
 
 const CERT_COLUMNS = `c.id, c.entry_id, c.attribute, c.certificate, c.fingerprint_sha256, c.subject, c.issuer, c.serial_number,
   c.not_before, c.not_after, c.emails, c.addresses, c.key_usage, c.extended_key_usage, c.key_algorithm, c.key_size,
-  c.san_emails, c.intermediates, c.usable, c.reason, c.first_seen_at, c.updated_at`;
+  c.san_emails, c.intermediates, c.issuer_fingerprint, c.usable, c.reason, c.first_seen_at, c.updated_at`;
 
-/** Rows per multi-row INSERT: 20 parameters each stays far below PostgreSQL's 65,535 bind parameters. */
+/** Rows per multi-row INSERT: 21 parameters each stays far below PostgreSQL's 65,535 bind parameters. */
 const INSERT_CHUNK = 200;
 
 // ---- reading -------------------------------------------------------------------------------------------------------
@@ -226,16 +229,17 @@ export async function insertCertificates(db: Queryable, certs: NewDirectoryCert[
         c.reason ?? null,
         c.sanEmails,
         c.intermediates,
+        c.issuerFingerprint ?? null,
       );
       const p = (k: number, cast = '') => `$${start + k}${cast}`;
       return `(${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}, ${p(8)}, ${p(9)}, ${p(10)}, ${p(11, '::text[]')},
         ${p(12, '::text[]')}, ${p(13, '::text[]')}, ${p(14, '::text[]')}, ${p(15)}, ${p(16)}, ${p(17)}, ${p(18)},
-        ${p(19, '::text[]')}, ${p(20, '::bytea[]')})`;
+        ${p(19, '::text[]')}, ${p(20, '::bytea[]')}, ${p(21)})`;
     });
     await db.query(
       `INSERT INTO directory_certificates (id, entry_id, attribute, certificate, fingerprint_sha256, subject, issuer,
          serial_number, not_before, not_after, emails, addresses, key_usage, extended_key_usage, key_algorithm, key_size,
-         usable, reason, san_emails, intermediates)
+         usable, reason, san_emails, intermediates, issuer_fingerprint)
        VALUES ${values.join(', ')}`,
       params,
     );
@@ -246,13 +250,20 @@ export async function insertCertificates(db: Queryable, certs: NewDirectoryCert[
 export async function updateCertificate(
   db: Queryable,
   id: string,
-  c: { attribute: string; addresses: string[]; reason: string | undefined; sanEmails: string[]; intermediates: Uint8Array[] },
+  c: {
+    attribute: string;
+    addresses: string[];
+    reason: string | undefined;
+    sanEmails: string[];
+    intermediates: Uint8Array[];
+    issuerFingerprint: string | undefined;
+  },
 ): Promise<void> {
   await db.query(
     `UPDATE directory_certificates SET attribute = $2, addresses = $3::text[], usable = $4, reason = $5,
-       san_emails = $6::text[], intermediates = $7::bytea[], updated_at = now()
+       san_emails = $6::text[], intermediates = $7::bytea[], issuer_fingerprint = $8, updated_at = now()
       WHERE id = $1`,
-    [id, c.attribute, c.addresses, c.reason === undefined, c.reason ?? null, c.sanEmails, c.intermediates],
+    [id, c.attribute, c.addresses, c.reason === undefined, c.reason ?? null, c.sanEmails, c.intermediates, c.issuerFingerprint ?? null],
   );
 }
 
