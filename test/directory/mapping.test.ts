@@ -12,6 +12,7 @@ import { evaluateCertificates } from '../../backend/src/directory/evaluate.ts';
 import { directoryError } from '../../backend/src/directory/ldap.ts';
 import type { DirectoryOptions } from '../../backend/src/directory/options.ts';
 import { certificatesFromPkcs7, Pkcs7Error } from '../../backend/src/directory/pkcs7.ts';
+import { describeCertificate } from '../../backend/src/smime/certificate.ts';
 import { ChainCache } from '../../backend/src/smime/trust.ts';
 import { changedFilter, formatGeneralizedTime, parseGeneralizedTime, plan } from '../../backend/src/directory/sync.ts';
 import type { SyncStatusRow } from '../../backend/src/store/directory.ts';
@@ -105,6 +106,41 @@ describe('certificate values', { skip: noOpenssl }, () => {
         ['Erin Elsewhere', [], false],
       ],
     );
+  });
+});
+
+describe('directory trust at sync (issue 12)', { skip: noOpenssl }, () => {
+  const now = new Date();
+  const v = (name: string) => ({ der: pkiFile(name), attribute: 'userCertificate' });
+  const ca = () => new Uint8Array(pkiFile('ca.der'));
+  const trust = (anchors: Uint8Array[]) => ({ chains: new ChainCache(anchors, { now }), anchorsConfigured: anchors.length > 0 });
+  const cases: [string, string, string[], Uint8Array[], RegExp | undefined][] = [
+    ['a certificate of the trusted CA', 'user01.der', ['user01@example.org'], [ca()], undefined],
+    ['the address only in the subject DN', 'mallory-dn-payroll.der', ['payroll@example.org'], [ca()], /names none of the entry's addresses \(payroll@example\.org\) in its subjectAltName/],
+    ['another CA', 'ursula-untrusted.der', ['ursula@example.org'], [ca()], /not issued by a CA the directory trusts \(CN=Ursula Untrusted: issuer certificate not found\)/],
+    ['self-signed', 'mallory-self-alice.der', ['alice@example.org'], [ca()], /not issued by a CA the directory trusts .*self-signed/],
+    ['no anchors configured', 'user01.der', ['user01@example.org'], [], /no directory trust anchors are configured/],
+  ];
+  for (const [what, file, addresses, anchors, reason] of cases)
+    test(what, async () => {
+      const [c] = (await evaluateCertificates([v(file)], addresses, now, trust(anchors))).certificates;
+      if (reason) assert.match(c!.reason ?? '(usable)', reason);
+      else assert.equal(c!.reason, undefined);
+    });
+
+  test('a stored "usable" reuses the signature check only while its issuer still has a path to the anchors', async () => {
+    const user01 = describeCertificate(pkiFile('user01.der'));
+    const caFingerprint = describeCertificate(pkiFile('ca.der')).fingerprintSha256;
+    const known = new Map([[user01.fingerprintSha256, { info: user01, reason: null, issuerFingerprint: caFingerprint }]]);
+    // The anchors changed since: the stored verdict does not carry over.
+    const elsewhere = await evaluateCertificates([v('user01.der')], ['user01@example.org'], now, trust([new Uint8Array(pkiFile('other-ca.der'))]), known);
+    assert.match(elsewhere.certificates[0]!.reason!, /not issued by a CA the directory trusts/);
+    // Same anchors, a cache that checked the CA's path for another leaf: reused, and still usable.
+    const t = trust([ca()]);
+    await t.chains.build(new Uint8Array(pkiFile('user02.der')));
+    const again = await evaluateCertificates([v('user01.der')], ['user01@example.org'], now, t, known);
+    assert.equal(again.certificates[0]!.reason, undefined);
+    assert.equal(again.certificates[0]!.issuerFingerprint, caFingerprint);
   });
 });
 

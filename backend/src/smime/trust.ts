@@ -366,7 +366,10 @@ export class ChainCache {
     this.anchorFingerprints = new Set(anchors.map(parsedCertificate).flatMap((a) => (a ? [a.fingerprint] : [])));
   }
 
-  /** What buildChain(leaf, pool, anchors, { now }) answers (without AIA downloads). */
+  /**
+   * What buildChain(leaf, pool, anchors, { now }) answers (without AIA downloads), with the intermediates of the paths
+   * this cache already checked as part of the pool: a directory entry need not carry its issuing CA if another did.
+   */
   async build(leaf: Uint8Array, pool: readonly Uint8Array[] = []): Promise<ChainResult> {
     const facts = parsedCertificate(leaf);
     const key = facts ? `${Buffer.from(facts.issuer).toString('hex')}/${facts.authorityKeyId ? Buffer.from(facts.authorityKeyId).toString('hex') : ''}` : undefined;
