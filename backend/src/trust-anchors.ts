@@ -2,7 +2,7 @@
  * The CA certificates the server trusts, read from the configured PEM bundles: those signatures must chain to
  * (SMIME_TRUST_ANCHORS, optionally Node's bundled roots, the demo CA in demo mode), and those the directory's
  * certificates must chain to before anyone encrypts to them (SMIME_DIRECTORY_TRUST_ANCHORS, issue 12; by default the
- * same). A bundle that cannot be read or holds something that is not a certificate is a configuration error.
+ * same). A bundle that cannot be read, holds no certificate or something that is not one is a configuration error.
  */
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
@@ -16,11 +16,15 @@ function bundle(path: string, setting: string): Uint8Array[] {
   } catch (e) {
     throw new ConfigError(`${setting}: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
   }
+  let certificates: Uint8Array[];
   try {
-    return pemToDer(pem);
+    certificates = pemToDer(pem);
   } catch {
     throw new ConfigError(`${setting}: ${path} holds a block that is not a certificate`);
   }
+  // A bundle that names no CA would trust nothing while looking configured: a wrong file, said at start-up.
+  if (certificates.length === 0) throw new ConfigError(`${setting}: ${path} holds no certificate`);
+  return certificates;
 }
 
 /** The anchors of signature verification. */

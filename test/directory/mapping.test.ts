@@ -4,19 +4,20 @@
  * generalized time, the error mapping (and that it never echoes the bind password), the configuration rules.
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { InvalidCredentialsError, NoSuchObjectError, TimeLimitExceededError } from 'ldapts';
 import { ConfigError, loadConfig } from '../../backend/src/config.ts';
 import { entryAddresses, entryKey, mapEntry, type RawEntry } from '../../backend/src/directory/attributes.ts';
 import { evaluateCertificates } from '../../backend/src/directory/evaluate.ts';
 import { directoryError } from '../../backend/src/directory/ldap.ts';
-import type { DirectoryOptions } from '../../backend/src/directory/options.ts';
+import { directoryOptions, type DirectoryOptions } from '../../backend/src/directory/options.ts';
 import { certificatesFromPkcs7, Pkcs7Error } from '../../backend/src/directory/pkcs7.ts';
 import { describeCertificate } from '../../backend/src/smime/certificate.ts';
 import { ChainCache } from '../../backend/src/smime/trust.ts';
 import { changedFilter, formatGeneralizedTime, parseGeneralizedTime, plan } from '../../backend/src/directory/sync.ts';
 import type { SyncStatusRow } from '../../backend/src/store/directory.ts';
-import { pkiFile, slapdMissing } from '../fixtures/ldap/slapd.ts';
+import { pkiFile, slapdMissing, testPki } from '../fixtures/ldap/slapd.ts';
 
 const MAP = { mail: 'mail', proxyAddresses: 'proxyAddresses', certificate: 'userCertificate;binary', smimeCertificate: 'userSMIMECertificate' };
 const OPTS: DirectoryOptions = {
@@ -221,9 +222,26 @@ describe('configuration', () => {
     ['bind DN without password', { ...base, LDAP_BIND_DN: 'cn=x' }, /needs LDAP_BIND_PASSWORD/],
     ['password twice', { ...base, LDAP_BIND_PASSWORD: 'a', LDAP_BIND_PASSWORD_FILE: '/x' }, /not both/],
     ['page size over AD MaxPageSize', { ...base, SMIME_DIRECTORY_PAGE_SIZE: '1001' }, /SMIME_DIRECTORY_PAGE_SIZE/],
+    ['an unknown revocation policy', { ...base, SMIME_DIRECTORY_REVOCATION_UNKNOWN: 'maybe' }, /SMIME_DIRECTORY_REVOCATION_UNKNOWN/],
+    ['a report limit of 0', { ...base, SMIME_DIRECTORY_REPORT_LIMIT: '0' }, /SMIME_DIRECTORY_REPORT_LIMIT/],
   ];
   for (const [what, env, message] of bad)
     test(`refused: ${what}`, () => {
       assert.throws(() => loadConfig(env), (e: unknown) => e instanceof ConfigError && message.test(e.message) && !e.message.includes('hunter2'));
     });
+
+  test('directory trust (issue 12): defaults, the signature anchors by default, a broken bundle is a configuration error', { skip: noOpenssl }, () => {
+    const c = loadConfig(base);
+    assert.equal(c.SMIME_DIRECTORY_REVOCATION_UNKNOWN, 'allow');
+    assert.equal(c.SMIME_DIRECTORY_REPORT_LIMIT, 100);
+    assert.deepEqual(directoryOptions(c)!.trustAnchors, []);
+    const ca = join(testPki(), 'ca.crt');
+    assert.deepEqual(directoryOptions(loadConfig({ ...base, SMIME_TRUST_ANCHORS: ca }))!.trustAnchors, [new Uint8Array(pkiFile('ca.der'))]);
+    const own = directoryOptions(loadConfig({ ...base, SMIME_TRUST_ANCHORS: ca, SMIME_DIRECTORY_TRUST_ANCHORS: join(testPki(), 'other-ca.crt') }))!;
+    assert.deepEqual(own.trustAnchors, [new Uint8Array(pkiFile('other-ca.der'))], 'the directory setting replaces the signature anchors');
+    const refused = (file: string, message: RegExp) =>
+      assert.throws(() => directoryOptions(loadConfig({ ...base, SMIME_DIRECTORY_TRUST_ANCHORS: file })), (e: unknown) => e instanceof ConfigError && message.test(e.message));
+    refused('/nonexistent/anchors.pem', /SMIME_DIRECTORY_TRUST_ANCHORS: cannot read \/nonexistent\/anchors\.pem: ENOENT/);
+    refused(join(testPki(), 'ca.key'), /SMIME_DIRECTORY_TRUST_ANCHORS: .* holds no certificate/);
+  });
 });
