@@ -17,6 +17,12 @@
  *   Changed entries that no longer match the filter are removed. Deleted entries are invisible to an incremental
  *   search (AD's tombstones need the Show Deleted control and rights; OpenLDAP needs accesslog): they go at the next
  *   full sync, which the schedule runs every SMIME_DIRECTORY_FULL_SYNC_INTERVAL_S.
+ * - Trust (issue 12): every certificate read is judged (evaluate.ts: subjectAltName, validity, key usage, the path to
+ *   the directory's trust anchors, once per issuer through one ChainCache per run) and stored with its verdict; use
+ *   decides again (trust.ts). Addresses that more than one entry claims are found over the whole copy after each run
+ *   and reported, with the rejected certificates, in the summary (each list at most SMIME_DIRECTORY_REPORT_LIMIT).
+ * - Audit: every run appends one audit entry, 'directory.synced' inside the sync's transaction or
+ *   'directory.sync_failed' after its rollback, naming who started it (SyncOptions.actor).
  */
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../errors.ts';
