@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config.ts';
+import { DirectoryTrust } from '../directory/trust.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { describeCertificate } from '../smime/certificate.ts';
@@ -22,7 +23,6 @@ import type { KeyRow } from '../store/keys.ts';
 import { userAddresses, type UserRow } from '../store/users.ts';
 import { directoryTrustAnchors, signatureTrustAnchors } from '../trust-anchors.ts';
 import { isPending, type Vault } from '../vault/vault.ts';
-import { DirectoryTrust } from '../directory/trust.ts';
 import { candidatesFor, directoryConflict, ownCandidate, pickCertificate, unusableReason, type CertificateCandidate, type Resolution } from './recipients.ts';
 
 export interface OutgoingRequest {
