@@ -5,10 +5,14 @@
  *
  * The entries are AD-like (mail, SMTP:/smtp: proxyAddresses, one DER certificate each in userCertificate;binary),
  * with certificates made here (an EC P-256 CA signs 10,000 certificates for one RSA-2048 key: distinct certificates
- * without 10,000 RSA key generations) and loaded offline with slapadd.
+ * without 10,000 RSA key generations) and loaded offline with slapadd. The CA's own certificate is the
+ * directory's trust anchor (issue 12): every certificate's path is checked, once per issuer, the signature per certificate.
  */
 import { spawnSync } from 'node:child_process';
 import { webcrypto } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
@@ -17,6 +21,7 @@ import { loadConfig } from '../backend/src/config.ts';
 import { directoryOptions, type DirectoryOptions } from '../backend/src/directory/options.ts';
 import { DirectoryConnection } from '../backend/src/directory/ldap.ts';
 import { syncDirectory } from '../backend/src/directory/sync.ts';
+import { certificateToPem } from '../backend/src/smime/certificate.ts';
 import { openPostgres, wrapPGlite, type Database } from '../backend/src/store/db.ts';
 import { migrate } from '../backend/src/store/migrate.ts';
 import { BASE_DN, PEOPLE_DN, personLdif, slapdMissing, startSlapd, SYNC_DN, SYNC_PASSWORD } from '../test/fixtures/ldap/slapd.ts';
@@ -31,7 +36,8 @@ const FILTER = '(&(mail=*)(|(userCertificate=*)(userSMIMECertificate=*)))';
 const ATTRIBUTES = ['mail', 'proxyAddresses', 'userCertificate;binary', 'userSMIMECertificate', 'entryUUID', 'objectGUID', 'modifyTimestamp', 'uSNChanged'];
 const BENCH_DB_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
-async function issueCertificates(n: number): Promise<Uint8Array[]> {
+/** The bench CA (self-signed, the directory's trust anchor) and `n` certificates it issued. */
+async function issueCertificates(n: number): Promise<{ ca: Uint8Array; certs: Uint8Array[] }> {
   const crypto = webcrypto as unknown as Crypto;
   pkijs.setEngine('bench', new pkijs.CryptoEngine({ name: 'bench', crypto }));
   const ca = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
@@ -43,6 +49,21 @@ async function issueCertificates(n: number): Promise<Uint8Array[]> {
   const spki = pkijs.PublicKeyInfo.fromBER(await crypto.subtle.exportKey('spki', user.publicKey));
   const cn = (v: string) => new pkijs.AttributeTypeAndValue({ type: '2.5.4.3', value: new asn1js.Utf8String({ value: v }) });
   const now = Date.now();
+  // The CA's own certificate: since issue 12 a directory certificate counts only when it chains to a trust anchor.
+  const root = new pkijs.Certificate();
+  root.version = 2;
+  root.serialNumber = new asn1js.Integer({ value: 1 });
+  root.issuer.typesAndValues.push(cn('Bench CA'));
+  root.subject.typesAndValues.push(cn('Bench CA'));
+  root.notBefore.value = new Date(now - 86_400_000);
+  root.notAfter.value = new Date(now + 10 * 365 * 86_400_000);
+  root.subjectPublicKeyInfo = pkijs.PublicKeyInfo.fromBER(await crypto.subtle.exportKey('spki', ca.publicKey));
+  root.extensions = [
+    new pkijs.Extension({ extnID: '2.5.29.19', critical: true, extnValue: new pkijs.BasicConstraints({ cA: true }).toSchema().toBER(false) }),
+    // keyCertSign (bit 5) and cRLSign (bit 6): 0b0000_0110, 1 unused bit.
+    new pkijs.Extension({ extnID: '2.5.29.15', critical: true, extnValue: new asn1js.BitString({ valueHex: new Uint8Array([0x06]).buffer, unusedBits: 1 }).toBER(false) }),
+  ];
+  await root.sign(ca.privateKey, 'SHA-256');
   const out: Uint8Array[] = [];
   for (let i = 0; i < n; i++) {
     const email = `user${i}@bench.example.org`;
@@ -70,7 +91,7 @@ async function issueCertificates(n: number): Promise<Uint8Array[]> {
     await c.sign(ca.privateKey, 'SHA-256');
     out.push(new Uint8Array(c.toSchema(true).toBER(false)));
   }
-  return out;
+  return { ca: new Uint8Array(root.toSchema(true).toBER(false)), certs: out };
 }
 
 function ldapsearchMs(url: string, caFile: string): { ms: number; entries: number } {
@@ -139,7 +160,10 @@ export async function benchDirectory(): Promise<Row[]> {
   }
   const rows: Row[] = [];
   let t = performance.now();
-  const certs = await issueCertificates(ENTRIES);
+  const { ca, certs } = await issueCertificates(ENTRIES);
+  const work = mkdtempSync(join(tmpdir(), 'smime-bench-ca-'));
+  const anchors = join(work, 'bench-ca.pem');
+  writeFileSync(anchors, certificateToPem(ca));
   const issueMs = performance.now() - t;
   const ldif = certs
     .map((der, i) =>
@@ -167,6 +191,7 @@ export async function benchDirectory(): Promise<Row[]> {
         LDAP_FILTER: FILTER,
         SMIME_DIRECTORY_PAGE_SIZE: String(PAGE_SIZE),
         LDAP_TIMEOUT_MS: '60000',
+        SMIME_DIRECTORY_TRUST_ANCHORS: anchors,
       }),
     )!;
     // Reference: ldapsearch reading the same entries, same page size, StartTLS, the same account and attributes.
@@ -196,7 +221,8 @@ export async function benchDirectory(): Promise<Row[]> {
         t = performance.now();
         const first = await syncDirectory(target.db, opts, { mode: 'full' });
         const firstMs = performance.now() - t;
-        if (first.entriesSeen !== ENTRIES || first.certificatesAdded !== ENTRIES) throw new Error(`first sync: ${JSON.stringify(first)}`);
+        if (first.entriesSeen !== ENTRIES || first.certificatesAdded !== ENTRIES || first.certificatesRejected !== 0)
+          throw new Error(`first sync: ${JSON.stringify({ ...first, rejected: first.rejected.slice(0, 3) })}`);
         rows.push({ what: `full sync, ${ENTRIES} entries into an empty ${name}`, ours: firstMs, ref, unit: 'ms', note: `${ENTRIES} certificates added` });
         const again: number[] = [];
         for (let i = 0; i < REPEAT; i++) {
@@ -222,6 +248,7 @@ export async function benchDirectory(): Promise<Row[]> {
     rows.push({ what: `setup: slapadd ${ENTRIES} entries + start slapd`, ours: loadMs, unit: 'ms', note: 'not part of the sync' });
   } finally {
     await slapd.stop();
+    rmSync(work, { recursive: true, force: true });
   }
   return rows;
 }

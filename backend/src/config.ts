@@ -218,6 +218,22 @@ const schema = z.object({
     .describe(
       'Seconds between checkpoints (each instance, and one at start and at shutdown). Entries newer than the last checkpoint can be removed unnoticed: this is that window. 0 = only on demand.',
     ),
+  // Directory trust (issue 12): which directory certificates may be encrypted to, and what a sync reports.
+  SMIME_DIRECTORY_TRUST_ANCHORS: z
+    .string()
+    .optional()
+    .describe(
+      "PEM bundle of the CAs that issue the directory's certificates: one is used only when it chains to one of these. Default: the signature trust anchors (SMIME_TRUST_ANCHORS, and the system roots if trusted).",
+    ),
+  SMIME_DIRECTORY_REVOCATION_UNKNOWN: z
+    .enum(['allow', 'block'])
+    .default('allow')
+    .describe(
+      "A directory certificate whose OCSP/CRL check could not complete: 'allow' encrypts to it and says the status is unknown, 'block' refuses it. Revoked is always refused.",
+    ),
+  SMIME_DIRECTORY_REPORT_LIMIT: int(1, 10_000)
+    .default(100)
+    .describe('Address conflicts and rejected certificates listed by a sync summary, its audit entry and the status (the counts are always whole).'),
 });
 
 /** Variables the CLI reads for one command (secrets kept off the command line), not server settings. */

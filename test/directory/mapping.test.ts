@@ -4,17 +4,20 @@
  * generalized time, the error mapping (and that it never echoes the bind password), the configuration rules.
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { InvalidCredentialsError, NoSuchObjectError, TimeLimitExceededError } from 'ldapts';
 import { ConfigError, loadConfig } from '../../backend/src/config.ts';
 import { entryAddresses, entryKey, mapEntry, type RawEntry } from '../../backend/src/directory/attributes.ts';
 import { evaluateCertificates } from '../../backend/src/directory/evaluate.ts';
 import { directoryError } from '../../backend/src/directory/ldap.ts';
-import type { DirectoryOptions } from '../../backend/src/directory/options.ts';
+import { directoryOptions, type DirectoryOptions } from '../../backend/src/directory/options.ts';
 import { certificatesFromPkcs7, Pkcs7Error } from '../../backend/src/directory/pkcs7.ts';
+import { describeCertificate } from '../../backend/src/smime/certificate.ts';
+import { ChainCache } from '../../backend/src/smime/trust.ts';
 import { changedFilter, formatGeneralizedTime, parseGeneralizedTime, plan } from '../../backend/src/directory/sync.ts';
 import type { SyncStatusRow } from '../../backend/src/store/directory.ts';
-import { pkiFile, slapdMissing } from '../fixtures/ldap/slapd.ts';
+import { pkiFile, slapdMissing, testPki } from '../fixtures/ldap/slapd.ts';
 
 const MAP = { mail: 'mail', proxyAddresses: 'proxyAddresses', certificate: 'userCertificate;binary', smimeCertificate: 'userSMIMECertificate' };
 const OPTS: DirectoryOptions = {
@@ -29,6 +32,8 @@ const OPTS: DirectoryOptions = {
   timeoutMs: 1000,
   pageSize: 500,
   fullSyncIntervalS: 86400,
+  trustAnchors: [],
+  reportLimit: 100,
 };
 // The PKCS#7 and certificate cases need OpenSSL-made fixtures (make-pki.sh needs openssl, not slapd).
 const noOpenssl = slapdMissing()?.includes('openssl') ? 'openssl missing' : undefined;
@@ -83,13 +88,15 @@ describe('certificate values', { skip: noOpenssl }, () => {
     assert.equal(m.problems.length, 1);
   });
 
-  test('evaluation: CA certificates are chain, duplicates are one, each rule gives its reason', () => {
+  test('evaluation: CA certificates are chain, duplicates are one, each rule gives its reason', async () => {
     const now = new Date();
     const v = (name: string, attribute = 'userCertificate') => ({ der: pkiFile(name), attribute });
-    const r = evaluateCertificates(
+    const anchors = [new Uint8Array(pkiFile('ca.der'))];
+    const r = await evaluateCertificates(
       [v('alice.der'), v('alice.der', 'userSMIMECertificate'), v('ca.der'), v('carol.der'), v('erin.der'), { der: Buffer.from('x'), attribute: 'userCertificate' }],
       ['alice@example.org', 'carol@example.org'],
       now,
+      { chains: new ChainCache(anchors, { now }), anchorsConfigured: true },
     );
     assert.equal(r.malformed.length, 1);
     assert.deepEqual(
@@ -100,6 +107,41 @@ describe('certificate values', { skip: noOpenssl }, () => {
         ['Erin Elsewhere', [], false],
       ],
     );
+  });
+});
+
+describe('directory trust at sync (issue 12)', { skip: noOpenssl }, () => {
+  const now = new Date();
+  const v = (name: string) => ({ der: pkiFile(name), attribute: 'userCertificate' });
+  const ca = () => new Uint8Array(pkiFile('ca.der'));
+  const trust = (anchors: Uint8Array[]) => ({ chains: new ChainCache(anchors, { now }), anchorsConfigured: anchors.length > 0 });
+  const cases: [string, string, string[], Uint8Array[], RegExp | undefined][] = [
+    ['a certificate of the trusted CA', 'user01.der', ['user01@example.org'], [ca()], undefined],
+    ['the address only in the subject DN', 'mallory-dn-payroll.der', ['payroll@example.org'], [ca()], /names none of the entry's addresses \(payroll@example\.org\) in its subjectAltName/],
+    ['another CA', 'ursula-untrusted.der', ['ursula@example.org'], [ca()], /not issued by a CA the directory trusts \(CN=Ursula Untrusted: issuer certificate not found\)/],
+    ['self-signed', 'mallory-self-alice.der', ['alice@example.org'], [ca()], /not issued by a CA the directory trusts .*self-signed/],
+    ['no anchors configured', 'user01.der', ['user01@example.org'], [], /no directory trust anchors are configured/],
+  ];
+  for (const [what, file, addresses, anchors, reason] of cases)
+    test(what, async () => {
+      const [c] = (await evaluateCertificates([v(file)], addresses, now, trust(anchors))).certificates;
+      if (reason) assert.match(c!.reason ?? '(usable)', reason);
+      else assert.equal(c!.reason, undefined);
+    });
+
+  test('a stored "usable" reuses the signature check only while its issuer still has a path to the anchors', async () => {
+    const user01 = describeCertificate(pkiFile('user01.der'));
+    const caFingerprint = describeCertificate(pkiFile('ca.der')).fingerprintSha256;
+    const known = new Map([[user01.fingerprintSha256, { info: user01, reason: null, issuerFingerprint: caFingerprint }]]);
+    // The anchors changed since: the stored verdict does not carry over.
+    const elsewhere = await evaluateCertificates([v('user01.der')], ['user01@example.org'], now, trust([new Uint8Array(pkiFile('other-ca.der'))]), known);
+    assert.match(elsewhere.certificates[0]!.reason!, /not issued by a CA the directory trusts/);
+    // Same anchors, a cache that checked the CA's path for another leaf: reused, and still usable.
+    const t = trust([ca()]);
+    await t.chains.build(new Uint8Array(pkiFile('user02.der')));
+    const again = await evaluateCertificates([v('user01.der')], ['user01@example.org'], now, t, known);
+    assert.equal(again.certificates[0]!.reason, undefined);
+    assert.equal(again.certificates[0]!.issuerFingerprint, caFingerprint);
   });
 });
 
@@ -180,9 +222,26 @@ describe('configuration', () => {
     ['bind DN without password', { ...base, LDAP_BIND_DN: 'cn=x' }, /needs LDAP_BIND_PASSWORD/],
     ['password twice', { ...base, LDAP_BIND_PASSWORD: 'a', LDAP_BIND_PASSWORD_FILE: '/x' }, /not both/],
     ['page size over AD MaxPageSize', { ...base, SMIME_DIRECTORY_PAGE_SIZE: '1001' }, /SMIME_DIRECTORY_PAGE_SIZE/],
+    ['an unknown revocation policy', { ...base, SMIME_DIRECTORY_REVOCATION_UNKNOWN: 'maybe' }, /SMIME_DIRECTORY_REVOCATION_UNKNOWN/],
+    ['a report limit of 0', { ...base, SMIME_DIRECTORY_REPORT_LIMIT: '0' }, /SMIME_DIRECTORY_REPORT_LIMIT/],
   ];
   for (const [what, env, message] of bad)
     test(`refused: ${what}`, () => {
       assert.throws(() => loadConfig(env), (e: unknown) => e instanceof ConfigError && message.test(e.message) && !e.message.includes('hunter2'));
     });
+
+  test('directory trust (issue 12): defaults, the signature anchors by default, a broken bundle is a configuration error', { skip: noOpenssl }, () => {
+    const c = loadConfig(base);
+    assert.equal(c.SMIME_DIRECTORY_REVOCATION_UNKNOWN, 'allow');
+    assert.equal(c.SMIME_DIRECTORY_REPORT_LIMIT, 100);
+    assert.deepEqual(directoryOptions(c)!.trustAnchors, []);
+    const ca = join(testPki(), 'ca.crt');
+    assert.deepEqual(directoryOptions(loadConfig({ ...base, SMIME_TRUST_ANCHORS: ca }))!.trustAnchors, [new Uint8Array(pkiFile('ca.der'))]);
+    const own = directoryOptions(loadConfig({ ...base, SMIME_TRUST_ANCHORS: ca, SMIME_DIRECTORY_TRUST_ANCHORS: join(testPki(), 'other-ca.crt') }))!;
+    assert.deepEqual(own.trustAnchors, [new Uint8Array(pkiFile('other-ca.der'))], 'the directory setting replaces the signature anchors');
+    const refused = (file: string, message: RegExp) =>
+      assert.throws(() => directoryOptions(loadConfig({ ...base, SMIME_DIRECTORY_TRUST_ANCHORS: file })), (e: unknown) => e instanceof ConfigError && message.test(e.message));
+    refused('/nonexistent/anchors.pem', /SMIME_DIRECTORY_TRUST_ANCHORS: cannot read \/nonexistent\/anchors\.pem: ENOENT/);
+    refused(join(testPki(), 'ca.key'), /SMIME_DIRECTORY_TRUST_ANCHORS: .* holds no certificate/);
+  });
 });

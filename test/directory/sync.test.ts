@@ -320,7 +320,7 @@ for (const target of await databaseTargets()) {
           assert.equal(status.last_error_code, code);
           assert.equal(status.watermark, statusBefore.watermark, 'the watermark stays');
           assert.equal(String(status.last_success_at), String(statusBefore.last_success_at));
-          const shown = await directoryStatus(db, true);
+          const shown = await directoryStatus(db, true, 100);
           assert.equal(shown.failing, true);
           assert.equal(shown.lastError!.code, code);
           assert.ok(!logs.join('').includes(SYNC_PASSWORD), 'the bind password is never logged');
@@ -329,7 +329,7 @@ for (const target of await databaseTargets()) {
 
       test('the next successful sync clears the failing state', async () => {
         await syncDirectory(db, ldapOptions(slapd), { log });
-        assert.equal((await directoryStatus(db, true)).failing, false);
+        assert.equal((await directoryStatus(db, true, 100)).failing, false);
         assert.ok(!logs.join('').includes(SYNC_PASSWORD));
       });
     });
@@ -346,7 +346,7 @@ for (const target of await databaseTargets()) {
       try {
         await other.query('BEGIN');
         await other.query('SELECT pg_advisory_xact_lock($1)', [DIRECTORY_SYNC_LOCK_KEY]);
-        assert.equal((await directoryStatus(db, true)).running, true);
+        assert.equal((await directoryStatus(db, true, 100)).running, true);
         const before = (await readSyncStatus(db))!;
         await expectCode(syncDirectory(db, ldapOptions(slapd), { log }), 'DIRECTORY_SYNC_RUNNING');
         assert.equal(String((await readSyncStatus(db))!.last_attempt_at), String(before.last_attempt_at), 'a refused sync is no failure');
@@ -354,7 +354,7 @@ for (const target of await databaseTargets()) {
         await other.query('ROLLBACK');
         await other.end();
       }
-      assert.equal((await directoryStatus(db, true)).running, false);
+      assert.equal((await directoryStatus(db, true, 100)).running, false);
     });
 
     test('a directory dying halfway through a sync changes nothing (one transaction)', async () => {

@@ -241,7 +241,7 @@ for (const target of await databaseTargets()) {
         // Bob was deleted above.
         assert.match(
           full.out,
-          new RegExp(`^directory sync \\(full\\): ${MATCHING - 1} entries seen, 0 removed; certificates: ${STORED - 2} added, 0 updated, 0 removed, ${REJECTED} rejected; \\d+\\.\\d s\\n`),
+          new RegExp(`^directory sync \\(full\\): ${MATCHING - 1} entries seen, 0 removed; certificates: ${STORED - 2} added, 0 updated, 0 removed, ${REJECTED} rejected; 0 address conflicts; \\d+\\.\\d s\\n`),
         );
         assert.equal(full.err, '', 'no progress bar when stderr is not a terminal');
         const inc = cli(['sync-directory']);

@@ -60,6 +60,8 @@ export function ldapEnv(slapd: Slapd, overrides: Record<string, string> = {}): R
     LDAP_FILTER: FILTER,
     LDAP_TIMEOUT_MS: '5000',
     SMIME_DIRECTORY_PAGE_SIZE: String(PAGE_LIMIT),
+    // The test CA issued every certificate of this world (and the server's TLS certificate): the directory trusts it.
+    SMIME_DIRECTORY_TRUST_ANCHORS: slapd.caFile,
     ...overrides,
   };
 }

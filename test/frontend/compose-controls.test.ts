@@ -21,7 +21,14 @@ describe('smime-compose-controls', { skip }, () => {
           recipients: emails.map((email) =>
             email.startsWith('dave') || email.startsWith('erin')
               ? { email, ready: false, reasons: ['no certificate known'], certificate: null }
-              : { email, ready: true, reasons: [], certificate: { id: '1', source: 'exchanged', subject: 'CN=x', fingerprintSha256: 'ab', notAfter: '2030-01-01T00:00:00Z' } },
+              : {
+                  email,
+                  ready: true,
+                  reasons: [],
+                  // A directory certificate whose revocation could not be checked (issue 12): usable, and said so.
+                  warnings: email.startsWith('uma') ? ['CN=Uma: revocation status unknown (certificate: CRL http://ca.example/crl: FETCH_TIMEOUT)'] : [],
+                  certificate: { id: '1', source: 'exchanged', subject: 'CN=x', fingerprintSha256: 'ab', notAfter: '2030-01-01T00:00:00Z' },
+                },
           ),
         },
       };
@@ -71,6 +78,16 @@ describe('smime-compose-controls', { skip }, () => {
     const last = await b.page.evaluate(() => (window as any).events.at(-1));
     assert.equal(last.canSend, false);
     assert.equal(last.encrypt, true);
+  });
+
+  test('a ready recipient whose revocation status is unknown is shown as such (issue 12)', async () => {
+    await setRecipients(['uma@demo.example', 'bob@demo.example']);
+    await b.page.locator('[part~="toggle-encrypt"]').click();
+    const uma = b.page.locator('[data-email="uma@demo.example"][data-ready="true"]');
+    await uma.waitFor();
+    assert.match((await uma.textContent()) ?? '', /revocation status unknown/);
+    assert.doesNotMatch((await b.page.locator('[data-email="bob@demo.example"]').textContent()) ?? '', /revocation/);
+    assert.equal((await state()).canSend, true);
   });
 
   test('removing the recipient without certificate unblocks Encrypt', async () => {

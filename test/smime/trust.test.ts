@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { certificateToPem } from '../../backend/src/smime/certificate.ts';
 import { isSmimeError } from '../../backend/src/smime/errors.ts';
-import { buildChain, loadTrustAnchors, type ChainProblemCode } from '../../backend/src/smime/trust.ts';
+import { buildChain, ChainCache, loadTrustAnchors, parsedCertificate, type ChainProblemCode, type ChainResult } from '../../backend/src/smime/trust.ts';
 import { INTERMEDIATE, PKI_DIR, PKI_NOW, PkiServer, ROOT, cert } from '../fixtures/pki/pki.ts';
 
 function describeCN(der: Uint8Array): string {
@@ -106,6 +106,55 @@ describe('buildChain', () => {
     assert.ok(performance.now() - started < 2000);
     // Identical look-alikes are one candidate; the real intermediate is still found.
     assert.equal(r.problems.length, 0);
+  });
+});
+
+/** What two results say, in the table's terms. */
+const said = (r: ChainResult) => ({ chain: r.chain.map(describeCN), anchored: r.anchor !== undefined, problems: r.problems.map((p) => [p.code, p.index]) });
+
+describe('ChainCache (a directory sync: many leaves, few issuers)', () => {
+  for (const row of rows) {
+    test(`${row.label}: cold, as buildChain; warm, as buildChain with the intermediate it checked`, async () => {
+      const now = row.now ?? PKI_NOW;
+      const anchors = row.anchors.map(cert);
+      const cold = await new ChainCache(anchors, { now }).build(cert(row.leaf), row.pool.map(cert));
+      assert.deepEqual(said(cold), said(await buildChain(cert(row.leaf), row.pool.map(cert), anchors, { now })));
+      // Warmed by another leaf of the intermediate (a fresh copy of the bytes, as LDAP hands over), the cache knows the
+      // intermediate's path: the answer is buildChain's with that intermediate in the pool, never a weaker check.
+      const warm = new ChainCache(anchors, { now });
+      await warm.build(cert('signer').slice(), [INTERMEDIATE]);
+      assert.deepEqual(said(await warm.build(cert(row.leaf), row.pool.map(cert))), said(await buildChain(cert(row.leaf), [...row.pool.map(cert), INTERMEDIATE], anchors, { now })));
+    });
+  }
+
+  test('knownPath: only for an issuer whose path was checked without a problem at the cache instant', async () => {
+    const intermediate = parsedCertificate(INTERMEDIATE)!.fingerprint;
+    const cache = new ChainCache([ROOT], { now: PKI_NOW });
+    assert.equal(cache.knownPath(intermediate), undefined, 'nothing checked yet');
+    await cache.build(cert('signer'), [INTERMEDIATE]);
+    const known = cache.knownPath(intermediate)!;
+    assert.deepEqual(said(known), { chain: ['intermediate', 'root'], anchored: true, problems: [] });
+    assert.equal(cache.knownPath(parsedCertificate(ROOT)!.fingerprint), undefined);
+    // In 2041 the intermediate has expired: its path is never reused.
+    const later = new ChainCache([ROOT], { now: new Date('2041-01-01T00:00:00Z') });
+    await later.build(cert('signer'), [INTERMEDIATE]);
+    assert.equal(later.knownPath(intermediate), undefined);
+    // Another anchor set: no path, nothing to reuse.
+    const elsewhere = new ChainCache([cert('other-root')], { now: PKI_NOW });
+    await elsewhere.build(cert('signer'), [INTERMEDIATE]);
+    assert.equal(elsewhere.knownPath(intermediate), undefined);
+  });
+
+  test('a leaf naming the cached issuer whose signature that issuer does not verify is built in full, and refused', async () => {
+    const cache = new ChainCache([ROOT], { now: PKI_NOW });
+    await cache.build(cert('signer'), [INTERMEDIATE]);
+    // The signer's certificate with one byte of its signature changed: same issuer name and key identifier.
+    const forged = cert('signer').slice();
+    forged[forged.length - 3] ^= 0x01;
+    const r = await cache.build(forged, [INTERMEDIATE]);
+    assert.equal(r.anchor, undefined);
+    assert.deepEqual(said(r), said(await buildChain(forged, [INTERMEDIATE], [ROOT], { now: PKI_NOW })));
+    assert.deepEqual(r.problems.map((p) => p.code), ['bad-signature']);
   });
 });
 

@@ -193,11 +193,15 @@ export async function run(argv: string[]): Promise<number> {
       const bar = process.stderr.isTTY ? progressBar(process.stderr) : undefined;
       try {
         const summary = await withDb(config, (db) =>
-          syncDirectory(db, opts, { mode: values.full ? 'full' : 'auto', log, onProgress: (p) => bar?.update(p) }),
+          syncDirectory(db, opts, { mode: values.full ? 'full' : 'auto', actor: 'admin:cli', log, onProgress: (p) => bar?.update(p) }),
         );
         bar?.clear();
         console.log(summaryLine(summary));
         if (summary.fullBecause) console.log(`full sync because ${summary.fullBecause}`);
+        // Each conflict on a line of its own: the addresses that resolve to nothing until the directory is fixed.
+        for (const c of summary.conflicts) console.log(`conflict: ${c.address} is claimed by ${c.entries.join(' and ')}`);
+        if (summary.conflictCount > summary.conflicts.length)
+          console.log(`... and ${summary.conflictCount - summary.conflicts.length} more conflicts (SMIME_DIRECTORY_REPORT_LIMIT)`);
       } catch (e) {
         bar?.clear();
         throw e;

@@ -1,6 +1,7 @@
 /** The directory settings the sync needs, taken from the validated configuration (config.ts documents each). */
 import { readFileSync } from 'node:fs';
 import { ConfigError, type Config } from '../config.ts';
+import { directoryTrustAnchors } from '../trust-anchors.ts';
 
 /** Which attributes hold what (AD defaults; OpenLDAP uses the same names). */
 export interface AttributeMap {
@@ -25,6 +26,10 @@ export interface DirectoryOptions {
   pageSize: number;
   /** 'auto' runs become full syncs when the last full one is older than this (0: every run is full). */
   fullSyncIntervalS: number;
+  /** DER CAs a directory certificate must chain to (SMIME_DIRECTORY_TRUST_ANCHORS, else the signature anchors). */
+  trustAnchors: Uint8Array[];
+  /** Conflicts and rejected certificates listed in a summary, its audit entry and the status (SMIME_DIRECTORY_REPORT_LIMIT). */
+  reportLimit: number;
 }
 
 /** The directory options, or undefined when no directory is configured (LDAP_URL unset). */
@@ -55,5 +60,7 @@ export function directoryOptions(config: Config): DirectoryOptions | undefined {
     timeoutMs: config.LDAP_TIMEOUT_MS,
     pageSize: config.SMIME_DIRECTORY_PAGE_SIZE,
     fullSyncIntervalS: config.SMIME_DIRECTORY_FULL_SYNC_INTERVAL_S,
+    trustAnchors: directoryTrustAnchors(config),
+    reportLimit: config.SMIME_DIRECTORY_REPORT_LIMIT,
   };
 }

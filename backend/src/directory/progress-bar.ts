@@ -41,11 +41,12 @@ export function summaryLine(s: {
   certificatesUpdated: number;
   certificatesRemoved: number;
   certificatesRejected: number;
+  conflictCount: number;
   durationMs: number;
 }): string {
   return (
     `directory sync (${s.mode}): ${s.entriesSeen} entries seen, ${s.entriesRemoved} removed; certificates: ` +
     `${s.certificatesAdded} added, ${s.certificatesUpdated} updated, ${s.certificatesRemoved} removed, ` +
-    `${s.certificatesRejected} rejected; ${(s.durationMs / 1000).toFixed(1)} s`
+    `${s.certificatesRejected} rejected; ${s.conflictCount} address conflicts; ${(s.durationMs / 1000).toFixed(1)} s`
   );
 }

@@ -23,7 +23,7 @@ export function startDirectorySchedule(db: Database, opts: DirectoryOptions, int
   let stopped = false;
   const run = async () => {
     try {
-      await syncDirectory(db, opts, { mode: 'auto', log });
+      await syncDirectory(db, opts, { mode: 'auto', actor: 'system:schedule', log });
     } catch (e) {
       if (e instanceof AppError && e.code === 'DIRECTORY_SYNC_RUNNING') log.debug('directory sync skipped: another one is running');
       // Failures were logged and recorded by syncDirectory; anything else is a bug worth a stack.

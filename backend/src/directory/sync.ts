@@ -17,17 +17,26 @@
  *   Changed entries that no longer match the filter are removed. Deleted entries are invisible to an incremental
  *   search (AD's tombstones need the Show Deleted control and rights; OpenLDAP needs accesslog): they go at the next
  *   full sync, which the schedule runs every SMIME_DIRECTORY_FULL_SYNC_INTERVAL_S.
+ * - Trust (issue 12): every certificate read is judged (evaluate.ts: subjectAltName, validity, key usage, the path to
+ *   the directory's trust anchors, once per issuer through one ChainCache per run) and stored with its verdict; use
+ *   decides again (trust.ts). Addresses that more than one entry claims are found over the whole copy after each run
+ *   and reported, with the rejected certificates, in the summary (each list at most SMIME_DIRECTORY_REPORT_LIMIT).
+ * - Audit: every run appends one audit entry, 'directory.synced' inside the sync's transaction or
+ *   'directory.sync_failed' after its rollback, naming who started it (SyncOptions.actor).
  */
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { CertificateInfo } from '../smime/certificate.ts';
+import { ChainCache } from '../smime/trust.ts';
+import { appendAudit } from '../store/audit.ts';
 import type { Database, Queryable } from '../store/db.ts';
 import {
   certificatesOfEntries,
   deleteCertificates,
   deleteEntriesByKeys,
   deleteEntriesExcept,
+  directoryConflicts,
   entriesByKeys,
   insertCertificates,
   readSyncStatus,
@@ -35,12 +44,13 @@ import {
   recordSyncSuccess,
   updateCertificate,
   upsertEntries,
-  type DirectoryCertRow,
+  type AddressConflict,
   type NewDirectoryCert,
+  type StoredDirectoryCert,
   type SyncStatusRow,
 } from '../store/directory.ts';
 import { entryKey, mapEntry, type RawEntry } from './attributes.ts';
-import { evaluateCertificates, type EvaluatedCertificate } from './evaluate.ts';
+import { evaluateCertificates, type EvaluatedCertificate, type TrustContext } from './evaluate.ts';
 import { DirectoryConnection } from './ldap.ts';
 import type { DirectoryOptions } from './options.ts';
 
@@ -71,12 +81,31 @@ export interface SyncSummary {
   certificatesRemoved: number;
   /** Certificates read in this run that cannot be used (kept, with the reason), plus values that are no certificate. */
   certificatesRejected: number;
+  /** The first SMIME_DIRECTORY_REPORT_LIMIT of those, with why (no fingerprint for a value that is no certificate). */
+  rejected: RejectedCertificate[];
+  /**
+   * Addresses that more than one entry claims once this sync is done (the whole copy, not only what it read): such an
+   * address resolves to nothing until the directory is fixed (issue 12). The first SMIME_DIRECTORY_REPORT_LIMIT.
+   */
+  conflicts: AddressConflict[];
+  conflictCount: number;
   startedAt: string;
   durationMs: number;
 }
 
+export interface RejectedCertificate {
+  dn: string;
+  fingerprintSha256?: string;
+  reason: string;
+}
+
 export interface SyncOptions {
   mode?: SyncMode;
+  /**
+   * Who started the sync, for the audit log: 'system:schedule', 'admin:api', 'admin:cli' (default 'system', for a
+   * caller that names nobody).
+   */
+  actor?: string;
   onProgress?: (p: SyncProgress) => void;
   log?: Logger;
   now?: () => Date;
@@ -138,6 +167,16 @@ interface Counters {
   certificatesUpdated: number;
   certificatesRemoved: number;
   certificatesRejected: number;
+  /** Bounded by the report limit; certificatesRejected counts them all. */
+  rejected: RejectedCertificate[];
+}
+
+/** The run's context for applyPage. */
+interface PageContext {
+  opts: DirectoryOptions;
+  now: Date;
+  trust: TrustContext;
+  log: Logger | undefined;
 }
 
 function sameSet(a: string[], b: string[]): boolean {
@@ -145,7 +184,7 @@ function sameSet(a: string[], b: string[]): boolean {
 }
 
 /** What a stored certificate row says, in the shape evaluateCertificates takes (a certificate is never a CA here). */
-function storedInfo(r: Omit<DirectoryCertRow, 'certificate'>): CertificateInfo {
+function storedInfo(r: StoredDirectoryCert & { san_emails: string[] }): CertificateInfo {
   return {
     subject: r.subject,
     issuer: r.issuer,
@@ -153,6 +192,7 @@ function storedInfo(r: Omit<DirectoryCertRow, 'certificate'>): CertificateInfo {
     notBefore: r.not_before,
     notAfter: r.not_after,
     emails: r.emails,
+    subjectAltNameEmails: r.san_emails,
     keyUsage: r.key_usage,
     extendedKeyUsage: r.extended_key_usage,
     keyAlgorithm: r.key_algorithm as CertificateInfo['keyAlgorithm'],
@@ -164,25 +204,33 @@ function storedInfo(r: Omit<DirectoryCertRow, 'certificate'>): CertificateInfo {
 }
 
 /** Apply one page of entries inside the sync's transaction. Returns the keys of entries kept (with certificates). */
-async function applyPage(tx: Queryable, raw: RawEntry[], opts: DirectoryOptions, now: Date, c: Counters, log: Logger | undefined): Promise<string[]> {
+async function applyPage(tx: Queryable, raw: RawEntry[], ctx: PageContext, c: Counters): Promise<string[]> {
+  const { opts, now, log } = ctx;
   const mapped = raw.map((r) => mapEntry(r, opts.attributes));
   c.entriesSeen += mapped.length;
   // What is stored already for these entries, so unchanged certificates are not parsed again.
   const stored = await entriesByKeys(tx, mapped.map((m) => m.key));
   const storedId = new Map(stored.map((e) => [e.entry_key, e.id]));
   const existing = await certificatesOfEntries(tx, stored.map((e) => e.id));
-  const byEntry = new Map<number, Omit<DirectoryCertRow, 'certificate'>[]>();
+  const byEntry = new Map<number, StoredDirectoryCert[]>();
   for (const row of existing) byEntry.set(row.entry_id, [...(byEntry.get(row.entry_id) ?? []), row]);
 
   const keep: { key: string; dn: string; addresses: string[]; changeMarker: string | undefined; certs: EvaluatedCertificate[] }[] = [];
   const drop: string[] = [];
   for (const m of mapped) {
     const id = storedId.get(m.key);
-    const known = new Map((id === undefined ? [] : (byEntry.get(id) ?? [])).map((r) => [r.fingerprint_sha256, storedInfo(r)]));
-    const { certificates, malformed } = evaluateCertificates(m.certificates, m.addresses, now, known);
+    // Rows stored before migration 006 lack the subjectAltName addresses: those certificates are described again.
+    const rows = (id === undefined ? [] : (byEntry.get(id) ?? [])).filter((r): r is StoredDirectoryCert & { san_emails: string[] } => r.san_emails !== null);
+    const known = new Map(rows.map((r) => [r.fingerprint_sha256, { info: storedInfo(r), reason: r.reason, issuerFingerprint: r.issuer_fingerprint }]));
+    const { certificates, malformed } = await evaluateCertificates(m.certificates, m.addresses, now, ctx.trust, known);
     const problems = [...m.problems, ...malformed];
     if (problems.length) log?.warn({ dn: m.dn, problems }, 'directory entry has values that are not certificates');
-    c.certificatesRejected += problems.length + certificates.filter((x) => x.reason !== undefined).length;
+    const rejected: RejectedCertificate[] = [
+      ...problems.map((reason) => ({ dn: m.dn, reason })),
+      ...certificates.filter((x) => x.reason !== undefined).map((x) => ({ dn: m.dn, fingerprintSha256: x.info.fingerprintSha256, reason: x.reason! })),
+    ];
+    c.certificatesRejected += rejected.length;
+    c.rejected.push(...rejected.slice(0, Math.max(0, opts.reportLimit - c.rejected.length)));
     if (certificates.length === 0) drop.push(m.key);
     else keep.push({ key: m.key, dn: m.dn, addresses: m.addresses, changeMarker: m.usnChanged ?? m.modifyTimestamp, certs: certificates });
   }
@@ -210,8 +258,22 @@ async function applyPage(tx: Queryable, raw: RawEntry[], opts: DirectoryOptions,
       const prev = old.get(cert.info.fingerprintSha256);
       if (prev) {
         old.delete(cert.info.fingerprintSha256);
-        if (prev.attribute !== cert.attribute || !sameSet(prev.addresses, cert.addresses) || (prev.reason ?? undefined) !== cert.reason) {
-          await updateCertificate(tx, prev.id, { attribute: cert.attribute, addresses: cert.addresses, reason: cert.reason });
+        // A row from before migration 006 (no subjectAltName addresses stored) is rewritten with the new facts.
+        if (
+          prev.attribute !== cert.attribute ||
+          !sameSet(prev.addresses, cert.addresses) ||
+          (prev.reason ?? undefined) !== cert.reason ||
+          (prev.issuer_fingerprint ?? undefined) !== cert.issuerFingerprint ||
+          prev.san_emails === null
+        ) {
+          await updateCertificate(tx, prev.id, {
+            attribute: cert.attribute,
+            addresses: cert.addresses,
+            reason: cert.reason,
+            sanEmails: cert.info.subjectAltNameEmails,
+            intermediates: cert.intermediates,
+            issuerFingerprint: cert.issuerFingerprint,
+          });
           changedInPlace++;
         }
         continue;
@@ -235,6 +297,9 @@ async function applyPage(tx: Queryable, raw: RawEntry[], opts: DirectoryOptions,
         extendedKeyUsage: i.extendedKeyUsage,
         keyAlgorithm: i.keyAlgorithm,
         keySize: i.keySize,
+        sanEmails: i.subjectAltNameEmails,
+        intermediates: cert.intermediates,
+        issuerFingerprint: cert.issuerFingerprint,
         reason: cert.reason,
       });
     }
@@ -257,6 +322,7 @@ async function applyPage(tx: Queryable, raw: RawEntry[], opts: DirectoryOptions,
  */
 export async function syncDirectory(db: Database, opts: DirectoryOptions, o: SyncOptions = {}): Promise<SyncSummary> {
   const requested = o.mode ?? 'auto';
+  const actor = o.actor ?? 'system';
   if (running.has(db)) throw new AppError('DIRECTORY_SYNC_RUNNING');
   running.add(db);
   const clock = o.now ?? (() => new Date());
@@ -273,7 +339,24 @@ export async function syncDirectory(db: Database, opts: DirectoryOptions, o: Syn
         const root = await conn.rootDse();
         const p = plan(requested, status, root.highestCommittedUSN, root.dsServiceName, opts.fullSyncIntervalS, startedAt);
         mode = p.mode;
-        const c: Counters = { entriesSeen: 0, entriesRemoved: 0, certificatesAdded: 0, certificatesUpdated: 0, certificatesRemoved: 0, certificatesRejected: 0 };
+        const c: Counters = {
+          entriesSeen: 0,
+          entriesRemoved: 0,
+          certificatesAdded: 0,
+          certificatesUpdated: 0,
+          certificatesRemoved: 0,
+          certificatesRejected: 0,
+          rejected: [],
+        };
+        if (opts.trustAnchors.length === 0)
+          o.log?.warn('no directory trust anchors are configured (SMIME_DIRECTORY_TRUST_ANCHORS, SMIME_TRUST_ANCHORS): every directory certificate is rejected');
+        // One cache for the run: the path above each issuer is checked once, at the sync's instant.
+        const ctx: PageContext = {
+          opts,
+          now: startedAt,
+          trust: { chains: new ChainCache(opts.trustAnchors, { now: startedAt }), anchorsConfigured: opts.trustAnchors.length > 0 },
+          log: o.log,
+        };
         const expected = p.mode === 'full' ? (status?.full_entry_count ?? undefined) : undefined;
         const seen = new Set<string>();
         let newest: Date | undefined;
@@ -289,7 +372,7 @@ export async function syncDirectory(db: Database, opts: DirectoryOptions, o: Syn
         const filter = since ? `(&${opts.filter}${since})` : opts.filter;
         for await (const page of conn.search(filter)) {
           page.forEach(note);
-          for (const k of await applyPage(tx, page, opts, startedAt, c, o.log)) seen.add(k);
+          for (const k of await applyPage(tx, page, ctx, c)) seen.add(k);
           o.onProgress?.({ phase: 'reading', entriesSeen: c.entriesSeen, expected });
         }
         o.onProgress?.({ phase: 'removing', entriesSeen: c.entriesSeen, expected });
@@ -311,6 +394,9 @@ export async function syncDirectory(db: Database, opts: DirectoryOptions, o: Syn
           c.entriesRemoved += gone.entries;
           c.certificatesRemoved += gone.certificates;
         }
+        const conflicts = await directoryConflicts(tx, opts.reportLimit);
+        if (conflicts.total > 0)
+          o.log?.warn({ conflicts: conflicts.total, first: conflicts.conflicts.slice(0, 10) }, 'directory addresses claimed by more than one entry resolve to nothing');
         const durationMs = performance.now() - t0;
         let watermark: string | undefined;
         if (p.kind === 'usn') watermark = root.highestCommittedUSN;
@@ -324,9 +410,13 @@ export async function syncDirectory(db: Database, opts: DirectoryOptions, o: Syn
           fullBecause: p.fullBecause,
           watermarkKind: watermark ? p.kind : undefined,
           ...c,
+          conflicts: conflicts.conflicts,
+          conflictCount: conflicts.total,
           startedAt: startedAt.toISOString(),
           durationMs: Math.round(durationMs),
         };
+        // In the sync's transaction: no copy without its audit entry, no entry without its copy.
+        await appendAudit(tx, { actor, userEmail: null, action: 'directory.synced', details: { ...summary } });
         await recordSyncSuccess(tx, {
           mode: p.mode,
           startedAt,
@@ -347,9 +437,18 @@ export async function syncDirectory(db: Database, opts: DirectoryOptions, o: Syn
   } catch (e) {
     const err = e instanceof AppError ? e : new AppError('DIRECTORY_SEARCH_FAILED', `The directory sync failed: ${e instanceof Error ? e.message : String(e)}`, undefined, { cause: e });
     if (err.code !== 'DIRECTORY_SYNC_RUNNING') {
-      await recordSyncFailure(db, { mode, startedAt, code: err.code, message: err.message }).catch((re: unknown) =>
-        o.log?.error({ err: re }, 'could not record the directory sync failure'),
-      );
+      // The sync's transaction rolled back, its audit entry with it: the failure gets its own, beside the status row.
+      await db
+        .transaction(async (tx) => {
+          await recordSyncFailure(tx, { mode, startedAt, code: err.code, message: err.message });
+          await appendAudit(tx, {
+            actor,
+            userEmail: null,
+            action: 'directory.sync_failed',
+            details: { mode, startedAt: startedAt.toISOString(), code: err.code, message: err.message },
+          });
+        })
+        .catch((re: unknown) => o.log?.error({ err: re }, 'could not record the directory sync failure'));
       o.log?.warn({ code: err.code, message: err.message }, 'directory sync failed; the last good copy is kept');
     }
     throw err;
@@ -370,10 +469,13 @@ export interface DirectoryStatus {
   /** The last attempt failed: the copy is the one of lastSuccessAt. */
   failing: boolean;
   watermarkKind: string | null;
+  /** Addresses more than one entry claims in the stored copy now (they resolve to nothing), the first `reportLimit`. */
+  conflicts: AddressConflict[];
+  conflictCount: number;
 }
 
-/** For the status route: the status row and whether a sync holds the lock now (on any instance). */
-export async function directoryStatus(db: Database, configured: boolean): Promise<DirectoryStatus> {
+/** For the status route: the status row, the copy's address conflicts and whether a sync holds the lock now (on any instance). */
+export async function directoryStatus(db: Database, configured: boolean, reportLimit: number): Promise<DirectoryStatus> {
   const s = await readSyncStatus(db);
   let locked = false;
   try {
@@ -389,6 +491,7 @@ export async function directoryStatus(db: Database, configured: boolean): Promis
     /* pg_locks not readable: the in-process flag still tells */
   }
   const iso = (d: Date | null | undefined) => (d ? new Date(d).toISOString() : null);
+  const conflicts = await directoryConflicts(db, reportLimit);
   return {
     configured,
     running: locked || running.has(db),
@@ -400,5 +503,7 @@ export async function directoryStatus(db: Database, configured: boolean): Promis
     lastError: s?.last_error_at ? { at: iso(s.last_error_at)!, code: s.last_error_code ?? '', message: s.last_error_message ?? '' } : null,
     failing: !!s?.last_error_at && (!s.last_success_at || new Date(s.last_error_at) > new Date(s.last_success_at)),
     watermarkKind: s?.watermark_kind ?? null,
+    conflicts: conflicts.conflicts,
+    conflictCount: conflicts.total,
   };
 }

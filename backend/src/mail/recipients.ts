@@ -3,7 +3,14 @@
  * A certificate is usable when it is valid now, RSA (>= 2048 bits) or EC, allows key encipherment (RSA) or key
  * agreement (EC) if it restricts key usage, allows email protection if it restricts extended key usage, and is not
  * known to be revoked. Among usable ones: directory before exchanged, newest first.
+ *
+ * A directory certificate must also (issue 12) name the address in its subjectAltName and pass the directory's trust
+ * decision at use (directory/trust.ts: a path to the directory's anchors, revocation), which the mail service makes
+ * before picking. An address that two directory entries claim resolves to nothing at all, whatever the sources: the
+ * directory does not say whose it is, and choosing either could encrypt to the wrong person.
  */
+import type { RevocationShown } from '../directory/trust.ts';
+import { describeCertificate } from '../smime/certificate.ts';
 import type { Queryable } from '../store/db.ts';
 import { exchangedForEmails } from '../store/certificates.ts';
 import { directoryCertificatesForEmails } from '../store/directory.ts';
@@ -28,6 +35,14 @@ export interface CertificateCandidate {
   capabilities: string[];
   /** Set when the source already knows the certificate cannot serve this address (directory: it names another). */
   rejected?: string;
+  /** Directory: the entry the certificate belongs to (two entries claiming one address are a conflict). */
+  entry?: { id: number; dn: string };
+  /** Directory: the certificates the sync found between this one and its trust anchor. */
+  intermediates?: Uint8Array[];
+  /** Directory: what the trust decision at use said about revocation. */
+  revocation?: RevocationShown;
+  /** Usable, but the user should know (a revocation status that could not be established). */
+  warning?: string;
 }
 
 export interface Resolution {
@@ -37,6 +52,8 @@ export interface Resolution {
   certificate?: CertificateCandidate;
   /** Why not ready: every candidate's reason, or that there is none. */
   reasons: string[];
+  /** Ready, but worth saying (the chosen certificate's revocation status is unknown). */
+  warnings: string[];
 }
 
 /** Why a certificate cannot be used for encryption now, or undefined if it can. */
@@ -64,12 +81,25 @@ export function unusableReason(c: Omit<CertificateCandidate, 'id' | 'source' | '
 
 const SOURCE_RANK: Record<CertificateCandidate['source'], number> = { directory: 0, own: 1, exchanged: 2 };
 
+/** Why no certificate may serve `email` because several directory entries claim it, or undefined. */
+export function directoryConflict(email: string, candidates: CertificateCandidate[]): string | undefined {
+  const entries = new Map<number, string>();
+  for (const c of candidates) if (c.source === 'directory' && c.entry) entries.set(c.entry.id, c.entry.dn);
+  if (entries.size < 2) return undefined;
+  return (
+    `${email} is claimed by ${entries.size} directory entries (${[...entries.values()].sort().join('; ')}): ` +
+    'an address must belong to one entry, so none of their certificates is used until the directory is corrected'
+  );
+}
+
 export function pickCertificate(
   email: string,
   candidates: CertificateCandidate[],
   now = new Date(),
   isRevoked: (c: CertificateCandidate) => boolean = () => false,
 ): Resolution {
+  const conflict = directoryConflict(email, candidates);
+  if (conflict) return { email, ready: false, reasons: [conflict], warnings: [] };
   const reasons: string[] = [];
   const usable = candidates
     .filter((c) => {
@@ -78,20 +108,23 @@ export function pickCertificate(
       return !why;
     })
     .sort((a, b) => SOURCE_RANK[a.source] - SOURCE_RANK[b.source] || b.notBefore.getTime() - a.notBefore.getTime());
-  if (usable[0]) return { email, ready: true, certificate: usable[0], reasons: [] };
+  if (usable[0]) return { email, ready: true, certificate: usable[0], reasons: [], warnings: usable[0].warning ? [usable[0].warning] : [] };
   if (candidates.length === 0) reasons.push('no certificate known for this address');
-  return { email, ready: false, reasons };
+  return { email, ready: false, reasons, warnings: [] };
 }
 
 /**
  * Candidates from every source for these addresses: the directory's (shared by all users, issue 4) and the user's
  * exchanged ones. Every directory certificate of an entry that has the address is returned, the unusable ones too,
- * so that pickCertificate can give their reasons; one that does not name this address comes `rejected`. A harvested
- * certificate lives in its own table and never replaces a directory one; the ranking prefers the directory's.
+ * so that pickCertificate can give their reasons; one that does not name this address in its subjectAltName comes
+ * `rejected` (issue 12: read from the certificate, not from what an earlier sync concluded). A harvested certificate
+ * lives in its own table and never replaces a directory one; the ranking prefers the directory's.
  */
 export async function candidatesFor(db: Queryable, userId: number, emails: string[]): Promise<Map<string, CertificateCandidate[]>> {
   const out = new Map<string, CertificateCandidate[]>(emails.map((e) => [e, []]));
   for (const r of await directoryCertificatesForEmails(db, emails)) {
+    // Rows synced before migration 006 did not store the subjectAltName addresses.
+    const san = r.san_emails ?? describeCertificate(r.certificate).subjectAltNameEmails;
     for (const email of r.entry_addresses) {
       out.get(email)?.push({
         source: 'directory',
@@ -107,7 +140,9 @@ export async function candidatesFor(db: Queryable, userId: number, emails: strin
         keyAlgorithm: r.key_algorithm,
         keySize: r.key_size,
         capabilities: [],
-        ...(r.addresses.includes(email) ? {} : { rejected: `${r.subject}: does not name ${email}` }),
+        entry: { id: r.entry_id, dn: r.dn },
+        intermediates: r.intermediates,
+        ...(san.includes(email) ? {} : { rejected: `${r.subject}: does not name ${email} in its subjectAltName` }),
       });
     }
   }

@@ -4,12 +4,11 @@
  * (smime/), the vault (keys) and the store; knows nothing of HTTP.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
 import type { Config } from '../config.ts';
+import { DirectoryTrust } from '../directory/trust.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { describeCertificate, pemToDer } from '../smime/certificate.ts';
+import { describeCertificate } from '../smime/certificate.ts';
 import { type ContentCipher, type DecryptionKey } from '../smime/envelope.ts';
 import { SafeFetcher } from '../smime/fetcher.ts';
 import { analyzeMessage, type Layer, type MessageAnalysis } from '../smime/incoming.ts';
@@ -22,8 +21,9 @@ import { certificateFacts, touchExchanged, upsertExchanged } from '../store/cert
 import type { Database } from '../store/db.ts';
 import type { KeyRow } from '../store/keys.ts';
 import { userAddresses, type UserRow } from '../store/users.ts';
+import { directoryTrustAnchors, signatureTrustAnchors } from '../trust-anchors.ts';
 import { isPending, type Vault } from '../vault/vault.ts';
-import { candidatesFor, ownCandidate, pickCertificate, unusableReason, type Resolution } from './recipients.ts';
+import { candidatesFor, directoryConflict, ownCandidate, pickCertificate, unusableReason, type CertificateCandidate, type Resolution } from './recipients.ts';
 
 /** S/MIME wrapping of one copy beyond the base64 of its content: headers, recipient infos, signature, certificates. */
 const COPY_OVERHEAD_BYTES = 64 * 1024;
@@ -51,15 +51,6 @@ export interface HarvestResult {
   fingerprintSha256: string;
 }
 
-function loadAnchors(config: Config): Uint8Array[] {
-  const anchors: Uint8Array[] = [];
-  if (config.SMIME_TRUST_ANCHORS) anchors.push(...pemToDer(readFileSync(config.SMIME_TRUST_ANCHORS, 'utf8')));
-  if (config.SMIME_TRUST_SYSTEM_ROOTS) for (const pem of rootCertificates) anchors.push(...pemToDer(pem));
-  // Demo mode (issue 5): the demo CA that issued the demo users' certificates.
-  if (config.demoTrustAnchorsFile) anchors.push(...pemToDer(readFileSync(config.demoTrustAnchorsFile, 'utf8')));
-  return anchors;
-}
-
 function addressesOf(header: string | undefined): string[] {
   // An address without a canonical spelling stays as written: it then resolves to no certificate, by name.
   return header ? parseAddressList(header).map((a) => tryCanonicalAddress(a.address) ?? a.address) : [];
@@ -78,6 +69,7 @@ export class MailService {
   private readonly anchors: Uint8Array[];
   private readonly fetcher: SafeFetcher;
   private readonly revocation: RevocationChecker | undefined;
+  private readonly directoryTrust: DirectoryTrust;
 
   constructor(
     private readonly db: Database,
@@ -85,13 +77,19 @@ export class MailService {
     private readonly config: Config,
     private readonly log?: Logger,
   ) {
-    this.anchors = loadAnchors(config);
+    this.anchors = signatureTrustAnchors(config);
     this.fetcher = new SafeFetcher({ timeoutMs: config.SMIME_FETCH_TIMEOUT_MS, allowPrivate: config.SMIME_FETCH_ALLOW_PRIVATE });
     // The revocation budget covers OCSP and then the CRL fallback: twice one fetch's timeout.
     this.revocation =
       config.SMIME_REVOCATION_CHECK === 'on'
         ? new RevocationChecker(this.fetcher, { timeoutMs: 2 * config.SMIME_FETCH_TIMEOUT_MS })
         : undefined;
+    // Directory certificates (issue 12): the same engine and the same revocation checker (and cache) as signers.
+    this.directoryTrust = new DirectoryTrust({
+      anchors: directoryTrustAnchors(config),
+      ...(this.revocation ? { revocation: this.revocation } : {}),
+      unknownRevocation: config.SMIME_DIRECTORY_REVOCATION_UNKNOWN,
+    });
   }
 
   // ---- recipients -----------------------------------------------------------------------------------------------
@@ -105,7 +103,35 @@ export class MailService {
     const keys = known?.keys ?? (await this.vault.listKeys(user));
     for (const e of wanted)
       if (own.includes(e)) for (const k of keys) if (k.emails.includes(e)) candidates.get(e)!.push(ownCandidate(k, e));
+    await this.judgeDirectoryCandidates(candidates, now);
     return wanted.map((e) => pickCertificate(e, candidates.get(e) ?? [], now));
+  }
+
+  /**
+   * The directory's trust decision at use (issue 12) for every directory candidate that is otherwise usable: the
+   * path to the directory's anchors and revocation. A failure becomes the candidate's `rejected` reason, an unknown
+   * revocation status allowed by SMIME_DIRECTORY_REVOCATION_UNKNOWN its `warning`. Each certificate is judged once
+   * per call (one serves all the addresses of its entry); addresses in conflict are not judged at all.
+   */
+  private async judgeDirectoryCandidates(candidates: Map<string, CertificateCandidate[]>, now: Date): Promise<void> {
+    const verdicts = new Map<string, ReturnType<DirectoryTrust['atUse']>>();
+    const pending: Promise<void>[] = [];
+    for (const [email, list] of candidates) {
+      if (directoryConflict(email, list)) continue;
+      for (const c of list) {
+        if (c.source !== 'directory' || c.rejected || unusableReason(c, now)) continue;
+        let verdict = verdicts.get(c.id);
+        if (!verdict) verdicts.set(c.id, (verdict = this.directoryTrust.atUse(c.certificate, c.intermediates ?? [], c.subject, now)));
+        pending.push(
+          verdict.then((v) => {
+            c.revocation = v.revocation;
+            if (v.reason) c.rejected = v.reason;
+            if (v.warning) c.warning = v.warning;
+          }),
+        );
+      }
+    }
+    await Promise.all(pending);
   }
 
   private ownEncryptionCertificate(keys: KeyRow[], now: Date): KeyRow | undefined {

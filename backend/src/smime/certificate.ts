@@ -22,6 +22,12 @@ export interface CertificateInfo {
   notAfter: Date;
   /** Lowercase, deduplicated: subjectAltName rfc822Name entries first, then subject emailAddress attributes. */
   emails: string[];
+  /**
+   * Lowercase, deduplicated: the subjectAltName rfc822Name entries alone. A CA vouches for these (RFC 5280 section
+   * 4.2.1.6); the emailAddress attribute of the subject DN is legacy (RFC 8550 section 3) and often copied from the
+   * request unchecked, so directory resolution (issue 12) accepts only these.
+   */
+  subjectAltNameEmails: string[];
   /** RFC 5280 KeyUsage bit names, e.g. ['digitalSignature', 'keyEncipherment']; [] if the extension is absent. */
   keyUsage: string[];
   /** Names for known key purposes ('emailProtection', 'clientAuth', ...), else the dotted OID; [] if absent. */
@@ -121,7 +127,8 @@ export function describeCertificate(der: Uint8Array): CertificateInfo {
       .map((a) => a.value as string);
     // The canonical spelling (mime/address.ts canonicalAddress), the one every comparison uses; an address that has
     // none (compatibility characters, not an address) stays as written and so equals no one's address (issue 12).
-    const emails = [...new Set([...extensions.sanEmails, ...subjectEmails].map((e) => tryCanonicalAddress(e) ?? e.trim()).filter((e) => e !== ''))];
+    const normalise = (list: string[]) => [...new Set(list.map((e) => tryCanonicalAddress(e) ?? e.trim()).filter((e) => e !== ''))];
+    const emails = normalise([...extensions.sanEmails, ...subjectEmails]);
     return {
       subject: formatName(parts.subjectNode, 'subject'),
       issuer: formatName(parts.issuerNode, 'issuer'),
@@ -129,6 +136,7 @@ export function describeCertificate(der: Uint8Array): CertificateInfo {
       notBefore: time(validity[0], 'notBefore'),
       notAfter: time(validity[1], 'notAfter'),
       emails,
+      subjectAltNameEmails: normalise(extensions.sanEmails),
       keyUsage: extensions.keyUsage,
       extendedKeyUsage: extensions.extendedKeyUsage,
       ...publicKeyInfo(parts.subjectPublicKeyInfoNode),

@@ -41,6 +41,12 @@ export interface RevocationResult {
   reason?: string;
 }
 
+/** A whole path's revocation status (RevocationChecker.checkPath). */
+export interface PathRevocation {
+  status: 'good' | 'revoked' | 'unknown' | 'none';
+  detail: string;
+}
+
 export interface RevocationOptions {
   /** How long an answer is reused (never past its nextUpdate). */
   cacheTtlS: number;
@@ -160,6 +166,29 @@ export class RevocationChecker {
     } finally {
       this.inflight.delete(flight);
     }
+  }
+
+  /**
+   * The status of a certification path `[leaf, ...chain]` (chain as buildChain gives it, ending at the anchor): each
+   * certificate checked against the next, the anchor itself not (nobody above it can revoke it). The worst answer
+   * wins: revoked, then unknown (a check that was possible and failed), then none (nothing names revocation
+   * information, or there is no issuer to check against), else good. `label` names position i in the detail.
+   * Signature verification and directory resolution share this, so both decide revocation the same way.
+   */
+  async checkPath(path: readonly Uint8Array[], at: Date, label: (i: number) => string): Promise<PathRevocation> {
+    if (path.length < 2) return { status: 'none', detail: 'no issuer certificate to check against' };
+    const results = await Promise.all(path.slice(0, -1).map((cert, i) => this.check(cert, path[i + 1]!, at)));
+    const list = (pick: (r: RevocationResult) => boolean) =>
+      results
+        .map((r, i) => [r, i] as const)
+        .filter(([r]) => pick(r))
+        .map(([r, i]) => `${label(i)}: ${r.detail}`)
+        .join('; ');
+    if (results.some((r) => r.status === 'revoked')) return { status: 'revoked', detail: list((r) => r.status === 'revoked') };
+    const failed = (r: RevocationResult) => r.status === 'unknown' && r.source !== 'none';
+    if (results.some(failed)) return { status: 'unknown', detail: list(failed) };
+    if (results.every((r) => r.source === 'none')) return { status: 'none', detail: 'no revocation information (no OCSP responder or CRL named in the certificates)' };
+    return { status: 'good', detail: list(() => true) };
   }
 
   private async run(c: CertificateFacts, i: CertificateFacts, ocspUrls: string[], crlUrls: string[], at: Date): Promise<Outcome> {

@@ -59,7 +59,7 @@ import { keyIdentifier, OID_ANY_EXTENDED_KEY_USAGE, OID_KP_EMAIL_PROTECTION, sam
 import { MAX_SIGNED_DATA_BYTES } from './lib/cms-signed-limits.ts';
 import { signedDataNode, signedDataParts, type Attribute, type SignedDataParts, type SignerInfoParts } from './lib/cms-signed-parse.ts';
 import { OID_DATA } from './lib/oids.ts';
-import type { RevocationChecker, RevocationResult } from './revocation.ts';
+import type { RevocationChecker } from './revocation.ts';
 import { buildChain, parsedCertificate, type ChainProblem } from './trust.ts';
 import type { CertificateSummary, Check, CheckName, Fetcher, SignatureEvidence, SignatureStatus } from './types.ts';
 import { SIGNATURE_STATUSES } from './types.ts';
@@ -328,20 +328,11 @@ async function revocationCheck(ev: Evidence, signer: CertificateFacts, chain: Ui
   // Answers about an untrusted chain would be signed by keys we have no reason to believe, and fetching them would
   // let any sender point us at URLs of their choice.
   if (!anchor) return ev.add('revocation', 'skipped', 'not checked: the chain does not reach a trust anchor');
-  // Pairs (certificate, its issuer) from the signer up to, not including, the anchor.
-  const path = [signer.der, ...chain];
-  const pairs: [Uint8Array, Uint8Array][] = [];
-  for (let i = 0; i + 1 < path.length; i++) pairs.push([path[i]!, path[i + 1]!]);
-  if (anchor && pairs.length > 0 && pairs[pairs.length - 1]![0] === anchor) pairs.pop();
-  if (pairs.length === 0) return ev.add('revocation', 'skipped', 'no issuer certificate to check against');
-  const results: RevocationResult[] = await Promise.all(pairs.map(([cert, issuer]) => s.revocation!.check(cert, issuer, s.now)));
-  const label = (i: number) => (i === 0 ? 'signer' : `intermediate ${i}`);
-  const revoked = results.map((r, i) => [r, i] as const).filter(([r]) => r.status === 'revoked');
-  if (revoked.length) return ev.add('revocation', 'fail', revoked.map(([r, i]) => `${label(i)}: ${r.detail}`).join('; '), 'revoked');
-  const failed = results.map((r, i) => [r, i] as const).filter(([r]) => r.status === 'unknown' && r.source !== 'none');
-  if (failed.length) return ev.add('revocation', 'unknown', failed.map(([r, i]) => `${label(i)}: ${r.detail}`).join('; '), 'revocation-unknown');
-  if (results.every((r) => r.source === 'none')) return ev.add('revocation', 'skipped', 'no revocation information (no OCSP responder or CRL named in the certificates)');
-  return ev.add('revocation', 'pass', results.map((r, i) => `${label(i)}: ${r.detail}`).join('; '));
+  const r = await s.revocation.checkPath([signer.der, ...chain], s.now, (i) => (i === 0 ? 'signer' : `intermediate ${i}`));
+  if (r.status === 'revoked') return ev.add('revocation', 'fail', r.detail, 'revoked');
+  if (r.status === 'unknown') return ev.add('revocation', 'unknown', r.detail, 'revocation-unknown');
+  if (r.status === 'none') return ev.add('revocation', 'skipped', r.detail);
+  return ev.add('revocation', 'pass', r.detail);
 }
 
 function algorithmCheck(ev: Evidence, parts: { digest?: DigestName; scheme?: SignatureScheme; signer?: CertificateFacts; chain: Uint8Array[] }, policy: VerifyPolicy): void {

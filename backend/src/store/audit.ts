@@ -31,7 +31,9 @@ export type AuditAction =
   | 'passphrase.change_failed'
   | 'alias.added'
   | 'certificate.harvested'
-  | 'certificate.deleted';
+  | 'certificate.deleted'
+  | 'directory.synced'
+  | 'directory.sync_failed';
 
 export interface AuditEntry {
   seq: number;

@@ -28,6 +28,12 @@ export interface DirectoryCertRow {
   extended_key_usage: string[];
   key_algorithm: string;
   key_size: number;
+  /** subjectAltName rfc822Name addresses (migration 006); null for a row synced before it. */
+  san_emails: string[] | null;
+  /** The certificates between this one and its trust anchor, as the sync found them (migration 006). */
+  intermediates: Uint8Array[];
+  /** SHA-256 of the certificate whose signature on this one the sync verified; null without a trusted path. */
+  issuer_fingerprint: string | null;
   usable: boolean;
   reason: string | null;
   first_seen_at: Date;
@@ -57,14 +63,17 @@ export interface NewDirectoryCert {
   extendedKeyUsage: string[];
   keyAlgorithm: string;
   keySize: number;
+  sanEmails: string[];
+  intermediates: Uint8Array[];
+  issuerFingerprint: string | undefined;
   reason: string | undefined;
 }
 
 const CERT_COLUMNS = `c.id, c.entry_id, c.attribute, c.certificate, c.fingerprint_sha256, c.subject, c.issuer, c.serial_number,
   c.not_before, c.not_after, c.emails, c.addresses, c.key_usage, c.extended_key_usage, c.key_algorithm, c.key_size,
-  c.usable, c.reason, c.first_seen_at, c.updated_at`;
+  c.san_emails, c.intermediates, c.issuer_fingerprint, c.usable, c.reason, c.first_seen_at, c.updated_at`;
 
-/** Rows per multi-row INSERT: 19 parameters each stays far below PostgreSQL's 65,535 bind parameters. */
+/** Rows per multi-row INSERT: 21 parameters each stays far below PostgreSQL's 65,535 bind parameters. */
 const INSERT_CHUNK = 200;
 
 // ---- reading -------------------------------------------------------------------------------------------------------
@@ -122,6 +131,29 @@ export async function countDirectory(db: Queryable): Promise<{ entries: number; 
   return row ?? { entries: 0, certificates: 0, usable: 0 };
 }
 
+export interface AddressConflict {
+  address: string;
+  /** The DNs of the entries that claim it, sorted. */
+  entries: string[];
+}
+
+/**
+ * Addresses that more than one entry claims (as mail or as a proxy address), the first `limit` by address, and how
+ * many there are in all. Such an address resolves to nothing (issue 12): the directory does not say whose it is.
+ */
+export async function directoryConflicts(db: Queryable, limit: number): Promise<{ total: number; conflicts: AddressConflict[] }> {
+  // count(*) OVER () is taken before the LIMIT: the whole number of conflicts beside the first few.
+  const rows = await db.query<{ address: string; entries: string[]; total: number }>(
+    `SELECT address, entries, count(*) OVER ()::int AS total FROM (
+       SELECT a AS address, array_agg(e.dn ORDER BY e.dn) AS entries
+         FROM directory_entries e, unnest(e.addresses) a
+        GROUP BY a HAVING count(DISTINCT e.id) > 1) claimed
+      ORDER BY address LIMIT $1`,
+    [Math.max(1, Math.floor(limit))],
+  );
+  return { total: rows[0]?.total ?? 0, conflicts: rows.map((r) => ({ address: r.address, entries: r.entries })) };
+}
+
 // ---- writing (the sync, inside its transaction) --------------------------------------------------------------------
 
 export async function entriesByKeys(db: Queryable, keys: string[]): Promise<(DirectoryEntryRow & { change_marker: string | null })[]> {
@@ -132,11 +164,14 @@ export async function entriesByKeys(db: Queryable, keys: string[]): Promise<(Dir
   );
 }
 
-/** The stored facts of these entries' certificates, without the certificate bytes (the sync compares fingerprints). */
-export async function certificatesOfEntries(db: Queryable, entryIds: number[]): Promise<Omit<DirectoryCertRow, 'certificate'>[]> {
+export type StoredDirectoryCert = Omit<DirectoryCertRow, 'certificate' | 'intermediates'>;
+
+/** The stored facts of these entries' certificates, without any certificate bytes (the sync compares fingerprints). */
+export async function certificatesOfEntries(db: Queryable, entryIds: number[]): Promise<StoredDirectoryCert[]> {
   if (entryIds.length === 0) return [];
-  return db.query<Omit<DirectoryCertRow, 'certificate'>>(
-    `SELECT ${CERT_COLUMNS.replace('c.certificate, ', '')} FROM directory_certificates c WHERE c.entry_id = ANY($1::bigint[])`,
+  return db.query<StoredDirectoryCert>(
+    `SELECT ${CERT_COLUMNS.replace('c.certificate, ', '').replace('c.intermediates, ', '')}
+       FROM directory_certificates c WHERE c.entry_id = ANY($1::bigint[])`,
     [entryIds],
   );
 }
@@ -192,31 +227,43 @@ export async function insertCertificates(db: Queryable, certs: NewDirectoryCert[
         c.keySize,
         c.reason === undefined,
         c.reason ?? null,
+        c.sanEmails,
+        c.intermediates,
+        c.issuerFingerprint ?? null,
       );
       const p = (k: number, cast = '') => `$${start + k}${cast}`;
       return `(${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}, ${p(8)}, ${p(9)}, ${p(10)}, ${p(11, '::text[]')},
-        ${p(12, '::text[]')}, ${p(13, '::text[]')}, ${p(14, '::text[]')}, ${p(15)}, ${p(16)}, ${p(17)}, ${p(18)})`;
+        ${p(12, '::text[]')}, ${p(13, '::text[]')}, ${p(14, '::text[]')}, ${p(15)}, ${p(16)}, ${p(17)}, ${p(18)},
+        ${p(19, '::text[]')}, ${p(20, '::bytea[]')}, ${p(21)})`;
     });
     await db.query(
       `INSERT INTO directory_certificates (id, entry_id, attribute, certificate, fingerprint_sha256, subject, issuer,
          serial_number, not_before, not_after, emails, addresses, key_usage, extended_key_usage, key_algorithm, key_size,
-         usable, reason)
+         usable, reason, san_emails, intermediates, issuer_fingerprint)
        VALUES ${values.join(', ')}`,
       params,
     );
   }
 }
 
-/** A certificate that is still there but whose addresses, source attribute or verdict changed. */
+/** A certificate that is still there but whose addresses, source attribute, verdict or path changed. */
 export async function updateCertificate(
   db: Queryable,
   id: string,
-  c: { attribute: string; addresses: string[]; reason: string | undefined },
+  c: {
+    attribute: string;
+    addresses: string[];
+    reason: string | undefined;
+    sanEmails: string[];
+    intermediates: Uint8Array[];
+    issuerFingerprint: string | undefined;
+  },
 ): Promise<void> {
   await db.query(
-    `UPDATE directory_certificates SET attribute = $2, addresses = $3::text[], usable = $4, reason = $5, updated_at = now()
+    `UPDATE directory_certificates SET attribute = $2, addresses = $3::text[], usable = $4, reason = $5,
+       san_emails = $6::text[], intermediates = $7::bytea[], issuer_fingerprint = $8, updated_at = now()
       WHERE id = $1`,
-    [id, c.attribute, c.addresses, c.reason === undefined, c.reason ?? null],
+    [id, c.attribute, c.addresses, c.reason === undefined, c.reason ?? null, c.sanEmails, c.intermediates, c.issuerFingerprint ?? null],
   );
 }
 

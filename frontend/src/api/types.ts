@@ -91,6 +91,8 @@ export interface Resolution {
   email: string;
   ready: boolean;
   reasons: string[];
+  /** Ready, but the user should know: a directory certificate whose revocation status is unknown (issue 12). */
+  warnings?: string[];
   certificate: { id: string; source: string; subject: string; fingerprintSha256: string; notAfter: string } | null;
 }
 

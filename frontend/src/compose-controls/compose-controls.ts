@@ -179,6 +179,7 @@ export class SmimeComposeControls extends LitElement {
               (r) => html`<li class=${r.ready ? 'tone-ok' : 'tone-warn'} data-email=${r.email} data-ready=${String(r.ready)}>
                 ${icon(r.ready ? 'ok' : 'warn')}<span>${r.ready ? m.recipientReady(r.email) : m.recipientMissing(r.email)}</span>
                 ${!r.ready && r.reasons.length ? html`<span class="reasons">(${r.reasons.join('; ')})</span>` : nothing}
+                ${r.ready && r.warnings?.length ? html`<span class="reasons" part="warnings">(${r.warnings.join('; ')})</span>` : nothing}
               </li>`,
             )}
           </ul>`

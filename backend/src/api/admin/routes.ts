@@ -85,12 +85,12 @@ export function adminRoutes(s: Services): Router<AppState> {
     const opts = directoryOptions(s.config);
     if (!opts) throw new AppError('DIRECTORY_NOT_CONFIGURED');
     const { full } = ctx.request.length ? await readJson(ctx, syncBody, s.config.SMIME_MAX_JSON_BYTES) : { full: false };
-    const summary = await syncDirectory(s.db, opts, { mode: full ? 'full' : 'auto', log: s.log });
+    const summary = await syncDirectory(s.db, opts, { mode: full ? 'full' : 'auto', actor: 'admin:api', log: s.log });
     ctx.body = { summary };
   });
 
   r.get('/directory/status', async (ctx) => {
-    const status = await directoryStatus(s.db, s.config.LDAP_URL !== undefined);
+    const status = await directoryStatus(s.db, s.config.LDAP_URL !== undefined, s.config.SMIME_DIRECTORY_REPORT_LIMIT);
     ctx.body = { ...status, stored: await countDirectory(s.db) };
   });
   return r;

@@ -114,6 +114,7 @@ export function certificateRoutes(s: Services): Router<AppState> {
         email: x.email,
         ready: x.ready,
         reasons: x.reasons,
+        warnings: x.warnings,
         certificate: x.certificate
           ? {
               id: x.certificate.id,
@@ -121,6 +122,8 @@ export function certificateRoutes(s: Services): Router<AppState> {
               subject: x.certificate.subject,
               fingerprintSha256: x.certificate.fingerprintSha256,
               notAfter: x.certificate.notAfter.toISOString(),
+              // Directory certificates (issue 12): good, unknown (shown, used unless configured to block), none, off.
+              ...(x.certificate.revocation ? { revocation: x.certificate.revocation } : {}),
             }
           : null,
       })),
