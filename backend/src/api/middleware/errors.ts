@@ -1,13 +1,12 @@
 /**
  * The one place where errors become HTTP answers: `{ "error": { "code", "message", ...details } }` with the status of
- * the code's registry entry. Anything unexpected is logged with its stack and answered as a bare 500 INTERNAL whose
+ * the code's kind (../../errors.ts: engine, MIME layer, vault, directory and API share one registry, so an engine
+ * error needs no translation). Anything unexpected is logged with its stack and answered as a bare 500 INTERNAL whose
  * message says nothing of the cause.
  */
 import type { Context, Next } from 'koa';
 import { AppError, ERRORS, isAppError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
-import { isSmimeError } from '../../smime/errors.ts';
-import { isMimeError } from '../../smime/mime/index.ts';
 
 export function errorBody(e: AppError): { error: Record<string, unknown> } {
   return { error: { code: e.code, message: e.message, ...(e.details ?? {}) } };
@@ -29,12 +28,6 @@ export function errorHandler(log: Logger) {
       let e: AppError;
       if (isAppError(err)) {
         e = err;
-      } else if (isSmimeError(err) || isMimeError(err)) {
-        // Engine errors are about the input: a 4xx with the engine's own stable code.
-        const code = (err as { code: string }).code;
-        ctx.status = /TOO_LARGE|TOO_DEEP|TOO_MANY/.test(code) ? 413 : 422;
-        ctx.body = { error: { code, message: (err as Error).message } };
-        return;
       } else if (typeof err === 'object' && err !== null && 'status' in err && (err as { status: number }).status === 405) {
         e = new AppError('METHOD_NOT_ALLOWED');
       } else if (typeof err === 'object' && err !== null && 'status' in err && (err as { status: number }).status === 501) {
