@@ -5,7 +5,7 @@
  * addresses in disguise (IPv4-mapped IPv6, NAT64, 6to4, decimal and hex IPv4), directly, through a DNS name, or
  * through a redirect from a public server; and they can answer with huge or endless bodies to exhaust memory or time.
  *
- * Defence (backend/src/smime/fetcher.ts): http(s) only, no credentials; the host is resolved and EVERY address
+ * Defence (backend/src/net/fetcher.ts): http(s) only, no credentials; the host is resolved and EVERY address
  * checked against the RFC 6890 special-purpose ranges before any connection; the socket is handed the checked
  * address (no second DNS answer, no rebinding); one redirect at most, to a target checked the same way; a size limit
  * per purpose enforced while reading; one timeout over resolution, connection and body.
@@ -24,7 +24,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import net, { type AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { isSmimeError, type SmimeErrorCode } from '../../backend/src/smime/errors.ts';
-import { isNonPublicAddress, MAX_AIA_BYTES, MAX_CRL_BYTES, SafeFetcher } from '../../backend/src/smime/fetcher.ts';
+import { isNonPublicAddress, MAX_AIA_BYTES, MAX_CRL_BYTES, SafeFetcher } from '../../backend/src/net/fetcher.ts';
 import { RevocationChecker } from '../../backend/src/smime/revocation.ts';
 import type { SignatureEvidence } from '../../backend/src/smime/types.ts';
 import { verifySignedData } from '../../backend/src/smime/verify.ts';

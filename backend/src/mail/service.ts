@@ -10,7 +10,7 @@ import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { describeCertificate } from '../smime/certificate.ts';
 import { type ContentCipher, type DecryptionKey } from '../smime/envelope.ts';
-import { SafeFetcher } from '../smime/fetcher.ts';
+import { SafeFetcher } from '../net/fetcher.ts';
 import { analyzeMessage, type Layer, type MessageAnalysis } from '../smime/incoming.ts';
 import { getHeader, parseAddressList, parseEntity, plainSender, tryCanonicalAddress } from '../smime/mime/index.ts';
 import { protectMessagePieces } from '../smime/outgoing.ts';

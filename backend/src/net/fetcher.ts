@@ -1,6 +1,7 @@
 /**
  * The one way the S/MIME engine reaches the network (issue 3): AIA caIssuers certificates, CRLs and OCSP answers, at
- * URLs that come from certificates, that is from whoever sent the message. So every fetch is treated as hostile:
+ * URLs that come from certificates. The engine only knows the Fetcher interface (smime/types.ts); the product hands it
+ * this implementation, so the engine itself never opens a socket (issue 13). The URLs come from certificates, that is from whoever sent the message. So every fetch is treated as hostile:
  *
  * - http and https only, no credentials in the URL;
  * - the host is resolved first (all addresses), and the fetch is refused if any address is private, loopback,
@@ -17,8 +18,8 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
-import { SmimeError } from './errors.ts';
-import type { Fetcher } from './types.ts';
+import { SmimeError } from '../smime/errors.ts';
+import type { Fetcher } from '../smime/types.ts';
 
 /** An AIA certificate (or a certs-only bundle) is a few KiB; an OCSP answer with a responder chain under 10 KiB. */
 export const MAX_AIA_BYTES = 1024 * 1024;
