@@ -1,7 +1,8 @@
 /** What leaves the server about a key: certificate facts and state, never wrapped blobs, salts or KDF internals. */
 import type { KeyRow } from '../store/keys.ts';
+import type { OwnKey, ValidityStatus } from './contract.ts';
 
-export function keyStatus(row: Pick<KeyRow, 'not_before' | 'not_after'>, now = new Date()) {
+export function keyStatus(row: Pick<KeyRow, 'not_before' | 'not_after'>, now = new Date()): ValidityStatus {
   if (now < row.not_before) return 'not-yet-valid';
   if (now > row.not_after) return 'expired';
   return 'valid';
@@ -27,5 +28,5 @@ export function presentKey(row: KeyRow) {
     source: row.source,
     chainLength: row.chain.length,
     createdAt: new Date(row.created_at).toISOString(),
-  };
+  } satisfies OwnKey;
 }

@@ -10,6 +10,7 @@ import { appendAudit } from '../../store/audit.ts';
 import { deleteExchanged, getExchanged, listExchanged, type ExchangedCertRow } from '../../store/certificates.ts';
 import { getDirectoryCertificate, listDirectoryCertificates, type DirectoryCertWithEntry } from '../../store/directory.ts';
 import type { AppState, Services } from '../context.ts';
+import type { PublicCertificate, Resolution } from '../contract.ts';
 import { validate } from '../middleware/body.ts';
 import { requireUser } from '../middleware/auth.ts';
 import { keyStatus } from '../presenters.ts';
@@ -39,7 +40,7 @@ function present(r: ExchangedCertRow) {
     capabilities: r.capabilities,
     firstSeenAt: new Date(r.first_seen_at).toISOString(),
     lastSeenAt: new Date(r.last_seen_at).toISOString(),
-  };
+  } satisfies PublicCertificate;
 }
 
 function presentDirectory(r: DirectoryCertWithEntry, email?: string) {
@@ -66,7 +67,7 @@ function presentDirectory(r: DirectoryCertWithEntry, email?: string) {
     capabilities: [] as string[],
     firstSeenAt: new Date(r.first_seen_at).toISOString(),
     lastSeenAt: new Date(r.updated_at).toISOString(),
-  };
+  } satisfies PublicCertificate;
 }
 
 function certId(raw: string | undefined): string {
@@ -126,7 +127,7 @@ export function certificateRoutes(s: Services): Router<AppState> {
               ...(x.certificate.revocation ? { revocation: x.certificate.revocation } : {}),
             }
           : null,
-      })),
+      }) satisfies Resolution),
     };
   });
 

@@ -3,6 +3,7 @@ import Router from '@koa/router';
 import { listAudit } from '../../store/audit.ts';
 import { listAliases } from '../../store/users.ts';
 import type { AppState, Services } from '../context.ts';
+import type { Me } from '../contract.ts';
 import { requireUser } from '../middleware/auth.ts';
 
 export function meRoutes(s: Services): Router<AppState> {
@@ -18,7 +19,7 @@ export function meRoutes(s: Services): Router<AppState> {
       mustChangePassphrase: keys.some((k) => k.must_change_passphrase),
       unlockIdleTimeoutS: s.config.SMIME_UNLOCK_IDLE_TIMEOUT_S,
       passphraseMinLength: s.config.SMIME_PASSPHRASE_MIN_LENGTH,
-    };
+    } satisfies Me;
   });
   r.get('/audit', async (ctx) => {
     const entries = await listAudit(s.db, { userEmail: ctx.state.user!.email, limit: 200 });

@@ -9,6 +9,7 @@ import { AppError } from '../../errors.ts';
 import type { Layer } from '../../smime/incoming.ts';
 import type { CertificateSummary, SignatureEvidence } from '../../smime/types.ts';
 import type { AppState, Services } from '../context.ts';
+import type { EncryptedLayer, IncomingAnalysis, SignatureInfo, SignedLayer } from '../contract.ts';
 import { readRaw, validate } from '../middleware/body.ts';
 import { requireUser } from '../middleware/auth.ts';
 import { unlockToken } from '../session/routes.ts';
@@ -31,10 +32,10 @@ function presentSignature(s: SignatureEvidence) {
     signatureAlgorithm: s.signatureAlgorithm,
     signingTime: s.signingTime,
     checks: s.checks,
-  };
+  } satisfies SignatureInfo;
 }
 
-export function presentLayer(l: Layer) {
+export function presentLayer(l: Layer): SignedLayer | EncryptedLayer {
   if (l.kind === 'signed')
     return { kind: l.kind, format: l.format, status: l.status, signatures: l.signatures.map(presentSignature) };
   return {
@@ -88,7 +89,7 @@ export function messageRoutes(s: Services): Router<AppState> {
       harvested,
       unwrapped: analysis.unwrapped,
       content: Buffer.from(analysis.content).toString('base64'),
-    };
+    } satisfies IncomingAnalysis;
   });
   return r;
 }

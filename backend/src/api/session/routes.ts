@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { AppError } from '../../errors.ts';
 import type { UserRow } from '../../store/users.ts';
 import type { AppState, Services } from '../context.ts';
+import type { SessionStatus, UnlockResult } from '../contract.ts';
 import { readJson } from '../middleware/body.ts';
 import { requireUser } from '../middleware/auth.ts';
 import { passphrase } from '../schemas.ts';
@@ -48,7 +49,15 @@ export function sessionRoutes(s: Services): Router<AppState> {
 
   r.get('/', async (ctx) => {
     const user = ctx.state.user!;
-    ctx.body = await s.vault.status(user, unlockToken(ctx, user));
+    const st = await s.vault.status(user, unlockToken(ctx, user));
+    ctx.body = {
+      unlocked: st.unlocked,
+      ...(st.sessionId ? { sessionId: st.sessionId } : {}),
+      ...(st.expiresAt ? { expiresAt: st.expiresAt.toISOString() } : {}),
+      ...(st.idleExpiresAt ? { idleExpiresAt: st.idleExpiresAt.toISOString() } : {}),
+      idleTimeoutS: st.idleTimeoutS,
+      unlockedKeyIds: st.unlockedKeyIds,
+    } satisfies SessionStatus;
   });
 
   r.post('/unlock', async (ctx) => {
@@ -65,8 +74,8 @@ export function sessionRoutes(s: Services): Router<AppState> {
       unlockedKeyIds: result.unlockedKeyIds,
       lockedKeyIds: result.lockedKeyIds,
       mustChangePassphrase: result.mustChangePassphrase,
-      ...(body.delivery === 'header' ? { unlockToken: result.token, header: 'X-Smime-Unlock' } : {}),
-    };
+      ...(body.delivery === 'header' ? { unlockToken: result.token, header: 'X-Smime-Unlock' as const } : {}),
+    } satisfies UnlockResult;
   });
 
   r.delete('/unlock', async (ctx) => {

@@ -1,0 +1,181 @@
+/**
+ * The HTTP API's answers, as types: the one source that the backend's presenters are checked against (`satisfies`) and
+ * that the frontend compiles against (frontend/src/api/types.ts re-exports this module), so the two cannot drift apart
+ * unnoticed (issue 13). The status vocabulary itself is the engine's (smime/types.ts). This module, and what it imports,
+ * holds no runtime code beyond those constant lists: the frontend bundle includes it.
+ */
+import {
+  DECRYPTION_STATUSES,
+  SIGNATURE_STATUSES,
+  type CertificateSummary,
+  type Check,
+  type DecryptionStatus,
+  type SignatureStatus,
+} from '../smime/types.ts';
+
+export { DECRYPTION_STATUSES, SIGNATURE_STATUSES, type CertificateSummary, type Check, type DecryptionStatus, type SignatureStatus };
+export type { CheckName } from '../smime/types.ts';
+
+export type LayerStatus = SignatureStatus | DecryptionStatus;
+
+/** Where a certificate's validity period stands today. */
+export type ValidityStatus = 'valid' | 'expired' | 'not-yet-valid';
+
+/** The content ciphers a user may choose for outgoing mail. */
+export const CONTENT_CIPHERS = ['aes-256-cbc', 'aes-128-cbc', 'aes-256-gcm', 'aes-128-gcm'] as const;
+export type ContentCipher = (typeof CONTENT_CIPHERS)[number];
+
+/** GET /api/v1/me */
+export interface Me {
+  email: string;
+  aliases: string[];
+  keys: number;
+  mustChangePassphrase: boolean;
+  unlockIdleTimeoutS: number;
+  passphraseMinLength: number;
+}
+
+/** GET /api/v1/session */
+export interface SessionStatus {
+  unlocked: boolean;
+  sessionId?: string;
+  idleExpiresAt?: string;
+  expiresAt?: string;
+  idleTimeoutS: number;
+  unlockedKeyIds: string[];
+}
+
+/** POST /api/v1/session/unlock */
+export interface UnlockResult {
+  unlocked: true;
+  sessionId: string;
+  expiresAt: string;
+  idleTimeoutS: number;
+  unlockedKeyIds: string[];
+  lockedKeyIds: string[];
+  mustChangePassphrase: boolean;
+  /** Only with `delivery: 'header'`: the credential to send back in the named header. */
+  unlockToken?: string;
+  header?: 'X-Smime-Unlock';
+}
+
+/** One of the user's own keys (GET /api/v1/keys): certificate facts and state, never wrapped blobs or KDF internals. */
+export interface OwnKey {
+  id: string;
+  fingerprintSha256: string;
+  subject: string;
+  issuer: string;
+  serialNumber: string;
+  notBefore: string;
+  notAfter: string;
+  status: ValidityStatus;
+  emails: string[];
+  keyUsage: string[];
+  extendedKeyUsage: string[];
+  keyAlgorithm: string;
+  keySize: number;
+  isDefault: boolean;
+  mustChangePassphrase: boolean;
+  /** 'admin': placed by IT (its passphrase must be changed before use); 'user': imported by the user. */
+  source: 'admin' | 'user';
+  chainLength: number;
+  createdAt: string;
+}
+
+/** A certificate the user can encrypt to (GET /api/v1/certificates). */
+export interface PublicCertificate {
+  id: string;
+  email: string | null;
+  /** 'harvested' (from verified signed mail), 'imported', or 'directory' (LDAP/AD sync). */
+  source: string;
+  subject: string;
+  issuer: string;
+  serialNumber: string;
+  fingerprintSha256: string;
+  notBefore: string;
+  notAfter: string;
+  status: ValidityStatus;
+  keyUsage: string[];
+  extendedKeyUsage: string[];
+  keyAlgorithm: string;
+  keySize: number;
+  capabilities: string[];
+  firstSeenAt?: string;
+  lastSeenAt?: string;
+  /** Directory certificates only: every address, the entry's DN and attribute, whether it may be used and why not. */
+  addresses?: string[];
+  dn?: string;
+  attribute?: string;
+  usable?: boolean;
+  reason?: string | null;
+}
+
+/** One recipient of GET /api/v1/certificates/resolve. */
+export interface Resolution {
+  email: string;
+  ready: boolean;
+  reasons: string[];
+  /** Ready, but the user should know: a directory certificate whose revocation status is unknown (issue 12). */
+  warnings?: string[];
+  certificate: {
+    id: string;
+    source: string;
+    subject: string;
+    fingerprintSha256: string;
+    notAfter: string;
+    /**
+     * Directory certificates (issue 12): what revocation checking found for its path at use. 'off': checking is
+     * switched off (SMIME_REVOCATION_CHECK=off); 'not-checked': the path reaches no anchor, so nothing was asked.
+     */
+    revocation?: { status: 'good' | 'revoked' | 'unknown' | 'none' | 'off' | 'not-checked'; detail: string };
+  } | null;
+}
+
+/** One signature of a signed layer, as the client sees it (the signer certificate's DER stays on the server). */
+export interface SignatureInfo {
+  status: SignatureStatus;
+  signer?: CertificateSummary & { keyAlgorithm?: string; keySize?: number };
+  chain: CertificateSummary[];
+  digestAlgorithm?: string;
+  signatureAlgorithm?: string;
+  signingTime?: string;
+  checks: Check[];
+}
+
+export interface SignedLayer {
+  kind: 'signed';
+  format: string;
+  status: SignatureStatus;
+  signatures: SignatureInfo[];
+}
+
+export interface EncryptedLayer {
+  kind: 'encrypted';
+  format: string;
+  status: DecryptionStatus;
+  contentCipher?: string;
+  keyId?: string;
+  recipients?: unknown;
+  detail?: string;
+}
+
+export type Layer = SignedLayer | EncryptedLayer;
+
+/** POST /api/v1/messages/incoming */
+export interface IncomingAnalysis {
+  layers: Layer[];
+  signed: boolean;
+  encrypted: boolean;
+  /** S/MIME parts inside an unprotected multipart; `path` is the child index at each level from the top (0-based). */
+  parts: (Layer & { path: number[] })[];
+  harvested: { email: string; outcome: 'added' | 'replaced' | 'seen' | 'kept'; fingerprintSha256: string }[];
+  /** base64 of the innermost MIME entity to render. */
+  content: string;
+  /** True when `content` is the decrypted or verified inner entity rather than the message itself. */
+  unwrapped: boolean;
+}
+
+/** Every 4xx and 5xx answer. `code` is stable (backend/src/errors.ts); `message` is for people. */
+export interface ApiErrorBody {
+  error: { code: string; message: string; [detail: string]: unknown };
+}
