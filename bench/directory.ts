@@ -21,7 +21,7 @@ import { loadConfig } from '../backend/src/config.ts';
 import { directoryOptions, type DirectoryOptions } from '../backend/src/directory/options.ts';
 import { DirectoryConnection } from '../backend/src/directory/ldap.ts';
 import { syncDirectory } from '../backend/src/directory/sync.ts';
-import { certificateToPem } from '../backend/src/smime/certificate.ts';
+import { certificateToPem } from '../backend/src/smime/index.ts';
 import { openPostgres, wrapPGlite, type Database } from '../backend/src/store/db.ts';
 import { migrate } from '../backend/src/store/migrate.ts';
 import { BASE_DN, PEOPLE_DN, personLdif, slapdMissing, startSlapd, SYNC_DN, SYNC_PASSWORD } from '../test/fixtures/ldap/slapd.ts';

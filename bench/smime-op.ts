@@ -9,10 +9,7 @@
  */
 import { createPrivateKey } from 'node:crypto';
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { pemToDer } from '../backend/src/smime/certificate.ts';
-import { decryptEnvelope } from '../backend/src/smime/envelope.ts';
-import { analyzeMessage } from '../backend/src/smime/incoming.ts';
-import { protectMessagePieces } from '../backend/src/smime/outgoing.ts';
+import { analyzeMessage, decryptEnvelope, pemToDer, protectMessagePieces } from '../backend/src/smime/index.ts';
 
 const [op, dir] = process.argv.slice(2) as [string, string];
 const key = createPrivateKey(readFileSync(`${dir}/key.pem`));

@@ -8,8 +8,7 @@ import { createPrivateKey } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { pemToDer } from '../backend/src/smime/certificate.ts';
-import { protectMessage } from '../backend/src/smime/outgoing.ts';
+import { pemToDer, protectMessage } from '../backend/src/smime/index.ts';
 import { benchMessage } from './smime-message.ts';
 import { printTable, type Row } from './table.ts';
 

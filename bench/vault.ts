@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { ARGON2_MIN } from '../backend/src/config.ts';
-import { parsePkcs12 } from '../backend/src/smime/pkcs12.ts';
+import { parsePkcs12 } from '../backend/src/smime/index.ts';
 import { wrapPGlite } from '../backend/src/store/db.ts';
 import { migrate } from '../backend/src/store/migrate.ts';
 import { findUserByEmail } from '../backend/src/store/users.ts';

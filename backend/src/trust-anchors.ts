@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import { ConfigError, type Config } from './config.ts';
-import { pemToDer } from './smime/certificate.ts';
+import { pemToDer } from './smime/index.ts';
 
 function bundle(path: string, setting: string): Uint8Array[] {
   let pem: string;

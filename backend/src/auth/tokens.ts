@@ -8,7 +8,7 @@ import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { z } from 'zod';
 import type { Config } from '../config.ts';
 import { AppError } from '../errors.ts';
-import { canonicalAddress, tryCanonicalAddress } from '../smime/mime/index.ts';
+import { canonicalAddress, tryCanonicalAddress } from '../smime/index.ts';
 
 export interface VerifiedUser {
   email: string;

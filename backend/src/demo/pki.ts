@@ -8,7 +8,7 @@ import { createHash, createHmac, createPrivateKey, randomBytes, webcrypto } from
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 // The PKCS#12 MAC key derivation (RFC 7292 appendix B) of the engine: the demo writes what the engine reads.
-import { bmpPassword, PKCS12_KDF_ID, pkcs12Kdf } from '../smime/lib/pkcs12-kdf.ts';
+import { bmpPassword, PKCS12_KDF_ID, pkcs12Kdf } from '../smime/index.ts';
 
 /** Demo certificates' lifetime: long enough that a demo data folder does not expire under a newcomer. */
 export const DEMO_CERT_VALIDITY_DAYS = 2 * 365;

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import Router from '@koa/router';
 import { z } from 'zod';
 import { AppError } from '../errors.ts';
-import { decodeEncodedWords, getHeader, parseAddressList, parseEntity } from '../smime/mime/index.ts';
+import { decodeEncodedWords, getHeader, parseAddressList, parseEntity } from '../smime/index.ts';
 import type { AppState, Services } from '../api/context.ts';
 import { readJson, validate } from '../api/middleware/body.ts';
 import { requireUser } from '../api/middleware/auth.ts';

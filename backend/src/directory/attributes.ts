@@ -2,7 +2,7 @@
  * From an LDAP entry to what the sync keeps: a stable key, the addresses (primary first) and the certificate values,
  * through the attribute map (AD defaults: mail, proxyAddresses, userCertificate;binary, userSMIMECertificate).
  */
-import { tryCanonicalAddress } from '../smime/mime/index.ts';
+import { tryCanonicalAddress } from '../smime/index.ts';
 import type { AttributeMap } from './options.ts';
 import { certificatesFromPkcs7 } from './pkcs7.ts';
 

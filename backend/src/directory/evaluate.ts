@@ -7,8 +7,13 @@
  */
 import { createHash } from 'node:crypto';
 import { unusableReason } from '../mail/recipients.ts';
-import { describeCertificate, type CertificateInfo } from '../smime/certificate.ts';
-import { parsedCertificate, type ChainCache, type ChainResult } from '../smime/trust.ts';
+import {
+  type CertificateInfo,
+  type ChainCache,
+  type ChainResult,
+  describeCertificate,
+  parsedCertificate,
+} from '../smime/index.ts';
 import type { CertificateValue } from './attributes.ts';
 import { chainReason, intermediatesOf } from './trust.ts';
 

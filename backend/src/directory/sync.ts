@@ -27,8 +27,7 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { CertificateInfo } from '../smime/certificate.ts';
-import { ChainCache } from '../smime/trust.ts';
+import { type CertificateInfo, ChainCache } from '../smime/index.ts';
 import { appendAudit } from '../store/audit.ts';
 import type { Database, Queryable } from '../store/db.ts';
 import {

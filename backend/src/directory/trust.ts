@@ -18,8 +18,7 @@
  * everyone rather than to the holder of a key that may have been revoked; an organisation with a reliable responder
  * sets 'block'. A certificate that names no OCSP responder and no CRL cannot be checked by anyone and is used ('none').
  */
-import type { PathRevocation, RevocationChecker } from '../smime/revocation.ts';
-import { buildChain, type ChainResult } from '../smime/trust.ts';
+import { buildChain, type ChainResult, type PathRevocation, type RevocationChecker } from '../smime/index.ts';
 
 export type UnknownRevocationPolicy = 'allow' | 'block';
 

@@ -10,7 +10,7 @@
  * directory does not say whose it is, and choosing either could encrypt to the wrong person.
  */
 import type { RevocationShown } from '../directory/trust.ts';
-import { describeCertificate } from '../smime/certificate.ts';
+import { describeCertificate } from '../smime/index.ts';
 import type { Queryable } from '../store/db.ts';
 import { exchangedForEmails } from '../store/certificates.ts';
 import { directoryCertificatesForEmails } from '../store/directory.ts';

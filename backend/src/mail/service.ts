@@ -8,14 +8,23 @@ import type { Config } from '../config.ts';
 import { DirectoryTrust } from '../directory/trust.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { describeCertificate } from '../smime/certificate.ts';
-import { type ContentCipher, type DecryptionKey } from '../smime/envelope.ts';
+import {
+  analyzeMessage,
+  type ContentCipher,
+  type DecryptionKey,
+  describeCertificate,
+  getHeader,
+  type Layer,
+  type MessageAnalysis,
+  parseAddressList,
+  parseEntity,
+  plainSender,
+  protectMessagePieces,
+  RevocationChecker,
+  type SignatureEvidence,
+  tryCanonicalAddress,
+} from '../smime/index.ts';
 import { SafeFetcher } from '../net/fetcher.ts';
-import { analyzeMessage, type Layer, type MessageAnalysis } from '../smime/incoming.ts';
-import { getHeader, parseAddressList, parseEntity, plainSender, tryCanonicalAddress } from '../smime/mime/index.ts';
-import { protectMessagePieces } from '../smime/outgoing.ts';
-import { RevocationChecker } from '../smime/revocation.ts';
-import type { SignatureEvidence } from '../smime/types.ts';
 import { appendAudit } from '../store/audit.ts';
 import { certificateFacts, touchExchanged, upsertExchanged } from '../store/certificates.ts';
 import type { Database } from '../store/db.ts';

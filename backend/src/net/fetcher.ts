@@ -18,8 +18,7 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
-import { SmimeError } from '../smime/errors.ts';
-import type { Fetcher } from '../smime/types.ts';
+import { type Fetcher, SmimeError } from '../smime/index.ts';
 
 /** An AIA certificate (or a certs-only bundle) is a few KiB; an OCSP answer with a responder chain under 10 KiB. */
 export const MAX_AIA_BYTES = 1024 * 1024;

@@ -1,5 +1,5 @@
 /** Correspondents' certificates exchanged through signed mail (per reading user). */
-import type { CertificateInfo } from '../smime/certificate.ts';
+import type { CertificateInfo } from '../smime/index.ts';
 import type { Queryable } from './db.ts';
 
 export interface ExchangedCertRow {

@@ -3,7 +3,7 @@
  * mime/address.ts canonicalAddress: lowercase, IDNA domain, compatibility spellings refused), the same the token
  * verifier, certificates, senders and recipients use.
  */
-import { canonicalAddress } from '../smime/mime/index.ts';
+import { canonicalAddress } from '../smime/index.ts';
 import type { Queryable } from './db.ts';
 
 export interface UserRow {

@@ -6,8 +6,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { AppError } from '../errors.ts';
-import type { Pkcs12Contents } from '../smime/pkcs12.ts';
-import { SmimeError, type SmimeErrorCode } from '../smime/errors.ts';
+import { type Pkcs12Contents, SmimeError, type SmimeErrorCode } from '../smime/index.ts';
 import type { P12Answer, P12Job } from './p12-worker.ts';
 
 /** A worker without work for this long ends (its thread and its share of memory come back). */

@@ -4,7 +4,7 @@
  * input; here it costs one pool slot instead of every other user's requests.
  */
 import { parentPort } from 'node:worker_threads';
-import { parsePkcs12 } from '../smime/pkcs12.ts';
+import { parsePkcs12 } from '../smime/index.ts';
 
 export interface P12Job {
   id: number;

@@ -16,9 +16,7 @@
 import { createPrivateKey, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import { AppError, type ErrorCode } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { describeCertificate, type CertificateInfo } from '../smime/certificate.ts';
-import { isSmimeError } from '../smime/errors.ts';
-import type { Pkcs12Contents } from '../smime/pkcs12.ts';
+import { type CertificateInfo, describeCertificate, isSmimeError, type Pkcs12Contents } from '../smime/index.ts';
 import { Pkcs12Pool } from './p12-pool.ts';
 import { appendAudit } from '../store/audit.ts';
 import type { Database } from '../store/db.ts';

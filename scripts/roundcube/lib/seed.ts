@@ -14,7 +14,7 @@ import { loadConfig } from '../../../backend/src/config.ts';
 import { buildPkcs12, generateCa, issueUser, toPem } from '../../../backend/src/demo/pki.ts';
 import { createLogger } from '../../../backend/src/log.ts';
 import { createServices, openDatabase } from '../../../backend/src/services.ts';
-import { describeCertificate } from '../../../backend/src/smime/certificate.ts';
+import { describeCertificate } from '../../../backend/src/smime/index.ts';
 import { certificateFacts, upsertExchanged } from '../../../backend/src/store/certificates.ts';
 import { migrate } from '../../../backend/src/store/migrate.ts';
 import { ensureUser } from '../../../backend/src/store/users.ts';

@@ -5,7 +5,7 @@
 import Router from '@koa/router';
 import { z } from 'zod';
 import { AppError } from '../../errors.ts';
-import { certificateToPem } from '../../smime/certificate.ts';
+import { certificateToPem } from '../../smime/index.ts';
 import { appendAudit } from '../../store/audit.ts';
 import { deleteExchanged, getExchanged, listExchanged, type ExchangedCertRow } from '../../store/certificates.ts';
 import { getDirectoryCertificate, listDirectoryCertificates, type DirectoryCertWithEntry } from '../../store/directory.ts';

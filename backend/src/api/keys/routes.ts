@@ -2,7 +2,7 @@
 import Router from '@koa/router';
 import { z } from 'zod';
 import { AppError } from '../../errors.ts';
-import { certificateToPem } from '../../smime/certificate.ts';
+import { certificateToPem } from '../../smime/index.ts';
 import type { AppState, Services } from '../context.ts';
 import { readJson, validate } from '../middleware/body.ts';
 import { requireUser } from '../middleware/auth.ts';

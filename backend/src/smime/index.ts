@@ -1,0 +1,68 @@
+/**
+ * The S/MIME engine's one entry point (issue 13). Nothing outside backend/src/smime imports any other file of it (the
+ * lint rule `smime-entry` in eslint.config.js enforces that); the one exception is ./types.ts, the status vocabulary,
+ * which the API contract and the frontend compile against.
+ *
+ * The engine is pure: bytes and options in, evidence or bytes out. It reads no environment, opens no socket (the
+ * network comes in as a Fetcher), touches no database and knows nothing of HTTP.
+ */
+
+// ---- errors (codes, kinds and messages live in the backend's one registry, ../errors.ts) ----
+export { SmimeError, isSmimeError, SMIME_ERROR_CODES, type SmimeErrorCode } from './errors.ts';
+
+// ---- the status vocabulary and the evidence behind it ----
+export {
+  DECRYPTION_STATUSES,
+  SIGNATURE_STATUSES,
+  type CertificateSummary,
+  type Check,
+  type CheckName,
+  type DecryptionStatus,
+  type Fetcher,
+  type SignatureEvidence,
+  type SignatureStatus,
+} from './types.ts';
+
+// ---- a message as a whole: analyse what arrived, protect what leaves ----
+export {
+  analyzeMessage,
+  MAX_SMIME_LAYERS,
+  type AnalyzeOptions,
+  type KeyProvider,
+  type Layer,
+  type MessageAnalysis,
+} from './incoming.ts';
+export { protectMessage, protectMessagePieces, type ProtectOptions } from './outgoing.ts';
+
+// ---- CMS: sign, verify, encrypt, decrypt ----
+export { signContent, signPieces, type Signer, type SignOptions } from './sign.ts';
+export { verifySignedData, DEFAULT_POLICY, type VerifyOptions, type VerifyPolicy } from './verify.ts';
+export {
+  decryptEnvelope,
+  encryptEnvelope,
+  encryptEnvelopePieces,
+  inspectEnvelope,
+  type ContentCipher,
+  type DecryptionKey,
+  type EnvelopeRecipient,
+} from './envelope.ts';
+
+// ---- certificates, chains, revocation ----
+export { certificateToPem, describeCertificate, pemToDer, type CertificateInfo } from './certificate.ts';
+export {
+  buildChain,
+  ChainCache,
+  loadTrustAnchors,
+  parsedCertificate,
+  type ChainProblem,
+  type ChainResult,
+} from './trust.ts';
+export { RevocationChecker, type PathRevocation, type RevocationOptions } from './revocation.ts';
+
+// ---- PKCS#12 ----
+export { parsePkcs12, MAX_P12_BYTES, type Pkcs12Contents } from './pkcs12.ts';
+// The PKCS#12 key derivation (RFC 7292 appendix B), for code that builds PKCS#12 files (the demo's CA, tests).
+export { bmpPassword, PKCS12_KDF_ID, pkcs12Kdf } from './lib/pkcs12-kdf.ts';
+
+// ---- MIME: the raw-byte layer (parse without losing a byte, canonical form, addresses) ----
+export * from './mime/index.ts';
