@@ -65,9 +65,16 @@ async function withDb<T>(config: Config, fn: (db: Database) => Promise<T>): Prom
   }
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  const { values } = parseArgs({
+type Values = ReturnType<typeof parseCommandLine>['values'];
+
+interface CommandContext {
+  config: Config;
+  log: ReturnType<typeof createLogger>;
+  values: Values;
+}
+
+function parseCommandLine(rest: string[]) {
+  return parseArgs({
     args: rest,
     options: {
       user: { type: 'string' },
@@ -83,135 +90,157 @@ export async function run(argv: string[]): Promise<number> {
     },
     strict: true,
   });
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const { values } = parseCommandLine(rest);
   if (!command || values.help || command === 'help') {
     process.stdout.write(USAGE);
     return command ? 0 : 2;
   }
+  const handler = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  if (!handler) throw new UsageError(`unknown command ${command}`);
   const { config } = withGeneratedSecrets(loadConfig());
   const log = createLogger(process.env.LOG_LEVEL ?? 'warn');
-
-  switch (command) {
-    case 'migrate': {
-      const { applied, role } = await withDb(config, async (db) => ({ applied: await migrate(db), role: await appRoleStatus(db) }));
-      console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
-      console.log(describeAppRole(role));
-      return 0;
-    }
-    case 'import-p12': {
-      const user = need(values.user, '--user');
-      const file = need(values.file, '--file');
-      const p12 = readFileSync(file);
-      const password = process.env.SMIME_P12_PASSWORD ?? (await readSecret(`Password of ${file}: `));
-      let initialPassphrase: string | undefined;
-      if (values['initial-passphrase']) {
-        initialPassphrase = process.env.SMIME_INITIAL_PASSPHRASE;
-        if (initialPassphrase === undefined) {
-          initialPassphrase = await readSecret('Initial passphrase for the user: ');
-          if ((await readSecret('Repeat it: ')) !== initialPassphrase) throw new UsageError('the passphrases differ');
-        }
-      }
-      const row = await withDb(config, (db) =>
-        createServices(config, db, log).vault.placeKey({
-          actor: 'admin:cli',
-          userEmail: user,
-          p12,
-          p12Password: password,
-          initialPassphrase,
-          force: values.force,
-        }),
-      );
-      console.log(`placed key ${row.id} for ${user}`);
-      console.log(`  subject     ${row.subject}`);
-      console.log(`  emails      ${row.emails.join(', ')}`);
-      console.log(`  valid       ${row.not_before.toISOString()} .. ${row.not_after.toISOString()}`);
-      console.log(`  fingerprint ${row.fingerprint_sha256}`);
-      console.log(
-        `The user unlocks it with ${initialPassphrase ? 'the initial passphrase you set' : 'the .p12 password'} and must then choose their own passphrase.`,
-      );
-      return 0;
-    }
-    case 'add-alias': {
-      const user = need(values.user, '--user');
-      const alias = need(values.alias, '--alias');
-      await withDb(config, (db) =>
-        db.transaction(async (tx) => {
-          const u = await ensureUser(tx, user);
-          if (!(await addAlias(tx, u.id, alias))) throw new AppError('ALIAS_TAKEN');
-          await appendAudit(tx, { actor: 'admin:cli', userEmail: u.email, action: 'alias.added', details: { alias } });
-        }),
-      );
-      console.log(`${alias.toLowerCase()} is now an alias of ${user.toLowerCase()}`);
-      return 0;
-    }
-    case 'list-keys': {
-      const email = need(values.user, '--user');
-      await withDb(config, async (db) => {
-        const u = await findUserByEmail(db, email);
-        if (!u) throw new AppError('USER_NOT_FOUND');
-        for (const k of await listKeys(db, u.id))
-          console.log(
-            `${k.id}  ${k.is_default ? 'default' : '       '}  ${k.must_change_passphrase ? 'pending' : 'own    '}  ${k.not_after.toISOString().slice(0, 10)}  ${k.fingerprint_sha256.slice(0, 16)}  ${k.subject}`,
-          );
-      });
-      return 0;
-    }
-    case 'issue-token': {
-      const email = need(values.user, '--user');
-      const ttl = values.ttl ? Number(values.ttl) : 900;
-      if (!Number.isInteger(ttl) || ttl < 1 || ttl > Math.min(MAX_TOKEN_TTL_S, config.SMIME_JWT_MAX_LIFETIME_S))
-        throw new UsageError(`--ttl must be 1..${Math.min(MAX_TOKEN_TTL_S, config.SMIME_JWT_MAX_LIFETIME_S)}`);
-      console.log(await issueUserToken(config, email, ttl));
-      return 0;
-    }
-    case 'audit-verify': {
-      const files = values.checkpoints;
-      const checkpoints = new AuditCheckpoints(config.auditCheckpoint, log);
-      const result = await withDb(config, (db) =>
-        checkpoints.verify(db, { expectHead: values['expect-head'], files: files ?? [], requireCheckpoint: files !== undefined }),
-      );
-      console.log(`entries: ${result.entries}`);
-      console.log(`head:    ${result.headHash}`);
-      if (files) console.log(describeCheckpoints(result));
-      if (result.ok) {
-        console.log('audit chain OK');
-        return 0;
-      }
-      for (const p of result.problems) console.log(describeProblem(p));
-      console.log('audit chain BROKEN: entries were edited or removed');
-      return 1;
-    }
-    case 'audit-checkpoint': {
-      const checkpoints = new AuditCheckpoints(config.auditCheckpoint, log);
-      const cp = await withDb(config, (db) => checkpoints.write(db));
-      console.log(checkpointLine(cp));
-      console.log(`written to ${checkpoints.file}${config.auditCheckpoint.syslog ? ` and ${config.auditCheckpoint.syslog}` : ''}`);
-      return 0;
-    }
-    case 'sync-directory': {
-      const opts = directoryOptions(config);
-      if (!opts) throw new ConfigError('LDAP_URL is not set: no directory to sync');
-      const bar = process.stderr.isTTY ? progressBar(process.stderr) : undefined;
-      try {
-        const summary = await withDb(config, (db) =>
-          syncDirectory(db, opts, { mode: values.full ? 'full' : 'auto', actor: 'admin:cli', log, onProgress: (p) => bar?.update(p) }),
-        );
-        bar?.clear();
-        console.log(summaryLine(summary));
-        if (summary.fullBecause) console.log(`full sync because ${summary.fullBecause}`);
-        // Each conflict on a line of its own: the addresses that resolve to nothing until the directory is fixed.
-        for (const c of summary.conflicts) console.log(`conflict: ${c.address} is claimed by ${c.entries.join(' and ')}`);
-        if (summary.conflictCount > summary.conflicts.length)
-          console.log(`... and ${summary.conflictCount - summary.conflicts.length} more conflicts (SMIME_DIRECTORY_REPORT_LIMIT)`);
-      } catch (e) {
-        bar?.clear();
-        throw e;
-      }
-      return 0;
-    }
-    default:
-      throw new UsageError(`unknown command ${command}`);
-  }
+  return handler({ config, log, values });
 }
+
+async function cmdMigrate({ config }: CommandContext): Promise<number> {
+  const { applied, role } = await withDb(config, async (db) => ({ applied: await migrate(db), role: await appRoleStatus(db) }));
+  console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+  console.log(describeAppRole(role));
+  return 0;
+}
+
+async function cmdImportP12({ config, log, values }: CommandContext): Promise<number> {
+  const user = need(values.user, '--user');
+  const file = need(values.file, '--file');
+  const p12 = readFileSync(file);
+  const password = process.env.SMIME_P12_PASSWORD ?? (await readSecret(`Password of ${file}: `));
+  let initialPassphrase: string | undefined;
+  if (values['initial-passphrase']) {
+    initialPassphrase = process.env.SMIME_INITIAL_PASSPHRASE;
+    if (initialPassphrase === undefined) {
+      initialPassphrase = await readSecret('Initial passphrase for the user: ');
+      if ((await readSecret('Repeat it: ')) !== initialPassphrase) throw new UsageError('the passphrases differ');
+    }
+  }
+  const row = await withDb(config, (db) =>
+    createServices(config, db, log).vault.placeKey({
+      actor: 'admin:cli',
+      userEmail: user,
+      p12,
+      p12Password: password,
+      initialPassphrase,
+      force: values.force,
+    }),
+  );
+  console.log(`placed key ${row.id} for ${user}`);
+  console.log(`  subject     ${row.subject}`);
+  console.log(`  emails      ${row.emails.join(', ')}`);
+  console.log(`  valid       ${row.not_before.toISOString()} .. ${row.not_after.toISOString()}`);
+  console.log(`  fingerprint ${row.fingerprint_sha256}`);
+  console.log(
+    `The user unlocks it with ${initialPassphrase ? 'the initial passphrase you set' : 'the .p12 password'} and must then choose their own passphrase.`,
+  );
+  return 0;
+}
+
+async function cmdAddAlias({ config, values }: CommandContext): Promise<number> {
+  const user = need(values.user, '--user');
+  const alias = need(values.alias, '--alias');
+  await withDb(config, (db) =>
+    db.transaction(async (tx) => {
+      const u = await ensureUser(tx, user);
+      if (!(await addAlias(tx, u.id, alias))) throw new AppError('ALIAS_TAKEN');
+      await appendAudit(tx, { actor: 'admin:cli', userEmail: u.email, action: 'alias.added', details: { alias } });
+    }),
+  );
+  console.log(`${alias.toLowerCase()} is now an alias of ${user.toLowerCase()}`);
+  return 0;
+}
+
+async function cmdListKeys({ config, values }: CommandContext): Promise<number> {
+  const email = need(values.user, '--user');
+  await withDb(config, async (db) => {
+    const u = await findUserByEmail(db, email);
+    if (!u) throw new AppError('USER_NOT_FOUND');
+    for (const k of await listKeys(db, u.id))
+      console.log(
+        `${k.id}  ${k.is_default ? 'default' : '       '}  ${k.must_change_passphrase ? 'pending' : 'own    '}  ${k.not_after.toISOString().slice(0, 10)}  ${k.fingerprint_sha256.slice(0, 16)}  ${k.subject}`,
+      );
+  });
+  return 0;
+}
+
+async function cmdIssueToken({ config, values }: CommandContext): Promise<number> {
+  const email = need(values.user, '--user');
+  const ttl = values.ttl ? Number(values.ttl) : 900;
+  if (!Number.isInteger(ttl) || ttl < 1 || ttl > Math.min(MAX_TOKEN_TTL_S, config.SMIME_JWT_MAX_LIFETIME_S))
+    throw new UsageError(`--ttl must be 1..${Math.min(MAX_TOKEN_TTL_S, config.SMIME_JWT_MAX_LIFETIME_S)}`);
+  console.log(await issueUserToken(config, email, ttl));
+  return 0;
+}
+
+async function cmdAuditVerify({ config, log, values }: CommandContext): Promise<number> {
+  const files = values.checkpoints;
+  const checkpoints = new AuditCheckpoints(config.auditCheckpoint, log);
+  const result = await withDb(config, (db) =>
+    checkpoints.verify(db, { expectHead: values['expect-head'], files: files ?? [], requireCheckpoint: files !== undefined }),
+  );
+  console.log(`entries: ${result.entries}`);
+  console.log(`head:    ${result.headHash}`);
+  if (files) console.log(describeCheckpoints(result));
+  if (result.ok) {
+    console.log('audit chain OK');
+    return 0;
+  }
+  for (const p of result.problems) console.log(describeProblem(p));
+  console.log('audit chain BROKEN: entries were edited or removed');
+  return 1;
+}
+
+async function cmdAuditCheckpoint({ config, log }: CommandContext): Promise<number> {
+  const checkpoints = new AuditCheckpoints(config.auditCheckpoint, log);
+  const cp = await withDb(config, (db) => checkpoints.write(db));
+  console.log(checkpointLine(cp));
+  console.log(`written to ${checkpoints.file}${config.auditCheckpoint.syslog ? ` and ${config.auditCheckpoint.syslog}` : ''}`);
+  return 0;
+}
+
+async function cmdSyncDirectory({ config, log, values }: CommandContext): Promise<number> {
+  const opts = directoryOptions(config);
+  if (!opts) throw new ConfigError('LDAP_URL is not set: no directory to sync');
+  const bar = process.stderr.isTTY ? progressBar(process.stderr) : undefined;
+  try {
+    const summary = await withDb(config, (db) =>
+      syncDirectory(db, opts, { mode: values.full ? 'full' : 'auto', actor: 'admin:cli', log, onProgress: (p) => bar?.update(p) }),
+    );
+    bar?.clear();
+    console.log(summaryLine(summary));
+    if (summary.fullBecause) console.log(`full sync because ${summary.fullBecause}`);
+    // Each conflict on a line of its own: the addresses that resolve to nothing until the directory is fixed.
+    for (const c of summary.conflicts) console.log(`conflict: ${c.address} is claimed by ${c.entries.join(' and ')}`);
+    if (summary.conflictCount > summary.conflicts.length)
+      console.log(`... and ${summary.conflictCount - summary.conflicts.length} more conflicts (SMIME_DIRECTORY_REPORT_LIMIT)`);
+  } catch (e) {
+    bar?.clear();
+    throw e;
+  }
+  return 0;
+}
+
+const COMMANDS: Record<string, (ctx: CommandContext) => Promise<number>> = {
+  'migrate': cmdMigrate,
+  'import-p12': cmdImportP12,
+  'add-alias': cmdAddAlias,
+  'list-keys': cmdListKeys,
+  'issue-token': cmdIssueToken,
+  'audit-verify': cmdAuditVerify,
+  'audit-checkpoint': cmdAuditCheckpoint,
+  'sync-directory': cmdSyncDirectory,
+};
 
 function describeCheckpoints(v: CheckpointedVerification): string {
   const c = v.checkpoints;
