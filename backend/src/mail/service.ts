@@ -13,13 +13,8 @@ import {
   type ContentCipher,
   type DecryptionKey,
   describeCertificate,
-  getHeader,
   type Layer,
   type MessageAnalysis,
-  parseAddressList,
-  parseEntity,
-  plainSender,
-  protectMessagePieces,
   RevocationChecker,
   type SignatureEvidence,
   tryCanonicalAddress,
@@ -32,37 +27,24 @@ import type { KeyRow } from '../store/keys.ts';
 import { userAddresses, type UserRow } from '../store/users.ts';
 import { directoryTrustAnchors, signatureTrustAnchors } from '../trust-anchors.ts';
 import { isPending, type Vault } from '../vault/vault.ts';
+import {
+  OutputBudget,
+  outgoingAddresses,
+  produceCopies,
+  separateBcc,
+  signingKey,
+  type EncryptionTargets,
+  type OutgoingAddresses,
+  type OutgoingRequest,
+  type OutgoingSigner,
+  type ProtectedCopy,
+} from './outgoing.ts';
 import { candidatesFor, directoryConflict, ownCandidate, pickCertificate, unusableReason, type CertificateCandidate, type Resolution } from './recipients.ts';
-
-/** S/MIME wrapping of one copy beyond the base64 of its content: headers, recipient infos, signature, certificates. */
-const COPY_OVERHEAD_BYTES = 64 * 1024;
-
-export interface OutgoingRequest {
-  sign: boolean;
-  encrypt: boolean;
-  format?: 'multipart-signed' | 'opaque';
-  cipher?: ContentCipher;
-}
-
-export interface ProtectedCopy {
-  /** Who this copy is for (empty = the To/Cc copy that the host also files as Sent). */
-  bcc?: string;
-  /**
-   * The protected message as pieces to write out in order (protectMessagePieces): mostly views of the request's
-   * message, so a large signed message is not copied (issue 6).
-   */
-  pieces: Uint8Array[];
-}
 
 export interface HarvestResult {
   email: string;
   outcome: 'added' | 'replaced' | 'seen' | 'kept';
   fingerprintSha256: string;
-}
-
-function addressesOf(header: string | undefined): string[] {
-  // An address without a canonical spelling stays as written: it then resolves to no certificate, by name.
-  return header ? parseAddressList(header).map((a) => tryCanonicalAddress(a.address) ?? a.address) : [];
 }
 
 /** Signatures whose certificate may be harvested: the cryptography and the chain verified, not revoked. */
@@ -152,109 +134,23 @@ export class MailService {
 
   /**
    * Protect the host's composed message. Fails closed: when anything needed is missing nothing is produced and the
-   * error names all of it (every recipient without a usable certificate, by address).
+   * error names all of it (every recipient without a usable certificate, by address). The checks run cheapest first,
+   * and in this order: request, sender, recipient count, output size, From is the user's, certificates, signing key.
    */
   async protectOutgoing(user: UserRow, unlockToken: string | undefined, raw: Uint8Array, req: OutgoingRequest): Promise<ProtectedCopy[]> {
     if (!req.sign && !req.encrypt) throw new AppError('BAD_REQUEST', 'Ask for sign, encrypt or both.');
     const now = new Date();
-    let message;
-    try {
-      message = parseEntity(raw);
-    } catch {
-      throw new AppError('MESSAGE_MALFORMED');
-    }
-    // Exactly one plain sender address: a signature must not vouch for a From a reader would read as someone else.
-    const sender = plainSender(getHeader(message, 'from'));
-    if ('problem' in sender) throw new AppError('FROM_NOT_PLAIN', `${sender.problem}.`, { problem: sender.problem });
-    const from = [sender.address];
-    const to = addressesOf(getHeader(message, 'to'));
-    const cc = addressesOf(getHeader(message, 'cc'));
-    const bcc = addressesOf(getHeader(message, 'bcc'));
-    const everyone = new Set([...to, ...cc, ...bcc]);
-    if (everyone.size > this.config.SMIME_MAX_RECIPIENTS)
-      throw new AppError('TOO_MANY_RECIPIENTS', undefined, { recipients: everyone.size, limit: this.config.SMIME_MAX_RECIPIENTS });
-    // Bounded before any work: every Bcc recipient costs a whole copy (990 Bcc once made a 125 KB message a 199 MB
-    // answer). A copy is at most the message in base64 plus its S/MIME wrapping; checked again as copies are made.
-    const limit = this.config.SMIME_MAX_OUTPUT_BYTES;
-    const copyCount = req.encrypt ? 1 + new Set(bcc.filter((b) => !to.includes(b) && !cc.includes(b))).size : 1;
-    // base64 once (the CMS in the message), twice when an opaque signature is encrypted as well.
-    const growth = req.sign && req.format === 'opaque' ? 16 / 9 : 4 / 3;
-    const estimate = copyCount * (Math.ceil(raw.length * growth) + COPY_OVERHEAD_BYTES);
-    if (req.encrypt && estimate > limit) throw new AppError('OUTPUT_TOO_LARGE', undefined, { copies: copyCount, estimatedBytes: estimate, limit });
-    let produced = 0;
-    const counted = (pieces: Uint8Array[]) => {
-      produced += pieces.reduce((n, p) => n + p.length, 0);
-      if (produced > limit) throw new AppError('OUTPUT_TOO_LARGE', undefined, { copies: copyCount, limit });
-      return pieces;
-    };
-
+    const addresses = outgoingAddresses(raw, this.config.SMIME_MAX_RECIPIENTS);
+    const budget = new OutputBudget(raw.length, req, addresses, this.config.SMIME_MAX_OUTPUT_BYTES);
     const own = await userAddresses(this.db, user);
-    if (from.length !== 1 || !own.includes(from[0]!))
-      throw new AppError('FROM_NOT_USER', `The From address must be one of yours (${own.join(', ')}).`, { from });
+    if (!own.includes(addresses.from))
+      throw new AppError('FROM_NOT_USER', `The From address must be one of yours (${own.join(', ')}).`, { from: [addresses.from] });
     const keys = await this.vault.listKeys(user);
-
     // Encryption targets first: a missing certificate is the most common reason to stop, and needs no unlock.
-    let mainTargets: Uint8Array[] = [];
-    const bccTargets = new Map<string, Uint8Array>();
-    let cipher: ContentCipher = req.cipher ?? this.config.SMIME_DEFAULT_CIPHER;
-    if (req.encrypt) {
-      const resolutions = await this.resolve(user, [...to, ...cc, ...bcc], now, { own, keys });
-      const missing = resolutions.filter((r) => !r.ready);
-      if (missing.length > 0)
-        throw new AppError('RECIPIENT_CERTIFICATE_MISSING', `No usable certificate for ${missing.map((m) => m.email).join(', ')}.`, {
-          missing: missing.map((m) => ({ email: m.email, reasons: m.reasons })),
-        });
-      const self = this.ownEncryptionCertificate(keys, now);
-      if (!self) throw new AppError('SENDER_CERTIFICATE_MISSING');
-      const byEmail = new Map(resolutions.map((r) => [r.email, r.certificate!]));
-      mainTargets = [...new Set([...to, ...cc])].map((e) => byEmail.get(e)!.certificate);
-      mainTargets.push(self.certificate);
-      for (const b of bcc) if (!to.includes(b) && !cc.includes(b)) bccTargets.set(b, byEmail.get(b)!.certificate);
-      // AES-GCM when every recipient announced it (RFC 8551 section 2.7), unless the caller chose.
-      if (!req.cipher) {
-        const caps = resolutions.map((r) => r.certificate!.capabilities);
-        if (caps.length > 0 && caps.every((c) => c.includes('aes-256-gcm'))) cipher = 'aes-256-gcm';
-      }
-    }
-
-    // Encrypted by protectMessage itself, streamed from the message into the output (issue 6); a GCM cipher gives
-    // AuthEnvelopedData.
-    const encryptFor = (targets: Uint8Array[]) => ({
-      recipients: targets.map((certificate) => ({ certificate, keyTransport: this.config.SMIME_KEY_TRANSPORT })),
-      options: { cipher },
-    });
-
-    const produce = async (signer: { certificate: Uint8Array; chain: Uint8Array[]; privateKey: import('node:crypto').KeyObject } | undefined) => {
-      const copies: ProtectedCopy[] = [];
-      const base = {
-        ...(signer ? { sign: { signer, format: req.format ?? 'multipart-signed' } } : {}),
-      };
-      copies.push({
-        pieces: counted(
-          await protectMessagePieces(raw, {
-            ...base,
-            ...(req.encrypt ? { encrypt: encryptFor(mainTargets) } : {}),
-          }),
-        ),
-      });
-      for (const [email, cert] of bccTargets)
-        copies.push({
-          bcc: email,
-          pieces: counted(await protectMessagePieces(raw, { ...base, encrypt: encryptFor([cert, mainTargets.at(-1)!]) })),
-        });
-      return copies;
-    };
-
+    const targets = req.encrypt ? await this.encryptionTargets(user, addresses, req, now, own, keys) : undefined;
+    const produce = (signer: OutgoingSigner | undefined) => produceCopies(raw, req, signer, targets, budget);
     if (!req.sign) return produce(undefined);
-    const signing = keys.find((k) => k.is_default) ?? keys[0];
-    if (!signing) throw new AppError('NO_KEYS');
-    if (isPending(signing)) throw new AppError('PASSPHRASE_CHANGE_REQUIRED', undefined, { keyId: signing.id });
-    if (now > signing.not_after) throw new AppError('SIGNING_CERT_EXPIRED', undefined, { keyId: signing.id, notAfter: signing.not_after.toISOString() });
-    if (now < signing.not_before) throw new AppError('SIGNING_CERT_NOT_YET_VALID', undefined, { keyId: signing.id });
-    if (!signing.emails.includes(from[0]!))
-      throw new AppError('SIGNER_EMAIL_MISMATCH', `Your signing certificate is for ${signing.emails.join(', ')}, not ${from[0]}.`, {
-        certificateEmails: signing.emails,
-      });
+    const signing = signingKey(keys, addresses.from, now);
     return this.vault.withUnlockedKeys(
       user,
       unlockToken,
@@ -264,6 +160,38 @@ export class MailService {
       },
       (row) => row.id === signing.id,
     );
+  }
+
+  /** The certificate of every recipient (by address) and the sender's own, and the content cipher they allow. */
+  private async encryptionTargets(
+    user: UserRow,
+    addresses: OutgoingAddresses,
+    req: OutgoingRequest,
+    now: Date,
+    own: string[],
+    keys: KeyRow[],
+  ): Promise<EncryptionTargets> {
+    const { to, cc, bcc } = addresses;
+    const resolutions = await this.resolve(user, [...to, ...cc, ...bcc], now, { own, keys });
+    const missing = resolutions.filter((r) => !r.ready);
+    if (missing.length > 0)
+      throw new AppError('RECIPIENT_CERTIFICATE_MISSING', `No usable certificate for ${missing.map((m) => m.email).join(', ')}.`, {
+        missing: missing.map((m) => ({ email: m.email, reasons: m.reasons })),
+      });
+    const self = this.ownEncryptionCertificate(keys, now);
+    if (!self) throw new AppError('SENDER_CERTIFICATE_MISSING');
+    const byEmail = new Map(resolutions.map((r) => [r.email, r.certificate!]));
+    const main = [...new Set([...to, ...cc])].map((e) => byEmail.get(e)!.certificate);
+    main.push(self.certificate);
+    const bccTargets = new Map<string, Uint8Array>();
+    for (const b of separateBcc(addresses)) bccTargets.set(b, byEmail.get(b)!.certificate);
+    let cipher: ContentCipher = req.cipher ?? this.config.SMIME_DEFAULT_CIPHER;
+    // AES-GCM when every recipient announced it (RFC 8551 section 2.7), unless the caller chose.
+    if (!req.cipher) {
+      const caps = resolutions.map((r) => r.certificate!.capabilities);
+      if (caps.length > 0 && caps.every((c) => c.includes('aes-256-gcm'))) cipher = 'aes-256-gcm';
+    }
+    return { main, self: self.certificate, bcc: bccTargets, cipher, keyTransport: this.config.SMIME_KEY_TRANSPORT };
   }
 
   // ---- incoming -------------------------------------------------------------------------------------------------
@@ -347,3 +275,5 @@ export class MailService {
     return out;
   }
 }
+
+export type { OutgoingRequest, ProtectedCopy } from './outgoing.ts';

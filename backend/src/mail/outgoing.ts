@@ -1,0 +1,153 @@
+/**
+ * The pieces of MailService.protectOutgoing that need no database or vault: who a message is from and to, how much
+ * protecting it may produce, which key signs it, and making the copies (one for To/Cc and the Sent folder, one per
+ * Bcc recipient when encrypting, so no recipient learns of a Bcc).
+ */
+import type { KeyObject } from 'node:crypto';
+import { AppError } from '../errors.ts';
+import { getHeader, parseAddressList, parseEntity, plainSender, protectMessagePieces, tryCanonicalAddress, type ContentCipher } from '../smime/index.ts';
+import type { KeyRow } from '../store/keys.ts';
+import { isPending } from '../vault/vault.ts';
+
+/** S/MIME wrapping of one copy beyond the base64 of its content: headers, recipient infos, signature, certificates. */
+const COPY_OVERHEAD_BYTES = 64 * 1024;
+
+export interface OutgoingRequest {
+  sign: boolean;
+  encrypt: boolean;
+  format?: 'multipart-signed' | 'opaque';
+  cipher?: ContentCipher;
+}
+
+export interface ProtectedCopy {
+  /** Who this copy is for (empty = the To/Cc copy that the host also files as Sent). */
+  bcc?: string;
+  /**
+   * The protected message as pieces to write out in order (protectMessagePieces): mostly views of the request's
+   * message, so a large signed message is not copied (issue 6).
+   */
+  pieces: Uint8Array[];
+}
+
+export interface OutgoingAddresses {
+  /** The one plain sender address, canonical. */
+  from: string;
+  to: string[];
+  cc: string[];
+  bcc: string[];
+}
+
+export interface EncryptionTargets {
+  /** The To/Cc recipients' certificates, the sender's own last. */
+  main: Uint8Array[];
+  self: Uint8Array;
+  /** Bcc recipients not also in To or Cc, each with their certificate. */
+  bcc: Map<string, Uint8Array>;
+  cipher: ContentCipher;
+  keyTransport: 'rsa-pkcs1' | 'rsa-oaep';
+}
+
+export interface OutgoingSigner {
+  certificate: Uint8Array;
+  chain: Uint8Array[];
+  privateKey: KeyObject;
+}
+
+export function addressesOf(header: string | undefined): string[] {
+  // An address without a canonical spelling stays as written: it then resolves to no certificate, by name.
+  return header ? parseAddressList(header).map((a) => tryCanonicalAddress(a.address) ?? a.address) : [];
+}
+
+/** Bcc recipients who get a copy of their own: those not also in To or Cc. */
+export function separateBcc({ to, cc, bcc }: OutgoingAddresses): string[] {
+  return [...new Set(bcc.filter((b) => !to.includes(b) && !cc.includes(b)))];
+}
+
+/** Sender and recipients of the composed message, refused when unreadable, deceptive or too many. */
+export function outgoingAddresses(raw: Uint8Array, maxRecipients: number): OutgoingAddresses {
+  let message;
+  try {
+    message = parseEntity(raw);
+  } catch {
+    throw new AppError('MESSAGE_MALFORMED');
+  }
+  // Exactly one plain sender address: a signature must not vouch for a From a reader would read as someone else.
+  const sender = plainSender(getHeader(message, 'from'));
+  if ('problem' in sender) throw new AppError('FROM_NOT_PLAIN', `${sender.problem}.`, { problem: sender.problem });
+  const to = addressesOf(getHeader(message, 'to'));
+  const cc = addressesOf(getHeader(message, 'cc'));
+  const bcc = addressesOf(getHeader(message, 'bcc'));
+  const everyone = new Set([...to, ...cc, ...bcc]);
+  if (everyone.size > maxRecipients)
+    throw new AppError('TOO_MANY_RECIPIENTS', undefined, { recipients: everyone.size, limit: maxRecipients });
+  return { from: sender.address, to, cc, bcc };
+}
+
+/**
+ * What one request may produce (SMIME_MAX_OUTPUT_BYTES), bounded before any work: every Bcc recipient costs a whole
+ * copy (990 Bcc once made a 125 KB message a 199 MB answer). A copy is at most the message in base64 plus its S/MIME
+ * wrapping; counted again as copies are made.
+ */
+export class OutputBudget {
+  private readonly copies: number;
+  private produced = 0;
+
+  constructor(
+    messageBytes: number,
+    req: OutgoingRequest,
+    addresses: OutgoingAddresses,
+    private readonly limit: number,
+  ) {
+    this.copies = req.encrypt ? 1 + separateBcc(addresses).length : 1;
+    // base64 once (the CMS in the message), twice when an opaque signature is encrypted as well.
+    const growth = req.sign && req.format === 'opaque' ? 16 / 9 : 4 / 3;
+    const estimate = this.copies * (Math.ceil(messageBytes * growth) + COPY_OVERHEAD_BYTES);
+    if (req.encrypt && estimate > limit)
+      throw new AppError('OUTPUT_TOO_LARGE', undefined, { copies: this.copies, estimatedBytes: estimate, limit });
+  }
+
+  /** Counts a copy's pieces; refuses the request once the total passes the limit. */
+  count(pieces: Uint8Array[]): Uint8Array[] {
+    this.produced += pieces.reduce((n, p) => n + p.length, 0);
+    if (this.produced > this.limit) throw new AppError('OUTPUT_TOO_LARGE', undefined, { copies: this.copies, limit: this.limit });
+    return pieces;
+  }
+}
+
+/** The key that signs: the default one, usable now, and certified for the From address. */
+export function signingKey(keys: KeyRow[], from: string, now: Date): KeyRow {
+  const signing = keys.find((k) => k.is_default) ?? keys[0];
+  if (!signing) throw new AppError('NO_KEYS');
+  if (isPending(signing)) throw new AppError('PASSPHRASE_CHANGE_REQUIRED', undefined, { keyId: signing.id });
+  if (now > signing.not_after)
+    throw new AppError('SIGNING_CERT_EXPIRED', undefined, { keyId: signing.id, notAfter: signing.not_after.toISOString() });
+  if (now < signing.not_before) throw new AppError('SIGNING_CERT_NOT_YET_VALID', undefined, { keyId: signing.id });
+  if (!signing.emails.includes(from))
+    throw new AppError('SIGNER_EMAIL_MISMATCH', `Your signing certificate is for ${signing.emails.join(', ')}, not ${from}.`, {
+      certificateEmails: signing.emails,
+    });
+  return signing;
+}
+
+/** The copies to send: signed and/or encrypted by the engine, streamed from the message into the output (issue 6). */
+export async function produceCopies(
+  raw: Uint8Array,
+  req: OutgoingRequest,
+  signer: OutgoingSigner | undefined,
+  targets: EncryptionTargets | undefined,
+  budget: OutputBudget,
+): Promise<ProtectedCopy[]> {
+  // A GCM cipher gives AuthEnvelopedData.
+  const encryptFor = (t: EncryptionTargets, certificates: Uint8Array[]) => ({
+    recipients: certificates.map((certificate) => ({ certificate, keyTransport: t.keyTransport })),
+    options: { cipher: t.cipher },
+  });
+  const base = signer ? { sign: { signer, format: req.format ?? 'multipart-signed' } } : {};
+  const copies: ProtectedCopy[] = [
+    { pieces: budget.count(await protectMessagePieces(raw, { ...base, ...(targets ? { encrypt: encryptFor(targets, targets.main) } : {}) })) },
+  ];
+  if (targets)
+    for (const [email, cert] of targets.bcc)
+      copies.push({ bcc: email, pieces: budget.count(await protectMessagePieces(raw, { ...base, encrypt: encryptFor(targets, [cert, targets.self]) })) });
+  return copies;
+}
