@@ -156,6 +156,23 @@ function fail(code: 'FETCH_BAD_URL' | 'FETCH_REFUSED_ADDRESS' | 'FETCH_TIMEOUT' 
   throw new SmimeError(code, detail, cause === undefined ? undefined : { cause });
 }
 
+/** Hands the socket the address that was checked, whatever a second resolution would say (DNS rebinding). */
+function pinnedLookup(target: LookupAddress): LookupFunction {
+  return (_host, options, callback) => {
+    if ((options as { all?: boolean }).all) (callback as (e: null, a: LookupAddress[]) => void)(null, [target]);
+    else callback(null, target.address, target.family);
+  };
+}
+
+function requestHeaders(request: FetchRequest): Record<string, string> {
+  const headers: Record<string, string> = { accept: '*/*', 'user-agent': 'smime-webmail' };
+  if (request.body) {
+    headers['content-type'] = request.contentType ?? 'application/octet-stream';
+    headers['content-length'] = String(request.body.length);
+  }
+  return headers;
+}
+
 export class SafeFetcher implements Fetcher {
   readonly options: Readonly<SafeFetcherOptions>;
 
@@ -231,6 +248,7 @@ export class SafeFetcher implements Fetcher {
     return addresses[0]!;
   }
 
+  // eslint-disable-next-line max-lines-per-function -- one request: every path (redirect, status, size, error, timeout) settles the same promise once, through the one `settle` closure; split up, each piece would need all of it passed in.
   private async once(
     url: URL,
     request: FetchRequest,
@@ -238,17 +256,9 @@ export class SafeFetcher implements Fetcher {
     signal: AbortSignal,
   ): Promise<{ kind: 'body'; body: Uint8Array } | { kind: 'redirect'; location: string }> {
     const target = await this.checkedAddress(url, signal);
-    // Hands the socket the address that was checked, whatever a second resolution would say.
-    const pinned: LookupFunction = (_host, options, callback) => {
-      if ((options as { all?: boolean }).all) (callback as (e: null, a: LookupAddress[]) => void)(null, [target]);
-      else callback(null, target.address, target.family);
-    };
+    const pinned = pinnedLookup(target);
     const client = url.protocol === 'https:' ? https : http;
-    const headers: Record<string, string> = { accept: '*/*', 'user-agent': 'smime-webmail' };
-    if (request.body) {
-      headers['content-type'] = request.contentType ?? 'application/octet-stream';
-      headers['content-length'] = String(request.body.length);
-    }
+    const headers = requestHeaders(request);
     return new Promise((resolve, reject) => {
       let settled = false;
       const settle = (fn: () => void) => {

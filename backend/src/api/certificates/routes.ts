@@ -6,6 +6,7 @@ import Router from '@koa/router';
 import { z } from 'zod';
 import { AppError } from '../../errors.ts';
 import { certificateToPem } from '../../smime/index.ts';
+import type { Resolution as RecipientResolution } from '../../mail/recipients.ts';
 import { appendAudit } from '../../store/audit.ts';
 import { deleteExchanged, getExchanged, listExchanged, type ExchangedCertRow } from '../../store/certificates.ts';
 import { getDirectoryCertificate, listDirectoryCertificates, type DirectoryCertWithEntry } from '../../store/directory.ts';
@@ -70,6 +71,32 @@ function presentDirectory(r: DirectoryCertWithEntry, email?: string) {
   } satisfies PublicCertificate;
 }
 
+const listQuery = z.object({
+  email: emailParam.optional(),
+  q: z.string().max(200).optional(),
+  source: z.enum(['directory', 'exchanged', 'harvested', 'imported']).optional(),
+});
+
+function presentResolution(x: RecipientResolution): Resolution {
+  return {
+    email: x.email,
+    ready: x.ready,
+    reasons: x.reasons,
+    warnings: x.warnings,
+    certificate: x.certificate
+      ? {
+          id: x.certificate.id,
+          source: x.certificate.source,
+          subject: x.certificate.subject,
+          fingerprintSha256: x.certificate.fingerprintSha256,
+          notAfter: x.certificate.notAfter.toISOString(),
+          // Directory certificates (issue 12): good, unknown (shown, used unless configured to block), none, off.
+          ...(x.certificate.revocation ? { revocation: x.certificate.revocation } : {}),
+        }
+      : null,
+  };
+}
+
 function certId(raw: string | undefined): string {
   const r = z.uuid().safeParse(raw);
   if (!r.success) throw new AppError('CERTIFICATE_NOT_FOUND');
@@ -81,14 +108,7 @@ export function certificateRoutes(s: Services): Router<AppState> {
   r.use(requireUser(s));
 
   r.get('/', async (ctx) => {
-    const q = validate(
-      z.object({
-        email: emailParam.optional(),
-        q: z.string().max(200).optional(),
-        source: z.enum(['directory', 'exchanged', 'harvested', 'imported']).optional(),
-      }),
-      ctx.query,
-    );
+    const q = validate(listQuery, ctx.query);
     const filter = { email: q.email, q: q.q };
     const exchanged =
       q.source === 'directory'
@@ -110,25 +130,7 @@ export function certificateRoutes(s: Services): Router<AppState> {
     const raw = ctx.query.email;
     const emails = validate(z.array(emailParam).min(1).max(MAX_RESOLVE_EMAILS), Array.isArray(raw) ? raw : raw ? [raw] : []);
     const resolutions = await s.mail.resolve(ctx.state.user!, emails);
-    ctx.body = {
-      recipients: resolutions.map((x) => ({
-        email: x.email,
-        ready: x.ready,
-        reasons: x.reasons,
-        warnings: x.warnings,
-        certificate: x.certificate
-          ? {
-              id: x.certificate.id,
-              source: x.certificate.source,
-              subject: x.certificate.subject,
-              fingerprintSha256: x.certificate.fingerprintSha256,
-              notAfter: x.certificate.notAfter.toISOString(),
-              // Directory certificates (issue 12): good, unknown (shown, used unless configured to block), none, off.
-              ...(x.certificate.revocation ? { revocation: x.certificate.revocation } : {}),
-            }
-          : null,
-      }) satisfies Resolution),
-    };
+    ctx.body = { recipients: resolutions.map(presentResolution) };
   });
 
   r.get('/:id', async (ctx) => {

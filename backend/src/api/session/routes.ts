@@ -10,6 +10,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { AppError } from '../../errors.ts';
 import type { UserRow } from '../../store/users.ts';
+import type { SessionStatus as VaultSessionStatus } from '../../vault/vault.ts';
 import type { AppState, Services } from '../context.ts';
 import type { SessionStatus, UnlockResult } from '../contract.ts';
 import { readJson } from '../middleware/body.ts';
@@ -30,6 +31,17 @@ export function unlockToken(ctx: Context, user: UserRow): string | undefined {
 const unlockBody = z.strictObject({ passphrase, delivery: z.enum(['cookie', 'header']).default('cookie') });
 const changeBody = z.strictObject({ currentPassphrase: passphrase, newPassphrase: passphrase });
 
+function presentStatus(st: VaultSessionStatus): SessionStatus {
+  return {
+    unlocked: st.unlocked,
+    ...(st.sessionId ? { sessionId: st.sessionId } : {}),
+    ...(st.expiresAt ? { expiresAt: st.expiresAt.toISOString() } : {}),
+    ...(st.idleExpiresAt ? { idleExpiresAt: st.idleExpiresAt.toISOString() } : {}),
+    idleTimeoutS: st.idleTimeoutS,
+    unlockedKeyIds: st.unlockedKeyIds,
+  };
+}
+
 export function sessionRoutes(s: Services): Router<AppState> {
   const r = new Router<AppState>({ prefix: '/api/v1/session' });
   r.use(requireUser(s));
@@ -49,15 +61,7 @@ export function sessionRoutes(s: Services): Router<AppState> {
 
   r.get('/', async (ctx) => {
     const user = ctx.state.user!;
-    const st = await s.vault.status(user, unlockToken(ctx, user));
-    ctx.body = {
-      unlocked: st.unlocked,
-      ...(st.sessionId ? { sessionId: st.sessionId } : {}),
-      ...(st.expiresAt ? { expiresAt: st.expiresAt.toISOString() } : {}),
-      ...(st.idleExpiresAt ? { idleExpiresAt: st.idleExpiresAt.toISOString() } : {}),
-      idleTimeoutS: st.idleTimeoutS,
-      unlockedKeyIds: st.unlockedKeyIds,
-    } satisfies SessionStatus;
+    ctx.body = presentStatus(await s.vault.status(user, unlockToken(ctx, user)));
   });
 
   r.post('/unlock', async (ctx) => {
