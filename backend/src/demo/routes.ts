@@ -81,28 +81,80 @@ interface Stored {
   id: string;
 }
 
-export function demoRoutes(s: Services, demo: DemoRouteContext): Router<AppState> {
-  const r = new Router<AppState>({ prefix: '/demo/api' });
+type Send = { raw: Buffer; rows: (Stored & { sender: string; recipients: string[]; subject: string })[] };
+
+/** Which mailbox gets which copy: each To/Cc copy to every demo user it names, a Bcc copy to its one recipient. */
+function planSends(
+  copies: z.infer<typeof sendBody>['messages'],
+  sender: string,
+  demoUsers: Set<string>,
+  limits: { maxMessage: number; mailboxMaxBytes: number },
+): { sends: Send[]; delivered: string[]; undeliverable: string[] } {
+  const delivered: string[] = [];
+  const undeliverable: string[] = [];
+  const sends: Send[] = [];
+  for (const copy of copies) {
+    const raw = Buffer.from(copy.message, 'base64');
+    if (raw.length > limits.maxMessage) throw new AppError('MESSAGE_TOO_LARGE', undefined, { limitBytes: limits.maxMessage });
+    if (raw.length > limits.mailboxMaxBytes)
+      throw new AppError('MESSAGE_TOO_LARGE', 'The message is larger than a demo mailbox holds.', { limitBytes: limits.mailboxMaxBytes });
+    let entity;
+    try {
+      entity = parseEntity(raw);
+    } catch {
+      throw new AppError('MESSAGE_MALFORMED');
+    }
+    const from = addresses(getHeader(entity, 'from'));
+    if (from.length !== 1 || from[0] !== sender) throw new AppError('FROM_NOT_USER');
+    const subject = decodeEncodedWords(getHeader(entity, 'subject') ?? '').slice(0, 500);
+    const to = [...new Set([...addresses(getHeader(entity, 'to')), ...addresses(getHeader(entity, 'cc'))])];
+    const rows: Send['rows'] = [];
+    for (const rcpt of copy.bcc ? [copy.bcc] : to) {
+      if (!demoUsers.has(rcpt)) {
+        undeliverable.push(rcpt);
+        continue;
+      }
+      rows.push({ id: randomUUID(), owner: rcpt, folder: 'inbox', sender, recipients: to, subject });
+      delivered.push(rcpt);
+    }
+    if (!copy.bcc) rows.push({ id: randomUUID(), owner: sender, folder: 'sent', sender, recipients: to, subject });
+    sends.push({ raw, rows });
+  }
+  return { sends, delivered, undeliverable };
+}
+
+/**
+ * Bytes to files first (asynchronous I/O, off the event loop), then the rows in one transaction; a failure removes
+ * the files again, and a crash in between leaves files that the next start sweeps (DemoMailFiles.sweep).
+ */
+async function storeSends(s: Services, demo: DemoRouteContext, sends: Send[]): Promise<void> {
+  const written: string[] = [];
+  let evicted: string[];
+  try {
+    for (const send of sends) {
+      const ids = send.rows.map((row) => row.id);
+      await demo.mail.write(ids, send.raw);
+      written.push(...ids);
+    }
+    evicted = await s.db.transaction(async (tx) => {
+      for (const send of sends) for (const row of send.rows) await insertDemoMessage(tx, { ...row, size: send.raw.length });
+      // Each mailbox keeps its newest messages within SMIME_DEMO_MAILBOX_MAX_BYTES: anonymous visitors share these
+      // users, so without a bound a loop of sends would fill the disk.
+      const owners = new Set(sends.flatMap((send) => send.rows.map((row) => row.owner)));
+      const out: string[] = [];
+      for (const owner of owners) out.push(...(await trimDemoMailbox(tx, owner, demo.mailboxMaxBytes)));
+      return out;
+    });
+  } catch (e) {
+    await demo.mail.remove(written);
+    throw e;
+  }
+  await demo.mail.remove(evicted);
+}
+
+/** The mailbox: the same tokens as /api/v1 accept in demo mode. */
+function mailboxRoutes(s: Services, demo: DemoRouteContext): Router<AppState> {
   const maxMessage = s.config.SMIME_MAX_MESSAGE_BYTES;
-
-  r.get('/users', async (ctx) => {
-    const rows = await listDemoUsers(s.db);
-    ctx.body = {
-      users: rows.map((u) => {
-        const d = DEMO_USERS.find((x) => x.email === u.email);
-        return { email: u.email, name: u.display_name, passphrase: d?.passphrase ?? null, note: d?.note ?? '' };
-      }),
-    };
-  });
-
-  r.post('/login', async (ctx) => {
-    const { email } = await readJson(ctx, z.strictObject({ email: emailParam }), s.config.SMIME_MAX_JSON_BYTES);
-    if (!demo.tokens.isDemoAddress(email) || !(await findDemoUser(s.db, email))) throw new AppError('DEMO_USER_UNKNOWN');
-    const lifetime = Math.min(DEMO_TOKEN_LIFETIME_S, s.config.SMIME_JWT_MAX_LIFETIME_S);
-    ctx.body = { token: await demo.tokens.issue(email, lifetime), expiresInS: lifetime };
-  });
-
-  // The mailbox: the same tokens as /api/v1 accept in demo mode.
   const mailbox = new Router<AppState>();
   mailbox.use(requireUser(s));
   mailbox.use(async (ctx, next) => {
@@ -140,61 +192,8 @@ export function demoRoutes(s: Services, demo: DemoRouteContext): Router<AppState
     // Every copy together within what the API takes for one message (base64 is 4/3 of the bytes).
     const body = await readJson(ctx, sendBody, Math.ceil((maxMessage * 4) / 3) + SEND_JSON_OVERHEAD_BYTES);
     const demoUsers = new Set((await listDemoUsers(s.db)).map((u) => u.email));
-    const delivered: string[] = [];
-    const undeliverable: string[] = [];
-    const sends: { raw: Buffer; rows: (Stored & { sender: string; recipients: string[]; subject: string })[] }[] = [];
-    for (const copy of body.messages) {
-      const raw = Buffer.from(copy.message, 'base64');
-      if (raw.length > maxMessage) throw new AppError('MESSAGE_TOO_LARGE', undefined, { limitBytes: maxMessage });
-      if (raw.length > demo.mailboxMaxBytes)
-        throw new AppError('MESSAGE_TOO_LARGE', 'The message is larger than a demo mailbox holds.', { limitBytes: demo.mailboxMaxBytes });
-      let entity;
-      try {
-        entity = parseEntity(raw);
-      } catch {
-        throw new AppError('MESSAGE_MALFORMED');
-      }
-      const from = addresses(getHeader(entity, 'from'));
-      if (from.length !== 1 || from[0] !== user.email) throw new AppError('FROM_NOT_USER');
-      const subject = decodeEncodedWords(getHeader(entity, 'subject') ?? '').slice(0, 500);
-      const to = [...new Set([...addresses(getHeader(entity, 'to')), ...addresses(getHeader(entity, 'cc'))])];
-      const rows: (typeof sends)[number]['rows'] = [];
-      for (const rcpt of copy.bcc ? [copy.bcc] : to) {
-        if (!demoUsers.has(rcpt)) {
-          undeliverable.push(rcpt);
-          continue;
-        }
-        rows.push({ id: randomUUID(), owner: rcpt, folder: 'inbox', sender: user.email, recipients: to, subject });
-        delivered.push(rcpt);
-      }
-      if (!copy.bcc) rows.push({ id: randomUUID(), owner: user.email, folder: 'sent', sender: user.email, recipients: to, subject });
-      sends.push({ raw, rows });
-    }
-    // Bytes to files first (asynchronous I/O, off the event loop), then the rows in one transaction; a failure removes
-    // the files again, and a crash in between leaves files that the next start sweeps (DemoMailFiles.sweep).
-    const written: string[] = [];
-    let evicted: string[];
-    try {
-      for (const send of sends) {
-        const ids = send.rows.map((row) => row.id);
-        await demo.mail.write(ids, send.raw);
-        written.push(...ids);
-      }
-      evicted = await s.db.transaction(async (tx) => {
-        for (const send of sends)
-          for (const row of send.rows) await insertDemoMessage(tx, { ...row, size: send.raw.length });
-        // Each mailbox keeps its newest messages within SMIME_DEMO_MAILBOX_MAX_BYTES: anonymous visitors share these
-        // users, so without a bound a loop of sends would fill the disk.
-        const owners = new Set(sends.flatMap((send) => send.rows.map((row) => row.owner)));
-        const out: string[] = [];
-        for (const owner of owners) out.push(...(await trimDemoMailbox(tx, owner, demo.mailboxMaxBytes)));
-        return out;
-      });
-    } catch (e) {
-      await demo.mail.remove(written);
-      throw e;
-    }
-    await demo.mail.remove(evicted);
+    const { sends, delivered, undeliverable } = planSends(body.messages, user.email, demoUsers, { maxMessage, mailboxMaxBytes: demo.mailboxMaxBytes });
+    await storeSends(s, demo, sends);
     ctx.status = 201;
     ctx.body = { delivered, undeliverable };
   });
@@ -210,6 +209,29 @@ export function demoRoutes(s: Services, demo: DemoRouteContext): Router<AppState
     ctx.body = { tampered: true, id };
   });
 
-  r.use(mailbox.routes());
+  return mailbox;
+}
+
+export function demoRoutes(s: Services, demo: DemoRouteContext): Router<AppState> {
+  const r = new Router<AppState>({ prefix: '/demo/api' });
+
+  r.get('/users', async (ctx) => {
+    const rows = await listDemoUsers(s.db);
+    ctx.body = {
+      users: rows.map((u) => {
+        const d = DEMO_USERS.find((x) => x.email === u.email);
+        return { email: u.email, name: u.display_name, passphrase: d?.passphrase ?? null, note: d?.note ?? '' };
+      }),
+    };
+  });
+
+  r.post('/login', async (ctx) => {
+    const { email } = await readJson(ctx, z.strictObject({ email: emailParam }), s.config.SMIME_MAX_JSON_BYTES);
+    if (!demo.tokens.isDemoAddress(email) || !(await findDemoUser(s.db, email))) throw new AppError('DEMO_USER_UNKNOWN');
+    const lifetime = Math.min(DEMO_TOKEN_LIFETIME_S, s.config.SMIME_JWT_MAX_LIFETIME_S);
+    ctx.body = { token: await demo.tokens.issue(email, lifetime), expiresInS: lifetime };
+  });
+
+  r.use(mailboxRoutes(s, demo).routes());
   return r;
 }
