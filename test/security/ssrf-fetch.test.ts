@@ -23,7 +23,8 @@ import dns from 'node:dns';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { isSmimeError, type SmimeErrorCode } from '../../backend/src/smime/errors.ts';
+import { rejectsWith } from '../helpers/assert.ts';
+import type { SmimeErrorCode } from '../../backend/src/smime/errors.ts';
 import { isNonPublicAddress, MAX_AIA_BYTES, MAX_CRL_BYTES, SafeFetcher } from '../../backend/src/smime/fetcher.ts';
 import { RevocationChecker } from '../../backend/src/smime/revocation.ts';
 import type { SignatureEvidence } from '../../backend/src/smime/types.ts';
@@ -155,14 +156,6 @@ describe('isNonPublicAddress', () => {
   }
 });
 
-async function rejectsWith(p: Promise<unknown>, code: SmimeErrorCode): Promise<void> {
-  await assert.rejects(p, (e) => {
-    assert.ok(isSmimeError(e), String(e));
-    assert.equal(e.code, code, e.message);
-    return true;
-  });
-}
-
 describe('refusals before any connection (allowPrivate false)', () => {
   const fetcher = new SafeFetcher({ timeoutMs: 1000 });
   for (const url of [
@@ -210,7 +203,9 @@ describe('refusals before any connection (allowPrivate false)', () => {
   });
 
   for (const url of ['ftp://ca.example/ca.crt', 'ldap://ca.example/cn=CA', 'file:///etc/passwd', 'http://user:pass@ca.example/', 'not a url', 'http://exa mple.com/']) {
-    test(`${url} -> FETCH_BAD_URL`, () => rejectsWith(fetcher.fetch({ url, method: 'GET', purpose: 'aia' }), 'FETCH_BAD_URL'));
+    test(`${url} -> FETCH_BAD_URL`, async () => {
+      await rejectsWith(fetcher.fetch({ url, method: 'GET', purpose: 'aia' }), 'FETCH_BAD_URL');
+    });
   }
 
   test('DNS failure -> FETCH_FAILED', async () => {

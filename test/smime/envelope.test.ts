@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { createPrivateKey, randomFillSync, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { before, describe, test } from 'node:test';
+import { prng } from '../helpers/rng.ts';
+import { rejectsWith } from '../helpers/assert.ts';
 import { getEngine } from '../../backend/src/smime/crypto-engine.ts';
 import {
   decryptEnvelope,
@@ -69,28 +71,6 @@ function assertCode(error: unknown, code: SmimeErrorCode | readonly SmimeErrorCo
   const codes = typeof code === 'string' ? [code] : code;
   assert.ok(codes.includes(error.code), `expected ${codes.join('|')}, got ${error.code}: ${error.message}`);
   return error;
-}
-
-async function rejectsWith(run: () => Promise<unknown> | unknown, code: SmimeErrorCode | readonly SmimeErrorCode[]): Promise<SmimeError> {
-  let caught: unknown;
-  try {
-    await run();
-  } catch (error) {
-    caught = error;
-  }
-  return assertCode(caught, code);
-}
-
-/** Deterministic PRNG (mulberry32), so that a failing mutation can be reproduced from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Where a primitive value sits in `der`: the encryptedContent [0] and the RecipientInfos' encryptedKey. */
