@@ -11,7 +11,7 @@ import { explicit, readOne, sequence } from '../../backend/src/smime/lib/cms-sig
 import { SIGNATURE_STATUSES } from '../../backend/src/smime/types.ts';
 import { verifySignedData } from '../../backend/src/smime/verify.ts';
 import { CONTENT, PKI_NOW, ROOT, message } from '../fixtures/pki/pki.ts';
-import { CORPUS_NOW, corpusMessage, NSS_TEST_CA } from '../fixtures/pki/corpus.ts';
+import { CORPUS_NOW, corpusMessage, NO_CORPUS, NSS_TEST_CA } from '../fixtures/pki/corpus.ts';
 
 const MUTATIONS = 3000;
 /** One verification of a mutated few-KiB blob: milliseconds normally; a second means something went quadratic. */
@@ -79,7 +79,7 @@ function mutate(input: Uint8Array, rand: () => number): { bytes: Uint8Array; how
   }
 }
 
-describe('mutation loop', () => {
+describe('mutation loop', { skip: NO_CORPUS }, () => {
   test(`${MUTATIONS} mutations of corpus and PKI signatures: a result or a SmimeError, never anything else, never slow`, async () => {
     const rand = prng(SEED);
     const list = samples();
