@@ -15,6 +15,7 @@ import { Client, startServer, TEST_ADMIN_TOKEN, type TestServer } from '../helpe
 import { databaseTargets } from '../helpers/db.ts';
 import { FIXTURES, SHARED_CORPUS } from '../helpers/paths.ts';
 import { corpusUnavailable } from '../helpers/unavailable.ts';
+import { cleanUp } from '../helpers/cleanup.ts';
 
 const PASS = 'a long passphrase of the user';
 const NO_CORPUS = corpusUnavailable('the Bcc case (a message Dave signed)');
@@ -75,10 +76,12 @@ for (const target of await databaseTargets()) {
         else bob = c;
       }
     });
-    after(async () => {
-      await srv?.close();
-      await drop?.();
-    });
+    after(() =>
+      cleanUp(
+        () => srv?.close(),
+        () => drop?.(),
+      ),
+    );
 
     const send = (c: Client, q: string, raw: Buffer, accept = 'message/rfc822') =>
       c.request('POST', `/api/v1/messages/outgoing?${q}`, { body: raw, headers: { 'content-type': 'message/rfc822', accept } });

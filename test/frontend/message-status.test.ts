@@ -8,6 +8,7 @@ import { statusText } from '../../frontend/src/messages.ts';
 import { DECRYPTION_STATUSES, SIGNATURE_STATUSES } from '../../frontend/src/api/types.ts';
 import { browserUnavailable, launch, screenshot, type BrowserSession } from './browser.ts';
 import { startMockServer, type MockServer } from './harness.ts';
+import { cleanUp } from '../helpers/cleanup.ts';
 
 const skip = browserUnavailable();
 
@@ -53,10 +54,12 @@ describe('smime-message-status', { skip }, () => {
     await b.page.goto(srv.url);
     await b.page.waitForSelector('body[data-ready]', { state: 'attached' });
   });
-  after(async () => {
-    await b?.close();
-    await srv?.close();
-  });
+  after(() =>
+    cleanUp(
+      () => b?.close(),
+      () => srv?.close(),
+    ),
+  );
 
   async function show(a: unknown): Promise<void> {
     await b.page.evaluate((a) => {

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { browserUnavailable, launch, type BrowserSession } from './browser.ts';
 import { startMockServer, type MockServer } from './harness.ts';
+import { cleanUp } from '../helpers/cleanup.ts';
 
 const skip = browserUnavailable();
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -58,10 +59,12 @@ describe('plugin contract', { skip }, () => {
       w.compose = w.smime.mountComposeControls(document.getElementById('root'));
     });
   });
-  after(async () => {
-    await b?.close();
-    await srv?.close();
-  });
+  after(() =>
+    cleanUp(
+      () => b?.close(),
+      () => srv?.close(),
+    ),
+  );
 
   test('neither Sign nor Encrypt: the message passes through unchanged', async () => {
     const r = await b.page.evaluate(async () => {

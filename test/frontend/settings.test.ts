@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { browserUnavailable, launch, screenshot, type BrowserSession } from './browser.ts';
 import { startMockServer, type MockServer } from './harness.ts';
+import { cleanUp } from '../helpers/cleanup.ts';
 
 const skip = browserUnavailable();
 
@@ -86,10 +87,12 @@ describe('smime-settings', { skip }, () => {
     });
     await b.page.locator('[part="keys"] tr[data-key="a"]').waitFor();
   });
-  after(async () => {
-    await b?.close();
-    await srv?.close();
-  });
+  after(() =>
+    cleanUp(
+      () => b?.close(),
+      () => srv?.close(),
+    ),
+  );
 
   test('own keys: validity, default, expired', async () => {
     const a = (await b.page.locator('tr[data-key="a"]').textContent()) ?? '';

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { browserUnavailable, launch, screenshot, type BrowserSession } from './browser.ts';
 import { startMockServer, type MockServer } from './harness.ts';
+import { cleanUp } from '../helpers/cleanup.ts';
 
 const skip = browserUnavailable();
 
@@ -25,10 +26,12 @@ describe('smime-unlock-dialog', { skip }, () => {
     await b.page.goto(srv.url);
     await b.page.waitForSelector('body[data-ready]', { state: 'attached' });
   });
-  after(async () => {
-    await b?.close();
-    await srv?.close();
-  });
+  after(() =>
+    cleanUp(
+      () => b?.close(),
+      () => srv?.close(),
+    ),
+  );
   beforeEach(async () => {
     unlocked = false;
     await b.page.evaluate(() => {

@@ -32,6 +32,7 @@ import { startDemoTestServer, type DemoTestServer } from '../helpers/demo.ts';
 import { REPO_ROOT } from '../helpers/paths.ts';
 import { b64, CORPUS_CA, corpusP12, mail, placeKey, read, send, thunderbird, unlockHeader } from './world.ts';
 import { corpusUnavailable } from '../helpers/unavailable.ts';
+import { cleanUp } from '../helpers/cleanup.ts';
 
 const ALICE = 'alice@example.com';
 const BOB = 'bob@example.com';
@@ -165,10 +166,12 @@ for (const target of await databaseTargets()) {
       assert.equal(aliceDemoIds.length, 2);
       aliceWraps = await aliceState();
     });
-    after(async () => {
-      await srv?.close();
-      await drop?.();
-    });
+    after(() =>
+      cleanUp(
+        () => srv?.close(),
+        () => drop?.(),
+      ),
+    );
 
     // ---- the case table: one entry per mounted route ------------------------------------------------------------
 

@@ -28,6 +28,7 @@ import { startServer, type Client, type TestServer } from '../helpers/app.ts';
 import { databaseTargets } from '../helpers/db.ts';
 import { corpusP12, placeKey, read, thunderbird, unlockHeader } from './world.ts';
 import { corpusUnavailable } from '../helpers/unavailable.ts';
+import { cleanUp } from '../helpers/cleanup.ts';
 
 const NSS_TO_BOB = 'mailnews-test-data-smime/alice.env.eml';
 const NO_CORPUS = corpusUnavailable("the cases with NSS's message to Bob");
@@ -150,10 +151,12 @@ for (const target of await databaseTargets()) {
       bob = await placeKey(srv, 'bob@example.com', 'Bob.p12', PASS_BOB);
       cred = await unlockHeader(bob, PASS_BOB);
     });
-    after(async () => {
-      await srv?.close();
-      await drop?.();
-    });
+    after(() =>
+      cleanUp(
+        () => srv?.close(),
+        () => drop?.(),
+      ),
+    );
 
     async function assertIndistinguishable(message: Buffer, keyLength: number) {
       const { headers, der } = splitMessage(message);

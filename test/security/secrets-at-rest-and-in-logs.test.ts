@@ -27,6 +27,7 @@ import { Client, startServer, TEST_ADMIN_TOKEN, TEST_JWT_SECRET, type TestServer
 import { databaseTargets } from '../helpers/db.ts';
 import { b64, corpusP12, mail, read, send, thunderbird } from './world.ts';
 import { corpusUnavailable } from '../helpers/unavailable.ts';
+import { cleanUp } from '../helpers/cleanup.ts';
 
 const ALICE = 'alice@example.com';
 const IT_PASS = 'initial passphrase from IT 1';
@@ -133,10 +134,12 @@ for (const target of await databaseTargets()) {
       answers.push((await admin.request('GET', `/api/v1/admin/users/${ALICE}/keys`)).text);
       answers.push((await api('DELETE', '/api/v1/session/unlock', { headers: h })).text);
     });
-    after(async () => {
-      await srv?.close();
-      await drop?.();
-    });
+    after(() =>
+      cleanUp(
+        () => srv?.close(),
+        () => drop?.(),
+      ),
+    );
 
     function assertClean(haystack: string, where: string) {
       for (const [name, text] of secrets) assert.ok(!haystack.includes(text), `${name} found in ${where}`);

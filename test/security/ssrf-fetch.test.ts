@@ -34,6 +34,7 @@ import { CONTENT, PKI_DIR, PKI_NOW, ROOT, message } from '../fixtures/pki/pki.ts
 import { Client, startServer, type TestServer } from '../helpers/app.ts';
 import { databaseTargets } from '../helpers/db.ts';
 import { read } from './world.ts';
+import { cleanUp } from '../helpers/cleanup.ts';
 
 // ---- the socket guard ----------------------------------------------------------------------------------------------
 
@@ -274,10 +275,12 @@ describe('against a loopback server (allowPrivate true)', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  after(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
+  after(() =>
+    cleanUp(
+      () => server.closeAllConnections(),
+      () => new Promise((resolve) => server.close(resolve)),
+    ),
+  );
 
   const fetcher = new SafeFetcher({ allowPrivate: true, timeoutMs: 500 });
 
@@ -370,10 +373,12 @@ describe('a public server (the stand-in address) that redirects inward or answer
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     port = (server.address() as AddressInfo).port;
   });
-  after(async () => {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
-  });
+  after(() =>
+    cleanUp(
+      () => server.closeAllConnections(),
+      () => new Promise((r) => server.close(r)),
+    ),
+  );
 
   const resolve = async (host: string) => {
     if (host === 'public.example') return [{ address: PUBLIC, family: 4 }];
@@ -469,10 +474,12 @@ for (const target of await databaseTargets()) {
       srv = await startServer(db, { SMIME_TRUST_ANCHORS: new URL('certs/root.pem', PKI_DIR).pathname, SMIME_FETCH_TIMEOUT_MS: 1000 });
       assert.equal(srv.config.SMIME_FETCH_ALLOW_PRIVATE, false);
     });
-    after(async () => {
-      await srv?.close();
-      await drop?.();
-    });
+    after(() =>
+      cleanUp(
+        () => srv?.close(),
+        () => drop?.(),
+      ),
+    );
 
     test('multipart/signed by the PKI signer (OCSP, CRL and caIssuers at 127.0.0.1): no connection, never valid', async () => {
       const c = new Client(srv.url, await srv.token('reader@example.com'));
