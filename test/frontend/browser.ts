@@ -60,6 +60,22 @@ export async function launch(): Promise<BrowserSession> {
   };
 }
 
+/**
+ * A fresh browser on the component harness at `url`, once the page says it is ready (body[data-ready]). If the page
+ * never gets there the browser is closed again before the error is thrown: a failed setup leaves no browser behind.
+ */
+export async function openHarness(url: string): Promise<BrowserSession> {
+  const session = await launch();
+  try {
+    await session.page.goto(url);
+    await session.page.waitForSelector('body[data-ready]', { state: 'attached' });
+    return session;
+  } catch (error) {
+    await session.close().catch(() => {});
+    throw error;
+  }
+}
+
 export async function screenshot(page: Page, name: string): Promise<string> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   const path = join(SCREENSHOTS, `${name}.png`);

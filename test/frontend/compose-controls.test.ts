@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { browserUnavailable, launch, screenshot, type BrowserSession } from './browser.ts';
+import { browserUnavailable, openHarness, screenshot, type BrowserSession } from './browser.ts';
 import { startMockServer, type MockServer } from './harness.ts';
 import { cleanUp } from '../helpers/cleanup.ts';
 
@@ -35,9 +35,7 @@ describe('smime-compose-controls', { skip }, () => {
       };
     });
     srv.on('GET /api/v1/session', { json: { unlocked: false, idleTimeoutS: 900, unlockedKeyIds: [] } });
-    b = await launch();
-    await b.page.goto(srv.url);
-    await b.page.waitForSelector('body[data-ready]', { state: 'attached' });
+    b = await openHarness(srv.url);
   });
   after(() =>
     cleanUp(

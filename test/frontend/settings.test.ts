@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { browserUnavailable, launch, screenshot, type BrowserSession } from './browser.ts';
+import { browserUnavailable, openHarness, screenshot, type BrowserSession } from './browser.ts';
 import { startMockServer, type MockServer } from './harness.ts';
 import { cleanUp } from '../helpers/cleanup.ts';
 
@@ -76,9 +76,7 @@ describe('smime-settings', { skip }, () => {
         ? { json: { changed: true, rewrappedKeyIds: ['a'] } }
         : { status: 403, json: { error: { code: 'WRONG_PASSPHRASE', message: 'wrong', failures: 1 } } };
     });
-    b = await launch();
-    await b.page.goto(srv.url);
-    await b.page.waitForSelector('body[data-ready]', { state: 'attached' });
+    b = await openHarness(srv.url);
     await b.page.evaluate(() => {
       const el = document.createElement('smime-settings') as any;
       el.client = (window as any).client;
