@@ -12,10 +12,10 @@ import { clearTimeout, setTimeout } from 'node:timers';
 /**
  * Time limit of one test FILE, in ms (TEST_FILE_TIMEOUT_MS). Node 20's --test-timeout bounds each file as a whole,
  * not each test: the runner gives it to the file, and the file's own process does not apply it to the tests inside
- * (measured on Node 20.20; nodejs/node-core-test#53 describes the same). The slowest files take 1 to 2 minutes in a
- * full run at concurrency 2 on a 2-core machine (test/cli/cli.test.ts about 80 s, the Roundcube end-to-end file about
- * 60 s, up to twice that while other jobs load the machine); 10 minutes leaves room for a machine three times
- * slower still, and a hung file costs at most that. A test or hook that waits on something outside the process (a
+ * (measured on Node 20.20; nodejs/node-core-test#53 describes the same). The slowest file, test/cli/cli.test.ts,
+ * takes about 80 s in a full run at concurrency 2 on a 2-core machine, and 255 s in a run measured while other jobs
+ * held the load average at 13 to 16 (the engine fuzz 98 s, the Roundcube stack 69 s there); 10 minutes is more than
+ * twice that worst case, and a hung file costs at most that. A test or hook that waits on something outside the process (a
  * browser, slapd, a PHP server) sets its own, shorter `{ timeout }` so that a hang names the step that hung; a suite
  * `{ timeout }` longer than this one never fires.
  */
