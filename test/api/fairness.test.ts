@@ -11,6 +11,7 @@ import type { Database } from '../../backend/src/store/db.ts';
 import { Client, startServer, type TestServer } from '../helpers/app.ts';
 import { databaseTargets } from '../helpers/db.ts';
 import { FIXTURES } from '../helpers/paths.ts';
+import { cleanUp } from '../helpers/cleanup.ts';
 
 const PASS = 'a long passphrase of the user';
 const corpus = (f: string) => readFileSync(`${FIXTURES}corpus/${f}`);
@@ -59,10 +60,12 @@ for (const target of await databaseTargets()) {
       const seen = await read('alice', Buffer.from(signed.text, 'latin1'));
       assert.deepEqual(seen.body.harvested.map((h: any) => h.outcome), ['added']);
     });
-    after(async () => {
-      await srv?.close();
-      await drop?.();
-    });
+    after(() =>
+      cleanUp(
+        () => srv?.close(),
+        () => drop?.(),
+      ),
+    );
 
     const send = (who: 'alice' | 'bob', q: string, raw: Buffer) =>
       users[who].client.request('POST', `/api/v1/messages/outgoing?${q}`, {

@@ -13,6 +13,7 @@ import { jwtVerify } from 'jose';
 import { TEST_ADMIN_TOKEN, TEST_JWT_SECRET } from '../helpers/app.ts';
 import { databaseTargets } from '../helpers/db.ts';
 import { FIXTURES, REPO_ROOT } from '../helpers/paths.ts';
+import { cleanUp } from '../helpers/cleanup.ts';
 
 const CLI = join(REPO_ROOT, 'bin/smime-admin.js');
 
@@ -90,10 +91,12 @@ for (const target of await databaseTargets()) {
         drop = opened.drop;
       }
     });
-    after(async () => {
-      rmSync(dir, { recursive: true, force: true });
-      await drop?.();
-    });
+    after(() =>
+      cleanUp(
+        () => rmSync(dir, { recursive: true, force: true }),
+        () => drop?.(),
+      ),
+    );
 
     test('import-p12 places a legacy key with the password from the environment, list-keys shows it', () => {
       const r = cli(['import-p12', '--user', 'fran@example.com', '--file', `${FIXTURES}corpus/Fran.p12`], {

@@ -36,6 +36,7 @@ import {
   type Slapd,
 } from '../fixtures/ldap/slapd.ts';
 import { ldapOptions, MATCHING, PAGE_LIMIT, people, REJECTED, SIZE_LIMIT, STORED } from './world.ts';
+import { cleanUp } from '../helpers/cleanup.ts';
 
 const skip = slapdSkipReason();
 
@@ -87,10 +88,12 @@ for (const target of await databaseTargets()) {
       ({ db, drop, url } = await target.open());
       readerId = (await ensureUser(db, 'reader@example.org')).id;
     });
-    after(async () => {
-      await slapd?.stop();
-      await drop?.();
-    });
+    after(() =>
+      cleanUp(
+        () => slapd?.stop(),
+        () => drop?.(),
+      ),
+    );
 
     test('the server really limits a plain search to 5 entries (the paging test below means something)', () => {
       const r = spawnSync(
@@ -402,10 +405,12 @@ describe('Active Directory change tracking (uSNChanged, rootDSE highestCommitted
     slapd = await startSlapd({ people: list, rootDse: { highestCommittedUSN: 100, dsServiceName: 'CN=NTDS Settings,CN=DC1,CN=Servers,CN=Site,CN=Sites,CN=Configuration,DC=example,DC=org' } });
     ({ db, drop } = await (await databaseTargets())[0]!.open());
   });
-  after(async () => {
-    await slapd?.stop();
-    await drop?.();
-  });
+  after(() =>
+    cleanUp(
+      () => slapd?.stop(),
+      () => drop?.(),
+    ),
+  );
 
   test('full, then incremental from uSNChanged > highestCommittedUSN: exactly the changed entry', async () => {
     const full = await syncDirectory(db, ldapOptions(slapd));

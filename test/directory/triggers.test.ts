@@ -23,6 +23,7 @@ import { databaseTargets } from '../helpers/db.ts';
 import { REPO_ROOT } from '../helpers/paths.ts';
 import { personDn, pkiFile, slapdSkipReason, startSlapd, SYNC_PASSWORD, type Slapd } from '../fixtures/ldap/slapd.ts';
 import { ldapConfig, ldapEnv, ldapOptions, MATCHING, PAGE_LIMIT, people, REJECTED, SIZE_LIMIT, STORED } from './world.ts';
+import { cleanUp } from '../helpers/cleanup.ts';
 
 const skip = slapdSkipReason();
 const CLI = join(REPO_ROOT, 'bin/smime-admin.js');
@@ -73,11 +74,13 @@ for (const target of await databaseTargets()) {
       admin = new Client(server.url, TEST_ADMIN_TOKEN);
       user = new Client(server.url, await server.token('reader@example.org'));
     });
-    after(async () => {
-      await server?.close();
-      await slapd?.stop();
-      await drop?.();
-    });
+    after(() =>
+      cleanUp(
+        () => server?.close(),
+        () => slapd?.stop(),
+        () => drop?.(),
+      ),
+    );
 
     test('the sync route needs the admin credential; a user token is refused', async () => {
       assert.equal((await new Client(server.url).request('POST', '/api/v1/admin/directory/sync')).status, 401);
@@ -225,10 +228,12 @@ for (const target of await databaseTargets()) {
         }
         assert.ok(url === undefined || env.DATABASE_URL !== url);
       });
-      after(async () => {
-        rmSync(dir, { recursive: true, force: true });
-        await dropOther?.();
-      });
+      after(() =>
+        cleanUp(
+          () => rmSync(dir, { recursive: true, force: true }),
+          () => dropOther?.(),
+        ),
+      );
 
       const cli = (args: string[], extra: Record<string, string> = {}) => {
         const r = spawnSync(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, env: { ...env, ...extra }, encoding: 'utf8', timeout: 120_000 });

@@ -20,6 +20,7 @@ import type { Database } from '../../backend/src/store/db.ts';
 import { Client, startServer, testConfig } from '../helpers/app.ts';
 import { databaseTargets } from '../helpers/db.ts';
 import { startDemoTestServer, type DemoTestServer } from '../helpers/demo.ts';
+import { cleanUp } from '../helpers/cleanup.ts';
 
 const b64 = (s: string | Uint8Array) => Buffer.from(s).toString('base64');
 const mail = (from: string, to: string, subject: string) =>
@@ -36,10 +37,12 @@ describe('demo API and seeding', () => {
     ({ db, drop } = await pglite!.open());
     srv = await startDemoTestServer(db, {}, { seed: true });
   });
-  after(async () => {
-    await srv?.close();
-    await drop?.();
-  });
+  after(() =>
+    cleanUp(
+      () => srv?.close(),
+      () => drop?.(),
+    ),
+  );
 
   test('seeding runs once; keys are placed by the admin path, one is still pending', async () => {
     const { ca } = await ensureDemoCa(srv.dataDir); // the same CA, loaded from the data folder

@@ -14,6 +14,7 @@ import { demoCaPaths, demoPkcs12 } from '../../backend/src/demo/seed.ts';
 import { loadCa } from '../../backend/src/demo/pki.ts';
 import { browserUnavailable, launch, screenshot, type BrowserSession } from '../frontend/browser.ts';
 import { startDemoServer, type DemoServer } from './server.ts';
+import { cleanUp } from '../helpers/cleanup.ts';
 
 const skip = browserUnavailable();
 
@@ -33,10 +34,12 @@ describe('demo webmail in chromium', { skip, concurrency: false }, () => {
     page.setDefaultTimeout(20_000);
     await page.goto(`${srv.url}/demo`);
   });
-  after(async () => {
-    await b?.close();
-    await srv?.stop();
-  });
+  after(() =>
+    cleanUp(
+      () => b?.close(),
+      () => srv?.stop(),
+    ),
+  );
 
   const prompt = () => page.locator('body > smime-unlock-dialog dialog[open]');
 

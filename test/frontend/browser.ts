@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { REPO_ROOT } from '../helpers/paths.ts';
+import { unavailable } from '../helpers/unavailable.ts';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const SCREENSHOTS = join(REPO_ROOT, 'test-output', 'screenshots');
@@ -14,10 +15,7 @@ export const SCREENSHOTS = join(REPO_ROOT, 'test-output', 'screenshots');
 /** Why browser tests cannot run here, or undefined when they can. Throws under CI=true. */
 export function browserUnavailable(): string | undefined {
   if (existsSync(CHROMIUM)) return undefined;
-  const msg = `chromium not found at ${CHROMIUM} (apt-get install chromium)`;
-  if (process.env.CI === 'true') throw new Error(`${msg}; CI=true requires it`);
-  console.warn(`\n!!!!! SKIPPING browser tests: ${msg} !!!!!\n`);
-  return msg;
+  return unavailable(`chromium not found at ${CHROMIUM} (apt-get install chromium)`, 'browser tests');
 }
 
 export interface BrowserSession {
@@ -60,6 +58,22 @@ export async function launch(): Promise<BrowserSession> {
       if (errors.length && process.env.SMIME_TEST_SHOW_PAGE_ERRORS) console.warn('page errors:', errors);
     },
   };
+}
+
+/**
+ * A fresh browser on the component harness at `url`, once the page says it is ready (body[data-ready]). If the page
+ * never gets there the browser is closed again before the error is thrown: a failed setup leaves no browser behind.
+ */
+export async function openHarness(url: string): Promise<BrowserSession> {
+  const session = await launch();
+  try {
+    await session.page.goto(url);
+    await session.page.waitForSelector('body[data-ready]', { state: 'attached' });
+    return session;
+  } catch (error) {
+    await session.close().catch(() => {});
+    throw error;
+  }
 }
 
 export async function screenshot(page: Page, name: string): Promise<string> {

@@ -4,8 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { browserUnavailable, launch, screenshot, type BrowserSession } from './browser.ts';
+import { browserUnavailable, openHarness, screenshot, type BrowserSession } from './browser.ts';
 import { startMockServer, type MockServer } from './harness.ts';
+import { cleanUp } from '../helpers/cleanup.ts';
 
 const skip = browserUnavailable();
 
@@ -34,14 +35,14 @@ describe('smime-compose-controls', { skip }, () => {
       };
     });
     srv.on('GET /api/v1/session', { json: { unlocked: false, idleTimeoutS: 900, unlockedKeyIds: [] } });
-    b = await launch();
-    await b.page.goto(srv.url);
-    await b.page.waitForSelector('body[data-ready]', { state: 'attached' });
+    b = await openHarness(srv.url);
   });
-  after(async () => {
-    await b?.close();
-    await srv?.close();
-  });
+  after(() =>
+    cleanUp(
+      () => b?.close(),
+      () => srv?.close(),
+    ),
+  );
   beforeEach(async () => {
     await b.page.evaluate(() => {
       const root = document.getElementById('root')!;

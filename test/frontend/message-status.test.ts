@@ -6,8 +6,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { statusText } from '../../frontend/src/messages.ts';
 import { DECRYPTION_STATUSES, SIGNATURE_STATUSES } from '../../frontend/src/api/types.ts';
-import { browserUnavailable, launch, screenshot, type BrowserSession } from './browser.ts';
+import { browserUnavailable, openHarness, screenshot, type BrowserSession } from './browser.ts';
 import { startMockServer, type MockServer } from './harness.ts';
+import { cleanUp } from '../helpers/cleanup.ts';
 
 const skip = browserUnavailable();
 
@@ -49,14 +50,14 @@ describe('smime-message-status', { skip }, () => {
   let b: BrowserSession;
   before(async () => {
     srv = await startMockServer();
-    b = await launch();
-    await b.page.goto(srv.url);
-    await b.page.waitForSelector('body[data-ready]', { state: 'attached' });
+    b = await openHarness(srv.url);
   });
-  after(async () => {
-    await b?.close();
-    await srv?.close();
-  });
+  after(() =>
+    cleanUp(
+      () => b?.close(),
+      () => srv?.close(),
+    ),
+  );
 
   async function show(a: unknown): Promise<void> {
     await b.page.evaluate((a) => {

@@ -6,8 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { browserUnavailable, launch, type BrowserSession } from './browser.ts';
+import { browserUnavailable, openHarness, type BrowserSession } from './browser.ts';
 import { startMockServer, type MockServer } from './harness.ts';
+import { cleanUp } from '../helpers/cleanup.ts';
 
 const skip = browserUnavailable();
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -49,19 +50,19 @@ describe('plugin contract', { skip }, () => {
         content: b64(unlocked ? 'Content-Type: text/plain\r\n\r\nsecret' : ''),
       },
     }));
-    b = await launch();
-    await b.page.goto(srv.url);
-    await b.page.waitForSelector('body[data-ready]', { state: 'attached' });
+    b = await openHarness(srv.url);
     await b.page.evaluate(() => {
       const w = window as any;
       w.smime = w.P.createSmimePlugin({ userEmail: 'alice@x.example', getToken: async () => 'tok' });
       w.compose = w.smime.mountComposeControls(document.getElementById('root'));
     });
   });
-  after(async () => {
-    await b?.close();
-    await srv?.close();
-  });
+  after(() =>
+    cleanUp(
+      () => b?.close(),
+      () => srv?.close(),
+    ),
+  );
 
   test('neither Sign nor Encrypt: the message passes through unchanged', async () => {
     const r = await b.page.evaluate(async () => {

@@ -4,8 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { browserUnavailable, launch, screenshot, type BrowserSession } from './browser.ts';
+import { browserUnavailable, openHarness, screenshot, type BrowserSession } from './browser.ts';
 import { startMockServer, type MockServer } from './harness.ts';
+import { cleanUp } from '../helpers/cleanup.ts';
 
 const skip = browserUnavailable();
 
@@ -75,9 +76,7 @@ describe('smime-settings', { skip }, () => {
         ? { json: { changed: true, rewrappedKeyIds: ['a'] } }
         : { status: 403, json: { error: { code: 'WRONG_PASSPHRASE', message: 'wrong', failures: 1 } } };
     });
-    b = await launch();
-    await b.page.goto(srv.url);
-    await b.page.waitForSelector('body[data-ready]', { state: 'attached' });
+    b = await openHarness(srv.url);
     await b.page.evaluate(() => {
       const el = document.createElement('smime-settings') as any;
       el.client = (window as any).client;
@@ -86,10 +85,12 @@ describe('smime-settings', { skip }, () => {
     });
     await b.page.locator('[part="keys"] tr[data-key="a"]').waitFor();
   });
-  after(async () => {
-    await b?.close();
-    await srv?.close();
-  });
+  after(() =>
+    cleanUp(
+      () => b?.close(),
+      () => srv?.close(),
+    ),
+  );
 
   test('own keys: validity, default, expired', async () => {
     const a = (await b.page.locator('tr[data-key="a"]').textContent()) ?? '';

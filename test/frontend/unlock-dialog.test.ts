@@ -4,8 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { browserUnavailable, launch, screenshot, type BrowserSession } from './browser.ts';
+import { browserUnavailable, openHarness, screenshot, type BrowserSession } from './browser.ts';
 import { startMockServer, type MockServer } from './harness.ts';
+import { cleanUp } from '../helpers/cleanup.ts';
 
 const skip = browserUnavailable();
 
@@ -21,14 +22,14 @@ describe('smime-unlock-dialog', { skip }, () => {
       unlocked = false;
       return { json: { unlocked: false, sessionsLocked: 1 } };
     });
-    b = await launch();
-    await b.page.goto(srv.url);
-    await b.page.waitForSelector('body[data-ready]', { state: 'attached' });
+    b = await openHarness(srv.url);
   });
-  after(async () => {
-    await b?.close();
-    await srv?.close();
-  });
+  after(() =>
+    cleanUp(
+      () => b?.close(),
+      () => srv?.close(),
+    ),
+  );
   beforeEach(async () => {
     unlocked = false;
     await b.page.evaluate(() => {

@@ -8,13 +8,17 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { runApiFuzz } from './api.ts';
+import { corpusUnavailable } from '../helpers/unavailable.ts';
+
+/** The seeds are the corpus messages. */
+const NO_CORPUS = corpusUnavailable();
 
 const SEED = 0xc1;
 const REQUESTS = 1000;
 /** Unlocks and imports queue for Argon2 (SMIME_ARGON2_CONCURRENCY at a time): generous on a loaded CI machine. */
 const HANG_MS = 60_000;
 
-describe('fuzz: HTTP API', () => {
+describe('fuzz: HTTP API', { skip: NO_CORPUS }, () => {
   test(`${REQUESTS} mutated requests get documented answers, never a 5xx`, async () => {
     const stats = await runApiFuzz({ seed: SEED, count: REQUESTS, timeoutMs: HANG_MS });
     const findings = stats.findings.map((f) => `${f.kind} #${f.index} ${f.request}: ${f.error}`).join('\n');

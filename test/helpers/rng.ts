@@ -35,3 +35,9 @@ export class Rng {
     return Math.min(max, Math.floor(Math.pow(max, this.next())));
   }
 }
+
+/** The same generator as a bare function returning 0 <= x < 1, for code written against Math.random's shape. */
+export function prng(seed: number): () => number {
+  const rng = new Rng(seed);
+  return () => rng.next();
+}

@@ -18,8 +18,10 @@ import type { DecryptionKey } from '../../backend/src/smime/envelope.ts';
 import { analyzeMessage, type Layer, type MessageAnalysis } from '../../backend/src/smime/incoming.ts';
 import { parsePkcs12 } from '../../backend/src/smime/pkcs12.ts';
 import { FIXTURES, SHARED_CORPUS } from '../helpers/paths.ts';
+import { corpusUnavailable } from '../helpers/unavailable.ts';
 
 const ROOT = `${SHARED_CORPUS}thunderbird/`;
+const NO_CORPUS = corpusUnavailable();
 
 interface Row {
   file: string;
@@ -50,7 +52,7 @@ function manifestRows(): Row[] {
   return rows;
 }
 
-const rows = manifestRows();
+const rows = NO_CORPUS ? [] : manifestRows();
 const NOW = new Date('2026-11-22T00:00:00Z');
 
 let keys: DecryptionKey[];
@@ -101,7 +103,7 @@ before(async () => {
   }
 });
 
-describe('Thunderbird/NSS corpus: every message gets its manifest outcome', () => {
+describe('Thunderbird/NSS corpus: every message gets its manifest outcome', { skip: NO_CORPUS }, () => {
   test('the manifest lists the messages', () => {
     assert.ok(rows.length >= 70, `found ${rows.length} rows`);
   });
@@ -141,7 +143,7 @@ describe('Thunderbird/NSS corpus: every message gets its manifest outcome', () =
   }
 });
 
-describe('corpus: statuses a user sees', () => {
+describe('corpus: statuses a user sees', { skip: NO_CORPUS }, () => {
   test('SHA-256 multipart/signed from Alice is valid; SHA-1 is weak-algorithm; corrupted is invalid-signature', async () => {
     assert.equal((await analyze('mailnews-test-data-smime/alice.dsig.SHA256.multipart.eml')).layers[0]!.status, 'valid');
     assert.equal((await analyze('mailnews-test-data-smime/alice.dsig.SHA1.multipart.eml')).layers[0]!.status, 'weak-algorithm');

@@ -27,10 +27,12 @@ import { chromium, type Browser, type BrowserContext, type Frame, type Page } fr
 import { stackUnavailable, startStack, type Stack } from '../../scripts/roundcube/stack.ts';
 import { browserUnavailable, CHROMIUM, SCREENSHOTS } from '../frontend/browser.ts';
 import { SHARED_CORPUS } from '../helpers/paths.ts';
+import { corpusUnavailable } from '../helpers/unavailable.ts';
 
 
 const CORPUS = `${SHARED_CORPUS}thunderbird/`;
-const skip = browserUnavailable() ?? stackUnavailable();
+// Bob of the corpus is one of the users (CORPUS_BOB).
+const skip = browserUnavailable() ?? stackUnavailable() ?? (corpusUnavailable() || undefined);
 
 /** A whole step (log in, unlock with Argon2, send, read) on a loaded 2-core machine. */
 const STEP_TIMEOUT_MS = 120_000;

@@ -21,6 +21,7 @@ import { databaseTargets } from '../helpers/db.ts';
 import { adminClient, b64, corpusP12 } from './world.ts';
 import { SignJWT } from 'jose';
 import { TEST_JWT_SECRET } from '../helpers/app.ts';
+import { cleanUp } from '../helpers/cleanup.ts';
 
 /** A token for any subject, as a host would sign it (issueUserToken would normalise it first). */
 async function tokenFor(sub: string): Promise<string> {
@@ -42,10 +43,12 @@ for (const target of await databaseTargets()) {
       const placed = await admin.request('POST', '/api/v1/admin/users/karen@example.com/keys', { json: { p12: b64(corpusP12('Bob.p12')), password: 'nss' } });
       assert.equal(placed.status, 201, placed.text);
     });
-    after(async () => {
-      await srv?.close();
-      await drop?.();
-    });
+    after(() =>
+      cleanUp(
+        () => srv?.close(),
+        () => drop?.(),
+      ),
+    );
 
     const me = async (sub: string) => new Client(srv.url, await tokenFor(sub)).request('GET', '/api/v1/me');
 

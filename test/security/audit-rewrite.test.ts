@@ -36,6 +36,7 @@ import { Client, startServer, TEST_ADMIN_TOKEN, TEST_JWT_SECRET, type TestServer
 import { databaseTargets } from '../helpers/db.ts';
 import { REPO_ROOT } from '../helpers/paths.ts';
 import { adminClient, mail, placeKey, send, unlockHeader } from './world.ts';
+import { cleanUp } from '../helpers/cleanup.ts';
 
 const ALICE = 'alice@example.com';
 const PASS = 'alice own passphrase 1';
@@ -142,11 +143,13 @@ for (const target of await databaseTargets()) {
       assert.ok(cp1.seq >= 1 && cp2.seq > cp1.seq && original.length > cp2.seq, `checkpoints at ${cp1.seq}, ${cp2.seq} of ${original.length}`);
     });
 
-    after(async () => {
-      await srv?.close();
-      await drop?.();
-      if (work) rmSync(work, { recursive: true, force: true });
-    });
+    after(() =>
+      cleanUp(
+        () => srv?.close(),
+        () => drop?.(),
+        () => work && rmSync(work, { recursive: true, force: true }),
+      ),
+    );
 
     test('sanity: the chain and both checkpoints verify, and the chain grew after the last one', async () => {
       const v = await admin.request('GET', '/api/v1/admin/audit/verify');

@@ -21,6 +21,7 @@ import { after, before, describe, test } from 'node:test';
 import { jwtVerify, SignJWT } from 'jose';
 import { startDemoServer, type DemoServer } from '../e2e/server.ts';
 import { checkpointKeyEnv, runMain, type ServerRun } from './server-process.ts';
+import { cleanUp } from '../helpers/cleanup.ts';
 
 const SHARED_SECRET = 'the-secret-the-host-webmail-shares-0123456789';
 const ADMIN = 'admin-token-of-production-0123456789abcdef';
@@ -40,11 +41,13 @@ describe('a demo login used against the product', { concurrency: false, timeout:
     prodData = mkdtempSync(join(tmpdir(), 'smime-prod-'));
     prod = await runMain({ NODE_ENV: 'production', SMIME_DATA_DIR: join(prodData, 'data'), SMIME_JWT_SECRET: SHARED_SECRET, SMIME_ADMIN_TOKEN: ADMIN, SMIME_DEMO: 'off', ...checkpointKeyEnv(prodData) }, 'ready');
   });
-  after(async () => {
-    await prod?.stop();
-    await demo?.stop();
-    if (prodData) rmSync(prodData, { recursive: true, force: true });
-  });
+  after(() =>
+    cleanUp(
+      () => prod?.stop(),
+      () => demo?.stop(),
+      () => prodData && rmSync(prodData, { recursive: true, force: true }),
+    ),
+  );
 
   test('the demo token works on the demo, not on a production server that shares the host secret', async () => {
     const login = await post(`${demo.url}/demo/api/login`, { email: 'alice@demo.example' });

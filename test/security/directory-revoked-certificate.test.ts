@@ -29,6 +29,7 @@ import { slapdSkipReason, type Person } from '../fixtures/ldap/slapd.ts';
 import { Client } from '../helpers/app.ts';
 import { databaseTargets } from '../helpers/db.ts';
 import { READER, resolveOne, sendEncrypted, startDirectoryWorld, syncNow, TEST_TIMEOUT_MS, type DirectoryWorld } from './directory-world.ts';
+import { cleanUp } from '../helpers/cleanup.ts';
 
 const skip = slapdSkipReason();
 const MAKE = fileURLToPath(new URL('../fixtures/ldap/make-revocation-pki.sh', import.meta.url));
@@ -51,11 +52,13 @@ describe('revoked directory certificates', { skip, timeout: 8 * TEST_TIMEOUT_MS 
     const made = spawnSync('bash', [MAKE, pki, `http://127.0.0.1:${(http.address() as AddressInfo).port}`], { encoding: 'utf8', timeout: TEST_TIMEOUT_MS });
     assert.equal(made.status, 0, made.stderr);
   });
-  after(async () => {
-    http?.closeAllConnections();
-    await new Promise<void>((r) => (http ? http.close(() => r()) : r()));
-    if (pki) rmSync(pki, { recursive: true, force: true });
-  });
+  after(() =>
+    cleanUp(
+      () => http?.closeAllConnections(),
+      () => new Promise<void>((r) => (http ? http.close(() => r()) : r())),
+      () => pki && rmSync(pki, { recursive: true, force: true }),
+    ),
+  );
 
   const der = (name: string) => readFileSync(join(pki, `${name}.der`));
   const people = (): Person[] => [

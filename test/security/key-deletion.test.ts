@@ -15,6 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import { Client, startServer, type TestServer } from '../helpers/app.ts';
 import { databaseTargets } from '../helpers/db.ts';
 import { adminClient, b64, corpusP12, placeKey, unlockHeader } from './world.ts';
+import { cleanUp } from '../helpers/cleanup.ts';
 
 const ALICE = 'alice@example.com';
 const PASS = 'alice own passphrase 1';
@@ -37,10 +38,12 @@ for (const target of await databaseTargets()) {
       keys = (await alice.request('GET', '/api/v1/keys')).body.keys;
       assert.equal(keys.length, 2);
     });
-    after(async () => {
-      await srv?.close();
-      await drop?.();
-    });
+    after(() =>
+      cleanUp(
+        () => srv?.close(),
+        () => drop?.(),
+      ),
+    );
 
     const del = (k: { id: string; fingerprintSha256: string }, opts: { confirm?: boolean; json?: unknown; headers?: Record<string, string> } = {}) =>
       alice.request('DELETE', `/api/v1/keys/${k.id}${opts.confirm === false ? '' : `?confirm=${k.fingerprintSha256}`}`, {

@@ -17,6 +17,7 @@ import { after, before, describe, test } from 'node:test';
 import { Client, startServer, type TestServer } from '../helpers/app.ts';
 import { databaseTargets } from '../helpers/db.ts';
 import { adminClient, b64, corpusP12 } from './world.ts';
+import { cleanUp } from '../helpers/cleanup.ts';
 
 const BOB = 'bob@example.com';
 
@@ -34,10 +35,12 @@ for (const target of await databaseTargets()) {
       assert.equal(placed.status, 201, placed.text);
       bob = new Client(srv.url, await srv.token(BOB));
     });
-    after(async () => {
-      await srv?.close();
-      await drop?.();
-    });
+    after(() =>
+      cleanUp(
+        () => srv?.close(),
+        () => drop?.(),
+      ),
+    );
 
     // The attacker's key: one whose certificate names an address of Bob's (here Eve's key, her address made an
     // alias of Bob's, standing for any certificate the attacker got for one of Bob's addresses).

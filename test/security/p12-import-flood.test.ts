@@ -23,6 +23,7 @@ import { Client, startServer, type TestServer } from '../helpers/app.ts';
 import { databaseTargets } from '../helpers/db.ts';
 import { b64 } from './world.ts';
 import { FIXTURES } from '../helpers/paths.ts';
+import { cleanUp } from '../helpers/cleanup.ts';
 
 const [pglite] = await databaseTargets();
 
@@ -48,11 +49,13 @@ describe('PKCS#12 import flood', { timeout: 300_000 }, () => {
     drop = opened.drop;
     srv = await startServer(opened.db, { SMIME_P12_CONCURRENCY: 1, SMIME_P12_QUEUE: 1, SMIME_P12_IMPORTS_PER_HOUR: 3 });
   });
-  after(async () => {
-    await srv?.close();
-    await drop?.();
-    rmSync(work, { recursive: true, force: true });
-  });
+  after(() =>
+    cleanUp(
+      () => srv?.close(),
+      () => drop?.(),
+      () => rmSync(work, { recursive: true, force: true }),
+    ),
+  );
 
   const importAs = async (email: string, body: unknown) =>
     new Client(srv.url, await srv.token(email)).request('POST', '/api/v1/keys', typeof body === 'string' ? { body, headers: { 'content-type': 'application/json' } } : { json: body });

@@ -21,6 +21,7 @@ import type { Database } from '../../backend/src/store/db.ts';
 import { Client, startServer, type TestServer } from '../helpers/app.ts';
 import { databaseTargets } from '../helpers/db.ts';
 import { adminClient, b64, corpusP12, placeKey } from './world.ts';
+import { cleanUp } from '../helpers/cleanup.ts';
 
 const EVE = 'eve@example.net';
 const BOB = 'bob@example.com';
@@ -78,10 +79,12 @@ for (const target of await databaseTargets()) {
       pendingId = r.body.key.id;
       bob = await placeKey(srv, BOB, 'Bob.p12', 'bob own passphrase 22');
     });
-    after(async () => {
-      await srv?.close();
-      await drop?.();
-    });
+    after(() =>
+      cleanUp(
+        () => srv?.close(),
+        () => drop?.(),
+      ),
+    );
 
     test('the free attempts are checked one by one, then every route refuses, the right passphrase included', async () => {
       for (let i = 1; i <= FREE; i++) {

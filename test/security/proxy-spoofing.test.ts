@@ -15,6 +15,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startServer, type TestServer } from '../helpers/app.ts';
 import { databaseTargets } from '../helpers/db.ts';
+import { cleanUp } from '../helpers/cleanup.ts';
 
 const [pglite] = await databaseTargets();
 const PER_MINUTE = 5;
@@ -27,10 +28,12 @@ describe('X-Forwarded-For spoofing behind a trusted proxy', { timeout: 60_000 },
     drop = opened.drop;
     srv = await startServer(opened.db, { SMIME_TRUST_PROXY: true, SMIME_RATE_LIMIT_PER_MINUTE: PER_MINUTE });
   });
-  after(async () => {
-    await srv?.close();
-    await drop?.();
-  });
+  after(() =>
+    cleanUp(
+      () => srv?.close(),
+      () => drop?.(),
+    ),
+  );
 
   const get = (xff: string) => fetch(`${srv.url}/api/v1/me`, { headers: { 'x-forwarded-for': xff } });
 

@@ -23,7 +23,8 @@ import dns from 'node:dns';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { isSmimeError, type SmimeErrorCode } from '../../backend/src/smime/errors.ts';
+import { rejectsWith } from '../helpers/assert.ts';
+import type { SmimeErrorCode } from '../../backend/src/smime/errors.ts';
 import { isNonPublicAddress, MAX_AIA_BYTES, MAX_CRL_BYTES, SafeFetcher } from '../../backend/src/net/fetcher.ts';
 import { RevocationChecker } from '../../backend/src/smime/revocation.ts';
 import type { SignatureEvidence } from '../../backend/src/smime/types.ts';
@@ -33,6 +34,7 @@ import { CONTENT, PKI_DIR, PKI_NOW, ROOT, message } from '../fixtures/pki/pki.ts
 import { Client, startServer, type TestServer } from '../helpers/app.ts';
 import { databaseTargets } from '../helpers/db.ts';
 import { read } from './world.ts';
+import { cleanUp } from '../helpers/cleanup.ts';
 
 // ---- the socket guard ----------------------------------------------------------------------------------------------
 
@@ -155,14 +157,6 @@ describe('isNonPublicAddress', () => {
   }
 });
 
-async function rejectsWith(p: Promise<unknown>, code: SmimeErrorCode): Promise<void> {
-  await assert.rejects(p, (e) => {
-    assert.ok(isSmimeError(e), String(e));
-    assert.equal(e.code, code, e.message);
-    return true;
-  });
-}
-
 describe('refusals before any connection (allowPrivate false)', () => {
   const fetcher = new SafeFetcher({ timeoutMs: 1000 });
   for (const url of [
@@ -210,7 +204,9 @@ describe('refusals before any connection (allowPrivate false)', () => {
   });
 
   for (const url of ['ftp://ca.example/ca.crt', 'ldap://ca.example/cn=CA', 'file:///etc/passwd', 'http://user:pass@ca.example/', 'not a url', 'http://exa mple.com/']) {
-    test(`${url} -> FETCH_BAD_URL`, () => rejectsWith(fetcher.fetch({ url, method: 'GET', purpose: 'aia' }), 'FETCH_BAD_URL'));
+    test(`${url} -> FETCH_BAD_URL`, async () => {
+      await rejectsWith(fetcher.fetch({ url, method: 'GET', purpose: 'aia' }), 'FETCH_BAD_URL');
+    });
   }
 
   test('DNS failure -> FETCH_FAILED', async () => {
@@ -279,10 +275,12 @@ describe('against a loopback server (allowPrivate true)', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  after(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
+  after(() =>
+    cleanUp(
+      () => server.closeAllConnections(),
+      () => new Promise((resolve) => server.close(resolve)),
+    ),
+  );
 
   const fetcher = new SafeFetcher({ allowPrivate: true, timeoutMs: 500 });
 
@@ -375,10 +373,12 @@ describe('a public server (the stand-in address) that redirects inward or answer
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     port = (server.address() as AddressInfo).port;
   });
-  after(async () => {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
-  });
+  after(() =>
+    cleanUp(
+      () => server.closeAllConnections(),
+      () => new Promise((r) => server.close(r)),
+    ),
+  );
 
   const resolve = async (host: string) => {
     if (host === 'public.example') return [{ address: PUBLIC, family: 4 }];
@@ -474,10 +474,12 @@ for (const target of await databaseTargets()) {
       srv = await startServer(db, { SMIME_TRUST_ANCHORS: new URL('certs/root.pem', PKI_DIR).pathname, SMIME_FETCH_TIMEOUT_MS: 1000 });
       assert.equal(srv.config.SMIME_FETCH_ALLOW_PRIVATE, false);
     });
-    after(async () => {
-      await srv?.close();
-      await drop?.();
-    });
+    after(() =>
+      cleanUp(
+        () => srv?.close(),
+        () => drop?.(),
+      ),
+    );
 
     test('multipart/signed by the PKI signer (OCSP, CRL and caIssuers at 127.0.0.1): no connection, never valid', async () => {
       const c = new Client(srv.url, await srv.token('reader@example.com'));

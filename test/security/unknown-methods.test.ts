@@ -15,6 +15,7 @@ import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { startServer, type TestServer } from '../helpers/app.ts';
 import { databaseTargets } from '../helpers/db.ts';
+import { cleanUp } from '../helpers/cleanup.ts';
 
 const [pglite] = await databaseTargets();
 
@@ -39,10 +40,12 @@ describe('unknown HTTP methods', { timeout: 60_000 }, () => {
     drop = opened.drop;
     srv = await startServer(opened.db);
   });
-  after(async () => {
-    await srv?.close();
-    await drop?.();
-  });
+  after(() =>
+    cleanUp(
+      () => srv?.close(),
+      () => drop?.(),
+    ),
+  );
 
   test('TRACE, PROPFIND, MKCOL, LOCK, SEARCH: 501 METHOD_NOT_IMPLEMENTED, nothing logged as an error', async () => {
     for (const method of ['TRACE', 'PROPFIND', 'MKCOL', 'LOCK', 'SEARCH'])

@@ -11,6 +11,7 @@ import { findUserByEmail } from '../../backend/src/store/users.ts';
 import { Client, startServer, TEST_ADMIN_TOKEN, type TestServer } from '../helpers/app.ts';
 import type { DbTarget } from '../helpers/db.ts';
 import { FIXTURES, SHARED_CORPUS } from '../helpers/paths.ts';
+import { cleanUp } from '../helpers/cleanup.ts';
 
 export const corpusP12 = (file: string): Buffer => readFileSync(`${FIXTURES}corpus/${file}`);
 export const thunderbird = (file: string): Buffer => readFileSync(`${SHARED_CORPUS}thunderbird/${file}`);
@@ -126,15 +127,19 @@ export const decodeContent = (body: { content: string }): string => Buffer.from(
 export async function startServerTrusting(target: DbTarget, anchors: (string | URL)[]): Promise<{ srv: TestServer; close(): Promise<void> }> {
   const { db, drop } = await target.open();
   const work = mkdtempSync(join(tmpdir(), 'smime-security-'));
-  const file = join(work, 'anchors.pem');
-  writeFileSync(file, Buffer.concat(anchors.map((a) => readFileSync(a))));
-  const srv = await startServer(db, { SMIME_TRUST_ANCHORS: file, SMIME_REVOCATION_CHECK: 'off' });
+  const removeWork = () => rmSync(work, { recursive: true, force: true });
+  let srv: TestServer;
+  try {
+    const file = join(work, 'anchors.pem');
+    writeFileSync(file, Buffer.concat(anchors.map((a) => readFileSync(a))));
+    srv = await startServer(db, { SMIME_TRUST_ANCHORS: file, SMIME_REVOCATION_CHECK: 'off' });
+  } catch (error) {
+    // The caller has no close() yet: an anchor file that cannot be read must not leave the database open (issue 13).
+    await cleanUp(drop, removeWork);
+    throw error;
+  }
   return {
     srv,
-    async close() {
-      await srv.close();
-      await drop();
-      rmSync(work, { recursive: true, force: true });
-    },
+    close: () => cleanUp(() => srv.close(), drop, removeWork),
   };
 }

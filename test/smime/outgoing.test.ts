@@ -8,9 +8,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { rejectsWith } from '../helpers/assert.ts';
 import * as asn1js from 'asn1js';
 import { encryptEnvelope, type ContentCipher } from '../../backend/src/smime/envelope.ts';
-import { isSmimeError, type SmimeErrorCode } from '../../backend/src/smime/errors.ts';
+import type { SmimeErrorCode } from '../../backend/src/smime/errors.ts';
 import {
   decodeBody,
   getHeader,
@@ -88,17 +89,6 @@ function assertBase64Lines(body: Uint8Array): void {
     if (i < lines.length - 1) assert.equal(line.length, 76, 'base64 lines of 76 characters');
     else assert.ok(line.length <= 76);
   }
-}
-
-async function rejectsWith(promise: Promise<unknown>, code: SmimeErrorCode): Promise<void> {
-  let caught: unknown;
-  try {
-    await promise;
-  } catch (error) {
-    caught = error;
-  }
-  assert.ok(isSmimeError(caught), `expected SmimeError ${code}, got ${String(caught)}`);
-  assert.equal(caught.code, code, caught.message);
 }
 
 // ---- composition -------------------------------------------------------------------------------------------------
@@ -296,11 +286,12 @@ describe('encryption: encryptFn gets the (signed) entity; its answer is wrapped 
     { label: 'not bytes', answer: () => 'MIAGCSqGSIb3DQEHA6CAMIACAQAx' },
   ];
   for (const b of BAD) {
-    test(`encryptFn returns ${b.label}: OUTGOING_ENCRYPT_RESULT_INVALID`, () =>
-      rejectsWith(
+    test(`encryptFn returns ${b.label}: OUTGOING_ENCRYPT_RESULT_INVALID`, async () => {
+      await rejectsWith(
         protectMessage(input, { encrypt: { encryptFn: async () => b.answer() as Uint8Array, authEnveloped: b.auth ?? false } }),
         'OUTGOING_ENCRYPT_RESULT_INVALID',
-      ));
+      );
+    });
   }
 
   test('encryptFn fails: its error comes out, nothing else', async () => {
@@ -432,16 +423,20 @@ describe('options', () => {
     { label: 'options not an object', options: null },
   ];
   for (const c of CASES) {
-    test(`${c.label}: OUTGOING_INVALID_OPTION`, () => rejectsWith(protectMessage(input, c.options as ProtectOptions), 'OUTGOING_INVALID_OPTION'));
+    test(`${c.label}: OUTGOING_INVALID_OPTION`, async () => {
+      await rejectsWith(protectMessage(input, c.options as ProtectOptions), 'OUTGOING_INVALID_OPTION');
+    });
   }
-  test('a signing option error comes from signContent', () =>
-    rejectsWith(protectMessage(input, { sign: { signer: rsa, options: { digest: 'md5' as never } } }), 'SIGN_INVALID_OPTION'));
+  test('a signing option error comes from signContent', async () => {
+    await rejectsWith(protectMessage(input, { sign: { signer: rsa, options: { digest: 'md5' as never } } }), 'SIGN_INVALID_OPTION');
+  });
   test('micalg follows the digest', async () => {
     for (const [digest, micalg] of [['sha384', 'sha-384'], ['sha512', 'sha-512']] as const) {
       const out = await protectMessage(input, { sign: { signer: rsa, options: { digest } } });
       assert.equal(parseEntity(out).contentType.params.micalg, micalg);
     }
   });
-  test('a key that is not the certificate’s: SIGN_KEY_MISMATCH', () =>
-    rejectsWith(protectMessage(input, { sign: { signer: { ...rsa, privateKey: fixtureEcSigner().privateKey } as Signer } }), 'SIGN_KEY_MISMATCH'));
+  test('a key that is not the certificate’s: SIGN_KEY_MISMATCH', async () => {
+    await rejectsWith(protectMessage(input, { sign: { signer: { ...rsa, privateKey: fixtureEcSigner().privateKey } as Signer } }), 'SIGN_KEY_MISMATCH');
+  });
 });

@@ -5,9 +5,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { prng } from '../helpers/rng.ts';
+import { rejectsWith } from '../helpers/assert.ts';
 import { describeCertificate, pemToDer } from '../../backend/src/smime/certificate.ts';
 import { getEngine, installEngine, SmimeCryptoEngine } from '../../backend/src/smime/crypto-engine.ts';
-import { isSmimeError, SmimeError, type SmimeErrorCode } from '../../backend/src/smime/errors.ts';
+import { isSmimeError } from '../../backend/src/smime/errors.ts';
 import { MAX_KDF_ITERATIONS } from '../../backend/src/smime/lib/limits.ts';
 import { MAX_P12_BYTES, parsePkcs12, type Pkcs12Contents, type Pkcs12Protection } from '../../backend/src/smime/pkcs12.ts';
 import { certBag, crlBag, dataSafe, keyBag, nestedBag, OID, pfx, pfxWithMac } from './p12-builder.ts';
@@ -19,20 +21,6 @@ const corpus = (name: string): Uint8Array => new Uint8Array(readFileSync(new URL
 
 const PASS = 'fixture-pass';
 const UNICODE_PASS = 'p\u00e4ssw\u00f6rd\u20ac'; // pässwörd€
-
-/** Asserts that `promise` rejects with SmimeError `code` and that the message never leaks the password. */
-async function rejectsWith(promise: Promise<unknown>, code: SmimeErrorCode, password?: string): Promise<SmimeError> {
-  let caught: unknown;
-  try {
-    await promise;
-  } catch (error) {
-    caught = error;
-  }
-  assert.ok(isSmimeError(caught), `expected SmimeError ${code}, got ${String(caught)}`);
-  assert.equal(caught.code, code, caught.message);
-  if (password) assert.ok(!caught.message.includes(password), 'the message contains the password');
-  return caught;
-}
 
 /** The returned key really is the certificate's: sign with one, verify with the other. */
 function assertKeyMatchesCertificate(contents: Pkcs12Contents): void {
@@ -393,18 +381,6 @@ void describe('parsePkcs12: a legacy file made now by the local openssl', () => 
     }
   });
 });
-
-/** Deterministic PRNG (mulberry32) so that a failing mutation can be reproduced. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 void describe('parsePkcs12: mutations', () => {
   // MAC-protected modern, MAC-less legacy (every mutation reaches the decryption and parsing code) and MAC-less

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { constants, createHash, createPublicKey, generateKeyPairSync, verify, X509Certificate, type KeyObject } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { isSmimeError, type SmimeErrorCode } from '../../backend/src/smime/errors.ts';
+import { rejectsWith } from '../helpers/assert.ts';
+import type { SmimeErrorCode } from '../../backend/src/smime/errors.ts';
 import { compareForSetOf, time, toBytes } from '../../backend/src/smime/lib/cms-build-der.ts';
 import {
   decode,
@@ -206,17 +207,6 @@ function attributeValue(parsed: Parsed, name: string): Node {
   assert.ok(values, `attribute ${name} missing`);
   assert.equal(values.length, 1, `attribute ${name} must have exactly one value`);
   return values[0]!;
-}
-
-async function rejectsWith(promise: Promise<unknown>, code: SmimeErrorCode): Promise<void> {
-  let caught: unknown;
-  try {
-    await promise;
-  } catch (error) {
-    caught = error;
-  }
-  assert.ok(isSmimeError(caught), `expected SmimeError ${code}, got ${String(caught)}`);
-  assert.equal(caught.code, code, caught.message);
 }
 
 // ---- the matrix ----------------------------------------------------------------------------------------------------
@@ -454,7 +444,11 @@ describe('fail closed: nothing is signed when the certificate, the key or the op
     { label: 'rsaPadding typo', signer: rsa, options: { rsaPadding: 'PSS' as 'pss' }, code: 'SIGN_INVALID_OPTION' },
     { label: 'malformed preference certificate', signer: rsa, options: { encryptionKeyPreference: Uint8Array.of(1) }, code: 'CERT_MALFORMED' },
   ];
-  for (const c of CASES) test(`${c.label}: ${c.code}`, () => rejectsWith(signContent(CONTENT, c.signer, c.options), c.code));
+  for (const c of CASES) {
+    test(`${c.label}: ${c.code}`, async () => {
+      await rejectsWith(signContent(CONTENT, c.signer, c.options), c.code);
+    });
+  }
 
   test('the certificates used above are fine with their own key (the refusals are about the one property)', async () => {
     // sign-only shares rsa.key and is valid: proves the expired/usage fixtures differ only in what they test.

@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { signContent, type DigestName } from '../../backend/src/smime/sign.ts';
 import { verifySignedData } from '../../backend/src/smime/verify.ts';
 import { CONTENT, INTERMEDIATE, PKI_DIR, PKI_NOW, ROOT, cert, key } from '../fixtures/pki/pki.ts';
+import { unavailable as reportUnavailable } from '../helpers/unavailable.ts';
 
 const CHILD_TIMEOUT_MS = 30_000;
 const options = { trustAnchors: [ROOT], now: PKI_NOW };
@@ -58,8 +59,7 @@ describe('gpgsm (GnuPG 2.2) signatures', () => {
 
   before(() => {
     if (spawnSync('gpgsm', ['--version'], { timeout: CHILD_TIMEOUT_MS }).status !== 0) {
-      unavailable = 'gpgsm is not installed';
-      console.log(`# gpgsm verify interop SKIPPED: ${unavailable}`);
+      unavailable = reportUnavailable('gpgsm is not installed (apt-get install gpgsm)', 'the gpgsm verify interop tests');
       return;
     }
     mkdirSync(home, { mode: 0o700 });
@@ -82,7 +82,7 @@ describe('gpgsm (GnuPG 2.2) signatures', () => {
       unavailable = `gpgsm could not import the key: ${imported.stderr.trim().split('\n').slice(-2).join(' / ')}`;
     }
     writeFileSync(join(work, 'content.txt'), CONTENT);
-    if (unavailable) console.log(`# gpgsm verify interop SKIPPED: ${unavailable}`);
+    if (unavailable) reportUnavailable(unavailable, 'the gpgsm verify interop tests');
   });
 
   after(() => {

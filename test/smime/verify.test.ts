@@ -10,7 +10,7 @@ import type { CheckName, SignatureEvidence, SignatureStatus } from '../../backen
 import { verifySignedData, type SignedDataResult, type VerifyOptions } from '../../backend/src/smime/verify.ts';
 import { CONTENT, INTERMEDIATE, PKI_NOW, PkiServer, ROOT, cert, key, message } from '../fixtures/pki/pki.ts';
 import { buildSignedData } from '../fixtures/pki/signed-data-builder.ts';
-import { CORPUS_NOW, corpusMessage, NSS_TEST_CA } from '../fixtures/pki/corpus.ts';
+import { CORPUS_NOW, corpusMessage, NO_CORPUS, NSS_TEST_CA } from '../fixtures/pki/corpus.ts';
 
 const TEST_CA = NSS_TEST_CA;
 
@@ -27,7 +27,7 @@ function only(result: SignedDataResult): SignatureEvidence {
 
 const explain = (sig: SignatureEvidence) => JSON.stringify(sig.checks.filter((c) => c.outcome !== 'pass' && c.outcome !== 'skipped'));
 
-describe('Thunderbird corpus (MANIFEST.md outcomes, From alice@example.com, now 2026-11-22)', () => {
+describe('Thunderbird corpus (MANIFEST.md outcomes, From alice@example.com, now 2026-11-22)', { skip: NO_CORPUS }, () => {
   const rows: [file: string, status: SignatureStatus][] = [];
   for (const sha of ['SHA1', 'SHA256', 'SHA384', 'SHA512']) {
     const good: SignatureStatus = sha === 'SHA1' ? 'weak-algorithm' : 'valid';

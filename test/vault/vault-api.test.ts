@@ -15,6 +15,7 @@ import { vaultOptions } from '../../backend/src/services.ts';
 import { Client, startServer, TEST_ADMIN_TOKEN, type TestServer } from '../helpers/app.ts';
 import { databaseTargets } from '../helpers/db.ts';
 import { FIXTURES } from '../helpers/paths.ts';
+import { cleanUp } from '../helpers/cleanup.ts';
 
 const corpus = (f: string) => readFileSync(`${FIXTURES}corpus/${f}`);
 const p12fx = (f: string) => readFileSync(`${FIXTURES}p12/${f}`);
@@ -38,10 +39,12 @@ for (const target of await databaseTargets()) {
       srv = await startServer(db);
       admin = new Client(srv.url, TEST_ADMIN_TOKEN);
     });
-    after(async () => {
-      await srv?.close();
-      await drop?.();
-    });
+    after(() =>
+      cleanUp(
+        () => srv?.close(),
+        () => drop?.(),
+      ),
+    );
 
     async function userClient(email: string): Promise<Client> {
       return new Client(srv.url, await srv.token(email));

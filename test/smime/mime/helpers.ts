@@ -2,10 +2,12 @@
 // shared/smime-corpus/README.md), a seeded random source, and small byte utilities.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { THUNDERBIRD_CORPUS } from '../../helpers/paths.ts';
 import { isMimeError, type MimeEntity, type MimeErrorCode } from '../../../backend/src/smime/mime/index.ts';
 
-/** shared/smime-corpus sits next to the repository, on developer and CI machines alike. */
-export const CORPUS_ROOT = new URL('../../../../shared/smime-corpus/thunderbird/', import.meta.url);
+/** shared/smime-corpus sits next to the repository, on developer and CI machines alike (test/helpers/paths.ts). */
+export const CORPUS_ROOT = pathToFileURL(THUNDERBIRD_CORPUS);
 
 export interface CorpusFile {
   /** `folder/file.eml`, relative to CORPUS_ROOT. */
