@@ -8,9 +8,24 @@ export function keyStatus(row: Pick<KeyRow, 'not_before' | 'not_after'>, now = n
   return 'valid';
 }
 
-export function presentKey(row: KeyRow) {
+/** The columns every certificate row has (own keys, exchanged and directory certificates). */
+export type CertificateColumns = Pick<
+  KeyRow,
+  | 'fingerprint_sha256'
+  | 'subject'
+  | 'issuer'
+  | 'serial_number'
+  | 'not_before'
+  | 'not_after'
+  | 'key_usage'
+  | 'extended_key_usage'
+  | 'key_algorithm'
+  | 'key_size'
+>;
+
+/** A certificate's facts as every answer shows them, whatever table it comes from. */
+export function presentCertificateFacts(row: CertificateColumns) {
   return {
-    id: row.id,
     fingerprintSha256: row.fingerprint_sha256,
     subject: row.subject,
     issuer: row.issuer,
@@ -18,11 +33,18 @@ export function presentKey(row: KeyRow) {
     notBefore: row.not_before.toISOString(),
     notAfter: row.not_after.toISOString(),
     status: keyStatus(row),
-    emails: row.emails,
     keyUsage: row.key_usage,
     extendedKeyUsage: row.extended_key_usage,
     keyAlgorithm: row.key_algorithm,
     keySize: row.key_size,
+  };
+}
+
+export function presentKey(row: KeyRow) {
+  return {
+    id: row.id,
+    ...presentCertificateFacts(row),
+    emails: row.emails,
     isDefault: row.is_default,
     mustChangePassphrase: row.must_change_passphrase,
     source: row.source,

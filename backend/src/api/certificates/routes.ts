@@ -14,7 +14,7 @@ import type { AppState, Services } from '../context.ts';
 import type { PublicCertificate, Resolution } from '../contract.ts';
 import { validate } from '../middleware/body.ts';
 import { requireUser } from '../middleware/auth.ts';
-import { keyStatus } from '../presenters.ts';
+import { keyStatus, presentCertificateFacts } from '../presenters.ts';
 import { emailParam } from '../schemas.ts';
 
 /** Addresses one resolve call may ask about: a long recipient list, not a directory dump. */
@@ -27,17 +27,7 @@ function present(r: ExchangedCertRow) {
     id: r.id,
     email: r.email,
     source: r.source,
-    subject: r.subject,
-    issuer: r.issuer,
-    serialNumber: r.serial_number,
-    fingerprintSha256: r.fingerprint_sha256,
-    notBefore: r.not_before.toISOString(),
-    notAfter: r.not_after.toISOString(),
-    status: keyStatus(r),
-    keyUsage: r.key_usage,
-    extendedKeyUsage: r.extended_key_usage,
-    keyAlgorithm: r.key_algorithm,
-    keySize: r.key_size,
+    ...presentCertificateFacts(r),
     capabilities: r.capabilities,
     firstSeenAt: new Date(r.first_seen_at).toISOString(),
     lastSeenAt: new Date(r.last_seen_at).toISOString(),
@@ -52,19 +42,9 @@ function presentDirectory(r: DirectoryCertWithEntry, email?: string) {
     addresses: r.addresses,
     dn: r.dn,
     attribute: r.attribute,
-    subject: r.subject,
-    issuer: r.issuer,
-    serialNumber: r.serial_number,
-    fingerprintSha256: r.fingerprint_sha256,
-    notBefore: r.not_before.toISOString(),
-    notAfter: r.not_after.toISOString(),
-    status: keyStatus(r),
+    ...presentCertificateFacts(r),
     usable: r.usable && keyStatus(r) === 'valid',
     reason: r.reason ?? (keyStatus(r) === 'valid' ? null : `${r.subject}: ${keyStatus(r)}`),
-    keyUsage: r.key_usage,
-    extendedKeyUsage: r.extended_key_usage,
-    keyAlgorithm: r.key_algorithm,
-    keySize: r.key_size,
     capabilities: [] as string[],
     firstSeenAt: new Date(r.first_seen_at).toISOString(),
     lastSeenAt: new Date(r.updated_at).toISOString(),
