@@ -207,43 +207,46 @@ function showCompose(): void {
   compose.element.addEventListener('smime-compose-change', update);
   form.addEventListener('submit', (e) => {
     e.preventDefault();
-    void send();
+    void sendComposed(compose, list, sendButton, update);
   });
-  async function send(): Promise<void> {
-    const slot = $('#compose-notice');
-    slot.innerHTML = '';
-    const to = list($<HTMLInputElement>('#to').value);
-    if (to.length === 0) return void slot.append(notice('Add a recipient.', true));
-    const raw = composeMessage({
-      from: me!.email,
-      fromName: me!.name,
-      to,
-      cc: list($<HTMLInputElement>('#cc').value),
-      subject: $<HTMLInputElement>('#subject').value,
-      body: $<HTMLTextAreaElement>('#text').value,
+}
+
+function b64(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+/** "Send": protect the composed message through the plugin, then hand each copy to the demo mailboxes. */
+async function sendComposed(compose: ComposeHandle, list: (v: string) => string[], sendButton: HTMLButtonElement, update: () => void): Promise<void> {
+  const slot = $('#compose-notice');
+  slot.innerHTML = '';
+  const to = list($<HTMLInputElement>('#to').value);
+  if (to.length === 0) return void slot.append(notice('Add a recipient.', true));
+  const raw = composeMessage({
+    from: me!.email,
+    fromName: me!.name,
+    to,
+    cc: list($<HTMLInputElement>('#cc').value),
+    subject: $<HTMLInputElement>('#subject').value,
+    body: $<HTMLTextAreaElement>('#text').value,
+  });
+  sendButton.disabled = true;
+  try {
+    const result = await compose.protect(raw);
+    const sent = await mailApi<{ delivered: string[]; undeliverable: string[] }>('POST', '/messages', {
+      messages: result.messages.map((m) => ({ bcc: m.bcc, message: b64(m.raw) })),
     });
-    sendButton.disabled = true;
-    try {
-      const result = await compose.protect(raw);
-      const b64 = (bytes: Uint8Array) => {
-        let s = '';
-        for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-        return btoa(s);
-      };
-      const sent = await mailApi<{ delivered: string[]; undeliverable: string[] }>('POST', '/messages', {
-        messages: result.messages.map((m) => ({ bcc: m.bcc, message: b64(m.raw) })),
-      });
-      const st = compose.state();
-      const how = result.protected ? (st.sign && st.encrypt ? 'signed and encrypted' : st.sign ? 'signed' : 'encrypted') : 'unprotected';
-      await showFolder(
-        'sent',
-        notice(`Sent (${how}) to ${sent.delivered.join(', ') || 'nobody'}${sent.undeliverable.length ? `; not a demo mailbox: ${sent.undeliverable.join(', ')}` : ''}.`),
-      );
-    } catch (err) {
-      const e = err as Error & { missing?: string[] };
-      slot.append(notice(`Not sent: ${e.message}`, true));
-      update();
-    }
+    const st = compose.state();
+    const how = result.protected ? (st.sign && st.encrypt ? 'signed and encrypted' : st.sign ? 'signed' : 'encrypted') : 'unprotected';
+    await showFolder(
+      'sent',
+      notice(`Sent (${how}) to ${sent.delivered.join(', ') || 'nobody'}${sent.undeliverable.length ? `; not a demo mailbox: ${sent.undeliverable.join(', ')}` : ''}.`),
+    );
+  } catch (err) {
+    const e = err as Error & { missing?: string[] };
+    slot.append(notice(`Not sent: ${e.message}`, true));
+    update();
   }
 }
 
