@@ -49,19 +49,20 @@ function lowerName(header: MimeHeader): string {
   return header.name.toLowerCase();
 }
 
-function parseAt(context: ParseContext, start: number, end: number, depth: number, fallback: ContentType): MimeEntity {
-  if (depth > context.limits.maxDepth) {
-    throw new MimeError('MIME_TOO_DEEP', `nested deeper than ${context.limits.maxDepth} levels`);
-  }
-  const raw = context.input.subarray(start, end);
-  const block = readHeaderBlock(raw, context.limits);
-  const defects = block.defects;
-
+/**
+ * The entity's Content-Type and Content-Transfer-Encoding. A second one of either is a defect and ignored (the first
+ * wins, as in most readers); an unreadable Content-Type means text/plain; charset=us-ascii (RFC 2045 section 5.2).
+ */
+function entityType(
+  headers: readonly MimeHeader[],
+  fallback: ContentType,
+  defects: MimeDefect[],
+): { contentType: ContentType; transferEncoding: string } {
   let contentType = fallback;
   let transferEncoding = '7bit';
   let seenType = false;
   let seenEncoding = false;
-  for (const header of block.headers) {
+  for (const header of headers) {
     const name = lowerName(header);
     if (name === 'content-type') {
       if (seenType) {
@@ -72,13 +73,8 @@ function parseAt(context: ParseContext, start: number, end: number, depth: numbe
       const parsed = parseStructuredValue(header.value);
       defects.push(...parsed.defects);
       const ct = contentTypeFrom(parsed);
-      if (ct === undefined) {
-        // RFC 2045 section 5.2: an unreadable Content-Type means text/plain; charset=us-ascii.
-        defects.push('INVALID_CONTENT_TYPE');
-        contentType = DEFAULT_CONTENT_TYPE;
-      } else {
-        contentType = ct;
-      }
+      if (ct === undefined) defects.push('INVALID_CONTENT_TYPE');
+      contentType = ct ?? DEFAULT_CONTENT_TYPE;
     } else if (name === 'content-transfer-encoding') {
       if (seenEncoding) {
         defects.push('DUPLICATE_TRANSFER_ENCODING');
@@ -88,6 +84,18 @@ function parseAt(context: ParseContext, start: number, end: number, depth: numbe
       transferEncoding = parseStructuredValue(header.value).value || header.value.trim().toLowerCase();
     }
   }
+  return { contentType, transferEncoding };
+}
+
+function parseAt(context: ParseContext, start: number, end: number, depth: number, fallback: ContentType): MimeEntity {
+  if (depth > context.limits.maxDepth) {
+    throw new MimeError('MIME_TOO_DEEP', `nested deeper than ${context.limits.maxDepth} levels`);
+  }
+  const raw = context.input.subarray(start, end);
+  const block = readHeaderBlock(raw, context.limits);
+  const defects = block.defects;
+
+  const { contentType, transferEncoding } = entityType(block.headers, fallback, defects);
 
   const headerBytes = raw.subarray(0, block.headerEnd);
   const bodyStart = block.bodyStart;
@@ -110,30 +118,7 @@ function parseAt(context: ParseContext, start: number, end: number, depth: numbe
     return { ...base, children: [], truncated: false, defects };
   }
 
-  if (contentType.type === 'multipart') {
-    const boundary = contentType.params['boundary'];
-    if (boundary === undefined || boundary === '') {
-      defects.push('MISSING_BOUNDARY');
-      return { ...base, children: [], truncated: false, defects };
-    }
-    if (boundary.length > context.limits.maxBoundaryLength) {
-      throw new MimeError('MIME_MALFORMED', `boundary longer than ${context.limits.maxBoundaryLength} characters`);
-    }
-    const split = splitMultipart(context, start + bodyStart, end, boundary);
-    defects.push(...split.defects);
-    const childFallback = contentType.subtype === 'digest' ? DIGEST_DEFAULT_CONTENT_TYPE : DEFAULT_CONTENT_TYPE;
-    const children = split.parts.map(([s, e]) => parseAt(context, s, e, depth + 1, childFallback));
-    const entity: MimeEntity = {
-      ...base,
-      children,
-      boundary,
-      truncated: split.truncated,
-      defects,
-      ...(split.preamble === undefined ? {} : { preamble: context.input.subarray(...split.preamble) }),
-      ...(split.epilogue === undefined ? {} : { epilogue: context.input.subarray(...split.epilogue) }),
-    };
-    return entity;
-  }
+  if (contentType.type === 'multipart') return parseMultipart(context, base, start + bodyStart, end, defects);
 
   if (EMBEDDED_MESSAGE_TYPES.has(contentType.mediaType)) {
     countPart(context);
@@ -142,6 +127,33 @@ function parseAt(context: ParseContext, start: number, end: number, depth: numbe
   }
 
   return { ...base, children: [], truncated: false, defects };
+}
+
+type EntityBase = Omit<MimeEntity, 'children' | 'truncated' | 'defects' | 'boundary' | 'preamble' | 'epilogue'>;
+
+function parseMultipart(context: ParseContext, base: EntityBase, bodyStart: number, end: number, defects: MimeDefect[]): MimeEntity {
+  const { contentType, depth } = base;
+  const boundary = contentType.params['boundary'];
+  if (boundary === undefined || boundary === '') {
+    defects.push('MISSING_BOUNDARY');
+    return { ...base, children: [], truncated: false, defects };
+  }
+  if (boundary.length > context.limits.maxBoundaryLength) {
+    throw new MimeError('MIME_MALFORMED', `boundary longer than ${context.limits.maxBoundaryLength} characters`);
+  }
+  const split = splitMultipart(context, bodyStart, end, boundary);
+  defects.push(...split.defects);
+  const childFallback = contentType.subtype === 'digest' ? DIGEST_DEFAULT_CONTENT_TYPE : DEFAULT_CONTENT_TYPE;
+  const children = split.parts.map(([s, e]) => parseAt(context, s, e, depth + 1, childFallback));
+  return {
+    ...base,
+    children,
+    boundary,
+    truncated: split.truncated,
+    defects,
+    ...(split.preamble === undefined ? {} : { preamble: context.input.subarray(...split.preamble) }),
+    ...(split.epilogue === undefined ? {} : { epilogue: context.input.subarray(...split.epilogue) }),
+  };
 }
 
 function countPart(context: ParseContext): void {
@@ -173,20 +185,17 @@ interface Delimiter {
   trailingText: boolean;
 }
 
-/**
- * Finds the delimiters of one multipart body (RFC 2046 section 5.1.1). A delimiter is `--boundary` at the start of
- * a line, then transport padding (spaces and tabs), then a line break or the end of the body; a close delimiter is
- * `--boundary--`. A line that merely starts with `--boundary` followed by other text is content. The line break
- * before a delimiter belongs to the delimiter, so each part ends where that line break starts.
- */
-function splitMultipart(context: ParseContext, start: number, end: number, boundary: string): Split {
-  const input = context.input;
-  const body = asBuffer(input).subarray(start, end);
-  const dashBoundary = utf8Bytes(`--${boundary}`);
-  const defects: MimeDefect[] = [];
+/** Finds delimiter lines of one boundary in one multipart body (see splitMultipart). */
+class DelimiterScanner {
+  constructor(
+    private readonly body: Buffer,
+    private readonly dashBoundary: Uint8Array,
+  ) {}
 
-  const matchAt = (at: number, lineBreakStart: number): Delimiter | undefined => {
-    let i = at + dashBoundary.length;
+  /** The delimiter whose `--boundary` starts at `at`, or undefined when the line there is content. */
+  private matchAt(at: number, lineBreakStart: number): Delimiter | undefined {
+    const body = this.body;
+    let i = at + this.dashBoundary.length;
     if (body[i] === DASH && body[i + 1] === DASH) {
       i += 2;
       const textStart = i;
@@ -205,28 +214,45 @@ function splitMultipart(context: ParseContext, start: number, end: number, bound
       return { lineBreakStart, after: i + 2, close: false, hasLineBreak: true, trailingText: false };
     }
     return undefined;
-  };
+  }
 
   /** The next delimiter whose `--boundary` starts at or after `from` (at a line start). */
-  const next = (from: number): Delimiter | undefined => {
-    if (from === 0 && startsWith(body, 0, dashBoundary)) {
-      const d = matchAt(0, 0);
+  next(from: number): Delimiter | undefined {
+    const body = this.body;
+    if (from === 0 && startsWith(body, 0, this.dashBoundary)) {
+      const d = this.matchAt(0, 0);
       if (d !== undefined) return d;
     }
     // `--boundary` preceded by LF: searched by its dashes, which base64 never holds and text rarely, rather than by
     // the LF, which starts every line (issue 6: a 25 MB attachment is 460,000 lines).
     let search = Math.max(from, 1);
     for (;;) {
-      const at = body.indexOf(dashBoundary, search);
+      const at = body.indexOf(this.dashBoundary, search);
       if (at === -1) return undefined;
       search = at + 1;
       if (body[at - 1] !== LF) continue;
       const lf = at - 1;
       const lineBreakStart = lf > 0 && body[lf - 1] === CR ? lf - 1 : lf;
-      const d = matchAt(at, lineBreakStart);
+      const d = this.matchAt(at, lineBreakStart);
       if (d !== undefined) return d;
     }
-  };
+  }
+}
+
+/**
+ * Finds the delimiters of one multipart body (RFC 2046 section 5.1.1). A delimiter is `--boundary` at the start of
+ * a line, then transport padding (spaces and tabs), then a line break or the end of the body; a close delimiter is
+ * `--boundary--`. A line that merely starts with `--boundary` followed by other text is content. The line break
+ * before a delimiter belongs to the delimiter, so each part ends where that line break starts.
+ */
+function splitMultipart(context: ParseContext, start: number, end: number, boundary: string): Split {
+  const input = context.input;
+  const body = asBuffer(input).subarray(start, end);
+  const dashBoundary = utf8Bytes(`--${boundary}`);
+  const defects: MimeDefect[] = [];
+
+  const scanner = new DelimiterScanner(body, dashBoundary);
+  const next = (from: number) => scanner.next(from);
 
   const first = next(0);
   if (first === undefined) {
