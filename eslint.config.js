@@ -3,6 +3,11 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/** Reaching into the engine past its entry point, or into the demo from the product. */
+const ENGINE_ENTRY_ONLY = { regex: '(^|/)smime/(?!index\\.ts$)', message: 'Import the engine through backend/src/smime/index.ts only (issue 13).' };
+const NOT_THE_DEMO = { regex: '(^|/)demo/', message: 'The product does not import the demo; the demo imports the product (issue 12).' };
+const NO_HTTP = [{ name: 'koa', message: 'Only api/ knows HTTP.' }, { name: '@koa/router', message: 'Only api/ knows HTTP.' }];
+
 /** Modules through which code reaches the network or serves it: the engine never does either. */
 const NETWORK_AND_SERVERS = ['node:http', 'node:https', 'node:net', 'node:dns', 'node:tls', 'node:dgram', 'node:child_process', 'pg', 'koa', '@koa/router', 'ldapts', '@electric-sql/pglite'].map(
   (name) => ({ name, message: 'The engine is pure (issue 13): the network and the database are handed to it, never imported.' }),
@@ -49,8 +54,8 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': ['error', {
         patterns: [
-          { regex: '(^|/)smime/(?!index\\.ts$)', message: 'Import the engine through backend/src/smime/index.ts only (issue 13).' },
-          { regex: '(^|/)demo/', message: 'The product does not import the demo; the demo imports the product (issue 12).' },
+          ENGINE_ENTRY_ONLY,
+          NOT_THE_DEMO,
         ],
       }],
     },
@@ -60,7 +65,7 @@ export default tseslint.config(
     files: ['backend/src/demo/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts', 'plugin/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', {
-        patterns: [{ regex: '(^|/)smime/(?!index\\.ts$)', message: 'Import the engine through backend/src/smime/index.ts only (issue 13).' }],
+        patterns: [ENGINE_ENTRY_ONLY],
       }],
     },
   },
@@ -77,11 +82,11 @@ export default tseslint.config(
     files: ['backend/src/store/**/*.ts', 'backend/src/vault/**/*.ts', 'backend/src/directory/**/*.ts', 'backend/src/mail/**/*.ts', 'backend/src/audit/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', {
-        paths: [{ name: 'koa', message: 'Only api/ knows HTTP.' }, { name: '@koa/router', message: 'Only api/ knows HTTP.' }],
+        paths: NO_HTTP,
         patterns: [
           { regex: '(^|/)api/(?!contract\\.ts$)', message: 'Only api/ knows HTTP (data flows api -> vault/smime/directory/mail -> store).' },
-          { regex: '(^|/)smime/(?!index\\.ts$)', message: 'Import the engine through backend/src/smime/index.ts only (issue 13).' },
-          { regex: '(^|/)demo/', message: 'The product does not import the demo.' },
+          ENGINE_ENTRY_ONLY,
+          NOT_THE_DEMO,
         ],
       }],
     },
@@ -90,11 +95,11 @@ export default tseslint.config(
     files: ['backend/src/store/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', {
-        paths: [{ name: 'koa', message: 'The store knows no HTTP.' }, { name: '@koa/router', message: 'The store knows no HTTP.' }],
+        paths: NO_HTTP,
         patterns: [
           { regex: '^\\.\\./(api|vault|mail|directory|audit|cli)/', message: 'The store knows nothing above it: it is called, it calls nothing of the product.' },
-          { regex: '(^|/)smime/(?!index\\.ts$)', message: 'Import the engine through backend/src/smime/index.ts only (issue 13).' },
-          { regex: '(^|/)demo/', message: 'The product does not import the demo.' },
+          ENGINE_ENTRY_ONLY,
+          NOT_THE_DEMO,
         ],
       }],
     },

@@ -248,7 +248,7 @@ export class SafeFetcher implements Fetcher {
     return addresses[0]!;
   }
 
-  // eslint-disable-next-line max-lines-per-function -- one request: every path (redirect, status, size, error, timeout) settles the same promise once, through the one `settle` closure; split up, each piece would need all of it passed in.
+  // One request: every path (redirect, status, size, error, timeout) settles the same promise once, through the one `settle` closure; split up, each piece would need all of it passed in.
   private async once(
     url: URL,
     request: FetchRequest,

@@ -14,9 +14,9 @@
  * their own passphrase. Admins can never read, set or reset a user's passphrase.
  */
 import { createPrivateKey, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
-import { AppError, type ErrorCode } from '../errors.ts';
+import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { type CertificateInfo, describeCertificate, isSmimeError, type Pkcs12Contents } from '../smime/index.ts';
+import { type CertificateInfo, describeCertificate, type Pkcs12Contents } from '../smime/index.ts';
 import { Pkcs12Pool } from './p12-pool.ts';
 import { appendAudit } from '../store/audit.ts';
 import type { Database } from '../store/db.ts';
@@ -168,13 +168,9 @@ export class Vault {
 
   private async readP12(p12: Uint8Array, password: string): Promise<{ contents: Pkcs12Contents; info: CertificateInfo }> {
     if (p12.length > this.options.maxP12Bytes) throw new AppError('P12_TOO_LARGE');
-    try {
-      const contents = await this.p12Pool.parse(p12, password);
-      return { contents, info: describeCertificate(contents.certificate) };
-    } catch (e) {
-      if (isSmimeError(e)) throw new AppError(e.code as ErrorCode, e.message, undefined, { cause: e });
-      throw e;
-    }
+    // An engine error (SmimeError) is an AppError of the one registry: it reaches the API as it is.
+    const contents = await this.p12Pool.parse(p12, password);
+    return { contents, info: describeCertificate(contents.certificate) };
   }
 
   private async checkCertificateFor(user: UserRow, info: CertificateInfo, force: boolean): Promise<void> {
