@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { parsePkcs12 } from '../../backend/src/smime/pkcs12.ts';
+import { parsePkcs12 } from '../../backend/src/smime/pkcs12/pkcs12.ts';
 import type { Database } from '../../backend/src/store/db.ts';
 import { Client, startServer, TEST_ADMIN_TOKEN, type TestServer } from '../helpers/app.ts';
 import { databaseTargets } from '../helpers/db.ts';

@@ -18,7 +18,7 @@ import { AppError } from '../../backend/src/errors.ts';
 import { syncDirectory, directoryStatus, DIRECTORY_SYNC_LOCK_KEY, type SyncSummary } from '../../backend/src/directory/sync.ts';
 import { createLogger } from '../../backend/src/log.ts';
 import { candidatesFor, pickCertificate } from '../../backend/src/mail/recipients.ts';
-import { describeCertificate } from '../../backend/src/smime/certificate.ts';
+import { describeCertificate } from '../../backend/src/smime/x509/describe.ts';
 import { upsertExchanged } from '../../backend/src/store/certificates.ts';
 import type { Database } from '../../backend/src/store/db.ts';
 import { countDirectory, readSyncStatus } from '../../backend/src/store/directory.ts';

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Config } from '../../backend/src/config.ts';
-import { describeCertificate } from '../../backend/src/smime/certificate.ts';
+import { describeCertificate } from '../../backend/src/smime/x509/describe.ts';
 import { upsertExchanged } from '../../backend/src/store/certificates.ts';
 import type { Database } from '../../backend/src/store/db.ts';
 import { startDirectorySchedule } from '../../backend/src/directory/schedule.ts';

@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { certificatesFromPkcs7, Pkcs7Error } from '../../backend/src/directory/pkcs7.ts';
-import { describeCertificate } from '../../backend/src/smime/certificate.ts';
+import { describeCertificate } from '../../backend/src/smime/x509/describe.ts';
 import { isSmimeError } from '../../backend/src/smime/errors.ts';
 import { isMimeError, parseEntity, toSignable } from '../../backend/src/smime/mime/index.ts';
-import { decode, DerError } from '../../backend/src/smime/lib/der.ts';
+import { decode, DerError } from '../../backend/src/smime/asn1/asn1js-nodes.ts';
 import { loadFindings } from './runner.ts';
 
 const findings = loadFindings();

@@ -13,10 +13,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { before, describe, test } from 'node:test';
 import { createPrivateKey } from 'node:crypto';
-import { pemToDer } from '../../backend/src/smime/certificate.ts';
-import type { DecryptionKey } from '../../backend/src/smime/envelope.ts';
+import { pemToDer } from '../../backend/src/smime/x509/describe.ts';
+import type { DecryptionKey } from '../../backend/src/smime/cms/envelope.ts';
 import { analyzeMessage, type Layer, type MessageAnalysis } from '../../backend/src/smime/incoming.ts';
-import { parsePkcs12 } from '../../backend/src/smime/pkcs12.ts';
+import { parsePkcs12 } from '../../backend/src/smime/pkcs12/pkcs12.ts';
 import { FIXTURES, SHARED_CORPUS } from '../helpers/paths.ts';
 import { corpusUnavailable } from '../helpers/unavailable.ts';
 

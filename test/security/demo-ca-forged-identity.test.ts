@@ -7,7 +7,7 @@
  *
  * Defence: the demo CA is name-constrained to demo.example (RFC 5280 section 4.2.1.10: a critical nameConstraints
  * with the permitted rfc822Name subtree "demo.example", backend/src/demo/pki.ts and seed.ts), and the engine enforces
- * name constraints on every certificate below a CA, trust anchors included (backend/src/smime/trust.ts with
+ * name constraints on every certificate below a CA, trust anchors included (backend/src/smime/x509/chain.ts with
  * lib/name-constraints.ts): a certificate outside the subtree fails the chain. The demo issues certificates for demo
  * addresses only.
  *
@@ -23,7 +23,7 @@ import { after, before, describe, test } from 'node:test';
 import { issueUser, loadCa, type DemoCa } from '../../backend/src/demo/pki.ts';
 import { demoCaPaths } from '../../backend/src/demo/seed.ts';
 import { protectMessage } from '../../backend/src/smime/outgoing.ts';
-import { parsedCertificate } from '../../backend/src/smime/trust.ts';
+import { parsedCertificate } from '../../backend/src/smime/x509/chain.ts';
 import { startDemoServer, type DemoServer } from '../e2e/server.ts';
 
 function mail(from: string, text: string): Uint8Array {

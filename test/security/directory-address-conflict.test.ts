@@ -22,7 +22,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { describeCertificate } from '../../backend/src/smime/certificate.ts';
+import { describeCertificate } from '../../backend/src/smime/x509/describe.ts';
 import { listAudit } from '../../backend/src/store/audit.ts';
 import { personDn, pkiFile, slapdSkipReason, type Person } from '../fixtures/ldap/slapd.ts';
 import { ldapEnv } from '../directory/world.ts';

@@ -20,7 +20,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Attribute, Change } from 'ldapts';
-import { describeCertificate } from '../../backend/src/smime/certificate.ts';
+import { describeCertificate } from '../../backend/src/smime/x509/describe.ts';
 import { personDn, pkiFile, slapdSkipReason, type Person } from '../fixtures/ldap/slapd.ts';
 import { databaseTargets } from '../helpers/db.ts';
 import { identityOf, recipientsOf, resolveOne, sendEncrypted, startDirectoryWorld, syncNow, TEST_TIMEOUT_MS, type DirectoryWorld } from './directory-world.ts';

@@ -5,7 +5,7 @@
  * a leaf issued by a CA that has expired, or a certificate with a critical extension nobody understands (RFC 5280
  * section 4.2). Before issue 12 the path was never looked at, so those three were "ready".
  *
- * Defence: the engine's path building (smime/trust.ts, as for signers) on every directory certificate, at sync and at
+ * Defence: the engine's path building (smime/x509/chain.ts, as for signers) on every directory certificate, at sync and at
  * every use: each CA on the path must be a CA (basicConstraints cA), allowed to sign certificates (keyUsage
  * keyCertSign), valid now, with no unknown critical extension; the leaf's validity, key usage (keyEncipherment for
  * RSA) and extended key usage (emailProtection) as for any recipient (mail/recipients.ts unusableReason).

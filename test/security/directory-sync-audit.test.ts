@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { directoryOptions } from '../../backend/src/directory/options.ts';
 import { startDirectorySchedule } from '../../backend/src/directory/schedule.ts';
-import { describeCertificate } from '../../backend/src/smime/certificate.ts';
+import { describeCertificate } from '../../backend/src/smime/x509/describe.ts';
 import { listAudit, verifyAudit, type AuditEntry } from '../../backend/src/store/audit.ts';
 import { pkiFile, slapdSkipReason, SYNC_PASSWORD, type Person } from '../fixtures/ldap/slapd.ts';
 import { ldapEnv } from '../directory/world.ts';

@@ -6,7 +6,7 @@
  *
  * Defence: a directory certificate is usable only when it chains to the directory's trust anchors
  * (SMIME_DIRECTORY_TRUST_ANCHORS, by default the signature anchors SMIME_TRUST_ANCHORS), decided by the engine's
- * path building (smime/trust.ts), at sync (stored verdict, listed among the rejected) and again at every use
+ * path building (smime/x509/chain.ts), at sync (stored verdict, listed among the rejected) and again at every use
  * (directory/trust.ts). The directory's anchors are a setting of their own: trusting a CA for signatures does not make
  * it an issuer of colleagues' encryption certificates.
  *
@@ -20,7 +20,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Config } from '../../backend/src/config.ts';
-import { describeCertificate } from '../../backend/src/smime/certificate.ts';
+import { describeCertificate } from '../../backend/src/smime/x509/describe.ts';
 import { pkiFile, slapdSkipReason, type Person } from '../fixtures/ldap/slapd.ts';
 import { Client } from '../helpers/app.ts';
 import { databaseTargets } from '../helpers/db.ts';

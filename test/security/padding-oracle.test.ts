@@ -5,7 +5,7 @@
  * was wrong" and "the padding was right but the content did not decrypt", each message would leak a bit about the
  * plaintext, and about a million of them would recover the content-encryption key.
  *
- * Defence: PKCS#1 v1.5 depadding with implicit rejection (backend/src/smime/lib/rsa-pkcs1v15.ts, as OpenSSL 3.2+):
+ * Defence: PKCS#1 v1.5 depadding with implicit rejection (backend/src/smime/crypto/rsa-pkcs1v15.ts, as OpenSSL 3.2+):
  * a malformed padding yields a synthetic key derived from the ciphertext and the private key, never an error, so
  * every failure goes on to the content decryption and ends the same way; envelope.ts reports every decryption
  * failure as status 'failed' with the one detail FAILED_DETAIL; the API presents the layer the same way.
@@ -20,9 +20,9 @@
 import assert from 'node:assert/strict';
 import { constants, createPrivateKey, createPublicKey, publicEncrypt, type KeyObject } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { decryptEnvelope, encryptEnvelope, FAILED_DETAIL, type DecryptionKey } from '../../backend/src/smime/envelope.ts';
-import { parseEnvelope } from '../../backend/src/smime/lib/cms-structure.ts';
-import { parsePkcs12 } from '../../backend/src/smime/pkcs12.ts';
+import { decryptEnvelope, encryptEnvelope, FAILED_DETAIL, type DecryptionKey } from '../../backend/src/smime/cms/envelope.ts';
+import { parseEnvelope } from '../../backend/src/smime/cms/enveloped-data.ts';
+import { parsePkcs12 } from '../../backend/src/smime/pkcs12/pkcs12.ts';
 import type { Database } from '../../backend/src/store/db.ts';
 import { startServer, type Client, type TestServer } from '../helpers/app.ts';
 import { databaseTargets } from '../helpers/db.ts';

@@ -21,7 +21,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createPrivateKey } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { unlockCookieName } from '../../backend/src/api/session/routes.ts';
-import { parsePkcs12 } from '../../backend/src/smime/pkcs12.ts';
+import { parsePkcs12 } from '../../backend/src/smime/pkcs12/pkcs12.ts';
 import type { Database } from '../../backend/src/store/db.ts';
 import { Client, startServer, TEST_ADMIN_TOKEN, TEST_JWT_SECRET, type TestServer } from '../helpers/app.ts';
 import { databaseTargets } from '../helpers/db.ts';

@@ -20,8 +20,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { encryptEnvelope } from '../../backend/src/smime/envelope.ts';
-import { parsePkcs12 } from '../../backend/src/smime/pkcs12.ts';
+import { encryptEnvelope } from '../../backend/src/smime/cms/envelope.ts';
+import { parsePkcs12 } from '../../backend/src/smime/pkcs12/pkcs12.ts';
 import { INTERMEDIATE, PKI_DIR, cert, key } from '../fixtures/pki/pki.ts';
 import { buildSignedData } from '../fixtures/pki/signed-data-builder.ts';
 import type { Client } from '../helpers/app.ts';

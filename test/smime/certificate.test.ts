@@ -3,9 +3,9 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import * as asn1js from 'asn1js';
-import { certificateToPem, describeCertificate, pemToDer, type CertificateInfo } from '../../backend/src/smime/certificate.ts';
+import { certificateToPem, describeCertificate, pemToDer, type CertificateInfo } from '../../backend/src/smime/x509/describe.ts';
 import { isSmimeError } from '../../backend/src/smime/errors.ts';
-import { parsePkcs12 } from '../../backend/src/smime/pkcs12.ts';
+import { parsePkcs12 } from '../../backend/src/smime/pkcs12/pkcs12.ts';
 
 const P12 = new URL('../fixtures/p12/', import.meta.url);
 const CORPUS = new URL('../fixtures/corpus/', import.meta.url);

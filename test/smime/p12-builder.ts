@@ -3,7 +3,7 @@
 
 import * as asn1js from 'asn1js';
 import { createHmac } from 'node:crypto';
-import { bmpPassword, PKCS12_KDF_ID, pkcs12Kdf } from '../../backend/src/smime/lib/pkcs12-kdf.ts';
+import { bmpPassword, PKCS12_KDF_ID, pkcs12Kdf } from '../../backend/src/smime/pkcs12/kdf.ts';
 
 export const OID = {
   data: '1.2.840.113549.1.7.1',

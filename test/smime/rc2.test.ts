@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { Rc2, RC2_BLOCK_SIZE, rc2CbcDecrypt, rc2CbcEncrypt, rc2EffectiveBitsFromVersion } from '../../backend/src/smime/lib/rc2.ts';
+import { Rc2, RC2_BLOCK_SIZE, rc2CbcDecrypt, rc2CbcEncrypt, rc2EffectiveBitsFromVersion } from '../../backend/src/smime/crypto/rc2.ts';
 import { unavailable } from '../helpers/unavailable.ts';
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));

@@ -10,8 +10,8 @@ import { createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
-import { parseOcspResponse } from '../../backend/src/smime/lib/cms-signed-ocsp.ts';
-import { RevocationChecker, type RevocationResult } from '../../backend/src/smime/revocation.ts';
+import { parseOcspResponse } from '../../backend/src/smime/x509/ocsp-crl.ts';
+import { RevocationChecker, type RevocationResult } from '../../backend/src/smime/x509/revocation.ts';
 import { INTERMEDIATE, PKI_DIR, PKI_NOW, PkiServer, ROOT, cert, file, serveFile, type Handler } from '../fixtures/pki/pki.ts';
 
 const server = new PkiServer();

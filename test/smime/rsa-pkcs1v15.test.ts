@@ -1,4 +1,4 @@
-// RSAES-PKCS1-v1_5 key transport with implicit rejection (backend/src/smime/lib/rsa-pkcs1v15.ts).
+// RSAES-PKCS1-v1_5 key transport with implicit rejection (backend/src/smime/crypto/rsa-pkcs1v15.ts).
 //
 // What is proven here and how:
 // - Node's own behaviour that the module relies on (PKCS #1 v1.5 private decryption refused, raw RSA allowed,
@@ -28,13 +28,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 
-import { CipherError } from '../../backend/src/smime/lib/des-ede3.ts';
+import { CipherError } from '../../backend/src/smime/crypto/des-ede3.ts';
 import {
   depadImplicit,
   rsaPkcs1v15DecryptImplicit,
   rsaPkcs1v15Encrypt,
   syntheticLength,
-} from '../../backend/src/smime/lib/rsa-pkcs1v15.ts';
+} from '../../backend/src/smime/crypto/rsa-pkcs1v15.ts';
 
 // ---------------------------------------------------------------------------------------------------------
 // Published vectors: draft-irtf-cfrg-rsa-guidance, appendix B (B.1 2048-bit key, B.2 2049-bit key, B.4

@@ -6,7 +6,7 @@ import { constants, createHash, createPublicKey, generateKeyPairSync, verify, X5
 import { describe, test } from 'node:test';
 import { rejectsWith } from '../helpers/assert.ts';
 import type { SmimeErrorCode } from '../../backend/src/smime/errors.ts';
-import { compareForSetOf, time, toBytes } from '../../backend/src/smime/lib/cms-build-der.ts';
+import { compareForSetOf, time, toBytes } from '../../backend/src/smime/asn1/der-writer.ts';
 import {
   decode,
   encodingOf,
@@ -19,9 +19,9 @@ import {
   set,
   smallInteger,
   type Node,
-} from '../../backend/src/smime/lib/der.ts';
-import { certificateParts } from '../../backend/src/smime/lib/x509.ts';
-import { DEFAULT_CAPABILITIES, signContent, type DigestName, type Signer, type SignOptions } from '../../backend/src/smime/sign.ts';
+} from '../../backend/src/smime/asn1/asn1js-nodes.ts';
+import { certificateParts } from '../../backend/src/smime/x509/raw.ts';
+import { DEFAULT_CAPABILITIES, signContent, type DigestName, type Signer, type SignOptions } from '../../backend/src/smime/cms/sign.ts';
 import { fixtureEcSigner, fixtureRsaSigner, outgoingCertificate } from '../fixtures/outgoing/signers.ts';
 
 const OID = {

@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { certificateToPem } from '../../backend/src/smime/certificate.ts';
+import { certificateToPem } from '../../backend/src/smime/x509/describe.ts';
 import { isSmimeError } from '../../backend/src/smime/errors.ts';
-import { buildChain, ChainCache, loadTrustAnchors, parsedCertificate, type ChainProblemCode, type ChainResult } from '../../backend/src/smime/trust.ts';
+import { buildChain, ChainCache, loadTrustAnchors, parsedCertificate, type ChainProblemCode, type ChainResult } from '../../backend/src/smime/x509/chain.ts';
 import { INTERMEDIATE, PKI_DIR, PKI_NOW, PkiServer, ROOT, cert } from '../fixtures/pki/pki.ts';
 
 function describeCN(der: Uint8Array): string {

@@ -138,7 +138,7 @@ export interface DemoCa extends Issued {
 /**
  * A self-signed CA. With `permittedEmail`, a critical nameConstraints extension (RFC 5280 section 4.2.1.10) lets it
  * certify only mailboxes at those hosts ("demo.example": every address @demo.example), so whoever holds its key cannot
- * make a certificate for anyone else that a conforming verifier (ours: smime/trust.ts) accepts.
+ * make a certificate for anyone else that a conforming verifier (ours: smime/x509/chain.ts) accepts.
  */
 export async function generateCa(commonName = 'S/MIME webmail demo CA', options: { permittedEmail?: readonly string[] } = {}): Promise<DemoCa> {
   const kp = await generateRsa();

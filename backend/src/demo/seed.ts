@@ -3,7 +3,7 @@
  * whose keys come from that CA through IT's own placement path (Vault.placeKey with a PKCS#12), so a newcomer can try
  * the whole flow at /demo. The mail service trusts the demo CA while demo mode is on. Its key sits in the data folder,
  * so since issue 12 the CA is name-constrained to DEMO_DOMAIN: whoever copies the key can certify demo addresses and
- * nothing else (smime/trust.ts enforces the constraint).
+ * nothing else (smime/x509/chain.ts enforces the constraint).
  *
  *   alice, bob  keys under their demo passphrase (shown on the demo login page), each other's certificates known
  *   carol       a key IT placed and she has not taken over yet: her first unlock asks her to choose a passphrase

@@ -3,7 +3,7 @@
  * from any CA (or self-signed) in an entry was "ready", so whoever could write a certificate into the directory (in
  * Active Directory every user may write their own userCertificate) received mail meant for the addresses it named.
  *
- * The decision is the engine's, the same as for a signer (smime/trust.ts buildChain, smime/revocation.ts
+ * The decision is the engine's, the same as for a signer (smime/x509/chain.ts buildChain, smime/x509/revocation.ts
  * RevocationChecker.checkPath), not a second validator: a path to one of the directory's trust anchors
  * (SMIME_DIRECTORY_TRUST_ANCHORS, by default the signature anchors) with every CA on it valid, a CA, allowed to sign
  * certificates, within its path length, without unknown critical extensions; then revocation of every certificate on

@@ -35,8 +35,8 @@ export {
 export { protectMessage, protectMessagePieces, type ProtectOptions } from './outgoing.ts';
 
 // ---- CMS: sign, verify, encrypt, decrypt ----
-export { signContent, signPieces, type Signer, type SignOptions } from './sign.ts';
-export { verifySignedData, DEFAULT_POLICY, type VerifyOptions, type VerifyPolicy } from './verify.ts';
+export { signContent, signPieces, type Signer, type SignOptions } from './cms/sign.ts';
+export { verifySignedData, DEFAULT_POLICY, type VerifyOptions, type VerifyPolicy } from './cms/verify.ts';
 export {
   decryptEnvelope,
   encryptEnvelope,
@@ -45,10 +45,10 @@ export {
   type ContentCipher,
   type DecryptionKey,
   type EnvelopeRecipient,
-} from './envelope.ts';
+} from './cms/envelope.ts';
 
 // ---- certificates, chains, revocation ----
-export { certificateToPem, describeCertificate, pemToDer, type CertificateInfo } from './certificate.ts';
+export { certificateToPem, describeCertificate, pemToDer, type CertificateInfo } from './x509/describe.ts';
 export {
   buildChain,
   ChainCache,
@@ -56,13 +56,13 @@ export {
   parsedCertificate,
   type ChainProblem,
   type ChainResult,
-} from './trust.ts';
-export { RevocationChecker, type PathRevocation, type RevocationOptions } from './revocation.ts';
+} from './x509/chain.ts';
+export { RevocationChecker, type PathRevocation, type RevocationOptions } from './x509/revocation.ts';
 
 // ---- PKCS#12 ----
-export { parsePkcs12, MAX_P12_BYTES, type Pkcs12Contents } from './pkcs12.ts';
+export { parsePkcs12, MAX_P12_BYTES, type Pkcs12Contents } from './pkcs12/pkcs12.ts';
 // The PKCS#12 key derivation (RFC 7292 appendix B), for code that builds PKCS#12 files (the demo's CA, tests).
-export { bmpPassword, PKCS12_KDF_ID, pkcs12Kdf } from './lib/pkcs12-kdf.ts';
+export { bmpPassword, PKCS12_KDF_ID, pkcs12Kdf } from './pkcs12/kdf.ts';
 
 // ---- MIME: the raw-byte layer (parse without losing a byte, canonical form, addresses) ----
 export * from './mime/index.ts';

@@ -16,7 +16,7 @@
  * is written into one buffer allocated once its length is known; the signed content, the ciphertext and their base64
  * go into it directly. A 25 MB message thus costs its input, its output, and small change.
  */
-import { encryptEnvelopePieces, type EncryptOptions, type EnvelopeRecipient } from './envelope.ts';
+import { encryptEnvelopePieces, type EncryptOptions, type EnvelopeRecipient } from './cms/envelope.ts';
 import { SmimeError } from './errors.ts';
 import {
   buildEntity,
@@ -35,7 +35,7 @@ import {
   type MimeHeader,
 } from './mime/index.ts';
 import { Base64LineWriter, base64LinesLength } from './mime/lib/base64-lines.ts';
-import { micalgOf, signPieces, type Signer, type SignOptions } from './sign.ts';
+import { micalgOf, signPieces, type Signer, type SignOptions } from './cms/sign.ts';
 
 export interface ProtectOptions {
   sign?: {

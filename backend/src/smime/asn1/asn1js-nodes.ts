@@ -1,0 +1,248 @@
+// Small, strict accessors over asn1js nodes. asn1js decodes BER into a tree without checking it against any schema;
+// these helpers check each node's tag before using it and throw DerError, which the public modules turn into their
+// own typed error (P12_MALFORMED, CERT_MALFORMED). Nothing here throws anything else on bad input.
+
+import * as asn1js from 'asn1js';
+import { BerError, children as berChildren, readOne, type Tlv } from './tlv.ts';
+import { MAX_ASN1_DEPTH, MAX_ASN1_NODES, MAX_P12_BYTES } from '../pkcs12/limits.ts';
+
+/** Input did not have the expected ASN.1 shape. `limit` marks a resource limit rather than a format error. */
+export class DerError extends Error {
+  readonly limit: boolean;
+
+  constructor(message: string, options?: { cause?: unknown; limit?: boolean }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'DerError';
+    this.limit = options?.limit ?? false;
+  }
+}
+
+export type Node = asn1js.AsnType;
+
+const TAG_CLASS_UNIVERSAL = 1;
+const TAG_CLASS_CONTEXT = 3;
+
+export const TAG = {
+  BOOLEAN: 1,
+  INTEGER: 2,
+  BIT_STRING: 3,
+  OCTET_STRING: 4,
+  NULL: 5,
+  OID: 6,
+  SEQUENCE: 16,
+  SET: 17,
+} as const;
+
+// asn1js reports its own limits with these messages (parser.ts). Depth and node count are resource limits; a
+// declared content length over the limit cannot be backed by an input that is itself under it, so that one is a
+// format error (a damaged length byte), not "too large".
+const ASN1JS_LIMIT_ERROR = /^Maximum ASN\.1 (nesting depth|node count) exceeded/;
+
+/**
+ * Decodes one complete BER/DER value. Trailing bytes are an error: a PKCS#12 or a certificate is exactly one value,
+ * and accepting junk after it would let two different byte strings mean the same thing.
+ */
+export function decode(bytes: Uint8Array, what: string): Node {
+  if (bytes.length === 0) throw new DerError(`${what}: empty input`);
+  let result: ReturnType<typeof asn1js.fromBER>;
+  try {
+    result = asn1js.fromBER(bytes, {
+      maxDepth: MAX_ASN1_DEPTH,
+      maxNodes: MAX_ASN1_NODES,
+      maxContentLength: MAX_P12_BYTES,
+      // asn1js would otherwise try to decode every OCTET STRING and BIT STRING as nested ASN.1 (ciphertext
+      // included), which costs nodes and time and yields nothing we use.
+      parseEmbedded: false,
+    });
+  } catch (cause) {
+    throw new DerError(`${what}: undecodable`, { cause });
+  }
+  if (result.offset === -1 || result.result.error) {
+    const reason = result.result.error || 'undecodable';
+    throw new DerError(`${what}: ${reason}`, { limit: ASN1JS_LIMIT_ERROR.test(reason) });
+  }
+  if (result.offset !== bytes.length) throw new DerError(`${what}: ${bytes.length - result.offset} bytes after the end`);
+  checkNesting(bytes, what);
+  return result.result;
+}
+
+/**
+ * asn1js reads a value whose length runs past the end of the constructed value holding it (30 03 04 05 ...: a
+ * three-byte SEQUENCE holding a five-byte OCTET STRING) as if the parent were longer, so two readers of the same
+ * bytes could see different fields. Found by test/fuzz (a certificate describeCertificate read and the verifier's
+ * reader refused). Every value must end within its parent, and an indefinite length must end with end-of-contents.
+ */
+function checkNesting(bytes: Uint8Array, what: string): void {
+  // The engine's own offset reader (cms-signed-ber.ts) refuses exactly that: every child is read within its parent.
+  const walk = (t: Tlv): void => {
+    if (t.constructed) for (const child of berChildren(t)) walk(child);
+  };
+  try {
+    walk(readOne(bytes, what));
+  } catch (e) {
+    if (e instanceof BerError) throw new DerError(e.message, { limit: e.limit });
+    throw e;
+  }
+}
+
+function describe(node: Node): string {
+  return `[class ${node.idBlock.tagClass} tag ${node.idBlock.tagNumber}${node.idBlock.isConstructed ? ' constructed' : ''}]`;
+}
+
+function isUniversal(node: Node, tag: number): boolean {
+  return node.idBlock.tagClass === TAG_CLASS_UNIVERSAL && node.idBlock.tagNumber === tag;
+}
+
+function children(node: Node): Node[] {
+  const value = (node.valueBlock as { value?: unknown }).value;
+  return Array.isArray(value) ? (value as Node[]) : [];
+}
+
+/** The elements of a SEQUENCE (or SET when `tag` is TAG.SET). */
+export function sequence(node: Node | undefined, what: string, tag: number = TAG.SEQUENCE): Node[] {
+  if (!node || !isUniversal(node, tag) || !node.idBlock.isConstructed) {
+    throw new DerError(`${what}: expected ${tag === TAG.SET ? 'SET' : 'SEQUENCE'}, got ${node ? describe(node) : 'nothing'}`);
+  }
+  return children(node);
+}
+
+export function set(node: Node | undefined, what: string): Node[] {
+  return sequence(node, what, TAG.SET);
+}
+
+export function oid(node: Node | undefined, what: string): string {
+  if (!node || !isUniversal(node, TAG.OID) || node.idBlock.isConstructed) {
+    throw new DerError(`${what}: expected OBJECT IDENTIFIER, got ${node ? describe(node) : 'nothing'}`);
+  }
+  const text = (node as asn1js.ObjectIdentifier).valueBlock.toString();
+  if (!/^\d+(\.\d+)+$/.test(text)) throw new DerError(`${what}: invalid OBJECT IDENTIFIER`);
+  return text;
+}
+
+export function isTag(node: Node | undefined, tag: number): boolean {
+  return node !== undefined && isUniversal(node, tag);
+}
+
+/** An INTEGER as a bigint (any size, signed). */
+export function bigInteger(node: Node | undefined, what: string): bigint {
+  if (!node || !isUniversal(node, TAG.INTEGER) || node.idBlock.isConstructed) {
+    throw new DerError(`${what}: expected INTEGER, got ${node ? describe(node) : 'nothing'}`);
+  }
+  if ((node as asn1js.Integer).valueBlock.valueHexView.length === 0) throw new DerError(`${what}: empty INTEGER`);
+  return (node as asn1js.Integer).toBigInt();
+}
+
+/**
+ * An INTEGER that must fit a safe JS number and lie in [min, max]. asn1js' own `valueDec` silently returns 0 for
+ * integers wider than 6 bytes, so counts are always read through here.
+ */
+export function smallInteger(node: Node | undefined, what: string, min: number, max: number): number {
+  const value = bigInteger(node, what);
+  if (value < BigInt(min) || value > BigInt(max)) throw new DerError(`${what}: ${value} is out of range`);
+  return Number(value);
+}
+
+/** INTEGER bytes as stored (two's complement, big-endian). */
+export function integerBytes(node: Node | undefined, what: string): Uint8Array {
+  bigInteger(node, what);
+  return (node as asn1js.Integer).valueBlock.valueHexView;
+}
+
+const MAX_OCTET_STRING_SEGMENTS = 4096; // BER constructed strings: a 1 MiB file in 256-byte pieces
+
+function collectOctets(node: Node, tag: number, out: Uint8Array[], what: string): void {
+  if (!node.idBlock.isConstructed) {
+    out.push((node.valueBlock as { valueHexView: Uint8Array }).valueHexView);
+    return;
+  }
+  for (const child of children(node)) {
+    if (!isUniversal(child, tag)) throw new DerError(`${what}: bad segment in constructed string`);
+    if (out.length >= MAX_OCTET_STRING_SEGMENTS) throw new DerError(`${what}: too many segments`, { limit: true });
+    collectOctets(child, tag, out, what);
+  }
+}
+
+/**
+ * A fresh, non-shared copy. (`Buffer#slice` returns a view, not a copy, and a Buffer's memory may be a shared pool;
+ * anything that will be wiped or handed out goes through here.)
+ */
+export function copyBytes(source: Uint8Array): Uint8Array {
+  const out = new Uint8Array(source.length);
+  out.set(source);
+  return out;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1 && parts[0]) return copyBytes(parts[0]);
+  const total = parts.reduce((n, p) => n + p.length, 0);
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+/**
+ * The content of an OCTET STRING, primitive or BER-constructed (Windows and Java write constructed strings). With
+ * `implicitTag`, accepts a context-specific [n] IMPLICIT OCTET STRING instead (EncryptedContentInfo's content).
+ * Returns a copy the caller owns (and may wipe).
+ */
+export function octets(node: Node | undefined, what: string, implicitTag?: number): Uint8Array {
+  if (!node) throw new DerError(`${what}: expected OCTET STRING, got nothing`);
+  const ok =
+    implicitTag === undefined
+      ? isUniversal(node, TAG.OCTET_STRING)
+      : node.idBlock.tagClass === TAG_CLASS_CONTEXT && node.idBlock.tagNumber === implicitTag;
+  if (!ok) throw new DerError(`${what}: expected OCTET STRING, got ${describe(node)}`);
+  const parts: Uint8Array[] = [];
+  collectOctets(node, TAG.OCTET_STRING, parts, what);
+  return concat(parts);
+}
+
+/**
+ * A primitive BIT STRING: its content bytes (without the unused-bits octet, which asn1js strips) and the number of
+ * unused bits in the last byte.
+ */
+export function bitString(node: Node | undefined, what: string): { bytes: Uint8Array; unusedBits: number } {
+  if (!node || !isUniversal(node, TAG.BIT_STRING) || node.idBlock.isConstructed) {
+    throw new DerError(`${what}: expected BIT STRING, got ${node ? describe(node) : 'nothing'}`);
+  }
+  const block = node.valueBlock as { valueHexView: Uint8Array; unusedBits: number };
+  // X.690 section 8.6.2: an empty BIT STRING still has the unused-bits octet, and then it must be 0.
+  if (node.lenBlock.length === 0) {
+    throw new DerError(`${what}: BIT STRING without content`);
+  }
+  if (block.unusedBits > 7 || (block.valueHexView.length === 0 && block.unusedBits !== 0)) {
+    throw new DerError(`${what}: bad unused-bits count`);
+  }
+  return { bytes: block.valueHexView, unusedBits: block.unusedBits };
+}
+
+/** The single element inside an EXPLICIT context-specific tag [n]. */
+export function explicit(node: Node | undefined, tagNumber: number, what: string): Node {
+  if (!node || node.idBlock.tagClass !== TAG_CLASS_CONTEXT || node.idBlock.tagNumber !== tagNumber || !node.idBlock.isConstructed) {
+    throw new DerError(`${what}: expected [${tagNumber}], got ${node ? describe(node) : 'nothing'}`);
+  }
+  const inner = children(node);
+  if (inner.length !== 1 || !inner[0]) throw new DerError(`${what}: [${tagNumber}] must hold exactly one value`);
+  return inner[0];
+}
+
+/** Whether `node` is a context-specific [n] tag (either form). */
+export function isContextTag(node: Node | undefined, tagNumber: number): boolean {
+  return node !== undefined && node.idBlock.tagClass === TAG_CLASS_CONTEXT && node.idBlock.tagNumber === tagNumber;
+}
+
+/** The encoding of `node` exactly as it appeared in the input. */
+export function encodingOf(node: Node): Uint8Array {
+  return node.valueBeforeDecodeView;
+}
+
+/** An AlgorithmIdentifier: its OID and the parameters node (absent, or NULL, is `undefined`). */
+export function algorithmIdentifier(node: Node | undefined, what: string): { oid: string; params: Node | undefined } {
+  const [id, params, ...rest] = sequence(node, what);
+  if (rest.length > 0) throw new DerError(`${what}: too many fields`);
+  return { oid: oid(id, `${what} algorithm`), params: params && !isTag(params, TAG.NULL) ? params : undefined };
+}

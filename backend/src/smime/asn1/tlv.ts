@@ -1,0 +1,410 @@
+// A small BER/DER reader and DER writer over byte offsets, for SignedData, certificates, CRLs and OCSP (issue 3).
+//
+// Why not asn1js: it builds a tree of objects for the whole input and refuses values over 16 MiB by default, but a
+// 25 MB attachment signed opaquely is one OCTET STRING (or 25,000 BER chunks of one), and a CRL of a big CA holds
+// hundreds of thousands of entries. This reader never copies: a value is its offsets in the input, children are read
+// on demand, and the content of an OCTET STRING is handed out as views (`octetSegments`) that the caller hashes.
+//
+// Every failure is a BerError; nothing else is thrown on bad input.
+
+import { MAX_BER_CHILDREN, MAX_BER_DEPTH } from '../cms/limits-signed.ts';
+
+export class BerError extends Error {
+  /** A resource limit rather than a format error. */
+  readonly limit: boolean;
+
+  constructor(message: string, limit = false) {
+    super(message);
+    this.name = 'BerError';
+    this.limit = limit;
+  }
+}
+
+export const CLASS = { UNIVERSAL: 0, APPLICATION: 1, CONTEXT: 2, PRIVATE: 3 } as const;
+
+export const UNIVERSAL = {
+  BOOLEAN: 1,
+  INTEGER: 2,
+  BIT_STRING: 3,
+  OCTET_STRING: 4,
+  NULL: 5,
+  OID: 6,
+  ENUMERATED: 10,
+  UTF8_STRING: 12,
+  SEQUENCE: 16,
+  SET: 17,
+  UTC_TIME: 23,
+  GENERALIZED_TIME: 24,
+} as const;
+
+/** One TLV: where it is in `bytes`, never a copy. */
+export interface Tlv {
+  readonly bytes: Uint8Array;
+  readonly cls: number;
+  readonly constructed: boolean;
+  readonly tag: number;
+  /** Offset of the identifier octet. */
+  readonly start: number;
+  readonly contentStart: number;
+  /** Exclusive; for an indefinite length, the offset of the end-of-contents octets. */
+  readonly contentEnd: number;
+  /** Exclusive end of the whole TLV (after the end-of-contents octets when indefinite). */
+  readonly end: number;
+  readonly indefinite: boolean;
+  readonly depth: number;
+}
+
+// End offsets of indefinite-length values already walked, per input: without this, reading the children of nested
+// indefinite values would walk the same bytes once per level.
+const indefiniteEnds = new WeakMap<Uint8Array, Map<number, number>>();
+
+/** Reads one TLV at `offset` that must end by `limit`. */
+export function readTlv(bytes: Uint8Array, offset: number, limit: number = bytes.length, depth = 0): Tlv {
+  if (depth > MAX_BER_DEPTH) throw new BerError('nesting too deep', true);
+  let i = offset;
+  if (i >= limit) throw new BerError('unexpected end of data');
+  const first = bytes[i++]!;
+  const cls = first >> 6;
+  const constructed = (first & 0x20) !== 0;
+  let tag = first & 0x1f;
+  if (tag === 0x1f) {
+    // X.690 section 8.1.2.4: high tag number form, base 128. Four bytes cover every tag anyone uses.
+    tag = 0;
+    for (let n = 0; ; n++) {
+      if (i >= limit || n >= 4) throw new BerError('bad tag');
+      const b = bytes[i++]!;
+      tag = tag * 128 + (b & 0x7f);
+      if (!(b & 0x80)) break;
+    }
+  }
+  if (i >= limit) throw new BerError('unexpected end of data');
+  const lengthByte = bytes[i++]!;
+  if (lengthByte === 0x80) {
+    // X.690 section 8.1.3.6: indefinite length, constructed only; the end is found by reading the children.
+    if (!constructed) throw new BerError('indefinite length on a primitive value');
+    const contentStart = i;
+    let ends = indefiniteEnds.get(bytes);
+    if (!ends) indefiniteEnds.set(bytes, (ends = new Map()));
+    const known = ends.get(offset);
+    if (known !== undefined && known <= limit) {
+      return { bytes, cls, constructed, tag, start: offset, contentStart, contentEnd: known - 2, end: known, indefinite: true, depth };
+    }
+    let p = contentStart;
+    for (let n = 0; ; n++) {
+      if (n > MAX_BER_CHILDREN) throw new BerError('too many elements', true);
+      if (p + 2 <= limit && bytes[p] === 0 && bytes[p + 1] === 0) {
+        ends.set(offset, p + 2);
+        return { bytes, cls, constructed, tag, start: offset, contentStart, contentEnd: p, end: p + 2, indefinite: true, depth };
+      }
+      p = readTlv(bytes, p, limit, depth + 1).end;
+    }
+  }
+  let length: number;
+  if (lengthByte < 0x80) length = lengthByte;
+  else {
+    const count = lengthByte & 0x7f;
+    // Four length bytes address 4 GiB, more than any input we accept; 0xff is reserved (X.690 section 8.1.3.5).
+    if (count > 4) throw new BerError('length too long');
+    length = 0;
+    for (let n = 0; n < count; n++) {
+      if (i >= limit) throw new BerError('unexpected end of data');
+      length = length * 256 + bytes[i++]!;
+    }
+  }
+  const contentStart = i;
+  const end = contentStart + length;
+  if (end > limit) throw new BerError('value runs past its container');
+  return { bytes, cls, constructed, tag, start: offset, contentStart, contentEnd: end, end, indefinite: false, depth };
+}
+
+/** Reads exactly one TLV spanning the whole input. */
+export function readOne(bytes: Uint8Array, what: string): Tlv {
+  let t: Tlv;
+  try {
+    t = readTlv(bytes, 0, bytes.length);
+  } catch (e) {
+    if (e instanceof BerError) throw new BerError(`${what}: ${e.message}`, e.limit);
+    throw e;
+  }
+  if (t.end !== bytes.length) throw new BerError(`${what}: ${bytes.length - t.end} bytes after the end`);
+  return t;
+}
+
+export function children(t: Tlv): Tlv[] {
+  if (!t.constructed) throw new BerError('expected a constructed value');
+  const out: Tlv[] = [];
+  let p = t.contentStart;
+  while (p < t.contentEnd) {
+    if (out.length >= MAX_BER_CHILDREN) throw new BerError('too many elements', true);
+    const child = readTlv(t.bytes, p, t.contentEnd, t.depth + 1);
+    out.push(child);
+    p = child.end;
+  }
+  return out;
+}
+
+/** The exact encoding of `t` as it appeared in the input (a view). */
+export function encoding(t: Tlv): Uint8Array {
+  return t.bytes.subarray(t.start, t.end);
+}
+
+/** The content octets of a primitive value (a view). */
+export function content(t: Tlv): Uint8Array {
+  if (t.constructed) throw new BerError('expected a primitive value');
+  return t.bytes.subarray(t.contentStart, t.contentEnd);
+}
+
+function describe(t: Tlv | undefined): string {
+  return t ? `[class ${t.cls} tag ${t.tag}${t.constructed ? ' constructed' : ''}]` : 'nothing';
+}
+
+export function is(t: Tlv | undefined, cls: number, tag: number): t is Tlv {
+  return t !== undefined && t.cls === cls && t.tag === tag;
+}
+
+export function isUniversal(t: Tlv | undefined, tag: number): t is Tlv {
+  return is(t, CLASS.UNIVERSAL, tag);
+}
+
+export function isContext(t: Tlv | undefined, tag: number): t is Tlv {
+  return is(t, CLASS.CONTEXT, tag);
+}
+
+export function expect(t: Tlv | undefined, tag: number, what: string, cls: number = CLASS.UNIVERSAL): Tlv {
+  if (!is(t, cls, tag)) throw new BerError(`${what}: unexpected ${describe(t)}`);
+  return t;
+}
+
+export function sequence(t: Tlv | undefined, what: string): Tlv[] {
+  const s = expect(t, UNIVERSAL.SEQUENCE, what);
+  if (!s.constructed) throw new BerError(`${what}: not constructed`);
+  return children(s);
+}
+
+export function setOf(t: Tlv | undefined, what: string): Tlv[] {
+  const s = expect(t, UNIVERSAL.SET, what);
+  if (!s.constructed) throw new BerError(`${what}: not constructed`);
+  return children(s);
+}
+
+/** The single value inside an EXPLICIT [n]. */
+export function explicit(t: Tlv | undefined, tag: number, what: string): Tlv {
+  const e = expect(t, tag, what, CLASS.CONTEXT);
+  if (!e.constructed) throw new BerError(`${what}: [${tag}] not constructed`);
+  const inner = children(e);
+  if (inner.length !== 1) throw new BerError(`${what}: [${tag}] must hold one value`);
+  return inner[0]!;
+}
+
+export function oid(t: Tlv | undefined, what: string): string {
+  const o = expect(t, UNIVERSAL.OID, what);
+  const b = content(o);
+  if (b.length === 0 || b.length > 64 || (b[b.length - 1]! & 0x80) !== 0) throw new BerError(`${what}: bad OBJECT IDENTIFIER`);
+  const parts: number[] = [];
+  let v = 0;
+  for (let i = 0; i < b.length; i++) {
+    if (v === 0 && b[i] === 0x80) throw new BerError(`${what}: bad OBJECT IDENTIFIER`); // non-minimal
+    v = v * 128 + (b[i]! & 0x7f);
+    if (v > Number.MAX_SAFE_INTEGER / 256) throw new BerError(`${what}: OBJECT IDENTIFIER arc too large`);
+    if (!(b[i]! & 0x80)) {
+      if (parts.length === 0) {
+        const first = v < 40 ? 0 : v < 80 ? 1 : 2;
+        parts.push(first, v - first * 40);
+      } else parts.push(v);
+      v = 0;
+    }
+  }
+  return parts.join('.');
+}
+
+/** INTEGER content bytes (two's complement, as stored). */
+export function integerBytes(t: Tlv | undefined, what: string): Uint8Array {
+  const b = content(expect(t, UNIVERSAL.INTEGER, what));
+  if (b.length === 0) throw new BerError(`${what}: empty INTEGER`);
+  return b;
+}
+
+export function bigInteger(t: Tlv | undefined, what: string): bigint {
+  const b = integerBytes(t, what);
+  let v = 0n;
+  for (const x of b) v = (v << 8n) | BigInt(x);
+  if (b[0]! & 0x80) v -= 1n << BigInt(b.length * 8);
+  return v;
+}
+
+/** An INTEGER in [min, max]. */
+export function smallInteger(t: Tlv | undefined, what: string, min = 0, max = 1_000_000): number {
+  const b = integerBytes(t, what);
+  if (b.length > 6) throw new BerError(`${what}: INTEGER out of range`);
+  const v = bigInteger(t, what);
+  if (v < BigInt(min) || v > BigInt(max)) throw new BerError(`${what}: ${v} out of range`);
+  return Number(v);
+}
+
+export function boolean(t: Tlv | undefined, what: string): boolean {
+  const b = content(expect(t, UNIVERSAL.BOOLEAN, what));
+  if (b.length !== 1) throw new BerError(`${what}: bad BOOLEAN`);
+  return b[0] !== 0;
+}
+
+/** A primitive BIT STRING's bytes after the unused-bits octet (a view), and the unused-bit count. */
+export function bitString(t: Tlv | undefined, what: string): { bytes: Uint8Array; unusedBits: number } {
+  const b = content(expect(t, UNIVERSAL.BIT_STRING, what));
+  if (b.length === 0) throw new BerError(`${what}: BIT STRING without content`);
+  const unusedBits = b[0]!;
+  if (unusedBits > 7 || (b.length === 1 && unusedBits !== 0)) throw new BerError(`${what}: bad unused-bits count`);
+  return { bytes: b.subarray(1), unusedBits };
+}
+
+/**
+ * The content of an OCTET STRING as views, primitive or BER-constructed (chunked, possibly indefinite length, chunks
+ * possibly nested: X.690 section 8.7.3). With `implicit`, a context [n] IMPLICIT OCTET STRING.
+ */
+export function octetSegments(t: Tlv | undefined, what: string, implicit?: number): Uint8Array[] {
+  const ok = implicit === undefined ? isUniversal(t, UNIVERSAL.OCTET_STRING) : isContext(t, implicit);
+  if (!ok) throw new BerError(`${what}: expected OCTET STRING, got ${describe(t)}`);
+  return stringSegments(t!, UNIVERSAL.OCTET_STRING, what);
+}
+
+/** Segments of a string value whose constructed form is made of `segmentTag` pieces (X.690 section 8.21). */
+function stringSegments(t: Tlv, segmentTag: number, what: string): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  const walk = (node: Tlv) => {
+    if (!node.constructed) {
+      out.push(content(node));
+      return;
+    }
+    for (const c of children(node)) {
+      if (!isUniversal(c, segmentTag)) throw new BerError(`${what}: bad segment in constructed string`);
+      if (out.length >= MAX_BER_CHILDREN) throw new BerError(`${what}: too many segments`, true);
+      walk(c);
+    }
+  };
+  walk(t);
+  return out;
+}
+
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const total = parts.reduce((n, p) => n + p.length, 0);
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** OCTET STRING content as one array (a view when primitive, a copy when chunked). */
+export function octets(t: Tlv | undefined, what: string, implicit?: number): Uint8Array {
+  return concatBytes(octetSegments(t, what, implicit));
+}
+
+// RFC 5280 section 4.1.2.5 and RFC 5652 section 11.3: UTCTime YYMMDDHHMMSSZ (YY >= 50 is 19YY), GeneralizedTime
+// YYYYMMDDHHMMSS[.f]Z. Both must be in UTC ("Z"); local times and offsets are refused.
+const UTC_TIME = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/;
+const GENERALIZED_TIME = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.\d{1,9})?Z$/;
+
+export function time(t: Tlv | undefined, what: string): Date {
+  if (!t || t.cls !== CLASS.UNIVERSAL || t.constructed) throw new BerError(`${what}: expected a time`);
+  const text = Buffer.from(content(t)).toString('latin1');
+  let m: RegExpExecArray | null;
+  let year: number;
+  if (t.tag === UNIVERSAL.UTC_TIME && (m = UTC_TIME.exec(text))) {
+    const yy = Number(m[1]);
+    year = yy >= 50 ? 1900 + yy : 2000 + yy;
+  } else if (t.tag === UNIVERSAL.GENERALIZED_TIME && (m = GENERALIZED_TIME.exec(text))) {
+    year = Number(m[1]);
+  } else throw new BerError(`${what}: not a UTCTime or GeneralizedTime in UTC`);
+  const [month, day, hour, minute, second] = m.slice(2, 7).map(Number) as [number, number, number, number, number];
+  const d = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
+  if (d.getUTCMonth() !== month - 1 || d.getUTCDate() !== day || hour > 23 || minute > 59 || second > 59) {
+    throw new BerError(`${what}: invalid date`);
+  }
+  return d;
+}
+
+/** A BIT STRING that must be whole bytes (signatures, public keys): DER gives them 0 unused bits. */
+export function byteBitString(t: Tlv | undefined, what: string): Uint8Array {
+  const { bytes, unusedBits } = bitString(t, what);
+  if (unusedBits !== 0) throw new BerError(`${what}: unused bits in a byte-aligned BIT STRING`);
+  return bytes;
+}
+
+/** AlgorithmIdentifier: OID and parameters (absent or NULL => undefined). */
+export function algorithm(t: Tlv | undefined, what: string): { oid: string; params: Tlv | undefined } {
+  const [id, params, ...rest] = sequence(t, what);
+  if (rest.length > 0) throw new BerError(`${what}: too many fields`);
+  return { oid: oid(id, what), params: params && !isUniversal(params, UNIVERSAL.NULL) ? params : undefined };
+}
+
+// ---- DER writing ------------------------------------------------------------------------------------------------
+
+function lengthBytes(n: number): number[] {
+  if (n < 0x80) return [n];
+  const out: number[] = [];
+  for (let v = n; v > 0; v = Math.floor(v / 256)) out.unshift(v & 0xff);
+  return [0x80 | out.length, ...out];
+}
+
+/** A DER TLV with a low tag number (< 31), the identifier octet given whole (e.g. 0x30 SEQUENCE, 0xa0 [0]). */
+export function der(identifier: number, ...parts: Uint8Array[]): Uint8Array {
+  const body = concatBytes(parts.length ? parts : [new Uint8Array(0)]);
+  const head = [identifier, ...lengthBytes(body.length)];
+  const out = new Uint8Array(head.length + body.length);
+  out.set(head, 0);
+  out.set(body, head.length);
+  return out;
+}
+
+export const derSequence = (...parts: Uint8Array[]) => der(0x30, ...parts);
+export const derOctetString = (b: Uint8Array) => der(0x04, b);
+
+export function derOid(text: string): Uint8Array {
+  const arcs = text.split('.').map(Number);
+  const out: number[] = [];
+  const push = (v: number) => {
+    const tmp = [v & 0x7f];
+    for (v = Math.floor(v / 128); v > 0; v = Math.floor(v / 128)) tmp.unshift(0x80 | (v & 0x7f));
+    out.push(...tmp);
+  };
+  push(arcs[0]! * 40 + arcs[1]!);
+  for (const a of arcs.slice(2)) push(a);
+  return der(0x06, new Uint8Array(out));
+}
+
+/** INTEGER from stored two's-complement bytes. */
+export function derIntegerBytes(b: Uint8Array): Uint8Array {
+  return der(0x02, b);
+}
+
+export const DER_NULL = new Uint8Array([0x05, 0x00]);
+
+// ---- DER canonical form -----------------------------------------------------------------------------------------
+
+const STRING_TAGS = new Set([4, 12, 18, 19, 20, 21, 22, 25, 26, 27, 28, 29, 30]);
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}
+
+/**
+ * Re-encodes a BER value in DER (X.690 section 10): definite minimal lengths, constructed strings made primitive,
+ * SET OF elements sorted (section 11.6). Used for the signed attributes, which RFC 5652 section 5.4 signs in DER
+ * whatever encoding the sender transmitted.
+ */
+export function toDer(t: Tlv): Uint8Array {
+  const identifier = encoding(t).subarray(0, 1)[0]!;
+  if (t.tag >= 31) throw new BerError('high tag numbers are not re-encoded');
+  if (!t.constructed) return der(identifier, content(t));
+  if (t.cls === CLASS.UNIVERSAL && STRING_TAGS.has(t.tag)) {
+    return der(identifier & ~0x20, concatBytes(stringSegments(t, t.tag, 'string')));
+  }
+  if (t.cls === CLASS.UNIVERSAL && t.tag === UNIVERSAL.BIT_STRING) throw new BerError('constructed BIT STRING is not re-encoded');
+  const parts = children(t).map(toDer);
+  if (t.cls === CLASS.UNIVERSAL && t.tag === UNIVERSAL.SET) parts.sort(compareBytes);
+  return der(identifier, ...parts);
+}

@@ -1,0 +1,287 @@
+// Reading and writing the structures of CMS enveloping: ContentInfo, EnvelopedData (RFC 5652 section 6),
+// AuthEnvelopedData (RFC 5083 section 2.1), RecipientInfo (ktri, kari; kekri/pwri/ori are recognised and skipped).
+//
+// Parsing: the skeleton (ContentInfo > [0] > EnvelopedData > EncryptedContentInfo > [0] ciphertext) is walked with
+// the offset-based BER reader of cms-ber.ts, so indefinite lengths and chunked ciphertext of any size cost no tree;
+// each RecipientInfo and AlgorithmIdentifier is decoded on its own with asn1js (lib/der.ts, default limits). pkijs'
+// EnvelopedData is not used: it parses the whole ContentInfo as one asn1js tree (16 MiB and 10,000-node defaults),
+// has no AuthEnvelopedData, and decrypts through WebCrypto, which has no RSA PKCS #1 v1.5 decryption.
+//
+// Every failure is DerError (limit: true for resource limits); envelope.ts turns it into CMS_MALFORMED/CMS_TOO_LARGE.
+
+import {
+  algorithmIdentifier,
+  bigInteger,
+  bitString,
+  decode,
+  DerError,
+  encodingOf,
+  explicit,
+  isContextTag,
+  isTag,
+  octets,
+  oid,
+  sequence,
+  smallInteger,
+  TAG,
+  type Node,
+} from '../asn1/asn1js-nodes.ts';
+import {
+  OID_AUTH_ENVELOPED_DATA,
+  OID_ENVELOPED_DATA,
+  parseContentAlgorithm,
+  parseKeyAgreementAlgorithm,
+  parseKeyTransportAlgorithm,
+  type ContentAlgorithm,
+  type KeyAgreementAlgorithm,
+  type KeyTransportAlgorithm,
+} from './envelope-algorithms.ts';
+import { childrenOf, isContext, isUniversal, octetStringLength, octetStringValue, readTlv, type Tlv } from '../asn1/ber-envelope.ts';
+import { MAX_AUTH_ATTRIBUTES_BYTES, MAX_ENCRYPTED_CONTENT_BYTES, MAX_RECIPIENT_INFOS } from './limits-enveloped.ts';
+import { formatName } from '../x509/name.ts';
+
+/** Fields of one SEQUENCE in the skeleton: EnvelopedData has at most 6, AuthEnvelopedData 7. */
+const MAX_SKELETON_FIELDS = 8;
+
+export type RecipientId =
+  | { kind: 'issuerAndSerialNumber'; issuer: Uint8Array; issuerText: string; serial: bigint }
+  | { kind: 'subjectKeyIdentifier'; ski: Uint8Array };
+
+export interface KeyTransRecipient {
+  type: 'ktri';
+  rid: RecipientId;
+  algorithm: KeyTransportAlgorithm;
+  encryptedKey: Uint8Array;
+}
+
+export interface KeyAgreeRecipient {
+  type: 'kari';
+  /** The sender's ephemeral key (originatorKey); undefined when the originator is a certificate (static-static ECDH). */
+  originator: { point: Uint8Array; curveOid: string | undefined; unsupported?: string } | undefined;
+  ukm: Uint8Array | undefined;
+  algorithm: KeyAgreementAlgorithm;
+  keys: { rid: RecipientId; encryptedKey: Uint8Array }[];
+}
+
+export interface OtherRecipient {
+  type: 'other';
+  kind: 'kekri' | 'pwri' | 'ori';
+}
+
+export type RecipientInfo = KeyTransRecipient | KeyAgreeRecipient | OtherRecipient;
+
+export interface ParsedEnvelope {
+  format: 'enveloped' | 'auth-enveloped';
+  version: number;
+  recipients: RecipientInfo[];
+  contentAlgorithm: ContentAlgorithm;
+  /** The encryptedContent element (an [0] IMPLICIT OCTET STRING), undefined when detached. */
+  encryptedContent: Tlv | undefined;
+  encryptedContentLength: number;
+  /** AuthEnvelopedData: the DER SET OF of authAttrs (RFC 5083 section 2.2: the AAD), and the mac (GCM tag). */
+  aad: Uint8Array | undefined;
+  mac: Uint8Array | undefined;
+  input: Uint8Array;
+}
+
+function small(input: Uint8Array, tlv: Tlv | undefined, what: string): Node {
+  if (!tlv) throw new DerError(`${what}: missing`);
+  return decode(input.subarray(tlv.start, tlv.end), what);
+}
+
+/** The children of an IMPLICIT-tagged constructed node (asn1js keeps them in valueBlock.value). */
+function implicitChildren(node: Node | undefined, tagNumber: number, what: string): Node[] {
+  if (!node || !isContextTag(node, tagNumber) || !node.idBlock.isConstructed) throw new DerError(`${what}: expected [${tagNumber}]`);
+  const value = (node.valueBlock as { value?: unknown }).value;
+  return Array.isArray(value) ? (value as Node[]) : [];
+}
+
+function issuerAndSerialNumber(node: Node, what: string): RecipientId {
+  // IssuerAndSerialNumber ::= SEQUENCE { issuer Name, serialNumber CertificateSerialNumber }
+  const [issuer, serial, ...rest] = sequence(node, what);
+  if (!issuer || rest.length > 0) throw new DerError(`${what}: expected issuer and serialNumber`);
+  return { kind: 'issuerAndSerialNumber', issuer: encodingOf(issuer), issuerText: formatName(issuer, `${what} issuer`), serial: bigInteger(serial, `${what} serialNumber`) };
+}
+
+/** RecipientIdentifier ::= CHOICE { issuerAndSerialNumber, subjectKeyIdentifier [0] IMPLICIT OCTET STRING } */
+function recipientIdentifier(node: Node | undefined, what: string): RecipientId {
+  if (isContextTag(node, 0)) return { kind: 'subjectKeyIdentifier', ski: octets(node, `${what} subjectKeyIdentifier`, 0) };
+  if (!node) throw new DerError(`${what}: missing`);
+  return issuerAndSerialNumber(node, what);
+}
+
+function keyTransRecipient(node: Node): KeyTransRecipient {
+  // KeyTransRecipientInfo ::= SEQUENCE { version, rid, keyEncryptionAlgorithm, encryptedKey OCTET STRING }
+  const [version, rid, algorithm, encryptedKey, ...rest] = sequence(node, 'KeyTransRecipientInfo');
+  if (rest.length > 0) throw new DerError('KeyTransRecipientInfo: too many fields');
+  smallInteger(version, 'KeyTransRecipientInfo version', 0, 4);
+  return {
+    type: 'ktri',
+    rid: recipientIdentifier(rid, 'KeyTransRecipientInfo rid'),
+    algorithm: parseKeyTransportAlgorithm(algorithm),
+    encryptedKey: octets(encryptedKey, 'KeyTransRecipientInfo encryptedKey'),
+  };
+}
+
+function originatorKey(node: Node): KeyAgreeRecipient['originator'] {
+  // OriginatorIdentifierOrKey ::= CHOICE { issuerAndSerialNumber, subjectKeyIdentifier [0], originatorKey [1] }
+  if (!isContextTag(node, 1)) {
+    if (isContextTag(node, 0) || isTag(node, TAG.SEQUENCE)) return undefined; // static-static ECDH: unsupported
+    throw new DerError('OriginatorIdentifierOrKey: unknown choice');
+  }
+  // OriginatorPublicKey ::= SEQUENCE { algorithm AlgorithmIdentifier, publicKey BIT STRING } ([1] IMPLICIT)
+  const [algorithm, publicKey, ...rest] = implicitChildren(node, 1, 'originatorKey');
+  if (rest.length > 0) throw new DerError('originatorKey: too many fields');
+  const { oid: id, params } = algorithmIdentifier(algorithm, 'originatorKey algorithm');
+  const { bytes, unusedBits } = bitString(publicKey, 'originatorKey publicKey');
+  if (unusedBits !== 0) throw new DerError('originatorKey publicKey: unused bits');
+  if (id !== '1.2.840.10045.2.1') return { point: bytes, curveOid: undefined, unsupported: `originator key ${id}` };
+  // RFC 5753 section 3.1.1: parameters absent, NULL (both read as undefined here) or the curve.
+  if (params && !isTag(params, TAG.OID)) return { point: bytes, curveOid: undefined, unsupported: 'explicit curve parameters' };
+  return { point: bytes, curveOid: params ? oid(params, 'originatorKey curve') : undefined };
+}
+
+function keyAgreeRecipient(node: Node): KeyAgreeRecipient {
+  // KeyAgreeRecipientInfo ::= SEQUENCE { version (3), originator [0] EXPLICIT, ukm [1] EXPLICIT OPTIONAL,
+  //   keyEncryptionAlgorithm, recipientEncryptedKeys } ([1] IMPLICIT in RecipientInfo)
+  const fields = implicitChildren(node, 1, 'KeyAgreeRecipientInfo');
+  let next = 0;
+  smallInteger(fields[next++], 'KeyAgreeRecipientInfo version', 0, 4);
+  const originator = originatorKey(explicit(fields[next++], 0, 'originator'));
+  let ukm: Uint8Array | undefined;
+  if (isContextTag(fields[next], 1)) ukm = octets(explicit(fields[next++], 1, 'ukm'), 'ukm');
+  const algorithm = parseKeyAgreementAlgorithm(fields[next++]);
+  const encryptedKeys = sequence(fields[next++], 'RecipientEncryptedKeys');
+  if (next !== fields.length) throw new DerError('KeyAgreeRecipientInfo: too many fields');
+  if (encryptedKeys.length > MAX_RECIPIENT_INFOS) throw new DerError('RecipientEncryptedKeys: too many', { limit: true });
+  const keys = encryptedKeys.map((entry) => {
+    // RecipientEncryptedKey ::= SEQUENCE { rid KeyAgreeRecipientIdentifier, encryptedKey EncryptedKey }
+    const [rid, encryptedKey, ...rest] = sequence(entry, 'RecipientEncryptedKey');
+    if (!rid || rest.length > 0) throw new DerError('RecipientEncryptedKey: expected rid and encryptedKey');
+    let id: RecipientId;
+    if (isContextTag(rid, 0)) {
+      // rKeyId [0] IMPLICIT RecipientKeyIdentifier ::= SEQUENCE { subjectKeyIdentifier, date OPTIONAL, other OPTIONAL }
+      const [ski] = implicitChildren(rid, 0, 'rKeyId');
+      id = { kind: 'subjectKeyIdentifier', ski: octets(ski, 'rKeyId subjectKeyIdentifier') };
+    } else {
+      id = issuerAndSerialNumber(rid, 'RecipientEncryptedKey rid');
+    }
+    return { rid: id, encryptedKey: octets(encryptedKey, 'RecipientEncryptedKey encryptedKey') };
+  });
+  if (keys.length === 0) throw new DerError('RecipientEncryptedKeys: empty');
+  return { type: 'kari', originator, ukm, algorithm, keys };
+}
+
+function recipientInfo(node: Node): RecipientInfo {
+  // RecipientInfo ::= CHOICE { ktri, kari [1], kekri [2], pwri [3], ori [4] }
+  if (isTag(node, TAG.SEQUENCE)) return keyTransRecipient(node);
+  if (isContextTag(node, 1)) return keyAgreeRecipient(node);
+  if (isContextTag(node, 2) && node.idBlock.isConstructed) return { type: 'other', kind: 'kekri' };
+  if (isContextTag(node, 3) && node.idBlock.isConstructed) return { type: 'other', kind: 'pwri' };
+  if (isContextTag(node, 4) && node.idBlock.isConstructed) return { type: 'other', kind: 'ori' };
+  throw new DerError('RecipientInfo: unknown choice');
+}
+
+/** X.690 section 10.1 lengths: the AAD is the DER SET OF (RFC 5083 section 2.2), so [1] becomes a universal SET. */
+function authAttributesAad(input: Uint8Array, tlv: Tlv): Uint8Array {
+  const value = input.subarray(tlv.valueStart, tlv.valueEnd);
+  if (value.length > MAX_AUTH_ATTRIBUTES_BYTES) throw new DerError('authAttrs: too large', { limit: true });
+  const length = value.length;
+  const lengthOctets = length < 0x80 ? [length] : length < 0x100 ? [0x81, length] : length < 0x10000 ? [0x82, length >> 8, length & 0xff] : [0x83, length >> 16, (length >> 8) & 0xff, length & 0xff];
+  const out = new Uint8Array(1 + lengthOctets.length + length);
+  out[0] = 0x31;
+  out.set(lengthOctets, 1);
+  out.set(value, 1 + lengthOctets.length);
+  return out;
+}
+
+/** ContentInfo ::= SEQUENCE { contentType, content [0] EXPLICIT }: the content type and the content element. */
+export function contentInfo(input: Uint8Array): { contentType: string; content: Tlv } {
+  const top = readTlv(input, 0, input.length);
+  if (top.end !== input.length) throw new DerError(`ContentInfo: ${input.length - top.end} bytes after the end`);
+  if (!isUniversal(top, 16) || !top.constructed) throw new DerError('ContentInfo: expected SEQUENCE');
+  const [type, wrapper, ...rest] = childrenOf(input, top, 'ContentInfo', 2);
+  if (!type || !wrapper || rest.length > 0) throw new DerError('ContentInfo: expected contentType and content');
+  const contentType = oid(small(input, type, 'contentType'), 'contentType');
+  if (!isContext(wrapper, 0)) throw new DerError('ContentInfo: content is not [0]');
+  const [content, ...more] = childrenOf(input, wrapper, 'ContentInfo content', 1);
+  if (!content || more.length > 0) throw new DerError('ContentInfo: [0] must hold one value');
+  return { contentType, content };
+}
+
+/**
+ * Parses an EnvelopedData or AuthEnvelopedData ContentInfo. Throws DerError, or UnsupportedContentType for another
+ * CMS content type (the caller reports CMS_UNSUPPORTED).
+ */
+export function parseEnvelope(input: Uint8Array): ParsedEnvelope {
+  const { contentType, content } = contentInfo(input);
+  let format: ParsedEnvelope['format'];
+  if (contentType === OID_ENVELOPED_DATA) format = 'enveloped';
+  else if (contentType === OID_AUTH_ENVELOPED_DATA) format = 'auth-enveloped';
+  else throw new UnsupportedContentType(contentType);
+  if (!isUniversal(content, 16) || !content.constructed) throw new DerError(`${format === 'enveloped' ? 'EnvelopedData' : 'AuthEnvelopedData'}: expected SEQUENCE`);
+  const fields = childrenOf(input, content, 'EnvelopedData', MAX_SKELETON_FIELDS);
+  let next = 0;
+  // EnvelopedData ::= SEQUENCE { version, originatorInfo [0] IMPLICIT OPTIONAL, recipientInfos SET,
+  //   encryptedContentInfo, unprotectedAttrs [1] IMPLICIT OPTIONAL }
+  // AuthEnvelopedData ::= SEQUENCE { version, originatorInfo [0] OPTIONAL, recipientInfos, authEncryptedContentInfo,
+  //   authAttrs [1] OPTIONAL, mac OCTET STRING, unauthAttrs [2] OPTIONAL }
+  const version = smallInteger(small(input, fields[next++], 'version'), 'version', 0, 4);
+  if (isContext(fields[next], 0)) next++; // originatorInfo: certificates and CRLs we do not need
+  const set = fields[next++];
+  if (!isUniversal(set, 17) || !set.constructed) throw new DerError('recipientInfos: expected SET');
+  const recipients = childrenOf(input, set, 'recipientInfos', MAX_RECIPIENT_INFOS).map((tlv) => recipientInfo(small(input, tlv, 'RecipientInfo')));
+  if (recipients.length === 0) throw new DerError('recipientInfos: empty');
+
+  // EncryptedContentInfo ::= SEQUENCE { contentType, contentEncryptionAlgorithm, encryptedContent [0] IMPLICIT OPTIONAL }
+  const eci = fields[next++];
+  if (!isUniversal(eci, 16) || !eci.constructed) throw new DerError('EncryptedContentInfo: expected SEQUENCE');
+  const [innerType, algorithm, encrypted, ...extra] = childrenOf(input, eci, 'EncryptedContentInfo', 3);
+  if (extra.length > 0) throw new DerError('EncryptedContentInfo: too many fields');
+  oid(small(input, innerType, 'EncryptedContentInfo contentType'), 'EncryptedContentInfo contentType');
+  const contentAlgorithm = parseContentAlgorithm(small(input, algorithm, 'contentEncryptionAlgorithm'));
+  let encryptedContent: Tlv | undefined;
+  let encryptedContentLength = 0;
+  if (encrypted) {
+    if (!isContext(encrypted, 0)) throw new DerError('encryptedContent: expected [0]');
+    encryptedContentLength = octetStringLength(input, encrypted, 'encryptedContent');
+    if (encryptedContentLength > MAX_ENCRYPTED_CONTENT_BYTES) throw new DerError('encryptedContent: too large', { limit: true });
+    encryptedContent = encrypted;
+  }
+
+  let aad: Uint8Array | undefined;
+  let mac: Uint8Array | undefined;
+  if (format === 'enveloped') {
+    if (isContext(fields[next], 1)) next++; // unprotectedAttrs: nothing in them changes how we decrypt
+  } else {
+    if (isContext(fields[next], 1)) {
+      const attrs = fields[next++]!;
+      if (!attrs.constructed) throw new DerError('authAttrs: expected constructed [1]');
+      aad = authAttributesAad(input, attrs);
+      small(input, attrs, 'authAttrs'); // must be well-formed BER
+    }
+    const macTlv = fields[next++];
+    if (!isUniversal(macTlv, 4)) throw new DerError('mac: expected OCTET STRING');
+    mac = octets(small(input, macTlv, 'mac'), 'mac');
+    if (isContext(fields[next], 2)) next++; // unauthAttrs
+  }
+  if (next !== fields.length) throw new DerError('EnvelopedData: unexpected field');
+  return { format, version, recipients, contentAlgorithm, encryptedContent, encryptedContentLength, aad, mac, input };
+}
+
+/** The ciphertext: a view into the input for a primitive [0], a fresh joined copy for a constructed one. */
+export function encryptedContentBytes(envelope: ParsedEnvelope): Uint8Array {
+  if (!envelope.encryptedContent) return new Uint8Array(0);
+  return octetStringValue(envelope.input, envelope.encryptedContent, 'encryptedContent', MAX_ENCRYPTED_CONTENT_BYTES);
+}
+
+/** The content type is CMS but not one this module reads (signed data, compressed data, ...). */
+export class UnsupportedContentType extends Error {
+  readonly contentType: string;
+
+  constructor(contentType: string) {
+    super(`content type ${contentType} is not enveloped data`);
+    this.name = 'UnsupportedContentType';
+    this.contentType = contentType;
+  }
+}

@@ -1,0 +1,103 @@
+// The signed attributes of an S/MIME SignerInfo (RFC 5652 section 11, RFC 8551 section 2.5) and the
+// IssuerAndSerialNumber they and the SignerInfo use to name a certificate (RFC 5652 section 10.2.4).
+
+import { capability, type SmimeCapability } from './algorithm-identifiers.ts';
+import {
+  encoded,
+  implicitConstructed,
+  integerFromContent,
+  objectIdentifier,
+  octetString,
+  sequence,
+  setOf,
+  time,
+  toBytes,
+  type Der,
+} from '../asn1/der-writer.ts';
+import { certificateParts } from '../x509/raw.ts';
+
+export const OID_ID_DATA = '1.2.840.113549.1.7.1';
+const OID_CONTENT_TYPE = '1.2.840.113549.1.9.3';
+const OID_MESSAGE_DIGEST = '1.2.840.113549.1.9.4';
+const OID_SIGNING_TIME = '1.2.840.113549.1.9.5';
+const OID_SMIME_CAPABILITIES = '1.2.840.113549.1.9.15';
+/** RFC 8551 section 2.5.3, id-aa-encrypKeyPref. */
+const OID_ENCRYPTION_KEY_PREFERENCE = '1.2.840.113549.1.9.16.2.11';
+/**
+ * Microsoft's own encryption-key-preference attribute (szOID_MICROSOFT_Encryption_Key_Preference), whose value is a
+ * bare IssuerAndSerialNumber. Outlook reads this one to pick the certificate to encrypt a reply to; NSS (Thunderbird)
+ * writes it beside the RFC 8551 attribute for that reason, and so do we.
+ */
+const OID_MS_ENCRYPTION_KEY_PREFERENCE = '1.3.6.1.4.1.311.16.4';
+
+/** The parts of a certificate a CMS structure names it by: its issuer Name and serial number, as they are encoded. */
+export interface IssuerAndSerial {
+  issuer: Uint8Array;
+  /** Content octets of the serialNumber INTEGER, exactly as in the certificate. */
+  serialNumber: Uint8Array;
+}
+
+/** Throws DerError if `certificate` is not Certificate-shaped. */
+export function issuerAndSerialOf(certificate: Uint8Array): IssuerAndSerial {
+  const parts = certificateParts(certificate);
+  return { issuer: parts.issuer, serialNumber: parts.serialNumber };
+}
+
+/**
+ * IssuerAndSerialNumber ::= SEQUENCE { issuer Name, serialNumber CertificateSerialNumber }. The Name is copied from
+ * the certificate byte for byte: a verifier matches it against the certificate's issuer by encoding, and a
+ * re-encoded Name (another string type, another order) would not match.
+ */
+export function issuerAndSerialNumber(id: IssuerAndSerial): Der {
+  return sequence(encoded(id.issuer), integerFromContent(id.serialNumber));
+}
+
+function attribute(oid: string, value: Der): Der {
+  // Attribute ::= SEQUENCE { attrType OBJECT IDENTIFIER, attrValues SET OF AttributeValue }; one value each here.
+  return sequence(objectIdentifier(oid), setOf([value]));
+}
+
+export interface SignedAttributesInput {
+  /** Digest of the content (the eContent octets, or the detached content). */
+  messageDigest: Uint8Array;
+  signingTime: Date;
+  capabilities: readonly SmimeCapability[];
+  /** The certificate others should encrypt to; omitted when undefined. */
+  encryptionKeyPreference?: IssuerAndSerial;
+}
+
+/**
+ * The attributes, unsorted. RFC 5652 section 5.3 requires contentType and messageDigest whenever signed attributes
+ * are present; RFC 8551 section 2.5 says sending agents SHOULD include signingTime, SMIMECapabilities and
+ * SMIMEEncryptionKeyPreference.
+ */
+export function signedAttributes(input: SignedAttributesInput): Der[] {
+  const attributes = [
+    // The content is a MIME entity: id-data (RFC 8551 section 3.1).
+    attribute(OID_CONTENT_TYPE, objectIdentifier(OID_ID_DATA)),
+    attribute(OID_SIGNING_TIME, time(input.signingTime)),
+    attribute(OID_MESSAGE_DIGEST, octetString(input.messageDigest)),
+  ];
+  if (input.capabilities.length > 0) {
+    // SMIMECapabilities ::= SEQUENCE OF SMIMECapability: a SEQUENCE, so the preference order is kept.
+    attributes.push(attribute(OID_SMIME_CAPABILITIES, sequence(...input.capabilities.map(capability))));
+  }
+  if (input.encryptionKeyPreference) {
+    // SMIMEEncryptionKeyPreference ::= CHOICE { issuerAndSerialNumber [0] IssuerAndSerialNumber, ... }; the S/MIME
+    // ASN.1 module has IMPLICIT TAGS, so [0] replaces the SEQUENCE tag (RFC 8551 appendix A).
+    const ias = issuerAndSerialNumber(input.encryptionKeyPreference);
+    const inner = [encoded(input.encryptionKeyPreference.issuer), integerFromContent(input.encryptionKeyPreference.serialNumber)];
+    attributes.push(attribute(OID_ENCRYPTION_KEY_PREFERENCE, implicitConstructed(0, inner)));
+    attributes.push(attribute(OID_MS_ENCRYPTION_KEY_PREFERENCE, ias));
+  }
+  return attributes;
+}
+
+/**
+ * The DER that is signed: the attributes as a SET OF with the universal SET tag, elements in DER order (RFC 5652
+ * section 5.4: "a separate encoding of the signedAttrs field is performed for message digest calculation. The
+ * IMPLICIT [0] tag in the signedAttrs is not used for the DER encoding, rather an EXPLICIT SET OF tag is used").
+ */
+export function signedAttributesToSign(attributes: readonly Der[]): Uint8Array {
+  return toBytes(setOf(attributes));
+}

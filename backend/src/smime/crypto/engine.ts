@@ -1,0 +1,311 @@
+// The pkijs crypto engine of the S/MIME engine. pkijs does its cryptography through an injected engine
+// (pkijs.setEngine); ours is pkijs' WebCrypto-backed CryptoEngine plus what WebCrypto lacks and what must not be
+// left to pkijs' defaults on untrusted input:
+//
+// - password-based decryption of PKCS#12 content: the legacy schemes of RFC 7292 appendix C (3DES, RC2) and PBES2
+//   with des-ede3-cbc or RC2, none of which WebCrypto has; PBES2/AES too, with bounded iteration counts;
+// - the PKCS#12 MAC, with bounded iteration counts and the password encodings real files use.
+//
+// - CMS enveloping (issue 3): content decryption (AES-CBC/GCM, DES-EDE3, RC2, which Node's OpenSSL 3 lacks without
+//   the legacy provider), RSA PKCS#1 v1.5 key transport with implicit rejection (Node refuses RSA_PKCS1_PADDING
+//   private decryption), RSA-OAEP with any MGF1 digest and label, ECDH key agreement with the X9.63 KDF.
+//
+// Every failure leaves this class as a SmimeError. The internals live in lib/, one concern per file.
+
+import type { KeyObject } from 'node:crypto';
+import * as pkijs from 'pkijs';
+import { SmimeError } from '../errors.ts';
+import type { ContentAlgorithm, KeyAgreementAlgorithm, KeyTransportAlgorithm } from '../cms/envelope-algorithms.ts';
+import { contentEncryptor, decryptContent, encryptContent, type ContentDecryptInput, type ContentEncryptResult } from './content-cipher.ts';
+import { decryptKeyAgreement, encryptKeyAgreement, type KeyAgreementDecryptInput, type KeyAgreementEncryptResult } from '../cms/key-agreement.ts';
+import { decryptKeyTransport, encryptKeyTransport } from '../cms/key-transport.ts';
+import { DerError, type Node } from '../asn1/asn1js-nodes.ts';
+import { CipherError, type StreamEncryptor } from './des-ede3.ts';
+import { KdfBudget } from '../pkcs12/limits.ts';
+import { OID_PBES2 } from '../asn1/oids.ts';
+import { BadDecryptError, type PbeCipherName } from './pbe-ciphers.ts';
+import { pbes2Decrypt } from '../pkcs12/pbes2.ts';
+import { bmpPassword } from '../pkcs12/kdf.ts';
+import { verifyPkcs12Mac, type Pkcs12MacInput } from '../pkcs12/mac.ts';
+import { isPkcs12PbeOid, pkcs12PbeDecrypt } from '../pkcs12/pbe-legacy.ts';
+
+export const ENGINE_NAME = 'smime-webmail';
+
+export interface PasswordDecryptInput {
+  /** contentEncryptionAlgorithm / encryptionAlgorithm: the OID and its parameters node. */
+  algorithm: { oid: string; params: Node | undefined };
+  data: Uint8Array;
+  /** The password as UTF-8 bytes: what PBES2 uses (RFC 8018 section 6.2). */
+  password: Uint8Array;
+  /** The password as the PKCS#12 KDF wants it (RFC 7292 appendix B.1). Defaults to the BMPString of `password`. */
+  bmpPassword?: Uint8Array;
+  /** Shared key-derivation budget of one operation. Defaults to a fresh budget for this call alone. */
+  budget?: KdfBudget;
+}
+
+export interface PasswordDecryptResult {
+  plaintext: Uint8Array;
+  /** 'pbes2' (RFC 8018) or 'pkcs12-pbe' (RFC 7292 appendix C, the legacy schemes). */
+  scheme: 'pbes2' | 'pkcs12-pbe';
+  cipher: PbeCipherName;
+  /** e.g. 'pbkdf2-hmac-sha256' or 'pkcs12-kdf-sha1'. */
+  kdf: string;
+  iterations: number;
+}
+
+/** Turns whatever the internals threw into the one error type the engine exposes. */
+function toSmimeError(error: unknown, context: string): SmimeError {
+  if (error instanceof SmimeError) return error;
+  if (error instanceof BadDecryptError) {
+    return new SmimeError('P12_BAD_PASSWORD', `The password is wrong or the file is damaged (${context} could not be decrypted)`);
+  }
+  if (error instanceof DerError) {
+    return error.limit
+      ? new SmimeError('P12_TOO_LARGE', `The file exceeds a parsing limit (${context})`, { cause: error })
+      : new SmimeError('P12_MALFORMED', `The file is damaged or not a PKCS#12 file (${context}: ${error.message})`, { cause: error });
+  }
+  return new SmimeError('P12_MALFORMED', `The file is damaged or not a PKCS#12 file (${context})`, { cause: error });
+}
+
+/**
+ * CMS decryption failures: one SmimeError CMS_DECRYPT_FAILED with one message whatever the cause (wrong key, bad
+ * PKCS #1 or PKCS #7 padding, bad GCM tag, bad key-wrap check), and no `cause`, so that nothing downstream can tell a
+ * padding error from a wrong key (Bleichenbacher, Vaudenay). CMS_UNSUPPORTED only for what the algorithm or key type
+ * says, which the message shows anyway.
+ */
+function cmsDecryptError(error: unknown): SmimeError {
+  if (error instanceof SmimeError) return error;
+  if (error instanceof CipherError && error.code === 'UNSUPPORTED_CIPHER') return new SmimeError('CMS_UNSUPPORTED', error.message);
+  return new SmimeError('CMS_DECRYPT_FAILED');
+}
+
+/** CMS encryption failures: the recipient's key or the requested algorithm cannot be used. */
+function cmsEncryptError(error: unknown, context: string): SmimeError {
+  if (error instanceof SmimeError) return error;
+  const detail = error instanceof Error ? `: ${error.message}` : '';
+  return new SmimeError('CMS_UNSUPPORTED', `${context} is not possible${detail}`, { cause: error });
+}
+
+/** UTF-8 bytes back to text; bytes that are not UTF-8 are read as Latin-1, as pkijs does. */
+function passwordText(bytes: Uint8Array): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return Buffer.from(bytes).toString('latin1');
+  }
+}
+
+const PKIJS_HASH_NAMES: Readonly<Record<string, Pkcs12MacInput['hash']>> = {
+  'SHA-1': 'sha1',
+  'SHA-256': 'sha256',
+  'SHA-384': 'sha384',
+  'SHA-512': 'sha512',
+};
+
+export class SmimeCryptoEngine extends pkijs.CryptoEngine {
+  constructor(crypto: Crypto = globalThis.crypto) {
+    super({ name: ENGINE_NAME, crypto });
+  }
+
+  /**
+   * Password-based decryption of PKCS#12 content (EncryptedData, PKCS8ShroudedKeyBag). Supports PBES2 (PBKDF2 with
+   * any HMAC-SHA PRF; AES-CBC, des-ede3-cbc, RC2-CBC) and RFC 7292 appendix C (3-key and 2-key 3DES, 128- and 40-bit
+   * RC2). Throws SmimeError: P12_BAD_PASSWORD when nothing validly padded comes out, P12_UNSUPPORTED_ALGORITHM,
+   * P12_MALFORMED, P12_TOO_LARGE.
+   */
+  async decryptWithPassword(input: PasswordDecryptInput): Promise<PasswordDecryptResult> {
+    const budget = input.budget ?? new KdfBudget();
+    const { oid, params } = input.algorithm;
+    try {
+      if (oid === OID_PBES2) {
+        const result = await pbes2Decrypt(params, input.password, input.data, budget);
+        return {
+          plaintext: result.plaintext,
+          scheme: 'pbes2',
+          cipher: result.cipher.name,
+          kdf: `pbkdf2-hmac-${result.prf}`,
+          iterations: result.iterations,
+        };
+      }
+      if (isPkcs12PbeOid(oid)) {
+        const bmp = input.bmpPassword ?? bmpPassword(passwordText(input.password));
+        try {
+          const result = await pkcs12PbeDecrypt(oid, params, bmp, input.data, budget);
+          return {
+            plaintext: result.plaintext,
+            scheme: 'pkcs12-pbe',
+            cipher: result.cipher.name,
+            kdf: 'pkcs12-kdf-sha1',
+            iterations: result.iterations,
+          };
+        } finally {
+          if (bmp !== input.bmpPassword) bmp.fill(0);
+        }
+      }
+    } catch (error) {
+      throw toSmimeError(error, 'encrypted content');
+    }
+    throw new SmimeError('P12_UNSUPPORTED_ALGORITHM', `The file is encrypted with an unsupported algorithm (${oid})`);
+  }
+
+  /**
+   * pkijs' entry point (EncryptedData.decrypt, PKCS8ShroudedKeyBag.parseInternalValues): `password` is the UTF-8
+   * password. Unlike the base class this also reads the legacy schemes, and throws SmimeError.
+   */
+  override async decryptEncryptedContentInfo(parameters: pkijs.CryptoEngineDecryptParams): Promise<ArrayBuffer> {
+    let algorithm: PasswordDecryptInput['algorithm'];
+    let data: Uint8Array;
+    try {
+      const info = parameters.encryptedContentInfo;
+      algorithm = {
+        oid: info.contentEncryptionAlgorithm.algorithmId,
+        params: info.contentEncryptionAlgorithm.algorithmParams as Node | undefined,
+      };
+      data = new Uint8Array(info.getEncryptedContent());
+    } catch (error) {
+      throw toSmimeError(error, 'EncryptedContentInfo');
+    }
+    const result = await this.decryptWithPassword({ algorithm, data, password: new Uint8Array(parameters.password) });
+    return result.plaintext.buffer.slice(result.plaintext.byteOffset, result.plaintext.byteOffset + result.plaintext.length) as ArrayBuffer;
+  }
+
+  /**
+   * Checks a PKCS#12 MAC (RFC 7292 section 5). Resolves false on mismatch; rejects with SmimeError P12_TOO_LARGE or
+   * P12_MALFORMED when the iteration count is out of bounds.
+   */
+  async checkPkcs12Mac(input: Pkcs12MacInput & { budget?: KdfBudget }): Promise<boolean> {
+    (input.budget ?? new KdfBudget()).spend(input.iterations);
+    try {
+      return await verifyPkcs12Mac(input);
+    } catch (error) {
+      throw toSmimeError(error, 'MAC');
+    }
+  }
+
+  /** pkijs' entry point (PFX.parseInternalValues): the PKCS#12 MAC with bounded work. */
+  override async verifyDataStampedWithPassword(parameters: pkijs.CryptoEngineVerifyDataStampedWithPasswordParams): Promise<boolean> {
+    const hash = PKIJS_HASH_NAMES[parameters.hashAlgorithm.toUpperCase()];
+    if (!hash) throw new SmimeError('P12_UNSUPPORTED_ALGORITHM', `Unsupported MAC digest ${parameters.hashAlgorithm}`);
+    const bmp = bmpPassword(passwordText(new Uint8Array(parameters.password)));
+    try {
+      return await this.checkPkcs12Mac({
+        hash,
+        bmpPassword: bmp,
+        salt: new Uint8Array(parameters.salt),
+        iterations: parameters.iterationCount,
+        content: new Uint8Array(parameters.contentToVerify),
+        expected: new Uint8Array(parameters.signatureToVerify),
+      });
+    } finally {
+      bmp.fill(0);
+    }
+  }
+  // ---------------------------------------------------------------------------------------------------------------
+  // CMS enveloping (issue 3): the content-encryption, key-transport and key-agreement primitives of EnvelopedData and
+  // AuthEnvelopedData, on algorithm descriptions already read from the message (lib/cms-algorithms.ts). envelope.ts
+  // does the ASN.1 and the choice of keys; the cryptography happens here, and every failure is a SmimeError.
+  // ---------------------------------------------------------------------------------------------------------------
+
+  /**
+   * Decrypts (and for AES-GCM authenticates) CMS content: AES-128/192/256-CBC, DES-EDE3-CBC, RC2-CBC (RFC 3370
+   * section 5.2, 40/64/128 effective bits), AES-GCM with the tag and the authenticated attributes as AAD (RFC 5083,
+   * RFC 5084). Throws SmimeError CMS_DECRYPT_FAILED (one message for every cause) or CMS_UNSUPPORTED.
+   */
+  decryptCmsContent(input: ContentDecryptInput): Uint8Array {
+    try {
+      return decryptContent(input);
+    } catch (error) {
+      throw cmsDecryptError(error);
+    }
+  }
+
+  /** Encrypts CMS content with AES-CBC, DES-EDE3-CBC or AES-GCM. Throws SmimeError CMS_UNSUPPORTED. */
+  encryptCmsContent(algorithm: ContentAlgorithm, key: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): ContentEncryptResult {
+    try {
+      return encryptContent(algorithm, key, plaintext, aad);
+    } catch (error) {
+      throw cmsEncryptError(error, `Encryption with ${algorithm.name}`);
+    }
+  }
+
+  /**
+   * encryptCmsContent in steps, for content in pieces (issue 6): errors of every step are mapped as there. Throws
+   * SmimeError CMS_UNSUPPORTED.
+   */
+  cmsContentEncryptor(algorithm: ContentAlgorithm, key: Uint8Array, aad?: Uint8Array): StreamEncryptor {
+    const context = `Encryption with ${algorithm.name}`;
+    const step = <T>(run: () => T): T => {
+      try {
+        return run();
+      } catch (error) {
+        throw cmsEncryptError(error, context);
+      }
+    };
+    const cipher = step(() => contentEncryptor(algorithm, key, aad));
+    return { update: (data) => step(() => cipher.update(data)), final: () => step(() => cipher.final()), tag: () => step(() => cipher.tag()) };
+  }
+
+  /**
+   * RSA key transport (KeyTransRecipientInfo): PKCS #1 v1.5 always with implicit rejection and the content cipher's key
+   * length (lib/rsa-pkcs1v15.ts: node refuses RSA_PKCS1_PADDING private decryption, CVE-2023-46809, and we do not
+   * use --security-revert), or RSAES-OAEP with any SHA-1/SHA-2 digest, MGF1 digest and label. Returns the
+   * content-encryption key; throws SmimeError CMS_DECRYPT_FAILED or CMS_UNSUPPORTED.
+   */
+  decryptKeyTransport(input: { algorithm: KeyTransportAlgorithm; privateKey: KeyObject; encryptedKey: Uint8Array; expectedLength: number }): Uint8Array {
+    try {
+      return decryptKeyTransport(input.algorithm, input.privateKey, input.encryptedKey, input.expectedLength);
+    } catch (error) {
+      throw cmsDecryptError(error);
+    }
+  }
+
+  /** Encrypts a content-encryption key to an RSA recipient (PKCS #1 v1.5 or OAEP). Throws SmimeError CMS_UNSUPPORTED. */
+  encryptKeyTransport(input: { algorithm: KeyTransportAlgorithm; publicKey: KeyObject; key: Uint8Array }): Uint8Array {
+    try {
+      return encryptKeyTransport(input.algorithm, input.publicKey, input.key);
+    } catch (error) {
+      throw cmsEncryptError(error, `Key transport with ${input.algorithm.name}`);
+    }
+  }
+
+  /**
+   * ECDH key agreement (KeyAgreeRecipientInfo, RFC 5753): ephemeral-static ECDH on P-256/384/521, X9.63 KDF over
+   * ECC-CMS-SharedInfo, AES key unwrap. Returns the content-encryption key; throws SmimeError CMS_DECRYPT_FAILED or
+   * CMS_UNSUPPORTED.
+   */
+  decryptKeyAgreement(input: KeyAgreementDecryptInput): Uint8Array {
+    try {
+      return decryptKeyAgreement(input);
+    } catch (error) {
+      throw cmsDecryptError(error);
+    }
+  }
+
+  /** Wraps a content-encryption key for an EC recipient under a fresh ephemeral key. Throws SmimeError CMS_UNSUPPORTED. */
+  encryptKeyAgreement(input: { algorithm: KeyAgreementAlgorithm & { kind: 'ecdh' }; publicKey: KeyObject; key: Uint8Array }): KeyAgreementEncryptResult {
+    try {
+      return encryptKeyAgreement(input.algorithm, input.publicKey, input.key);
+    } catch (error) {
+      throw cmsEncryptError(error, `Key agreement with ${input.algorithm.name}`);
+    }
+  }
+}
+
+let installed: SmimeCryptoEngine | undefined;
+
+/**
+ * Creates the engine on first call and makes it pkijs' global engine (pkijs.setEngine). Idempotent. Code in this
+ * engine still passes the engine explicitly to pkijs calls, so a later setEngine elsewhere cannot change what it uses.
+ */
+export function installEngine(): SmimeCryptoEngine {
+  if (!installed) {
+    installed = new SmimeCryptoEngine();
+    pkijs.setEngine(ENGINE_NAME, installed);
+  }
+  return installed;
+}
+
+/** The installed engine, installing it if needed. */
+export function getEngine(): SmimeCryptoEngine {
+  return installed ?? installEngine();
+}

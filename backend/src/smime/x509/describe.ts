@@ -1,0 +1,183 @@
+// A readable description of an X.509 certificate (RFC 5280) for the key list and the import dialog, plus PEM
+// conversion. This describes; it does not validate (no signature, chain or revocation checks happen here).
+// Every failure is SmimeError CERT_MALFORMED.
+
+import { createHash } from 'node:crypto';
+import { SmimeError } from '../errors.ts';
+import { tryCanonicalAddress } from '../mime/address.ts';
+import { algorithmIdentifier, bigInteger, bitString, decode, DerError, isTag, oid, sequence, TAG, type Node } from '../asn1/asn1js-nodes.ts';
+import { MAX_P12_BYTES } from '../pkcs12/limits.ts';
+import { NAMED_CURVES, OID_EC_PUBLIC_KEY, OID_ED25519, OID_RSA_ENCRYPTION, OID_RSASSA_PSS } from '../asn1/oids.ts';
+import { certificateParts } from './raw.ts';
+import { describeExtensions } from './extensions.ts';
+import { formatName, nameAttributes, OID_EMAIL_ADDRESS } from './name.ts';
+
+export interface CertificateInfo {
+  /** RFC 4514 string (last RDN first), e.g. "CN=Alice,E=Alice@example.com,O=Example". */
+  subject: string;
+  issuer: string;
+  /** Hex, lowercase, whole bytes without a leading sign byte (serial 30 is "1e", serial 128 is "80"). */
+  serialNumber: string;
+  notBefore: Date;
+  notAfter: Date;
+  /** Lowercase, deduplicated: subjectAltName rfc822Name entries first, then subject emailAddress attributes. */
+  emails: string[];
+  /**
+   * Lowercase, deduplicated: the subjectAltName rfc822Name entries alone. A CA vouches for these (RFC 5280 section
+   * 4.2.1.6); the emailAddress attribute of the subject DN is legacy (RFC 8550 section 3) and often copied from the
+   * request unchecked, so directory resolution (issue 12) accepts only these.
+   */
+  subjectAltNameEmails: string[];
+  /** RFC 5280 KeyUsage bit names, e.g. ['digitalSignature', 'keyEncipherment']; [] if the extension is absent. */
+  keyUsage: string[];
+  /** Names for known key purposes ('emailProtection', 'clientAuth', ...), else the dotted OID; [] if absent. */
+  extendedKeyUsage: string[];
+  keyAlgorithm: 'RSA' | 'EC' | 'Ed25519' | 'other';
+  /** RSA modulus bits, EC curve bits, 256 for Ed25519, 0 when unknown. */
+  keySize: number;
+  /** EC only: 'P-256', 'P-384', ... or the curve OID. */
+  namedCurve?: string;
+  /** Lowercase hex SHA-256 of the DER. */
+  fingerprintSha256: string;
+  /** basicConstraints cA. */
+  isCA: boolean;
+  /** Subject and issuer are the same Name (by DER). Says nothing about the signature. */
+  selfSigned: boolean;
+}
+
+/** A certificate is at most a few KiB; anything beyond the PKCS#12 limit is not one worth describing. */
+const MAX_CERTIFICATE_BYTES = MAX_P12_BYTES;
+
+function serialHex(value: bigint): string {
+  const negative = value < 0n;
+  let text = (negative ? -value : value).toString(16);
+  if (text.length % 2 === 1) text = `0${text}`;
+  // RFC 5280 section 4.1.2.2 requires positive serials, but non-conforming negative ones exist.
+  return negative ? `-${text}` : text;
+}
+
+// RFC 5280 section 4.1.2.5: UTCTime YYMMDDHHMMSSZ (YY >= 50 is 19YY) and GeneralizedTime YYYYMMDDHHMMSSZ.
+const UTC_TIME = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/;
+const GENERALIZED_TIME = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.\d+)?Z$/;
+const UTC_TIME_TAG = 23;
+const GENERALIZED_TIME_TAG = 24;
+
+function time(node: Node | undefined, what: string): Date {
+  // The tag first: other universal types have no valueHexView (a NULL there threw a TypeError; found by test/fuzz).
+  const tag = node?.idBlock.tagNumber;
+  if (!node || node.idBlock.tagClass !== 1 || node.idBlock.isConstructed || (tag !== UTC_TIME_TAG && tag !== GENERALIZED_TIME_TAG)) {
+    throw new DerError(`${what}: expected Time`);
+  }
+  const text = Buffer.from((node.valueBlock as { valueHexView: Uint8Array }).valueHexView).toString('latin1');
+  let parts: RegExpExecArray | null;
+  let year: number;
+  if (node.idBlock.tagNumber === UTC_TIME_TAG && (parts = UTC_TIME.exec(text))) {
+    const yy = Number(parts[1]);
+    year = yy >= 50 ? 1900 + yy : 2000 + yy;
+  } else if (node.idBlock.tagNumber === GENERALIZED_TIME_TAG && (parts = GENERALIZED_TIME.exec(text))) {
+    year = Number(parts[1]);
+  } else {
+    throw new DerError(`${what}: not a UTCTime or GeneralizedTime in RFC 5280 form`);
+  }
+  const [month, day, hour, minute, second] = parts.slice(2, 7).map(Number) as [number, number, number, number, number];
+  const date = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
+  // Reject 2023-02-30 and the like rather than letting Date roll them over.
+  if (date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day || hour > 23 || minute > 59 || second > 59) {
+    throw new DerError(`${what}: invalid date`);
+  }
+  return date;
+}
+
+function publicKeyInfo(spki: Node): Pick<CertificateInfo, 'keyAlgorithm' | 'keySize' | 'namedCurve'> {
+  // SubjectPublicKeyInfo ::= SEQUENCE { algorithm AlgorithmIdentifier, subjectPublicKey BIT STRING }
+  const [algorithm, key] = sequence(spki, 'subjectPublicKeyInfo');
+  const { oid: algorithmOid, params } = algorithmIdentifier(algorithm, 'subjectPublicKeyInfo algorithm');
+  const { bytes: keyBytes } = bitString(key, 'subjectPublicKey');
+  if (algorithmOid === OID_RSA_ENCRYPTION || algorithmOid === OID_RSASSA_PSS) {
+    // RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER } (RFC 8017 appendix A.1.1)
+    const [modulus] = sequence(decode(keyBytes, 'RSAPublicKey'), 'RSAPublicKey');
+    const n = bigInteger(modulus, 'RSA modulus');
+    return { keyAlgorithm: 'RSA', keySize: n > 0n ? n.toString(2).length : 0 };
+  }
+  if (algorithmOid === OID_EC_PUBLIC_KEY) {
+    // ECParameters ::= CHOICE { namedCurve OBJECT IDENTIFIER, ... } (RFC 5480 section 2.1.1)
+    if (params && isTag(params, TAG.OID)) {
+      const curveOid = oid(params, 'namedCurve');
+      const curve = NAMED_CURVES[curveOid];
+      return { keyAlgorithm: 'EC', keySize: curve?.bits ?? 0, namedCurve: curve?.name ?? curveOid };
+    }
+    return { keyAlgorithm: 'EC', keySize: 0 };
+  }
+  if (algorithmOid === OID_ED25519) return { keyAlgorithm: 'Ed25519', keySize: 256 };
+  return { keyAlgorithm: 'other', keySize: 0 };
+}
+
+/** Describes a DER certificate. Throws SmimeError CERT_MALFORMED if it is not one. */
+export function describeCertificate(der: Uint8Array): CertificateInfo {
+  if (!(der instanceof Uint8Array) || der.length === 0) throw new SmimeError('CERT_MALFORMED', 'The certificate is empty');
+  if (der.length > MAX_CERTIFICATE_BYTES) throw new SmimeError('CERT_MALFORMED', 'The certificate is too large');
+  try {
+    const parts = certificateParts(der);
+    const validity = sequence(parts.validity, 'validity');
+    if (validity.length !== 2) throw new DerError('validity: expected notBefore and notAfter');
+    const extensions = describeExtensions(parts.extensions);
+    const subjectEmails = nameAttributes(parts.subjectNode, 'subject')
+      .flat()
+      .filter((a) => a.oid === OID_EMAIL_ADDRESS && a.value !== undefined)
+      .map((a) => a.value as string);
+    // The canonical spelling (mime/address.ts canonicalAddress), the one every comparison uses; an address that has
+    // none (compatibility characters, not an address) stays as written and so equals no one's address (issue 12).
+    const normalise = (list: string[]) => [...new Set(list.map((e) => tryCanonicalAddress(e) ?? e.trim()).filter((e) => e !== ''))];
+    const emails = normalise([...extensions.sanEmails, ...subjectEmails]);
+    return {
+      subject: formatName(parts.subjectNode, 'subject'),
+      issuer: formatName(parts.issuerNode, 'issuer'),
+      serialNumber: serialHex(parts.serialValue),
+      notBefore: time(validity[0], 'notBefore'),
+      notAfter: time(validity[1], 'notAfter'),
+      emails,
+      subjectAltNameEmails: normalise(extensions.sanEmails),
+      keyUsage: extensions.keyUsage,
+      extendedKeyUsage: extensions.extendedKeyUsage,
+      ...publicKeyInfo(parts.subjectPublicKeyInfoNode),
+      fingerprintSha256: createHash('sha256').update(der).digest('hex'),
+      isCA: extensions.isCA,
+      selfSigned: Buffer.from(parts.subject).equals(parts.issuer),
+    };
+  } catch (error) {
+    if (error instanceof SmimeError) throw error;
+    const detail = error instanceof DerError ? ` (${error.message})` : '';
+    throw new SmimeError('CERT_MALFORMED', `The certificate is malformed${detail}`, { cause: error });
+  }
+}
+
+/** PEM armour of RFC 7468 section 5: base64 in 64-character lines. Ends with a newline, so PEMs concatenate. */
+export function certificateToPem(der: Uint8Array): string {
+  const base64 = Buffer.from(der.buffer, der.byteOffset, der.length).toString('base64');
+  const lines = base64.match(/.{1,64}/g) ?? [];
+  return `-----BEGIN CERTIFICATE-----\n${lines.join('\n')}\n-----END CERTIFICATE-----\n`;
+}
+
+// RFC 7468 section 5.1 label CERTIFICATE; "X509 CERTIFICATE" is an old OpenSSL spelling of the same thing.
+const PEM_BLOCK = /-----BEGIN (X509 )?CERTIFICATE-----([^-]*)-----END \1?CERTIFICATE-----/g;
+const BASE64_BODY = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/**
+ * The DER of every CERTIFICATE block in `pem`, in order; text outside the blocks (OpenSSL's "subject=" lines,
+ * other PEM types) is ignored. A block whose body is not base64 of a certificate is CERT_MALFORMED.
+ */
+export function pemToDer(pem: string): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const match of pem.matchAll(PEM_BLOCK)) {
+    const body = (match[2] ?? '').replace(/\s+/g, '');
+    if (!BASE64_BODY.test(body) || body.length % 4 !== 0) throw new SmimeError('CERT_MALFORMED', 'A PEM certificate block is not valid base64');
+    const der = new Uint8Array(Buffer.from(body, 'base64'));
+    try {
+      certificateParts(der);
+    } catch (cause) {
+      throw new SmimeError('CERT_MALFORMED', 'A PEM certificate block does not contain a certificate', { cause });
+    }
+    out.push(der);
+  }
+  return out;
+}

@@ -1,0 +1,111 @@
+// The certificate extensions S/MIME cares about (RFC 5280 section 4.2, RFC 8550 section 4.4): subjectAltName,
+// keyUsage, extendedKeyUsage, basicConstraints. Each is decoded from its extnValue with strict accessors; a
+// malformed known extension is a malformed certificate. Unknown extensions are ignored (a verifier will have to
+// refuse unknown *critical* ones; that is path validation, not description).
+
+import { bitString, decode, DerError, isContextTag, isTag, octets, oid, sequence, TAG, type Node } from '../asn1/asn1js-nodes.ts';
+
+const OID_SUBJECT_ALT_NAME = '2.5.29.17';
+const OID_KEY_USAGE = '2.5.29.15';
+const OID_EXTENDED_KEY_USAGE = '2.5.29.37';
+const OID_BASIC_CONSTRAINTS = '2.5.29.19';
+
+/** RFC 5280 section 4.2.1.3: KeyUsage bit names, bit 0 first. */
+const KEY_USAGE_BITS = [
+  'digitalSignature',
+  'nonRepudiation',
+  'keyEncipherment',
+  'dataEncipherment',
+  'keyAgreement',
+  'keyCertSign',
+  'cRLSign',
+  'encipherOnly',
+  'decipherOnly',
+] as const;
+
+/** RFC 5280 section 4.2.1.12 and RFC 9336: key purposes, by name. */
+const KEY_PURPOSES: Readonly<Record<string, string>> = {
+  '2.5.29.37.0': 'anyExtendedKeyUsage',
+  '1.3.6.1.5.5.7.3.1': 'serverAuth',
+  '1.3.6.1.5.5.7.3.2': 'clientAuth',
+  '1.3.6.1.5.5.7.3.3': 'codeSigning',
+  '1.3.6.1.5.5.7.3.4': 'emailProtection',
+  '1.3.6.1.5.5.7.3.8': 'timeStamping',
+  '1.3.6.1.5.5.7.3.9': 'OCSPSigning',
+  '1.3.6.1.5.5.7.3.36': 'documentSigning',
+};
+
+export interface DescribedExtensions {
+  /** rfc822Name entries of subjectAltName, as written. */
+  sanEmails: string[];
+  keyUsage: string[];
+  extendedKeyUsage: string[];
+  isCA: boolean;
+}
+
+function keyUsage(value: Node): string[] {
+  const { bytes, unusedBits } = bitString(value, 'keyUsage');
+  const totalBits = bytes.length * 8 - unusedBits;
+  return KEY_USAGE_BITS.filter((_, bit) => bit < totalBits && (((bytes[bit >> 3] ?? 0) >> (7 - (bit & 7))) & 1) === 1);
+}
+
+function extendedKeyUsage(value: Node): string[] {
+  return sequence(value, 'extendedKeyUsage').map((purpose) => {
+    const id = oid(purpose, 'KeyPurposeId');
+    return KEY_PURPOSES[id] ?? id;
+  });
+}
+
+function basicConstraintsCA(value: Node): boolean {
+  // BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER OPTIONAL }
+  const [first] = sequence(value, 'basicConstraints');
+  if (!first || !isTag(first, TAG.BOOLEAN)) return false;
+  const raw = (first.valueBlock as { valueHexView: Uint8Array }).valueHexView;
+  if (raw.length !== 1) throw new DerError('basicConstraints: bad BOOLEAN');
+  return raw[0] !== 0;
+}
+
+function sanEmails(value: Node): string[] {
+  // GeneralNames ::= SEQUENCE OF GeneralName; rfc822Name is [1] IMPLICIT IA5String
+  const emails: string[] = [];
+  for (const name of sequence(value, 'subjectAltName')) {
+    if (isContextTag(name, 1) && !name.idBlock.isConstructed) {
+      emails.push(Buffer.from(octets(name, 'rfc822Name', 1)).toString('latin1'));
+    }
+  }
+  return emails;
+}
+
+/** Decodes the extensions of interest from `extensions` (the SEQUENCE OF Extension of the TBSCertificate). */
+export function describeExtensions(extensions: Node | undefined): DescribedExtensions {
+  const out: DescribedExtensions = { sanEmails: [], keyUsage: [], extendedKeyUsage: [], isCA: false };
+  if (!extensions) return out;
+  const seen = new Set<string>();
+  for (const extension of sequence(extensions, 'Extensions')) {
+    // Extension ::= SEQUENCE { extnID OBJECT IDENTIFIER, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }
+    const fields = sequence(extension, 'Extension');
+    if (fields.length < 2 || fields.length > 3) throw new DerError('Extension: expected extnID [, critical], extnValue');
+    const id = oid(fields[0], 'extnID');
+    // RFC 5280 section 4.2: "A certificate MUST NOT include more than one instance of a particular extension."
+    if (seen.has(id)) throw new DerError(`extension ${id} appears twice`);
+    seen.add(id);
+    const extnValue = octets(fields[fields.length - 1], 'extnValue');
+    switch (id) {
+      case OID_SUBJECT_ALT_NAME:
+        out.sanEmails = sanEmails(decode(extnValue, 'subjectAltName'));
+        break;
+      case OID_KEY_USAGE:
+        out.keyUsage = keyUsage(decode(extnValue, 'keyUsage'));
+        break;
+      case OID_EXTENDED_KEY_USAGE:
+        out.extendedKeyUsage = extendedKeyUsage(decode(extnValue, 'extendedKeyUsage'));
+        break;
+      case OID_BASIC_CONSTRAINTS:
+        out.isCA = basicConstraintsCA(decode(extnValue, 'basicConstraints'));
+        break;
+      default:
+        break;
+    }
+  }
+  return out;
+}

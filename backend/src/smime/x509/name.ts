@@ -1,0 +1,120 @@
+// Distinguished names (RFC 5280 section 4.1.2.4) as text: RFC 4514 order (last RDN first) and escaping, with the
+// short names people know (CN, O, E, ...). Attribute values are decoded from the string type they were written in.
+
+import { DerError, encodingOf, oid, sequence, set, type Node } from '../asn1/asn1js-nodes.ts';
+
+/** RFC 4514 section 3 short names, plus the common extras OpenSSL and Windows print. */
+const SHORT_NAMES: Readonly<Record<string, string>> = {
+  '2.5.4.3': 'CN',
+  '2.5.4.4': 'SN',
+  '2.5.4.5': 'SERIALNUMBER',
+  '2.5.4.6': 'C',
+  '2.5.4.7': 'L',
+  '2.5.4.8': 'ST',
+  '2.5.4.9': 'STREET',
+  '2.5.4.10': 'O',
+  '2.5.4.11': 'OU',
+  '2.5.4.12': 'T',
+  '2.5.4.42': 'GN',
+  '2.5.4.43': 'initials',
+  '2.5.4.44': 'generationQualifier',
+  '2.5.4.46': 'dnQualifier',
+  '2.5.4.65': 'pseudonym',
+  '2.5.4.97': 'organizationIdentifier',
+  '0.9.2342.19200300.100.1.1': 'UID',
+  '0.9.2342.19200300.100.1.25': 'DC',
+  '1.2.840.113549.1.9.1': 'E',
+};
+
+/** PKCS#9 emailAddress (RFC 2985 section 5.2.1): the legacy place for an S/MIME address (RFC 8550 section 3). */
+export const OID_EMAIL_ADDRESS = '1.2.840.113549.1.9.1';
+
+// Universal tags of the string types a DirectoryString or emailAddress can use (X.680 section 8.4).
+const UTF8_STRING = 12;
+const NUMERIC_STRING = 18;
+const PRINTABLE_STRING = 19;
+const TELETEX_STRING = 20;
+const IA5_STRING = 22;
+const VISIBLE_STRING = 26;
+const UNIVERSAL_STRING = 28;
+const BMP_STRING = 30;
+
+/** The text of a string-typed value, or undefined if the value is not one of the string types. */
+export function stringValue(node: Node): string | undefined {
+  if (node.idBlock.tagClass !== 1 || node.idBlock.isConstructed) return undefined;
+  const bytes = (node.valueBlock as { valueHexView?: Uint8Array }).valueHexView ?? new Uint8Array(0);
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  switch (node.idBlock.tagNumber) {
+    case UTF8_STRING:
+      return new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+    case NUMERIC_STRING:
+    case PRINTABLE_STRING:
+    case IA5_STRING:
+    case VISIBLE_STRING:
+    case TELETEX_STRING: // T.61 in theory; in practice writers put Latin-1 there
+      return buffer.toString('latin1');
+    case BMP_STRING:
+      if (bytes.length % 2 !== 0) throw new DerError('BMPString: odd length');
+      return Buffer.from(buffer).swap16().toString('utf16le');
+    case UNIVERSAL_STRING: {
+      if (bytes.length % 4 !== 0) throw new DerError('UniversalString: length not a multiple of 4');
+      let text = '';
+      for (let i = 0; i < bytes.length; i += 4) {
+        const codePoint = buffer.readUInt32BE(i);
+        text += codePoint <= 0x10ffff ? String.fromCodePoint(codePoint) : '\ufffd';
+      }
+      return text;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** RFC 4514 section 2.4 escaping. */
+function escapeValue(value: string): string {
+  let out = '';
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charAt(i);
+    if ('\\,+"<>;'.includes(c)) out += `\\${c}`;
+    else if (c === '\0') out += '\\00';
+    else if ((c === ' ' && (i === 0 || i === value.length - 1)) || (c === '#' && i === 0)) out += `\\${c}`;
+    else out += c;
+  }
+  return out;
+}
+
+export interface NameAttribute {
+  oid: string;
+  /** Decoded text, or undefined if the value is not a string type. */
+  value: string | undefined;
+  node: Node;
+}
+
+/** The attributes of a Name in encoding order (first RDN first). */
+export function nameAttributes(name: Node, what: string): NameAttribute[][] {
+  // Name ::= SEQUENCE OF RelativeDistinguishedName; RDN ::= SET OF AttributeTypeAndValue
+  return sequence(name, what).map((rdn) =>
+    set(rdn, `${what} RDN`).map((atv) => {
+      const fields = sequence(atv, `${what} AttributeTypeAndValue`);
+      if (fields.length !== 2 || !fields[1]) throw new DerError(`${what}: AttributeTypeAndValue needs type and value`);
+      return { oid: oid(fields[0], `${what} attribute type`), value: stringValue(fields[1]), node: fields[1] };
+    }),
+  );
+}
+
+/** RFC 4514 string: RDNs last-first, comma-separated, multi-valued RDNs joined with '+'. */
+export function formatName(name: Node, what: string): string {
+  return nameAttributes(name, what)
+    .reverse()
+    .map((rdn) =>
+      rdn
+        .map((a) => {
+          const type = SHORT_NAMES[a.oid] ?? a.oid;
+          // RFC 4514 section 2.4: a value that is not a string is written as '#' and the hex of its BER.
+          const value = a.value === undefined ? `#${Buffer.from(encodingOf(a.node)).toString('hex')}` : escapeValue(a.value);
+          return `${type}=${value}`;
+        })
+        .join('+'),
+    )
+    .join(',');
+}

@@ -1,0 +1,318 @@
+// OCSP (RFC 6960) requests and responses, and X.509 CRLs (RFC 5280 section 5), as structures: building the
+// request, reading the response and the CRL. Deciding whether to believe them (signatures, responder authorisation,
+// freshness) is revocation.ts.
+
+import {
+  algorithm,
+  byteBitString,
+  BerError,
+  boolean,
+  content,
+  der,
+  DER_NULL,
+  derIntegerBytes,
+  derOctetString,
+  derOid,
+  derSequence,
+  encoding,
+  explicit,
+  integerBytes,
+  isContext,
+  isUniversal,
+  octets,
+  oid,
+  readOne,
+  readTlv,
+  sequence,
+  smallInteger,
+  time,
+  UNIVERSAL,
+  type Tlv,
+} from '../asn1/tlv.ts';
+import { digest, type DigestName } from '../crypto/signature-algorithms.ts';
+import type { CertificateFacts } from './certificate.ts';
+import { OID_SHA1, OID_SHA256, OID_SHA384, OID_SHA512 } from '../asn1/oids.ts';
+
+export const OID_OCSP_BASIC = '1.3.6.1.5.5.7.48.1.1';
+export const OID_OCSP_NONCE = '1.3.6.1.5.5.7.48.1.2';
+
+const HASH_OIDS: Readonly<Record<string, DigestName>> = { [OID_SHA1]: 'sha1', [OID_SHA256]: 'sha256', [OID_SHA384]: 'sha384', [OID_SHA512]: 'sha512' };
+
+/** RFC 6960 section 4.1.1 CertID: hashes of the issuer's name and key, and the serial. */
+export interface CertId {
+  hash: DigestName;
+  issuerNameHash: Uint8Array;
+  issuerKeyHash: Uint8Array;
+  serial: Uint8Array;
+}
+
+export function certIdFor(cert: CertificateFacts, issuer: CertificateFacts, hash: DigestName = 'sha1'): CertId {
+  // issuerNameHash is over the issuer's subject as the certificate names it; issuerKeyHash over the BIT STRING value
+  // of the issuer's subjectPublicKey (without tag, length and unused-bits octet).
+  return { hash, issuerNameHash: digest(hash, cert.issuer), issuerKeyHash: digest(hash, issuer.publicKeyBits), serial: cert.serial };
+}
+
+function sameCertId(a: CertId, b: CertId): boolean {
+  return (
+    a.hash === b.hash &&
+    Buffer.compare(a.issuerNameHash, b.issuerNameHash) === 0 &&
+    Buffer.compare(a.issuerKeyHash, b.issuerKeyHash) === 0 &&
+    Buffer.compare(a.serial, b.serial) === 0
+  );
+}
+
+/**
+ * OCSPRequest for one certificate, with a nonce (RFC 8954: 1 to 32 octets). CertID uses SHA-1, the hash every
+ * responder supports (RFC 5019 section 2.1.1 requires it of lightweight responders).
+ */
+export function buildOcspRequest(id: CertId, nonce?: Uint8Array): Uint8Array {
+  if (id.hash !== 'sha1') throw new BerError('requests are built with SHA-1 CertIDs');
+  const certId = derSequence(derSequence(derOid(OID_SHA1), DER_NULL), derOctetString(id.issuerNameHash), derOctetString(id.issuerKeyHash), derIntegerBytes(id.serial));
+  // TBSRequest ::= SEQUENCE { version [0] DEFAULT v1, requestorName [1] OPTIONAL, requestList SEQUENCE OF Request,
+  //   requestExtensions [2] EXPLICIT Extensions OPTIONAL }
+  const requestList = derSequence(derSequence(certId));
+  if (!nonce) return derSequence(derSequence(requestList));
+  const nonceExtension = derSequence(derOid(OID_OCSP_NONCE), derOctetString(derOctetString(nonce)));
+  return derSequence(derSequence(requestList, der(0xa2, derSequence(nonceExtension))));
+}
+
+export interface SingleResponse {
+  certId: CertId;
+  status: 'good' | 'revoked' | 'unknown';
+  revokedAt?: Date;
+  revocationReason?: number;
+  thisUpdate: Date;
+  nextUpdate?: Date;
+}
+
+export interface BasicResponse {
+  /** Exact bytes of ResponseData (what the responder signed). */
+  tbs: Uint8Array;
+  signatureAlgorithm: { oid: string; params: Tlv | undefined };
+  signature: Uint8Array;
+  responderId: { byName: Uint8Array } | { byKey: Uint8Array };
+  producedAt: Date;
+  responses: SingleResponse[];
+  nonce?: Uint8Array;
+  certificates: Uint8Array[];
+}
+
+/** The OCSPResponse status names of RFC 6960 section 4.2.1. */
+const RESPONSE_STATUS = ['successful', 'malformedRequest', 'internalError', 'tryLater', '(4)', 'sigRequired', 'unauthorized'];
+
+export class OcspStatusError extends Error {}
+
+function extensions(node: Tlv): { oid: string; critical: boolean; value: Uint8Array }[] {
+  return sequence(node, 'Extensions').map((e) => {
+    const f = sequence(e, 'Extension');
+    if (f.length < 2 || f.length > 3) throw new BerError('Extension: bad field count');
+    return { oid: oid(f[0], 'extnID'), critical: f.length === 3 ? boolean(f[1], 'critical') : false, value: octets(f[f.length - 1], 'extnValue') };
+  });
+}
+
+function certId(node: Tlv | undefined): CertId | undefined {
+  const [alg, nameHash, keyHash, serial] = sequence(node, 'CertID');
+  const hash = HASH_OIDS[algorithm(alg, 'hashAlgorithm').oid];
+  const id = { issuerNameHash: octets(nameHash, 'issuerNameHash'), issuerKeyHash: octets(keyHash, 'issuerKeyHash'), serial: integerBytes(serial, 'serialNumber') };
+  return hash ? { hash, ...id } : undefined;
+}
+
+function singleResponse(node: Tlv): SingleResponse | undefined {
+  const f = sequence(node, 'SingleResponse');
+  const id = certId(f[0]);
+  const s = f[1];
+  let status: SingleResponse['status'];
+  let revokedAt: Date | undefined;
+  let revocationReason: number | undefined;
+  if (isContext(s, 0)) status = 'good';
+  else if (isContext(s, 1)) {
+    status = 'revoked';
+    // RevokedInfo ::= SEQUENCE { revocationTime GeneralizedTime, revocationReason [0] EXPLICIT CRLReason OPTIONAL },
+    // here [1] IMPLICIT, so the [1] holds the fields directly.
+    const fields = readSequenceContent(s);
+    revokedAt = time(fields[0], 'revocationTime');
+    if (isContext(fields[1], 0)) revocationReason = enumerated(explicit(fields[1], 0, 'revocationReason'));
+  } else if (isContext(s, 2)) status = 'unknown';
+  else throw new BerError('CertStatus: unexpected choice');
+  const thisUpdate = time(f[2], 'thisUpdate');
+  let nextUpdate: Date | undefined;
+  for (const extra of f.slice(3)) {
+    if (isContext(extra, 0)) nextUpdate = time(explicit(extra, 0, 'nextUpdate'), 'nextUpdate');
+    else if (isContext(extra, 1)) {
+      for (const e of extensions(explicit(extra, 1, 'singleExtensions'))) if (e.critical) throw new BerError(`unsupported critical extension ${e.oid}`);
+    } else throw new BerError('SingleResponse: unexpected field');
+  }
+  if (!id) return undefined; // a CertID hashed with something we do not know: not about our certificate
+  return { certId: id, status, ...(revokedAt ? { revokedAt } : {}), ...(revocationReason !== undefined ? { revocationReason } : {}), thisUpdate, ...(nextUpdate ? { nextUpdate } : {}) };
+}
+
+function readSequenceContent(t: Tlv): Tlv[] {
+  if (!t.constructed) throw new BerError('expected constructed');
+  const out: Tlv[] = [];
+  for (let p = t.contentStart; p < t.contentEnd; ) {
+    const c = readTlv(t.bytes, p, t.contentEnd, t.depth + 1);
+    out.push(c);
+    p = c.end;
+  }
+  return out;
+}
+
+function enumerated(t: Tlv): number {
+  if (!isUniversal(t, UNIVERSAL.ENUMERATED)) throw new BerError('expected ENUMERATED');
+  const b = content(t);
+  if (b.length !== 1) throw new BerError('ENUMERATED out of range');
+  return b[0]!;
+}
+
+/**
+ * Reads an OCSPResponse. Throws OcspStatusError for a non-successful responseStatus, BerError for anything malformed
+ * or not a basic response.
+ */
+export function parseOcspResponse(bytes: Uint8Array): BasicResponse {
+  const outer = sequence(readOne(bytes, 'OCSPResponse'), 'OCSPResponse');
+  const status = enumerated(outer[0]!);
+  if (status !== 0) throw new OcspStatusError(`responder answered ${RESPONSE_STATUS[status] ?? status}`);
+  const [type, response] = sequence(explicit(outer[1], 0, 'responseBytes'), 'ResponseBytes');
+  if (oid(type, 'responseType') !== OID_OCSP_BASIC) throw new BerError('not a basic OCSP response');
+  const basicBytes = octets(response, 'response');
+  const [tbsNode, sigAlg, sig, certsNode] = sequence(readOne(basicBytes, 'BasicOCSPResponse'), 'BasicOCSPResponse');
+  const tbs = sequence(tbsNode, 'ResponseData');
+  let i = 0;
+  if (isContext(tbs[0], 0)) {
+    if (smallInteger(explicit(tbs[i++], 0, 'version'), 'version', 0, 0) !== 0) throw new BerError('unsupported version');
+  }
+  const rid = tbs[i++];
+  let responderId: BasicResponse['responderId'];
+  if (isContext(rid, 1)) responderId = { byName: encoding(explicit(rid, 1, 'byName')) };
+  else if (isContext(rid, 2)) responderId = { byKey: octets(explicit(rid, 2, 'byKey'), 'KeyHash') };
+  else throw new BerError('ResponderID: unexpected choice');
+  const producedAt = time(tbs[i++], 'producedAt');
+  const responses = sequence(tbs[i++], 'responses')
+    .map(singleResponse)
+    .filter((r): r is SingleResponse => r !== undefined);
+  let nonce: Uint8Array | undefined;
+  if (isContext(tbs[i], 1)) {
+    for (const e of extensions(explicit(tbs[i++], 1, 'responseExtensions'))) {
+      if (e.oid === OID_OCSP_NONCE) nonce = e.value;
+      else if (e.critical) throw new BerError(`unsupported critical extension ${e.oid}`);
+    }
+  }
+  if (i !== tbs.length) throw new BerError('ResponseData: unexpected fields');
+  const certificates = certsNode ? sequence(explicit(certsNode, 0, 'certs'), 'certs').map(encoding) : [];
+  return {
+    tbs: encoding(tbsNode!),
+    signatureAlgorithm: algorithm(sigAlg, 'signatureAlgorithm'),
+    signature: byteBitString(sig, 'signature'),
+    responderId,
+    producedAt,
+    responses,
+    ...(nonce ? { nonce } : {}),
+    certificates,
+  };
+}
+
+/** The SingleResponse about `cert`, whatever hash the responder used for its CertID. */
+export function findResponse(response: BasicResponse, cert: CertificateFacts, issuer: CertificateFacts): SingleResponse | undefined {
+  return response.responses.find((r) => sameCertId(r.certId, certIdFor(cert, issuer, r.certId.hash)));
+}
+
+/** The nonce as our request encoded it (extnValue = DER OCTET STRING of the nonce), for comparison. */
+export function encodedNonce(nonce: Uint8Array): Uint8Array {
+  return derOctetString(nonce);
+}
+
+// ---- CRLs -------------------------------------------------------------------------------------------------------
+
+const OID_DELTA_CRL_INDICATOR = '2.5.29.27';
+const OID_ISSUING_DISTRIBUTION_POINT = '2.5.29.28';
+const OID_AUTHORITY_KEY_IDENTIFIER = '2.5.29.35';
+const OID_CRL_NUMBER = '2.5.29.20';
+
+export interface Crl {
+  tbs: Uint8Array;
+  signatureAlgorithm: { oid: string; params: Tlv | undefined };
+  signature: Uint8Array;
+  issuer: Uint8Array;
+  thisUpdate: Date;
+  nextUpdate?: Date;
+  /** Scope limits from issuingDistributionPoint (RFC 5280 section 5.2.5). */
+  onlyUserCerts: boolean;
+  onlyCaCerts: boolean;
+  /** The revoked entries, scanned lazily. */
+  revokedCertificates?: Tlv;
+}
+
+/** Reads a CertificateList. Delta CRLs and partitioned or indirect CRLs are refused (BerError). */
+export function parseCrl(bytes: Uint8Array): Crl {
+  const [tbsNode, sigAlg, sig, ...rest] = sequence(readOne(bytes, 'CertificateList'), 'CertificateList');
+  if (rest.length) throw new BerError('CertificateList: too many fields');
+  const f = sequence(tbsNode, 'TBSCertList');
+  let i = 0;
+  if (isUniversal(f[0], UNIVERSAL.INTEGER)) smallInteger(f[i++], 'version', 1, 1);
+  const innerAlg = f[i++];
+  if (!innerAlg || Buffer.compare(encoding(innerAlg), encoding(sigAlg!)) !== 0) throw new BerError('CRL signature algorithm mismatch');
+  const issuer = f[i++];
+  sequence(issuer, 'issuer');
+  const thisUpdate = time(f[i++], 'thisUpdate');
+  let nextUpdate: Date | undefined;
+  if (f[i] && (isUniversal(f[i], UNIVERSAL.UTC_TIME) || isUniversal(f[i], UNIVERSAL.GENERALIZED_TIME))) nextUpdate = time(f[i++], 'nextUpdate');
+  let revokedCertificates: Tlv | undefined;
+  if (isUniversal(f[i], UNIVERSAL.SEQUENCE)) revokedCertificates = f[i++];
+  let onlyUserCerts = false;
+  let onlyCaCerts = false;
+  if (isContext(f[i], 0)) {
+    for (const e of extensions(explicit(f[i++], 0, 'crlExtensions'))) {
+      if (e.oid === OID_DELTA_CRL_INDICATOR) throw new BerError('delta CRLs are not supported');
+      if (e.oid === OID_ISSUING_DISTRIBUTION_POINT) {
+        // IssuingDistributionPoint ::= SEQUENCE { distributionPoint [0] OPTIONAL, onlyContainsUserCerts [1] BOOLEAN,
+        //   onlyContainsCACerts [2] BOOLEAN, onlySomeReasons [3], indirectCRL [4] BOOLEAN, onlyContainsAttributeCerts [5] }
+        for (const field of sequence(readOne(e.value, 'issuingDistributionPoint'), 'issuingDistributionPoint')) {
+          const flag = () => !field.constructed && content(field).length === 1 && content(field)[0] !== 0;
+          if (isContext(field, 1)) onlyUserCerts = flag();
+          else if (isContext(field, 2)) onlyCaCerts = flag();
+          else if (isContext(field, 3)) throw new BerError('partitioned CRLs (onlySomeReasons) are not supported');
+          else if (isContext(field, 4) && flag()) throw new BerError('indirect CRLs are not supported');
+          else if (isContext(field, 5) && flag()) throw new BerError('attribute-certificate CRL');
+        }
+      } else if (e.critical && e.oid !== OID_AUTHORITY_KEY_IDENTIFIER && e.oid !== OID_CRL_NUMBER) {
+        throw new BerError(`unsupported critical CRL extension ${e.oid}`);
+      }
+    }
+  }
+  if (i !== f.length) throw new BerError('TBSCertList: unexpected fields');
+  return {
+    tbs: encoding(tbsNode!),
+    signatureAlgorithm: algorithm(sigAlg, 'signatureAlgorithm'),
+    signature: byteBitString(sig, 'signatureValue'),
+    issuer: encoding(issuer!),
+    thisUpdate,
+    ...(nextUpdate ? { nextUpdate } : {}),
+    onlyUserCerts,
+    onlyCaCerts,
+    ...(revokedCertificates ? { revokedCertificates } : {}),
+  };
+}
+
+/** The entry for `serial`, scanning the list without building it (a big CA's CRL has 10^5 entries). */
+export function crlEntry(crl: Crl, serial: Uint8Array): { revokedAt: Date; reason?: number } | undefined {
+  const list = crl.revokedCertificates;
+  if (!list) return undefined;
+  for (let p = list.contentStart; p < list.contentEnd; ) {
+    const entry = readTlv(list.bytes, p, list.contentEnd, list.depth + 1);
+    p = entry.end;
+    // SEQUENCE { userCertificate CertificateSerialNumber, revocationDate Time, crlEntryExtensions Extensions OPTIONAL }
+    const first = readTlv(entry.bytes, entry.contentStart, entry.contentEnd, entry.depth + 1);
+    if (Buffer.compare(integerBytes(first, 'userCertificate'), serial) !== 0) continue;
+    const fields = sequence(entry, 'revokedCertificate');
+    const revokedAt = time(fields[1], 'revocationDate');
+    let reason: number | undefined;
+    if (fields[2]) {
+      for (const e of extensions(fields[2])) {
+        if (e.oid === '2.5.29.21') reason = enumerated(readOne(e.value, 'reasonCode'));
+        else if (e.critical) throw new BerError(`unsupported critical CRL entry extension ${e.oid}`);
+      }
+    }
+    return reason === undefined ? { revokedAt } : { revokedAt, reason };
+  }
+  return undefined;
+}
