@@ -4,7 +4,7 @@
 // with one message, as in des-ede3.ts: no padding oracle.
 
 import { randomFillSync } from 'node:crypto';
-import type { ContentAlgorithm } from '../cms/envelope-algorithms.ts';
+import type { ContentAlgorithm } from '../cms/enveloped/algorithms.ts';
 import {
   aesCbcDecrypt,
   aesCbcEncryptor,

@@ -15,10 +15,10 @@
 import type { KeyObject } from 'node:crypto';
 import * as pkijs from 'pkijs';
 import { SmimeError } from '../errors.ts';
-import type { ContentAlgorithm, KeyAgreementAlgorithm, KeyTransportAlgorithm } from '../cms/envelope-algorithms.ts';
+import type { ContentAlgorithm, KeyAgreementAlgorithm, KeyTransportAlgorithm } from '../cms/enveloped/algorithms.ts';
 import { contentEncryptor, decryptContent, encryptContent, type ContentDecryptInput, type ContentEncryptResult } from './content-cipher.ts';
-import { decryptKeyAgreement, encryptKeyAgreement, type KeyAgreementDecryptInput, type KeyAgreementEncryptResult } from '../cms/key-agreement.ts';
-import { decryptKeyTransport, encryptKeyTransport } from '../cms/key-transport.ts';
+import { decryptKeyAgreement, encryptKeyAgreement, type KeyAgreementDecryptInput, type KeyAgreementEncryptResult } from '../cms/enveloped/key-agreement.ts';
+import { decryptKeyTransport, encryptKeyTransport } from '../cms/enveloped/key-transport.ts';
 import { DerError, type Node } from '../asn1/asn1js-nodes.ts';
 import { CipherError, type StreamEncryptor } from './des-ede3.ts';
 import { KdfBudget } from '../pkcs12/limits.ts';

@@ -25,7 +25,7 @@ import {
   smallInteger,
   TAG,
   type Node,
-} from '../asn1/asn1js-nodes.ts';
+} from '../../asn1/asn1js-nodes.ts';
 import {
   OID_AUTH_ENVELOPED_DATA,
   OID_ENVELOPED_DATA,
@@ -35,10 +35,10 @@ import {
   type ContentAlgorithm,
   type KeyAgreementAlgorithm,
   type KeyTransportAlgorithm,
-} from './envelope-algorithms.ts';
-import { childrenOf, isContext, isUniversal, octetStringLength, octetStringValue, readTlv, type Tlv } from '../asn1/ber-envelope.ts';
-import { MAX_AUTH_ATTRIBUTES_BYTES, MAX_ENCRYPTED_CONTENT_BYTES, MAX_RECIPIENT_INFOS } from './limits-enveloped.ts';
-import { formatName } from '../x509/name.ts';
+} from './algorithms.ts';
+import { childrenOf, isContext, isUniversal, octetStringLength, octetStringValue, readTlv, type Tlv } from '../../asn1/ber-envelope.ts';
+import { MAX_AUTH_ATTRIBUTES_BYTES, MAX_ENCRYPTED_CONTENT_BYTES, MAX_RECIPIENT_INFOS } from '../limits-enveloped.ts';
+import { formatName } from '../../x509/name.ts';
 
 /** Fields of one SEQUENCE in the skeleton: EnvelopedData has at most 6, AuthEnvelopedData 7. */
 const MAX_SKELETON_FIELDS = 8;

@@ -25,8 +25,8 @@
  * key-wrap check). Keys matched by identifier do not have this problem in practice: they are the right key.
  */
 import { randomFillSync, type KeyObject } from 'node:crypto';
-import { getEngine } from '../crypto/engine.ts';
-import { SmimeError } from '../errors.ts';
+import { getEngine } from '../../crypto/engine.ts';
+import { SmimeError } from '../../errors.ts';
 import {
   contentAlgorithmDer,
   CURVES,
@@ -48,11 +48,11 @@ import {
   RSA_PKCS1,
   type ContentAlgorithm,
   type KeyTransportAlgorithm,
-} from './envelope-algorithms.ts';
-import { ciphertextLength, generateContentKey } from '../crypto/content-cipher.ts';
-import * as w from '../asn1/der-chunks.ts';
+} from './algorithms.ts';
+import { ciphertextLength, generateContentKey } from '../../crypto/content-cipher.ts';
+import * as w from '../../asn1/der-chunks.ts';
 import { curveOfKey } from './key-agreement.ts';
-import { MAX_ENCRYPT_RECIPIENTS, MAX_ENCRYPTED_CONTENT_BYTES, MAX_ENVELOPE_BYTES, MAX_MATCHED_DECRYPTIONS, MAX_TRIAL_DECRYPTIONS, MIN_RSA_ENCRYPTION_BITS } from './limits-enveloped.ts';
+import { MAX_ENCRYPT_RECIPIENTS, MAX_ENCRYPTED_CONTENT_BYTES, MAX_ENVELOPE_BYTES, MAX_MATCHED_DECRYPTIONS, MAX_TRIAL_DECRYPTIONS, MIN_RSA_ENCRYPTION_BITS } from '../limits-enveloped.ts';
 import { certificateIdentity, identifies, serialHex, type CertificateIdentity } from './recipient-id.ts';
 import {
   encryptedContentBytes,
@@ -62,8 +62,8 @@ import {
   type KeyTransRecipient,
   type ParsedEnvelope,
   type RecipientId,
-} from './enveloped-data.ts';
-import { DerError } from '../asn1/asn1js-nodes.ts';
+} from './read.ts';
+import { DerError } from '../../asn1/asn1js-nodes.ts';
 
 export type ContentCipher = 'aes-256-cbc' | 'aes-128-cbc' | 'aes-192-cbc' | 'aes-128-gcm' | 'aes-256-gcm' | 'des-ede3-cbc';
 

@@ -10,8 +10,8 @@
  * placed into the output as is (see lib/cms-build-signed-data.ts); no ASN.1 tree is built around it.
  */
 import { constants, createHash, KeyObject, sign as signCallback, X509Certificate, type SignKeyObjectInput } from 'node:crypto';
-import { describeCertificate, type CertificateInfo } from '../x509/describe.ts';
-import { SmimeError } from '../errors.ts';
+import { describeCertificate, type CertificateInfo } from '../../x509/describe.ts';
+import { SmimeError } from '../../errors.ts';
 import {
   DIGESTS,
   isCapabilityName,
@@ -20,13 +20,13 @@ import {
   type DigestName,
   type SignatureScheme,
   type SmimeCapability,
-} from './algorithm-identifiers.ts';
-import { issuerAndSerialOf, signedAttributes, signedAttributesToSign, type IssuerAndSerial } from './signed-attributes.ts';
-import { objectIdentifier, toBytes, type Der } from '../asn1/der-writer.ts';
-import { CertificateCache } from '../x509/cache.ts';
-import { signedDataContentInfoDer, signerInfo } from './signed-data-write.ts';
+} from './algorithms.ts';
+import { issuerAndSerialOf, signedAttributes, signedAttributesToSign, type IssuerAndSerial } from './attributes.ts';
+import { objectIdentifier, toBytes, type Der } from '../../asn1/der-writer.ts';
+import { CertificateCache } from '../../x509/cache.ts';
+import { signedDataContentInfoDer, signerInfo } from './write.ts';
 
-export type { DigestName, SmimeCapability, SmimeCapabilityName, CustomCapability } from './algorithm-identifiers.ts';
+export type { DigestName, SmimeCapability, SmimeCapabilityName, CustomCapability } from './algorithms.ts';
 
 export interface Signer {
   /** DER of the signer's certificate. */

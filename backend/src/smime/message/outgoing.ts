@@ -16,8 +16,8 @@
  * is written into one buffer allocated once its length is known; the signed content, the ciphertext and their base64
  * go into it directly. A 25 MB message thus costs its input, its output, and small change.
  */
-import { encryptEnvelopePieces, type EncryptOptions, type EnvelopeRecipient } from './cms/envelope.ts';
-import { SmimeError } from './errors.ts';
+import { encryptEnvelopePieces, type EncryptOptions, type EnvelopeRecipient } from '../cms/enveloped/envelope.ts';
+import { SmimeError } from '../errors.ts';
 import {
   buildEntity,
   buildMultipartPieces,
@@ -33,9 +33,9 @@ import {
   writePieces,
   type MimeEntity,
   type MimeHeader,
-} from './mime/index.ts';
-import { Base64LineWriter, base64LinesLength } from './mime/lib/base64-lines.ts';
-import { micalgOf, signPieces, type Signer, type SignOptions } from './cms/sign.ts';
+} from '../mime/index.ts';
+import { Base64LineWriter, base64LinesLength } from '../mime/lib/base64-lines.ts';
+import { micalgOf, signPieces, type Signer, type SignOptions } from '../cms/signed/sign.ts';
 
 export interface ProtectOptions {
   sign?: {

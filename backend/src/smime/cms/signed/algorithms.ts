@@ -2,7 +2,7 @@
 // SMIMECapabilities attribute. Each encoding choice cites the RFC that fixes it, because a verifier that is strict
 // about parameters (absent versus NULL) fails on exactly these bytes.
 
-import { encoded, NULL, objectIdentifier, sequence, explicit, integer, toBytes, type Der } from '../asn1/der-writer.ts';
+import { encoded, NULL, objectIdentifier, sequence, explicit, integer, toBytes, type Der } from '../../asn1/der-writer.ts';
 
 export type DigestName = 'sha256' | 'sha384' | 'sha512';
 

@@ -13,12 +13,12 @@
  * Pure: bytes and callbacks in, evidence out. Keys are asked for lazily (only an encrypted layer needs them), and
  * the caller decides what "locked" means.
  */
-import { decryptEnvelope, inspectEnvelope, type DecryptionKey, type EnvelopeInfo } from './cms/envelope.ts';
-import { isSmimeError, SmimeError } from './errors.ts';
-import { canonicalizeLineEndings, decodeBody, getHeader, isMimeError, parseEntity, plainSender, type MimeEntity } from './mime/index.ts';
-import type { DecryptionStatus, SignatureEvidence, SignatureStatus } from './types.ts';
-import { SIGNATURE_STATUSES } from './types.ts';
-import { verifySignedData, type VerifyOptions } from './cms/verify.ts';
+import { decryptEnvelope, inspectEnvelope, type DecryptionKey, type EnvelopeInfo } from '../cms/enveloped/envelope.ts';
+import { isSmimeError, SmimeError } from '../errors.ts';
+import { canonicalizeLineEndings, decodeBody, getHeader, isMimeError, parseEntity, plainSender, type MimeEntity } from '../mime/index.ts';
+import type { DecryptionStatus, SignatureEvidence, SignatureStatus } from '../types.ts';
+import { SIGNATURE_STATUSES } from '../types.ts';
+import { verifySignedData, type VerifyOptions } from '../cms/verify.ts';
 
 /** Nested S/MIME layers followed at most: a triple wrap is 3; more is a crafted message. */
 export const MAX_SMIME_LAYERS = 8;
