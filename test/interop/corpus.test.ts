@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { before, describe, test } from 'node:test';
 import { createPrivateKey } from 'node:crypto';
 import { pemToDer } from '../../backend/src/smime/x509/describe.ts';
-import type { DecryptionKey } from '../../backend/src/smime/cms/enveloped/envelope.ts';
+import type { DecryptionKey } from '../../backend/src/smime/cms/enveloped/index.ts';
 import { analyzeMessage, type Layer, type MessageAnalysis } from '../../backend/src/smime/message/incoming.ts';
 import { parsePkcs12 } from '../../backend/src/smime/pkcs12/pkcs12.ts';
 import { FIXTURES, SHARED_CORPUS } from '../helpers/paths.ts';

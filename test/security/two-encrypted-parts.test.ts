@@ -20,7 +20,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { encryptEnvelope } from '../../backend/src/smime/cms/enveloped/envelope.ts';
+import { encryptEnvelope } from '../../backend/src/smime/cms/enveloped/index.ts';
 import { parsePkcs12 } from '../../backend/src/smime/pkcs12/pkcs12.ts';
 import { INTERMEDIATE, PKI_DIR, cert, key } from '../fixtures/pki/pki.ts';
 import { buildSignedData } from '../fixtures/pki/signed-data-builder.ts';

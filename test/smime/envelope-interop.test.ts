@@ -18,7 +18,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { decryptEnvelope, encryptEnvelope, inspectEnvelope, type ContentCipher, type DecryptionKey, type EnvelopeRecipient } from '../../backend/src/smime/cms/enveloped/envelope.ts';
+import { decryptEnvelope, encryptEnvelope, inspectEnvelope, type ContentCipher, type DecryptionKey, type EnvelopeRecipient } from '../../backend/src/smime/cms/enveloped/index.ts';
 import { FIXTURES } from '../helpers/paths.ts';
 import { unavailable as reportUnavailable } from '../helpers/unavailable.ts';
 

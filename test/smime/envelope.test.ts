@@ -21,7 +21,7 @@ import {
   type DecryptOutcome,
   type EncryptOptions,
   type EnvelopeRecipient,
-} from '../../backend/src/smime/cms/enveloped/envelope.ts';
+} from '../../backend/src/smime/cms/enveloped/index.ts';
 import { isSmimeError, SmimeError, type SmimeErrorCode } from '../../backend/src/smime/errors.ts';
 import { aesGcmEncrypt } from '../../backend/src/smime/crypto/des-ede3.ts';
 import { childrenOf, isUniversal, readTlv, type Tlv } from '../../backend/src/smime/asn1/ber-envelope.ts';

@@ -8,7 +8,7 @@ import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { pemToDer } from '../../backend/src/smime/x509/describe.ts';
-import { decryptEnvelope, encryptEnvelopePieces, type ContentCipher, type DecryptionKey } from '../../backend/src/smime/cms/enveloped/envelope.ts';
+import { decryptEnvelope, encryptEnvelopePieces, type ContentCipher, type DecryptionKey } from '../../backend/src/smime/cms/enveloped/index.ts';
 import { encodeBase64Lines, joinPieces, parseEntity, signablePieces, splitMessageHeaders, toSignable } from '../../backend/src/smime/mime/index.ts';
 import { Base64LineWriter, base64LinesLength } from '../../backend/src/smime/mime/lib/base64-lines.ts';
 import { scanBody, type BodyScan } from '../../backend/src/smime/mime/lib/body-scan.ts';
@@ -240,7 +240,7 @@ describe('protectMessage: recipients (streamed) and encryptFn (joined) agree', (
       'latin1',
     );
     for (const cipher of ['aes-256-cbc', 'aes-256-gcm'] as const) {
-      const { encryptEnvelope } = await import('../../backend/src/smime/cms/enveloped/envelope.ts');
+      const { encryptEnvelope } = await import('../../backend/src/smime/cms/enveloped/index.ts');
       const recipients = [{ certificate: RSA_CERT }];
       const streamed = await protectMessage(message, { encrypt: { recipients, options: { cipher } } });
       const joined = await protectMessage(message, {

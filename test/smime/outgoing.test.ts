@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { rejectsWith } from '../helpers/assert.ts';
 import * as asn1js from 'asn1js';
-import { encryptEnvelope, type ContentCipher } from '../../backend/src/smime/cms/enveloped/envelope.ts';
+import { encryptEnvelope, type ContentCipher } from '../../backend/src/smime/cms/enveloped/index.ts';
 import type { SmimeErrorCode } from '../../backend/src/smime/errors.ts';
 import {
   decodeBody,

@@ -45,7 +45,7 @@ export {
   type ContentCipher,
   type DecryptionKey,
   type EnvelopeRecipient,
-} from './cms/enveloped/envelope.ts';
+} from './cms/enveloped/index.ts';
 
 // ---- certificates, chains, revocation ----
 export { certificateToPem, describeCertificate, pemToDer, type CertificateInfo } from './x509/describe.ts';

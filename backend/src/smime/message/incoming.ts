@@ -13,12 +13,23 @@
  * Pure: bytes and callbacks in, evidence out. Keys are asked for lazily (only an encrypted layer needs them), and
  * the caller decides what "locked" means.
  */
-import { decryptEnvelope, inspectEnvelope, type DecryptionKey, type EnvelopeInfo } from '../cms/enveloped/envelope.ts';
-import { isSmimeError, SmimeError } from '../errors.ts';
-import { canonicalizeLineEndings, decodeBody, getHeader, isMimeError, parseEntity, plainSender, type MimeEntity } from '../mime/index.ts';
-import type { DecryptionStatus, SignatureEvidence, SignatureStatus } from '../types.ts';
-import { SIGNATURE_STATUSES } from '../types.ts';
-import { verifySignedData, type VerifyOptions } from '../cms/verify.ts';
+import type { DecryptionKey } from '../cms/enveloped/index.ts';
+import type { VerifyOptions } from '../cms/verify.ts';
+import { SmimeError } from '../errors.ts';
+import { decodeBody, getHeader, isMimeError, parseEntity, plainSender, type MimeEntity } from '../mime/index.ts';
+import {
+  isMultipartSigned,
+  isSmime,
+  malformedSigned,
+  openEnveloped,
+  openMultipartSigned,
+  openOpaqueSigned,
+  type EncryptedLayer,
+  type Layer,
+  type Step,
+} from './open-layer.ts';
+
+export type { EncryptedLayer, Layer, SignedLayer } from './open-layer.ts';
 
 /** Nested S/MIME layers followed at most: a triple wrap is 3; more is a crafted message. */
 export const MAX_SMIME_LAYERS = 8;
@@ -28,27 +39,6 @@ export const MAX_NESTED_SMIME_PARTS = 16;
 const OID_SIGNED_DATA = '1.2.840.113549.1.7.2';
 const OID_ENVELOPED_DATA = '1.2.840.113549.1.7.3';
 const OID_AUTH_ENVELOPED_DATA = '1.2.840.113549.1.9.16.1.23';
-
-export interface SignedLayer {
-  kind: 'signed';
-  format: 'multipart-signed' | 'opaque';
-  /** The worst status among the signatures (a layer without any SignerInfo is 'malformed'). */
-  status: SignatureStatus;
-  signatures: SignatureEvidence[];
-}
-
-export interface EncryptedLayer {
-  kind: 'encrypted';
-  format: 'enveloped' | 'auth-enveloped';
-  status: DecryptionStatus;
-  contentCipher?: string;
-  /** Which of the user's keys opened it. */
-  keyId?: string;
-  recipients?: EnvelopeInfo['recipients'];
-  detail?: string;
-}
-
-export type Layer = SignedLayer | EncryptedLayer;
 
 export interface NestedPart {
   /** Path of child indexes from the innermost protected entity, e.g. [1] = its second part. */
@@ -99,36 +89,9 @@ export function cmsContentType(der: Uint8Array): string | undefined {
   return parts.join('.');
 }
 
-function worst(statuses: SignatureStatus[]): SignatureStatus {
-  if (statuses.length === 0) return 'malformed';
-  return statuses.reduce((a, b) => (SIGNATURE_STATUSES.indexOf(a) <= SIGNATURE_STATUSES.indexOf(b) ? a : b));
-}
-
-function isPkcs7Mime(e: MimeEntity): boolean {
-  const t = e.contentType.mediaType;
-  if (t === 'application/pkcs7-mime' || t === 'application/x-pkcs7-mime') return true;
-  // Some clients label S/MIME as octet-stream with a .p7m name (RFC 8551 section 3.2.2 lists the file names).
-  const name = (e.contentType.params.name ?? '').toLowerCase();
-  return t === 'application/octet-stream' && name.endsWith('.p7m');
-}
-
-function isMultipartSigned(e: MimeEntity): boolean {
-  if (e.contentType.mediaType !== 'multipart/signed') return false;
-  const protocol = (e.contentType.params.protocol ?? '').toLowerCase();
-  return protocol === 'application/pkcs7-signature' || protocol === 'application/x-pkcs7-signature';
-}
-
-function isSmime(e: MimeEntity): boolean {
-  return isMultipartSigned(e) || isPkcs7Mime(e);
-}
-
-function malformedSigned(format: SignedLayer['format'], detail: string): SignedLayer {
-  return {
-    kind: 'signed',
-    format,
-    status: 'malformed',
-    signatures: [{ status: 'malformed', chain: [], checks: [{ name: 'structure', outcome: 'fail', detail }] }],
-  };
+/** The encrypted layer's format for a CMS content type, or undefined when the type is not encryption. */
+function envelopedFormat(type: string | undefined): EncryptedLayer['format'] | undefined {
+  return type === OID_ENVELOPED_DATA ? 'enveloped' : type === OID_AUTH_ENVELOPED_DATA ? 'auth-enveloped' : undefined;
 }
 
 /** Parse bytes that should be a MIME entity; a failure is reported, not thrown. */
@@ -141,42 +104,10 @@ function tryParse(bytes: Uint8Array): MimeEntity | undefined {
   }
 }
 
-interface Step {
-  layer: Layer;
-  /** The entity inside this layer, when it could be opened. */
-  inner?: Uint8Array;
-}
-
+/** Opens one S/MIME layer: verified or decrypted as its kind asks, reported when it cannot be read. */
 async function openLayer(entity: MimeEntity, options: AnalyzeOptions, from: string[], fromProblem?: string): Promise<Step> {
   const verifyOptions: VerifyOptions = { ...options.verify, fromAddresses: from, ...(fromProblem ? { fromProblem } : {}) };
-  if (isMultipartSigned(entity)) {
-    const [signed, signature] = entity.children;
-    if (!signed || !signature || entity.children.length !== 2 || entity.truncated)
-      return { layer: malformedSigned('multipart-signed', 'multipart/signed needs exactly two complete parts') };
-    let p7s: Uint8Array;
-    try {
-      p7s = decodeBody(signature);
-    } catch {
-      return { layer: malformedSigned('multipart-signed', 'the signature part cannot be decoded') };
-    }
-    try {
-      // RFC 8551 section 3.1.1: the signature covers the canonical form (CRLF line ends). A signed part that
-      // arrived inside a decrypted or opaque-signed layer keeps whatever line ends its sender's MIME writer used;
-      // bare LF becomes CRLF here, as OpenSSL and NSS do. Already canonical bytes are unchanged.
-      const result = await verifySignedData(p7s, canonicalizeLineEndings(signed.raw), verifyOptions);
-      const layer: SignedLayer = {
-        kind: 'signed',
-        format: 'multipart-signed',
-        status: worst(result.signatures.map((s) => s.status)),
-        signatures: result.signatures,
-      };
-      return { layer, inner: signed.raw };
-    } catch (e) {
-      if (isSmimeError(e)) return { layer: malformedSigned('multipart-signed', e.message), inner: signed.raw };
-      throw e;
-    }
-  }
-
+  if (isMultipartSigned(entity)) return openMultipartSigned(entity, verifyOptions);
   let der: Uint8Array;
   try {
     der = decodeBody(entity);
@@ -184,65 +115,9 @@ async function openLayer(entity: MimeEntity, options: AnalyzeOptions, from: stri
     return { layer: malformedSigned('opaque', 'the application/pkcs7-mime body cannot be decoded') };
   }
   const type = cmsContentType(der);
-  if (type === OID_SIGNED_DATA) {
-    try {
-      const result = await verifySignedData(der, undefined, verifyOptions);
-      const layer: SignedLayer = {
-        kind: 'signed',
-        format: 'opaque',
-        status: worst(result.signatures.map((s) => s.status)),
-        signatures: result.signatures,
-      };
-      return { layer, inner: result.content };
-    } catch (e) {
-      if (isSmimeError(e)) return { layer: malformedSigned('opaque', e.message) };
-      throw e;
-    }
-  }
-  if (type === OID_ENVELOPED_DATA || type === OID_AUTH_ENVELOPED_DATA) {
-    const format = type === OID_ENVELOPED_DATA ? 'enveloped' : 'auth-enveloped';
-    let info: EnvelopeInfo | undefined;
-    try {
-      info = inspectEnvelope(der);
-    } catch (e) {
-      if (!isSmimeError(e)) throw e;
-      return { layer: { kind: 'encrypted', format, status: 'failed', detail: e.message } };
-    }
-    const keys = await options.keys();
-    if (keys === 'locked')
-      return {
-        layer: { kind: 'encrypted', format, status: 'locked', contentCipher: info.contentCipher, recipients: info.recipients },
-      };
-    try {
-      const out = await decryptEnvelope(der, keys);
-      if (out.status === 'decrypted')
-        return {
-          layer: {
-            kind: 'encrypted',
-            format,
-            status: 'decrypted',
-            contentCipher: out.info.contentCipher,
-            keyId: out.keyId,
-            recipients: out.info.recipients,
-          },
-          inner: out.content,
-        };
-      return {
-        layer: {
-          kind: 'encrypted',
-          format,
-          status: out.status,
-          contentCipher: info.contentCipher,
-          recipients: info.recipients,
-          detail: out.detail,
-        },
-      };
-    } catch (e) {
-      if (isSmimeError(e))
-        return { layer: { kind: 'encrypted', format, status: 'failed', contentCipher: info.contentCipher, detail: e.message } };
-      throw e;
-    }
-  }
+  if (type === OID_SIGNED_DATA) return openOpaqueSigned(der, verifyOptions);
+  const format = envelopedFormat(type);
+  if (format) return openEnveloped(der, format, options.keys);
   return { layer: malformedSigned('opaque', 'application/pkcs7-mime holds no signed or enveloped data') };
 }
 
@@ -256,16 +131,15 @@ function findNested(entity: MimeEntity, path: number[] = [], out: { entity: Mime
   return out;
 }
 
+/**
+ * Opens the chain of S/MIME layers that starts at the message itself, outermost first, and reports the S/MIME parts
+ * below the innermost one. Throws SmimeError MIME_MALFORMED (not MIME at all) or SMIME_TOO_DEEP; a layer that cannot
+ * be read is a layer with its status, not an error.
+ */
 export async function analyzeMessage(raw: Uint8Array, options: AnalyzeOptions): Promise<MessageAnalysis> {
   const message = tryParse(raw);
   if (!message) throw new SmimeError('MIME_MALFORMED', 'The message cannot be parsed as MIME.');
-  // The sender a signer is checked against: exactly one plain address. A From that names several, hides one behind
-  // a route or a display name that reads as another address, or cannot be read, is a mismatch for every signer
-  // (issue 12); a message with no From at all names nobody, and the check is skipped.
-  const fromHeader = getHeader(message, 'from');
-  const sender = plainSender(fromHeader);
-  const from: string[] = 'address' in sender ? [sender.address] : [];
-  const fromProblem = 'problem' in sender && fromHeader !== undefined && fromHeader.trim() !== '' ? sender.problem : undefined;
+  const { from, fromProblem } = senderOf(message);
 
   const layers: Layer[] = [];
   let current = message;
@@ -285,6 +159,30 @@ export async function analyzeMessage(raw: Uint8Array, options: AnalyzeOptions): 
     content = inner.raw;
   }
 
+  const parts = await nestedParts(current, options, from, fromProblem);
+  return { layers, content, unwrapped: layers.length > 0 && content !== message.raw, parts, from };
+}
+
+/**
+ * The sender a signer is checked against: exactly one plain address. A From that names several, hides one behind
+ * a route or a display name that reads as another address, or cannot be read, is a mismatch for every signer
+ * (issue 12); a message with no From at all names nobody, and the check is skipped.
+ */
+function senderOf(message: MimeEntity): { from: string[]; fromProblem: string | undefined } {
+  const fromHeader = getHeader(message, 'from');
+  const sender = plainSender(fromHeader);
+  const from: string[] = 'address' in sender ? [sender.address] : [];
+  const fromProblem = 'problem' in sender && fromHeader !== undefined && fromHeader.trim() !== '' ? sender.problem : undefined;
+  return { from, fromProblem };
+}
+
+/** The S/MIME parts below the innermost protected entity, each reported on its own (see the module comment). */
+async function nestedParts(
+  current: MimeEntity,
+  options: AnalyzeOptions,
+  from: string[],
+  fromProblem?: string,
+): Promise<NestedPart[]> {
   const parts: NestedPart[] = [];
   for (const n of findNested(current)) {
     if (isMultipartSigned(n.entity)) {
@@ -294,9 +192,7 @@ export async function analyzeMessage(raw: Uint8Array, options: AnalyzeOptions): 
       // Encrypted or opaque-signed parts deeper in the tree are reported, not opened into the rendered content.
       let format: EncryptedLayer['format'] | undefined;
       try {
-        const type = cmsContentType(decodeBody(n.entity));
-        if (type === OID_ENVELOPED_DATA) format = 'enveloped';
-        else if (type === OID_AUTH_ENVELOPED_DATA) format = 'auth-enveloped';
+        format = envelopedFormat(cmsContentType(decodeBody(n.entity)));
       } catch {
         /* reported below as malformed */
       }
@@ -308,5 +204,5 @@ export async function analyzeMessage(raw: Uint8Array, options: AnalyzeOptions): 
       });
     }
   }
-  return { layers, content, unwrapped: layers.length > 0 && content !== message.raw, parts, from };
+  return parts;
 }
