@@ -57,6 +57,7 @@ export {
   type ChainProblem,
   type ChainResult,
 } from './x509/chain.ts';
+export { certificatesFromCertsOnly } from './cms/certs-only.ts';
 export { RevocationChecker, type PathRevocation, type RevocationOptions } from './x509/revocation.ts';
 
 // ---- PKCS#12 ----
