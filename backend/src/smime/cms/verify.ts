@@ -60,7 +60,8 @@ import { MAX_SIGNED_DATA_BYTES } from './limits-signed.ts';
 import { signedDataNode, signedDataParts, type Attribute, type SignedDataParts, type SignerInfoParts } from './signed-data.ts';
 import { OID_DATA } from '../asn1/oids.ts';
 import type { RevocationChecker } from '../x509/revocation.ts';
-import { buildChain, parsedCertificate, type ChainProblem } from '../x509/chain.ts';
+import { buildChain, type ChainProblem } from '../x509/chain.ts';
+import { parsedCertificate } from '../x509/certificate.ts';
 import type { CertificateSummary, Check, CheckName, Fetcher, SignatureEvidence, SignatureStatus } from '../types.ts';
 import { SIGNATURE_STATUSES } from '../types.ts';
 

@@ -289,6 +289,22 @@ export function certificateFacts(der: Uint8Array): CertificateFacts {
   return facts;
 }
 
+const factsCache = new WeakMap<Uint8Array, CertificateFacts | null>();
+
+/** Certificate facts, cached per array; undefined for something that is not a certificate. */
+export function parsedCertificate(der: Uint8Array): CertificateFacts | undefined {
+  const cached = factsCache.get(der);
+  if (cached !== undefined) return cached ?? undefined;
+  let facts: CertificateFacts | null = null;
+  try {
+    facts = certificateFacts(der);
+  } catch (e) {
+    if (!(e instanceof BerError)) throw e;
+  }
+  factsCache.set(der, facts);
+  return facts ?? undefined;
+}
+
 /** RFC 5280 section 4.2.1.2 method 1: SHA-1 of the subjectPublicKey, for certificates without the extension. */
 export function keyIdentifier(cert: CertificateFacts): Uint8Array {
   return cert.subjectKeyId ?? new Uint8Array(createHash('sha1').update(cert.publicKeyBits).digest());
