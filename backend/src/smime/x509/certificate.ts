@@ -26,6 +26,7 @@ import {
   type Tlv,
 } from '../asn1/tlv.ts';
 import { MAX_CERTIFICATE_BYTES } from '../cms/limits-signed.ts';
+import { CertificateCache } from './cache.ts';
 import { certificateNames, parseNameConstraints, type CertificateNames, type NameConstraints } from './name-constraints.ts';
 
 export const OID_KP_EMAIL_PROTECTION = '1.3.6.1.5.5.7.3.4';
@@ -289,20 +290,29 @@ export function certificateFacts(der: Uint8Array): CertificateFacts {
   return facts;
 }
 
-const factsCache = new WeakMap<Uint8Array, CertificateFacts | null>();
+/**
+ * Parsed certificates by their bytes. A certificate arrives as bytes again and again (the sender's in every message,
+ * the anchors and intermediates of every verification, a directory's entries on every sync), and one parse then
+ * serves the chain builder, revocation and the description (describe.ts describeParsed) alike.
+ */
+const parsed = new CertificateCache<CertificateFacts | null>();
 
-/** Certificate facts, cached per array; undefined for something that is not a certificate. */
+/**
+ * The one certificate model: `der` parsed once (certificateFacts) and remembered by its bytes, so every step of a
+ * verification is handed the same object. Read from a private copy, so a caller that changes its bytes later
+ * changes nothing here. Undefined for something that is not a certificate.
+ */
 export function parsedCertificate(der: Uint8Array): CertificateFacts | undefined {
-  const cached = factsCache.get(der);
-  if (cached !== undefined) return cached ?? undefined;
-  let facts: CertificateFacts | null = null;
-  try {
-    facts = certificateFacts(der);
-  } catch (e) {
-    if (!(e instanceof BerError)) throw e;
-  }
-  factsCache.set(der, facts);
-  return facts ?? undefined;
+  return (
+    parsed.get(der, () => {
+      try {
+        return certificateFacts(new Uint8Array(der));
+      } catch (e) {
+        if (!(e instanceof BerError)) throw e;
+        return null;
+      }
+    }) ?? undefined
+  );
 }
 
 /** RFC 5280 section 4.2.1.2 method 1: SHA-1 of the subjectPublicKey, for certificates without the extension. */

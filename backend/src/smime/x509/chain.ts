@@ -64,11 +64,17 @@ export interface BuildChainOptions {
 }
 
 /**
- * Builds and checks a path from `leaf` to one of `anchors`. `pool` holds candidate intermediates (the message's
+ * Builds and checks a path from `leaf` (DER, or the certificate parsedCertificate gave) to one of `anchors`. `pool` holds candidate intermediates (the message's
  * certificates, the stores' intermediates); certificates that do not parse are ignored. Never throws on bad input.
  */
-export async function buildChain(leaf: Uint8Array, pool: readonly Uint8Array[], anchors: readonly Uint8Array[], options: BuildChainOptions = {}): Promise<ChainResult> {
-  const leafFacts = parsedCertificate(leaf);
+export async function buildChain(
+  leaf: Uint8Array | CertificateFacts,
+  pool: readonly Uint8Array[],
+  anchors: readonly Uint8Array[],
+  options: BuildChainOptions = {},
+): Promise<ChainResult> {
+  // A verifier passes the signer it already parsed; everyone else passes bytes.
+  const leafFacts = leaf instanceof Uint8Array ? parsedCertificate(leaf) : leaf;
   if (!leafFacts) {
     return { chain: [], problems: [{ code: 'issuer-not-found', index: 0, subject: '(unparseable certificate)', detail: 'the certificate cannot be parsed' }], fetched: [] };
   }

@@ -11,6 +11,7 @@ import { NAMED_CURVES, OID_EC_PUBLIC_KEY, OID_ED25519, OID_RSA_ENCRYPTION, OID_R
 import { certificateParts } from './raw.ts';
 import { describeExtensions } from './extensions.ts';
 import { formatName, nameAttributes, OID_EMAIL_ADDRESS } from './name.ts';
+import type { CertificateFacts } from './certificate.ts';
 
 export interface CertificateInfo {
   /** RFC 4514 string (last RDN first), e.g. "CN=Alice,E=Alice@example.com,O=Example". */
@@ -149,4 +150,25 @@ export function describeCertificate(der: Uint8Array): CertificateInfo {
     const detail = error instanceof DerError ? ` (${error.message})` : '';
     throw new SmimeError('CERT_MALFORMED', `The certificate is malformed${detail}`, { cause: error });
   }
+}
+
+const descriptions = new WeakMap<CertificateFacts, Readonly<CertificateInfo> | null>();
+
+/**
+ * describeCertificate of a certificate already parsed (parsedCertificate), worked out once per certificate object:
+ * verification, chain problems and the summaries of a result ask for the same few descriptions again and again. The
+ * answer is shared, so it is read-only; undefined when the certificate cannot be described.
+ */
+export function describeParsed(cert: CertificateFacts): Readonly<CertificateInfo> | undefined {
+  let info = descriptions.get(cert);
+  if (info === undefined) {
+    try {
+      info = describeCertificate(cert.der);
+    } catch (e) {
+      if (!(e instanceof SmimeError)) throw e;
+      info = null;
+    }
+    descriptions.set(cert, info);
+  }
+  return info ?? undefined;
 }

@@ -4,16 +4,12 @@
 import { BerError } from '../asn1/tlv.ts';
 import { publicKey, signatureScheme, UnsupportedAlgorithmError, verifySignature } from '../crypto/signature-algorithms.ts';
 import { validityAt, type CertificateFacts } from './certificate.ts';
-import { describeCertificate } from './describe.ts';
+import { describeParsed } from './describe.ts';
 import { nameConstraintViolation } from './name-constraints.ts';
 import type { ChainProblem, ChainProblemCode } from './chain.ts';
 
 export function subjectOf(cert: CertificateFacts): string {
-  try {
-    return describeCertificate(cert.der).subject;
-  } catch {
-    return `certificate ${cert.fingerprint.slice(0, 16)}`;
-  }
+  return describeParsed(cert)?.subject ?? `certificate ${cert.fingerprint.slice(0, 16)}`;
 }
 
 /** The problems of one certificate of a path that do not depend on the rest of it: validity, critical extensions. */
