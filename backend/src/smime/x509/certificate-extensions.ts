@@ -38,7 +38,7 @@ const OID_AD_CA_ISSUERS = '1.3.6.1.5.5.7.48.2';
  * Extensions whose meaning we either enforce (the readers below) or may safely leave unenforced because we make no claim that
  * depends on them (policies: we do no policy processing and report no policy). A critical extension outside this list
  * makes the certificate unusable (RFC 5280 section 4.2). nameConstraints (2.5.29.30) is parsed below and enforced by
- * path-checks.ts (issue 12), failing closed for the name forms it cannot check (lib/name-constraints.ts).
+ * path-checks.ts (issue 12), failing closed for the name forms it cannot check (name-constraints.ts).
  */
 const UNDERSTOOD = new Set([
   OID_SUBJECT_KEY_IDENTIFIER,

@@ -56,7 +56,7 @@ export interface CertificateFacts {
   ocspUrls: string[];
   caIssuersUrls: string[];
   crlUrls: string[];
-  /** A CA's nameConstraints (RFC 5280 section 4.2.1.10), enforced on the certificates below it by trust.ts. */
+  /** A CA's nameConstraints (RFC 5280 section 4.2.1.10), enforced on the certificates below it by path-checks.ts. */
   nameConstraints?: NameConstraints;
   /** The names name constraints apply to: subject, its emailAddress attributes, subjectAltName. */
   names: CertificateNames;

@@ -38,7 +38,7 @@ export class ChainCache {
       if (known && verifyIssued(facts, known.issuer) === 'ok')
         return { chain: known.chain, anchor: known.anchor, problems: ownProblems(facts, 0, false, this.now), fetched: [] };
     }
-    const built = await buildChain(leaf, pool, this.anchors, { now: this.now });
+    const built = await buildChain(facts ?? leaf, pool, this.anchors, { now: this.now });
     const issuer = built.chain[0] ? parsedCertificate(built.chain[0]) : undefined;
     if (key && issuer && built.anchor && built.problems.every((p) => p.index === 0)) {
       this.paths.set(key, { issuer, chain: built.chain, anchor: built.anchor });

@@ -11,7 +11,7 @@
  * unhandled critical extensions; the leaf's unhandled critical extensions and validity (index 0; a verifier that
  * reports the leaf's validity separately can skip those); the name constraints of every CA on the path, the trust
  * anchor's included, on every certificate below it (RFC 5280 section 6.1.4 (g); rfc822Name, dNSName and
- * directoryName are checked, a name of another constrained form fails closed: lib/name-constraints.ts). A CA whose
+ * directoryName are checked, a name of another constrained form fails closed: name-constraints.ts). A CA whose
  * key leaked, such as the demo CA in the data folder, can then certify only the names it was constrained to (issue 12).
  *
  * Not done (documented limits): certificate policy processing (no policy is claimed), name comparison beyond byte
