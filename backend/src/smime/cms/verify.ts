@@ -11,7 +11,7 @@
  *   content-type        contentType attribute = eContentType (RFC 5652 section 11.1)  invalid-signature
  *   signature           over DER(SET OF signed attributes) (section 5.4) or content    invalid-signature; no signer
  *                                                                                       certificate: unknown, untrusted
- *   chain               path to a trust anchor (x509/chain.ts)                        untrusted; an expired or not yet
+ *   chain               path to a trust anchor (x509/chain.ts)                         untrusted; an expired or not yet
  *                                                                                       valid CA: expired/not-yet-valid
  *   validity-at-signing signer valid at the signingTime attribute (if present)         expired / not-yet-valid
  *   validity-now        signer valid at `now`                                          expired / not-yet-valid
