@@ -23,7 +23,7 @@ import {
   type EnvelopeRecipient,
 } from '../../backend/src/smime/cms/enveloped/index.ts';
 import { isSmimeError, SmimeError, type SmimeErrorCode } from '../../backend/src/smime/errors.ts';
-import { aesGcmEncrypt } from '../../backend/src/smime/crypto/des-ede3.ts';
+import { aesGcmEncrypt } from '../../backend/src/smime/crypto/content-cipher.ts';
 import { childrenOf, isUniversal, readTlv, type Tlv } from '../../backend/src/smime/asn1/ber-envelope.ts';
 import * as w from '../../backend/src/smime/asn1/der-chunks.ts';
 import { MAX_ENVELOPE_BYTES, MAX_RECIPIENT_INFOS } from '../../backend/src/smime/cms/limits-enveloped.ts';

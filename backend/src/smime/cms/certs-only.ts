@@ -5,7 +5,7 @@
 
 import { BerError } from '../asn1/tlv.ts';
 import { SmimeError } from '../errors.ts';
-import { parsedCertificate } from '../x509/chain.ts';
+import { parsedCertificate } from '../x509/certificate.ts';
 import { signedDataNode, signedDataParts } from './signed-data.ts';
 
 /**
