@@ -1,4 +1,4 @@
-// Resource limits for reading and writing CMS EnvelopedData / AuthEnvelopedData (envelope.ts). Each one is far above
+// Resource limits for reading and writing CMS EnvelopedData / AuthEnvelopedData (cms/enveloped/). Each one is far above
 // what real mail needs and far below what would let a crafted message pin a CPU or exhaust memory. Exceeding one is
 // SmimeError CMS_TOO_LARGE.
 

@@ -18,7 +18,7 @@
  * and has a single branch at its end (see `pkcs7PadLength`).
  */
 import { createCipheriv, createDecipheriv, getCiphers, randomFillSync, type CipherGCMTypes } from 'node:crypto';
-import type { ContentAlgorithm } from '../cms/envelope-algorithms.ts';
+import type { ContentAlgorithm } from '../cms/enveloped/algorithms.ts';
 import { rc2CbcDecrypt, RC2_BLOCK_SIZE } from './rc2.ts';
 
 export type CipherErrorCode = 'DECRYPT_FAILED' | 'UNSUPPORTED_CIPHER';

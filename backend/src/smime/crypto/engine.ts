@@ -17,7 +17,7 @@
 import type { KeyObject } from 'node:crypto';
 import * as pkijs from 'pkijs';
 import { SmimeError } from '../errors.ts';
-import type { ContentAlgorithm, KeyAgreementAlgorithm, KeyTransportAlgorithm } from '../cms/envelope-algorithms.ts';
+import type { ContentAlgorithm, KeyAgreementAlgorithm, KeyTransportAlgorithm } from '../cms/enveloped/algorithms.ts';
 import {
   CipherError,
   contentEncryptor,
@@ -32,8 +32,8 @@ import {
   encryptKeyAgreement,
   type KeyAgreementDecryptInput,
   type KeyAgreementEncryptResult,
-} from '../cms/key-agreement.ts';
-import { decryptKeyTransport, encryptKeyTransport } from '../cms/key-transport.ts';
+} from '../cms/enveloped/key-agreement.ts';
+import { decryptKeyTransport, encryptKeyTransport } from '../cms/enveloped/key-transport.ts';
 import type { Node } from '../asn1/asn1js-nodes.ts';
 import { bmpPassword } from '../pkcs12/kdf.ts';
 import type { Pkcs12MacInput } from '../pkcs12/mac.ts';

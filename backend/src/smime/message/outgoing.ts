@@ -9,33 +9,36 @@
  * 7-bit form (RFC 8551 section 3.1.1, mime toSignable) so that no relay has a reason to alter it, and the bytes signed
  * are exactly the bytes placed in the message. Signing and encrypting: sign, then encrypt (RFC 8551 section 3.7).
  *
- * Pure: bytes and options in, bytes out. Encryption is envelope.ts's, either called here on the entity's pieces
+ * Pure: bytes and options in, bytes out. Encryption is cms/enveloped's, either called here on the entity's pieces
  * (`encrypt.recipients`) or injected (`encrypt.encryptFn`).
  *
  * Memory and time (issue 6): the entity is kept as a list of views of the input (mime signablePieces), and the result
  * is written into one buffer allocated once its length is known; the signed content, the ciphertext and their base64
  * go into it directly. A 25 MB message thus costs its input, its output, and small change.
  */
-import { encryptEnvelopePieces, type EncryptOptions, type EnvelopeRecipient } from './cms/envelope.ts';
-import { SmimeError } from './errors.ts';
+import { encryptEnvelopePieces, type EncryptOptions, type EnvelopeRecipient } from '../cms/enveloped/index.ts';
+import { SmimeError } from '../errors.ts';
 import {
-  buildEntity,
-  buildMultipartPieces,
-  formatContentType,
-  isMimeError,
   joinMessagePieces,
   joinPieces,
   parseEntity,
-  piecesLength,
   signablePieces,
   splitMessageHeaders,
   toSignable,
-  writePieces,
   type MimeEntity,
-  type MimeHeader,
-} from './mime/index.ts';
-import { Base64LineWriter, base64LinesLength } from './mime/lib/base64-lines.ts';
-import { micalgOf, signPieces, type Signer, type SignOptions } from './cms/sign.ts';
+} from '../mime/index.ts';
+import { Base64LineWriter, base64LinesLength } from '../mime/lib/base64-lines.ts';
+import { micalgOf, signPieces, type Signer, type SignOptions } from '../cms/signed/sign.ts';
+import { checkMessage, checkOptions, fromMimeError } from './outgoing-checks.ts';
+import {
+  assemble,
+  BASE64_LINE_LENGTH,
+  multipartSigned,
+  newOutput,
+  pkcs7MimeHead,
+  type Entity,
+  type Segment,
+} from './output.ts';
 
 export interface ProtectOptions {
   sign?: {
@@ -46,13 +49,13 @@ export interface ProtectOptions {
     format?: 'multipart-signed' | 'opaque';
   };
   /**
-   * Either `recipients` (and `options`): encrypted here with envelope.ts, streamed from the entity's pieces into the
+   * Either `recipients` (and `options`): encrypted here with cms/enveloped, streamed from the entity's pieces into the
    * output (issue 6: no joined entity, no whole ciphertext, no DER, no base64 string in memory); or `encryptFn`, an
    * injected encryption that gets the joined entity and returns DER.
    */
   encrypt?:
     | {
-        /** The recipients, as for encryptEnvelope (envelope.ts). */
+        /** The recipients, as for encryptEnvelope (cms/enveloped). */
         recipients: EnvelopeRecipient[];
         /** As for encryptEnvelope; a GCM cipher gives smime-type=authEnveloped-data. */
         options?: EncryptOptions;
@@ -73,187 +76,6 @@ const DROPPED_HEADERS: ReadonlySet<string> = new Set(['bcc', 'resent-bcc']);
 
 const OID_ENVELOPED_DATA = '1.2.840.113549.1.7.3';
 const OID_AUTH_ENVELOPED_DATA = '1.2.840.113549.1.9.16.1.23';
-
-/** MIME defects of the top-level header block that mean the input is not a message at all. */
-const FATAL_DEFECTS = new Set(['INVALID_HEADER_LINE', 'MISSING_HEADER_BODY_SEPARATOR']);
-
-/** MIME limit errors, reported as OUTGOING_TOO_LARGE; any other MIME error on input is a format problem. */
-const MIME_LIMIT_CODES: ReadonlySet<string> = new Set(['MIME_TOO_DEEP', 'MIME_TOO_MANY_PARTS', 'MIME_HEADER_TOO_LARGE']);
-
-function invalid(message: string): SmimeError {
-  return new SmimeError('OUTGOING_INVALID_OPTION', message);
-}
-
-function checkOptions(options: ProtectOptions): void {
-  if (typeof options !== 'object' || options === null) throw invalid('options must be an object');
-  for (const key of Object.keys(options)) if (key !== 'sign' && key !== 'encrypt') throw invalid(`unknown option: ${key}`);
-  const { sign, encrypt } = options;
-  if (sign === undefined && encrypt === undefined) throw invalid('ask for sign, encrypt or both');
-  if (sign !== undefined) {
-    if (typeof sign !== 'object' || sign === null) throw invalid('sign must be an object');
-    for (const key of Object.keys(sign)) if (!['signer', 'options', 'format'].includes(key)) throw invalid(`unknown sign option: ${key}`);
-    if (sign.format !== undefined && sign.format !== 'multipart-signed' && sign.format !== 'opaque') {
-      throw invalid("sign.format must be 'multipart-signed' or 'opaque'");
-    }
-    const detached = sign.options?.detached;
-    if (detached !== undefined && detached !== ((sign.format ?? 'multipart-signed') === 'multipart-signed')) {
-      throw invalid(`sign.options.detached=${String(detached)} contradicts format ${sign.format ?? 'multipart-signed'}`);
-    }
-  }
-  if (encrypt !== undefined) {
-    if (typeof encrypt !== 'object' || encrypt === null) throw invalid('encrypt must be an object');
-    if ('recipients' in encrypt) {
-      for (const key of Object.keys(encrypt)) {
-        if (key !== 'recipients' && key !== 'options') throw invalid(`unknown encrypt option: ${key}`);
-      }
-      if (!Array.isArray(encrypt.recipients)) throw invalid('encrypt.recipients must be an array');
-      return;
-    }
-    for (const key of Object.keys(encrypt)) {
-      if (key !== 'encryptFn' && key !== 'authEnveloped') throw invalid(`unknown encrypt option: ${key}`);
-    }
-    if (typeof encrypt.encryptFn !== 'function') throw invalid('encrypt.encryptFn must be a function');
-    if (encrypt.authEnveloped !== undefined && typeof encrypt.authEnveloped !== 'boolean') {
-      throw invalid('encrypt.authEnveloped must be a boolean');
-    }
-  }
-}
-
-/** MIME errors on the host's input become OUTGOING_* errors that name the problem. */
-function fromMimeError(error: unknown, code: 'OUTGOING_NOT_RFC5322' | 'OUTGOING_CANNOT_CANONICALIZE'): unknown {
-  if (!isMimeError(error)) return error;
-  if (MIME_LIMIT_CODES.has(error.code)) return new SmimeError('OUTGOING_TOO_LARGE', error.message, { cause: error });
-  return new SmimeError(code, error.message, { cause: error });
-}
-
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
-
-/**
- * NUL or a CR not followed by LF: a reader could end the field or the header block somewhere else. 8-bit bytes: kept
- * when they are UTF-8 (RFC 6532 internationalised headers, the host's choice), refused otherwise, since nothing says
- * which charset they are in.
- */
-function checkHeaderBytes(header: MimeHeader): void {
-  const raw = header.raw;
-  let eightBit = false;
-  for (let i = 0; i < raw.length; i++) {
-    const b = raw[i]!;
-    if (b === 0 || (b === 13 && raw[i + 1] !== 10)) {
-      throw new SmimeError('OUTGOING_INVALID_HEADER', `The ${header.name} header field holds a NUL or a lone CR`);
-    }
-    if (b >= 0x80) eightBit = true;
-  }
-  if (!eightBit) return;
-  try {
-    UTF8.decode(raw);
-  } catch {
-    throw new SmimeError('OUTGOING_8BIT_HEADER', `The ${header.name} header field holds 8-bit bytes that are not UTF-8`);
-  }
-}
-
-/** The checks on the host's message that need its top-level structure. */
-function checkMessage(message: MimeEntity): void {
-  const fatal = message.defects.find((d) => FATAL_DEFECTS.has(d));
-  if (fatal === 'INVALID_HEADER_LINE') throw new SmimeError('OUTGOING_NOT_RFC5322', 'A line in the header block is not a header field');
-  if (fatal === 'MISSING_HEADER_BODY_SEPARATOR') {
-    throw new SmimeError('OUTGOING_NOT_RFC5322', 'The header block ends without an empty line before the body');
-  }
-  if (message.headers.length === 0) throw new SmimeError('OUTGOING_NOT_RFC5322', 'The message has no header fields');
-  // RFC 5322 section 3.6: exactly one From field. Without it there is no one to sign as.
-  const from = message.headers.filter((h) => h.name.toLowerCase() === 'from').length;
-  if (from !== 1) {
-    throw new SmimeError('OUTGOING_NOT_RFC5322', from === 0 ? 'The message has no From field' : 'The message has several From fields');
-  }
-  for (const header of message.headers) checkHeaderBytes(header);
-  if (message.body.length === 0) {
-    const separated = message.raw.length > message.headerBytes.length;
-    throw new SmimeError('OUTGOING_NO_BODY', separated ? 'The message body is empty' : 'The message has header fields only');
-  }
-}
-
-/** RFC 2045 section 6.8: encoded lines of at most 76 characters. */
-const BASE64_LINE_LENGTH = 76;
-
-/** Bytes of the output, or bytes written there as base64 in CRLF-terminated lines (issue 6: never a base64 copy). */
-type Segment = Uint8Array | { base64: readonly Uint8Array[] };
-
-function segmentLength(segment: Segment): number {
-  return segment instanceof Uint8Array ? segment.length : base64LinesLength(piecesLength(segment.base64), BASE64_LINE_LENGTH);
-}
-
-/** The one buffer of the output: every segment written into it once. */
-function assemble(segments: readonly Segment[]): Uint8Array {
-  let total = 0;
-  for (const segment of segments) total += segmentLength(segment);
-  const out = newOutput(total);
-  let at = 0;
-  for (const segment of segments) {
-    if (segment instanceof Uint8Array) at = writePieces([segment], out, at);
-    else {
-      const writer = new Base64LineWriter(out, at, BASE64_LINE_LENGTH);
-      for (const piece of segment.base64) writer.write(piece);
-      at = writer.end();
-    }
-  }
-  return out;
-}
-
-/** An output buffer whose every byte the caller writes: not zeroed first, never Node's shared pool. */
-function newOutput(length: number): Uint8Array {
-  const buffer = Buffer.allocUnsafeSlow(length);
-  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length);
-}
-
-/** RFC 8551 section 3.5.3: multipart/signed with the canonical entity as its first part, the signature second. */
-function multipartSigned(canonical: readonly Uint8Array[], signature: Uint8Array, micalg: string): Uint8Array[] {
-  const p7s = assemble([P7S_HEAD, { base64: [signature] }]);
-  return buildMultipartPieces('signed', { protocol: 'application/pkcs7-signature', micalg }, [canonical, [p7s]]);
-}
-
-/** The header block of the signature part: the same for every message, so written once. */
-const P7S_HEAD = buildEntity({
-  headers: [
-    ['Content-Type', formatContentType('application/pkcs7-signature', { name: 'smime.p7s' })],
-    ['Content-Transfer-Encoding', 'base64'],
-    ['Content-Disposition', 'attachment; filename=smime.p7s'],
-    ['Content-Description', 'S/MIME Cryptographic Signature'],
-  ],
-  body: new Uint8Array(0),
-});
-
-/**
- * A MIME entity as segments: its header block (with the blank line) and its body, the body of an application/pkcs7-
- * mime entity being base64 of DER pieces that are written out only once, into the output.
- */
-type Entity = Segment[];
-
-const EMPTY = new Uint8Array(0);
-
-/** RFC 8551 sections 3.2 and 3.4 to 3.5.2: the header block of an application/pkcs7-mime entity named smime.p7m. */
-function pkcs7MimeHead(smimeType: 'signed-data' | 'enveloped-data' | 'authEnveloped-data', description: string): Uint8Array {
-  const key = `${smimeType} ${description}`;
-  let head = pkcs7MimeHeads.get(key);
-  if (head === undefined) {
-    head = writePkcs7MimeHead(smimeType, description);
-    pkcs7MimeHeads.set(key, head);
-  }
-  return head;
-}
-
-/** The few header blocks pkcs7MimeHead writes, each made once (they are copied into the output, never changed). */
-const pkcs7MimeHeads = new Map<string, Uint8Array>();
-
-function writePkcs7MimeHead(smimeType: string, description: string): Uint8Array {
-  return buildEntity({
-    headers: [
-      ['Content-Type', formatContentType('application/pkcs7-mime', { 'smime-type': smimeType, name: 'smime.p7m' })],
-      ['Content-Transfer-Encoding', 'base64'],
-      ['Content-Disposition', 'attachment; filename=smime.p7m'],
-      ['Content-Description', description],
-    ],
-    body: EMPTY,
-  });
-}
 
 /**
  * The content type OID of a DER ContentInfo ::= SEQUENCE { contentType OBJECT IDENTIFIER, content [0] EXPLICIT ANY },

@@ -2,12 +2,12 @@
 // AuthEnvelopedData (RFC 5083 section 2.1), RecipientInfo (ktri, kari; kekri/pwri/ori are recognised and skipped).
 //
 // Parsing: the skeleton (ContentInfo > [0] > EnvelopedData > EncryptedContentInfo > [0] ciphertext) is walked with
-// the offset-based BER reader of cms-ber.ts, so indefinite lengths and chunked ciphertext of any size cost no tree;
-// each RecipientInfo and AlgorithmIdentifier is decoded on its own with asn1js (lib/der.ts, default limits). pkijs'
-// EnvelopedData is not used: it parses the whole ContentInfo as one asn1js tree (16 MiB and 10,000-node defaults),
+// the offset-based BER reader of asn1/ber-envelope.ts, so indefinite lengths and chunked ciphertext of any size cost
+// no tree; each RecipientInfo and AlgorithmIdentifier is decoded on its own with asn1js (asn1/asn1js-nodes.ts,
+// default limits). pkijs' EnvelopedData is not used: it parses the whole ContentInfo as one asn1js tree (16 MiB and 10,000-node defaults),
 // has no AuthEnvelopedData, and decrypts through WebCrypto, which has no RSA PKCS #1 v1.5 decryption.
 //
-// Every failure is DerError (limit: true for resource limits); envelope.ts turns it into CMS_MALFORMED/CMS_TOO_LARGE.
+// Every failure is DerError (limit: true for resource limits); inspect.ts turns it into CMS_MALFORMED/CMS_TOO_LARGE.
 
 import {
   algorithmIdentifier,
@@ -25,7 +25,7 @@ import {
   smallInteger,
   TAG,
   type Node,
-} from '../asn1/asn1js-nodes.ts';
+} from '../../asn1/asn1js-nodes.ts';
 import {
   OID_AUTH_ENVELOPED_DATA,
   OID_ENVELOPED_DATA,
@@ -35,10 +35,10 @@ import {
   type ContentAlgorithm,
   type KeyAgreementAlgorithm,
   type KeyTransportAlgorithm,
-} from './envelope-algorithms.ts';
-import { childrenOf, isContext, isUniversal, octetStringLength, octetStringValue, readTlv, type Tlv } from '../asn1/ber-envelope.ts';
-import { MAX_AUTH_ATTRIBUTES_BYTES, MAX_ENCRYPTED_CONTENT_BYTES, MAX_RECIPIENT_INFOS } from './limits-enveloped.ts';
-import { formatName } from '../x509/name.ts';
+} from './algorithms.ts';
+import { childrenOf, isContext, isUniversal, octetStringLength, octetStringValue, readTlv, type Tlv } from '../../asn1/ber-envelope.ts';
+import { MAX_AUTH_ATTRIBUTES_BYTES, MAX_ENCRYPTED_CONTENT_BYTES, MAX_RECIPIENT_INFOS } from '../limits-enveloped.ts';
+import { formatName } from '../../x509/name.ts';
 
 /** Fields of one SEQUENCE in the skeleton: EnvelopedData has at most 6, AuthEnvelopedData 7. */
 const MAX_SKELETON_FIELDS = 8;

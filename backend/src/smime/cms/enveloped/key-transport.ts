@@ -10,9 +10,9 @@
 // failure is one DECRYPT_FAILED, so that the "first byte is not zero" case cannot be told apart (Manger 2001).
 
 import { constants, createHash, privateDecrypt, publicEncrypt, type KeyObject } from 'node:crypto';
-import type { HashName, KeyTransportAlgorithm } from './envelope-algorithms.ts';
-import { CipherError } from '../crypto/content-cipher.ts';
-import { rsaPkcs1v15DecryptImplicit, rsaPkcs1v15Encrypt } from '../crypto/rsa-pkcs1v15.ts';
+import type { HashName, KeyTransportAlgorithm } from './algorithms.ts';
+import { CipherError } from '../../crypto/content-cipher.ts';
+import { rsaPkcs1v15DecryptImplicit, rsaPkcs1v15Encrypt } from '../../crypto/rsa-pkcs1v15.ts';
 
 const HASH_LENGTH: Readonly<Record<HashName, number>> = { sha1: 20, sha224: 28, sha256: 32, sha384: 48, sha512: 64 };
 

@@ -6,9 +6,9 @@
 // wrong key certain to fail (unlike RSA PKCS #1 v1.5 with implicit rejection).
 
 import { createCipheriv, createDecipheriv, createHash, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { CURVES, OID_EC_PUBLIC_KEY, type HashName, type KeyAgreementAlgorithm } from './envelope-algorithms.ts';
-import * as w from '../asn1/der-chunks.ts';
-import { CipherError } from '../crypto/content-cipher.ts';
+import { CURVES, OID_EC_PUBLIC_KEY, type HashName, type KeyAgreementAlgorithm } from './algorithms.ts';
+import * as w from '../../asn1/der-chunks.ts';
+import { CipherError } from '../../crypto/content-cipher.ts';
 
 /** RFC 3394 section 2.2.3.1: the default initial value of AES key wrap. */
 const KEY_WRAP_IV = Buffer.from('a6a6a6a6a6a6a6a6', 'hex');

@@ -1,7 +1,7 @@
 // The signed attributes of an S/MIME SignerInfo (RFC 5652 section 11, RFC 8551 section 2.5) and the
 // IssuerAndSerialNumber they and the SignerInfo use to name a certificate (RFC 5652 section 10.2.4).
 
-import { capability, type SmimeCapability } from './algorithm-identifiers.ts';
+import { capability, type SmimeCapability } from './algorithms.ts';
 import {
   encoded,
   implicitConstructed,
@@ -13,8 +13,8 @@ import {
   time,
   toBytes,
   type Der,
-} from '../asn1/der-writer.ts';
-import { certificateParts } from '../x509/raw.ts';
+} from '../../asn1/der-writer.ts';
+import { certificateParts } from '../../x509/raw.ts';
 
 export const OID_ID_DATA = '1.2.840.113549.1.7.1';
 const OID_CONTENT_TYPE = '1.2.840.113549.1.9.3';

@@ -17,9 +17,9 @@ import {
   smallInteger,
   TAG,
   type Node,
-} from '../asn1/asn1js-nodes.ts';
-import * as w from '../asn1/der-chunks.ts';
-import { rc2EffectiveBitsFromVersion } from '../crypto/rc2.ts';
+} from '../../asn1/asn1js-nodes.ts';
+import * as w from '../../asn1/der-chunks.ts';
+import { rc2EffectiveBitsFromVersion } from '../../crypto/rc2.ts';
 
 /** RFC 5652 section 4, RFC 5083 section 1: ContentInfo content types. */
 export const OID_DATA = '1.2.840.113549.1.7.1';

@@ -1,8 +1,8 @@
 // SignerInfo, SignedData and the ContentInfo around them (RFC 5652 sections 3, 5.1, 5.3), written as DER.
 
-import { digestAlgorithm, type DigestName } from './algorithm-identifiers.ts';
-import { issuerAndSerialNumber, OID_ID_DATA, type IssuerAndSerial } from './signed-attributes.ts';
-import { encoded, explicit, integer, objectIdentifier, octetString, sequence, setOf, TAG, tlv, type Der } from '../asn1/der-writer.ts';
+import { digestAlgorithm, type DigestName } from './algorithms.ts';
+import { issuerAndSerialNumber, OID_ID_DATA, type IssuerAndSerial } from './attributes.ts';
+import { encoded, explicit, integer, objectIdentifier, octetString, sequence, setOf, TAG, tlv, type Der } from '../../asn1/der-writer.ts';
 
 const OID_SIGNED_DATA = '1.2.840.113549.1.7.2';
 /** [0] IMPLICIT, constructed: the tag the signed attributes carry inside the SignerInfo. */
