@@ -26,7 +26,7 @@ import { isSmimeError, SmimeError, type SmimeErrorCode } from '../../backend/src
 import { aesGcmEncrypt } from '../../backend/src/smime/crypto/des-ede3.ts';
 import { childrenOf, isUniversal, readTlv, type Tlv } from '../../backend/src/smime/asn1/ber-envelope.ts';
 import * as w from '../../backend/src/smime/asn1/der-chunks.ts';
-import { MAX_ENVELOPE_BYTES, MAX_RECIPIENT_INFOS } from '../../backend/src/smime/cms/limits-enveloped.ts';
+import { MAX_ENVELOPE_BYTES, MAX_RECIPIENT_INFOS } from '../../backend/src/smime/limits.ts';
 import { certificateIdentity } from '../../backend/src/smime/cms/recipient-id.ts';
 import { parseEnvelope } from '../../backend/src/smime/cms/enveloped-data.ts';
 import { rsaPkcs1v15Encrypt } from '../../backend/src/smime/crypto/rsa-pkcs1v15.ts';

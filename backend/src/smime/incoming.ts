@@ -15,19 +15,21 @@
  */
 import { decryptEnvelope, inspectEnvelope, type DecryptionKey, type EnvelopeInfo } from './cms/envelope.ts';
 import { isSmimeError, SmimeError } from './errors.ts';
-import { canonicalizeLineEndings, decodeBody, getHeader, isMimeError, parseEntity, plainSender, type MimeEntity } from './mime/index.ts';
+import {
+  canonicalizeLineEndings,
+  decodeBody,
+  getHeader,
+  isMimeError,
+  parseEntity,
+  plainSender,
+  type MimeEntity,
+} from './mime/index.ts';
 import type { DecryptionStatus, SignatureEvidence, SignatureStatus } from './types.ts';
 import { SIGNATURE_STATUSES } from './types.ts';
 import { verifySignedData, type VerifyOptions } from './cms/verify.ts';
 
-/** Nested S/MIME layers followed at most: a triple wrap is 3; more is a crafted message. */
-export const MAX_SMIME_LAYERS = 8;
-/** S/MIME parts reported inside an unprotected multipart at most. */
-export const MAX_NESTED_SMIME_PARTS = 16;
-
-const OID_SIGNED_DATA = '1.2.840.113549.1.7.2';
-const OID_ENVELOPED_DATA = '1.2.840.113549.1.7.3';
-const OID_AUTH_ENVELOPED_DATA = '1.2.840.113549.1.9.16.1.23';
+import { MAX_NESTED_SMIME_PARTS, MAX_SMIME_LAYERS } from './limits.ts';
+import { OID_AUTH_ENVELOPED_DATA, OID_ENVELOPED_DATA, OID_SIGNED_DATA } from './asn1/oids.ts';
 
 export interface SignedLayer {
   kind: 'signed';

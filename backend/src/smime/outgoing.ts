@@ -36,6 +36,7 @@ import {
 } from './mime/index.ts';
 import { Base64LineWriter, base64LinesLength } from './mime/lib/base64-lines.ts';
 import { micalgOf, signPieces, type Signer, type SignOptions } from './cms/sign.ts';
+import { OID_AUTH_ENVELOPED_DATA, OID_ENVELOPED_DATA } from './asn1/oids.ts';
 
 export interface ProtectOptions {
   sign?: {
@@ -70,9 +71,6 @@ type EncryptWithFunction = Extract<NonNullable<ProtectOptions['encrypt']>, { enc
 
 /** Transport fields never written to the protected message (see the module comment). */
 const DROPPED_HEADERS: ReadonlySet<string> = new Set(['bcc', 'resent-bcc']);
-
-const OID_ENVELOPED_DATA = '1.2.840.113549.1.7.3';
-const OID_AUTH_ENVELOPED_DATA = '1.2.840.113549.1.9.16.1.23';
 
 /** MIME defects of the top-level header block that mean the input is not a message at all. */
 const FATAL_DEFECTS = new Set(['INVALID_HEADER_LINE', 'MISSING_HEADER_BODY_SEPARATOR']);

@@ -4,7 +4,7 @@
 
 import * as asn1js from 'asn1js';
 import { BerError, children as berChildren, readOne, type Tlv } from './tlv.ts';
-import { MAX_ASN1_DEPTH, MAX_ASN1_NODES, MAX_P12_BYTES } from '../pkcs12/limits.ts';
+import { MAX_ASN1_NODES, MAX_BER_DEPTH, MAX_P12_BYTES } from '../limits.ts';
 
 /** Input did not have the expected ASN.1 shape. `limit` marks a resource limit rather than a format error. */
 export class DerError extends Error {
@@ -47,7 +47,7 @@ export function decode(bytes: Uint8Array, what: string): Node {
   let result: ReturnType<typeof asn1js.fromBER>;
   try {
     result = asn1js.fromBER(bytes, {
-      maxDepth: MAX_ASN1_DEPTH,
+      maxDepth: MAX_BER_DEPTH,
       maxNodes: MAX_ASN1_NODES,
       maxContentLength: MAX_P12_BYTES,
       // asn1js would otherwise try to decode every OCTET STRING and BIT STRING as nested ASN.1 (ciphertext

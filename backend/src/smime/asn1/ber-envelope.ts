@@ -12,7 +12,7 @@
 // resource limits). Nothing here allocates in proportion to the number of elements.
 
 import { DerError } from './asn1js-nodes.ts';
-import { MAX_BER_DEPTH } from '../cms/limits-enveloped.ts';
+import { MAX_BER_DEPTH } from '../limits.ts';
 
 export const CLASS_UNIVERSAL = 0;
 export const CLASS_CONTEXT = 2;

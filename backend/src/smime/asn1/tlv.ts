@@ -7,7 +7,7 @@
 //
 // Every failure is a BerError; nothing else is thrown on bad input.
 
-import { MAX_BER_CHILDREN, MAX_BER_DEPTH } from '../cms/limits-signed.ts';
+import { MAX_BER_CHILDREN, MAX_BER_DEPTH } from '../limits.ts';
 
 export class BerError extends Error {
   /** A resource limit rather than a format error. */

@@ -34,16 +34,6 @@ import {
   keyAgreementAlgorithm,
   keyAgreementAlgorithmDer,
   keyTransportAlgorithmDer,
-  OID_AES128_CBC,
-  OID_AES128_GCM,
-  OID_AES192_CBC,
-  OID_AES256_CBC,
-  OID_AES256_GCM,
-  OID_AUTH_ENVELOPED_DATA,
-  OID_DATA,
-  OID_DES_EDE3_CBC,
-  OID_EC_PUBLIC_KEY,
-  OID_ENVELOPED_DATA,
   oaepAlgorithm,
   RSA_PKCS1,
   type ContentAlgorithm,
@@ -52,7 +42,14 @@ import {
 import { ciphertextLength, generateContentKey } from '../crypto/content-cipher.ts';
 import * as w from '../asn1/der-chunks.ts';
 import { curveOfKey } from './key-agreement.ts';
-import { MAX_ENCRYPT_RECIPIENTS, MAX_ENCRYPTED_CONTENT_BYTES, MAX_ENVELOPE_BYTES, MAX_MATCHED_DECRYPTIONS, MAX_TRIAL_DECRYPTIONS, MIN_RSA_ENCRYPTION_BITS } from './limits-enveloped.ts';
+import {
+  MAX_ENCRYPT_RECIPIENTS,
+  MAX_ENCRYPTED_CONTENT_BYTES,
+  MAX_ENVELOPE_BYTES,
+  MAX_MATCHED_DECRYPTIONS,
+  MAX_TRIAL_DECRYPTIONS,
+  MIN_RSA_ENCRYPTION_BITS,
+} from '../limits.ts';
 import { certificateIdentity, identifies, serialHex, type CertificateIdentity } from './recipient-id.ts';
 import {
   encryptedContentBytes,
@@ -64,6 +61,18 @@ import {
   type RecipientId,
 } from './enveloped-data.ts';
 import { DerError } from '../asn1/asn1js-nodes.ts';
+import {
+  OID_AES128_CBC,
+  OID_AES128_GCM,
+  OID_AES192_CBC,
+  OID_AES256_CBC,
+  OID_AES256_GCM,
+  OID_AUTH_ENVELOPED_DATA,
+  OID_DATA,
+  OID_DES_EDE3_CBC,
+  OID_EC_PUBLIC_KEY,
+  OID_ENVELOPED_DATA,
+} from '../asn1/oids.ts';
 
 export type ContentCipher = 'aes-256-cbc' | 'aes-128-cbc' | 'aes-192-cbc' | 'aes-128-gcm' | 'aes-256-gcm' | 'des-ede3-cbc';
 

@@ -27,8 +27,6 @@ import {
   type Node,
 } from '../asn1/asn1js-nodes.ts';
 import {
-  OID_AUTH_ENVELOPED_DATA,
-  OID_ENVELOPED_DATA,
   parseContentAlgorithm,
   parseKeyAgreementAlgorithm,
   parseKeyTransportAlgorithm,
@@ -36,9 +34,18 @@ import {
   type KeyAgreementAlgorithm,
   type KeyTransportAlgorithm,
 } from './envelope-algorithms.ts';
-import { childrenOf, isContext, isUniversal, octetStringLength, octetStringValue, readTlv, type Tlv } from '../asn1/ber-envelope.ts';
-import { MAX_AUTH_ATTRIBUTES_BYTES, MAX_ENCRYPTED_CONTENT_BYTES, MAX_RECIPIENT_INFOS } from './limits-enveloped.ts';
+import {
+  childrenOf,
+  isContext,
+  isUniversal,
+  octetStringLength,
+  octetStringValue,
+  readTlv,
+  type Tlv,
+} from '../asn1/ber-envelope.ts';
+import { MAX_AUTH_ATTRIBUTES_BYTES, MAX_ENCRYPTED_CONTENT_BYTES, MAX_RECIPIENT_INFOS } from '../limits.ts';
 import { formatName } from '../x509/name.ts';
+import { OID_AUTH_ENVELOPED_DATA, OID_EC_PUBLIC_KEY, OID_ENVELOPED_DATA } from '../asn1/oids.ts';
 
 /** Fields of one SEQUENCE in the skeleton: EnvelopedData has at most 6, AuthEnvelopedData 7. */
 const MAX_SKELETON_FIELDS = 8;
@@ -135,7 +142,7 @@ function originatorKey(node: Node): KeyAgreeRecipient['originator'] {
   const { oid: id, params } = algorithmIdentifier(algorithm, 'originatorKey algorithm');
   const { bytes, unusedBits } = bitString(publicKey, 'originatorKey publicKey');
   if (unusedBits !== 0) throw new DerError('originatorKey publicKey: unused bits');
-  if (id !== '1.2.840.10045.2.1') return { point: bytes, curveOid: undefined, unsupported: `originator key ${id}` };
+  if (id !== OID_EC_PUBLIC_KEY) return { point: bytes, curveOid: undefined, unsupported: `originator key ${id}` };
   // RFC 5753 section 3.1.1: parameters absent, NULL (both read as undefined here) or the curve.
   if (params && !isTag(params, TAG.OID)) return { point: bytes, curveOid: undefined, unsupported: 'explicit curve parameters' };
   return { point: bytes, curveOid: params ? oid(params, 'originatorKey curve') : undefined };

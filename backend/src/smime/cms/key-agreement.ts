@@ -5,10 +5,19 @@
 // Every decryption failure is CipherError DECRYPT_FAILED with one message; the AES key-wrap integrity check makes a
 // wrong key certain to fail (unlike RSA PKCS #1 v1.5 with implicit rejection).
 
-import { createCipheriv, createDecipheriv, createHash, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { CURVES, OID_EC_PUBLIC_KEY, type HashName, type KeyAgreementAlgorithm } from './envelope-algorithms.ts';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  type KeyObject,
+} from 'node:crypto';
+import { CURVES, type HashName, type KeyAgreementAlgorithm } from './envelope-algorithms.ts';
 import * as w from '../asn1/der-chunks.ts';
 import { CipherError } from '../crypto/des-ede3.ts';
+import { OID_EC_PUBLIC_KEY } from '../asn1/oids.ts';
 
 /** RFC 3394 section 2.2.3.1: the default initial value of AES key wrap. */
 const KEY_WRAP_IV = Buffer.from('a6a6a6a6a6a6a6a6', 'hex');

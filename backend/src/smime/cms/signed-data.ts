@@ -25,7 +25,12 @@ import {
   UNIVERSAL,
   type Tlv,
 } from '../asn1/tlv.ts';
-import { MAX_MESSAGE_CERTIFICATES, MAX_SIGNED_ATTRIBUTES, MAX_SIGNED_ATTRIBUTES_BYTES, MAX_SIGNER_INFOS } from './limits-signed.ts';
+import {
+  MAX_MESSAGE_CERTIFICATES,
+  MAX_SIGNED_ATTRIBUTES,
+  MAX_SIGNED_ATTRIBUTES_BYTES,
+  MAX_SIGNER_INFOS,
+} from '../limits.ts';
 import { OID_SIGNED_DATA } from '../asn1/oids.ts';
 
 export interface Attribute {

@@ -53,12 +53,54 @@
  */
 import { describeCertificate } from '../x509/describe.ts';
 import { SmimeError } from '../errors.ts';
-import { BerError, children, concatBytes, der, encoding, octets, oid, sequence, time, toDer, type Tlv } from '../asn1/tlv.ts';
-import { digest, digestName, publicKey, signatureScheme, UnsupportedAlgorithmError, verifySignature, type DigestName, type SignatureScheme } from '../crypto/signature-algorithms.ts';
-import { keyIdentifier, OID_ANY_EXTENDED_KEY_USAGE, OID_KP_EMAIL_PROTECTION, sameBytes, validityAt, type CertificateFacts } from '../x509/certificate.ts';
-import { MAX_SIGNED_DATA_BYTES } from './limits-signed.ts';
-import { signedDataNode, signedDataParts, type Attribute, type SignedDataParts, type SignerInfoParts } from './signed-data.ts';
-import { OID_DATA } from '../asn1/oids.ts';
+import {
+  BerError,
+  children,
+  concatBytes,
+  der,
+  encoding,
+  octets,
+  oid,
+  sequence,
+  time,
+  toDer,
+  type Tlv,
+} from '../asn1/tlv.ts';
+import {
+  digest,
+  digestName,
+  publicKey,
+  signatureScheme,
+  UnsupportedAlgorithmError,
+  verifySignature,
+  type DigestName,
+  type SignatureScheme,
+} from '../crypto/signature-algorithms.ts';
+import { keyIdentifier, sameBytes, validityAt, type CertificateFacts } from '../x509/certificate.ts';
+import { MAX_SIGNED_DATA_BYTES } from '../limits.ts';
+import {
+  signedDataNode,
+  signedDataParts,
+  type Attribute,
+  type SignedDataParts,
+  type SignerInfoParts,
+} from './signed-data.ts';
+import {
+  OID_AES128_CBC,
+  OID_AES128_GCM,
+  OID_AES192_CBC,
+  OID_AES192_GCM,
+  OID_AES256_CBC,
+  OID_AES256_GCM,
+  OID_ANY_EXTENDED_KEY_USAGE,
+  OID_CONTENT_TYPE,
+  OID_DATA,
+  OID_DES_EDE3_CBC,
+  OID_KP_EMAIL_PROTECTION,
+  OID_MESSAGE_DIGEST,
+  OID_SIGNING_TIME,
+  OID_SMIME_CAPABILITIES,
+} from '../asn1/oids.ts';
 import type { RevocationChecker } from '../x509/revocation.ts';
 import { buildChain, parsedCertificate, type ChainProblem } from '../x509/chain.ts';
 import type { CertificateSummary, Check, CheckName, Fetcher, SignatureEvidence, SignatureStatus } from '../types.ts';
@@ -105,20 +147,16 @@ export const DEFAULT_POLICY: Readonly<VerifyPolicy> = { rejectSha1: true, minRsa
 const OPTION_KEYS = new Set(['trustAnchors', 'intermediates', 'fromAddresses', 'fromProblem', 'now', 'revocation', 'fetcher', 'policy']);
 
 /** RFC 5652 section 11 and RFC 8551 section 2.5.2: the signed attributes we read. */
-const OID_CONTENT_TYPE = '1.2.840.113549.1.9.3';
-const OID_MESSAGE_DIGEST = '1.2.840.113549.1.9.4';
-const OID_SIGNING_TIME = '1.2.840.113549.1.9.5';
-const OID_SMIME_CAPABILITIES = '1.2.840.113549.1.9.15';
 
 /** RFC 3565 and RFC 5084 content ciphers a correspondent may announce, in our names (outgoing.ts). */
 const CAPABILITY_NAMES: Readonly<Record<string, string>> = {
-  '2.16.840.1.101.3.4.1.2': 'aes-128-cbc',
-  '2.16.840.1.101.3.4.1.22': 'aes-192-cbc',
-  '2.16.840.1.101.3.4.1.42': 'aes-256-cbc',
-  '2.16.840.1.101.3.4.1.6': 'aes-128-gcm',
-  '2.16.840.1.101.3.4.1.26': 'aes-192-gcm',
-  '2.16.840.1.101.3.4.1.46': 'aes-256-gcm',
-  '1.2.840.113549.3.7': 'des-ede3-cbc',
+  [OID_AES128_CBC]: 'aes-128-cbc',
+  [OID_AES192_CBC]: 'aes-192-cbc',
+  [OID_AES256_CBC]: 'aes-256-cbc',
+  [OID_AES128_GCM]: 'aes-128-gcm',
+  [OID_AES192_GCM]: 'aes-192-gcm',
+  [OID_AES256_GCM]: 'aes-256-gcm',
+  [OID_DES_EDE3_CBC]: 'des-ede3-cbc',
 };
 
 const SCHEME_LABELS: Readonly<Record<SignatureScheme['name'], string>> = {

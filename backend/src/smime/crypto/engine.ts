@@ -16,12 +16,23 @@ import type { KeyObject } from 'node:crypto';
 import * as pkijs from 'pkijs';
 import { SmimeError } from '../errors.ts';
 import type { ContentAlgorithm, KeyAgreementAlgorithm, KeyTransportAlgorithm } from '../cms/envelope-algorithms.ts';
-import { contentEncryptor, decryptContent, encryptContent, type ContentDecryptInput, type ContentEncryptResult } from './content-cipher.ts';
-import { decryptKeyAgreement, encryptKeyAgreement, type KeyAgreementDecryptInput, type KeyAgreementEncryptResult } from '../cms/key-agreement.ts';
+import {
+  contentEncryptor,
+  decryptContent,
+  encryptContent,
+  type ContentDecryptInput,
+  type ContentEncryptResult,
+} from './content-cipher.ts';
+import {
+  decryptKeyAgreement,
+  encryptKeyAgreement,
+  type KeyAgreementDecryptInput,
+  type KeyAgreementEncryptResult,
+} from '../cms/key-agreement.ts';
 import { decryptKeyTransport, encryptKeyTransport } from '../cms/key-transport.ts';
 import { DerError, type Node } from '../asn1/asn1js-nodes.ts';
 import { CipherError, type StreamEncryptor } from './des-ede3.ts';
-import { KdfBudget } from '../pkcs12/limits.ts';
+import { KdfBudget } from '../pkcs12/kdf-budget.ts';
 import { OID_PBES2 } from '../asn1/oids.ts';
 import { BadDecryptError, type PbeCipherName } from './pbe-ciphers.ts';
 import { pbes2Decrypt } from '../pkcs12/pbes2.ts';

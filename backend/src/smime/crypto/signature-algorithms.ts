@@ -3,8 +3,42 @@
 // UnsupportedAlgorithmError, which verification reports as 'unsupported' rather than as a bad signature.
 
 import { constants, createHash, createPublicKey, verify, type Hash, type KeyObject } from 'node:crypto';
-import { algorithm as readAlgorithm, BerError, explicit, isContext, sequence, smallInteger, type Tlv } from '../asn1/tlv.ts';
-import { OID_EC_PUBLIC_KEY, OID_ED25519, OID_RSA_ENCRYPTION, OID_RSASSA_PSS, OID_SHA1, OID_SHA224, OID_SHA256, OID_SHA384, OID_SHA512 } from '../asn1/oids.ts';
+import {
+  algorithm as readAlgorithm,
+  BerError,
+  explicit,
+  isContext,
+  sequence,
+  smallInteger,
+  type Tlv,
+} from '../asn1/tlv.ts';
+import {
+  OID_EC_PUBLIC_KEY,
+  OID_ECDSA_WITH_SHA1,
+  OID_ECDSA_WITH_SHA224,
+  OID_ECDSA_WITH_SHA256,
+  OID_ECDSA_WITH_SHA384,
+  OID_ECDSA_WITH_SHA512,
+  OID_ED25519,
+  OID_MD2,
+  OID_MD2_WITH_RSA,
+  OID_MD5,
+  OID_MD5_WITH_RSA,
+  OID_MGF1,
+  OID_RSA_ENCRYPTION,
+  OID_RSASSA_PSS,
+  OID_SHA1,
+  OID_SHA1_WITH_RSA,
+  OID_SHA1_WITH_RSA_OIW,
+  OID_SHA224,
+  OID_SHA224_WITH_RSA,
+  OID_SHA256,
+  OID_SHA256_WITH_RSA,
+  OID_SHA384,
+  OID_SHA384_WITH_RSA,
+  OID_SHA512,
+  OID_SHA512_WITH_RSA,
+} from '../asn1/oids.ts';
 
 export class UnsupportedAlgorithmError extends Error {
   constructor(message: string) {
@@ -25,13 +59,11 @@ const DIGESTS: Readonly<Record<string, DigestName>> = {
 
 /** Digests known to be broken for signatures; named so the 'unsupported' detail says why. */
 const BROKEN_DIGESTS: Readonly<Record<string, string>> = {
-  '1.2.840.113549.2.5': 'MD5',
-  '1.2.840.113549.2.2': 'MD2',
-  '1.2.840.113549.1.1.4': 'MD5 with RSA',
-  '1.2.840.113549.1.1.2': 'MD2 with RSA',
+  [OID_MD5]: 'MD5',
+  [OID_MD2]: 'MD2',
+  [OID_MD5_WITH_RSA]: 'MD5 with RSA',
+  [OID_MD2_WITH_RSA]: 'MD2 with RSA',
 };
-
-export const OID_MGF1 = '1.2.840.113549.1.1.8';
 
 export type SchemeName = 'rsa-pkcs1-v1_5' | 'rsa-pss' | 'ecdsa' | 'ed25519';
 
@@ -45,17 +77,17 @@ export interface SignatureScheme {
 
 /** Signature OIDs that fix their hash (RFC 4055 section 5, RFC 5758 section 3.2). */
 const SIGNATURES: Readonly<Record<string, { name: SchemeName; hash?: DigestName }>> = {
-  '1.2.840.113549.1.1.5': { name: 'rsa-pkcs1-v1_5', hash: 'sha1' },
-  '1.3.14.3.2.29': { name: 'rsa-pkcs1-v1_5', hash: 'sha1' },
-  '1.2.840.113549.1.1.14': { name: 'rsa-pkcs1-v1_5', hash: 'sha224' },
-  '1.2.840.113549.1.1.11': { name: 'rsa-pkcs1-v1_5', hash: 'sha256' },
-  '1.2.840.113549.1.1.12': { name: 'rsa-pkcs1-v1_5', hash: 'sha384' },
-  '1.2.840.113549.1.1.13': { name: 'rsa-pkcs1-v1_5', hash: 'sha512' },
-  '1.2.840.10045.4.1': { name: 'ecdsa', hash: 'sha1' },
-  '1.2.840.10045.4.3.1': { name: 'ecdsa', hash: 'sha224' },
-  '1.2.840.10045.4.3.2': { name: 'ecdsa', hash: 'sha256' },
-  '1.2.840.10045.4.3.3': { name: 'ecdsa', hash: 'sha384' },
-  '1.2.840.10045.4.3.4': { name: 'ecdsa', hash: 'sha512' },
+  [OID_SHA1_WITH_RSA]: { name: 'rsa-pkcs1-v1_5', hash: 'sha1' },
+  [OID_SHA1_WITH_RSA_OIW]: { name: 'rsa-pkcs1-v1_5', hash: 'sha1' },
+  [OID_SHA224_WITH_RSA]: { name: 'rsa-pkcs1-v1_5', hash: 'sha224' },
+  [OID_SHA256_WITH_RSA]: { name: 'rsa-pkcs1-v1_5', hash: 'sha256' },
+  [OID_SHA384_WITH_RSA]: { name: 'rsa-pkcs1-v1_5', hash: 'sha384' },
+  [OID_SHA512_WITH_RSA]: { name: 'rsa-pkcs1-v1_5', hash: 'sha512' },
+  [OID_ECDSA_WITH_SHA1]: { name: 'ecdsa', hash: 'sha1' },
+  [OID_ECDSA_WITH_SHA224]: { name: 'ecdsa', hash: 'sha224' },
+  [OID_ECDSA_WITH_SHA256]: { name: 'ecdsa', hash: 'sha256' },
+  [OID_ECDSA_WITH_SHA384]: { name: 'ecdsa', hash: 'sha384' },
+  [OID_ECDSA_WITH_SHA512]: { name: 'ecdsa', hash: 'sha512' },
   [OID_ED25519]: { name: 'ed25519' },
 };
 

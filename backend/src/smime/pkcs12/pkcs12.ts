@@ -26,7 +26,8 @@ import {
   smallInteger,
   type Node,
 } from '../asn1/asn1js-nodes.ts';
-import { KdfBudget, MAX_BAGS, MAX_CERTIFICATES, MAX_P12_BYTES, MAX_SAFE_CONTENTS_DEPTH } from './limits.ts';
+import { KdfBudget } from './kdf-budget.ts';
+import { MAX_BAGS, MAX_CERTIFICATES, MAX_P12_BYTES, MAX_SAFE_CONTENTS_DEPTH } from '../limits.ts';
 import {
   OID_CERT_BAG,
   OID_DATA,
@@ -57,8 +58,6 @@ import {
 } from './kdf.ts';
 import { MAC_DIGESTS } from './mac.ts';
 import { certificateParts } from '../x509/raw.ts';
-
-export { MAX_P12_BYTES } from './limits.ts';
 
 /** What protected the file, for the record. Cipher names follow OpenSSL ('aes-256-cbc', 'des-ede3-cbc', 'rc2-40-cbc'). */
 export interface Pkcs12Protection {

@@ -20,10 +20,21 @@
  */
 import { describeCertificate, pemToDer } from './describe.ts';
 import { BerError } from '../asn1/tlv.ts';
-import { publicKey, signatureScheme, UnsupportedAlgorithmError, verifySignature } from '../crypto/signature-algorithms.ts';
+import {
+  publicKey,
+  signatureScheme,
+  UnsupportedAlgorithmError,
+  verifySignature,
+} from '../crypto/signature-algorithms.ts';
 import { certificateFacts, keyIdentifier, sameBytes, validityAt, type CertificateFacts } from './certificate.ts';
 import { nameConstraintViolation } from './name-constraints.ts';
-import { MAX_AIA_CERTIFICATES, MAX_AIA_FETCHES, MAX_CHAIN_LENGTH, MAX_PATH_SEARCH_STEPS, MAX_POOL_CERTIFICATES } from '../cms/limits-signed.ts';
+import {
+  MAX_AIA_CERTIFICATES,
+  MAX_AIA_FETCHES,
+  MAX_CHAIN_LENGTH,
+  MAX_PATH_SEARCH_STEPS,
+  MAX_POOL_CERTIFICATES,
+} from '../limits.ts';
 import { signedDataNode, signedDataParts } from '../cms/signed-data.ts';
 import type { Fetcher } from '../types.ts';
 

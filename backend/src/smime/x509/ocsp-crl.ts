@@ -31,10 +31,19 @@ import {
 } from '../asn1/tlv.ts';
 import { digest, type DigestName } from '../crypto/signature-algorithms.ts';
 import type { CertificateFacts } from './certificate.ts';
-import { OID_SHA1, OID_SHA256, OID_SHA384, OID_SHA512 } from '../asn1/oids.ts';
-
-export const OID_OCSP_BASIC = '1.3.6.1.5.5.7.48.1.1';
-export const OID_OCSP_NONCE = '1.3.6.1.5.5.7.48.1.2';
+import {
+  OID_AUTHORITY_KEY_IDENTIFIER,
+  OID_CRL_NUMBER,
+  OID_CRL_REASON,
+  OID_DELTA_CRL_INDICATOR,
+  OID_ISSUING_DISTRIBUTION_POINT,
+  OID_OCSP_BASIC,
+  OID_OCSP_NONCE,
+  OID_SHA1,
+  OID_SHA256,
+  OID_SHA384,
+  OID_SHA512,
+} from '../asn1/oids.ts';
 
 const HASH_OIDS: Readonly<Record<string, DigestName>> = { [OID_SHA1]: 'sha1', [OID_SHA256]: 'sha256', [OID_SHA384]: 'sha384', [OID_SHA512]: 'sha512' };
 
@@ -223,11 +232,6 @@ export function encodedNonce(nonce: Uint8Array): Uint8Array {
 
 // ---- CRLs -------------------------------------------------------------------------------------------------------
 
-const OID_DELTA_CRL_INDICATOR = '2.5.29.27';
-const OID_ISSUING_DISTRIBUTION_POINT = '2.5.29.28';
-const OID_AUTHORITY_KEY_IDENTIFIER = '2.5.29.35';
-const OID_CRL_NUMBER = '2.5.29.20';
-
 export interface Crl {
   tbs: Uint8Array;
   signatureAlgorithm: { oid: string; params: Tlv | undefined };
@@ -308,7 +312,7 @@ export function crlEntry(crl: Crl, serial: Uint8Array): { revokedAt: Date; reaso
     let reason: number | undefined;
     if (fields[2]) {
       for (const e of extensions(fields[2])) {
-        if (e.oid === '2.5.29.21') reason = enumerated(readOne(e.value, 'reasonCode'));
+        if (e.oid === OID_CRL_REASON) reason = enumerated(readOne(e.value, 'reasonCode'));
         else if (e.critical) throw new BerError(`unsupported critical CRL entry extension ${e.oid}`);
       }
     }
