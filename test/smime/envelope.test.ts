@@ -24,7 +24,7 @@ import {
 } from '../../backend/src/smime/cms/envelope.ts';
 import { isSmimeError, SmimeError, type SmimeErrorCode } from '../../backend/src/smime/errors.ts';
 import { aesGcmEncrypt } from '../../backend/src/smime/crypto/des-ede3.ts';
-import { childrenOf, isUniversal, readTlv, type Tlv } from '../../backend/src/smime/asn1/ber-envelope.ts';
+import { children, isUniversal, readTlv, type Tlv } from '../../backend/src/smime/asn1/reader.ts';
 import * as w from '../../backend/src/smime/asn1/der-chunks.ts';
 import { MAX_ENVELOPE_BYTES, MAX_RECIPIENT_INFOS } from '../../backend/src/smime/limits.ts';
 import { certificateIdentity } from '../../backend/src/smime/cms/recipient-id.ts';
@@ -101,22 +101,22 @@ function streamLike(der: Uint8Array, chunk: number): Uint8Array {
   const open = (tag: number) => parts.push(Uint8Array.of(tag, 0x80));
   const close = () => parts.push(Uint8Array.of(0, 0));
   const top = readTlv(der, 0, der.length);
-  const [type, wrapper] = childrenOf(der, top, 'ContentInfo', 2) as [Tlv, Tlv];
-  const [body] = childrenOf(der, wrapper, '[0]', 1) as [Tlv];
+  const [type, wrapper] = children(top, 'ContentInfo', 2) as [Tlv, Tlv];
+  const [body] = children(wrapper, '[0]', 1) as [Tlv];
   open(0x30);
   parts.push(raw(type));
   open(0xa0);
   open(0x30);
   let afterSet = false;
-  for (const field of childrenOf(der, body, 'EnvelopedData', 8)) {
+  for (const field of children(body, 'EnvelopedData', 8)) {
     if (afterSet && isUniversal(field, 16)) {
       afterSet = false;
-      const [innerType, algorithm, content] = childrenOf(der, field, 'EncryptedContentInfo', 3) as [Tlv, Tlv, Tlv];
+      const [innerType, algorithm, content] = children(field, 'EncryptedContentInfo', 3) as [Tlv, Tlv, Tlv];
       open(0x30);
       parts.push(raw(innerType), raw(algorithm));
       open(0xa0);
-      for (let at = content.valueStart; at < content.valueEnd; at += chunk) {
-        parts.push(w.toBytes(w.octetString(der.subarray(at, Math.min(at + chunk, content.valueEnd)))));
+      for (let at = content.contentStart; at < content.contentEnd; at += chunk) {
+        parts.push(w.toBytes(w.octetString(der.subarray(at, Math.min(at + chunk, content.contentEnd)))));
       }
       close();
       close();
@@ -134,9 +134,9 @@ function streamLike(der: Uint8Array, chunk: number): Uint8Array {
 /** Re-assembles an envelope with its EnvelopedData fields edited (and optionally another content type), as DER. */
 function rebuild(der: Uint8Array, edit: (fields: Uint8Array[]) => Uint8Array[], contentType?: string): Uint8Array {
   const top = readTlv(der, 0, der.length);
-  const [type, wrapper] = childrenOf(der, top, 'ContentInfo', 2) as [Tlv, Tlv];
-  const [body] = childrenOf(der, wrapper, '[0]', 1) as [Tlv];
-  const fields = childrenOf(der, body, 'EnvelopedData', 8).map((t) => der.subarray(t.start, t.end));
+  const [type, wrapper] = children(top, 'ContentInfo', 2) as [Tlv, Tlv];
+  const [body] = children(wrapper, '[0]', 1) as [Tlv];
+  const fields = children(body, 'EnvelopedData', 8).map((t) => der.subarray(t.start, t.end));
   const typeDer = contentType ? w.oid(contentType) : w.raw(der.subarray(type.start, type.end));
   return w.toBytes(w.sequence(typeDer, w.tlv(0xa0, w.sequence(...edit(fields).map(w.raw)))));
 }
@@ -420,7 +420,7 @@ void describe('tampering and wrong keys: failed with one detail, or no-key', () 
       const content = encryptedContentTlv(der);
       const block = cipher === 'des-ede3-cbc' ? 8 : 16;
       const tampered = Uint8Array.from(der);
-      tampered[content.valueEnd - block - 1]! ^= 0x80; // the padding byte becomes >= 0x80: never valid
+      tampered[content.contentEnd - block - 1]! ^= 0x80; // the padding byte becomes >= 0x80: never valid
       const out = await decryptEnvelope(tampered, [fixtureKeys.p256!]);
       assert.equal(out.status, 'failed');
       assert.equal(out.detail, FAILED_DETAIL);
@@ -432,7 +432,7 @@ void describe('tampering and wrong keys: failed with one detail, or no-key', () 
     const content = encryptedContentTlv(der);
     const nonce = (parseEnvelope(der).contentAlgorithm as { nonce: Uint8Array }).nonce;
     const nonceAt = Buffer.from(der).indexOf(Buffer.from(nonce));
-    const positions = [content.valueStart, content.valueStart + 40, content.valueEnd - 1, der.length - 16, der.length - 1, nonceAt, nonceAt + 11];
+    const positions = [content.contentStart, content.contentStart + 40, content.contentEnd - 1, der.length - 16, der.length - 1, nonceAt, nonceAt + 11];
     for (const at of positions) {
       const tampered = Uint8Array.from(der);
       tampered[at]! ^= 0x01;

@@ -65,7 +65,7 @@ import {
   time,
   toDer,
   type Tlv,
-} from '../asn1/tlv.ts';
+} from '../asn1/reader.ts';
 import {
   digest,
   digestName,

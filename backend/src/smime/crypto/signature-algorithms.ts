@@ -11,7 +11,7 @@ import {
   sequence,
   smallInteger,
   type Tlv,
-} from '../asn1/tlv.ts';
+} from '../asn1/reader.ts';
 import {
   OID_EC_PUBLIC_KEY,
   OID_ECDSA_WITH_SHA1,

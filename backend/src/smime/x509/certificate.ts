@@ -24,7 +24,7 @@ import {
   time,
   UNIVERSAL,
   type Tlv,
-} from '../asn1/tlv.ts';
+} from '../asn1/reader.ts';
 import { MAX_CERTIFICATE_BYTES } from '../limits.ts';
 import {
   certificateNames,
@@ -189,7 +189,7 @@ function crlDistributionPoints(value: Tlv, out: CertificateFacts): void {
 
 /** Parses a DER certificate. Throws BerError if it is not one. */
 export function certificateFacts(der: Uint8Array): CertificateFacts {
-  if (der.length > MAX_CERTIFICATE_BYTES) throw new BerError('certificate too large', true);
+  if (der.length > MAX_CERTIFICATE_BYTES) throw new BerError('certificate too large', { limit: true });
   const root = readOne(der, 'Certificate');
   const outer = sequence(root, 'Certificate');
   if (outer.length !== 3) throw new BerError('Certificate: expected three fields');

@@ -19,7 +19,7 @@
  * exactly as the subject, and a directoryName constraint is compared the same way).
  */
 import { describeCertificate, pemToDer } from './describe.ts';
-import { BerError } from '../asn1/tlv.ts';
+import { BerError } from '../asn1/reader.ts';
 import {
   publicKey,
   signatureScheme,

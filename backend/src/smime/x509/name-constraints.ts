@@ -17,7 +17,7 @@ import {
   setOf,
   UNIVERSAL,
   type Tlv,
-} from '../asn1/tlv.ts';
+} from '../asn1/reader.ts';
 import { OID_EMAIL_ADDRESS } from '../asn1/oids.ts';
 
 /** PKCS#9 emailAddress (RFC 2985 section 5.2.1): where old S/MIME certificates keep the address. */

@@ -28,7 +28,7 @@ import {
   time,
   UNIVERSAL,
   type Tlv,
-} from '../asn1/tlv.ts';
+} from '../asn1/reader.ts';
 import { digest, type DigestName } from '../crypto/signature-algorithms.ts';
 import type { CertificateFacts } from './certificate.ts';
 import {

@@ -23,7 +23,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { isSmimeError } from '../errors.ts';
-import { BerError } from '../asn1/tlv.ts';
+import { BerError } from '../asn1/reader.ts';
 import {
   digest,
   publicKey,
