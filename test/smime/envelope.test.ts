@@ -25,7 +25,7 @@ import {
 import { isSmimeError, SmimeError, type SmimeErrorCode } from '../../backend/src/smime/errors.ts';
 import { aesGcmEncrypt } from '../../backend/src/smime/crypto/des-ede3.ts';
 import { children, isUniversal, readTlv, type Tlv } from '../../backend/src/smime/asn1/reader.ts';
-import * as w from '../../backend/src/smime/asn1/der-chunks.ts';
+import * as w from '../../backend/src/smime/asn1/writer.ts';
 import { MAX_ENVELOPE_BYTES, MAX_RECIPIENT_INFOS } from '../../backend/src/smime/limits.ts';
 import { certificateIdentity } from '../../backend/src/smime/cms/recipient-id.ts';
 import { parseEnvelope } from '../../backend/src/smime/cms/enveloped-data.ts';
@@ -137,8 +137,8 @@ function rebuild(der: Uint8Array, edit: (fields: Uint8Array[]) => Uint8Array[], 
   const [type, wrapper] = children(top, 'ContentInfo', 2) as [Tlv, Tlv];
   const [body] = children(wrapper, '[0]', 1) as [Tlv];
   const fields = children(body, 'EnvelopedData', 8).map((t) => der.subarray(t.start, t.end));
-  const typeDer = contentType ? w.oid(contentType) : w.raw(der.subarray(type.start, type.end));
-  return w.toBytes(w.sequence(typeDer, w.tlv(0xa0, w.sequence(...edit(fields).map(w.raw)))));
+  const typeDer = contentType ? w.objectIdentifier(contentType) : w.encoded(der.subarray(type.start, type.end));
+  return w.toBytes(w.sequence(typeDer, w.tlv(0xa0, [w.sequence(...edit(fields).map(w.encoded))])));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -512,19 +512,19 @@ void describe('AuthEnvelopedData authAttrs are authenticated', () => {
     const cek = randomFillSync(new Uint8Array(16));
     const nonce = randomFillSync(new Uint8Array(12));
     const identity = certificateIdentity(certificate('rsa'));
-    const attribute = (value: string) => w.sequence(w.oid('1.2.840.113549.1.9.3'), w.setOf([w.oid(value)])); // contentType
+    const attribute = (value: string) => w.sequence(w.objectIdentifier('1.2.840.113549.1.9.3'), w.setOf([w.objectIdentifier(value)])); // contentType
     const aad = w.toBytes(w.setOf([attribute(aadValue)]));
     const { ciphertext, tag } = aesGcmEncrypt(cek, nonce, MESSAGE, aad);
     const ktri = w.sequence(
       w.integer(0),
-      w.sequence(w.raw(identity.issuer), w.raw(identity.serialNumber)),
-      w.algorithm('1.2.840.113549.1.1.1', w.nullValue()),
+      w.sequence(w.encoded(identity.issuer), w.encoded(identity.serialNumber)),
+      w.algorithm('1.2.840.113549.1.1.1', w.NULL),
       w.octetString(rsaPkcs1v15Encrypt(identity.publicKey!, cek)),
     );
-    const eci = w.sequence(w.oid('1.2.840.113549.1.7.1'), w.algorithm('2.16.840.1.101.3.4.1.6', w.sequence(w.octetString(nonce), w.integer(16))), w.primitive(0x80, ciphertext));
-    const attrs = omitAttrs ? [] : [w.tlv(0xa1, attribute(attributeValue))];
+    const eci = w.sequence(w.objectIdentifier('1.2.840.113549.1.7.1'), w.algorithm('2.16.840.1.101.3.4.1.6', w.sequence(w.octetString(nonce), w.integer(16))), w.tlv(0x80, ciphertext));
+    const attrs = omitAttrs ? [] : [w.tlv(0xa1, [attribute(attributeValue)])];
     const body = w.sequence(w.integer(0), w.setOf([ktri]), eci, ...attrs, w.octetString(tag));
-    return w.toBytes(w.sequence(w.oid('1.2.840.113549.1.9.16.1.23'), w.tlv(0xa0, body)));
+    return w.toBytes(w.sequence(w.objectIdentifier('1.2.840.113549.1.9.16.1.23'), w.tlv(0xa0, [body])));
   }
 
   void test('intact: decrypts', async () => {

@@ -9,7 +9,7 @@
 // the two cannot disagree on what a byte string means; moving those callers to reader.ts would remove this file.
 
 import * as asn1js from 'asn1js';
-import { BerError, children as berChildren, oid as readOid, readOne, type Tlv } from './reader.ts';
+import { BerError, children as berChildren, concatBytes, oid as readOid, readOne, type Tlv } from './reader.ts';
 import { MAX_ASN1_NODES, MAX_BER_DEPTH, MAX_P12_BYTES } from '../limits.ts';
 
 /**
@@ -167,16 +167,9 @@ export function copyBytes(source: Uint8Array): Uint8Array {
   return out;
 }
 
+/** A copy the caller owns, even of a single part (concatBytes hands that one back as it is). */
 function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1 && parts[0]) return copyBytes(parts[0]);
-  const total = parts.reduce((n, p) => n + p.length, 0);
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  return parts.length === 1 && parts[0] ? copyBytes(parts[0]) : concatBytes(parts);
 }
 
 /**

@@ -79,6 +79,12 @@ export const OID_AES192_WRAP = '2.16.840.1.101.3.4.1.25';
 export const OID_AES256_WRAP = '2.16.840.1.101.3.4.1.45';
 export const OID_CMS3DES_WRAP = '1.2.840.113549.1.9.16.3.6';
 
+/**
+ * The one name of a hash function across the engine (signature and digest checks, the PKCS#12 KDF and MAC, PBKDF2,
+ * the X9.63 KDF of ECDH, OAEP): node:crypto's, so that a name is handed to createHash as it is.
+ */
+export type HashName = 'sha1' | 'sha224' | 'sha256' | 'sha384' | 'sha512' | 'sha512-224' | 'sha512-256';
+
 /** RFC 3279 / RFC 5758 / FIPS 180-4: digest algorithms (PKCS#12 MAC digestAlgorithm). */
 export const OID_SHA1 = '1.3.14.3.2.26';
 export const OID_SHA224 = '2.16.840.1.101.3.4.2.4';
@@ -214,5 +220,5 @@ export const OID_AT_PSEUDONYM = '2.5.4.65';
 export const OID_AT_ORGANIZATION_IDENTIFIER = '2.5.4.97';
 export const OID_AT_UID = '0.9.2342.19200300.100.1.1';
 export const OID_AT_DOMAIN_COMPONENT = '0.9.2342.19200300.100.1.25';
-/** RFC 2985 section 5.2.1: the PKCS#9 emailAddress attribute (legacy, but in many subjects). */
+/** RFC 2985 section 5.2.1: PKCS#9 emailAddress, the legacy place for an S/MIME address (RFC 8550 section 3). */
 export const OID_EMAIL_ADDRESS = '1.2.840.113549.1.9.1';

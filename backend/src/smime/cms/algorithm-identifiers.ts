@@ -2,8 +2,9 @@
 // SMIMECapabilities attribute. Each encoding choice cites the RFC that fixes it, because a verifier that is strict
 // about parameters (absent versus NULL) fails on exactly these bytes.
 
-import { encoded, NULL, objectIdentifier, sequence, explicit, integer, toBytes, type Der } from '../asn1/der-writer.ts';
+import { encoded, NULL, objectIdentifier, sequence, explicit, integer, toBytes, type Der } from '../asn1/writer.ts';
 import {
+  type HashName,
   OID_AES128_CBC,
   OID_AES128_GCM,
   OID_AES192_CBC,
@@ -24,7 +25,8 @@ import {
   OID_SHA512,
 } from '../asn1/oids.ts';
 
-export type DigestName = 'sha256' | 'sha384' | 'sha512';
+/** The digests we sign with (RFC 8551 section 2.1: SHA-256 is the MUST, SHA-384 and SHA-512 SHOULD). */
+export type DigestName = Extract<HashName, 'sha256' | 'sha384' | 'sha512'>;
 
 interface DigestInfo {
   oid: string;

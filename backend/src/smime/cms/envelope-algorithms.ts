@@ -18,9 +18,10 @@ import {
   TAG,
   type Node,
 } from '../asn1/asn1js-nodes.ts';
-import * as w from '../asn1/der-chunks.ts';
+import * as w from '../asn1/writer.ts';
 import { rc2EffectiveBitsFromVersion } from '../crypto/rc2.ts';
 import {
+  type HashName,
   OID_AES128_CBC,
   OID_AES128_GCM,
   OID_AES128_WRAP,
@@ -55,9 +56,9 @@ import {
   OID_SHA256,
   OID_SHA384,
   OID_SHA512,
+  OID_SHA512_224,
+  OID_SHA512_256,
 } from '../asn1/oids.ts';
-
-export type HashName = 'sha1' | 'sha224' | 'sha256' | 'sha384' | 'sha512';
 
 const HASH_BY_OID: Readonly<Record<string, HashName>> = {
   [OID_SHA1]: 'sha1',
@@ -72,6 +73,8 @@ export const HASH_OID: Readonly<Record<HashName, string>> = {
   sha256: OID_SHA256,
   sha384: OID_SHA384,
   sha512: OID_SHA512,
+  'sha512-224': OID_SHA512_224,
+  'sha512-256': OID_SHA512_256,
 };
 
 /** RFC 5753 section 7.1.4 (and SEC 1 for the sha1 arc): key-agreement scheme -> X9.63 KDF digest, cofactor or not. */
@@ -254,7 +257,7 @@ export function oaepAlgorithm(hash: HashName): KeyTransportAlgorithm {
 export const RSA_PKCS1: KeyTransportAlgorithm = { kind: 'rsa-pkcs1', name: 'rsa-pkcs1-v1_5' };
 
 export function keyTransportAlgorithmDer(algorithm: KeyTransportAlgorithm): w.Der {
-  if (algorithm.kind === 'rsa-pkcs1') return w.algorithm(OID_RSA_ENCRYPTION, w.nullValue()); // RFC 3370 section 4.2.1
+  if (algorithm.kind === 'rsa-pkcs1') return w.algorithm(OID_RSA_ENCRYPTION, w.NULL); // RFC 3370 section 4.2.1
   if (algorithm.kind !== 'rsa-oaep' || algorithm.label.length > 0 || algorithm.mgf1Hash !== algorithm.hash) {
     throw new RangeError(`cannot encode ${algorithm.name}`);
   }
@@ -264,7 +267,7 @@ export function keyTransportAlgorithmDer(algorithm: KeyTransportAlgorithm): w.De
   const digest = w.algorithm(HASH_OID[algorithm.hash]);
   return w.algorithm(
     OID_RSAES_OAEP,
-    w.sequence(w.tlv(w.contextTag(0, true), digest), w.tlv(w.contextTag(1, true), w.algorithm(OID_MGF1, digest))),
+    w.sequence(w.tlv(w.contextTag(0, true), [digest]), w.tlv(w.contextTag(1, true), [w.algorithm(OID_MGF1, digest)])),
   );
 }
 
@@ -335,6 +338,6 @@ export function keyAgreementAlgorithm(kdfHash: 'sha256' | 'sha384' | 'sha512', w
 
 export function keyAgreementAlgorithmDer(algorithm: KeyAgreementAlgorithm & { kind: 'ecdh' }): w.Der {
   if (algorithm.cofactor || !(algorithm.kdfHash in ECDH_STD_SCHEME_OID)) throw new RangeError(`cannot encode ${algorithm.name}`);
-  return w.algorithm(ECDH_STD_SCHEME_OID[algorithm.kdfHash as 'sha256' | 'sha384' | 'sha512'], w.raw(algorithm.wrapEncoding));
+  return w.algorithm(ECDH_STD_SCHEME_OID[algorithm.kdfHash as 'sha256' | 'sha384' | 'sha512'], w.encoded(algorithm.wrapEncoding));
 }
 

@@ -40,7 +40,7 @@ import {
   type KeyTransportAlgorithm,
 } from './envelope-algorithms.ts';
 import { ciphertextLength, generateContentKey } from '../crypto/content-cipher.ts';
-import * as w from '../asn1/der-chunks.ts';
+import * as w from '../asn1/writer.ts';
 import { curveOfKey } from './key-agreement.ts';
 import {
   MAX_ENCRYPT_RECIPIENTS,
@@ -444,7 +444,7 @@ function contentAlgorithmFor(cipher: ContentCipher): ContentAlgorithm {
 }
 
 function issuerAndSerialNumber(identity: CertificateIdentity): w.Der {
-  return w.sequence(w.raw(identity.issuer), w.raw(identity.serialNumber));
+  return w.sequence(w.encoded(identity.issuer), w.encoded(identity.serialNumber));
 }
 
 /** KeyTransRecipientInfo, version 0 with issuerAndSerialNumber (RFC 5652 section 6.2.1). */
@@ -462,9 +462,9 @@ function keyAgreeRecipientInfo(recipient: PreparedRecipient, kdf: Required<Encry
   const wrap = KEY_WRAPS.find((k) => k.keyLength >= cek.length) ?? KEY_WRAPS[KEY_WRAPS.length - 1]!;
   const algorithm = keyAgreementAlgorithm(kdf, wrap);
   const { ephemeralPoint, wrappedKey } = getEngine().encryptKeyAgreement({ algorithm, publicKey: recipient.publicKey, key: cek });
-  const originator = w.tlv(w.contextTag(0, true), w.tlv(w.contextTag(1, true), w.algorithm(OID_EC_PUBLIC_KEY), w.bitString(ephemeralPoint)));
+  const originator = w.tlv(w.contextTag(0, true), [w.tlv(w.contextTag(1, true), [w.algorithm(OID_EC_PUBLIC_KEY), w.bitString(ephemeralPoint)])]);
   const encryptedKeys = w.sequence(w.sequence(issuerAndSerialNumber(recipient.identity), w.octetString(wrappedKey)));
-  return w.tlv(w.contextTag(1, true), w.integer(3), originator, keyAgreementAlgorithmDer(algorithm), encryptedKeys);
+  return w.tlv(w.contextTag(1, true), [w.integer(3), originator, keyAgreementAlgorithmDer(algorithm), encryptedKeys]);
 }
 
 /**
@@ -530,7 +530,7 @@ export function encryptEnvelopePieces(
     const placeholder = new Uint8Array(0);
     const ciphertextSlot: w.Der = { length: encryptedLength, parts: [placeholder] };
     // EncryptedContentInfo ::= SEQUENCE { contentType, contentEncryptionAlgorithm, encryptedContent [0] IMPLICIT }
-    const encryptedContentInfo = w.sequence(w.oid(OID_DATA), contentAlgorithmDer(algorithm), w.tlv(w.contextTag(0, false), ciphertextSlot));
+    const encryptedContentInfo = w.sequence(w.objectIdentifier(OID_DATA), contentAlgorithmDer(algorithm), w.tlv(w.contextTag(0, false), [ciphertextSlot]));
     const tagSlot: w.Der = { length: GCM_TAG_BYTES + 2, parts: [] };
     let body: w.Der;
     if (algorithm.kind === 'gcm') {
@@ -543,7 +543,7 @@ export function encryptEnvelopePieces(
       body = w.sequence(w.integer(version), w.setOf(recipientInfos), encryptedContentInfo);
     }
     const contentType = algorithm.kind === 'gcm' ? OID_AUTH_ENVELOPED_DATA : OID_ENVELOPED_DATA;
-    const der = w.sequence(w.oid(contentType), w.tlv(w.contextTag(0, true), body));
+    const der = w.sequence(w.objectIdentifier(contentType), w.tlv(w.contextTag(0, true), [body]));
     const slot = der.parts.indexOf(placeholder);
     const before = der.parts.slice(0, slot);
     const prefix = w.toBytes({ length: before.reduce((n, p) => n + p.length, 0), parts: before });

@@ -13,7 +13,7 @@ import {
   time,
   toBytes,
   type Der,
-} from '../asn1/der-writer.ts';
+} from '../asn1/writer.ts';
 import { certificateParts } from '../x509/raw.ts';
 import {
   OID_CONTENT_TYPE,

@@ -13,7 +13,7 @@ import {
   TAG,
   tlv,
   type Der,
-} from '../asn1/der-writer.ts';
+} from '../asn1/writer.ts';
 import { OID_DATA, OID_SIGNED_DATA } from '../asn1/oids.ts';
 
 /** [0] IMPLICIT, constructed: the tag the signed attributes carry inside the SignerInfo. */

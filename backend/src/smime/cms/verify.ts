@@ -57,15 +57,14 @@ import {
   BerError,
   children,
   concatBytes,
-  der,
   encoding,
   octets,
   oid,
   sequence,
   time,
-  toDer,
   type Tlv,
 } from '../asn1/reader.ts';
+import { reencode, setOf, toBytes } from '../asn1/writer.ts';
 import {
   digest,
   digestName,
@@ -73,7 +72,6 @@ import {
   signatureScheme,
   UnsupportedAlgorithmError,
   verifySignature,
-  type DigestName,
   type SignatureScheme,
 } from '../crypto/signature-algorithms.ts';
 import { keyIdentifier, sameBytes, validityAt, type CertificateFacts } from '../x509/certificate.ts';
@@ -86,6 +84,7 @@ import {
   type SignerInfoParts,
 } from './signed-data.ts';
 import {
+  type HashName,
   OID_AES128_CBC,
   OID_AES128_GCM,
   OID_AES192_CBC,
@@ -145,8 +144,6 @@ export interface SignedDataResult {
 export const DEFAULT_POLICY: Readonly<VerifyPolicy> = { rejectSha1: true, minRsaBits: 2048 };
 
 const OPTION_KEYS = new Set(['trustAnchors', 'intermediates', 'fromAddresses', 'fromProblem', 'now', 'revocation', 'fetcher', 'policy']);
-
-/** RFC 5652 section 11 and RFC 8551 section 2.5.2: the signed attributes we read. */
 
 /** RFC 3565 and RFC 5084 content ciphers a correspondent may announce, in our names (outgoing.ts). */
 const CAPABILITY_NAMES: Readonly<Record<string, string>> = {
@@ -234,7 +231,7 @@ interface Context {
   messageCertificates: Uint8Array[];
   pool: Uint8Array[];
   settings: Settings;
-  digests: Map<DigestName, Uint8Array>;
+  digests: Map<HashName, Uint8Array>;
 }
 
 function single(attrs: Attribute[], type: string): { value?: Tlv; error?: string } {
@@ -282,9 +279,7 @@ function signedAttributesInputs(node: Tlv): Uint8Array[] {
   asSent[0] = 0x31; // [0] IMPLICIT -> SET OF (RFC 5652 section 5.4)
   let canonical: Uint8Array | undefined;
   try {
-    const parts = children(node).map(toDer);
-    parts.sort((a, b) => Buffer.compare(a, b));
-    canonical = der(0x31, ...parts);
+    canonical = toBytes(setOf(children(node).map(reencode)));
   } catch (e) {
     if (!(e instanceof BerError)) throw e;
   }
@@ -373,7 +368,7 @@ async function revocationCheck(ev: Evidence, signer: CertificateFacts, chain: Ui
   return ev.add('revocation', 'pass', r.detail);
 }
 
-function algorithmCheck(ev: Evidence, parts: { digest?: DigestName; scheme?: SignatureScheme; signer?: CertificateFacts; chain: Uint8Array[] }, policy: VerifyPolicy): void {
+function algorithmCheck(ev: Evidence, parts: { digest?: HashName; scheme?: SignatureScheme; signer?: CertificateFacts; chain: Uint8Array[] }, policy: VerifyPolicy): void {
   const weak: string[] = [];
   const used: string[] = [];
   if (parts.digest) used.push(parts.digest);
@@ -417,7 +412,7 @@ async function evaluate(si: SignerInfoParts, ctx: Context): Promise<SignatureEvi
   const attrs = si.signedAttrs?.attributes ?? [];
 
   // Digest of the content (computed once per algorithm for all SignerInfos).
-  let digestAlg: DigestName | undefined;
+  let digestAlg: HashName | undefined;
   try {
     digestAlg = digestName(si.digestAlgorithm);
   } catch (e) {

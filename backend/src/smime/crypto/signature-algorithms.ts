@@ -13,6 +13,7 @@ import {
   type Tlv,
 } from '../asn1/reader.ts';
 import {
+  type HashName,
   OID_EC_PUBLIC_KEY,
   OID_ECDSA_WITH_SHA1,
   OID_ECDSA_WITH_SHA224,
@@ -47,9 +48,7 @@ export class UnsupportedAlgorithmError extends Error {
   }
 }
 
-export type DigestName = 'sha1' | 'sha224' | 'sha256' | 'sha384' | 'sha512';
-
-const DIGESTS: Readonly<Record<string, DigestName>> = {
+const DIGESTS: Readonly<Record<string, HashName>> = {
   [OID_SHA1]: 'sha1',
   [OID_SHA224]: 'sha224',
   [OID_SHA256]: 'sha256',
@@ -70,13 +69,13 @@ export type SchemeName = 'rsa-pkcs1-v1_5' | 'rsa-pss' | 'ecdsa' | 'ed25519';
 export interface SignatureScheme {
   name: SchemeName;
   /** The hash the signature is computed with (undefined for Ed25519, which hashes internally). */
-  hash?: DigestName;
+  hash?: HashName;
   /** RSA-PSS salt length in bytes. */
   saltLength?: number;
 }
 
 /** Signature OIDs that fix their hash (RFC 4055 section 5, RFC 5758 section 3.2). */
-const SIGNATURES: Readonly<Record<string, { name: SchemeName; hash?: DigestName }>> = {
+const SIGNATURES: Readonly<Record<string, { name: SchemeName; hash?: HashName }>> = {
   [OID_SHA1_WITH_RSA]: { name: 'rsa-pkcs1-v1_5', hash: 'sha1' },
   [OID_SHA1_WITH_RSA_OIW]: { name: 'rsa-pkcs1-v1_5', hash: 'sha1' },
   [OID_SHA224_WITH_RSA]: { name: 'rsa-pkcs1-v1_5', hash: 'sha224' },
@@ -91,7 +90,7 @@ const SIGNATURES: Readonly<Record<string, { name: SchemeName; hash?: DigestName 
   [OID_ED25519]: { name: 'ed25519' },
 };
 
-export function digestName(alg: { oid: string; params?: Tlv | undefined }): DigestName {
+export function digestName(alg: { oid: string; params?: Tlv | undefined }): HashName {
   const name = DIGESTS[alg.oid];
   // RFC 5754 section 2: parameters absent or NULL (the reader maps NULL to absent); anything else is not this algorithm.
   if (name && alg.params) throw new BerError(`${name}: unexpected parameters`);
@@ -100,7 +99,7 @@ export function digestName(alg: { oid: string; params?: Tlv | undefined }): Dige
   throw new UnsupportedAlgorithmError(broken ? `${broken} is broken and not accepted` : `unsupported digest algorithm ${alg.oid}`);
 }
 
-export function digest(name: DigestName, data: Uint8Array | readonly Uint8Array[]): Uint8Array {
+export function digest(name: HashName, data: Uint8Array | readonly Uint8Array[]): Uint8Array {
   const h: Hash = createHash(name);
   if (data instanceof Uint8Array) h.update(data);
   else for (const part of data) h.update(part);
@@ -109,8 +108,8 @@ export function digest(name: DigestName, data: Uint8Array | readonly Uint8Array[
 
 /** RSASSA-PSS-params (RFC 4055 section 3.1); defaults SHA-1, MGF1-SHA-1, salt 20, trailer 1. */
 function pssParams(params: Tlv | undefined): SignatureScheme {
-  let hash: DigestName = 'sha1';
-  let mgfHash: DigestName = 'sha1';
+  let hash: HashName = 'sha1';
+  let mgfHash: HashName = 'sha1';
   let saltLength = 20;
   if (params) {
     for (const field of sequence(params, 'RSASSA-PSS-params')) {
@@ -136,7 +135,7 @@ function pssParams(params: Tlv | undefined): SignatureScheme {
  * the key type (rsaEncryption and id-ecPublicKey in SignerInfo.signatureAlgorithm, RFC 3370 section 3.2 and RFC 5753
  * section 2.1.1 compatibility).
  */
-export function signatureScheme(alg: { oid: string; params: Tlv | undefined }, digestHint?: DigestName): SignatureScheme {
+export function signatureScheme(alg: { oid: string; params: Tlv | undefined }, digestHint?: HashName): SignatureScheme {
   const known = SIGNATURES[alg.oid];
   // RFC 4055 section 5, RFC 5758 section 3.2, RFC 8410 section 3: parameters absent (or NULL for RSA); anything else
   // would let one signature have several encodings.

@@ -29,6 +29,7 @@ import {
 import { KdfBudget } from './kdf-budget.ts';
 import { MAX_BAGS, MAX_CERTIFICATES, MAX_P12_BYTES, MAX_SAFE_CONTENTS_DEPTH } from '../limits.ts';
 import {
+  type HashName,
   OID_CERT_BAG,
   OID_DATA,
   OID_DSA,
@@ -52,7 +53,6 @@ import {
 import type { PbeCipherName } from '../crypto/pbe-ciphers.ts';
 import {
   pkcs12PasswordCandidates,
-  type Pkcs12KdfHash,
   type Pkcs12PasswordCandidate,
   type Pkcs12PasswordEncoding,
 } from './kdf.ts';
@@ -64,7 +64,7 @@ export interface Pkcs12Protection {
   /** 'mac': a password MAC covered the contents and verified. 'none': the file has no MAC; nothing vouches for it. */
   integrity: 'mac' | 'none';
   /** MAC digest, null without a MAC. */
-  mac: Pkcs12KdfHash | null;
+  mac: HashName | null;
   macIterations: number | null;
   /** Cipher that protected the returned private key ('none' if it was stored unencrypted). */
   keyCipher: PbeCipherName | 'none';
@@ -174,7 +174,7 @@ function contentInfo(node: Node | undefined, what: string): { type: string; cont
 }
 
 interface MacData {
-  hash: Pkcs12KdfHash;
+  hash: HashName;
   digest: Uint8Array;
   salt: Uint8Array;
   iterations: number;

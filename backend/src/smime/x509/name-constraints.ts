@@ -20,7 +20,6 @@ import {
 } from '../asn1/reader.ts';
 import { OID_EMAIL_ADDRESS } from '../asn1/oids.ts';
 
-/** PKCS#9 emailAddress (RFC 2985 section 5.2.1): where old S/MIME certificates keep the address. */
 /** emailAddress is an IA5String; some writers use UTF8String or PrintableString, which read the same here. */
 const EMAIL_STRING_TAGS: ReadonlySet<number> = new Set([22, UNIVERSAL.UTF8_STRING, 19]);
 

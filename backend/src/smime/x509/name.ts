@@ -47,8 +47,6 @@ const SHORT_NAMES: Readonly<Record<string, string>> = {
   [OID_EMAIL_ADDRESS]: 'E',
 };
 
-/** PKCS#9 emailAddress (RFC 2985 section 5.2.1): the legacy place for an S/MIME address (RFC 8550 section 3). */
-
 // Universal tags of the string types a DirectoryString or emailAddress can use (X.680 section 8.4).
 const UTF8_STRING = 12;
 const NUMERIC_STRING = 18;
