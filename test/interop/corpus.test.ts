@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { before, describe, test } from 'node:test';
 import { createPrivateKey } from 'node:crypto';
-import { pemToDer } from '../../backend/src/smime/x509/describe.ts';
+import { pemToDer } from '../../backend/src/smime/x509/pem.ts';
 import type { DecryptionKey } from '../../backend/src/smime/cms/envelope.ts';
 import { analyzeMessage, type Layer, type MessageAnalysis } from '../../backend/src/smime/incoming.ts';
 import { parsePkcs12 } from '../../backend/src/smime/pkcs12/pkcs12.ts';

@@ -23,7 +23,7 @@ import {
   type EnvelopeRecipient,
 } from '../../backend/src/smime/cms/envelope.ts';
 import { isSmimeError, SmimeError, type SmimeErrorCode } from '../../backend/src/smime/errors.ts';
-import { aesGcmEncrypt } from '../../backend/src/smime/crypto/des-ede3.ts';
+import { aesGcmEncrypt } from '../../backend/src/smime/crypto/content-cipher.ts';
 import { children, isUniversal, readTlv, type Tlv } from '../../backend/src/smime/asn1/reader.ts';
 import * as w from '../../backend/src/smime/asn1/writer.ts';
 import { MAX_ENVELOPE_BYTES, MAX_RECIPIENT_INFOS } from '../../backend/src/smime/limits.ts';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { pemToDer } from '../../backend/src/smime/x509/describe.ts';
+import { pemToDer } from '../../backend/src/smime/x509/pem.ts';
 import { decryptEnvelope, encryptEnvelopePieces, type ContentCipher, type DecryptionKey } from '../../backend/src/smime/cms/envelope.ts';
 import { encodeBase64Lines, joinPieces, parseEntity, signablePieces, splitMessageHeaders, toSignable } from '../../backend/src/smime/mime/index.ts';
 import { Base64LineWriter, base64LinesLength } from '../../backend/src/smime/mime/lib/base64-lines.ts';

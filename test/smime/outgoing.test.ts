@@ -22,7 +22,7 @@ import {
   type MimeHeader,
 } from '../../backend/src/smime/mime/index.ts';
 import { protectMessage, type ProtectOptions } from '../../backend/src/smime/outgoing.ts';
-import { certificateToPem } from '../../backend/src/smime/x509/describe.ts';
+import { certificateToPem } from '../../backend/src/smime/x509/pem.ts';
 import type { Signer } from '../../backend/src/smime/cms/sign.ts';
 import { FIXTURE_CA_PEM, fixtureEcSigner, fixtureRsaSigner, outgoingCertificate, outgoingMessage } from '../fixtures/outgoing/signers.ts';
 

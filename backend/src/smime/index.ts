@@ -48,15 +48,12 @@ export {
 } from './cms/envelope.ts';
 
 // ---- certificates, chains, revocation ----
-export { certificateToPem, describeCertificate, pemToDer, type CertificateInfo } from './x509/describe.ts';
-export {
-  buildChain,
-  ChainCache,
-  loadTrustAnchors,
-  parsedCertificate,
-  type ChainProblem,
-  type ChainResult,
-} from './x509/chain.ts';
+export { describeCertificate, type CertificateInfo } from './x509/describe.ts';
+export { certificateToPem, loadTrustAnchors, pemToDer } from './x509/pem.ts';
+export { parsedCertificate } from './x509/certificate.ts';
+export { buildChain, type ChainProblem, type ChainResult } from './x509/chain.ts';
+export { ChainCache } from './x509/chain-cache.ts';
+export { certificatesFromCertsOnly } from './cms/certs-only.ts';
 export { RevocationChecker, type PathRevocation, type RevocationOptions } from './x509/revocation.ts';
 
 // ---- PKCS#12 ----

@@ -3,7 +3,7 @@
 // exceeding one does depends on the area: a MimeError for MIME, 'malformed' or CMS_TOO_LARGE for SignedData (a chain
 // or fetch limit makes the chain incomplete, 'untrusted'), CMS_TOO_LARGE for EnvelopedData, P12_TOO_LARGE for PKCS#12.
 
-// ---- ASN.1 (asn1/tlv.ts, and asn1js where pkijs needs a tree) --------------------------------------------------
+// ---- ASN.1 (asn1/reader.ts, and asn1js for the accessors of asn1/asn1js-nodes.ts) -----------------------------
 
 /**
  * BER nesting followed at most, by every reader. SignedData with certificates and attributes is about 15 deep, the
@@ -71,7 +71,7 @@ export const MAX_BOUNDARY_LENGTH = 256;
 /**
  * Largest SignedData accepted. The API accepts messages up to 64 MiB of base64 (README, SMIME_MAX_MESSAGE_BYTES),
  * which decodes to 48 MiB; a 25 MB attachment signed opaquely is about 34 MB. asn1js and pkijs refuse values over
- * 16 MiB by default, which is why the SignedData envelope is walked by asn1/tlv.ts instead.
+ * 16 MiB by default, which is why the SignedData envelope is walked by asn1/reader.ts instead.
  */
 export const MAX_SIGNED_DATA_BYTES = 64 * 1024 * 1024;
 

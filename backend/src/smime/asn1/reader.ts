@@ -308,7 +308,13 @@ function stringSegments(t: Tlv, segmentTag: number, what: string): Uint8Array[] 
  * Calls `visit` with each primitive segment of a string value, in order, reading the chunks by offsets (no array of
  * children: a 64 MiB envelope streamed in 1 KiB chunks is 64,000 of them). Returns how many segments it visited.
  */
-function walkSegments(t: Tlv, segmentTag: number, what: string, visit: (segment: Uint8Array) => void, seen = 0): number {
+function walkSegments(
+  t: Tlv,
+  segmentTag: number,
+  what: string,
+  visit: (segment: Uint8Array) => void,
+  seen = 0,
+): number {
   if (!t.constructed) {
     visit(content(t));
     return seen + 1;

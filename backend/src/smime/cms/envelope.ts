@@ -4,11 +4,11 @@
  * RFC 5753) recipients. Pure: bytes, keys and options in; a DER ContentInfo or a DecryptOutcome out.
  *
  * How it is built, and why:
- * - ASN.1: the outer structure and the ciphertext are read with our own offset-based BER reader (lib/cms-ber.ts), so
+ * - ASN.1: the outer structure and the ciphertext are read with our own offset-based BER reader (asn1/reader.ts), so
  *   indefinite lengths and chunked OCTET STRINGs as NSS and OpenSSL stream them cost no tree and no copies beyond one
  *   join, and 64 MiB of content is no different from 64 bytes. Each RecipientInfo and AlgorithmIdentifier is decoded
- *   with asn1js (lib/der.ts) under its default limits. Output is written by a small DER writer
- *   (lib/cms-der-writer.ts) that copies the ciphertext once. pkijs' EnvelopedData is not used: it parses the whole
+ *   with asn1js (asn1/asn1js-nodes.ts) under its default limits. Output is written by a small DER writer
+ *   (asn1/writer.ts) that copies the ciphertext once. pkijs' EnvelopedData is not used: it parses the whole
  *   message as one asn1js tree (16 MiB content and 10,000-node defaults), has no AuthEnvelopedData, and decrypts
  *   through WebCrypto, which has no RSA PKCS #1 v1.5 decryption.
  * - Cryptography: through the pkijs crypto engine (SmimeCryptoEngine, crypto-engine.ts): content ciphers (AES-CBC,

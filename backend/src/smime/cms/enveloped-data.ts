@@ -2,8 +2,8 @@
 // AuthEnvelopedData (RFC 5083 section 2.1), RecipientInfo (ktri, kari; kekri/pwri/ori are recognised and skipped).
 //
 // Parsing: the skeleton (ContentInfo > [0] > EnvelopedData > EncryptedContentInfo > [0] ciphertext) is walked with
-// the offset-based BER reader of cms-ber.ts, so indefinite lengths and chunked ciphertext of any size cost no tree;
-// each RecipientInfo and AlgorithmIdentifier is decoded on its own with asn1js (lib/der.ts, default limits). pkijs'
+// the engine's offset-based BER reader (asn1/reader.ts), so indefinite lengths and chunked ciphertext of any size cost no tree;
+// each RecipientInfo and AlgorithmIdentifier is decoded on its own with asn1js (asn1/asn1js-nodes.ts, default limits). pkijs'
 // EnvelopedData is not used: it parses the whole ContentInfo as one asn1js tree (16 MiB and 10,000-node defaults),
 // has no AuthEnvelopedData, and decrypts through WebCrypto, which has no RSA PKCS #1 v1.5 decryption.
 //

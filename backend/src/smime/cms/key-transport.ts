@@ -11,7 +11,7 @@
 
 import { constants, createHash, privateDecrypt, publicEncrypt, type KeyObject } from 'node:crypto';
 import type { KeyTransportAlgorithm } from './envelope-algorithms.ts';
-import { CipherError } from '../crypto/des-ede3.ts';
+import { CipherError } from '../crypto/content-cipher.ts';
 import { rsaPkcs1v15DecryptImplicit, rsaPkcs1v15Encrypt } from '../crypto/rsa-pkcs1v15.ts';
 import type { HashName } from '../asn1/oids.ts';
 

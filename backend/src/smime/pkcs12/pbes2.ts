@@ -31,7 +31,7 @@ import {
   OID_PBKDF2,
   OID_RC2_CBC,
 } from '../asn1/oids.ts';
-import { aesCbc, DES_EDE3_CBC, pbeDecrypt, rc2Cbc, type PbeCipher } from '../crypto/pbe-ciphers.ts';
+import { aesCbc, DES_EDE3_CBC, pbeDecrypt, rc2Cbc, type PbeCipher } from '../crypto/content-cipher.ts';
 import { rc2EffectiveBitsFromVersion } from '../crypto/rc2.ts';
 
 const pbkdf2Async = promisify(pbkdf2);
@@ -113,7 +113,7 @@ export interface Pbes2Result {
 /**
  * Decrypts `data` protected with PBES2 (`params` is PBES2-params). `password` is the UTF-8 password (RFC 8018
  * section 6.2 leaves the encoding to the application; RFC 7292 appendix B.1 and every PKCS#12 writer use UTF-8).
- * Throws DerError, BadDecryptError or SmimeError (unsupported, limits).
+ * Throws DerError, CipherError DECRYPT_FAILED (wrong password or damaged data) or SmimeError (unsupported, limits).
  */
 export async function pbes2Decrypt(
   params: Node | undefined,
