@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { generateCa, issueUser } from '../../backend/src/demo/pki.ts';
-import { BerError, der, derOid, derSequence, readOne } from '../../backend/src/smime/asn1/tlv.ts';
+import { BerError, readOne } from '../../backend/src/smime/asn1/reader.ts';
+import { der, derOid, derSequence } from '../fixtures/pki/signed-data-builder.ts';
 import { certificateNames, nameConstraintViolation, parseNameConstraints } from '../../backend/src/smime/x509/name-constraints.ts';
 import { buildChain } from '../../backend/src/smime/x509/chain.ts';
 import { parsedCertificate } from '../../backend/src/smime/x509/certificate.ts';

@@ -6,7 +6,7 @@ import { constants, createHash, createPublicKey, generateKeyPairSync, verify, X5
 import { describe, test } from 'node:test';
 import { rejectsWith } from '../helpers/assert.ts';
 import type { SmimeErrorCode } from '../../backend/src/smime/errors.ts';
-import { compareForSetOf, time, toBytes } from '../../backend/src/smime/asn1/der-writer.ts';
+import { compareForSetOf, time, toBytes } from '../../backend/src/smime/asn1/writer.ts';
 import {
   decode,
   encodingOf,

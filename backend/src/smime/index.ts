@@ -26,12 +26,12 @@ export {
 // ---- a message as a whole: analyse what arrived, protect what leaves ----
 export {
   analyzeMessage,
-  MAX_SMIME_LAYERS,
   type AnalyzeOptions,
   type KeyProvider,
   type Layer,
   type MessageAnalysis,
 } from './message/incoming.ts';
+export { MAX_SMIME_LAYERS } from './limits.ts';
 export { protectMessage, protectMessagePieces, type ProtectOptions } from './message/outgoing.ts';
 
 // ---- CMS: sign, verify, encrypt, decrypt ----
@@ -57,7 +57,8 @@ export { certificatesFromCertsOnly } from './cms/certs-only.ts';
 export { RevocationChecker, type PathRevocation, type RevocationOptions } from './x509/revocation.ts';
 
 // ---- PKCS#12 ----
-export { parsePkcs12, MAX_P12_BYTES, type Pkcs12Contents } from './pkcs12/pkcs12.ts';
+export { parsePkcs12, type Pkcs12Contents } from './pkcs12/pkcs12.ts';
+export { MAX_P12_BYTES } from './limits.ts';
 // The PKCS#12 key derivation (RFC 7292 appendix B), for code that builds PKCS#12 files (the demo's CA, tests).
 export { bmpPassword, PKCS12_KDF_ID, pkcs12Kdf } from './pkcs12/kdf.ts';
 

@@ -3,7 +3,7 @@
 // CA's, and CAs serve intermediates at AIA caIssuers URLs as .p7c files. Read with the same reader as a signed
 // message (signed-data.ts), so there is one SignedData parser with one set of limits.
 
-import { BerError } from '../asn1/tlv.ts';
+import { BerError } from '../asn1/reader.ts';
 import { SmimeError } from '../errors.ts';
 import { parsedCertificate } from '../x509/certificate.ts';
 import { signedDataNode, signedDataParts } from './signed-data.ts';

@@ -1,11 +1,11 @@
 // What verify.ts hands each step of a SignerInfo's evaluation: the settings, the message's context, and the
 // Evidence that collects each check and the statuses it implies.
 
-import type { DigestName } from '../crypto/signature-algorithms.ts';
 import type { RevocationChecker } from '../x509/revocation.ts';
 import type { Check, CheckName, Fetcher, SignatureEvidence, SignatureStatus } from '../types.ts';
 import { SIGNATURE_STATUSES } from '../types.ts';
 import type { VerifyPolicy } from './verify.ts';
+import type { HashName } from '../asn1/oids.ts';
 
 export interface Settings {
   anchors: Uint8Array[];
@@ -28,7 +28,7 @@ export interface Context {
   messageCertificates: Uint8Array[];
   pool: Uint8Array[];
   settings: Settings;
-  digests: Map<DigestName, Uint8Array>;
+  digests: Map<HashName, Uint8Array>;
 }
 
 export function malformed(detail: string): SignatureEvidence {

@@ -1,15 +1,16 @@
 // The checks of the signer's certificate and its path (RFC 5280, RFC 8550): chain, validity at signing and now, key
 // usage, extended key usage, the From address, revocation and the algorithm policy. verify.ts runs them in order.
 
-import { BerError } from '../asn1/tlv.ts';
-import { publicKey, signatureScheme, UnsupportedAlgorithmError, type DigestName, type SignatureScheme } from '../crypto/signature-algorithms.ts';
-import { OID_ANY_EXTENDED_KEY_USAGE, OID_KP_EMAIL_PROTECTION, parsedCertificate, validityAt, type CertificateFacts } from '../x509/certificate.ts';
+import { BerError } from '../asn1/reader.ts';
+import { publicKey, signatureScheme, UnsupportedAlgorithmError, type SignatureScheme } from '../crypto/signature-algorithms.ts';
+import { parsedCertificate, validityAt, type CertificateFacts } from '../x509/certificate.ts';
 import { describeParsed } from '../x509/describe.ts';
 import { buildChain, type ChainProblem, type ChainResult } from '../x509/chain.ts';
 import type { CertificateSummary, SignatureStatus } from '../types.ts';
 import type { VerifyPolicy } from './verify.ts';
 import { SCHEME_LABELS } from './verify-signer-info.ts';
 import type { Context, Evidence, Settings } from './verify-evidence.ts';
+import { type HashName, OID_ANY_EXTENDED_KEY_USAGE, OID_KP_EMAIL_PROTECTION } from '../asn1/oids.ts';
 
 export type SignerSummary = CertificateSummary & { keyAlgorithm: string; keySize: number };
 
@@ -64,7 +65,7 @@ export async function revocationCheck(ev: Evidence, signer: CertificateFacts, bu
   return ev.add('revocation', 'pass', r.detail);
 }
 
-export function algorithmCheck(ev: Evidence, parts: { digest?: DigestName; scheme?: SignatureScheme; signer?: CertificateFacts; chain: CertificateFacts[] }, policy: VerifyPolicy): void {
+export function algorithmCheck(ev: Evidence, parts: { digest?: HashName; scheme?: SignatureScheme; signer?: CertificateFacts; chain: CertificateFacts[] }, policy: VerifyPolicy): void {
   const weak: string[] = [];
   const used: string[] = [];
   if (parts.digest) used.push(parts.digest);

@@ -1,28 +1,39 @@
 // The checks of a SignerInfo itself (RFC 5652 section 5): its structure and signed attributes, the signer
 // certificate it names, the message digest, the contentType attribute and the signature. verify.ts runs them in order.
 
-import { BerError, children, der, encoding, octets, oid, sequence, time, toDer, type Tlv } from '../asn1/tlv.ts';
-import { digest, digestName, publicKey, signatureScheme, UnsupportedAlgorithmError, verifySignature, type DigestName, type SignatureScheme } from '../crypto/signature-algorithms.ts';
+import { BerError, children, encoding, octets, oid, sequence, time, type Tlv } from '../asn1/reader.ts';
+import { reencode, setOf, toBytes } from '../asn1/writer.ts';
+import { digest, digestName, publicKey, signatureScheme, UnsupportedAlgorithmError, verifySignature, type SignatureScheme } from '../crypto/signature-algorithms.ts';
 import { keyIdentifier, parsedCertificate, sameBytes, type CertificateFacts } from '../x509/certificate.ts';
-import { OID_DATA } from '../asn1/oids.ts';
+import {
+  type HashName,
+  OID_AES128_CBC,
+  OID_AES128_GCM,
+  OID_AES192_CBC,
+  OID_AES192_GCM,
+  OID_AES256_CBC,
+  OID_AES256_GCM,
+  OID_CONTENT_TYPE,
+  OID_DATA,
+  OID_DES_EDE3_CBC,
+  OID_MESSAGE_DIGEST,
+  OID_SIGNING_TIME,
+  OID_SMIME_CAPABILITIES,
+} from '../asn1/oids.ts';
 import type { Attribute, SignerInfoParts } from './signed-data.ts';
 import type { Context, Evidence } from './verify-evidence.ts';
 
 /** RFC 5652 section 11 and RFC 8551 section 2.5.2: the signed attributes we read. */
-export const OID_CONTENT_TYPE = '1.2.840.113549.1.9.3';
-export const OID_MESSAGE_DIGEST = '1.2.840.113549.1.9.4';
-export const OID_SIGNING_TIME = '1.2.840.113549.1.9.5';
-export const OID_SMIME_CAPABILITIES = '1.2.840.113549.1.9.15';
 
 /** RFC 3565 and RFC 5084 content ciphers a correspondent may announce, in our names (outgoing.ts). */
 export const CAPABILITY_NAMES: Readonly<Record<string, string>> = {
-  '2.16.840.1.101.3.4.1.2': 'aes-128-cbc',
-  '2.16.840.1.101.3.4.1.22': 'aes-192-cbc',
-  '2.16.840.1.101.3.4.1.42': 'aes-256-cbc',
-  '2.16.840.1.101.3.4.1.6': 'aes-128-gcm',
-  '2.16.840.1.101.3.4.1.26': 'aes-192-gcm',
-  '2.16.840.1.101.3.4.1.46': 'aes-256-gcm',
-  '1.2.840.113549.3.7': 'des-ede3-cbc',
+  [OID_AES128_CBC]: 'aes-128-cbc',
+  [OID_AES192_CBC]: 'aes-192-cbc',
+  [OID_AES256_CBC]: 'aes-256-cbc',
+  [OID_AES128_GCM]: 'aes-128-gcm',
+  [OID_AES192_GCM]: 'aes-192-gcm',
+  [OID_AES256_GCM]: 'aes-256-gcm',
+  [OID_DES_EDE3_CBC]: 'des-ede3-cbc',
 };
 
 export const SCHEME_LABELS: Readonly<Record<SignatureScheme['name'], string>> = {
@@ -78,9 +89,7 @@ export function signedAttributesInputs(node: Tlv): Uint8Array[] {
   asSent[0] = 0x31; // [0] IMPLICIT -> SET OF (RFC 5652 section 5.4)
   let canonical: Uint8Array | undefined;
   try {
-    const parts = children(node).map(toDer);
-    parts.sort((a, b) => Buffer.compare(a, b));
-    canonical = der(0x31, ...parts);
+    canonical = toBytes(setOf(children(node).map(reencode)));
   } catch (e) {
     if (!(e instanceof BerError)) throw e;
   }
@@ -105,8 +114,8 @@ export function capabilities(attrs: Attribute[]): string[] | undefined {
 }
 
 /** The message-digest check (RFC 5652 section 11.2); the digest of the content is computed once per algorithm. */
-export function digestCheck(ev: Evidence, si: SignerInfoParts, ctx: Context): DigestName | undefined {
-  let digestAlg: DigestName | undefined;
+export function digestCheck(ev: Evidence, si: SignerInfoParts, ctx: Context): HashName | undefined {
+  let digestAlg: HashName | undefined;
   try {
     digestAlg = digestName(si.digestAlgorithm);
   } catch (e) {
@@ -156,7 +165,7 @@ export function signatureCheck(
   si: SignerInfoParts,
   ctx: Context,
   signer: CertificateFacts | undefined,
-  digestAlg: DigestName | undefined,
+  digestAlg: HashName | undefined,
 ): { scheme?: SignatureScheme; ok: boolean } {
   let scheme: SignatureScheme | undefined;
   try {

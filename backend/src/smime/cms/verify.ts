@@ -52,8 +52,8 @@
  *   attribute values, so this accepts nothing new, and it matches what OpenSSL and Bouncy Castle tolerate.
  */
 import { SmimeError } from '../errors.ts';
-import { BerError, concatBytes, type Tlv } from '../asn1/tlv.ts';
-import { MAX_SIGNED_DATA_BYTES } from './limits-signed.ts';
+import { BerError, concatBytes, type Tlv } from '../asn1/reader.ts';
+import { MAX_SIGNED_DATA_BYTES } from '../limits.ts';
 import { signedDataNode, signedDataParts, type SignedDataParts, type SignerInfoParts } from './signed-data.ts';
 import type { RevocationChecker } from '../x509/revocation.ts';
 import type { Fetcher, SignatureEvidence } from '../types.ts';

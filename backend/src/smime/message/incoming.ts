@@ -29,16 +29,11 @@ import {
   type Step,
 } from './open-layer.ts';
 
+import { MAX_NESTED_SMIME_PARTS, MAX_SMIME_LAYERS } from '../limits.ts';
+import { OID_AUTH_ENVELOPED_DATA, OID_ENVELOPED_DATA, OID_SIGNED_DATA } from '../asn1/oids.ts';
+import { contentInfoType } from '../asn1/reader.ts';
+
 export type { EncryptedLayer, Layer, SignedLayer } from './open-layer.ts';
-
-/** Nested S/MIME layers followed at most: a triple wrap is 3; more is a crafted message. */
-export const MAX_SMIME_LAYERS = 8;
-/** S/MIME parts reported inside an unprotected multipart at most. */
-export const MAX_NESTED_SMIME_PARTS = 16;
-
-const OID_SIGNED_DATA = '1.2.840.113549.1.7.2';
-const OID_ENVELOPED_DATA = '1.2.840.113549.1.7.3';
-const OID_AUTH_ENVELOPED_DATA = '1.2.840.113549.1.9.16.1.23';
 
 export interface NestedPart {
   /** Path of child indexes from the innermost protected entity, e.g. [1] = its second part. */
@@ -68,25 +63,7 @@ export interface AnalyzeOptions {
 
 /** The CMS ContentInfo type of a DER/BER blob, read from its first bytes without parsing the rest. */
 export function cmsContentType(der: Uint8Array): string | undefined {
-  let i = 0;
-  if (der[i++] !== 0x30) return undefined;
-  const l = der[i++];
-  if (l === undefined) return undefined;
-  if (l & 0x80) i += l & 0x7f; // long form (or 0x80 indefinite: no length bytes)
-  if (der[i++] !== 0x06) return undefined;
-  const n = der[i++];
-  if (n === undefined || n > 32 || i + n > der.length) return undefined;
-  const bytes = der.subarray(i, i + n);
-  const parts: number[] = [Math.floor(bytes[0]! / 40), bytes[0]! % 40];
-  let v = 0;
-  for (let j = 1; j < bytes.length; j++) {
-    v = v * 128 + (bytes[j]! & 0x7f);
-    if (!(bytes[j]! & 0x80)) {
-      parts.push(v);
-      v = 0;
-    }
-  }
-  return parts.join('.');
+  return contentInfoType(der);
 }
 
 /** The encrypted layer's format for a CMS content type, or undefined when the type is not encryption. */

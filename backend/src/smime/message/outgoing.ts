@@ -39,6 +39,8 @@ import {
   type Entity,
   type Segment,
 } from './output.ts';
+import { OID_AUTH_ENVELOPED_DATA, OID_ENVELOPED_DATA } from '../asn1/oids.ts';
+import { contentInfoType } from '../asn1/reader.ts';
 
 export interface ProtectOptions {
   sign?: {
@@ -74,46 +76,6 @@ type EncryptWithFunction = Extract<NonNullable<ProtectOptions['encrypt']>, { enc
 /** Transport fields never written to the protected message (see the module comment). */
 const DROPPED_HEADERS: ReadonlySet<string> = new Set(['bcc', 'resent-bcc']);
 
-const OID_ENVELOPED_DATA = '1.2.840.113549.1.7.3';
-const OID_AUTH_ENVELOPED_DATA = '1.2.840.113549.1.9.16.1.23';
-
-/**
- * The content type OID of a DER ContentInfo ::= SEQUENCE { contentType OBJECT IDENTIFIER, content [0] EXPLICIT ANY },
- * read from its first bytes only (the ciphertext after them may be tens of megabytes), or undefined when the bytes do
- * not start like one or their outer length does not cover exactly the input.
- */
-function contentInfoType(der: Uint8Array): string | undefined {
-  const length = (at: number): { value: number; next: number } | undefined => {
-    const first = der[at];
-    if (first === undefined) return undefined;
-    if (first < 0x80) return { value: first, next: at + 1 };
-    const count = first & 0x7f;
-    if (count === 0 || count > 6 || at + 1 + count > der.length) return undefined;
-    let value = 0;
-    for (let i = 0; i < count; i++) value = value * 256 + der[at + 1 + i]!;
-    return { value, next: at + 1 + count };
-  };
-  if (der[0] !== 0x30) return undefined;
-  const outer = length(1);
-  if (!outer || outer.next + outer.value !== der.length) return undefined;
-  if (der[outer.next] !== 0x06) return undefined;
-  const oidLength = length(outer.next + 1);
-  if (!oidLength || oidLength.value === 0 || oidLength.next + oidLength.value >= der.length) return undefined;
-  if (der[oidLength.next + oidLength.value] !== 0xa0) return undefined;
-  const arcs: number[] = [];
-  let value = 0;
-  for (let i = oidLength.next; i < oidLength.next + oidLength.value; i++) {
-    value = value * 128 + (der[i]! & 0x7f);
-    if (value > Number.MAX_SAFE_INTEGER / 128) return undefined;
-    if ((der[i]! & 0x80) === 0) {
-      if (arcs.length === 0) arcs.push(value < 80 ? Math.floor(value / 40) : 2, value < 80 ? value % 40 : value - 80);
-      else arcs.push(value);
-      value = 0;
-    }
-  }
-  return arcs.join('.');
-}
-
 /** The bytes of an entity made of plain byte segments (before encryption nothing is base64 yet but the p7m body). */
 function entityPieces(entity: Entity): Uint8Array[] {
   return entity.some((s) => !(s instanceof Uint8Array)) ? [assemble(entity)] : (entity as Uint8Array[]);
@@ -124,7 +86,7 @@ async function encryptWithFunction(entity: Entity, encrypt: EncryptWithFunction)
   const der = await encrypt.encryptFn(joinPieces(entityPieces(entity)));
   const expected = encrypt.authEnveloped ? OID_AUTH_ENVELOPED_DATA : OID_ENVELOPED_DATA;
   // The smime-type written around the bytes must say what they are: a reader picks its decoder by it.
-  if (!(der instanceof Uint8Array) || contentInfoType(der) !== expected) {
+  if (!(der instanceof Uint8Array) || contentInfoType(der, true) !== expected) {
     throw new SmimeError(
       'OUTGOING_ENCRYPT_RESULT_INVALID',
       `The encryption step did not return a ContentInfo of ${encrypt.authEnveloped ? 'AuthEnvelopedData' : 'EnvelopedData'}`,

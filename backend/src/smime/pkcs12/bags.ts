@@ -6,7 +6,7 @@
 
 import { SmimeError, type SmimeErrorCode } from '../errors.ts';
 import { algorithmIdentifier, bigInteger, decode, DerError, encodingOf, explicit, octets, oid, sequence, set, type Node } from '../asn1/asn1js-nodes.ts';
-import { MAX_BAGS, MAX_CERTIFICATES, MAX_SAFE_CONTENTS_DEPTH } from './limits.ts';
+import { MAX_BAGS, MAX_CERTIFICATES, MAX_SAFE_CONTENTS_DEPTH } from '../limits.ts';
 import {
   OID_CERT_BAG,
   OID_DATA,

@@ -3,8 +3,8 @@
 
 import { SmimeError } from '../errors.ts';
 import { algorithmIdentifier, bigInteger, decode, DerError, explicit, octets, oid, sequence, smallInteger, type Node } from '../asn1/asn1js-nodes.ts';
-import { OID_DATA, OID_PBMAC1, OID_SIGNED_DATA } from '../asn1/oids.ts';
-import type { Pkcs12KdfHash, Pkcs12PasswordCandidate } from './kdf.ts';
+import { type HashName, OID_DATA, OID_PBMAC1, OID_SIGNED_DATA } from '../asn1/oids.ts';
+import type { Pkcs12PasswordCandidate } from './kdf.ts';
 import { MAC_DIGESTS } from './mac.ts';
 import { checkPkcs12Mac } from './password-decrypt.ts';
 import { malformed, shape, type ParseState } from './state.ts';
@@ -29,7 +29,7 @@ export function contentInfo(node: Node | undefined, what: string): { type: strin
 }
 
 export interface MacData {
-  hash: Pkcs12KdfHash;
+  hash: HashName;
   digest: Uint8Array;
   salt: Uint8Array;
   iterations: number;

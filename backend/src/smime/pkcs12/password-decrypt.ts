@@ -8,7 +8,7 @@
 import { SmimeError } from '../errors.ts';
 import { DerError, type Node } from '../asn1/asn1js-nodes.ts';
 import { CipherError, type PbeCipherName } from '../crypto/content-cipher.ts';
-import { KdfBudget } from './limits.ts';
+import { KdfBudget } from './kdf-budget.ts';
 import { OID_PBES2 } from '../asn1/oids.ts';
 import { pbes2Decrypt } from './pbes2.ts';
 import { bmpPassword } from './kdf.ts';

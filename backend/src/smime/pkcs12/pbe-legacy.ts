@@ -3,7 +3,7 @@
 
 import { SmimeError } from '../errors.ts';
 import { DerError, octets, sequence, smallInteger, type Node } from '../asn1/asn1js-nodes.ts';
-import type { KdfBudget } from './limits.ts';
+import type { KdfBudget } from './kdf-budget.ts';
 import {
   OID_PBE_SHA1_2DES,
   OID_PBE_SHA1_3DES,

@@ -5,8 +5,17 @@
 import { pbkdf2 } from 'node:crypto';
 import { promisify } from 'node:util';
 import { SmimeError } from '../errors.ts';
-import { algorithmIdentifier, DerError, isTag, octets, sequence, smallInteger, TAG, type Node } from '../asn1/asn1js-nodes.ts';
-import type { KdfBudget } from './limits.ts';
+import {
+  algorithmIdentifier,
+  DerError,
+  isTag,
+  octets,
+  sequence,
+  smallInteger,
+  TAG,
+  type Node,
+} from '../asn1/asn1js-nodes.ts';
+import type { KdfBudget } from './kdf-budget.ts';
 import {
   OID_AES128_CBC,
   OID_AES192_CBC,

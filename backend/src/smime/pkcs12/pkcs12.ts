@@ -10,22 +10,22 @@
 
 import { SmimeError } from '../errors.ts';
 import { copyBytes } from '../asn1/asn1js-nodes.ts';
-import { KdfBudget, MAX_P12_BYTES } from './limits.ts';
+import { KdfBudget } from './kdf-budget.ts';
+import { MAX_P12_BYTES } from '../limits.ts';
 import type { PbeCipherName } from '../crypto/content-cipher.ts';
-import { pkcs12PasswordCandidates, type Pkcs12KdfHash, type Pkcs12PasswordEncoding } from './kdf.ts';
+import { pkcs12PasswordCandidates, type Pkcs12PasswordEncoding } from './kdf.ts';
 import { readAuthenticatedSafe } from './bags.ts';
 import { checkMac, readPfx, unwrapBase64, type MacData } from './container.ts';
 import { loadCertificate, loadKey, orderChain, sameBytes, selectPair, type LoadedKey } from './key-match.ts';
 import { malformed, type ParseState } from './state.ts';
-
-export { MAX_P12_BYTES } from './limits.ts';
+import type { HashName } from '../asn1/oids.ts';
 
 /** What protected the file, for the record. Cipher names follow OpenSSL ('aes-256-cbc', 'des-ede3-cbc', 'rc2-40-cbc'). */
 export interface Pkcs12Protection {
   /** 'mac': a password MAC covered the contents and verified. 'none': the file has no MAC; nothing vouches for it. */
   integrity: 'mac' | 'none';
   /** MAC digest, null without a MAC. */
-  mac: Pkcs12KdfHash | null;
+  mac: HashName | null;
   macIterations: number | null;
   /** Cipher that protected the returned private key ('none' if it was stored unencrypted). */
   keyCipher: PbeCipherName | 'none';

@@ -3,7 +3,7 @@
 
 import { SmimeError, type SmimeErrorCode } from '../errors.ts';
 import { DerError } from '../asn1/asn1js-nodes.ts';
-import type { KdfBudget } from './limits.ts';
+import type { KdfBudget } from './kdf-budget.ts';
 import type { PbeCipherName } from '../crypto/content-cipher.ts';
 import type { Pkcs12PasswordEncoding } from './kdf.ts';
 

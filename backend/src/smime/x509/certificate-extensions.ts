@@ -18,21 +18,10 @@ import {
   smallInteger,
   UNIVERSAL,
   type Tlv,
-} from '../asn1/tlv.ts';
+} from '../asn1/reader.ts';
 import { parseNameConstraints } from './name-constraints.ts';
 import type { CertificateFacts } from './certificate.ts';
-
-const OID_SUBJECT_KEY_IDENTIFIER = '2.5.29.14';
-const OID_KEY_USAGE = '2.5.29.15';
-const OID_SUBJECT_ALT_NAME = '2.5.29.17';
-const OID_BASIC_CONSTRAINTS = '2.5.29.19';
-const OID_NAME_CONSTRAINTS = '2.5.29.30';
-const OID_CRL_DISTRIBUTION_POINTS = '2.5.29.31';
-const OID_AUTHORITY_KEY_IDENTIFIER = '2.5.29.35';
-const OID_EXTENDED_KEY_USAGE = '2.5.29.37';
-const OID_AUTHORITY_INFO_ACCESS = '1.3.6.1.5.5.7.1.1';
-const OID_AD_OCSP = '1.3.6.1.5.5.7.48.1';
-const OID_AD_CA_ISSUERS = '1.3.6.1.5.5.7.48.2';
+import { OID_AD_CA_ISSUERS, OID_AD_OCSP, OID_AUTHORITY_INFO_ACCESS, OID_AUTHORITY_KEY_IDENTIFIER, OID_BASIC_CONSTRAINTS, OID_CERTIFICATE_POLICIES, OID_CRL_DISTRIBUTION_POINTS, OID_CT_SCT_LIST, OID_EXTENDED_KEY_USAGE, OID_FRESHEST_CRL, OID_INHIBIT_ANY_POLICY, OID_ISSUER_ALT_NAME, OID_KEY_USAGE, OID_NAME_CONSTRAINTS, OID_OCSP_NOCHECK, OID_POLICY_CONSTRAINTS, OID_POLICY_MAPPINGS, OID_SUBJECT_ALT_NAME, OID_SUBJECT_DIRECTORY_ATTRIBUTES, OID_SUBJECT_INFO_ACCESS, OID_SUBJECT_KEY_IDENTIFIER } from '../asn1/oids.ts';
 
 /**
  * Extensions whose meaning we either enforce (the readers below) or may safely leave unenforced because we make no claim that
@@ -49,16 +38,16 @@ const UNDERSTOOD = new Set([
   OID_AUTHORITY_KEY_IDENTIFIER,
   OID_EXTENDED_KEY_USAGE,
   OID_AUTHORITY_INFO_ACCESS,
-  '2.5.29.9', // subjectDirectoryAttributes
-  '2.5.29.18', // issuerAltName
-  '2.5.29.32', // certificatePolicies
-  '2.5.29.33', // policyMappings
-  '2.5.29.36', // policyConstraints
-  '2.5.29.46', // freshestCRL
-  '2.5.29.54', // inhibitAnyPolicy
-  '1.3.6.1.5.5.7.1.11', // subjectInfoAccess
-  '1.3.6.1.5.5.7.48.1.5', // id-pkix-ocsp-nocheck (RFC 6960 section 4.2.2.2.1)
-  '1.3.6.1.4.1.11129.2.4.2', // CT SCT list
+  OID_SUBJECT_DIRECTORY_ATTRIBUTES, // subjectDirectoryAttributes
+  OID_ISSUER_ALT_NAME, // issuerAltName
+  OID_CERTIFICATE_POLICIES, // certificatePolicies
+  OID_POLICY_MAPPINGS, // policyMappings
+  OID_POLICY_CONSTRAINTS, // policyConstraints
+  OID_FRESHEST_CRL, // freshestCRL
+  OID_INHIBIT_ANY_POLICY, // inhibitAnyPolicy
+  OID_SUBJECT_INFO_ACCESS, // subjectInfoAccess
+  OID_OCSP_NOCHECK, // id-pkix-ocsp-nocheck (RFC 6960 section 4.2.2.2.1)
+  OID_CT_SCT_LIST, // CT SCT list
 ]);
 
 /** RFC 5280 section 4.2.1.3, bit 0 first. */

@@ -20,15 +20,11 @@ import {
   time,
   UNIVERSAL,
   type Tlv,
-} from '../asn1/tlv.ts';
-import { MAX_CERTIFICATE_BYTES } from '../cms/limits-signed.ts';
+} from '../asn1/reader.ts';
+import { MAX_CERTIFICATE_BYTES } from '../limits.ts';
 import { CertificateCache } from './cache.ts';
 import { readExtensions, type ExtensionReading, type KeyUsageBit } from './certificate-extensions.ts';
 import { certificateNames, type CertificateNames, type NameConstraints } from './name-constraints.ts';
-
-export const OID_KP_EMAIL_PROTECTION = '1.3.6.1.5.5.7.3.4';
-export const OID_KP_OCSP_SIGNING = '1.3.6.1.5.5.7.3.9';
-export const OID_ANY_EXTENDED_KEY_USAGE = '2.5.29.37.0';
 
 export interface CertificateFacts {
   der: Uint8Array;
@@ -87,7 +83,7 @@ function tbsFields(tbs: Tlv[]) {
 
 /** Parses a DER certificate. Throws BerError if it is not one. */
 export function certificateFacts(der: Uint8Array): CertificateFacts {
-  if (der.length > MAX_CERTIFICATE_BYTES) throw new BerError('certificate too large', true);
+  if (der.length > MAX_CERTIFICATE_BYTES) throw new BerError('certificate too large', { limit: true });
   const root = readOne(der, 'Certificate');
   const outer = sequence(root, 'Certificate');
   if (outer.length !== 3) throw new BerError('Certificate: expected three fields');

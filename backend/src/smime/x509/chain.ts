@@ -19,7 +19,7 @@
  * exactly as the subject, and a directoryName constraint is compared the same way).
  */
 import { parsedCertificate, type CertificateFacts } from './certificate.ts';
-import { MAX_POOL_CERTIFICATES } from '../cms/limits-signed.ts';
+import { MAX_POOL_CERTIFICATES } from '../limits.ts';
 import { PathBuilder } from './path-builder.ts';
 import { subjectOf } from './path-checks.ts';
 import type { Fetcher } from '../types.ts';

@@ -6,11 +6,11 @@ import { createHash } from 'node:crypto';
 import { SmimeError } from '../errors.ts';
 import { tryCanonicalAddress } from '../mime/address.ts';
 import { algorithmIdentifier, bigInteger, bitString, decode, DerError, isTag, oid, sequence, TAG, type Node } from '../asn1/asn1js-nodes.ts';
-import { MAX_P12_BYTES } from '../pkcs12/limits.ts';
-import { NAMED_CURVES, OID_EC_PUBLIC_KEY, OID_ED25519, OID_RSA_ENCRYPTION, OID_RSASSA_PSS } from '../asn1/oids.ts';
+import { MAX_P12_BYTES } from '../limits.ts';
+import { NAMED_CURVES, OID_EC_PUBLIC_KEY, OID_ED25519, OID_EMAIL_ADDRESS, OID_RSA_ENCRYPTION, OID_RSASSA_PSS } from '../asn1/oids.ts';
 import { certificateParts } from './raw.ts';
 import { describeExtensions } from './extensions.ts';
-import { formatName, nameAttributes, OID_EMAIL_ADDRESS } from './name.ts';
+import { formatName, nameAttributes } from './name.ts';
 import type { CertificateFacts } from './certificate.ts';
 
 export interface CertificateInfo {

@@ -5,22 +5,18 @@
 
 import { keyUsageBits } from './certificate-extensions.ts';
 import { bitString, decode, DerError, isContextTag, isTag, octets, oid, sequence, TAG, type Node } from '../asn1/asn1js-nodes.ts';
-
-const OID_SUBJECT_ALT_NAME = '2.5.29.17';
-const OID_KEY_USAGE = '2.5.29.15';
-const OID_EXTENDED_KEY_USAGE = '2.5.29.37';
-const OID_BASIC_CONSTRAINTS = '2.5.29.19';
+import { OID_ANY_EXTENDED_KEY_USAGE, OID_BASIC_CONSTRAINTS, OID_EXTENDED_KEY_USAGE, OID_KEY_USAGE, OID_KP_CLIENT_AUTH, OID_KP_CODE_SIGNING, OID_KP_DOCUMENT_SIGNING, OID_KP_EMAIL_PROTECTION, OID_KP_OCSP_SIGNING, OID_KP_SERVER_AUTH, OID_KP_TIME_STAMPING, OID_SUBJECT_ALT_NAME } from '../asn1/oids.ts';
 
 /** RFC 5280 section 4.2.1.12 and RFC 9336: key purposes, by name. */
 const KEY_PURPOSES: Readonly<Record<string, string>> = {
-  '2.5.29.37.0': 'anyExtendedKeyUsage',
-  '1.3.6.1.5.5.7.3.1': 'serverAuth',
-  '1.3.6.1.5.5.7.3.2': 'clientAuth',
-  '1.3.6.1.5.5.7.3.3': 'codeSigning',
-  '1.3.6.1.5.5.7.3.4': 'emailProtection',
-  '1.3.6.1.5.5.7.3.8': 'timeStamping',
-  '1.3.6.1.5.5.7.3.9': 'OCSPSigning',
-  '1.3.6.1.5.5.7.3.36': 'documentSigning',
+  [OID_ANY_EXTENDED_KEY_USAGE]: 'anyExtendedKeyUsage',
+  [OID_KP_SERVER_AUTH]: 'serverAuth',
+  [OID_KP_CLIENT_AUTH]: 'clientAuth',
+  [OID_KP_CODE_SIGNING]: 'codeSigning',
+  [OID_KP_EMAIL_PROTECTION]: 'emailProtection',
+  [OID_KP_TIME_STAMPING]: 'timeStamping',
+  [OID_KP_OCSP_SIGNING]: 'OCSPSigning',
+  [OID_KP_DOCUMENT_SIGNING]: 'documentSigning',
 };
 
 export interface DescribedExtensions {

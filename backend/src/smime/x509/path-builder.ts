@@ -1,10 +1,10 @@
 // The depth-first path search behind buildChain (chain.ts): candidates by name, each link's signature verified once,
 // AIA caIssuers downloads for a missing issuer, the best complete path kept (RFC 4158).
 
-import { BerError } from '../asn1/tlv.ts';
+import { BerError } from '../asn1/reader.ts';
 import { keyIdentifier, parsedCertificate, sameBytes, validityAt, type CertificateFacts } from './certificate.ts';
 import { pemToDer } from './pem.ts';
-import { MAX_AIA_CERTIFICATES, MAX_AIA_FETCHES, MAX_CHAIN_LENGTH, MAX_PATH_SEARCH_STEPS } from '../cms/limits-signed.ts';
+import { MAX_AIA_CERTIFICATES, MAX_AIA_FETCHES, MAX_CHAIN_LENGTH, MAX_PATH_SEARCH_STEPS } from '../limits.ts';
 import { signedDataNode, signedDataParts } from '../cms/signed-data.ts';
 import { pathProblems, subjectOf, verifyIssued, type LinkResult } from './path-checks.ts';
 import type { BuildChainOptions, ChainProblem } from './chain.ts';

@@ -1,7 +1,7 @@
 // The checks of a certification path (RFC 5280 section 6.1) that buildChain (chain.ts) applies to each complete
 // path it finds, and the signature check of one link. Each problem names the certificate it is about.
 
-import { BerError } from '../asn1/tlv.ts';
+import { BerError } from '../asn1/reader.ts';
 import { publicKey, signatureScheme, UnsupportedAlgorithmError, verifySignature } from '../crypto/signature-algorithms.ts';
 import { validityAt, type CertificateFacts } from './certificate.ts';
 import { describeParsed } from './describe.ts';

@@ -17,7 +17,7 @@ import { SmimeError } from '../../errors.ts';
 import type { ContentAlgorithm } from './algorithms.ts';
 import { envelopeInfo, readEnvelope, type EnvelopeInfo } from './inspect.ts';
 import { curveOfKey } from './key-agreement.ts';
-import { MAX_MATCHED_DECRYPTIONS, MAX_TRIAL_DECRYPTIONS } from '../limits-enveloped.ts';
+import { MAX_MATCHED_DECRYPTIONS, MAX_TRIAL_DECRYPTIONS } from '../../limits.ts';
 import { certificateIdentity, identifies, type CertificateIdentity } from './recipient-id.ts';
 import {
   encryptedContentBytes,

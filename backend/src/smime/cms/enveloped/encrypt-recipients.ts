@@ -2,7 +2,7 @@
 // encrypted, and written as a RecipientInfo, ktri for RSA (RFC 5652 section 6.2.1) and kari for EC (RFC 5753).
 
 import type { KeyObject } from 'node:crypto';
-import * as w from '../../asn1/der-chunks.ts';
+import * as w from '../../asn1/writer.ts';
 import { getEngine } from '../../crypto/engine.ts';
 import { SmimeError } from '../../errors.ts';
 import {
@@ -10,14 +10,14 @@ import {
   keyAgreementAlgorithm,
   keyAgreementAlgorithmDer,
   keyTransportAlgorithmDer,
-  OID_EC_PUBLIC_KEY,
   oaepAlgorithm,
   RSA_PKCS1,
   type KeyTransportAlgorithm,
 } from './algorithms.ts';
+import { OID_EC_PUBLIC_KEY } from '../../asn1/oids.ts';
 import type { EncryptOptions } from './encrypt.ts';
 import { curveOfKey } from './key-agreement.ts';
-import { MIN_RSA_ENCRYPTION_BITS } from '../limits-enveloped.ts';
+import { MIN_RSA_ENCRYPTION_BITS } from '../../limits.ts';
 import { certificateIdentity, type CertificateIdentity } from './recipient-id.ts';
 
 export interface EnvelopeRecipient {
@@ -68,7 +68,7 @@ export function prepareRecipient(recipient: unknown, index: number): PreparedRec
 }
 
 function issuerAndSerialNumber(identity: CertificateIdentity): w.Der {
-  return w.sequence(w.raw(identity.issuer), w.raw(identity.serialNumber));
+  return w.sequence(w.encoded(identity.issuer), w.encoded(identity.serialNumber));
 }
 
 /** KeyTransRecipientInfo, version 0 with issuerAndSerialNumber (RFC 5652 section 6.2.1). */
@@ -86,9 +86,9 @@ function keyAgreeRecipientInfo(recipient: PreparedRecipient, kdf: Required<Encry
   const wrap = KEY_WRAPS.find((k) => k.keyLength >= cek.length) ?? KEY_WRAPS[KEY_WRAPS.length - 1]!;
   const algorithm = keyAgreementAlgorithm(kdf, wrap);
   const { ephemeralPoint, wrappedKey } = getEngine().encryptKeyAgreement({ algorithm, publicKey: recipient.publicKey, key: cek });
-  const originator = w.tlv(w.contextTag(0, true), w.tlv(w.contextTag(1, true), w.algorithm(OID_EC_PUBLIC_KEY), w.bitString(ephemeralPoint)));
+  const originator = w.tlv(w.contextTag(0, true), [w.tlv(w.contextTag(1, true), [w.algorithm(OID_EC_PUBLIC_KEY), w.bitString(ephemeralPoint)])]);
   const encryptedKeys = w.sequence(w.sequence(issuerAndSerialNumber(recipient.identity), w.octetString(wrappedKey)));
-  return w.tlv(w.contextTag(1, true), w.integer(3), originator, keyAgreementAlgorithmDer(algorithm), encryptedKeys);
+  return w.tlv(w.contextTag(1, true), [w.integer(3), originator, keyAgreementAlgorithmDer(algorithm), encryptedKeys]);
 }
 
 /** One RecipientInfo per recipient, each carrying the content key `cek` (RFC 5652 section 6.2). */

@@ -4,31 +4,23 @@
  * cipher runs, so that neither the joined content nor the whole ciphertext ever exists in memory here.
  */
 import { randomFillSync } from 'node:crypto';
-import * as w from '../../asn1/der-chunks.ts';
+import * as w from '../../asn1/writer.ts';
 import { ciphertextLength, generateContentKey } from '../../crypto/content-cipher.ts';
 import { getEngine } from '../../crypto/engine.ts';
 import { SmimeError } from '../../errors.ts';
 import {
   contentAlgorithmDer,
   CURVES,
-  OID_AES128_CBC,
-  OID_AES128_GCM,
-  OID_AES192_CBC,
-  OID_AES256_CBC,
-  OID_AES256_GCM,
-  OID_AUTH_ENVELOPED_DATA,
-  OID_DATA,
-  OID_DES_EDE3_CBC,
-  OID_ENVELOPED_DATA,
   type ContentAlgorithm,
 } from './algorithms.ts';
+import { OID_AES128_CBC, OID_AES128_GCM, OID_AES192_CBC, OID_AES256_CBC, OID_AES256_GCM, OID_AUTH_ENVELOPED_DATA, OID_DATA, OID_DES_EDE3_CBC, OID_ENVELOPED_DATA } from '../../asn1/oids.ts';
 import {
   prepareRecipient,
   recipientInfos,
   type EnvelopeRecipient,
   type PreparedRecipient,
 } from './encrypt-recipients.ts';
-import { MAX_ENCRYPT_RECIPIENTS, MAX_ENCRYPTED_CONTENT_BYTES } from '../limits-enveloped.ts';
+import { MAX_ENCRYPT_RECIPIENTS, MAX_ENCRYPTED_CONTENT_BYTES } from '../../limits.ts';
 
 export type ContentCipher = 'aes-256-cbc' | 'aes-128-cbc' | 'aes-192-cbc' | 'aes-128-gcm' | 'aes-256-gcm' | 'des-ede3-cbc';
 
@@ -182,8 +174,8 @@ function envelopeAround(
   const placeholder = new Uint8Array(0);
   const ciphertextSlot: w.Der = { length: encryptedLength, parts: [placeholder] };
   // EncryptedContentInfo ::= SEQUENCE { contentType, contentEncryptionAlgorithm, encryptedContent [0] IMPLICIT }
-  const encryptedContent = w.tlv(w.contextTag(0, false), ciphertextSlot);
-  const encryptedContentInfo = w.sequence(w.oid(OID_DATA), contentAlgorithmDer(algorithm), encryptedContent);
+  const encryptedContent = w.tlv(w.contextTag(0, false), [ciphertextSlot]);
+  const encryptedContentInfo = w.sequence(w.objectIdentifier(OID_DATA), contentAlgorithmDer(algorithm), encryptedContent);
   const tagSlot: w.Der = { length: GCM_TAG_BYTES + 2, parts: [] };
   let body: w.Der;
   if (algorithm.kind === 'gcm') {
@@ -196,7 +188,7 @@ function envelopeAround(
     body = w.sequence(w.integer(version), w.setOf(infos), encryptedContentInfo);
   }
   const contentType = algorithm.kind === 'gcm' ? OID_AUTH_ENVELOPED_DATA : OID_ENVELOPED_DATA;
-  const der = w.sequence(w.oid(contentType), w.tlv(w.contextTag(0, true), body));
+  const der = w.sequence(w.objectIdentifier(contentType), w.tlv(w.contextTag(0, true), [body]));
   const before = der.parts.slice(0, der.parts.indexOf(placeholder));
   return { length: der.length, prefix: w.toBytes({ length: before.reduce((n, p) => n + p.length, 0), parts: before }) };
 }

@@ -24,7 +24,7 @@
  */
 import { DerError } from '../../asn1/asn1js-nodes.ts';
 import { SmimeError } from '../../errors.ts';
-import { MAX_ENVELOPE_BYTES } from '../limits-enveloped.ts';
+import { MAX_ENVELOPE_BYTES } from '../../limits.ts';
 import { serialHex } from './recipient-id.ts';
 import { parseEnvelope, UnsupportedContentType, type ParsedEnvelope, type RecipientId } from './read.ts';
 

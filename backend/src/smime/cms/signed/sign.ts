@@ -22,7 +22,7 @@ import {
   type SmimeCapability,
 } from './algorithms.ts';
 import { issuerAndSerialOf, signedAttributes, signedAttributesToSign, type IssuerAndSerial } from './attributes.ts';
-import { objectIdentifier, toBytes, type Der } from '../../asn1/der-writer.ts';
+import { objectIdentifier, toBytes, type Der } from '../../asn1/writer.ts';
 import { CertificateCache } from '../../x509/cache.ts';
 import { signedDataContentInfoDer, signerInfo } from './write.ts';
 
