@@ -363,7 +363,7 @@ export function pbeDecrypt(cipher: PbeCipher, key: Uint8Array, iv: Uint8Array, d
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// CMS content encryption by algorithm description (cms/envelope-algorithms.ts).
+// CMS content encryption by algorithm description (cms/enveloped/algorithms.ts).
 // ---------------------------------------------------------------------------------------------------------------
 
 export interface ContentDecryptInput {
