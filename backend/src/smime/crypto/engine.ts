@@ -7,10 +7,10 @@
 //   those entry points with pkcs12/password-decrypt.ts, and installEngine() makes this pkijs' global engine. Our own
 //   reader (pkcs12/pkcs12.ts) calls password-decrypt.ts directly; test/smime/pkcs12.test.ts checks the pkijs paths.
 // - CMS enveloping (issue 3): the methods that cms/enveloped/ calls turn every failure of the content ciphers
-//   (content-cipher.ts), RSA key transport (rsa-pkcs1v15.ts, cms/enveloped/key-transport.ts) and ECDH key agreement
-//   (cms/enveloped/key-agreement.ts) into one SmimeError each, without a padding oracle. They are plain wrappers; they sit here
-//   because cms/enveloped/ reaches its cryptography through getEngine(), where tests can observe it (the key wiping test
-//   of test/smime/envelope.test.ts).
+//   (content-cipher.ts), RSA key transport (rsa-pkcs1v15.ts, cms/enveloped/key-transport.ts) and ECDH key
+//   agreement (cms/enveloped/key-agreement.ts) into one SmimeError each, without a padding oracle. They are plain
+//   wrappers; they sit here because cms/enveloped/ reaches its cryptography through getEngine(), where tests can
+//   observe it (the key wiping test of test/smime/envelope.test.ts).
 //
 // Every failure leaves this class as a SmimeError.
 
@@ -119,8 +119,8 @@ export class SmimeCryptoEngine extends pkijs.CryptoEngine {
   }
   // ---------------------------------------------------------------------------------------------------------------
   // CMS enveloping (issue 3): the content-encryption, key-transport and key-agreement primitives of EnvelopedData and
-  // AuthEnvelopedData, on algorithm descriptions already read from the message (cms/enveloped/algorithms.ts). cms/enveloped/
-  // does the ASN.1 and the choice of keys; the cryptography happens here, and every failure is a SmimeError.
+  // AuthEnvelopedData, on algorithm descriptions already read from the message (cms/enveloped/algorithms.ts).
+  // cms/enveloped/ does the ASN.1 and the choice of keys; the cryptography happens here, and every failure is a SmimeError.
   // ---------------------------------------------------------------------------------------------------------------
 
   /**
