@@ -9,10 +9,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { certificatesFromPkcs7, Pkcs7Error } from '../../backend/src/directory/pkcs7.ts';
 import { describeCertificate } from '../../backend/src/smime/x509/describe.ts';
 import { pemToDer } from '../../backend/src/smime/x509/pem.ts';
-import { decryptEnvelope, encryptEnvelope, inspectEnvelope, type DecryptionKey } from '../../backend/src/smime/cms/envelope.ts';
+import { decryptEnvelope, encryptEnvelope, inspectEnvelope, type DecryptionKey } from '../../backend/src/smime/cms/enveloped/index.ts';
 import { SMIME_ERROR_CODES, SmimeError } from '../../backend/src/smime/errors.ts';
-import { analyzeMessage, cmsContentType } from '../../backend/src/smime/incoming.ts';
-import { protectMessage, type ProtectOptions } from '../../backend/src/smime/outgoing.ts';
+import { analyzeMessage, cmsContentType } from '../../backend/src/smime/message/incoming.ts';
+import { protectMessage, type ProtectOptions } from '../../backend/src/smime/message/outgoing.ts';
 import {
   decodeBody,
   decodeEncodedWords,

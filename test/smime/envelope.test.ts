@@ -1,4 +1,4 @@
-// CMS enveloping (backend/src/smime/cms/envelope.ts, issue 3): the Thunderbird/NSS and OpenSSL corpus, fixtures from
+// CMS enveloping (backend/src/smime/cms/enveloped/, issue 3): the Thunderbird/NSS and OpenSSL corpus, fixtures from
 // test/fixtures/cms (RC2, AES-192, mixed OAEP digests, subjectKeyIdentifier, P-384/P-521 ECDH, streamed BER), the
 // encrypt/decrypt matrix of every recipient kind and cipher, and the negative cases: tampering, wrong keys, bad PKCS#1
 // padding (test/security/padding-oracle.test.ts), malformed and oversized input, and a mutation loop in which
@@ -21,14 +21,14 @@ import {
   type DecryptOutcome,
   type EncryptOptions,
   type EnvelopeRecipient,
-} from '../../backend/src/smime/cms/envelope.ts';
+} from '../../backend/src/smime/cms/enveloped/index.ts';
 import { isSmimeError, SmimeError, type SmimeErrorCode } from '../../backend/src/smime/errors.ts';
 import { aesGcmEncrypt } from '../../backend/src/smime/crypto/content-cipher.ts';
 import { children, isUniversal, readTlv, type Tlv } from '../../backend/src/smime/asn1/reader.ts';
 import * as w from '../../backend/src/smime/asn1/writer.ts';
 import { MAX_ENVELOPE_BYTES, MAX_RECIPIENT_INFOS } from '../../backend/src/smime/limits.ts';
-import { certificateIdentity } from '../../backend/src/smime/cms/recipient-id.ts';
-import { parseEnvelope } from '../../backend/src/smime/cms/enveloped-data.ts';
+import { certificateIdentity } from '../../backend/src/smime/cms/enveloped/recipient-id.ts';
+import { parseEnvelope } from '../../backend/src/smime/cms/enveloped/read.ts';
 import { rsaPkcs1v15Encrypt } from '../../backend/src/smime/crypto/rsa-pkcs1v15.ts';
 import { parsePkcs12 } from '../../backend/src/smime/pkcs12/pkcs12.ts';
 import { FIXTURES, SHARED_CORPUS } from '../helpers/paths.ts';

@@ -30,12 +30,12 @@ export {
   type KeyProvider,
   type Layer,
   type MessageAnalysis,
-} from './incoming.ts';
+} from './message/incoming.ts';
 export { MAX_SMIME_LAYERS } from './limits.ts';
-export { protectMessage, protectMessagePieces, type ProtectOptions } from './outgoing.ts';
+export { protectMessage, protectMessagePieces, type ProtectOptions } from './message/outgoing.ts';
 
 // ---- CMS: sign, verify, encrypt, decrypt ----
-export { signContent, signPieces, type Signer, type SignOptions } from './cms/sign.ts';
+export { signContent, signPieces, type Signer, type SignOptions } from './cms/signed/sign.ts';
 export { verifySignedData, DEFAULT_POLICY, type VerifyOptions, type VerifyPolicy } from './cms/verify.ts';
 export {
   decryptEnvelope,
@@ -45,7 +45,7 @@ export {
   type ContentCipher,
   type DecryptionKey,
   type EnvelopeRecipient,
-} from './cms/envelope.ts';
+} from './cms/enveloped/index.ts';
 
 // ---- certificates, chains, revocation ----
 export { describeCertificate, type CertificateInfo } from './x509/describe.ts';

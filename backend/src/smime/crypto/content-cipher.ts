@@ -18,7 +18,7 @@
  * and has a single branch at its end (see `pkcs7PadLength`).
  */
 import { createCipheriv, createDecipheriv, getCiphers, randomFillSync, type CipherGCMTypes } from 'node:crypto';
-import type { ContentAlgorithm } from '../cms/envelope-algorithms.ts';
+import type { ContentAlgorithm } from '../cms/enveloped/algorithms.ts';
 import { rc2CbcDecrypt, RC2_BLOCK_SIZE } from './rc2.ts';
 
 export type CipherErrorCode = 'DECRYPT_FAILED' | 'UNSUPPORTED_CIPHER';
@@ -363,7 +363,7 @@ export function pbeDecrypt(cipher: PbeCipher, key: Uint8Array, iv: Uint8Array, d
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// CMS content encryption by algorithm description (cms/envelope-algorithms.ts).
+// CMS content encryption by algorithm description (cms/enveloped/algorithms.ts).
 // ---------------------------------------------------------------------------------------------------------------
 
 export interface ContentDecryptInput {

@@ -6,18 +6,18 @@
 //   (3DES, RC2) nor PBES2 with des-ede3-cbc or RC2, and pkijs bounds no iteration count. The two overrides below serve
 //   those entry points with pkcs12/password-decrypt.ts, and installEngine() makes this pkijs' global engine. Our own
 //   reader (pkcs12/pkcs12.ts) calls password-decrypt.ts directly; test/smime/pkcs12.test.ts checks the pkijs paths.
-// - CMS enveloping (issue 3): the methods that cms/envelope.ts calls turn every failure of the content ciphers
-//   (content-cipher.ts), RSA key transport (rsa-pkcs1v15.ts, cms/key-transport.ts) and ECDH key agreement
-//   (cms/key-agreement.ts) into one SmimeError each, without a padding oracle. They are plain wrappers; they sit here
-//   because envelope.ts reaches its cryptography through getEngine(), where tests can observe it (the key wiping test
-//   of test/smime/envelope.test.ts).
+// - CMS enveloping (issue 3): the methods that cms/enveloped/ calls turn every failure of the content ciphers
+//   (content-cipher.ts), RSA key transport (rsa-pkcs1v15.ts, cms/enveloped/key-transport.ts) and ECDH key agreement
+//   (cms/enveloped/key-agreement.ts) into one SmimeError each, without a padding oracle. They are plain wrappers; they
+//   sit here because cms/enveloped/ reaches its cryptography through getEngine(), where tests can observe it (the key
+//   wiping test of test/smime/envelope.test.ts).
 //
 // Every failure leaves this class as a SmimeError.
 
 import type { KeyObject } from 'node:crypto';
 import * as pkijs from 'pkijs';
 import { SmimeError } from '../errors.ts';
-import type { ContentAlgorithm, KeyAgreementAlgorithm, KeyTransportAlgorithm } from '../cms/envelope-algorithms.ts';
+import type { ContentAlgorithm, KeyAgreementAlgorithm, KeyTransportAlgorithm } from '../cms/enveloped/algorithms.ts';
 import {
   CipherError,
   contentEncryptor,
@@ -32,8 +32,8 @@ import {
   encryptKeyAgreement,
   type KeyAgreementDecryptInput,
   type KeyAgreementEncryptResult,
-} from '../cms/key-agreement.ts';
-import { decryptKeyTransport, encryptKeyTransport } from '../cms/key-transport.ts';
+} from '../cms/enveloped/key-agreement.ts';
+import { decryptKeyTransport, encryptKeyTransport } from '../cms/enveloped/key-transport.ts';
 import type { Node } from '../asn1/asn1js-nodes.ts';
 import { bmpPassword } from '../pkcs12/kdf.ts';
 import type { Pkcs12MacInput } from '../pkcs12/mac.ts';
@@ -119,8 +119,9 @@ export class SmimeCryptoEngine extends pkijs.CryptoEngine {
   }
   // ---------------------------------------------------------------------------------------------------------------
   // CMS enveloping (issue 3): the content-encryption, key-transport and key-agreement primitives of EnvelopedData and
-  // AuthEnvelopedData, on algorithm descriptions already read from the message (lib/cms-algorithms.ts). envelope.ts
-  // does the ASN.1 and the choice of keys; the cryptography happens here, and every failure is a SmimeError.
+  // AuthEnvelopedData, on algorithm descriptions already read from the message (cms/enveloped/algorithms.ts).
+  // cms/enveloped/ does the ASN.1 and the choice of keys; the cryptography happens here, and every failure is a
+  // SmimeError.
   // ---------------------------------------------------------------------------------------------------------------
 
   /**

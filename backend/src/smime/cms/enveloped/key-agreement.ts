@@ -6,10 +6,10 @@
 // wrong key certain to fail (unlike RSA PKCS #1 v1.5 with implicit rejection).
 
 import { createCipheriv, createDecipheriv, createHash, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { CURVES, type KeyAgreementAlgorithm } from './envelope-algorithms.ts';
-import * as w from '../asn1/writer.ts';
-import { CipherError } from '../crypto/content-cipher.ts';
-import { type HashName, OID_EC_PUBLIC_KEY } from '../asn1/oids.ts';
+import { CURVES, type KeyAgreementAlgorithm } from './algorithms.ts';
+import * as w from '../../asn1/writer.ts';
+import { CipherError } from '../../crypto/content-cipher.ts';
+import { type HashName, OID_EC_PUBLIC_KEY } from '../../asn1/oids.ts';
 
 /** RFC 3394 section 2.2.3.1: the default initial value of AES key wrap. */
 const KEY_WRAP_IV = Buffer.from('a6a6a6a6a6a6a6a6', 'hex');

@@ -10,10 +10,10 @@
 // failure is one DECRYPT_FAILED, so that the "first byte is not zero" case cannot be told apart (Manger 2001).
 
 import { constants, createHash, privateDecrypt, publicEncrypt, type KeyObject } from 'node:crypto';
-import type { KeyTransportAlgorithm } from './envelope-algorithms.ts';
-import { CipherError } from '../crypto/content-cipher.ts';
-import { rsaPkcs1v15DecryptImplicit, rsaPkcs1v15Encrypt } from '../crypto/rsa-pkcs1v15.ts';
-import type { HashName } from '../asn1/oids.ts';
+import type { KeyTransportAlgorithm } from './algorithms.ts';
+import { CipherError } from '../../crypto/content-cipher.ts';
+import { rsaPkcs1v15DecryptImplicit, rsaPkcs1v15Encrypt } from '../../crypto/rsa-pkcs1v15.ts';
+import type { HashName } from '../../asn1/oids.ts';
 
 const HASH_LENGTH: Readonly<Record<HashName, number>> = {
   sha1: 20,

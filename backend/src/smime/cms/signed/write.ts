@@ -1,7 +1,7 @@
 // SignerInfo, SignedData and the ContentInfo around them (RFC 5652 sections 3, 5.1, 5.3), written as DER.
 
-import { digestAlgorithm, type DigestName } from './algorithm-identifiers.ts';
-import { issuerAndSerialNumber, type IssuerAndSerial } from './signed-attributes.ts';
+import { digestAlgorithm, type DigestName } from './algorithms.ts';
+import { issuerAndSerialNumber, type IssuerAndSerial } from './attributes.ts';
 import {
   encoded,
   explicit,
@@ -13,8 +13,8 @@ import {
   TAG,
   tlv,
   type Der,
-} from '../asn1/writer.ts';
-import { OID_DATA, OID_SIGNED_DATA } from '../asn1/oids.ts';
+} from '../../asn1/writer.ts';
+import { OID_DATA, OID_SIGNED_DATA } from '../../asn1/oids.ts';
 
 /** [0] IMPLICIT, constructed: the tag the signed attributes carry inside the SignerInfo. */
 const SIGNED_ATTRS_TAG = 0xa0;

@@ -7,7 +7,7 @@
 // EnvelopedData is not used: it parses the whole ContentInfo as one asn1js tree (16 MiB and 10,000-node defaults),
 // has no AuthEnvelopedData, and decrypts through WebCrypto, which has no RSA PKCS #1 v1.5 decryption.
 //
-// Every failure is DerError (limit: true for resource limits); envelope.ts turns it into CMS_MALFORMED/CMS_TOO_LARGE.
+// Every failure is DerError (limit: true for resource limits); inspect.ts turns it into CMS_MALFORMED/CMS_TOO_LARGE.
 
 import {
   algorithmIdentifier,
@@ -25,7 +25,7 @@ import {
   smallInteger,
   TAG,
   type Node,
-} from '../asn1/asn1js-nodes.ts';
+} from '../../asn1/asn1js-nodes.ts';
 import {
   parseContentAlgorithm,
   parseKeyAgreementAlgorithm,
@@ -33,7 +33,7 @@ import {
   type ContentAlgorithm,
   type KeyAgreementAlgorithm,
   type KeyTransportAlgorithm,
-} from './envelope-algorithms.ts';
+} from './algorithms.ts';
 import {
   children,
   isContext,
@@ -42,10 +42,10 @@ import {
   octetStringValue,
   readTlv,
   type Tlv,
-} from '../asn1/reader.ts';
-import { MAX_AUTH_ATTRIBUTES_BYTES, MAX_ENCRYPTED_CONTENT_BYTES, MAX_RECIPIENT_INFOS } from '../limits.ts';
-import { formatName } from '../x509/name.ts';
-import { OID_AUTH_ENVELOPED_DATA, OID_EC_PUBLIC_KEY, OID_ENVELOPED_DATA } from '../asn1/oids.ts';
+} from '../../asn1/reader.ts';
+import { MAX_AUTH_ATTRIBUTES_BYTES, MAX_ENCRYPTED_CONTENT_BYTES, MAX_RECIPIENT_INFOS } from '../../limits.ts';
+import { formatName } from '../../x509/name.ts';
+import { OID_AUTH_ENVELOPED_DATA, OID_EC_PUBLIC_KEY, OID_ENVELOPED_DATA } from '../../asn1/oids.ts';
 
 /** Fields of one SEQUENCE in the skeleton: EnvelopedData has at most 6, AuthEnvelopedData 7. */
 const MAX_SKELETON_FIELDS = 8;

@@ -17,9 +17,9 @@ import {
   smallInteger,
   TAG,
   type Node,
-} from '../asn1/asn1js-nodes.ts';
-import * as w from '../asn1/writer.ts';
-import { rc2EffectiveBitsFromVersion } from '../crypto/rc2.ts';
+} from '../../asn1/asn1js-nodes.ts';
+import * as w from '../../asn1/writer.ts';
+import { rc2EffectiveBitsFromVersion } from '../../crypto/rc2.ts';
 import {
   type HashName,
   OID_AES128_CBC,
@@ -58,7 +58,7 @@ import {
   OID_SHA512,
   OID_SHA512_224,
   OID_SHA512_256,
-} from '../asn1/oids.ts';
+} from '../../asn1/oids.ts';
 
 const HASH_BY_OID: Readonly<Record<string, HashName>> = {
   [OID_SHA1]: 'sha1',

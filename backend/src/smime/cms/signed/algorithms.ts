@@ -2,7 +2,7 @@
 // SMIMECapabilities attribute. Each encoding choice cites the RFC that fixes it, because a verifier that is strict
 // about parameters (absent versus NULL) fails on exactly these bytes.
 
-import { encoded, NULL, objectIdentifier, sequence, explicit, integer, toBytes, type Der } from '../asn1/writer.ts';
+import { encoded, NULL, objectIdentifier, sequence, explicit, integer, toBytes, type Der } from '../../asn1/writer.ts';
 import {
   type HashName,
   OID_AES128_CBC,
@@ -23,7 +23,7 @@ import {
   OID_SHA256,
   OID_SHA384,
   OID_SHA512,
-} from '../asn1/oids.ts';
+} from '../../asn1/oids.ts';
 
 /** The digests we sign with (RFC 8551 section 2.1: SHA-256 is the MUST, SHA-384 and SHA-512 SHOULD). */
 export type DigestName = Extract<HashName, 'sha256' | 'sha384' | 'sha512'>;
@@ -127,7 +127,7 @@ export type SmimeCapability = SmimeCapabilityName | CustomCapability;
  * - RSAES-OAEP: the parameters differentiate (which hash), so RSAES-OAEP-params with SHA-256 for the hash and for
  *   MGF1, pSourceAlgorithm at its DEFAULT (RFC 4055 section 4.1, rSAES-OAEP-SHA256-Params; RFC 3560 section 5).
  * - ECDH (RFC 5753 section 7.2): dhSinglePass-stdDH-sha256kdf-scheme with its KeyWrapAlgorithm as parameters,
- *   aes256-wrap (parameters absent, RFC 3565 section 2.3.2): what envelope.ts uses for AES-256 content.
+ *   aes256-wrap (parameters absent, RFC 3565 section 2.3.2): what cms/enveloped/encrypt.ts uses for AES-256 content.
  */
 const CAPABILITY_ENCODINGS: Readonly<Record<SmimeCapabilityName, () => Der>> = {
   'aes-256-gcm': () => sequence(objectIdentifier(OID_AES256_GCM)),

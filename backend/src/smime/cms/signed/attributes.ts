@@ -1,7 +1,7 @@
 // The signed attributes of an S/MIME SignerInfo (RFC 5652 section 11, RFC 8551 section 2.5) and the
 // IssuerAndSerialNumber they and the SignerInfo use to name a certificate (RFC 5652 section 10.2.4).
 
-import { capability, type SmimeCapability } from './algorithm-identifiers.ts';
+import { capability, type SmimeCapability } from './algorithms.ts';
 import {
   encoded,
   implicitConstructed,
@@ -13,8 +13,8 @@ import {
   time,
   toBytes,
   type Der,
-} from '../asn1/writer.ts';
-import { certificateParts } from '../x509/raw.ts';
+} from '../../asn1/writer.ts';
+import { certificateParts } from '../../x509/raw.ts';
 import {
   OID_CONTENT_TYPE,
   OID_DATA,
@@ -23,7 +23,7 @@ import {
   OID_MS_ENCRYPTION_KEY_PREFERENCE,
   OID_SIGNING_TIME,
   OID_SMIME_CAPABILITIES,
-} from '../asn1/oids.ts';
+} from '../../asn1/oids.ts';
 
 /** The parts of a certificate a CMS structure names it by: its issuer Name and serial number, as they are encoded. */
 export interface IssuerAndSerial {
