@@ -9,7 +9,15 @@
 // the two cannot disagree on what a byte string means; moving those callers to reader.ts would remove this file.
 
 import * as asn1js from 'asn1js';
-import { BerError, children as berChildren, concatBytes, oid as readOid, readOne, type Tlv } from './reader.ts';
+import {
+  BerError,
+  children as berChildren,
+  concatBytes,
+  oid as readOid,
+  readOne,
+  UNIVERSAL,
+  type Tlv,
+} from './reader.ts';
 import { MAX_ASN1_NODES, MAX_BER_DEPTH, MAX_P12_BYTES } from '../limits.ts';
 
 /**
@@ -23,16 +31,8 @@ export type Node = asn1js.AsnType;
 const TAG_CLASS_UNIVERSAL = 1;
 const TAG_CLASS_CONTEXT = 3;
 
-export const TAG = {
-  BOOLEAN: 1,
-  INTEGER: 2,
-  BIT_STRING: 3,
-  OCTET_STRING: 4,
-  NULL: 5,
-  OID: 6,
-  SEQUENCE: 16,
-  SET: 17,
-} as const;
+/** Universal tag numbers: the reader's table (X.680 section 8.4). */
+export const TAG = UNIVERSAL;
 
 // asn1js reports its own limits with these messages (parser.ts). Depth and node count are resource limits; a
 // declared content length over the limit cannot be backed by an input that is itself under it, so that one is a

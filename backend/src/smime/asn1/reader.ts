@@ -115,14 +115,15 @@ export function readHeader(bytes: Uint8Array, offset: number, limit: number = by
 export function readTlv(bytes: Uint8Array, offset: number, limit: number = bytes.length, depth = 0): Tlv {
   if (depth > MAX_BER_DEPTH) throw new BerError('nesting too deep', { limit: true });
   const { cls, constructed, tag, contentStart, length } = readHeader(bytes, offset, limit);
-  const at = { bytes, cls, constructed, tag, start: offset, contentStart, depth };
+  // Object literals of one shape, not spreads: this runs once per element, a million times for a chunked eContent.
   if (length === undefined) {
     const end = indefiniteEnd(bytes, offset, contentStart, limit, depth);
-    return { ...at, contentEnd: end - 2, end, indefinite: true };
+    const contentEnd = end - 2;
+    return { bytes, cls, constructed, tag, start: offset, contentStart, contentEnd, end, indefinite: true, depth };
   }
   const end = contentStart + length;
   if (end > limit) throw new BerError('value runs past its container');
-  return { ...at, contentEnd: end, end, indefinite: false };
+  return { bytes, cls, constructed, tag, start: offset, contentStart, contentEnd: end, end, indefinite: false, depth };
 }
 
 /** The end (after the end-of-contents octets) of the indefinite-length value at `offset`. */

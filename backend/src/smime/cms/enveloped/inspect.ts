@@ -13,10 +13,10 @@
  *
  * How it is built, and why:
  * - ASN.1: the outer structure and the ciphertext are read with our own offset-based BER reader
- *   (asn1/ber-envelope.ts), so indefinite lengths and chunked OCTET STRINGs as NSS and OpenSSL stream them cost no
+ *   (asn1/reader.ts), so indefinite lengths and chunked OCTET STRINGs as NSS and OpenSSL stream them cost no
  *   tree and no copies beyond one join, and 64 MiB of content is no different from 64 bytes. Each RecipientInfo and
  *   AlgorithmIdentifier is decoded with asn1js (asn1/asn1js-nodes.ts) under its default limits. Output is written by
- *   a small DER writer (asn1/der-chunks.ts) that copies the ciphertext once. pkijs' EnvelopedData is not used: it
+ *   a small DER writer (asn1/writer.ts) that copies the ciphertext once. pkijs' EnvelopedData is not used: it
  *   parses the whole message as one asn1js tree (16 MiB content and 10,000-node defaults), has no AuthEnvelopedData,
  *   and decrypts through WebCrypto, which has no RSA PKCS #1 v1.5 decryption.
  * - Cryptography: through the crypto engine (crypto/engine.ts): content ciphers (AES-CBC, AES-GCM, DES-EDE3-CBC,
