@@ -58,6 +58,16 @@ export {
   type ChainResult,
 } from './x509/chain.ts';
 export { RevocationChecker, type PathRevocation, type RevocationOptions } from './x509/revocation.ts';
+// Whether a certificate may serve now (validity, key usage, purpose): one rule for mail, directory and vault.
+export {
+  allowsEmailProtection,
+  encryptionUnusableReason,
+  MIN_RSA_BITS,
+  namesAnAddress,
+  validityAt,
+  type UsableFacts,
+  type Validity,
+} from './usable.ts';
 
 // ---- PKCS#12 ----
 export { parsePkcs12, MAX_P12_BYTES, type Pkcs12Contents } from './pkcs12/pkcs12.ts';
