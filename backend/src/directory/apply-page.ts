@@ -18,6 +18,7 @@ import {
   insertCertificates,
   updateCertificate,
   upsertEntries,
+  type CertificateFindings,
   type NewDirectoryCert,
 } from '../store/directory-sync.ts';
 import { mapEntry, type MappedEntry, type RawEntry } from './attributes.ts';
@@ -149,20 +150,14 @@ function changedInPlace(prev: StoredDirectoryCert, cert: EvaluatedCertificate): 
   );
 }
 
+function findingsOf(cert: EvaluatedCertificate): CertificateFindings {
+  const { attribute, addresses, reason, intermediates, issuerFingerprint } = cert;
+  return { attribute, addresses, reason, sanEmails: cert.info.subjectAltNameEmails, intermediates, issuerFingerprint };
+}
+
 function newCertificate(entryId: number, cert: EvaluatedCertificate): NewDirectoryCert {
-  return {
-    id: randomUUID(),
-    entryId,
-    attribute: cert.attribute,
-    certificate: cert.der,
-    ...recordOf(cert.info),
-    emails: cert.info.emails,
-    addresses: cert.addresses,
-    sanEmails: cert.info.subjectAltNameEmails,
-    intermediates: cert.intermediates,
-    issuerFingerprint: cert.issuerFingerprint,
-    reason: cert.reason,
-  };
+  const { der: certificate, info } = cert;
+  return { id: randomUUID(), entryId, certificate, ...recordOf(info), emails: info.emails, ...findingsOf(cert) };
 }
 
 /** The writes of one entry's certificates against what is stored: inserts and deletes collected, updates done. */
@@ -185,14 +180,7 @@ async function syncCertificates(
     }
     old.delete(cert.info.fingerprintSha256);
     if (!changedInPlace(prev, cert)) continue;
-    await updateCertificate(tx, prev.id, {
-      attribute: cert.attribute,
-      addresses: cert.addresses,
-      reason: cert.reason,
-      sanEmails: cert.info.subjectAltNameEmails,
-      intermediates: cert.intermediates,
-      issuerFingerprint: cert.issuerFingerprint,
-    });
+    await updateCertificate(tx, prev.id, findingsOf(cert));
     updated++;
   }
   for (const r of old.values()) out.deletes.push(r.id);

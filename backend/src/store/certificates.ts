@@ -1,11 +1,6 @@
 /** Correspondents' certificates exchanged through signed mail (per reading user). */
-import {
-  recordColumns,
-  recordPlaceholders,
-  recordValues,
-  type CertificateRecord,
-  type CertificateRecordRow,
-} from './certificate-record.ts';
+import type { CertificateRecord, CertificateRecordRow } from './certificate-record.ts';
+import { recordColumns, recordPlaceholders, recordValues } from './certificate-record.ts';
 import type { Queryable } from './db.ts';
 
 export interface ExchangedCertRow extends CertificateRecordRow {

@@ -12,17 +12,39 @@ export const DIRECTORY_SYNC_LOCK_KEY = 727_004;
 /** Rows per multi-row INSERT: 21 parameters each stays far below PostgreSQL's 65,535 bind parameters. */
 const INSERT_CHUNK = 200;
 
-export interface NewDirectoryCert extends CertificateRecord {
-  id: string;
-  entryId: number;
+/** What the sync found about a certificate of an entry: stored when it is new, rewritten when it changed. */
+export interface CertificateFindings {
   attribute: string;
-  certificate: Uint8Array;
-  emails: string[];
   addresses: string[];
+  /** Why it cannot be used; undefined when usable. */
+  reason: string | undefined;
   sanEmails: string[];
   intermediates: Uint8Array[];
   issuerFingerprint: string | undefined;
-  reason: string | undefined;
+}
+
+export interface NewDirectoryCert extends CertificateRecord, CertificateFindings {
+  id: string;
+  entryId: number;
+  certificate: Uint8Array;
+  emails: string[];
+}
+
+/** The findings' columns in the order of findingValues, and their casts (arrays cast for multi-row VALUES). */
+const FINDING_COLUMNS = 'attribute, addresses, usable, reason, san_emails, intermediates, issuer_fingerprint';
+const FINDING_CASTS = ['', '::text[]', '', '', '::text[]', '::bytea[]', ''];
+
+function findingValues(f: CertificateFindings): unknown[] {
+  const { attribute, addresses, reason, sanEmails, intermediates, issuerFingerprint } = f;
+  return [
+    attribute,
+    addresses,
+    reason === undefined,
+    reason ?? null,
+    sanEmails,
+    intermediates,
+    issuerFingerprint ?? null,
+  ];
 }
 
 // ---- the lock ------------------------------------------------------------------------------------------------------
@@ -104,26 +126,12 @@ export async function upsertEntries(
   return ids;
 }
 
-/** The columns of a new certificate besides its record, and their placeholders (arrays cast for multi-row VALUES). */
-const OWN_COLUMNS = `id, entry_id, attribute, certificate, emails, addresses, usable, reason, san_emails, intermediates,
-  issuer_fingerprint`;
-const OWN_CASTS = ['', '', '', '', '::text[]', '::text[]', '', '', '::text[]', '::bytea[]', ''];
+/** A new certificate's own columns before its findings and its record. */
+const NEW_COLUMNS = 'id, entry_id, certificate, emails';
+const NEW_CASTS = ['', '', '', '::text[]'];
 
-function newCertificateValues(c: NewDirectoryCert): unknown[] {
-  return [
-    c.id,
-    c.entryId,
-    c.attribute,
-    c.certificate,
-    c.emails,
-    c.addresses,
-    c.reason === undefined,
-    c.reason ?? null,
-    c.sanEmails,
-    c.intermediates,
-    c.issuerFingerprint ?? null,
-    ...recordValues(c),
-  ];
+function placeholders(casts: string[], first: number): string {
+  return casts.map((cast, k) => `$${first + k}${cast}`).join(', ');
 }
 
 export async function insertCertificates(db: Queryable, certs: NewDirectoryCert[]): Promise<void> {
@@ -131,44 +139,27 @@ export async function insertCertificates(db: Queryable, certs: NewDirectoryCert[
     const params: unknown[] = [];
     const values = certs.slice(i, i + INSERT_CHUNK).map((c) => {
       const start = params.length + 1;
-      params.push(...newCertificateValues(c));
-      const own = OWN_CASTS.map((cast, k) => `$${start + k}${cast}`).join(', ');
-      return `(${own}, ${recordPlaceholders(start + OWN_CASTS.length)})`;
+      params.push(c.id, c.entryId, c.certificate, c.emails, ...findingValues(c), ...recordValues(c));
+      const findingsAt = start + NEW_CASTS.length;
+      const findings = placeholders(FINDING_CASTS, findingsAt);
+      const record = recordPlaceholders(findingsAt + FINDING_CASTS.length);
+      return `(${placeholders(NEW_CASTS, start)}, ${findings}, ${record})`;
     });
     await db.query(
-      `INSERT INTO directory_certificates (${OWN_COLUMNS}, ${recordColumns()}) VALUES ${values.join(',\n  ')}`,
+      `INSERT INTO directory_certificates (${NEW_COLUMNS}, ${FINDING_COLUMNS}, ${recordColumns()})
+       VALUES ${values.join(',\n  ')}`,
       params,
     );
   }
 }
 
 /** A certificate that is still there but whose addresses, source attribute, verdict or path changed. */
-export async function updateCertificate(
-  db: Queryable,
-  id: string,
-  c: {
-    attribute: string;
-    addresses: string[];
-    reason: string | undefined;
-    sanEmails: string[];
-    intermediates: Uint8Array[];
-    issuerFingerprint: string | undefined;
-  },
-): Promise<void> {
+export async function updateCertificate(db: Queryable, id: string, f: CertificateFindings): Promise<void> {
   await db.query(
     `UPDATE directory_certificates SET attribute = $2, addresses = $3::text[], usable = $4, reason = $5,
        san_emails = $6::text[], intermediates = $7::bytea[], issuer_fingerprint = $8, updated_at = now()
       WHERE id = $1`,
-    [
-      id,
-      c.attribute,
-      c.addresses,
-      c.reason === undefined,
-      c.reason ?? null,
-      c.sanEmails,
-      c.intermediates,
-      c.issuerFingerprint ?? null,
-    ],
+    [id, ...findingValues(f)],
   );
 }
 
@@ -271,7 +262,8 @@ export async function recordSyncFailure(
   f: { mode: string; startedAt: Date; code: string; message: string },
 ): Promise<void> {
   await db.query(
-    `INSERT INTO directory_sync_status (id, last_attempt_at, last_attempt_mode, last_error_at, last_error_code, last_error_message)
+    `INSERT INTO directory_sync_status (id, last_attempt_at, last_attempt_mode, last_error_at, last_error_code,
+       last_error_message)
      VALUES (1, $1, $2, now(), $3, $4)
      ON CONFLICT (id) DO UPDATE SET last_attempt_at = EXCLUDED.last_attempt_at,
        last_attempt_mode = EXCLUDED.last_attempt_mode, last_error_at = now(),

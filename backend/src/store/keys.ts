@@ -1,11 +1,6 @@
 /** The private_keys table: certificates with their wrapped private keys. Nothing here ever sees a plaintext key. */
-import {
-  recordColumns,
-  recordPlaceholders,
-  recordValues,
-  type CertificateRecord,
-  type CertificateRecordRow,
-} from './certificate-record.ts';
+import type { CertificateRecord, CertificateRecordRow } from './certificate-record.ts';
+import { recordColumns, recordPlaceholders, recordValues } from './certificate-record.ts';
 import type { Queryable } from './db.ts';
 
 export interface WrappedKey {
