@@ -80,14 +80,14 @@ export const ENGINE_ERRORS = {
   MIME_MALFORMED: e('invalid', 'The message cannot be parsed as MIME'),
   /** More S/MIME layers nested than the engine follows (see incoming.ts MAX_SMIME_LAYERS). */
   SMIME_TOO_DEEP: e('too-large', 'The message nests too many S/MIME layers'),
-  // ---- CMS enveloped data (envelope.ts) ----
+  // ---- CMS enveloped data (cms/enveloped/) ----
   /** Not a CMS EnvelopedData/AuthEnvelopedData ContentInfo, or damaged (RFC 5652 section 6, RFC 5083). */
   CMS_MALFORMED: e('invalid', 'The encrypted message is damaged or not a CMS enveloped message'),
   /** A content cipher, key-transport, key-agreement or key type this engine does not implement or refuses. */
   CMS_UNSUPPORTED: e('unsupported', 'The encrypted message or a recipient uses an unsupported algorithm'),
   /** The input, or a count inside it, exceeds a limit. */
   CMS_TOO_LARGE: e('too-large', 'The encrypted message exceeds a size limit'),
-  /** Decryption with a key failed. One message for every cause (wrong key, bad padding, bad tag): see envelope.ts. */
+  /** Decryption with a key failed. One message for every cause (wrong key, bad padding, bad tag): see cms/enveloped/. */
   CMS_DECRYPT_FAILED: e('invalid', 'The message could not be decrypted'),
   /** An encryption call was given an unknown option, an invalid option value, or no recipients. */
   CMS_INVALID_OPTIONS: e('invalid', 'Invalid encryption options'),

@@ -14,7 +14,7 @@ import { directoryError } from '../../backend/src/directory/ldap.ts';
 import { directoryOptions, type DirectoryOptions } from '../../backend/src/directory/options.ts';
 import { certificatesFromPkcs7, Pkcs7Error } from '../../backend/src/directory/pkcs7.ts';
 import { describeCertificate } from '../../backend/src/smime/x509/describe.ts';
-import { ChainCache } from '../../backend/src/smime/x509/chain.ts';
+import { ChainCache } from '../../backend/src/smime/x509/chain-cache.ts';
 import { changedFilter, formatGeneralizedTime, parseGeneralizedTime, plan } from '../../backend/src/directory/watermark.ts';
 import type { SyncStatusRow } from '../../backend/src/store/directory-sync.ts';
 import { pkiFile, slapdMissing, testPki } from '../fixtures/ldap/slapd.ts';

@@ -7,11 +7,12 @@
 import { createPrivateKey } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { certificatesFromPkcs7, Pkcs7Error } from '../../backend/src/directory/pkcs7.ts';
-import { describeCertificate, pemToDer } from '../../backend/src/smime/x509/describe.ts';
-import { decryptEnvelope, encryptEnvelope, inspectEnvelope, type DecryptionKey } from '../../backend/src/smime/cms/envelope.ts';
+import { describeCertificate } from '../../backend/src/smime/x509/describe.ts';
+import { pemToDer } from '../../backend/src/smime/x509/pem.ts';
+import { decryptEnvelope, encryptEnvelope, inspectEnvelope, type DecryptionKey } from '../../backend/src/smime/cms/enveloped/index.ts';
 import { SMIME_ERROR_CODES, SmimeError } from '../../backend/src/smime/errors.ts';
-import { analyzeMessage, cmsContentType } from '../../backend/src/smime/incoming.ts';
-import { protectMessage, type ProtectOptions } from '../../backend/src/smime/outgoing.ts';
+import { analyzeMessage, cmsContentType } from '../../backend/src/smime/message/incoming.ts';
+import { protectMessage, type ProtectOptions } from '../../backend/src/smime/message/outgoing.ts';
 import {
   decodeBody,
   decodeEncodedWords,
@@ -26,7 +27,8 @@ import {
   type MimeEntity,
 } from '../../backend/src/smime/mime/index.ts';
 import { parsePkcs12 } from '../../backend/src/smime/pkcs12/pkcs12.ts';
-import { loadTrustAnchors, parsedCertificate } from '../../backend/src/smime/x509/chain.ts';
+import { loadTrustAnchors } from '../../backend/src/smime/x509/pem.ts';
+import { parsedCertificate } from '../../backend/src/smime/x509/certificate.ts';
 import { DECRYPTION_STATUSES, SIGNATURE_STATUSES } from '../../backend/src/smime/types.ts';
 import { verifySignedData } from '../../backend/src/smime/cms/verify.ts';
 import { FIXTURES, SHARED_CORPUS } from '../helpers/paths.ts';

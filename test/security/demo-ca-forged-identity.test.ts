@@ -22,8 +22,8 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { issueUser, loadCa, type DemoCa } from '../../backend/src/demo/pki.ts';
 import { demoCaPaths } from '../../backend/src/demo/seed.ts';
-import { protectMessage } from '../../backend/src/smime/outgoing.ts';
-import { parsedCertificate } from '../../backend/src/smime/x509/chain.ts';
+import { protectMessage } from '../../backend/src/smime/message/outgoing.ts';
+import { parsedCertificate } from '../../backend/src/smime/x509/certificate.ts';
 import { startDemoServer, type DemoServer } from '../e2e/server.ts';
 
 function mail(from: string, text: string): Uint8Array {

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { loadConfig, type Config } from '../../backend/src/config.ts';
 import { describeCertificate } from '../../backend/src/smime/x509/describe.ts';
-import { inspectEnvelope } from '../../backend/src/smime/cms/envelope.ts';
+import { inspectEnvelope } from '../../backend/src/smime/cms/enveloped/index.ts';
 import type { Database } from '../../backend/src/store/db.ts';
 import { startSlapd, type Person, type Slapd } from '../fixtures/ldap/slapd.ts';
 import { ldapEnv } from '../directory/world.ts';

@@ -16,7 +16,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { children, encoding, explicit, readOne, sequence, setOf } from '../../backend/src/smime/asn1/tlv.ts';
+import { children, encoding, explicit, readOne, sequence, setOf } from '../../backend/src/smime/asn1/reader.ts';
 import { decodeBody, parseEntity } from '../../backend/src/smime/mime/index.ts';
 import { verifySignedData } from '../../backend/src/smime/cms/verify.ts';
 import { CONTENT, INTERMEDIATE, PKI_DIR, PKI_NOW, ROOT, cert, key, message } from '../fixtures/pki/pki.ts';

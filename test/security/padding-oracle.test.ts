@@ -20,8 +20,8 @@
 import assert from 'node:assert/strict';
 import { constants, createPrivateKey, createPublicKey, publicEncrypt, type KeyObject } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { decryptEnvelope, encryptEnvelope, FAILED_DETAIL, type DecryptionKey } from '../../backend/src/smime/cms/envelope.ts';
-import { parseEnvelope } from '../../backend/src/smime/cms/enveloped-data.ts';
+import { decryptEnvelope, encryptEnvelope, FAILED_DETAIL, type DecryptionKey } from '../../backend/src/smime/cms/enveloped/index.ts';
+import { parseEnvelope } from '../../backend/src/smime/cms/enveloped/read.ts';
 import { parsePkcs12 } from '../../backend/src/smime/pkcs12/pkcs12.ts';
 import type { Database } from '../../backend/src/store/db.ts';
 import { startServer, type Client, type TestServer } from '../helpers/app.ts';

@@ -18,11 +18,17 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { derSequence, encoding, explicit, readOne, sequence, setOf, children } from '../../backend/src/smime/asn1/tlv.ts';
+import { encoding, explicit, readOne, sequence, setOf, children } from '../../backend/src/smime/asn1/reader.ts';
 import type { SignatureStatus } from '../../backend/src/smime/types.ts';
 import { verifySignedData } from '../../backend/src/smime/cms/verify.ts';
 import { CONTENT, INTERMEDIATE, PKI_DIR, PKI_NOW, ROOT, cert, key, message } from '../fixtures/pki/pki.ts';
-import { assembleSignedData, buildSignedData, type SignedDataSpec, type SignerSpec } from '../fixtures/pki/signed-data-builder.ts';
+import {
+  assembleSignedData,
+  buildSignedData,
+  derSequence,
+  type SignedDataSpec,
+  type SignerSpec,
+} from '../fixtures/pki/signed-data-builder.ts';
 import { Client } from '../helpers/app.ts';
 import { databaseTargets } from '../helpers/db.ts';
 import { decodeContent, multipartMixed, multipartSigned, pkcs7Mime, read , startServerTrusting } from './world.ts';

@@ -8,7 +8,7 @@
  * the result as one "encrypted message" hands the plaintext to the attacker's markup, or shows the attacker's text as
  * if it were protected.
  *
- * Defence (backend/src/smime/incoming.ts): only the chain of S/MIME wrappers that starts at the message itself
+ * Defence (backend/src/smime/message/incoming.ts): only the chain of S/MIME wrappers that starts at the message itself
  * protects it and is opened; S/MIME parts found inside the innermost unprotected entity are reported as `parts`, at
  * most 16, verified if signed, never decrypted into the rendered content, never merged into the message's status.
  *
@@ -20,7 +20,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { encryptEnvelope } from '../../backend/src/smime/cms/envelope.ts';
+import { encryptEnvelope } from '../../backend/src/smime/cms/enveloped/index.ts';
 import { parsePkcs12 } from '../../backend/src/smime/pkcs12/pkcs12.ts';
 import { INTERMEDIATE, PKI_DIR, cert, key } from '../fixtures/pki/pki.ts';
 import { buildSignedData } from '../fixtures/pki/signed-data-builder.ts';

@@ -3,7 +3,8 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import * as asn1js from 'asn1js';
-import { certificateToPem, describeCertificate, pemToDer, type CertificateInfo } from '../../backend/src/smime/x509/describe.ts';
+import { certificateToPem, pemToDer } from '../../backend/src/smime/x509/pem.ts';
+import { describeCertificate, type CertificateInfo } from '../../backend/src/smime/x509/describe.ts';
 import { isSmimeError } from '../../backend/src/smime/errors.ts';
 import { parsePkcs12 } from '../../backend/src/smime/pkcs12/pkcs12.ts';
 

@@ -1,4 +1,4 @@
-// Content-encryption ciphers (backend/src/smime/crypto/des-ede3.ts): known-answer vectors from the standards, and
+// Content-encryption ciphers (backend/src/smime/crypto/content-cipher.ts): known-answer vectors from the standards, and
 // the error discipline: every decryption failure is the same CipherError DECRYPT_FAILED, so that padding errors
 // cannot be told apart from other failures (no padding oracle).
 import assert from 'node:assert/strict';
@@ -13,7 +13,7 @@ import {
   CipherError,
   desEde3CbcDecrypt,
   desEde3CbcEncrypt,
-} from '../../backend/src/smime/crypto/des-ede3.ts';
+} from '../../backend/src/smime/crypto/content-cipher.ts';
 
 const h = (hex: string): Buffer => Buffer.from(hex.replace(/\s+/g, ''), 'hex');
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');

@@ -1,4 +1,4 @@
-// Interoperability of CMS enveloping (backend/src/smime/cms/envelope.ts) with other implementations, in both directions,
+// Interoperability of CMS enveloping (backend/src/smime/cms/enveloped/) with other implementations, in both directions,
 // run as child processes in a temporary directory:
 //
 // - OpenSSL 3 (`openssl cms`): {RSA-2048 PKCS#1 v1.5, RSA-OAEP SHA-256, ECDH P-256, ECDH P-384} x {aes-128-cbc,
@@ -18,7 +18,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { decryptEnvelope, encryptEnvelope, inspectEnvelope, type ContentCipher, type DecryptionKey, type EnvelopeRecipient } from '../../backend/src/smime/cms/envelope.ts';
+import { decryptEnvelope, encryptEnvelope, inspectEnvelope, type ContentCipher, type DecryptionKey, type EnvelopeRecipient } from '../../backend/src/smime/cms/enveloped/index.ts';
 import { FIXTURES } from '../helpers/paths.ts';
 import { unavailable as reportUnavailable } from '../helpers/unavailable.ts';
 

@@ -1,4 +1,4 @@
-// CMS enveloping (backend/src/smime/cms/envelope.ts, issue 3): the Thunderbird/NSS and OpenSSL corpus, fixtures from
+// CMS enveloping (backend/src/smime/cms/enveloped/, issue 3): the Thunderbird/NSS and OpenSSL corpus, fixtures from
 // test/fixtures/cms (RC2, AES-192, mixed OAEP digests, subjectKeyIdentifier, P-384/P-521 ECDH, streamed BER), the
 // encrypt/decrypt matrix of every recipient kind and cipher, and the negative cases: tampering, wrong keys, bad PKCS#1
 // padding (test/security/padding-oracle.test.ts), malformed and oversized input, and a mutation loop in which
@@ -21,14 +21,14 @@ import {
   type DecryptOutcome,
   type EncryptOptions,
   type EnvelopeRecipient,
-} from '../../backend/src/smime/cms/envelope.ts';
+} from '../../backend/src/smime/cms/enveloped/index.ts';
 import { isSmimeError, SmimeError, type SmimeErrorCode } from '../../backend/src/smime/errors.ts';
-import { aesGcmEncrypt } from '../../backend/src/smime/crypto/des-ede3.ts';
-import { childrenOf, isUniversal, readTlv, type Tlv } from '../../backend/src/smime/asn1/ber-envelope.ts';
-import * as w from '../../backend/src/smime/asn1/der-chunks.ts';
-import { MAX_ENVELOPE_BYTES, MAX_RECIPIENT_INFOS } from '../../backend/src/smime/cms/limits-enveloped.ts';
-import { certificateIdentity } from '../../backend/src/smime/cms/recipient-id.ts';
-import { parseEnvelope } from '../../backend/src/smime/cms/enveloped-data.ts';
+import { aesGcmEncrypt } from '../../backend/src/smime/crypto/content-cipher.ts';
+import { children, isUniversal, readTlv, type Tlv } from '../../backend/src/smime/asn1/reader.ts';
+import * as w from '../../backend/src/smime/asn1/writer.ts';
+import { MAX_ENVELOPE_BYTES, MAX_RECIPIENT_INFOS } from '../../backend/src/smime/limits.ts';
+import { certificateIdentity } from '../../backend/src/smime/cms/enveloped/recipient-id.ts';
+import { parseEnvelope } from '../../backend/src/smime/cms/enveloped/read.ts';
 import { rsaPkcs1v15Encrypt } from '../../backend/src/smime/crypto/rsa-pkcs1v15.ts';
 import { parsePkcs12 } from '../../backend/src/smime/pkcs12/pkcs12.ts';
 import { FIXTURES, SHARED_CORPUS } from '../helpers/paths.ts';
@@ -101,22 +101,22 @@ function streamLike(der: Uint8Array, chunk: number): Uint8Array {
   const open = (tag: number) => parts.push(Uint8Array.of(tag, 0x80));
   const close = () => parts.push(Uint8Array.of(0, 0));
   const top = readTlv(der, 0, der.length);
-  const [type, wrapper] = childrenOf(der, top, 'ContentInfo', 2) as [Tlv, Tlv];
-  const [body] = childrenOf(der, wrapper, '[0]', 1) as [Tlv];
+  const [type, wrapper] = children(top, 'ContentInfo', 2) as [Tlv, Tlv];
+  const [body] = children(wrapper, '[0]', 1) as [Tlv];
   open(0x30);
   parts.push(raw(type));
   open(0xa0);
   open(0x30);
   let afterSet = false;
-  for (const field of childrenOf(der, body, 'EnvelopedData', 8)) {
+  for (const field of children(body, 'EnvelopedData', 8)) {
     if (afterSet && isUniversal(field, 16)) {
       afterSet = false;
-      const [innerType, algorithm, content] = childrenOf(der, field, 'EncryptedContentInfo', 3) as [Tlv, Tlv, Tlv];
+      const [innerType, algorithm, content] = children(field, 'EncryptedContentInfo', 3) as [Tlv, Tlv, Tlv];
       open(0x30);
       parts.push(raw(innerType), raw(algorithm));
       open(0xa0);
-      for (let at = content.valueStart; at < content.valueEnd; at += chunk) {
-        parts.push(w.toBytes(w.octetString(der.subarray(at, Math.min(at + chunk, content.valueEnd)))));
+      for (let at = content.contentStart; at < content.contentEnd; at += chunk) {
+        parts.push(w.toBytes(w.octetString(der.subarray(at, Math.min(at + chunk, content.contentEnd)))));
       }
       close();
       close();
@@ -134,11 +134,11 @@ function streamLike(der: Uint8Array, chunk: number): Uint8Array {
 /** Re-assembles an envelope with its EnvelopedData fields edited (and optionally another content type), as DER. */
 function rebuild(der: Uint8Array, edit: (fields: Uint8Array[]) => Uint8Array[], contentType?: string): Uint8Array {
   const top = readTlv(der, 0, der.length);
-  const [type, wrapper] = childrenOf(der, top, 'ContentInfo', 2) as [Tlv, Tlv];
-  const [body] = childrenOf(der, wrapper, '[0]', 1) as [Tlv];
-  const fields = childrenOf(der, body, 'EnvelopedData', 8).map((t) => der.subarray(t.start, t.end));
-  const typeDer = contentType ? w.oid(contentType) : w.raw(der.subarray(type.start, type.end));
-  return w.toBytes(w.sequence(typeDer, w.tlv(0xa0, w.sequence(...edit(fields).map(w.raw)))));
+  const [type, wrapper] = children(top, 'ContentInfo', 2) as [Tlv, Tlv];
+  const [body] = children(wrapper, '[0]', 1) as [Tlv];
+  const fields = children(body, 'EnvelopedData', 8).map((t) => der.subarray(t.start, t.end));
+  const typeDer = contentType ? w.objectIdentifier(contentType) : w.encoded(der.subarray(type.start, type.end));
+  return w.toBytes(w.sequence(typeDer, w.tlv(0xa0, [w.sequence(...edit(fields).map(w.encoded))])));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -420,7 +420,7 @@ void describe('tampering and wrong keys: failed with one detail, or no-key', () 
       const content = encryptedContentTlv(der);
       const block = cipher === 'des-ede3-cbc' ? 8 : 16;
       const tampered = Uint8Array.from(der);
-      tampered[content.valueEnd - block - 1]! ^= 0x80; // the padding byte becomes >= 0x80: never valid
+      tampered[content.contentEnd - block - 1]! ^= 0x80; // the padding byte becomes >= 0x80: never valid
       const out = await decryptEnvelope(tampered, [fixtureKeys.p256!]);
       assert.equal(out.status, 'failed');
       assert.equal(out.detail, FAILED_DETAIL);
@@ -432,7 +432,7 @@ void describe('tampering and wrong keys: failed with one detail, or no-key', () 
     const content = encryptedContentTlv(der);
     const nonce = (parseEnvelope(der).contentAlgorithm as { nonce: Uint8Array }).nonce;
     const nonceAt = Buffer.from(der).indexOf(Buffer.from(nonce));
-    const positions = [content.valueStart, content.valueStart + 40, content.valueEnd - 1, der.length - 16, der.length - 1, nonceAt, nonceAt + 11];
+    const positions = [content.contentStart, content.contentStart + 40, content.contentEnd - 1, der.length - 16, der.length - 1, nonceAt, nonceAt + 11];
     for (const at of positions) {
       const tampered = Uint8Array.from(der);
       tampered[at]! ^= 0x01;
@@ -512,19 +512,19 @@ void describe('AuthEnvelopedData authAttrs are authenticated', () => {
     const cek = randomFillSync(new Uint8Array(16));
     const nonce = randomFillSync(new Uint8Array(12));
     const identity = certificateIdentity(certificate('rsa'));
-    const attribute = (value: string) => w.sequence(w.oid('1.2.840.113549.1.9.3'), w.setOf([w.oid(value)])); // contentType
+    const attribute = (value: string) => w.sequence(w.objectIdentifier('1.2.840.113549.1.9.3'), w.setOf([w.objectIdentifier(value)])); // contentType
     const aad = w.toBytes(w.setOf([attribute(aadValue)]));
     const { ciphertext, tag } = aesGcmEncrypt(cek, nonce, MESSAGE, aad);
     const ktri = w.sequence(
       w.integer(0),
-      w.sequence(w.raw(identity.issuer), w.raw(identity.serialNumber)),
-      w.algorithm('1.2.840.113549.1.1.1', w.nullValue()),
+      w.sequence(w.encoded(identity.issuer), w.encoded(identity.serialNumber)),
+      w.algorithm('1.2.840.113549.1.1.1', w.NULL),
       w.octetString(rsaPkcs1v15Encrypt(identity.publicKey!, cek)),
     );
-    const eci = w.sequence(w.oid('1.2.840.113549.1.7.1'), w.algorithm('2.16.840.1.101.3.4.1.6', w.sequence(w.octetString(nonce), w.integer(16))), w.primitive(0x80, ciphertext));
-    const attrs = omitAttrs ? [] : [w.tlv(0xa1, attribute(attributeValue))];
+    const eci = w.sequence(w.objectIdentifier('1.2.840.113549.1.7.1'), w.algorithm('2.16.840.1.101.3.4.1.6', w.sequence(w.octetString(nonce), w.integer(16))), w.tlv(0x80, ciphertext));
+    const attrs = omitAttrs ? [] : [w.tlv(0xa1, [attribute(attributeValue)])];
     const body = w.sequence(w.integer(0), w.setOf([ktri]), eci, ...attrs, w.octetString(tag));
-    return w.toBytes(w.sequence(w.oid('1.2.840.113549.1.9.16.1.23'), w.tlv(0xa0, body)));
+    return w.toBytes(w.sequence(w.objectIdentifier('1.2.840.113549.1.9.16.1.23'), w.tlv(0xa0, [body])));
   }
 
   void test('intact: decrypts', async () => {

@@ -7,9 +7,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { generateCa, issueUser } from '../../backend/src/demo/pki.ts';
-import { BerError, der, derOid, derSequence, readOne } from '../../backend/src/smime/asn1/tlv.ts';
+import { BerError, readOne } from '../../backend/src/smime/asn1/reader.ts';
+import { der, derOid, derSequence } from '../fixtures/pki/signed-data-builder.ts';
 import { certificateNames, nameConstraintViolation, parseNameConstraints } from '../../backend/src/smime/x509/name-constraints.ts';
-import { buildChain, parsedCertificate } from '../../backend/src/smime/x509/chain.ts';
+import { buildChain } from '../../backend/src/smime/x509/chain.ts';
+import { parsedCertificate } from '../../backend/src/smime/x509/certificate.ts';
 
 const ascii = (s: string) => new Uint8Array(Buffer.from(s, 'latin1'));
 /** GeneralName: [1] rfc822Name, [2] dNSName, [6] URI (IMPLICIT IA5String); [4] directoryName (EXPLICIT Name). */

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decodeBody, parseEntity, splitMessageHeaders, toSignable } from '../../backend/src/smime/mime/index.ts';
-import { protectMessage } from '../../backend/src/smime/outgoing.ts';
+import { protectMessage } from '../../backend/src/smime/message/outgoing.ts';
 import { FIXTURE_CA_PEM, fixtureEcSigner, fixtureRsaSigner, outgoingMessage } from '../fixtures/outgoing/signers.ts';
 
 // The fixture, plus a transport field with trailing whitespace: it stays outside, unsigned, and relays may strip it.

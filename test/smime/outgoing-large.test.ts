@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { splitMessageHeaders, toSignable } from '../../backend/src/smime/mime/index.ts';
-import { protectMessage } from '../../backend/src/smime/outgoing.ts';
+import { protectMessage } from '../../backend/src/smime/message/outgoing.ts';
 import { FIXTURE_CA_PEM, fixtureRsaSigner } from '../fixtures/outgoing/signers.ts';
 
 const ATTACHMENT_BYTES = 25 * 1024 * 1024;

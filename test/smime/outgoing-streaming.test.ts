@@ -7,13 +7,13 @@ import assert from 'node:assert/strict';
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { pemToDer } from '../../backend/src/smime/x509/describe.ts';
-import { decryptEnvelope, encryptEnvelopePieces, type ContentCipher, type DecryptionKey } from '../../backend/src/smime/cms/envelope.ts';
+import { pemToDer } from '../../backend/src/smime/x509/pem.ts';
+import { decryptEnvelope, encryptEnvelopePieces, type ContentCipher, type DecryptionKey } from '../../backend/src/smime/cms/enveloped/index.ts';
 import { encodeBase64Lines, joinPieces, parseEntity, signablePieces, splitMessageHeaders, toSignable } from '../../backend/src/smime/mime/index.ts';
 import { Base64LineWriter, base64LinesLength } from '../../backend/src/smime/mime/lib/base64-lines.ts';
 import { scanBody, type BodyScan } from '../../backend/src/smime/mime/lib/body-scan.ts';
 import { piecesInclude } from '../../backend/src/smime/mime/lib/pieces.ts';
-import { protectMessage, protectMessagePieces } from '../../backend/src/smime/outgoing.ts';
+import { protectMessage, protectMessagePieces } from '../../backend/src/smime/message/outgoing.ts';
 import { corpusMessages, Rng } from './mime/helpers.ts';
 import { corpusUnavailable } from '../helpers/unavailable.ts';
 
@@ -240,7 +240,7 @@ describe('protectMessage: recipients (streamed) and encryptFn (joined) agree', (
       'latin1',
     );
     for (const cipher of ['aes-256-cbc', 'aes-256-gcm'] as const) {
-      const { encryptEnvelope } = await import('../../backend/src/smime/cms/envelope.ts');
+      const { encryptEnvelope } = await import('../../backend/src/smime/cms/enveloped/index.ts');
       const recipients = [{ certificate: RSA_CERT }];
       const streamed = await protectMessage(message, { encrypt: { recipients, options: { cipher } } });
       const joined = await protectMessage(message, {
@@ -305,7 +305,7 @@ describe('protectMessagePieces: the answer as the pieces the server writes', () 
     assert.equal(big[0]!.buffer, message.buffer, 'a view of the message, not a copy');
     // And what the pieces make is a signature OpenSSL-compatible readers accept: our own reader checks it here
     // (test/smime/sign-interop.test.ts runs openssl and cmsutil over the same code path).
-    const { analyzeMessage } = await import('../../backend/src/smime/incoming.ts');
+    const { analyzeMessage } = await import('../../backend/src/smime/message/incoming.ts');
     const a = await analyzeMessage(joinPieces(pieces), { verify: { trustAnchors: [] }, keys: async () => [] });
     const signature = a.layers[0]?.kind === 'signed' ? a.layers[0].signatures[0] : undefined;
     assert.equal(signature?.checks.find((c) => c.name === 'signature')?.outcome, 'pass');

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { rejectsWith } from '../helpers/assert.ts';
 import * as asn1js from 'asn1js';
-import { encryptEnvelope, type ContentCipher } from '../../backend/src/smime/cms/envelope.ts';
+import { encryptEnvelope, type ContentCipher } from '../../backend/src/smime/cms/enveloped/index.ts';
 import type { SmimeErrorCode } from '../../backend/src/smime/errors.ts';
 import {
   decodeBody,
@@ -21,9 +21,9 @@ import {
   type MimeEntity,
   type MimeHeader,
 } from '../../backend/src/smime/mime/index.ts';
-import { protectMessage, type ProtectOptions } from '../../backend/src/smime/outgoing.ts';
-import { certificateToPem } from '../../backend/src/smime/x509/describe.ts';
-import type { Signer } from '../../backend/src/smime/cms/sign.ts';
+import { protectMessage, type ProtectOptions } from '../../backend/src/smime/message/outgoing.ts';
+import { certificateToPem } from '../../backend/src/smime/x509/pem.ts';
+import type { Signer } from '../../backend/src/smime/cms/signed/sign.ts';
 import { FIXTURE_CA_PEM, fixtureEcSigner, fixtureRsaSigner, outgoingCertificate, outgoingMessage } from '../fixtures/outgoing/signers.ts';
 
 const OID_ENVELOPED_DATA = '1.2.840.113549.1.7.3';

@@ -7,11 +7,12 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { prng } from '../helpers/rng.ts';
 import { rejectsWith } from '../helpers/assert.ts';
-import { describeCertificate, pemToDer } from '../../backend/src/smime/x509/describe.ts';
+import { describeCertificate } from '../../backend/src/smime/x509/describe.ts';
+import { pemToDer } from '../../backend/src/smime/x509/pem.ts';
 import { getEngine, installEngine, SmimeCryptoEngine } from '../../backend/src/smime/crypto/engine.ts';
 import { isSmimeError } from '../../backend/src/smime/errors.ts';
-import { MAX_KDF_ITERATIONS } from '../../backend/src/smime/pkcs12/limits.ts';
-import { MAX_P12_BYTES, parsePkcs12, type Pkcs12Contents, type Pkcs12Protection } from '../../backend/src/smime/pkcs12/pkcs12.ts';
+import { MAX_KDF_ITERATIONS, MAX_P12_BYTES } from '../../backend/src/smime/limits.ts';
+import { parsePkcs12, type Pkcs12Contents, type Pkcs12Protection } from '../../backend/src/smime/pkcs12/pkcs12.ts';
 import { certBag, crlBag, dataSafe, keyBag, nestedBag, OID, pfx, pfxWithMac } from './p12-builder.ts';
 
 const P12 = new URL('../fixtures/p12/', import.meta.url);

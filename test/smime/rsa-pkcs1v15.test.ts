@@ -28,7 +28,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 
-import { CipherError } from '../../backend/src/smime/crypto/des-ede3.ts';
+import { CipherError } from '../../backend/src/smime/crypto/content-cipher.ts';
 import {
   depadImplicit,
   rsaPkcs1v15DecryptImplicit,

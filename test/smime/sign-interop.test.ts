@@ -10,10 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decodeBody, parseEntity, splitMessageHeaders, toSignable, type MimeEntity } from '../../backend/src/smime/mime/index.ts';
-import { describeCertificate, pemToDer } from '../../backend/src/smime/x509/describe.ts';
-import { analyzeMessage } from '../../backend/src/smime/incoming.ts';
-import { protectMessage } from '../../backend/src/smime/outgoing.ts';
-import type { DigestName } from '../../backend/src/smime/cms/sign.ts';
+import { describeCertificate } from '../../backend/src/smime/x509/describe.ts';
+import { pemToDer } from '../../backend/src/smime/x509/pem.ts';
+import { analyzeMessage } from '../../backend/src/smime/message/incoming.ts';
+import { protectMessage } from '../../backend/src/smime/message/outgoing.ts';
+import type { DigestName } from '../../backend/src/smime/cms/signed/sign.ts';
 import { matrixSigners, outgoingMessage, type TestSigner } from '../fixtures/outgoing/signers.ts';
 import { unavailable as reportUnavailable } from '../helpers/unavailable.ts';
 

@@ -6,7 +6,7 @@ import { constants, createHash, createPublicKey, generateKeyPairSync, verify, X5
 import { describe, test } from 'node:test';
 import { rejectsWith } from '../helpers/assert.ts';
 import type { SmimeErrorCode } from '../../backend/src/smime/errors.ts';
-import { compareForSetOf, time, toBytes } from '../../backend/src/smime/asn1/der-writer.ts';
+import { compareForSetOf, time, toBytes } from '../../backend/src/smime/asn1/writer.ts';
 import {
   decode,
   encodingOf,
@@ -21,7 +21,7 @@ import {
   type Node,
 } from '../../backend/src/smime/asn1/asn1js-nodes.ts';
 import { certificateParts } from '../../backend/src/smime/x509/raw.ts';
-import { DEFAULT_CAPABILITIES, signContent, type DigestName, type Signer, type SignOptions } from '../../backend/src/smime/cms/sign.ts';
+import { DEFAULT_CAPABILITIES, signContent, type DigestName, type Signer, type SignOptions } from '../../backend/src/smime/cms/signed/sign.ts';
 import { fixtureEcSigner, fixtureRsaSigner, outgoingCertificate } from '../fixtures/outgoing/signers.ts';
 
 const OID = {

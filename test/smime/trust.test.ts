@@ -5,9 +5,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { certificateToPem } from '../../backend/src/smime/x509/describe.ts';
+import { certificateToPem } from '../../backend/src/smime/x509/pem.ts';
 import { isSmimeError } from '../../backend/src/smime/errors.ts';
-import { buildChain, ChainCache, loadTrustAnchors, parsedCertificate, type ChainProblemCode, type ChainResult } from '../../backend/src/smime/x509/chain.ts';
+import { buildChain, type ChainProblemCode, type ChainResult } from '../../backend/src/smime/x509/chain.ts';
+import { ChainCache } from '../../backend/src/smime/x509/chain-cache.ts';
+import { loadTrustAnchors } from '../../backend/src/smime/x509/pem.ts';
+import { parsedCertificate } from '../../backend/src/smime/x509/certificate.ts';
 import { INTERMEDIATE, PKI_DIR, PKI_NOW, PkiServer, ROOT, cert } from '../fixtures/pki/pki.ts';
 
 function describeCN(der: Uint8Array): string {

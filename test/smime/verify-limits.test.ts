@@ -1,5 +1,5 @@
 /**
- * Size and structure limits of signature verification (issue 3, lib/cms-signed-limits.ts): a 25 MB opaque signed
+ * Size and structure limits of signature verification (issue 3, smime/limits.ts): a 25 MB opaque signed
  * message verifies (DER and OpenSSL's streamed BER), BER chunked eContent verifies, and inputs beyond each named limit
  * fail fast with a typed answer instead of exhausting memory or the stack.
  */
@@ -11,11 +11,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { isSmimeError } from '../../backend/src/smime/errors.ts';
-import { concatBytes, der, derOctetString } from '../../backend/src/smime/asn1/tlv.ts';
-import { MAX_MESSAGE_CERTIFICATES, MAX_SIGNED_DATA_BYTES, MAX_SIGNER_INFOS } from '../../backend/src/smime/cms/limits-signed.ts';
+import { concatBytes } from '../../backend/src/smime/asn1/reader.ts';
+import { MAX_MESSAGE_CERTIFICATES, MAX_SIGNED_DATA_BYTES, MAX_SIGNER_INFOS } from '../../backend/src/smime/limits.ts';
 import { verifySignedData } from '../../backend/src/smime/cms/verify.ts';
 import { CONTENT, INTERMEDIATE, PKI_DIR, PKI_NOW, ROOT, cert, key, message } from '../fixtures/pki/pki.ts';
-import { assembleSignedData, berChunkedOpaque, buildSignedData, type SignedDataSpec } from '../fixtures/pki/signed-data-builder.ts';
+import {
+  assembleSignedData,
+  berChunkedOpaque,
+  buildSignedData,
+  der,
+  derOctetString,
+  type SignedDataSpec,
+} from '../fixtures/pki/signed-data-builder.ts';
 
 const options = { trustAnchors: [ROOT], now: PKI_NOW, fromAddresses: ['signer@pki.test'] };
 const signer = { cert: cert('signer'), key: key('signer') };

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { prng } from '../helpers/rng.ts';
 import { isSmimeError } from '../../backend/src/smime/errors.ts';
-import { explicit, readOne, sequence } from '../../backend/src/smime/asn1/tlv.ts';
+import { explicit, readOne, sequence } from '../../backend/src/smime/asn1/reader.ts';
 import { SIGNATURE_STATUSES } from '../../backend/src/smime/types.ts';
 import { verifySignedData } from '../../backend/src/smime/cms/verify.ts';
 import { CONTENT, PKI_NOW, ROOT, message } from '../fixtures/pki/pki.ts';

@@ -6,11 +6,19 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { isSmimeError } from '../../backend/src/smime/errors.ts';
-import { children, derOid, encoding, explicit, readOne, sequence, setOf } from '../../backend/src/smime/asn1/tlv.ts';
+import { children, encoding, explicit, readOne, sequence, setOf } from '../../backend/src/smime/asn1/reader.ts';
 import type { SignatureStatus } from '../../backend/src/smime/types.ts';
 import { verifySignedData } from '../../backend/src/smime/cms/verify.ts';
 import { CONTENT, INTERMEDIATE, PKI_NOW, ROOT, cert, key, message } from '../fixtures/pki/pki.ts';
-import { assembleSignedData, attribute, buildSignedData, OID, type SignedDataSpec, type SignerSpec } from '../fixtures/pki/signed-data-builder.ts';
+import {
+  assembleSignedData,
+  attribute,
+  buildSignedData,
+  derOid,
+  OID,
+  type SignedDataSpec,
+  type SignerSpec,
+} from '../fixtures/pki/signed-data-builder.ts';
 import { CORPUS_NOW, corpusMessage, NO_CORPUS, NSS_TEST_CA } from '../fixtures/pki/corpus.ts';
 
 const TEST_CA = NSS_TEST_CA;

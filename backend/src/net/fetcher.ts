@@ -248,7 +248,9 @@ export class SafeFetcher implements Fetcher {
     return addresses[0]!;
   }
 
-  // One request: every path (redirect, status, size, error, timeout) settles the same promise once, through the one `settle` closure; split up, each piece would need all of it passed in.
+  // One request: every path (redirect, status, size, error, timeout) settles the same promise once, through the one
+  // `settle` closure; split up, each piece would need all of it passed in.
+  // eslint-disable-next-line max-lines-per-function -- one promise and its one settle closure, see above
   private async once(
     url: URL,
     request: FetchRequest,

@@ -26,16 +26,16 @@ export {
 // ---- a message as a whole: analyse what arrived, protect what leaves ----
 export {
   analyzeMessage,
-  MAX_SMIME_LAYERS,
   type AnalyzeOptions,
   type KeyProvider,
   type Layer,
   type MessageAnalysis,
-} from './incoming.ts';
-export { protectMessage, protectMessagePieces, type ProtectOptions } from './outgoing.ts';
+} from './message/incoming.ts';
+export { MAX_SMIME_LAYERS } from './limits.ts';
+export { protectMessage, protectMessagePieces, type ProtectOptions } from './message/outgoing.ts';
 
 // ---- CMS: sign, verify, encrypt, decrypt ----
-export { signContent, signPieces, type Signer, type SignOptions } from './cms/sign.ts';
+export { signContent, signPieces, type Signer, type SignOptions } from './cms/signed/sign.ts';
 export { verifySignedData, DEFAULT_POLICY, type VerifyOptions, type VerifyPolicy } from './cms/verify.ts';
 export {
   decryptEnvelope,
@@ -45,18 +45,15 @@ export {
   type ContentCipher,
   type DecryptionKey,
   type EnvelopeRecipient,
-} from './cms/envelope.ts';
+} from './cms/enveloped/index.ts';
 
 // ---- certificates, chains, revocation ----
-export { certificateToPem, describeCertificate, pemToDer, type CertificateInfo } from './x509/describe.ts';
-export {
-  buildChain,
-  ChainCache,
-  loadTrustAnchors,
-  parsedCertificate,
-  type ChainProblem,
-  type ChainResult,
-} from './x509/chain.ts';
+export { describeCertificate, type CertificateInfo } from './x509/describe.ts';
+export { certificateToPem, loadTrustAnchors, pemToDer } from './x509/pem.ts';
+export { parsedCertificate } from './x509/certificate.ts';
+export { buildChain, type ChainProblem, type ChainResult } from './x509/chain.ts';
+export { ChainCache } from './x509/chain-cache.ts';
+export { certificatesFromCertsOnly } from './cms/certs-only.ts';
 export { RevocationChecker, type PathRevocation, type RevocationOptions } from './x509/revocation.ts';
 // Whether a certificate may serve now (validity, key usage, purpose): one rule for mail, directory and vault.
 export {
@@ -70,7 +67,8 @@ export {
 } from './usable.ts';
 
 // ---- PKCS#12 ----
-export { parsePkcs12, MAX_P12_BYTES, type Pkcs12Contents } from './pkcs12/pkcs12.ts';
+export { parsePkcs12, type Pkcs12Contents } from './pkcs12/pkcs12.ts';
+export { MAX_P12_BYTES } from './limits.ts';
 // The PKCS#12 key derivation (RFC 7292 appendix B), for code that builds PKCS#12 files (the demo's CA, tests).
 export { bmpPassword, PKCS12_KDF_ID, pkcs12Kdf } from './pkcs12/kdf.ts';
 

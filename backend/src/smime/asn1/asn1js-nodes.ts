@@ -1,21 +1,22 @@
 // Small, strict accessors over asn1js nodes. asn1js decodes BER into a tree without checking it against any schema;
 // these helpers check each node's tag before using it and throw DerError, which the public modules turn into their
 // own typed error (P12_MALFORMED, CERT_MALFORMED). Nothing here throws anything else on bad input.
+//
+// Why asn1js trees at all, beside the offset reader (reader.ts): pkijs does not need them (only crypto/engine.ts
+// uses pkijs, and not with these nodes). They remain because the PKCS#12 parser, x509/name.ts, extensions.ts,
+// describe.ts, raw.ts and the RecipientInfos of cms/enveloped-data.ts were written against them. Every decode is
+// checked by the one reader (checkNesting), every OID is decoded by its decoder, and DerError is its error type, so
+// the two cannot disagree on what a byte string means; moving those callers to reader.ts would remove this file.
 
 import * as asn1js from 'asn1js';
-import { BerError, children as berChildren, readOne, type Tlv } from './tlv.ts';
-import { MAX_ASN1_DEPTH, MAX_ASN1_NODES, MAX_P12_BYTES } from '../pkcs12/limits.ts';
+import { BerError, children as berChildren, concatBytes, oid as readOid, readOne, type Tlv } from './reader.ts';
+import { MAX_ASN1_NODES, MAX_BER_DEPTH, MAX_P12_BYTES } from '../limits.ts';
 
-/** Input did not have the expected ASN.1 shape. `limit` marks a resource limit rather than a format error. */
-export class DerError extends Error {
-  readonly limit: boolean;
-
-  constructor(message: string, options?: { cause?: unknown; limit?: boolean }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'DerError';
-    this.limit = options?.limit ?? false;
-  }
-}
+/**
+ * The reader's one error type, under the name the callers of these accessors (pkcs12/, x509/name.ts and
+ * extensions.ts, the RecipientInfos) have always caught.
+ */
+export { BerError as DerError };
 
 export type Node = asn1js.AsnType;
 
@@ -43,11 +44,11 @@ const ASN1JS_LIMIT_ERROR = /^Maximum ASN\.1 (nesting depth|node count) exceeded/
  * and accepting junk after it would let two different byte strings mean the same thing.
  */
 export function decode(bytes: Uint8Array, what: string): Node {
-  if (bytes.length === 0) throw new DerError(`${what}: empty input`);
+  if (bytes.length === 0) throw new BerError(`${what}: empty input`);
   let result: ReturnType<typeof asn1js.fromBER>;
   try {
     result = asn1js.fromBER(bytes, {
-      maxDepth: MAX_ASN1_DEPTH,
+      maxDepth: MAX_BER_DEPTH,
       maxNodes: MAX_ASN1_NODES,
       maxContentLength: MAX_P12_BYTES,
       // asn1js would otherwise try to decode every OCTET STRING and BIT STRING as nested ASN.1 (ciphertext
@@ -55,13 +56,13 @@ export function decode(bytes: Uint8Array, what: string): Node {
       parseEmbedded: false,
     });
   } catch (cause) {
-    throw new DerError(`${what}: undecodable`, { cause });
+    throw new BerError(`${what}: undecodable`, { cause });
   }
   if (result.offset === -1 || result.result.error) {
     const reason = result.result.error || 'undecodable';
-    throw new DerError(`${what}: ${reason}`, { limit: ASN1JS_LIMIT_ERROR.test(reason) });
+    throw new BerError(`${what}: ${reason}`, { limit: ASN1JS_LIMIT_ERROR.test(reason) });
   }
-  if (result.offset !== bytes.length) throw new DerError(`${what}: ${bytes.length - result.offset} bytes after the end`);
+  if (result.offset !== bytes.length) throw new BerError(`${what}: ${bytes.length - result.offset} bytes after the end`);
   checkNesting(bytes, what);
   return result.result;
 }
@@ -73,16 +74,11 @@ export function decode(bytes: Uint8Array, what: string): Node {
  * reader refused). Every value must end within its parent, and an indefinite length must end with end-of-contents.
  */
 function checkNesting(bytes: Uint8Array, what: string): void {
-  // The engine's own offset reader (cms-signed-ber.ts) refuses exactly that: every child is read within its parent.
+  // The engine's own offset reader (reader.ts) refuses exactly that: every child is read within its parent.
   const walk = (t: Tlv): void => {
     if (t.constructed) for (const child of berChildren(t)) walk(child);
   };
-  try {
-    walk(readOne(bytes, what));
-  } catch (e) {
-    if (e instanceof BerError) throw new DerError(e.message, { limit: e.limit });
-    throw e;
-  }
+  walk(readOne(bytes, what));
 }
 
 function describe(node: Node): string {
@@ -101,7 +97,7 @@ function children(node: Node): Node[] {
 /** The elements of a SEQUENCE (or SET when `tag` is TAG.SET). */
 export function sequence(node: Node | undefined, what: string, tag: number = TAG.SEQUENCE): Node[] {
   if (!node || !isUniversal(node, tag) || !node.idBlock.isConstructed) {
-    throw new DerError(`${what}: expected ${tag === TAG.SET ? 'SET' : 'SEQUENCE'}, got ${node ? describe(node) : 'nothing'}`);
+    throw new BerError(`${what}: expected ${tag === TAG.SET ? 'SET' : 'SEQUENCE'}, got ${node ? describe(node) : 'nothing'}`);
   }
   return children(node);
 }
@@ -112,11 +108,10 @@ export function set(node: Node | undefined, what: string): Node[] {
 
 export function oid(node: Node | undefined, what: string): string {
   if (!node || !isUniversal(node, TAG.OID) || node.idBlock.isConstructed) {
-    throw new DerError(`${what}: expected OBJECT IDENTIFIER, got ${node ? describe(node) : 'nothing'}`);
+    throw new BerError(`${what}: expected OBJECT IDENTIFIER, got ${node ? describe(node) : 'nothing'}`);
   }
-  const text = (node as asn1js.ObjectIdentifier).valueBlock.toString();
-  if (!/^\d+(\.\d+)+$/.test(text)) throw new DerError(`${what}: invalid OBJECT IDENTIFIER`);
-  return text;
+  // The reader's decoder, so that every OID of the engine is read by one function (minimal arcs, bounded size).
+  return readOid(readOne(encodingOf(node), what), what);
 }
 
 export function isTag(node: Node | undefined, tag: number): boolean {
@@ -126,9 +121,9 @@ export function isTag(node: Node | undefined, tag: number): boolean {
 /** An INTEGER as a bigint (any size, signed). */
 export function bigInteger(node: Node | undefined, what: string): bigint {
   if (!node || !isUniversal(node, TAG.INTEGER) || node.idBlock.isConstructed) {
-    throw new DerError(`${what}: expected INTEGER, got ${node ? describe(node) : 'nothing'}`);
+    throw new BerError(`${what}: expected INTEGER, got ${node ? describe(node) : 'nothing'}`);
   }
-  if ((node as asn1js.Integer).valueBlock.valueHexView.length === 0) throw new DerError(`${what}: empty INTEGER`);
+  if ((node as asn1js.Integer).valueBlock.valueHexView.length === 0) throw new BerError(`${what}: empty INTEGER`);
   return (node as asn1js.Integer).toBigInt();
 }
 
@@ -138,7 +133,7 @@ export function bigInteger(node: Node | undefined, what: string): bigint {
  */
 export function smallInteger(node: Node | undefined, what: string, min: number, max: number): number {
   const value = bigInteger(node, what);
-  if (value < BigInt(min) || value > BigInt(max)) throw new DerError(`${what}: ${value} is out of range`);
+  if (value < BigInt(min) || value > BigInt(max)) throw new BerError(`${what}: ${value} is out of range`);
   return Number(value);
 }
 
@@ -156,8 +151,8 @@ function collectOctets(node: Node, tag: number, out: Uint8Array[], what: string)
     return;
   }
   for (const child of children(node)) {
-    if (!isUniversal(child, tag)) throw new DerError(`${what}: bad segment in constructed string`);
-    if (out.length >= MAX_OCTET_STRING_SEGMENTS) throw new DerError(`${what}: too many segments`, { limit: true });
+    if (!isUniversal(child, tag)) throw new BerError(`${what}: bad segment in constructed string`);
+    if (out.length >= MAX_OCTET_STRING_SEGMENTS) throw new BerError(`${what}: too many segments`, { limit: true });
     collectOctets(child, tag, out, what);
   }
 }
@@ -172,16 +167,9 @@ export function copyBytes(source: Uint8Array): Uint8Array {
   return out;
 }
 
+/** A copy the caller owns, even of a single part (concatBytes hands that one back as it is). */
 function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1 && parts[0]) return copyBytes(parts[0]);
-  const total = parts.reduce((n, p) => n + p.length, 0);
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  return parts.length === 1 && parts[0] ? copyBytes(parts[0]) : concatBytes(parts);
 }
 
 /**
@@ -190,12 +178,12 @@ function concat(parts: Uint8Array[]): Uint8Array {
  * Returns a copy the caller owns (and may wipe).
  */
 export function octets(node: Node | undefined, what: string, implicitTag?: number): Uint8Array {
-  if (!node) throw new DerError(`${what}: expected OCTET STRING, got nothing`);
+  if (!node) throw new BerError(`${what}: expected OCTET STRING, got nothing`);
   const ok =
     implicitTag === undefined
       ? isUniversal(node, TAG.OCTET_STRING)
       : node.idBlock.tagClass === TAG_CLASS_CONTEXT && node.idBlock.tagNumber === implicitTag;
-  if (!ok) throw new DerError(`${what}: expected OCTET STRING, got ${describe(node)}`);
+  if (!ok) throw new BerError(`${what}: expected OCTET STRING, got ${describe(node)}`);
   const parts: Uint8Array[] = [];
   collectOctets(node, TAG.OCTET_STRING, parts, what);
   return concat(parts);
@@ -207,15 +195,15 @@ export function octets(node: Node | undefined, what: string, implicitTag?: numbe
  */
 export function bitString(node: Node | undefined, what: string): { bytes: Uint8Array; unusedBits: number } {
   if (!node || !isUniversal(node, TAG.BIT_STRING) || node.idBlock.isConstructed) {
-    throw new DerError(`${what}: expected BIT STRING, got ${node ? describe(node) : 'nothing'}`);
+    throw new BerError(`${what}: expected BIT STRING, got ${node ? describe(node) : 'nothing'}`);
   }
   const block = node.valueBlock as { valueHexView: Uint8Array; unusedBits: number };
   // X.690 section 8.6.2: an empty BIT STRING still has the unused-bits octet, and then it must be 0.
   if (node.lenBlock.length === 0) {
-    throw new DerError(`${what}: BIT STRING without content`);
+    throw new BerError(`${what}: BIT STRING without content`);
   }
   if (block.unusedBits > 7 || (block.valueHexView.length === 0 && block.unusedBits !== 0)) {
-    throw new DerError(`${what}: bad unused-bits count`);
+    throw new BerError(`${what}: bad unused-bits count`);
   }
   return { bytes: block.valueHexView, unusedBits: block.unusedBits };
 }
@@ -223,10 +211,10 @@ export function bitString(node: Node | undefined, what: string): { bytes: Uint8A
 /** The single element inside an EXPLICIT context-specific tag [n]. */
 export function explicit(node: Node | undefined, tagNumber: number, what: string): Node {
   if (!node || node.idBlock.tagClass !== TAG_CLASS_CONTEXT || node.idBlock.tagNumber !== tagNumber || !node.idBlock.isConstructed) {
-    throw new DerError(`${what}: expected [${tagNumber}], got ${node ? describe(node) : 'nothing'}`);
+    throw new BerError(`${what}: expected [${tagNumber}], got ${node ? describe(node) : 'nothing'}`);
   }
   const inner = children(node);
-  if (inner.length !== 1 || !inner[0]) throw new DerError(`${what}: [${tagNumber}] must hold exactly one value`);
+  if (inner.length !== 1 || !inner[0]) throw new BerError(`${what}: [${tagNumber}] must hold exactly one value`);
   return inner[0];
 }
 
@@ -243,6 +231,6 @@ export function encodingOf(node: Node): Uint8Array {
 /** An AlgorithmIdentifier: its OID and the parameters node (absent, or NULL, is `undefined`). */
 export function algorithmIdentifier(node: Node | undefined, what: string): { oid: string; params: Node | undefined } {
   const [id, params, ...rest] = sequence(node, what);
-  if (rest.length > 0) throw new DerError(`${what}: too many fields`);
+  if (rest.length > 0) throw new BerError(`${what}: too many fields`);
   return { oid: oid(id, `${what} algorithm`), params: params && !isTag(params, TAG.NULL) ? params : undefined };
 }

@@ -24,8 +24,13 @@ import {
   smallInteger,
   UNIVERSAL,
   type Tlv,
-} from '../asn1/tlv.ts';
-import { MAX_MESSAGE_CERTIFICATES, MAX_SIGNED_ATTRIBUTES, MAX_SIGNED_ATTRIBUTES_BYTES, MAX_SIGNER_INFOS } from './limits-signed.ts';
+} from '../asn1/reader.ts';
+import {
+  MAX_MESSAGE_CERTIFICATES,
+  MAX_SIGNED_ATTRIBUTES,
+  MAX_SIGNED_ATTRIBUTES_BYTES,
+  MAX_SIGNER_INFOS,
+} from '../limits.ts';
 import { OID_SIGNED_DATA } from '../asn1/oids.ts';
 
 export interface Attribute {
@@ -66,10 +71,10 @@ export function signedDataNode(bytes: Uint8Array): Tlv {
 }
 
 function attributes(node: Tlv): Attribute[] {
-  if (node.end - node.start > MAX_SIGNED_ATTRIBUTES_BYTES) throw new BerError('signed attributes too large', true);
+  if (node.end - node.start > MAX_SIGNED_ATTRIBUTES_BYTES) throw new BerError('signed attributes too large', { limit: true });
   const list = children(node);
   if (list.length === 0) throw new BerError('signedAttrs: empty (RFC 5652 section 5.3: SIZE (1..MAX))');
-  if (list.length > MAX_SIGNED_ATTRIBUTES) throw new BerError('too many signed attributes', true);
+  if (list.length > MAX_SIGNED_ATTRIBUTES) throw new BerError('too many signed attributes', { limit: true });
   return list.map((a) => {
     // Attribute ::= SEQUENCE { attrType OID, attrValues SET OF AttributeValue }
     const [type, values, ...rest] = sequence(a, 'Attribute');
@@ -140,7 +145,7 @@ export function signedDataParts(node: Tlv): SignedDataParts {
       // CertificateChoices: certificate is a plain SEQUENCE; extendedCertificate [0], attribute certificates [1] [2]
       // and other [3] are not X.509 certificates and are not used.
       if (choice.cls === CLASS.UNIVERSAL && choice.tag === UNIVERSAL.SEQUENCE) {
-        if (certificates.length >= MAX_MESSAGE_CERTIFICATES) throw new BerError('too many certificates', true);
+        if (certificates.length >= MAX_MESSAGE_CERTIFICATES) throw new BerError('too many certificates', { limit: true });
         certificates.push(encoding(choice));
       }
     }
@@ -151,7 +156,7 @@ export function signedDataParts(node: Tlv): SignedDataParts {
   const signerInfos: SignedDataParts['signerInfos'] = [];
   let p = signerSet.contentStart;
   while (p < signerSet.contentEnd) {
-    if (signerInfos.length >= MAX_SIGNER_INFOS) throw new BerError('too many SignerInfos', true);
+    if (signerInfos.length >= MAX_SIGNER_INFOS) throw new BerError('too many SignerInfos', { limit: true });
     const si = readTlv(signerSet.bytes, p, signerSet.contentEnd, signerSet.depth + 1);
     p = si.end;
     try {

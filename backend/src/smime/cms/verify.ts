@@ -11,7 +11,7 @@
  *   content-type        contentType attribute = eContentType (RFC 5652 section 11.1)  invalid-signature
  *   signature           over DER(SET OF signed attributes) (section 5.4) or content    invalid-signature; no signer
  *                                                                                       certificate: unknown, untrusted
- *   chain               path to a trust anchor (trust.ts)                              untrusted; an expired or not yet
+ *   chain               path to a trust anchor (x509/chain.ts)                         untrusted; an expired or not yet
  *                                                                                       valid CA: expired/not-yet-valid
  *   validity-at-signing signer valid at the signingTime attribute (if present)         expired / not-yet-valid
  *   validity-now        signer valid at `now`                                          expired / not-yet-valid
@@ -51,18 +51,24 @@
  *   differs (unsorted SET OF, BER lengths) and the DER form fails, the bytes as sent are tried too: both are the same
  *   attribute values, so this accepts nothing new, and it matches what OpenSSL and Bouncy Castle tolerate.
  */
-import { describeCertificate } from '../x509/describe.ts';
 import { SmimeError } from '../errors.ts';
-import { BerError, children, concatBytes, der, encoding, octets, oid, sequence, time, toDer, type Tlv } from '../asn1/tlv.ts';
-import { digest, digestName, publicKey, signatureScheme, UnsupportedAlgorithmError, verifySignature, type DigestName, type SignatureScheme } from '../crypto/signature-algorithms.ts';
-import { keyIdentifier, OID_ANY_EXTENDED_KEY_USAGE, OID_KP_EMAIL_PROTECTION, sameBytes, validityAt, type CertificateFacts } from '../x509/certificate.ts';
-import { MAX_SIGNED_DATA_BYTES } from './limits-signed.ts';
-import { signedDataNode, signedDataParts, type Attribute, type SignedDataParts, type SignerInfoParts } from './signed-data.ts';
-import { OID_DATA } from '../asn1/oids.ts';
+import { BerError, concatBytes, type Tlv } from '../asn1/reader.ts';
+import { MAX_SIGNED_DATA_BYTES } from '../limits.ts';
+import { signedDataNode, signedDataParts, type SignedDataParts, type SignerInfoParts } from './signed-data.ts';
 import type { RevocationChecker } from '../x509/revocation.ts';
-import { buildChain, parsedCertificate, type ChainProblem } from '../x509/chain.ts';
-import type { CertificateSummary, Check, CheckName, Fetcher, SignatureEvidence, SignatureStatus } from '../types.ts';
-import { SIGNATURE_STATUSES } from '../types.ts';
+import type { Fetcher, SignatureEvidence } from '../types.ts';
+import { Evidence, malformed, type Context, type Settings } from './verify-evidence.ts';
+import { capabilities, contentTypeCheck, digestCheck, findSigner, signatureCheck, signingTimeOf, structure } from './verify-signer-info.ts';
+import {
+  algorithmCheck,
+  chainCheck,
+  emailCheck,
+  parsedPath,
+  revocationCheck,
+  summary,
+  usageChecks,
+  validityChecks,
+} from './verify-signer-certificate.ts';
 
 export interface VerifyPolicy {
   /** SHA-1 digests or signatures anywhere (signer or chain) make the signature 'weak-algorithm'. */
@@ -104,41 +110,6 @@ export const DEFAULT_POLICY: Readonly<VerifyPolicy> = { rejectSha1: true, minRsa
 
 const OPTION_KEYS = new Set(['trustAnchors', 'intermediates', 'fromAddresses', 'fromProblem', 'now', 'revocation', 'fetcher', 'policy']);
 
-/** RFC 5652 section 11 and RFC 8551 section 2.5.2: the signed attributes we read. */
-const OID_CONTENT_TYPE = '1.2.840.113549.1.9.3';
-const OID_MESSAGE_DIGEST = '1.2.840.113549.1.9.4';
-const OID_SIGNING_TIME = '1.2.840.113549.1.9.5';
-const OID_SMIME_CAPABILITIES = '1.2.840.113549.1.9.15';
-
-/** RFC 3565 and RFC 5084 content ciphers a correspondent may announce, in our names (outgoing.ts). */
-const CAPABILITY_NAMES: Readonly<Record<string, string>> = {
-  '2.16.840.1.101.3.4.1.2': 'aes-128-cbc',
-  '2.16.840.1.101.3.4.1.22': 'aes-192-cbc',
-  '2.16.840.1.101.3.4.1.42': 'aes-256-cbc',
-  '2.16.840.1.101.3.4.1.6': 'aes-128-gcm',
-  '2.16.840.1.101.3.4.1.26': 'aes-192-gcm',
-  '2.16.840.1.101.3.4.1.46': 'aes-256-gcm',
-  '1.2.840.113549.3.7': 'des-ede3-cbc',
-};
-
-const SCHEME_LABELS: Readonly<Record<SignatureScheme['name'], string>> = {
-  'rsa-pkcs1-v1_5': 'RSA PKCS#1 v1.5',
-  'rsa-pss': 'RSA-PSS',
-  ecdsa: 'ECDSA',
-  ed25519: 'Ed25519',
-};
-
-interface Settings {
-  anchors: Uint8Array[];
-  intermediates: Uint8Array[];
-  from?: string[];
-  fromProblem?: string;
-  now: Date;
-  revocation?: RevocationChecker;
-  fetcher?: Fetcher;
-  policy: VerifyPolicy;
-}
-
 function settings(options: VerifyOptions): Settings {
   if (!options || typeof options !== 'object') throw new TypeError('verifySignedData: options are required');
   for (const key of Object.keys(options)) if (!OPTION_KEYS.has(key)) throw new TypeError(`verifySignedData: unknown option ${key}`);
@@ -157,215 +128,11 @@ function settings(options: VerifyOptions): Settings {
   };
 }
 
-function malformed(detail: string): SignatureEvidence {
-  return { status: 'malformed', chain: [], checks: [{ name: 'structure', outcome: 'fail', detail }] };
-}
-
-/** One SignerInfo's checks and the statuses they imply. */
-class Evidence {
-  readonly checks: Check[] = [];
-  private readonly statuses: SignatureStatus[] = [];
-
-  add(name: CheckName, outcome: Check['outcome'], detail: string, status?: SignatureStatus): void {
-    this.checks.push({ name, outcome, detail });
-    if (status) this.statuses.push(status);
-  }
-
-  flag(status: SignatureStatus): void {
-    this.statuses.push(status);
-  }
-
-  has(...statuses: SignatureStatus[]): boolean {
-    return this.statuses.some((s) => statuses.includes(s));
-  }
-
-  status(): SignatureStatus {
-    let worst: SignatureStatus = 'valid';
-    for (const s of this.statuses) if (SIGNATURE_STATUSES.indexOf(s) < SIGNATURE_STATUSES.indexOf(worst)) worst = s;
-    return worst;
-  }
-}
-
-interface Context {
-  content: Uint8Array;
-  /** The detached content had bare LF line endings, read as CRLF. */
-  canonicalized: boolean;
-  /** Detached signature whose SignedData nevertheless carries eContent. */
-  embeddedContent: boolean;
-  eContentType: string;
-  messageCertificates: Uint8Array[];
-  pool: Uint8Array[];
-  settings: Settings;
-  digests: Map<DigestName, Uint8Array>;
-}
-
-function single(attrs: Attribute[], type: string): { value?: Tlv; error?: string } {
-  const found = attrs.filter((a) => a.oid === type);
-  if (found.length === 0) return {};
-  // RFC 5652 section 11.1-11.3: at most one instance, and exactly one value.
-  if (found.length > 1 || found[0]!.values.length !== 1) return { error: `signed attribute ${type} must occur once with one value` };
-  return { value: found[0]!.values[0]! };
-}
-
-function structure(si: SignerInfoParts, eContentType: string): string | undefined {
-  // RFC 5652 section 5.3: version 1 with issuerAndSerialNumber, 3 with subjectKeyIdentifier.
-  const expected = si.sid.kind === 'issuer-serial' ? 1 : 3;
-  if (si.version !== expected) return `SignerInfo version ${si.version} does not match its ${si.sid.kind === 'issuer-serial' ? 'issuerAndSerialNumber' : 'subjectKeyIdentifier'} (expected ${expected})`;
-  if (!si.signedAttrs) {
-    if (eContentType !== OID_DATA) return 'signed attributes are required when the content is not id-data (RFC 5652 section 5.3)';
-    return undefined;
-  }
-  const attrs = si.signedAttrs.attributes;
-  for (const type of [OID_CONTENT_TYPE, OID_MESSAGE_DIGEST, OID_SIGNING_TIME]) {
-    const s = single(attrs, type);
-    if (s.error) return s.error;
-  }
-  if (!single(attrs, OID_CONTENT_TYPE).value) return 'the contentType signed attribute is missing (RFC 5652 section 11.1)';
-  if (!single(attrs, OID_MESSAGE_DIGEST).value) return 'the messageDigest signed attribute is missing (RFC 5652 section 11.2)';
-  return undefined;
-}
-
-function findSigner(si: SignerInfoParts, candidates: Uint8Array[]): { der: Uint8Array; facts: CertificateFacts } | undefined {
-  for (const der of candidates) {
-    const facts = parsedCertificate(der);
-    if (!facts) continue;
-    const match =
-      si.sid.kind === 'issuer-serial'
-        ? sameBytes(si.sid.issuer, facts.issuer) && sameBytes(si.sid.serial, facts.serial)
-        : sameBytes(si.sid.keyId, keyIdentifier(facts)) || sameBytes(si.sid.keyId, facts.subjectKeyId);
-    if (match) return { der, facts };
-  }
-  return undefined;
-}
-
-/** The DER encodings of the signed attributes to verify over: DER first, then the bytes as sent if they differ. */
-function signedAttributesInputs(node: Tlv): Uint8Array[] {
-  const asSent = new Uint8Array(encoding(node));
-  asSent[0] = 0x31; // [0] IMPLICIT -> SET OF (RFC 5652 section 5.4)
-  let canonical: Uint8Array | undefined;
-  try {
-    const parts = children(node).map(toDer);
-    parts.sort((a, b) => Buffer.compare(a, b));
-    canonical = der(0x31, ...parts);
-  } catch (e) {
-    if (!(e instanceof BerError)) throw e;
-  }
-  if (!canonical) return node.indefinite ? [] : [asSent];
-  return sameBytes(canonical, asSent) || node.indefinite ? [canonical] : [canonical, asSent];
-}
-
-function capabilities(attrs: Attribute[]): string[] | undefined {
-  const s = single(attrs, OID_SMIME_CAPABILITIES);
-  if (!s.value) return undefined;
-  try {
-    const out: string[] = [];
-    for (const cap of sequence(s.value, 'SMIMECapabilities')) {
-      const name = CAPABILITY_NAMES[oid(sequence(cap, 'SMIMECapability')[0], 'capabilityID')];
-      if (name && !out.includes(name)) out.push(name);
-    }
-    return out;
-  } catch (e) {
-    if (e instanceof BerError) return undefined; // an optional hint; a broken one is ignored, not fatal
-    throw e;
-  }
-}
-
-type SignerSummary = CertificateSummary & { keyAlgorithm: string; keySize: number };
-
-/** Certificate descriptions by DER (asn1js parsing is the slowest part of a verification otherwise). */
-const SUMMARY_CACHE_ENTRIES = 512;
-const summaries = new Map<string, SignerSummary | null>();
-
-function summary(der: Uint8Array): SignerSummary | undefined {
-  const key = Buffer.from(der.buffer, der.byteOffset, der.length).toString('base64');
-  let s = summaries.get(key);
-  if (s === undefined) {
-    s = describe(der) ?? null;
-    summaries.set(key, s);
-    if (summaries.size > SUMMARY_CACHE_ENTRIES) summaries.delete(summaries.keys().next().value!);
-  }
-  return s ? { ...s, emails: [...s.emails] } : undefined;
-}
-
-function describe(der: Uint8Array): SignerSummary | undefined {
-  try {
-    const d = describeCertificate(der);
-    return {
-      subject: d.subject,
-      issuer: d.issuer,
-      serialNumber: d.serialNumber,
-      fingerprintSha256: d.fingerprintSha256,
-      notBefore: d.notBefore.toISOString(),
-      notAfter: d.notAfter.toISOString(),
-      emails: d.emails,
-      keyAlgorithm: d.keyAlgorithm,
-      keySize: d.keySize,
-    };
-  } catch {
-    return undefined;
-  }
-}
-
-function validityDetail(cert: CertificateFacts, outcome: ReturnType<typeof validityAt>, at: Date, what: string): string {
-  if (outcome === 'valid') return `valid at ${what} (${at.toISOString()}; ${cert.notBefore.toISOString()} to ${cert.notAfter.toISOString()})`;
-  if (outcome === 'expired') return `expired on ${cert.notAfter.toISOString()}, before ${what} (${at.toISOString()})`;
-  return `not valid before ${cert.notBefore.toISOString()}, after ${what} (${at.toISOString()})`;
-}
-
-function chainStatus(problem: ChainProblem): SignatureStatus {
-  if (problem.code === 'expired') return 'expired';
-  if (problem.code === 'not-yet-valid') return 'not-yet-valid';
-  return 'untrusted';
-}
-
-function describeProblem(p: ChainProblem): string {
-  return `${p.subject}: ${p.detail}`;
-}
-
-async function revocationCheck(ev: Evidence, signer: CertificateFacts, chain: Uint8Array[], anchor: Uint8Array | undefined, s: Settings): Promise<void> {
-  if (!s.revocation) return ev.add('revocation', 'skipped', 'revocation checking is off');
-  if (ev.has('malformed', 'unsupported', 'invalid-signature')) return ev.add('revocation', 'skipped', 'not checked: the signature itself is not valid');
-  // Answers about an untrusted chain would be signed by keys we have no reason to believe, and fetching them would
-  // let any sender point us at URLs of their choice.
-  if (!anchor) return ev.add('revocation', 'skipped', 'not checked: the chain does not reach a trust anchor');
-  const r = await s.revocation.checkPath([signer.der, ...chain], s.now, (i) => (i === 0 ? 'signer' : `intermediate ${i}`));
-  if (r.status === 'revoked') return ev.add('revocation', 'fail', r.detail, 'revoked');
-  if (r.status === 'unknown') return ev.add('revocation', 'unknown', r.detail, 'revocation-unknown');
-  if (r.status === 'none') return ev.add('revocation', 'skipped', r.detail);
-  return ev.add('revocation', 'pass', r.detail);
-}
-
-function algorithmCheck(ev: Evidence, parts: { digest?: DigestName; scheme?: SignatureScheme; signer?: CertificateFacts; chain: Uint8Array[] }, policy: VerifyPolicy): void {
-  const weak: string[] = [];
-  const used: string[] = [];
-  if (parts.digest) used.push(parts.digest);
-  if (parts.scheme) used.push(SCHEME_LABELS[parts.scheme.name]);
-  if (policy.rejectSha1 && (parts.digest === 'sha1' || parts.scheme?.hash === 'sha1')) weak.push('SHA-1 in the signature');
-  const path = parts.signer ? [parts.signer, ...parts.chain.map(parsedCertificate).filter((c): c is CertificateFacts => c !== undefined)] : [];
-  path.forEach((cert, i) => {
-    const who = i === 0 ? 'signer certificate' : i === path.length - 1 && i > 0 ? 'chain certificate (anchor)' : `chain certificate ${i}`;
-    try {
-      const key = publicKey(cert.spki);
-      if (i === 0) used.push(`${key.type}${key.bits ? ` ${key.bits}` : ''}`);
-      if (key.type === 'RSA' && key.bits < policy.minRsaBits) weak.push(`${who}: RSA ${key.bits} bits (minimum ${policy.minRsaBits})`);
-    } catch (e) {
-      if (!(e instanceof UnsupportedAlgorithmError)) throw e;
-    }
-    // The certificate's own signature matters for every link; an anchor's self-signature proves nothing either way.
-    const isAnchor = i === path.length - 1 && i > 0;
-    if (!isAnchor && policy.rejectSha1) {
-      try {
-        if (signatureScheme(cert.signatureAlgorithm).hash === 'sha1') weak.push(`${who}: signed with SHA-1`);
-      } catch (e) {
-        // Unsupported or malformed algorithms have already failed the chain check.
-        if (!(e instanceof UnsupportedAlgorithmError || e instanceof BerError)) throw e;
-      }
-    }
-  });
-  if (weak.length) ev.add('algorithm', 'fail', weak.join('; '), 'weak-algorithm');
-  else ev.add('algorithm', 'pass', used.join(', '));
-}
-
+/**
+ * One SignerInfo's evidence, in the order of the table in the header: structure and signer lookup, the signed
+ * attributes (message digest, content type), the signature, then the signer's certificate (chain, validity, usage,
+ * email, revocation) and the algorithm policy.
+ */
 async function evaluate(si: SignerInfoParts, ctx: Context): Promise<SignatureEvidence> {
   const s = ctx.settings;
   const ev = new Evidence();
@@ -377,90 +144,10 @@ async function evaluate(si: SignerInfoParts, ctx: Context): Promise<SignatureEvi
   const signer = findSigner(si, ctx.messageCertificates) ?? findSigner(si, s.intermediates);
   ev.add('structure', 'pass', signer ? 'SignedData and SignerInfo are well formed; signer certificate found' : 'SignedData and SignerInfo are well formed');
   const attrs = si.signedAttrs?.attributes ?? [];
-
-  // Digest of the content (computed once per algorithm for all SignerInfos).
-  let digestAlg: DigestName | undefined;
-  try {
-    digestAlg = digestName(si.digestAlgorithm);
-  } catch (e) {
-    if (!(e instanceof UnsupportedAlgorithmError || e instanceof BerError)) throw e;
-    ev.add('message-digest', 'unknown', e.message, e instanceof BerError ? 'malformed' : 'unsupported');
-  }
-  const lineEndings = ctx.canonicalized ? ' (bare LF line endings read as CRLF, the canonical form)' : '';
-  if (digestAlg) {
-    let contentDigest = ctx.digests.get(digestAlg);
-    if (!contentDigest) ctx.digests.set(digestAlg, (contentDigest = digest(digestAlg, ctx.content)));
-    if (ctx.embeddedContent) {
-      ev.add('message-digest', 'fail', 'the detached signature carries its own content (eContent): what was signed is not necessarily the part shown', 'invalid-signature');
-    } else if (si.signedAttrs) {
-      const value = single(attrs, OID_MESSAGE_DIGEST).value!;
-      let claimed: Uint8Array | undefined;
-      try {
-        claimed = octets(value, 'messageDigest');
-      } catch (e) {
-        if (!(e instanceof BerError)) throw e;
-      }
-      if (!claimed) ev.add('message-digest', 'fail', 'the messageDigest attribute is not an OCTET STRING', 'malformed');
-      else if (sameBytes(claimed, contentDigest)) ev.add('message-digest', 'pass', `${digestAlg} of the content matches the messageDigest attribute${lineEndings}`);
-      else ev.add('message-digest', 'fail', `${digestAlg} of the content differs from the messageDigest attribute: the content was changed${lineEndings}`, 'invalid-signature');
-    } else {
-      ev.add('message-digest', 'skipped', 'no signed attributes: the signature covers the content directly');
-    }
-  }
-
-  // RFC 5652 section 11.1: the contentType attribute must equal eContentType.
-  if (si.signedAttrs) {
-    let type: string | undefined;
-    try {
-      type = oid(single(attrs, OID_CONTENT_TYPE).value, 'contentType');
-    } catch (e) {
-      if (!(e instanceof BerError)) throw e;
-    }
-    if (type === undefined) ev.add('content-type', 'fail', 'the contentType attribute is not an OBJECT IDENTIFIER', 'malformed');
-    else if (type === ctx.eContentType) ev.add('content-type', 'pass', `contentType ${type} matches eContentType`);
-    else ev.add('content-type', 'fail', `contentType attribute ${type} differs from eContentType ${ctx.eContentType}`, 'invalid-signature');
-  } else ev.add('content-type', 'skipped', 'no signed attributes');
-
-  // The signature itself.
-  let scheme: SignatureScheme | undefined;
-  try {
-    scheme = signatureScheme(si.signatureAlgorithm, digestAlg);
-  } catch (e) {
-    if (!(e instanceof UnsupportedAlgorithmError || e instanceof BerError)) throw e;
-    ev.add('signature', 'unknown', e.message, e instanceof BerError ? 'malformed' : 'unsupported');
-  }
-  let signatureOk = false;
-  if (scheme) {
-    if (!signer) {
-      ev.add('signature', 'unknown', 'the signer certificate is neither in the message nor among the known certificates', 'untrusted');
-    } else {
-      let key: ReturnType<typeof publicKey> | undefined;
-      try {
-        key = publicKey(signer.facts.spki);
-      } catch (e) {
-        if (!(e instanceof UnsupportedAlgorithmError)) throw e;
-        ev.add('signature', 'unknown', `signer key: ${e.message}`, 'unsupported');
-      }
-      if (key) {
-        const inputs = si.signedAttrs ? signedAttributesInputs(si.signedAttrs.node) : [ctx.content];
-        signatureOk = inputs.some((data) => verifySignature(scheme!, key!, data, si.signature));
-        const label = `${SCHEME_LABELS[scheme.name]}${scheme.hash ? ` with ${scheme.hash}` : ''}`;
-        if (signatureOk) ev.add('signature', 'pass', `${label} signature ${si.signedAttrs ? 'over the signed attributes' : 'over the content'} verifies`);
-        else ev.add('signature', 'fail', `${label} signature does not verify with the signer's key`, 'invalid-signature');
-      }
-    }
-  }
-
-  let signingTime: Date | undefined;
-  const timeAttr = single(attrs, OID_SIGNING_TIME).value;
-  if (timeAttr) {
-    try {
-      signingTime = time(timeAttr, 'signingTime');
-    } catch (e) {
-      if (!(e instanceof BerError)) throw e;
-      ev.add('validity-at-signing', 'fail', 'the signingTime attribute is not a valid time', 'malformed');
-    }
-  }
+  const digestAlg = digestCheck(ev, si, ctx);
+  contentTypeCheck(ev, si, ctx.eContentType);
+  const { scheme, ok: signatureOk } = signatureCheck(ev, si, ctx, signer, digestAlg);
+  const { signingTime, present: hasTimeAttribute } = signingTimeOf(ev, attrs);
   const caps = capabilities(attrs);
   const base = {
     ...(digestAlg ? { digestAlgorithm: digestAlg } : {}),
@@ -468,63 +155,28 @@ async function evaluate(si: SignerInfoParts, ctx: Context): Promise<SignatureEvi
     ...(signingTime ? { signingTime: signingTime.toISOString() } : {}),
     ...(caps ? { capabilities: caps } : {}),
   };
+  const algorithms = { ...(digestAlg ? { digest: digestAlg } : {}), ...(scheme ? { scheme } : {}) };
 
   if (!signer) {
     ev.add('chain', 'unknown', 'no signer certificate', 'untrusted');
-    algorithmCheck(ev, { ...(digestAlg ? { digest: digestAlg } : {}), ...(scheme ? { scheme } : {}), chain: [] }, s.policy);
+    algorithmCheck(ev, { ...algorithms, chain: [] }, s.policy);
     return { status: ev.status(), chain: [], ...base, checks: ev.checks };
   }
-
-  // Chain. AIA downloads only for a signature that verified (see the header).
-  const cryptoOk = signatureOk && !ev.has('malformed', 'unsupported', 'invalid-signature');
-  const built = await buildChain(signer.der, ctx.pool, s.anchors, { now: s.now, ...(cryptoOk && s.fetcher ? { fetcher: s.fetcher } : {}) });
-  // The leaf's own validity is reported by validity-now below, not twice.
-  const chainProblems = built.problems.filter((p) => !(p.index === 0 && (p.code === 'expired' || p.code === 'not-yet-valid')));
-  if (built.anchor && chainProblems.length === 0) {
-    ev.add('chain', 'pass', `chains to trust anchor ${summary(built.anchor)?.subject ?? '(anchor)'} through ${Math.max(0, built.chain.length - 1)} intermediate(s)`);
-  } else {
-    ev.add('chain', 'fail', chainProblems.map(describeProblem).join('; ') || 'no path to a trust anchor');
-    for (const p of chainProblems) ev.flag(chainStatus(p));
-    if (!built.anchor) ev.flag('untrusted');
-  }
-
-  // Validity of the signer certificate: at the claimed signing time and now.
-  if (signingTime) {
-    const at = validityAt(signer.facts, signingTime);
-    const detail = validityDetail(signer.facts, at, signingTime, 'the claimed signing time');
-    if (at === 'valid') ev.add('validity-at-signing', 'pass', `${detail}; the signing time is the signer's claim, not a trusted timestamp`);
-    else ev.add('validity-at-signing', 'fail', detail, at);
-  } else if (!timeAttr) ev.add('validity-at-signing', 'skipped', 'no signingTime attribute');
-  const nowValidity = validityAt(signer.facts, s.now);
-  ev.add('validity-now', nowValidity === 'valid' ? 'pass' : 'fail', validityDetail(signer.facts, nowValidity, s.now, 'now'), nowValidity === 'valid' ? undefined : nowValidity);
-
-  // RFC 8550 section 4.4.2 and 4.4.4: key usage and extended key usage of a signing certificate.
-  const ku = signer.facts.keyUsage;
-  if (!ku) ev.add('key-usage', 'pass', 'no keyUsage extension (not restricted)');
-  else if (ku.has('digitalSignature') || ku.has('nonRepudiation')) ev.add('key-usage', 'pass', `keyUsage ${[...ku].join(', ')}`);
-  else ev.add('key-usage', 'fail', `keyUsage ${[...ku].join(', ') || '(none)'} allows neither digitalSignature nor nonRepudiation`, 'untrusted');
-  const eku = signer.facts.extendedKeyUsage;
-  if (!eku) ev.add('extended-key-usage', 'pass', 'no extendedKeyUsage extension (not restricted)');
-  else if (eku.includes(OID_KP_EMAIL_PROTECTION) || eku.includes(OID_ANY_EXTENDED_KEY_USAGE)) ev.add('extended-key-usage', 'pass', 'extendedKeyUsage allows email protection');
-  else ev.add('extended-key-usage', 'fail', 'extendedKeyUsage does not include emailProtection', 'untrusted');
-
-  // RFC 8550 section 3: the From address must be one of the certificate's addresses.
-  const signerSummary = summary(signer.der);
-  const emails = signerSummary?.emails ?? [];
-  if (s.fromProblem) ev.add('email', 'fail', `${s.fromProblem}: the signer cannot be matched to the sender`, 'email-mismatch');
-  else if (!s.from) ev.add('email', 'skipped', 'no From address given');
-  else if (s.from.length === 0) ev.add('email', 'skipped', 'the message has no From address');
-  else if (s.from.some((a) => emails.includes(a))) ev.add('email', 'pass', `From ${s.from.filter((a) => emails.includes(a)).join(', ')} is in the certificate`);
-  else ev.add('email', 'fail', `From ${s.from.join(', ')} is not among the certificate's addresses (${emails.join(', ') || 'none'})`, 'email-mismatch');
-
-  await revocationCheck(ev, signer.facts, built.chain, built.anchor, s);
-  algorithmCheck(ev, { ...(digestAlg ? { digest: digestAlg } : {}), ...(scheme ? { scheme } : {}), signer: signer.facts, chain: built.chain }, s.policy);
+  // AIA downloads only for a signature that verified (see the header).
+  const built = await chainCheck(ev, signer, ctx, signatureOk && !ev.has('malformed', 'unsupported', 'invalid-signature'));
+  const path = parsedPath(built.chain);
+  validityChecks(ev, signer, signingTime, hasTimeAttribute, s.now);
+  usageChecks(ev, signer);
+  const signerSummary = summary(signer);
+  emailCheck(ev, signerSummary?.emails ?? [], s);
+  await revocationCheck(ev, signer, built, s);
+  algorithmCheck(ev, { ...algorithms, signer, chain: path }, s.policy);
 
   return {
     status: ev.status(),
     ...(signerSummary ? { signer: signerSummary } : {}),
     signerCertificate: signer.der,
-    chain: built.chain.map(summary).filter((c): c is NonNullable<typeof c> => c !== undefined).map(({ keyAlgorithm: _k, keySize: _s, ...rest }) => rest),
+    chain: path.map(summary).filter((c): c is NonNullable<typeof c> => c !== undefined).map(({ keyAlgorithm: _k, keySize: _s, ...rest }) => rest),
     chainCertificates: built.chain,
     ...base,
     checks: ev.checks,

@@ -1,71 +1,51 @@
-// The pkijs crypto engine of the S/MIME engine. pkijs does its cryptography through an injected engine
-// (pkijs.setEngine); ours is pkijs' WebCrypto-backed CryptoEngine plus what WebCrypto lacks and what must not be
-// left to pkijs' defaults on untrusted input:
+// The pkijs crypto engine of the S/MIME engine: pkijs' WebCrypto-backed CryptoEngine plus what WebCrypto lacks and
+// what must not be left to pkijs' defaults on untrusted input. Why a pkijs subclass and not only plain functions:
 //
-// - password-based decryption of PKCS#12 content: the legacy schemes of RFC 7292 appendix C (3DES, RC2) and PBES2
-//   with des-ede3-cbc or RC2, none of which WebCrypto has; PBES2/AES too, with bounded iteration counts;
-// - the PKCS#12 MAC, with bounded iteration counts and the password encodings real files use.
+// - pkijs' own PKCS#12 entry points (EncryptedData.decrypt, PKCS8ShroudedKeyBag.parseInternalValues,
+//   PFX.parseInternalValues) call the engine, and WebCrypto has neither the legacy schemes of RFC 7292 appendix C
+//   (3DES, RC2) nor PBES2 with des-ede3-cbc or RC2, and pkijs bounds no iteration count. The two overrides below serve
+//   those entry points with pkcs12/password-decrypt.ts, and installEngine() makes this pkijs' global engine. Our own
+//   reader (pkcs12/pkcs12.ts) calls password-decrypt.ts directly; test/smime/pkcs12.test.ts checks the pkijs paths.
+// - CMS enveloping (issue 3): the methods that cms/enveloped/ calls turn every failure of the content ciphers
+//   (content-cipher.ts), RSA key transport (rsa-pkcs1v15.ts, cms/enveloped/key-transport.ts) and ECDH key agreement
+//   (cms/enveloped/key-agreement.ts) into one SmimeError each, without a padding oracle. They are plain wrappers; they
+//   sit here because cms/enveloped/ reaches its cryptography through getEngine(), where tests can observe it (the key
+//   wiping test of test/smime/envelope.test.ts).
 //
-// - CMS enveloping (issue 3): content decryption (AES-CBC/GCM, DES-EDE3, RC2, which Node's OpenSSL 3 lacks without
-//   the legacy provider), RSA PKCS#1 v1.5 key transport with implicit rejection (Node refuses RSA_PKCS1_PADDING
-//   private decryption), RSA-OAEP with any MGF1 digest and label, ECDH key agreement with the X9.63 KDF.
-//
-// Every failure leaves this class as a SmimeError. The internals live in lib/, one concern per file.
+// Every failure leaves this class as a SmimeError.
 
 import type { KeyObject } from 'node:crypto';
 import * as pkijs from 'pkijs';
 import { SmimeError } from '../errors.ts';
-import type { ContentAlgorithm, KeyAgreementAlgorithm, KeyTransportAlgorithm } from '../cms/envelope-algorithms.ts';
-import { contentEncryptor, decryptContent, encryptContent, type ContentDecryptInput, type ContentEncryptResult } from './content-cipher.ts';
-import { decryptKeyAgreement, encryptKeyAgreement, type KeyAgreementDecryptInput, type KeyAgreementEncryptResult } from '../cms/key-agreement.ts';
-import { decryptKeyTransport, encryptKeyTransport } from '../cms/key-transport.ts';
-import { DerError, type Node } from '../asn1/asn1js-nodes.ts';
-import { CipherError, type StreamEncryptor } from './des-ede3.ts';
-import { KdfBudget } from '../pkcs12/limits.ts';
-import { OID_PBES2 } from '../asn1/oids.ts';
-import { BadDecryptError, type PbeCipherName } from './pbe-ciphers.ts';
-import { pbes2Decrypt } from '../pkcs12/pbes2.ts';
+import type { ContentAlgorithm, KeyAgreementAlgorithm, KeyTransportAlgorithm } from '../cms/enveloped/algorithms.ts';
+import {
+  CipherError,
+  contentEncryptor,
+  decryptContent,
+  encryptContent,
+  type ContentDecryptInput,
+  type ContentEncryptResult,
+  type StreamEncryptor,
+} from './content-cipher.ts';
+import {
+  decryptKeyAgreement,
+  encryptKeyAgreement,
+  type KeyAgreementDecryptInput,
+  type KeyAgreementEncryptResult,
+} from '../cms/enveloped/key-agreement.ts';
+import { decryptKeyTransport, encryptKeyTransport } from '../cms/enveloped/key-transport.ts';
+import type { Node } from '../asn1/asn1js-nodes.ts';
 import { bmpPassword } from '../pkcs12/kdf.ts';
-import { verifyPkcs12Mac, type Pkcs12MacInput } from '../pkcs12/mac.ts';
-import { isPkcs12PbeOid, pkcs12PbeDecrypt } from '../pkcs12/pbe-legacy.ts';
+import type { Pkcs12MacInput } from '../pkcs12/mac.ts';
+import {
+  checkPkcs12Mac,
+  decryptWithPassword,
+  passwordText,
+  toSmimeError,
+  type PasswordDecryptInput,
+} from '../pkcs12/password-decrypt.ts';
 
 export const ENGINE_NAME = 'smime-webmail';
-
-export interface PasswordDecryptInput {
-  /** contentEncryptionAlgorithm / encryptionAlgorithm: the OID and its parameters node. */
-  algorithm: { oid: string; params: Node | undefined };
-  data: Uint8Array;
-  /** The password as UTF-8 bytes: what PBES2 uses (RFC 8018 section 6.2). */
-  password: Uint8Array;
-  /** The password as the PKCS#12 KDF wants it (RFC 7292 appendix B.1). Defaults to the BMPString of `password`. */
-  bmpPassword?: Uint8Array;
-  /** Shared key-derivation budget of one operation. Defaults to a fresh budget for this call alone. */
-  budget?: KdfBudget;
-}
-
-export interface PasswordDecryptResult {
-  plaintext: Uint8Array;
-  /** 'pbes2' (RFC 8018) or 'pkcs12-pbe' (RFC 7292 appendix C, the legacy schemes). */
-  scheme: 'pbes2' | 'pkcs12-pbe';
-  cipher: PbeCipherName;
-  /** e.g. 'pbkdf2-hmac-sha256' or 'pkcs12-kdf-sha1'. */
-  kdf: string;
-  iterations: number;
-}
-
-/** Turns whatever the internals threw into the one error type the engine exposes. */
-function toSmimeError(error: unknown, context: string): SmimeError {
-  if (error instanceof SmimeError) return error;
-  if (error instanceof BadDecryptError) {
-    return new SmimeError('P12_BAD_PASSWORD', `The password is wrong or the file is damaged (${context} could not be decrypted)`);
-  }
-  if (error instanceof DerError) {
-    return error.limit
-      ? new SmimeError('P12_TOO_LARGE', `The file exceeds a parsing limit (${context})`, { cause: error })
-      : new SmimeError('P12_MALFORMED', `The file is damaged or not a PKCS#12 file (${context}: ${error.message})`, { cause: error });
-  }
-  return new SmimeError('P12_MALFORMED', `The file is damaged or not a PKCS#12 file (${context})`, { cause: error });
-}
 
 /**
  * CMS decryption failures: one SmimeError CMS_DECRYPT_FAILED with one message whatever the cause (wrong key, bad
@@ -86,15 +66,6 @@ function cmsEncryptError(error: unknown, context: string): SmimeError {
   return new SmimeError('CMS_UNSUPPORTED', `${context} is not possible${detail}`, { cause: error });
 }
 
-/** UTF-8 bytes back to text; bytes that are not UTF-8 are read as Latin-1, as pkijs does. */
-function passwordText(bytes: Uint8Array): string {
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    return Buffer.from(bytes).toString('latin1');
-  }
-}
-
 const PKIJS_HASH_NAMES: Readonly<Record<string, Pkcs12MacInput['hash']>> = {
   'SHA-1': 'sha1',
   'SHA-256': 'sha256',
@@ -105,47 +76,6 @@ const PKIJS_HASH_NAMES: Readonly<Record<string, Pkcs12MacInput['hash']>> = {
 export class SmimeCryptoEngine extends pkijs.CryptoEngine {
   constructor(crypto: Crypto = globalThis.crypto) {
     super({ name: ENGINE_NAME, crypto });
-  }
-
-  /**
-   * Password-based decryption of PKCS#12 content (EncryptedData, PKCS8ShroudedKeyBag). Supports PBES2 (PBKDF2 with
-   * any HMAC-SHA PRF; AES-CBC, des-ede3-cbc, RC2-CBC) and RFC 7292 appendix C (3-key and 2-key 3DES, 128- and 40-bit
-   * RC2). Throws SmimeError: P12_BAD_PASSWORD when nothing validly padded comes out, P12_UNSUPPORTED_ALGORITHM,
-   * P12_MALFORMED, P12_TOO_LARGE.
-   */
-  async decryptWithPassword(input: PasswordDecryptInput): Promise<PasswordDecryptResult> {
-    const budget = input.budget ?? new KdfBudget();
-    const { oid, params } = input.algorithm;
-    try {
-      if (oid === OID_PBES2) {
-        const result = await pbes2Decrypt(params, input.password, input.data, budget);
-        return {
-          plaintext: result.plaintext,
-          scheme: 'pbes2',
-          cipher: result.cipher.name,
-          kdf: `pbkdf2-hmac-${result.prf}`,
-          iterations: result.iterations,
-        };
-      }
-      if (isPkcs12PbeOid(oid)) {
-        const bmp = input.bmpPassword ?? bmpPassword(passwordText(input.password));
-        try {
-          const result = await pkcs12PbeDecrypt(oid, params, bmp, input.data, budget);
-          return {
-            plaintext: result.plaintext,
-            scheme: 'pkcs12-pbe',
-            cipher: result.cipher.name,
-            kdf: 'pkcs12-kdf-sha1',
-            iterations: result.iterations,
-          };
-        } finally {
-          if (bmp !== input.bmpPassword) bmp.fill(0);
-        }
-      }
-    } catch (error) {
-      throw toSmimeError(error, 'encrypted content');
-    }
-    throw new SmimeError('P12_UNSUPPORTED_ALGORITHM', `The file is encrypted with an unsupported algorithm (${oid})`);
   }
 
   /**
@@ -165,21 +95,8 @@ export class SmimeCryptoEngine extends pkijs.CryptoEngine {
     } catch (error) {
       throw toSmimeError(error, 'EncryptedContentInfo');
     }
-    const result = await this.decryptWithPassword({ algorithm, data, password: new Uint8Array(parameters.password) });
+    const result = await decryptWithPassword({ algorithm, data, password: new Uint8Array(parameters.password) });
     return result.plaintext.buffer.slice(result.plaintext.byteOffset, result.plaintext.byteOffset + result.plaintext.length) as ArrayBuffer;
-  }
-
-  /**
-   * Checks a PKCS#12 MAC (RFC 7292 section 5). Resolves false on mismatch; rejects with SmimeError P12_TOO_LARGE or
-   * P12_MALFORMED when the iteration count is out of bounds.
-   */
-  async checkPkcs12Mac(input: Pkcs12MacInput & { budget?: KdfBudget }): Promise<boolean> {
-    (input.budget ?? new KdfBudget()).spend(input.iterations);
-    try {
-      return await verifyPkcs12Mac(input);
-    } catch (error) {
-      throw toSmimeError(error, 'MAC');
-    }
   }
 
   /** pkijs' entry point (PFX.parseInternalValues): the PKCS#12 MAC with bounded work. */
@@ -188,7 +105,7 @@ export class SmimeCryptoEngine extends pkijs.CryptoEngine {
     if (!hash) throw new SmimeError('P12_UNSUPPORTED_ALGORITHM', `Unsupported MAC digest ${parameters.hashAlgorithm}`);
     const bmp = bmpPassword(passwordText(new Uint8Array(parameters.password)));
     try {
-      return await this.checkPkcs12Mac({
+      return await checkPkcs12Mac({
         hash,
         bmpPassword: bmp,
         salt: new Uint8Array(parameters.salt),
@@ -202,8 +119,9 @@ export class SmimeCryptoEngine extends pkijs.CryptoEngine {
   }
   // ---------------------------------------------------------------------------------------------------------------
   // CMS enveloping (issue 3): the content-encryption, key-transport and key-agreement primitives of EnvelopedData and
-  // AuthEnvelopedData, on algorithm descriptions already read from the message (lib/cms-algorithms.ts). envelope.ts
-  // does the ASN.1 and the choice of keys; the cryptography happens here, and every failure is a SmimeError.
+  // AuthEnvelopedData, on algorithm descriptions already read from the message (cms/enveloped/algorithms.ts).
+  // cms/enveloped/ does the ASN.1 and the choice of keys; the cryptography happens here, and every failure is a
+  // SmimeError.
   // ---------------------------------------------------------------------------------------------------------------
 
   /**

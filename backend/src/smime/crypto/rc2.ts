@@ -100,11 +100,7 @@ export class Rc2 {
     const mashRound = (): void => {
       for (let i = 0; i < 4; i++) r[i] = ((r[i] ?? 0) + (k[(r[(i + 3) & 3] ?? 0) & 63] ?? 0)) & 0xffff;
     };
-    for (let n = 0; n < 5; n++) mixRound();
-    mashRound();
-    for (let n = 0; n < 6; n++) mixRound();
-    mashRound();
-    for (let n = 0; n < 5; n++) mixRound();
+    runRounds(mixRound, mashRound);
     writeWords(r, output, outOffset);
   }
 
@@ -127,11 +123,7 @@ export class Rc2 {
     const rMashRound = (): void => {
       for (let i = 3; i >= 0; i--) r[i] = ((r[i] ?? 0) - (k[(r[(i + 3) & 3] ?? 0) & 63] ?? 0)) & 0xffff;
     };
-    for (let n = 0; n < 5; n++) rMixRound();
-    rMashRound();
-    for (let n = 0; n < 6; n++) rMixRound();
-    rMashRound();
-    for (let n = 0; n < 5; n++) rMixRound();
+    runRounds(rMixRound, rMashRound);
     writeWords(r, output, outOffset);
   }
 
@@ -139,6 +131,18 @@ export class Rc2 {
   wipe(): void {
     this.#k.fill(0);
   }
+}
+
+/**
+ * The round schedule of RFC 2268 sections 3 and 4: five mixing rounds, a mashing round, six mixing rounds, a mashing
+ * round, five mixing rounds. Decryption runs the same schedule with the reverse rounds.
+ */
+function runRounds(mix: () => void, mash: () => void): void {
+  for (let n = 0; n < 5; n++) mix();
+  mash();
+  for (let n = 0; n < 6; n++) mix();
+  mash();
+  for (let n = 0; n < 5; n++) mix();
 }
 
 // RFC 2268 section 3: the block is four 16-bit words, little-endian.

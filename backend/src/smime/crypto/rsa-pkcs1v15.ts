@@ -25,7 +25,7 @@
  */
 import { constants, createHash, createHmac, privateDecrypt, publicEncrypt, type KeyObject } from 'node:crypto';
 
-import { CipherError } from './des-ede3.ts';
+import { CipherError } from './content-cipher.ts';
 
 /** RFC 8017 section 7.2.1: EM = 0x00 || 0x02 || PS || 0x00 || M, with PS at least eight nonzero octets. */
 const MIN_PS_LENGTH = 8;

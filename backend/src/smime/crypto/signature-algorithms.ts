@@ -3,8 +3,43 @@
 // UnsupportedAlgorithmError, which verification reports as 'unsupported' rather than as a bad signature.
 
 import { constants, createHash, createPublicKey, verify, type Hash, type KeyObject } from 'node:crypto';
-import { algorithm as readAlgorithm, BerError, explicit, isContext, sequence, smallInteger, type Tlv } from '../asn1/tlv.ts';
-import { OID_EC_PUBLIC_KEY, OID_ED25519, OID_RSA_ENCRYPTION, OID_RSASSA_PSS, OID_SHA1, OID_SHA224, OID_SHA256, OID_SHA384, OID_SHA512 } from '../asn1/oids.ts';
+import {
+  algorithm as readAlgorithm,
+  BerError,
+  explicit,
+  isContext,
+  sequence,
+  smallInteger,
+  type Tlv,
+} from '../asn1/reader.ts';
+import {
+  type HashName,
+  OID_EC_PUBLIC_KEY,
+  OID_ECDSA_WITH_SHA1,
+  OID_ECDSA_WITH_SHA224,
+  OID_ECDSA_WITH_SHA256,
+  OID_ECDSA_WITH_SHA384,
+  OID_ECDSA_WITH_SHA512,
+  OID_ED25519,
+  OID_MD2,
+  OID_MD2_WITH_RSA,
+  OID_MD5,
+  OID_MD5_WITH_RSA,
+  OID_MGF1,
+  OID_RSA_ENCRYPTION,
+  OID_RSASSA_PSS,
+  OID_SHA1,
+  OID_SHA1_WITH_RSA,
+  OID_SHA1_WITH_RSA_OIW,
+  OID_SHA224,
+  OID_SHA224_WITH_RSA,
+  OID_SHA256,
+  OID_SHA256_WITH_RSA,
+  OID_SHA384,
+  OID_SHA384_WITH_RSA,
+  OID_SHA512,
+  OID_SHA512_WITH_RSA,
+} from '../asn1/oids.ts';
 
 export class UnsupportedAlgorithmError extends Error {
   constructor(message: string) {
@@ -13,9 +48,7 @@ export class UnsupportedAlgorithmError extends Error {
   }
 }
 
-export type DigestName = 'sha1' | 'sha224' | 'sha256' | 'sha384' | 'sha512';
-
-const DIGESTS: Readonly<Record<string, DigestName>> = {
+const DIGESTS: Readonly<Record<string, HashName>> = {
   [OID_SHA1]: 'sha1',
   [OID_SHA224]: 'sha224',
   [OID_SHA256]: 'sha256',
@@ -25,41 +58,39 @@ const DIGESTS: Readonly<Record<string, DigestName>> = {
 
 /** Digests known to be broken for signatures; named so the 'unsupported' detail says why. */
 const BROKEN_DIGESTS: Readonly<Record<string, string>> = {
-  '1.2.840.113549.2.5': 'MD5',
-  '1.2.840.113549.2.2': 'MD2',
-  '1.2.840.113549.1.1.4': 'MD5 with RSA',
-  '1.2.840.113549.1.1.2': 'MD2 with RSA',
+  [OID_MD5]: 'MD5',
+  [OID_MD2]: 'MD2',
+  [OID_MD5_WITH_RSA]: 'MD5 with RSA',
+  [OID_MD2_WITH_RSA]: 'MD2 with RSA',
 };
-
-export const OID_MGF1 = '1.2.840.113549.1.1.8';
 
 export type SchemeName = 'rsa-pkcs1-v1_5' | 'rsa-pss' | 'ecdsa' | 'ed25519';
 
 export interface SignatureScheme {
   name: SchemeName;
   /** The hash the signature is computed with (undefined for Ed25519, which hashes internally). */
-  hash?: DigestName;
+  hash?: HashName;
   /** RSA-PSS salt length in bytes. */
   saltLength?: number;
 }
 
 /** Signature OIDs that fix their hash (RFC 4055 section 5, RFC 5758 section 3.2). */
-const SIGNATURES: Readonly<Record<string, { name: SchemeName; hash?: DigestName }>> = {
-  '1.2.840.113549.1.1.5': { name: 'rsa-pkcs1-v1_5', hash: 'sha1' },
-  '1.3.14.3.2.29': { name: 'rsa-pkcs1-v1_5', hash: 'sha1' },
-  '1.2.840.113549.1.1.14': { name: 'rsa-pkcs1-v1_5', hash: 'sha224' },
-  '1.2.840.113549.1.1.11': { name: 'rsa-pkcs1-v1_5', hash: 'sha256' },
-  '1.2.840.113549.1.1.12': { name: 'rsa-pkcs1-v1_5', hash: 'sha384' },
-  '1.2.840.113549.1.1.13': { name: 'rsa-pkcs1-v1_5', hash: 'sha512' },
-  '1.2.840.10045.4.1': { name: 'ecdsa', hash: 'sha1' },
-  '1.2.840.10045.4.3.1': { name: 'ecdsa', hash: 'sha224' },
-  '1.2.840.10045.4.3.2': { name: 'ecdsa', hash: 'sha256' },
-  '1.2.840.10045.4.3.3': { name: 'ecdsa', hash: 'sha384' },
-  '1.2.840.10045.4.3.4': { name: 'ecdsa', hash: 'sha512' },
+const SIGNATURES: Readonly<Record<string, { name: SchemeName; hash?: HashName }>> = {
+  [OID_SHA1_WITH_RSA]: { name: 'rsa-pkcs1-v1_5', hash: 'sha1' },
+  [OID_SHA1_WITH_RSA_OIW]: { name: 'rsa-pkcs1-v1_5', hash: 'sha1' },
+  [OID_SHA224_WITH_RSA]: { name: 'rsa-pkcs1-v1_5', hash: 'sha224' },
+  [OID_SHA256_WITH_RSA]: { name: 'rsa-pkcs1-v1_5', hash: 'sha256' },
+  [OID_SHA384_WITH_RSA]: { name: 'rsa-pkcs1-v1_5', hash: 'sha384' },
+  [OID_SHA512_WITH_RSA]: { name: 'rsa-pkcs1-v1_5', hash: 'sha512' },
+  [OID_ECDSA_WITH_SHA1]: { name: 'ecdsa', hash: 'sha1' },
+  [OID_ECDSA_WITH_SHA224]: { name: 'ecdsa', hash: 'sha224' },
+  [OID_ECDSA_WITH_SHA256]: { name: 'ecdsa', hash: 'sha256' },
+  [OID_ECDSA_WITH_SHA384]: { name: 'ecdsa', hash: 'sha384' },
+  [OID_ECDSA_WITH_SHA512]: { name: 'ecdsa', hash: 'sha512' },
   [OID_ED25519]: { name: 'ed25519' },
 };
 
-export function digestName(alg: { oid: string; params?: Tlv | undefined }): DigestName {
+export function digestName(alg: { oid: string; params?: Tlv | undefined }): HashName {
   const name = DIGESTS[alg.oid];
   // RFC 5754 section 2: parameters absent or NULL (the reader maps NULL to absent); anything else is not this algorithm.
   if (name && alg.params) throw new BerError(`${name}: unexpected parameters`);
@@ -68,7 +99,7 @@ export function digestName(alg: { oid: string; params?: Tlv | undefined }): Dige
   throw new UnsupportedAlgorithmError(broken ? `${broken} is broken and not accepted` : `unsupported digest algorithm ${alg.oid}`);
 }
 
-export function digest(name: DigestName, data: Uint8Array | readonly Uint8Array[]): Uint8Array {
+export function digest(name: HashName, data: Uint8Array | readonly Uint8Array[]): Uint8Array {
   const h: Hash = createHash(name);
   if (data instanceof Uint8Array) h.update(data);
   else for (const part of data) h.update(part);
@@ -77,8 +108,8 @@ export function digest(name: DigestName, data: Uint8Array | readonly Uint8Array[
 
 /** RSASSA-PSS-params (RFC 4055 section 3.1); defaults SHA-1, MGF1-SHA-1, salt 20, trailer 1. */
 function pssParams(params: Tlv | undefined): SignatureScheme {
-  let hash: DigestName = 'sha1';
-  let mgfHash: DigestName = 'sha1';
+  let hash: HashName = 'sha1';
+  let mgfHash: HashName = 'sha1';
   let saltLength = 20;
   if (params) {
     for (const field of sequence(params, 'RSASSA-PSS-params')) {
@@ -104,7 +135,7 @@ function pssParams(params: Tlv | undefined): SignatureScheme {
  * the key type (rsaEncryption and id-ecPublicKey in SignerInfo.signatureAlgorithm, RFC 3370 section 3.2 and RFC 5753
  * section 2.1.1 compatibility).
  */
-export function signatureScheme(alg: { oid: string; params: Tlv | undefined }, digestHint?: DigestName): SignatureScheme {
+export function signatureScheme(alg: { oid: string; params: Tlv | undefined }, digestHint?: HashName): SignatureScheme {
   const known = SIGNATURES[alg.oid];
   // RFC 4055 section 5, RFC 5758 section 3.2, RFC 8410 section 3: parameters absent (or NULL for RSA); anything else
   // would let one signature have several encodings.

@@ -9,7 +9,7 @@ import { latin1Bytes, LF, utf8Bytes } from './lib/bytes.ts';
 import { joinPieces, piecesInclude } from './lib/pieces.ts';
 import { readHeaderBlock } from './lib/header-block.ts';
 import { encodeLeaf } from './lib/leaf-encoding.ts';
-import { resolveLimits, type MimeLimits } from './limits.ts';
+import { resolveLimits, type MimeLimits } from './limit-options.ts';
 import { encodeBase64Lines, encodeQuotedPrintable } from './transfer-encoding.ts';
 import type { MimeHeader } from './types.ts';
 

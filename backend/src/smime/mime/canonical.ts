@@ -6,11 +6,17 @@
 import { parseStructuredValue, formatParameters } from './content-type.ts';
 import { MimeError } from './errors.ts';
 import { formatHeaderField } from './header-format.ts';
-import { canonicalizeLineEndings, hasCanonicalLineEndings, isTransportSafe, lfToCrlf, scanBody } from './lib/body-scan.ts';
+import {
+  canonicalizeLineEndings,
+  hasCanonicalLineEndings,
+  isTransportSafe,
+  lfToCrlf,
+  scanBody,
+} from './lib/body-scan.ts';
 import { CR, HTAB, latin1Bytes, LF, SP } from './lib/bytes.ts';
 import { joinPieces } from './lib/pieces.ts';
 import { encodeLeaf } from './lib/leaf-encoding.ts';
-import type { MimeLimits } from './limits.ts';
+import type { MimeLimits } from './limit-options.ts';
 import { parseEntity } from './parse.ts';
 import { decodeBase64, decodeQuotedPrintable, encodeBase64Lines, encodeQuotedPrintable } from './transfer-encoding.ts';
 import type { MimeEntity, MimeHeader } from './types.ts';

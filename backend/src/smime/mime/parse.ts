@@ -7,7 +7,7 @@ import { MimeError } from './errors.ts';
 import { contentTypeFrom, parseStructuredValue } from './content-type.ts';
 import { asBuffer, CR, DASH, isWsp, LF, utf8Bytes } from './lib/bytes.ts';
 import { readHeaderBlock } from './lib/header-block.ts';
-import { resolveLimits, type MimeLimits } from './limits.ts';
+import { resolveLimits, type MimeLimits } from './limit-options.ts';
 import { IDENTITY_ENCODINGS } from './transfer-encoding.ts';
 import type { ContentType, MimeDefect, MimeEntity, MimeHeader } from './types.ts';
 

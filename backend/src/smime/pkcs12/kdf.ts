@@ -5,11 +5,11 @@
 
 import { createHash } from 'node:crypto';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type { HashName } from '../asn1/oids.ts';
 
-export type Pkcs12KdfHash = 'sha1' | 'sha224' | 'sha256' | 'sha384' | 'sha512' | 'sha512-224' | 'sha512-256';
 
 /** u = output size and v = block size of each hash, in bytes (RFC 7292 appendix B.2 notation). */
-const HASH_SIZES: Readonly<Record<Pkcs12KdfHash, { u: number; v: number }>> = {
+const HASH_SIZES: Readonly<Record<HashName, { u: number; v: number }>> = {
   sha1: { u: 20, v: 64 },
   sha224: { u: 28, v: 64 },
   sha256: { u: 32, v: 64 },
@@ -23,7 +23,7 @@ const HASH_SIZES: Readonly<Record<Pkcs12KdfHash, { u: number; v: number }>> = {
 export const PKCS12_KDF_ID = { KEY: 1, IV: 2, MAC: 3 } as const;
 export type Pkcs12KdfId = (typeof PKCS12_KDF_ID)[keyof typeof PKCS12_KDF_ID];
 
-export function hashOutputSize(hash: Pkcs12KdfHash): number {
+export function hashOutputSize(hash: HashName): number {
   return HASH_SIZES[hash].u;
 }
 
@@ -45,7 +45,7 @@ function stretch(input: Uint8Array, v: number): Uint8Array {
  * against the limits by the caller. Yields to the event loop every ITERATIONS_PER_YIELD iterations.
  */
 export async function pkcs12Kdf(
-  hash: Pkcs12KdfHash,
+  hash: HashName,
   password: Uint8Array,
   salt: Uint8Array,
   id: Pkcs12KdfId,

@@ -3,6 +3,7 @@
 
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import {
+  type HashName,
   OID_SHA1,
   OID_SHA224,
   OID_SHA256,
@@ -11,10 +12,10 @@ import {
   OID_SHA512_224,
   OID_SHA512_256,
 } from '../asn1/oids.ts';
-import { hashOutputSize, PKCS12_KDF_ID, pkcs12Kdf, type Pkcs12KdfHash } from './kdf.ts';
+import { hashOutputSize, PKCS12_KDF_ID, pkcs12Kdf } from './kdf.ts';
 
 /** MacData.mac.digestAlgorithm OIDs we accept (RFC 7292 section 4 via RFC 8018 / FIPS 180-4). */
-export const MAC_DIGESTS: Readonly<Record<string, Pkcs12KdfHash>> = {
+export const MAC_DIGESTS: Readonly<Record<string, HashName>> = {
   [OID_SHA1]: 'sha1',
   [OID_SHA224]: 'sha224',
   [OID_SHA256]: 'sha256',
@@ -25,7 +26,7 @@ export const MAC_DIGESTS: Readonly<Record<string, Pkcs12KdfHash>> = {
 };
 
 export interface Pkcs12MacInput {
-  hash: Pkcs12KdfHash;
+  hash: HashName;
   /** Password in the RFC 7292 appendix B.1 form (see pkcs12-kdf.ts). */
   bmpPassword: Uint8Array;
   salt: Uint8Array;

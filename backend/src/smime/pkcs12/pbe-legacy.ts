@@ -3,7 +3,7 @@
 
 import { SmimeError } from '../errors.ts';
 import { DerError, octets, sequence, smallInteger, type Node } from '../asn1/asn1js-nodes.ts';
-import type { KdfBudget } from './limits.ts';
+import type { KdfBudget } from './kdf-budget.ts';
 import {
   OID_PBE_SHA1_2DES,
   OID_PBE_SHA1_3DES,
@@ -12,7 +12,7 @@ import {
   OID_PBE_SHA1_RC4_128,
   OID_PBE_SHA1_RC4_40,
 } from '../asn1/oids.ts';
-import { DES_EDE3_CBC, DES_EDE_CBC, pbeDecrypt, rc2Cbc, type PbeCipher } from '../crypto/pbe-ciphers.ts';
+import { DES_EDE3_CBC, DES_EDE_CBC, pbeDecrypt, rc2Cbc, type PbeCipher } from '../crypto/content-cipher.ts';
 import { PKCS12_KDF_ID, pkcs12Kdf } from './kdf.ts';
 
 /** RFC 7292 appendix C: the cipher each scheme uses. RC4 schemes are listed so they can be named in errors. */
@@ -38,7 +38,7 @@ export interface Pkcs12PbeResult {
 
 /**
  * Decrypts `data` protected with one of the appendix C schemes. `bmpPassword` is the password in the form of RFC 7292
- * appendix B.1. Throws DerError (bad parameters), BadDecryptError (wrong password or damaged data) or SmimeError
+ * appendix B.1. Throws DerError (bad parameters), CipherError DECRYPT_FAILED (wrong password or damaged data) or SmimeError
  * (unsupported scheme, limits).
  */
 export async function pkcs12PbeDecrypt(

@@ -5,8 +5,17 @@
 import { pbkdf2 } from 'node:crypto';
 import { promisify } from 'node:util';
 import { SmimeError } from '../errors.ts';
-import { algorithmIdentifier, DerError, isTag, octets, sequence, smallInteger, TAG, type Node } from '../asn1/asn1js-nodes.ts';
-import type { KdfBudget } from './limits.ts';
+import {
+  algorithmIdentifier,
+  DerError,
+  isTag,
+  octets,
+  sequence,
+  smallInteger,
+  TAG,
+  type Node,
+} from '../asn1/asn1js-nodes.ts';
+import type { KdfBudget } from './kdf-budget.ts';
 import {
   OID_AES128_CBC,
   OID_AES192_CBC,
@@ -22,7 +31,7 @@ import {
   OID_PBKDF2,
   OID_RC2_CBC,
 } from '../asn1/oids.ts';
-import { aesCbc, DES_EDE3_CBC, pbeDecrypt, rc2Cbc, type PbeCipher } from '../crypto/pbe-ciphers.ts';
+import { aesCbc, DES_EDE3_CBC, pbeDecrypt, rc2Cbc, type PbeCipher } from '../crypto/content-cipher.ts';
 import { rc2EffectiveBitsFromVersion } from '../crypto/rc2.ts';
 
 const pbkdf2Async = promisify(pbkdf2);
@@ -104,7 +113,7 @@ export interface Pbes2Result {
 /**
  * Decrypts `data` protected with PBES2 (`params` is PBES2-params). `password` is the UTF-8 password (RFC 8018
  * section 6.2 leaves the encoding to the application; RFC 7292 appendix B.1 and every PKCS#12 writer use UTF-8).
- * Throws DerError, BadDecryptError or SmimeError (unsupported, limits).
+ * Throws DerError, CipherError DECRYPT_FAILED (wrong password or damaged data) or SmimeError (unsupported, limits).
  */
 export async function pbes2Decrypt(
   params: Node | undefined,

@@ -1,89 +1,30 @@
 // The facts of an X.509 certificate that path validation (RFC 5280 section 6) and revocation checking need: the
 // signed bytes, names as DER, validity, key, and the extensions that constrain use or point to more data
-// (basicConstraints, keyUsage, extendedKeyUsage, key identifiers, AIA, CRL distribution points). Description for
-// people is certificate.ts; this is for machines and never throws anything but BerError on bad input.
+// (basicConstraints, keyUsage, extendedKeyUsage, key identifiers, AIA, CRL distribution points; the extensions are read
+// by certificate-extensions.ts). Description for people is describe.ts (describeParsed describes a parsed certificate);
+// this is for machines and never throws anything but BerError on bad input.
 
 import { createHash } from 'node:crypto';
 import {
   algorithm,
-  bitString,
-  boolean,
   BerError,
   byteBitString,
-  children,
   content,
   encoding,
   explicit,
   isContext,
   isUniversal,
-  octets,
-  oid,
   readOne,
   sequence,
   smallInteger,
   time,
   UNIVERSAL,
   type Tlv,
-} from '../asn1/tlv.ts';
-import { MAX_CERTIFICATE_BYTES } from '../cms/limits-signed.ts';
-import { certificateNames, parseNameConstraints, type CertificateNames, type NameConstraints } from './name-constraints.ts';
-
-export const OID_KP_EMAIL_PROTECTION = '1.3.6.1.5.5.7.3.4';
-export const OID_KP_OCSP_SIGNING = '1.3.6.1.5.5.7.3.9';
-export const OID_ANY_EXTENDED_KEY_USAGE = '2.5.29.37.0';
-
-const OID_SUBJECT_KEY_IDENTIFIER = '2.5.29.14';
-const OID_KEY_USAGE = '2.5.29.15';
-const OID_SUBJECT_ALT_NAME = '2.5.29.17';
-const OID_BASIC_CONSTRAINTS = '2.5.29.19';
-const OID_NAME_CONSTRAINTS = '2.5.29.30';
-const OID_CRL_DISTRIBUTION_POINTS = '2.5.29.31';
-const OID_AUTHORITY_KEY_IDENTIFIER = '2.5.29.35';
-const OID_EXTENDED_KEY_USAGE = '2.5.29.37';
-const OID_AUTHORITY_INFO_ACCESS = '1.3.6.1.5.5.7.1.1';
-const OID_AD_OCSP = '1.3.6.1.5.5.7.48.1';
-const OID_AD_CA_ISSUERS = '1.3.6.1.5.5.7.48.2';
-
-/**
- * Extensions whose meaning we either enforce (above) or may safely leave unenforced because we make no claim that
- * depends on them (policies: we do no policy processing and report no policy). A critical extension outside this list
- * makes the certificate unusable (RFC 5280 section 4.2). nameConstraints (2.5.29.30) is parsed below and enforced by
- * trust.ts (issue 12), failing closed for the name forms it cannot check (lib/name-constraints.ts).
- */
-const UNDERSTOOD = new Set([
-  OID_SUBJECT_KEY_IDENTIFIER,
-  OID_KEY_USAGE,
-  OID_SUBJECT_ALT_NAME,
-  OID_BASIC_CONSTRAINTS,
-  OID_CRL_DISTRIBUTION_POINTS,
-  OID_AUTHORITY_KEY_IDENTIFIER,
-  OID_EXTENDED_KEY_USAGE,
-  OID_AUTHORITY_INFO_ACCESS,
-  '2.5.29.9', // subjectDirectoryAttributes
-  '2.5.29.18', // issuerAltName
-  '2.5.29.32', // certificatePolicies
-  '2.5.29.33', // policyMappings
-  '2.5.29.36', // policyConstraints
-  '2.5.29.46', // freshestCRL
-  '2.5.29.54', // inhibitAnyPolicy
-  '1.3.6.1.5.5.7.1.11', // subjectInfoAccess
-  '1.3.6.1.5.5.7.48.1.5', // id-pkix-ocsp-nocheck (RFC 6960 section 4.2.2.2.1)
-  '1.3.6.1.4.1.11129.2.4.2', // CT SCT list
-]);
-
-/** RFC 5280 section 4.2.1.3, bit 0 first. */
-export const KEY_USAGE_BITS = [
-  'digitalSignature',
-  'nonRepudiation',
-  'keyEncipherment',
-  'dataEncipherment',
-  'keyAgreement',
-  'keyCertSign',
-  'cRLSign',
-  'encipherOnly',
-  'decipherOnly',
-] as const;
-export type KeyUsageBit = (typeof KEY_USAGE_BITS)[number];
+} from '../asn1/reader.ts';
+import { MAX_CERTIFICATE_BYTES } from '../limits.ts';
+import { CertificateCache } from './cache.ts';
+import { readExtensions, type ExtensionReading, type KeyUsageBit } from './certificate-extensions.ts';
+import { certificateNames, type CertificateNames, type NameConstraints } from './name-constraints.ts';
 
 export interface CertificateFacts {
   der: Uint8Array;
@@ -111,7 +52,7 @@ export interface CertificateFacts {
   ocspUrls: string[];
   caIssuersUrls: string[];
   crlUrls: string[];
-  /** A CA's nameConstraints (RFC 5280 section 4.2.1.10), enforced on the certificates below it by trust.ts. */
+  /** A CA's nameConstraints (RFC 5280 section 4.2.1.10), enforced on the certificates below it by path-checks.ts. */
   nameConstraints?: NameConstraints;
   /** The names name constraints apply to: subject, its emailAddress attributes, subjectAltName. */
   names: CertificateNames;
@@ -120,69 +61,8 @@ export interface CertificateFacts {
   selfIssued: boolean;
 }
 
-function ia5(t: Tlv): string {
-  return Buffer.from(content(t)).toString('latin1');
-}
-
-function keyUsage(value: Tlv): Set<KeyUsageBit> {
-  const { bytes, unusedBits } = bitString(value, 'keyUsage');
-  const total = bytes.length * 8 - unusedBits;
-  return new Set(KEY_USAGE_BITS.filter((_, bit) => bit < total && ((bytes[bit >> 3]! >> (7 - (bit & 7))) & 1) === 1));
-}
-
-function basicConstraints(value: Tlv): { ca: boolean; pathLen?: number } {
-  // BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER (0..MAX) OPTIONAL }
-  const fields = sequence(value, 'basicConstraints');
-  let i = 0;
-  let ca = false;
-  if (isUniversal(fields[i], UNIVERSAL.BOOLEAN)) ca = boolean(fields[i++], 'cA');
-  let pathLen: number | undefined;
-  if (fields[i]) pathLen = smallInteger(fields[i++], 'pathLenConstraint', 0, 1_000_000);
-  if (fields[i]) throw new BerError('basicConstraints: too many fields');
-  return pathLen === undefined ? { ca } : { ca, pathLen };
-}
-
-/** uniformResourceIdentifier entries ([6] IA5String) of a GeneralNames. */
-function uris(generalNames: Tlv[]): string[] {
-  return generalNames.filter((n) => isContext(n, 6) && !n.constructed).map(ia5);
-}
-
-function authorityInfoAccess(value: Tlv, out: CertificateFacts): void {
-  // AuthorityInfoAccessSyntax ::= SEQUENCE OF AccessDescription { accessMethod OID, accessLocation GeneralName }
-  for (const ad of sequence(value, 'authorityInfoAccess')) {
-    const [method, location] = sequence(ad, 'AccessDescription');
-    const m = oid(method, 'accessMethod');
-    if (!location) throw new BerError('AccessDescription: no location');
-    const url = uris([location]);
-    if (m === OID_AD_OCSP) out.ocspUrls.push(...url);
-    else if (m === OID_AD_CA_ISSUERS) out.caIssuersUrls.push(...url);
-  }
-}
-
-function crlDistributionPoints(value: Tlv, out: CertificateFacts): void {
-  // DistributionPoint ::= SEQUENCE { distributionPoint [0] DistributionPointName OPTIONAL,
-  //   reasons [1] ReasonFlags OPTIONAL, cRLIssuer [2] GeneralNames OPTIONAL }
-  // DistributionPointName ::= CHOICE { fullName [0] GeneralNames, nameRelativeToCRLIssuer [1] ... }
-  for (const dp of sequence(value, 'cRLDistributionPoints')) {
-    const fields = sequence(dp, 'DistributionPoint');
-    // Partitioned (reasons) and indirect (cRLIssuer) CRLs are not supported: such a point does not cover every
-    // reason, or is signed by someone else, so it is not used (the check ends 'unknown' if nothing else exists).
-    if (fields.some((f) => isContext(f, 1) || isContext(f, 2))) continue;
-    const name = fields.find((f) => isContext(f, 0));
-    if (!name) continue;
-    const full = children(name).find((f) => isContext(f, 0));
-    if (full && full.constructed) out.crlUrls.push(...uris(children(full)));
-  }
-}
-
-/** Parses a DER certificate. Throws BerError if it is not one. */
-export function certificateFacts(der: Uint8Array): CertificateFacts {
-  if (der.length > MAX_CERTIFICATE_BYTES) throw new BerError('certificate too large', true);
-  const root = readOne(der, 'Certificate');
-  const outer = sequence(root, 'Certificate');
-  if (outer.length !== 3) throw new BerError('Certificate: expected three fields');
-  const [tbsNode, sigAlgNode, sigNode] = outer as [Tlv, Tlv, Tlv];
-  const tbs = sequence(tbsNode, 'TBSCertificate');
+/** The fields of a TBSCertificate up to subjectPublicKeyInfo (RFC 5280 section 4.1), and where the rest begin. */
+function tbsFields(tbs: Tlv[]) {
   let i = 0;
   let version = 1;
   if (isContext(tbs[0], 0)) version = smallInteger(explicit(tbs[i++], 0, 'version'), 'version', 0, 2) + 1;
@@ -198,25 +78,37 @@ export function certificateFacts(der: Uint8Array): CertificateFacts {
   const [spkiAlg, spkiKey] = sequence(spkiNode, 'subjectPublicKeyInfo');
   algorithm(spkiAlg, 'subjectPublicKeyInfo algorithm');
   const publicKeyBits = byteBitString(spkiKey, 'subjectPublicKey');
+  return { version, serialNode, innerSigAlg, issuer: issuer!, validity, subject: subject!, spkiNode: spkiNode!, publicKeyBits, next: i };
+}
+
+/** Parses a DER certificate. Throws BerError if it is not one. */
+export function certificateFacts(der: Uint8Array): CertificateFacts {
+  if (der.length > MAX_CERTIFICATE_BYTES) throw new BerError('certificate too large', { limit: true });
+  const root = readOne(der, 'Certificate');
+  const outer = sequence(root, 'Certificate');
+  if (outer.length !== 3) throw new BerError('Certificate: expected three fields');
+  const [tbsNode, sigAlgNode, sigNode] = outer as [Tlv, Tlv, Tlv];
+  const tbs = sequence(tbsNode, 'TBSCertificate');
+  const f = tbsFields(tbs);
   // RFC 5280 section 4.1.1.2: the outer signatureAlgorithm MUST equal the TBSCertificate's signature field.
-  if (!innerSigAlg || Buffer.compare(encoding(innerSigAlg), encoding(sigAlgNode)) !== 0) {
+  if (!f.innerSigAlg || Buffer.compare(encoding(f.innerSigAlg), encoding(sigAlgNode)) !== 0) {
     throw new BerError('Certificate: signature algorithm differs from the one inside TBSCertificate');
   }
-  if (validity.length !== 2) throw new BerError('validity: expected two times');
+  if (f.validity.length !== 2) throw new BerError('validity: expected two times');
   const facts: CertificateFacts = {
     der,
     fingerprint: createHash('sha256').update(der).digest('hex'),
     tbs: encoding(tbsNode),
     signatureAlgorithm: algorithm(sigAlgNode, 'signatureAlgorithm'),
     signature: byteBitString(sigNode, 'signatureValue'),
-    version,
-    serial: content(serialNode),
-    issuer: encoding(issuer!),
-    subject: encoding(subject!),
-    notBefore: time(validity[0], 'notBefore'),
-    notAfter: time(validity[1], 'notAfter'),
-    spki: encoding(spkiNode!),
-    publicKeyBits,
+    version: f.version,
+    serial: content(f.serialNode!),
+    issuer: encoding(f.issuer),
+    subject: encoding(f.subject),
+    notBefore: time(f.validity[0], 'notBefore'),
+    notAfter: time(f.validity[1], 'notAfter'),
+    spki: encoding(f.spkiNode),
+    publicKeyBits: f.publicKeyBits,
     ocspUrls: [],
     caIssuersUrls: [],
     crlUrls: [],
@@ -224,69 +116,41 @@ export function certificateFacts(der: Uint8Array): CertificateFacts {
     selfIssued: false,
     names: { emails: [], dnsNames: [], directoryNames: [], altNameForms: new Set(), unreadable: false },
   };
-  let subjectAltName: Tlv | undefined;
-  let subjectAltNameUnreadable = false;
   facts.selfIssued = Buffer.compare(facts.issuer, facts.subject) === 0;
-  for (; i < tbs.length; i++) {
-    const field = tbs[i]!;
+  const reading: ExtensionReading = { subjectAltNameUnreadable: false };
+  for (const field of tbs.slice(f.next)) {
     if (isContext(field, 1) || isContext(field, 2)) continue; // unique identifiers (RFC 5280 section 4.1.2.8)
     if (!isContext(field, 3)) throw new BerError('TBSCertificate: unexpected field');
-    const seen = new Set<string>();
-    for (const ext of sequence(explicit(field, 3, 'extensions'), 'Extensions')) {
-      // Extension ::= SEQUENCE { extnID OID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }
-      const parts = sequence(ext, 'Extension');
-      if (parts.length < 2 || parts.length > 3) throw new BerError('Extension: bad field count');
-      const id = oid(parts[0], 'extnID');
-      const critical = parts.length === 3 ? boolean(parts[1], 'critical') : false;
-      if (seen.has(id)) throw new BerError(`extension ${id} appears twice`);
-      seen.add(id);
-      const value = octets(parts[parts.length - 1], 'extnValue');
-      const node = () => readOne(value, id);
-      switch (id) {
-        case OID_BASIC_CONSTRAINTS:
-          facts.basicConstraints = basicConstraints(node());
-          break;
-        case OID_KEY_USAGE:
-          facts.keyUsage = keyUsage(node());
-          break;
-        case OID_EXTENDED_KEY_USAGE:
-          facts.extendedKeyUsage = sequence(node(), 'extendedKeyUsage').map((p) => oid(p, 'KeyPurposeId'));
-          break;
-        case OID_SUBJECT_KEY_IDENTIFIER:
-          facts.subjectKeyId = octets(node(), 'subjectKeyIdentifier');
-          break;
-        case OID_AUTHORITY_KEY_IDENTIFIER: {
-          const keyId = sequence(node(), 'authorityKeyIdentifier').find((f) => isContext(f, 0));
-          if (keyId) facts.authorityKeyId = octets(keyId, 'keyIdentifier', 0);
-          break;
-        }
-        case OID_AUTHORITY_INFO_ACCESS:
-          authorityInfoAccess(node(), facts);
-          break;
-        case OID_CRL_DISTRIBUTION_POINTS:
-          crlDistributionPoints(node(), facts);
-          break;
-        case OID_NAME_CONSTRAINTS:
-          facts.nameConstraints = parseNameConstraints(node());
-          break;
-        case OID_SUBJECT_ALT_NAME:
-          // Read leniently (certificateNames never throws): a damaged subjectAltName only matters, and then fails
-          // closed, under a CA with name constraints.
-          try {
-            subjectAltName = node();
-          } catch (e) {
-            if (!(e instanceof BerError)) throw e;
-            subjectAltNameUnreadable = true;
-          }
-          break;
-        default:
-          if (critical && !UNDERSTOOD.has(id)) facts.unhandledCritical.push(id);
-      }
-    }
+    readExtensions(field, facts, reading);
   }
-  facts.names = certificateNames(subject!, subjectAltName);
-  if (subjectAltNameUnreadable) facts.names.unreadable = true;
+  facts.names = certificateNames(f.subject, reading.subjectAltName);
+  if (reading.subjectAltNameUnreadable) facts.names.unreadable = true;
   return facts;
+}
+
+/**
+ * Parsed certificates by their bytes. A certificate arrives as bytes again and again (the sender's in every message,
+ * the anchors and intermediates of every verification, a directory's entries on every sync), and one parse then
+ * serves the chain builder, revocation and the description (describe.ts describeParsed) alike.
+ */
+const parsed = new CertificateCache<CertificateFacts | null>();
+
+/**
+ * The one certificate model: `der` parsed once (certificateFacts) and remembered by its bytes, so every step of a
+ * verification is handed the same object. Read from a private copy, so a caller that changes its bytes later
+ * changes nothing here. Undefined for something that is not a certificate.
+ */
+export function parsedCertificate(der: Uint8Array): CertificateFacts | undefined {
+  return (
+    parsed.get(der, () => {
+      try {
+        return certificateFacts(new Uint8Array(der));
+      } catch (e) {
+        if (!(e instanceof BerError)) throw e;
+        return null;
+      }
+    }) ?? undefined
+  );
 }
 
 /** RFC 5280 section 4.2.1.2 method 1: SHA-1 of the subjectPublicKey, for certificates without the extension. */

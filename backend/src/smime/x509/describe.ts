@@ -1,16 +1,17 @@
-// A readable description of an X.509 certificate (RFC 5280) for the key list and the import dialog, plus PEM
-// conversion. This describes; it does not validate (no signature, chain or revocation checks happen here).
+// A readable description of an X.509 certificate (RFC 5280) for the key list and the import dialog (PEM is
+// pem.ts). This describes; it does not validate (no signature, chain or revocation checks happen here).
 // Every failure is SmimeError CERT_MALFORMED.
 
 import { createHash } from 'node:crypto';
 import { SmimeError } from '../errors.ts';
 import { tryCanonicalAddress } from '../mime/address.ts';
 import { algorithmIdentifier, bigInteger, bitString, decode, DerError, isTag, oid, sequence, TAG, type Node } from '../asn1/asn1js-nodes.ts';
-import { MAX_P12_BYTES } from '../pkcs12/limits.ts';
-import { NAMED_CURVES, OID_EC_PUBLIC_KEY, OID_ED25519, OID_RSA_ENCRYPTION, OID_RSASSA_PSS } from '../asn1/oids.ts';
+import { MAX_P12_BYTES } from '../limits.ts';
+import { NAMED_CURVES, OID_EC_PUBLIC_KEY, OID_ED25519, OID_EMAIL_ADDRESS, OID_RSA_ENCRYPTION, OID_RSASSA_PSS } from '../asn1/oids.ts';
 import { certificateParts } from './raw.ts';
 import { describeExtensions } from './extensions.ts';
-import { formatName, nameAttributes, OID_EMAIL_ADDRESS } from './name.ts';
+import { formatName, nameAttributes } from './name.ts';
+import type { CertificateFacts } from './certificate.ts';
 
 export interface CertificateInfo {
   /** RFC 4514 string (last RDN first), e.g. "CN=Alice,E=Alice@example.com,O=Example". */
@@ -151,33 +152,23 @@ export function describeCertificate(der: Uint8Array): CertificateInfo {
   }
 }
 
-/** PEM armour of RFC 7468 section 5: base64 in 64-character lines. Ends with a newline, so PEMs concatenate. */
-export function certificateToPem(der: Uint8Array): string {
-  const base64 = Buffer.from(der.buffer, der.byteOffset, der.length).toString('base64');
-  const lines = base64.match(/.{1,64}/g) ?? [];
-  return `-----BEGIN CERTIFICATE-----\n${lines.join('\n')}\n-----END CERTIFICATE-----\n`;
-}
-
-// RFC 7468 section 5.1 label CERTIFICATE; "X509 CERTIFICATE" is an old OpenSSL spelling of the same thing.
-const PEM_BLOCK = /-----BEGIN (X509 )?CERTIFICATE-----([^-]*)-----END \1?CERTIFICATE-----/g;
-const BASE64_BODY = /^[A-Za-z0-9+/]*={0,2}$/;
+const descriptions = new WeakMap<CertificateFacts, Readonly<CertificateInfo> | null>();
 
 /**
- * The DER of every CERTIFICATE block in `pem`, in order; text outside the blocks (OpenSSL's "subject=" lines,
- * other PEM types) is ignored. A block whose body is not base64 of a certificate is CERT_MALFORMED.
+ * describeCertificate of a certificate already parsed (parsedCertificate), worked out once per certificate object:
+ * verification, chain problems and the summaries of a result ask for the same few descriptions again and again. The
+ * answer is shared, so it is read-only; undefined when the certificate cannot be described.
  */
-export function pemToDer(pem: string): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (const match of pem.matchAll(PEM_BLOCK)) {
-    const body = (match[2] ?? '').replace(/\s+/g, '');
-    if (!BASE64_BODY.test(body) || body.length % 4 !== 0) throw new SmimeError('CERT_MALFORMED', 'A PEM certificate block is not valid base64');
-    const der = new Uint8Array(Buffer.from(body, 'base64'));
+export function describeParsed(cert: CertificateFacts): Readonly<CertificateInfo> | undefined {
+  let info = descriptions.get(cert);
+  if (info === undefined) {
     try {
-      certificateParts(der);
-    } catch (cause) {
-      throw new SmimeError('CERT_MALFORMED', 'A PEM certificate block does not contain a certificate', { cause });
+      info = describeCertificate(cert.der);
+    } catch (e) {
+      if (!(e instanceof SmimeError)) throw e;
+      info = null;
     }
-    out.push(der);
+    descriptions.set(cert, info);
   }
-  return out;
+  return info ?? undefined;
 }

@@ -3,36 +3,20 @@
 // malformed known extension is a malformed certificate. Unknown extensions are ignored (a verifier will have to
 // refuse unknown *critical* ones; that is path validation, not description).
 
+import { keyUsageBits } from './certificate-extensions.ts';
 import { bitString, decode, DerError, isContextTag, isTag, octets, oid, sequence, TAG, type Node } from '../asn1/asn1js-nodes.ts';
-
-const OID_SUBJECT_ALT_NAME = '2.5.29.17';
-const OID_KEY_USAGE = '2.5.29.15';
-const OID_EXTENDED_KEY_USAGE = '2.5.29.37';
-const OID_BASIC_CONSTRAINTS = '2.5.29.19';
-
-/** RFC 5280 section 4.2.1.3: KeyUsage bit names, bit 0 first. */
-const KEY_USAGE_BITS = [
-  'digitalSignature',
-  'nonRepudiation',
-  'keyEncipherment',
-  'dataEncipherment',
-  'keyAgreement',
-  'keyCertSign',
-  'cRLSign',
-  'encipherOnly',
-  'decipherOnly',
-] as const;
+import { OID_ANY_EXTENDED_KEY_USAGE, OID_BASIC_CONSTRAINTS, OID_EXTENDED_KEY_USAGE, OID_KEY_USAGE, OID_KP_CLIENT_AUTH, OID_KP_CODE_SIGNING, OID_KP_DOCUMENT_SIGNING, OID_KP_EMAIL_PROTECTION, OID_KP_OCSP_SIGNING, OID_KP_SERVER_AUTH, OID_KP_TIME_STAMPING, OID_SUBJECT_ALT_NAME } from '../asn1/oids.ts';
 
 /** RFC 5280 section 4.2.1.12 and RFC 9336: key purposes, by name. */
 const KEY_PURPOSES: Readonly<Record<string, string>> = {
-  '2.5.29.37.0': 'anyExtendedKeyUsage',
-  '1.3.6.1.5.5.7.3.1': 'serverAuth',
-  '1.3.6.1.5.5.7.3.2': 'clientAuth',
-  '1.3.6.1.5.5.7.3.3': 'codeSigning',
-  '1.3.6.1.5.5.7.3.4': 'emailProtection',
-  '1.3.6.1.5.5.7.3.8': 'timeStamping',
-  '1.3.6.1.5.5.7.3.9': 'OCSPSigning',
-  '1.3.6.1.5.5.7.3.36': 'documentSigning',
+  [OID_ANY_EXTENDED_KEY_USAGE]: 'anyExtendedKeyUsage',
+  [OID_KP_SERVER_AUTH]: 'serverAuth',
+  [OID_KP_CLIENT_AUTH]: 'clientAuth',
+  [OID_KP_CODE_SIGNING]: 'codeSigning',
+  [OID_KP_EMAIL_PROTECTION]: 'emailProtection',
+  [OID_KP_TIME_STAMPING]: 'timeStamping',
+  [OID_KP_OCSP_SIGNING]: 'OCSPSigning',
+  [OID_KP_DOCUMENT_SIGNING]: 'documentSigning',
 };
 
 export interface DescribedExtensions {
@@ -45,8 +29,7 @@ export interface DescribedExtensions {
 
 function keyUsage(value: Node): string[] {
   const { bytes, unusedBits } = bitString(value, 'keyUsage');
-  const totalBits = bytes.length * 8 - unusedBits;
-  return KEY_USAGE_BITS.filter((_, bit) => bit < totalBits && (((bytes[bit >> 3] ?? 0) >> (7 - (bit & 7))) & 1) === 1);
+  return keyUsageBits(bytes, unusedBits);
 }
 
 function extendedKeyUsage(value: Node): string[] {
@@ -76,6 +59,20 @@ function sanEmails(value: Node): string[] {
   return emails;
 }
 
+interface Reader {
+  /** The extension's name, for errors. */
+  what: string;
+  read: (value: Node, out: DescribedExtensions) => void;
+}
+
+/** The extensions described, each read from its decoded extnValue. */
+const READERS: Readonly<Record<string, Reader>> = {
+  [OID_SUBJECT_ALT_NAME]: { what: 'subjectAltName', read: (v, out) => (out.sanEmails = sanEmails(v)) },
+  [OID_KEY_USAGE]: { what: 'keyUsage', read: (v, out) => (out.keyUsage = keyUsage(v)) },
+  [OID_EXTENDED_KEY_USAGE]: { what: 'extendedKeyUsage', read: (v, out) => (out.extendedKeyUsage = extendedKeyUsage(v)) },
+  [OID_BASIC_CONSTRAINTS]: { what: 'basicConstraints', read: (v, out) => (out.isCA = basicConstraintsCA(v)) },
+};
+
 /** Decodes the extensions of interest from `extensions` (the SEQUENCE OF Extension of the TBSCertificate). */
 export function describeExtensions(extensions: Node | undefined): DescribedExtensions {
   const out: DescribedExtensions = { sanEmails: [], keyUsage: [], extendedKeyUsage: [], isCA: false };
@@ -90,22 +87,8 @@ export function describeExtensions(extensions: Node | undefined): DescribedExten
     if (seen.has(id)) throw new DerError(`extension ${id} appears twice`);
     seen.add(id);
     const extnValue = octets(fields[fields.length - 1], 'extnValue');
-    switch (id) {
-      case OID_SUBJECT_ALT_NAME:
-        out.sanEmails = sanEmails(decode(extnValue, 'subjectAltName'));
-        break;
-      case OID_KEY_USAGE:
-        out.keyUsage = keyUsage(decode(extnValue, 'keyUsage'));
-        break;
-      case OID_EXTENDED_KEY_USAGE:
-        out.extendedKeyUsage = extendedKeyUsage(decode(extnValue, 'extendedKeyUsage'));
-        break;
-      case OID_BASIC_CONSTRAINTS:
-        out.isCA = basicConstraintsCA(decode(extnValue, 'basicConstraints'));
-        break;
-      default:
-        break;
-    }
+    const reader = Object.hasOwn(READERS, id) ? READERS[id] : undefined;
+    if (reader) reader.read(decode(extnValue, reader.what), out);
   }
   return out;
 }

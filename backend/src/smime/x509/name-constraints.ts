@@ -5,10 +5,21 @@
 // certificate below that holds a name of that form fails the path (fail closed); names of a form no constraint
 // mentions are not restricted, as RFC 5280 says.
 
-import { BerError, CLASS, children, content, encoding, isContext, oid, sequence, setOf, UNIVERSAL, type Tlv } from '../asn1/tlv.ts';
+import {
+  BerError,
+  CLASS,
+  children,
+  content,
+  encoding,
+  isContext,
+  oid,
+  sequence,
+  setOf,
+  UNIVERSAL,
+  type Tlv,
+} from '../asn1/reader.ts';
+import { OID_EMAIL_ADDRESS } from '../asn1/oids.ts';
 
-/** PKCS#9 emailAddress (RFC 2985 section 5.2.1): where old S/MIME certificates keep the address. */
-const OID_EMAIL_ADDRESS = '1.2.840.113549.1.9.1';
 /** emailAddress is an IA5String; some writers use UTF8String or PrintableString, which read the same here. */
 const EMAIL_STRING_TAGS: ReadonlySet<number> = new Set([22, UNIVERSAL.UTF8_STRING, 19]);
 

@@ -2,32 +2,50 @@
 // short names people know (CN, O, E, ...). Attribute values are decoded from the string type they were written in.
 
 import { DerError, encodingOf, oid, sequence, set, type Node } from '../asn1/asn1js-nodes.ts';
+import {
+  OID_AT_COMMON_NAME,
+  OID_AT_COUNTRY,
+  OID_AT_DN_QUALIFIER,
+  OID_AT_DOMAIN_COMPONENT,
+  OID_AT_GENERATION_QUALIFIER,
+  OID_AT_GIVEN_NAME,
+  OID_AT_INITIALS,
+  OID_AT_LOCALITY,
+  OID_AT_ORGANIZATION,
+  OID_AT_ORGANIZATION_IDENTIFIER,
+  OID_AT_ORGANIZATIONAL_UNIT,
+  OID_AT_PSEUDONYM,
+  OID_AT_SERIAL_NUMBER,
+  OID_AT_STATE,
+  OID_AT_STREET,
+  OID_AT_SURNAME,
+  OID_AT_TITLE,
+  OID_AT_UID,
+  OID_EMAIL_ADDRESS,
+} from '../asn1/oids.ts';
 
 /** RFC 4514 section 3 short names, plus the common extras OpenSSL and Windows print. */
 const SHORT_NAMES: Readonly<Record<string, string>> = {
-  '2.5.4.3': 'CN',
-  '2.5.4.4': 'SN',
-  '2.5.4.5': 'SERIALNUMBER',
-  '2.5.4.6': 'C',
-  '2.5.4.7': 'L',
-  '2.5.4.8': 'ST',
-  '2.5.4.9': 'STREET',
-  '2.5.4.10': 'O',
-  '2.5.4.11': 'OU',
-  '2.5.4.12': 'T',
-  '2.5.4.42': 'GN',
-  '2.5.4.43': 'initials',
-  '2.5.4.44': 'generationQualifier',
-  '2.5.4.46': 'dnQualifier',
-  '2.5.4.65': 'pseudonym',
-  '2.5.4.97': 'organizationIdentifier',
-  '0.9.2342.19200300.100.1.1': 'UID',
-  '0.9.2342.19200300.100.1.25': 'DC',
-  '1.2.840.113549.1.9.1': 'E',
+  [OID_AT_COMMON_NAME]: 'CN',
+  [OID_AT_SURNAME]: 'SN',
+  [OID_AT_SERIAL_NUMBER]: 'SERIALNUMBER',
+  [OID_AT_COUNTRY]: 'C',
+  [OID_AT_LOCALITY]: 'L',
+  [OID_AT_STATE]: 'ST',
+  [OID_AT_STREET]: 'STREET',
+  [OID_AT_ORGANIZATION]: 'O',
+  [OID_AT_ORGANIZATIONAL_UNIT]: 'OU',
+  [OID_AT_TITLE]: 'T',
+  [OID_AT_GIVEN_NAME]: 'GN',
+  [OID_AT_INITIALS]: 'initials',
+  [OID_AT_GENERATION_QUALIFIER]: 'generationQualifier',
+  [OID_AT_DN_QUALIFIER]: 'dnQualifier',
+  [OID_AT_PSEUDONYM]: 'pseudonym',
+  [OID_AT_ORGANIZATION_IDENTIFIER]: 'organizationIdentifier',
+  [OID_AT_UID]: 'UID',
+  [OID_AT_DOMAIN_COMPONENT]: 'DC',
+  [OID_EMAIL_ADDRESS]: 'E',
 };
-
-/** PKCS#9 emailAddress (RFC 2985 section 5.2.1): the legacy place for an S/MIME address (RFC 8550 section 3). */
-export const OID_EMAIL_ADDRESS = '1.2.840.113549.1.9.1';
 
 // Universal tags of the string types a DirectoryString or emailAddress can use (X.680 section 8.4).
 const UTF8_STRING = 12;

@@ -8,12 +8,6 @@ import {
   BerError,
   boolean,
   content,
-  der,
-  DER_NULL,
-  derIntegerBytes,
-  derOctetString,
-  derOid,
-  derSequence,
   encoding,
   explicit,
   integerBytes,
@@ -28,25 +22,36 @@ import {
   time,
   UNIVERSAL,
   type Tlv,
-} from '../asn1/tlv.ts';
-import { digest, type DigestName } from '../crypto/signature-algorithms.ts';
+} from '../asn1/reader.ts';
+import * as w from '../asn1/writer.ts';
+import { digest } from '../crypto/signature-algorithms.ts';
 import type { CertificateFacts } from './certificate.ts';
-import { OID_SHA1, OID_SHA256, OID_SHA384, OID_SHA512 } from '../asn1/oids.ts';
+import {
+  type HashName,
+  OID_AUTHORITY_KEY_IDENTIFIER,
+  OID_CRL_NUMBER,
+  OID_CRL_REASON,
+  OID_DELTA_CRL_INDICATOR,
+  OID_ISSUING_DISTRIBUTION_POINT,
+  OID_OCSP_BASIC,
+  OID_OCSP_NONCE,
+  OID_SHA1,
+  OID_SHA256,
+  OID_SHA384,
+  OID_SHA512,
+} from '../asn1/oids.ts';
 
-export const OID_OCSP_BASIC = '1.3.6.1.5.5.7.48.1.1';
-export const OID_OCSP_NONCE = '1.3.6.1.5.5.7.48.1.2';
-
-const HASH_OIDS: Readonly<Record<string, DigestName>> = { [OID_SHA1]: 'sha1', [OID_SHA256]: 'sha256', [OID_SHA384]: 'sha384', [OID_SHA512]: 'sha512' };
+const HASH_OIDS: Readonly<Record<string, HashName>> = { [OID_SHA1]: 'sha1', [OID_SHA256]: 'sha256', [OID_SHA384]: 'sha384', [OID_SHA512]: 'sha512' };
 
 /** RFC 6960 section 4.1.1 CertID: hashes of the issuer's name and key, and the serial. */
 export interface CertId {
-  hash: DigestName;
+  hash: HashName;
   issuerNameHash: Uint8Array;
   issuerKeyHash: Uint8Array;
   serial: Uint8Array;
 }
 
-export function certIdFor(cert: CertificateFacts, issuer: CertificateFacts, hash: DigestName = 'sha1'): CertId {
+export function certIdFor(cert: CertificateFacts, issuer: CertificateFacts, hash: HashName = 'sha1'): CertId {
   // issuerNameHash is over the issuer's subject as the certificate names it; issuerKeyHash over the BIT STRING value
   // of the issuer's subjectPublicKey (without tag, length and unused-bits octet).
   return { hash, issuerNameHash: digest(hash, cert.issuer), issuerKeyHash: digest(hash, issuer.publicKeyBits), serial: cert.serial };
@@ -67,13 +72,18 @@ function sameCertId(a: CertId, b: CertId): boolean {
  */
 export function buildOcspRequest(id: CertId, nonce?: Uint8Array): Uint8Array {
   if (id.hash !== 'sha1') throw new BerError('requests are built with SHA-1 CertIDs');
-  const certId = derSequence(derSequence(derOid(OID_SHA1), DER_NULL), derOctetString(id.issuerNameHash), derOctetString(id.issuerKeyHash), derIntegerBytes(id.serial));
+  const certId = w.sequence(
+    w.algorithm(OID_SHA1, w.NULL),
+    w.octetString(id.issuerNameHash),
+    w.octetString(id.issuerKeyHash),
+    w.integerFromContent(id.serial),
+  );
   // TBSRequest ::= SEQUENCE { version [0] DEFAULT v1, requestorName [1] OPTIONAL, requestList SEQUENCE OF Request,
   //   requestExtensions [2] EXPLICIT Extensions OPTIONAL }
-  const requestList = derSequence(derSequence(certId));
-  if (!nonce) return derSequence(derSequence(requestList));
-  const nonceExtension = derSequence(derOid(OID_OCSP_NONCE), derOctetString(derOctetString(nonce)));
-  return derSequence(derSequence(requestList, der(0xa2, derSequence(nonceExtension))));
+  const requestList = w.sequence(w.sequence(certId));
+  if (!nonce) return w.toBytes(w.sequence(w.sequence(requestList)));
+  const nonceExtension = w.sequence(w.objectIdentifier(OID_OCSP_NONCE), w.octetString(w.toBytes(w.octetString(nonce))));
+  return w.toBytes(w.sequence(w.sequence(requestList, w.explicit(2, w.sequence(nonceExtension)))));
 }
 
 export interface SingleResponse {
@@ -218,15 +228,10 @@ export function findResponse(response: BasicResponse, cert: CertificateFacts, is
 
 /** The nonce as our request encoded it (extnValue = DER OCTET STRING of the nonce), for comparison. */
 export function encodedNonce(nonce: Uint8Array): Uint8Array {
-  return derOctetString(nonce);
+  return w.toBytes(w.octetString(nonce));
 }
 
 // ---- CRLs -------------------------------------------------------------------------------------------------------
-
-const OID_DELTA_CRL_INDICATOR = '2.5.29.27';
-const OID_ISSUING_DISTRIBUTION_POINT = '2.5.29.28';
-const OID_AUTHORITY_KEY_IDENTIFIER = '2.5.29.35';
-const OID_CRL_NUMBER = '2.5.29.20';
 
 export interface Crl {
   tbs: Uint8Array;
@@ -308,7 +313,7 @@ export function crlEntry(crl: Crl, serial: Uint8Array): { revokedAt: Date; reaso
     let reason: number | undefined;
     if (fields[2]) {
       for (const e of extensions(fields[2])) {
-        if (e.oid === '2.5.29.21') reason = enumerated(readOne(e.value, 'reasonCode'));
+        if (e.oid === OID_CRL_REASON) reason = enumerated(readOne(e.value, 'reasonCode'));
         else if (e.critical) throw new BerError(`unsupported critical CRL entry extension ${e.oid}`);
       }
     }

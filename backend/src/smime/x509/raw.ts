@@ -1,6 +1,6 @@
 // The raw parts of an X.509 certificate (RFC 5280 section 4.1), as the exact bytes they had in the input: what key
-// matching, chain ordering and "self-issued" checks compare. Decoding names and extensions is x509-name.ts and
-// x509-extensions.ts; the public view is certificate.ts.
+// matching, chain ordering and "self-issued" checks compare. Decoding names and extensions is name.ts and
+// extensions.ts; the public view is describe.ts.
 
 import { bigInteger, decode, DerError, encodingOf, explicit, integerBytes, isContextTag, sequence, type Node } from '../asn1/asn1js-nodes.ts';
 

@@ -23,12 +23,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { isSmimeError } from '../errors.ts';
-import { BerError } from '../asn1/tlv.ts';
+import { BerError } from '../asn1/reader.ts';
 import { digest, publicKey, signatureScheme, UnsupportedAlgorithmError, verifySignature } from '../crypto/signature-algorithms.ts';
-import { OID_KP_OCSP_SIGNING, sameBytes, validityAt, type CertificateFacts } from './certificate.ts';
+import { parsedCertificate, sameBytes, validityAt, type CertificateFacts } from './certificate.ts';
 import { buildOcspRequest, certIdFor, crlEntry, encodedNonce, findResponse, OcspStatusError, parseCrl, parseOcspResponse, type Crl } from './ocsp-crl.ts';
-import { parsedCertificate, verifyIssued } from './chain.ts';
+import { verifyIssued } from './path-checks.ts';
 import type { Fetcher } from '../types.ts';
+import { OID_KP_OCSP_SIGNING } from '../asn1/oids.ts';
 
 export interface RevocationResult {
   status: 'good' | 'revoked' | 'unknown';

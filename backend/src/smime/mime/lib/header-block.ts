@@ -1,6 +1,6 @@
 // Reads the header block at the start of an entity (RFC 5322 section 2.2, RFC 2045 section 3). Internal.
 import { MimeError } from '../errors.ts';
-import type { MimeLimits } from '../limits.ts';
+import type { MimeLimits } from '../limit-options.ts';
 import type { MimeDefect, MimeHeader } from '../types.ts';
 import { asBuffer, COLON, CR, decodeHeaderText, isWsp, LF, startsWithAscii, trimWsp } from './bytes.ts';
 

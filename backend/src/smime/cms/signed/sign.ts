@@ -7,11 +7,11 @@
  * all checked before anything is signed, and nothing is returned when a check fails.
  *
  * Pure: bytes, a key and options in, DER out. The content is hashed with node:crypto and, for an opaque signature,
- * placed into the output as is (see lib/cms-build-signed-data.ts); no ASN.1 tree is built around it.
+ * placed into the output as is (see write.ts); no ASN.1 tree is built around it.
  */
 import { constants, createHash, KeyObject, sign as signCallback, X509Certificate, type SignKeyObjectInput } from 'node:crypto';
-import { describeCertificate, type CertificateInfo } from '../x509/describe.ts';
-import { SmimeError } from '../errors.ts';
+import { describeCertificate, type CertificateInfo } from '../../x509/describe.ts';
+import { SmimeError } from '../../errors.ts';
 import {
   DIGESTS,
   isCapabilityName,
@@ -20,13 +20,13 @@ import {
   type DigestName,
   type SignatureScheme,
   type SmimeCapability,
-} from './algorithm-identifiers.ts';
-import { issuerAndSerialOf, signedAttributes, signedAttributesToSign, type IssuerAndSerial } from './signed-attributes.ts';
-import { objectIdentifier, toBytes, type Der } from '../asn1/der-writer.ts';
-import { CertificateCache } from '../x509/cache.ts';
-import { signedDataContentInfoDer, signerInfo } from './signed-data-write.ts';
+} from './algorithms.ts';
+import { issuerAndSerialOf, signedAttributes, signedAttributesToSign, type IssuerAndSerial } from './attributes.ts';
+import { objectIdentifier, toBytes, type Der } from '../../asn1/writer.ts';
+import { CertificateCache } from '../../x509/cache.ts';
+import { signedDataContentInfoDer, signerInfo } from './write.ts';
 
-export type { DigestName, SmimeCapability, SmimeCapabilityName, CustomCapability } from './algorithm-identifiers.ts';
+export type { DigestName, SmimeCapability, SmimeCapabilityName, CustomCapability } from './algorithms.ts';
 
 export interface Signer {
   /** DER of the signer's certificate. */
@@ -58,7 +58,7 @@ export interface SignOptions {
 /**
  * What we announce we can decrypt, in preference order (RFC 8551 section 2.5.2): AES-GCM (AuthEnvelopedData,
  * RFC 8551 section 2.7) before AES-CBC, larger keys first; then key encipherment, RSAES-OAEP before PKCS#1 v1.5,
- * and ECDH key agreement (what envelope.ts decrypts). No 3DES or RC2: announcing them invites weak encryption.
+ * and ECDH key agreement (what cms/enveloped decrypts). No 3DES or RC2: announcing them invites weak encryption.
  */
 export const DEFAULT_CAPABILITIES: readonly SmimeCapability[] = Object.freeze([
   'aes-256-gcm',
@@ -264,7 +264,7 @@ export async function signContent(content: Uint8Array, signer: Signer, options?:
 
 /**
  * signContent over content given in pieces (joined in order), returning the DER before its one join: the content is
- * hashed piece by piece and, when opaque, carried as views (issue 6: outgoing.ts writes it straight into the message).
+ * hashed piece by piece and, when opaque, carried as views (issue 6: message/outgoing.ts writes it straight into the message).
  */
 export async function signPieces(content: readonly Uint8Array[], signer: Signer, options?: SignOptions): Promise<Der> {
   const o = resolveOptions(options);

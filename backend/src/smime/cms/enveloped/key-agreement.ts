@@ -6,9 +6,10 @@
 // wrong key certain to fail (unlike RSA PKCS #1 v1.5 with implicit rejection).
 
 import { createCipheriv, createDecipheriv, createHash, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { CURVES, OID_EC_PUBLIC_KEY, type HashName, type KeyAgreementAlgorithm } from './envelope-algorithms.ts';
-import * as w from '../asn1/der-chunks.ts';
-import { CipherError } from '../crypto/des-ede3.ts';
+import { CURVES, type KeyAgreementAlgorithm } from './algorithms.ts';
+import * as w from '../../asn1/writer.ts';
+import { CipherError } from '../../crypto/content-cipher.ts';
+import { type HashName, OID_EC_PUBLIC_KEY } from '../../asn1/oids.ts';
 
 /** RFC 3394 section 2.2.3.1: the default initial value of AES key wrap. */
 const KEY_WRAP_IV = Buffer.from('a6a6a6a6a6a6a6a6', 'hex');
@@ -50,15 +51,15 @@ export function x963Kdf(hash: HashName, z: Uint8Array, length: number, sharedInf
 export function sharedInfo(wrapEncoding: Uint8Array, kekBytes: number, ukm: Uint8Array | undefined): Uint8Array {
   const bits = new Uint8Array(4);
   new DataView(bits.buffer).setUint32(0, kekBytes * 8);
-  const fields = [w.raw(wrapEncoding)];
-  if (ukm) fields.push(w.tlv(w.contextTag(0, true), w.octetString(ukm)));
-  fields.push(w.tlv(w.contextTag(2, true), w.octetString(bits)));
+  const fields = [w.encoded(wrapEncoding)];
+  if (ukm) fields.push(w.tlv(w.contextTag(0, true), [w.octetString(ukm)]));
+  fields.push(w.tlv(w.contextTag(2, true), [w.octetString(bits)]));
   return w.toBytes(w.sequence(...fields));
 }
 
 /** A public key object for an EC point on `curve` (uncompressed or compressed, SEC 1 section 2.3.3). */
 function importPoint(curve: Curve, point: Uint8Array): KeyObject {
-  const spki = w.sequence(w.sequence(w.oid(OID_EC_PUBLIC_KEY), w.oid(curve.oid)), w.bitString(point));
+  const spki = w.sequence(w.sequence(w.objectIdentifier(OID_EC_PUBLIC_KEY), w.objectIdentifier(curve.oid)), w.bitString(point));
   return createPublicKey({ key: Buffer.from(w.toBytes(spki)), format: 'der', type: 'spki' });
 }
 

@@ -10,11 +10,20 @@
 // failure is one DECRYPT_FAILED, so that the "first byte is not zero" case cannot be told apart (Manger 2001).
 
 import { constants, createHash, privateDecrypt, publicEncrypt, type KeyObject } from 'node:crypto';
-import type { HashName, KeyTransportAlgorithm } from './envelope-algorithms.ts';
-import { CipherError } from '../crypto/des-ede3.ts';
-import { rsaPkcs1v15DecryptImplicit, rsaPkcs1v15Encrypt } from '../crypto/rsa-pkcs1v15.ts';
+import type { KeyTransportAlgorithm } from './algorithms.ts';
+import { CipherError } from '../../crypto/content-cipher.ts';
+import { rsaPkcs1v15DecryptImplicit, rsaPkcs1v15Encrypt } from '../../crypto/rsa-pkcs1v15.ts';
+import type { HashName } from '../../asn1/oids.ts';
 
-const HASH_LENGTH: Readonly<Record<HashName, number>> = { sha1: 20, sha224: 28, sha256: 32, sha384: 48, sha512: 64 };
+const HASH_LENGTH: Readonly<Record<HashName, number>> = {
+  sha1: 20,
+  sha224: 28,
+  sha256: 32,
+  sha384: 48,
+  sha512: 64,
+  'sha512-224': 28,
+  'sha512-256': 32,
+};
 
 function decryptFailed(): CipherError {
   return new CipherError('DECRYPT_FAILED', 'decryption failed');

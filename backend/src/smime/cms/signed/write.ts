@@ -1,10 +1,21 @@
 // SignerInfo, SignedData and the ContentInfo around them (RFC 5652 sections 3, 5.1, 5.3), written as DER.
 
-import { digestAlgorithm, type DigestName } from './algorithm-identifiers.ts';
-import { issuerAndSerialNumber, OID_ID_DATA, type IssuerAndSerial } from './signed-attributes.ts';
-import { encoded, explicit, integer, objectIdentifier, octetString, sequence, setOf, TAG, tlv, type Der } from '../asn1/der-writer.ts';
+import { digestAlgorithm, type DigestName } from './algorithms.ts';
+import { issuerAndSerialNumber, type IssuerAndSerial } from './attributes.ts';
+import {
+  encoded,
+  explicit,
+  integer,
+  objectIdentifier,
+  octetString,
+  sequence,
+  setOf,
+  TAG,
+  tlv,
+  type Der,
+} from '../../asn1/writer.ts';
+import { OID_DATA, OID_SIGNED_DATA } from '../../asn1/oids.ts';
 
-const OID_SIGNED_DATA = '1.2.840.113549.1.7.2';
 /** [0] IMPLICIT, constructed: the tag the signed attributes carry inside the SignerInfo. */
 const SIGNED_ATTRS_TAG = 0xa0;
 /** [0] IMPLICIT SET OF CertificateChoices. */
@@ -61,8 +72,8 @@ export interface SignedDataInput {
 export function signedDataContentInfoDer(input: SignedDataInput): Der {
   const encapContentInfo =
     input.content === undefined
-      ? sequence(objectIdentifier(OID_ID_DATA))
-      : sequence(objectIdentifier(OID_ID_DATA), explicit(0, tlv(TAG.OCTET_STRING, input.content.map(encoded))));
+      ? sequence(objectIdentifier(OID_DATA))
+      : sequence(objectIdentifier(OID_DATA), explicit(0, tlv(TAG.OCTET_STRING, input.content.map(encoded))));
   const signedData = sequence(
     integer(1),
     setOf([digestAlgorithm(input.digest)]),

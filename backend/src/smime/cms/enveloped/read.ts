@@ -2,12 +2,12 @@
 // AuthEnvelopedData (RFC 5083 section 2.1), RecipientInfo (ktri, kari; kekri/pwri/ori are recognised and skipped).
 //
 // Parsing: the skeleton (ContentInfo > [0] > EnvelopedData > EncryptedContentInfo > [0] ciphertext) is walked with
-// the offset-based BER reader of cms-ber.ts, so indefinite lengths and chunked ciphertext of any size cost no tree;
-// each RecipientInfo and AlgorithmIdentifier is decoded on its own with asn1js (lib/der.ts, default limits). pkijs'
+// the engine's offset-based BER reader (asn1/reader.ts), so indefinite lengths and chunked ciphertext of any size cost no tree;
+// each RecipientInfo and AlgorithmIdentifier is decoded on its own with asn1js (asn1/asn1js-nodes.ts, default limits). pkijs'
 // EnvelopedData is not used: it parses the whole ContentInfo as one asn1js tree (16 MiB and 10,000-node defaults),
 // has no AuthEnvelopedData, and decrypts through WebCrypto, which has no RSA PKCS #1 v1.5 decryption.
 //
-// Every failure is DerError (limit: true for resource limits); envelope.ts turns it into CMS_MALFORMED/CMS_TOO_LARGE.
+// Every failure is DerError (limit: true for resource limits); inspect.ts turns it into CMS_MALFORMED/CMS_TOO_LARGE.
 
 import {
   algorithmIdentifier,
@@ -25,20 +25,27 @@ import {
   smallInteger,
   TAG,
   type Node,
-} from '../asn1/asn1js-nodes.ts';
+} from '../../asn1/asn1js-nodes.ts';
 import {
-  OID_AUTH_ENVELOPED_DATA,
-  OID_ENVELOPED_DATA,
   parseContentAlgorithm,
   parseKeyAgreementAlgorithm,
   parseKeyTransportAlgorithm,
   type ContentAlgorithm,
   type KeyAgreementAlgorithm,
   type KeyTransportAlgorithm,
-} from './envelope-algorithms.ts';
-import { childrenOf, isContext, isUniversal, octetStringLength, octetStringValue, readTlv, type Tlv } from '../asn1/ber-envelope.ts';
-import { MAX_AUTH_ATTRIBUTES_BYTES, MAX_ENCRYPTED_CONTENT_BYTES, MAX_RECIPIENT_INFOS } from './limits-enveloped.ts';
-import { formatName } from '../x509/name.ts';
+} from './algorithms.ts';
+import {
+  children,
+  isContext,
+  isUniversal,
+  octetStringLength,
+  octetStringValue,
+  readTlv,
+  type Tlv,
+} from '../../asn1/reader.ts';
+import { MAX_AUTH_ATTRIBUTES_BYTES, MAX_ENCRYPTED_CONTENT_BYTES, MAX_RECIPIENT_INFOS } from '../../limits.ts';
+import { formatName } from '../../x509/name.ts';
+import { OID_AUTH_ENVELOPED_DATA, OID_EC_PUBLIC_KEY, OID_ENVELOPED_DATA } from '../../asn1/oids.ts';
 
 /** Fields of one SEQUENCE in the skeleton: EnvelopedData has at most 6, AuthEnvelopedData 7. */
 const MAX_SKELETON_FIELDS = 8;
@@ -135,7 +142,7 @@ function originatorKey(node: Node): KeyAgreeRecipient['originator'] {
   const { oid: id, params } = algorithmIdentifier(algorithm, 'originatorKey algorithm');
   const { bytes, unusedBits } = bitString(publicKey, 'originatorKey publicKey');
   if (unusedBits !== 0) throw new DerError('originatorKey publicKey: unused bits');
-  if (id !== '1.2.840.10045.2.1') return { point: bytes, curveOid: undefined, unsupported: `originator key ${id}` };
+  if (id !== OID_EC_PUBLIC_KEY) return { point: bytes, curveOid: undefined, unsupported: `originator key ${id}` };
   // RFC 5753 section 3.1.1: parameters absent, NULL (both read as undefined here) or the curve.
   if (params && !isTag(params, TAG.OID)) return { point: bytes, curveOid: undefined, unsupported: 'explicit curve parameters' };
   return { point: bytes, curveOid: params ? oid(params, 'originatorKey curve') : undefined };
@@ -184,7 +191,7 @@ function recipientInfo(node: Node): RecipientInfo {
 
 /** X.690 section 10.1 lengths: the AAD is the DER SET OF (RFC 5083 section 2.2), so [1] becomes a universal SET. */
 function authAttributesAad(input: Uint8Array, tlv: Tlv): Uint8Array {
-  const value = input.subarray(tlv.valueStart, tlv.valueEnd);
+  const value = input.subarray(tlv.contentStart, tlv.contentEnd);
   if (value.length > MAX_AUTH_ATTRIBUTES_BYTES) throw new DerError('authAttrs: too large', { limit: true });
   const length = value.length;
   const lengthOctets = length < 0x80 ? [length] : length < 0x100 ? [0x81, length] : length < 0x10000 ? [0x82, length >> 8, length & 0xff] : [0x83, length >> 16, (length >> 8) & 0xff, length & 0xff];
@@ -200,11 +207,11 @@ export function contentInfo(input: Uint8Array): { contentType: string; content: 
   const top = readTlv(input, 0, input.length);
   if (top.end !== input.length) throw new DerError(`ContentInfo: ${input.length - top.end} bytes after the end`);
   if (!isUniversal(top, 16) || !top.constructed) throw new DerError('ContentInfo: expected SEQUENCE');
-  const [type, wrapper, ...rest] = childrenOf(input, top, 'ContentInfo', 2);
+  const [type, wrapper, ...rest] = children(top, 'ContentInfo', 2);
   if (!type || !wrapper || rest.length > 0) throw new DerError('ContentInfo: expected contentType and content');
   const contentType = oid(small(input, type, 'contentType'), 'contentType');
   if (!isContext(wrapper, 0)) throw new DerError('ContentInfo: content is not [0]');
-  const [content, ...more] = childrenOf(input, wrapper, 'ContentInfo content', 1);
+  const [content, ...more] = children(wrapper, 'ContentInfo content', 1);
   if (!content || more.length > 0) throw new DerError('ContentInfo: [0] must hold one value');
   return { contentType, content };
 }
@@ -220,7 +227,7 @@ export function parseEnvelope(input: Uint8Array): ParsedEnvelope {
   else if (contentType === OID_AUTH_ENVELOPED_DATA) format = 'auth-enveloped';
   else throw new UnsupportedContentType(contentType);
   if (!isUniversal(content, 16) || !content.constructed) throw new DerError(`${format === 'enveloped' ? 'EnvelopedData' : 'AuthEnvelopedData'}: expected SEQUENCE`);
-  const fields = childrenOf(input, content, 'EnvelopedData', MAX_SKELETON_FIELDS);
+  const fields = children(content, 'EnvelopedData', MAX_SKELETON_FIELDS);
   let next = 0;
   // EnvelopedData ::= SEQUENCE { version, originatorInfo [0] IMPLICIT OPTIONAL, recipientInfos SET,
   //   encryptedContentInfo, unprotectedAttrs [1] IMPLICIT OPTIONAL }
@@ -230,13 +237,13 @@ export function parseEnvelope(input: Uint8Array): ParsedEnvelope {
   if (isContext(fields[next], 0)) next++; // originatorInfo: certificates and CRLs we do not need
   const set = fields[next++];
   if (!isUniversal(set, 17) || !set.constructed) throw new DerError('recipientInfos: expected SET');
-  const recipients = childrenOf(input, set, 'recipientInfos', MAX_RECIPIENT_INFOS).map((tlv) => recipientInfo(small(input, tlv, 'RecipientInfo')));
+  const recipients = children(set, 'recipientInfos', MAX_RECIPIENT_INFOS).map((tlv) => recipientInfo(small(input, tlv, 'RecipientInfo')));
   if (recipients.length === 0) throw new DerError('recipientInfos: empty');
 
   // EncryptedContentInfo ::= SEQUENCE { contentType, contentEncryptionAlgorithm, encryptedContent [0] IMPLICIT OPTIONAL }
   const eci = fields[next++];
   if (!isUniversal(eci, 16) || !eci.constructed) throw new DerError('EncryptedContentInfo: expected SEQUENCE');
-  const [innerType, algorithm, encrypted, ...extra] = childrenOf(input, eci, 'EncryptedContentInfo', 3);
+  const [innerType, algorithm, encrypted, ...extra] = children(eci, 'EncryptedContentInfo', 3);
   if (extra.length > 0) throw new DerError('EncryptedContentInfo: too many fields');
   oid(small(input, innerType, 'EncryptedContentInfo contentType'), 'EncryptedContentInfo contentType');
   const contentAlgorithm = parseContentAlgorithm(small(input, algorithm, 'contentEncryptionAlgorithm'));
@@ -244,7 +251,7 @@ export function parseEnvelope(input: Uint8Array): ParsedEnvelope {
   let encryptedContentLength = 0;
   if (encrypted) {
     if (!isContext(encrypted, 0)) throw new DerError('encryptedContent: expected [0]');
-    encryptedContentLength = octetStringLength(input, encrypted, 'encryptedContent');
+    encryptedContentLength = octetStringLength(encrypted, 'encryptedContent');
     if (encryptedContentLength > MAX_ENCRYPTED_CONTENT_BYTES) throw new DerError('encryptedContent: too large', { limit: true });
     encryptedContent = encrypted;
   }
@@ -272,7 +279,7 @@ export function parseEnvelope(input: Uint8Array): ParsedEnvelope {
 /** The ciphertext: a view into the input for a primitive [0], a fresh joined copy for a constructed one. */
 export function encryptedContentBytes(envelope: ParsedEnvelope): Uint8Array {
   if (!envelope.encryptedContent) return new Uint8Array(0);
-  return octetStringValue(envelope.input, envelope.encryptedContent, 'encryptedContent', MAX_ENCRYPTED_CONTENT_BYTES);
+  return octetStringValue(envelope.encryptedContent, 'encryptedContent', MAX_ENCRYPTED_CONTENT_BYTES);
 }
 
 /** The content type is CMS but not one this module reads (signed data, compressed data, ...). */

@@ -1,6 +1,8 @@
-// A small DER writer (X.690 section 10) for the CMS structures this engine produces. Reading stays with asn1js and
-// der.ts; writing is done here because the output must be DER to the byte (signed attributes are signed as DER,
-// RFC 5652 section 5.4) and because one value can be very large: the eContent of an opaque-signed 25 MB message.
+// The engine's one DER writer (X.690 section 10), for everything it produces: SignedData, EnvelopedData and
+// AuthEnvelopedData, OCSP requests, and the DER form of signed attributes received in BER. The output must be DER to
+// the byte (signed attributes are signed as DER, RFC 5652 section 5.4) and one value can be very large: the eContent
+// of an opaque-signed 25 MB message, or a 64 MiB ciphertext (asn1js' toBER would copy it several times while
+// building its tree).
 //
 // A value is kept as a list of byte pieces plus its total length, never copied into its parent: a SEQUENCE is its
 // header followed by its children's pieces. The bytes are joined once, by toBytes, so a large OCTET STRING is copied
@@ -13,9 +15,12 @@ export interface Der {
   readonly length: number;
 }
 
-/** Universal tags used by the CMS builders (X.690 section 8, X.680 section 8.4). */
+import { BerError, children, CLASS, content, encoding, UNIVERSAL, type Tlv } from './reader.ts';
+
+/** Identifier octets of the universal types written here (X.690 section 8, X.680 section 8.4). */
 export const TAG = {
   INTEGER: 0x02,
+  BIT_STRING: 0x03,
   OCTET_STRING: 0x04,
   NULL: 0x05,
   OID: 0x06,
@@ -25,7 +30,8 @@ export const TAG = {
   SET: 0x31,
 } as const;
 
-const CONTEXT_CONSTRUCTED = 0xa0;
+const CONTEXT_PRIMITIVE = 0x80;
+const CONSTRUCTED = 0x20;
 /** Tag numbers from 31 up need the multi-byte form (X.690 section 8.1.2.4), which no CMS structure here uses. */
 const MAX_LOW_TAG_NUMBER = 30;
 
@@ -150,9 +156,21 @@ export function implicitConstructed(tagNumber: number, contents: readonly Der[])
   return tlv(contextTag(tagNumber), contents);
 }
 
-function contextTag(tagNumber: number): number {
+/** Identifier octet of a context-specific tag [n], constructed (the default) or primitive (an IMPLICIT string). */
+export function contextTag(tagNumber: number, constructed = true): number {
   if (!Number.isInteger(tagNumber) || tagNumber < 0 || tagNumber > MAX_LOW_TAG_NUMBER) throw new RangeError(`tag [${tagNumber}]`);
-  return CONTEXT_CONSTRUCTED | tagNumber;
+  return CONTEXT_PRIMITIVE | (constructed ? CONSTRUCTED : 0) | tagNumber;
+}
+
+/** BIT STRING with no unused bits (public keys). */
+export function bitString(value: Uint8Array): Der {
+  const head = header(TAG.BIT_STRING, value.length + 1);
+  return { parts: [head, Uint8Array.of(0), value], length: head.length + 1 + value.length };
+}
+
+/** AlgorithmIdentifier ::= SEQUENCE { algorithm OBJECT IDENTIFIER, parameters ANY OPTIONAL } */
+export function algorithm(id: string, params?: Der): Der {
+  return params ? sequence(objectIdentifier(id), params) : sequence(objectIdentifier(id));
 }
 
 /** UTCTime for 1950 through 2049, GeneralizedTime otherwise (RFC 5652 section 11.3, as RFC 5280 section 4.1.2.5). */
@@ -178,4 +196,43 @@ export function time(date: Date): Der {
 export function toBytes(der: Der): Uint8Array {
   if (der.parts.length === 1) return der.parts[0]!;
   return Buffer.concat(der.parts as Uint8Array[], der.length);
+}
+
+/** A byte-level shorthand: the DER TLV with identifier octet `identifier` around the concatenation of `parts`. */
+export function der(identifier: number, ...parts: Uint8Array[]): Uint8Array {
+  return toBytes(tlv(identifier, parts.map(encoded)));
+}
+
+const STRING_TAGS = new Set([4, 12, 18, 19, 20, 21, 22, 25, 26, 27, 28, 29, 30]);
+
+/**
+ * Re-encodes a BER value in DER (X.690 section 10): definite minimal lengths, constructed strings made primitive,
+ * SET OF elements sorted (section 11.6). Used for the signed attributes, which RFC 5652 section 5.4 signs in DER
+ * whatever encoding the sender transmitted.
+ */
+export function reencode(t: Tlv): Der {
+  const identifier = encoding(t)[0]!;
+  if (t.tag >= 31) throw new BerError('high tag numbers are not re-encoded');
+  if (!t.constructed) return tlv(identifier, content(t));
+  if (t.cls === CLASS.UNIVERSAL && STRING_TAGS.has(t.tag)) return tlv(identifier & ~CONSTRUCTED, joinedString(t));
+  if (t.cls === CLASS.UNIVERSAL && t.tag === UNIVERSAL.BIT_STRING) throw new BerError('constructed BIT STRING is not re-encoded');
+  const parts = children(t).map(reencode);
+  return t.cls === CLASS.UNIVERSAL && t.tag === UNIVERSAL.SET ? setOf(parts) : tlv(identifier, parts);
+}
+
+/** The content of a constructed string (X.690 section 8.21): its segments, which must carry its own tag, joined. */
+function joinedString(t: Tlv): Uint8Array {
+  const out: Uint8Array[] = [];
+  const walk = (node: Tlv): void => {
+    if (!node.constructed) {
+      out.push(content(node));
+      return;
+    }
+    for (const c of children(node)) {
+      if (c.cls !== CLASS.UNIVERSAL || c.tag !== t.tag) throw new BerError('string: bad segment in constructed string');
+      walk(c);
+    }
+  };
+  walk(t);
+  return Buffer.concat(out);
 }

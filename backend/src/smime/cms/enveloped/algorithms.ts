@@ -17,48 +17,48 @@ import {
   smallInteger,
   TAG,
   type Node,
-} from '../asn1/asn1js-nodes.ts';
-import * as w from '../asn1/der-chunks.ts';
-import { rc2EffectiveBitsFromVersion } from '../crypto/rc2.ts';
-
-/** RFC 5652 section 4, RFC 5083 section 1: ContentInfo content types. */
-export const OID_DATA = '1.2.840.113549.1.7.1';
-export const OID_ENVELOPED_DATA = '1.2.840.113549.1.7.3';
-export const OID_AUTH_ENVELOPED_DATA = '1.2.840.113549.1.9.16.1.23';
-
-/** RFC 3565, RFC 5084, RFC 3370: content-encryption algorithms. */
-export const OID_AES128_CBC = '2.16.840.1.101.3.4.1.2';
-export const OID_AES192_CBC = '2.16.840.1.101.3.4.1.22';
-export const OID_AES256_CBC = '2.16.840.1.101.3.4.1.42';
-export const OID_AES128_GCM = '2.16.840.1.101.3.4.1.6';
-export const OID_AES192_GCM = '2.16.840.1.101.3.4.1.26';
-export const OID_AES256_GCM = '2.16.840.1.101.3.4.1.46';
-export const OID_DES_EDE3_CBC = '1.2.840.113549.3.7';
-export const OID_RC2_CBC = '1.2.840.113549.3.2';
-
-/** RFC 3565 section 2.3.2: AES key wrap (RFC 3394). */
-export const OID_AES128_WRAP = '2.16.840.1.101.3.4.1.5';
-export const OID_AES192_WRAP = '2.16.840.1.101.3.4.1.25';
-export const OID_AES256_WRAP = '2.16.840.1.101.3.4.1.45';
-
-/** RFC 8017 appendix A.2 and RFC 4055: RSA key transport. */
-export const OID_RSA_ENCRYPTION = '1.2.840.113549.1.1.1';
-export const OID_RSAES_OAEP = '1.2.840.113549.1.1.7';
-export const OID_MGF1 = '1.2.840.113549.1.1.8';
-export const OID_P_SPECIFIED = '1.2.840.113549.1.1.9';
-
-/** Digests (RFC 3279, RFC 5754). */
-export const OID_SHA1 = '1.3.14.3.2.26';
-export const OID_SHA224 = '2.16.840.1.101.3.4.2.4';
-export const OID_SHA256 = '2.16.840.1.101.3.4.2.1';
-export const OID_SHA384 = '2.16.840.1.101.3.4.2.2';
-export const OID_SHA512 = '2.16.840.1.101.3.4.2.3';
-
-/** RFC 5480 and RFC 5753 section 7.1: EC keys and the ECDH key-agreement schemes. */
-export const OID_EC_PUBLIC_KEY = '1.2.840.10045.2.1';
-export const OID_SUBJECT_KEY_IDENTIFIER = '2.5.29.14';
-
-export type HashName = 'sha1' | 'sha224' | 'sha256' | 'sha384' | 'sha512';
+} from '../../asn1/asn1js-nodes.ts';
+import * as w from '../../asn1/writer.ts';
+import { rc2EffectiveBitsFromVersion } from '../../crypto/rc2.ts';
+import {
+  type HashName,
+  OID_AES128_CBC,
+  OID_AES128_GCM,
+  OID_AES128_WRAP,
+  OID_AES192_CBC,
+  OID_AES192_GCM,
+  OID_AES192_WRAP,
+  OID_AES256_CBC,
+  OID_AES256_GCM,
+  OID_AES256_WRAP,
+  OID_CMS3DES_WRAP,
+  OID_DES_EDE3_CBC,
+  OID_DH_SINGLE_PASS_COFACTOR_DH_SHA1_KDF,
+  OID_DH_SINGLE_PASS_COFACTOR_DH_SHA224_KDF,
+  OID_DH_SINGLE_PASS_COFACTOR_DH_SHA256_KDF,
+  OID_DH_SINGLE_PASS_COFACTOR_DH_SHA384_KDF,
+  OID_DH_SINGLE_PASS_COFACTOR_DH_SHA512_KDF,
+  OID_DH_SINGLE_PASS_STD_DH_SHA1_KDF,
+  OID_DH_SINGLE_PASS_STD_DH_SHA224_KDF,
+  OID_DH_SINGLE_PASS_STD_DH_SHA256_KDF,
+  OID_DH_SINGLE_PASS_STD_DH_SHA384_KDF,
+  OID_DH_SINGLE_PASS_STD_DH_SHA512_KDF,
+  OID_MGF1,
+  OID_P256,
+  OID_P384,
+  OID_P521,
+  OID_P_SPECIFIED,
+  OID_RC2_CBC,
+  OID_RSA_ENCRYPTION,
+  OID_RSAES_OAEP,
+  OID_SHA1,
+  OID_SHA224,
+  OID_SHA256,
+  OID_SHA384,
+  OID_SHA512,
+  OID_SHA512_224,
+  OID_SHA512_256,
+} from '../../asn1/oids.ts';
 
 const HASH_BY_OID: Readonly<Record<string, HashName>> = {
   [OID_SHA1]: 'sha1',
@@ -73,33 +73,35 @@ export const HASH_OID: Readonly<Record<HashName, string>> = {
   sha256: OID_SHA256,
   sha384: OID_SHA384,
   sha512: OID_SHA512,
+  'sha512-224': OID_SHA512_224,
+  'sha512-256': OID_SHA512_256,
 };
 
 /** RFC 5753 section 7.1.4 (and SEC 1 for the sha1 arc): key-agreement scheme -> X9.63 KDF digest, cofactor or not. */
 const ECDH_SCHEMES: Readonly<Record<string, { hash: HashName; cofactor: boolean }>> = {
-  '1.3.133.16.840.63.0.2': { hash: 'sha1', cofactor: false },
-  '1.3.132.1.11.0': { hash: 'sha224', cofactor: false },
-  '1.3.132.1.11.1': { hash: 'sha256', cofactor: false },
-  '1.3.132.1.11.2': { hash: 'sha384', cofactor: false },
-  '1.3.132.1.11.3': { hash: 'sha512', cofactor: false },
+  [OID_DH_SINGLE_PASS_STD_DH_SHA1_KDF]: { hash: 'sha1', cofactor: false },
+  [OID_DH_SINGLE_PASS_STD_DH_SHA224_KDF]: { hash: 'sha224', cofactor: false },
+  [OID_DH_SINGLE_PASS_STD_DH_SHA256_KDF]: { hash: 'sha256', cofactor: false },
+  [OID_DH_SINGLE_PASS_STD_DH_SHA384_KDF]: { hash: 'sha384', cofactor: false },
+  [OID_DH_SINGLE_PASS_STD_DH_SHA512_KDF]: { hash: 'sha512', cofactor: false },
   // Cofactor ECDH is the same computation on curves of cofactor 1, which every curve we accept (P-256/384/521) is.
-  '1.3.133.16.840.63.0.3': { hash: 'sha1', cofactor: true },
-  '1.3.132.1.14.0': { hash: 'sha224', cofactor: true },
-  '1.3.132.1.14.1': { hash: 'sha256', cofactor: true },
-  '1.3.132.1.14.2': { hash: 'sha384', cofactor: true },
-  '1.3.132.1.14.3': { hash: 'sha512', cofactor: true },
+  [OID_DH_SINGLE_PASS_COFACTOR_DH_SHA1_KDF]: { hash: 'sha1', cofactor: true },
+  [OID_DH_SINGLE_PASS_COFACTOR_DH_SHA224_KDF]: { hash: 'sha224', cofactor: true },
+  [OID_DH_SINGLE_PASS_COFACTOR_DH_SHA256_KDF]: { hash: 'sha256', cofactor: true },
+  [OID_DH_SINGLE_PASS_COFACTOR_DH_SHA384_KDF]: { hash: 'sha384', cofactor: true },
+  [OID_DH_SINGLE_PASS_COFACTOR_DH_SHA512_KDF]: { hash: 'sha512', cofactor: true },
 };
 export const ECDH_STD_SCHEME_OID: Readonly<Record<'sha256' | 'sha384' | 'sha512', string>> = {
-  sha256: '1.3.132.1.11.1',
-  sha384: '1.3.132.1.11.2',
-  sha512: '1.3.132.1.11.3',
+  sha256: OID_DH_SINGLE_PASS_STD_DH_SHA256_KDF,
+  sha384: OID_DH_SINGLE_PASS_STD_DH_SHA384_KDF,
+  sha512: OID_DH_SINGLE_PASS_STD_DH_SHA512_KDF,
 };
 
 /** RFC 5480 section 2.1.1.1: the curves we encrypt to and decrypt with, by OID and by node:crypto name. */
 export const CURVES: readonly { oid: string; name: 'P-256' | 'P-384' | 'P-521'; nodeName: string; coordinateBytes: number }[] = [
-  { oid: '1.2.840.10045.3.1.7', name: 'P-256', nodeName: 'prime256v1', coordinateBytes: 32 },
-  { oid: '1.3.132.0.34', name: 'P-384', nodeName: 'secp384r1', coordinateBytes: 48 },
-  { oid: '1.3.132.0.35', name: 'P-521', nodeName: 'secp521r1', coordinateBytes: 66 },
+  { oid: OID_P256, name: 'P-256', nodeName: 'prime256v1', coordinateBytes: 32 },
+  { oid: OID_P384, name: 'P-384', nodeName: 'secp384r1', coordinateBytes: 48 },
+  { oid: OID_P521, name: 'P-521', nodeName: 'secp521r1', coordinateBytes: 66 },
 ];
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -255,7 +257,7 @@ export function oaepAlgorithm(hash: HashName): KeyTransportAlgorithm {
 export const RSA_PKCS1: KeyTransportAlgorithm = { kind: 'rsa-pkcs1', name: 'rsa-pkcs1-v1_5' };
 
 export function keyTransportAlgorithmDer(algorithm: KeyTransportAlgorithm): w.Der {
-  if (algorithm.kind === 'rsa-pkcs1') return w.algorithm(OID_RSA_ENCRYPTION, w.nullValue()); // RFC 3370 section 4.2.1
+  if (algorithm.kind === 'rsa-pkcs1') return w.algorithm(OID_RSA_ENCRYPTION, w.NULL); // RFC 3370 section 4.2.1
   if (algorithm.kind !== 'rsa-oaep' || algorithm.label.length > 0 || algorithm.mgf1Hash !== algorithm.hash) {
     throw new RangeError(`cannot encode ${algorithm.name}`);
   }
@@ -265,16 +267,13 @@ export function keyTransportAlgorithmDer(algorithm: KeyTransportAlgorithm): w.De
   const digest = w.algorithm(HASH_OID[algorithm.hash]);
   return w.algorithm(
     OID_RSAES_OAEP,
-    w.sequence(w.tlv(w.contextTag(0, true), digest), w.tlv(w.contextTag(1, true), w.algorithm(OID_MGF1, digest))),
+    w.sequence(w.tlv(w.contextTag(0, true), [digest]), w.tlv(w.contextTag(1, true), [w.algorithm(OID_MGF1, digest)])),
   );
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Key agreement
 // ---------------------------------------------------------------------------------------------------------------
-
-/** RFC 3217 section 3 / RFC 3370 section 4.3.1: Triple-DES key wrap, what OpenSSL uses with 3DES content and ECDH. */
-export const OID_CMS3DES_WRAP = '1.2.840.113549.1.9.16.3.6';
 
 export interface KeyWrapAlgorithm {
   name: 'aes128-wrap' | 'aes192-wrap' | 'aes256-wrap' | '3des-wrap';
@@ -339,6 +338,6 @@ export function keyAgreementAlgorithm(kdfHash: 'sha256' | 'sha384' | 'sha512', w
 
 export function keyAgreementAlgorithmDer(algorithm: KeyAgreementAlgorithm & { kind: 'ecdh' }): w.Der {
   if (algorithm.cofactor || !(algorithm.kdfHash in ECDH_STD_SCHEME_OID)) throw new RangeError(`cannot encode ${algorithm.name}`);
-  return w.algorithm(ECDH_STD_SCHEME_OID[algorithm.kdfHash as 'sha256' | 'sha384' | 'sha512'], w.raw(algorithm.wrapEncoding));
+  return w.algorithm(ECDH_STD_SCHEME_OID[algorithm.kdfHash as 'sha256' | 'sha384' | 'sha512'], w.encoded(algorithm.wrapEncoding));
 }
 

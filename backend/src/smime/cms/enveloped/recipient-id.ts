@@ -3,12 +3,13 @@
 // and to address the recipients of a message we encrypt.
 
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { CertificateCache } from '../x509/cache.ts';
-import { decode, DerError, isTag, octets, oid, sequence, TAG, type Node } from '../asn1/asn1js-nodes.ts';
-import { OID_SUBJECT_KEY_IDENTIFIER } from './envelope-algorithms.ts';
-import type { RecipientId } from './enveloped-data.ts';
-import { certificateParts } from '../x509/raw.ts';
-import { formatName } from '../x509/name.ts';
+import { CertificateCache } from '../../x509/cache.ts';
+import { decode, DerError, isTag, octets, oid, sequence, TAG, type Node } from '../../asn1/asn1js-nodes.ts';
+
+import type { RecipientId } from './read.ts';
+import { certificateParts } from '../../x509/raw.ts';
+import { formatName } from '../../x509/name.ts';
+import { OID_SUBJECT_KEY_IDENTIFIER } from '../../asn1/oids.ts';
 
 export interface CertificateIdentity {
   /** DER of the issuer Name and of the serialNumber INTEGER, as in the certificate (copied into what we write). */

@@ -2,9 +2,31 @@
 // SMIMECapabilities attribute. Each encoding choice cites the RFC that fixes it, because a verifier that is strict
 // about parameters (absent versus NULL) fails on exactly these bytes.
 
-import { encoded, NULL, objectIdentifier, sequence, explicit, integer, toBytes, type Der } from '../asn1/der-writer.ts';
+import { encoded, NULL, objectIdentifier, sequence, explicit, integer, toBytes, type Der } from '../../asn1/writer.ts';
+import {
+  type HashName,
+  OID_AES128_CBC,
+  OID_AES128_GCM,
+  OID_AES192_CBC,
+  OID_AES192_GCM,
+  OID_AES256_CBC,
+  OID_AES256_GCM,
+  OID_AES256_WRAP,
+  OID_DH_SINGLE_PASS_STD_DH_SHA256_KDF,
+  OID_ECDSA_WITH_SHA256,
+  OID_ECDSA_WITH_SHA384,
+  OID_ECDSA_WITH_SHA512,
+  OID_MGF1,
+  OID_RSA_ENCRYPTION,
+  OID_RSAES_OAEP,
+  OID_RSASSA_PSS,
+  OID_SHA256,
+  OID_SHA384,
+  OID_SHA512,
+} from '../../asn1/oids.ts';
 
-export type DigestName = 'sha256' | 'sha384' | 'sha512';
+/** The digests we sign with (RFC 8551 section 2.1: SHA-256 is the MUST, SHA-384 and SHA-512 SHOULD). */
+export type DigestName = Extract<HashName, 'sha256' | 'sha384' | 'sha512'>;
 
 interface DigestInfo {
   oid: string;
@@ -17,19 +39,14 @@ interface DigestInfo {
 }
 
 export const DIGESTS: Readonly<Record<DigestName, DigestInfo>> = {
-  sha256: { oid: '2.16.840.1.101.3.4.2.1', micalg: 'sha-256', bytes: 32, ecdsaOid: '1.2.840.10045.4.3.2' },
-  sha384: { oid: '2.16.840.1.101.3.4.2.2', micalg: 'sha-384', bytes: 48, ecdsaOid: '1.2.840.10045.4.3.3' },
-  sha512: { oid: '2.16.840.1.101.3.4.2.3', micalg: 'sha-512', bytes: 64, ecdsaOid: '1.2.840.10045.4.3.4' },
+  sha256: { oid: OID_SHA256, micalg: 'sha-256', bytes: 32, ecdsaOid: OID_ECDSA_WITH_SHA256 },
+  sha384: { oid: OID_SHA384, micalg: 'sha-384', bytes: 48, ecdsaOid: OID_ECDSA_WITH_SHA384 },
+  sha512: { oid: OID_SHA512, micalg: 'sha-512', bytes: 64, ecdsaOid: OID_ECDSA_WITH_SHA512 },
 };
 
 export function isDigestName(value: unknown): value is DigestName {
   return typeof value === 'string' && Object.hasOwn(DIGESTS, value);
 }
-
-const OID_RSA_ENCRYPTION = '1.2.840.113549.1.1.1';
-const OID_RSAES_OAEP = '1.2.840.113549.1.1.7';
-const OID_MGF1 = '1.2.840.113549.1.1.8';
-const OID_RSASSA_PSS = '1.2.840.113549.1.1.10';
 
 /**
  * digestAlgorithm in SignedData and SignerInfo: parameters absent. RFC 5754 section 2: implementations "MUST generate
@@ -110,19 +127,19 @@ export type SmimeCapability = SmimeCapabilityName | CustomCapability;
  * - RSAES-OAEP: the parameters differentiate (which hash), so RSAES-OAEP-params with SHA-256 for the hash and for
  *   MGF1, pSourceAlgorithm at its DEFAULT (RFC 4055 section 4.1, rSAES-OAEP-SHA256-Params; RFC 3560 section 5).
  * - ECDH (RFC 5753 section 7.2): dhSinglePass-stdDH-sha256kdf-scheme with its KeyWrapAlgorithm as parameters,
- *   aes256-wrap (parameters absent, RFC 3565 section 2.3.2): what envelope.ts uses for AES-256 content.
+ *   aes256-wrap (parameters absent, RFC 3565 section 2.3.2): what cms/enveloped/encrypt.ts uses for AES-256 content.
  */
 const CAPABILITY_ENCODINGS: Readonly<Record<SmimeCapabilityName, () => Der>> = {
-  'aes-256-gcm': () => sequence(objectIdentifier('2.16.840.1.101.3.4.1.46')),
-  'aes-192-gcm': () => sequence(objectIdentifier('2.16.840.1.101.3.4.1.26')),
-  'aes-128-gcm': () => sequence(objectIdentifier('2.16.840.1.101.3.4.1.6')),
-  'aes-256-cbc': () => sequence(objectIdentifier('2.16.840.1.101.3.4.1.42')),
-  'aes-192-cbc': () => sequence(objectIdentifier('2.16.840.1.101.3.4.1.22')),
-  'aes-128-cbc': () => sequence(objectIdentifier('2.16.840.1.101.3.4.1.2')),
+  'aes-256-gcm': () => sequence(objectIdentifier(OID_AES256_GCM)),
+  'aes-192-gcm': () => sequence(objectIdentifier(OID_AES192_GCM)),
+  'aes-128-gcm': () => sequence(objectIdentifier(OID_AES128_GCM)),
+  'aes-256-cbc': () => sequence(objectIdentifier(OID_AES256_CBC)),
+  'aes-192-cbc': () => sequence(objectIdentifier(OID_AES192_CBC)),
+  'aes-128-cbc': () => sequence(objectIdentifier(OID_AES128_CBC)),
   'rsaes-oaep-sha256': () =>
     sequence(objectIdentifier(OID_RSAES_OAEP), sequence(explicit(0, hashIdentifierWithNull('sha256')), explicit(1, mgf1('sha256')))),
   'rsa-encryption': () => sequence(objectIdentifier(OID_RSA_ENCRYPTION)),
-  'ecdh-sha256kdf-aes256-wrap': () => sequence(objectIdentifier('1.3.132.1.11.1'), sequence(objectIdentifier('2.16.840.1.101.3.4.1.45'))),
+  'ecdh-sha256kdf-aes256-wrap': () => sequence(objectIdentifier(OID_DH_SINGLE_PASS_STD_DH_SHA256_KDF), sequence(objectIdentifier(OID_AES256_WRAP))),
 };
 
 export function isCapabilityName(value: unknown): value is SmimeCapabilityName {

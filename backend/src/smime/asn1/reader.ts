@@ -1,4 +1,6 @@
-// A small BER/DER reader and DER writer over byte offsets, for SignedData, certificates, CRLs and OCSP (issue 3).
+// The engine's one BER/DER reader (X.690 section 8), over byte offsets: SignedData, EnvelopedData, certificates, CRLs,
+// OCSP, and the checks behind the asn1js accessors (asn1js-nodes.ts). One set of limits (../limits.ts: depth and
+// elements per constructed value) and one error type, BerError, whatever the structure.
 //
 // Why not asn1js: it builds a tree of objects for the whole input and refuses values over 16 MiB by default, but a
 // 25 MB attachment signed opaquely is one OCTET STRING (or 25,000 BER chunks of one), and a CRL of a big CA holds
@@ -7,16 +9,16 @@
 //
 // Every failure is a BerError; nothing else is thrown on bad input.
 
-import { MAX_BER_CHILDREN, MAX_BER_DEPTH } from '../cms/limits-signed.ts';
+import { MAX_BER_CHILDREN, MAX_BER_DEPTH } from '../limits.ts';
 
+/** Input did not have the expected ASN.1 shape. `limit` marks a resource limit rather than a format error. */
 export class BerError extends Error {
-  /** A resource limit rather than a format error. */
   readonly limit: boolean;
 
-  constructor(message: string, limit = false) {
-    super(message);
+  constructor(message: string, options?: { cause?: unknown; limit?: boolean }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'BerError';
-    this.limit = limit;
+    this.limit = options?.limit ?? false;
   }
 }
 
@@ -58,9 +60,20 @@ export interface Tlv {
 // indefinite values would walk the same bytes once per level.
 const indefiniteEnds = new WeakMap<Uint8Array, Map<number, number>>();
 
-/** Reads one TLV at `offset` that must end by `limit`. */
-export function readTlv(bytes: Uint8Array, offset: number, limit: number = bytes.length, depth = 0): Tlv {
-  if (depth > MAX_BER_DEPTH) throw new BerError('nesting too deep', true);
+/** The identifier and length octets of one TLV; `length` is undefined for the indefinite form. */
+export interface TlvHeader {
+  readonly cls: number;
+  readonly constructed: boolean;
+  readonly tag: number;
+  readonly contentStart: number;
+  readonly length: number | undefined;
+}
+
+/**
+ * Reads the identifier and length octets at `offset` (which must lie before `limit`), without checking that the
+ * content fits: readTlv does that, and a caller that only peeks at the first bytes of a large value needs no more.
+ */
+export function readHeader(bytes: Uint8Array, offset: number, limit: number = bytes.length): TlvHeader {
   let i = offset;
   if (i >= limit) throw new BerError('unexpected end of data');
   const first = bytes[i++]!;
@@ -79,29 +92,13 @@ export function readTlv(bytes: Uint8Array, offset: number, limit: number = bytes
   }
   if (i >= limit) throw new BerError('unexpected end of data');
   const lengthByte = bytes[i++]!;
+  // X.690 section 8.1.3.6: indefinite length, constructed only; the end is found by reading the children.
   if (lengthByte === 0x80) {
-    // X.690 section 8.1.3.6: indefinite length, constructed only; the end is found by reading the children.
     if (!constructed) throw new BerError('indefinite length on a primitive value');
-    const contentStart = i;
-    let ends = indefiniteEnds.get(bytes);
-    if (!ends) indefiniteEnds.set(bytes, (ends = new Map()));
-    const known = ends.get(offset);
-    if (known !== undefined && known <= limit) {
-      return { bytes, cls, constructed, tag, start: offset, contentStart, contentEnd: known - 2, end: known, indefinite: true, depth };
-    }
-    let p = contentStart;
-    for (let n = 0; ; n++) {
-      if (n > MAX_BER_CHILDREN) throw new BerError('too many elements', true);
-      if (p + 2 <= limit && bytes[p] === 0 && bytes[p + 1] === 0) {
-        ends.set(offset, p + 2);
-        return { bytes, cls, constructed, tag, start: offset, contentStart, contentEnd: p, end: p + 2, indefinite: true, depth };
-      }
-      p = readTlv(bytes, p, limit, depth + 1).end;
-    }
+    return { cls, constructed, tag, contentStart: i, length: undefined };
   }
-  let length: number;
-  if (lengthByte < 0x80) length = lengthByte;
-  else {
+  let length = lengthByte;
+  if (lengthByte > 0x80) {
     const count = lengthByte & 0x7f;
     // Four length bytes address 4 GiB, more than any input we accept; 0xff is reserved (X.690 section 8.1.3.5).
     if (count > 4) throw new BerError('length too long');
@@ -111,10 +108,38 @@ export function readTlv(bytes: Uint8Array, offset: number, limit: number = bytes
       length = length * 256 + bytes[i++]!;
     }
   }
-  const contentStart = i;
+  return { cls, constructed, tag, contentStart: i, length };
+}
+
+/** Reads one TLV at `offset` that must end by `limit`. */
+export function readTlv(bytes: Uint8Array, offset: number, limit: number = bytes.length, depth = 0): Tlv {
+  if (depth > MAX_BER_DEPTH) throw new BerError('nesting too deep', { limit: true });
+  const { cls, constructed, tag, contentStart, length } = readHeader(bytes, offset, limit);
+  const at = { bytes, cls, constructed, tag, start: offset, contentStart, depth };
+  if (length === undefined) {
+    const end = indefiniteEnd(bytes, offset, contentStart, limit, depth);
+    return { ...at, contentEnd: end - 2, end, indefinite: true };
+  }
   const end = contentStart + length;
   if (end > limit) throw new BerError('value runs past its container');
-  return { bytes, cls, constructed, tag, start: offset, contentStart, contentEnd: end, end, indefinite: false, depth };
+  return { ...at, contentEnd: end, end, indefinite: false };
+}
+
+/** The end (after the end-of-contents octets) of the indefinite-length value at `offset`. */
+function indefiniteEnd(bytes: Uint8Array, offset: number, contentStart: number, limit: number, depth: number): number {
+  let ends = indefiniteEnds.get(bytes);
+  if (!ends) indefiniteEnds.set(bytes, (ends = new Map()));
+  const known = ends.get(offset);
+  if (known !== undefined && known <= limit) return known;
+  let p = contentStart;
+  for (let n = 0; ; n++) {
+    if (n > MAX_BER_CHILDREN) throw new BerError('too many elements', { limit: true });
+    if (p + 2 <= limit && bytes[p] === 0 && bytes[p + 1] === 0) {
+      ends.set(offset, p + 2);
+      return p + 2;
+    }
+    p = readTlv(bytes, p, limit, depth + 1).end;
+  }
 }
 
 /** Reads exactly one TLV spanning the whole input. */
@@ -123,19 +148,22 @@ export function readOne(bytes: Uint8Array, what: string): Tlv {
   try {
     t = readTlv(bytes, 0, bytes.length);
   } catch (e) {
-    if (e instanceof BerError) throw new BerError(`${what}: ${e.message}`, e.limit);
+    if (e instanceof BerError) throw new BerError(`${what}: ${e.message}`, { limit: e.limit });
     throw e;
   }
   if (t.end !== bytes.length) throw new BerError(`${what}: ${bytes.length - t.end} bytes after the end`);
   return t;
 }
 
-export function children(t: Tlv): Tlv[] {
-  if (!t.constructed) throw new BerError('expected a constructed value');
+/** The values inside a constructed `t`, in order; more than `max` is a resource limit. */
+export function children(t: Tlv, what?: string, max: number = MAX_BER_CHILDREN): Tlv[] {
+  if (!t.constructed) throw new BerError(`${what ? `${what}: ` : ''}expected a constructed value`);
   const out: Tlv[] = [];
   let p = t.contentStart;
   while (p < t.contentEnd) {
-    if (out.length >= MAX_BER_CHILDREN) throw new BerError('too many elements', true);
+    if (out.length >= max) {
+      throw new BerError(what ? `${what}: more than ${max} elements` : 'too many elements', { limit: true });
+    }
     const child = readTlv(t.bytes, p, t.contentEnd, t.depth + 1);
     out.push(child);
     p = child.end;
@@ -197,8 +225,11 @@ export function explicit(t: Tlv | undefined, tag: number, what: string): Tlv {
 }
 
 export function oid(t: Tlv | undefined, what: string): string {
-  const o = expect(t, UNIVERSAL.OID, what);
-  const b = content(o);
+  return decodeOid(content(expect(t, UNIVERSAL.OID, what)), what);
+}
+
+/** The dotted form of OBJECT IDENTIFIER content octets (X.690 section 8.19), minimal encoding required. */
+export function decodeOid(b: Uint8Array, what: string): string {
   if (b.length === 0 || b.length > 64 || (b[b.length - 1]! & 0x80) !== 0) throw new BerError(`${what}: bad OBJECT IDENTIFIER`);
   const parts: number[] = [];
   let v = 0;
@@ -269,19 +300,34 @@ export function octetSegments(t: Tlv | undefined, what: string, implicit?: numbe
 /** Segments of a string value whose constructed form is made of `segmentTag` pieces (X.690 section 8.21). */
 function stringSegments(t: Tlv, segmentTag: number, what: string): Uint8Array[] {
   const out: Uint8Array[] = [];
-  const walk = (node: Tlv) => {
-    if (!node.constructed) {
-      out.push(content(node));
-      return;
-    }
-    for (const c of children(node)) {
-      if (!isUniversal(c, segmentTag)) throw new BerError(`${what}: bad segment in constructed string`);
-      if (out.length >= MAX_BER_CHILDREN) throw new BerError(`${what}: too many segments`, true);
-      walk(c);
-    }
-  };
-  walk(t);
+  walkSegments(t, segmentTag, what, (segment) => out.push(segment));
   return out;
+}
+
+/**
+ * Calls `visit` with each primitive segment of a string value, in order, reading the chunks by offsets (no array of
+ * children: a 64 MiB envelope streamed in 1 KiB chunks is 64,000 of them). Returns how many segments it visited.
+ */
+function walkSegments(
+  t: Tlv,
+  segmentTag: number,
+  what: string,
+  visit: (segment: Uint8Array) => void,
+  seen = 0,
+): number {
+  if (!t.constructed) {
+    visit(content(t));
+    return seen + 1;
+  }
+  let count = seen;
+  for (let p = t.contentStart; p < t.contentEnd; ) {
+    const c = readTlv(t.bytes, p, t.contentEnd, t.depth + 1);
+    if (!isUniversal(c, segmentTag)) throw new BerError(`${what}: bad segment in constructed string`);
+    if (count >= MAX_BER_CHILDREN) throw new BerError(`${what}: too many segments`, { limit: true });
+    count = walkSegments(c, segmentTag, what, visit, count);
+    p = c.end;
+  }
+  return count;
 }
 
 export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
@@ -293,6 +339,31 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
     out.set(p, o);
     o += p.length;
   }
+  return out;
+}
+
+/** The total length of an OCTET STRING's content (or a [n] IMPLICIT one), validating its segments, copying nothing. */
+export function octetStringLength(t: Tlv, what: string): number {
+  let total = 0;
+  walkSegments(t, UNIVERSAL.OCTET_STRING, what, (segment) => (total += segment.length));
+  return total;
+}
+
+/**
+ * The bytes of an OCTET STRING (or an IMPLICIT-tagged one: the tag is the caller's business). A primitive string is
+ * a view into the input (not a copy: callers must not wipe it); a constructed one is joined into a fresh buffer.
+ * `maxBytes` is checked before anything is allocated.
+ */
+export function octetStringValue(t: Tlv, what: string, maxBytes: number): Uint8Array {
+  const total = octetStringLength(t, what);
+  if (total > maxBytes) throw new BerError(`${what}: larger than ${maxBytes} bytes`, { limit: true });
+  if (!t.constructed) return content(t);
+  const out = new Uint8Array(total);
+  let offset = 0;
+  walkSegments(t, UNIVERSAL.OCTET_STRING, what, (segment) => {
+    out.set(segment, offset);
+    offset += segment.length;
+  });
   return out;
 }
 
@@ -339,72 +410,23 @@ export function algorithm(t: Tlv | undefined, what: string): { oid: string; para
   return { oid: oid(id, what), params: params && !isUniversal(params, UNIVERSAL.NULL) ? params : undefined };
 }
 
-// ---- DER writing ------------------------------------------------------------------------------------------------
-
-function lengthBytes(n: number): number[] {
-  if (n < 0x80) return [n];
-  const out: number[] = [];
-  for (let v = n; v > 0; v = Math.floor(v / 256)) out.unshift(v & 0xff);
-  return [0x80 | out.length, ...out];
-}
-
-/** A DER TLV with a low tag number (< 31), the identifier octet given whole (e.g. 0x30 SEQUENCE, 0xa0 [0]). */
-export function der(identifier: number, ...parts: Uint8Array[]): Uint8Array {
-  const body = concatBytes(parts.length ? parts : [new Uint8Array(0)]);
-  const head = [identifier, ...lengthBytes(body.length)];
-  const out = new Uint8Array(head.length + body.length);
-  out.set(head, 0);
-  out.set(body, head.length);
-  return out;
-}
-
-export const derSequence = (...parts: Uint8Array[]) => der(0x30, ...parts);
-export const derOctetString = (b: Uint8Array) => der(0x04, b);
-
-export function derOid(text: string): Uint8Array {
-  const arcs = text.split('.').map(Number);
-  const out: number[] = [];
-  const push = (v: number) => {
-    const tmp = [v & 0x7f];
-    for (v = Math.floor(v / 128); v > 0; v = Math.floor(v / 128)) tmp.unshift(0x80 | (v & 0x7f));
-    out.push(...tmp);
-  };
-  push(arcs[0]! * 40 + arcs[1]!);
-  for (const a of arcs.slice(2)) push(a);
-  return der(0x06, new Uint8Array(out));
-}
-
-/** INTEGER from stored two's-complement bytes. */
-export function derIntegerBytes(b: Uint8Array): Uint8Array {
-  return der(0x02, b);
-}
-
-export const DER_NULL = new Uint8Array([0x05, 0x00]);
-
-// ---- DER canonical form -----------------------------------------------------------------------------------------
-
-const STRING_TAGS = new Set([4, 12, 18, 19, 20, 21, 22, 25, 26, 27, 28, 29, 30]);
-
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return a.length - b.length;
-}
-
 /**
- * Re-encodes a BER value in DER (X.690 section 10): definite minimal lengths, constructed strings made primitive,
- * SET OF elements sorted (section 11.6). Used for the signed attributes, which RFC 5652 section 5.4 signs in DER
- * whatever encoding the sender transmitted.
+ * The content type of a ContentInfo ::= SEQUENCE { contentType OBJECT IDENTIFIER, content [0] EXPLICIT ANY }, read
+ * from its first bytes only (the content after them may be tens of megabytes), or undefined when the bytes do not
+ * start like one. With `exact`, the outer length must be definite and cover exactly the input, and [0] must follow.
  */
-export function toDer(t: Tlv): Uint8Array {
-  const identifier = encoding(t).subarray(0, 1)[0]!;
-  if (t.tag >= 31) throw new BerError('high tag numbers are not re-encoded');
-  if (!t.constructed) return der(identifier, content(t));
-  if (t.cls === CLASS.UNIVERSAL && STRING_TAGS.has(t.tag)) {
-    return der(identifier & ~0x20, concatBytes(stringSegments(t, t.tag, 'string')));
+export function contentInfoType(bytes: Uint8Array, exact = false): string | undefined {
+  try {
+    const outer = readHeader(bytes, 0);
+    if (outer.cls !== CLASS.UNIVERSAL || outer.tag !== UNIVERSAL.SEQUENCE || !outer.constructed) return undefined;
+    if (exact && outer.contentStart + (outer.length ?? -1) !== bytes.length) return undefined;
+    const type = readHeader(bytes, outer.contentStart);
+    if (type.cls !== CLASS.UNIVERSAL || type.tag !== UNIVERSAL.OID || type.length === undefined) return undefined;
+    const end = type.contentStart + type.length;
+    if (end > bytes.length || (exact && bytes[end] !== 0xa0)) return undefined;
+    return decodeOid(bytes.subarray(type.contentStart, end), 'contentType');
+  } catch (e) {
+    if (e instanceof BerError) return undefined;
+    throw e;
   }
-  if (t.cls === CLASS.UNIVERSAL && t.tag === UNIVERSAL.BIT_STRING) throw new BerError('constructed BIT STRING is not re-encoded');
-  const parts = children(t).map(toDer);
-  if (t.cls === CLASS.UNIVERSAL && t.tag === UNIVERSAL.SET) parts.sort(compareBytes);
-  return der(identifier, ...parts);
 }

@@ -1,7 +1,7 @@
 // The signed attributes of an S/MIME SignerInfo (RFC 5652 section 11, RFC 8551 section 2.5) and the
 // IssuerAndSerialNumber they and the SignerInfo use to name a certificate (RFC 5652 section 10.2.4).
 
-import { capability, type SmimeCapability } from './algorithm-identifiers.ts';
+import { capability, type SmimeCapability } from './algorithms.ts';
 import {
   encoded,
   implicitConstructed,
@@ -13,22 +13,17 @@ import {
   time,
   toBytes,
   type Der,
-} from '../asn1/der-writer.ts';
-import { certificateParts } from '../x509/raw.ts';
-
-export const OID_ID_DATA = '1.2.840.113549.1.7.1';
-const OID_CONTENT_TYPE = '1.2.840.113549.1.9.3';
-const OID_MESSAGE_DIGEST = '1.2.840.113549.1.9.4';
-const OID_SIGNING_TIME = '1.2.840.113549.1.9.5';
-const OID_SMIME_CAPABILITIES = '1.2.840.113549.1.9.15';
-/** RFC 8551 section 2.5.3, id-aa-encrypKeyPref. */
-const OID_ENCRYPTION_KEY_PREFERENCE = '1.2.840.113549.1.9.16.2.11';
-/**
- * Microsoft's own encryption-key-preference attribute (szOID_MICROSOFT_Encryption_Key_Preference), whose value is a
- * bare IssuerAndSerialNumber. Outlook reads this one to pick the certificate to encrypt a reply to; NSS (Thunderbird)
- * writes it beside the RFC 8551 attribute for that reason, and so do we.
- */
-const OID_MS_ENCRYPTION_KEY_PREFERENCE = '1.3.6.1.4.1.311.16.4';
+} from '../../asn1/writer.ts';
+import { certificateParts } from '../../x509/raw.ts';
+import {
+  OID_CONTENT_TYPE,
+  OID_DATA,
+  OID_ENCRYPTION_KEY_PREFERENCE,
+  OID_MESSAGE_DIGEST,
+  OID_MS_ENCRYPTION_KEY_PREFERENCE,
+  OID_SIGNING_TIME,
+  OID_SMIME_CAPABILITIES,
+} from '../../asn1/oids.ts';
 
 /** The parts of a certificate a CMS structure names it by: its issuer Name and serial number, as they are encoded. */
 export interface IssuerAndSerial {
@@ -74,7 +69,7 @@ export interface SignedAttributesInput {
 export function signedAttributes(input: SignedAttributesInput): Der[] {
   const attributes = [
     // The content is a MIME entity: id-data (RFC 8551 section 3.1).
-    attribute(OID_CONTENT_TYPE, objectIdentifier(OID_ID_DATA)),
+    attribute(OID_CONTENT_TYPE, objectIdentifier(OID_DATA)),
     attribute(OID_SIGNING_TIME, time(input.signingTime)),
     attribute(OID_MESSAGE_DIGEST, octetString(input.messageDigest)),
   ];

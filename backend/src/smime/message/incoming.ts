@@ -1,0 +1,185 @@
+/**
+ * Reading a received message (issue 3): recognise every S/MIME layer from the outside in — multipart/signed,
+ * application/(x-)pkcs7-mime signed-data, enveloped-data and authEnveloped-data, in any nesting (signed inside
+ * encrypted, encrypted inside signed, triple wrap) — verify or decrypt each, and return every layer with its status
+ * and evidence, plus the innermost MIME entity for the host to render.
+ *
+ * Only the chain of S/MIME wrappers that starts at the message itself protects the message. S/MIME parts found
+ * deeper inside an unprotected multipart (a signed part with a mailing-list footer beside it, two separately encrypted
+ * alternatives) are reported as `parts`, verified but never merged into the message's status, and encrypted ones are
+ * not decrypted into the rendered content: showing attacker-chosen plaintext beside decrypted text as one "encrypted
+ * message" is the EFAIL / bait-and-prey trick (Thunderbird's multipart-alternative test).
+ *
+ * Pure: bytes and callbacks in, evidence out. Keys are asked for lazily (only an encrypted layer needs them), and
+ * the caller decides what "locked" means.
+ */
+import type { DecryptionKey } from '../cms/enveloped/index.ts';
+import type { VerifyOptions } from '../cms/verify.ts';
+import { SmimeError } from '../errors.ts';
+import { decodeBody, getHeader, isMimeError, parseEntity, plainSender, type MimeEntity } from '../mime/index.ts';
+import {
+  isMultipartSigned,
+  isSmime,
+  malformedSigned,
+  openEnveloped,
+  openMultipartSigned,
+  openOpaqueSigned,
+  type EncryptedLayer,
+  type Layer,
+  type Step,
+} from './open-layer.ts';
+
+import { MAX_NESTED_SMIME_PARTS, MAX_SMIME_LAYERS } from '../limits.ts';
+import { OID_AUTH_ENVELOPED_DATA, OID_ENVELOPED_DATA, OID_SIGNED_DATA } from '../asn1/oids.ts';
+import { contentInfoType } from '../asn1/reader.ts';
+
+export type { EncryptedLayer, Layer, SignedLayer } from './open-layer.ts';
+
+export interface NestedPart {
+  /** Path of child indexes from the innermost protected entity, e.g. [1] = its second part. */
+  path: number[];
+  layer: Layer;
+}
+
+export interface MessageAnalysis {
+  /** Outermost first. Empty for a message without S/MIME. */
+  layers: Layer[];
+  /** The innermost MIME entity (headers + body), what the host renders. */
+  content: Uint8Array;
+  /** True when content is the decrypted/verified inner entity rather than the message itself. */
+  unwrapped: boolean;
+  /** S/MIME parts inside an unprotected multipart: reported, never merged into the message's protection. */
+  parts: NestedPart[];
+  /** Addresses of the From header, lowercased. */
+  from: string[];
+}
+
+export type KeyProvider = () => Promise<DecryptionKey[] | 'locked'>;
+
+export interface AnalyzeOptions {
+  verify: Omit<VerifyOptions, 'fromAddresses'>;
+  keys: KeyProvider;
+}
+
+/** The CMS ContentInfo type of a DER/BER blob, read from its first bytes without parsing the rest. */
+export function cmsContentType(der: Uint8Array): string | undefined {
+  return contentInfoType(der);
+}
+
+/** The encrypted layer's format for a CMS content type, or undefined when the type is not encryption. */
+function envelopedFormat(type: string | undefined): EncryptedLayer['format'] | undefined {
+  return type === OID_ENVELOPED_DATA ? 'enveloped' : type === OID_AUTH_ENVELOPED_DATA ? 'auth-enveloped' : undefined;
+}
+
+/** Parse bytes that should be a MIME entity; a failure is reported, not thrown. */
+function tryParse(bytes: Uint8Array): MimeEntity | undefined {
+  try {
+    return parseEntity(bytes);
+  } catch (e) {
+    if (isMimeError(e)) return undefined;
+    throw e;
+  }
+}
+
+/** Opens one S/MIME layer: verified or decrypted as its kind asks, reported when it cannot be read. */
+async function openLayer(entity: MimeEntity, options: AnalyzeOptions, from: string[], fromProblem?: string): Promise<Step> {
+  const verifyOptions: VerifyOptions = { ...options.verify, fromAddresses: from, ...(fromProblem ? { fromProblem } : {}) };
+  if (isMultipartSigned(entity)) return openMultipartSigned(entity, verifyOptions);
+  let der: Uint8Array;
+  try {
+    der = decodeBody(entity);
+  } catch {
+    return { layer: malformedSigned('opaque', 'the application/pkcs7-mime body cannot be decoded') };
+  }
+  const type = cmsContentType(der);
+  if (type === OID_SIGNED_DATA) return openOpaqueSigned(der, verifyOptions);
+  const format = envelopedFormat(type);
+  if (format) return openEnveloped(der, format, options.keys);
+  return { layer: malformedSigned('opaque', 'application/pkcs7-mime holds no signed or enveloped data') };
+}
+
+/** S/MIME entities below `entity` (not entity itself), depth-first, with their child-index paths. */
+function findNested(entity: MimeEntity, path: number[] = [], out: { entity: MimeEntity; path: number[] }[] = []) {
+  entity.children.forEach((child, i) => {
+    if (out.length >= MAX_NESTED_SMIME_PARTS) return;
+    if (isSmime(child)) out.push({ entity: child, path: [...path, i] });
+    else findNested(child, [...path, i], out);
+  });
+  return out;
+}
+
+/**
+ * Opens the chain of S/MIME layers that starts at the message itself, outermost first, and reports the S/MIME parts
+ * below the innermost one. Throws SmimeError MIME_MALFORMED (not MIME at all) or SMIME_TOO_DEEP; a layer that cannot
+ * be read is a layer with its status, not an error.
+ */
+export async function analyzeMessage(raw: Uint8Array, options: AnalyzeOptions): Promise<MessageAnalysis> {
+  const message = tryParse(raw);
+  if (!message) throw new SmimeError('MIME_MALFORMED', 'The message cannot be parsed as MIME.');
+  const { from, fromProblem } = senderOf(message);
+
+  const layers: Layer[] = [];
+  let current = message;
+  let content: Uint8Array = message.raw;
+  while (isSmime(current)) {
+    if (layers.length >= MAX_SMIME_LAYERS) throw new SmimeError('SMIME_TOO_DEEP', `More than ${MAX_SMIME_LAYERS} S/MIME layers.`);
+    const step = await openLayer(current, options, from, fromProblem);
+    layers.push(step.layer);
+    if (!step.inner) break;
+    const inner = tryParse(step.inner);
+    if (!inner) {
+      // The layer opened but what is inside is not MIME: show it as it is (the host renders it as text).
+      content = step.inner;
+      break;
+    }
+    current = inner;
+    content = inner.raw;
+  }
+
+  const parts = await nestedParts(current, options, from, fromProblem);
+  return { layers, content, unwrapped: layers.length > 0 && content !== message.raw, parts, from };
+}
+
+/**
+ * The sender a signer is checked against: exactly one plain address. A From that names several, hides one behind
+ * a route or a display name that reads as another address, or cannot be read, is a mismatch for every signer
+ * (issue 12); a message with no From at all names nobody, and the check is skipped.
+ */
+function senderOf(message: MimeEntity): { from: string[]; fromProblem: string | undefined } {
+  const fromHeader = getHeader(message, 'from');
+  const sender = plainSender(fromHeader);
+  const from: string[] = 'address' in sender ? [sender.address] : [];
+  const fromProblem = 'problem' in sender && fromHeader !== undefined && fromHeader.trim() !== '' ? sender.problem : undefined;
+  return { from, fromProblem };
+}
+
+/** The S/MIME parts below the innermost protected entity, each reported on its own (see the module comment). */
+async function nestedParts(
+  current: MimeEntity,
+  options: AnalyzeOptions,
+  from: string[],
+  fromProblem?: string,
+): Promise<NestedPart[]> {
+  const parts: NestedPart[] = [];
+  for (const n of findNested(current)) {
+    if (isMultipartSigned(n.entity)) {
+      const step = await openLayer(n.entity, { ...options, keys: async () => 'locked' }, from, fromProblem);
+      parts.push({ path: n.path, layer: step.layer });
+    } else {
+      // Encrypted or opaque-signed parts deeper in the tree are reported, not opened into the rendered content.
+      let format: EncryptedLayer['format'] | undefined;
+      try {
+        format = envelopedFormat(cmsContentType(decodeBody(n.entity)));
+      } catch {
+        /* reported below as malformed */
+      }
+      parts.push({
+        path: n.path,
+        layer: format
+          ? { kind: 'encrypted', format, status: 'failed', detail: 'not opened: an encrypted part inside an unprotected message' }
+          : malformedSigned('opaque', 'not opened: an opaque S/MIME part inside an unprotected message'),
+      });
+    }
+  }
+  return parts;
+}
