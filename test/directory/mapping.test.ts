@@ -15,8 +15,8 @@ import { directoryOptions, type DirectoryOptions } from '../../backend/src/direc
 import { certificatesFromPkcs7, Pkcs7Error } from '../../backend/src/directory/pkcs7.ts';
 import { describeCertificate } from '../../backend/src/smime/x509/describe.ts';
 import { ChainCache } from '../../backend/src/smime/x509/chain-cache.ts';
-import { changedFilter, formatGeneralizedTime, parseGeneralizedTime, plan } from '../../backend/src/directory/sync.ts';
-import type { SyncStatusRow } from '../../backend/src/store/directory.ts';
+import { changedFilter, formatGeneralizedTime, parseGeneralizedTime, plan } from '../../backend/src/directory/watermark.ts';
+import type { SyncStatusRow } from '../../backend/src/store/directory-sync.ts';
 import { pkiFile, slapdMissing, testPki } from '../fixtures/ldap/slapd.ts';
 
 const MAP = { mail: 'mail', proxyAddresses: 'proxyAddresses', certificate: 'userCertificate;binary', smimeCertificate: 'userSMIMECertificate' };

@@ -15,13 +15,16 @@ import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { Attribute, Change } from 'ldapts';
 import { AppError } from '../../backend/src/errors.ts';
-import { syncDirectory, directoryStatus, DIRECTORY_SYNC_LOCK_KEY, type SyncSummary } from '../../backend/src/directory/sync.ts';
+import { syncDirectory } from '../../backend/src/directory/sync.ts';
+import type { SyncSummary } from '../../backend/src/directory/report.ts';
+import { directoryStatus } from '../../backend/src/directory/status.ts';
 import { createLogger } from '../../backend/src/log.ts';
 import { candidatesFor, pickCertificate } from '../../backend/src/mail/recipients.ts';
 import { describeCertificate } from '../../backend/src/smime/x509/describe.ts';
 import { upsertExchanged } from '../../backend/src/store/certificates.ts';
 import type { Database } from '../../backend/src/store/db.ts';
-import { countDirectory, readSyncStatus } from '../../backend/src/store/directory.ts';
+import { countDirectory } from '../../backend/src/store/directory.ts';
+import { DIRECTORY_SYNC_LOCK_KEY, readSyncStatus } from '../../backend/src/store/directory-sync.ts';
 import { ensureUser } from '../../backend/src/store/users.ts';
 import { databaseTargets } from '../helpers/db.ts';
 import {

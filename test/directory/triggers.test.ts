@@ -16,7 +16,7 @@ import { describeCertificate } from '../../backend/src/smime/x509/describe.ts';
 import { upsertExchanged } from '../../backend/src/store/certificates.ts';
 import type { Database } from '../../backend/src/store/db.ts';
 import { startDirectorySchedule } from '../../backend/src/directory/schedule.ts';
-import { readSyncStatus } from '../../backend/src/store/directory.ts';
+import { readSyncStatus } from '../../backend/src/store/directory-sync.ts';
 import { ensureUser } from '../../backend/src/store/users.ts';
 import { Client, startServer, TEST_ADMIN_TOKEN, TEST_JWT_SECRET, type TestServer } from '../helpers/app.ts';
 import { databaseTargets } from '../helpers/db.ts';

@@ -1,30 +1,16 @@
 /** What leaves the server about a key: certificate facts and state, never wrapped blobs, salts or KDF internals. */
+import { validityAt } from '../smime/index.ts';
+import type { CertificateRecordRow } from '../store/certificate-record.ts';
 import type { KeyRow } from '../store/keys.ts';
 import type { OwnKey, ValidityStatus } from './contract.ts';
 
+/** Where now stands in the certificate's validity window: the engine's rule (smime/usable.ts). */
 export function keyStatus(row: Pick<KeyRow, 'not_before' | 'not_after'>, now = new Date()): ValidityStatus {
-  if (now < row.not_before) return 'not-yet-valid';
-  if (now > row.not_after) return 'expired';
-  return 'valid';
+  return validityAt({ notBefore: row.not_before, notAfter: row.not_after }, now);
 }
 
-/** The columns every certificate row has (own keys, exchanged and directory certificates). */
-export type CertificateColumns = Pick<
-  KeyRow,
-  | 'fingerprint_sha256'
-  | 'subject'
-  | 'issuer'
-  | 'serial_number'
-  | 'not_before'
-  | 'not_after'
-  | 'key_usage'
-  | 'extended_key_usage'
-  | 'key_algorithm'
-  | 'key_size'
->;
-
-/** A certificate's facts as every answer shows them, whatever table it comes from. */
-export function presentCertificateFacts(row: CertificateColumns) {
+/** A certificate's facts as every answer shows them, whatever table it comes from (the one certificate record). */
+export function presentCertificateFacts(row: CertificateRecordRow) {
   return {
     fingerprintSha256: row.fingerprint_sha256,
     subject: row.subject,

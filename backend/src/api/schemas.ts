@@ -1,5 +1,6 @@
 /** Input schemas shared by routes. Unknown fields are refused (strict), so a typo is an error, not a silent default. */
 import { z } from 'zod';
+import { AppError } from '../errors.ts';
 
 /** Upper bound on any passphrase or password we accept: Argon2 takes any length, but nothing legitimate is longer. */
 export const MAX_PASSPHRASE_CHARS = 1024;
@@ -10,5 +11,15 @@ export const base64Bytes = z
   .transform((s) => s.replace(/\s+/g, ''))
   .pipe(z.base64())
   .transform((s) => new Uint8Array(Buffer.from(s, 'base64')));
-export const keyIdParam = z.uuid();
+const resourceId = z.uuid();
+
+/**
+ * The id in a resource's path (a key, a certificate). A malformed id cannot name anything: same answer (`notFound`)
+ * as an id that does not exist or belongs to someone else.
+ */
+export function idFromPath(raw: string | undefined, notFound: 'KEY_NOT_FOUND' | 'CERTIFICATE_NOT_FOUND'): string {
+  const r = resourceId.safeParse(raw);
+  if (!r.success) throw new AppError(notFound);
+  return r.data;
+}
 export const emailParam = z.string().trim().toLowerCase().pipe(z.email()).pipe(z.string().max(254));

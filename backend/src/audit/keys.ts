@@ -19,17 +19,22 @@ export class CheckpointKeyError extends Error {
   override name = 'CheckpointKeyError';
 }
 
-/** A PEM private key (PKCS#8, or SEC1 for EC) that can sign checkpoints. */
-export function parseSigningKey(pem: string): KeyObject {
+/** A key read by `read` that can sign or verify checkpoints (Ed25519 or ECDSA P-256), else CheckpointKeyError. */
+function checkpointKey(read: () => KeyObject, unreadable: string, use: 'sign' | 'verify'): KeyObject {
   let key: KeyObject;
   try {
-    key = createPrivateKey(pem);
+    key = read();
   } catch {
-    throw new CheckpointKeyError('not a PEM private key');
+    throw new CheckpointKeyError(unreadable);
   }
   const alg = algorithmOf(key);
-  if (alg !== 'Ed25519' && alg !== 'ES256') throw new CheckpointKeyError(`cannot sign checkpoints with ${alg}`);
+  if (alg !== 'Ed25519' && alg !== 'ES256') throw new CheckpointKeyError(`cannot ${use} checkpoints with ${alg}`);
   return key;
+}
+
+/** A PEM private key (PKCS#8, or SEC1 for EC) that can sign checkpoints. */
+export function parseSigningKey(pem: string): KeyObject {
+  return checkpointKey(() => createPrivateKey(pem), 'not a PEM private key', 'sign');
 }
 
 /**
@@ -39,17 +44,7 @@ export function parseSigningKey(pem: string): KeyObject {
 export function parseVerifyingKeys(pem: string): KeyObject[] {
   const blocks = pem.match(/-----BEGIN PUBLIC KEY-----[\s\S]*?-----END PUBLIC KEY-----/g) ?? [];
   if (blocks.length === 0) throw new CheckpointKeyError('no PEM public key (-----BEGIN PUBLIC KEY-----) found');
-  return blocks.map((b) => {
-    let key: KeyObject;
-    try {
-      key = createPublicKey(b);
-    } catch {
-      throw new CheckpointKeyError('a PEM public key cannot be read');
-    }
-    const alg = algorithmOf(key);
-    if (alg !== 'Ed25519' && alg !== 'ES256') throw new CheckpointKeyError(`cannot verify checkpoints with ${alg}`);
-    return key;
-  });
+  return blocks.map((b) => checkpointKey(() => createPublicKey(b), 'a PEM public key cannot be read', 'verify'));
 }
 
 /** A fresh Ed25519 key as PKCS#8 PEM (the development key generated into SMIME_DATA_DIR/secrets). */

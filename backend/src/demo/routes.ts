@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import Router from '@koa/router';
 import { z } from 'zod';
 import { AppError } from '../errors.ts';
-import { decodeEncodedWords, getHeader, parseAddressList, parseEntity } from '../smime/index.ts';
+import { parseMessage } from '../mail/outgoing.ts';
+import { decodeEncodedWords, getHeader, parseAddressList } from '../smime/index.ts';
 import type { AppState, Services } from '../api/context.ts';
 import { readJson, validate } from '../api/middleware/body.ts';
 import { requireUser } from '../api/middleware/auth.ts';
@@ -98,12 +99,7 @@ function planSends(
     if (raw.length > limits.maxMessage) throw new AppError('MESSAGE_TOO_LARGE', undefined, { limitBytes: limits.maxMessage });
     if (raw.length > limits.mailboxMaxBytes)
       throw new AppError('MESSAGE_TOO_LARGE', 'The message is larger than a demo mailbox holds.', { limitBytes: limits.mailboxMaxBytes });
-    let entity;
-    try {
-      entity = parseEntity(raw);
-    } catch {
-      throw new AppError('MESSAGE_MALFORMED');
-    }
+    const entity = parseMessage(raw);
     const from = addresses(getHeader(entity, 'from'));
     if (from.length !== 1 || from[0] !== sender) throw new AppError('FROM_NOT_USER');
     const subject = decodeEncodedWords(getHeader(entity, 'subject') ?? '').slice(0, 500);

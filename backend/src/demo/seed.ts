@@ -14,7 +14,8 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import type { Services } from '../api/context.ts';
 import { describeCertificate, parsedCertificate } from '../smime/index.ts';
-import { certificateFacts, upsertExchanged } from '../store/certificates.ts';
+import { upsertExchanged } from '../store/certificates.ts';
+import { recordOf } from '../store/certificate-record.ts';
 import { findUserByEmail, ensureUser } from '../store/users.ts';
 import { buildPkcs12, generateCa, issueUser, loadCa, toPem, type DemoCa, type Issued } from './pki.ts';
 import { insertDemoUser, listDemoUsers } from './store.ts';
@@ -120,7 +121,7 @@ export async function seedDemo(s: Services, ca: DemoCa): Promise<boolean> {
         email,
         certificate: cert,
         chain: [ca.certificate],
-        ...certificateFacts(info),
+        ...recordOf(info),
         capabilities: ['aes-256-gcm', 'aes-256-cbc'],
         source: 'imported',
       });

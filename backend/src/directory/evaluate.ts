@@ -1,17 +1,17 @@
 /**
  * Which of an entry's certificates can be encrypted to, and why not: the same rule as every other recipient
- * certificate (mail/recipients.ts unusableReason: valid now, RSA >= 2048 or EC, key usage, email-protection purpose
- * or none) plus the directory's own (issue 12): the certificate names one of the entry's addresses in its
+ * certificate (the engine's rule, smime/usable.ts encryptionUnusableReason: valid now, RSA >= 2048 or EC, key usage,
+ * email-protection purpose or none) plus the directory's own (issue 12): the certificate names one of the entry's addresses in its
  * subjectAltName, and chains to the directory's trust anchors (trust.ts). Unusable ones are kept with the reason, so
  * an admin and the resolve API can say why.
  */
 import { createHash } from 'node:crypto';
-import { unusableReason } from '../mail/recipients.ts';
 import {
   type CertificateInfo,
   type ChainCache,
   type ChainResult,
   describeCertificate,
+  encryptionUnusableReason,
   parsedCertificate,
 } from '../smime/index.ts';
 import type { CertificateValue } from './attributes.ts';
@@ -97,7 +97,7 @@ export async function evaluateCertificates(
     const reason =
       addresses.length === 0
         ? `${info.subject}: names none of the entry's addresses (${entryAddresses.join(', ') || 'none'}) in its subjectAltName`
-        : (unusableReason(info, now) ?? chainReason(info.subject, chain, trust.anchorsConfigured));
+        : (encryptionUnusableReason(info, now) ?? chainReason(info.subject, chain, trust.anchorsConfigured));
     const issuerFingerprint = chain.anchor && chain.chain[0] ? parsedCertificate(chain.chain[0])?.fingerprint : undefined;
     byFingerprint.set(info.fingerprintSha256, { der: v.der, attribute: v.attribute, info, addresses, intermediates: intermediatesOf(chain), issuerFingerprint, reason });
   }

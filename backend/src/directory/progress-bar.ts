@@ -1,5 +1,5 @@
 /** The progress bar of `smime-admin sync-directory` on a terminal: entries read, against the last full count. */
-import type { SyncProgress } from './sync.ts';
+import type { SyncProgress } from './report.ts';
 
 /** Redraw at most this often: a terminal write per page of a fast sync would cost more than the page. */
 const REDRAW_MS = 100;
@@ -30,23 +30,4 @@ export function progressBar(out: NodeJS.WriteStream): { update(p: SyncProgress):
       out.write('\r\x1b[K');
     },
   };
-}
-
-/** One line for the end of a sync (CLI, logs). */
-export function summaryLine(s: {
-  mode: string;
-  entriesSeen: number;
-  entriesRemoved: number;
-  certificatesAdded: number;
-  certificatesUpdated: number;
-  certificatesRemoved: number;
-  certificatesRejected: number;
-  conflictCount: number;
-  durationMs: number;
-}): string {
-  return (
-    `directory sync (${s.mode}): ${s.entriesSeen} entries seen, ${s.entriesRemoved} removed; certificates: ` +
-    `${s.certificatesAdded} added, ${s.certificatesUpdated} updated, ${s.certificatesRemoved} removed, ` +
-    `${s.certificatesRejected} rejected; ${s.conflictCount} address conflicts; ${(s.durationMs / 1000).toFixed(1)} s`
-  );
 }

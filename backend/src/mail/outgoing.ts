@@ -5,7 +5,16 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { AppError } from '../errors.ts';
-import { getHeader, parseAddressList, parseEntity, plainSender, protectMessagePieces, tryCanonicalAddress, type ContentCipher } from '../smime/index.ts';
+import {
+  getHeader,
+  parseAddressList,
+  parseEntity,
+  plainSender,
+  protectMessagePieces,
+  tryCanonicalAddress,
+  type ContentCipher,
+  type MimeEntity,
+} from '../smime/index.ts';
 import type { KeyRow } from '../store/keys.ts';
 import { isPending } from '../vault/vault.ts';
 
@@ -63,14 +72,18 @@ export function separateBcc({ to, cc, bcc }: OutgoingAddresses): string[] {
   return [...new Set(bcc.filter((b) => !to.includes(b) && !cc.includes(b)))];
 }
 
-/** Sender and recipients of the composed message, refused when unreadable, deceptive or too many. */
-export function outgoingAddresses(raw: Uint8Array, maxRecipients: number): OutgoingAddresses {
-  let message;
+/** The message as a MIME entity, or MESSAGE_MALFORMED (for the sending user and the demo's mailbox alike). */
+export function parseMessage(raw: Uint8Array): MimeEntity {
   try {
-    message = parseEntity(raw);
+    return parseEntity(raw);
   } catch {
     throw new AppError('MESSAGE_MALFORMED');
   }
+}
+
+/** Sender and recipients of the composed message, refused when unreadable, deceptive or too many. */
+export function outgoingAddresses(raw: Uint8Array, maxRecipients: number): OutgoingAddresses {
+  const message = parseMessage(raw);
   // Exactly one plain sender address: a signature must not vouch for a From a reader would read as someone else.
   const sender = plainSender(getHeader(message, 'from'));
   if ('problem' in sender) throw new AppError('FROM_NOT_PLAIN', `${sender.problem}.`, { problem: sender.problem });

@@ -13,6 +13,7 @@ import {
   type ContentCipher,
   type DecryptionKey,
   describeCertificate,
+  encryptionUnusableReason,
   type Layer,
   type MessageAnalysis,
   RevocationChecker,
@@ -21,7 +22,8 @@ import {
 } from '../smime/index.ts';
 import { SafeFetcher } from '../net/fetcher.ts';
 import { appendAudit } from '../store/audit.ts';
-import { certificateFacts, touchExchanged, upsertExchanged } from '../store/certificates.ts';
+import { touchExchanged, upsertExchanged } from '../store/certificates.ts';
+import { recordOf } from '../store/certificate-record.ts';
 import type { Database } from '../store/db.ts';
 import type { KeyRow } from '../store/keys.ts';
 import { userAddresses, type UserRow } from '../store/users.ts';
@@ -39,7 +41,7 @@ import {
   type OutgoingSigner,
   type ProtectedCopy,
 } from './outgoing.ts';
-import { candidatesFor, directoryConflict, ownCandidate, pickCertificate, unusableReason, type CertificateCandidate, type Resolution } from './recipients.ts';
+import { candidatesFor, directoryConflict, ownCandidate, pickCertificate, type CertificateCandidate, type Resolution } from './recipients.ts';
 
 export interface HarvestResult {
   email: string;
@@ -110,7 +112,7 @@ export class MailService {
     for (const [email, list] of candidates) {
       if (directoryConflict(email, list)) continue;
       for (const c of list) {
-        if (c.source !== 'directory' || c.rejected || unusableReason(c, now)) continue;
+        if (c.source !== 'directory' || c.rejected || encryptionUnusableReason(c, now)) continue;
         let verdict = verdicts.get(c.id);
         if (!verdict) verdicts.set(c.id, (verdict = this.directoryTrust.atUse(c.certificate, c.intermediates ?? [], c.subject, now)));
         pending.push(
@@ -126,7 +128,7 @@ export class MailService {
   }
 
   private ownEncryptionCertificate(keys: KeyRow[], now: Date): KeyRow | undefined {
-    const usable = keys.filter((k) => !unusableReason(ownCandidate(k, ''), now));
+    const usable = keys.filter((k) => !encryptionUnusableReason(ownCandidate(k, ''), now));
     return usable.find((k) => k.is_default) ?? usable.sort((a, b) => b.not_before.getTime() - a.not_before.getTime())[0];
   }
 
@@ -254,7 +256,7 @@ export class MailService {
               email,
               certificate: sig.signerCertificate!,
               chain: sig.chainCertificates ?? [],
-              ...certificateFacts(info),
+              ...recordOf(info),
               capabilities: sig.capabilities ?? [],
               source: 'harvested',
             });

@@ -55,6 +55,16 @@ export { buildChain, type ChainProblem, type ChainResult } from './x509/chain.ts
 export { ChainCache } from './x509/chain-cache.ts';
 export { certificatesFromCertsOnly } from './cms/certs-only.ts';
 export { RevocationChecker, type PathRevocation, type RevocationOptions } from './x509/revocation.ts';
+// Whether a certificate may serve now (validity, key usage, purpose): one rule for mail, directory and vault.
+export {
+  allowsEmailProtection,
+  encryptionUnusableReason,
+  MIN_RSA_BITS,
+  namesAnAddress,
+  validityAt,
+  type UsableFacts,
+  type Validity,
+} from './usable.ts';
 
 // ---- PKCS#12 ----
 export { parsePkcs12, type Pkcs12Contents } from './pkcs12/pkcs12.ts';

@@ -1,67 +1,32 @@
 /** Correspondents' certificates exchanged through signed mail (per reading user). */
-import type { CertificateInfo } from '../smime/index.ts';
+import type { CertificateRecord, CertificateRecordRow } from './certificate-record.ts';
+import { recordColumns, recordPlaceholders, recordValues } from './certificate-record.ts';
 import type { Queryable } from './db.ts';
 
-export interface ExchangedCertRow {
+export interface ExchangedCertRow extends CertificateRecordRow {
   id: string;
   user_id: number;
   email: string;
   certificate: Uint8Array;
   chain: Uint8Array[];
-  fingerprint_sha256: string;
-  subject: string;
-  issuer: string;
-  serial_number: string;
-  not_before: Date;
-  not_after: Date;
-  key_usage: string[];
-  extended_key_usage: string[];
-  key_algorithm: string;
-  key_size: number;
   capabilities: string[];
   source: 'harvested' | 'imported';
   first_seen_at: Date;
   last_seen_at: Date;
 }
 
-/** The public facts every certificate record stores, from the engine's description (one mapping for each table). */
-export function certificateFacts(info: CertificateInfo) {
-  return {
-    fingerprintSha256: info.fingerprintSha256,
-    subject: info.subject,
-    issuer: info.issuer,
-    serialNumber: info.serialNumber,
-    notBefore: info.notBefore,
-    notAfter: info.notAfter,
-    keyUsage: info.keyUsage,
-    extendedKeyUsage: info.extendedKeyUsage,
-    keyAlgorithm: info.keyAlgorithm,
-    keySize: info.keySize,
-  };
-}
-
-export interface NewExchangedCert {
+export interface NewExchangedCert extends CertificateRecord {
   id: string;
   userId: number;
   email: string;
   certificate: Uint8Array;
   chain: Uint8Array[];
-  fingerprintSha256: string;
-  subject: string;
-  issuer: string;
-  serialNumber: string;
-  notBefore: Date;
-  notAfter: Date;
-  keyUsage: string[];
-  extendedKeyUsage: string[];
-  keyAlgorithm: string;
-  keySize: number;
   capabilities: string[];
   source: 'harvested' | 'imported';
 }
 
-const COLUMNS = `id, user_id, email, certificate, chain, fingerprint_sha256, subject, issuer, serial_number, not_before,
-  not_after, key_usage, extended_key_usage, key_algorithm, key_size, capabilities, source, first_seen_at, last_seen_at`;
+const COLUMNS = `id, user_id, email, certificate, chain, ${recordColumns()}, capabilities, source, first_seen_at,
+  last_seen_at`;
 
 export async function listExchanged(
   db: Queryable,
@@ -135,29 +100,11 @@ export async function upsertExchanged(db: Queryable, c: NewExchangedCert, retrie
   // Two messages from a new correspondent read at once both find no row (FOR UPDATE locks nothing): the first
   // insert wins, the second does nothing and decides again against the committed row (found by the load test).
   const inserted = await db.query(
-    `INSERT INTO exchanged_certificates (id, user_id, email, certificate, chain, fingerprint_sha256, subject, issuer,
-       serial_number, not_before, not_after, key_usage, extended_key_usage, key_algorithm, key_size, capabilities, source)
-     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)
+    `INSERT INTO exchanged_certificates (id, user_id, email, certificate, chain, capabilities, source,
+       ${recordColumns()})
+     VALUES ($1,$2,$3,$4,$5,$6,$7, ${recordPlaceholders(8)})
      ON CONFLICT (user_id, email) DO NOTHING RETURNING id`,
-    [
-      c.id,
-      c.userId,
-      c.email,
-      c.certificate,
-      c.chain,
-      c.fingerprintSha256,
-      c.subject,
-      c.issuer,
-      c.serialNumber,
-      c.notBefore,
-      c.notAfter,
-      c.keyUsage,
-      c.extendedKeyUsage,
-      c.keyAlgorithm,
-      c.keySize,
-      c.capabilities,
-      c.source,
-    ],
+    [c.id, c.userId, c.email, c.certificate, c.chain, c.capabilities, c.source, ...recordValues(c)],
   );
   if (inserted.length === 0) {
     if (retried) throw new Error('exchanged certificate: concurrent insert did not settle');

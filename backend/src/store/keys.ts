@@ -1,4 +1,6 @@
 /** The private_keys table: certificates with their wrapped private keys. Nothing here ever sees a plaintext key. */
+import type { CertificateRecord, CertificateRecordRow } from './certificate-record.ts';
+import { recordColumns, recordPlaceholders, recordValues } from './certificate-record.ts';
 import type { Queryable } from './db.ts';
 
 export interface WrappedKey {
@@ -11,22 +13,12 @@ export interface WrappedKey {
   ciphertext: Uint8Array;
 }
 
-export interface KeyRow {
+export interface KeyRow extends CertificateRecordRow {
   id: string;
   user_id: number;
   certificate: Uint8Array;
   chain: Uint8Array[];
-  fingerprint_sha256: string;
-  subject: string;
-  issuer: string;
-  serial_number: string;
-  not_before: Date;
-  not_after: Date;
   emails: string[];
-  key_usage: string[];
-  extended_key_usage: string[];
-  key_algorithm: string;
-  key_size: number;
   wrap_version: number;
   kdf_salt: Uint8Array;
   kdf_memory_kib: number;
@@ -40,31 +32,21 @@ export interface KeyRow {
   created_at: Date;
 }
 
-export interface NewKey {
+export interface NewKey extends CertificateRecord {
   id: string;
   userId: number;
   certificate: Uint8Array;
   chain: Uint8Array[];
-  fingerprintSha256: string;
-  subject: string;
-  issuer: string;
-  serialNumber: string;
-  notBefore: Date;
-  notAfter: Date;
   emails: string[];
-  keyUsage: string[];
-  extendedKeyUsage: string[];
-  keyAlgorithm: string;
-  keySize: number;
   wrapped: WrappedKey;
   mustChangePassphrase: boolean;
   isDefault: boolean;
   source: 'admin' | 'user';
 }
 
-export const COLUMNS = `id, user_id, certificate, chain, fingerprint_sha256, subject, issuer, serial_number, not_before,
-  not_after, emails, key_usage, extended_key_usage, key_algorithm, key_size, wrap_version, kdf_salt, kdf_memory_kib,
-  kdf_time_cost, kdf_parallelism, wrap_iv, wrapped_key, must_change_passphrase, is_default, source, created_at`;
+export const COLUMNS = `id, user_id, certificate, chain, ${recordColumns()}, emails, wrap_version, kdf_salt,
+  kdf_memory_kib, kdf_time_cost, kdf_parallelism, wrap_iv, wrapped_key, must_change_passphrase, is_default, source,
+  created_at`;
 
 /** The key columns qualified with a table alias, for joins (sessions.openSessionKeys). */
 export function qualifiedColumns(alias: string): string {
@@ -119,38 +101,29 @@ export async function findKeyByFingerprint(db: Queryable, userId: number, fp: st
 export async function insertKey(db: Queryable, k: NewKey): Promise<void> {
   if (k.isDefault) await db.query('UPDATE private_keys SET is_default = false WHERE user_id = $1', [k.userId]);
   await db.query(
-    `INSERT INTO private_keys (id, user_id, certificate, chain, fingerprint_sha256, subject, issuer, serial_number,
-       not_before, not_after, emails, key_usage, extended_key_usage, key_algorithm, key_size, wrap_version, kdf_salt,
-       kdf_memory_kib, kdf_time_cost, kdf_parallelism, wrap_iv, wrapped_key, must_change_passphrase, is_default, source)
-     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25)`,
+    `INSERT INTO private_keys (id, user_id, certificate, chain, emails, wrap_version, kdf_salt, kdf_memory_kib,
+       kdf_time_cost, kdf_parallelism, wrap_iv, wrapped_key, must_change_passphrase, is_default, source,
+       ${recordColumns()})
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15, ${recordPlaceholders(16)})`,
     [
       k.id,
       k.userId,
       k.certificate,
       k.chain,
-      k.fingerprintSha256,
-      k.subject,
-      k.issuer,
-      k.serialNumber,
-      k.notBefore,
-      k.notAfter,
       k.emails,
-      k.keyUsage,
-      k.extendedKeyUsage,
-      k.keyAlgorithm,
-      k.keySize,
-      k.wrapped.wrapVersion,
-      k.wrapped.salt,
-      k.wrapped.memoryKiB,
-      k.wrapped.timeCost,
-      k.wrapped.parallelism,
-      k.wrapped.iv,
-      k.wrapped.ciphertext,
+      ...wrapValues(k.wrapped),
       k.mustChangePassphrase,
       k.isDefault,
       k.source,
+      ...recordValues(k),
     ],
   );
+}
+
+/** A wrap's values in column order: wrap_version, kdf_salt, kdf_memory_kib, kdf_time_cost, kdf_parallelism, wrap_iv,
+ * wrapped_key. */
+function wrapValues(w: WrappedKey): unknown[] {
+  return [w.wrapVersion, w.salt, w.memoryKiB, w.timeCost, w.parallelism, w.iv, w.ciphertext];
 }
 
 /** Replace the wrap of a key. `expectCiphertext` guards against a concurrent re-wrap (compare-and-swap). */
@@ -171,13 +144,7 @@ export async function updateWrap(
     [
       userId,
       keyId,
-      wrapped.wrapVersion,
-      wrapped.salt,
-      wrapped.memoryKiB,
-      wrapped.timeCost,
-      wrapped.parallelism,
-      wrapped.iv,
-      wrapped.ciphertext,
+      ...wrapValues(wrapped),
       clearMustChange,
       expectCiphertext ?? null,
     ],

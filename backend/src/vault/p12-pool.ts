@@ -6,7 +6,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { AppError } from '../errors.ts';
-import { type Pkcs12Contents, SmimeError, type SmimeErrorCode } from '../smime/index.ts';
+import { type Pkcs12Contents, SMIME_ERROR_CODES, SmimeError, type SmimeErrorCode } from '../smime/index.ts';
 import type { P12Answer, P12Job } from './p12-worker.ts';
 
 /** A worker without work for this long ends (its thread and its share of memory come back). */
@@ -17,6 +17,11 @@ const BUSY_RETRY_AFTER_S = 5;
 const WORKER_URL = new URL('./p12-worker.ts', import.meta.url).href;
 // Worker threads do not inherit tsx's loader from --import: register it, then load the TypeScript worker.
 const BOOT = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(WORKER_URL)}); });`;
+
+/** A code that crossed the thread boundary as a string is the engine's only if the registry has it. */
+function isEngineCode(code: string | undefined): code is SmimeErrorCode {
+  return code !== undefined && Object.hasOwn(SMIME_ERROR_CODES, code);
+}
 
 interface Pending {
   resolve: (c: Pkcs12Contents) => void;
@@ -88,7 +93,7 @@ export class Pkcs12Pool {
       slot.jobId = undefined;
       if (p) {
         if ('ok' in a) p.resolve(a.ok as Pkcs12Contents);
-        else if (a.error.smime && a.error.code) p.reject(new SmimeError(a.error.code as SmimeErrorCode, a.error.message));
+        else if (a.error.smime && isEngineCode(a.error.code)) p.reject(new SmimeError(a.error.code, a.error.message));
         else p.reject(new Error(a.error.message));
       }
       slot.idle = setTimeout(() => this.retire(slot), IDLE_EXIT_MS);

@@ -15,7 +15,8 @@ import { buildPkcs12, generateCa, issueUser, toPem } from '../../../backend/src/
 import { createLogger } from '../../../backend/src/log.ts';
 import { createServices, openDatabase } from '../../../backend/src/services.ts';
 import { describeCertificate } from '../../../backend/src/smime/index.ts';
-import { certificateFacts, upsertExchanged } from '../../../backend/src/store/certificates.ts';
+import { upsertExchanged } from '../../../backend/src/store/certificates.ts';
+import { recordOf } from '../../../backend/src/store/certificate-record.ts';
 import { migrate } from '../../../backend/src/store/migrate.ts';
 import { ensureUser } from '../../../backend/src/store/users.ts';
 import { pkcs12Path } from './layout.ts';
@@ -105,7 +106,7 @@ export async function seedStack(input: SeedInput, env: NodeJS.ProcessEnv): Promi
           email: c.email,
           certificate: c.certificate,
           chain: c.chain,
-          ...certificateFacts(info),
+          ...recordOf(info),
           capabilities: EXCHANGED_CAPABILITIES,
           source: 'imported',
         });

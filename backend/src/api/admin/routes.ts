@@ -6,7 +6,8 @@
 import Router from '@koa/router';
 import { z } from 'zod';
 import { directoryOptions } from '../../directory/options.ts';
-import { directoryStatus, syncDirectory } from '../../directory/sync.ts';
+import { directoryStatus } from '../../directory/status.ts';
+import { syncDirectory } from '../../directory/sync.ts';
 import { AppError } from '../../errors.ts';
 import { countDirectory } from '../../store/directory.ts';
 import { appendAudit } from '../../store/audit.ts';

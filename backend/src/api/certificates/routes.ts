@@ -15,7 +15,7 @@ import type { PublicCertificate, Resolution } from '../contract.ts';
 import { validate } from '../middleware/body.ts';
 import { requireUser } from '../middleware/auth.ts';
 import { keyStatus, presentCertificateFacts } from '../presenters.ts';
-import { emailParam } from '../schemas.ts';
+import { emailParam, idFromPath } from '../schemas.ts';
 
 /** Addresses one resolve call may ask about: a long recipient list, not a directory dump. */
 const MAX_RESOLVE_EMAILS = 500;
@@ -77,12 +77,6 @@ function presentResolution(x: RecipientResolution): Resolution {
   };
 }
 
-function certId(raw: string | undefined): string {
-  const r = z.uuid().safeParse(raw);
-  if (!r.success) throw new AppError('CERTIFICATE_NOT_FOUND');
-  return r.data;
-}
-
 export function certificateRoutes(s: Services): Router<AppState> {
   const r = new Router<AppState>({ prefix: '/api/v1/certificates' });
   r.use(requireUser(s));
@@ -114,7 +108,7 @@ export function certificateRoutes(s: Services): Router<AppState> {
   });
 
   r.get('/:id', async (ctx) => {
-    const id = certId(ctx.params.id);
+    const id = idFromPath(ctx.params.id, 'CERTIFICATE_NOT_FOUND');
     const row = await getExchanged(s.db, ctx.state.user!.id, id);
     if (row) {
       ctx.body = { certificate: { ...present(row), pem: certificateToPem(row.certificate) } };
@@ -126,7 +120,7 @@ export function certificateRoutes(s: Services): Router<AppState> {
   });
 
   r.delete('/:id', async (ctx) => {
-    const id = certId(ctx.params.id);
+    const id = idFromPath(ctx.params.id, 'CERTIFICATE_NOT_FOUND');
     const user = ctx.state.user!;
     await s.db.transaction(async (tx) => {
       const row = await getExchanged(tx, user.id, id);

@@ -1,7 +1,6 @@
 /** /api/v1/keys: the user's own private keys (key history): list, import, details, default, adopt, delete. */
 import Router from '@koa/router';
 import { z } from 'zod';
-import { AppError } from '../../errors.ts';
 import { certificateToPem } from '../../smime/index.ts';
 import type { AppState, Services } from '../context.ts';
 import { readJson, validate } from '../middleware/body.ts';
@@ -9,18 +8,11 @@ import { requireUser } from '../middleware/auth.ts';
 import { rateLimit } from '../middleware/rate-limit.ts';
 import { presentKey } from '../presenters.ts';
 import { unlockToken } from '../session/routes.ts';
-import { base64Bytes, keyIdParam, passphrase } from '../schemas.ts';
+import { base64Bytes, idFromPath, passphrase } from '../schemas.ts';
 
 const importBody = z.strictObject({ p12: base64Bytes, password: z.string().max(1024), passphrase: passphrase.optional() });
 const adoptBody = z.strictObject({ keyPassword: passphrase, passphrase });
 const deleteBody = z.strictObject({ passphrase: passphrase.optional() });
-
-function keyId(raw: string | undefined): string {
-  const r = keyIdParam.safeParse(raw);
-  // A malformed id cannot name a key: same answer as a key that does not exist (or belongs to someone else).
-  if (!r.success) throw new AppError('KEY_NOT_FOUND');
-  return r.data;
-}
 
 export function keyRoutes(s: Services): Router<AppState> {
   const r = new Router<AppState>({ prefix: '/api/v1/keys' });
@@ -50,27 +42,28 @@ export function keyRoutes(s: Services): Router<AppState> {
   });
 
   r.get('/:id', async (ctx) => {
-    ctx.body = { key: presentKey(await s.vault.getKey(ctx.state.user!, keyId(ctx.params.id))) };
+    ctx.body = { key: presentKey(await s.vault.getKey(ctx.state.user!, idFromPath(ctx.params.id, 'KEY_NOT_FOUND'))) };
   });
 
   r.get('/:id/certificate', async (ctx) => {
-    const row = await s.vault.getKey(ctx.state.user!, keyId(ctx.params.id));
+    const row = await s.vault.getKey(ctx.state.user!, idFromPath(ctx.params.id, 'KEY_NOT_FOUND'));
     ctx.type = 'application/pem-certificate-chain';
     ctx.body = [row.certificate, ...row.chain].map(certificateToPem).join('');
   });
 
   r.put('/:id/default', async (ctx) => {
-    ctx.body = { key: presentKey(await s.vault.setDefault(ctx.state.user!, keyId(ctx.params.id))) };
+    const row = await s.vault.setDefault(ctx.state.user!, idFromPath(ctx.params.id, 'KEY_NOT_FOUND'));
+    ctx.body = { key: presentKey(row) };
   });
 
   r.post('/:id/adopt', async (ctx) => {
-    const id = keyId(ctx.params.id);
+    const id = idFromPath(ctx.params.id, 'KEY_NOT_FOUND');
     const body = await readJson(ctx, adoptBody, s.config.SMIME_MAX_JSON_BYTES);
     ctx.body = { key: presentKey(await s.vault.adoptKey(ctx.state.user!, id, body.keyPassword, body.passphrase)) };
   });
 
   r.delete('/:id', async (ctx) => {
-    const id = keyId(ctx.params.id);
+    const id = idFromPath(ctx.params.id, 'KEY_NOT_FOUND');
     const confirm = validate(z.string().max(200).optional(), ctx.query.confirm);
     // Proof that the user is there: their passphrase in the body, or an unlocked session (header or cookie).
     const body = ctx.request.length ? await readJson(ctx, deleteBody, s.config.SMIME_MAX_JSON_BYTES) : {};
