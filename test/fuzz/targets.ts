@@ -30,7 +30,7 @@ import { parsePkcs12 } from '../../backend/src/smime/pkcs12/pkcs12.ts';
 import { loadTrustAnchors } from '../../backend/src/smime/x509/pem.ts';
 import { parsedCertificate } from '../../backend/src/smime/x509/certificate.ts';
 import { DECRYPTION_STATUSES, SIGNATURE_STATUSES } from '../../backend/src/smime/types.ts';
-import { verifySignedData } from '../../backend/src/smime/cms/verify.ts';
+import { verifySignedData } from '../../backend/src/smime/cms/signed/verify.ts';
 import { FIXTURES, SHARED_CORPUS } from '../helpers/paths.ts';
 import { asnDictionary, mutateDer, mutateMime, mutatePem, type AsnDictionary, type Rng } from './lib.ts';
 

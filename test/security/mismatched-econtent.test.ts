@@ -6,7 +6,7 @@
  * from the contentType attribute the signature covers (RFC 5652 section 11.1), or content of another type signed
  * without attributes.
  *
- * Defence (backend/src/smime/cms/verify.ts): a detached signature that carries eContent is 'invalid-signature' whatever
+ * Defence (backend/src/smime/cms/signed/verify.ts): a detached signature that carries eContent is 'invalid-signature' whatever
  * the eContent says (RFC 5652 section 5.2: detached means absent); the contentType attribute must equal eContentType;
  * content other than id-data must have signed attributes. The content shown is always the content verified.
  *
@@ -18,7 +18,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { children, encoding, explicit, readOne, sequence, setOf } from '../../backend/src/smime/asn1/reader.ts';
 import { decodeBody, parseEntity } from '../../backend/src/smime/mime/index.ts';
-import { verifySignedData } from '../../backend/src/smime/cms/verify.ts';
+import { verifySignedData } from '../../backend/src/smime/cms/signed/verify.ts';
 import { CONTENT, INTERMEDIATE, PKI_DIR, PKI_NOW, ROOT, cert, key, message } from '../fixtures/pki/pki.ts';
 import { assembleSignedData, buildSignedData, type SignedDataSpec } from '../fixtures/pki/signed-data-builder.ts';
 import { Client } from '../helpers/app.ts';

@@ -6,7 +6,7 @@
  * multipart/signed swapped; the outer From changed to someone the signer is not; a second signature layer wrapped
  * around it by an untrusted signer.
  *
- * Defence (backend/src/smime/cms/verify.ts, incoming.ts): the signature is checked over exactly the bytes the reader
+ * Defence (backend/src/smime/cms/signed/verify.ts, incoming.ts): the signature is checked over exactly the bytes the reader
  * will render (the eContent, or the first part of multipart/signed); every SignerInfo is judged alone and the layer
  * takes the worst status; only the chain of S/MIME wrappers starting at the message itself protects it, nested
  * signed parts are reported as `parts`, never as the message's status; multipart/signed must have exactly two parts;
@@ -20,7 +20,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { encoding, explicit, readOne, sequence, setOf, children } from '../../backend/src/smime/asn1/reader.ts';
 import type { SignatureStatus } from '../../backend/src/smime/types.ts';
-import { verifySignedData } from '../../backend/src/smime/cms/verify.ts';
+import { verifySignedData } from '../../backend/src/smime/cms/signed/verify.ts';
 import { CONTENT, INTERMEDIATE, PKI_DIR, PKI_NOW, ROOT, cert, key, message } from '../fixtures/pki/pki.ts';
 import {
   assembleSignedData,

@@ -28,7 +28,7 @@ import type { SmimeErrorCode } from '../../backend/src/smime/errors.ts';
 import { isNonPublicAddress, MAX_AIA_BYTES, MAX_CRL_BYTES, SafeFetcher } from '../../backend/src/net/fetcher.ts';
 import { RevocationChecker } from '../../backend/src/smime/x509/revocation.ts';
 import type { SignatureEvidence } from '../../backend/src/smime/types.ts';
-import { verifySignedData } from '../../backend/src/smime/cms/verify.ts';
+import { verifySignedData } from '../../backend/src/smime/cms/signed/verify.ts';
 import type { Database } from '../../backend/src/store/db.ts';
 import { CONTENT, PKI_DIR, PKI_NOW, ROOT, message } from '../fixtures/pki/pki.ts';
 import { Client, startServer, type TestServer } from '../helpers/app.ts';

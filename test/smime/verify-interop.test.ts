@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { signContent, type DigestName } from '../../backend/src/smime/cms/signed/sign.ts';
-import { verifySignedData } from '../../backend/src/smime/cms/verify.ts';
+import { verifySignedData } from '../../backend/src/smime/cms/signed/verify.ts';
 import { CONTENT, INTERMEDIATE, PKI_DIR, PKI_NOW, ROOT, cert, key } from '../fixtures/pki/pki.ts';
 import { unavailable as reportUnavailable } from '../helpers/unavailable.ts';
 

@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { isSmimeError } from '../../backend/src/smime/errors.ts';
 import { concatBytes } from '../../backend/src/smime/asn1/reader.ts';
 import { MAX_MESSAGE_CERTIFICATES, MAX_SIGNED_DATA_BYTES, MAX_SIGNER_INFOS } from '../../backend/src/smime/limits.ts';
-import { verifySignedData } from '../../backend/src/smime/cms/verify.ts';
+import { verifySignedData } from '../../backend/src/smime/cms/signed/verify.ts';
 import { CONTENT, INTERMEDIATE, PKI_DIR, PKI_NOW, ROOT, cert, key, message } from '../fixtures/pki/pki.ts';
 import {
   assembleSignedData,

@@ -9,7 +9,7 @@ import { prng } from '../helpers/rng.ts';
 import { isSmimeError } from '../../backend/src/smime/errors.ts';
 import { explicit, readOne, sequence } from '../../backend/src/smime/asn1/reader.ts';
 import { SIGNATURE_STATUSES } from '../../backend/src/smime/types.ts';
-import { verifySignedData } from '../../backend/src/smime/cms/verify.ts';
+import { verifySignedData } from '../../backend/src/smime/cms/signed/verify.ts';
 import { CONTENT, PKI_NOW, ROOT, message } from '../fixtures/pki/pki.ts';
 import { CORPUS_NOW, corpusMessage, NO_CORPUS, NSS_TEST_CA } from '../fixtures/pki/corpus.ts';
 

@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import { isSmimeError } from '../../backend/src/smime/errors.ts';
 import { children, encoding, explicit, readOne, sequence, setOf } from '../../backend/src/smime/asn1/reader.ts';
 import type { SignatureStatus } from '../../backend/src/smime/types.ts';
-import { verifySignedData } from '../../backend/src/smime/cms/verify.ts';
+import { verifySignedData } from '../../backend/src/smime/cms/signed/verify.ts';
 import { CONTENT, INTERMEDIATE, PKI_NOW, ROOT, cert, key, message } from '../fixtures/pki/pki.ts';
 import {
   assembleSignedData,

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { RevocationChecker } from '../../backend/src/smime/x509/revocation.ts';
 import type { CheckName, SignatureEvidence, SignatureStatus } from '../../backend/src/smime/types.ts';
-import { verifySignedData, type SignedDataResult, type VerifyOptions } from '../../backend/src/smime/cms/verify.ts';
+import { verifySignedData, type SignedDataResult, type VerifyOptions } from '../../backend/src/smime/cms/signed/verify.ts';
 import { CONTENT, INTERMEDIATE, PKI_NOW, PkiServer, ROOT, cert, key, message } from '../fixtures/pki/pki.ts';
 import { buildSignedData } from '../fixtures/pki/signed-data-builder.ts';
 import { CORPUS_NOW, corpusMessage, NO_CORPUS, NSS_TEST_CA } from '../fixtures/pki/corpus.ts';

@@ -36,7 +36,7 @@ export { protectMessage, protectMessagePieces, type ProtectOptions } from './mes
 
 // ---- CMS: sign, verify, encrypt, decrypt ----
 export { signContent, signPieces, type Signer, type SignOptions } from './cms/signed/sign.ts';
-export { verifySignedData, DEFAULT_POLICY, type VerifyOptions, type VerifyPolicy } from './cms/verify.ts';
+export { verifySignedData, DEFAULT_POLICY, type VerifyOptions, type VerifyPolicy } from './cms/signed/verify.ts';
 export {
   decryptEnvelope,
   encryptEnvelope,
@@ -53,7 +53,7 @@ export { certificateToPem, loadTrustAnchors, pemToDer } from './x509/pem.ts';
 export { parsedCertificate } from './x509/certificate.ts';
 export { buildChain, type ChainProblem, type ChainResult } from './x509/chain.ts';
 export { ChainCache } from './x509/chain-cache.ts';
-export { certificatesFromCertsOnly } from './cms/certs-only.ts';
+export { certificatesFromCertsOnly } from './cms/signed/certs-only.ts';
 export { RevocationChecker, type PathRevocation, type RevocationOptions } from './x509/revocation.ts';
 // Whether a certificate may serve now (validity, key usage, purpose): one rule for mail, directory and vault.
 export {

@@ -66,7 +66,7 @@ export const MAX_HEADER_FIELD_LENGTH = 102_400;
  */
 export const MAX_BOUNDARY_LENGTH = 256;
 
-// ---- SignedData, chain building and revocation (cms/verify.ts, x509/chain.ts; issue 3) -------------------------
+// ---- SignedData, chain building and revocation (cms/signed/verify.ts, x509/chain.ts; issue 3) -----------------------
 
 /**
  * Largest SignedData accepted. The API accepts messages up to 64 MiB of base64 (README, SMIME_MAX_MESSAGE_BYTES),
@@ -103,7 +103,7 @@ export const MAX_POOL_CERTIFICATES = 1024;
 /** Certificates in one AIA caIssuers answer (a certs-only PKCS#7 may carry a bundle). */
 export const MAX_AIA_CERTIFICATES = 16;
 
-// ---- EnvelopedData and AuthEnvelopedData (cms/envelope.ts) ----------------------------------------------------
+// ---- EnvelopedData and AuthEnvelopedData (cms/enveloped/) -------------------------------------------------------
 
 /**
  * Largest encrypted content (the ciphertext, after joining a BER constructed OCTET STRING). The API accepts messages

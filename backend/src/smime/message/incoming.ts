@@ -14,7 +14,7 @@
  * the caller decides what "locked" means.
  */
 import type { DecryptionKey } from '../cms/enveloped/index.ts';
-import type { VerifyOptions } from '../cms/verify.ts';
+import type { VerifyOptions } from '../cms/signed/verify.ts';
 import { SmimeError } from '../errors.ts';
 import { decodeBody, getHeader, isMimeError, parseEntity, plainSender, type MimeEntity } from '../mime/index.ts';
 import {

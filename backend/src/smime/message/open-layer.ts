@@ -4,7 +4,7 @@
 // reported, never thrown: only a failure that is not the message's (a bug, a key provider's error) propagates.
 
 import { decryptEnvelope, inspectEnvelope, type DecryptOutcome, type EnvelopeInfo } from '../cms/enveloped/index.ts';
-import { verifySignedData, type VerifyOptions } from '../cms/verify.ts';
+import { verifySignedData, type VerifyOptions } from '../cms/signed/verify.ts';
 import { isSmimeError } from '../errors.ts';
 import { canonicalizeLineEndings, decodeBody, type MimeEntity } from '../mime/index.ts';
 import type { DecryptionStatus, SignatureEvidence, SignatureStatus } from '../types.ts';

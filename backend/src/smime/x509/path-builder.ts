@@ -5,7 +5,7 @@ import { BerError } from '../asn1/reader.ts';
 import { keyIdentifier, parsedCertificate, sameBytes, validityAt, type CertificateFacts } from './certificate.ts';
 import { pemToDer } from './pem.ts';
 import { MAX_AIA_CERTIFICATES, MAX_AIA_FETCHES, MAX_CHAIN_LENGTH, MAX_PATH_SEARCH_STEPS } from '../limits.ts';
-import { signedDataNode, signedDataParts } from '../cms/signed-data.ts';
+import { signedDataNode, signedDataParts } from '../cms/signed/read.ts';
 import { pathProblems, subjectOf, verifyIssued, type LinkResult } from './path-checks.ts';
 import type { BuildChainOptions, ChainProblem } from './chain.ts';
 import type { Fetcher } from '../types.ts';

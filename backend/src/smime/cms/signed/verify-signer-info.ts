@@ -1,10 +1,10 @@
 // The checks of a SignerInfo itself (RFC 5652 section 5): its structure and signed attributes, the signer
 // certificate it names, the message digest, the contentType attribute and the signature. verify.ts runs them in order.
 
-import { BerError, children, encoding, octets, oid, sequence, time, type Tlv } from '../asn1/reader.ts';
-import { reencode, setOf, toBytes } from '../asn1/writer.ts';
-import { digest, digestName, publicKey, signatureScheme, UnsupportedAlgorithmError, verifySignature, type SignatureScheme } from '../crypto/signature-algorithms.ts';
-import { keyIdentifier, parsedCertificate, sameBytes, type CertificateFacts } from '../x509/certificate.ts';
+import { BerError, children, encoding, octets, oid, sequence, time, type Tlv } from '../../asn1/reader.ts';
+import { reencode, setOf, toBytes } from '../../asn1/writer.ts';
+import { digest, digestName, publicKey, signatureScheme, UnsupportedAlgorithmError, verifySignature, type SignatureScheme } from '../../crypto/signature-algorithms.ts';
+import { keyIdentifier, parsedCertificate, sameBytes, type CertificateFacts } from '../../x509/certificate.ts';
 import {
   type HashName,
   OID_AES128_CBC,
@@ -19,8 +19,8 @@ import {
   OID_MESSAGE_DIGEST,
   OID_SIGNING_TIME,
   OID_SMIME_CAPABILITIES,
-} from '../asn1/oids.ts';
-import type { Attribute, SignerInfoParts } from './signed-data.ts';
+} from '../../asn1/oids.ts';
+import type { Attribute, SignerInfoParts } from './read.ts';
 import type { Context, Evidence } from './verify-evidence.ts';
 
 /** RFC 5652 section 11 and RFC 8551 section 2.5.2: the signed attributes we read. */

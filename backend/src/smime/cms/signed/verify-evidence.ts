@@ -1,11 +1,11 @@
 // What verify.ts hands each step of a SignerInfo's evaluation: the settings, the message's context, and the
 // Evidence that collects each check and the statuses it implies.
 
-import type { RevocationChecker } from '../x509/revocation.ts';
-import type { Check, CheckName, Fetcher, SignatureEvidence, SignatureStatus } from '../types.ts';
-import { SIGNATURE_STATUSES } from '../types.ts';
+import type { RevocationChecker } from '../../x509/revocation.ts';
+import type { Check, CheckName, Fetcher, SignatureEvidence, SignatureStatus } from '../../types.ts';
+import { SIGNATURE_STATUSES } from '../../types.ts';
 import type { VerifyPolicy } from './verify.ts';
-import type { HashName } from '../asn1/oids.ts';
+import type { HashName } from '../../asn1/oids.ts';
 
 export interface Settings {
   anchors: Uint8Array[];

@@ -24,14 +24,14 @@ import {
   smallInteger,
   UNIVERSAL,
   type Tlv,
-} from '../asn1/reader.ts';
+} from '../../asn1/reader.ts';
 import {
   MAX_MESSAGE_CERTIFICATES,
   MAX_SIGNED_ATTRIBUTES,
   MAX_SIGNED_ATTRIBUTES_BYTES,
   MAX_SIGNER_INFOS,
-} from '../limits.ts';
-import { OID_SIGNED_DATA } from '../asn1/oids.ts';
+} from '../../limits.ts';
+import { OID_SIGNED_DATA } from '../../asn1/oids.ts';
 
 export interface Attribute {
   oid: string;

@@ -1,16 +1,16 @@
 // The checks of the signer's certificate and its path (RFC 5280, RFC 8550): chain, validity at signing and now, key
 // usage, extended key usage, the From address, revocation and the algorithm policy. verify.ts runs them in order.
 
-import { BerError } from '../asn1/reader.ts';
-import { publicKey, signatureScheme, UnsupportedAlgorithmError, type SignatureScheme } from '../crypto/signature-algorithms.ts';
-import { parsedCertificate, validityAt, type CertificateFacts } from '../x509/certificate.ts';
-import { describeParsed } from '../x509/describe.ts';
-import { buildChain, type ChainProblem, type ChainResult } from '../x509/chain.ts';
-import type { CertificateSummary, SignatureStatus } from '../types.ts';
+import { BerError } from '../../asn1/reader.ts';
+import { publicKey, signatureScheme, UnsupportedAlgorithmError, type SignatureScheme } from '../../crypto/signature-algorithms.ts';
+import { parsedCertificate, validityAt, type CertificateFacts } from '../../x509/certificate.ts';
+import { describeParsed } from '../../x509/describe.ts';
+import { buildChain, type ChainProblem, type ChainResult } from '../../x509/chain.ts';
+import type { CertificateSummary, SignatureStatus } from '../../types.ts';
 import type { VerifyPolicy } from './verify.ts';
 import { SCHEME_LABELS } from './verify-signer-info.ts';
 import type { Context, Evidence, Settings } from './verify-evidence.ts';
-import { type HashName, OID_ANY_EXTENDED_KEY_USAGE, OID_KP_EMAIL_PROTECTION } from '../asn1/oids.ts';
+import { type HashName, OID_ANY_EXTENDED_KEY_USAGE, OID_KP_EMAIL_PROTECTION } from '../../asn1/oids.ts';
 
 export type SignerSummary = CertificateSummary & { keyAlgorithm: string; keySize: number };
 

@@ -1,12 +1,12 @@
 // A "certs-only" SignedData (RFC 8551 section 3.6): no content, no signers, only certificates. Outlook publishes a
 // user's certificate(s) in the directory this way (userSMIMECertificate, RFC 2798 section 2.8), often with the issuing
 // CA's, and CAs serve intermediates at AIA caIssuers URLs as .p7c files. Read with the same reader as a signed
-// message (signed-data.ts), so there is one SignedData parser with one set of limits.
+// message (read.ts), so there is one SignedData parser with one set of limits.
 
-import { BerError } from '../asn1/reader.ts';
-import { SmimeError } from '../errors.ts';
-import { parsedCertificate } from '../x509/certificate.ts';
-import { signedDataNode, signedDataParts } from './signed-data.ts';
+import { BerError } from '../../asn1/reader.ts';
+import { SmimeError } from '../../errors.ts';
+import { parsedCertificate } from '../../x509/certificate.ts';
+import { signedDataNode, signedDataParts } from './read.ts';
 
 /**
  * The DER of every X.509 certificate in a certs-only SignedData, byte for byte as it was given (a fingerprint must

@@ -51,12 +51,12 @@
  *   differs (unsorted SET OF, BER lengths) and the DER form fails, the bytes as sent are tried too: both are the same
  *   attribute values, so this accepts nothing new, and it matches what OpenSSL and Bouncy Castle tolerate.
  */
-import { SmimeError } from '../errors.ts';
-import { BerError, concatBytes, type Tlv } from '../asn1/reader.ts';
-import { MAX_SIGNED_DATA_BYTES } from '../limits.ts';
-import { signedDataNode, signedDataParts, type SignedDataParts, type SignerInfoParts } from './signed-data.ts';
-import type { RevocationChecker } from '../x509/revocation.ts';
-import type { Fetcher, SignatureEvidence } from '../types.ts';
+import { SmimeError } from '../../errors.ts';
+import { BerError, concatBytes, type Tlv } from '../../asn1/reader.ts';
+import { MAX_SIGNED_DATA_BYTES } from '../../limits.ts';
+import { signedDataNode, signedDataParts, type SignedDataParts, type SignerInfoParts } from './read.ts';
+import type { RevocationChecker } from '../../x509/revocation.ts';
+import type { Fetcher, SignatureEvidence } from '../../types.ts';
 import { Evidence, malformed, type Context, type Settings } from './verify-evidence.ts';
 import { capabilities, contentTypeCheck, digestCheck, findSigner, signatureCheck, signingTimeOf, structure } from './verify-signer-info.ts';
 import {
