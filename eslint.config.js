@@ -4,14 +4,37 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 /** Reaching into the engine past its entry point, or into the demo from the product. */
-const ENGINE_ENTRY_ONLY = { regex: '(^|/)smime/(?!index\\.ts$)', message: 'Import the engine through backend/src/smime/index.ts only (issue 13).' };
-const NOT_THE_DEMO = { regex: '(^|/)demo/', message: 'The product does not import the demo; the demo imports the product (issue 12).' };
-const NO_HTTP = [{ name: 'koa', message: 'Only api/ knows HTTP.' }, { name: '@koa/router', message: 'Only api/ knows HTTP.' }];
+const ENGINE_ENTRY_ONLY = {
+  regex: '(^|/)smime/(?!index\\.ts$)',
+  message: 'Import the engine through backend/src/smime/index.ts only (issue 13).',
+};
+const NOT_THE_DEMO = {
+  regex: '(^|/)demo/',
+  message: 'The product does not import the demo; the demo imports the product (issue 12).',
+};
+const NO_HTTP = [
+  { name: 'koa', message: 'Only api/ knows HTTP.' },
+  { name: '@koa/router', message: 'Only api/ knows HTTP.' },
+];
 
 /** Modules through which code reaches the network or serves it: the engine never does either. */
-const NETWORK_AND_SERVERS = ['node:http', 'node:https', 'node:net', 'node:dns', 'node:tls', 'node:dgram', 'node:child_process', 'pg', 'koa', '@koa/router', 'ldapts', '@electric-sql/pglite'].map(
-  (name) => ({ name, message: 'The engine is pure (issue 13): the network and the database are handed to it, never imported.' }),
-);
+const NETWORK_AND_SERVERS = [
+  'node:http',
+  'node:https',
+  'node:net',
+  'node:dns',
+  'node:tls',
+  'node:dgram',
+  'node:child_process',
+  'pg',
+  'koa',
+  '@koa/router',
+  'ldapts',
+  '@electric-sql/pglite',
+].map((name) => ({
+  name,
+  message: 'The engine is pure (issue 13): the network and the database are handed to it, never imported.',
+}));
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', 'data/**', 'test-output/**', 'plugin/dist/**', 'frontend/dist/**'] },
@@ -24,7 +47,11 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': [
         'error',
         // node:test's describe/test return promises the runner itself awaits.
-        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['describe', 'test', 'it', 'suite'] }] },
+        {
+          allowForKnownSafeCalls: [
+            { from: 'package', package: 'node:test', name: ['describe', 'test', 'it', 'suite'] },
+          ],
+        },
       ],
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
@@ -38,13 +65,24 @@ export default tseslint.config(
     // registry, ../errors.ts, which imports nothing), no HTTP, no database, no network, no environment.
     files: ['backend/src/smime/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: [...NETWORK_AND_SERVERS, { name: 'node:fs', message: 'The engine does no I/O.' }, { name: 'node:fs/promises', message: 'The engine does no I/O.' }],
-        patterns: [{
-          regex: '^(\\.\\./)+(?!errors\\.ts$)(store|vault|mail|api|directory|audit|auth|cli|demo|net)/|^(\\.\\./)+(config|production|server|services|log|secrets|trust-anchors|main)\\.ts$',
-          message: 'The engine is pure (issue 13): it gets what it needs as arguments (a Fetcher, anchors, keys), never from the product.',
-        }],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            ...NETWORK_AND_SERVERS,
+            { name: 'node:fs', message: 'The engine does no I/O.' },
+            { name: 'node:fs/promises', message: 'The engine does no I/O.' },
+          ],
+          patterns: [
+            {
+              regex:
+                '^(\\.\\./)+(?!errors\\.ts$)(store|vault|mail|api|directory|audit|auth|cli|demo|net)/|^(\\.\\./)+(config|production|server|services|log|secrets|trust-anchors|main)\\.ts$',
+              message:
+                'The engine is pure (issue 13): it gets what it needs as arguments (a Fetcher, anchors, keys), never from the product.',
+            },
+          ],
+        },
+      ],
     },
   },
   {
@@ -52,21 +90,24 @@ export default tseslint.config(
     files: ['backend/src/**/*.ts'],
     ignores: ['backend/src/smime/**', 'backend/src/demo/**', 'backend/src/api/contract.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [
-          ENGINE_ENTRY_ONLY,
-          NOT_THE_DEMO,
-        ],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [ENGINE_ENTRY_ONLY, NOT_THE_DEMO],
+        },
+      ],
     },
   },
   {
     // The demo, benchmarks and scripts may use the demo's PKI, but they too reach the engine through its entry only.
     files: ['backend/src/demo/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts', 'plugin/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [ENGINE_ENTRY_ONLY],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [ENGINE_ENTRY_ONLY],
+        },
+      ],
     },
   },
   {
@@ -74,43 +115,76 @@ export default tseslint.config(
     // pull the whole engine (node:crypto) into the browser bundle.
     files: ['backend/src/api/contract.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ regex: '(^|/)smime/(?!types\\.ts$)', message: 'The contract imports only the status vocabulary.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '(^|/)smime/(?!types\\.ts$)', message: 'The contract imports only the status vocabulary.' },
+          ],
+        },
+      ],
     },
   },
   {
     // Store, vault, directory, mail and audit know no HTTP; the store knows nothing above it.
-    files: ['backend/src/store/**/*.ts', 'backend/src/vault/**/*.ts', 'backend/src/directory/**/*.ts', 'backend/src/mail/**/*.ts', 'backend/src/audit/**/*.ts'],
+    files: [
+      'backend/src/store/**/*.ts',
+      'backend/src/vault/**/*.ts',
+      'backend/src/directory/**/*.ts',
+      'backend/src/mail/**/*.ts',
+      'backend/src/audit/**/*.ts',
+    ],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: NO_HTTP,
-        patterns: [
-          { regex: '(^|/)api/(?!contract\\.ts$)', message: 'Only api/ knows HTTP (data flows api -> vault/smime/directory/mail -> store).' },
-          ENGINE_ENTRY_ONLY,
-          NOT_THE_DEMO,
-        ],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: NO_HTTP,
+          patterns: [
+            {
+              regex: '(^|/)api/(?!contract\\.ts$)',
+              message: 'Only api/ knows HTTP (data flows api -> vault/smime/directory/mail -> store).',
+            },
+            ENGINE_ENTRY_ONLY,
+            NOT_THE_DEMO,
+          ],
+        },
+      ],
     },
   },
   {
     files: ['backend/src/store/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: NO_HTTP,
-        patterns: [
-          { regex: '^\\.\\./(api|vault|mail|directory|audit|cli)/', message: 'The store knows nothing above it: it is called, it calls nothing of the product.' },
-          ENGINE_ENTRY_ONLY,
-          NOT_THE_DEMO,
-        ],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: NO_HTTP,
+          patterns: [
+            {
+              regex: '^\\.\\./(api|vault|mail|directory|audit|cli)/',
+              message: 'The store knows nothing above it: it is called, it calls nothing of the product.',
+            },
+            ENGINE_ENTRY_ONLY,
+            NOT_THE_DEMO,
+          ],
+        },
+      ],
     },
   },
   {
     // The frontend talks to the backend over HTTP only; it compiles against the API contract and nothing else of it.
     files: ['frontend/src/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [{ regex: '(^|/)backend/(?!src/api/contract\\.ts$)', message: 'The frontend knows the backend only through the HTTP API (backend/src/api/contract.ts).' }],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)backend/(?!src/api/contract\\.ts$)',
+              message: 'The frontend knows the backend only through the HTTP API (backend/src/api/contract.ts).',
+            },
+          ],
+        },
+      ],
     },
   },
   {
@@ -137,7 +211,16 @@ export default tseslint.config(
     files: ['plugin/roundcube/**/*.js'],
     languageOptions: {
       sourceType: 'script',
-      globals: { window: 'readonly', document: 'readonly', location: 'readonly', fetch: 'readonly', Event: 'readonly', DOMParser: 'readonly', setInterval: 'readonly', clearTimeout: 'readonly' },
+      globals: {
+        window: 'readonly',
+        document: 'readonly',
+        location: 'readonly',
+        fetch: 'readonly',
+        Event: 'readonly',
+        DOMParser: 'readonly',
+        setInterval: 'readonly',
+        clearTimeout: 'readonly',
+      },
     },
   },
 );

@@ -24,7 +24,15 @@ import { syncDirectory } from '../backend/src/directory/sync.ts';
 import { certificateToPem } from '../backend/src/smime/index.ts';
 import { openPostgres, wrapPGlite, type Database } from '../backend/src/store/db.ts';
 import { migrate } from '../backend/src/store/migrate.ts';
-import { BASE_DN, PEOPLE_DN, personLdif, slapdMissing, startSlapd, SYNC_DN, SYNC_PASSWORD } from '../test/fixtures/ldap/slapd.ts';
+import {
+  BASE_DN,
+  PEOPLE_DN,
+  personLdif,
+  slapdMissing,
+  startSlapd,
+  SYNC_DN,
+  SYNC_PASSWORD,
+} from '../test/fixtures/ldap/slapd.ts';
 import { median, printTable, type Row } from './table.ts';
 
 /** The issue's figure. */
@@ -33,7 +41,16 @@ const PAGE_SIZE = 500;
 /** Repetitions of each timed read (median); a full sync into an empty database runs once per database. */
 const REPEAT = 3;
 const FILTER = '(&(mail=*)(|(userCertificate=*)(userSMIMECertificate=*)))';
-const ATTRIBUTES = ['mail', 'proxyAddresses', 'userCertificate;binary', 'userSMIMECertificate', 'entryUUID', 'objectGUID', 'modifyTimestamp', 'uSNChanged'];
+const ATTRIBUTES = [
+  'mail',
+  'proxyAddresses',
+  'userCertificate;binary',
+  'userSMIMECertificate',
+  'entryUUID',
+  'objectGUID',
+  'modifyTimestamp',
+  'uSNChanged',
+];
 const BENCH_DB_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 /** The bench CA (self-signed, the directory's trust anchor) and `n` certificates it issued. */
@@ -47,7 +64,8 @@ async function issueCertificates(n: number): Promise<{ ca: Uint8Array; certs: Ui
     ['sign', 'verify'],
   );
   const spki = pkijs.PublicKeyInfo.fromBER(await crypto.subtle.exportKey('spki', user.publicKey));
-  const cn = (v: string) => new pkijs.AttributeTypeAndValue({ type: '2.5.4.3', value: new asn1js.Utf8String({ value: v }) });
+  const cn = (v: string) =>
+    new pkijs.AttributeTypeAndValue({ type: '2.5.4.3', value: new asn1js.Utf8String({ value: v }) });
   const now = Date.now();
   // The CA's own certificate: since issue 12 a directory certificate counts only when it chains to a trust anchor.
   const root = new pkijs.Certificate();
@@ -59,9 +77,17 @@ async function issueCertificates(n: number): Promise<{ ca: Uint8Array; certs: Ui
   root.notAfter.value = new Date(now + 10 * 365 * 86_400_000);
   root.subjectPublicKeyInfo = pkijs.PublicKeyInfo.fromBER(await crypto.subtle.exportKey('spki', ca.publicKey));
   root.extensions = [
-    new pkijs.Extension({ extnID: '2.5.29.19', critical: true, extnValue: new pkijs.BasicConstraints({ cA: true }).toSchema().toBER(false) }),
+    new pkijs.Extension({
+      extnID: '2.5.29.19',
+      critical: true,
+      extnValue: new pkijs.BasicConstraints({ cA: true }).toSchema().toBER(false),
+    }),
     // keyCertSign (bit 5) and cRLSign (bit 6): 0b0000_0110, 1 unused bit.
-    new pkijs.Extension({ extnID: '2.5.29.15', critical: true, extnValue: new asn1js.BitString({ valueHex: new Uint8Array([0x06]).buffer, unusedBits: 1 }).toBER(false) }),
+    new pkijs.Extension({
+      extnID: '2.5.29.15',
+      critical: true,
+      extnValue: new asn1js.BitString({ valueHex: new Uint8Array([0x06]).buffer, unusedBits: 1 }).toBER(false),
+    }),
   ];
   await root.sign(ca.privateKey, 'SHA-256');
   const out: Uint8Array[] = [];
@@ -78,7 +104,9 @@ async function issueCertificates(n: number): Promise<{ ca: Uint8Array; certs: Ui
     c.extensions = [
       new pkijs.Extension({
         extnID: '2.5.29.17',
-        extnValue: new pkijs.GeneralNames({ names: [new pkijs.GeneralName({ type: 1, value: email })] }).toSchema().toBER(false),
+        extnValue: new pkijs.GeneralNames({ names: [new pkijs.GeneralName({ type: 1, value: email })] })
+          .toSchema()
+          .toBER(false),
       }),
       new pkijs.Extension({
         extnID: '2.5.29.15',
@@ -86,7 +114,10 @@ async function issueCertificates(n: number): Promise<{ ca: Uint8Array; certs: Ui
         // digitalSignature (bit 0) and keyEncipherment (bit 2): 0b1010_0000, 5 unused bits.
         extnValue: new asn1js.BitString({ valueHex: new Uint8Array([0xa0]).buffer, unusedBits: 5 }).toBER(false),
       }),
-      new pkijs.Extension({ extnID: '2.5.29.37', extnValue: new pkijs.ExtKeyUsage({ keyPurposes: ['1.3.6.1.5.5.7.3.4'] }).toSchema().toBER(false) }),
+      new pkijs.Extension({
+        extnID: '2.5.29.37',
+        extnValue: new pkijs.ExtKeyUsage({ keyPurposes: ['1.3.6.1.5.5.7.3.4'] }).toSchema().toBER(false),
+      }),
     ];
     await c.sign(ca.privateKey, 'SHA-256');
     out.push(new Uint8Array(c.toSchema(true).toBER(false)));
@@ -98,7 +129,23 @@ function ldapsearchMs(url: string, caFile: string): { ms: number; entries: numbe
   const t = performance.now();
   const r = spawnSync(
     'ldapsearch',
-    ['-LLL', '-x', '-ZZ', '-H', url, '-D', SYNC_DN, '-w', SYNC_PASSWORD, '-b', PEOPLE_DN, '-E', `pr=${PAGE_SIZE}/noprompt`, FILTER, ...ATTRIBUTES],
+    [
+      '-LLL',
+      '-x',
+      '-ZZ',
+      '-H',
+      url,
+      '-D',
+      SYNC_DN,
+      '-w',
+      SYNC_PASSWORD,
+      '-b',
+      PEOPLE_DN,
+      '-E',
+      `pr=${PAGE_SIZE}/noprompt`,
+      FILTER,
+      ...ATTRIBUTES,
+    ],
     { env: { ...process.env, LDAPTLS_CACERT: caFile }, maxBuffer: 1 << 30, encoding: 'latin1' },
   );
   const ms = performance.now() - t;
@@ -173,7 +220,8 @@ export async function benchDirectory(): Promise<Row[]> {
         proxyAddresses: [`SMTP:user${i}@bench.example.org`, `smtp:u${i}@bench.example.org`],
         certificates: [der],
         // Spread over the past weeks, a minute apart, as in a living directory (slapadd keeps the given value).
-        modifyTimestamp: new Date(Date.UTC(2026, 0, 1) + i * 60_000).toISOString().replace(/[-:T]/g, '').slice(0, 14) + 'Z',
+        modifyTimestamp:
+          new Date(Date.UTC(2026, 0, 1) + i * 60_000).toISOString().replace(/[-:T]/g, '').slice(0, 14) + 'Z',
       }),
     )
     .join('');
@@ -196,7 +244,8 @@ export async function benchDirectory(): Promise<Row[]> {
     )!;
     // Reference: ldapsearch reading the same entries, same page size, StartTLS, the same account and attributes.
     const refRuns = Array.from({ length: REPEAT }, () => ldapsearchMs(slapd.url, slapd.caFile));
-    if (refRuns.some((r) => r.entries !== ENTRIES)) throw new Error(`ldapsearch read ${refRuns.map((r) => r.entries).join('/')} entries`);
+    if (refRuns.some((r) => r.entries !== ENTRIES))
+      throw new Error(`ldapsearch read ${refRuns.map((r) => r.entries).join('/')} entries`);
     const ref = median(refRuns.map((r) => r.ms));
 
     const reads: number[] = [];
@@ -205,7 +254,13 @@ export async function benchDirectory(): Promise<Row[]> {
       if (r.entries !== ENTRIES) throw new Error(`ldapts read ${r.entries} entries`);
       reads.push(r.ms);
     }
-    rows.push({ what: `LDAP read alone, ${ENTRIES} entries (ldapts, no database)`, ours: median(reads), ref, unit: 'ms', note: 'ref: ldapsearch -ZZ -E pr=500' });
+    rows.push({
+      what: `LDAP read alone, ${ENTRIES} entries (ldapts, no database)`,
+      ours: median(reads),
+      ref,
+      unit: 'ms',
+      note: 'ref: ldapsearch -ZZ -E pr=500',
+    });
 
     const targets: [string, () => Promise<{ db: Database; close: () => Promise<void> } | undefined>][] = [
       ['PGlite', freshPGlite],
@@ -214,7 +269,12 @@ export async function benchDirectory(): Promise<Row[]> {
     for (const [name, open] of targets) {
       const target = await open();
       if (!target) {
-        rows.push({ what: `full sync on ${name}`, ours: Number.NaN, unit: 'ms', note: 'PostgreSQL not reachable: skipped' });
+        rows.push({
+          what: `full sync on ${name}`,
+          ours: Number.NaN,
+          unit: 'ms',
+          note: 'PostgreSQL not reachable: skipped',
+        });
         continue;
       }
       try {
@@ -223,15 +283,28 @@ export async function benchDirectory(): Promise<Row[]> {
         const firstMs = performance.now() - t;
         if (first.entriesSeen !== ENTRIES || first.certificatesAdded !== ENTRIES || first.certificatesRejected !== 0)
           throw new Error(`first sync: ${JSON.stringify({ ...first, rejected: first.rejected.slice(0, 3) })}`);
-        rows.push({ what: `full sync, ${ENTRIES} entries into an empty ${name}`, ours: firstMs, ref, unit: 'ms', note: `${ENTRIES} certificates added` });
+        rows.push({
+          what: `full sync, ${ENTRIES} entries into an empty ${name}`,
+          ours: firstMs,
+          ref,
+          unit: 'ms',
+          note: `${ENTRIES} certificates added`,
+        });
         const again: number[] = [];
         for (let i = 0; i < REPEAT; i++) {
           t = performance.now();
           const s = await syncDirectory(target.db, opts, { mode: 'full' });
           again.push(performance.now() - t);
-          if (s.certificatesAdded + s.certificatesRemoved + s.certificatesUpdated !== 0) throw new Error('a repeated full sync changed something');
+          if (s.certificatesAdded + s.certificatesRemoved + s.certificatesUpdated !== 0)
+            throw new Error('a repeated full sync changed something');
         }
-        rows.push({ what: `full sync again, nothing changed (${name})`, ours: median(again), ref, unit: 'ms', note: 'reads and compares all' });
+        rows.push({
+          what: `full sync again, nothing changed (${name})`,
+          ours: median(again),
+          ref,
+          unit: 'ms',
+          note: 'reads and compares all',
+        });
         const inc: number[] = [];
         for (let i = 0; i < REPEAT; i++) {
           t = performance.now();
@@ -239,13 +312,28 @@ export async function benchDirectory(): Promise<Row[]> {
           inc.push(performance.now() - t);
           if (s.mode !== 'incremental') throw new Error('expected an incremental sync');
         }
-        rows.push({ what: `incremental sync, nothing changed (${name})`, ours: median(inc), unit: 'ms', note: 'modifyTimestamp watermark' });
+        rows.push({
+          what: `incremental sync, nothing changed (${name})`,
+          ours: median(inc),
+          unit: 'ms',
+          note: 'modifyTimestamp watermark',
+        });
       } finally {
         await target.close();
       }
     }
-    rows.push({ what: `setup: issue ${ENTRIES} certificates (pkijs, EC CA)`, ours: issueMs, unit: 'ms', note: 'not part of the sync' });
-    rows.push({ what: `setup: slapadd ${ENTRIES} entries + start slapd`, ours: loadMs, unit: 'ms', note: 'not part of the sync' });
+    rows.push({
+      what: `setup: issue ${ENTRIES} certificates (pkijs, EC CA)`,
+      ours: issueMs,
+      unit: 'ms',
+      note: 'not part of the sync',
+    });
+    rows.push({
+      what: `setup: slapadd ${ENTRIES} entries + start slapd`,
+      ours: loadMs,
+      unit: 'ms',
+      note: 'not part of the sync',
+    });
   } finally {
     await slapd.stop();
     rmSync(work, { recursive: true, force: true });

@@ -123,7 +123,14 @@ async function pool<T>(items: T[], limit: number, fn: (item: T, i: number) => Pr
   );
 }
 
-async function call(base: string, method: string, path: string, bearer: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {
+async function call(
+  base: string,
+  method: string,
+  path: string,
+  bearer: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Response> {
   const isRaw = Buffer.isBuffer(body);
   const res = await fetch(base + path, {
     method,
@@ -144,7 +151,8 @@ export async function benchLoad(): Promise<Row[]> {
   const durationS = env('LOAD_DURATION_S', 15);
   const maxRequests = Math.max(env('LOAD_MAX_REQUESTS', 4000), connections);
   const burst = Math.min(env('LOAD_UNLOCK_BURST', 40), users);
-  const baseUrl = process.env.LOAD_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const baseUrl =
+    process.env.LOAD_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
   const work = mkdtempSync(join(tmpdir(), 'smime-load-'));
   const dbName = `smime_load_${randomBytes(6).toString('hex')}`;
@@ -171,7 +179,13 @@ export async function benchLoad(): Promise<Row[]> {
     const keyPairs = await Promise.all(Array.from({ length: Math.min(users, KEY_PAIRS) }, () => generateRsa()));
     await pool(emails, 4, async (email, i) => {
       const issued = await issueUser(ca, { name: `Load User ${i}`, email, keyPair: keyPairs[i % keyPairs.length]! });
-      p12s[i] = await buildPkcs12({ certificate: issued.certificate, chain: [ca.certificate], pkcs8: issued.pkcs8, password: 'p12 password', friendlyName: email });
+      p12s[i] = await buildPkcs12({
+        certificate: issued.certificate,
+        chain: [ca.certificate],
+        pkcs8: issued.pkcs8,
+        password: 'p12 password',
+        friendlyName: email,
+      });
     });
 
     // ---- the real server ------------------------------------------------------------------------------------------
@@ -180,7 +194,11 @@ export async function benchLoad(): Promise<Row[]> {
     // The server's settings are the defaults, except what is set below and the tuning knobs under test
     // (SMIME_ARGON2_*, DATABASE_POOL_SIZE), which pass through from this environment.
     for (const [k, v] of Object.entries(process.env))
-      if (v !== undefined && ((!k.startsWith('SMIME_') && !k.startsWith('LDAP_') && k !== 'DATABASE_URL') || TUNING.test(k))) serverEnv[k] = v;
+      if (
+        v !== undefined &&
+        ((!k.startsWith('SMIME_') && !k.startsWith('LDAP_') && k !== 'DATABASE_URL') || TUNING.test(k))
+      )
+        serverEnv[k] = v;
     Object.assign(serverEnv, {
       DATABASE_URL: dbUrl.toString(),
       PORT: String(port),
@@ -211,7 +229,10 @@ export async function benchLoad(): Promise<Row[]> {
     const exited = new Promise<number | null>((r) => server!.once('exit', r));
     const base = `http://127.0.0.1:${port}`;
     for (let i = 0; ; i++) {
-      const ok = await fetch(`${base}/healthz`).then((r) => r.ok, () => false);
+      const ok = await fetch(`${base}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) break;
       if (i > 600 || server.exitCode !== null) throw new Error(`server did not start:\n${serverLog.join('')}`);
       await new Promise((r) => setTimeout(r, 100));
@@ -219,12 +240,23 @@ export async function benchLoad(): Promise<Row[]> {
     const serverPid = server.pid!;
 
     // ---- users: own key imported through the vault, unlocked, each knowing the next user's certificate ----------
-    const config = loadConfig({ SMIME_JWT_SECRET: JWT_SECRET, SMIME_ADMIN_TOKEN: ADMIN_TOKEN, SMIME_DATA_DIR: join(work, 'data') });
+    const config = loadConfig({
+      SMIME_JWT_SECRET: JWT_SECRET,
+      SMIME_ADMIN_TOKEN: ADMIN_TOKEN,
+      SMIME_DATA_DIR: join(work, 'data'),
+    });
     const people: User[] = [];
-    for (const email of emails) people.push({ email, bearer: await issueUserToken(config, email, config.SMIME_JWT_MAX_LIFETIME_S), unlock: '' });
+    for (const email of emails)
+      people.push({ email, bearer: await issueUserToken(config, email, config.SMIME_JWT_MAX_LIFETIME_S), unlock: '' });
     await pool(people, 8, async (u, i) => {
-      await call(base, 'POST', '/api/v1/keys', u.bearer, { p12: Buffer.from(p12s[i]!).toString('base64'), password: 'p12 password', passphrase: PASSPHRASE });
-      const r = (await (await call(base, 'POST', '/api/v1/session/unlock', u.bearer, { passphrase: PASSPHRASE, delivery: 'header' })).json()) as { unlockToken: string };
+      await call(base, 'POST', '/api/v1/keys', u.bearer, {
+        p12: Buffer.from(p12s[i]!).toString('base64'),
+        password: 'p12 password',
+        passphrase: PASSPHRASE,
+      });
+      const r = (await (
+        await call(base, 'POST', '/api/v1/session/unlock', u.bearer, { passphrase: PASSPHRASE, delivery: 'header' })
+      ).json()) as { unlockToken: string };
       u.unlock = r.unlockToken;
     });
     const next = (i: number) => (i + 1) % users;
@@ -232,12 +264,24 @@ export async function benchLoad(): Promise<Row[]> {
     await pool(people, 8, async (u, i) => {
       const signer = people[next(i)]!;
       const signed = Buffer.from(
-        await (await call(base, 'POST', '/api/v1/messages/outgoing?sign=true', signer.bearer, message(signer.email, u.email, 1000), { 'x-smime-unlock': signer.unlock })).arrayBuffer(),
+        await (
+          await call(
+            base,
+            'POST',
+            '/api/v1/messages/outgoing?sign=true',
+            signer.bearer,
+            message(signer.email, u.email, 1000),
+            { 'x-smime-unlock': signer.unlock },
+          )
+        ).arrayBuffer(),
       );
-      const seen = (await (await call(base, 'POST', '/api/v1/messages/incoming', u.bearer, signed, { 'x-smime-unlock': u.unlock })).json()) as {
+      const seen = (await (
+        await call(base, 'POST', '/api/v1/messages/incoming', u.bearer, signed, { 'x-smime-unlock': u.unlock })
+      ).json()) as {
         harvested: { outcome: string }[];
       };
-      if (seen.harvested[0]?.outcome !== 'added') throw new Error(`${u.email} did not harvest ${signer.email}: ${JSON.stringify(seen)}`);
+      if (seen.harvested[0]?.outcome !== 'added')
+        throw new Error(`${u.email} did not harvest ${signer.email}: ${JSON.stringify(seen)}`);
     });
     const setupS = (Date.now() - t0) / 1000;
 
@@ -248,7 +292,14 @@ export async function benchLoad(): Promise<Row[]> {
     const phase = async (
       name: string,
       build: (i: number) => { path: string; user: User; body: Buffer | string; contentType: string },
-      opts: { duration?: number; amount?: number; maxRequests?: number; connections?: number; timeout?: number; onOk?: (i: number, body: string) => void } = {},
+      opts: {
+        duration?: number;
+        amount?: number;
+        maxRequests?: number;
+        connections?: number;
+        timeout?: number;
+        onOk?: (i: number, body: string) => void;
+      } = {},
       alongside?: () => Promise<void>,
     ): Promise<PhaseResult> => {
       let counter = 0;
@@ -267,7 +318,9 @@ export async function benchLoad(): Promise<Row[]> {
         url: base,
         connections: opts.connections ?? connections,
         timeout: opts.timeout ?? REQUEST_TIMEOUT_S,
-        ...(opts.amount ? { amount: opts.amount } : { duration: opts.duration ?? durationS, maxOverallRequests: opts.maxRequests ?? maxRequests }),
+        ...(opts.amount
+          ? { amount: opts.amount }
+          : { duration: opts.duration ?? durationS, maxOverallRequests: opts.maxRequests ?? maxRequests }),
         requests: [
           {
             method: 'POST',
@@ -279,7 +332,11 @@ export async function benchLoad(): Promise<Row[]> {
                 ...req,
                 path: r.path,
                 body: r.body,
-                headers: { authorization: `Bearer ${r.user.bearer}`, 'x-smime-unlock': r.user.unlock, 'content-type': r.contentType },
+                headers: {
+                  authorization: `Bearer ${r.user.bearer}`,
+                  'x-smime-unlock': r.user.unlock,
+                  'content-type': r.contentType,
+                },
               };
             },
             onResponse: (status: number, body: string, context: Record<string, unknown>) => {
@@ -301,7 +358,9 @@ export async function benchLoad(): Promise<Row[]> {
       sample();
       const errs = result.errors + result.timeouts + result.non2xx;
       if (errs > 0)
-        failures.push(`${name}: ${result.non2xx} non-2xx, ${result.errors} socket errors, ${result.timeouts} timeouts; first: ${firstError ?? '-'}; statuses ${JSON.stringify([...statuses])}`);
+        failures.push(
+          `${name}: ${result.non2xx} non-2xx, ${result.errors} socket errors, ${result.timeouts} timeouts; first: ${firstError ?? '-'}; statuses ${JSON.stringify([...statuses])}`,
+        );
       return { name, result, rss, workerPeak, statuses, ...(firstError ? { firstError } : {}) };
     };
 
@@ -312,12 +371,26 @@ export async function benchLoad(): Promise<Row[]> {
       rows.push({
         what: `${p.name}: throughput`,
         ours: completed / r.duration,
-        ref: baseline ? [...baseline.statuses.values()].reduce((a, b) => a + b, 0) / baseline.result.duration : undefined,
+        ref: baseline
+          ? [...baseline.statuses.values()].reduce((a, b) => a + b, 0) / baseline.result.duration
+          : undefined,
         unit: 'ops/s',
         note: `${completed} requests in ${r.duration.toFixed(1)} s, ${r.connections} connections, errors ${errors}${baseline ? '; ref: without the burst' : ''}`,
       });
-      rows.push({ what: `${p.name}: latency p50`, ours: r.latency.p50, ref: baseline?.result.latency.p50, unit: 'ms', note: baseline ? 'ref: without the burst' : '' });
-      rows.push({ what: `${p.name}: latency p99`, ours: r.latency.p99, ref: baseline?.result.latency.p99, unit: 'ms', note: `max ${r.latency.max.toFixed(0)} ms` });
+      rows.push({
+        what: `${p.name}: latency p50`,
+        ours: r.latency.p50,
+        ref: baseline?.result.latency.p50,
+        unit: 'ms',
+        note: baseline ? 'ref: without the burst' : '',
+      });
+      rows.push({
+        what: `${p.name}: latency p99`,
+        ours: r.latency.p99,
+        ref: baseline?.result.latency.p99,
+        unit: 'ms',
+        note: `max ${r.latency.max.toFixed(0)} ms`,
+      });
       const mid = p.rss[Math.floor(p.rss.length / 2)]!;
       rows.push({
         what: `${p.name}: server RSS end`,
@@ -330,12 +403,20 @@ export async function benchLoad(): Promise<Row[]> {
 
     const a = await phase(
       'a) outgoing sign+encrypt 10 KB',
-      (i) => ({ path: '/api/v1/messages/outgoing?sign=true&encrypt=true', user: people[i]!, body: outgoing[i]!, contentType: 'message/rfc822' }),
+      (i) => ({
+        path: '/api/v1/messages/outgoing?sign=true&encrypt=true',
+        user: people[i]!,
+        body: outgoing[i]!,
+        contentType: 'message/rfc822',
+      }),
       { onOk: (i, body) => void (produced[i] ??= body) },
     );
     report(a);
     const missing = produced.findIndex((m) => m === undefined);
-    if (missing >= 0) throw new Error(`phase a produced no message from ${people[missing]!.email}; raise LOAD_DURATION_S or LOAD_MAX_REQUESTS`);
+    if (missing >= 0)
+      throw new Error(
+        `phase a produced no message from ${people[missing]!.email}; raise LOAD_DURATION_S or LOAD_MAX_REQUESTS`,
+      );
 
     // The message user i wrote is read by user i+1 (its recipient).
     const b = await phase('b) incoming decrypt+verify', (i) => ({
@@ -346,22 +427,37 @@ export async function benchLoad(): Promise<Row[]> {
     }));
     report(b);
 
-    const sign = (i: number) => ({ path: '/api/v1/messages/outgoing?sign=true', user: people[i]!, body: outgoing[i]!, contentType: 'message/rfc822' });
+    const sign = (i: number) => ({
+      path: '/api/v1/messages/outgoing?sign=true',
+      user: people[i]!,
+      body: outgoing[i]!,
+      contentType: 'message/rfc822',
+    });
     const c1 = await phase('c) outgoing sign 10 KB', sign);
     report(c1);
 
     let unlocks: PhaseResult | undefined;
     const unlockBody = JSON.stringify({ passphrase: PASSPHRASE, delivery: 'header' });
     // Signing lasts as long as the burst (bounded by BURST_PHASE_MAX_S and BURST_PHASE_REQUEST_FACTOR x the count).
-    const c2 = await phase(`c) sign during ${burst} unlocks`, sign, { duration: BURST_PHASE_MAX_S, maxRequests: maxRequests * BURST_PHASE_REQUEST_FACTOR }, async () => {
-      // Let the signing run settle for a second, then fire every unlock at once.
-      await new Promise((r) => setTimeout(r, 1000));
-      unlocks = await phase(
-        `c) the ${burst} unlocks`,
-        (i) => ({ path: '/api/v1/session/unlock', user: people[i]!, body: unlockBody, contentType: 'application/json' }),
-        { amount: burst, connections: burst, timeout: UNLOCK_TIMEOUT_S },
-      );
-    });
+    const c2 = await phase(
+      `c) sign during ${burst} unlocks`,
+      sign,
+      { duration: BURST_PHASE_MAX_S, maxRequests: maxRequests * BURST_PHASE_REQUEST_FACTOR },
+      async () => {
+        // Let the signing run settle for a second, then fire every unlock at once.
+        await new Promise((r) => setTimeout(r, 1000));
+        unlocks = await phase(
+          `c) the ${burst} unlocks`,
+          (i) => ({
+            path: '/api/v1/session/unlock',
+            user: people[i]!,
+            body: unlockBody,
+            contentType: 'application/json',
+          }),
+          { amount: burst, connections: burst, timeout: UNLOCK_TIMEOUT_S },
+        );
+      },
+    );
     report(c2, c1);
     rows.push({
       what: `c) the ${burst} unlocks: latency p50 / p99`,
@@ -370,7 +466,12 @@ export async function benchLoad(): Promise<Row[]> {
       unit: 'ms',
       note: `p99 ${unlocks!.result.latency.p99.toFixed(0)} ms, burst over in ${unlocks!.result.duration.toFixed(1)} s, errors ${unlocks!.result.errors + unlocks!.result.timeouts + unlocks!.result.non2xx}`,
     });
-    rows.push({ what: 'setup (PKI, import, unlock, exchange)', ours: setupS * 1000, unit: 'ms', note: `${users} users` });
+    rows.push({
+      what: 'setup (PKI, import, unlock, exchange)',
+      ours: setupS * 1000,
+      unit: 'ms',
+      note: `${users} users`,
+    });
 
     server.kill('SIGTERM');
     const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000))]);
@@ -379,19 +480,25 @@ export async function benchLoad(): Promise<Row[]> {
     server = undefined;
   } finally {
     if (server && server.exitCode === null) server.kill('SIGKILL');
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch((e: unknown) => failures.push(`drop database: ${String(e)}`));
+    await admin
+      .query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)
+      .catch((e: unknown) => failures.push(`drop database: ${String(e)}`));
     await admin.end();
     rmSync(work, { recursive: true, force: true });
   }
   if (failures.length) {
     printTable('Load (failed run)', rows);
-    throw new Error(`load test failed:\n  ${failures.join('\n  ')}\nserver log (last lines):\n${serverLog.join('').slice(-4000)}`);
+    throw new Error(
+      `load test failed:\n  ${failures.join('\n  ')}\nserver log (last lines):\n${serverLog.join('').slice(-4000)}`,
+    );
   }
   return rows;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const os = await import('node:os');
-  console.log(`# Load (${new Date().toISOString()}, node ${process.version}, ${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(1)})`);
+  console.log(
+    `# Load (${new Date().toISOString()}, node ${process.version}, ${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(1)})`,
+  );
   printTable('Load: outgoing and incoming on PostgreSQL (issue 6)', await benchLoad());
 }

@@ -59,7 +59,10 @@ function keepCookies(res: Response, jar: Jar): Jar {
 const cookieHeader = (jar: Jar) => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
 
 async function expectOk(res: Response, what: string, stack: Stack, status = 200): Promise<void> {
-  if (res.status !== status) throw new Error(`${what}: HTTP ${res.status} (expected ${status}): ${(await res.text()).slice(0, 500)}\n${stack.logs()}`);
+  if (res.status !== status)
+    throw new Error(
+      `${what}: HTTP ${res.status} (expected ${status}): ${(await res.text()).slice(0, 500)}\n${stack.logs()}`,
+    );
 }
 
 function userToken(stack: Stack, email: string): Promise<string> {
@@ -111,7 +114,12 @@ async function protectedMessage(stack: Stack, text: string): Promise<Uint8Array>
   const { unlockToken } = (await unlock.json()) as { unlockToken: string };
   const res = await fetch(`${stack.backendUrl}/api/v1/messages/outgoing?sign=true&encrypt=true`, {
     method: 'POST',
-    headers: { authorization: bearer, 'content-type': 'message/rfc822', accept: 'message/rfc822', 'x-smime-unlock': unlockToken },
+    headers: {
+      authorization: bearer,
+      'content-type': 'message/rfc822',
+      accept: 'message/rfc822',
+      'x-smime-unlock': unlockToken,
+    },
     body: text,
   });
   await expectOk(res, 'sign+encrypt by alice', stack);
@@ -130,7 +138,8 @@ async function unlockReader(stack: Stack, jar: Jar): Promise<void> {
   await expectOk(res, 'unlock of bob (cookie)', stack);
   await res.arrayBuffer();
   keepCookies(res, jar);
-  if (![...jar.keys()].some((k) => k.startsWith('smime_unlock_'))) throw new Error('the unlock answer set no smime_unlock_ cookie');
+  if (![...jar.keys()].some((k) => k.startsWith('smime_unlock_')))
+    throw new Error('the unlock answer set no smime_unlock_ cookie');
 }
 
 /** Roundcube's login form as a browser submits it: the login page's session cookie and request token. */
@@ -141,8 +150,21 @@ async function login(stack: Stack, jar: Jar): Promise<void> {
   const token = /<input[^>]+name="_token"[^>]+value="([^"]+)"/.exec(await page.text())?.[1];
   if (!token) throw new Error('the login page has no request token');
   keepCookies(page, jar);
-  const body = new URLSearchParams({ _task: 'login', _action: 'login', _timezone: 'UTC', _url: '', _user: reader.email, _pass: reader.password, _token: token });
-  const res = await fetch(`${stack.url}?_task=login`, { method: 'POST', body, headers: { cookie: cookieHeader(jar) }, redirect: 'manual' });
+  const body = new URLSearchParams({
+    _task: 'login',
+    _action: 'login',
+    _timezone: 'UTC',
+    _url: '',
+    _user: reader.email,
+    _pass: reader.password,
+    _token: token,
+  });
+  const res = await fetch(`${stack.url}?_task=login`, {
+    method: 'POST',
+    body,
+    headers: { cookie: cookieHeader(jar) },
+    redirect: 'manual',
+  });
   await expectOk(res, 'the Roundcube login', stack, 302);
   await res.arrayBuffer();
   keepCookies(res, jar);
@@ -167,16 +189,26 @@ interface Timing {
 }
 
 /** Open one message in the preview pane WARMUP + RUNS times; every answer is checked, the RUNS last are timed. */
-async function timeOpens(stack: Stack, jar: Jar, uid: number, check: (html: string) => string | undefined): Promise<Timing> {
+async function timeOpens(
+  stack: Stack,
+  jar: Jar,
+  uid: number,
+  check: (html: string) => string | undefined,
+): Promise<Timing> {
   const url = `${stack.url}?_task=mail&_action=preview&_uid=${uid}&_mbox=INBOX&_framed=1`;
   const times: number[] = [];
   const before = backendRequests(stack);
   for (let i = 0; i < WARMUP + RUNS; i++) {
     const t = performance.now();
-    const res = await fetch(url, { headers: { cookie: cookieHeader(jar) }, redirect: 'manual', signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    const res = await fetch(url, {
+      headers: { cookie: cookieHeader(jar) },
+      redirect: 'manual',
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
     const html = await res.text();
     const ms = performance.now() - t;
-    if (res.status !== 200) throw new Error(`preview of UID ${uid}: HTTP ${res.status}\n${html.slice(0, 500)}\n${stack.logs()}`);
+    if (res.status !== 200)
+      throw new Error(`preview of UID ${uid}: HTTP ${res.status}\n${html.slice(0, 500)}\n${stack.logs()}`);
     const wrong = check(html);
     if (wrong) throw new Error(`preview of UID ${uid}: ${wrong}\n${stack.logs()}`);
     keepCookies(res, jar); // Roundcube renews its auth cookie from time to time, as it would in a browser
@@ -203,16 +235,21 @@ async function measure(plugin: boolean): Promise<{ plain: Timing; secure: Timing
     await unlockReader(stack, jar);
     await login(stack, jar);
 
-    const plainTimes = await timeOpens(stack, jar, 1, (html) => (html.includes(plainMarker) ? undefined : 'the plain text is not in the page'));
+    const plainTimes = await timeOpens(stack, jar, 1, (html) =>
+      html.includes(plainMarker) ? undefined : 'the plain text is not in the page',
+    );
     const secureTimes = await timeOpens(stack, jar, 2, (html) => {
-      if (plugin) return html.includes(secretMarker) ? undefined : 'the decrypted text is not in the page (is bob unlocked?)';
+      if (plugin)
+        return html.includes(secretMarker) ? undefined : 'the decrypted text is not in the page (is bob unlocked?)';
       // The bare Roundcube cannot read it; what it shows is the attachment (and never the text).
       if (html.includes(secretMarker)) return 'the bare Roundcube shows the encrypted text';
       return html.includes('smime.p7m') ? undefined : 'no smime.p7m attachment in the page';
     });
     // Issue 11: a message without S/MIME parts never goes to the backend (neither its bytes nor a question about it).
-    if (plainTimes.backendCalls !== 0) throw new Error(`opening the plain message called the backend ${plainTimes.backendCalls} times per open`);
-    if (plugin && secureTimes.backendCalls === 0) throw new Error('the plugin opened the encrypted message without calling the backend');
+    if (plainTimes.backendCalls !== 0)
+      throw new Error(`opening the plain message called the backend ${plainTimes.backendCalls} times per open`);
+    if (plugin && secureTimes.backendCalls === 0)
+      throw new Error('the plugin opened the encrypted message without calling the backend');
     return { plain: plainTimes, secure: secureTimes };
   } finally {
     await stack.stop();
@@ -251,4 +288,5 @@ export async function benchRoundcube(): Promise<Row[]> {
   ];
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) printTable('Roundcube: opening a message with and without the plugin (issue 11)', await benchRoundcube());
+if (import.meta.url === `file://${process.argv[1]}`)
+  printTable('Roundcube: opening a message with and without the plugin (issue 11)', await benchRoundcube());

@@ -7,7 +7,9 @@ import { benchSmimeRate } from './smime-rate.ts';
 import { benchVault } from './vault.ts';
 import { printTable } from './table.ts';
 
-console.log(`# Benchmarks (${new Date().toISOString()}, node ${process.version}, ${(await import('node:os')).cpus().length} cores)`);
+console.log(
+  `# Benchmarks (${new Date().toISOString()}, node ${process.version}, ${(await import('node:os')).cpus().length} cores)`,
+);
 printTable('Key vault (issue 2)', await benchVault());
 printTable('S/MIME beside openssl cms (issues 3 and 6)', await benchSmime());
 printTable('S/MIME sign+encrypt rate beside openssl speed (issue 6)', await benchSmimeRate());

@@ -37,7 +37,10 @@ switch (op) {
     break;
   case 'verify': {
     const a = await analyzeMessage(input, { verify: { trustAnchors: ca }, keys: async () => [] });
-    if (a.layers[0]?.kind !== 'signed' || !a.layers[0].signatures[0]?.checks.some((c) => c.name === 'signature' && c.outcome === 'pass'))
+    if (
+      a.layers[0]?.kind !== 'signed' ||
+      !a.layers[0].signatures[0]?.checks.some((c) => c.name === 'signature' && c.outcome === 'pass')
+    )
       throw new Error(`verify failed: ${JSON.stringify(a.layers)}`);
     out = [a.content];
     break;

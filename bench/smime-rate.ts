@@ -28,7 +28,8 @@ export function opensslRsaSignRate(seconds: number, elapsed = true): number {
   const line = r.stdout.split('\n').find((l) => /^rsa\s+2048 bits/.test(l));
   const fields = line?.trim().split(/\s+/);
   const signs = Number(fields?.[5]);
-  if (r.status !== 0 || !Number.isFinite(signs)) throw new Error(`openssl speed: unexpected output\n${r.stdout}${r.stderr}`);
+  if (r.status !== 0 || !Number.isFinite(signs))
+    throw new Error(`openssl speed: unexpected output\n${r.stdout}${r.stderr}`);
   return signs;
 }
 
@@ -43,7 +44,10 @@ export async function benchSmimeRate(): Promise<Row[]> {
   const message = benchMessage(MESSAGE_BYTES);
   const options = {
     sign: { signer },
-    encrypt: { recipients: [{ certificate: recipient }, { certificate: signer.certificate }], options: { cipher: 'aes-256-cbc' as const } },
+    encrypt: {
+      recipients: [{ certificate: recipient }, { certificate: signer.certificate }],
+      options: { cipher: 'aes-256-cbc' as const },
+    },
   };
   for (let i = 0; i < WARM_UP_OPS; i++) await protectMessage(message, options);
   let ops = 0;
@@ -79,4 +83,5 @@ export async function benchSmimeRate(): Promise<Row[]> {
   ];
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) printTable('S/MIME sign+encrypt rate beside openssl speed', await benchSmimeRate());
+if (import.meta.url === `file://${process.argv[1]}`)
+  printTable('S/MIME sign+encrypt rate beside openssl speed', await benchSmimeRate());

@@ -61,14 +61,86 @@ export async function benchSmime(): Promise<Row[]> {
       const msg = benchMessage(size);
       writeFileSync(`${dir}/message.eml`, msg);
       // Inputs for verify/decrypt, made by OpenSSL so both sides read the same bytes.
-      execFileSync('openssl', ['cms', '-sign', '-in', `${dir}/message.eml`, '-signer', `${dir}/cert.pem`, '-inkey', `${dir}/key.pem`, '-out', `${dir}/signed.eml`, '-md', 'sha256']);
-      execFileSync('openssl', ['cms', '-encrypt', '-binary', '-aes-256-cbc', '-in', `${dir}/message.eml`, '-outform', 'DER', '-out', `${dir}/enveloped.der`, `${dir}/cert.pem`]);
+      execFileSync('openssl', [
+        'cms',
+        '-sign',
+        '-in',
+        `${dir}/message.eml`,
+        '-signer',
+        `${dir}/cert.pem`,
+        '-inkey',
+        `${dir}/key.pem`,
+        '-out',
+        `${dir}/signed.eml`,
+        '-md',
+        'sha256',
+      ]);
+      execFileSync('openssl', [
+        'cms',
+        '-encrypt',
+        '-binary',
+        '-aes-256-cbc',
+        '-in',
+        `${dir}/message.eml`,
+        '-outform',
+        'DER',
+        '-out',
+        `${dir}/enveloped.der`,
+        `${dir}/cert.pem`,
+      ]);
       const ossl: Record<string, string[]> = {
-        sign: ['cms', '-sign', '-in', `${dir}/message.eml`, '-signer', `${dir}/cert.pem`, '-inkey', `${dir}/key.pem`, '-md', 'sha256', '-out', `${dir}/o-sign`],
-        encrypt: ['cms', '-encrypt', '-aes-256-cbc', '-in', `${dir}/message.eml`, '-out', `${dir}/o-enc`, `${dir}/cert.pem`],
-        'sign-encrypt': ['cms', '-sign', '-in', `${dir}/message.eml`, '-signer', `${dir}/cert.pem`, '-inkey', `${dir}/key.pem`, '-md', 'sha256', '-out', `${dir}/o-se1`],
+        sign: [
+          'cms',
+          '-sign',
+          '-in',
+          `${dir}/message.eml`,
+          '-signer',
+          `${dir}/cert.pem`,
+          '-inkey',
+          `${dir}/key.pem`,
+          '-md',
+          'sha256',
+          '-out',
+          `${dir}/o-sign`,
+        ],
+        encrypt: [
+          'cms',
+          '-encrypt',
+          '-aes-256-cbc',
+          '-in',
+          `${dir}/message.eml`,
+          '-out',
+          `${dir}/o-enc`,
+          `${dir}/cert.pem`,
+        ],
+        'sign-encrypt': [
+          'cms',
+          '-sign',
+          '-in',
+          `${dir}/message.eml`,
+          '-signer',
+          `${dir}/cert.pem`,
+          '-inkey',
+          `${dir}/key.pem`,
+          '-md',
+          'sha256',
+          '-out',
+          `${dir}/o-se1`,
+        ],
         verify: ['cms', '-verify', '-in', `${dir}/signed.eml`, '-CAfile', `${dir}/ca.pem`, '-out', `${dir}/o-ver`],
-        decrypt: ['cms', '-decrypt', '-binary', '-inform', 'DER', '-in', `${dir}/enveloped.der`, '-inkey', `${dir}/key.pem`, '-out', `${dir}/o-dec`],
+        decrypt: [
+          'cms',
+          '-decrypt',
+          '-binary',
+          '-inform',
+          'DER',
+          '-in',
+          `${dir}/enveloped.der`,
+          '-inkey',
+          `${dir}/key.pem`,
+          '-out',
+          `${dir}/o-dec`,
+        ],
       };
       for (const op of ['sign', 'encrypt', 'sign-encrypt', 'verify', 'decrypt']) {
         const o: { ms: number; kb: number; readMs: number }[] = [];
@@ -77,7 +149,16 @@ export async function benchSmime(): Promise<Row[]> {
           o.push(ours(op));
           const t = timed('openssl', ossl[op]!);
           if (op === 'sign-encrypt') {
-            const t2 = timed('openssl', ['cms', '-encrypt', '-aes-256-cbc', '-in', `${dir}/o-se1`, '-out', `${dir}/o-se2`, `${dir}/cert.pem`]);
+            const t2 = timed('openssl', [
+              'cms',
+              '-encrypt',
+              '-aes-256-cbc',
+              '-in',
+              `${dir}/o-se1`,
+              '-out',
+              `${dir}/o-se2`,
+              `${dir}/cert.pem`,
+            ]);
             r.push({ ms: t.ms + t2.ms, kb: Math.max(t.kb, t2.kb) });
           } else r.push(t);
         }
@@ -85,10 +166,18 @@ export async function benchSmime(): Promise<Row[]> {
         const refMs = median(r.map((x) => x.ms));
         const big = size === SIZES[SIZES.length - 1]![1];
         const timeNote = big ? ` (target <= ${TIME_TARGET}: ${ms / refMs <= TIME_TARGET ? 'met' : 'missed'})` : '';
-        rows.push({ what: `${op} ${label}`, ours: ms, ref: refMs, unit: 'ms', note: `+${median(o.map((x) => x.readMs)).toFixed(0)} ms our file read${timeNote}` });
+        rows.push({
+          what: `${op} ${label}`,
+          ours: ms,
+          ref: refMs,
+          unit: 'ms',
+          note: `+${median(o.map((x) => x.readMs)).toFixed(0)} ms our file read${timeNote}`,
+        });
         const extra = (median(o.map((x) => x.kb)) - baseline) / 1024;
         const mib = msg.length / 1048576;
-        const memoryNote = big ? ` (target < ${(MEMORY_TARGET * mib).toFixed(0)}: ${extra < MEMORY_TARGET * mib ? 'met' : 'missed'})` : '';
+        const memoryNote = big
+          ? ` (target < ${(MEMORY_TARGET * mib).toFixed(0)}: ${extra < MEMORY_TARGET * mib ? 'met' : 'missed'})`
+          : '';
         rows.push({
           what: `${op} ${label} extra memory`,
           ours: extra,

@@ -24,7 +24,8 @@ export function median(xs: number[]): number {
 }
 
 export function printTable(title: string, rows: Row[]): void {
-  const fmt = (v: number | undefined) => (v === undefined ? '-' : v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(2) : v.toFixed(3));
+  const fmt = (v: number | undefined) =>
+    v === undefined ? '-' : v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(2) : v.toFixed(3);
   const lines = [
     ['what', 'ours', 'reference', 'ratio', 'unit', 'note'],
     ...rows.map((r) => [r.what, fmt(r.ours), fmt(r.ref), r.ref ? (r.ours / r.ref).toFixed(2) : '-', r.unit, r.note]),

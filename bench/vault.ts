@@ -30,8 +30,15 @@ export async function benchVault(): Promise<Row[]> {
     [256 * 1024, 3],
   ] as const) {
     const salt = randomBytes(16);
-    const t = await timeIt(5, () => kdf.derive('a passphrase of usual length', salt, { memoryKiB, timeCost, parallelism: 4 }));
-    rows.push({ what: `Argon2id m=${memoryKiB / 1024} MiB t=${timeCost} p=4`, ours: median(t), unit: 'ms', note: memoryKiB === ARGON2_MIN.memoryKiB ? 'default' : '' });
+    const t = await timeIt(5, () =>
+      kdf.derive('a passphrase of usual length', salt, { memoryKiB, timeCost, parallelism: 4 }),
+    );
+    rows.push({
+      what: `Argon2id m=${memoryKiB / 1024} MiB t=${timeCost} p=4`,
+      ours: median(t),
+      unit: 'ms',
+      note: memoryKiB === ARGON2_MIN.memoryKiB ? 'default' : '',
+    });
   }
 
   const pg = new PGlite();
@@ -67,7 +74,9 @@ export async function benchVault(): Promise<Row[]> {
     const keyPem = `-----BEGIN PRIVATE KEY-----\n${Buffer.from(privateKey).toString('base64').replace(/.{64}/g, '$&\n')}\n-----END PRIVATE KEY-----\n`;
     writeFileSync(join(dir, 'k.pem'), keyPem, { mode: 0o600 });
     writeFileSync(join(dir, 'd'), data);
-    const speed = execFileSync('openssl', ['speed', '-seconds', '2', 'rsa2048'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+    const speed = execFileSync('openssl', ['speed', '-seconds', '2', 'rsa2048'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).toString();
     const m = /rsa 2048 bits\s+([\d.]+)s/.exec(speed);
     rows.push({
       what: 'signing-ready operation (session unwrap + RSA-2048 sign)',

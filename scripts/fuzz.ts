@@ -40,10 +40,16 @@ const from = intEnv('FUZZ_FROM', 0);
 const jobs = Math.max(1, intEnv('FUZZ_JOBS', 1));
 const save = process.env.FUZZ_SAVE !== '0';
 const known = [...TARGETS.map((t) => t.name), 'api'];
-const selected = (process.env.FUZZ_TARGETS ?? known.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
-for (const s of selected) if (!known.includes(s)) throw new Error(`FUZZ_TARGETS: unknown target ${s}; known: ${known.join(', ')}`);
+const selected = (process.env.FUZZ_TARGETS ?? known.join(','))
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
+for (const s of selected)
+  if (!known.includes(s)) throw new Error(`FUZZ_TARGETS: unknown target ${s}; known: ${known.join(', ')}`);
 
-console.log(`fuzz: seed ${seed}, ${iterations} inputs per engine target, ${apiIterations} API requests, budget ${budgetMs / 1000} s per target, hang limit ${timeoutMs} ms (API ${apiTimeoutMs} ms), ${jobs} job(s), node ${process.version}`);
+console.log(
+  `fuzz: seed ${seed}, ${iterations} inputs per engine target, ${apiIterations} API requests, budget ${budgetMs / 1000} s per target, hang limit ${timeoutMs} ms (API ${apiTimeoutMs} ms), ${jobs} job(s), node ${process.version}`,
+);
 
 const results: TargetStats[] = [];
 const saved = new Map<Finding, string>();
@@ -54,8 +60,14 @@ async function worker(): Promise<void> {
     results.push(stats);
     // Saved at once: a later target (or the API run) failing must not lose them.
     if (save) for (const f of stats.findings.slice(0, 20)) saved.set(f, saveFinding(f));
-    const top = [...stats.outcomes].sort((a, b) => b[1] - a[1]).slice(0, 4).map(([k, v]) => `${k} ${v}`).join(', ');
-    console.log(`  ${name}: ${stats.inputs} inputs in ${(stats.elapsedMs / 1000).toFixed(1)} s, ${stats.findings.length} findings (${top})`);
+    const top = [...stats.outcomes]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 4)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
+    console.log(
+      `  ${name}: ${stats.inputs} inputs in ${(stats.elapsedMs / 1000).toFixed(1)} s, ${stats.findings.length} findings (${top})`,
+    );
   }
 }
 await Promise.all(Array.from({ length: jobs }, () => worker()));
@@ -64,7 +76,9 @@ let api: ApiStats | undefined;
 if (selected.includes('api')) {
   try {
     api = await runApiFuzz({ seed, count: apiIterations, timeoutMs: apiTimeoutMs, budgetMs });
-    console.log(`  api: ${api.requests} requests in ${(api.elapsedMs / 1000).toFixed(1)} s (setup ${(api.setupMs / 1000).toFixed(1)} s), ${api.findings.length} findings`);
+    console.log(
+      `  api: ${api.requests} requests in ${(api.elapsedMs / 1000).toFixed(1)} s (setup ${(api.setupMs / 1000).toFixed(1)} s), ${api.findings.length} findings`,
+    );
   } catch (e) {
     console.error('  api: the API fuzz run itself failed:', e);
     process.exitCode = 1;
@@ -80,22 +94,35 @@ const codesOf = (s: TargetStats) =>
     .sort((a, b) => b[1] - a[1])
     .map(([k, v]) => `${k.replace(/^error /, '')} ${v}`)
     .join(', ');
-console.log('\n| target | entry point | inputs | time (s) | ok | refused with a documented code | findings | slowest input (ms) |');
+console.log(
+  '\n| target | entry point | inputs | time (s) | ok | refused with a documented code | findings | slowest input (ms) |',
+);
 console.log('|---|---|---|---|---|---|---|---|');
 for (const s of results) {
   const entry = TARGETS.find((t) => t.name === s.target)!.entry;
-  console.log(`| ${s.target} | ${entry} | ${s.inputs} | ${(s.elapsedMs / 1000).toFixed(1)} | ${s.ok} | ${codesOf(s) || '-'} | ${s.findings.length} | ${s.slowestMs.toFixed(0)} |`);
+  console.log(
+    `| ${s.target} | ${entry} | ${s.inputs} | ${(s.elapsedMs / 1000).toFixed(1)} | ${s.ok} | ${codesOf(s) || '-'} | ${s.findings.length} | ${s.slowestMs.toFixed(0)} |`,
+  );
 }
 if (api) {
-  const statuses = [...api.statuses].sort((a, b) => a[0] - b[0]).map(([k, v]) => `${k}: ${v}`).join(', ');
-  const codes = [...api.codes].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ');
-  console.log(`| api | every endpoint of the real server (PGlite) | ${api.requests} | ${(api.elapsedMs / 1000).toFixed(1)} | ${api.ok} | ${statuses}; ${codes} | ${api.findings.length} | ${api.slowestMs.toFixed(0)} |`);
+  const statuses = [...api.statuses]
+    .sort((a, b) => a[0] - b[0])
+    .map(([k, v]) => `${k}: ${v}`)
+    .join(', ');
+  const codes = [...api.codes]
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+  console.log(
+    `| api | every endpoint of the real server (PGlite) | ${api.requests} | ${(api.elapsedMs / 1000).toFixed(1)} | ${api.ok} | ${statuses}; ${codes} | ${api.findings.length} | ${api.slowestMs.toFixed(0)} |`,
+  );
 }
 
 // ---- documented refusals that wrap a TypeError/RangeError: not findings, but the parser met something unexpected ----
 for (const s of results)
   for (const [label, n] of s.outcomes)
-    if (label.includes('(wraps ')) console.log(`note: ${s.target} ${label} x${n} (first at index ${s.firstIndex.get(label)})`);
+    if (label.includes('(wraps '))
+      console.log(`note: ${s.target} ${label} x${n} (first at index ${s.firstIndex.get(label)})`);
 
 // ---- findings ----
 const engineFindings = results.flatMap((s) => s.findings);
@@ -106,10 +133,13 @@ if (engineFindings.length || apiFindings.length) {
   console.log(`\n${engineFindings.length + apiFindings.length} findings, ${groups.size} distinct in the engine:`);
   for (const [sig, list] of groups) {
     const f = list[0]!;
-    console.log(`\n* ${sig} (x${list.length})\n  first: seed ${f.runSeed} index ${f.index} from ${f.seed}${f.aux !== undefined ? ` aux ${JSON.stringify(f.aux)}` : ''}\n  ${f.error.split('\n').slice(0, 6).join('\n  ')}`);
+    console.log(
+      `\n* ${sig} (x${list.length})\n  first: seed ${f.runSeed} index ${f.index} from ${f.seed}${f.aux !== undefined ? ` aux ${JSON.stringify(f.aux)}` : ''}\n  ${f.error.split('\n').slice(0, 6).join('\n  ')}`,
+    );
     for (const one of list) if (saved.has(one)) console.log(`  saved test/fuzz/findings/${saved.get(one)}.bin`);
   }
-  for (const f of apiFindings.slice(0, 50)) console.log(`\n* api ${f.kind} (seed ${f.runSeed} request ${f.index}) ${f.request}: ${f.error}`);
+  for (const f of apiFindings.slice(0, 50))
+    console.log(`\n* api ${f.kind} (seed ${f.runSeed} request ${f.index}) ${f.request}: ${f.error}`);
   process.exitCode = 1;
 } else {
   console.log('\nno findings');

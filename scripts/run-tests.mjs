@@ -48,7 +48,10 @@ function walk(path, out) {
   return out;
 }
 
-const files = roots.flatMap((r) => walk(join(root, r), [])).map((f) => relative(root, f)).sort();
+const files = roots
+  .flatMap((r) => walk(join(root, r), []))
+  .map((f) => relative(root, f))
+  .sort();
 if (files.length === 0) {
   console.error('no test files found under', roots.join(', '));
   process.exit(1);
@@ -94,7 +97,9 @@ function stopRun(signal) {
 let timedOut = false;
 const watchdog = setTimeout(() => {
   timedOut = true;
-  console.error(`\n!!!!! the test run took longer than ${Math.round(WATCHDOG_MS / 1000)} s (TEST_WATCHDOG_MS): stopping it !!!!!\n`);
+  console.error(
+    `\n!!!!! the test run took longer than ${Math.round(WATCHDOG_MS / 1000)} s (TEST_WATCHDOG_MS): stopping it !!!!!\n`,
+  );
   stopRun('SIGTERM');
   setTimeout(() => stopRun('SIGKILL'), KILL_GRACE_MS).unref();
 }, WATCHDOG_MS);

@@ -36,7 +36,7 @@ const schema = z.object({
   SMIME_JWT_PUBLIC_KEY_FILE: z
     .string()
     .optional()
-    .describe("PEM public key of the host (RS256/PS256/ES256/EdDSA tokens) instead of a shared secret."),
+    .describe('PEM public key of the host (RS256/PS256/ES256/EdDSA tokens) instead of a shared secret.'),
   SMIME_JWT_ISSUER: z.string().optional().describe('Required `iss` of user tokens, if set.'),
   SMIME_JWT_AUDIENCE: z.string().default('smime').describe('Required `aud` of user tokens.'),
   SMIME_JWT_MAX_LIFETIME_S: int(10, 86400)
@@ -63,12 +63,16 @@ const schema = z.object({
     .describe('Argon2 derivations run at once per instance; more wait, so a burst of unlocks cannot starve signing.'),
   SMIME_ARGON2_NICE: int(0, 19)
     .default(10)
-    .describe('CPU priority (nice) of the Argon2 worker process: above 0, signing wins the cores during an unlock burst.'),
+    .describe(
+      'CPU priority (nice) of the Argon2 worker process: above 0, signing wins the cores during an unlock burst.',
+    ),
   SMIME_PASSPHRASE_MIN_LENGTH: int(8, 1024).default(10).describe('Minimum length of a passphrase a user chooses.'),
   SMIME_THROTTLE_FREE_ATTEMPTS: int(1, 100).default(3).describe('Wrong passphrases allowed before delays start.'),
   SMIME_THROTTLE_BASE_DELAY_S: int(1, 3600).default(2).describe('First delay; it doubles with each further failure.'),
   SMIME_THROTTLE_MAX_DELAY_S: int(1, 86400).default(900).describe('Longest delay between attempts.'),
-  SMIME_MAX_P12_BYTES: int(1024, 16 * 1024 * 1024).default(256 * 1024).describe('Largest accepted .p12 file.'),
+  SMIME_MAX_P12_BYTES: int(1024, 16 * 1024 * 1024)
+    .default(256 * 1024)
+    .describe('Largest accepted .p12 file.'),
   SMIME_MAX_JSON_BYTES: int(1024, 64 * 1024 * 1024)
     .default(1024 * 1024)
     .describe('Largest JSON request body (a .p12 travels base64 inside JSON).'),
@@ -118,19 +122,31 @@ const schema = z.object({
     .describe('Recipients (To, Cc, Bcc) of one message at most, as Exchange Online and most mail servers cap it.'),
   SMIME_MAX_OUTPUT_BYTES: int(1024 * 1024, 2 * 1024 * 1024 * 1024)
     .default(256 * 1024 * 1024)
-    .describe('What one request may produce at most (every protected copy together): each Bcc recipient costs a whole copy.'),
+    .describe(
+      'What one request may produce at most (every protected copy together): each Bcc recipient costs a whole copy.',
+    ),
   SMIME_MAX_CONNECTIONS: int(0, 1_000_000)
     .default(0)
-    .describe("Open HTTP connections at most; 0 = the process's file-descriptor limit less a reserve for the database and files."),
+    .describe(
+      "Open HTTP connections at most; 0 = the process's file-descriptor limit less a reserve for the database and files.",
+    ),
   SMIME_SOCKET_IDLE_TIMEOUT_MS: int(1000, 3_600_000)
     .default(60_000)
     .describe('A connection silent this long is closed (an idle flood must not hold descriptors).'),
-  SMIME_HEADERS_TIMEOUT_MS: int(1000, 600_000).default(10_000).describe('Time a client has to send the request headers.'),
+  SMIME_HEADERS_TIMEOUT_MS: int(1000, 600_000)
+    .default(10_000)
+    .describe('Time a client has to send the request headers.'),
   SMIME_P12_IMPORTS_PER_HOUR: int(1, 100_000)
     .default(20)
-    .describe('Self-service .p12 imports a user may attempt per hour, counted before the costly PKCS#12 key derivation.'),
-  SMIME_P12_CONCURRENCY: int(1, 64).default(1).describe('PKCS#12 key derivations at once (worker threads, off the event loop).'),
-  SMIME_P12_QUEUE: int(0, 10_000).default(16).describe('PKCS#12 derivations waiting at most; beyond, 503 SERVER_BUSY with Retry-After.'),
+    .describe(
+      'Self-service .p12 imports a user may attempt per hour, counted before the costly PKCS#12 key derivation.',
+    ),
+  SMIME_P12_CONCURRENCY: int(1, 64)
+    .default(1)
+    .describe('PKCS#12 key derivations at once (worker threads, off the event loop).'),
+  SMIME_P12_QUEUE: int(0, 10_000)
+    .default(16)
+    .describe('PKCS#12 derivations waiting at most; beyond, 503 SERVER_BUSY with Retry-After.'),
   // Production and the demo (issue 12): NODE_ENV=production never serves the demo (backend/src/production.ts refuses
   // SMIME_DEMO=on there); the demo is wired in by its own entry module, backend/src/demo/entry.ts.
   SMIME_DEMO: z
@@ -142,7 +158,7 @@ const schema = z.object({
   SMIME_DEMO_MAILBOX_MAX_BYTES: int(64 * 1024, 1024 * 1024 * 1024)
     .default(64 * 1024 * 1024)
     .describe(
-      "Demo mode: stored mail per demo user (inbox and sent together, files in SMIME_DATA_DIR/demo/mail); the oldest messages make room for new ones, so anonymous visitors cannot fill the disk.",
+      'Demo mode: stored mail per demo user (inbox and sent together, files in SMIME_DATA_DIR/demo/mail); the oldest messages make room for new ones, so anonymous visitors cannot fill the disk.',
     ),
 
   // Directory sync (issue 4). LDAP_* names follow the usual convention of LDAP clients.
@@ -154,11 +170,17 @@ const schema = z.object({
   LDAP_STARTTLS: bool
     .default(true)
     .describe('Upgrade ldap:// with StartTLS (false sends the bind password in clear: tests only).'),
-  LDAP_CA_FILE: z.string().optional().describe("PEM CA bundle the directory's TLS certificate must chain to (default: system roots)."),
+  LDAP_CA_FILE: z
+    .string()
+    .optional()
+    .describe("PEM CA bundle the directory's TLS certificate must chain to (default: system roots)."),
   LDAP_BIND_DN: z.string().optional().describe('DN (or AD user@domain) to bind as; unset: anonymous.'),
   LDAP_BIND_PASSWORD: z.string().optional().describe('Password of LDAP_BIND_DN (never logged).'),
   LDAP_BIND_PASSWORD_FILE: z.string().optional().describe('File holding LDAP_BIND_PASSWORD.'),
-  LDAP_BASE_DN: z.string().optional().describe('Where the search starts, e.g. DC=corp,DC=example,DC=com. Required with LDAP_URL.'),
+  LDAP_BASE_DN: z
+    .string()
+    .optional()
+    .describe('Where the search starts, e.g. DC=corp,DC=example,DC=com. Required with LDAP_URL.'),
   LDAP_FILTER: z
     .string()
     .default('(&(mail=*)(|(userCertificate=*)(userSMIMECertificate=*)))')
@@ -176,7 +198,9 @@ const schema = z.object({
     .string()
     .default('userSMIMECertificate')
     .describe('Attribute holding PKCS#7 certs-only bundles (RFC 2798); every certificate inside is read.'),
-  LDAP_TIMEOUT_MS: int(100, 600_000).default(10_000).describe('Timeout of the connection and of each LDAP operation (one page).'),
+  LDAP_TIMEOUT_MS: int(100, 600_000)
+    .default(10_000)
+    .describe('Timeout of the connection and of each LDAP operation (one page).'),
   SMIME_DIRECTORY_PAGE_SIZE: int(1, 1000)
     .default(500)
     .describe("Entries per page of the paged search; at most the server's page limit (AD: MaxPageSize, 1000)."),
@@ -233,7 +257,9 @@ const schema = z.object({
     ),
   SMIME_DIRECTORY_REPORT_LIMIT: int(1, 10_000)
     .default(100)
-    .describe('Address conflicts and rejected certificates listed by a sync summary, its audit entry and the status (the counts are always whole).'),
+    .describe(
+      'Address conflicts and rejected certificates listed by a sync summary, its audit entry and the status (the counts are always whole).',
+    ),
 });
 
 /** Variables the CLI reads for one command (secrets kept off the command line), not server settings. */
@@ -288,7 +314,9 @@ function auditCheckpointSettings(c: z.infer<typeof schema>): AuditCheckpointConf
   if (keyFile) {
     const pem = readSecretFile(keyFile, 'SMIME_AUDIT_CHECKPOINT_KEY_FILE');
     if (statSync(keyFile).mode & 0o077)
-      throw new ConfigError(`SMIME_AUDIT_CHECKPOINT_KEY_FILE: ${keyFile} is readable by others than its owner; chmod 600 it`);
+      throw new ConfigError(
+        `SMIME_AUDIT_CHECKPOINT_KEY_FILE: ${keyFile} is readable by others than its owner; chmod 600 it`,
+      );
     try {
       signingKey = parseSigningKey(pem);
     } catch (e) {
@@ -320,18 +348,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     (k) => k.startsWith('SMIME_') && !known.has(k) && !NOT_SETTINGS.has(k) && !k.startsWith('SMIME_TEST_'),
   );
   if (unknown.length) throw new ConfigError(`unknown settings: ${unknown.join(', ')}`);
-  const raw = Object.fromEntries([...known].filter((k) => env[k] !== undefined && env[k] !== '').map((k) => [k, env[k]]));
+  const raw = Object.fromEntries(
+    [...known].filter((k) => env[k] !== undefined && env[k] !== '').map((k) => [k, env[k]]),
+  );
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const what = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new ConfigError(`invalid settings: ${what}`);
   }
   const c = parsed.data;
-  if (c.SMIME_JWT_SECRET && c.SMIME_JWT_SECRET_FILE) throw new ConfigError('set SMIME_JWT_SECRET or its _FILE, not both');
+  if (c.SMIME_JWT_SECRET && c.SMIME_JWT_SECRET_FILE)
+    throw new ConfigError('set SMIME_JWT_SECRET or its _FILE, not both');
   if (c.SMIME_ADMIN_TOKEN && c.SMIME_ADMIN_TOKEN_FILE)
     throw new ConfigError('set SMIME_ADMIN_TOKEN or its _FILE, not both');
-  const secret = c.SMIME_JWT_SECRET ?? (c.SMIME_JWT_SECRET_FILE ? readSecretFile(c.SMIME_JWT_SECRET_FILE, 'SMIME_JWT_SECRET_FILE') : undefined);
-  if (secret !== undefined && secret.length < 32) throw new ConfigError('SMIME_JWT_SECRET must be at least 32 characters');
+  const secret =
+    c.SMIME_JWT_SECRET ??
+    (c.SMIME_JWT_SECRET_FILE ? readSecretFile(c.SMIME_JWT_SECRET_FILE, 'SMIME_JWT_SECRET_FILE') : undefined);
+  if (secret !== undefined && secret.length < 32)
+    throw new ConfigError('SMIME_JWT_SECRET must be at least 32 characters');
   const publicKeyPem = c.SMIME_JWT_PUBLIC_KEY_FILE
     ? readSecretFile(c.SMIME_JWT_PUBLIC_KEY_FILE, 'SMIME_JWT_PUBLIC_KEY_FILE')
     : undefined;
@@ -343,12 +377,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('SMIME_ADMIN_TOKEN must be at least 32 characters');
   if (c.SMIME_THROTTLE_MAX_DELAY_S < c.SMIME_THROTTLE_BASE_DELAY_S)
     throw new ConfigError('SMIME_THROTTLE_MAX_DELAY_S must be >= SMIME_THROTTLE_BASE_DELAY_S');
-  if (c.LDAP_BIND_PASSWORD && c.LDAP_BIND_PASSWORD_FILE) throw new ConfigError('set LDAP_BIND_PASSWORD or its _FILE, not both');
+  if (c.LDAP_BIND_PASSWORD && c.LDAP_BIND_PASSWORD_FILE)
+    throw new ConfigError('set LDAP_BIND_PASSWORD or its _FILE, not both');
   const ldapBindPassword =
     c.LDAP_BIND_PASSWORD ??
     (c.LDAP_BIND_PASSWORD_FILE ? readSecretFile(c.LDAP_BIND_PASSWORD_FILE, 'LDAP_BIND_PASSWORD_FILE') : undefined);
   if (c.LDAP_URL && !c.LDAP_BASE_DN) throw new ConfigError('LDAP_BASE_DN is required with LDAP_URL');
-  if (c.LDAP_BIND_DN && !ldapBindPassword) throw new ConfigError('LDAP_BIND_DN needs LDAP_BIND_PASSWORD or LDAP_BIND_PASSWORD_FILE');
+  if (c.LDAP_BIND_DN && !ldapBindPassword)
+    throw new ConfigError('LDAP_BIND_DN needs LDAP_BIND_PASSWORD or LDAP_BIND_PASSWORD_FILE');
   return {
     ...c,
     dataDir: resolve(c.SMIME_DATA_DIR),

@@ -201,18 +201,33 @@ const PRODUCT_ERRORS = {
   // Mail
   MESSAGE_MALFORMED: e('invalid', 'The message cannot be parsed as MIME.'),
   MESSAGE_TOO_LARGE: e('too-large', 'The message is larger than the server accepts.'),
-  TOO_MANY_RECIPIENTS: e('too-large', 'The message has more recipients than the server accepts (SMIME_MAX_RECIPIENTS).'),
-  OUTPUT_TOO_LARGE: e('too-large', 'Protecting this message would produce more than the server hands out for one request (SMIME_MAX_OUTPUT_BYTES): every Bcc recipient gets a whole copy.'),
+  TOO_MANY_RECIPIENTS: e(
+    'too-large',
+    'The message has more recipients than the server accepts (SMIME_MAX_RECIPIENTS).',
+  ),
+  OUTPUT_TOO_LARGE: e(
+    'too-large',
+    'Protecting this message would produce more than the server hands out for one request (SMIME_MAX_OUTPUT_BYTES): every Bcc recipient gets a whole copy.',
+  ),
   FROM_NOT_USER: e('invalid', 'The From address is not one of yours.'),
   FROM_NOT_PLAIN: e('invalid', 'The From header must name exactly one plain address.'),
-  RECIPIENT_CERTIFICATE_MISSING: e('invalid', 'Some recipients have no usable certificate; the message was not encrypted or sent.'),
+  RECIPIENT_CERTIFICATE_MISSING: e(
+    'invalid',
+    'Some recipients have no usable certificate; the message was not encrypted or sent.',
+  ),
   SENDER_CERTIFICATE_MISSING: e('invalid', 'You have no valid certificate to encrypt your own copy to.'),
   SIGNING_CERT_EXPIRED: e('invalid', 'Your signing certificate has expired.'),
   SIGNING_CERT_NOT_YET_VALID: e('invalid', 'Your signing certificate is not valid yet.'),
   SIGNER_EMAIL_MISMATCH: e('invalid', 'Your signing certificate is not for the From address.'),
-  BCC_NEEDS_SEPARATE_COPIES: e('not-acceptable', 'Encrypted mail with Bcc recipients produces one copy per Bcc recipient: ask for application/json.'),
+  BCC_NEEDS_SEPARATE_COPIES: e(
+    'not-acceptable',
+    'Encrypted mail with Bcc recipients produces one copy per Bcc recipient: ask for application/json.',
+  ),
   CERTIFICATE_NOT_FOUND: e('not-found', 'No such certificate.'),
-  DIRECTORY_CERTIFICATE_READ_ONLY: e('conflict', 'This certificate comes from the directory: it changes only when the directory does.'),
+  DIRECTORY_CERTIFICATE_READ_ONLY: e(
+    'conflict',
+    'This certificate comes from the directory: it changes only when the directory does.',
+  ),
   // Directory (issue 4). Upstream failures are 502: the directory, not the caller, is at fault. Messages name the
   // server and what failed, never the bind password.
   DIRECTORY_NOT_CONFIGURED: e('conflict', 'No directory is configured (LDAP_URL is not set).'),
@@ -222,15 +237,24 @@ const PRODUCT_ERRORS = {
   DIRECTORY_BIND_FAILED: e('upstream', 'The directory refused the bind DN or password.'),
   DIRECTORY_BAD_BASE_DN: e('upstream', 'The directory has no entry at LDAP_BASE_DN.'),
   DIRECTORY_SEARCH_FAILED: e('upstream', 'The directory search failed.'),
-  DIRECTORY_EMPTY: e('upstream', 'The directory search returned no entries although the last sync found some; check LDAP_BASE_DN and LDAP_FILTER.'),
+  DIRECTORY_EMPTY: e(
+    'upstream',
+    'The directory search returned no entries although the last sync found some; check LDAP_BASE_DN and LDAP_FILTER.',
+  ),
   // Demo webmail and plugin bundle (issue 5)
   DEMO_USER_UNKNOWN: e('not-found', 'No such demo user.'),
   DEMO_MESSAGE_NOT_FOUND: e('not-found', 'No such message in this mailbox.'),
   FRONTEND_NOT_BUILT: e('unavailable', 'The plugin bundle is not built: run `npm run build:frontend`.'),
   // Audit checkpoints (issue 12). Not the caller's doing, but a state an operator must look at: 409, like a sync that
   // cannot run; a checkpoint file the server cannot write is the server's failure (503, details in its log).
-  AUDIT_CHECKPOINT_KEY_MISSING: e('conflict', 'No checkpoint signing key is configured (SMIME_AUDIT_CHECKPOINT_KEY_FILE).'),
-  AUDIT_CHECKPOINT_REFUSED: e('conflict', 'The audit chain does not extend the last checkpoint (edited, cut back or rewritten): no checkpoint was written.'),
+  AUDIT_CHECKPOINT_KEY_MISSING: e(
+    'conflict',
+    'No checkpoint signing key is configured (SMIME_AUDIT_CHECKPOINT_KEY_FILE).',
+  ),
+  AUDIT_CHECKPOINT_REFUSED: e(
+    'conflict',
+    'The audit chain does not extend the last checkpoint (edited, cut back or rewritten): no checkpoint was written.',
+  ),
   AUDIT_CHECKPOINT_WRITE_FAILED: e('unavailable', 'The audit checkpoint could not be written.'),
   // Server
   SERVICE_UNAVAILABLE: e('unavailable', 'The service is starting or unavailable.'),

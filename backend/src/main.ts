@@ -44,7 +44,10 @@ async function main(): Promise<void> {
   const { config, generated } = production ? { config: loaded, generated: [] } : withGeneratedSecrets(loaded);
   const log = createLogger(config.LOG_LEVEL);
   for (const g of generated)
-    log.warn({ file: g.path, created: g.created }, `using generated ${g.name}; NODE_ENV=production refuses to start without your own`);
+    log.warn(
+      { file: g.path, created: g.created },
+      `using generated ${g.name}; NODE_ENV=production refuses to start without your own`,
+    );
   for (const w of weak.filter((f) => !f.generatedInDevelopment))
     log.warn({ setting: w.setting }, `${w.problem}; NODE_ENV=production refuses this: ${w.fix}`);
 

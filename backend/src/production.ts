@@ -77,18 +77,33 @@ function secretFinding(env: NodeJS.ProcessEnv, name: string, what: string, alter
     ];
   }
   if (value.length < MIN_SECRET_CHARS)
-    return [{ setting: set(env[name]) ? name : `${name}_FILE`, problem: `the ${what} is shorter than ${MIN_SECRET_CHARS} characters`, fix: `use ${MIN_SECRET_CHARS}+ random characters, e.g. head -c 36 /dev/urandom | base64` }];
+    return [
+      {
+        setting: set(env[name]) ? name : `${name}_FILE`,
+        problem: `the ${what} is shorter than ${MIN_SECRET_CHARS} characters`,
+        fix: `use ${MIN_SECRET_CHARS}+ random characters, e.g. head -c 36 /dev/urandom | base64`,
+      },
+    ];
   return [];
 }
 
 function looseFiles(env: NodeJS.ProcessEnv): WeakSetting[] {
   const out: WeakSetting[] = [];
-  for (const name of ['SMIME_JWT_SECRET_FILE', 'SMIME_ADMIN_TOKEN_FILE', 'LDAP_BIND_PASSWORD_FILE', 'SMIME_AUDIT_CHECKPOINT_KEY_FILE']) {
+  for (const name of [
+    'SMIME_JWT_SECRET_FILE',
+    'SMIME_ADMIN_TOKEN_FILE',
+    'LDAP_BIND_PASSWORD_FILE',
+    'SMIME_AUDIT_CHECKPOINT_KEY_FILE',
+  ]) {
     const path = env[name];
     if (!set(path)) continue;
     const st = stat(path);
     if (st && st.mode & 0o077)
-      out.push({ setting: name, problem: `${path} is open to group or others (mode ${mode(st)})`, fix: `chmod 600 ${path}` });
+      out.push({
+        setting: name,
+        problem: `${path} is open to group or others (mode ${mode(st)})`,
+        fix: `chmod 600 ${path}`,
+      });
   }
   return out;
 }
@@ -115,7 +130,9 @@ function looseDataFolder(env: NodeJS.ProcessEnv): WeakSetting[] {
     }
   }
   if (loose.length === 0) return [];
-  const named = loose.slice(0, MAX_PATHS_NAMED).join(', ') + (loose.length > MAX_PATHS_NAMED ? ` and ${loose.length - MAX_PATHS_NAMED} more` : '');
+  const named =
+    loose.slice(0, MAX_PATHS_NAMED).join(', ') +
+    (loose.length > MAX_PATHS_NAMED ? ` and ${loose.length - MAX_PATHS_NAMED} more` : '');
   return [
     {
       setting: 'SMIME_DATA_DIR',
@@ -155,7 +172,15 @@ function cleartextLdap(env: NodeJS.ProcessEnv): WeakSetting[] {
 /** Every weak setting in `env`. Empty: nothing to refuse. */
 export function weakSettings(env: NodeJS.ProcessEnv): WeakSetting[] {
   const out: WeakSetting[] = [];
-  if (!set(env.SMIME_JWT_PUBLIC_KEY_FILE)) out.push(...secretFinding(env, 'SMIME_JWT_SECRET', 'host-token secret', "SMIME_JWT_PUBLIC_KEY_FILE for the host's public key"));
+  if (!set(env.SMIME_JWT_PUBLIC_KEY_FILE))
+    out.push(
+      ...secretFinding(
+        env,
+        'SMIME_JWT_SECRET',
+        'host-token secret',
+        "SMIME_JWT_PUBLIC_KEY_FILE for the host's public key",
+      ),
+    );
   out.push(...secretFinding(env, 'SMIME_ADMIN_TOKEN', 'admin token'));
   if (!set(env.SMIME_AUDIT_CHECKPOINT_KEY_FILE))
     out.push({
@@ -168,20 +193,23 @@ export function weakSettings(env: NodeJS.ProcessEnv): WeakSetting[] {
   if (env.NODE_TLS_REJECT_UNAUTHORIZED === '0')
     out.push({
       setting: 'NODE_TLS_REJECT_UNAUTHORIZED',
-      problem: "NODE_TLS_REJECT_UNAUTHORIZED=0 turns off certificate checks of every TLS connection, the directory's included",
+      problem:
+        "NODE_TLS_REJECT_UNAUTHORIZED=0 turns off certificate checks of every TLS connection, the directory's included",
       fix: "unset it; give the directory's CA with LDAP_CA_FILE instead",
     });
   out.push(...cleartextLdap(env));
   if (isTrue(env.SMIME_FETCH_ALLOW_PRIVATE))
     out.push({
       setting: 'SMIME_FETCH_ALLOW_PRIVATE',
-      problem: "SMIME_FETCH_ALLOW_PRIVATE=true lets the URLs in any sender's certificate reach private and loopback addresses (SSRF)",
+      problem:
+        "SMIME_FETCH_ALLOW_PRIVATE=true lets the URLs in any sender's certificate reach private and loopback addresses (SSRF)",
       fix: 'unset it (it is for tests)',
     });
   if (env.SMIME_DEMO === 'on')
     out.push({
       setting: 'SMIME_DEMO',
-      problem: 'SMIME_DEMO=on: the demo hands out logins to anyone who asks and trusts its own CA, so it is never served in production',
+      problem:
+        'SMIME_DEMO=on: the demo hands out logins to anyone who asks and trusts its own CA, so it is never served in production',
       fix: 'unset SMIME_DEMO or set it to off (to try the demo, start without NODE_ENV=production)',
     });
   return out;

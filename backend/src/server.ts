@@ -4,7 +4,7 @@
  * /healthz answers 503 until migrations ran (and an extension's `ready` finished), then 200. Audit checkpoints are
  * signed at start, every SMIME_AUDIT_CHECKPOINT_INTERVAL_S and at shutdown (issue 12).
  */
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type Router from '@koa/router';
 import { createApp } from './api/app.ts';
 import { applyServerLimits } from './api/server-limits.ts';
@@ -16,6 +16,7 @@ import { startDirectorySchedule } from './directory/schedule.ts';
 import type { Logger } from './log.ts';
 import { createServices, openDatabase } from './services.ts';
 import { auditRightsOfCurrentRole } from './store/app-role.ts';
+import type { Database } from './store/db.ts';
 import { migrate } from './store/migrate.ts';
 import { purgeExpiredSessions } from './store/sessions.ts';
 
@@ -32,6 +33,35 @@ export interface ServerExtension {
   routers?(s: Services): Router<AppState>[];
   /** After the product's migrations, before /healthz says ready. `url` is the server's base URL. */
   ready?(s: Services, url: string): Promise<void>;
+}
+
+/**
+ * Issue 12: whoever holds the server's DATABASE_URL should not be able to rewrite the audit log. A warning, so
+ * development on a superuser keeps working (README: Security, the database roles).
+ */
+async function warnIfAuditRewritable(db: Database, log: Logger): Promise<void> {
+  if (db.kind !== 'postgres') return;
+  const rights = await auditRightsOfCurrentRole(db);
+  if (rights.owner || rights.modify)
+    log.warn(
+      { role: rights.role, owner: rights.owner },
+      "the server's database role can rewrite the audit log; run the server as smime_app (README: Security)",
+    );
+}
+
+function startSessionPurge(db: Database, log: Logger): NodeJS.Timeout {
+  const purge = setInterval(() => {
+    purgeExpiredSessions(db).catch((err: unknown) => log.warn({ err }, 'session purge failed'));
+  }, SESSION_PURGE_INTERVAL_MS);
+  purge.unref();
+  return purge;
+}
+
+/** Listens where the configuration says; the base URL it listens on (PORT 0 picks a free port). */
+async function listen(server: Server, config: Config): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(config.PORT, config.HOST, resolve));
+  const addr = server.address();
+  return typeof addr === 'object' && addr ? `http://${addr.address}:${addr.port}` : String(addr);
 }
 
 export async function runServer(config: Config, log: Logger, extension: ServerExtension = {}): Promise<void> {
@@ -54,9 +84,7 @@ export async function runServer(config: Config, log: Logger, extension: ServerEx
   server.requestTimeout = REQUEST_TIMEOUT_MS;
   // Connection cap, idle and header timeouts (issue 12: an idle flood once exhausted the descriptors).
   const { maxConnections } = applyServerLimits(server, config);
-  await new Promise<void>((resolve) => server.listen(config.PORT, config.HOST, resolve));
-  const addr = server.address();
-  const url = typeof addr === 'object' && addr ? `http://${addr.address}:${addr.port}` : String(addr);
+  const url = await listen(server, config);
   log.info({ address: url, database: db.kind, maxConnections }, 'listening');
 
   const applied = await migrate(db);
@@ -64,22 +92,15 @@ export async function runServer(config: Config, log: Logger, extension: ServerEx
   ready = true;
   log.info({ applied }, 'migrations applied; ready');
 
-  // Issue 12: whoever holds the server's DATABASE_URL should not be able to rewrite the audit log. A warning, so
-  // development on a superuser keeps working (README: Security, the database roles).
-  if (db.kind === 'postgres') {
-    const rights = await auditRightsOfCurrentRole(db);
-    if (rights.owner || rights.modify)
-      log.warn(
-        { role: rights.role, owner: rights.owner },
-        "the server's database role can rewrite the audit log; run the server as smime_app (README: Security)",
-      );
-  }
-  const checkpoints = startAuditCheckpointSchedule(db, services.auditCheckpoints, config.auditCheckpoint.intervalS, log);
+  await warnIfAuditRewritable(db, log);
+  const checkpoints = startAuditCheckpointSchedule(
+    db,
+    services.auditCheckpoints,
+    config.auditCheckpoint.intervalS,
+    log,
+  );
 
-  const purge = setInterval(() => {
-    purgeExpiredSessions(db).catch((err: unknown) => log.warn({ err }, 'session purge failed'));
-  }, SESSION_PURGE_INTERVAL_MS);
-  purge.unref();
+  const purge = startSessionPurge(db, log);
 
   // Directory sync (issue 4): only with a directory configured; every instance schedules, the advisory lock lets one run.
   const directory = config.LDAP_URL
@@ -95,7 +116,14 @@ export async function runServer(config: Config, log: Logger, extension: ServerEx
     Promise.all([closed, idle])
       .then(() => checkpoints.stop())
       // The last state before the database is left alone; a refusal or failure was logged by write().
-      .then(() => (config.auditCheckpoint.intervalS > 0 ? services.auditCheckpoints.write(db).then(() => {}, () => {}) : undefined))
+      .then(() =>
+        config.auditCheckpoint.intervalS > 0
+          ? services.auditCheckpoints.write(db).then(
+              () => {},
+              () => {},
+            )
+          : undefined,
+      )
       .then(() => db.close())
       .then(
         () => process.exit(0),

@@ -3,7 +3,15 @@ export { SmimeComposeControls, type ComposeState } from './compose-controls/comp
 export { SmimeUnlockDialog, type UnlockedDetail } from './unlock-dialog/unlock-dialog.ts';
 export { SmimeMessageStatus } from './message-status/message-status.ts';
 export { SmimeSettings } from './settings/settings.ts';
-export { SmimeApiClient, ApiError, isApiError, toBase64, fromBase64, type ClientOptions, type OutgoingOptions } from './api/client.ts';
+export {
+  SmimeApiClient,
+  ApiError,
+  isApiError,
+  toBase64,
+  fromBase64,
+  type ClientOptions,
+  type OutgoingOptions,
+} from './api/client.ts';
 export type * from './api/types.ts';
 export { msg, setMessages, statusText, type Messages, type StatusText, type Tone } from './messages.ts';
 export { localPreferences, type Defaults, type PreferenceStore } from './shared/prefs.ts';

@@ -33,12 +33,19 @@ const en = {
   signNeedsUnlock: 'Signing needs your key: unlock it before sending.',
   resolveFailed: 'Could not check the recipients’ certificates.',
   readyToSend: (sign: boolean, encrypt: boolean) =>
-    sign && encrypt ? 'Will be signed and encrypted.' : sign ? 'Will be signed.' : encrypt ? 'Will be encrypted.' : 'Will be sent without S/MIME protection.',
+    sign && encrypt
+      ? 'Will be signed and encrypted.'
+      : sign
+        ? 'Will be signed.'
+        : encrypt
+          ? 'Will be encrypted.'
+          : 'Will be sent without S/MIME protection.',
 
   // unlock
   unlockTitle: 'Unlock your keys',
   unlockIntro: 'Enter your passphrase to use your keys for signing and decrypting.',
-  idleTimeout: (minutes: number) => `Your keys lock again after ${minutes} minute${minutes === 1 ? '' : 's'} without use.`,
+  idleTimeout: (minutes: number) =>
+    `Your keys lock again after ${minutes} minute${minutes === 1 ? '' : 's'} without use.`,
   passphrase: 'Passphrase',
   unlock: 'Unlock',
   unlocking: 'Unlocking…',
@@ -47,7 +54,8 @@ const en = {
   locked: 'Keys locked',
   unlockedUntil: (time: string) => `Keys unlocked (idle lock at ${time})`,
   wrongPassphrase: (failures: number) => `Wrong passphrase (${failures} failed attempt${failures === 1 ? '' : 's'}).`,
-  throttled: (seconds: number) => `Too many wrong passphrases. Try again in ${seconds} second${seconds === 1 ? '' : 's'}.`,
+  throttled: (seconds: number) =>
+    `Too many wrong passphrases. Try again in ${seconds} second${seconds === 1 ? '' : 's'}.`,
   noKeys: 'You have no keys yet: import one in the S/MIME settings.',
   mustChangeTitle: 'Choose your own passphrase',
   mustChangeIntro:
@@ -84,9 +92,13 @@ const en = {
   unlockToRead: 'Unlock to read',
   harvestedAdded: (email: string) => `${email}’s certificate was saved: you can now send them encrypted mail.`,
   harvestedReplaced: (email: string) => `${email}’s newer certificate replaced the one saved before.`,
-  partsNote: (n: number) => `${n} attached S/MIME part${n === 1 ? '' : 's'} (reported separately, not part of this message’s status).`,
+  partsNote: (n: number) =>
+    `${n} attached S/MIME part${n === 1 ? '' : 's'} (reported separately, not part of this message’s status).`,
   analysing: 'Checking the signature and decrypting…',
-  checkOutcome: { pass: 'passed', fail: 'failed', unknown: 'could not be checked', skipped: 'skipped' } as Record<string, string>,
+  checkOutcome: { pass: 'passed', fail: 'failed', unknown: 'could not be checked', skipped: 'skipped' } as Record<
+    string,
+    string
+  >,
 
   // settings
   settingsTitle: 'S/MIME settings',
@@ -138,31 +150,37 @@ export type Messages = typeof en;
 const statusTexts: Record<LayerStatus, StatusText> = {
   valid: {
     title: 'Signature verified',
-    cause: 'The signature is intact, the certificate chains to a trusted authority, was valid when signing and is for the sender’s address.',
+    cause:
+      'The signature is intact, the certificate chains to a trusted authority, was valid when signing and is for the sender’s address.',
     action: 'Nothing: the message comes from the signer and was not changed.',
     tone: 'ok',
   },
   'invalid-signature': {
     title: 'Signature does not match: the message was changed',
-    cause: 'The content no longer matches what the signer signed. It was altered on the way, or by a mail system rewriting it.',
+    cause:
+      'The content no longer matches what the signer signed. It was altered on the way, or by a mail system rewriting it.',
     action: 'Do not trust the content. Ask the sender, by another channel, to send it again.',
     tone: 'bad',
   },
   untrusted: {
     title: 'Signed, but the signer’s certificate is not trusted',
-    cause: 'The certificate does not chain to an authority your organisation trusts (self-signed, a private CA, or the chain is missing).',
-    action: 'Check the fingerprint with the sender by phone. Ask your administrator to trust their CA if it is legitimate.',
+    cause:
+      'The certificate does not chain to an authority your organisation trusts (self-signed, a private CA, or the chain is missing).',
+    action:
+      'Check the fingerprint with the sender by phone. Ask your administrator to trust their CA if it is legitimate.',
     tone: 'warn',
   },
   expired: {
     title: 'Signed with an expired certificate',
-    cause: 'The signer’s certificate had expired when the message was signed (or has expired since, if no time was recorded).',
+    cause:
+      'The signer’s certificate had expired when the message was signed (or has expired since, if no time was recorded).',
     action: 'Treat the signature as unproven. Ask the sender to renew their certificate.',
     tone: 'warn',
   },
   'not-yet-valid': {
     title: 'Signed with a certificate that is not valid yet',
-    cause: 'The certificate’s validity starts after the signing time: a wrong clock on the sender’s or your side, or a forged date.',
+    cause:
+      'The certificate’s validity starts after the signing time: a wrong clock on the sender’s or your side, or a forged date.',
     action: 'Check your computer’s clock; otherwise ask the sender.',
     tone: 'warn',
   },
@@ -174,13 +192,15 @@ const statusTexts: Record<LayerStatus, StatusText> = {
   },
   'revocation-unknown': {
     title: 'Signature intact; revocation could not be checked',
-    cause: 'The authority’s revocation service (OCSP or CRL) could not be reached or gave no answer, so the certificate may have been withdrawn.',
+    cause:
+      'The authority’s revocation service (OCSP or CRL) could not be reached or gave no answer, so the certificate may have been withdrawn.',
     action: 'Usually harmless; for an important message, try again later or confirm with the sender.',
     tone: 'warn',
   },
   'email-mismatch': {
     title: 'Signed by someone else than the sender address',
-    cause: 'The certificate is for another address than the message’s From line: a forwarded message, an alias, or an impersonation.',
+    cause:
+      'The certificate is for another address than the message’s From line: a forwarded message, an alias, or an impersonation.',
     action: 'Check who the certificate belongs to (details) before trusting the From line.',
     tone: 'warn',
   },
@@ -217,7 +237,8 @@ const statusTexts: Record<LayerStatus, StatusText> = {
   'no-key': {
     title: 'Encrypted to a key you do not have',
     cause: 'None of your keys is among the recipients: it was encrypted to an old key you deleted, or not to you.',
-    action: 'If you had an older key, import it in the S/MIME settings; else ask the sender to encrypt to your current certificate.',
+    action:
+      'If you had an older key, import it in the S/MIME settings; else ask the sender to encrypt to your current certificate.',
     tone: 'bad',
   },
   failed: {
@@ -249,7 +270,10 @@ export function statusText(status: string): StatusText {
 }
 
 /** Replace strings (translation): partial overrides over the English defaults. */
-export function setMessages(overrides: Partial<Messages>, statuses: Partial<Record<LayerStatus, StatusText>> = {}): void {
+export function setMessages(
+  overrides: Partial<Messages>,
+  statuses: Partial<Record<LayerStatus, StatusText>> = {},
+): void {
   current = { ...en, ...overrides };
   currentStatus = { ...statusTexts, ...statuses };
 }

@@ -11,7 +11,13 @@
  *
  * Everything travels through the backend's documented HTTP API with the token the host signs for its user.
  */
-import type { ComposeState, Defaults, IncomingAnalysis, PreferenceStore, SmimeApiClient } from '../../frontend/src/index.ts';
+import type {
+  ComposeState,
+  Defaults,
+  IncomingAnalysis,
+  PreferenceStore,
+  SmimeApiClient,
+} from '../../frontend/src/index.ts';
 
 export interface SmimeHost {
   /** Base URL of the S/MIME backend; '' or absent = the page's own origin. */

@@ -128,7 +128,11 @@ export function createSmimePlugin(host: SmimeHost): SmimePlugin {
             // Fresh answer right before sending: a certificate may have expired or been deleted meanwhile.
             const fresh = await el.resolveNow();
             if (fresh.missing.length > 0)
-              throw new SmimeSendBlocked('missing-certificates', `No usable certificate for ${fresh.missing.join(', ')}.`, fresh.missing);
+              throw new SmimeSendBlocked(
+                'missing-certificates',
+                `No usable certificate for ${fresh.missing.join(', ')}.`,
+                fresh.missing,
+              );
           }
           return attempt(raw, false);
         },

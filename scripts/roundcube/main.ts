@@ -16,7 +16,9 @@ import { join } from 'node:path';
 import { stackUnavailable, startStack, type StackOptions } from './stack.ts';
 
 const DEFAULT_PORT = 8088;
-const CORPUS = fileURLToPath(new URL('../../../shared/smime-corpus/thunderbird/mailnews-test-data-smime/', import.meta.url));
+const CORPUS = fileURLToPath(
+  new URL('../../../shared/smime-corpus/thunderbird/mailnews-test-data-smime/', import.meta.url),
+);
 
 function options(): StackOptions {
   const { values } = parseArgs({
@@ -31,7 +33,13 @@ function options(): StackOptions {
   const o: StackOptions = { port, plugin: !values['no-plugin'] };
   if (values['corpus-users']) {
     if (!existsSync(join(CORPUS, 'Bob.p12'))) throw new Error(`--corpus-users: no corpus at ${CORPUS}`);
-    o.extraUsers = [{ email: 'Bob@example.com', name: 'Bob (Thunderbird corpus)', key: { p12: readFileSync(join(CORPUS, 'Bob.p12')), password: 'nss' } }];
+    o.extraUsers = [
+      {
+        email: 'Bob@example.com',
+        name: 'Bob (Thunderbird corpus)',
+        key: { p12: readFileSync(join(CORPUS, 'Bob.p12')), password: 'nss' },
+      },
+    ];
     o.extraTrustAnchors = [join(CORPUS, 'TestCA.pem')];
   }
   return o;

@@ -45,10 +45,25 @@ import {
   type Ports,
 } from './lib/layout.ts';
 import { greets, transferMail } from './lib/mail-transfer.ts';
-import { freePort, runCommand, signalGroup, spawnDaemon, stopGroup, tail, waitUntil, type Daemon } from './lib/processes.ts';
+import {
+  freePort,
+  runCommand,
+  signalGroup,
+  spawnDaemon,
+  stopGroup,
+  tail,
+  waitUntil,
+  type Daemon,
+} from './lib/processes.ts';
 import type { SeedInput, SeedResult, SeedUser } from './lib/seed.ts';
 
-export { FRONT_ROUTES, FRONT_DEFAULT_TARGET, BACKEND_UNAVAILABLE_BODY, routeFor, type FrontRoute } from './lib/front-proxy.ts';
+export {
+  FRONT_ROUTES,
+  FRONT_DEFAULT_TARGET,
+  BACKEND_UNAVAILABLE_BODY,
+  routeFor,
+  type FrontRoute,
+} from './lib/front-proxy.ts';
 export { MailTransferError } from './lib/mail-transfer.ts';
 
 export interface StackUserSpec {
@@ -164,7 +179,9 @@ export function stackUnavailable(): string | undefined {
   if (process.getuid?.() !== 0) missing.push('root (Dovecot and Postfix switch users)');
   const packages = new Set(REQUIRED.filter((r) => !existsSync(r.path)).map((r) => r.package));
   if (packages.size === 0) {
-    const sqlite = spawnSync('/usr/bin/php', ['-r', 'exit(extension_loaded("pdo_sqlite") ? 0 : 1);'], { timeout: 10_000 });
+    const sqlite = spawnSync('/usr/bin/php', ['-r', 'exit(extension_loaded("pdo_sqlite") ? 0 : 1);'], {
+      timeout: 10_000,
+    });
     if (sqlite.status !== 0) packages.add('php-sqlite3');
   }
   if (packages.size) missing.push(`packages ${[...packages].join(' ')} (see /work/shared/roundcube-stack.md)`);
@@ -194,7 +211,8 @@ function resolveUsers(extra: StackUserSpec[]): ResolvedUser[] {
     const local = email.split('@')[0]!.toLowerCase();
     const password = u.password ?? `${local}-password`;
     // Dovecot's passwd-file splits on ':' and lines.
-    if (/[:\r\n]/.test(password) || password === '') throw new TypeError(`stack user ${email}: a password needs no ':' or newline`);
+    if (/[:\r\n]/.test(password) || password === '')
+      throw new TypeError(`stack user ${email}: a password needs no ':' or newline`);
     const key = u.key ?? 'issued';
     const initialPassphrase = key === 'none' ? undefined : key === 'issued' ? `${local} initial from IT` : key.password;
     return { email, name: u.name, password, key, initialPassphrase };
@@ -251,13 +269,26 @@ class RunningStack implements Stack {
     chmodSync(l.dir, 0o711);
     for (const d of [l.logs, l.roundcube.logs, l.mail, l.dovecot.dir, l.postfix.config, l.postfix.queue])
       mkdirSync(d, { recursive: true, mode: 0o755 });
-    for (const d of [l.tmp, l.secrets, l.pki, l.backendData, l.seed, l.postfix.data, l.roundcube.temp, join(l.roundcube.db, '..')])
+    for (const d of [
+      l.tmp,
+      l.secrets,
+      l.pki,
+      l.backendData,
+      l.seed,
+      l.postfix.data,
+      l.roundcube.temp,
+      join(l.roundcube.db, '..'),
+    ])
       mkdirSync(d, { recursive: true, mode: 0o700 });
     chmodSync(l.mail, 0o711);
     writeFileSync(join(l.secrets, 'jwt-secret'), `${this.jwtSecret}\n`, { mode: 0o600 });
     writeFileSync(join(l.secrets, 'admin-token'), `${this.adminToken}\n`, { mode: 0o600 });
     // The key that signs audit checkpoints, outside the backend's data folder as production requires (issue 12).
-    writeFileSync(join(l.secrets, 'audit-checkpoint-key.pem'), generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    writeFileSync(
+      join(l.secrets, 'audit-checkpoint-key.pem'),
+      generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }),
+      { mode: 0o600 },
+    );
 
     // Mailboxes: home and Maildir owned by the mail uid, so that listMail works before the first delivery.
     for (const u of this.resolved) {
@@ -276,7 +307,9 @@ class RunningStack implements Stack {
     const domains = [...new Set([...MAIL_DOMAINS, ...this.resolved.map((u) => u.email.split('@')[1]!.toLowerCase())])];
     writeFileSync(join(l.postfix.config, 'main.cf'), postfixMainCf(l, this.ports, domains), { mode: 0o644 });
     writeFileSync(join(l.postfix.config, 'master.cf'), postfixMasterCf(this.ports), { mode: 0o644 });
-    writeFileSync(l.postfix.mailboxes, this.resolved.map((u) => `${u.email.toLowerCase()} OK\n`).join(''), { mode: 0o644 });
+    writeFileSync(l.postfix.mailboxes, this.resolved.map((u) => `${u.email.toLowerCase()} OK\n`).join(''), {
+      mode: 0o644,
+    });
     const pf = systemUser('postfix');
     chownSync(l.postfix.data, pf.uid, pf.gid); // master.lock
 
@@ -289,7 +322,8 @@ class RunningStack implements Stack {
    */
   private buildRoundcubeTree(): void {
     const t = this.l.roundcube.tree;
-    for (const d of ['config', 'plugins', 'public_html/program']) mkdirSync(join(t, d), { recursive: true, mode: 0o755 });
+    for (const d of ['config', 'plugins', 'public_html/program'])
+      mkdirSync(join(t, d), { recursive: true, mode: 0o755 });
     for (const name of ['index.php', 'program', 'SQL', 'skins']) symlinkSync(join(RC.code, name), join(t, name));
     for (const name of readdirSync(RC.plugins)) symlinkSync(join(RC.plugins, name), join(t, 'plugins', name));
     symlinkSync(PLUGIN_DIR, join(t, 'plugins', 'smime'));
@@ -297,7 +331,11 @@ class RunningStack implements Stack {
     symlinkSync(RC.mimetypes, join(t, 'config', 'mimetypes.php'));
     writeFileSync(
       this.l.roundcube.config,
-      roundcubeConfig(this.l, this.ports, { desKey: secret(18), plugin: this.options.plugin, jwtSecret: this.jwtSecret }),
+      roundcubeConfig(this.l, this.ports, {
+        desKey: secret(18),
+        plugin: this.options.plugin,
+        jwtSecret: this.jwtSecret,
+      }),
       { mode: 0o600 },
     );
     // Debian's web root: index.php sets INSTALL_PATH to its parent folder, so it is a copy, not a link.
@@ -362,7 +400,13 @@ class RunningStack implements Stack {
     const inputFile = join(this.l.seed, 'input.json');
     const resultFile = join(this.l.seed, 'result.json');
     writeFileSync(inputFile, JSON.stringify(input), { mode: 0o600 });
-    const d = this.spawn('seed', process.execPath, ['--import', 'tsx', SEED_PROCESS, inputFile, resultFile], this.backendEnv(), REPO_ROOT);
+    const d = this.spawn(
+      'seed',
+      process.execPath,
+      ['--import', 'tsx', SEED_PROCESS, inputFile, resultFile],
+      this.backendEnv(),
+      REPO_ROOT,
+    );
     const timer = setTimeout(() => signalGroup(d.pgid, 'SIGKILL'), Math.max(0, deadline - Date.now()));
     let code: number | null;
     try {
@@ -394,7 +438,10 @@ class RunningStack implements Stack {
     await waitUntil(
       'Dovecot',
       deadline,
-      async () => (await greets('127.0.0.1', p.imap, '* OK')) && (await greets('127.0.0.1', p.lmtp, '220')) && greets('127.0.0.1', p.auth, 'VERSION'),
+      async () =>
+        (await greets('127.0.0.1', p.imap, '* OK')) &&
+        (await greets('127.0.0.1', p.lmtp, '220')) &&
+        greets('127.0.0.1', p.auth, 'VERSION'),
       { gone: this.gone('dovecot'), logs: () => this.logs() },
     );
     this.progress(`Dovecot up: IMAP ${p.imap}, LMTP ${p.lmtp}, auth ${p.auth}`, t0);
@@ -404,10 +451,16 @@ class RunningStack implements Stack {
     const t0 = Date.now();
     const env = { PATH };
     const logFile = join(this.l.logs, 'postfix-commands.log');
-    const code = await runCommand('/usr/sbin/postfix', ['-c', this.l.postfix.config, 'start'], { env, logFile, timeoutMs: POSTFIX_COMMAND_TIMEOUT_MS });
+    const code = await runCommand('/usr/sbin/postfix', ['-c', this.l.postfix.config, 'start'], {
+      env,
+      logFile,
+      timeoutMs: POSTFIX_COMMAND_TIMEOUT_MS,
+    });
     this.readPostfixMaster();
     if (code !== 0) throw new Error(`postfix start failed (exit ${code})\n${this.logs()}`);
-    await waitUntil('Postfix', deadline, () => greets('127.0.0.1', this.ports.smtp, '220'), { logs: () => this.logs() });
+    await waitUntil('Postfix', deadline, () => greets('127.0.0.1', this.ports.smtp, '220'), {
+      logs: () => this.logs(),
+    });
     this.readPostfixMaster();
     this.progress(`Postfix up: submission ${this.ports.smtp}`, t0);
   }
@@ -432,13 +485,27 @@ class RunningStack implements Stack {
       display_errors: '0',
       error_log: join(l.logs, 'php-errors.log'),
     };
-    const args = [...Object.entries(ini).flatMap(([k, v]) => ['-d', `${k}=${v}`]), '-S', `127.0.0.1:${this.ports.roundcube}`, '-t', join(l.roundcube.tree, 'public_html')];
-    this.spawn('php', '/usr/bin/php', args, { PATH, HOME: l.tmp, TMPDIR: l.tmp, PHP_CLI_SERVER_WORKERS: String(PHP_WORKERS) }, l.roundcube.tree);
+    const args = [
+      ...Object.entries(ini).flatMap(([k, v]) => ['-d', `${k}=${v}`]),
+      '-S',
+      `127.0.0.1:${this.ports.roundcube}`,
+      '-t',
+      join(l.roundcube.tree, 'public_html'),
+    ];
+    this.spawn(
+      'php',
+      '/usr/bin/php',
+      args,
+      { PATH, HOME: l.tmp, TMPDIR: l.tmp, PHP_CLI_SERVER_WORKERS: String(PHP_WORKERS) },
+      l.roundcube.tree,
+    );
     // The first request creates Roundcube's SQLite schema: the login page answering 200 means it is ready.
     await waitUntil(
       'Roundcube (php -S)',
       deadline,
-      async () => (await fetch(`http://127.0.0.1:${this.ports.roundcube}/`, { signal: AbortSignal.timeout(10_000) })).status === 200,
+      async () =>
+        (await fetch(`http://127.0.0.1:${this.ports.roundcube}/`, { signal: AbortSignal.timeout(10_000) })).status ===
+        200,
       { gone: this.gone('php'), logs: () => this.logs() },
     );
     this.progress(`Roundcube up under php -S: ${this.ports.roundcube}`, t0);
@@ -469,7 +536,10 @@ class RunningStack implements Stack {
   }
 
   async startProxy(): Promise<void> {
-    this.proxy = await startFrontProxy({ port: this.ports.front, upstreams: { backend: this.ports.backend, roundcube: this.ports.roundcube } });
+    this.proxy = await startFrontProxy({
+      port: this.ports.front,
+      upstreams: { backend: this.ports.backend, roundcube: this.ports.roundcube },
+    });
   }
 
   // ---- use -----------------------------------------------------------------------------------------------------
@@ -648,7 +718,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     options.port ? Promise.resolve(options.port) : freePort(),
     ...Array.from({ length: 6 }, () => freePort()),
   ]);
-  const ports: Ports = { front: front!, roundcube: roundcube!, imap: imap!, lmtp: lmtp!, auth: auth!, smtp: smtp!, backend: backend! };
+  const ports: Ports = {
+    front: front!,
+    roundcube: roundcube!,
+    imap: imap!,
+    lmtp: lmtp!,
+    auth: auth!,
+    smtp: smtp!,
+    backend: backend!,
+  };
   const dir = mkdtempSync(join(tmpdir(), 'smime-roundcube-'));
   const stack = new RunningStack(layout(dir), ports, users, {
     plugin: options.plugin !== false,

@@ -45,12 +45,19 @@ for (const target of await databaseTargets()) {
       ({ db, drop } = await target.open());
       // One Argon2 slot, so holding it queues every unlock.
       srv = await startServer(db, { SMIME_TRUST_ANCHORS: `${FIXTURES}corpus/TestCA.pem`, SMIME_ARGON2_CONCURRENCY: 1 });
-      for (const [name, file] of [['alice', 'Alice.p12'], ['bob', 'Bob.p12']] as const) {
+      for (const [name, file] of [
+        ['alice', 'Alice.p12'],
+        ['bob', 'Bob.p12'],
+      ] as const) {
         const email = `${name}@example.com`;
         const client = new Client(srv.url, await srv.token(email));
-        const imported = await client.request('POST', '/api/v1/keys', { json: { p12: corpus(file).toString('base64'), password: 'nss', passphrase: PASS } });
+        const imported = await client.request('POST', '/api/v1/keys', {
+          json: { p12: corpus(file).toString('base64'), password: 'nss', passphrase: PASS },
+        });
         assert.equal(imported.status, 201, imported.text);
-        const u = await client.request('POST', '/api/v1/session/unlock', { json: { passphrase: PASS, delivery: 'header' } });
+        const u = await client.request('POST', '/api/v1/session/unlock', {
+          json: { passphrase: PASS, delivery: 'header' },
+        });
         assert.equal(u.status, 200, u.text);
         users[name] = { client, unlock: u.body.unlockToken, email };
       }
@@ -58,7 +65,10 @@ for (const target of await databaseTargets()) {
       const signed = await send('bob', 'sign=true', mail(users.bob.email, users.alice.email, 'hello'));
       assert.equal(signed.status, 200, signed.text);
       const seen = await read('alice', Buffer.from(signed.text, 'latin1'));
-      assert.deepEqual(seen.body.harvested.map((h: any) => h.outcome), ['added']);
+      assert.deepEqual(
+        seen.body.harvested.map((h: any) => h.outcome),
+        ['added'],
+      );
     });
     after(() =>
       cleanUp(
@@ -101,12 +111,22 @@ for (const target of await databaseTargets()) {
           assert.equal(stats.idle, stats.total, `a queued unlock holds a pool connection: ${JSON.stringify(stats)}`);
         }
 
-        const signed = await send('alice', 'sign=true&encrypt=true', mail(users.alice.email, users.bob.email, 'while others unlock'));
+        const signed = await send(
+          'alice',
+          'sign=true&encrypt=true',
+          mail(users.alice.email, users.bob.email, 'while others unlock'),
+        );
         assert.equal(signed.status, 200, signed.text);
         settled.push('sign');
         const opened = await read('bob', Buffer.from(signed.text, 'latin1'));
         assert.equal(opened.status, 200, opened.text);
-        assert.deepEqual(opened.body.layers.map((l: any) => [l.kind, l.status]), [['encrypted', 'decrypted'], ['signed', 'valid']]);
+        assert.deepEqual(
+          opened.body.layers.map((l: any) => [l.kind, l.status]),
+          [
+            ['encrypted', 'decrypted'],
+            ['signed', 'valid'],
+          ],
+        );
         settled.push('decrypt');
 
         assert.equal(kdf.queued, 4, 'the unlocks are still queued');
@@ -114,7 +134,11 @@ for (const target of await databaseTargets()) {
 
         release();
         const results = await Promise.all(queued);
-        assert.deepEqual(results.map((r) => r.status), [200, 200, 200, 200], results.map((r) => r.text).join('\n'));
+        assert.deepEqual(
+          results.map((r) => r.status),
+          [200, 200, 200, 200],
+          results.map((r) => r.text).join('\n'),
+        );
         assert.equal(kdf.queued, 0);
       } finally {
         release();
@@ -123,20 +147,32 @@ for (const target of await databaseTargets()) {
     });
 
     test('a short concurrent burst of every kind of request: no error, no 5xx', async () => {
-      const message = await send('alice', 'sign=true&encrypt=true', mail(users.alice.email, users.bob.email, 'read me in a burst'));
+      const message = await send(
+        'alice',
+        'sign=true&encrypt=true',
+        mail(users.alice.email, users.bob.email, 'read me in a burst'),
+      );
       assert.equal(message.status, 200, message.text);
       const raw = Buffer.from(message.text, 'latin1');
       const kinds = [
         () => send('alice', 'sign=true&encrypt=true', mail(users.alice.email, users.bob.email, 'burst')),
         () => send('bob', 'sign=true', mail(users.bob.email, users.alice.email, 'burst')),
         () => read('bob', raw),
-        () => users.alice.client.request('GET', '/api/v1/session', { headers: { 'x-smime-unlock': users.alice.unlock } }),
+        () =>
+          users.alice.client.request('GET', '/api/v1/session', { headers: { 'x-smime-unlock': users.alice.unlock } }),
         () => users.bob.client.request('GET', '/api/v1/certificates/resolve?email=alice@example.com'),
       ];
-      const requests = [...Array.from({ length: 30 }, (_, i) => kinds[i % kinds.length]!()), unlock('alice'), unlock('bob')];
+      const requests = [
+        ...Array.from({ length: 30 }, (_, i) => kinds[i % kinds.length]!()),
+        unlock('alice'),
+        unlock('bob'),
+      ];
       const results = await Promise.all(requests);
       const bad = results.filter((r) => r.status < 200 || r.status >= 300);
-      assert.deepEqual(bad.map((r) => `${r.status} ${r.text.slice(0, 200)}`), []);
+      assert.deepEqual(
+        bad.map((r) => `${r.status} ${r.text.slice(0, 200)}`),
+        [],
+      );
       const stats = db.poolStats?.();
       if (stats) assert.equal(stats.waiting, 0);
     });

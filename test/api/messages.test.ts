@@ -34,12 +34,20 @@ let work: string;
 async function pemKey(p12: string): Promise<string> {
   const { privateKey } = await parsePkcs12(corpus(p12), 'nss');
   const path = join(work, `${p12}.key.pem`);
-  writeFileSync(path, `-----BEGIN PRIVATE KEY-----\n${b64(privateKey).replace(/.{64}/g, '$&\n')}\n-----END PRIVATE KEY-----\n`);
+  writeFileSync(
+    path,
+    `-----BEGIN PRIVATE KEY-----\n${b64(privateKey).replace(/.{64}/g, '$&\n')}\n-----END PRIVATE KEY-----\n`,
+  );
   return path;
 }
 function certPem(p12: string): string {
   const path = join(work, `${p12}.crt.pem`);
-  writeFileSync(path, execFileSync('openssl', ['pkcs12', '-nokeys', '-clcerts', '-passin', 'pass:nss', '-legacy'], { input: corpus(p12) }));
+  writeFileSync(
+    path,
+    execFileSync('openssl', ['pkcs12', '-nokeys', '-clcerts', '-passin', 'pass:nss', '-legacy'], {
+      input: corpus(p12),
+    }),
+  );
   return path;
 }
 function opensslCms(args: string[], input: Buffer): Buffer {
@@ -66,11 +74,23 @@ for (const target of await databaseTargets()) {
       });
       // startServer builds services from the config; trust anchors are read by the mail service at construction.
       const admin = new Client(srv.url, TEST_ADMIN_TOKEN);
-      for (const [email, file] of [['alice@example.com', 'Alice.p12'], ['bob@example.com', 'Bob.p12']] as const) {
-        const r = await admin.request('POST', `/api/v1/admin/users/${email}/keys`, { json: { p12: b64(corpus(file)), password: 'nss' } });
+      for (const [email, file] of [
+        ['alice@example.com', 'Alice.p12'],
+        ['bob@example.com', 'Bob.p12'],
+      ] as const) {
+        const r = await admin.request('POST', `/api/v1/admin/users/${email}/keys`, {
+          json: { p12: b64(corpus(file)), password: 'nss' },
+        });
         assert.equal(r.status, 201, r.text);
         const c = new Client(srv.url, await srv.token(email));
-        assert.equal((await c.request('POST', '/api/v1/session/passphrase', { json: { currentPassphrase: 'nss', newPassphrase: PASS } })).status, 200);
+        assert.equal(
+          (
+            await c.request('POST', '/api/v1/session/passphrase', {
+              json: { currentPassphrase: 'nss', newPassphrase: PASS },
+            })
+          ).status,
+          200,
+        );
         assert.equal((await c.request('POST', '/api/v1/session/unlock', { json: { passphrase: PASS } })).status, 200);
         if (email.startsWith('alice')) alice = c;
         else bob = c;
@@ -84,18 +104,37 @@ for (const target of await databaseTargets()) {
     );
 
     const send = (c: Client, q: string, raw: Buffer, accept = 'message/rfc822') =>
-      c.request('POST', `/api/v1/messages/outgoing?${q}`, { body: raw, headers: { 'content-type': 'message/rfc822', accept } });
+      c.request('POST', `/api/v1/messages/outgoing?${q}`, {
+        body: raw,
+        headers: { 'content-type': 'message/rfc822', accept },
+      });
     const read = (c: Client, raw: Buffer | string) =>
       c.request('POST', '/api/v1/messages/incoming', { body: raw, headers: { 'content-type': 'message/rfc822' } });
 
     test('encrypting to someone without a known certificate fails closed and names them', async () => {
-      const res = await alice.request('GET', '/api/v1/certificates/resolve?email=bob@example.com&email=carol@example.com');
+      const res = await alice.request(
+        'GET',
+        '/api/v1/certificates/resolve?email=bob@example.com&email=carol@example.com',
+      );
       assert.equal(res.status, 200);
-      assert.deepEqual(res.body.recipients.map((r: any) => [r.email, r.ready]), [['bob@example.com', false], ['carol@example.com', false]]);
-      const r = await send(alice, 'encrypt=true&sign=true', mail('alice@example.com', 'Bob <bob@example.com>, carol@example.com', 'secret'));
+      assert.deepEqual(
+        res.body.recipients.map((r: any) => [r.email, r.ready]),
+        [
+          ['bob@example.com', false],
+          ['carol@example.com', false],
+        ],
+      );
+      const r = await send(
+        alice,
+        'encrypt=true&sign=true',
+        mail('alice@example.com', 'Bob <bob@example.com>, carol@example.com', 'secret'),
+      );
       assert.equal(r.status, 422);
       assert.equal(r.body.error.code, 'RECIPIENT_CERTIFICATE_MISSING');
-      assert.deepEqual(r.body.error.missing.map((m: any) => m.email), ['bob@example.com', 'carol@example.com']);
+      assert.deepEqual(
+        r.body.error.missing.map((m: any) => m.email),
+        ['bob@example.com', 'carol@example.com'],
+      );
     });
 
     let signedByAlice: Buffer;
@@ -109,13 +148,26 @@ for (const target of await databaseTargets()) {
       assert.match(verified.toString('utf8'), /Grüße aus Köln|Gr=C3=BC=C3=9Fe aus K=C3=B6ln/);
       const seen = await read(bob, signedByAlice);
       assert.equal(seen.status, 200, seen.text);
-      assert.deepEqual(seen.body.layers.map((l: any) => [l.kind, l.status]), [['signed', 'valid']]);
+      assert.deepEqual(
+        seen.body.layers.map((l: any) => [l.kind, l.status]),
+        [['signed', 'valid']],
+      );
       assert.equal(seen.body.layers[0].signatures[0].signer.emails[0], 'alice@example.com');
-      assert.deepEqual(seen.body.harvested.map((h: any) => [h.email, h.outcome]), [['alice@example.com', 'added']]);
+      assert.deepEqual(
+        seen.body.harvested.map((h: any) => [h.email, h.outcome]),
+        [['alice@example.com', 'added']],
+      );
       assert.match(Buffer.from(seen.body.content, 'base64').toString('utf8'), /signed/);
       const list = await bob.request('GET', '/api/v1/certificates');
-      assert.deepEqual(list.body.certificates.map((c: any) => [c.email, c.source]), [['alice@example.com', 'harvested']]);
-      assert.equal((await alice.request('GET', '/api/v1/certificates')).body.certificates.length, 0, "Bob's harvest is Bob's");
+      assert.deepEqual(
+        list.body.certificates.map((c: any) => [c.email, c.source]),
+        [['alice@example.com', 'harvested']],
+      );
+      assert.equal(
+        (await alice.request('GET', '/api/v1/certificates')).body.certificates.length,
+        0,
+        "Bob's harvest is Bob's",
+      );
       const again = await read(bob, signedByAlice);
       assert.equal(again.body.harvested[0].outcome, 'seen');
     });
@@ -133,7 +185,11 @@ for (const target of await databaseTargets()) {
       assert.equal((await send(alice, 'sign=true', mail('alice@example.com', 'bob@example.com', 'hi'))).status, 200);
       const ready = await bob.request('GET', '/api/v1/certificates/resolve?email=alice@example.com');
       assert.equal(ready.body.recipients[0].ready, true);
-      const r = await send(bob, 'sign=true&encrypt=true', mail('bob@example.com', 'alice@example.com', 'for Alice only'));
+      const r = await send(
+        bob,
+        'sign=true&encrypt=true',
+        mail('bob@example.com', 'alice@example.com', 'for Alice only'),
+      );
       assert.equal(r.status, 200, r.text);
       // Alice's signed mail announced AES-256-GCM in SMIMECapabilities, so Bob's client uses AuthEnvelopedData.
       assert.match(r.text, /application\/pkcs7-mime; smime-type=authEnveloped-data/);
@@ -144,7 +200,13 @@ for (const target of await databaseTargets()) {
       // Bob's own copy (Sent) decrypts with Bob's key too.
       opensslCms(['-decrypt', '-inkey', await pemKey('Bob.p12'), '-recip', certPem('Bob.p12')], raw);
       const seen = await read(alice, raw);
-      assert.deepEqual(seen.body.layers.map((l: any) => [l.kind, l.status]), [['encrypted', 'decrypted'], ['signed', 'valid']]);
+      assert.deepEqual(
+        seen.body.layers.map((l: any) => [l.kind, l.status]),
+        [
+          ['encrypted', 'decrypted'],
+          ['signed', 'valid'],
+        ],
+      );
       assert.match(Buffer.from(seen.body.content, 'base64').toString('utf8'), /for Alice only/);
     });
 
@@ -152,7 +214,10 @@ for (const target of await databaseTargets()) {
       const r = await send(bob, 'encrypt=true&cipher=aes-256-cbc', mail('bob@example.com', 'alice@example.com', 'cbc'));
       assert.equal(r.status, 200, r.text);
       assert.match(r.text, /smime-type=enveloped-data/);
-      const inner = opensslCms(['-decrypt', '-inkey', await pemKey('Alice.p12'), '-recip', certPem('Alice.p12')], Buffer.from(r.text, 'latin1'));
+      const inner = opensslCms(
+        ['-decrypt', '-inkey', await pemKey('Alice.p12'), '-recip', certPem('Alice.p12')],
+        Buffer.from(r.text, 'latin1'),
+      );
       assert.match(inner.toString(), /cbc/);
     });
 
@@ -170,9 +235,14 @@ for (const target of await databaseTargets()) {
 
     test('Bcc recipients get their own copy, and the others cannot see them', { skip: NO_CORPUS }, async () => {
       // Bob learns Dave's certificate from a corpus message Dave signed.
-      const daveSigned = readFileSync(`${SHARED_CORPUS}thunderbird/mailnews-test-data-smime/alice.plain.sig.SHA256.opaque.dave.sig.SHA256.opaque.eml`);
+      const daveSigned = readFileSync(
+        `${SHARED_CORPUS}thunderbird/mailnews-test-data-smime/alice.plain.sig.SHA256.opaque.dave.sig.SHA256.opaque.eml`,
+      );
       const h = await read(bob, daveSigned);
-      assert.ok(h.body.harvested.some((x: any) => x.email === 'dave@example.com'), JSON.stringify(h.body));
+      assert.ok(
+        h.body.harvested.some((x: any) => x.email === 'dave@example.com'),
+        JSON.stringify(h.body),
+      );
       const raw = mail('bob@example.com', 'alice@example.com', 'with a blind copy', 'Bcc: dave@example.com\r\n');
       const refused = await send(bob, 'encrypt=true', raw);
       assert.equal(refused.status, 406);
@@ -186,12 +256,21 @@ for (const target of await databaseTargets()) {
       assert.doesNotMatch(main.toString('latin1'), /^Bcc:/im);
       writeFileSync(`${work}/dave.key`, readFileSync(await pemKey('Dave.p12')));
       writeFileSync(`${work}/dave.crt`, readFileSync(certPem('Dave.p12')));
-      assert.throws(() => opensslCms(['-decrypt', '-inkey', `${work}/dave.key`, '-recip', `${work}/dave.crt`], main), 'Dave is not a recipient of the main copy');
-      assert.match(opensslCms(['-decrypt', '-inkey', `${work}/dave.key`, '-recip', `${work}/dave.crt`], bcc).toString(), /with a blind copy/);
+      assert.throws(
+        () => opensslCms(['-decrypt', '-inkey', `${work}/dave.key`, '-recip', `${work}/dave.crt`], main),
+        'Dave is not a recipient of the main copy',
+      );
+      assert.match(
+        opensslCms(['-decrypt', '-inkey', `${work}/dave.key`, '-recip', `${work}/dave.crt`], bcc).toString(),
+        /with a blind copy/,
+      );
     });
 
     test('bad input: wrong content type, not MIME, From not the user, huge body', async () => {
-      const wrongType = await alice.request('POST', '/api/v1/messages/incoming', { body: 'x', headers: { 'content-type': 'text/plain' } });
+      const wrongType = await alice.request('POST', '/api/v1/messages/incoming', {
+        body: 'x',
+        headers: { 'content-type': 'text/plain' },
+      });
       assert.equal(wrongType.status, 415);
       const notMine = await send(alice, 'sign=true', mail('bob@example.com', 'bob@example.com', 'spoof'));
       assert.equal(notMine.body.error.code, 'FROM_NOT_USER');
@@ -215,7 +294,10 @@ for (const target of await databaseTargets()) {
       assert.equal((await alice.request('GET', `/api/v1/certificates/${id}`)).status, 404);
       assert.equal((await alice.request('DELETE', `/api/v1/certificates/${id}`)).status, 404);
       assert.equal((await bob.request('DELETE', `/api/v1/certificates/${id}`)).status, 200);
-      assert.equal((await bob.request('GET', '/api/v1/certificates?email=alice@example.com')).body.certificates.length, 0);
+      assert.equal(
+        (await bob.request('GET', '/api/v1/certificates?email=alice@example.com')).body.certificates.length,
+        0,
+      );
     });
   });
 }

@@ -113,30 +113,49 @@ for (const target of await databaseTargets()) {
     });
 
     test('import-p12 reads the password from standard input when it is not a terminal', () => {
-      const r = cli(['import-p12', '--user', 'rsa-user@example.com', '--file', `${FIXTURES}p12/rsa-legacy.p12`], env, 'fixture-pass\n');
+      const r = cli(
+        ['import-p12', '--user', 'rsa-user@example.com', '--file', `${FIXTURES}p12/rsa-legacy.p12`],
+        env,
+        'fixture-pass\n',
+      );
       assert.equal(r.code, 0, r.err + r.out);
     });
 
     test('import-p12 refuses a wrong password, a foreign certificate (unless --force), and bad usage', () => {
-      const wrong = cli(['import-p12', '--user', 'alice@example.com', '--file', `${FIXTURES}corpus/Alice.p12`], { ...env, SMIME_P12_PASSWORD: 'nope' });
+      const wrong = cli(['import-p12', '--user', 'alice@example.com', '--file', `${FIXTURES}corpus/Alice.p12`], {
+        ...env,
+        SMIME_P12_PASSWORD: 'nope',
+      });
       assert.equal(wrong.code, 1);
       assert.match(wrong.err, /P12_BAD_PASSWORD/);
-      const foreign = cli(['import-p12', '--user', 'bob@example.com', '--file', `${FIXTURES}corpus/Alice.p12`], { ...env, SMIME_P12_PASSWORD: 'nss' });
+      const foreign = cli(['import-p12', '--user', 'bob@example.com', '--file', `${FIXTURES}corpus/Alice.p12`], {
+        ...env,
+        SMIME_P12_PASSWORD: 'nss',
+      });
       assert.equal(foreign.code, 1);
       assert.match(foreign.err, /CERT_EMAIL_MISMATCH/);
-      const forced = cli(['import-p12', '--user', 'bob@example.com', '--file', `${FIXTURES}corpus/Alice.p12`, '--force'], { ...env, SMIME_P12_PASSWORD: 'nss' });
+      const forced = cli(
+        ['import-p12', '--user', 'bob@example.com', '--file', `${FIXTURES}corpus/Alice.p12`, '--force'],
+        { ...env, SMIME_P12_PASSWORD: 'nss' },
+      );
       assert.equal(forced.code, 0, forced.err);
       const usage = cli(['import-p12', '--file', 'x'], env);
       assert.equal(usage.code, 2);
       const unknown = cli(['import-p12', '--bogus'], env);
       assert.equal(unknown.code, 2);
-      const missing = cli(['import-p12', '--user', 'a@example.com', '--file', '/nonexistent.p12'], { ...env, SMIME_P12_PASSWORD: 'x' });
+      const missing = cli(['import-p12', '--user', 'a@example.com', '--file', '/nonexistent.p12'], {
+        ...env,
+        SMIME_P12_PASSWORD: 'x',
+      });
       assert.equal(missing.code, 1);
     });
 
     test('add-alias lets a certificate for the alias be placed', () => {
       assert.equal(cli(['add-alias', '--user', 'david@example.com', '--alias', 'Dave@example.com'], env).code, 0);
-      const r = cli(['import-p12', '--user', 'david@example.com', '--file', `${FIXTURES}corpus/Dave.p12`], { ...env, SMIME_P12_PASSWORD: 'nss' });
+      const r = cli(['import-p12', '--user', 'david@example.com', '--file', `${FIXTURES}corpus/Dave.p12`], {
+        ...env,
+        SMIME_P12_PASSWORD: 'nss',
+      });
       assert.equal(r.code, 0, r.err);
       // An address that is already another user's primary address cannot become an alias.
       const taken = cli(['add-alias', '--user', 'david@example.com', '--alias', 'bob@example.com'], env);
@@ -157,7 +176,12 @@ for (const target of await databaseTargets()) {
     test('migrate says what became of the application role', () => {
       const r = cli(['migrate'], env);
       assert.equal(r.code, 0, r.err);
-      assert.match(r.out, target.name === 'pglite' ? /smime_app: not used by the embedded database/ : /smime_app: may append to audit_log and not change it/);
+      assert.match(
+        r.out,
+        target.name === 'pglite'
+          ? /smime_app: not used by the embedded database/
+          : /smime_app: may append to audit_log and not change it/,
+      );
     });
 
     test('audit-checkpoint signs the chain, audit-verify --checkpoints checks it', () => {
@@ -168,7 +192,10 @@ for (const target of await databaseTargets()) {
       assert.match(cp.out, new RegExp(`written to ${file}`));
       const v = cli(['audit-verify', '--checkpoints', file], env);
       assert.equal(v.code, 0, v.err + v.out);
-      assert.match(v.out, /checkpoints: 1 valid of 1 read from .*audit-checkpoints\.jsonl; last at entry \d+ .*, 0 entries appended since/);
+      assert.match(
+        v.out,
+        /checkpoints: 1 valid of 1 read from .*audit-checkpoints\.jsonl; last at entry \d+ .*, 0 entries appended since/,
+      );
       assert.match(v.out, /audit chain OK/);
       // Asked to check against checkpoints and given none: that is no proof, so it fails.
       const empty = join(dir, 'empty.jsonl');
@@ -205,7 +232,10 @@ for (const target of await databaseTargets()) {
       const anchored = cli(['audit-verify', '--checkpoints', join(dir, 'audit-checkpoints.jsonl')], env);
       assert.equal(anchored.code, 1);
       assert.match(anchored.out, /PROBLEM at entry 1: hash-mismatch/);
-      assert.match(anchored.out, /PROBLEM at entry (\d+): checkpoint-missing: entries \1\.\.\1 were removed after the checkpoint of /);
+      assert.match(
+        anchored.out,
+        /PROBLEM at entry (\d+): checkpoint-missing: entries \1\.\.\1 were removed after the checkpoint of /,
+      );
       // No checkpoint is signed for a chain that does not extend the last one.
       const refused = cli(['audit-checkpoint'], env);
       assert.equal(refused.code, 1, refused.out);

@@ -15,11 +15,21 @@ import { directoryOptions, type DirectoryOptions } from '../../backend/src/direc
 import { certificatesFromPkcs7, Pkcs7Error } from '../../backend/src/directory/pkcs7.ts';
 import { describeCertificate } from '../../backend/src/smime/x509/describe.ts';
 import { ChainCache } from '../../backend/src/smime/x509/chain-cache.ts';
-import { changedFilter, formatGeneralizedTime, parseGeneralizedTime, plan } from '../../backend/src/directory/watermark.ts';
+import {
+  changedFilter,
+  formatGeneralizedTime,
+  parseGeneralizedTime,
+  plan,
+} from '../../backend/src/directory/watermark.ts';
 import type { SyncStatusRow } from '../../backend/src/store/directory-sync.ts';
 import { pkiFile, slapdMissing, testPki } from '../fixtures/ldap/slapd.ts';
 
-const MAP = { mail: 'mail', proxyAddresses: 'proxyAddresses', certificate: 'userCertificate;binary', smimeCertificate: 'userSMIMECertificate' };
+const MAP = {
+  mail: 'mail',
+  proxyAddresses: 'proxyAddresses',
+  certificate: 'userCertificate;binary',
+  smimeCertificate: 'userSMIMECertificate',
+};
 const OPTS: DirectoryOptions = {
   url: 'ldap://dc1.example.org:389',
   startTls: true,
@@ -43,11 +53,28 @@ describe('addresses of an entry', () => {
     ['mail alone', { mail: 'Alice@Example.org' }, ['alice@example.org']],
     [
       'mail, SMTP: primary, smtp: aliases in that order, deduplicated, other types ignored',
-      { mail: 'alice@example.org', proxyAddresses: ['smtp:a.smith@example.org', 'X400:c=US;a= ;', 'SMTP:Alice@example.org', 'sip:alice@example.org', 'smtp:al@example.org'] },
+      {
+        mail: 'alice@example.org',
+        proxyAddresses: [
+          'smtp:a.smith@example.org',
+          'X400:c=US;a= ;',
+          'SMTP:Alice@example.org',
+          'sip:alice@example.org',
+          'smtp:al@example.org',
+        ],
+      },
       ['alice@example.org', 'a.smith@example.org', 'al@example.org'],
     ],
-    ['no mail: the SMTP: primary first', { proxyAddresses: ['smtp:b@example.org', 'SMTP:a@example.org'] }, ['a@example.org', 'b@example.org']],
-    ['attribute names in any case', { MAIL: 'x@example.org', proxyaddresses: 'smtp:y@example.org' }, ['x@example.org', 'y@example.org']],
+    [
+      'no mail: the SMTP: primary first',
+      { proxyAddresses: ['smtp:b@example.org', 'SMTP:a@example.org'] },
+      ['a@example.org', 'b@example.org'],
+    ],
+    [
+      'attribute names in any case',
+      { MAIL: 'x@example.org', proxyaddresses: 'smtp:y@example.org' },
+      ['x@example.org', 'y@example.org'],
+    ],
     ['not addresses', { mail: ['no-at-sign', 'two words@example.org', ''], proxyAddresses: 'smtp:' }, []],
   ];
   for (const [what, attrs, expected] of cases)
@@ -77,11 +104,20 @@ describe('certificate values', { skip: noOpenssl }, () => {
     ['trailing bytes', Buffer.concat([pkiFile('bob-ec.p7b'), Buffer.from([0])])],
     ['random bytes', Buffer.from('not asn.1 at all')],
   ];
-  for (const [what, bytes] of broken) test(`a broken PKCS#7 is refused: ${what}`, () => assert.throws(() => certificatesFromPkcs7(bytes), Pkcs7Error));
+  for (const [what, bytes] of broken)
+    test(`a broken PKCS#7 is refused: ${what}`, () => assert.throws(() => certificatesFromPkcs7(bytes), Pkcs7Error));
 
   test('a value that is text to ldapts is turned back into the same bytes; a broken bundle is reported, not fatal', () => {
     const der = pkiFile('alice.der');
-    const m = mapEntry({ dn: 'uid=a', mail: 'alice@example.org', 'userCertificate;binary': [der], userSMIMECertificate: Buffer.from('junk') }, MAP);
+    const m = mapEntry(
+      {
+        dn: 'uid=a',
+        mail: 'alice@example.org',
+        'userCertificate;binary': [der],
+        userSMIMECertificate: Buffer.from('junk'),
+      },
+      MAP,
+    );
     assert.equal(m.certificates.length, 1);
     assert.deepEqual(Buffer.from(m.certificates[0]!.der), der);
     assert.equal(m.certificates[0]!.attribute, 'userCertificate');
@@ -93,7 +129,14 @@ describe('certificate values', { skip: noOpenssl }, () => {
     const v = (name: string, attribute = 'userCertificate') => ({ der: pkiFile(name), attribute });
     const anchors = [new Uint8Array(pkiFile('ca.der'))];
     const r = await evaluateCertificates(
-      [v('alice.der'), v('alice.der', 'userSMIMECertificate'), v('ca.der'), v('carol.der'), v('erin.der'), { der: Buffer.from('x'), attribute: 'userCertificate' }],
+      [
+        v('alice.der'),
+        v('alice.der', 'userSMIMECertificate'),
+        v('ca.der'),
+        v('carol.der'),
+        v('erin.der'),
+        { der: Buffer.from('x'), attribute: 'userCertificate' },
+      ],
       ['alice@example.org', 'carol@example.org'],
       now,
       { chains: new ChainCache(anchors, { now }), anchorsConfigured: true },
@@ -114,12 +157,33 @@ describe('directory trust at sync (issue 12)', { skip: noOpenssl }, () => {
   const now = new Date();
   const v = (name: string) => ({ der: pkiFile(name), attribute: 'userCertificate' });
   const ca = () => new Uint8Array(pkiFile('ca.der'));
-  const trust = (anchors: Uint8Array[]) => ({ chains: new ChainCache(anchors, { now }), anchorsConfigured: anchors.length > 0 });
+  const trust = (anchors: Uint8Array[]) => ({
+    chains: new ChainCache(anchors, { now }),
+    anchorsConfigured: anchors.length > 0,
+  });
   const cases: [string, string, string[], Uint8Array[], RegExp | undefined][] = [
     ['a certificate of the trusted CA', 'user01.der', ['user01@example.org'], [ca()], undefined],
-    ['the address only in the subject DN', 'mallory-dn-payroll.der', ['payroll@example.org'], [ca()], /names none of the entry's addresses \(payroll@example\.org\) in its subjectAltName/],
-    ['another CA', 'ursula-untrusted.der', ['ursula@example.org'], [ca()], /not issued by a CA the directory trusts \(CN=Ursula Untrusted: issuer certificate not found\)/],
-    ['self-signed', 'mallory-self-alice.der', ['alice@example.org'], [ca()], /not issued by a CA the directory trusts .*self-signed/],
+    [
+      'the address only in the subject DN',
+      'mallory-dn-payroll.der',
+      ['payroll@example.org'],
+      [ca()],
+      /names none of the entry's addresses \(payroll@example\.org\) in its subjectAltName/,
+    ],
+    [
+      'another CA',
+      'ursula-untrusted.der',
+      ['ursula@example.org'],
+      [ca()],
+      /not issued by a CA the directory trusts \(CN=Ursula Untrusted: issuer certificate not found\)/,
+    ],
+    [
+      'self-signed',
+      'mallory-self-alice.der',
+      ['alice@example.org'],
+      [ca()],
+      /not issued by a CA the directory trusts .*self-signed/,
+    ],
     ['no anchors configured', 'user01.der', ['user01@example.org'], [], /no directory trust anchors are configured/],
   ];
   for (const [what, file, addresses, anchors, reason] of cases)
@@ -132,9 +196,17 @@ describe('directory trust at sync (issue 12)', { skip: noOpenssl }, () => {
   test('a stored "usable" reuses the signature check only while its issuer still has a path to the anchors', async () => {
     const user01 = describeCertificate(pkiFile('user01.der'));
     const caFingerprint = describeCertificate(pkiFile('ca.der')).fingerprintSha256;
-    const known = new Map([[user01.fingerprintSha256, { info: user01, reason: null, issuerFingerprint: caFingerprint }]]);
+    const known = new Map([
+      [user01.fingerprintSha256, { info: user01, reason: null, issuerFingerprint: caFingerprint }],
+    ]);
     // The anchors changed since: the stored verdict does not carry over.
-    const elsewhere = await evaluateCertificates([v('user01.der')], ['user01@example.org'], now, trust([new Uint8Array(pkiFile('other-ca.der'))]), known);
+    const elsewhere = await evaluateCertificates(
+      [v('user01.der')],
+      ['user01@example.org'],
+      now,
+      trust([new Uint8Array(pkiFile('other-ca.der'))]),
+      known,
+    );
     assert.match(elsewhere.certificates[0]!.reason!, /not issued by a CA the directory trusts/);
     // Same anchors, a cache that checked the CA's path for another leaf: reused, and still usable.
     const t = trust([ca()]);
@@ -148,16 +220,37 @@ describe('directory trust at sync (issue 12)', { skip: noOpenssl }, () => {
 describe('full or incremental', () => {
   const now = new Date('2026-06-01T12:00:00Z');
   const status = (s: Partial<SyncStatusRow>): SyncStatusRow =>
-    ({ watermark: '20260601110000Z', watermark_kind: 'timestamp', server_id: null, last_full_success_at: new Date('2026-06-01T00:00:00Z'), ...s }) as SyncStatusRow;
+    ({
+      watermark: '20260601110000Z',
+      watermark_kind: 'timestamp',
+      server_id: null,
+      last_full_success_at: new Date('2026-06-01T00:00:00Z'),
+      ...s,
+    }) as SyncStatusRow;
   const cases: [string, Parameters<typeof plan>, 'full' | 'incremental', RegExp | undefined][] = [
     ['asked for full', ['full', status({}), undefined, undefined, 86400, now], 'full', undefined],
     ['never synced', ['incremental', undefined, undefined, undefined, 86400, now], 'full', /no earlier sync/],
-    ['incremental from a timestamp', ['incremental', status({}), undefined, undefined, 86400, now], 'incremental', undefined],
+    [
+      'incremental from a timestamp',
+      ['incremental', status({}), undefined, undefined, 86400, now],
+      'incremental',
+      undefined,
+    ],
     ['auto within the full interval', ['auto', status({}), undefined, undefined, 86400, now], 'incremental', undefined],
     ['auto past the full interval', ['auto', status({}), undefined, undefined, 3600, now], 'full', /older than/],
     ['AD appeared', ['auto', status({}), '500', 'CN=DC1', 86400, now], 'full', /uSNChanged/],
-    ['AD, same controller', ['auto', status({ watermark: '400', watermark_kind: 'usn', server_id: 'CN=DC1' }), '500', 'CN=DC1', 86400, now], 'incremental', undefined],
-    ['AD, another controller', ['auto', status({ watermark: '400', watermark_kind: 'usn', server_id: 'CN=DC1' }), '900', 'CN=DC2', 86400, now], 'full', /another domain controller/],
+    [
+      'AD, same controller',
+      ['auto', status({ watermark: '400', watermark_kind: 'usn', server_id: 'CN=DC1' }), '500', 'CN=DC1', 86400, now],
+      'incremental',
+      undefined,
+    ],
+    [
+      'AD, another controller',
+      ['auto', status({ watermark: '400', watermark_kind: 'usn', server_id: 'CN=DC1' }), '900', 'CN=DC2', 86400, now],
+      'full',
+      /another domain controller/,
+    ],
   ];
   for (const [what, args, mode, because] of cases)
     test(what, () => {
@@ -182,12 +275,37 @@ describe('full or incremental', () => {
 
 describe('errors', () => {
   const cases: [string, unknown, Parameters<typeof directoryError>[1], string][] = [
-    ['refused connection', Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:389'), { code: 'ECONNREFUSED' }), 'starttls', 'DIRECTORY_UNREACHABLE'],
-    ['unknown host', Object.assign(new Error('getaddrinfo ENOTFOUND dc1'), { code: 'ENOTFOUND' }), 'bind', 'DIRECTORY_UNREACHABLE'],
+    [
+      'refused connection',
+      Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:389'), { code: 'ECONNREFUSED' }),
+      'starttls',
+      'DIRECTORY_UNREACHABLE',
+    ],
+    [
+      'unknown host',
+      Object.assign(new Error('getaddrinfo ENOTFOUND dc1'), { code: 'ENOTFOUND' }),
+      'bind',
+      'DIRECTORY_UNREACHABLE',
+    ],
     ['ldapts timeout', new Error('SearchRequest: Operation timed out'), 'search', 'DIRECTORY_UNREACHABLE'],
-    ['server time limit is an answer, not unreachability', new TimeLimitExceededError(), 'search', 'DIRECTORY_SEARCH_FAILED'],
-    ['untrusted certificate', Object.assign(new Error('unable to verify the first certificate'), { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }), 'bind', 'DIRECTORY_TLS_FAILED'],
-    ['wrong password', new InvalidCredentialsError('80090308: LdapErr: DSID-0C09044E, data 52e hunter2-secret'), 'bind', 'DIRECTORY_BIND_FAILED'],
+    [
+      'server time limit is an answer, not unreachability',
+      new TimeLimitExceededError(),
+      'search',
+      'DIRECTORY_SEARCH_FAILED',
+    ],
+    [
+      'untrusted certificate',
+      Object.assign(new Error('unable to verify the first certificate'), { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }),
+      'bind',
+      'DIRECTORY_TLS_FAILED',
+    ],
+    [
+      'wrong password',
+      new InvalidCredentialsError('80090308: LdapErr: DSID-0C09044E, data 52e hunter2-secret'),
+      'bind',
+      'DIRECTORY_BIND_FAILED',
+    ],
     ['bad base DN', new NoSuchObjectError('0000208D: NameErr: DSID-03100241'), 'search', 'DIRECTORY_BAD_BASE_DN'],
   ];
   for (const [what, e, step, code] of cases)
@@ -222,26 +340,55 @@ describe('configuration', () => {
     ['bind DN without password', { ...base, LDAP_BIND_DN: 'cn=x' }, /needs LDAP_BIND_PASSWORD/],
     ['password twice', { ...base, LDAP_BIND_PASSWORD: 'a', LDAP_BIND_PASSWORD_FILE: '/x' }, /not both/],
     ['page size over AD MaxPageSize', { ...base, SMIME_DIRECTORY_PAGE_SIZE: '1001' }, /SMIME_DIRECTORY_PAGE_SIZE/],
-    ['an unknown revocation policy', { ...base, SMIME_DIRECTORY_REVOCATION_UNKNOWN: 'maybe' }, /SMIME_DIRECTORY_REVOCATION_UNKNOWN/],
+    [
+      'an unknown revocation policy',
+      { ...base, SMIME_DIRECTORY_REVOCATION_UNKNOWN: 'maybe' },
+      /SMIME_DIRECTORY_REVOCATION_UNKNOWN/,
+    ],
     ['a report limit of 0', { ...base, SMIME_DIRECTORY_REPORT_LIMIT: '0' }, /SMIME_DIRECTORY_REPORT_LIMIT/],
   ];
   for (const [what, env, message] of bad)
     test(`refused: ${what}`, () => {
-      assert.throws(() => loadConfig(env), (e: unknown) => e instanceof ConfigError && message.test(e.message) && !e.message.includes('hunter2'));
+      assert.throws(
+        () => loadConfig(env),
+        (e: unknown) => e instanceof ConfigError && message.test(e.message) && !e.message.includes('hunter2'),
+      );
     });
 
-  test('directory trust (issue 12): defaults, the signature anchors by default, a broken bundle is a configuration error', { skip: noOpenssl }, () => {
-    const c = loadConfig(base);
-    assert.equal(c.SMIME_DIRECTORY_REVOCATION_UNKNOWN, 'allow');
-    assert.equal(c.SMIME_DIRECTORY_REPORT_LIMIT, 100);
-    assert.deepEqual(directoryOptions(c)!.trustAnchors, []);
-    const ca = join(testPki(), 'ca.crt');
-    assert.deepEqual(directoryOptions(loadConfig({ ...base, SMIME_TRUST_ANCHORS: ca }))!.trustAnchors, [new Uint8Array(pkiFile('ca.der'))]);
-    const own = directoryOptions(loadConfig({ ...base, SMIME_TRUST_ANCHORS: ca, SMIME_DIRECTORY_TRUST_ANCHORS: join(testPki(), 'other-ca.crt') }))!;
-    assert.deepEqual(own.trustAnchors, [new Uint8Array(pkiFile('other-ca.der'))], 'the directory setting replaces the signature anchors');
-    const refused = (file: string, message: RegExp) =>
-      assert.throws(() => directoryOptions(loadConfig({ ...base, SMIME_DIRECTORY_TRUST_ANCHORS: file })), (e: unknown) => e instanceof ConfigError && message.test(e.message));
-    refused('/nonexistent/anchors.pem', /SMIME_DIRECTORY_TRUST_ANCHORS: cannot read \/nonexistent\/anchors\.pem: ENOENT/);
-    refused(join(testPki(), 'ca.key'), /SMIME_DIRECTORY_TRUST_ANCHORS: .* holds no certificate/);
-  });
+  test(
+    'directory trust (issue 12): defaults, the signature anchors by default, a broken bundle is a configuration error',
+    { skip: noOpenssl },
+    () => {
+      const c = loadConfig(base);
+      assert.equal(c.SMIME_DIRECTORY_REVOCATION_UNKNOWN, 'allow');
+      assert.equal(c.SMIME_DIRECTORY_REPORT_LIMIT, 100);
+      assert.deepEqual(directoryOptions(c)!.trustAnchors, []);
+      const ca = join(testPki(), 'ca.crt');
+      assert.deepEqual(directoryOptions(loadConfig({ ...base, SMIME_TRUST_ANCHORS: ca }))!.trustAnchors, [
+        new Uint8Array(pkiFile('ca.der')),
+      ]);
+      const own = directoryOptions(
+        loadConfig({
+          ...base,
+          SMIME_TRUST_ANCHORS: ca,
+          SMIME_DIRECTORY_TRUST_ANCHORS: join(testPki(), 'other-ca.crt'),
+        }),
+      )!;
+      assert.deepEqual(
+        own.trustAnchors,
+        [new Uint8Array(pkiFile('other-ca.der'))],
+        'the directory setting replaces the signature anchors',
+      );
+      const refused = (file: string, message: RegExp) =>
+        assert.throws(
+          () => directoryOptions(loadConfig({ ...base, SMIME_DIRECTORY_TRUST_ANCHORS: file })),
+          (e: unknown) => e instanceof ConfigError && message.test(e.message),
+        );
+      refused(
+        '/nonexistent/anchors.pem',
+        /SMIME_DIRECTORY_TRUST_ANCHORS: cannot read \/nonexistent\/anchors\.pem: ENOENT/,
+      );
+      refused(join(testPki(), 'ca.key'), /SMIME_DIRECTORY_TRUST_ANCHORS: .* holds no certificate/);
+    },
+  );
 });

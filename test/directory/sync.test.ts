@@ -110,7 +110,10 @@ for (const target of await databaseTargets()) {
 
     test('a first sync is full and reads all 15 entries in pages of 4, past the size limit of 5', async () => {
       const pages: number[] = [];
-      const s = await syncDirectory(db, ldapOptions(slapd), { log, onProgress: (p) => p.phase === 'reading' && pages.push(p.entriesSeen) });
+      const s = await syncDirectory(db, ldapOptions(slapd), {
+        log,
+        onProgress: (p) => p.phase === 'reading' && pages.push(p.entriesSeen),
+      });
       assert.equal(s.mode, 'full');
       assert.equal(s.fullBecause, 'no earlier sync to continue from');
       assert.equal(s.watermarkKind, 'timestamp');
@@ -119,14 +122,20 @@ for (const target of await databaseTargets()) {
       assert.equal(s.certificatesAdded, STORED);
       assert.equal(s.certificatesRejected, REJECTED);
       assert.equal(s.certificatesUpdated + s.certificatesRemoved + s.entriesRemoved, 0);
-      assert.deepEqual(await countDirectory(db), { entries: MATCHING, certificates: STORED, usable: STORED - REJECTED });
+      assert.deepEqual(await countDirectory(db), {
+        entries: MATCHING,
+        certificates: STORED,
+        usable: STORED - REJECTED,
+      });
       const status = (await readSyncStatus(db))!;
       assert.equal(status.full_entry_count, MATCHING);
       assert.equal(status.watermark_kind, 'timestamp');
     });
 
     test('aliases: SMTP:/smtp: proxy addresses are addresses of the entry, other types are not', async () => {
-      const [entry] = await db.query<{ addresses: string[] }>('SELECT addresses FROM directory_entries WHERE dn = $1', [personDn('alice')]);
+      const [entry] = await db.query<{ addresses: string[] }>('SELECT addresses FROM directory_entries WHERE dn = $1', [
+        personDn('alice'),
+      ]);
       assert.deepEqual(entry!.addresses, ['alice@example.org', 'alice.smith@example.org']);
       for (const email of ['alice@example.org', 'alice.smith@example.org']) {
         const { resolution } = await resolve(db, readerId, email);
@@ -213,8 +222,17 @@ for (const target of await databaseTargets()) {
       const admin = await slapd.admin();
       try {
         await admin.modify(personDn('bob'), [
-          new Change({ operation: 'replace', modification: new Attribute({ type: 'userCertificate;binary', values: [pkiFile('bob-rsa-renewed.der')] }) }),
-          new Change({ operation: 'add', modification: new Attribute({ type: 'proxyAddresses', values: ['SMTP:bob@example.org', 'smtp:robert@example.org'] }) }),
+          new Change({
+            operation: 'replace',
+            modification: new Attribute({ type: 'userCertificate;binary', values: [pkiFile('bob-rsa-renewed.der')] }),
+          }),
+          new Change({
+            operation: 'add',
+            modification: new Attribute({
+              type: 'proxyAddresses',
+              values: ['SMTP:bob@example.org', 'smtp:robert@example.org'],
+            }),
+          }),
         ]);
       } finally {
         await admin.unbind();
@@ -226,7 +244,13 @@ for (const target of await databaseTargets()) {
       assert.equal(s.certificatesUpdated, 1, 'the renewed certificate replaced the old one');
       assert.equal(s.certificatesAdded + s.certificatesRemoved + s.entriesRemoved, 0);
       const { candidates } = await resolve(db, readerId, 'robert@example.org');
-      assert.deepEqual(candidates.filter((c) => c.source === 'directory').map((c) => c.fingerprintSha256).sort(), [fp('bob-rsa-renewed.der'), fp('bob-ec.der')].sort());
+      assert.deepEqual(
+        candidates
+          .filter((c) => c.source === 'directory')
+          .map((c) => c.fingerprintSha256)
+          .sort(),
+        [fp('bob-rsa-renewed.der'), fp('bob-ec.der')].sort(),
+      );
       const all = await fingerprints(db);
       assert.ok(!all.includes(fp('bob-rsa.der')), 'the old certificate is gone');
       assert.ok((await readSyncStatus(db))!.watermark! > watermarkAfterFull, 'the watermark moved forward');
@@ -244,7 +268,12 @@ for (const target of await databaseTargets()) {
     test('removal: a certificate removed from an entry goes at the next incremental sync', async () => {
       const admin = await slapd.admin();
       try {
-        await admin.modify(personDn('user02'), [new Change({ operation: 'delete', modification: new Attribute({ type: 'userCertificate;binary', values: [] }) })]);
+        await admin.modify(personDn('user02'), [
+          new Change({
+            operation: 'delete',
+            modification: new Attribute({ type: 'userCertificate;binary', values: [] }),
+          }),
+        ]);
       } finally {
         await admin.unbind();
       }
@@ -265,7 +294,10 @@ for (const target of await databaseTargets()) {
       }
       const inc = await syncDirectory(db, ldapOptions(slapd), { log });
       assert.equal(inc.mode, 'incremental');
-      assert.ok((await fingerprints(db)).includes(fp('user03.der')), 'plain LDAP shows no deletions to an incremental search');
+      assert.ok(
+        (await fingerprints(db)).includes(fp('user03.der')),
+        'plain LDAP shows no deletions to an incremental search',
+      );
       const full = await syncDirectory(db, ldapOptions(slapd), { mode: 'full', log });
       assert.equal(full.mode, 'full');
       assert.equal(full.entriesSeen, MATCHING - 2);
@@ -303,12 +335,42 @@ for (const target of await databaseTargets()) {
       });
 
       const cases: [string, () => Record<string, string>, string, RegExp][] = [
-        ['wrong password', () => ({ LDAP_BIND_PASSWORD: 'not-the-password' }), 'DIRECTORY_BIND_FAILED', /refused the bind as cn=smime-sync/],
-        ['unreachable host (nothing listens)', () => ({ LDAP_URL: 'ldap://127.0.0.1:1' }), 'DIRECTORY_UNREACHABLE', /127\.0\.0\.1:1 cannot be reached/],
-        ['silent host (timeout)', () => ({ LDAP_URL: `ldap://127.0.0.1:${silentPort}`, LDAP_TIMEOUT_MS: '300' }), 'DIRECTORY_UNREACHABLE', /cannot be reached/],
-        ['bad base DN', () => ({ LDAP_BASE_DN: `ou=nowhere,${BASE_DN}` }), 'DIRECTORY_BAD_BASE_DN', /has no entry "ou=nowhere,dc=example,dc=org"/],
-        ['untrusted server certificate', () => ({ LDAP_CA_FILE: slapd.caFile.replace('ca.crt', 'other-ca.crt') }), 'DIRECTORY_TLS_FAILED', /TLS with ldap:\/\/127\.0\.0\.1:\d+ failed/],
-        ['a filter that now matches nothing', () => ({ LDAP_FILTER: '(mail=nobody@nowhere.test)' }), 'DIRECTORY_EMPTY', /no entries/],
+        [
+          'wrong password',
+          () => ({ LDAP_BIND_PASSWORD: 'not-the-password' }),
+          'DIRECTORY_BIND_FAILED',
+          /refused the bind as cn=smime-sync/,
+        ],
+        [
+          'unreachable host (nothing listens)',
+          () => ({ LDAP_URL: 'ldap://127.0.0.1:1' }),
+          'DIRECTORY_UNREACHABLE',
+          /127\.0\.0\.1:1 cannot be reached/,
+        ],
+        [
+          'silent host (timeout)',
+          () => ({ LDAP_URL: `ldap://127.0.0.1:${silentPort}`, LDAP_TIMEOUT_MS: '300' }),
+          'DIRECTORY_UNREACHABLE',
+          /cannot be reached/,
+        ],
+        [
+          'bad base DN',
+          () => ({ LDAP_BASE_DN: `ou=nowhere,${BASE_DN}` }),
+          'DIRECTORY_BAD_BASE_DN',
+          /has no entry "ou=nowhere,dc=example,dc=org"/,
+        ],
+        [
+          'untrusted server certificate',
+          () => ({ LDAP_CA_FILE: slapd.caFile.replace('ca.crt', 'other-ca.crt') }),
+          'DIRECTORY_TLS_FAILED',
+          /TLS with ldap:\/\/127\.0\.0\.1:\d+ failed/,
+        ],
+        [
+          'a filter that now matches nothing',
+          () => ({ LDAP_FILTER: '(mail=nobody@nowhere.test)' }),
+          'DIRECTORY_EMPTY',
+          /no entries/,
+        ],
       ];
       for (const [what, env, code, message] of cases) {
         test(what, async () => {
@@ -346,28 +408,41 @@ for (const target of await databaseTargets()) {
       await first;
     });
 
-    test('one sync at a time across instances: the advisory lock held elsewhere refuses the sync', { skip: target.name !== 'postgres' && 'PGlite has a single session' }, async () => {
-      const other = new pg.Client({ connectionString: url });
-      await other.connect();
-      try {
-        await other.query('BEGIN');
-        await other.query('SELECT pg_advisory_xact_lock($1)', [DIRECTORY_SYNC_LOCK_KEY]);
-        assert.equal((await directoryStatus(db, true, 100)).running, true);
-        const before = (await readSyncStatus(db))!;
-        await expectCode(syncDirectory(db, ldapOptions(slapd), { log }), 'DIRECTORY_SYNC_RUNNING');
-        assert.equal(String((await readSyncStatus(db))!.last_attempt_at), String(before.last_attempt_at), 'a refused sync is no failure');
-      } finally {
-        await other.query('ROLLBACK');
-        await other.end();
-      }
-      assert.equal((await directoryStatus(db, true, 100)).running, false);
-    });
+    test(
+      'one sync at a time across instances: the advisory lock held elsewhere refuses the sync',
+      { skip: target.name !== 'postgres' && 'PGlite has a single session' },
+      async () => {
+        const other = new pg.Client({ connectionString: url });
+        await other.connect();
+        try {
+          await other.query('BEGIN');
+          await other.query('SELECT pg_advisory_xact_lock($1)', [DIRECTORY_SYNC_LOCK_KEY]);
+          assert.equal((await directoryStatus(db, true, 100)).running, true);
+          const before = (await readSyncStatus(db))!;
+          await expectCode(syncDirectory(db, ldapOptions(slapd), { log }), 'DIRECTORY_SYNC_RUNNING');
+          assert.equal(
+            String((await readSyncStatus(db))!.last_attempt_at),
+            String(before.last_attempt_at),
+            'a refused sync is no failure',
+          );
+        } finally {
+          await other.query('ROLLBACK');
+          await other.end();
+        }
+        assert.equal((await directoryStatus(db, true, 100)).running, false);
+      },
+    );
 
     test('a directory dying halfway through a sync changes nothing (one transaction)', async () => {
       // Changes the copy would take if the sync completed: user04 gets a second certificate, user05 loses its own.
       const admin = await slapd.admin();
       try {
-        await admin.modify(personDn('user04'), [new Change({ operation: 'add', modification: new Attribute({ type: 'userCertificate;binary', values: [pkiFile('user06.der')] }) })]);
+        await admin.modify(personDn('user04'), [
+          new Change({
+            operation: 'add',
+            modification: new Attribute({ type: 'userCertificate;binary', values: [pkiFile('user06.der')] }),
+          }),
+        ]);
         await admin.del(personDn('user05'));
       } finally {
         await admin.unbind();
@@ -405,7 +480,13 @@ describe('Active Directory change tracking (uSNChanged, rootDSE highestCommitted
   let drop: () => Promise<void>;
   before(async () => {
     const list = people().map((p, i) => ({ ...p, uSNChanged: 10 + i }));
-    slapd = await startSlapd({ people: list, rootDse: { highestCommittedUSN: 100, dsServiceName: 'CN=NTDS Settings,CN=DC1,CN=Servers,CN=Site,CN=Sites,CN=Configuration,DC=example,DC=org' } });
+    slapd = await startSlapd({
+      people: list,
+      rootDse: {
+        highestCommittedUSN: 100,
+        dsServiceName: 'CN=NTDS Settings,CN=DC1,CN=Servers,CN=Site,CN=Sites,CN=Configuration,DC=example,DC=org',
+      },
+    });
     ({ db, drop } = await (await databaseTargets())[0]!.open());
   });
   after(() =>
@@ -423,7 +504,13 @@ describe('Active Directory change tracking (uSNChanged, rootDSE highestCommitted
     const admin = await slapd.admin();
     try {
       await admin.modify(personDn('user04'), [
-        new Change({ operation: 'replace', modification: new Attribute({ type: 'userCertificate;binary', values: [pkiFile('user04.der'), pkiFile('user07.der')] }) }),
+        new Change({
+          operation: 'replace',
+          modification: new Attribute({
+            type: 'userCertificate;binary',
+            values: [pkiFile('user04.der'), pkiFile('user07.der')],
+          }),
+        }),
         new Change({ operation: 'replace', modification: new Attribute({ type: 'uSNChanged', values: ['101'] }) }),
       ]);
     } finally {

@@ -22,7 +22,17 @@ import { Client, startServer, TEST_ADMIN_TOKEN, TEST_JWT_SECRET, type TestServer
 import { databaseTargets } from '../helpers/db.ts';
 import { REPO_ROOT } from '../helpers/paths.ts';
 import { personDn, pkiFile, slapdSkipReason, startSlapd, SYNC_PASSWORD, type Slapd } from '../fixtures/ldap/slapd.ts';
-import { ldapConfig, ldapEnv, ldapOptions, MATCHING, PAGE_LIMIT, people, REJECTED, SIZE_LIMIT, STORED } from './world.ts';
+import {
+  ldapConfig,
+  ldapEnv,
+  ldapOptions,
+  MATCHING,
+  PAGE_LIMIT,
+  people,
+  REJECTED,
+  SIZE_LIMIT,
+  STORED,
+} from './world.ts';
 import { cleanUp } from '../helpers/cleanup.ts';
 
 const skip = slapdSkipReason();
@@ -31,7 +41,11 @@ const CLI = join(REPO_ROOT, 'bin/smime-admin.js');
 /** The directory part of a configuration, as startServer overrides. */
 function directoryOverrides(slapd: Slapd, env: Record<string, string> = {}): Partial<Config> {
   const c = ldapConfig(slapd, env);
-  return Object.fromEntries(Object.entries(c).filter(([k]) => k.startsWith('LDAP_') || k.startsWith('SMIME_DIRECTORY_') || k === 'ldapBindPassword'));
+  return Object.fromEntries(
+    Object.entries(c).filter(
+      ([k]) => k.startsWith('LDAP_') || k.startsWith('SMIME_DIRECTORY_') || k === 'ldapBindPassword',
+    ),
+  );
 }
 
 function harvest(db: Database, userId: number, email: string, file: string) {
@@ -107,13 +121,19 @@ for (const target of await databaseTargets()) {
       const inc = await admin.request('POST', '/api/v1/admin/directory/sync');
       assert.equal(inc.status, 200, inc.text);
       assert.equal(inc.body.summary.mode, 'incremental');
-      assert.equal((await admin.request('POST', '/api/v1/admin/directory/sync', { json: { full: 'yes' } })).status, 400);
+      assert.equal(
+        (await admin.request('POST', '/api/v1/admin/directory/sync', { json: { full: 'yes' } })).status,
+        400,
+      );
     });
 
     test('resolve: directory first, aliases resolve, unusable ones come with their reason', async () => {
       const userId = (await ensureUser(db, 'reader@example.org')).id;
       assert.equal(await harvest(db, userId, 'bob@example.org', 'bob-harvested.der'), 'added');
-      const r = await user.request('GET', '/api/v1/certificates/resolve?email=bob@example.org&email=Alice.Smith@example.org&email=erin@example.org&email=nobody@example.org');
+      const r = await user.request(
+        'GET',
+        '/api/v1/certificates/resolve?email=bob@example.org&email=Alice.Smith@example.org&email=erin@example.org&email=nobody@example.org',
+      );
       assert.equal(r.status, 200, r.text);
       const by = Object.fromEntries(r.body.recipients.map((x: any) => [x.email, x]));
       assert.equal(by['bob@example.org'].ready, true);
@@ -127,7 +147,10 @@ for (const target of await databaseTargets()) {
     test('the certificate list shows each source, filters by source, and directory certificates are read-only', async () => {
       const all = await user.request('GET', '/api/v1/certificates?email=bob@example.org');
       assert.equal(all.status, 200, all.text);
-      assert.deepEqual(all.body.certificates.map((c: any) => c.source), ['directory', 'directory', 'harvested']);
+      assert.deepEqual(
+        all.body.certificates.map((c: any) => c.source),
+        ['directory', 'directory', 'harvested'],
+      );
       const dir = await user.request('GET', '/api/v1/certificates?source=directory');
       assert.equal(dir.body.certificates.length, STORED);
       assert.equal(dir.body.directoryTotal, STORED);
@@ -137,7 +160,10 @@ for (const target of await databaseTargets()) {
       assert.equal(frank.usable, false);
       assert.match(frank.reason, /too weak/);
       const harvested = await user.request('GET', '/api/v1/certificates?source=harvested');
-      assert.deepEqual(harvested.body.certificates.map((c: any) => c.email), ['bob@example.org']);
+      assert.deepEqual(
+        harvested.body.certificates.map((c: any) => c.email),
+        ['bob@example.org'],
+      );
       const one = await user.request('GET', `/api/v1/certificates/${dir.body.certificates[0].id}`);
       assert.equal(one.status, 200);
       assert.match(one.body.certificate.pem, /^-----BEGIN CERTIFICATE-----/);
@@ -166,7 +192,9 @@ for (const target of await databaseTargets()) {
       const bad = await startServer(db, directoryOverrides(slapd, { LDAP_BIND_PASSWORD: `wrong-${SYNC_PASSWORD}` }));
       try {
         const before = (await admin.request('GET', '/api/v1/admin/directory/status')).body.stored;
-        const r = await new Client(bad.url, TEST_ADMIN_TOKEN).request('POST', '/api/v1/admin/directory/sync', { json: { full: true } });
+        const r = await new Client(bad.url, TEST_ADMIN_TOKEN).request('POST', '/api/v1/admin/directory/sync', {
+          json: { full: true },
+        });
         assert.equal(r.status, 502);
         assert.equal(r.body.error.code, 'DIRECTORY_BIND_FAILED');
         assert.match(r.body.error.message, /refused the bind/);
@@ -236,7 +264,12 @@ for (const target of await databaseTargets()) {
       );
 
       const cli = (args: string[], extra: Record<string, string> = {}) => {
-        const r = spawnSync(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, env: { ...env, ...extra }, encoding: 'utf8', timeout: 120_000 });
+        const r = spawnSync(process.execPath, [CLI, ...args], {
+          cwd: REPO_ROOT,
+          env: { ...env, ...extra },
+          encoding: 'utf8',
+          timeout: 120_000,
+        });
         return { code: r.status, out: r.stdout, err: r.stderr };
       };
 
@@ -246,7 +279,9 @@ for (const target of await databaseTargets()) {
         // Bob was deleted above.
         assert.match(
           full.out,
-          new RegExp(`^directory sync \\(full\\): ${MATCHING - 1} entries seen, 0 removed; certificates: ${STORED - 2} added, 0 updated, 0 removed, ${REJECTED} rejected; 0 address conflicts; \\d+\\.\\d s\\n`),
+          new RegExp(
+            `^directory sync \\(full\\): ${MATCHING - 1} entries seen, 0 removed; certificates: ${STORED - 2} added, 0 updated, 0 removed, ${REJECTED} rejected; 0 address conflicts; \\d+\\.\\d s\\n`,
+          ),
         );
         assert.equal(full.err, '', 'no progress bar when stderr is not a terminal');
         const inc = cli(['sync-directory']);
@@ -254,14 +289,23 @@ for (const target of await databaseTargets()) {
         assert.match(inc.out, /^directory sync \(incremental\): \d+ entries seen/);
       });
 
-      test('draws a progress bar on a terminal', { skip: !existsSync('/usr/bin/script') && 'script(1) missing' }, () => {
-        // script(1) gives the command a pseudo-terminal; -e passes the exit code on.
-        const command = [process.execPath, CLI, 'sync-directory', '--full'].map((a) => `'${a}'`).join(' ');
-        const r = spawnSync('script', ['-qec', command, '/dev/null'], { cwd: REPO_ROOT, env: { ...env, TERM: 'dumb' }, encoding: 'utf8', timeout: 120_000 });
-        assert.equal(r.status, 0, r.stdout + r.stderr);
-        assert.match(r.stdout, /\[#+-*\]\s+\d+%\s+\d+\/~\d+ (reading entries|removing what is gone)/);
-        assert.match(r.stdout, /directory sync \(full\)/);
-      });
+      test(
+        'draws a progress bar on a terminal',
+        { skip: !existsSync('/usr/bin/script') && 'script(1) missing' },
+        () => {
+          // script(1) gives the command a pseudo-terminal; -e passes the exit code on.
+          const command = [process.execPath, CLI, 'sync-directory', '--full'].map((a) => `'${a}'`).join(' ');
+          const r = spawnSync('script', ['-qec', command, '/dev/null'], {
+            cwd: REPO_ROOT,
+            env: { ...env, TERM: 'dumb' },
+            encoding: 'utf8',
+            timeout: 120_000,
+          });
+          assert.equal(r.status, 0, r.stdout + r.stderr);
+          assert.match(r.stdout, /\[#+-*\]\s+\d+%\s+\d+\/~\d+ (reading entries|removing what is gone)/);
+          assert.match(r.stdout, /directory sync \(full\)/);
+        },
+      );
 
       test('fails with the error code and exit 1 on a wrong password, 2 when no directory is configured', () => {
         const wrong = cli(['sync-directory'], { LDAP_BIND_PASSWORD: 'Wr0ng-pa55-XYZ' });

@@ -19,7 +19,11 @@ export function people(): Person[] {
     {
       uid: 'alice',
       mail: 'alice@example.org',
-      proxyAddresses: ['SMTP:alice@example.org', 'smtp:Alice.Smith@example.org', 'X400:c=US;a= ;p=Example;o=Exchange;s=Smith;g=Alice;'],
+      proxyAddresses: [
+        'SMTP:alice@example.org',
+        'smtp:Alice.Smith@example.org',
+        'X400:c=US;a= ;p=Example;o=Exchange;s=Smith;g=Alice;',
+      ],
       certificates: [pkiFile('alice.der')],
     },
     { uid: 'bob', mail: 'bob@example.org', certificates: [pkiFile('bob-rsa.der')], smime: [pkiFile('bob-ec.p7b')] },
@@ -48,7 +52,8 @@ export const STORED = 17;
 /** Stored but unusable: Carol (expired), Dave (clientAuth only), Erin (names another address), Frank (RSA-1024). */
 export const REJECTED = 4;
 
-export const FILTER = '(&(objectClass=inetOrgPerson)(|(mail=*)(proxyAddresses=smtp:*))(|(userCertificate=*)(userSMIMECertificate=*)))';
+export const FILTER =
+  '(&(objectClass=inetOrgPerson)(|(mail=*)(proxyAddresses=smtp:*))(|(userCertificate=*)(userSMIMECertificate=*)))';
 
 export function ldapEnv(slapd: Slapd, overrides: Record<string, string> = {}): Record<string, string> {
   return {

@@ -48,19 +48,27 @@ describe('demo API and seeding', () => {
     const { ca } = await ensureDemoCa(srv.dataDir); // the same CA, loaded from the data folder
     assert.deepEqual(Buffer.from(ca.certificate), Buffer.from(srv.host.ca.certificate));
     assert.equal(await seedDemo(srv.services, ca), false);
-    const placed = await db.query<{ action: string; actor: string }>(`SELECT action, actor FROM audit_log WHERE action = 'key.placed'`);
+    const placed = await db.query<{ action: string; actor: string }>(
+      `SELECT action, actor FROM audit_log WHERE action = 'key.placed'`,
+    );
     assert.equal(placed.length, 3);
     assert.ok(placed.every((p) => p.actor === 'admin:demo-seed'));
     const pending = await db.query<{ email: string }>(
       'SELECT u.email FROM private_keys k JOIN users u ON u.id = k.user_id WHERE k.must_change_passphrase',
     );
-    assert.deepEqual(pending.map((p) => p.email), ['carol@demo.example']);
+    assert.deepEqual(
+      pending.map((p) => p.email),
+      ['carol@demo.example'],
+    );
   });
 
   test('users list, and a login only for demo users', async () => {
     const anon = new Client(srv.url);
     const users = (await anon.request('GET', '/demo/api/users')).body.users;
-    assert.deepEqual(users.map((u: any) => u.email), DEMO_USERS.map((u) => u.email));
+    assert.deepEqual(
+      users.map((u: any) => u.email),
+      DEMO_USERS.map((u) => u.email),
+    );
     assert.equal(users.find((u: any) => u.email === 'dave@demo.example').passphrase, null);
     const bad = await anon.request('POST', '/demo/api/login', { json: { email: 'mallory@example.com' } });
     assert.equal(bad.status, 404);
@@ -76,7 +84,11 @@ describe('demo API and seeding', () => {
     const bob = new Client(srv.url, await srv.token('bob@demo.example'));
     const outsider = new Client(srv.url, await srv.token('mallory@example.com'));
     const sent = await alice.request('POST', '/demo/api/messages', {
-      json: { messages: [{ bcc: null, message: b64(mail('alice@demo.example', 'bob@demo.example, x@elsewhere.example', 'hi')) }] },
+      json: {
+        messages: [
+          { bcc: null, message: b64(mail('alice@demo.example', 'bob@demo.example, x@elsewhere.example', 'hi')) },
+        ],
+      },
     });
     assert.equal(sent.status, 201, sent.text);
     assert.deepEqual(sent.body, { delivered: ['bob@demo.example'], undeliverable: ['x@elsewhere.example'] });
@@ -132,8 +144,13 @@ describe('demo off', () => {
     try {
       const anon = new Client(srv.url);
       assert.equal((await anon.request('GET', '/demo')).status, 404);
-      assert.equal((await anon.request('POST', '/demo/api/login', { json: { email: 'alice@demo.example' } })).status, 404);
-      const tables = await db.query<{ name: string }>("SELECT table_name AS name FROM information_schema.tables WHERE table_name LIKE 'demo%'");
+      assert.equal(
+        (await anon.request('POST', '/demo/api/login', { json: { email: 'alice@demo.example' } })).status,
+        404,
+      );
+      const tables = await db.query<{ name: string }>(
+        "SELECT table_name AS name FROM information_schema.tables WHERE table_name LIKE 'demo%'",
+      );
       assert.deepEqual(tables, [], "the product's migrations create no demo table");
     } finally {
       await srv.close();
@@ -174,7 +191,9 @@ describe('tamper', () => {
     assert.match(Buffer.from(t).toString(), /1\. pay now/);
   });
   test('opaque or encrypted: one base64 character of the body changes', () => {
-    const raw = Buffer.from(`Content-Type: application/pkcs7-mime\r\nContent-Transfer-Encoding: base64\r\n\r\n${'QUJD'.repeat(40)}\r\n`);
+    const raw = Buffer.from(
+      `Content-Type: application/pkcs7-mime\r\nContent-Transfer-Encoding: base64\r\n\r\n${'QUJD'.repeat(40)}\r\n`,
+    );
     const t = tamper(raw);
     assert.equal(diff(raw, t), 1);
     assert.equal(t.length, raw.length);
@@ -188,24 +207,63 @@ describe('demo PKI read by OpenSSL', () => {
   } catch {
     openssl = false;
   }
-  test('the user certificate chains to the demo CA; the PKCS#12 opens with its password', { skip: !openssl && 'openssl not installed' }, async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'smime-demo-pki-'));
-    try {
-      const ca = await generateCa();
-      const u = await issueUser(ca, { name: 'Erin Demo', email: 'erin@demo.example' });
-      writeFileSync(join(dir, 'ca.pem'), toPem(ca.certificate));
-      writeFileSync(join(dir, 'u.pem'), toPem(u.certificate));
-      const out = execFileSync('openssl', ['verify', '-purpose', 'smimesign', '-CAfile', join(dir, 'ca.pem'), join(dir, 'u.pem')]).toString();
-      assert.match(out, /OK/);
-      const text = execFileSync('openssl', ['x509', '-in', join(dir, 'u.pem'), '-noout', '-ext', 'subjectAltName,extendedKeyUsage']).toString();
-      assert.match(text, /email:erin@demo\.example/);
-      assert.match(text, /E-mail Protection/);
-      writeFileSync(join(dir, 'u.p12'), await buildPkcs12({ certificate: u.certificate, chain: [ca.certificate], pkcs8: u.pkcs8, password: 'pw 1', friendlyName: 'Erin' }));
-      const key = execFileSync('openssl', ['pkcs12', '-in', join(dir, 'u.p12'), '-passin', 'pass:pw 1', '-nocerts', '-nodes']).toString();
-      assert.match(key, /BEGIN PRIVATE KEY/);
-      assert.throws(() => execFileSync('openssl', ['pkcs12', '-in', join(dir, 'u.p12'), '-passin', 'pass:wrong', '-noout'], { stdio: 'pipe' }));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  test(
+    'the user certificate chains to the demo CA; the PKCS#12 opens with its password',
+    { skip: !openssl && 'openssl not installed' },
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'smime-demo-pki-'));
+      try {
+        const ca = await generateCa();
+        const u = await issueUser(ca, { name: 'Erin Demo', email: 'erin@demo.example' });
+        writeFileSync(join(dir, 'ca.pem'), toPem(ca.certificate));
+        writeFileSync(join(dir, 'u.pem'), toPem(u.certificate));
+        const out = execFileSync('openssl', [
+          'verify',
+          '-purpose',
+          'smimesign',
+          '-CAfile',
+          join(dir, 'ca.pem'),
+          join(dir, 'u.pem'),
+        ]).toString();
+        assert.match(out, /OK/);
+        const text = execFileSync('openssl', [
+          'x509',
+          '-in',
+          join(dir, 'u.pem'),
+          '-noout',
+          '-ext',
+          'subjectAltName,extendedKeyUsage',
+        ]).toString();
+        assert.match(text, /email:erin@demo\.example/);
+        assert.match(text, /E-mail Protection/);
+        writeFileSync(
+          join(dir, 'u.p12'),
+          await buildPkcs12({
+            certificate: u.certificate,
+            chain: [ca.certificate],
+            pkcs8: u.pkcs8,
+            password: 'pw 1',
+            friendlyName: 'Erin',
+          }),
+        );
+        const key = execFileSync('openssl', [
+          'pkcs12',
+          '-in',
+          join(dir, 'u.p12'),
+          '-passin',
+          'pass:pw 1',
+          '-nocerts',
+          '-nodes',
+        ]).toString();
+        assert.match(key, /BEGIN PRIVATE KEY/);
+        assert.throws(() =>
+          execFileSync('openssl', ['pkcs12', '-in', join(dir, 'u.p12'), '-passin', 'pass:wrong', '-noout'], {
+            stdio: 'pipe',
+          }),
+        );
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });

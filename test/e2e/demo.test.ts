@@ -50,7 +50,12 @@ describe('demo webmail in chromium', { skip, concurrency: false }, () => {
     await page.locator('h1', { hasText: 'Inbox' }).waitFor();
   }
 
-  async function compose(to: string, subject: string, text: string, want: { sign: boolean; encrypt: boolean }): Promise<void> {
+  async function compose(
+    to: string,
+    subject: string,
+    text: string,
+    want: { sign: boolean; encrypt: boolean },
+  ): Promise<void> {
     await page.locator('#nav button[data-view="compose"]').click();
     await page.locator('#to').fill(to);
     await page.locator('#subject').fill(subject);
@@ -92,7 +97,10 @@ describe('demo webmail in chromium', { skip, concurrency: false }, () => {
   });
 
   test('send signed+encrypted: the locked key prompts unlock, a wrong passphrase is refused', async () => {
-    await compose('bob@demo.example', 'Quarterly figures', 'The figures are attached in spirit.\nAlice', { sign: true, encrypt: true });
+    await compose('bob@demo.example', 'Quarterly figures', 'The figures are attached in spirit.\nAlice', {
+      sign: true,
+      encrypt: true,
+    });
     // Signing is on by default and Alice's key is locked: the compose controls say so before Send.
     await page.locator('smime-compose-controls [part="summary"]', { hasText: 'unlock it before sending' }).waitFor();
     await page.locator('#send').click();
@@ -127,7 +135,10 @@ describe('demo webmail in chromium', { skip, concurrency: false }, () => {
   });
 
   test('a tampered message shows an invalid signature', async () => {
-    await compose('alice@demo.example', 'Signed, not sealed', 'Pay the invoice to account 1234.', { sign: true, encrypt: false });
+    await compose('alice@demo.example', 'Signed, not sealed', 'Pay the invoice to account 1234.', {
+      sign: true,
+      encrypt: false,
+    });
     await page.locator('#send').click();
     await page.locator('.notice', { hasText: 'Sent (signed) to alice@demo.example' }).waitFor();
     await openMessage('Signed, not sealed');
@@ -149,10 +160,15 @@ describe('demo webmail in chromium', { skip, concurrency: false }, () => {
     const pem = readFileSync(p.certificate, 'utf8');
     const ca = await loadCa(Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64'), readFileSync(p.key));
     const { p12 } = await demoPkcs12(ca, { name: 'Bob Demo (new)', email: BOB.email }, 'file password');
-    await page.locator('#p12').setInputFiles({ name: 'bob.p12', mimeType: 'application/x-pkcs12', buffer: Buffer.from(p12) });
+    await page
+      .locator('#p12')
+      .setInputFiles({ name: 'bob.p12', mimeType: 'application/x-pkcs12', buffer: Buffer.from(p12) });
     await page.locator('#p12-password').fill('file password');
     await page.locator('#import-passphrase').fill(BOB.passphrase);
-    await page.locator('smime-settings form', { has: page.locator('#p12') }).locator('button[type="submit"]').click();
+    await page
+      .locator('smime-settings form', { has: page.locator('#p12') })
+      .locator('button[type="submit"]')
+      .click();
     const note = page.locator('[data-note="import"]');
     await page.waitForFunction(() => {
       const el = document.querySelector('smime-settings')?.shadowRoot?.querySelector('[data-note="import"]');
@@ -160,13 +176,19 @@ describe('demo webmail in chromium', { skip, concurrency: false }, () => {
     });
     assert.match((await note.textContent()) ?? '', /Imported .*CN=Bob Demo \(new\)/);
     await page.locator('smime-settings tr[data-key]').nth(1).waitFor();
-    assert.match((await page.locator('smime-settings [part="certificates"]').textContent()) ?? '', /alice@demo\.example/);
+    assert.match(
+      (await page.locator('smime-settings [part="certificates"]').textContent()) ?? '',
+      /alice@demo\.example/,
+    );
 
     const next = 'bob chose a new passphrase';
     await page.locator('smime-settings #current').fill(BOB.passphrase);
     await page.locator('smime-settings #new').fill(next);
     await page.locator('smime-settings #again').fill(next);
-    await page.locator('smime-settings form', { has: page.locator('#current') }).locator('button[type="submit"]').click();
+    await page
+      .locator('smime-settings form', { has: page.locator('#current') })
+      .locator('button[type="submit"]')
+      .click();
     await page.locator('[data-note="passphrase"]', { hasText: 'Passphrase changed' }).waitFor();
     await screenshot(page, '09-settings');
 

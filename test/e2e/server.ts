@@ -49,7 +49,10 @@ export async function startDemoServer(env: Record<string, string> = {}): Promise
   while (Date.now() < deadline) {
     if (child.exitCode !== null) break;
     if (url) {
-      const ok = await fetch(`${url}/healthz`).then((r) => r.status === 200, () => false);
+      const ok = await fetch(`${url}/healthz`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
       if (ok) return { url, dataDir, log, stop };
     }
     await new Promise((r) => setTimeout(r, 250));

@@ -27,8 +27,16 @@ describe('smime-compose-controls', { skip }, () => {
                   ready: true,
                   reasons: [],
                   // A directory certificate whose revocation could not be checked (issue 12): usable, and said so.
-                  warnings: email.startsWith('uma') ? ['CN=Uma: revocation status unknown (certificate: CRL http://ca.example/crl: FETCH_TIMEOUT)'] : [],
-                  certificate: { id: '1', source: 'exchanged', subject: 'CN=x', fingerprintSha256: 'ab', notAfter: '2030-01-01T00:00:00Z' },
+                  warnings: email.startsWith('uma')
+                    ? ['CN=Uma: revocation status unknown (certificate: CRL http://ca.example/crl: FETCH_TIMEOUT)']
+                    : [],
+                  certificate: {
+                    id: '1',
+                    source: 'exchanged',
+                    subject: 'CN=x',
+                    fingerprintSha256: 'ab',
+                    notAfter: '2030-01-01T00:00:00Z',
+                  },
                 },
           ),
         },
@@ -108,7 +116,10 @@ describe('smime-compose-controls', { skip }, () => {
 
   test('Sign while locked asks for unlock; toggles are switches operable by keyboard', async () => {
     const asked = b.page.evaluate(
-      () => new Promise<string>((r) => document.addEventListener('smime-unlock-request', (e) => r((e as CustomEvent).detail.reason), { once: true })),
+      () =>
+        new Promise<string>((r) =>
+          document.addEventListener('smime-unlock-request', (e) => r((e as CustomEvent).detail.reason), { once: true }),
+        ),
     );
     const sign = b.page.locator('[part~="toggle-sign"]');
     assert.equal(await sign.getAttribute('role'), 'switch');

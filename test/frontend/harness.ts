@@ -56,11 +56,19 @@ export async function startMockServer(): Promise<MockServer> {
         res.writeHead(200, { 'content-type': 'text/javascript' }).end(readFileSync(bundle));
         return;
       }
-      const rec: Recorded = { method: req.method ?? 'GET', path: url.pathname, query: url.search, headers: req.headers, body: Buffer.concat(chunks) };
+      const rec: Recorded = {
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        query: url.search,
+        headers: req.headers,
+        body: Buffer.concat(chunks),
+      };
       requests.push(rec);
       const h = routes.get(`${rec.method} ${rec.path}`);
       if (!h) {
-        res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'NOT_FOUND', message: 'Not found.' } }));
+        res
+          .writeHead(404, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ error: { code: 'NOT_FOUND', message: 'Not found.' } }));
         return;
       }
       const out = h(rec);

@@ -43,7 +43,14 @@ function signedLayer(status: string) {
   };
 }
 
-const analysis = (layers: unknown[]) => ({ layers, signed: true, encrypted: false, parts: [], harvested: [], content: '' });
+const analysis = (layers: unknown[]) => ({
+  layers,
+  signed: true,
+  encrypted: false,
+  parts: [],
+  harvested: [],
+  content: '',
+});
 
 describe('smime-message-status', { skip }, () => {
   let srv: MockServer;
@@ -79,8 +86,8 @@ describe('smime-message-status', { skip }, () => {
       const line = b.page.locator(`[data-status="${status}"]`);
       assert.equal(await line.count(), 1);
       const t = statusText(status);
-      assert.match(await line.getAttribute('class') ?? '', new RegExp(`tone-${t.tone}`));
-      assert.equal(await line.locator('svg').count() >= 1, true, 'an icon');
+      assert.match((await line.getAttribute('class')) ?? '', new RegExp(`tone-${t.tone}`));
+      assert.equal((await line.locator('svg').count()) >= 1, true, 'an icon');
       assert.equal((await line.locator('.title').textContent())?.trim(), t.title);
       // The explanation is in a native <details>: keyboard operable (Enter/Space on the summary).
       await line.locator('summary').focus();
@@ -92,7 +99,8 @@ describe('smime-message-status', { skip }, () => {
         assert.ok(details?.includes(signer.fingerprintSha256), 'signer certificate details');
         assert.match((await line.textContent()) ?? '', /Signed by Alice Demo <alice@demo\.example>/);
       }
-      if (status === 'valid' || status === 'invalid-signature' || status === 'locked') await screenshot(b.page, `component-status-${status}`);
+      if (status === 'valid' || status === 'invalid-signature' || status === 'locked')
+        await screenshot(b.page, `component-status-${status}`);
     });
   }
 
@@ -103,14 +111,19 @@ describe('smime-message-status', { skip }, () => {
 
   test('signed and encrypted: one line per layer, outer first', async () => {
     await show(analysis([{ kind: 'encrypted', format: 'enveloped', status: 'decrypted' }, signedLayer('valid')]));
-    const kinds = await b.page.locator('[data-kind]').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.kind));
+    const kinds = await b.page
+      .locator('[data-kind]')
+      .evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.kind));
     assert.deepEqual(kinds, ['encrypted', 'signed']);
   });
 
   test('locked: "Unlock to read" fires smime-unlock-request (bubbles, composed)', async () => {
     await show(analysis([{ kind: 'encrypted', format: 'enveloped', status: 'locked' }]));
     const fired = b.page.evaluate(
-      () => new Promise<string>((r) => document.addEventListener('smime-unlock-request', (e) => r((e as CustomEvent).detail.reason), { once: true })),
+      () =>
+        new Promise<string>((r) =>
+          document.addEventListener('smime-unlock-request', (e) => r((e as CustomEvent).detail.reason), { once: true }),
+        ),
     );
     await b.page.locator('[part="unlock"]').focus();
     await b.page.keyboard.press('Enter');
@@ -118,7 +131,10 @@ describe('smime-message-status', { skip }, () => {
   });
 
   test('unprotected message and harvested certificate notes', async () => {
-    await show({ ...analysis([]), harvested: [{ email: 'bob@demo.example', outcome: 'added', fingerprintSha256: 'cd' }] });
+    await show({
+      ...analysis([]),
+      harvested: [{ email: 'bob@demo.example', outcome: 'added', fingerprintSha256: 'cd' }],
+    });
     const text = await b.page.locator('smime-message-status [part="banner"]').textContent();
     assert.match(text ?? '', /neither signed nor encrypted/);
     assert.match(text ?? '', /bob@demo\.example’s certificate was saved/);

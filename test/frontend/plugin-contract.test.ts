@@ -22,10 +22,28 @@ describe('plugin contract', { skip }, () => {
   before(async () => {
     srv = await startMockServer();
     srv.on('GET /api/v1/session', () => ({ json: { unlocked, idleTimeoutS: 900, unlockedKeyIds: [] } }));
-    srv.on('GET /api/v1/me', { json: { email: 'alice@x.example', aliases: [], keys: 1, mustChangePassphrase: false, unlockIdleTimeoutS: 900, passphraseMinLength: 10 } });
+    srv.on('GET /api/v1/me', {
+      json: {
+        email: 'alice@x.example',
+        aliases: [],
+        keys: 1,
+        mustChangePassphrase: false,
+        unlockIdleTimeoutS: 900,
+        passphraseMinLength: 10,
+      },
+    });
     srv.on('POST /api/v1/session/unlock', () => {
       unlocked = true;
-      return { json: { unlocked: true, expiresAt: '2030-01-01T00:00:00Z', idleTimeoutS: 900, unlockedKeyIds: ['k'], lockedKeyIds: [], mustChangePassphrase: false } };
+      return {
+        json: {
+          unlocked: true,
+          expiresAt: '2030-01-01T00:00:00Z',
+          idleTimeoutS: 900,
+          unlockedKeyIds: ['k'],
+          lockedKeyIds: [],
+          mustChangePassphrase: false,
+        },
+      };
     });
     srv.on('GET /api/v1/certificates/resolve', (req) => ({
       json: {
@@ -36,7 +54,16 @@ describe('plugin contract', { skip }, () => {
     }));
     srv.on('POST /api/v1/messages/outgoing', (req) => {
       if (missing.length)
-        return { status: 422, json: { error: { code: 'RECIPIENT_CERTIFICATE_MISSING', message: 'missing', missing: missing.map((email) => ({ email, reasons: [] })) } } };
+        return {
+          status: 422,
+          json: {
+            error: {
+              code: 'RECIPIENT_CERTIFICATE_MISSING',
+              message: 'missing',
+              missing: missing.map((email) => ({ email, reasons: [] })),
+            },
+          },
+        };
       if (!unlocked) return { status: 403, json: { error: { code: 'LOCKED', message: 'locked' } } };
       return { json: { messages: [{ bcc: null, message: b64(`protected:${req.query}:${req.body.toString()}`) }] } };
     });
@@ -89,8 +116,17 @@ describe('plugin contract', { skip }, () => {
         return { name: e.name, reason: e.reason, missing: e.missing, isBlocked: e instanceof w.P.SmimeSendBlocked };
       }
     });
-    assert.deepEqual(r, { name: 'SmimeSendBlocked', reason: 'missing-certificates', missing: ['dave@x.example'], isBlocked: true });
-    assert.equal(srv.requests.filter((r) => r.path === '/api/v1/messages/outgoing').length, before, 'checked before sending');
+    assert.deepEqual(r, {
+      name: 'SmimeSendBlocked',
+      reason: 'missing-certificates',
+      missing: ['dave@x.example'],
+      isBlocked: true,
+    });
+    assert.equal(
+      srv.requests.filter((r) => r.path === '/api/v1/messages/outgoing').length,
+      before,
+      'checked before sending',
+    );
     missing = [];
   });
 
@@ -136,7 +172,15 @@ describe('plugin contract', { skip }, () => {
       w.unlockedCalls = 0;
       w.presented.onUnlocked(() => w.unlockedCalls++);
       w.presented.onResult(() => (w.resultCalls = (w.resultCalls ?? 0) + 1));
-      w.presented.present({ layers: [{ kind: 'encrypted', format: 'enveloped', status: 'locked' }], signed: false, encrypted: true, parts: [], harvested: [], unwrapped: false, content: '' });
+      w.presented.present({
+        layers: [{ kind: 'encrypted', format: 'enveloped', status: 'locked' }],
+        signed: false,
+        encrypted: true,
+        parts: [],
+        harvested: [],
+        unwrapped: false,
+        content: '',
+      });
     });
     const banner = b.page.locator('smime-message-status').last();
     await banner.locator('[data-kind="encrypted"][data-status="locked"]').waitFor();
@@ -153,7 +197,10 @@ describe('plugin contract', { skip }, () => {
   test('every request carried the host token', () => {
     const api = srv.requests.filter((r) => r.path.startsWith('/api/'));
     assert.ok(api.length >= 5);
-    assert.deepEqual(api.filter((r) => r.headers.authorization !== 'Bearer tok').map((r) => r.path), []);
+    assert.deepEqual(
+      api.filter((r) => r.headers.authorization !== 'Bearer tok').map((r) => r.path),
+      [],
+    );
   });
 
   test('destroy() removes everything the plugin mounted', async () => {

@@ -50,7 +50,16 @@ describe('smime-settings', { skip }, () => {
   before(async () => {
     srv = await startMockServer();
     srv.on('GET /api/v1/keys', () => ({ json: { keys } }));
-    srv.on('GET /api/v1/me', { json: { email: 'alice@demo.example', aliases: [], keys: 2, mustChangePassphrase: false, unlockIdleTimeoutS: 900, passphraseMinLength: 10 } });
+    srv.on('GET /api/v1/me', {
+      json: {
+        email: 'alice@demo.example',
+        aliases: [],
+        keys: 2,
+        mustChangePassphrase: false,
+        unlockIdleTimeoutS: 900,
+        passphraseMinLength: 10,
+      },
+    });
     srv.on('GET /api/v1/certificates', (req) => {
       const q = new URLSearchParams(req.query).get('q') ?? '';
       const all = [cert('c1', 'bob@demo.example', 'harvested'), cert('c2', 'carol@demo.example', 'directory')];
@@ -65,7 +74,13 @@ describe('smime-settings', { skip }, () => {
     });
     srv.on('POST /api/v1/keys', (req) => {
       const body = JSON.parse(req.body.toString());
-      if (body.password !== 'file-pass') return { status: 422, json: { error: { code: 'P12_BAD_PASSWORD', message: 'The PKCS#12 password is wrong, or the file is damaged.' } } };
+      if (body.password !== 'file-pass')
+        return {
+          status: 422,
+          json: {
+            error: { code: 'P12_BAD_PASSWORD', message: 'The PKCS#12 password is wrong, or the file is damaged.' },
+          },
+        };
       const k = key('c', { subject: 'CN=Imported' });
       keys = [...keys, k];
       return { status: 201, json: { key: k } };
@@ -105,13 +120,20 @@ describe('smime-settings', { skip }, () => {
     await b.page.locator('tr[data-key="b"] [role="alert"]', { hasText: 'cannot be undone' }).waitFor();
     assert.ok(!srv.requests.some((r) => r.method === 'DELETE'), 'nothing deleted before confirmation');
     const asked = b.page.evaluate(
-      () => new Promise<string>((resolve) => document.addEventListener('smime-unlock-request', (e) => resolve((e as CustomEvent).detail.reason), { once: true })),
+      () =>
+        new Promise<string>((resolve) =>
+          document.addEventListener('smime-unlock-request', (e) => resolve((e as CustomEvent).detail.reason), {
+            once: true,
+          }),
+        ),
     );
     await b.page.locator('[data-action="confirm-delete"]').click();
     assert.equal(await asked, 'manage');
     assert.equal(await b.page.locator('tr[data-key="b"]').count(), 1, 'still there while locked');
     // What the plugin's prompt announces once the keys are unlocked: the delete goes on by itself.
-    await b.page.evaluate(() => document.body.dispatchEvent(new CustomEvent('smime-unlocked', { bubbles: true, composed: true, detail: {} })));
+    await b.page.evaluate(() =>
+      document.body.dispatchEvent(new CustomEvent('smime-unlocked', { bubbles: true, composed: true, detail: {} })),
+    );
     await b.page.locator('tr[data-key="b"]').waitFor({ state: 'detached' });
     const dels = srv.requests.filter((r) => r.method === 'DELETE');
     assert.equal(dels.length, 2);
@@ -123,11 +145,17 @@ describe('smime-settings', { skip }, () => {
     await b.page.locator('#p12').setInputFiles(file);
     await b.page.locator('#p12-password').fill('nope');
     await b.page.locator('#import-passphrase').fill('current passphrase');
-    await b.page.locator('form', { has: b.page.locator('#p12') }).locator('button[type="submit"]').click();
+    await b.page
+      .locator('form', { has: b.page.locator('#p12') })
+      .locator('button[type="submit"]')
+      .click();
     await b.page.locator('[data-note="import"]', { hasText: 'password is wrong' }).waitFor();
     await b.page.locator('#p12').setInputFiles(file);
     await b.page.locator('#p12-password').fill('file-pass');
-    await b.page.locator('form', { has: b.page.locator('#p12') }).locator('button[type="submit"]').click();
+    await b.page
+      .locator('form', { has: b.page.locator('#p12') })
+      .locator('button[type="submit"]')
+      .click();
     await b.page.locator('[data-note="import"]', { hasText: 'Imported CN=Imported' }).waitFor();
     await b.page.locator('tr[data-key="c"]').waitFor();
     const req = srv.requests.filter((r) => r.method === 'POST' && r.path === '/api/v1/keys').at(-1)!;
@@ -158,7 +186,8 @@ describe('smime-settings', { skip }, () => {
     await row.getByRole('button', { name: 'Details' }).click();
     assert.match((await b.page.locator('#cert-c1').textContent()) ?? '', /cdcdcd/);
     await b.page.locator('#source-filter').selectOption('directory');
-    const asked = () => srv.requests.some((r) => r.path === '/api/v1/certificates' && /[?&]source=directory/.test(r.query));
+    const asked = () =>
+      srv.requests.some((r) => r.path === '/api/v1/certificates' && /[?&]source=directory/.test(r.query));
     for (let i = 0; i < 50 && !asked(); i++) await new Promise((r) => setTimeout(r, 50));
     assert.ok(asked(), 'the source filter reaches the API');
     await b.page.locator('#source-filter').selectOption('');
@@ -168,7 +197,12 @@ describe('smime-settings', { skip }, () => {
   });
 
   test('defaults are saved per user and announced', async () => {
-    const ev = b.page.evaluate(() => new Promise<any>((r) => document.addEventListener('smime-settings-change', (e) => r((e as CustomEvent).detail), { once: true })));
+    const ev = b.page.evaluate(
+      () =>
+        new Promise<any>((r) =>
+          document.addEventListener('smime-settings-change', (e) => r((e as CustomEvent).detail), { once: true }),
+        ),
+    );
     await b.page.locator('input[name="encrypt-default"]').check();
     assert.equal((await ev).encrypt, true);
     await b.page.locator('#cipher').selectOption('aes-256-gcm');

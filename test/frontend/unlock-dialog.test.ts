@@ -16,8 +16,24 @@ describe('smime-unlock-dialog', { skip }, () => {
   let unlocked = false;
   before(async () => {
     srv = await startMockServer();
-    srv.on('GET /api/v1/session', () => ({ json: { unlocked, idleTimeoutS: 600, unlockedKeyIds: unlocked ? ['k1'] : [], idleExpiresAt: new Date().toISOString() } }));
-    srv.on('GET /api/v1/me', { json: { email: 'a@x', aliases: [], keys: 1, mustChangePassphrase: false, unlockIdleTimeoutS: 600, passphraseMinLength: 10 } });
+    srv.on('GET /api/v1/session', () => ({
+      json: {
+        unlocked,
+        idleTimeoutS: 600,
+        unlockedKeyIds: unlocked ? ['k1'] : [],
+        idleExpiresAt: new Date().toISOString(),
+      },
+    }));
+    srv.on('GET /api/v1/me', {
+      json: {
+        email: 'a@x',
+        aliases: [],
+        keys: 1,
+        mustChangePassphrase: false,
+        unlockIdleTimeoutS: 600,
+        passphraseMinLength: 10,
+      },
+    });
     srv.on('DELETE /api/v1/session/unlock', () => {
       unlocked = false;
       return { json: { unlocked: false, sessionsLocked: 1 } };
@@ -53,11 +69,30 @@ describe('smime-unlock-dialog', { skip }, () => {
     unlockWith((p) => {
       if (p === 'right passphrase') {
         unlocked = true;
-        return { json: { unlocked: true, expiresAt: '2030-01-01T00:00:00Z', idleTimeoutS: 600, unlockedKeyIds: ['k1'], lockedKeyIds: [], mustChangePassphrase: false } };
+        return {
+          json: {
+            unlocked: true,
+            expiresAt: '2030-01-01T00:00:00Z',
+            idleTimeoutS: 600,
+            unlockedKeyIds: ['k1'],
+            lockedKeyIds: [],
+            mustChangePassphrase: false,
+          },
+        };
       }
       n++;
       return n < 2
-        ? { status: 403, json: { error: { code: 'WRONG_PASSPHRASE', message: 'The passphrase is wrong.', failures: n, retryAfterSeconds: 0 } } }
+        ? {
+            status: 403,
+            json: {
+              error: {
+                code: 'WRONG_PASSPHRASE',
+                message: 'The passphrase is wrong.',
+                failures: n,
+                retryAfterSeconds: 0,
+              },
+            },
+          }
         : { status: 429, json: { error: { code: 'THROTTLED', message: 'wait', retryAfterSeconds: 8 } } };
     });
     await openDialog();
@@ -70,11 +105,19 @@ describe('smime-unlock-dialog', { skip }, () => {
     await b.page.locator('#passphrase').fill('wrong again');
     await b.page.keyboard.press('Enter');
     await b.page.locator('[part="error"]', { hasText: 'Try again in 8 seconds' }).waitFor();
-    const event = b.page.evaluate(() => new Promise<any>((r) => document.addEventListener('smime-unlocked', (e) => r((e as CustomEvent).detail), { once: true })));
+    const event = b.page.evaluate(
+      () =>
+        new Promise<any>((r) =>
+          document.addEventListener('smime-unlocked', (e) => r((e as CustomEvent).detail), { once: true }),
+        ),
+    );
     await b.page.locator('#passphrase').fill('right passphrase');
     await b.page.keyboard.press('Enter');
     assert.deepEqual((await event).unlockedKeyIds, ['k1']);
-    await b.page.locator('dialog[open]').waitFor({ state: 'detached' }).catch(() => {});
+    await b.page
+      .locator('dialog[open]')
+      .waitFor({ state: 'detached' })
+      .catch(() => {});
     assert.equal(await b.page.locator('dialog[open]').count(), 0);
     await b.page.locator('[part="toggle"]', { hasText: 'Lock keys' }).waitFor();
   });
@@ -82,7 +125,9 @@ describe('smime-unlock-dialog', { skip }, () => {
   test('lock button locks and fires smime-locked', async () => {
     unlocked = true;
     await b.page.evaluate(() => (document.querySelector('smime-unlock-dialog') as any).refresh());
-    const event = b.page.evaluate(() => new Promise<boolean>((r) => document.addEventListener('smime-locked', () => r(true), { once: true })));
+    const event = b.page.evaluate(
+      () => new Promise<boolean>((r) => document.addEventListener('smime-locked', () => r(true), { once: true })),
+    );
     await b.page.locator('[part="toggle"]', { hasText: 'Lock keys' }).click();
     assert.equal(await event, true);
     assert.ok(srv.requests.some((r) => r.method === 'DELETE' && r.path === '/api/v1/session/unlock'));
@@ -91,7 +136,14 @@ describe('smime-unlock-dialog', { skip }, () => {
 
   test('keys placed by IT: forced "choose your own passphrase" step', async () => {
     unlockWith((p) => ({
-      json: { unlocked: true, expiresAt: '2030-01-01T00:00:00Z', idleTimeoutS: 600, unlockedKeyIds: ['k1'], lockedKeyIds: [], mustChangePassphrase: p === 'it-temporary' },
+      json: {
+        unlocked: true,
+        expiresAt: '2030-01-01T00:00:00Z',
+        idleTimeoutS: 600,
+        unlockedKeyIds: ['k1'],
+        lockedKeyIds: [],
+        mustChangePassphrase: p === 'it-temporary',
+      },
     }));
     let change: any;
     srv.on('POST /api/v1/session/passphrase', (req) => {
@@ -113,7 +165,9 @@ describe('smime-unlock-dialog', { skip }, () => {
     await screenshot(b.page, 'component-unlock-choose');
     await b.page.locator('#again').fill('only I know this one');
     await b.page.keyboard.press('Enter');
-    await b.page.waitForFunction(() => !document.querySelector('smime-unlock-dialog')!.shadowRoot!.querySelector('dialog[open]'));
+    await b.page.waitForFunction(
+      () => !document.querySelector('smime-unlock-dialog')!.shadowRoot!.querySelector('dialog[open]'),
+    );
     assert.deepEqual(change, { currentPassphrase: 'it-temporary', newPassphrase: 'only I know this one' });
   });
 

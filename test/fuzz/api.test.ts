@@ -27,6 +27,7 @@ describe('fuzz: HTTP API', { skip: NO_CORPUS }, () => {
     // The run must reach the parsers behind the API, not only the front door: accepted requests, engine refusals
     // (mutated .p12 files and messages) and input validation all occur.
     assert.ok(stats.ok > 0, JSON.stringify([...stats.statuses]));
-    for (const code of ['P12_MALFORMED', 'BAD_REQUEST', 'UNAUTHENTICATED']) assert.ok(stats.codes.get(code), `${code}: ${JSON.stringify([...stats.codes])}`);
+    for (const code of ['P12_MALFORMED', 'BAD_REQUEST', 'UNAUTHENTICATED'])
+      assert.ok(stats.codes.get(code), `${code}: ${JSON.stringify([...stats.codes])}`);
   });
 });

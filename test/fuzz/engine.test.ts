@@ -17,20 +17,41 @@ const NO_CORPUS = corpusUnavailable();
 
 const SEED = 0xc1;
 /** Inputs per target: the expensive parsers (key derivation in every .p12, pkijs parsing) get fewer. */
-const COUNTS: Record<string, number> = { mime: 2000, incoming: 1200, envelope: 1500, verify: 2000, certificate: 2000, pem: 2000, pkcs12: 600, pkcs7: 1000, outgoing: 600 };
+const COUNTS: Record<string, number> = {
+  mime: 2000,
+  incoming: 1200,
+  envelope: 1500,
+  verify: 2000,
+  certificate: 2000,
+  pem: 2000,
+  pkcs12: 600,
+  pkcs7: 1000,
+  outgoing: 600,
+};
 /** A safety net against hangs, far above the slowest legitimate input (a .p12 at the KDF limits: a few seconds). */
 const HANG_MS = 30_000;
 
 function report(stats: TargetStats): string {
-  return stats.findings.map((f) => `${signature(f)}\n  seed ${f.runSeed} index ${f.index} from ${f.seed}\n  ${f.error.split('\n').slice(0, 5).join('\n  ')}`).join('\n');
+  return stats.findings
+    .map(
+      (f) =>
+        `${signature(f)}\n  seed ${f.runSeed} index ${f.index} from ${f.seed}\n  ${f.error.split('\n').slice(0, 5).join('\n  ')}`,
+    )
+    .join('\n');
 }
 
 describe('fuzz: engine parsers', { skip: NO_CORPUS }, () => {
-  test('every target has a count', () => assert.deepEqual(Object.keys(COUNTS).sort(), TARGETS.map((t) => t.name).sort()));
+  test('every target has a count', () =>
+    assert.deepEqual(Object.keys(COUNTS).sort(), TARGETS.map((t) => t.name).sort()));
 
   for (const target of TARGETS) {
     test(`${target.name}: ${COUNTS[target.name]} mutated inputs end in a result or a documented refusal`, async () => {
-      const stats = await runTarget({ target: target.name, seed: SEED, count: COUNTS[target.name]!, timeoutMs: HANG_MS });
+      const stats = await runTarget({
+        target: target.name,
+        seed: SEED,
+        count: COUNTS[target.name]!,
+        timeoutMs: HANG_MS,
+      });
       assert.equal(stats.findings.length, 0, report(stats));
       assert.equal(stats.inputs, COUNTS[target.name]);
       // The mutators must reach both sides: inputs the parser accepts and inputs it refuses.
@@ -50,7 +71,11 @@ describe('fuzz: engine parsers', { skip: NO_CORPUS }, () => {
         seed: 0,
         count: list.length,
         timeoutMs: HANG_MS,
-        replay: list.map((f) => ({ bytes: f.bytes, seed: f.meta.file, ...(f.meta.aux !== undefined ? { aux: f.meta.aux } : {}) })),
+        replay: list.map((f) => ({
+          bytes: f.bytes,
+          seed: f.meta.file,
+          ...(f.meta.aux !== undefined ? { aux: f.meta.aux } : {}),
+        })),
       });
       assert.equal(stats.findings.length, 0, report(stats));
       assert.equal(stats.inputs, list.length);

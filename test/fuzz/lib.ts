@@ -53,7 +53,10 @@ function cap(b: Uint8Array): Uint8Array {
   return b.length > MAX_INPUT_BYTES ? b.subarray(0, MAX_INPUT_BYTES) : b;
 }
 
-const INTERESTING_BYTES = [0x00, 0x01, 0x02, 0x04, 0x05, 0x06, 0x0a, 0x0d, 0x10, 0x1f, 0x20, 0x2d, 0x30, 0x31, 0x3d, 0x7f, 0x80, 0x81, 0x82, 0x83, 0x84, 0x88, 0xa0, 0xa1, 0xfe, 0xff];
+const INTERESTING_BYTES = [
+  0x00, 0x01, 0x02, 0x04, 0x05, 0x06, 0x0a, 0x0d, 0x10, 0x1f, 0x20, 0x2d, 0x30, 0x31, 0x3d, 0x7f, 0x80, 0x81, 0x82,
+  0x83, 0x84, 0x88, 0xa0, 0xa1, 0xfe, 0xff,
+];
 
 // ---------------------------------------------------------------------------------------------------------------
 // Generic byte mutations
@@ -85,7 +88,9 @@ export const BYTE_MUTATORS: Record<string, Mutator> = {
   },
   insertBytes(input, rng) {
     const at = rng.int(input.length + 1);
-    const insert = rng.chance(0.5) ? rng.bytes(rng.small(32)) : new Uint8Array(rng.small(64)).fill(rng.pick(INTERESTING_BYTES));
+    const insert = rng.chance(0.5)
+      ? rng.bytes(rng.small(32))
+      : new Uint8Array(rng.small(64)).fill(rng.pick(INTERESTING_BYTES));
     return joinPieces([input.subarray(0, at), insert, input.subarray(at)]);
   },
   deleteRange(input, rng) {
@@ -117,7 +122,10 @@ export const BYTE_MUTATORS: Record<string, Mutator> = {
     return input.subarray(0, rng.int(input.length + 1));
   },
   append(input, rng) {
-    return joinPieces([input, rng.chance(0.5) ? rng.bytes(rng.small(64)) : input.subarray(0, rng.int(input.length + 1))]);
+    return joinPieces([
+      input,
+      rng.chance(0.5) ? rng.bytes(rng.small(64)) : input.subarray(0, rng.int(input.length + 1)),
+    ]);
   },
   splice(input, rng, pool) {
     const other = pool.length ? rng.pick(pool) : input;
@@ -149,7 +157,10 @@ interface ParseState {
   nodes: number;
 }
 
-function readHeader(b: Uint8Array, at: number): { tag: Uint8Array; constructed: boolean; len: number | 'indefinite'; headerEnd: number } | undefined {
+function readHeader(
+  b: Uint8Array,
+  at: number,
+): { tag: Uint8Array; constructed: boolean; len: number | 'indefinite'; headerEnd: number } | undefined {
   const start = at;
   if (at >= b.length) return undefined;
   const first = b[at++]!;
@@ -178,7 +189,14 @@ function readHeader(b: Uint8Array, at: number): { tag: Uint8Array; constructed: 
 }
 
 /** TLVs filling b[from, to) exactly (or up to an end-of-contents when `untilEoc`), or undefined. */
-function parseSeq(b: Uint8Array, from: number, to: number, depth: number, state: ParseState, untilEoc: boolean): { nodes: Tlv[]; end: number } | undefined {
+function parseSeq(
+  b: Uint8Array,
+  from: number,
+  to: number,
+  depth: number,
+  state: ParseState,
+  untilEoc: boolean,
+): { nodes: Tlv[]; end: number } | undefined {
   const nodes: Tlv[] = [];
   let at = from;
   while (at < to) {
@@ -192,7 +210,13 @@ function parseSeq(b: Uint8Array, from: number, to: number, depth: number, state:
   return { nodes, end: at };
 }
 
-function parseOne(b: Uint8Array, at: number, to: number, depth: number, state: ParseState): { node: Tlv; end: number } | undefined {
+function parseOne(
+  b: Uint8Array,
+  at: number,
+  to: number,
+  depth: number,
+  state: ParseState,
+): { node: Tlv; end: number } | undefined {
   if (depth > MAX_TREE_DEPTH || ++state.nodes > MAX_TREE_NODES) return undefined;
   const h = readHeader(b, at);
   if (!h) return undefined;
@@ -304,7 +328,10 @@ function cloneTree(nodes: readonly Tlv[]): Tlv[] {
   return nodes.map((n) => ({ ...n, ...(n.children ? { children: cloneTree(n.children) } : {}) }));
 }
 
-const INTERESTING_TAGS = [0x30, 0x31, 0x02, 0x03, 0x04, 0x24, 0x05, 0x06, 0x0c, 0x13, 0x16, 0x17, 0x18, 0x1e, 0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0x80, 0x81, 0x82, 0x86, 0x01, 0x00];
+const INTERESTING_TAGS = [
+  0x30, 0x31, 0x02, 0x03, 0x04, 0x24, 0x05, 0x06, 0x0c, 0x13, 0x16, 0x17, 0x18, 0x1e, 0xa0, 0xa1, 0xa2, 0xa3, 0xa4,
+  0x80, 0x81, 0x82, 0x86, 0x01, 0x00,
+];
 const INTERESTING_INTEGERS: Uint8Array[] = [
   Uint8Array.of(),
   Uint8Array.of(0),
@@ -341,7 +368,8 @@ export function asnDictionary(seeds: readonly Uint8Array[]): AsnDictionary {
     if (!tree) continue;
     trees.push(tree);
     for (const { node } of flatten(tree)) {
-      if (node.tag.length === 1 && node.tag[0] === 0x06 && node.value) oids.set(Buffer.from(node.value).toString('hex'), node.value);
+      if (node.tag.length === 1 && node.tag[0] === 0x06 && node.value)
+        oids.set(Buffer.from(node.value).toString('hex'), node.value);
     }
   }
   return { oids: [...oids.values()], trees };
@@ -357,7 +385,10 @@ function mutateTree(tree: Tlv[], rng: Rng, dict: AsnDictionary): void {
       // change a tag (keeping the content), or flip its constructed bit
       if (rng.chance(0.2)) node.tag = Uint8Array.of(node.tag[0]! ^ 0x20, ...node.tag.subarray(1));
       else if (rng.chance(0.1)) node.tag = Uint8Array.of(0x1f | (node.tag[0]! & 0xe0), 0x81, rng.int(128));
-      else node.tag = Uint8Array.of((rng.pick(INTERESTING_TAGS) & ~0x20) | (node.children ? 0x20 : 0) | (rng.chance(0.1) ? 0x20 : 0));
+      else
+        node.tag = Uint8Array.of(
+          (rng.pick(INTERESTING_TAGS) & ~0x20) | (node.children ? 0x20 : 0) | (rng.chance(0.1) ? 0x20 : 0),
+        );
       return;
     }
     case 1:
@@ -392,7 +423,12 @@ function mutateTree(tree: Tlv[], rng: Rng, dict: AsnDictionary): void {
       // nest deeper: wrap the node in SEQUENCEs, SETs or explicit [0]s
       const levels = rng.chance(0.2) ? rng.small(300) : 1 + rng.int(3);
       let wrapped: Tlv = node;
-      for (let i = 0; i < levels; i++) wrapped = { tag: Uint8Array.of(rng.pick([0x30, 0x31, 0xa0, 0x24])), children: [wrapped], ...(rng.chance(0.1) ? { indefinite: true } : {}) };
+      for (let i = 0; i < levels; i++)
+        wrapped = {
+          tag: Uint8Array.of(rng.pick([0x30, 0x31, 0xa0, 0x24])),
+          children: [wrapped],
+          ...(rng.chance(0.1) ? { indefinite: true } : {}),
+        };
       parent[index] = wrapped;
       return;
     }
@@ -504,16 +540,45 @@ const CONTENT_TYPES = [
   'application/pkcs7-signature; name=smime.p7s',
   'message/rfc822',
   'text/plain; charset=utf-8',
-  'text/plain; charset*0*=utf-8\'\'%C3; charset*1*=%A9',
+  "text/plain; charset*0*=utf-8''%C3; charset*1*=%A9",
   'text/plain; charset="',
   ';;;',
   '',
   '/',
   'multipart/',
 ];
-const TRANSFER_ENCODINGS = ['base64', 'quoted-printable', '7bit', '8bit', 'binary', 'x-uuencode', 'BASE64', 'base64 ; x', '', 'quoted-printable=?'];
-const HEADER_NAMES = ['Content-Type', 'Content-Transfer-Encoding', 'From', 'To', 'Subject', 'MIME-Version', 'Content-Disposition', 'X-Junk'];
-const ADDRESSES = ['"A, B" <a@b.c>, (c) d@e.f', '<>', 'undisclosed-recipients:;', '=?utf-8?b?w6k=?= <x@y.z>', '@@@', '"unterminated <a@b.c>', 'a@b.c'.repeat(200), 'group: a@b.c, ; x@y'];
+const TRANSFER_ENCODINGS = [
+  'base64',
+  'quoted-printable',
+  '7bit',
+  '8bit',
+  'binary',
+  'x-uuencode',
+  'BASE64',
+  'base64 ; x',
+  '',
+  'quoted-printable=?',
+];
+const HEADER_NAMES = [
+  'Content-Type',
+  'Content-Transfer-Encoding',
+  'From',
+  'To',
+  'Subject',
+  'MIME-Version',
+  'Content-Disposition',
+  'X-Junk',
+];
+const ADDRESSES = [
+  '"A, B" <a@b.c>, (c) d@e.f',
+  '<>',
+  'undisclosed-recipients:;',
+  '=?utf-8?b?w6k=?= <x@y.z>',
+  '@@@',
+  '"unterminated <a@b.c>',
+  'a@b.c'.repeat(200),
+  'group: a@b.c, ; x@y',
+];
 
 const BASE64_LINE = /^[A-Za-z0-9+/=]{8,}\r?$/;
 
@@ -550,7 +615,10 @@ function headerLineIndexes(lines: string[]): number[] {
   return out;
 }
 
-export const MIME_MUTATORS: Record<string, (text: string, rng: Rng, dict: AsnDictionary, pool: readonly Uint8Array[]) => string> = {
+export const MIME_MUTATORS: Record<
+  string,
+  (text: string, rng: Rng, dict: AsnDictionary, pool: readonly Uint8Array[]) => string
+> = {
   lineEnds(text, rng) {
     switch (rng.int(4)) {
       case 0:
@@ -578,7 +646,8 @@ export const MIME_MUTATORS: Record<string, (text: string, rng: Rng, dict: AsnDic
         lines.splice(i, 0, lines[i]!);
         break;
       case 2:
-        lines[i] = `${name}: ${name!.toLowerCase() === 'content-type' ? rng.pick(CONTENT_TYPES) : name!.toLowerCase() === 'content-transfer-encoding' ? rng.pick(TRANSFER_ENCODINGS) : rng.pick(ADDRESSES)}`;
+        lines[i] =
+          `${name}: ${name!.toLowerCase() === 'content-type' ? rng.pick(CONTENT_TYPES) : name!.toLowerCase() === 'content-transfer-encoding' ? rng.pick(TRANSFER_ENCODINGS) : rng.pick(ADDRESSES)}`;
         break;
       case 3:
         lines[i] = `${lines[i]}${'A'.repeat(rng.chance(0.5) ? 110_000 : 2000)}`;
@@ -590,10 +659,15 @@ export const MIME_MUTATORS: Record<string, (text: string, rng: Rng, dict: AsnDic
       }
       case 5:
         // fold it oddly: continuation lines, an empty continuation, a NUL or 8-bit byte
-        lines[i] = `${lines[i]}${nl}${rng.pick([' ', '\t', ' \t', ''])}${rng.pick(['x', '', '\0', '\u00ff\u00fe', '=?utf-8?q?=FF?='])}`;
+        lines[i] =
+          `${lines[i]}${nl}${rng.pick([' ', '\t', ' \t', ''])}${rng.pick(['x', '', '\0', '\u00ff\u00fe', '=?utf-8?q?=FF?='])}`;
         break;
       default:
-        lines.splice(i, 0, `${rng.pick(HEADER_NAMES)}:${rng.pick([...CONTENT_TYPES, ...TRANSFER_ENCODINGS, ...ADDRESSES])}`);
+        lines.splice(
+          i,
+          0,
+          `${rng.pick(HEADER_NAMES)}:${rng.pick([...CONTENT_TYPES, ...TRANSFER_ENCODINGS, ...ADDRESSES])}`,
+        );
     }
     return lines.join(nl);
   },
@@ -635,7 +709,10 @@ export const MIME_MUTATORS: Record<string, (text: string, rng: Rng, dict: AsnDic
         break;
       case 4:
         // rename the boundary in the header only: no delimiter matches any more
-        return text.replace(new RegExp(`boundary\\s*=\\s*"?${b.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"?`, 'i'), `boundary="${rng.pick(['', 'z', b.slice(0, -1), b + b, 'q'.repeat(257)])}"`);
+        return text.replace(
+          new RegExp(`boundary\\s*=\\s*"?${b.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"?`, 'i'),
+          `boundary="${rng.pick(['', 'z', b.slice(0, -1), b + b, 'q'.repeat(257)])}"`,
+        );
       default:
         // a part whose first line is the boundary of its parent (a part that ends at once) or of a sibling
         if (delims.length) lines.splice(rng.pick(delims) + 1, 0, `--${rng.pick(boundaries)}`);
@@ -652,7 +729,12 @@ export const MIME_MUTATORS: Record<string, (text: string, rng: Rng, dict: AsnDic
     if (rng.chance(0.25)) {
       // corrupt the base64 text itself
       const chars = encoded.split('');
-      for (let n = rng.small(6); n > 0; n--) chars.splice(rng.int(chars.length + 1), rng.int(2), rng.pick(['=', '==', '!', '-', '_', '\u00e9', ' ', '.', 'A']));
+      for (let n = rng.small(6); n > 0; n--)
+        chars.splice(
+          rng.int(chars.length + 1),
+          rng.int(2),
+          rng.pick(['=', '==', '!', '-', '_', '\u00e9', ' ', '.', 'A']),
+        );
       const redone = chars.join('').match(/.{1,76}/g) ?? [''];
       lines.splice(s, e - s, ...redone);
       return lines.join(nl);
@@ -689,7 +771,9 @@ export const MIME_MUTATORS: Record<string, (text: string, rng: Rng, dict: AsnDic
       const i = t.search(/\r?\n\r?\n/);
       return i < 0 ? t.length : i;
     };
-    return rng.chance(0.5) ? text.slice(0, cut(text)) + other.slice(cut(other)) : text.slice(0, rng.int(text.length + 1)) + other.slice(rng.int(other.length + 1));
+    return rng.chance(0.5)
+      ? text.slice(0, cut(text)) + other.slice(cut(other))
+      : text.slice(0, rng.int(text.length + 1)) + other.slice(rng.int(other.length + 1));
   },
 };
 
@@ -718,7 +802,14 @@ export function mutatePem(input: Uint8Array, rng: Rng, pool: readonly Uint8Array
     switch (rng.int(6)) {
       case 0:
         text = text.replace(/-----(BEGIN|END) ([A-Z0-9 ]+)-----/, (_m, which: string, label: string) =>
-          rng.pick([`-----${which} ${label}----`, `-----${which} X509 ${label}-----`, `-----${which}  ${label}-----`, `----- ${which} ${label}-----`, `-----${which === 'BEGIN' ? 'END' : 'BEGIN'} ${label}-----`, '']),
+          rng.pick([
+            `-----${which} ${label}----`,
+            `-----${which} X509 ${label}-----`,
+            `-----${which}  ${label}-----`,
+            `----- ${which} ${label}-----`,
+            `-----${which === 'BEGIN' ? 'END' : 'BEGIN'} ${label}-----`,
+            '',
+          ]),
         );
         break;
       case 1:

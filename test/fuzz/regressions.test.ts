@@ -12,7 +12,8 @@ import { decode, DerError } from '../../backend/src/smime/asn1/asn1js-nodes.ts';
 import { loadFindings } from './runner.ts';
 
 const findings = loadFindings();
-const found = (target: string, pattern: RegExp) => findings.filter((f) => f.meta.target === target && pattern.test(f.meta.error));
+const found = (target: string, pattern: RegExp) =>
+  findings.filter((f) => f.meta.target === target && pattern.test(f.meta.error));
 
 describe('fuzz findings', () => {
   test('a userSMIMECertificate value asn1js cannot decode (a GeneralizedTime that is not a time) is a Pkcs7Error', () => {
@@ -25,8 +26,15 @@ describe('fuzz findings', () => {
 
   test('a value running past the end of its parent is refused, not read across the boundary', () => {
     // 30 03 04 05 'AAAAA': a three-byte SEQUENCE holding a five-byte OCTET STRING. asn1js reads it without error.
-    assert.throws(() => decode(Uint8Array.from([0x30, 0x03, 0x04, 0x05, 0x41, 0x41, 0x41, 0x41, 0x41]), 'test'), DerError);
-    assert.throws(() => decode(Uint8Array.from([0x30, 0x80, 0x04, 0x01, 0x41]), 'test'), DerError, 'indefinite length without end-of-contents');
+    assert.throws(
+      () => decode(Uint8Array.from([0x30, 0x03, 0x04, 0x05, 0x41, 0x41, 0x41, 0x41, 0x41]), 'test'),
+      DerError,
+    );
+    assert.throws(
+      () => decode(Uint8Array.from([0x30, 0x80, 0x04, 0x01, 0x41]), 'test'),
+      DerError,
+      'indefinite length without end-of-contents',
+    );
     // Well-formed BER still reads: indefinite lengths with end-of-contents, a constructed OCTET STRING.
     decode(Uint8Array.from([0x30, 0x80, 0x24, 0x80, 0x04, 0x01, 0x41, 0x00, 0x00, 0x00, 0x00]), 'test');
     const cases = found('certificate', /runs past the end/);
@@ -50,13 +58,23 @@ describe('fuzz findings', () => {
       walk(parseEntity(raw));
       return out.join(' ');
     };
-    const cases = [...found('mime', /structure changed/).map((f) => f.bytes), bytes('Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nhello\n\r--b\n\nsecond\n--b--\n')];
+    const cases = [
+      ...found('mime', /structure changed/).map((f) => f.bytes),
+      bytes(
+        'Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nhello\n\r--b\n\nsecond\n--b--\n',
+      ),
+    ];
     assert.ok(cases.length > 1);
     for (const raw of cases) {
-      assert.throws(() => toSignable(raw), (e: unknown) => isMimeError(e, 'MIME_CANNOT_CANONICALIZE'));
+      assert.throws(
+        () => toSignable(raw),
+        (e: unknown) => isMimeError(e, 'MIME_CANNOT_CANONICALIZE'),
+      );
     }
     // A line that only starts with the boundary (or a nested multipart whose boundary extends the outer one) is content.
-    const fine = bytes('Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: multipart/mixed; boundary=b2\n\n--b2\n\nx\n--b2--\n--b\n\n--bx\nsecond\n--b--\n');
+    const fine = bytes(
+      'Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: multipart/mixed; boundary=b2\n\n--b2\n\nx\n--b2--\n--b\n\n--bx\nsecond\n--b--\n',
+    );
     assert.equal(kinds(toSignable(fine)), kinds(fine));
   });
 

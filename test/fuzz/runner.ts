@@ -64,7 +64,13 @@ const WORKER_BOOT = new URL('./worker.ts', import.meta.url).href;
 function spawn(data: WorkerData, maxHeapMb: number): Worker {
   // Worker threads do not inherit tsx's loader: register it before importing the TypeScript worker.
   const code = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(WORKER_BOOT)}); });`;
-  return new Worker(code, { eval: true, workerData: data, resourceLimits: { maxOldGenerationSizeMb: maxHeapMb }, stdout: false, stderr: false });
+  return new Worker(code, {
+    eval: true,
+    workerData: data,
+    resourceLimits: { maxOldGenerationSizeMb: maxHeapMb },
+    stdout: false,
+    stderr: false,
+  });
 }
 
 export async function runTarget(options: RunOptions): Promise<TargetStats> {
@@ -111,7 +117,9 @@ export async function runTarget(options: RunOptions): Promise<TargetStats> {
     };
     const offset = options.replay ? next : 0;
     const worker = spawn(data, options.maxHeapMb ?? 1536);
-    const ended = await new Promise<{ kind: 'done' } | { kind: 'hang' | 'crash'; index: number; error: string; ms: number }>((resolve) => {
+    const ended = await new Promise<
+      { kind: 'done' } | { kind: 'hang' | 'crash'; index: number; error: string; ms: number }
+    >((resolve) => {
       let settled = false;
       const finish = (r: Parameters<typeof resolve>[0]) => {
         if (settled) return;
@@ -159,7 +167,12 @@ export async function runTarget(options: RunOptions): Promise<TargetStats> {
       });
       worker.on('error', (e) => {
         const index = Atomics.load(clock, 0) + offset;
-        finish({ kind: 'crash', index, error: `worker died: ${e.name}: ${e.message}`, ms: Date.now() - started - Atomics.load(clock, 1) });
+        finish({
+          kind: 'crash',
+          index,
+          error: `worker died: ${e.name}: ${e.message}`,
+          ms: Date.now() - started - Atomics.load(clock, 1),
+        });
       });
       worker.on('exit', () => finish({ kind: 'done' }));
     });
@@ -206,16 +219,33 @@ export interface SavedFinding {
 /** The first line of the error and the first stack frame inside our code: findings with the same one are one bug. */
 export function signature(f: Pick<Finding, 'target' | 'kind' | 'error'>): string {
   const lines = f.error.split('\n');
-  const frame = lines.find((l) => /backend\/src|node_modules/.test(l))?.trim().replace(/:\d+\)?$/, '') ?? '';
+  const frame =
+    lines
+      .find((l) => /backend\/src|node_modules/.test(l))
+      ?.trim()
+      .replace(/:\d+\)?$/, '') ?? '';
   return `${f.target} ${f.kind} ${lines[0]!.replace(/\d+/g, 'N').slice(0, 160)} ${frame}`;
 }
 
 export function saveFinding(f: Finding, dir: URL = FINDINGS_DIR): string {
   mkdirSync(dir, { recursive: true });
-  const hash = createHash('sha256').update(f.bytes).update(f.aux ?? '').digest('hex').slice(0, 16);
+  const hash = createHash('sha256')
+    .update(f.bytes)
+    .update(f.aux ?? '')
+    .digest('hex')
+    .slice(0, 16);
   const base = `${f.target}-${hash}`;
   writeFileSync(new URL(`${base}.bin`, dir), f.bytes);
-  const meta: SavedFinding = { target: f.target, file: `${base}.bin`, seed: f.seed, kind: f.kind, error: f.error.split('\n').slice(0, 4).join('\n'), runSeed: f.runSeed, index: f.index, ...(f.aux !== undefined ? { aux: f.aux } : {}) };
+  const meta: SavedFinding = {
+    target: f.target,
+    file: `${base}.bin`,
+    seed: f.seed,
+    kind: f.kind,
+    error: f.error.split('\n').slice(0, 4).join('\n'),
+    runSeed: f.runSeed,
+    index: f.index,
+    ...(f.aux !== undefined ? { aux: f.aux } : {}),
+  };
   writeFileSync(new URL(`${base}.json`, dir), `${JSON.stringify(meta, null, 2)}\n`);
   return base;
 }

@@ -9,7 +9,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { certificatesFromPkcs7, Pkcs7Error } from '../../backend/src/directory/pkcs7.ts';
 import { describeCertificate } from '../../backend/src/smime/x509/describe.ts';
 import { pemToDer } from '../../backend/src/smime/x509/pem.ts';
-import { decryptEnvelope, encryptEnvelope, inspectEnvelope, type DecryptionKey } from '../../backend/src/smime/cms/enveloped/index.ts';
+import {
+  decryptEnvelope,
+  encryptEnvelope,
+  inspectEnvelope,
+  type DecryptionKey,
+} from '../../backend/src/smime/cms/enveloped/index.ts';
 import { SMIME_ERROR_CODES, SmimeError } from '../../backend/src/smime/errors.ts';
 import { analyzeMessage, cmsContentType } from '../../backend/src/smime/message/incoming.ts';
 import { protectMessage, type ProtectOptions } from '../../backend/src/smime/message/outgoing.ts';
@@ -69,7 +74,8 @@ const bytesOf = (path: string): Uint8Array => new Uint8Array(readFileSync(path))
 function filesUnder(dir: string, ext: RegExp): string[] {
   const out: string[] = [];
   for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile() && ext.test(entry.name)) out.push(`${entry.parentPath ?? (entry as unknown as { path: string }).path}/${entry.name}`);
+    if (entry.isFile() && ext.test(entry.name))
+      out.push(`${entry.parentPath ?? (entry as unknown as { path: string }).path}/${entry.name}`);
   }
   return out.sort();
 }
@@ -79,7 +85,9 @@ const short = (path: string): string => path.replace(SHARED_CORPUS, 'corpus:').r
 let cachedMessages: Seed[] | undefined;
 /** Every corpus .eml/.env and the outgoing fixtures' .eml. */
 export function messageSeeds(): Seed[] {
-  cachedMessages ??= [...filesUnder(THUNDERBIRD, /\.(eml|env)$/), ...filesUnder(`${FIXTURES}outgoing`, /\.eml$/)].map((p) => ({ name: short(p), bytes: bytesOf(p) }));
+  cachedMessages ??= [...filesUnder(THUNDERBIRD, /\.(eml|env)$/), ...filesUnder(`${FIXTURES}outgoing`, /\.eml$/)].map(
+    (p) => ({ name: short(p), bytes: bytesOf(p) }),
+  );
   return cachedMessages;
 }
 
@@ -156,7 +164,8 @@ let cachedCerts: Seed[] | undefined;
 export function certificateSeeds(): Seed[] {
   if (cachedCerts) return cachedCerts;
   const out: Seed[] = [];
-  for (const p of pemFiles()) pemToDer(readFileSync(p, 'utf8')).forEach((der, i) => out.push({ name: `${short(p)}#${i}`, bytes: der }));
+  for (const p of pemFiles())
+    pemToDer(readFileSync(p, 'utf8')).forEach((der, i) => out.push({ name: `${short(p)}#${i}`, bytes: der }));
   for (const p of filesUnder(`${FIXTURES}pki/ca`, /\.der$/)) out.push({ name: short(p), bytes: bytesOf(p) });
   const seen = new Set(out.map((s) => Buffer.from(s.bytes).toString('base64')));
   for (const s of cmsSeeds().signed) {
@@ -183,7 +192,11 @@ export function p12Seeds(): Seed[] {
     const special = Object.entries(P12_PASSWORDS).find(([k]) => p.includes(`-${k}.p12`));
     return { name: short(p), bytes: bytesOf(p), aux: special ? special[1] : 'fixture-pass' };
   });
-  const corpus = filesUnder(`${FIXTURES}corpus`, /\.p12$/).map((p) => ({ name: short(p), bytes: bytesOf(p), aux: 'nss' }));
+  const corpus = filesUnder(`${FIXTURES}corpus`, /\.p12$/).map((p) => ({
+    name: short(p),
+    bytes: bytesOf(p),
+    aux: 'nss',
+  }));
   return [...fixtures, ...corpus];
 }
 
@@ -206,7 +219,11 @@ function keysContext(): Promise<KeysContext> {
     const keys: DecryptionKey[] = [];
     for (const name of ['Bob', 'Fran', 'Fran-ec', 'Alice', 'Alice-ec']) {
       const p = await parsePkcs12(bytesOf(`${FIXTURES}corpus/${name}.p12`), 'nss');
-      keys.push({ keyId: name, certificate: p.certificate, privateKey: createPrivateKey({ key: Buffer.from(p.privateKey), format: 'der', type: 'pkcs8' }) });
+      keys.push({
+        keyId: name,
+        certificate: p.certificate,
+        privateKey: createPrivateKey({ key: Buffer.from(p.privateKey), format: 'der', type: 'pkcs8' }),
+      });
     }
     for (const name of ['rsa', 'p256', 'p384', 'p521']) {
       keys.push({
@@ -235,7 +252,8 @@ export class ContractViolation extends Error {
 }
 
 function checkSignatureStatus(status: string): void {
-  if (!(SIGNATURE_STATUSES as readonly string[]).includes(status)) throw new ContractViolation(`signature status ${status} is not in SIGNATURE_STATUSES`);
+  if (!(SIGNATURE_STATUSES as readonly string[]).includes(status))
+    throw new ContractViolation(`signature status ${status} is not in SIGNATURE_STATUSES`);
 }
 
 /** The documented code of a refusal, or undefined when `error` is a finding. */
@@ -285,18 +303,26 @@ const derMutate = (seed: Seed, rng: Rng, pool: readonly Uint8Array[], dict: AsnD
   ...(seed.aux !== undefined ? { aux: seed.aux } : {}),
 });
 
-const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length));
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean =>
+  a.length === b.length &&
+  Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length));
 
 /** parseEntity's promise: every entity is a view of the exact input bytes, header block then body. */
 function checkLossless(input: Uint8Array, root: MimeEntity): void {
-  if (!sameBytes(root.raw, input)) throw new ContractViolation('parseEntity: the root entity is not the input byte for byte');
+  if (!sameBytes(root.raw, input))
+    throw new ContractViolation('parseEntity: the root entity is not the input byte for byte');
   for (const e of walk(root)) {
-    if (!sameBytes(e.raw, input.subarray(e.offset, e.offset + e.raw.length))) throw new ContractViolation(`parseEntity: entity at ${e.offset} is not the input bytes at its offset`);
-    if (e.headerBytes.length + e.body.length > e.raw.length) throw new ContractViolation(`parseEntity: header and body of the entity at ${e.offset} are longer than the entity`);
+    if (!sameBytes(e.raw, input.subarray(e.offset, e.offset + e.raw.length)))
+      throw new ContractViolation(`parseEntity: entity at ${e.offset} is not the input bytes at its offset`);
+    if (e.headerBytes.length + e.body.length > e.raw.length)
+      throw new ContractViolation(
+        `parseEntity: header and body of the entity at ${e.offset} are longer than the entity`,
+      );
   }
 }
 
-const shape = (root: MimeEntity): string => [...walk(root)].map((e) => `${e.depth}:${e.contentType.mediaType}`).join(' ');
+const shape = (root: MimeEntity): string =>
+  [...walk(root)].map((e) => `${e.depth}:${e.contentType.mediaType}`).join(' ');
 
 /** toSignable's promise: the result parses to the same structure, and canonical input comes back unchanged. */
 function checkCanonical(root: MimeEntity, signable: Uint8Array): void {
@@ -306,10 +332,16 @@ function checkCanonical(root: MimeEntity, signable: Uint8Array): void {
     parsed = parseEntity(signable);
     again = toSignable(signable);
   } catch (e) {
-    throw new ContractViolation(`toSignable: its own output is refused (${e instanceof Error ? e.message : String(e)})`);
+    throw new ContractViolation(
+      `toSignable: its own output is refused (${e instanceof Error ? e.message : String(e)})`,
+    );
   }
-  if (shape(parsed) !== shape(root)) throw new ContractViolation(`toSignable: structure changed\n  before ${shape(root).slice(0, 300)}\n  after  ${shape(parsed).slice(0, 300)}`);
-  if (!sameBytes(again, signable)) throw new ContractViolation('toSignable: not idempotent (canonical input did not come back byte-identical)');
+  if (shape(parsed) !== shape(root))
+    throw new ContractViolation(
+      `toSignable: structure changed\n  before ${shape(root).slice(0, 300)}\n  after  ${shape(parsed).slice(0, 300)}`,
+    );
+  if (!sameBytes(again, signable))
+    throw new ContractViolation('toSignable: not idempotent (canonical input did not come back byte-identical)');
 }
 
 const mime: Target<undefined> = {
@@ -351,12 +383,16 @@ const incoming: Target<KeysContext> = {
   setup: keysContext,
   mutate: mimeMutate,
   async run(input, ctx) {
-    const a = await analyzeMessage(input.bytes, { verify: { trustAnchors: ctx.anchors, now: CORPUS_NOW }, keys: async () => ctx.keys });
+    const a = await analyzeMessage(input.bytes, {
+      verify: { trustAnchors: ctx.anchors, now: CORPUS_NOW },
+      keys: async () => ctx.keys,
+    });
     for (const l of [...a.layers, ...a.parts.map((p) => p.layer)]) {
       if (l.kind === 'signed') {
         checkSignatureStatus(l.status);
         l.signatures.forEach((s) => checkSignatureStatus(s.status));
-      } else if (!(DECRYPTION_STATUSES as readonly string[]).includes(l.status)) throw new ContractViolation(`decryption status ${l.status}`);
+      } else if (!(DECRYPTION_STATUSES as readonly string[]).includes(l.status))
+        throw new ContractViolation(`decryption status ${l.status}`);
     }
     const first = a.layers[0];
     return first ? `ok ${first.kind} ${first.status}` : 'ok no layer';
@@ -378,7 +414,8 @@ const envelope: Target<KeysContext> = {
       if (!(e instanceof SmimeError)) throw e;
     }
     const out = await decryptEnvelope(input.bytes, ctx.keys);
-    if (!(DECRYPTION_STATUSES as readonly string[]).includes(out.status)) throw new ContractViolation(`decryption status ${out.status}`);
+    if (!(DECRYPTION_STATUSES as readonly string[]).includes(out.status))
+      throw new ContractViolation(`decryption status ${out.status}`);
     if (inspected !== 'inspected') throw new ContractViolation('inspectEnvelope refused what decryptEnvelope read');
     return `ok ${out.status}`;
   },
@@ -416,7 +453,10 @@ const certificate: Target<undefined> = {
 const pemSeedList = (): Seed[] => {
   const files = pemFiles().map((p) => ({ name: short(p), bytes: bytesOf(p) }));
   // A bundle of several certificates, with OpenSSL's "subject=" lines between them.
-  const bundle = files.slice(0, 4).map((f, i) => `subject=CN = cert ${i}\n${Buffer.from(f.bytes).toString('latin1')}`).join('');
+  const bundle = files
+    .slice(0, 4)
+    .map((f, i) => `subject=CN = cert ${i}\n${Buffer.from(f.bytes).toString('latin1')}`)
+    .join('');
   return [...files, { name: 'bundle', bytes: new Uint8Array(Buffer.from(bundle, 'latin1')) }];
 };
 
@@ -436,11 +476,13 @@ const pem: Target<undefined> = {
 
 const pkcs12: Target<undefined> = {
   name: 'pkcs12',
-  entry: 'parsePkcs12 (every protection variant), the file\'s password, sometimes a wrong one',
+  entry: "parsePkcs12 (every protection variant), the file's password, sometimes a wrong one",
   seeds: p12Seeds,
   setup: async () => undefined,
   mutate(seed, rng, pool, dict) {
-    const password = rng.chance(0.9) ? (seed.aux ?? '') : rng.pick(['', 'wrong', 'pässwörd€', 'x'.repeat(300), '\u0000', '\ud800']);
+    const password = rng.chance(0.9)
+      ? (seed.aux ?? '')
+      : rng.pick(['', 'wrong', 'pässwörd€', 'x'.repeat(300), '\u0000', '\ud800']);
     // One input in twenty keeps the file intact and varies the password only.
     const bytes = rng.chance(0.05) ? seed.bytes : mutateDer(seed.bytes, rng, pool, dict);
     return { bytes, seed: seed.name, aux: password };
@@ -499,14 +541,22 @@ const outgoing: Target<OutgoingContext> = {
       anchors: pemToDer(readFileSync(`${FIXTURES}p12/ca.crt`, 'utf8')),
     };
   },
-  mutate: (seed, rng, pool, dict) => ({ bytes: mutateMime(seed.bytes, rng, pool, dict), seed: seed.name, aux: rng.pick(OUTGOING_MODES) }),
+  mutate: (seed, rng, pool, dict) => ({
+    bytes: mutateMime(seed.bytes, rng, pool, dict),
+    seed: seed.name,
+    aux: rng.pick(OUTGOING_MODES),
+  }),
   async run(input, ctx) {
     const mode = input.aux ?? 'sign';
     const options: ProtectOptions = {};
-    if (mode.startsWith('sign')) options.sign = { signer: ctx.signer, format: mode === 'sign-opaque' ? 'opaque' : 'multipart-signed' };
+    if (mode.startsWith('sign'))
+      options.sign = { signer: ctx.signer, format: mode === 'sign-opaque' ? 'opaque' : 'multipart-signed' };
     if (mode.includes('encrypt')) {
       const cipher = mode === 'encrypt-gcm' ? 'aes-256-gcm' : 'aes-256-cbc';
-      options.encrypt = { encryptFn: (content) => encryptEnvelope(content, [{ certificate: ctx.signer.certificate }], { cipher }), authEnveloped: cipher.endsWith('gcm') };
+      options.encrypt = {
+        encryptFn: (content) => encryptEnvelope(content, [{ certificate: ctx.signer.certificate }], { cipher }),
+        authEnveloped: cipher.endsWith('gcm'),
+      };
     }
     const out = await protectMessage(input.bytes, options);
     // Round trip: what we send must be what we read. Only the crypto checks are asserted (the mutated From is
@@ -515,12 +565,22 @@ const outgoing: Target<OutgoingContext> = {
     const want = expectedLayers(mode);
     want.forEach((kind, i) => {
       const layer = a.layers[i];
-      if (!layer || layer.kind !== kind) throw new ContractViolation(`round trip (${mode}): layer ${i} is ${layer?.kind ?? 'missing'}, expected ${kind}`);
-      if (layer.kind === 'encrypted' && layer.status !== 'decrypted') throw new ContractViolation(`round trip (${mode}): our own encryption reads back as ${layer.status}`);
+      if (!layer || layer.kind !== kind)
+        throw new ContractViolation(
+          `round trip (${mode}): layer ${i} is ${layer?.kind ?? 'missing'}, expected ${kind}`,
+        );
+      if (layer.kind === 'encrypted' && layer.status !== 'decrypted')
+        throw new ContractViolation(`round trip (${mode}): our own encryption reads back as ${layer.status}`);
       if (layer.kind === 'signed') {
         for (const sig of layer.signatures) {
-          const failed = sig.checks.filter((c) => (c.name === 'message-digest' || c.name === 'signature' || c.name === 'structure') && c.outcome !== 'pass');
-          if (failed.length) throw new ContractViolation(`round trip (${mode}): our own signature fails ${failed.map((c) => `${c.name}: ${c.detail ?? c.outcome}`).join('; ')}`);
+          const failed = sig.checks.filter(
+            (c) =>
+              (c.name === 'message-digest' || c.name === 'signature' || c.name === 'structure') && c.outcome !== 'pass',
+          );
+          if (failed.length)
+            throw new ContractViolation(
+              `round trip (${mode}): our own signature fails ${failed.map((c) => `${c.name}: ${c.detail ?? c.outcome}`).join('; ')}`,
+            );
         }
       }
     });
@@ -528,7 +588,17 @@ const outgoing: Target<OutgoingContext> = {
   },
 };
 
-export const TARGETS: readonly Target<never>[] = [mime, incoming, envelope, verify, certificate, pem, pkcs12, pkcs7, outgoing] as unknown as Target<never>[];
+export const TARGETS: readonly Target<never>[] = [
+  mime,
+  incoming,
+  envelope,
+  verify,
+  certificate,
+  pem,
+  pkcs12,
+  pkcs7,
+  outgoing,
+] as unknown as Target<never>[];
 
 export function targetByName(name: string): Target<never> {
   const t = TARGETS.find((x) => x.name === name);
@@ -542,7 +612,10 @@ export function corpusOf(target: Target<never>): { seeds: Seed[]; pool: Uint8Arr
   if (seeds.length === 0) throw new Error(`fuzz target ${target.name} has no seeds`);
   const pool = seeds.map((s) => s.bytes);
   // The dictionary of MIME targets comes from the CMS inside them, so base64-body mutations graft real CMS nodes.
-  const dictSources = target.name === 'mime' || target.name === 'incoming' || target.name === 'pem' ? [...cmsSeeds().enveloped, ...cmsSeeds().signed, ...certificateSeeds()].map((s) => s.bytes) : pool;
+  const dictSources =
+    target.name === 'mime' || target.name === 'incoming' || target.name === 'pem'
+      ? [...cmsSeeds().enveloped, ...cmsSeeds().signed, ...certificateSeeds()].map((s) => s.bytes)
+      : pool;
   return { seeds, pool, dict: asnDictionary(dictSources) };
 }
 

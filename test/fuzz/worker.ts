@@ -24,7 +24,16 @@ export interface WorkerData {
 export type WorkerMessage =
   | { type: 'ready' }
   | { type: 'result'; index: number; label: string; ms: number }
-  | { type: 'finding'; index: number; ms: number; kind: 'exception' | 'contract'; error: string; bytes: Uint8Array; aux?: string; seed: string }
+  | {
+      type: 'finding';
+      index: number;
+      ms: number;
+      kind: 'exception' | 'contract';
+      error: string;
+      bytes: Uint8Array;
+      aux?: string;
+      seed: string;
+    }
   | { type: 'done' };
 
 const data = workerData as WorkerData;
@@ -41,15 +50,29 @@ function describe(e: unknown): string {
 
 /** A refusal whose cause is a TypeError/RangeError: documented, but the parser met something it did not expect. */
 function maskedCause(e: unknown): string {
-  for (let c = (e as { cause?: unknown }).cause, depth = 0; c !== undefined && depth < 5; c = (c as { cause?: unknown }).cause, depth++) {
-    if (c instanceof TypeError || c instanceof RangeError || c instanceof ReferenceError) return ` (wraps ${c.name}: ${c.message.replace(/\d+/g, 'N').slice(0, 80)})`;
+  for (
+    let c = (e as { cause?: unknown }).cause, depth = 0;
+    c !== undefined && depth < 5;
+    c = (c as { cause?: unknown }).cause, depth++
+  ) {
+    if (c instanceof TypeError || c instanceof RangeError || c instanceof ReferenceError)
+      return ` (wraps ${c.name}: ${c.message.replace(/\d+/g, 'N').slice(0, 80)})`;
   }
   return '';
 }
 
 process.on('unhandledRejection', (reason) => {
   if (!current) return;
-  port.postMessage({ type: 'finding', index: current.index, ms: 0, kind: 'exception', error: `unhandled rejection: ${describe(reason)}`, bytes: current.bytes, seed: current.seed, ...(current.aux !== undefined ? { aux: current.aux } : {}) } satisfies WorkerMessage);
+  port.postMessage({
+    type: 'finding',
+    index: current.index,
+    ms: 0,
+    kind: 'exception',
+    error: `unhandled rejection: ${describe(reason)}`,
+    bytes: current.bytes,
+    seed: current.seed,
+    ...(current.aux !== undefined ? { aux: current.aux } : {}),
+  } satisfies WorkerMessage);
 });
 
 const context = await target.setup();
@@ -74,7 +97,16 @@ for (let index = data.replay ? 0 : data.from; index < end; index++) {
     const code = e instanceof ContractViolation ? undefined : documentedCode(e);
     message = code
       ? { type: 'result', index, label: `error ${code}${maskedCause(e)}`, ms }
-      : { type: 'finding', index, ms, kind: e instanceof ContractViolation ? 'contract' : 'exception', error: describe(e), bytes: input.bytes, seed: input.seed, ...(input.aux !== undefined ? { aux: input.aux } : {}) };
+      : {
+          type: 'finding',
+          index,
+          ms,
+          kind: e instanceof ContractViolation ? 'contract' : 'exception',
+          error: describe(e),
+          bytes: input.bytes,
+          seed: input.seed,
+          ...(input.aux !== undefined ? { aux: input.aux } : {}),
+        };
   }
   Atomics.store(clock, 2, 0);
   port.postMessage(message);

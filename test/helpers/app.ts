@@ -40,7 +40,11 @@ export interface TestServer {
 }
 
 /** `wiring`: what a wired-in module adds, as main.ts would (the demo: test/helpers/demo.ts). */
-export async function startServer(db: Database, overrides: Partial<Config> = {}, wiring: Pick<ServerExtension, 'services' | 'routers'> = {}): Promise<TestServer> {
+export async function startServer(
+  db: Database,
+  overrides: Partial<Config> = {},
+  wiring: Pick<ServerExtension, 'services' | 'routers'> = {},
+): Promise<TestServer> {
   const config = testConfig(overrides);
   const logs: string[] = [];
   const sink = new Writable({
@@ -81,7 +85,8 @@ export class Client {
     const headers: Record<string, string> = { ...(opts.headers ?? {}) };
     if (this.bearer) headers.authorization = `Bearer ${this.bearer}`;
     if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-    let body: BodyInit | undefined = opts.body instanceof Uint8Array ? new Blob([new Uint8Array(opts.body)]) : opts.body;
+    let body: BodyInit | undefined =
+      opts.body instanceof Uint8Array ? new Blob([new Uint8Array(opts.body)]) : opts.body;
     if (opts.json !== undefined) {
       headers['content-type'] ??= 'application/json';
       body = JSON.stringify(opts.json);

@@ -17,14 +17,24 @@ export interface DemoTestServer extends TestServer {
   dataDir: string;
 }
 
-export async function startDemoTestServer(db: Database, overrides: Partial<Config> = {}, options: { seed?: boolean } = {}): Promise<DemoTestServer> {
+export async function startDemoTestServer(
+  db: Database,
+  overrides: Partial<Config> = {},
+  options: { seed?: boolean } = {},
+): Promise<DemoTestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'smime-demo-test-'));
   try {
-    const { config, host } = await openDemoHost(testConfig({ ...overrides, SMIME_DATA_DIR: dataDir, dataDir, demo: true }));
-    const srv = await startServer(db, { ...overrides, SMIME_DATA_DIR: dataDir, dataDir, demo: true, demoTrustAnchorsFile: config.demoTrustAnchorsFile }, {
-      services: (s) => demoServices(s, host),
-      routers: (s) => demoRouters(s, host),
-    });
+    const { config, host } = await openDemoHost(
+      testConfig({ ...overrides, SMIME_DATA_DIR: dataDir, dataDir, demo: true }),
+    );
+    const srv = await startServer(
+      db,
+      { ...overrides, SMIME_DATA_DIR: dataDir, dataDir, demo: true, demoTrustAnchorsFile: config.demoTrustAnchorsFile },
+      {
+        services: (s) => demoServices(s, host),
+        routers: (s) => demoRouters(s, host),
+      },
+    );
     if (options.seed) await startDemo(srv.services, host);
     else await applyDemoSchema(db);
     return {

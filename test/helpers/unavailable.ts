@@ -25,5 +25,8 @@ export function unavailable(reason: string, what = 'the tests of this file'): st
  */
 export function corpusUnavailable(what?: string): string | false {
   if (existsSync(`${THUNDERBIRD_CORPUS}mailnews-test-data-smime/TestCA.pem`)) return false;
-  return unavailable(`the shared S/MIME corpus is missing at ${THUNDERBIRD_CORPUS} (check out ../shared/smime-corpus beside the repository, or set SMIME_CORPUS_DIR)`, what);
+  return unavailable(
+    `the shared S/MIME corpus is missing at ${THUNDERBIRD_CORPUS} (check out ../shared/smime-corpus beside the repository, or set SMIME_CORPUS_DIR)`,
+    what,
+  );
 }

@@ -44,7 +44,10 @@ function manifestRows(): Row[] {
     rows.push({
       file: m[1]!,
       kind: cols[0]!,
-      openssl: cols[3]!.split(';').map((s) => s.trim()).filter(Boolean),
+      openssl: cols[3]!
+        .split(';')
+        .map((s) => s.trim())
+        .filter(Boolean),
       thunderbird: cols[4]!,
       notes: cols[5] ?? '',
     });
@@ -69,7 +72,9 @@ async function analyze(file: string): Promise<MessageAnalysis> {
 function isCryptoOk(layer: Layer): boolean {
   if (layer.kind !== 'signed') return false;
   return layer.signatures.every(
-    (s) => s.checks.some((c) => c.name === 'signature' && c.outcome === 'pass') && s.checks.some((c) => c.name === 'chain' && c.outcome === 'pass'),
+    (s) =>
+      s.checks.some((c) => c.name === 'signature' && c.outcome === 'pass') &&
+      s.checks.some((c) => c.name === 'chain' && c.outcome === 'pass'),
   );
 }
 
@@ -99,7 +104,11 @@ before(async () => {
     const p = await parsePkcs12(readFileSync(`${FIXTURES}corpus/${name}.p12`), 'nss');
     const keyId = `key-${name}`;
     keyOwner.set(keyId, name);
-    keys.push({ keyId, certificate: p.certificate, privateKey: createPrivateKey({ key: Buffer.from(p.privateKey), format: 'der', type: 'pkcs8' }) });
+    keys.push({
+      keyId,
+      certificate: p.certificate,
+      privateKey: createPrivateKey({ key: Buffer.from(p.privateKey), format: 'der', type: 'pkcs8' }),
+    });
   }
 });
 
@@ -114,7 +123,11 @@ describe('Thunderbird/NSS corpus: every message gets its manifest outcome', { sk
       const policy = POLICY[row.file];
       if (policy) return policy(a);
       const layers = observed(a);
-      assert.equal(layers.length, row.openssl.length, `layers: ${JSON.stringify(layers.map((l) => [l.kind, l.status]))}`);
+      assert.equal(
+        layers.length,
+        row.openssl.length,
+        `layers: ${JSON.stringify(layers.map((l) => [l.kind, l.status]))}`,
+      );
       row.openssl.forEach((expected, i) => {
         const layer = layers[i]!;
         const where = `layer ${i} (${expected})`;
@@ -124,7 +137,10 @@ describe('Thunderbird/NSS corpus: every message gets its manifest outcome', { sk
           assert.equal(keyOwner.get((layer as { keyId?: string }).keyId ?? ''), expected.slice(8), where);
         } else if (expected === 'sig OK/chain OK') {
           assert.equal(layer.kind, 'signed', where);
-          assert.ok(isCryptoOk(layer), `${where}: ${JSON.stringify(layer.kind === 'signed' && layer.signatures.map((s) => s.checks))}`);
+          assert.ok(
+            isCryptoOk(layer),
+            `${where}: ${JSON.stringify(layer.kind === 'signed' && layer.signatures.map((s) => s.checks))}`,
+          );
           assert.ok(['valid', 'weak-algorithm', 'email-mismatch'].includes(layer.status), `${where}: ${layer.status}`);
           if (layer.status === 'weak-algorithm') assert.match(row.file, /SHA1/, `${where}: weak only for SHA-1`);
         } else if (expected.startsWith('sig FAIL')) {
@@ -145,9 +161,18 @@ describe('Thunderbird/NSS corpus: every message gets its manifest outcome', { sk
 
 describe('corpus: statuses a user sees', { skip: NO_CORPUS }, () => {
   test('SHA-256 multipart/signed from Alice is valid; SHA-1 is weak-algorithm; corrupted is invalid-signature', async () => {
-    assert.equal((await analyze('mailnews-test-data-smime/alice.dsig.SHA256.multipart.eml')).layers[0]!.status, 'valid');
-    assert.equal((await analyze('mailnews-test-data-smime/alice.dsig.SHA1.multipart.eml')).layers[0]!.status, 'weak-algorithm');
-    assert.equal((await analyze('mailnews-test-data-smime/alice.dsig.SHA256.multipart.bad.eml')).layers[0]!.status, 'invalid-signature');
+    assert.equal(
+      (await analyze('mailnews-test-data-smime/alice.dsig.SHA256.multipart.eml')).layers[0]!.status,
+      'valid',
+    );
+    assert.equal(
+      (await analyze('mailnews-test-data-smime/alice.dsig.SHA1.multipart.eml')).layers[0]!.status,
+      'weak-algorithm',
+    );
+    assert.equal(
+      (await analyze('mailnews-test-data-smime/alice.dsig.SHA256.multipart.bad.eml')).layers[0]!.status,
+      'invalid-signature',
+    );
   });
 
   test('a detached signature carrying its own eContent is not accepted', async () => {
@@ -157,16 +182,22 @@ describe('corpus: statuses a user sees', { skip: NO_CORPUS }, () => {
 
   test('Dave re-signing Alice: Dave valid for From Dave, Alice flagged email-mismatch (From is Dave)', async () => {
     const a = await analyze('mailnews-test-data-smime/alice.env.sig.SHA256.opaque.dave.sig.SHA256.opaque.eml');
-    assert.deepEqual(a.layers.map((l) => [l.kind, l.status]), [
-      ['signed', 'valid'],
-      ['signed', 'email-mismatch'],
-      ['encrypted', 'decrypted'],
-    ]);
+    assert.deepEqual(
+      a.layers.map((l) => [l.kind, l.status]),
+      [
+        ['signed', 'valid'],
+        ['signed', 'email-mismatch'],
+        ['encrypted', 'decrypted'],
+      ],
+    );
   });
 
   test('without the key: locked when the user must unlock, no-key when no key of theirs fits', async () => {
     const file = 'mailnews-test-data-smime/alice.env.eml';
-    const locked = await analyzeMessage(readFileSync(ROOT + file), { verify: { trustAnchors: anchors, now: NOW }, keys: async () => 'locked' });
+    const locked = await analyzeMessage(readFileSync(ROOT + file), {
+      verify: { trustAnchors: anchors, now: NOW },
+      keys: async () => 'locked',
+    });
     assert.equal(locked.layers[0]!.status, 'locked');
     const wrong = await analyzeMessage(readFileSync(ROOT + file), {
       verify: { trustAnchors: anchors, now: NOW },

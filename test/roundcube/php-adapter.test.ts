@@ -30,7 +30,8 @@ function phpUnavailable(): string | undefined {
   let why: string | undefined;
   try {
     execFileSync('php', ['-v'], { stdio: 'ignore' });
-    if (!existsSync('/usr/share/php/Mail/mime.php')) why = 'php-mail-mime is not installed (/usr/share/php/Mail/mime.php)';
+    if (!existsSync('/usr/share/php/Mail/mime.php'))
+      why = 'php-mail-mime is not installed (/usr/share/php/Mail/mime.php)';
   } catch {
     why = 'php is not installed (apt-get install php-cli)';
   }
@@ -74,9 +75,17 @@ const header = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[0]!, 'base
 
 describe('Roundcube plugin: tokens', { skip, timeout: 60_000 }, () => {
   test('HS256 with the shared secret passes the backend verifier, with only sub/aud/iat/exp/jti', async () => {
-    const t = await php({ op: 'token', email: ' Alice@Example.TEST ', options: { jwt_secret: TEST_JWT_SECRET, token_lifetime: 300 } });
+    const t = await php({
+      op: 'token',
+      email: ' Alice@Example.TEST ',
+      options: { jwt_secret: TEST_JWT_SECRET, token_lifetime: 300 },
+    });
     assert.equal(header(t.token).alg, 'HS256');
-    const v = new TokenVerifier({ ...verifierConfig, jwtSecret: new TextEncoder().encode(TEST_JWT_SECRET), jwtPublicKeyPem: undefined });
+    const v = new TokenVerifier({
+      ...verifierConfig,
+      jwtSecret: new TextEncoder().encode(TEST_JWT_SECRET),
+      jwtPublicKeyPem: undefined,
+    });
     const user = await v.verify(t.token);
     assert.equal(user.email, 'alice@example.test');
     const c = claims(t.token);
@@ -92,7 +101,11 @@ describe('Roundcube plugin: tokens', { skip, timeout: 60_000 }, () => {
           ? generateKeyPairSync('rsa', { modulusLength: 2048 })
           : generateKeyPairSync('ec', { namedCurve: 'P-256' });
       const pem = pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-      const t = await php({ op: 'token', email: 'bob@example.test', options: { jwt_private_key: pem, jwt_issuer: 'roundcube' } });
+      const t = await php({
+        op: 'token',
+        email: 'bob@example.test',
+        options: { jwt_private_key: pem, jwt_issuer: 'roundcube' },
+      });
       assert.equal(header(t.token).alg, kind === 'rsa' ? 'RS256' : 'ES256');
       const v = new TokenVerifier({
         ...verifierConfig,
@@ -105,7 +118,11 @@ describe('Roundcube plugin: tokens', { skip, timeout: 60_000 }, () => {
   });
 
   test('a lifetime above the backend cap is clamped; a short or missing secret is a configuration error', async () => {
-    const t = await php({ op: 'token', email: 'a@example.test', options: { jwt_secret: TEST_JWT_SECRET, token_lifetime: 86400 } });
+    const t = await php({
+      op: 'token',
+      email: 'a@example.test',
+      options: { jwt_secret: TEST_JWT_SECRET, token_lifetime: 86400 },
+    });
     const c = claims(t.token);
     assert.ok(c.exp - c.iat <= 900);
     const short = await php({ op: 'token', email: 'a@example.test', options: { jwt_secret: 'too short' } });
@@ -165,99 +182,144 @@ describe('Roundcube plugin: the backend client on failure', { skip, timeout: 60_
   });
 
   test("a proxy's HTML error page: BACKEND_UNAVAILABLE", async () => {
-    const a = await php({ op: 'outgoing', url: `${url}/html`, email: 'a@example.test', options, raw, sign: true, encrypt: false });
+    const a = await php({
+      op: 'outgoing',
+      url: `${url}/html`,
+      email: 'a@example.test',
+      options,
+      raw,
+      sign: true,
+      encrypt: false,
+    });
     assert.equal(a.error.code, 'BACKEND_UNAVAILABLE');
   });
 
   test("the backend's error answer: its code, status and message", async () => {
     const a = await php({ op: 'incoming', url, email: 'a@example.test', options, raw });
-    assert.deepEqual([a.error.code, a.error.status, a.error.message], ['MESSAGE_MALFORMED', 422, 'The message is not RFC 5322.']);
+    assert.deepEqual(
+      [a.error.code, a.error.status, a.error.message],
+      ['MESSAGE_MALFORMED', 422, 'The message is not RFC 5322.'],
+    );
   });
 });
 
 for (const target of await databaseTargets()) {
-  describe(`Roundcube plugin: the backend client against the real backend on ${target.name}`, { skip, timeout: 180_000 }, () => {
-    let srv: TestServer;
-    let close: () => Promise<void>;
-    let bobUnlock: string;
-    const ALICE = 'Alice@example.com';
-    const BOB = 'Bob@example.com';
+  describe(
+    `Roundcube plugin: the backend client against the real backend on ${target.name}`,
+    { skip, timeout: 180_000 },
+    () => {
+      let srv: TestServer;
+      let close: () => Promise<void>;
+      let bobUnlock: string;
+      const ALICE = 'Alice@example.com';
+      const BOB = 'Bob@example.com';
 
-    before(async () => {
-      ({ srv, close } = await startServerTrusting(target, [CORPUS_CA]));
-      await placeKey(srv, ALICE.toLowerCase(), 'Alice.p12', 'alice passphrase 12');
-      const bob: Client = await placeKey(srv, BOB.toLowerCase(), 'Bob.p12', 'bob passphrase 123');
-      bobUnlock = await unlockHeader(bob, 'bob passphrase 123');
-      // Alice knows Bob's certificate from a signed message of his.
-      const bobSigned = await new Client(srv.url, await srv.token(BOB.toLowerCase())).request('POST', '/api/v1/messages/outgoing?sign=true', {
-        body: mail(BOB, ALICE, 'hello Alice'),
-        headers: { 'content-type': 'message/rfc822', accept: 'message/rfc822', 'x-smime-unlock': bobUnlock },
+      before(async () => {
+        ({ srv, close } = await startServerTrusting(target, [CORPUS_CA]));
+        await placeKey(srv, ALICE.toLowerCase(), 'Alice.p12', 'alice passphrase 12');
+        const bob: Client = await placeKey(srv, BOB.toLowerCase(), 'Bob.p12', 'bob passphrase 123');
+        bobUnlock = await unlockHeader(bob, 'bob passphrase 123');
+        // Alice knows Bob's certificate from a signed message of his.
+        const bobSigned = await new Client(srv.url, await srv.token(BOB.toLowerCase())).request(
+          'POST',
+          '/api/v1/messages/outgoing?sign=true',
+          {
+            body: mail(BOB, ALICE, 'hello Alice'),
+            headers: { 'content-type': 'message/rfc822', accept: 'message/rfc822', 'x-smime-unlock': bobUnlock },
+          },
+        );
+        assert.equal(bobSigned.status, 200, bobSigned.text);
+        const harvest = await new Client(srv.url, await srv.token(ALICE.toLowerCase())).request(
+          'POST',
+          '/api/v1/messages/incoming',
+          {
+            body: Buffer.from(bobSigned.text, 'latin1'),
+            headers: { 'content-type': 'message/rfc822' },
+          },
+        );
+        assert.equal(harvest.status, 200, harvest.text);
       });
-      assert.equal(bobSigned.status, 200, bobSigned.text);
-      const harvest = await new Client(srv.url, await srv.token(ALICE.toLowerCase())).request('POST', '/api/v1/messages/incoming', {
-        body: Buffer.from(bobSigned.text, 'latin1'),
-        headers: { 'content-type': 'message/rfc822' },
+      after(async () => {
+        await close?.();
       });
-      assert.equal(harvest.status, 200, harvest.text);
-    });
-    after(async () => {
-      await close?.();
-    });
 
-    test('outgoing with Bcc through the plugin, then incoming: protected, then decrypted and verified', async () => {
-      const aliceClient = new Client(srv.url, await srv.token(ALICE.toLowerCase()));
-      const aliceUnlock = await unlockHeader(aliceClient, 'alice passphrase 12');
-      const raw = mail(ALICE, BOB, 'Secret plan for Bob', `Bcc: ${BOB}\r\n`);
-      const out = await php({
-        op: 'outgoing',
-        url: srv.url,
-        email: ALICE,
-        options: { jwt_secret: TEST_JWT_SECRET },
-        raw: raw.toString('base64'),
-        sign: true,
-        encrypt: true,
-        unlock: aliceUnlock,
+      test('outgoing with Bcc through the plugin, then incoming: protected, then decrypted and verified', async () => {
+        const aliceClient = new Client(srv.url, await srv.token(ALICE.toLowerCase()));
+        const aliceUnlock = await unlockHeader(aliceClient, 'alice passphrase 12');
+        const raw = mail(ALICE, BOB, 'Secret plan for Bob', `Bcc: ${BOB}\r\n`);
+        const out = await php({
+          op: 'outgoing',
+          url: srv.url,
+          email: ALICE,
+          options: { jwt_secret: TEST_JWT_SECRET },
+          raw: raw.toString('base64'),
+          sign: true,
+          encrypt: true,
+          unlock: aliceUnlock,
+        });
+        assert.ok(out.copies, JSON.stringify(out));
+        assert.equal(out.copies[0].bcc, null);
+        const main = Buffer.from(out.copies[0].raw, 'base64').toString('latin1');
+        assert.match(main, /Content-Type: application\/pkcs7-mime/i);
+        assert.doesNotMatch(main, /^Bcc:/im);
+        assert.doesNotMatch(main, /Secret plan/);
+
+        const read = await php({
+          op: 'incoming',
+          url: srv.url,
+          email: BOB,
+          options: { jwt_secret: TEST_JWT_SECRET },
+          raw: out.copies[0].raw,
+          unlock: bobUnlock,
+        });
+        assert.ok(read.answer, JSON.stringify(read));
+        assert.deepEqual(
+          read.answer.layers.map((l: { kind: string; status: string }) => `${l.kind}:${l.status}`),
+          ['encrypted:decrypted', 'signed:valid'],
+        );
+        assert.equal(read.answer.unwrapped, true);
+        assert.match(Buffer.from(read.answer.content, 'base64').toString(), /Secret plan for Bob/);
+
+        // Without Bob's unlock credential the key is locked; the plugin sees the status, not an error.
+        const locked = await php({
+          op: 'incoming',
+          url: srv.url,
+          email: BOB,
+          options: { jwt_secret: TEST_JWT_SECRET },
+          raw: out.copies[0].raw,
+        });
+        assert.equal(locked.answer.layers[0].status, 'locked');
       });
-      assert.ok(out.copies, JSON.stringify(out));
-      assert.equal(out.copies[0].bcc, null);
-      const main = Buffer.from(out.copies[0].raw, 'base64').toString('latin1');
-      assert.match(main, /Content-Type: application\/pkcs7-mime/i);
-      assert.doesNotMatch(main, /^Bcc:/im);
-      assert.doesNotMatch(main, /Secret plan/);
 
-      const read = await php({
-        op: 'incoming',
-        url: srv.url,
-        email: BOB,
-        options: { jwt_secret: TEST_JWT_SECRET },
-        raw: out.copies[0].raw,
-        unlock: bobUnlock,
+      test('refusals reach the plugin with the backend code and details (missing certificate, locked key)', async () => {
+        const raw = mail(ALICE, 'nobody@example.com', 'x').toString('base64');
+        const missing = await php({
+          op: 'outgoing',
+          url: srv.url,
+          email: ALICE,
+          options: { jwt_secret: TEST_JWT_SECRET },
+          raw,
+          sign: false,
+          encrypt: true,
+        });
+        assert.equal(missing.error.code, 'RECIPIENT_CERTIFICATE_MISSING');
+        assert.deepEqual(
+          missing.error.details.missing.map((m: { email: string }) => m.email),
+          ['nobody@example.com'],
+        );
+        const locked = await php({
+          op: 'outgoing',
+          url: srv.url,
+          email: ALICE,
+          options: { jwt_secret: TEST_JWT_SECRET },
+          raw,
+          sign: true,
+          encrypt: false,
+        });
+        assert.equal(locked.error.code, 'LOCKED');
       });
-      assert.ok(read.answer, JSON.stringify(read));
-      assert.deepEqual(
-        read.answer.layers.map((l: { kind: string; status: string }) => `${l.kind}:${l.status}`),
-        ['encrypted:decrypted', 'signed:valid'],
-      );
-      assert.equal(read.answer.unwrapped, true);
-      assert.match(Buffer.from(read.answer.content, 'base64').toString(), /Secret plan for Bob/);
-
-      // Without Bob's unlock credential the key is locked; the plugin sees the status, not an error.
-      const locked = await php({ op: 'incoming', url: srv.url, email: BOB, options: { jwt_secret: TEST_JWT_SECRET }, raw: out.copies[0].raw });
-      assert.equal(locked.answer.layers[0].status, 'locked');
-    });
-
-    test('refusals reach the plugin with the backend code and details (missing certificate, locked key)', async () => {
-      const raw = mail(ALICE, 'nobody@example.com', 'x').toString('base64');
-      const missing = await php({ op: 'outgoing', url: srv.url, email: ALICE, options: { jwt_secret: TEST_JWT_SECRET }, raw, sign: false, encrypt: true });
-      assert.equal(missing.error.code, 'RECIPIENT_CERTIFICATE_MISSING');
-      assert.deepEqual(
-        missing.error.details.missing.map((m: { email: string }) => m.email),
-        ['nobody@example.com'],
-      );
-      const locked = await php({ op: 'outgoing', url: srv.url, email: ALICE, options: { jwt_secret: TEST_JWT_SECRET }, raw, sign: true, encrypt: false });
-      assert.equal(locked.error.code, 'LOCKED');
-    });
-  });
+    },
+  );
 }
 
 describe('Roundcube plugin: the Mail_mime replacement', { skip, timeout: 30_000 }, () => {
@@ -273,7 +335,10 @@ describe('Roundcube plugin: the Mail_mime replacement', { skip, timeout: 30_000 
     assert.equal(Buffer.from(m.body, 'base64').toString('latin1'), raw.subarray(at + 4).toString('latin1'));
     assert.equal(Buffer.from(m.file, 'base64').toString('latin1'), raw.subarray(at + 4).toString('latin1'));
     assert.equal(Buffer.from(m.message, 'base64').toString('latin1'), raw.toString('latin1'));
-    assert.equal(createHash('sha256').update(Buffer.from(m.message, 'base64')).digest('hex'), createHash('sha256').update(raw).digest('hex'));
+    assert.equal(
+      createHash('sha256').update(Buffer.from(m.message, 'base64')).digest('hex'),
+      createHash('sha256').update(raw).digest('hex'),
+    );
     assert.equal(m.headers['Message-ID'], '<abc@example.test>');
     assert.equal(m.headers.Cc, 'carol@example.test');
     assert.equal(m.headers['Content-Type'], 'application/pkcs7-mime; smime-type=enveloped-data; name=smime.p7m');

@@ -25,7 +25,16 @@ function runWithoutCorpus(ci: boolean, corpus: string): Promise<{ code: number |
   if (ci) env.CI = 'true';
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', '--test', '--test-concurrency=2', `--test-timeout=${MUST_END_WITHIN_MS}`, '--test-force-exit', '--test-reporter=spec', ...FILES],
+    [
+      '--import',
+      'tsx',
+      '--test',
+      '--test-concurrency=2',
+      `--test-timeout=${MUST_END_WITHIN_MS}`,
+      '--test-force-exit',
+      '--test-reporter=spec',
+      ...FILES,
+    ],
     { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
@@ -49,7 +58,8 @@ describe('a run without the shared corpus', { timeout: 3 * MUST_END_WITHIN_MS },
     assert.ok(r.ms < MUST_END_WITHIN_MS, `took ${r.ms} ms`);
     assert.notEqual(r.code, 0, r.output);
     assert.match(r.output, /the shared S\/MIME corpus is missing at .*smime-no-corpus-.*CI=true requires it/);
-    for (const file of FILES) assert.match(r.output, new RegExp(`✖ .*${file.replace(/[./]/g, '\\$&')}`), `${file} failed\n${r.output}`);
+    for (const file of FILES)
+      assert.match(r.output, new RegExp(`✖ .*${file.replace(/[./]/g, '\\$&')}`), `${file} failed\n${r.output}`);
   });
 
   test('a developer machine: skips loudly, passes, ends within the limit', async () => {

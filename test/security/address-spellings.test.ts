@@ -26,7 +26,13 @@ import { cleanUp } from '../helpers/cleanup.ts';
 /** A token for any subject, as a host would sign it (issueUserToken would normalise it first). */
 async function tokenFor(sub: string): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setAudience('smime').setIssuedAt(now).setExpirationTime(now + 300).sign(new TextEncoder().encode(TEST_JWT_SECRET));
+  return new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(sub)
+    .setAudience('smime')
+    .setIssuedAt(now)
+    .setExpirationTime(now + 300)
+    .sign(new TextEncoder().encode(TEST_JWT_SECRET));
 }
 
 for (const target of await databaseTargets()) {
@@ -39,8 +45,12 @@ for (const target of await databaseTargets()) {
       srv = await startServer(opened.db);
       // Karen's key, placed by IT (Bob's corpus key, her address an alias for it).
       const admin = adminClient(srv);
-      await admin.request('POST', '/api/v1/admin/users/karen@example.com/aliases', { json: { alias: 'bob@example.com' } });
-      const placed = await admin.request('POST', '/api/v1/admin/users/karen@example.com/keys', { json: { p12: b64(corpusP12('Bob.p12')), password: 'nss' } });
+      await admin.request('POST', '/api/v1/admin/users/karen@example.com/aliases', {
+        json: { alias: 'bob@example.com' },
+      });
+      const placed = await admin.request('POST', '/api/v1/admin/users/karen@example.com/keys', {
+        json: { p12: b64(corpusP12('Bob.p12')), password: 'nss' },
+      });
       assert.equal(placed.status, 201, placed.text);
     });
     after(() =>
@@ -70,13 +80,21 @@ for (const target of await databaseTargets()) {
     });
 
     test('the IDNA and the Unicode form of a domain are one user', async () => {
-      const placed = await adminClient(srv).request('POST', `/api/v1/admin/users/${encodeURIComponent('alice@xn--bcher-kva.example')}/aliases`, {
-        json: { alias: 'alice@example.com' },
-      });
+      const placed = await adminClient(srv).request(
+        'POST',
+        `/api/v1/admin/users/${encodeURIComponent('alice@xn--bcher-kva.example')}/aliases`,
+        {
+          json: { alias: 'alice@example.com' },
+        },
+      );
       assert.equal(placed.status, 201, placed.text);
-      const key = await adminClient(srv).request('POST', `/api/v1/admin/users/${encodeURIComponent('alice@xn--bcher-kva.example')}/keys`, {
-        json: { p12: b64(corpusP12('Alice.p12')), password: 'nss' },
-      });
+      const key = await adminClient(srv).request(
+        'POST',
+        `/api/v1/admin/users/${encodeURIComponent('alice@xn--bcher-kva.example')}/keys`,
+        {
+          json: { p12: b64(corpusP12('Alice.p12')), password: 'nss' },
+        },
+      );
       assert.equal(key.status, 201, key.text);
       const r = await me('alice@bücher.example');
       assert.equal(r.status, 200, r.text);

@@ -55,7 +55,9 @@ async function asOwner(db: Database, fn: (tx: Parameters<Parameters<Database['tr
 }
 
 async function allRows(db: Database): Promise<Row[]> {
-  return db.query<Row>('SELECT seq, at, actor, user_email, action, details, prev_hash, hash FROM audit_log ORDER BY seq');
+  return db.query<Row>(
+    'SELECT seq, at, actor, user_email, action, details, prev_hash, hash FROM audit_log ORDER BY seq',
+  );
 }
 
 /** The attacker's rewrite: change entry `seq`, then recompute every hash from it to the head so the chain is valid. */
@@ -70,15 +72,10 @@ async function rewriteAndRecompute(db: Database, seq: number, change: (r: Row) =
       const r = original.seq === seq ? change(original) : original;
       const next = { ...r, at: new Date(r.at), prev_hash: prev };
       const hash = entryHash(next);
-      await tx.query('UPDATE audit_log SET actor = $2, user_email = $3, action = $4, details = $5, prev_hash = $6, hash = $7 WHERE seq = $1', [
-        r.seq,
-        r.actor,
-        r.user_email,
-        r.action,
-        JSON.stringify(r.details),
-        prev,
-        hash,
-      ]);
+      await tx.query(
+        'UPDATE audit_log SET actor = $2, user_email = $3, action = $4, details = $5, prev_hash = $6, hash = $7 WHERE seq = $1',
+        [r.seq, r.actor, r.user_email, r.action, JSON.stringify(r.details), prev, hash],
+      );
       prev = hash;
     }
   });
@@ -119,7 +116,9 @@ for (const target of await databaseTargets()) {
       publicKeyFile = join(work, 'checkpoint-public.pem');
       const signingKey = parseSigningKey(keyPem);
       writeFileSync(publicKeyFile, publicKeyPem(signingKey));
-      srv = await startServer(db, { auditCheckpoint: { signingKey, verifyingKeys: [], file, syslog: undefined, intervalS: 0 } });
+      srv = await startServer(db, {
+        auditCheckpoint: { signingKey, verifyingKeys: [], file, syslog: undefined, intervalS: 0 },
+      });
       admin = adminClient(srv);
 
       // Custody events, a checkpoint, the entries an attacker wants gone (wrong passphrases), a second checkpoint, and
@@ -133,14 +132,22 @@ for (const target of await databaseTargets()) {
         assert.equal(r.status, 403, r.text);
       }
       const cred = await unlockHeader(alice, PASS);
-      const signed = await send(alice, 'sign=true', mail(ALICE, ALICE, 'signed while the log was intact'), { 'x-smime-unlock': cred });
+      const signed = await send(alice, 'sign=true', mail(ALICE, ALICE, 'signed while the log was intact'), {
+        'x-smime-unlock': cred,
+      });
       assert.equal(signed.status, 200, signed.text);
       const second = await admin.request('POST', '/api/v1/admin/audit/checkpoint');
       assert.equal(second.status, 201, second.text);
       cp2 = second.body.checkpoint;
-      assert.equal((await alice.request('DELETE', '/api/v1/session/unlock', { headers: { 'x-smime-unlock': cred } })).status, 200);
+      assert.equal(
+        (await alice.request('DELETE', '/api/v1/session/unlock', { headers: { 'x-smime-unlock': cred } })).status,
+        200,
+      );
       original = await allRows(db);
-      assert.ok(cp1.seq >= 1 && cp2.seq > cp1.seq && original.length > cp2.seq, `checkpoints at ${cp1.seq}, ${cp2.seq} of ${original.length}`);
+      assert.ok(
+        cp1.seq >= 1 && cp2.seq > cp1.seq && original.length > cp2.seq,
+        `checkpoints at ${cp1.seq}, ${cp2.seq} of ${original.length}`,
+      );
     });
 
     after(() =>
@@ -160,59 +167,77 @@ for (const target of await databaseTargets()) {
       assert.equal(v.body.checkpoints.grownSince, original.length - cp2.seq);
     });
 
-    test('an entry rewritten and the chain recomputed: the chain alone verifies, the checkpoints name what changed', { timeout: TEST_TIMEOUT_MS }, async () => {
-      const failure = original.find((r) => r.action === 'unlock.failure' && r.seq > cp1.seq && r.seq <= cp2.seq);
-      assert.ok(failure, 'a wrong-passphrase entry between the checkpoints');
-      try {
-        await rewriteAndRecompute(db, failure.seq, (r) => ({ ...r, action: 'session.locked', details: {} }));
-        // The attack works against the chain: every hash is right again.
-        const chainOnly = await verifyAudit(db);
-        assert.equal(chainOnly.ok, true, `the recomputed chain verifies on its own: ${JSON.stringify(chainOnly.problems)}`);
-        assert.equal((await allRows(db)).filter((r) => r.action === 'unlock.failure').length, 1, 'one failure erased');
+    test(
+      'an entry rewritten and the chain recomputed: the chain alone verifies, the checkpoints name what changed',
+      { timeout: TEST_TIMEOUT_MS },
+      async () => {
+        const failure = original.find((r) => r.action === 'unlock.failure' && r.seq > cp1.seq && r.seq <= cp2.seq);
+        assert.ok(failure, 'a wrong-passphrase entry between the checkpoints');
+        try {
+          await rewriteAndRecompute(db, failure.seq, (r) => ({ ...r, action: 'session.locked', details: {} }));
+          // The attack works against the chain: every hash is right again.
+          const chainOnly = await verifyAudit(db);
+          assert.equal(
+            chainOnly.ok,
+            true,
+            `the recomputed chain verifies on its own: ${JSON.stringify(chainOnly.problems)}`,
+          );
+          assert.equal(
+            (await allRows(db)).filter((r) => r.action === 'unlock.failure').length,
+            1,
+            'one failure erased',
+          );
 
-        const v = await admin.request('GET', '/api/v1/admin/audit/verify');
-        assert.equal(v.status, 200);
-        assert.equal(v.body.ok, false, 'verification against the checkpoints detects the rewrite');
-        assert.deepEqual(
-          v.body.problems.map((p: any) => ({ seq: p.seq, problem: p.problem, from: p.from })),
-          [{ seq: cp2.seq, problem: 'checkpoint-mismatch', from: cp1.seq + 1 }],
-          'the second checkpoint fails, naming the entries after the first one (which still holds)',
-        );
-        assert.ok(failure.seq >= cp1.seq + 1 && failure.seq <= cp2.seq);
+          const v = await admin.request('GET', '/api/v1/admin/audit/verify');
+          assert.equal(v.status, 200);
+          assert.equal(v.body.ok, false, 'verification against the checkpoints detects the rewrite');
+          assert.deepEqual(
+            v.body.problems.map((p: any) => ({ seq: p.seq, problem: p.problem, from: p.from })),
+            [{ seq: cp2.seq, problem: 'checkpoint-mismatch', from: cp1.seq + 1 }],
+            'the second checkpoint fails, naming the entries after the first one (which still holds)',
+          );
+          assert.ok(failure.seq >= cp1.seq + 1 && failure.seq <= cp2.seq);
 
-        // The rewrite is never anchored: the next checkpoint is refused and nothing is appended.
-        const before = readFileSync(file, 'utf8');
-        const refused = await admin.request('POST', '/api/v1/admin/audit/checkpoint');
-        assert.equal(refused.status, 409, refused.text);
-        assert.equal(refused.body.error.code, 'AUDIT_CHECKPOINT_REFUSED');
-        assert.equal(readFileSync(file, 'utf8'), before);
-        assert.ok(srv.logs.some((l) => l.includes('AUDIT_CHECKPOINT_REFUSED')), 'the refusal is logged');
+          // The rewrite is never anchored: the next checkpoint is refused and nothing is appended.
+          const before = readFileSync(file, 'utf8');
+          const refused = await admin.request('POST', '/api/v1/admin/audit/checkpoint');
+          assert.equal(refused.status, 409, refused.text);
+          assert.equal(refused.body.error.code, 'AUDIT_CHECKPOINT_REFUSED');
+          assert.equal(readFileSync(file, 'utf8'), before);
+          assert.ok(
+            srv.logs.some((l) => l.includes('AUDIT_CHECKPOINT_REFUSED')),
+            'the refusal is logged',
+          );
 
-        if (url) {
-          // An auditor with the public key alone, from the command line.
-          const r = spawnSync(process.execPath, [CLI, 'audit-verify', '--checkpoints', file], {
-            cwd: REPO_ROOT,
-            env: {
-              PATH: process.env.PATH!,
-              HOME: process.env.HOME ?? '/tmp',
-              DATABASE_URL: url,
-              SMIME_DATA_DIR: join(work, 'auditor'),
-              SMIME_JWT_SECRET: TEST_JWT_SECRET,
-              SMIME_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
-              SMIME_AUDIT_CHECKPOINT_PUBLIC_KEY_FILE: publicKeyFile,
-            },
-            encoding: 'utf8',
-            timeout: TEST_TIMEOUT_MS,
-          });
-          assert.equal(r.status, 1, r.stdout + r.stderr);
-          assert.match(r.stdout, new RegExp(`PROBLEM at entry ${cp2.seq}: checkpoint-mismatch: entries ${cp1.seq + 1}\\.\\.${cp2.seq} `));
-          assert.match(r.stdout, /checkpoints: 2 valid of 2 read/);
+          if (url) {
+            // An auditor with the public key alone, from the command line.
+            const r = spawnSync(process.execPath, [CLI, 'audit-verify', '--checkpoints', file], {
+              cwd: REPO_ROOT,
+              env: {
+                PATH: process.env.PATH!,
+                HOME: process.env.HOME ?? '/tmp',
+                DATABASE_URL: url,
+                SMIME_DATA_DIR: join(work, 'auditor'),
+                SMIME_JWT_SECRET: TEST_JWT_SECRET,
+                SMIME_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+                SMIME_AUDIT_CHECKPOINT_PUBLIC_KEY_FILE: publicKeyFile,
+              },
+              encoding: 'utf8',
+              timeout: TEST_TIMEOUT_MS,
+            });
+            assert.equal(r.status, 1, r.stdout + r.stderr);
+            assert.match(
+              r.stdout,
+              new RegExp(`PROBLEM at entry ${cp2.seq}: checkpoint-mismatch: entries ${cp1.seq + 1}\\.\\.${cp2.seq} `),
+            );
+            assert.match(r.stdout, /checkpoints: 2 valid of 2 read/);
+          }
+        } finally {
+          await restore(db, original);
         }
-      } finally {
-        await restore(db, original);
-      }
-      assert.equal((await admin.request('GET', '/api/v1/admin/audit/verify')).body.ok, true, 'restored');
-    });
+        assert.equal((await admin.request('GET', '/api/v1/admin/audit/verify')).body.ok, true, 'restored');
+      },
+    );
 
     test('the entries after a checkpoint cut off: a valid shorter chain, but the checkpointed entry is missing', async () => {
       try {
@@ -244,17 +269,31 @@ for (const target of await databaseTargets()) {
       // Forged: a checkpoint of the current head signed by a key the verifier does not hold.
       const forged = join(work, 'forged.jsonl');
       writeFileSync(forged, `${lines[0]}\n`);
-      appendFileSync(forged, `${checkpointLine(signCheckpoint({ seq: head.seq, hash: head.hash, entries: rows.length }, attacker))}\n`);
+      appendFileSync(
+        forged,
+        `${checkpointLine(signCheckpoint({ seq: head.seq, hash: head.hash, entries: rows.length }, attacker))}\n`,
+      );
       const auditor = new AuditCheckpoints(
-        { signingKey: undefined, verifyingKeys: [createPublicKey(readFileSync(publicKeyFile))], file: join(work, 'none.jsonl'), syslog: undefined },
+        {
+          signingKey: undefined,
+          verifyingKeys: [createPublicKey(readFileSync(publicKeyFile))],
+          file: join(work, 'none.jsonl'),
+          syslog: undefined,
+        },
         createLogger('silent'),
       );
       const e = await auditor.verify(db, { files: [edited] });
       assert.equal(e.ok, false);
-      assert.deepEqual(e.problems.map((p) => p.problem), ['checkpoint-bad-signature']);
+      assert.deepEqual(
+        e.problems.map((p) => p.problem),
+        ['checkpoint-bad-signature'],
+      );
       assert.equal(e.checkpoints.valid, 1);
       const f = await auditor.verify(db, { files: [forged] });
-      assert.deepEqual(f.problems.map((p) => p.problem), ['checkpoint-unknown-key']);
+      assert.deepEqual(
+        f.problems.map((p) => p.problem),
+        ['checkpoint-unknown-key'],
+      );
       // Sanity: the genuine file verifies with the public key alone.
       const g = await auditor.verify(db, { files: [file] });
       assert.equal(g.ok, true, JSON.stringify(g.problems));

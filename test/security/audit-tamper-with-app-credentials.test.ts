@@ -42,9 +42,13 @@ for (const target of await databaseTargets()) {
         const { db, drop } = await target.open();
         try {
           assert.deepEqual(await appRoleStatus(db), { state: 'embedded' });
-          const [r] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_roles WHERE rolname = $1', [APP_ROLE]);
+          const [r] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_roles WHERE rolname = $1', [
+            APP_ROLE,
+          ]);
           assert.equal(r!.n, 0, 'no smime_app role inside PGlite');
-          const [m] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migrations WHERE version = 7');
+          const [m] = await db.query<{ n: number }>(
+            'SELECT count(*)::int AS n FROM schema_migrations WHERE version = 7',
+          );
           assert.equal(m!.n, 1, 'migration 007 is recorded all the same');
         } finally {
           await drop();
@@ -123,15 +127,22 @@ for (const target of await databaseTargets()) {
       const wrong = await alice.request('POST', '/api/v1/session/unlock', { json: { passphrase: 'not it at all' } });
       assert.equal(wrong.status, 403, wrong.text);
       const cred = await unlockHeader(alice, PASS);
-      const signed = await send(alice, 'sign=true', mail(ALICE, ALICE, 'signed by the restricted role'), { 'x-smime-unlock': cred });
+      const signed = await send(alice, 'sign=true', mail(ALICE, ALICE, 'signed by the restricted role'), {
+        'x-smime-unlock': cred,
+      });
       assert.equal(signed.status, 200, signed.text);
       assert.match(signed.text, /application\/pkcs7-signature/);
-      assert.equal((await alice.request('DELETE', '/api/v1/session/unlock', { headers: { 'x-smime-unlock': cred } })).status, 200);
+      assert.equal(
+        (await alice.request('DELETE', '/api/v1/session/unlock', { headers: { 'x-smime-unlock': cred } })).status,
+        200,
+      );
       const cp = await admin.request('POST', '/api/v1/admin/audit/checkpoint');
       assert.equal(cp.status, 201, cp.text);
       const v = await admin.request('GET', '/api/v1/admin/audit/verify');
       assert.equal(v.body.ok, true, JSON.stringify(v.body.problems));
-      const actions = (await owner.query<{ action: string }>('SELECT action FROM audit_log ORDER BY seq')).map((r) => r.action);
+      const actions = (await owner.query<{ action: string }>('SELECT action FROM audit_log ORDER BY seq')).map(
+        (r) => r.action,
+      );
       for (const a of ['key.placed', 'passphrase.changed', 'unlock.failure', 'unlock.success', 'session.locked'])
         assert.ok(actions.includes(a), `audited as the application role: ${a}`);
     });
@@ -161,7 +172,11 @@ for (const target of await databaseTargets()) {
         );
       // Granting itself more: PostgreSQL answers a grantor without grant options with a warning and grants nothing.
       await app.query(`GRANT UPDATE, DELETE, TRUNCATE ON audit_log TO ${login}`).catch(() => {});
-      assert.deepEqual(await auditRightsOfCurrentRole(app), { role: login, owner: false, modify: false }, 'no right was gained');
+      assert.deepEqual(
+        await auditRightsOfCurrentRole(app),
+        { role: login, owner: false, modify: false },
+        'no right was gained',
+      );
       // The superuser cannot be borrowed either.
       await assert.rejects(app.query('SET ROLE postgres'), (e: { code?: string }) => e.code === INSUFFICIENT_PRIVILEGE);
       const after = await verifyAudit(owner);
@@ -176,7 +191,10 @@ for (const target of await databaseTargets()) {
     test('a pending migration stops the restricted role with MIGRATION_NEEDS_OWNER; its tables get the ordinary rights', async () => {
       const dir = join(work, 'migrations') + '/';
       cpSync(MIGRATIONS_DIR, dir, { recursive: true });
-      writeFileSync(join(dir, '999_later_table.sql'), 'CREATE TABLE later_table (id bigserial PRIMARY KEY, note text);\n');
+      writeFileSync(
+        join(dir, '999_later_table.sql'),
+        'CREATE TABLE later_table (id bigserial PRIMARY KEY, note text);\n',
+      );
       await assert.rejects(migrate(app, dir), (e: unknown) => {
         assert.ok(e instanceof MigrationError);
         assert.equal(e.code, 'MIGRATION_NEEDS_OWNER');

@@ -35,11 +35,24 @@ describe('connection flood', { timeout: 240_000 }, () => {
 
   before(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'smime-flood-'));
-    child = spawn('bash', ['-c', `ulimit -n ${FD_LIMIT} && exec "${process.execPath}" --import tsx backend/src/main.ts`], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, NODE_ENV: 'development', PORT: '0', HOST: '127.0.0.1', SMIME_DATA_DIR: dataDir, SMIME_DEMO: 'off', SMIME_SOCKET_IDLE_TIMEOUT_MS: String(IDLE_MS), LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    child = spawn(
+      'bash',
+      ['-c', `ulimit -n ${FD_LIMIT} && exec "${process.execPath}" --import tsx backend/src/main.ts`],
+      {
+        cwd: REPO_ROOT,
+        env: {
+          ...process.env,
+          NODE_ENV: 'development',
+          PORT: '0',
+          HOST: '127.0.0.1',
+          SMIME_DATA_DIR: dataDir,
+          SMIME_DEMO: 'off',
+          SMIME_SOCKET_IDLE_TIMEOUT_MS: String(IDLE_MS),
+          LOG_LEVEL: 'info',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const collect = (b: Buffer) => {
       for (const line of b.toString().split('\n').filter(Boolean)) {
         log.push(line);
@@ -93,7 +106,10 @@ describe('connection flood', { timeout: 240_000 }, () => {
     // Hold the flood past the idle timeout: the server closes what it accepted, refuses what it did not.
     await new Promise((r) => setTimeout(r, IDLE_MS * 2));
     assert.equal(child.exitCode, null, 'the server is still running');
-    assert.ok(closedByServer >= FLOOD - 10, `the server closed the idle connections itself (${closedByServer} of ${FLOOD})`);
+    assert.ok(
+      closedByServer >= FLOOD - 10,
+      `the server closed the idle connections itself (${closedByServer} of ${FLOOD})`,
+    );
     for (const s of flood) s.destroy();
     flood.length = 0;
     let back = false;

@@ -63,7 +63,9 @@ function mountedRoutes(routers: Router[]): Set<string> {
 
 /** The app as main.ts builds it in demo mode: the product's routers and the demo's (issue 12: wired in by demo/entry.ts). */
 function appRouters(s: Services, demo: DemoHost): Router[] {
-  return (createApp(s, demoRouters(s, demo)).middleware as { router?: Router }[]).flatMap((m) => (m.router ? [m.router] : []));
+  return (createApp(s, demoRouters(s, demo)).middleware as { router?: Router }[]).flatMap((m) =>
+    m.router ? [m.router] : [],
+  );
 }
 
 /** Every routes.ts under backend/src/api, and the demo's: each exported `...Routes(services)` router. */
@@ -108,19 +110,30 @@ for (const target of await databaseTargets()) {
     let aliceWraps: string;
     const cases: Record<string, RouteCase> = {};
 
-    const asBob = (method: string, path: string, opts: Parameters<Client['request']>[2] = {}) => bob.request(method, path, opts);
+    const asBob = (method: string, path: string, opts: Parameters<Client['request']>[2] = {}) =>
+      bob.request(method, path, opts);
     const viaHeader = { 'x-smime-unlock': '' };
     const credentialVariants = (): { name: string; headers: Record<string, string> }[] => [
       { name: 'header', headers: { 'x-smime-unlock': aCred } },
       { name: "cookie under Bob's name", headers: { cookie: `${unlockCookieName({ email: BOB })}=${aCred}` } },
       { name: "cookie under Alice's name", headers: { cookie: `${unlockCookieName({ email: ALICE })}=${aCred}` } },
     ];
-    const notFoundLikeMissing = async (method: string, path: (id: string) => string, aliceId: string, code: string, json?: unknown) => {
+    const notFoundLikeMissing = async (
+      method: string,
+      path: (id: string) => string,
+      aliceId: string,
+      code: string,
+      json?: unknown,
+    ) => {
       const theirs = await asBob(method, path(aliceId), { json, headers: { 'x-smime-unlock': aCred } });
       const missing = await asBob(method, path(randomUUID()), { json });
       assert.equal(theirs.status, 404, `${method} ${path(aliceId)}: ${theirs.text}`);
       assert.equal(theirs.body.error.code, code);
-      assert.deepEqual({ status: theirs.status, body: theirs.body }, { status: missing.status, body: missing.body }, 'same answer as a missing id');
+      assert.deepEqual(
+        { status: theirs.status, body: theirs.body },
+        { status: missing.status, body: missing.body },
+        'same answer as a missing id',
+      );
     };
     /** Alice's wrapped keys and session rows, to prove an attack changed nothing. */
     const aliceState = async () =>
@@ -132,7 +145,8 @@ for (const target of await databaseTargets()) {
         ),
       );
     const aliceUnlocked = async () =>
-      (await alice.request('GET', '/api/v1/session', { headers: { 'x-smime-unlock': aCred } })).body.unlocked as boolean;
+      (await alice.request('GET', '/api/v1/session', { headers: { 'x-smime-unlock': aCred } })).body
+        .unlocked as boolean;
 
     before(async () => {
       ({ db, drop } = await target.open());
@@ -141,7 +155,11 @@ for (const target of await databaseTargets()) {
       bob = await placeKey(srv, BOB, 'Bob.p12', PASS_B);
       // A second key for Alice, placed by IT and still pending (for the adopt route).
       await placeKey(srv, ALICE, 'Alice-ec.p12', undefined, true);
-      const keys = (await alice.request('GET', '/api/v1/keys')).body.keys as { id: string; fingerprintSha256: string; mustChangePassphrase: boolean }[];
+      const keys = (await alice.request('GET', '/api/v1/keys')).body.keys as {
+        id: string;
+        fingerprintSha256: string;
+        mustChangePassphrase: boolean;
+      }[];
       const own = keys.find((k) => !k.mustChangePassphrase)!;
       aliceKeyId = own.id;
       aliceFingerprint = own.fingerprintSha256;
@@ -150,7 +168,10 @@ for (const target of await databaseTargets()) {
       bCred = await unlockHeader(bob, PASS_B);
       viaHeader['x-smime-unlock'] = bCred;
       // Alice harvests Dave's certificate from a corpus message Dave signed.
-      const h = await read(alice, thunderbird('mailnews-test-data-smime/alice.plain.sig.SHA256.opaque.dave.sig.SHA256.opaque.eml'));
+      const h = await read(
+        alice,
+        thunderbird('mailnews-test-data-smime/alice.plain.sig.SHA256.opaque.dave.sig.SHA256.opaque.eml'),
+      );
       assert.ok(h.body.harvested.length > 0, h.text);
       aliceCertId = (await alice.request('GET', '/api/v1/certificates?source=exchanged')).body.certificates[0].id;
       // A message encrypted to Alice only.
@@ -160,9 +181,13 @@ for (const target of await databaseTargets()) {
       // Both are demo users; Alice writes to herself (inbox and sent copies).
       await insertDemoUser(db, { email: ALICE, display_name: 'Alice', position: 1 });
       await insertDemoUser(db, { email: BOB, display_name: 'Bob', position: 2 });
-      const d = await alice.request('POST', '/demo/api/messages', { json: { messages: [{ bcc: null, message: b64(mail(ALICE, ALICE, SECRET_A)) }] } });
+      const d = await alice.request('POST', '/demo/api/messages', {
+        json: { messages: [{ bcc: null, message: b64(mail(ALICE, ALICE, SECRET_A)) }] },
+      });
       assert.equal(d.status, 201, d.text);
-      aliceDemoIds = (await db.query<{ id: string }>('SELECT id FROM demo_messages WHERE owner = $1', [ALICE])).map((r) => r.id);
+      aliceDemoIds = (await db.query<{ id: string }>('SELECT id FROM demo_messages WHERE owner = $1', [ALICE])).map(
+        (r) => r.id,
+      );
       assert.equal(aliceDemoIds.length, 2);
       aliceWraps = await aliceState();
     });
@@ -236,7 +261,11 @@ for (const target of await databaseTargets()) {
     };
     cases['POST /api/v1/session/passphrase'] = {
       kind: 'user',
-      request: () => ({ method: 'POST', path: '/api/v1/session/passphrase', json: { currentPassphrase: 'x', newPassphrase: 'y' } }),
+      request: () => ({
+        method: 'POST',
+        path: '/api/v1/session/passphrase',
+        json: { currentPassphrase: 'x', newPassphrase: 'y' },
+      }),
       async attack() {
         const r = await asBob('POST', '/api/v1/session/passphrase', {
           json: { currentPassphrase: PASS_A, newPassphrase: 'chosen by mallory 123' },
@@ -255,7 +284,12 @@ for (const target of await databaseTargets()) {
         const r = await asBob('GET', '/api/v1/keys', { headers: { 'x-smime-unlock': aCred } });
         assert.equal(r.status, 200);
         assert.equal(r.body.keys.length, 1);
-        assert.ok(r.body.keys.every((k: { id: string; emails: string[] }) => k.id !== aliceKeyId && k.id !== alicePendingId && !k.emails.includes(ALICE)));
+        assert.ok(
+          r.body.keys.every(
+            (k: { id: string; emails: string[] }) =>
+              k.id !== aliceKeyId && k.id !== alicePendingId && !k.emails.includes(ALICE),
+          ),
+        );
         assert.equal((await alice.request('GET', '/api/v1/keys')).body.keys.length, 2, 'sanity: Alice sees hers');
       },
     };
@@ -264,7 +298,9 @@ for (const target of await databaseTargets()) {
       request: () => ({ method: 'POST', path: '/api/v1/keys', json: { p12: 'AAAA', password: 'x' } }),
       async attack() {
         // Bob uploads Alice's .p12 (he learnt its password) to get her key under his passphrase.
-        const r = await asBob('POST', '/api/v1/keys', { json: { p12: b64(corpusP12('Alice.p12')), password: 'nss', passphrase: PASS_B } });
+        const r = await asBob('POST', '/api/v1/keys', {
+          json: { p12: b64(corpusP12('Alice.p12')), password: 'nss', passphrase: PASS_B },
+        });
         assert.equal(r.status, 422);
         assert.equal(r.body.error.code, 'CERT_EMAIL_MISMATCH');
         assert.equal((await asBob('GET', '/api/v1/keys')).body.keys.length, 1);
@@ -284,7 +320,11 @@ for (const target of await databaseTargets()) {
       request: () => ({ method: 'GET', path: `/api/v1/keys/${aliceKeyId}/certificate` }),
       async attack() {
         await notFoundLikeMissing('GET', (id) => `/api/v1/keys/${id}/certificate`, aliceKeyId, 'KEY_NOT_FOUND');
-        assert.match((await alice.request('GET', `/api/v1/keys/${aliceKeyId}/certificate`)).text, /BEGIN CERTIFICATE/, 'sanity');
+        assert.match(
+          (await alice.request('GET', `/api/v1/keys/${aliceKeyId}/certificate`)).text,
+          /BEGIN CERTIFICATE/,
+          'sanity',
+        );
       },
     };
     cases['PUT /api/v1/keys/:id/default'] = {
@@ -297,10 +337,17 @@ for (const target of await databaseTargets()) {
     };
     cases['POST /api/v1/keys/:id/adopt'] = {
       kind: 'user',
-      request: () => ({ method: 'POST', path: `/api/v1/keys/${alicePendingId}/adopt`, json: { keyPassword: 'nss', passphrase: PASS_B } }),
+      request: () => ({
+        method: 'POST',
+        path: `/api/v1/keys/${alicePendingId}/adopt`,
+        json: { keyPassword: 'nss', passphrase: PASS_B },
+      }),
       async attack() {
         // Bob knows the password IT sent with Alice's pending key: still not his key.
-        await notFoundLikeMissing('POST', (id) => `/api/v1/keys/${id}/adopt`, alicePendingId, 'KEY_NOT_FOUND', { keyPassword: 'nss', passphrase: PASS_B });
+        await notFoundLikeMissing('POST', (id) => `/api/v1/keys/${id}/adopt`, alicePendingId, 'KEY_NOT_FOUND', {
+          keyPassword: 'nss',
+          passphrase: PASS_B,
+        });
         assert.equal(await aliceState(), aliceWraps, "Alice's pending key stays pending under IT's password");
       },
     };
@@ -308,7 +355,12 @@ for (const target of await databaseTargets()) {
       kind: 'user',
       request: () => ({ method: 'DELETE', path: `/api/v1/keys/${aliceKeyId}?confirm=${aliceFingerprint}` }),
       async attack() {
-        await notFoundLikeMissing('DELETE', (id) => `/api/v1/keys/${id}?confirm=${aliceFingerprint}`, aliceKeyId, 'KEY_NOT_FOUND');
+        await notFoundLikeMissing(
+          'DELETE',
+          (id) => `/api/v1/keys/${id}?confirm=${aliceFingerprint}`,
+          aliceKeyId,
+          'KEY_NOT_FOUND',
+        );
         assert.equal(await aliceState(), aliceWraps, "Alice's key is still there");
       },
     };
@@ -370,11 +422,17 @@ for (const target of await databaseTargets()) {
         assert.equal(sane.body.layers[0].status, 'decrypted', 'sanity: Alice reads it');
         assert.ok(Buffer.from(sane.body.content, 'base64').toString('utf8').includes(SECRET_A));
         // What Bob reads is harvested into Bob's list, never Alice's (and his copy is his to delete).
-        const aliceList = async () => JSON.stringify((await alice.request('GET', '/api/v1/certificates?source=exchanged')).body);
+        const aliceList = async () =>
+          JSON.stringify((await alice.request('GET', '/api/v1/certificates?source=exchanged')).body);
         const before = await aliceList();
-        const h = await read(bob, thunderbird('mailnews-test-data-smime/alice.plain.sig.SHA256.opaque.dave.sig.SHA256.opaque.eml'));
+        const h = await read(
+          bob,
+          thunderbird('mailnews-test-data-smime/alice.plain.sig.SHA256.opaque.dave.sig.SHA256.opaque.eml'),
+        );
         assert.ok(h.body.harvested.length > 0);
-        const bobs = (await asBob('GET', '/api/v1/certificates?source=exchanged')).body.certificates as { id: string }[];
+        const bobs = (await asBob('GET', '/api/v1/certificates?source=exchanged')).body.certificates as {
+          id: string;
+        }[];
         assert.ok(bobs.length > 0 && bobs.every((c) => c.id !== aliceCertId));
         for (const c of bobs) assert.equal((await asBob('DELETE', `/api/v1/certificates/${c.id}`)).status, 200);
         assert.equal(await aliceList(), before);
@@ -387,7 +445,10 @@ for (const target of await databaseTargets()) {
         for (const q of ['', '?source=exchanged', '?email=dave@example.com', '?q=dave']) {
           const r = await asBob('GET', `/api/v1/certificates${q}`);
           assert.equal(r.status, 200);
-          assert.ok(r.body.certificates.every((c: { id: string }) => c.id !== aliceCertId), q);
+          assert.ok(
+            r.body.certificates.every((c: { id: string }) => c.id !== aliceCertId),
+            q,
+          );
         }
       },
     };
@@ -396,7 +457,11 @@ for (const target of await databaseTargets()) {
       request: () => ({ method: 'GET', path: '/api/v1/certificates/resolve?email=dave@example.com' }),
       async attack() {
         const r = await asBob('GET', '/api/v1/certificates/resolve?email=dave@example.com&email=alice@example.com');
-        assert.deepEqual(r.body.recipients.map((x: { ready: boolean }) => x.ready), [false, false], "Alice's certificates are hers");
+        assert.deepEqual(
+          r.body.recipients.map((x: { ready: boolean }) => x.ready),
+          [false, false],
+          "Alice's certificates are hers",
+        );
         const sane = await alice.request('GET', '/api/v1/certificates/resolve?email=dave@example.com');
         assert.equal(sane.body.recipients[0].ready, true, 'sanity');
       },
@@ -423,7 +488,14 @@ for (const target of await databaseTargets()) {
       kind: 'admin',
       request: () => ({ method, path, json }),
       async attack() {
-        for (const bearer of [await srv.token(BOB), await srv.token(ALICE), aCred, TEST_JWT_SECRET, `${TEST_ADMIN_TOKEN}x`, TEST_ADMIN_TOKEN.slice(0, -1)]) {
+        for (const bearer of [
+          await srv.token(BOB),
+          await srv.token(ALICE),
+          aCred,
+          TEST_JWT_SECRET,
+          `${TEST_ADMIN_TOKEN}x`,
+          TEST_ADMIN_TOKEN.slice(0, -1),
+        ]) {
           const r = await new Client(srv.url, bearer).request(method, path, { json });
           assert.equal(r.status, 401, `${method} ${path}`);
           assert.equal(r.body.error.code, 'ADMIN_UNAUTHENTICATED');
@@ -431,9 +503,15 @@ for (const target of await databaseTargets()) {
         assert.equal(await aliceState(), aliceWraps);
       },
     });
-    cases['POST /api/v1/admin/users/:email/keys'] = adminCase('POST', `/api/v1/admin/users/${ALICE}/keys`, { p12: b64(corpusP12('Bob.p12')), password: 'nss', force: true });
+    cases['POST /api/v1/admin/users/:email/keys'] = adminCase('POST', `/api/v1/admin/users/${ALICE}/keys`, {
+      p12: b64(corpusP12('Bob.p12')),
+      password: 'nss',
+      force: true,
+    });
     cases['GET /api/v1/admin/users/:email/keys'] = adminCase('GET', `/api/v1/admin/users/${ALICE}/keys`);
-    cases['POST /api/v1/admin/users/:email/aliases'] = adminCase('POST', `/api/v1/admin/users/${BOB}/aliases`, { alias: 'alice.alias@example.com' });
+    cases['POST /api/v1/admin/users/:email/aliases'] = adminCase('POST', `/api/v1/admin/users/${BOB}/aliases`, {
+      alias: 'alice.alias@example.com',
+    });
     cases['GET /api/v1/admin/audit/verify'] = adminCase('GET', '/api/v1/admin/audit/verify');
     cases['POST /api/v1/admin/audit/checkpoint'] = adminCase('POST', '/api/v1/admin/audit/checkpoint');
     cases['POST /api/v1/admin/directory/sync'] = adminCase('POST', '/api/v1/admin/directory/sync');
@@ -445,13 +523,24 @@ for (const target of await databaseTargets()) {
       request: () => ({ method: 'GET', path }),
       async attack() {
         const answers = await Promise.all(
-          [undefined, await srv.token(ALICE), await srv.token(BOB), TEST_ADMIN_TOKEN].map((t) => new Client(srv.url, t).request('GET', path)),
+          [undefined, await srv.token(ALICE), await srv.token(BOB), TEST_ADMIN_TOKEN].map((t) =>
+            new Client(srv.url, t).request('GET', path),
+          ),
         );
         for (const a of answers) assert.deepEqual([a.status, a.text], [answers[0]!.status, answers[0]!.text], path);
         assert.ok(!answers[0]!.text.includes(SECRET_A) && !answers[0]!.text.includes(aliceKeyId));
       },
     });
-    for (const p of ['/plugin/smime-plugin.js', '/plugin/smime-plugin.js.map', '/plugin/smime-plugin.js.LEGAL.txt', '/demo', '/demo/', '/demo/demo.css', '/demo/demo-app.js', '/demo/demo-app.js.map'])
+    for (const p of [
+      '/plugin/smime-plugin.js',
+      '/plugin/smime-plugin.js.map',
+      '/plugin/smime-plugin.js.LEGAL.txt',
+      '/demo',
+      '/demo/',
+      '/demo/demo.css',
+      '/demo/demo-app.js',
+      '/demo/demo-app.js.map',
+    ])
       cases[`GET ${p}`] = publicCase(p);
 
     // The demo host (never on in production): its user list and login are public by design; its mailbox is per user.
@@ -461,7 +550,9 @@ for (const target of await databaseTargets()) {
       request: () => ({ method: 'POST', path: '/demo/api/login', json: { email: 'mallory@example.com' } }),
       async attack() {
         // By design a demo login issues a demo user's token; it never issues one for anyone else.
-        const r = await new Client(srv.url).request('POST', '/demo/api/login', { json: { email: 'carol@example.com' } });
+        const r = await new Client(srv.url).request('POST', '/demo/api/login', {
+          json: { email: 'carol@example.com' },
+        });
         assert.equal(r.status, 404);
         assert.equal(r.body.error.code, 'DEMO_USER_UNKNOWN');
       },
@@ -473,7 +564,10 @@ for (const target of await databaseTargets()) {
         for (const folder of ['inbox', 'sent']) {
           const r = await asBob('GET', `/demo/api/messages?folder=${folder}`);
           assert.equal(r.status, 200);
-          assert.ok(r.body.messages.every((m: { id: string }) => !aliceDemoIds.includes(m.id)), folder);
+          assert.ok(
+            r.body.messages.every((m: { id: string }) => !aliceDemoIds.includes(m.id)),
+            folder,
+          );
         }
       },
     };
@@ -481,15 +575,22 @@ for (const target of await databaseTargets()) {
       kind: 'demo-mailbox',
       request: () => ({ method: 'GET', path: `/demo/api/messages/${aliceDemoIds[0]}/raw` }),
       async attack() {
-        for (const id of aliceDemoIds) await notFoundLikeMissing('GET', (x) => `/demo/api/messages/${x}/raw`, id, 'DEMO_MESSAGE_NOT_FOUND');
+        for (const id of aliceDemoIds)
+          await notFoundLikeMissing('GET', (x) => `/demo/api/messages/${x}/raw`, id, 'DEMO_MESSAGE_NOT_FOUND');
         assert.equal((await alice.request('GET', `/demo/api/messages/${aliceDemoIds[0]}/raw`)).status, 200, 'sanity');
       },
     };
     cases['POST /demo/api/messages'] = {
       kind: 'demo-mailbox',
-      request: () => ({ method: 'POST', path: '/demo/api/messages', json: { messages: [{ bcc: null, message: b64(mail(BOB, ALICE, 'x')) }] } }),
+      request: () => ({
+        method: 'POST',
+        path: '/demo/api/messages',
+        json: { messages: [{ bcc: null, message: b64(mail(BOB, ALICE, 'x')) }] },
+      }),
       async attack() {
-        const r = await asBob('POST', '/demo/api/messages', { json: { messages: [{ bcc: null, message: b64(mail(ALICE, ALICE, 'forged')) }] } });
+        const r = await asBob('POST', '/demo/api/messages', {
+          json: { messages: [{ bcc: null, message: b64(mail(ALICE, ALICE, 'forged')) }] },
+        });
         assert.equal(r.body.error.code, 'FROM_NOT_USER', 'Bob cannot file mail as Alice');
       },
     };
@@ -499,7 +600,12 @@ for (const target of await databaseTargets()) {
       async attack() {
         // The stored bytes are files since issue 12 (demo/mail-files.ts).
         const before = await srv.host.mail.read(aliceDemoIds[0]!);
-        await notFoundLikeMissing('POST', (x) => `/demo/api/messages/${x}/tamper`, aliceDemoIds[0]!, 'DEMO_MESSAGE_NOT_FOUND');
+        await notFoundLikeMissing(
+          'POST',
+          (x) => `/demo/api/messages/${x}/tamper`,
+          aliceDemoIds[0]!,
+          'DEMO_MESSAGE_NOT_FOUND',
+        );
         const afterBytes = await srv.host.mail.read(aliceDemoIds[0]!);
         assert.ok(before && afterBytes);
         assert.deepEqual(afterBytes, before);
@@ -512,10 +618,19 @@ for (const target of await databaseTargets()) {
       const mounted = mountedRoutes(appRouters(srv.services, srv.host));
       assert.ok(mounted.size >= 30, `enumerated ${mounted.size} routes`);
       const missing = [...mounted].filter((r) => !cases[r]);
-      assert.deepEqual(missing, [], 'routes without a cross-user case: add one to test/security/cross-user-access.test.ts');
-      assert.deepEqual(Object.keys(cases).filter((c) => !mounted.has(c)), [], 'cases for routes that no longer exist');
+      assert.deepEqual(
+        missing,
+        [],
+        'routes without a cross-user case: add one to test/security/cross-user-access.test.ts',
+      );
+      assert.deepEqual(
+        Object.keys(cases).filter((c) => !mounted.has(c)),
+        [],
+        'cases for routes that no longer exist',
+      );
       for (const { file, router } of await sourceRouters(srv.services, srv.host))
-        for (const r of mountedRoutes([router])) assert.ok(mounted.has(r), `${r} of ${file} is not mounted or has no case`);
+        for (const r of mountedRoutes([router]))
+          assert.ok(mounted.has(r), `${r} of ${file} is not mounted or has no case`);
     });
 
     test('user routes refuse the admin token and a missing or garbage token; admin routes refuse user tokens', async () => {
@@ -529,12 +644,23 @@ for (const target of await databaseTargets()) {
           continue;
         }
         for (const bearer of [TEST_ADMIN_TOKEN, undefined, aCred, 'not.a.jwt']) {
-          const r = await new Client(srv.url, bearer).request(method, path, { json, headers: { 'x-smime-unlock': aCred } });
-          assert.equal(r.status, 401, `${name} with ${bearer === TEST_ADMIN_TOKEN ? 'the admin token' : String(bearer)}`);
+          const r = await new Client(srv.url, bearer).request(method, path, {
+            json,
+            headers: { 'x-smime-unlock': aCred },
+          });
+          assert.equal(
+            r.status,
+            401,
+            `${name} with ${bearer === TEST_ADMIN_TOKEN ? 'the admin token' : String(bearer)}`,
+          );
           assert.equal(r.body.error.code, 'UNAUTHENTICATED', name);
         }
       }
-      assert.equal((await adminClient().request('GET', `/api/v1/admin/users/${ALICE}/keys`)).status, 200, 'sanity: the admin token works there');
+      assert.equal(
+        (await adminClient().request('GET', `/api/v1/admin/users/${ALICE}/keys`)).status,
+        200,
+        'sanity: the admin token works there',
+      );
     });
 
     test("Bob reaches nothing of Alice's through any route", async () => {

@@ -35,7 +35,11 @@ function mail(from: string, text: string): Uint8Array {
 
 async function signedBy(ca: DemoCa, email: string): Promise<Uint8Array> {
   const issued = await issueUser(ca, { name: email, email });
-  const signer = { certificate: issued.certificate, chain: [ca.certificate], privateKey: createPrivateKey({ key: Buffer.from(issued.pkcs8), format: 'der', type: 'pkcs8' }) };
+  const signer = {
+    certificate: issued.certificate,
+    chain: [ca.certificate],
+    privateKey: createPrivateKey({ key: Buffer.from(issued.pkcs8), format: 'der', type: 'pkcs8' }),
+  };
   return protectMessage(mail(email, `Please wire 1,000,000 EUR. -- ${email}`), { sign: { signer } });
 }
 
@@ -50,7 +54,11 @@ describe('a forged identity from the demo CA', { concurrency: false, timeout: 60
     const p = demoCaPaths(srv.dataDir);
     const pem = readFileSync(p.certificate, 'utf8');
     ca = await loadCa(Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64'), readFileSync(p.key));
-    const login = await fetch(`${srv.url}/demo/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'bob@demo.example' }) });
+    const login = await fetch(`${srv.url}/demo/api/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'bob@demo.example' }),
+    });
     bob = ((await login.json()) as { token: string }).token;
   });
   after(async () => {
@@ -58,15 +66,29 @@ describe('a forged identity from the demo CA', { concurrency: false, timeout: 60
   });
 
   const read = async (raw: Uint8Array) => {
-    const r = await fetch(`${srv.url}/api/v1/messages/incoming`, { method: 'POST', headers: { authorization: `Bearer ${bob}`, 'content-type': 'message/rfc822' }, body: new Blob([new Uint8Array(raw)]) });
+    const r = await fetch(`${srv.url}/api/v1/messages/incoming`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${bob}`, 'content-type': 'message/rfc822' },
+      body: new Blob([new Uint8Array(raw)]),
+    });
     assert.equal(r.status, 200);
-    return (await r.json()) as { layers: { kind: string; status: string; signatures?: { status: string; checks: { name: string; outcome: string; detail: string }[] }[] }[]; harvested: unknown[] };
+    return (await r.json()) as {
+      layers: {
+        kind: string;
+        status: string;
+        signatures?: { status: string; checks: { name: string; outcome: string; detail: string }[] }[];
+      }[];
+      harvested: unknown[];
+    };
   };
 
   test('the demo CA states its name constraint: demo.example only', () => {
     const facts = parsedCertificate(new Uint8Array(ca.certificate));
     assert.ok(facts?.nameConstraints, 'the demo CA has nameConstraints');
-    assert.deepEqual(facts.nameConstraints.permitted.map((s) => s.value), ['demo.example']);
+    assert.deepEqual(
+      facts.nameConstraints.permitted.map((s) => s.value),
+      ['demo.example'],
+    );
     assert.deepEqual(facts.nameConstraints.excluded, []);
   });
 

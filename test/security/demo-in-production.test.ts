@@ -33,7 +33,11 @@ describe('the demo on a production server', { concurrency: false, timeout: 600_0
     work = mkdtempSync(join(tmpdir(), 'smime-prod-demo-'));
     writeFileSync(join(work, 'jwt-secret'), 'j'.repeat(48), { mode: 0o600 });
     writeFileSync(join(work, 'admin-token'), 'a'.repeat(48), { mode: 0o600 });
-    secrets = { SMIME_JWT_SECRET_FILE: join(work, 'jwt-secret'), SMIME_ADMIN_TOKEN_FILE: join(work, 'admin-token'), ...checkpointKeyEnv(work) };
+    secrets = {
+      SMIME_JWT_SECRET_FILE: join(work, 'jwt-secret'),
+      SMIME_ADMIN_TOKEN_FILE: join(work, 'admin-token'),
+      ...checkpointKeyEnv(work),
+    };
   });
   after(() => rmSync(work, { recursive: true, force: true }));
 
@@ -55,10 +59,17 @@ describe('the demo on a production server', { concurrency: false, timeout: 600_0
   test('SMIME_DEMO=on with NODE_ENV=production is refused, saying why', async () => {
     const variants: Record<string, string>[] = [{}, { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' }];
     for (const extra of variants) {
-      const run = await runMain({ NODE_ENV: 'production', SMIME_DATA_DIR: join(work, 'on'), SMIME_DEMO: 'on', ...secrets, ...extra }, 'exit', REFUSAL_TIMEOUT_MS);
+      const run = await runMain(
+        { NODE_ENV: 'production', SMIME_DATA_DIR: join(work, 'on'), SMIME_DEMO: 'on', ...secrets, ...extra },
+        'exit',
+        REFUSAL_TIMEOUT_MS,
+      );
       try {
         assert.equal(run.exitCode, 2, run.output());
-        assert.match(run.output(), /SMIME_DEMO: SMIME_DEMO=on: .*never served in production; unset SMIME_DEMO or set it to off/);
+        assert.match(
+          run.output(),
+          /SMIME_DEMO: SMIME_DEMO=on: .*never served in production; unset SMIME_DEMO or set it to off/,
+        );
         assert.equal(run.url, undefined);
       } finally {
         await run.stop();
@@ -75,7 +86,11 @@ describe('the demo on a production server', { concurrency: false, timeout: 600_0
       assert.equal((await get('/plugin/smime-plugin.js')).status, 200, 'the plugin bundle is there');
       for (const path of ['/demo', '/demo/', '/demo/demo-app.js', '/demo/api/users', '/demo/api/messages'])
         assert.equal((await get(path)).status, 404, path);
-      const login = await get('/demo/api/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'alice@demo.example' }) });
+      const login = await get('/demo/api/login', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'alice@demo.example' }),
+      });
       assert.equal(login.status, 404, 'no demo login');
       assert.equal(existsSync(join(data, 'demo')), false, 'no demo CA in the data folder');
     } finally {
@@ -84,9 +99,18 @@ describe('the demo on a production server', { concurrency: false, timeout: 600_0
     // The embedded database, now that the server let go of it: the product's schema only.
     const db = await openPGlite(join(data, 'db'));
     try {
-      const tables = await db.query<{ name: string }>("SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1");
-      assert.ok(tables.some((t) => t.name === 'private_keys'), 'sanity: the product schema is there');
-      assert.deepEqual(tables.filter((t) => t.name.startsWith('demo')), [], 'no demo table in a production database');
+      const tables = await db.query<{ name: string }>(
+        "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1",
+      );
+      assert.ok(
+        tables.some((t) => t.name === 'private_keys'),
+        'sanity: the product schema is there',
+      );
+      assert.deepEqual(
+        tables.filter((t) => t.name.startsWith('demo')),
+        [],
+        'no demo table in a production database',
+      );
     } finally {
       await db.close();
     }

@@ -65,7 +65,15 @@ describe('flooding the demo mailbox', { concurrency: false, timeout: 900_000 }, 
   let dbBefore: number;
 
   const login = async (email: string) =>
-    ((await (await fetch(`${srv.url}/demo/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email }) })).json()) as { token: string }).token;
+    (
+      (await (
+        await fetch(`${srv.url}/demo/api/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ email }),
+        })
+      ).json()) as { token: string }
+    ).token;
   const sendBody = (raw: Buffer) => JSON.stringify({ messages: [{ bcc: null, message: raw.toString('base64') }] });
   const send = (raw: Buffer | string) =>
     fetch(`${srv.url}/demo/api/messages`, {
@@ -74,7 +82,11 @@ describe('flooding the demo mailbox', { concurrency: false, timeout: 900_000 }, 
       body: typeof raw === 'string' ? raw : sendBody(raw),
     });
   const list = async (token: string, folder: 'inbox' | 'sent') =>
-    ((await (await fetch(`${srv.url}/demo/api/messages?folder=${folder}`, { headers: { authorization: `Bearer ${token}` } })).json()) as { messages: { id: string; subject: string }[] }).messages;
+    (
+      (await (
+        await fetch(`${srv.url}/demo/api/messages?folder=${folder}`, { headers: { authorization: `Bearer ${token}` } })
+      ).json()) as { messages: { id: string; subject: string }[] }
+    ).messages;
 
   before(async () => {
     srv = await startDemoServer({ SMIME_MAX_MESSAGE_BYTES: String(MAX_MESSAGE) });
@@ -95,7 +107,10 @@ describe('flooding the demo mailbox', { concurrency: false, timeout: 900_000 }, 
     const probe = (async () => {
       while (sending) {
         const t = performance.now();
-        const ok = await fetch(`${srv.url}/healthz`).then((r) => r.arrayBuffer().then(() => r.ok), () => false);
+        const ok = await fetch(`${srv.url}/healthz`).then(
+          (r) => r.arrayBuffer().then(() => r.ok),
+          () => false,
+        );
         worst = Math.max(worst, performance.now() - t);
         if (!ok) failed++;
         await new Promise((res) => setTimeout(res, 50));
@@ -105,11 +120,18 @@ describe('flooding the demo mailbox', { concurrency: false, timeout: 900_000 }, 
     const r = await send(body).finally(() => (sending = false));
     await probe;
     assert.equal(r.status, 201, await r.text());
-    t.diagnostic(`/healthz at worst ${Math.round(worst)} ms while the send took ${Math.round(performance.now() - started)} ms`);
+    t.diagnostic(
+      `/healthz at worst ${Math.round(worst)} ms while the send took ${Math.round(performance.now() - started)} ms`,
+    );
     assert.equal(failed, 0, `${failed} /healthz requests failed during the send`);
-    assert.ok(worst < MAX_STALL_MS, `/healthz took ${Math.round(worst)} ms during the send (the send took ${Math.round(performance.now() - started)} ms)`);
+    assert.ok(
+      worst < MAX_STALL_MS,
+      `/healthz took ${Math.round(worst)} ms during the send (the send took ${Math.round(performance.now() - started)} ms)`,
+    );
     const inbox = await list(bob, 'inbox');
-    const got = await fetch(`${srv.url}/demo/api/messages/${inbox[0]!.id}/raw`, { headers: { authorization: `Bearer ${bob}` } });
+    const got = await fetch(`${srv.url}/demo/api/messages/${inbox[0]!.id}/raw`, {
+      headers: { authorization: `Bearer ${bob}` },
+    });
     assert.ok(Buffer.from(await got.arrayBuffer()).equals(raw), 'Bob reads exactly what was sent');
   });
 
@@ -120,8 +142,15 @@ describe('flooding the demo mailbox', { concurrency: false, timeout: 900_000 }, 
     }
     const inbox = await list(bob, 'inbox');
     const sent = await list(alice, 'sent');
-    assert.deepEqual(inbox.map((m) => m.subject), ['big 4', 'big 3'], 'two 28 MB messages fit in 64 MiB');
-    assert.deepEqual(sent.map((m) => m.subject), ['big 4', 'big 3']);
+    assert.deepEqual(
+      inbox.map((m) => m.subject),
+      ['big 4', 'big 3'],
+      'two 28 MB messages fit in 64 MiB',
+    );
+    assert.deepEqual(
+      sent.map((m) => m.subject),
+      ['big 4', 'big 3'],
+    );
     const mail = diskBytes(join(srv.dataDir, 'demo', 'mail'));
     assert.ok(mail <= 2 * MAILBOX_MAX, `mail files take ${mail} bytes`);
     const grown = diskBytes(join(srv.dataDir, 'db')) - dbBefore;

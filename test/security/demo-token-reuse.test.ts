@@ -29,7 +29,8 @@ const ADMIN = 'admin-token-of-production-0123456789abcdef';
 async function post(url: string, json: unknown): Promise<Response> {
   return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(json) });
 }
-const me = (base: string, token: string) => fetch(`${base}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } });
+const me = (base: string, token: string) =>
+  fetch(`${base}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } });
 
 describe('a demo login used against the product', { concurrency: false, timeout: 600_000 }, () => {
   let demo: DemoServer;
@@ -39,7 +40,17 @@ describe('a demo login used against the product', { concurrency: false, timeout:
   before(async () => {
     demo = await startDemoServer({ SMIME_JWT_SECRET: SHARED_SECRET });
     prodData = mkdtempSync(join(tmpdir(), 'smime-prod-'));
-    prod = await runMain({ NODE_ENV: 'production', SMIME_DATA_DIR: join(prodData, 'data'), SMIME_JWT_SECRET: SHARED_SECRET, SMIME_ADMIN_TOKEN: ADMIN, SMIME_DEMO: 'off', ...checkpointKeyEnv(prodData) }, 'ready');
+    prod = await runMain(
+      {
+        NODE_ENV: 'production',
+        SMIME_DATA_DIR: join(prodData, 'data'),
+        SMIME_JWT_SECRET: SHARED_SECRET,
+        SMIME_ADMIN_TOKEN: ADMIN,
+        SMIME_DEMO: 'off',
+        ...checkpointKeyEnv(prodData),
+      },
+      'ready',
+    );
   });
   after(() =>
     cleanUp(
@@ -64,7 +75,13 @@ describe('a demo login used against the product', { concurrency: false, timeout:
   });
 
   test("the host's own tokens still work on the demo and on production (sanity)", async () => {
-    const host = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('alice@demo.example').setAudience('smime').setIssuedAt().setExpirationTime('5m').sign(new TextEncoder().encode(SHARED_SECRET));
+    const host = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('alice@demo.example')
+      .setAudience('smime')
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode(SHARED_SECRET));
     assert.equal((await me(demo.url, host)).status, 200);
     assert.equal((await me(prod.url!, host)).status, 200);
   });

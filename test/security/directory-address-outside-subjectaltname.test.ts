@@ -20,7 +20,14 @@ import { after, before, describe, test } from 'node:test';
 import { describeCertificate } from '../../backend/src/smime/x509/describe.ts';
 import { pkiFile, slapdSkipReason, type Person } from '../fixtures/ldap/slapd.ts';
 import { databaseTargets } from '../helpers/db.ts';
-import { resolveOne, sendEncrypted, startDirectoryWorld, syncNow, TEST_TIMEOUT_MS, type DirectoryWorld } from './directory-world.ts';
+import {
+  resolveOne,
+  sendEncrypted,
+  startDirectoryWorld,
+  syncNow,
+  TEST_TIMEOUT_MS,
+  type DirectoryWorld,
+} from './directory-world.ts';
 
 const skip = slapdSkipReason();
 const PAYROLL = 'payroll@example.org';
@@ -29,7 +36,12 @@ const GRACE = 'grace@example.org';
 const fp = (file: string) => describeCertificate(pkiFile(file)).fingerprintSha256;
 
 const people = (): Person[] => [
-  { uid: 'mallory', mail: MALLORY, proxyAddresses: [`SMTP:${MALLORY}`, `smtp:${PAYROLL}`], certificates: [pkiFile('mallory-dn-payroll.der')] },
+  {
+    uid: 'mallory',
+    mail: MALLORY,
+    proxyAddresses: [`SMTP:${MALLORY}`, `smtp:${PAYROLL}`],
+    certificates: [pkiFile('mallory-dn-payroll.der')],
+  },
   { uid: 'grace', mail: GRACE, certificates: [pkiFile('grace.der')] },
 ];
 
@@ -44,24 +56,35 @@ for (const target of await databaseTargets()) {
       await w?.close();
     });
 
-    test('the certificate (subject DN emailAddress=payroll@) does not serve payroll@; mail to it is not encrypted', { timeout: TEST_TIMEOUT_MS }, async () => {
-      assert.ok(describeCertificate(pkiFile('mallory-dn-payroll.der')).emails.includes(PAYROLL), 'the fixture names payroll@ in its subject DN');
-      const r = await resolveOne(w.reader, PAYROLL);
-      assert.equal(r.ready, false, JSON.stringify(r));
-      assert.match(r.reasons.join(' '), /does not name payroll@example\.org in its subjectAltName/);
-      const sent = await sendEncrypted(w.sender, PAYROLL);
-      assert.equal(sent.status, 422, `${sent.status} ${sent.text.slice(0, 200)}`);
-      assert.equal(sent.body.error.code, 'RECIPIENT_CERTIFICATE_MISSING');
-    });
+    test(
+      'the certificate (subject DN emailAddress=payroll@) does not serve payroll@; mail to it is not encrypted',
+      { timeout: TEST_TIMEOUT_MS },
+      async () => {
+        assert.ok(
+          describeCertificate(pkiFile('mallory-dn-payroll.der')).emails.includes(PAYROLL),
+          'the fixture names payroll@ in its subject DN',
+        );
+        const r = await resolveOne(w.reader, PAYROLL);
+        assert.equal(r.ready, false, JSON.stringify(r));
+        assert.match(r.reasons.join(' '), /does not name payroll@example\.org in its subjectAltName/);
+        const sent = await sendEncrypted(w.sender, PAYROLL);
+        assert.equal(sent.status, 422, `${sent.status} ${sent.text.slice(0, 200)}`);
+        assert.equal(sent.body.error.code, 'RECIPIENT_CERTIFICATE_MISSING');
+      },
+    );
 
-    test('the subjectAltName address is served; the certificate list shows only it as the addresses it serves', { timeout: TEST_TIMEOUT_MS }, async () => {
-      const own = await resolveOne(w.reader, MALLORY);
-      assert.equal(own.ready, true, JSON.stringify(own));
-      assert.equal(own.certificate.fingerprintSha256, fp('mallory-dn-payroll.der'));
-      const grace = await resolveOne(w.reader, GRACE);
-      assert.equal(grace.ready, true, JSON.stringify(grace));
-      const list = await w.reader.request('GET', `/api/v1/certificates?email=${MALLORY}`);
-      assert.deepEqual(list.body.certificates.find((c: any) => c.source === 'directory').addresses, [MALLORY]);
-    });
+    test(
+      'the subjectAltName address is served; the certificate list shows only it as the addresses it serves',
+      { timeout: TEST_TIMEOUT_MS },
+      async () => {
+        const own = await resolveOne(w.reader, MALLORY);
+        assert.equal(own.ready, true, JSON.stringify(own));
+        assert.equal(own.certificate.fingerprintSha256, fp('mallory-dn-payroll.der'));
+        const grace = await resolveOne(w.reader, GRACE);
+        assert.equal(grace.ready, true, JSON.stringify(grace));
+        const list = await w.reader.request('GET', `/api/v1/certificates?email=${MALLORY}`);
+        assert.deepEqual(list.body.certificates.find((c: any) => c.source === 'directory').addresses, [MALLORY]);
+      },
+    );
   });
 }

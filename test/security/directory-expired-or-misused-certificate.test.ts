@@ -19,7 +19,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { pkiFile, slapdSkipReason, type Person } from '../fixtures/ldap/slapd.ts';
 import { databaseTargets } from '../helpers/db.ts';
-import { resolveOne, sendEncrypted, startDirectoryWorld, syncNow, TEST_TIMEOUT_MS, type DirectoryWorld } from './directory-world.ts';
+import {
+  resolveOne,
+  sendEncrypted,
+  startDirectoryWorld,
+  syncNow,
+  TEST_TIMEOUT_MS,
+  type DirectoryWorld,
+} from './directory-world.ts';
 
 const skip = slapdSkipReason();
 
@@ -30,17 +37,29 @@ interface Row {
 }
 
 const rows: Row[] = [
-  { what: 'an expired certificate', person: { uid: 'carol', mail: 'carol@example.org', certificates: [pkiFile('carol.der')] }, reason: /expired/ },
+  {
+    what: 'an expired certificate',
+    person: { uid: 'carol', mail: 'carol@example.org', certificates: [pkiFile('carol.der')] },
+    reason: /expired/,
+  },
   {
     what: 'key usage without keyEncipherment (signing only)',
     person: { uid: 'signonly', mail: 'signonly@example.org', certificates: [pkiFile('sign-only.der')] },
     reason: /key usage does not allow key encipherment/,
   },
-  { what: 'extended key usage clientAuth only', person: { uid: 'dave', mail: 'dave@example.org', certificates: [pkiFile('dave.der')] }, reason: /not meant for email protection/ },
+  {
+    what: 'extended key usage clientAuth only',
+    person: { uid: 'dave', mail: 'dave@example.org', certificates: [pkiFile('dave.der')] },
+    reason: /not meant for email protection/,
+  },
   {
     what: 'minted with an end-entity key (issuer not a CA, no keyCertSign)',
     // The entry carries Mallory's certificate too, so the path is found and judged, not merely missing.
-    person: { uid: 'minted', mail: 'minted@example.org', certificates: [pkiFile('minted-by-mallory.der'), pkiFile('mallory.der')] },
+    person: {
+      uid: 'minted',
+      mail: 'minted@example.org',
+      certificates: [pkiFile('minted-by-mallory.der'), pkiFile('mallory.der')],
+    },
     reason: /not issued by a CA the directory trusts \(CN=Mallory: not a CA certificate/,
   },
   {
@@ -57,31 +76,46 @@ const rows: Row[] = [
 const GOOD = 'user01@example.org';
 
 for (const target of await databaseTargets()) {
-  describe(`expired or misused directory certificates on ${target.name}`, { skip, timeout: 3 * TEST_TIMEOUT_MS }, () => {
-    let w: DirectoryWorld;
-    before(async () => {
-      w = await startDirectoryWorld(target, [...rows.map((r) => r.person), { uid: 'user01', mail: GOOD, certificates: [pkiFile('user01.der')] }]);
-      await syncNow(w.admin);
-    });
-    after(async () => {
-      await w?.close();
-    });
-
-    for (const row of rows) {
-      test(`${row.what}: not ready, the reason says why, mail is not encrypted`, { timeout: TEST_TIMEOUT_MS }, async () => {
-        const email = row.person.mail!;
-        const r = await resolveOne(w.reader, email);
-        assert.equal(r.ready, false, `${email}: ${JSON.stringify(r)}`);
-        assert.match(r.reasons.join(' '), row.reason);
-        const sent = await sendEncrypted(w.sender, email);
-        assert.equal(sent.status, 422, `${sent.status} ${sent.text.slice(0, 200)}`);
-        assert.equal(sent.body.error.code, 'RECIPIENT_CERTIFICATE_MISSING');
+  describe(
+    `expired or misused directory certificates on ${target.name}`,
+    { skip, timeout: 3 * TEST_TIMEOUT_MS },
+    () => {
+      let w: DirectoryWorld;
+      before(async () => {
+        w = await startDirectoryWorld(target, [
+          ...rows.map((r) => r.person),
+          { uid: 'user01', mail: GOOD, certificates: [pkiFile('user01.der')] },
+        ]);
+        await syncNow(w.admin);
       });
-    }
+      after(async () => {
+        await w?.close();
+      });
 
-    test('a good certificate of the same CA works (the rows fail for their own reason)', { timeout: TEST_TIMEOUT_MS }, async () => {
-      assert.equal((await resolveOne(w.reader, GOOD)).ready, true);
-      assert.equal((await sendEncrypted(w.sender, GOOD)).status, 200);
-    });
-  });
+      for (const row of rows) {
+        test(
+          `${row.what}: not ready, the reason says why, mail is not encrypted`,
+          { timeout: TEST_TIMEOUT_MS },
+          async () => {
+            const email = row.person.mail!;
+            const r = await resolveOne(w.reader, email);
+            assert.equal(r.ready, false, `${email}: ${JSON.stringify(r)}`);
+            assert.match(r.reasons.join(' '), row.reason);
+            const sent = await sendEncrypted(w.sender, email);
+            assert.equal(sent.status, 422, `${sent.status} ${sent.text.slice(0, 200)}`);
+            assert.equal(sent.body.error.code, 'RECIPIENT_CERTIFICATE_MISSING');
+          },
+        );
+      }
+
+      test(
+        'a good certificate of the same CA works (the rows fail for their own reason)',
+        { timeout: TEST_TIMEOUT_MS },
+        async () => {
+          assert.equal((await resolveOne(w.reader, GOOD)).ready, true);
+          assert.equal((await sendEncrypted(w.sender, GOOD)).status, 200);
+        },
+      );
+    },
+  );
 }

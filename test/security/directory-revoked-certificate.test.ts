@@ -28,7 +28,15 @@ import { after, before, describe, test } from 'node:test';
 import { slapdSkipReason, type Person } from '../fixtures/ldap/slapd.ts';
 import { Client } from '../helpers/app.ts';
 import { databaseTargets } from '../helpers/db.ts';
-import { READER, resolveOne, sendEncrypted, startDirectoryWorld, syncNow, TEST_TIMEOUT_MS, type DirectoryWorld } from './directory-world.ts';
+import {
+  READER,
+  resolveOne,
+  sendEncrypted,
+  startDirectoryWorld,
+  syncNow,
+  TEST_TIMEOUT_MS,
+  type DirectoryWorld,
+} from './directory-world.ts';
 import { cleanUp } from '../helpers/cleanup.ts';
 
 const skip = slapdSkipReason();
@@ -49,7 +57,10 @@ describe('revoked directory certificates', { skip, timeout: 8 * TEST_TIMEOUT_MS 
     });
     await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
     pki = mkdtempSync(join(tmpdir(), 'smime-revoking-ca-'));
-    const made = spawnSync('bash', [MAKE, pki, `http://127.0.0.1:${(http.address() as AddressInfo).port}`], { encoding: 'utf8', timeout: TEST_TIMEOUT_MS });
+    const made = spawnSync('bash', [MAKE, pki, `http://127.0.0.1:${(http.address() as AddressInfo).port}`], {
+      encoding: 'utf8',
+      timeout: TEST_TIMEOUT_MS,
+    });
     assert.equal(made.status, 0, made.stderr);
   });
   after(() =>
@@ -82,48 +93,67 @@ describe('revoked directory certificates', { skip, timeout: 8 * TEST_TIMEOUT_MS 
         await w?.close();
       });
 
-      test('the sync stores the three as usable without fetching anything (revocation is checked at use)', { timeout: TEST_TIMEOUT_MS }, async () => {
-        const before = hits.length;
-        const summary = await syncNow(w.admin);
-        assert.equal(summary.certificatesAdded, 3);
-        assert.equal(summary.certificatesRejected, 0, JSON.stringify(summary.rejected));
-        assert.equal(hits.length, before, `no fetch during the sync: ${hits.slice(before).join(', ')}`);
-      });
+      test(
+        'the sync stores the three as usable without fetching anything (revocation is checked at use)',
+        { timeout: TEST_TIMEOUT_MS },
+        async () => {
+          const before = hits.length;
+          const summary = await syncNow(w.admin);
+          assert.equal(summary.certificatesAdded, 3);
+          assert.equal(summary.certificatesRejected, 0, JSON.stringify(summary.rejected));
+          assert.equal(hits.length, before, `no fetch during the sync: ${hits.slice(before).join(', ')}`);
+        },
+      );
 
-      test('a revoked certificate is not used: not ready, and mail to it is not encrypted', { timeout: TEST_TIMEOUT_MS }, async () => {
-        const r = await resolveOne(w.reader, 'rita@example.org');
-        assert.equal(r.ready, false, JSON.stringify(r));
-        assert.match(r.reasons.join(' '), /revoked .*CRL: revoked on .*keyCompromise/);
-        const sent = await sendEncrypted(w.sender, 'rita@example.org');
-        assert.equal(sent.status, 422, `${sent.status} ${sent.text.slice(0, 200)}`);
-        assert.equal(sent.body.error.code, 'RECIPIENT_CERTIFICATE_MISSING');
-        assert.ok(hits.includes('/crl/ca.crl'), 'the CRL was fetched');
-      });
+      test(
+        'a revoked certificate is not used: not ready, and mail to it is not encrypted',
+        { timeout: TEST_TIMEOUT_MS },
+        async () => {
+          const r = await resolveOne(w.reader, 'rita@example.org');
+          assert.equal(r.ready, false, JSON.stringify(r));
+          assert.match(r.reasons.join(' '), /revoked .*CRL: revoked on .*keyCompromise/);
+          const sent = await sendEncrypted(w.sender, 'rita@example.org');
+          assert.equal(sent.status, 422, `${sent.status} ${sent.text.slice(0, 200)}`);
+          assert.equal(sent.body.error.code, 'RECIPIENT_CERTIFICATE_MISSING');
+          assert.ok(hits.includes('/crl/ca.crl'), 'the CRL was fetched');
+        },
+      );
 
-      test('one not on the CRL is ready, its revocation status shown as good', { timeout: TEST_TIMEOUT_MS }, async () => {
-        const r = await resolveOne(w.reader, 'gina@example.org');
-        assert.equal(r.ready, true, JSON.stringify(r));
-        assert.equal(r.certificate.revocation?.status, 'good');
-        assert.deepEqual(r.warnings, []);
-        assert.equal((await sendEncrypted(w.sender, 'gina@example.org')).status, 200);
-      });
+      test(
+        'one not on the CRL is ready, its revocation status shown as good',
+        { timeout: TEST_TIMEOUT_MS },
+        async () => {
+          const r = await resolveOne(w.reader, 'gina@example.org');
+          assert.equal(r.ready, true, JSON.stringify(r));
+          assert.equal(r.certificate.revocation?.status, 'good');
+          assert.deepEqual(r.warnings, []);
+          assert.equal((await sendEncrypted(w.sender, 'gina@example.org')).status, 200);
+        },
+      );
 
-      test('an unknown status is shown as such, used by default, refused with SMIME_DIRECTORY_REVOCATION_UNKNOWN=block', { timeout: TEST_TIMEOUT_MS }, async () => {
-        const r = await resolveOne(w.reader, 'uma@example.org');
-        assert.equal(r.ready, true, JSON.stringify(r));
-        assert.equal(r.certificate.revocation?.status, 'unknown');
-        assert.match(r.warnings.join(' '), /revocation status unknown .*FETCH_HTTP_ERROR/);
-        const strict = await w.another({
-          SMIME_DIRECTORY_TRUST_ANCHORS: join(pki, 'ca.crt'),
-          SMIME_REVOCATION_CHECK: 'on',
-          SMIME_FETCH_ALLOW_PRIVATE: true,
-          SMIME_FETCH_TIMEOUT_MS: 2000,
-          SMIME_DIRECTORY_REVOCATION_UNKNOWN: 'block',
-        });
-        const blocked = await resolveOne(new Client(strict.url, await strict.token(READER)), 'uma@example.org');
-        assert.equal(blocked.ready, false, JSON.stringify(blocked));
-        assert.match(blocked.reasons.join(' '), /revocation status unknown .*SMIME_DIRECTORY_REVOCATION_UNKNOWN=block/);
-      });
+      test(
+        'an unknown status is shown as such, used by default, refused with SMIME_DIRECTORY_REVOCATION_UNKNOWN=block',
+        { timeout: TEST_TIMEOUT_MS },
+        async () => {
+          const r = await resolveOne(w.reader, 'uma@example.org');
+          assert.equal(r.ready, true, JSON.stringify(r));
+          assert.equal(r.certificate.revocation?.status, 'unknown');
+          assert.match(r.warnings.join(' '), /revocation status unknown .*FETCH_HTTP_ERROR/);
+          const strict = await w.another({
+            SMIME_DIRECTORY_TRUST_ANCHORS: join(pki, 'ca.crt'),
+            SMIME_REVOCATION_CHECK: 'on',
+            SMIME_FETCH_ALLOW_PRIVATE: true,
+            SMIME_FETCH_TIMEOUT_MS: 2000,
+            SMIME_DIRECTORY_REVOCATION_UNKNOWN: 'block',
+          });
+          const blocked = await resolveOne(new Client(strict.url, await strict.token(READER)), 'uma@example.org');
+          assert.equal(blocked.ready, false, JSON.stringify(blocked));
+          assert.match(
+            blocked.reasons.join(' '),
+            /revocation status unknown .*SMIME_DIRECTORY_REVOCATION_UNKNOWN=block/,
+          );
+        },
+      );
     });
   }
 });

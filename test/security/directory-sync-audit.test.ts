@@ -55,37 +55,59 @@ for (const target of await databaseTargets()) {
       await w?.close();
     });
 
-    test('a sync through the admin route: one entry, actor admin:api, the counts and the rejected certificates', { timeout: TEST_TIMEOUT_MS }, async () => {
-      const summary = await syncNow(w.admin);
-      const entries = await directoryEntries(w);
-      assert.equal(entries.length, 1, JSON.stringify(entries));
-      const e = entries[0]!;
-      assert.equal(e.action, 'directory.synced');
-      assert.equal(e.actor, 'admin:api');
-      assert.equal(e.user_email, null);
-      const d = e.details as Record<string, any>;
-      assert.equal(d.mode, 'full');
-      for (const k of ['entriesSeen', 'entriesRemoved', 'certificatesAdded', 'certificatesUpdated', 'certificatesRemoved', 'certificatesRejected', 'conflictCount'])
-        assert.equal(d[k], summary[k], k);
-      assert.equal(d.certificatesRejected, 3);
-      assert.deepEqual(d.rejected.map((r: { fingerprintSha256: string }) => r.fingerprintSha256).sort(), [fp('carol.der'), fp('ursula-untrusted.der'), fp('dave.der')].sort());
-      assert.ok(d.rejected.every((r: { reason: string; dn: string }) => r.reason.length > 0 && r.dn.startsWith('uid=')));
-    });
+    test(
+      'a sync through the admin route: one entry, actor admin:api, the counts and the rejected certificates',
+      { timeout: TEST_TIMEOUT_MS },
+      async () => {
+        const summary = await syncNow(w.admin);
+        const entries = await directoryEntries(w);
+        assert.equal(entries.length, 1, JSON.stringify(entries));
+        const e = entries[0]!;
+        assert.equal(e.action, 'directory.synced');
+        assert.equal(e.actor, 'admin:api');
+        assert.equal(e.user_email, null);
+        const d = e.details as Record<string, any>;
+        assert.equal(d.mode, 'full');
+        for (const k of [
+          'entriesSeen',
+          'entriesRemoved',
+          'certificatesAdded',
+          'certificatesUpdated',
+          'certificatesRemoved',
+          'certificatesRejected',
+          'conflictCount',
+        ])
+          assert.equal(d[k], summary[k], k);
+        assert.equal(d.certificatesRejected, 3);
+        assert.deepEqual(
+          d.rejected.map((r: { fingerprintSha256: string }) => r.fingerprintSha256).sort(),
+          [fp('carol.der'), fp('ursula-untrusted.der'), fp('dave.der')].sort(),
+        );
+        assert.ok(
+          d.rejected.every((r: { reason: string; dn: string }) => r.reason.length > 0 && r.dn.startsWith('uid=')),
+        );
+      },
+    );
 
-    test('the rejected certificates listed are bounded by SMIME_DIRECTORY_REPORT_LIMIT; the count is whole', { timeout: TEST_TIMEOUT_MS }, async () => {
-      const srv = await w.another({ SMIME_DIRECTORY_REPORT_LIMIT: 1 });
-      await syncNow(new Client(srv.url, TEST_ADMIN_TOKEN));
-      const d = (await directoryEntries(w)).at(-1)!.details as Record<string, any>;
-      assert.equal(d.certificatesRejected, 3);
-      assert.equal(d.rejected.length, 1);
-    });
+    test(
+      'the rejected certificates listed are bounded by SMIME_DIRECTORY_REPORT_LIMIT; the count is whole',
+      { timeout: TEST_TIMEOUT_MS },
+      async () => {
+        const srv = await w.another({ SMIME_DIRECTORY_REPORT_LIMIT: 1 });
+        await syncNow(new Client(srv.url, TEST_ADMIN_TOKEN));
+        const d = (await directoryEntries(w)).at(-1)!.details as Record<string, any>;
+        assert.equal(d.certificatesRejected, 3);
+        assert.equal(d.rejected.length, 1);
+      },
+    );
 
     test('a sync by the schedule: actor system:schedule', { timeout: TEST_TIMEOUT_MS }, async () => {
       const before = (await directoryEntries(w)).length;
       const schedule = startDirectorySchedule(w.db, directoryOptions(w.srv.config)!, 1, w.srv.services.log);
       try {
         const deadline = Date.now() + TEST_TIMEOUT_MS / 2;
-        while ((await directoryEntries(w)).length === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+        while ((await directoryEntries(w)).length === before && Date.now() < deadline)
+          await new Promise((r) => setTimeout(r, 200));
       } finally {
         schedule.stop();
       }
@@ -95,50 +117,66 @@ for (const target of await databaseTargets()) {
       assert.equal(e.action, 'directory.synced');
     });
 
-    test('a failed sync (wrong bind password): directory.sync_failed with the code, no password anywhere', { timeout: TEST_TIMEOUT_MS }, async () => {
-      const before = (await directoryEntries(w)).length;
-      const srv = await w.another({ LDAP_BIND_PASSWORD: `wrong-${SYNC_PASSWORD}`, ldapBindPassword: `wrong-${SYNC_PASSWORD}` });
-      const r = await new Client(srv.url, TEST_ADMIN_TOKEN).request('POST', '/api/v1/admin/directory/sync', { json: { full: true } });
-      assert.equal(r.status, 502, r.text);
-      const entries = await directoryEntries(w);
-      assert.equal(entries.length, before + 1);
-      const e = entries.at(-1)!;
-      assert.equal(e.action, 'directory.sync_failed');
-      assert.equal(e.actor, 'admin:api');
-      assert.equal((e.details as Record<string, unknown>).code, 'DIRECTORY_BIND_FAILED');
-      const all = JSON.stringify(await listAudit(w.db, { limit: 1000 }));
-      assert.ok(!all.includes(SYNC_PASSWORD), 'no bind password in the audit log');
-    });
-
-    test('a sync by smime-admin: actor admin:cli', { timeout: TEST_TIMEOUT_MS, skip: target.name !== 'postgres' && 'the CLI needs a database it can open beside the server: PostgreSQL' }, async () => {
-      const before = (await directoryEntries(w)).length;
-      const env = ldapEnv(w.slapd);
-      delete env.SMIME_DIRECTORY_TRUST_ANCHORS;
-      const dir = mkdtempSync(join(tmpdir(), 'smime-dirsec-cli-'));
-      try {
-        const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/smime-admin.js'), 'sync-directory'], {
-          cwd: REPO_ROOT,
-          encoding: 'utf8',
-          timeout: TEST_TIMEOUT_MS,
-          env: {
-            PATH: process.env.PATH!,
-            HOME: process.env.HOME ?? '/tmp',
-            SMIME_DATA_DIR: dir,
-            SMIME_JWT_SECRET: TEST_JWT_SECRET,
-            SMIME_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
-            DATABASE_URL: w.url!,
-            SMIME_TRUST_ANCHORS: w.slapd.caFile,
-            ...env,
-          },
+    test(
+      'a failed sync (wrong bind password): directory.sync_failed with the code, no password anywhere',
+      { timeout: TEST_TIMEOUT_MS },
+      async () => {
+        const before = (await directoryEntries(w)).length;
+        const srv = await w.another({
+          LDAP_BIND_PASSWORD: `wrong-${SYNC_PASSWORD}`,
+          ldapBindPassword: `wrong-${SYNC_PASSWORD}`,
         });
-        assert.equal(r.status, 0, r.stderr + r.stdout);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-      const entries = await directoryEntries(w);
-      assert.equal(entries.length, before + 1);
-      assert.equal(entries.at(-1)!.actor, 'admin:cli');
-    });
+        const r = await new Client(srv.url, TEST_ADMIN_TOKEN).request('POST', '/api/v1/admin/directory/sync', {
+          json: { full: true },
+        });
+        assert.equal(r.status, 502, r.text);
+        const entries = await directoryEntries(w);
+        assert.equal(entries.length, before + 1);
+        const e = entries.at(-1)!;
+        assert.equal(e.action, 'directory.sync_failed');
+        assert.equal(e.actor, 'admin:api');
+        assert.equal((e.details as Record<string, unknown>).code, 'DIRECTORY_BIND_FAILED');
+        const all = JSON.stringify(await listAudit(w.db, { limit: 1000 }));
+        assert.ok(!all.includes(SYNC_PASSWORD), 'no bind password in the audit log');
+      },
+    );
+
+    test(
+      'a sync by smime-admin: actor admin:cli',
+      {
+        timeout: TEST_TIMEOUT_MS,
+        skip: target.name !== 'postgres' && 'the CLI needs a database it can open beside the server: PostgreSQL',
+      },
+      async () => {
+        const before = (await directoryEntries(w)).length;
+        const env = ldapEnv(w.slapd);
+        delete env.SMIME_DIRECTORY_TRUST_ANCHORS;
+        const dir = mkdtempSync(join(tmpdir(), 'smime-dirsec-cli-'));
+        try {
+          const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/smime-admin.js'), 'sync-directory'], {
+            cwd: REPO_ROOT,
+            encoding: 'utf8',
+            timeout: TEST_TIMEOUT_MS,
+            env: {
+              PATH: process.env.PATH!,
+              HOME: process.env.HOME ?? '/tmp',
+              SMIME_DATA_DIR: dir,
+              SMIME_JWT_SECRET: TEST_JWT_SECRET,
+              SMIME_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+              DATABASE_URL: w.url!,
+              SMIME_TRUST_ANCHORS: w.slapd.caFile,
+              ...env,
+            },
+          });
+          assert.equal(r.status, 0, r.stderr + r.stdout);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+        const entries = await directoryEntries(w);
+        assert.equal(entries.length, before + 1);
+        assert.equal(entries.at(-1)!.actor, 'admin:cli');
+      },
+    );
 
     test('the audit chain still verifies', { timeout: TEST_TIMEOUT_MS }, async () => {
       const v = await verifyAudit(w.db);

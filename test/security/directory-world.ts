@@ -41,19 +41,32 @@ export function directorySettings(slapd: Slapd): Partial<Config> {
   const env = ldapEnv(slapd);
   delete env.SMIME_DIRECTORY_TRUST_ANCHORS;
   const c = loadConfig({ SMIME_DATA_DIR: 'test-output/data', ...env });
-  return Object.fromEntries(Object.entries(c).filter(([k]) => k.startsWith('LDAP_') || k.startsWith('SMIME_DIRECTORY_') || k === 'ldapBindPassword'));
+  return Object.fromEntries(
+    Object.entries(c).filter(
+      ([k]) => k.startsWith('LDAP_') || k.startsWith('SMIME_DIRECTORY_') || k === 'ldapBindPassword',
+    ),
+  );
 }
 
 /**
  * slapd with `people`, a fresh database of `target`, and a server whose directory trust anchors are `anchors` (a PEM
  * file; by default the LDAP test CA that issued the organisation's certificates), plus `extra` settings.
  */
-export async function startDirectoryWorld(target: DbTarget, people: Person[], extra: Partial<Config> & Record<string, unknown> = {}): Promise<DirectoryWorld> {
+export async function startDirectoryWorld(
+  target: DbTarget,
+  people: Person[],
+  extra: Partial<Config> & Record<string, unknown> = {},
+): Promise<DirectoryWorld> {
   const slapd = await startSlapd({ people });
   const { db, drop, url } = await target.open();
   const servers: TestServer[] = [];
   const settings = (more: Partial<Config> & Record<string, unknown>) =>
-    ({ ...directorySettings(slapd), SMIME_DIRECTORY_TRUST_ANCHORS: slapd.caFile, ...extra, ...more }) as Partial<Config>;
+    ({
+      ...directorySettings(slapd),
+      SMIME_DIRECTORY_TRUST_ANCHORS: slapd.caFile,
+      ...extra,
+      ...more,
+    }) as Partial<Config>;
   try {
     const srv = await startServer(db, settings({}));
     servers.push(srv);
@@ -110,7 +123,9 @@ export function sendEncrypted(sender: Client, to: string) {
  */
 export function recipientsOf(message: string): string[] {
   const body = message.slice(message.indexOf('\r\n\r\n') + 4);
-  return inspectEnvelope(new Uint8Array(Buffer.from(body, 'base64'))).recipients.map((r) => `${r.issuer}/${r.serialNumber}`);
+  return inspectEnvelope(new Uint8Array(Buffer.from(body, 'base64'))).recipients.map(
+    (r) => `${r.issuer}/${r.serialNumber}`,
+  );
 }
 
 /** The same "issuer/serial" of a DER certificate. */

@@ -32,8 +32,12 @@ for (const target of await databaseTargets()) {
       srv = await startServer(opened.db);
       alice = await placeKey(srv, ALICE, 'Alice.p12', PASS);
       // A second key of hers (an EC one, under an alias), so there is something left to delete it with.
-      await adminClient(srv).request('POST', `/api/v1/admin/users/${ALICE}/aliases`, { json: { alias: 'alice-ec@example.com' } });
-      const imported = await alice.request('POST', '/api/v1/keys', { json: { p12: b64(corpusP12('Alice-ec.p12')), password: 'nss', passphrase: PASS } });
+      await adminClient(srv).request('POST', `/api/v1/admin/users/${ALICE}/aliases`, {
+        json: { alias: 'alice-ec@example.com' },
+      });
+      const imported = await alice.request('POST', '/api/v1/keys', {
+        json: { p12: b64(corpusP12('Alice-ec.p12')), password: 'nss', passphrase: PASS },
+      });
       assert.equal(imported.status, 201, imported.text);
       keys = (await alice.request('GET', '/api/v1/keys')).body.keys;
       assert.equal(keys.length, 2);
@@ -45,11 +49,18 @@ for (const target of await databaseTargets()) {
       ),
     );
 
-    const del = (k: { id: string; fingerprintSha256: string }, opts: { confirm?: boolean; json?: unknown; headers?: Record<string, string> } = {}) =>
-      alice.request('DELETE', `/api/v1/keys/${k.id}${opts.confirm === false ? '' : `?confirm=${k.fingerprintSha256}`}`, {
-        ...(opts.json !== undefined ? { json: opts.json } : {}),
-        headers: opts.headers ?? {},
-      });
+    const del = (
+      k: { id: string; fingerprintSha256: string },
+      opts: { confirm?: boolean; json?: unknown; headers?: Record<string, string> } = {},
+    ) =>
+      alice.request(
+        'DELETE',
+        `/api/v1/keys/${k.id}${opts.confirm === false ? '' : `?confirm=${k.fingerprintSha256}`}`,
+        {
+          ...(opts.json !== undefined ? { json: opts.json } : {}),
+          headers: opts.headers ?? {},
+        },
+      );
 
     test('a refusal never gives away the fingerprint it asks for', async () => {
       const r = await del(keys[0]!, { confirm: false });

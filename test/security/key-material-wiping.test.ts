@@ -58,14 +58,25 @@ describe('key material wiping in the vault', () => {
     const out = open(key, iv, ciphertext, aad);
     assert.deepEqual(out, secret);
     assert.ok(produced.length > 0, 'the decipher was observed');
-    assert.ok(produced.some((b) => b.length > 0), 'it produced plaintext');
-    for (const b of produced) assert.ok(b.every((x) => x === 0), 'an intermediate piece still holds key material');
+    assert.ok(
+      produced.some((b) => b.length > 0),
+      'it produced plaintext',
+    );
+    for (const b of produced)
+      assert.ok(
+        b.every((x) => x === 0),
+        'an intermediate piece still holds key material',
+      );
 
     produced.length = 0;
     const tampered = Buffer.from(ciphertext);
     tampered[tampered.length - 1]! ^= 1;
     assert.throws(() => open(key, iv, tampered, aad), { name: 'UnwrapError' });
-    for (const b of produced) assert.ok(b.every((x) => x === 0), 'unauthenticated plaintext was left in memory');
+    for (const b of produced)
+      assert.ok(
+        b.every((x) => x === 0),
+        'unauthenticated plaintext was left in memory',
+      );
     out.fill(0);
   });
 });

@@ -31,7 +31,9 @@ for (const target of await databaseTargets()) {
       drop = opened.drop;
       srv = await startServer(opened.db);
       // IT places Bob's key; Bob has not taken it over yet.
-      const placed = await adminClient(srv).request('POST', `/api/v1/admin/users/${BOB}/keys`, { json: { p12: b64(corpusP12('Bob.p12')), password: 'nss' } });
+      const placed = await adminClient(srv).request('POST', `/api/v1/admin/users/${BOB}/keys`, {
+        json: { p12: b64(corpusP12('Bob.p12')), password: 'nss' },
+      });
       assert.equal(placed.status, 201, placed.text);
       bob = new Client(srv.url, await srv.token(BOB));
     });
@@ -45,10 +47,14 @@ for (const target of await databaseTargets()) {
     // The attacker's key: one whose certificate names an address of Bob's (here Eve's key, her address made an
     // alias of Bob's, standing for any certificate the attacker got for one of Bob's addresses).
     const planted = () =>
-      bob.request('POST', '/api/v1/keys', { json: { p12: b64(corpusP12('Eve.p12')), password: 'nss', passphrase: 'attacker chosen passphrase' } });
+      bob.request('POST', '/api/v1/keys', {
+        json: { p12: b64(corpusP12('Eve.p12')), password: 'nss', passphrase: 'attacker chosen passphrase' },
+      });
 
     test('with only an IT-placed key, a token-only import is refused and changes nothing', async () => {
-      const alias = await adminClient(srv).request('POST', `/api/v1/admin/users/${BOB}/aliases`, { json: { alias: 'eve@example.net' } });
+      const alias = await adminClient(srv).request('POST', `/api/v1/admin/users/${BOB}/aliases`, {
+        json: { alias: 'eve@example.net' },
+      });
       assert.equal(alias.status, 201, alias.text);
       const before = (await bob.request('GET', '/api/v1/keys')).body.keys;
       const r = await planted();
@@ -56,7 +62,9 @@ for (const target of await databaseTargets()) {
       assert.equal(r.body.error.code, 'PASSPHRASE_CHANGE_REQUIRED');
       assert.deepEqual((await bob.request('GET', '/api/v1/keys')).body.keys, before);
       // Bob can still take over his key with the passphrase IT gave him.
-      const ch = await bob.request('POST', '/api/v1/session/passphrase', { json: { currentPassphrase: 'nss', newPassphrase: 'bob chose this one' } });
+      const ch = await bob.request('POST', '/api/v1/session/passphrase', {
+        json: { currentPassphrase: 'nss', newPassphrase: 'bob chose this one' },
+      });
       assert.equal(ch.status, 200, ch.text);
     });
 
@@ -64,7 +72,9 @@ for (const target of await databaseTargets()) {
       const wrong = await planted();
       assert.equal(wrong.status, 403, wrong.text);
       assert.equal(wrong.body.error.code, 'WRONG_PASSPHRASE');
-      const right = await bob.request('POST', '/api/v1/keys', { json: { p12: b64(corpusP12('Eve.p12')), password: 'nss', passphrase: 'bob chose this one' } });
+      const right = await bob.request('POST', '/api/v1/keys', {
+        json: { p12: b64(corpusP12('Eve.p12')), password: 'nss', passphrase: 'bob chose this one' },
+      });
       assert.equal(right.status, 201, right.text);
     });
   });

@@ -23,22 +23,37 @@ import { CONTENT, INTERMEDIATE, PKI_DIR, PKI_NOW, ROOT, cert, key, message } fro
 import { assembleSignedData, buildSignedData, type SignedDataSpec } from '../fixtures/pki/signed-data-builder.ts';
 import { Client } from '../helpers/app.ts';
 import { databaseTargets } from '../helpers/db.ts';
-import { CORPUS_CA, decodeContent, multipartSigned, pkcs7Mime, read, thunderbird , startServerTrusting } from './world.ts';
+import {
+  CORPUS_CA,
+  decodeContent,
+  multipartSigned,
+  pkcs7Mime,
+  read,
+  thunderbird,
+  startServerTrusting,
+} from './world.ts';
 import { corpusUnavailable } from '../helpers/unavailable.ts';
 
-const OTHER = new Uint8Array(Buffer.from('Content-Type: text/plain; charset=us-ascii\r\n\r\nPay 1000 EUR to the attacker.\r\n', 'latin1'));
+const OTHER = new Uint8Array(
+  Buffer.from('Content-Type: text/plain; charset=us-ascii\r\n\r\nPay 1000 EUR to the attacker.\r\n', 'latin1'),
+);
 const SIGNER = 'signer@pki.test';
 const OID_AUTH_DATA = '1.2.840.113549.1.9.16.1.2';
 const OID_TST_INFO = '1.2.840.113549.1.9.16.1.4';
 const options = { trustAnchors: [ROOT], now: PKI_NOW, fromAddresses: [SIGNER] };
 const NO_CORPUS = corpusUnavailable("the cases with Thunderbird's mismatch-econtent messages");
-const CORPUS = ['SHA1', 'SHA256', 'SHA384', 'SHA512'].map((d) => `mailnews-test-data-smime/alice.dsig.${d}.multipart.mismatch-econtent.eml`);
+const CORPUS = ['SHA1', 'SHA256', 'SHA384', 'SHA512'].map(
+  (d) => `mailnews-test-data-smime/alice.dsig.${d}.multipart.mismatch-econtent.eml`,
+);
 
 function partsOf(cms: Uint8Array): { certificates: Uint8Array[]; signerInfos: Uint8Array[] } {
   const info = sequence(readOne(cms, 'ContentInfo'), 'ContentInfo');
   const sd = sequence(explicit(info[1], 0, 'content'), 'SignedData');
   const certsNode = sd.find((n) => n.cls === 2 && n.tag === 0);
-  return { certificates: certsNode ? children(certsNode).map(encoding) : [], signerInfos: setOf(sd[sd.length - 1], 'signerInfos').map(encoding) };
+  return {
+    certificates: certsNode ? children(certsNode).map(encoding) : [],
+    signerInfos: setOf(sd[sd.length - 1], 'signerInfos').map(encoding),
+  };
 }
 
 const base: SignedDataSpec = {
@@ -53,12 +68,37 @@ function variants(): [string, Uint8Array, Uint8Array | undefined, string][] {
   const detached = partsOf(message('signer-sha256.p7s'));
   const opaque = partsOf(message('signer-opaque.p7m'));
   return [
-    ['detached p7s carrying other text as eContent', assembleSignedData({ eContent: OTHER, ...detached }), CONTENT, 'message-digest'],
+    [
+      'detached p7s carrying other text as eContent',
+      assembleSignedData({ eContent: OTHER, ...detached }),
+      CONTENT,
+      'message-digest',
+    ],
     // Even the signed text itself: detached means no eContent (RFC 5652 section 5.2), so nothing is ambiguous.
-    ['detached p7s carrying the signed text itself as eContent', assembleSignedData({ eContent: CONTENT, ...detached }), CONTENT, 'message-digest'],
-    ['opaque: eContentType changed, the contentType attribute kept', assembleSignedData({ eContent: CONTENT, eContentType: OID_TST_INFO, ...opaque }), undefined, 'content-type'],
-    ['opaque: signed contentType attribute differs from eContentType', buildSignedData({ ...base, signers: [{ ...base.signers[0]!, contentTypeAttr: OID_AUTH_DATA }] }), undefined, 'content-type'],
-    ['opaque: content of another type signed without attributes', buildSignedData({ ...base, eContentType: OID_TST_INFO, signers: [{ ...base.signers[0]!, attributes: 'none' }] }), undefined, 'structure'],
+    [
+      'detached p7s carrying the signed text itself as eContent',
+      assembleSignedData({ eContent: CONTENT, ...detached }),
+      CONTENT,
+      'message-digest',
+    ],
+    [
+      'opaque: eContentType changed, the contentType attribute kept',
+      assembleSignedData({ eContent: CONTENT, eContentType: OID_TST_INFO, ...opaque }),
+      undefined,
+      'content-type',
+    ],
+    [
+      'opaque: signed contentType attribute differs from eContentType',
+      buildSignedData({ ...base, signers: [{ ...base.signers[0]!, contentTypeAttr: OID_AUTH_DATA }] }),
+      undefined,
+      'content-type',
+    ],
+    [
+      'opaque: content of another type signed without attributes',
+      buildSignedData({ ...base, eContentType: OID_TST_INFO, signers: [{ ...base.signers[0]!, attributes: 'none' }] }),
+      undefined,
+      'structure',
+    ],
   ];
 }
 
@@ -70,19 +110,30 @@ describe('engine: eContent and its type must match what is signed and shown', ()
       const sig = r.signatures[0]!;
       assert.ok(['invalid-signature', 'malformed'].includes(sig.status), `${name}: ${sig.status}`);
       assert.equal(sig.checks.find((c) => c.name === check)?.outcome, 'fail', JSON.stringify(sig.checks));
-      if (content !== undefined) assert.equal(r.content, undefined, 'a detached verification never hands back the eContent');
+      if (content !== undefined)
+        assert.equal(r.content, undefined, 'a detached verification never hands back the eContent');
     });
   }
 
-  test('corpus: each mismatch-econtent message is refused by the engine, the hidden eContent differs from the part', { skip: NO_CORPUS }, async () => {
-    for (const file of CORPUS) {
-      const entity = parseEntity(new Uint8Array(thunderbird(file)));
-      const cms = decodeBody(entity.children[1]!);
-      const r = await verifySignedData(cms, entity.children[0]!.raw, { trustAnchors: [], now: new Date('2026-11-22T00:00:00Z') });
-      assert.equal(r.signatures[0]!.status, 'invalid-signature', file);
-      assert.match(r.signatures[0]!.checks.find((c) => c.name === 'message-digest')!.detail ?? '', /carries its own content/);
-    }
-  });
+  test(
+    'corpus: each mismatch-econtent message is refused by the engine, the hidden eContent differs from the part',
+    { skip: NO_CORPUS },
+    async () => {
+      for (const file of CORPUS) {
+        const entity = parseEntity(new Uint8Array(thunderbird(file)));
+        const cms = decodeBody(entity.children[1]!);
+        const r = await verifySignedData(cms, entity.children[0]!.raw, {
+          trustAnchors: [],
+          now: new Date('2026-11-22T00:00:00Z'),
+        });
+        assert.equal(r.signatures[0]!.status, 'invalid-signature', file);
+        assert.match(
+          r.signatures[0]!.checks.find((c) => c.name === 'message-digest')!.detail ?? '',
+          /carries its own content/,
+        );
+      }
+    },
+  );
 });
 
 for (const target of await databaseTargets()) {
@@ -104,7 +155,10 @@ for (const target of await databaseTargets()) {
       for (const [name, cms, content] of variants()) {
         const r = await read(reader, content ? multipartSigned(SIGNER, content, cms) : pkcs7Mime(SIGNER, cms));
         assert.equal(r.status, 200, `${name}: ${r.text}`);
-        assert.ok(['invalid-signature', 'malformed'].includes(r.body.layers[0].status), `${name}: ${r.body.layers[0].status}`);
+        assert.ok(
+          ['invalid-signature', 'malformed'].includes(r.body.layers[0].status),
+          `${name}: ${r.body.layers[0].status}`,
+        );
         assert.equal(r.body.signed, true, 'reported as a signed layer, with its failure');
         if (content) {
           assert.equal(decodeContent(r.body), Buffer.from(content).toString('latin1'), name);
@@ -113,17 +167,25 @@ for (const target of await databaseTargets()) {
       }
     });
 
-    test("corpus: Thunderbird's four mismatch-econtent messages are invalid-signature and show the MIME part", { skip: NO_CORPUS }, async () => {
-      for (const file of CORPUS) {
-        const raw = thunderbird(file);
-        const r = await read(reader, raw);
-        assert.equal(r.status, 200, r.text);
-        assert.equal(r.body.layers.length, 1, file);
-        assert.equal(r.body.layers[0].status, 'invalid-signature', file);
-        const part = parseEntity(new Uint8Array(raw)).children[0]!.raw;
-        assert.equal(decodeContent(r.body), Buffer.from(part).toString('latin1'), `${file}: the MIME part is what is shown`);
-        assert.deepEqual(r.body.harvested, [], `${file}: nothing harvested from a failed signature`);
-      }
-    });
+    test(
+      "corpus: Thunderbird's four mismatch-econtent messages are invalid-signature and show the MIME part",
+      { skip: NO_CORPUS },
+      async () => {
+        for (const file of CORPUS) {
+          const raw = thunderbird(file);
+          const r = await read(reader, raw);
+          assert.equal(r.status, 200, r.text);
+          assert.equal(r.body.layers.length, 1, file);
+          assert.equal(r.body.layers[0].status, 'invalid-signature', file);
+          const part = parseEntity(new Uint8Array(raw)).children[0]!.raw;
+          assert.equal(
+            decodeContent(r.body),
+            Buffer.from(part).toString('latin1'),
+            `${file}: the MIME part is what is shown`,
+          );
+          assert.deepEqual(r.body.harvested, [], `${file}: nothing harvested from a failed signature`);
+        }
+      },
+    );
   });
 }

@@ -30,9 +30,17 @@ const [pglite] = await databaseTargets();
 /** A .p12 asking for nearly the most key-derivation work the server allows (5 x 550,000 iterations, legacy PBE). */
 function expensiveP12(dir: string): Buffer {
   const pem = join(dir, 'alice.pem');
-  execFileSync('openssl', ['pkcs12', '-in', `${FIXTURES}corpus/Alice.p12`, '-nodes', '-passin', 'pass:nss', '-out', pem], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    ['pkcs12', '-in', `${FIXTURES}corpus/Alice.p12`, '-nodes', '-passin', 'pass:nss', '-out', pem],
+    { stdio: 'ignore' },
+  );
   const out = join(dir, 'slow.p12');
-  execFileSync('openssl', ['pkcs12', '-export', '-legacy', '-in', pem, '-iter', '550000', '-passout', 'pass:slow', '-out', out], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    ['pkcs12', '-export', '-legacy', '-in', pem, '-iter', '550000', '-passout', 'pass:slow', '-out', out],
+    { stdio: 'ignore' },
+  );
   return readFileSync(out);
 }
 
@@ -58,19 +66,26 @@ describe('PKCS#12 import flood', { timeout: 300_000 }, () => {
   );
 
   const importAs = async (email: string, body: unknown) =>
-    new Client(srv.url, await srv.token(email)).request('POST', '/api/v1/keys', typeof body === 'string' ? { body, headers: { 'content-type': 'application/json' } } : { json: body });
+    new Client(srv.url, await srv.token(email)).request(
+      'POST',
+      '/api/v1/keys',
+      typeof body === 'string' ? { body, headers: { 'content-type': 'application/json' } } : { json: body },
+    );
 
   test('six expensive imports at once: one worker, one waiting, the rest 503 SERVER_BUSY; /healthz answers meanwhile', async () => {
     const answers: { status: number; code?: string; retryAfter: string | null }[] = [];
     const all = Array.from({ length: 6 }, (_, i) =>
-      importAs(`flood${i}@example.org`, { p12: b64(slow), password: 'slow', passphrase: 'a passphrase of mine' }).then((r) =>
-        answers.push({ status: r.status, code: r.body?.error?.code, retryAfter: r.headers.get('retry-after') }),
+      importAs(`flood${i}@example.org`, { p12: b64(slow), password: 'slow', passphrase: 'a passphrase of mine' }).then(
+        (r) => answers.push({ status: r.status, code: r.body?.error?.code, retryAfter: r.headers.get('retry-after') }),
       ),
     );
     // Asked after the imports started: answered while at least one derivation still runs.
     const health = await fetch(`${srv.url}/healthz`);
     assert.equal(health.status, 200);
-    assert.ok(answers.filter((a) => a.status !== 503).length < 2, 'the health check was answered before the work finished');
+    assert.ok(
+      answers.filter((a) => a.status !== 503).length < 2,
+      'the health check was answered before the work finished',
+    );
     await Promise.all(all);
     const busy = answers.filter((a) => a.code === 'SERVER_BUSY');
     assert.ok(busy.length >= 4, `at least four refused at once: ${JSON.stringify(answers)}`);
@@ -82,13 +97,20 @@ describe('PKCS#12 import flood', { timeout: 300_000 }, () => {
     // matching the first certificate), not on a limit that would have spared the derivations.
     const worked = answers.filter((a) => a.status !== 503);
     assert.ok(worked.length >= 1);
-    assert.ok(worked.every((a) => a.status >= 400 && a.status < 500 && a.code !== 'P12_TOO_LARGE'), JSON.stringify(worked));
+    assert.ok(
+      worked.every((a) => a.status >= 400 && a.status < 500 && a.code !== 'P12_TOO_LARGE'),
+      JSON.stringify(worked),
+    );
   });
 
   test('past the per-user import limit: 429 RATE_LIMITED before the file is read', async () => {
     const email = 'eager@example.org';
     for (let i = 0; i < 3; i++) {
-      const r = await importAs(email, { p12: b64(Buffer.from('not a p12')), password: 'x', passphrase: 'a passphrase of mine' });
+      const r = await importAs(email, {
+        p12: b64(Buffer.from('not a p12')),
+        password: 'x',
+        passphrase: 'a passphrase of mine',
+      });
       assert.notEqual(r.status, 429, `attempt ${i + 1} is within the limit`);
     }
     const r = await importAs(email, 'this is not even JSON');

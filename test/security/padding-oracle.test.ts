@@ -20,7 +20,12 @@
 import assert from 'node:assert/strict';
 import { constants, createPrivateKey, createPublicKey, publicEncrypt, type KeyObject } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { decryptEnvelope, encryptEnvelope, FAILED_DETAIL, type DecryptionKey } from '../../backend/src/smime/cms/enveloped/index.ts';
+import {
+  decryptEnvelope,
+  encryptEnvelope,
+  FAILED_DETAIL,
+  type DecryptionKey,
+} from '../../backend/src/smime/cms/enveloped/index.ts';
 import { parseEnvelope } from '../../backend/src/smime/cms/enveloped/read.ts';
 import { parsePkcs12 } from '../../backend/src/smime/pkcs12/pkcs12.ts';
 import type { Database } from '../../backend/src/store/db.ts';
@@ -56,7 +61,10 @@ function craftedCiphertexts(publicKey: KeyObject, keyLength: number): [kind: str
     ['zero separator right after the block type', em((b) => ((b[0] = 0), (b[1] = 2), (b[2] = 0)))],
     ['well-formed padding, key 8 bytes too short', em((b) => ((b[0] = 0), (b[1] = 2), (b[k - keyLength + 7] = 0)))],
     ['well-formed padding, key 8 bytes too long', em((b) => ((b[0] = 0), (b[1] = 2), (b[k - keyLength - 9] = 0)))],
-    ['well-formed padding, a random key of the right length', em((b) => ((b[0] = 0), (b[1] = 2), (b[k - keyLength - 1] = 0)))],
+    [
+      'well-formed padding, a random key of the right length',
+      em((b) => ((b[0] = 0), (b[1] = 2), (b[k - keyLength - 1] = 0))),
+    ],
     ['all-zero ciphertext', new Uint8Array(k)],
     ['ciphertext n - 1', largest],
   ];
@@ -79,7 +87,10 @@ function splitMessage(raw: Buffer): { headers: string; der: Uint8Array } {
   const text = raw.toString('latin1');
   const sep = text.includes('\r\n\r\n') ? '\r\n\r\n' : '\n\n';
   const at = text.indexOf(sep);
-  return { headers: text.slice(0, at + sep.length), der: new Uint8Array(Buffer.from(text.slice(at + sep.length), 'base64')) };
+  return {
+    headers: text.slice(0, at + sep.length),
+    der: new Uint8Array(Buffer.from(text.slice(at + sep.length), 'base64')),
+  };
 }
 function joinMessage(headers: string, der: Uint8Array): Buffer {
   const eol = headers.endsWith('\r\n\r\n') ? '\r\n' : '\n';
@@ -89,9 +100,16 @@ function joinMessage(headers: string, der: Uint8Array): Buffer {
 let bobKey: DecryptionKey;
 let aliceKey: DecryptionKey;
 before(async () => {
-  for (const [name, set] of [['Bob', (k: DecryptionKey) => (bobKey = k)], ['Alice', (k: DecryptionKey) => (aliceKey = k)]] as const) {
+  for (const [name, set] of [
+    ['Bob', (k: DecryptionKey) => (bobKey = k)],
+    ['Alice', (k: DecryptionKey) => (aliceKey = k)],
+  ] as const) {
     const p = await parsePkcs12(corpusP12(`${name}.p12`), 'nss');
-    set({ keyId: name, certificate: p.certificate, privateKey: createPrivateKey({ key: Buffer.from(p.privateKey), format: 'der', type: 'pkcs8' }) });
+    set({
+      keyId: name,
+      certificate: p.certificate,
+      privateKey: createPrivateKey({ key: Buffer.from(p.privateKey), format: 'der', type: 'pkcs8' }),
+    });
   }
 });
 
@@ -101,12 +119,20 @@ describe('engine: every PKCS#1 v1.5 failure kind ends exactly like a wrong key',
   async function outcomes(der: Uint8Array, keyLength: number) {
     const wrongKey = await decryptEnvelope(der, [{ ...bobKey, privateKey: aliceKey.privateKey }]);
     assert.equal(wrongKey.status, 'failed');
-    const reference = { status: wrongKey.status, detail: 'detail' in wrongKey ? wrongKey.detail : '', recipients: JSON.stringify(wrongKey.info?.recipients) };
+    const reference = {
+      status: wrongKey.status,
+      detail: 'detail' in wrongKey ? wrongKey.detail : '',
+      recipients: JSON.stringify(wrongKey.info?.recipients),
+    };
     assert.equal(reference.detail, FAILED_DETAIL);
     for (const [kind, ciphertext] of craftedCiphertexts(publicOf(bobKey), keyLength)) {
       const out = await decryptEnvelope(withEncryptedKey(der, ciphertext), [bobKey]);
       assert.deepEqual(
-        { status: out.status, detail: 'detail' in out ? out.detail : '', recipients: JSON.stringify(out.info?.recipients) },
+        {
+          status: out.status,
+          detail: 'detail' in out ? out.detail : '',
+          recipients: JSON.stringify(out.info?.recipients),
+        },
         reference,
         kind,
       );
@@ -120,18 +146,29 @@ describe('engine: every PKCS#1 v1.5 failure kind ends exactly like a wrong key',
   });
 
   test('AES-256-GCM content (our own AuthEnvelopedData to Bob)', async () => {
-    const der = await encryptEnvelope(Buffer.from('Content-Type: text/plain\r\n\r\ngcm secret\r\n'), [{ certificate: bobKey.certificate, keyTransport: 'rsa-pkcs1' }], { cipher: 'aes-256-gcm' });
+    const der = await encryptEnvelope(
+      Buffer.from('Content-Type: text/plain\r\n\r\ngcm secret\r\n'),
+      [{ certificate: bobKey.certificate, keyTransport: 'rsa-pkcs1' }],
+      { cipher: 'aes-256-gcm' },
+    );
     await outcomes(der, 32);
   });
 
   test('AES-256-CBC content (our own EnvelopedData to Bob)', async () => {
-    const der = await encryptEnvelope(Buffer.from('Content-Type: text/plain\r\n\r\ncbc secret\r\n'), [{ certificate: bobKey.certificate, keyTransport: 'rsa-pkcs1' }], { cipher: 'aes-256-cbc' });
+    const der = await encryptEnvelope(
+      Buffer.from('Content-Type: text/plain\r\n\r\ncbc secret\r\n'),
+      [{ certificate: bobKey.certificate, keyTransport: 'rsa-pkcs1' }],
+      { cipher: 'aes-256-cbc' },
+    );
     // CBC with a synthetic key "decrypts" to noise with valid padding about once in 256 tries, exactly as a random
     // wrong key does: the two are the same distribution, and then the outcome is garbage, never the plaintext. The
     // fresh message makes the draw random, so here only that the secret never comes out is asserted for every kind.
     for (const [kind, ciphertext] of craftedCiphertexts(publicOf(bobKey), 32)) {
       const out = await decryptEnvelope(withEncryptedKey(der, ciphertext), [bobKey]);
-      assert.ok(out.status === 'failed' || (out.status === 'decrypted' && !Buffer.from(out.content).includes('cbc secret')), kind);
+      assert.ok(
+        out.status === 'failed' || (out.status === 'decrypted' && !Buffer.from(out.content).includes('cbc secret')),
+        kind,
+      );
       if (out.status === 'failed') assert.equal(out.detail, FAILED_DETAIL, kind);
     }
   });
@@ -178,7 +215,8 @@ for (const target of await databaseTargets()) {
       assert.equal(reference.status, 200);
       assert.equal(reference.layers[0].status, 'failed');
       assert.equal(reference.layers[0].detail, FAILED_DETAIL);
-      for (const a of answers.slice(1)) assert.deepEqual(shape(a), reference, `${a.kind} differs from ${answers[0]!.kind}`);
+      for (const a of answers.slice(1))
+        assert.deepEqual(shape(a), reference, `${a.kind} differs from ${answers[0]!.kind}`);
     }
 
     test("NSS's AES-128-CBC message to Bob", { skip: NO_CORPUS }, async () => {
@@ -186,7 +224,11 @@ for (const target of await databaseTargets()) {
     });
 
     test('an AES-256-GCM AuthEnvelopedData to Bob', async () => {
-      const der = await encryptEnvelope(Buffer.from('Content-Type: text/plain\r\n\r\nfor Bob only\r\n'), [{ certificate: bobKey.certificate }], { cipher: 'aes-256-gcm' });
+      const der = await encryptEnvelope(
+        Buffer.from('Content-Type: text/plain\r\n\r\nfor Bob only\r\n'),
+        [{ certificate: bobKey.certificate }],
+        { cipher: 'aes-256-gcm' },
+      );
       const headers =
         'From: alice@example.com\r\nTo: bob@example.com\r\nSubject: gcm\r\nMIME-Version: 1.0\r\n' +
         'Content-Type: application/pkcs7-mime; smime-type=authEnveloped-data; name=smime.p7m\r\nContent-Transfer-Encoding: base64\r\n\r\n';

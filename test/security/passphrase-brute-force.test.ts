@@ -39,7 +39,11 @@ for (const target of await databaseTargets()) {
     let bob: Client;
     let pendingId: string;
 
-    const config = { SMIME_THROTTLE_FREE_ATTEMPTS: FREE, SMIME_THROTTLE_BASE_DELAY_S: BASE, SMIME_THROTTLE_MAX_DELAY_S: MAX };
+    const config = {
+      SMIME_THROTTLE_FREE_ATTEMPTS: FREE,
+      SMIME_THROTTLE_BASE_DELAY_S: BASE,
+      SMIME_THROTTLE_MAX_DELAY_S: MAX,
+    };
     const state = async (email = EVE) =>
       (
         await db.query<{ failures: number; wait: number }>(
@@ -50,15 +54,34 @@ for (const target of await databaseTargets()) {
       )[0] ?? { failures: 0, wait: 0 };
     /** Move the clock: the current block ends now (the tests never sleep through a delay). */
     const expireBlock = () =>
-      db.query('UPDATE passphrase_throttle SET blocked_until = now() WHERE user_id = (SELECT id FROM users WHERE email = $1)', [EVE]);
-    const unlock = (c: Client, passphrase: string) => c.request('POST', '/api/v1/session/unlock', { json: { passphrase } });
+      db.query(
+        'UPDATE passphrase_throttle SET blocked_until = now() WHERE user_id = (SELECT id FROM users WHERE email = $1)',
+        [EVE],
+      );
+    const unlock = (c: Client, passphrase: string) =>
+      c.request('POST', '/api/v1/session/unlock', { json: { passphrase } });
 
     /** Every route that checks a passphrase, as a guess. */
     const guesses: [string, (c: Client, p: string) => ReturnType<Client['request']>][] = [
       ['unlock', (c, p) => unlock(c, p)],
-      ['passphrase change', (c, p) => c.request('POST', '/api/v1/session/passphrase', { json: { currentPassphrase: p, newPassphrase: 'attacker chosen 12345' } })],
-      ['import', (c, p) => c.request('POST', '/api/v1/keys', { json: { p12: b64(corpusP12('Eve.p12')), password: 'nss', passphrase: p } })],
-      ['adopt', (c, p) => c.request('POST', `/api/v1/keys/${pendingId}/adopt`, { json: { keyPassword: 'nss', passphrase: p } })],
+      [
+        'passphrase change',
+        (c, p) =>
+          c.request('POST', '/api/v1/session/passphrase', {
+            json: { currentPassphrase: p, newPassphrase: 'attacker chosen 12345' },
+          }),
+      ],
+      [
+        'import',
+        (c, p) =>
+          c.request('POST', '/api/v1/keys', {
+            json: { p12: b64(corpusP12('Eve.p12')), password: 'nss', passphrase: p },
+          }),
+      ],
+      [
+        'adopt',
+        (c, p) => c.request('POST', `/api/v1/keys/${pendingId}/adopt`, { json: { keyPassword: 'nss', passphrase: p } }),
+      ],
     ];
 
     function assertThrottled(r: { status: number; body: any; headers: Headers }, name: string) {
@@ -74,7 +97,9 @@ for (const target of await databaseTargets()) {
       srv = await startServer(db, config);
       eve = await placeKey(srv, EVE, 'Eve.p12', PASS);
       // A second key IT placed for Eve, still pending: the adopt route checks passphrases too.
-      const r = await adminClient(srv).request('POST', `/api/v1/admin/users/${EVE}/keys`, { json: { p12: b64(corpusP12('Alice-ec.p12')), password: 'nss', force: true } });
+      const r = await adminClient(srv).request('POST', `/api/v1/admin/users/${EVE}/keys`, {
+        json: { p12: b64(corpusP12('Alice-ec.p12')), password: 'nss', force: true },
+      });
       assert.equal(r.status, 201, r.text);
       pendingId = r.body.key.id;
       bob = await placeKey(srv, BOB, 'Bob.p12', 'bob own passphrase 22');
@@ -133,7 +158,9 @@ for (const target of await databaseTargets()) {
       }
       const expected = [BASE * 2, BASE * 4, MAX, MAX];
       // The block starts when the attempt is registered, before the Argon2 work: the answer says what is left of it.
-      seen.forEach((s, i) => assert.ok(s > expected[i]! - 30 && s <= expected[i]!, `delay ${i}: ${s}, expected about ${expected[i]}`));
+      seen.forEach((s, i) =>
+        assert.ok(s > expected[i]! - 30 && s <= expected[i]!, `delay ${i}: ${s}, expected about ${expected[i]}`),
+      );
     });
 
     test('parallel guesses: each one is counted, and no more than the free attempts are ever checked', async () => {
@@ -150,7 +177,8 @@ for (const target of await databaseTargets()) {
       assert.equal(refused.length, n - FREE);
       for (const r of refused) assert.equal(r.body.error.code, 'THROTTLED');
       // Each answer reports the count when it was written back; the database holds the true total.
-      for (const a of checked) assert.ok(a.body.error.failures >= 1 && a.body.error.failures <= FREE, JSON.stringify(a.body));
+      for (const a of checked)
+        assert.ok(a.body.error.failures >= 1 && a.body.error.failures <= FREE, JSON.stringify(a.body));
       const s = await state();
       assert.equal(s.failures, FREE);
       assert.ok(s.wait > BASE - 30, `blocked after the last free attempt (${s.wait} s left)`);

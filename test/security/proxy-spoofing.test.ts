@@ -41,7 +41,10 @@ describe('X-Forwarded-For spoofing behind a trusted proxy', { timeout: 60_000 },
     const statuses: number[] = [];
     for (let i = 0; i < PER_MINUTE + 3; i++) statuses.push((await get(`198.51.100.${i + 1}, 203.0.113.7`)).status);
     assert.deepEqual(statuses.slice(0, PER_MINUTE), Array(PER_MINUTE).fill(401), 'the bucket allows the burst');
-    assert.ok(statuses.slice(PER_MINUTE).every((s) => s === 429), `then 429 for the same real client: ${statuses.join(',')}`);
+    assert.ok(
+      statuses.slice(PER_MINUTE).every((s) => s === 429),
+      `then 429 for the same real client: ${statuses.join(',')}`,
+    );
     // Another client behind the same proxy has a bucket of its own.
     assert.equal((await get('198.51.100.1, 203.0.113.8')).status, 401);
   });

@@ -43,7 +43,9 @@ describe('recipient flood', { timeout: 120_000 }, () => {
     alice = await placeKey(srv, ALICE, 'Alice.p12', PASS);
     // Alice knows Bob's certificate from a signed message of his.
     const bob = await placeKey(srv, 'bob@example.com', 'Bob.p12', 'bob own passphrase 2');
-    const signed = await send2(bob, 'sign=true', mail('bob@example.com', ALICE, 'hi'), { 'x-smime-unlock': await unlockHeader(bob, 'bob own passphrase 2') });
+    const signed = await send2(bob, 'sign=true', mail('bob@example.com', ALICE, 'hi'), {
+      'x-smime-unlock': await unlockHeader(bob, 'bob own passphrase 2'),
+    });
     assert.equal(signed.status, 200, signed.text);
     assert.equal((await read(alice, Buffer.from(signed.text, 'latin1'))).status, 200);
     unlock = await unlockHeader(alice, PASS);
@@ -80,7 +82,10 @@ describe('recipient flood', { timeout: 120_000 }, () => {
     // To alice herself, Bcc bob: the To copy and one for bob.
     const r = await send(message(['bob@example.com'], 4 * 1024, ALICE), 'sign=true&encrypt=true');
     assert.equal(r.status, 200, r.text.slice(0, 300));
-    assert.deepEqual(r.body.messages.map((m: { bcc: string | null }) => m.bcc), [null, 'bob@example.com']);
+    assert.deepEqual(
+      r.body.messages.map((m: { bcc: string | null }) => m.bcc),
+      [null, 'bob@example.com'],
+    );
     assert.deepEqual(
       srv.logs.filter((l) => /"level":5\d/.test(l)),
       [],

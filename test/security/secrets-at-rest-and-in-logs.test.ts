@@ -40,7 +40,12 @@ const pgDump = spawnSync('pg_dump', ['--version']).status === 0;
 
 /** Every rendering of `bytes` a dump or a log could carry. */
 function renderings(bytes: Buffer): string[] {
-  const out = [bytes.toString('hex'), bytes.toString('base64').slice(0, 40), bytes.toString('base64url').slice(0, 40), bytes.toString('latin1')];
+  const out = [
+    bytes.toString('hex'),
+    bytes.toString('base64').slice(0, 40),
+    bytes.toString('base64url').slice(0, 40),
+    bytes.toString('latin1'),
+  ];
   // base64 at each of the three alignments, as it would appear inside a longer base64 text.
   for (const skip of [1, 2]) out.push(bytes.subarray(skip).toString('base64').slice(4, 44));
   return out;
@@ -60,7 +65,10 @@ for (const target of await databaseTargets()) {
 
     before(async () => {
       ({ db, drop, url } = await target.open());
-      srv = await startServer(db, { LOG_LEVEL: 'trace', SMIME_TRUST_ANCHORS: `${new URL('../fixtures/corpus/TestCA.pem', import.meta.url).pathname}` });
+      srv = await startServer(db, {
+        LOG_LEVEL: 'trace',
+        SMIME_TRUST_ANCHORS: `${new URL('../fixtures/corpus/TestCA.pem', import.meta.url).pathname}`,
+      });
 
       // The secrets, computed independently of the server.
       const { privateKey, certificate } = await parsePkcs12(corpusP12('Alice.p12'), 'nss');
@@ -69,14 +77,26 @@ for (const target of await databaseTargets()) {
       for (const r of renderings(pkcs8)) secrets.push(['PKCS#8 DER', r]);
       const keyObject = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' });
       const pem = keyObject.export({ format: 'pem', type: 'pkcs8' }).toString();
-      for (const line of pem.split('\n').filter((l) => l.length === 64).slice(0, 4)) secrets.push(['private key PEM line', line]);
+      for (const line of pem
+        .split('\n')
+        .filter((l) => l.length === 64)
+        .slice(0, 4))
+        secrets.push(['private key PEM line', line]);
       const jwk = keyObject.export({ format: 'jwk' });
       for (const part of ['d', 'p', 'q', 'dp', 'dq', 'qi'] as const) {
         const v = Buffer.from(jwk[part]!, 'base64url');
-        secrets.push([`RSA ${part} (hex)`, v.subarray(0, 32).toString('hex')], [`RSA ${part} (base64url)`, jwk[part]!.slice(0, 40)]);
+        secrets.push(
+          [`RSA ${part} (hex)`, v.subarray(0, 32).toString('hex')],
+          [`RSA ${part} (base64url)`, jwk[part]!.slice(0, 40)],
+        );
       }
-      for (const p of [IT_PASS, PASS_1, PASS_2, WRONG]) secrets.push(['passphrase', p], ['passphrase (base64)', b64(p)]);
-      secrets.push(['JWT secret', TEST_JWT_SECRET], ['admin token', TEST_ADMIN_TOKEN], ['.p12 password in JSON', '"nss"']);
+      for (const p of [IT_PASS, PASS_1, PASS_2, WRONG])
+        secrets.push(['passphrase', p], ['passphrase (base64)', b64(p)]);
+      secrets.push(
+        ['JWT secret', TEST_JWT_SECRET],
+        ['admin token', TEST_ADMIN_TOKEN],
+        ['.p12 password in JSON', '"nss"'],
+      );
 
       // The workflow, through the HTTP API.
       const admin = new Client(srv.url, TEST_ADMIN_TOKEN);
@@ -101,13 +121,20 @@ for (const target of await databaseTargets()) {
       answers.push(byCookie.text);
       const cookie = byCookie.headers.getSetCookie().find((c) => c.startsWith(unlockCookieName({ email: ALICE })))!;
       const cookieCredential = cookie.split(';')[0]!.split('=')[1]!;
-      const changed = await api('POST', '/api/v1/session/passphrase', { json: { currentPassphrase: IT_PASS, newPassphrase: PASS_1 } });
+      const changed = await api('POST', '/api/v1/session/passphrase', {
+        json: { currentPassphrase: IT_PASS, newPassphrase: PASS_1 },
+      });
       assert.equal(changed.status, 200, changed.text);
       // Header delivery: the credential in this one answer, to its owner; recorded as a secret, not as an answer.
-      const byHeader = await alice.request('POST', '/api/v1/session/unlock', { json: { passphrase: PASS_1, delivery: 'header' } });
+      const byHeader = await alice.request('POST', '/api/v1/session/unlock', {
+        json: { passphrase: PASS_1, delivery: 'header' },
+      });
       assert.equal(byHeader.status, 200, byHeader.text);
       const credential: string = byHeader.body.unlockToken;
-      for (const [name, c] of [['header credential', credential], ['cookie credential', cookieCredential]] as const) {
+      for (const [name, c] of [
+        ['header credential', credential],
+        ['cookie credential', cookieCredential],
+      ] as const) {
         const key = Buffer.from(c.split('.')[1]!, 'base64url');
         assert.equal(key.length, 32);
         secrets.push([name, c]);
@@ -123,11 +150,23 @@ for (const target of await databaseTargets()) {
       assert.ok(Buffer.from(decrypted.body.content, 'base64').toString('utf8').includes(SECRET_TEXT));
       await read(alice, thunderbird('mailnews-test-data-smime/alice.dsig.SHA256.multipart.eml'), h);
       // Bad requests that carry secrets: an over-long passphrase (validation), broken JSON, a token in the query.
-      answers.push((await api('POST', '/api/v1/session/unlock', { json: { passphrase: `${PASS_2}${'x'.repeat(1100)}` } })).text);
-      answers.push((await api('POST', '/api/v1/session/passphrase', { body: `{"currentPassphrase":"${PASS_1}","newPassphrase":"${PASS_2}"`, headers: { 'content-type': 'application/json' } })).text);
+      answers.push(
+        (await api('POST', '/api/v1/session/unlock', { json: { passphrase: `${PASS_2}${'x'.repeat(1100)}` } })).text,
+      );
+      answers.push(
+        (
+          await api('POST', '/api/v1/session/passphrase', {
+            body: `{"currentPassphrase":"${PASS_1}","newPassphrase":"${PASS_2}"`,
+            headers: { 'content-type': 'application/json' },
+          })
+        ).text,
+      );
       answers.push((await api('POST', '/api/v1/session/unlock', { json: { passphrase: PASS_2, extra: PASS_1 } })).text);
       answers.push((await api('GET', `/api/v1/keys?token=${token}&passphrase=${encodeURIComponent(PASS_1)}`)).text);
-      const second = await api('POST', '/api/v1/session/passphrase', { json: { currentPassphrase: PASS_1, newPassphrase: PASS_2 }, headers: h });
+      const second = await api('POST', '/api/v1/session/passphrase', {
+        json: { currentPassphrase: PASS_1, newPassphrase: PASS_2 },
+        headers: h,
+      });
       assert.equal(second.status, 200, second.text);
       answers.push((await api('GET', '/api/v1/session', { headers: h })).text);
       answers.push((await api('GET', '/api/v1/keys')).text, (await api('GET', '/api/v1/me/audit')).text);
@@ -163,10 +202,19 @@ for (const target of await databaseTargets()) {
         );
         dump = '';
         for (const { table_name } of tables)
-          dump += (await db.query<{ j: string }>(`SELECT row_to_json(t)::text AS j FROM ${table_name} t`)).map((r) => r.j).join('\n') + '\n';
+          dump +=
+            (await db.query<{ j: string }>(`SELECT row_to_json(t)::text AS j FROM ${table_name} t`))
+              .map((r) => r.j)
+              .join('\n') + '\n';
       }
-      assert.ok(dump.includes(certificateHex), 'sanity: the dump holds the public certificate, so the search would find bytes');
-      assert.ok(dump.includes('unlock.success') && dump.includes('passphrase.changed'), 'sanity: the workflow reached the database');
+      assert.ok(
+        dump.includes(certificateHex),
+        'sanity: the dump holds the public certificate, so the search would find bytes',
+      );
+      assert.ok(
+        dump.includes('unlock.success') && dump.includes('passphrase.changed'),
+        'sanity: the workflow reached the database',
+      );
       assertClean(dump, `the ${target.name} dump`);
     });
 

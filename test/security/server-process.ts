@@ -26,7 +26,11 @@ export interface ServerRun {
  * Starts main.ts and waits until /healthz answers 200 (`until: 'ready'`) or the process exits (`until: 'exit'`, or a
  * start that fails). Rejects at the deadline, after killing the process.
  */
-export async function runMain(env: Record<string, string>, until: 'ready' | 'exit', timeoutMs = START_TIMEOUT_MS): Promise<ServerRun> {
+export async function runMain(
+  env: Record<string, string>,
+  until: 'ready' | 'exit',
+  timeoutMs = START_TIMEOUT_MS,
+): Promise<ServerRun> {
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'backend/src/main.ts'], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH!, PORT: '0', LOG_LEVEL: 'info', ...env },
@@ -58,7 +62,10 @@ export async function runMain(env: Record<string, string>, until: 'ready' | 'exi
     }
     run.url ??= /"address":"(http:\/\/[^"]+)"[^\n]*"msg":"listening"/.exec(out)?.[1];
     if (until === 'ready' && run.url) {
-      const ok = await fetch(`${run.url}/healthz`).then((r) => r.status === 200, () => false);
+      const ok = await fetch(`${run.url}/healthz`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
       if (ok) return run;
     }
     await new Promise((r) => setTimeout(r, 200));
@@ -73,6 +80,8 @@ export async function runMain(env: Record<string, string>, until: 'ready' | 'exi
  */
 export function checkpointKeyEnv(dir: string): Record<string, string> {
   const file = join(dir, 'audit-checkpoint-key.pem');
-  writeFileSync(file, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  writeFileSync(file, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }), {
+    mode: 0o600,
+  });
   return { SMIME_AUDIT_CHECKPOINT_KEY_FILE: file };
 }

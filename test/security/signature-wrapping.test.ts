@@ -31,9 +31,11 @@ import {
 } from '../fixtures/pki/signed-data-builder.ts';
 import { Client } from '../helpers/app.ts';
 import { databaseTargets } from '../helpers/db.ts';
-import { decodeContent, multipartMixed, multipartSigned, pkcs7Mime, read , startServerTrusting } from './world.ts';
+import { decodeContent, multipartMixed, multipartSigned, pkcs7Mime, read, startServerTrusting } from './world.ts';
 
-const OTHER = new Uint8Array(Buffer.from('Content-Type: text/plain; charset=us-ascii\r\n\r\nPay 1000 EUR to the attacker.\r\n', 'latin1'));
+const OTHER = new Uint8Array(
+  Buffer.from('Content-Type: text/plain; charset=us-ascii\r\n\r\nPay 1000 EUR to the attacker.\r\n', 'latin1'),
+);
 const SIGNER = 'signer@pki.test';
 const options = { trustAnchors: [ROOT], now: PKI_NOW, fromAddresses: [SIGNER] };
 
@@ -42,34 +44,66 @@ function partsOf(cms: Uint8Array): { certificates: Uint8Array[]; signerInfos: Ui
   const info = sequence(readOne(cms, 'ContentInfo'), 'ContentInfo');
   const sd = sequence(explicit(info[1], 0, 'content'), 'SignedData');
   const certsNode = sd.find((n) => n.cls === 2 && n.tag === 0);
-  return { certificates: certsNode ? children(certsNode).map(encoding) : [], signerInfos: setOf(sd[sd.length - 1], 'signerInfos').map(encoding) };
+  return {
+    certificates: certsNode ? children(certsNode).map(encoding) : [],
+    signerInfos: setOf(sd[sd.length - 1], 'signerInfos').map(encoding),
+  };
 }
 
 const signer: SignerSpec = { cert: cert('signer'), key: key('signer'), signingTime: new Date('2026-11-24T00:00:00Z') };
-const base: SignedDataSpec = { content: CONTENT, detached: true, signers: [signer], certificates: [cert('signer'), INTERMEDIATE] };
+const base: SignedDataSpec = {
+  content: CONTENT,
+  detached: true,
+  signers: [signer],
+  certificates: [cert('signer'), INTERMEDIATE],
+};
 
 /** The wrapped SignedData structures, each with the detached content it is presented with (undefined: opaque). */
 function wrappedSignedData(): [name: string, cms: Uint8Array, content: Uint8Array | undefined][] {
   const opaque = partsOf(message('signer-opaque.p7m'));
   const detached = partsOf(message('signer-sha256.p7s'));
-  const attacker = partsOf(buildSignedData({ ...base, content: OTHER, signers: [{ cert: cert('rogue-responder'), key: key('rogue-responder') }], certificates: [] }));
+  const attacker = partsOf(
+    buildSignedData({
+      ...base,
+      content: OTHER,
+      signers: [{ cert: cert('rogue-responder'), key: key('rogue-responder') }],
+      certificates: [],
+    }),
+  );
   const si = sequence(readOne(detached.signerInfos[0]!, 'SignerInfo'), 'SignerInfo');
   const withoutAttrs = si.filter((n) => !(n.cls === 2 && n.tag === 0)).map(encoding);
   return [
-    ['opaque: the valid SignerInfo kept, eContent replaced', assembleSignedData({ eContent: OTHER, certificates: opaque.certificates, signerInfos: opaque.signerInfos }), undefined],
+    [
+      'opaque: the valid SignerInfo kept, eContent replaced',
+      assembleSignedData({ eContent: OTHER, certificates: opaque.certificates, signerInfos: opaque.signerInfos }),
+      undefined,
+    ],
     [
       'a valid SignerInfo beside an attacker SignerInfo over other content',
-      assembleSignedData({ certificates: [...detached.certificates, cert('rogue-responder')], signerInfos: [...detached.signerInfos, ...attacker.signerInfos] }),
+      assembleSignedData({
+        certificates: [...detached.certificates, cert('rogue-responder')],
+        signerInfos: [...detached.signerInfos, ...attacker.signerInfos],
+      }),
       CONTENT,
     ],
-    ['signed attributes stripped (the signature then claims to cover the content)', assembleSignedData({ certificates: detached.certificates, signerInfos: [derSequence(...withoutAttrs)] }), CONTENT],
+    [
+      'signed attributes stripped (the signature then claims to cover the content)',
+      assembleSignedData({ certificates: detached.certificates, signerInfos: [derSequence(...withoutAttrs)] }),
+      CONTENT,
+    ],
   ];
 }
 
 describe('engine: wrapped SignedData', () => {
   test('sanity: the untouched signatures are valid', async () => {
-    assert.deepEqual((await verifySignedData(message('signer-sha256.p7s'), CONTENT, options)).signatures.map((s) => s.status), ['valid']);
-    assert.deepEqual((await verifySignedData(message('signer-opaque.p7m'), undefined, options)).signatures.map((s) => s.status), ['valid']);
+    assert.deepEqual(
+      (await verifySignedData(message('signer-sha256.p7s'), CONTENT, options)).signatures.map((s) => s.status),
+      ['valid'],
+    );
+    assert.deepEqual(
+      (await verifySignedData(message('signer-opaque.p7m'), undefined, options)).signatures.map((s) => s.status),
+      ['valid'],
+    );
   });
 
   for (const [name, cms, content] of wrappedSignedData()) {
@@ -83,7 +117,8 @@ describe('engine: wrapped SignedData', () => {
       } else {
         assert.deepEqual(statuses, ['invalid-signature'], name);
       }
-      if (content === undefined) assert.deepEqual(r.content, OTHER, 'the content is returned, but nothing vouches for it');
+      if (content === undefined)
+        assert.deepEqual(r.content, OTHER, 'the content is returned, but nothing vouches for it');
     });
   }
 });
@@ -126,30 +161,44 @@ for (const target of await databaseTargets()) {
     test('the valid multipart/signed inside an unsigned multipart beside the attacker text: the message is not signed', async () => {
       const inner = multipartSigned(SIGNER, CONTENT, message('signer-sha256.p7s'));
       const innerEntity = inner.subarray(inner.indexOf('Content-Type: multipart/signed'));
-      const attackerPart = Buffer.from('Content-Type: text/plain\r\n\r\nThe text below is signed by the CFO: pay the attacker.\r\n');
+      const attackerPart = Buffer.from(
+        'Content-Type: text/plain\r\n\r\nThe text below is signed by the CFO: pay the attacker.\r\n',
+      );
       for (const subtype of ['mixed', 'alternative', 'related']) {
         const r = await read(reader, multipartMixed(SIGNER, [attackerPart, innerEntity], subtype));
         assert.equal(r.status, 200, r.text);
         assert.deepEqual(r.body.layers, [], `${subtype}: no protecting layer`);
         assert.equal(r.body.signed, false, subtype);
-        assert.deepEqual(r.body.parts.map((p: any) => [p.path, p.kind, p.status]), [[[1], 'signed', 'valid']], `${subtype}: reported as a part only`);
+        assert.deepEqual(
+          r.body.parts.map((p: any) => [p.path, p.kind, p.status]),
+          [[[1], 'signed', 'valid']],
+          `${subtype}: reported as a part only`,
+        );
       }
     });
 
     test('a part appended after the signature, or the parts swapped: not valid', async () => {
-      const appended = multipartSigned(SIGNER, CONTENT, message('signer-sha256.p7s'), [Buffer.from('Content-Type: text/html\r\n\r\n<b>pay the attacker</b>')]);
+      const appended = multipartSigned(SIGNER, CONTENT, message('signer-sha256.p7s'), [
+        Buffer.from('Content-Type: text/html\r\n\r\n<b>pay the attacker</b>'),
+      ]);
       const a = await read(reader, appended);
       assert.equal(a.body.layers[0].kind, 'signed');
       assert.notEqual(a.body.layers[0].status, 'valid', a.text);
       const text = multipartSigned(SIGNER, CONTENT, message('signer-sha256.p7s')).toString('latin1');
       const [head, first, second, tail] = text.split(/(?=--sig-boundary)/);
-      const swapped = Buffer.from(head! + second!.replace(/\r\n$/, '') + '\r\n' + first!.replace(/\r\n$/, '') + '\r\n' + tail, 'latin1');
+      const swapped = Buffer.from(
+        head! + second!.replace(/\r\n$/, '') + '\r\n' + first!.replace(/\r\n$/, '') + '\r\n' + tail,
+        'latin1',
+      );
       const s = await read(reader, swapped);
       assert.equal(s.status, 200, s.text);
-      assert.ok(s.body.layers.every((l: any) => l.status !== 'valid'), JSON.stringify(layersOf(s.body)));
+      assert.ok(
+        s.body.layers.every((l: any) => l.status !== 'valid'),
+        JSON.stringify(layersOf(s.body)),
+      );
     });
 
-    test("the From changed to someone the signer is not: email-mismatch, not valid", async () => {
+    test('the From changed to someone the signer is not: email-mismatch, not valid', async () => {
       const r = await read(reader, multipartSigned('ceo@pki.test', CONTENT, message('signer-sha256.p7s')));
       assert.deepEqual(layersOf(r.body), [['signed', 'email-mismatch']]);
     });
@@ -157,7 +206,12 @@ for (const target of await databaseTargets()) {
     test('an untrusted outer signature wrapped around the valid message: reported as its own layer, not valid', async () => {
       const innerMessage = multipartSigned(SIGNER, CONTENT, message('signer-sha256.p7s'));
       const innerEntity = innerMessage.subarray(innerMessage.indexOf('Content-Type: multipart/signed'));
-      const outer = buildSignedData({ ...base, content: innerEntity, signers: [{ cert: cert('other-root'), key: key('other-root') }], certificates: [cert('other-root')] });
+      const outer = buildSignedData({
+        ...base,
+        content: innerEntity,
+        signers: [{ cert: cert('other-root'), key: key('other-root') }],
+        certificates: [cert('other-root')],
+      });
       const r = await read(reader, multipartSigned(SIGNER, innerEntity, outer, [], 'outer-boundary'));
       assert.equal(r.status, 200, r.text);
       assert.equal(r.body.layers.length, 2);

@@ -153,7 +153,8 @@ describe('isNonPublicAddress', () => {
     ['not an address', true],
   ];
   for (const [address, expected] of table) {
-    test(`${address} -> ${expected ? 'refused' : 'allowed'}`, () => assert.equal(isNonPublicAddress(address), expected));
+    test(`${address} -> ${expected ? 'refused' : 'allowed'}`, () =>
+      assert.equal(isNonPublicAddress(address), expected));
   }
 });
 
@@ -182,7 +183,9 @@ describe('refusals before any connection (allowPrivate false)', () => {
     test(`${url} -> FETCH_REFUSED_ADDRESS, no connection attempted`, async () => {
       for (const purpose of ['aia', 'crl', 'ocsp'] as const) {
         const method = purpose === 'ocsp' ? 'POST' : 'GET';
-        const seen = await connectionsDuring(() => rejectsWith(fetcher.fetch({ url, method, purpose, body: new Uint8Array(1) }), 'FETCH_REFUSED_ADDRESS'));
+        const seen = await connectionsDuring(() =>
+          rejectsWith(fetcher.fetch({ url, method, purpose, body: new Uint8Array(1) }), 'FETCH_REFUSED_ADDRESS'),
+        );
         assert.deepEqual(seen, [], purpose);
       }
     });
@@ -191,19 +194,40 @@ describe('refusals before any connection (allowPrivate false)', () => {
   test('a name resolving to a private address is refused; so is one with any private address among public ones', async () => {
     for (const addresses of [
       [{ address: '127.0.0.1', family: 4 }],
-      [{ address: PUBLIC, family: 4 }, { address: '10.0.0.5', family: 4 }],
-      [{ address: '10.0.0.5', family: 4 }, { address: PUBLIC, family: 4 }],
+      [
+        { address: PUBLIC, family: 4 },
+        { address: '10.0.0.5', family: 4 },
+      ],
+      [
+        { address: '10.0.0.5', family: 4 },
+        { address: PUBLIC, family: 4 },
+      ],
       [{ address: '::ffff:192.168.0.1', family: 6 }],
       [{ address: 'fd12::1', family: 6 }],
-      [{ address: PUBLIC, family: 4 }, { address: 'fe80::1', family: 6 }],
+      [
+        { address: PUBLIC, family: 4 },
+        { address: 'fe80::1', family: 6 },
+      ],
     ]) {
       const f = new SafeFetcher({ resolve: async () => addresses });
-      const seen = await connectionsDuring(() => rejectsWith(f.fetch({ url: 'http://ca.example/ca.crt', method: 'GET', purpose: 'aia' }), 'FETCH_REFUSED_ADDRESS'));
+      const seen = await connectionsDuring(() =>
+        rejectsWith(
+          f.fetch({ url: 'http://ca.example/ca.crt', method: 'GET', purpose: 'aia' }),
+          'FETCH_REFUSED_ADDRESS',
+        ),
+      );
       assert.deepEqual(seen, [], JSON.stringify(addresses));
     }
   });
 
-  for (const url of ['ftp://ca.example/ca.crt', 'ldap://ca.example/cn=CA', 'file:///etc/passwd', 'http://user:pass@ca.example/', 'not a url', 'http://exa mple.com/']) {
+  for (const url of [
+    'ftp://ca.example/ca.crt',
+    'ldap://ca.example/cn=CA',
+    'file:///etc/passwd',
+    'http://user:pass@ca.example/',
+    'not a url',
+    'http://exa mple.com/',
+  ]) {
     test(`${url} -> FETCH_BAD_URL`, async () => {
       await rejectsWith(fetcher.fetch({ url, method: 'GET', purpose: 'aia' }), 'FETCH_BAD_URL');
     });
@@ -268,7 +292,12 @@ describe('against a loopback server (allowPrivate true)', () => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        requests.push({ method: req.method, url: req.url, type: req.headers['content-type'], body: Buffer.concat(chunks) });
+        requests.push({
+          method: req.method,
+          url: req.url,
+          type: req.headers['content-type'],
+          body: Buffer.concat(chunks),
+        });
         (routes[req.url ?? ''] ?? routes['/404']!)(req, res);
       });
     });
@@ -285,19 +314,34 @@ describe('against a loopback server (allowPrivate true)', () => {
   const fetcher = new SafeFetcher({ allowPrivate: true, timeoutMs: 500 });
 
   test('200 -> the body', async () => {
-    assert.equal(Buffer.from(await fetcher.fetch({ url: `${base}/ok`, method: 'GET', purpose: 'aia' })).toString(), 'hello');
+    assert.equal(
+      Buffer.from(await fetcher.fetch({ url: `${base}/ok`, method: 'GET', purpose: 'aia' })).toString(),
+      'hello',
+    );
   });
 
   test('POST sends the body and content type (OCSP)', async () => {
-    const out = await fetcher.fetch({ url: `${base}/echo`, method: 'POST', body: new Uint8Array([1, 2, 3]), contentType: 'application/ocsp-request', purpose: 'ocsp' });
-    assert.deepEqual(Buffer.from(out), Buffer.concat([Buffer.from('POST application/ocsp-request '), Buffer.from([1, 2, 3])]));
+    const out = await fetcher.fetch({
+      url: `${base}/echo`,
+      method: 'POST',
+      body: new Uint8Array([1, 2, 3]),
+      contentType: 'application/ocsp-request',
+      purpose: 'ocsp',
+    });
+    assert.deepEqual(
+      Buffer.from(out),
+      Buffer.concat([Buffer.from('POST application/ocsp-request '), Buffer.from([1, 2, 3])]),
+    );
   });
 
   test('the connection goes to the checked address, not to a second DNS answer', async () => {
     // The name does not exist in any DNS; only the injected (checked) answer can make this work.
     const f = new SafeFetcher({ allowPrivate: true, resolve: async () => [{ address: '127.0.0.1', family: 4 }] });
     const port = new URL(base).port;
-    assert.equal(Buffer.from(await f.fetch({ url: `http://pinned.invalid:${port}/ok`, method: 'GET', purpose: 'aia' })).toString(), 'hello');
+    assert.equal(
+      Buffer.from(await f.fetch({ url: `http://pinned.invalid:${port}/ok`, method: 'GET', purpose: 'aia' })).toString(),
+      'hello',
+    );
   });
 
   const failures: [path: string, purpose: 'aia' | 'crl' | 'ocsp', code: SmimeErrorCode][] = [
@@ -322,9 +366,22 @@ describe('against a loopback server (allowPrivate true)', () => {
   });
 
   test('one redirect is followed (GET), none for POST, none with maxRedirects 0', async () => {
-    assert.equal(Buffer.from(await fetcher.fetch({ url: `${base}/redirect`, method: 'GET', purpose: 'aia' })).toString(), 'hello');
-    await rejectsWith(fetcher.fetch({ url: `${base}/redirect`, method: 'POST', body: new Uint8Array(1), purpose: 'ocsp' }), 'FETCH_HTTP_ERROR');
-    await rejectsWith(new SafeFetcher({ allowPrivate: true, maxRedirects: 0 }).fetch({ url: `${base}/redirect`, method: 'GET', purpose: 'aia' }), 'FETCH_HTTP_ERROR');
+    assert.equal(
+      Buffer.from(await fetcher.fetch({ url: `${base}/redirect`, method: 'GET', purpose: 'aia' })).toString(),
+      'hello',
+    );
+    await rejectsWith(
+      fetcher.fetch({ url: `${base}/redirect`, method: 'POST', body: new Uint8Array(1), purpose: 'ocsp' }),
+      'FETCH_HTTP_ERROR',
+    );
+    await rejectsWith(
+      new SafeFetcher({ allowPrivate: true, maxRedirects: 0 }).fetch({
+        url: `${base}/redirect`,
+        method: 'GET',
+        purpose: 'aia',
+      }),
+      'FETCH_HTTP_ERROR',
+    );
   });
 
   test('a redirect target is resolved and checked again (the same check as the first hop)', async () => {
@@ -339,7 +396,10 @@ describe('against a loopback server (allowPrivate true)', () => {
         throw new Error('ENOTFOUND');
       },
     });
-    await rejectsWith(f.fetch({ url: `http://first.example:${port}/redirect-elsewhere`, method: 'GET', purpose: 'aia' }), 'FETCH_FAILED');
+    await rejectsWith(
+      f.fetch({ url: `http://first.example:${port}/redirect-elsewhere`, method: 'GET', purpose: 'aia' }),
+      'FETCH_FAILED',
+    );
     assert.deepEqual(resolved, ['first.example', 'second.example']);
   });
 });
@@ -354,7 +414,8 @@ describe('a public server (the stand-in address) that redirects inward or answer
       const redirect = /^\/redirect\/(\d+)$/.exec(path);
       if (redirect) return void res.writeHead(302, { location: targets[Number(redirect[1])]! }).end();
       if (path === '/ok') return void res.writeHead(200, { 'content-length': 5 }).end('hello');
-      if (path === '/big') return void res.writeHead(200, { 'content-length': MAX_AIA_BYTES + 1 }).end(Buffer.alloc(MAX_AIA_BYTES + 1));
+      if (path === '/big')
+        return void res.writeHead(200, { 'content-length': MAX_AIA_BYTES + 1 }).end(Buffer.alloc(MAX_AIA_BYTES + 1));
       if (path === '/endless') {
         // No Content-Length: the limit must hold while reading.
         res.writeHead(200);
@@ -391,7 +452,10 @@ describe('a public server (the stand-in address) that redirects inward or answer
 
   test('sanity: the public server is reached, through the stand-in address only', async () => {
     const seen = await connectionsDuring(async () => {
-      assert.equal(Buffer.from(await fetcher.fetch({ url: at('/ok'), method: 'GET', purpose: 'aia' })).toString(), 'hello');
+      assert.equal(
+        Buffer.from(await fetcher.fetch({ url: at('/ok'), method: 'GET', purpose: 'aia' })).toString(),
+        'hello',
+      );
     });
     assert.deepEqual(seen, [PUBLIC]);
   });
@@ -411,17 +475,25 @@ describe('a public server (the stand-in address) that redirects inward or answer
       `http://metadata.example:${port}/ok`,
     ];
     targets.push(...inward);
-    const localhost = new SafeFetcher({ resolve: async (h) => (h === 'localhost' ? [{ address: '127.0.0.1', family: 4 }] : resolve(h)), timeoutMs: 500 });
+    const localhost = new SafeFetcher({
+      resolve: async (h) => (h === 'localhost' ? [{ address: '127.0.0.1', family: 4 }] : resolve(h)),
+      timeoutMs: 500,
+    });
     for (let i = 0; i < inward.length; i++) {
       const f = inward[i]!.includes('localhost') ? localhost : fetcher;
-      const seen = await connectionsDuring(() => rejectsWith(f.fetch({ url: at(`/redirect/${i}`), method: 'GET', purpose: 'aia' }), 'FETCH_REFUSED_ADDRESS'));
+      const seen = await connectionsDuring(() =>
+        rejectsWith(f.fetch({ url: at(`/redirect/${i}`), method: 'GET', purpose: 'aia' }), 'FETCH_REFUSED_ADDRESS'),
+      );
       assert.deepEqual(seen, [PUBLIC], `${inward[i]}: only the public server was contacted`);
     }
   });
 
   test('oversize answers are cut: declared, and streamed without a length (AIA, OCSP, CRL limits)', async () => {
     await rejectsWith(fetcher.fetch({ url: at('/big'), method: 'GET', purpose: 'aia' }), 'FETCH_TOO_LARGE');
-    await rejectsWith(fetcher.fetch({ url: at('/big'), method: 'POST', body: new Uint8Array(8), purpose: 'ocsp' }), 'FETCH_TOO_LARGE');
+    await rejectsWith(
+      fetcher.fetch({ url: at('/big'), method: 'POST', body: new Uint8Array(8), purpose: 'ocsp' }),
+      'FETCH_TOO_LARGE',
+    );
     await rejectsWith(fetcher.fetch({ url: at('/endless'), method: 'GET', purpose: 'aia' }), 'FETCH_TOO_LARGE');
     const crl = new SafeFetcher({ resolve, timeoutMs: 20_000 });
     await rejectsWith(crl.fetch({ url: at('/endless'), method: 'GET', purpose: 'crl' }), 'FETCH_TOO_LARGE');
@@ -431,7 +503,10 @@ describe('a public server (the stand-in address) that redirects inward or answer
   test('a silent or dripping server is cut by the timeout', async () => {
     await rejectsWith(fetcher.fetch({ url: at('/silent'), method: 'GET', purpose: 'aia' }), 'FETCH_TIMEOUT');
     await rejectsWith(fetcher.fetch({ url: at('/drip'), method: 'GET', purpose: 'crl' }), 'FETCH_TIMEOUT');
-    await rejectsWith(fetcher.fetch({ url: at('/silent'), method: 'POST', body: new Uint8Array(8), purpose: 'ocsp' }), 'FETCH_TIMEOUT');
+    await rejectsWith(
+      fetcher.fetch({ url: at('/silent'), method: 'POST', body: new Uint8Array(8), purpose: 'ocsp' }),
+      'FETCH_TIMEOUT',
+    );
   });
 });
 
@@ -444,11 +519,19 @@ function revocationOf(s: SignatureEvidence) {
 
 describe('the engine with the production fetcher: AIA, OCSP and CRL URLs of a message are not fetched', () => {
   const fetcher = new SafeFetcher({ timeoutMs: 1000 });
-  const options = { trustAnchors: [ROOT], now: PKI_NOW, fromAddresses: ['signer@pki.test'], fetcher, revocation: new RevocationChecker(fetcher, { timeoutMs: 2000 }) };
+  const options = {
+    trustAnchors: [ROOT],
+    now: PKI_NOW,
+    fromAddresses: ['signer@pki.test'],
+    fetcher,
+    revocation: new RevocationChecker(fetcher, { timeoutMs: 2000 }),
+  };
 
   test('OCSP and CRL at 127.0.0.1: revocation-unknown, no connection', async () => {
     let result: Awaited<ReturnType<typeof verifySignedData>> | undefined;
-    const seen = await connectionsDuring(async () => (result = await verifySignedData(message('signer-sha256.p7s'), CONTENT, options)));
+    const seen = await connectionsDuring(
+      async () => (result = await verifySignedData(message('signer-sha256.p7s'), CONTENT, options)),
+    );
     assert.deepEqual(seen, []);
     const sig = result!.signatures[0]!;
     assert.equal(sig.status, 'revocation-unknown');
@@ -458,7 +541,9 @@ describe('the engine with the production fetcher: AIA, OCSP and CRL URLs of a me
 
   test('an incomplete chain whose caIssuers is at 127.0.0.1: untrusted, no connection', async () => {
     let result: Awaited<ReturnType<typeof verifySignedData>> | undefined;
-    const seen = await connectionsDuring(async () => (result = await verifySignedData(message('signer-nochain.p7s'), CONTENT, options)));
+    const seen = await connectionsDuring(
+      async () => (result = await verifySignedData(message('signer-nochain.p7s'), CONTENT, options)),
+    );
     assert.deepEqual(seen, []);
     assert.equal(result!.signatures[0]!.status, 'untrusted');
   });
@@ -471,7 +556,10 @@ for (const target of await databaseTargets()) {
     let srv: TestServer;
     before(async () => {
       ({ db, drop } = await target.open());
-      srv = await startServer(db, { SMIME_TRUST_ANCHORS: new URL('certs/root.pem', PKI_DIR).pathname, SMIME_FETCH_TIMEOUT_MS: 1000 });
+      srv = await startServer(db, {
+        SMIME_TRUST_ANCHORS: new URL('certs/root.pem', PKI_DIR).pathname,
+        SMIME_FETCH_TIMEOUT_MS: 1000,
+      });
       assert.equal(srv.config.SMIME_FETCH_ALLOW_PRIVATE, false);
     });
     after(() =>
@@ -483,7 +571,10 @@ for (const target of await databaseTargets()) {
 
     test('multipart/signed by the PKI signer (OCSP, CRL and caIssuers at 127.0.0.1): no connection, never valid', async () => {
       const c = new Client(srv.url, await srv.token('reader@example.com'));
-      for (const [name, expected] of [['signer-sha256.p7s', 'revocation-unknown'], ['signer-nochain.p7s', 'untrusted']] as const) {
+      for (const [name, expected] of [
+        ['signer-sha256.p7s', 'revocation-unknown'],
+        ['signer-nochain.p7s', 'untrusted'],
+      ] as const) {
         const boundary = 'ssrf-boundary';
         const raw = Buffer.concat([
           Buffer.from(
@@ -501,8 +592,16 @@ for (const target of await databaseTargets()) {
         assert.equal(r!.status, 200, r!.text);
         // The test's own HTTP client and the database pool connect to loopback too; the baked PKI port must not appear.
         const port = Number(new URL(srv.url).port);
-        assert.deepEqual(seen.filter((x) => x.port !== port && x.port !== 5432), [], `${name}: ${JSON.stringify(seen)}`);
-        assert.equal(r!.body.layers[0].status, expected, `${name}: ${JSON.stringify(r!.body.layers[0].signatures?.[0]?.checks)}`);
+        assert.deepEqual(
+          seen.filter((x) => x.port !== port && x.port !== 5432),
+          [],
+          `${name}: ${JSON.stringify(seen)}`,
+        );
+        assert.equal(
+          r!.body.layers[0].status,
+          expected,
+          `${name}: ${JSON.stringify(r!.body.layers[0].signatures?.[0]?.checks)}`,
+        );
       }
     });
   });

@@ -42,7 +42,13 @@ function hmacToken(header: Record<string, unknown>, claims: Record<string, unkno
   const input = `${b64u(header)}.${b64u(claims)}`;
   return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
 }
-const good = (extra: Record<string, unknown> = {}) => ({ sub: ALICE, aud: 'smime', iat: nowS(), exp: nowS() + 300, ...extra });
+const good = (extra: Record<string, unknown> = {}) => ({
+  sub: ALICE,
+  aud: 'smime',
+  iat: nowS(),
+  exp: nowS() + 300,
+  ...extra,
+});
 
 for (const target of await databaseTargets()) {
   describe(`token forgery and expiry on ${target.name}`, () => {
@@ -91,19 +97,41 @@ for (const target of await databaseTargets()) {
         ['alg none with a signature', srv, `${b64u({ alg: 'none' })}.${b64u(claims)}.${b64u('x'.repeat(32))}`],
         ['alg none on the RSA server', rsaSrv, `${b64u({ alg: 'none' })}.${b64u(claims)}.`],
         ['wrong secret', srv, await hs(claims, new TextEncoder().encode('y'.repeat(48)))],
-        ['secret with one character changed', srv, await hs(claims, new TextEncoder().encode(`${TEST_JWT_SECRET.slice(0, -1)}X`))],
+        [
+          'secret with one character changed',
+          srv,
+          await hs(claims, new TextEncoder().encode(`${TEST_JWT_SECRET.slice(0, -1)}X`)),
+        ],
         ['empty signature', srv, (await hs(claims)).replace(/\.[^.]+$/, '.')],
-        ['RS256 by an attacker key on the HS server', srv, await new SignJWT(claims).setProtectedHeader({ alg: 'RS256' }).sign(attacker.privateKey)],
+        [
+          'RS256 by an attacker key on the HS server',
+          srv,
+          await new SignJWT(claims).setProtectedHeader({ alg: 'RS256' }).sign(attacker.privateKey),
+        ],
         // Algorithm confusion: HS256 keyed with the bytes of the host's public key, which anyone has.
         ['HS256 keyed by the host public key (PEM)', rsaSrv, await hs(claims, new TextEncoder().encode(hostPublicPem))],
-        ['HS256 keyed by the host public key (DER)', rsaSrv, await hs(claims, new Uint8Array(host.publicKey.export({ type: 'spki', format: 'der' })))],
-        ['RS256 by an attacker key', rsaSrv, await new SignJWT(claims).setProtectedHeader({ alg: 'RS256' }).sign(attacker.privateKey)],
+        [
+          'HS256 keyed by the host public key (DER)',
+          rsaSrv,
+          await hs(claims, new Uint8Array(host.publicKey.export({ type: 'spki', format: 'der' }))),
+        ],
+        [
+          'RS256 by an attacker key',
+          rsaSrv,
+          await new SignJWT(claims).setProtectedHeader({ alg: 'RS256' }).sign(attacker.privateKey),
+        ],
         [
           'RS256 by an attacker key named in an embedded jwk header',
           rsaSrv,
-          await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', jwk: await exportJWK(attacker.publicKey) }).sign(attacker.privateKey),
+          await new SignJWT(claims)
+            .setProtectedHeader({ alg: 'RS256', jwk: await exportJWK(attacker.publicKey) })
+            .sign(attacker.privateKey),
         ],
-        ['PS256 by an attacker key', rsaSrv, await new SignJWT(claims).setProtectedHeader({ alg: 'PS256' }).sign(attacker.privateKey)],
+        [
+          'PS256 by an attacker key',
+          rsaSrv,
+          await new SignJWT(claims).setProtectedHeader({ alg: 'PS256' }).sign(attacker.privateKey),
+        ],
         ['the admin token as a JWT', srv, 'admin-token-admin-token-admin-token-0123456789'],
         ['garbage', srv, 'a.b.c'],
       ];
@@ -143,7 +171,15 @@ for (const target of await databaseTargets()) {
       try {
         await expect401(withIssuer, await hs(good()), 'UNAUTHENTICATED', 'no iss where one is required');
         await expect401(withIssuer, await hs(good({ iss: 'https://evil.example' })), 'UNAUTHENTICATED', 'wrong iss');
-        assert.equal((await new Client(withIssuer.url, await hs(good({ iss: 'https://webmail.example' }))).request('GET', '/api/v1/me')).status, 200);
+        assert.equal(
+          (
+            await new Client(withIssuer.url, await hs(good({ iss: 'https://webmail.example' }))).request(
+              'GET',
+              '/api/v1/me',
+            )
+          ).status,
+          200,
+        );
       } finally {
         await withIssuer.close();
       }
@@ -153,15 +189,44 @@ for (const target of await databaseTargets()) {
       const max = srv.config.SMIME_JWT_MAX_LIFETIME_S;
       const tol = srv.config.SMIME_JWT_CLOCK_TOLERANCE_S;
       const n = nowS();
-      await expect401(srv, await hs(good({ iat: n - 600, exp: n - tol - 5 })), 'TOKEN_EXPIRED', 'expired beyond the tolerance');
+      await expect401(
+        srv,
+        await hs(good({ iat: n - 600, exp: n - tol - 5 })),
+        'TOKEN_EXPIRED',
+        'expired beyond the tolerance',
+      );
       await expect401(srv, await hs(good({ nbf: n + tol + 60 })), 'UNAUTHENTICATED', 'nbf in the future');
-      await expect401(srv, await hs(good({ iat: n, exp: n + max + 1 })), 'TOKEN_LIFETIME_TOO_LONG', 'exp - iat above the maximum');
-      await expect401(srv, await hs(good({ iat: n - 10 * max, exp: n + 60 })), 'TOKEN_LIFETIME_TOO_LONG', 'backdated iat');
+      await expect401(
+        srv,
+        await hs(good({ iat: n, exp: n + max + 1 })),
+        'TOKEN_LIFETIME_TOO_LONG',
+        'exp - iat above the maximum',
+      );
+      await expect401(
+        srv,
+        await hs(good({ iat: n - 10 * max, exp: n + 60 })),
+        'TOKEN_LIFETIME_TOO_LONG',
+        'backdated iat',
+      );
       // Issued "in the future": exp - iat looks short, but the token would be usable from now until a day ahead.
-      await expect401(srv, await hs(good({ iat: n + 86400 - 60, exp: n + 86400 })), 'UNAUTHENTICATED', 'iat a day ahead');
-      await expect401(srv, await hs(good({ iat: n + 3600, exp: n + 600 })), 'UNAUTHENTICATED', 'exp before iat, iat ahead');
+      await expect401(
+        srv,
+        await hs(good({ iat: n + 86400 - 60, exp: n + 86400 })),
+        'UNAUTHENTICATED',
+        'iat a day ahead',
+      );
+      await expect401(
+        srv,
+        await hs(good({ iat: n + 3600, exp: n + 600 })),
+        'UNAUTHENTICATED',
+        'exp before iat, iat ahead',
+      );
       // Inside the clock tolerance both ways, and exactly at the maximum: accepted.
-      for (const claims of [good({ iat: n + tol - 5, exp: n + 300 }), good({ iat: n - 100, exp: n - Math.floor(tol / 3) }), good({ iat: n, exp: n + max })]) {
+      for (const claims of [
+        good({ iat: n + tol - 5, exp: n + 300 }),
+        good({ iat: n - 100, exp: n - Math.floor(tol / 3) }),
+        good({ iat: n, exp: n + max }),
+      ]) {
         const r = await new Client(srv.url, await hs(claims)).request('GET', '/api/v1/me');
         assert.equal(r.status, 200, `${JSON.stringify(claims)}: ${r.text}`);
       }
@@ -190,7 +255,7 @@ for (const target of await databaseTargets()) {
         assert.equal(st.body.unlocked, true, name);
       }
 
-      test('forged, spliced, malformed and other users\' credentials open nothing', async () => {
+      test("forged, spliced, malformed and other users' credentials open nothing", async () => {
         const one = await unlockHeader(alice, PASS_A);
         const two = await unlockHeader(alice, PASS_A);
         const bobs = await unlockHeader(bob, PASS_B);
@@ -199,7 +264,10 @@ for (const target of await databaseTargets()) {
         const [id2, key2] = two.split('.') as [string, string];
         const cases: [string, string][] = [
           ['right session, random key', `${id1}.${randomBytes(32).toString('base64url')}`],
-          ['right session, key with one bit flipped', `${id1}.${Buffer.from(Buffer.from(key1, 'base64url').map((b, i) => (i === 0 ? b ^ 1 : b))).toString('base64url')}`],
+          [
+            'right session, key with one bit flipped',
+            `${id1}.${Buffer.from(Buffer.from(key1, 'base64url').map((b, i) => (i === 0 ? b ^ 1 : b))).toString('base64url')}`,
+          ],
           ['session 1 with the key of session 2', `${id1}.${key2}`],
           ['session 2 with the key of session 1', `${id2}.${key1}`],
           ["Bob's credential", bobs],
@@ -220,16 +288,25 @@ for (const target of await databaseTargets()) {
       test('replay after lock, logout, idle timeout and absolute expiry', async () => {
         const locked = await unlockHeader(alice, PASS_A);
         const keep = await unlockHeader(alice, PASS_A);
-        assert.equal((await alice.request('DELETE', '/api/v1/session/unlock', { headers: { 'x-smime-unlock': locked } })).body.sessionsLocked, 1);
+        assert.equal(
+          (await alice.request('DELETE', '/api/v1/session/unlock', { headers: { 'x-smime-unlock': locked } })).body
+            .sessionsLocked,
+          1,
+        );
         await assertLocked(alice, locked, 'after lock');
         await assertUnlocked(alice, keep, 'another session of the same user is unaffected');
 
         // The database clock decides expiry; the test moves the session's times instead of sleeping.
         const idle = await unlockHeader(alice, PASS_A);
-        await db.query(`UPDATE unlock_sessions SET last_used_at = now() - make_interval(secs => idle_timeout_s + 1) WHERE id = $1`, [idle.split('.')[0]]);
+        await db.query(
+          `UPDATE unlock_sessions SET last_used_at = now() - make_interval(secs => idle_timeout_s + 1) WHERE id = $1`,
+          [idle.split('.')[0]],
+        );
         await assertLocked(alice, idle, 'after the idle timeout');
         const expired = await unlockHeader(alice, PASS_A);
-        await db.query(`UPDATE unlock_sessions SET expires_at = now() - interval '1 second' WHERE id = $1`, [expired.split('.')[0]]);
+        await db.query(`UPDATE unlock_sessions SET expires_at = now() - interval '1 second' WHERE id = $1`, [
+          expired.split('.')[0],
+        ]);
         await assertLocked(alice, expired, 'after the absolute lifetime');
 
         assert.ok((await alice.request('DELETE', '/api/v1/session/unlock?all=true')).body.sessionsLocked >= 1);
@@ -248,7 +325,9 @@ for (const target of await databaseTargets()) {
         assert.equal(ch.status, 200, ch.text);
         await assertLocked(alice, intruder, 'the other session, after the passphrase change');
         await assertUnlocked(alice, owner, 'the session that made the change keeps working');
-        const ch2 = await alice.request('POST', '/api/v1/session/passphrase', { json: { currentPassphrase: next, newPassphrase: PASS_A } });
+        const ch2 = await alice.request('POST', '/api/v1/session/passphrase', {
+          json: { currentPassphrase: next, newPassphrase: PASS_A },
+        });
         assert.equal(ch2.status, 200, ch2.text);
         await assertLocked(alice, owner, 'a change presenting no session ends them all');
       });

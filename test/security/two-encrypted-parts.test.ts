@@ -26,7 +26,19 @@ import { INTERMEDIATE, PKI_DIR, cert, key } from '../fixtures/pki/pki.ts';
 import { buildSignedData } from '../fixtures/pki/signed-data-builder.ts';
 import type { Client } from '../helpers/app.ts';
 import { databaseTargets } from '../helpers/db.ts';
-import { corpusP12, decodeContent, multipartMixed, multipartSigned, pkcs7Mime, pkcs7MimePart, placeKey, read, thunderbird, unlockHeader , startServerTrusting } from './world.ts';
+import {
+  corpusP12,
+  decodeContent,
+  multipartMixed,
+  multipartSigned,
+  pkcs7Mime,
+  pkcs7MimePart,
+  placeKey,
+  read,
+  thunderbird,
+  unlockHeader,
+  startServerTrusting,
+} from './world.ts';
 import { corpusUnavailable } from '../helpers/unavailable.ts';
 
 const BOB = 'bob@example.com';
@@ -51,7 +63,9 @@ for (const target of await databaseTargets()) {
       bob = await placeKey(server.srv, BOB, 'Bob.p12', PASS);
       cred = await unlockHeader(bob, PASS);
       bobCert = (await parsePkcs12(corpusP12('Bob.p12'), 'nss')).certificate;
-      captured = await encryptEnvelope(Buffer.from(`Content-Type: text/plain; charset=utf-8\r\n\r\n${SECRET}\r\n`), [{ certificate: bobCert }]);
+      captured = await encryptEnvelope(Buffer.from(`Content-Type: text/plain; charset=utf-8\r\n\r\n${SECRET}\r\n`), [
+        { certificate: bobCert },
+      ]);
     });
     after(async () => {
       await server?.close();
@@ -60,20 +74,32 @@ for (const target of await databaseTargets()) {
     const readAsBob = (raw: Buffer) => read(bob, raw, { 'x-smime-unlock': cred });
     /** The answer carries the plaintext nowhere: not in the content, not in any layer or part. */
     function assertNoPlaintext(r: { body: any; text: string }, name: string) {
-      assert.ok(!r.text.includes(SECRET) && !decodeContent(r.body).includes(SECRET), `${name}: the captured plaintext leaked`);
-      assert.ok(!r.text.includes(NSS_TEXT) && !decodeContent(r.body).includes(NSS_TEXT), `${name}: the corpus plaintext leaked`);
+      assert.ok(
+        !r.text.includes(SECRET) && !decodeContent(r.body).includes(SECRET),
+        `${name}: the captured plaintext leaked`,
+      );
+      assert.ok(
+        !r.text.includes(NSS_TEXT) && !decodeContent(r.body).includes(NSS_TEXT),
+        `${name}: the corpus plaintext leaked`,
+      );
     }
     const notOpened = (p: any) => p.kind === 'encrypted' && p.status !== 'decrypted' && /not opened/.test(p.detail);
 
     test('sanity: the captured message on its own decrypts for Bob', async () => {
       const r = await readAsBob(pkcs7Mime('alice@example.com', captured, 'enveloped-data'));
-      assert.deepEqual(r.body.layers.map((l: any) => [l.kind, l.status]), [['encrypted', 'decrypted']], r.text);
+      assert.deepEqual(
+        r.body.layers.map((l: any) => [l.kind, l.status]),
+        [['encrypted', 'decrypted']],
+        r.text,
+      );
       assert.ok(decodeContent(r.body).includes(SECRET));
     });
 
     test('in an unprotected multipart between HTML bait: reported, not opened, nothing decrypted', async () => {
       for (const subtype of ['mixed', 'alternative', 'related']) {
-        const r = await readAsBob(multipartMixed('mallory@example.com', [BAIT_OPEN, pkcs7MimePart(captured), BAIT_CLOSE], subtype));
+        const r = await readAsBob(
+          multipartMixed('mallory@example.com', [BAIT_OPEN, pkcs7MimePart(captured), BAIT_CLOSE], subtype),
+        );
         assert.equal(r.status, 200, r.text);
         assert.deepEqual(r.body.layers, [], subtype);
         assert.equal(r.body.encrypted, false, subtype);
@@ -93,13 +119,19 @@ for (const target of await databaseTargets()) {
       assertNoPlaintext(r, 'multipart-alternative.eml');
     });
 
-    test("inside a container the attacker encrypted to Bob: the wrapper opens, the captured part does not", async () => {
+    test('inside a container the attacker encrypted to Bob: the wrapper opens, the captured part does not', async () => {
       const inner = multipartMixed('mallory@example.com', [BAIT_OPEN, pkcs7MimePart(captured), BAIT_CLOSE]);
       const innerEntity = inner.subarray(inner.indexOf('Content-Type: multipart/mixed'));
       for (const cipher of ['aes-256-cbc', 'aes-256-gcm'] as const) {
         const wrapper = await encryptEnvelope(innerEntity, [{ certificate: bobCert }], { cipher });
-        const r = await readAsBob(pkcs7Mime('mallory@example.com', wrapper, cipher.endsWith('gcm') ? 'authEnveloped-data' : 'enveloped-data'));
-        assert.deepEqual(r.body.layers.map((l: any) => [l.kind, l.status]), [['encrypted', 'decrypted']], r.text);
+        const r = await readAsBob(
+          pkcs7Mime('mallory@example.com', wrapper, cipher.endsWith('gcm') ? 'authEnveloped-data' : 'enveloped-data'),
+        );
+        assert.deepEqual(
+          r.body.layers.map((l: any) => [l.kind, l.status]),
+          [['encrypted', 'decrypted']],
+          r.text,
+        );
         assert.equal(r.body.parts.length, 1, cipher);
         assert.ok(notOpened(r.body.parts[0]), JSON.stringify(r.body.parts));
         assertNoPlaintext(r, cipher);
@@ -108,17 +140,34 @@ for (const target of await databaseTargets()) {
     });
 
     test('inside a container someone else signed (valid signature): the signature is reported, the part not opened', async () => {
-      const inner = multipartMixed('signer@pki.test', [Buffer.from('Content-Type: text/plain\r\n\r\nSee the attached statement.'), pkcs7MimePart(captured)]);
+      const inner = multipartMixed('signer@pki.test', [
+        Buffer.from('Content-Type: text/plain\r\n\r\nSee the attached statement.'),
+        pkcs7MimePart(captured),
+      ]);
       const innerEntity = inner.subarray(inner.indexOf('Content-Type: multipart/mixed'));
       const signerSpec = { cert: cert('signer'), key: key('signer'), signingTime: new Date('2026-11-24T00:00:00Z') };
-      const detached = buildSignedData({ content: innerEntity, detached: true, signers: [signerSpec], certificates: [cert('signer'), INTERMEDIATE] });
-      const opaque = buildSignedData({ content: innerEntity, detached: false, signers: [signerSpec], certificates: [cert('signer'), INTERMEDIATE] });
+      const detached = buildSignedData({
+        content: innerEntity,
+        detached: true,
+        signers: [signerSpec],
+        certificates: [cert('signer'), INTERMEDIATE],
+      });
+      const opaque = buildSignedData({
+        content: innerEntity,
+        detached: false,
+        signers: [signerSpec],
+        certificates: [cert('signer'), INTERMEDIATE],
+      });
       for (const [name, raw] of [
         ['multipart/signed', multipartSigned('signer@pki.test', innerEntity, detached)],
         ['opaque signed-data', pkcs7Mime('signer@pki.test', opaque)],
       ] as const) {
         const r = await readAsBob(raw);
-        assert.deepEqual(r.body.layers.map((l: any) => [l.kind, l.status]), [['signed', 'valid']], `${name}: ${r.text}`);
+        assert.deepEqual(
+          r.body.layers.map((l: any) => [l.kind, l.status]),
+          [['signed', 'valid']],
+          `${name}: ${r.text}`,
+        );
         assert.equal(r.body.encrypted, false, `${name}: the message is not an encrypted one`);
         assert.equal(r.body.parts.length, 1, name);
         assert.ok(notOpened(r.body.parts[0]), JSON.stringify(r.body.parts));
@@ -134,7 +183,10 @@ for (const target of await databaseTargets()) {
       assert.deepEqual(a.body.layers, []);
       assert.ok(a.body.parts.length === 1 && notOpened(a.body.parts[0]), JSON.stringify(a.body.parts));
       assertNoPlaintext(a, 'octet-stream');
-      const attached = Buffer.concat([Buffer.from('Content-Type: message/rfc822\r\n\r\n'), pkcs7Mime('alice@example.com', captured, 'enveloped-data')]);
+      const attached = Buffer.concat([
+        Buffer.from('Content-Type: message/rfc822\r\n\r\n'),
+        pkcs7Mime('alice@example.com', captured, 'enveloped-data'),
+      ]);
       const b = await readAsBob(multipartMixed('mallory@example.com', [BAIT_OPEN, attached, BAIT_CLOSE]));
       assert.equal(b.status, 200, b.text);
       assert.deepEqual(b.body.layers, []);
@@ -162,7 +214,14 @@ for (const target of await databaseTargets()) {
         certificates: [cert('signer'), INTERMEDIATE],
       });
       const r = await readAsBob(multipartSigned('signer@pki.test', innerEntity, p7s));
-      assert.deepEqual(r.body.layers.map((l: any) => [l.kind, l.status]), [['signed', 'valid'], ['encrypted', 'decrypted']], r.text);
+      assert.deepEqual(
+        r.body.layers.map((l: any) => [l.kind, l.status]),
+        [
+          ['signed', 'valid'],
+          ['encrypted', 'decrypted'],
+        ],
+        r.text,
+      );
       assert.equal(r.body.layers[0].signatures[0].signer.emails[0], 'signer@pki.test');
       assert.deepEqual(r.body.parts, []);
     });
@@ -171,10 +230,20 @@ for (const target of await databaseTargets()) {
       const innerEntity = pkcs7MimePart(captured);
       const wrapper = await encryptEnvelope(innerEntity, [{ certificate: bobCert }], { cipher: 'aes-256-gcm' });
       const r = await readAsBob(pkcs7Mime('mallory@example.com', wrapper, 'authEnveloped-data'));
-      assert.deepEqual(r.body.layers.map((l: any) => [l.kind, l.status]), [['encrypted', 'decrypted'], ['encrypted', 'decrypted']], r.text);
+      assert.deepEqual(
+        r.body.layers.map((l: any) => [l.kind, l.status]),
+        [
+          ['encrypted', 'decrypted'],
+          ['encrypted', 'decrypted'],
+        ],
+        r.text,
+      );
       assert.deepEqual(r.body.parts, []);
       // The plaintext is shown to its addressee with nothing of the attacker's beside it: there is no bait to fill.
-      assert.equal(decodeContent(r.body).replace(/\r\n/g, '\n'), `Content-Type: text/plain; charset=utf-8\n\n${SECRET}\n`);
+      assert.equal(
+        decodeContent(r.body).replace(/\r\n/g, '\n'),
+        `Content-Type: text/plain; charset=utf-8\n\n${SECRET}\n`,
+      );
     });
   });
 }

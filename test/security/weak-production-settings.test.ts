@@ -55,7 +55,13 @@ describe('weak production settings', { concurrency: false, timeout: 900_000 }, (
     return {
       dir,
       data,
-      env: { NODE_ENV: 'production', SMIME_DATA_DIR: data, SMIME_JWT_SECRET_FILE: join(dir, 'jwt-secret'), SMIME_ADMIN_TOKEN_FILE: join(dir, 'admin-token'), ...checkpointKeyEnv(dir) } as Record<string, string>,
+      env: {
+        NODE_ENV: 'production',
+        SMIME_DATA_DIR: data,
+        SMIME_JWT_SECRET_FILE: join(dir, 'jwt-secret'),
+        SMIME_ADMIN_TOKEN_FILE: join(dir, 'admin-token'),
+        ...checkpointKeyEnv(dir),
+      } as Record<string, string>,
     };
   };
 
@@ -66,21 +72,80 @@ describe('weak production settings', { concurrency: false, timeout: 900_000 }, (
   after(() => rmSync(work, { recursive: true, force: true }));
 
   const cases: { name: string; weaken: (b: ReturnType<typeof baseline>) => void; setting: string; says: RegExp }[] = [
-    { name: 'a short host-token secret', weaken: (b) => writeFileSync(join(b.dir, 'jwt-secret'), 'only-20-characters!!'), setting: 'SMIME_JWT_SECRET_FILE', says: /shorter than 32 characters/ },
-    { name: 'a short admin token in the environment', weaken: (b) => { delete b.env.SMIME_ADMIN_TOKEN_FILE; b.env.SMIME_ADMIN_TOKEN = 'short'; }, setting: 'SMIME_ADMIN_TOKEN', says: /shorter than 32 characters/ },
-    { name: 'the secret file readable by others', weaken: (b) => chmodSync(join(b.dir, 'jwt-secret'), 0o644), setting: 'SMIME_JWT_SECRET_FILE', says: /open to group or others \(mode 0644\); chmod 600 / },
-    { name: 'the admin token file readable by its group', weaken: (b) => { b.env.SMIME_ADMIN_TOKEN_FILE = join(b.dir, 'admin-token'); chmodSync(join(b.dir, 'admin-token'), 0o640); }, setting: 'SMIME_ADMIN_TOKEN_FILE', says: /mode 0640\); chmod 600 / },
-    { name: 'no audit checkpoint key (it would be generated beside the database)', weaken: (b) => delete b.env.SMIME_AUDIT_CHECKPOINT_KEY_FILE, setting: 'SMIME_AUDIT_CHECKPOINT_KEY_FILE', says: /no audit checkpoint key is configured.*openssl genpkey -algorithm ed25519/ },
-    { name: 'the data folder open to others', weaken: (b) => chmodSync(b.data, 0o755), setting: 'SMIME_DATA_DIR', says: /data \(0755\) is open to group or others; chmod -R go-rwx / },
-    { name: 'a database file readable by others', weaken: (b) => { mkdirSync(join(b.data, 'db'), { mode: 0o700 }); writeFileSync(join(b.data, 'db', 'PG_VERSION'), '17', { mode: 0o644 }); }, setting: 'SMIME_DATA_DIR', says: /PG_VERSION \(0644\)/ },
-    { name: "TLS checks turned off for the whole process", weaken: (b) => (b.env.NODE_TLS_REJECT_UNAUTHORIZED = '0'), setting: 'NODE_TLS_REJECT_UNAUTHORIZED', says: /turns off certificate checks.*unset it/ },
+    {
+      name: 'a short host-token secret',
+      weaken: (b) => writeFileSync(join(b.dir, 'jwt-secret'), 'only-20-characters!!'),
+      setting: 'SMIME_JWT_SECRET_FILE',
+      says: /shorter than 32 characters/,
+    },
+    {
+      name: 'a short admin token in the environment',
+      weaken: (b) => {
+        delete b.env.SMIME_ADMIN_TOKEN_FILE;
+        b.env.SMIME_ADMIN_TOKEN = 'short';
+      },
+      setting: 'SMIME_ADMIN_TOKEN',
+      says: /shorter than 32 characters/,
+    },
+    {
+      name: 'the secret file readable by others',
+      weaken: (b) => chmodSync(join(b.dir, 'jwt-secret'), 0o644),
+      setting: 'SMIME_JWT_SECRET_FILE',
+      says: /open to group or others \(mode 0644\); chmod 600 /,
+    },
+    {
+      name: 'the admin token file readable by its group',
+      weaken: (b) => {
+        b.env.SMIME_ADMIN_TOKEN_FILE = join(b.dir, 'admin-token');
+        chmodSync(join(b.dir, 'admin-token'), 0o640);
+      },
+      setting: 'SMIME_ADMIN_TOKEN_FILE',
+      says: /mode 0640\); chmod 600 /,
+    },
+    {
+      name: 'no audit checkpoint key (it would be generated beside the database)',
+      weaken: (b) => delete b.env.SMIME_AUDIT_CHECKPOINT_KEY_FILE,
+      setting: 'SMIME_AUDIT_CHECKPOINT_KEY_FILE',
+      says: /no audit checkpoint key is configured.*openssl genpkey -algorithm ed25519/,
+    },
+    {
+      name: 'the data folder open to others',
+      weaken: (b) => chmodSync(b.data, 0o755),
+      setting: 'SMIME_DATA_DIR',
+      says: /data \(0755\) is open to group or others; chmod -R go-rwx /,
+    },
+    {
+      name: 'a database file readable by others',
+      weaken: (b) => {
+        mkdirSync(join(b.data, 'db'), { mode: 0o700 });
+        writeFileSync(join(b.data, 'db', 'PG_VERSION'), '17', { mode: 0o644 });
+      },
+      setting: 'SMIME_DATA_DIR',
+      says: /PG_VERSION \(0644\)/,
+    },
+    {
+      name: 'TLS checks turned off for the whole process',
+      weaken: (b) => (b.env.NODE_TLS_REJECT_UNAUTHORIZED = '0'),
+      setting: 'NODE_TLS_REJECT_UNAUTHORIZED',
+      says: /turns off certificate checks.*unset it/,
+    },
     {
       name: 'cleartext LDAP to a directory on the network',
-      weaken: (b) => Object.assign(b.env, { LDAP_URL: 'ldap://dc1.corp.example:389', LDAP_BASE_DN: 'dc=corp,dc=example', LDAP_STARTTLS: 'false' }),
+      weaken: (b) =>
+        Object.assign(b.env, {
+          LDAP_URL: 'ldap://dc1.corp.example:389',
+          LDAP_BASE_DN: 'dc=corp,dc=example',
+          LDAP_STARTTLS: 'false',
+        }),
       setting: 'LDAP_STARTTLS',
       says: /in clear to dc1\.corp\.example; .*ldaps:\/\//,
     },
-    { name: 'fetches to private addresses', weaken: (b) => (b.env.SMIME_FETCH_ALLOW_PRIVATE = 'true'), setting: 'SMIME_FETCH_ALLOW_PRIVATE', says: /private and loopback addresses/ },
+    {
+      name: 'fetches to private addresses',
+      weaken: (b) => (b.env.SMIME_FETCH_ALLOW_PRIVATE = 'true'),
+      setting: 'SMIME_FETCH_ALLOW_PRIVATE',
+      says: /private and loopback addresses/,
+    },
   ];
 
   for (const c of cases) {
@@ -91,7 +156,10 @@ describe('weak production settings', { concurrency: false, timeout: 900_000 }, (
       try {
         assert.equal(run.exitCode, 2, run.output());
         assert.equal(run.url, undefined, 'never listened');
-        const line = run.output().split('\n').find((l) => l.startsWith(`  - ${c.setting}: `));
+        const line = run
+          .output()
+          .split('\n')
+          .find((l) => l.startsWith(`  - ${c.setting}: `));
         assert.ok(line, `no line for ${c.setting} in:\n${run.output()}`);
         assert.match(line, c.says);
         for (const secret of [JWT, ADMIN]) assert.ok(!run.output().includes(secret), 'no secret value in the message');
@@ -104,12 +172,25 @@ describe('weak production settings', { concurrency: false, timeout: 900_000 }, (
   test('every weak setting at once: one message listing each', async () => {
     const b = baseline();
     // Both admin token forms cannot be set at once (loadConfig refuses that on its own): the file's case wins.
-    for (const c of cases.filter((x) => x.name !== 'a short host-token secret' && x.setting !== 'SMIME_ADMIN_TOKEN')) c.weaken(b);
+    for (const c of cases.filter((x) => x.name !== 'a short host-token secret' && x.setting !== 'SMIME_ADMIN_TOKEN'))
+      c.weaken(b);
     const run = await runMain(b.env, 'exit', REFUSAL_TIMEOUT_MS);
     try {
       assert.equal(run.exitCode, 2, run.output());
-      const named = new Set(run.output().split('\n').flatMap((l) => /^ {2}- ([A-Z_]+): /.exec(l)?.[1] ?? []));
-      for (const setting of ['SMIME_ADMIN_TOKEN_FILE', 'SMIME_JWT_SECRET_FILE', 'SMIME_DATA_DIR', 'NODE_TLS_REJECT_UNAUTHORIZED', 'LDAP_STARTTLS', 'SMIME_FETCH_ALLOW_PRIVATE'])
+      const named = new Set(
+        run
+          .output()
+          .split('\n')
+          .flatMap((l) => /^ {2}- ([A-Z_]+): /.exec(l)?.[1] ?? []),
+      );
+      for (const setting of [
+        'SMIME_ADMIN_TOKEN_FILE',
+        'SMIME_JWT_SECRET_FILE',
+        'SMIME_DATA_DIR',
+        'NODE_TLS_REJECT_UNAUTHORIZED',
+        'LDAP_STARTTLS',
+        'SMIME_FETCH_ALLOW_PRIVATE',
+      ])
         assert.ok(named.has(setting), `${setting} named in:\n${run.output()}`);
     } finally {
       await run.stop();
@@ -136,7 +217,13 @@ describe('weak production settings', { concurrency: false, timeout: 900_000 }, (
     try {
       assert.deepEqual(openToOthers(b.data), [], 'after initdb and migrations');
       // Use it: a user row and an audit entry are written.
-      const token = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('alice@example.com').setAudience('smime').setIssuedAt().setExpirationTime('5m').sign(new TextEncoder().encode(JWT));
+      const token = await new SignJWT({})
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject('alice@example.com')
+        .setAudience('smime')
+        .setIssuedAt()
+        .setExpirationTime('5m')
+        .sign(new TextEncoder().encode(JWT));
       const me = await fetch(`${run.url}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } });
       assert.equal(me.status, 200, await me.text());
     } finally {

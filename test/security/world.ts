@@ -23,14 +23,22 @@ export function adminClient(srv: TestServer): Client {
 }
 
 /** IT places `file` (password nss) for `email`; with `passphrase` the user then makes it their own. */
-export async function placeKey(srv: TestServer, email: string, file: string, passphrase?: string, force = false): Promise<Client> {
+export async function placeKey(
+  srv: TestServer,
+  email: string,
+  file: string,
+  passphrase?: string,
+  force = false,
+): Promise<Client> {
   const r = await adminClient(srv).request('POST', `/api/v1/admin/users/${encodeURIComponent(email)}/keys`, {
     json: { p12: b64(corpusP12(file)), password: 'nss', force },
   });
   assert.equal(r.status, 201, r.text);
   const c = new Client(srv.url, await srv.token(email));
   if (passphrase) {
-    const ch = await c.request('POST', '/api/v1/session/passphrase', { json: { currentPassphrase: 'nss', newPassphrase: passphrase } });
+    const ch = await c.request('POST', '/api/v1/session/passphrase', {
+      json: { currentPassphrase: 'nss', newPassphrase: passphrase },
+    });
     assert.equal(ch.status, 200, ch.text);
   }
   return c;
@@ -76,7 +84,13 @@ export async function userRow(srv: TestServer, email: string): Promise<UserRow> 
 const wrap76 = (der: Uint8Array) => Buffer.from(der).toString('base64').replace(/.{76}/g, '$&\r\n');
 
 /** A multipart/signed message: `signed` is the exact first part (a MIME entity), `p7s` the detached signature. */
-export function multipartSigned(from: string, signed: Uint8Array, p7s: Uint8Array, extraParts: Uint8Array[] = [], boundary = 'sig-boundary'): Buffer {
+export function multipartSigned(
+  from: string,
+  signed: Uint8Array,
+  p7s: Uint8Array,
+  extraParts: Uint8Array[] = [],
+  boundary = 'sig-boundary',
+): Buffer {
   return Buffer.concat([
     Buffer.from(
       `From: ${from}\r\nTo: reader@example.com\r\nSubject: signed\r\nMIME-Version: 1.0\r\n` +
@@ -109,22 +123,33 @@ export function pkcs7MimePart(der: Uint8Array, smimeType = 'enveloped-data'): Bu
 }
 
 /** A multipart/mixed message of the given parts (each a complete MIME entity). */
-export function multipartMixed(from: string, parts: Uint8Array[], subtype = 'mixed', boundary = 'mix-boundary'): Buffer {
+export function multipartMixed(
+  from: string,
+  parts: Uint8Array[],
+  subtype = 'mixed',
+  boundary = 'mix-boundary',
+): Buffer {
   return Buffer.concat([
-    Buffer.from(`From: ${from}\r\nTo: reader@example.com\r\nSubject: mixed\r\nMIME-Version: 1.0\r\nContent-Type: multipart/${subtype}; boundary="${boundary}"\r\n\r\n`),
+    Buffer.from(
+      `From: ${from}\r\nTo: reader@example.com\r\nSubject: mixed\r\nMIME-Version: 1.0\r\nContent-Type: multipart/${subtype}; boundary="${boundary}"\r\n\r\n`,
+    ),
     ...parts.map((p) => Buffer.concat([Buffer.from(`--${boundary}\r\n`), Buffer.from(p), Buffer.from('\r\n')])),
     Buffer.from(`--${boundary}--\r\n`),
   ]);
 }
 
-export const decodeContent = (body: { content: string }): string => Buffer.from(body.content, 'base64').toString('latin1');
+export const decodeContent = (body: { content: string }): string =>
+  Buffer.from(body.content, 'base64').toString('latin1');
 
 /**
  * A real server on a fresh database of `target` that trusts exactly the given PEM files, with revocation checks off
  * (the test PKI's responders are on loopback; ssrf-fetch covers those fetches). `close` stops it, drops the database
  * and removes the anchors file.
  */
-export async function startServerTrusting(target: DbTarget, anchors: (string | URL)[]): Promise<{ srv: TestServer; close(): Promise<void> }> {
+export async function startServerTrusting(
+  target: DbTarget,
+  anchors: (string | URL)[],
+): Promise<{ srv: TestServer; close(): Promise<void> }> {
   const { db, drop } = await target.open();
   const work = mkdtempSync(join(tmpdir(), 'smime-security-'));
   const removeWork = () => rmSync(work, { recursive: true, force: true });

@@ -53,12 +53,26 @@ const CASES: { label: string; load: () => Promise<Uint8Array> | Uint8Array; expe
   {
     label: 'corpus Alice-ec',
     load: async () => (await corpusCertificate('Alice-ec.p12')).certificate,
-    expected: { emails: ['alice-ec@example.com'], keyAlgorithm: 'EC', keySize: 384, namedCurve: 'P-384', serialNumber: '1e' },
+    expected: {
+      emails: ['alice-ec@example.com'],
+      keyAlgorithm: 'EC',
+      keySize: 384,
+      namedCurve: 'P-384',
+      serialNumber: '1e',
+    },
   },
   {
     label: 'corpus NSS Test CA (ECC), P-521',
     load: async () => (await corpusCertificate('Alice-ec.p12')).chain[0] as Uint8Array,
-    expected: { keyAlgorithm: 'EC', keySize: 521, namedCurve: 'P-521', isCA: true, selfSigned: true, serialNumber: '01', emails: [] },
+    expected: {
+      keyAlgorithm: 'EC',
+      keySize: 521,
+      namedCurve: 'P-521',
+      isCA: true,
+      selfSigned: true,
+      serialNumber: '01',
+      emails: [],
+    },
   },
   {
     label: 'corpus Fran (20-byte serial)',
@@ -73,7 +87,12 @@ const CASES: { label: string; load: () => Promise<Uint8Array> | Uint8Array; expe
   {
     label: 'corpus TestCA.pem',
     load: () => pemToDer(readFileSync(new URL('TestCA.pem', CORPUS), 'utf8'))[0] as Uint8Array,
-    expected: { isCA: true, selfSigned: true, keyUsage: ['keyCertSign', 'cRLSign'], notAfter: new Date('2076-01-26T14:38:03Z') },
+    expected: {
+      isCA: true,
+      selfSigned: true,
+      keyUsage: ['keyCertSign', 'cRLSign'],
+      notAfter: new Date('2076-01-26T14:38:03Z'),
+    },
   },
   {
     label: 'fixture rsa.crt',
@@ -108,7 +127,13 @@ const CASES: { label: string; load: () => Promise<Uint8Array> | Uint8Array; expe
   {
     label: 'fixture ca.crt',
     load: () => pem('ca.crt'),
-    expected: { isCA: true, selfSigned: true, serialNumber: '01', keyUsage: ['keyCertSign', 'cRLSign'], extendedKeyUsage: [] },
+    expected: {
+      isCA: true,
+      selfSigned: true,
+      serialNumber: '01',
+      keyUsage: ['keyCertSign', 'cRLSign'],
+      extendedKeyUsage: [],
+    },
   },
 ];
 
@@ -135,8 +160,17 @@ void describe('describeCertificate', () => {
   void it('escapes RFC 4514 special characters and decodes BMPString names', () => {
     // A minimal certificate with subject CN=" a,b+c#" (BMPString) built by hand.
     const name = (cn: asn1js.AsnType): asn1js.Sequence =>
-      new asn1js.Sequence({ value: [new asn1js.Set({ value: [new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: '2.5.4.3' }), cn] })] })] });
-    const der = minimalCertificate(name(new asn1js.BmpString({ value: ' a,b+c\u00e9 ' })), name(new asn1js.Utf8String({ value: '#issuer' })));
+      new asn1js.Sequence({
+        value: [
+          new asn1js.Set({
+            value: [new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: '2.5.4.3' }), cn] })],
+          }),
+        ],
+      });
+    const der = minimalCertificate(
+      name(new asn1js.BmpString({ value: ' a,b+c\u00e9 ' })),
+      name(new asn1js.Utf8String({ value: '#issuer' })),
+    );
     const info = describeCertificate(der);
     assert.equal(info.subject, 'CN=\\ a\\,b\\+c\u00e9\\ ');
     assert.equal(info.issuer, 'CN=\\#issuer');
@@ -156,7 +190,11 @@ void describe('describeCertificate', () => {
       ['PEM text', new Uint8Array(readFileSync(new URL('rsa.crt', P12)))],
     ];
     for (const [label, input] of inputs) {
-      assert.throws(() => describeCertificate(input), (e: unknown) => isSmimeError(e, 'CERT_MALFORMED'), label);
+      assert.throws(
+        () => describeCertificate(input),
+        (e: unknown) => isSmimeError(e, 'CERT_MALFORMED'),
+        label,
+      );
     }
   });
 
@@ -217,6 +255,8 @@ function minimalCertificate(subject: asn1js.Sequence, issuer: asn1js.Sequence): 
     ],
   });
   return new Uint8Array(
-    new asn1js.Sequence({ value: [tbs, algorithm, new asn1js.BitString({ valueHex: new Uint8Array([0]) })] }).toBER(false),
+    new asn1js.Sequence({ value: [tbs, algorithm, new asn1js.BitString({ valueHex: new Uint8Array([0]) })] }).toBER(
+      false,
+    ),
   );
 }

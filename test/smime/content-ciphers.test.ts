@@ -197,7 +197,15 @@ void describe('PKCS #7 unpadding', () => {
     const valid = rawCbc(cipher.name, cipher.key, iv, Buffer.concat([Buffer.alloc(b, 0x30), finalBlock(b, [1])]));
     const otherFailures: [string, () => unknown][] = [
       // A fixed wrong key whose decryption of `valid` happens to end in a bad padding (deterministic).
-      ['wrong key', () => cipher.decrypt(Buffer.from(cipher.key).map((byte) => byte ^ 0x80), iv, valid)],
+      [
+        'wrong key',
+        () =>
+          cipher.decrypt(
+            Buffer.from(cipher.key).map((byte) => byte ^ 0x80),
+            iv,
+            valid,
+          ),
+      ],
       ['key of the wrong length', () => cipher.decrypt(cipher.key.subarray(0, cipher.key.length - 1), iv, valid)],
       ['IV of the wrong length', () => cipher.decrypt(cipher.key, iv.subarray(1), valid)],
       ['data not a multiple of the block size', () => cipher.decrypt(cipher.key, iv, valid.subarray(1))],

@@ -18,7 +18,14 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { decryptEnvelope, encryptEnvelope, inspectEnvelope, type ContentCipher, type DecryptionKey, type EnvelopeRecipient } from '../../backend/src/smime/cms/enveloped/index.ts';
+import {
+  decryptEnvelope,
+  encryptEnvelope,
+  inspectEnvelope,
+  type ContentCipher,
+  type DecryptionKey,
+  type EnvelopeRecipient,
+} from '../../backend/src/smime/cms/enveloped/index.ts';
 import { FIXTURES } from '../helpers/paths.ts';
 import { unavailable as reportUnavailable } from '../helpers/unavailable.ts';
 
@@ -46,19 +53,54 @@ function file(bytes: Uint8Array, suffix = '.bin'): string {
 
 function openssl(args: string[]): { ok: boolean; stdout: Buffer; stderr: string } {
   const result = spawnSync('openssl', args, { timeout: CHILD_TIMEOUT_MS });
-  return { ok: result.status === 0, stdout: result.stdout ?? Buffer.alloc(0), stderr: result.stderr?.toString() ?? String(result.error) };
+  return {
+    ok: result.status === 0,
+    stdout: result.stdout ?? Buffer.alloc(0),
+    stderr: result.stderr?.toString() ?? String(result.error),
+  };
 }
 
 function opensslDecrypt(der: Uint8Array, name: string): Buffer {
   const out = join(work, `out${++counter}.bin`);
-  const r = openssl(['cms', '-decrypt', '-binary', '-inform', 'DER', '-in', file(der, '.der'), '-inkey', `${CMS}${name}.key`, '-recip', `${CMS}${name}.crt`, '-out', out]);
+  const r = openssl([
+    'cms',
+    '-decrypt',
+    '-binary',
+    '-inform',
+    'DER',
+    '-in',
+    file(der, '.der'),
+    '-inkey',
+    `${CMS}${name}.key`,
+    '-recip',
+    `${CMS}${name}.crt`,
+    '-out',
+    out,
+  ]);
   assert.ok(r.ok, `openssl cms -decrypt failed: ${r.stderr}`);
   return readFileSync(out);
 }
 
-function opensslEncrypt(content: Uint8Array, cipher: string, recipients: { name: string; oaep?: boolean }[], extra: string[] = []): Uint8Array {
+function opensslEncrypt(
+  content: Uint8Array,
+  cipher: string,
+  recipients: { name: string; oaep?: boolean }[],
+  extra: string[] = [],
+): Uint8Array {
   const out = join(work, `enc${++counter}.der`);
-  const args = ['cms', '-encrypt', '-binary', `-${cipher}`, '-in', file(content), '-outform', 'DER', '-out', out, ...extra];
+  const args = [
+    'cms',
+    '-encrypt',
+    '-binary',
+    `-${cipher}`,
+    '-in',
+    file(content),
+    '-outform',
+    'DER',
+    '-out',
+    out,
+    ...extra,
+  ];
   for (const r of recipients) {
     args.push('-recip', `${CMS}${r.name}.crt`);
     if (r.oaep) args.push('-keyopt', 'rsa_padding_mode:oaep', '-keyopt', 'rsa_oaep_md:sha256');
@@ -69,9 +111,21 @@ function opensslEncrypt(content: Uint8Array, cipher: string, recipients: { name:
 }
 
 const CIPHERS: ContentCipher[] = ['aes-128-cbc', 'aes-256-cbc', 'des-ede3-cbc', 'aes-128-gcm', 'aes-256-gcm'];
-const RECIPIENTS: { label: string; name: string; keyTransport?: EnvelopeRecipient['keyTransport']; oaep?: boolean; keyEncryption: RegExp }[] = [
+const RECIPIENTS: {
+  label: string;
+  name: string;
+  keyTransport?: EnvelopeRecipient['keyTransport'];
+  oaep?: boolean;
+  keyEncryption: RegExp;
+}[] = [
   { label: 'RSA-2048 PKCS#1 v1.5', name: 'rsa', keyEncryption: /^rsa-pkcs1-v1_5$/ },
-  { label: 'RSA-2048 OAEP SHA-256', name: 'rsa', keyTransport: 'rsa-oaep', oaep: true, keyEncryption: /^rsa-oaep-sha256$/ },
+  {
+    label: 'RSA-2048 OAEP SHA-256',
+    name: 'rsa',
+    keyTransport: 'rsa-oaep',
+    oaep: true,
+    keyEncryption: /^rsa-oaep-sha256$/,
+  },
   { label: 'EC P-256', name: 'p256', keyEncryption: /^ecdh-/ },
   { label: 'EC P-384', name: 'p384', keyEncryption: /^ecdh-/ },
 ];
@@ -87,7 +141,11 @@ void describe('OpenSSL decrypts what we encrypt', () => {
     for (const cipher of CIPHERS) {
       void test(`${r.label}, ${cipher}`, async () => {
         const content = randomFillSync(new Uint8Array(4099));
-        const der = await encryptEnvelope(content, [{ certificate: key(r.name).certificate, ...(r.keyTransport ? { keyTransport: r.keyTransport } : {}) }], { cipher });
+        const der = await encryptEnvelope(
+          content,
+          [{ certificate: key(r.name).certificate, ...(r.keyTransport ? { keyTransport: r.keyTransport } : {}) }],
+          { cipher },
+        );
         assert.ok(opensslDecrypt(der, r.name).equals(content));
       });
     }
@@ -97,14 +155,20 @@ void describe('OpenSSL decrypts what we encrypt', () => {
     const content = randomFillSync(new Uint8Array(1000));
     const der = await encryptEnvelope(
       content,
-      [{ certificate: key('rsa').certificate, keyTransport: 'rsa-oaep' }, { certificate: key('p256').certificate }, { certificate: key('p384').certificate }],
+      [
+        { certificate: key('rsa').certificate, keyTransport: 'rsa-oaep' },
+        { certificate: key('p256').certificate },
+        { certificate: key('p384').certificate },
+      ],
       { cipher: 'aes-256-gcm' },
     );
     for (const name of ['rsa', 'p256', 'p384']) assert.ok(opensslDecrypt(der, name).equals(content), name);
   });
 
   void test('OpenSSL reads our DER as DER: `openssl cms -cmsout -print` shows the structure', async () => {
-    const der = await encryptEnvelope(new Uint8Array(10), [{ certificate: key('p256').certificate }], { cipher: 'aes-256-gcm' });
+    const der = await encryptEnvelope(new Uint8Array(10), [{ certificate: key('p256').certificate }], {
+      cipher: 'aes-256-gcm',
+    });
     const r = openssl(['cms', '-cmsout', '-print', '-inform', 'DER', '-in', file(der, '.der')]);
     assert.ok(r.ok, r.stderr);
     assert.match(r.stdout.toString(), /authEnvelopedData/i);
@@ -133,10 +197,31 @@ void describe('we decrypt what OpenSSL encrypts', () => {
     void test(`RC2-${bits} (OpenSSL's legacy provider)`, async (t) => {
       const content = randomFillSync(new Uint8Array(777));
       const out = join(work, `rc2-${bits}.der`);
-      const r = openssl(['cms', '-encrypt', '-binary', '-provider', 'legacy', '-provider', 'default', `-rc2-${bits}`, '-in', file(content), '-outform', 'DER', '-out', out, `${CMS}rsa.crt`]);
+      const r = openssl([
+        'cms',
+        '-encrypt',
+        '-binary',
+        '-provider',
+        'legacy',
+        '-provider',
+        'default',
+        `-rc2-${bits}`,
+        '-in',
+        file(content),
+        '-outform',
+        'DER',
+        '-out',
+        out,
+        `${CMS}rsa.crt`,
+      ]);
       if (!r.ok) {
         // Debian's libssl3 ships the provider (ossl-modules/legacy.so); .ci/run checks that openssl loads it.
-        t.skip(reportUnavailable(`OpenSSL's legacy provider is not available here (${r.stderr.split('\n')[0]})`, `RC2-${bits} from OpenSSL (test/fixtures/cms/rc2-*.der still cover RC2)`));
+        t.skip(
+          reportUnavailable(
+            `OpenSSL's legacy provider is not available here (${r.stderr.split('\n')[0]})`,
+            `RC2-${bits} from OpenSSL (test/fixtures/cms/rc2-*.der still cover RC2)`,
+          ),
+        );
         return;
       }
       const der = new Uint8Array(readFileSync(out));
@@ -182,7 +267,11 @@ void describe('gpgsm (GnuPG) interop, RSA PKCS#1 v1.5', () => {
       input: input ?? `${PASSPHRASE}\n`,
       timeout: CHILD_TIMEOUT_MS,
     });
-    return { ok: result.status === 0, stdout: result.stdout ?? Buffer.alloc(0), stderr: result.stderr?.toString() ?? String(result.error) };
+    return {
+      ok: result.status === 0,
+      stdout: result.stdout ?? Buffer.alloc(0),
+      stderr: result.stderr?.toString() ?? String(result.error),
+    };
   }
 
   before(() => {
@@ -194,25 +283,50 @@ void describe('gpgsm (GnuPG) interop, RSA PKCS#1 v1.5', () => {
     // gpgsm 2.2 reads neither PBES2/AES PKCS#12 nor the OpenSSL 3 default MAC: export with the old 3DES schemes.
     const p12 = join(work, 'rsa-gpgsm.p12');
     const exported = openssl([
-      'pkcs12', '-export', '-inkey', `${CMS}rsa.key`, '-in', `${CMS}rsa.crt`, '-certfile', `${CMS}ca.crt`,
-      '-keypbe', 'PBE-SHA1-3DES', '-certpbe', 'PBE-SHA1-3DES', '-macalg', 'sha1', '-passout', `pass:${PASSPHRASE}`, '-out', p12,
+      'pkcs12',
+      '-export',
+      '-inkey',
+      `${CMS}rsa.key`,
+      '-in',
+      `${CMS}rsa.crt`,
+      '-certfile',
+      `${CMS}ca.crt`,
+      '-keypbe',
+      'PBE-SHA1-3DES',
+      '-certpbe',
+      'PBE-SHA1-3DES',
+      '-macalg',
+      'sha1',
+      '-passout',
+      `pass:${PASSPHRASE}`,
+      '-out',
+      p12,
     ]);
     if (!exported.ok) {
       unavailable = `could not export a PKCS#12 for gpgsm: ${exported.stderr}`;
       return;
     }
     // Encrypting to a certificate needs its chain trusted: the test CA, "relax" (no CRL distribution point checks).
-    const caFingerprint = createHash('sha1').update(new X509Certificate(readFileSync(`${CMS}ca.crt`)).raw).digest('hex').toUpperCase().match(/../g)!.join(':');
+    const caFingerprint = createHash('sha1')
+      .update(new X509Certificate(readFileSync(`${CMS}ca.crt`)).raw)
+      .digest('hex')
+      .toUpperCase()
+      .match(/../g)!
+      .join(':');
     writeFileSync(join(home, 'trustlist.txt'), `${caFingerprint} S relax\n`);
     writeFileSync(join(home, 'gpgsm.conf'), 'disable-crl-checks\ndisable-policy-checks\n');
     const imported = gpgsm(['--import', p12]);
-    if (!imported.ok || !/secret keys imported: 1/.test(imported.stderr)) unavailable = `gpgsm could not import the key: ${imported.stderr.trim().split('\n').slice(-2).join(' / ')}`;
+    if (!imported.ok || !/secret keys imported: 1/.test(imported.stderr))
+      unavailable = `gpgsm could not import the key: ${imported.stderr.trim().split('\n').slice(-2).join(' / ')}`;
     if (unavailable) reportUnavailable(unavailable, 'the gpgsm interop tests');
   });
 
   after(() => {
     // Stop the gpg-agent this suite started (addressed by its GNUPGHOME, nothing else).
-    spawnSync('gpgconf', ['--kill', 'gpg-agent'], { env: { ...process.env, GNUPGHOME: home }, timeout: CHILD_TIMEOUT_MS });
+    spawnSync('gpgconf', ['--kill', 'gpg-agent'], {
+      env: { ...process.env, GNUPGHOME: home },
+      timeout: CHILD_TIMEOUT_MS,
+    });
   });
 
   for (const cipher of ['aes-128-cbc', 'aes-256-cbc', 'des-ede3-cbc'] as const) {
@@ -241,7 +355,16 @@ void describe('gpgsm (GnuPG) interop, RSA PKCS#1 v1.5', () => {
       }
       const content = randomFillSync(new Uint8Array(3000));
       const out = join(work, `gpgsm-${algo}.der`);
-      const r = gpgsm(['--cipher-algo', algo, '--recipient', certificateId(), '--output', out, '--encrypt', file(content)]);
+      const r = gpgsm([
+        '--cipher-algo',
+        algo,
+        '--recipient',
+        certificateId(),
+        '--output',
+        out,
+        '--encrypt',
+        file(content),
+      ]);
       assert.ok(r.ok, r.stderr);
       const der = new Uint8Array(readFileSync(out));
       assert.equal(inspectEnvelope(der).contentCipher, cipher);

@@ -50,7 +50,11 @@ function certificate(name: string): Uint8Array {
 }
 
 function fixtureKey(name: string, keyFrom = name): DecryptionKey {
-  return { keyId: name, certificate: certificate(name), privateKey: createPrivateKey(readFileSync(`${CMS}${keyFrom}.key`)) };
+  return {
+    keyId: name,
+    certificate: certificate(name),
+    privateKey: createPrivateKey(readFileSync(`${CMS}${keyFrom}.key`)),
+  };
 }
 
 /** The base64 body of a bare application/pkcs7-mime entity (headers, blank line, base64). */
@@ -165,13 +169,55 @@ before(async () => {
 // ---------------------------------------------------------------------------------------------------------------
 
 const CORPUS_ROWS: { file: string; key: string; cipher: string; keyEncryption: string; contains: string }[] = [
-  { file: 'mailnews-test-data-smime-interop/fran-ec_ossl-aes128-sha256.env', key: 'Fran-ec', cipher: 'aes-128-cbc', keyEncryption: 'ecdh-sha256kdf-aes128-wrap', contains: FRAN_TEXT },
-  { file: 'mailnews-test-data-smime-interop/fran-ec_ossl-aes256-sha512.env', key: 'Fran-ec', cipher: 'aes-256-cbc', keyEncryption: 'ecdh-sha512kdf-aes256-wrap', contains: FRAN_TEXT },
-  { file: 'mailnews-test-data-smime-interop/fran-oaep-label_ossl.env', key: 'Fran', cipher: 'aes-256-cbc', keyEncryption: 'rsa-oaep-sha1-label', contains: FRAN_TEXT },
-  { file: 'mailnews-test-data-smime-interop/fran-oaep-sha256hash-sha256mgf_ossl.env', key: 'Fran', cipher: 'aes-256-cbc', keyEncryption: 'rsa-oaep-sha256', contains: FRAN_TEXT },
-  { file: 'mailnews-test-data-smime-interop/fran-oaep-sha256hash_ossl.env', key: 'Fran', cipher: 'aes-128-cbc', keyEncryption: 'rsa-oaep-sha256', contains: FRAN_TEXT },
-  { file: 'mailnews-test-data-smime-interop/fran-oaep_ossl.env', key: 'Fran', cipher: 'des-ede3-cbc', keyEncryption: 'rsa-oaep-sha1', contains: FRAN_TEXT },
-  { file: 'mailnews-test-data-smime/alice.env.eml', key: 'Bob', cipher: 'aes-128-cbc', keyEncryption: 'rsa-pkcs1-v1_5', contains: BOB_TEXT },
+  {
+    file: 'mailnews-test-data-smime-interop/fran-ec_ossl-aes128-sha256.env',
+    key: 'Fran-ec',
+    cipher: 'aes-128-cbc',
+    keyEncryption: 'ecdh-sha256kdf-aes128-wrap',
+    contains: FRAN_TEXT,
+  },
+  {
+    file: 'mailnews-test-data-smime-interop/fran-ec_ossl-aes256-sha512.env',
+    key: 'Fran-ec',
+    cipher: 'aes-256-cbc',
+    keyEncryption: 'ecdh-sha512kdf-aes256-wrap',
+    contains: FRAN_TEXT,
+  },
+  {
+    file: 'mailnews-test-data-smime-interop/fran-oaep-label_ossl.env',
+    key: 'Fran',
+    cipher: 'aes-256-cbc',
+    keyEncryption: 'rsa-oaep-sha1-label',
+    contains: FRAN_TEXT,
+  },
+  {
+    file: 'mailnews-test-data-smime-interop/fran-oaep-sha256hash-sha256mgf_ossl.env',
+    key: 'Fran',
+    cipher: 'aes-256-cbc',
+    keyEncryption: 'rsa-oaep-sha256',
+    contains: FRAN_TEXT,
+  },
+  {
+    file: 'mailnews-test-data-smime-interop/fran-oaep-sha256hash_ossl.env',
+    key: 'Fran',
+    cipher: 'aes-128-cbc',
+    keyEncryption: 'rsa-oaep-sha256',
+    contains: FRAN_TEXT,
+  },
+  {
+    file: 'mailnews-test-data-smime-interop/fran-oaep_ossl.env',
+    key: 'Fran',
+    cipher: 'des-ede3-cbc',
+    keyEncryption: 'rsa-oaep-sha1',
+    contains: FRAN_TEXT,
+  },
+  {
+    file: 'mailnews-test-data-smime/alice.env.eml',
+    key: 'Bob',
+    cipher: 'aes-128-cbc',
+    keyEncryption: 'rsa-pkcs1-v1_5',
+    contains: BOB_TEXT,
+  },
 ];
 
 void describe('corpus: every Thunderbird interop .env and NSS alice.env.eml decrypts', { skip: NO_CORPUS }, () => {
@@ -209,7 +255,11 @@ void describe('corpus: every Thunderbird interop .env and NSS alice.env.eml decr
 
   void test("a key whose certificate the message does not name still opens it by trial (a sender's wrong identifier)", async () => {
     const fran = corpusKeys.Fran!;
-    const out = decrypted(await decryptEnvelope(corpusBody('mailnews-test-data-smime-interop/fran-oaep-sha256hash_ossl.env'), [{ ...fran, certificate: corpusKeys.Bob!.certificate }]));
+    const out = decrypted(
+      await decryptEnvelope(corpusBody('mailnews-test-data-smime-interop/fran-oaep-sha256hash_ossl.env'), [
+        { ...fran, certificate: corpusKeys.Bob!.certificate },
+      ]),
+    );
     assert.ok(text(out.content).includes(FRAN_TEXT));
   });
 });
@@ -224,11 +274,33 @@ const FIXTURE_ROWS: { file: string; key: string; cipher: string; keyEncryption: 
   { file: 'rc2-128.der', key: 'rsa', cipher: 'rc2-128-cbc', keyEncryption: ['rsa-pkcs1-v1_5'] },
   { file: 'aes-192-cbc.der', key: 'rsa', cipher: 'aes-192-cbc', keyEncryption: ['rsa-pkcs1-v1_5'] },
   { file: 'aes-192-gcm.der', key: 'rsa', cipher: 'aes-192-gcm', keyEncryption: ['rsa-pkcs1-v1_5'] },
-  { file: 'oaep-sha256-mgf1-sha1.der', key: 'rsa', cipher: 'aes-256-cbc', keyEncryption: ['rsa-oaep-sha256-mgf1-sha1'] },
-  { file: 'keyid.der', key: 'rsa', cipher: 'aes-128-cbc', keyEncryption: ['rsa-pkcs1-v1_5', 'ecdh-sha1kdf-aes128-wrap'], ski: true },
-  { file: 'keyid.der', key: 'p256', cipher: 'aes-128-cbc', keyEncryption: ['rsa-pkcs1-v1_5', 'ecdh-sha1kdf-aes128-wrap'], ski: true },
+  {
+    file: 'oaep-sha256-mgf1-sha1.der',
+    key: 'rsa',
+    cipher: 'aes-256-cbc',
+    keyEncryption: ['rsa-oaep-sha256-mgf1-sha1'],
+  },
+  {
+    file: 'keyid.der',
+    key: 'rsa',
+    cipher: 'aes-128-cbc',
+    keyEncryption: ['rsa-pkcs1-v1_5', 'ecdh-sha1kdf-aes128-wrap'],
+    ski: true,
+  },
+  {
+    file: 'keyid.der',
+    key: 'p256',
+    cipher: 'aes-128-cbc',
+    keyEncryption: ['rsa-pkcs1-v1_5', 'ecdh-sha1kdf-aes128-wrap'],
+    ski: true,
+  },
   { file: 'p521-sha384kdf.der', key: 'p521', cipher: 'aes-256-cbc', keyEncryption: ['ecdh-sha384kdf-aes256-wrap'] },
-  { file: 'p384-cofactor.der', key: 'p384', cipher: 'aes-128-cbc', keyEncryption: ['ecdh-cofactor-sha1kdf-aes128-wrap'] },
+  {
+    file: 'p384-cofactor.der',
+    key: 'p384',
+    cipher: 'aes-128-cbc',
+    keyEncryption: ['ecdh-cofactor-sha1kdf-aes128-wrap'],
+  },
   { file: 'p256-3des-wrap.der', key: 'p256', cipher: 'des-ede3-cbc', keyEncryption: ['ecdh-sha1kdf-3des-wrap'] },
 ];
 
@@ -263,18 +335,60 @@ void describe('OpenSSL fixtures: RC2, AES-192, mixed OAEP digests, subjectKeyIde
 // Our envelopes: every recipient kind x every cipher
 // ---------------------------------------------------------------------------------------------------------------
 
-const CIPHERS: ContentCipher[] = ['aes-128-cbc', 'aes-192-cbc', 'aes-256-cbc', 'aes-128-gcm', 'aes-256-gcm', 'des-ede3-cbc'];
-const KEY_BYTES: Record<ContentCipher, number> = { 'aes-128-cbc': 16, 'aes-192-cbc': 24, 'aes-256-cbc': 32, 'aes-128-gcm': 16, 'aes-256-gcm': 32, 'des-ede3-cbc': 24 };
+const CIPHERS: ContentCipher[] = [
+  'aes-128-cbc',
+  'aes-192-cbc',
+  'aes-256-cbc',
+  'aes-128-gcm',
+  'aes-256-gcm',
+  'des-ede3-cbc',
+];
+const KEY_BYTES: Record<ContentCipher, number> = {
+  'aes-128-cbc': 16,
+  'aes-192-cbc': 24,
+  'aes-256-cbc': 32,
+  'aes-128-gcm': 16,
+  'aes-256-gcm': 32,
+  'des-ede3-cbc': 24,
+};
 const WRAP: Record<number, string> = { 16: 'aes128-wrap', 24: 'aes192-wrap', 32: 'aes256-wrap' };
 
-const RECIPIENT_KINDS: { name: string; key: string; recipient: Omit<EnvelopeRecipient, 'certificate'>; options?: EncryptOptions; keyEncryption: (c: ContentCipher) => string }[] = [
+const RECIPIENT_KINDS: {
+  name: string;
+  key: string;
+  recipient: Omit<EnvelopeRecipient, 'certificate'>;
+  options?: EncryptOptions;
+  keyEncryption: (c: ContentCipher) => string;
+}[] = [
   { name: 'RSA PKCS#1 v1.5', key: 'rsa', recipient: {}, keyEncryption: () => 'rsa-pkcs1-v1_5' },
-  { name: 'RSA-OAEP SHA-256', key: 'rsa', recipient: { keyTransport: 'rsa-oaep' }, keyEncryption: () => 'rsa-oaep-sha256' },
-  { name: 'RSA-OAEP SHA-1', key: 'rsa', recipient: { keyTransport: 'rsa-oaep' }, options: { oaepHash: 'sha1' }, keyEncryption: () => 'rsa-oaep-sha1' },
+  {
+    name: 'RSA-OAEP SHA-256',
+    key: 'rsa',
+    recipient: { keyTransport: 'rsa-oaep' },
+    keyEncryption: () => 'rsa-oaep-sha256',
+  },
+  {
+    name: 'RSA-OAEP SHA-1',
+    key: 'rsa',
+    recipient: { keyTransport: 'rsa-oaep' },
+    options: { oaepHash: 'sha1' },
+    keyEncryption: () => 'rsa-oaep-sha1',
+  },
   { name: 'ECDH P-256', key: 'p256', recipient: {}, keyEncryption: (c) => `ecdh-sha256kdf-${WRAP[KEY_BYTES[c]]}` },
-  { name: 'ECDH P-384 (sha384kdf)', key: 'p384', recipient: {}, options: { ecdhKdf: 'sha384' }, keyEncryption: (c) => `ecdh-sha384kdf-${WRAP[KEY_BYTES[c]]}` },
+  {
+    name: 'ECDH P-384 (sha384kdf)',
+    key: 'p384',
+    recipient: {},
+    options: { ecdhKdf: 'sha384' },
+    keyEncryption: (c) => `ecdh-sha384kdf-${WRAP[KEY_BYTES[c]]}`,
+  },
   // keyTransport is ignored for EC certificates (the mail service passes its setting for every recipient).
-  { name: 'ECDH P-521', key: 'p521', recipient: { keyTransport: 'rsa-oaep' }, keyEncryption: (c) => `ecdh-sha256kdf-${WRAP[KEY_BYTES[c]]}` },
+  {
+    name: 'ECDH P-521',
+    key: 'p521',
+    recipient: { keyTransport: 'rsa-oaep' },
+    keyEncryption: (c) => `ecdh-sha256kdf-${WRAP[KEY_BYTES[c]]}`,
+  },
 ];
 
 void describe('encryptEnvelope -> decryptEnvelope: every recipient kind x every cipher', () => {
@@ -282,7 +396,10 @@ void describe('encryptEnvelope -> decryptEnvelope: every recipient kind x every 
     for (const cipher of CIPHERS) {
       void test(`${kind.name}, ${cipher}`, async () => {
         const content = randomFillSync(new Uint8Array(1000 + KEY_BYTES[cipher]));
-        const der = await encryptEnvelope(content, [{ certificate: certificate(kind.key), ...kind.recipient }], { cipher, ...kind.options });
+        const der = await encryptEnvelope(content, [{ certificate: certificate(kind.key), ...kind.recipient }], {
+          cipher,
+          ...kind.options,
+        });
         const gcm = cipher.endsWith('-gcm');
         const info = inspectEnvelope(der);
         assert.equal(info.format, gcm ? 'auth-enveloped' : 'enveloped');
@@ -305,7 +422,11 @@ void describe('encryptEnvelope -> decryptEnvelope: every recipient kind x every 
 
   void test('several recipients of mixed kinds: one RecipientInfo each, each key opens it alone', async () => {
     const names = ['rsa', 'p256', 'p384', 'rsa-other'];
-    const der = await encryptEnvelope(MESSAGE, names.map((n) => ({ certificate: certificate(n) })), { cipher: 'aes-256-gcm' });
+    const der = await encryptEnvelope(
+      MESSAGE,
+      names.map((n) => ({ certificate: certificate(n) })),
+      { cipher: 'aes-256-gcm' },
+    );
     assert.equal(inspectEnvelope(der).recipients.length, names.length);
     for (const name of names) {
       const out = decrypted(await decryptEnvelope(der, [fixtureKeys[name]!]));
@@ -317,10 +438,20 @@ void describe('encryptEnvelope -> decryptEnvelope: every recipient kind x every 
   void test('RFC 5652 section 6.1 versions: 0 for ktri only, 2 with a kari; AuthEnvelopedData 0; DER SET order', async () => {
     const version = (der: Uint8Array) => parseEnvelope(der).version;
     assert.equal(version(await encryptEnvelope(MESSAGE, [{ certificate: certificate('rsa') }])), 0);
-    assert.equal(version(await encryptEnvelope(MESSAGE, [{ certificate: certificate('p256') }, { certificate: certificate('rsa') }])), 2);
-    assert.equal(version(await encryptEnvelope(MESSAGE, [{ certificate: certificate('p256') }], { cipher: 'aes-128-gcm' })), 0);
+    assert.equal(
+      version(
+        await encryptEnvelope(MESSAGE, [{ certificate: certificate('p256') }, { certificate: certificate('rsa') }]),
+      ),
+      2,
+    );
+    assert.equal(
+      version(await encryptEnvelope(MESSAGE, [{ certificate: certificate('p256') }], { cipher: 'aes-128-gcm' })),
+      0,
+    );
     // DER SET OF: ktri (0x30) sorts before kari (0xa1) whatever the order given.
-    const mixed = parseEnvelope(await encryptEnvelope(MESSAGE, [{ certificate: certificate('p256') }, { certificate: certificate('rsa') }]));
+    const mixed = parseEnvelope(
+      await encryptEnvelope(MESSAGE, [{ certificate: certificate('p256') }, { certificate: certificate('rsa') }]),
+    );
     assert.deepEqual(
       mixed.recipients.map((r) => r.type),
       ['ktri', 'kari'],
@@ -328,7 +459,9 @@ void describe('encryptEnvelope -> decryptEnvelope: every recipient kind x every 
   });
 
   void test('defaults: aes-256-cbc, PKCS#1 v1.5 for RSA, sha256kdf + aes256-wrap for EC', async () => {
-    const info = inspectEnvelope(await encryptEnvelope(MESSAGE, [{ certificate: certificate('rsa') }, { certificate: certificate('p384') }]));
+    const info = inspectEnvelope(
+      await encryptEnvelope(MESSAGE, [{ certificate: certificate('rsa') }, { certificate: certificate('p384') }]),
+    );
     assert.equal(info.contentCipher, 'aes-256-cbc');
     assert.deepEqual(
       info.recipients.map((r) => r.keyEncryption),
@@ -358,7 +491,10 @@ void describe('encryptEnvelope -> decryptEnvelope: every recipient kind x every 
     }
     assert.equal(seen.length, 1);
     assert.equal(seen[0]!.length, 32);
-    assert.ok(seen[0]!.every((b) => b === 0), 'the key is still in memory');
+    assert.ok(
+      seen[0]!.every((b) => b === 0),
+      'the key is still in memory',
+    );
   });
 
   void test('empty content round-trips', async () => {
@@ -380,7 +516,10 @@ void describe('encryptEnvelope refuses what it cannot do well', () => {
     ['ed25519', /ed25519 key can neither transport nor agree/],
   ] as const) {
     void test(`${name}: CMS_UNSUPPORTED naming the certificate subject`, async () => {
-      const error = await rejectsWith(() => encryptEnvelope(MESSAGE, [{ certificate: certificate('rsa') }, { certificate: certificate(name) }]), 'CMS_UNSUPPORTED');
+      const error = await rejectsWith(
+        () => encryptEnvelope(MESSAGE, [{ certificate: certificate('rsa') }, { certificate: certificate(name) }]),
+        'CMS_UNSUPPORTED',
+      );
       assert.match(error.message, new RegExp(`CN=CMS ${name}`));
       assert.match(error.message, why);
     });
@@ -388,17 +527,55 @@ void describe('encryptEnvelope refuses what it cannot do well', () => {
 
   const BAD: { name: string; run: () => Promise<unknown>; code: SmimeErrorCode }[] = [
     { name: 'no recipients', run: () => encryptEnvelope(MESSAGE, []), code: 'CMS_INVALID_OPTIONS' },
-    { name: 'unknown option', run: () => encryptEnvelope(MESSAGE, [{ certificate: certificate('rsa') }], { ciphr: 'aes-256-cbc' } as EncryptOptions), code: 'CMS_INVALID_OPTIONS' },
-    { name: 'unknown cipher', run: () => encryptEnvelope(MESSAGE, [{ certificate: certificate('rsa') }], { cipher: 'rc2-40-cbc' as ContentCipher }), code: 'CMS_INVALID_OPTIONS' },
-    { name: 'unknown OAEP hash', run: () => encryptEnvelope(MESSAGE, [{ certificate: certificate('rsa') }], { oaepHash: 'md5' as 'sha1' }), code: 'CMS_INVALID_OPTIONS' },
-    { name: 'unknown keyTransport', run: () => encryptEnvelope(MESSAGE, [{ certificate: certificate('rsa'), keyTransport: 'rsa-raw' as 'rsa-oaep' }]), code: 'CMS_INVALID_OPTIONS' },
-    { name: 'unknown recipient field', run: () => encryptEnvelope(MESSAGE, [{ certificate: certificate('rsa'), cert: 1 } as EnvelopeRecipient]), code: 'CMS_INVALID_OPTIONS' },
-    { name: 'certificate not bytes', run: () => encryptEnvelope(MESSAGE, [{ certificate: 'PEM' as unknown as Uint8Array }]), code: 'CMS_INVALID_OPTIONS' },
-    { name: 'certificate not X.509', run: () => encryptEnvelope(MESSAGE, [{ certificate: new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x01]) }]), code: 'CERT_MALFORMED' },
-    { name: 'content not bytes', run: () => encryptEnvelope('text' as unknown as Uint8Array, [{ certificate: certificate('rsa') }]), code: 'CMS_INVALID_OPTIONS' },
+    {
+      name: 'unknown option',
+      run: () =>
+        encryptEnvelope(MESSAGE, [{ certificate: certificate('rsa') }], { ciphr: 'aes-256-cbc' } as EncryptOptions),
+      code: 'CMS_INVALID_OPTIONS',
+    },
+    {
+      name: 'unknown cipher',
+      run: () =>
+        encryptEnvelope(MESSAGE, [{ certificate: certificate('rsa') }], { cipher: 'rc2-40-cbc' as ContentCipher }),
+      code: 'CMS_INVALID_OPTIONS',
+    },
+    {
+      name: 'unknown OAEP hash',
+      run: () => encryptEnvelope(MESSAGE, [{ certificate: certificate('rsa') }], { oaepHash: 'md5' as 'sha1' }),
+      code: 'CMS_INVALID_OPTIONS',
+    },
+    {
+      name: 'unknown keyTransport',
+      run: () => encryptEnvelope(MESSAGE, [{ certificate: certificate('rsa'), keyTransport: 'rsa-raw' as 'rsa-oaep' }]),
+      code: 'CMS_INVALID_OPTIONS',
+    },
+    {
+      name: 'unknown recipient field',
+      run: () => encryptEnvelope(MESSAGE, [{ certificate: certificate('rsa'), cert: 1 } as EnvelopeRecipient]),
+      code: 'CMS_INVALID_OPTIONS',
+    },
+    {
+      name: 'certificate not bytes',
+      run: () => encryptEnvelope(MESSAGE, [{ certificate: 'PEM' as unknown as Uint8Array }]),
+      code: 'CMS_INVALID_OPTIONS',
+    },
+    {
+      name: 'certificate not X.509',
+      run: () => encryptEnvelope(MESSAGE, [{ certificate: new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x01]) }]),
+      code: 'CERT_MALFORMED',
+    },
+    {
+      name: 'content not bytes',
+      run: () => encryptEnvelope('text' as unknown as Uint8Array, [{ certificate: certificate('rsa') }]),
+      code: 'CMS_INVALID_OPTIONS',
+    },
     {
       name: 'more recipients than the limit',
-      run: () => encryptEnvelope(MESSAGE, Array.from({ length: MAX_RECIPIENT_INFOS + 1 }, () => ({ certificate: certificate('rsa') }))),
+      run: () =>
+        encryptEnvelope(
+          MESSAGE,
+          Array.from({ length: MAX_RECIPIENT_INFOS + 1 }, () => ({ certificate: certificate('rsa') })),
+        ),
       code: 'CMS_TOO_LARGE',
     },
   ];
@@ -432,7 +609,15 @@ void describe('tampering and wrong keys: failed with one detail, or no-key', () 
     const content = encryptedContentTlv(der);
     const nonce = (parseEnvelope(der).contentAlgorithm as { nonce: Uint8Array }).nonce;
     const nonceAt = Buffer.from(der).indexOf(Buffer.from(nonce));
-    const positions = [content.contentStart, content.contentStart + 40, content.contentEnd - 1, der.length - 16, der.length - 1, nonceAt, nonceAt + 11];
+    const positions = [
+      content.contentStart,
+      content.contentStart + 40,
+      content.contentEnd - 1,
+      der.length - 16,
+      der.length - 1,
+      nonceAt,
+      nonceAt + 11,
+    ];
     for (const at of positions) {
       const tampered = Uint8Array.from(der);
       tampered[at]! ^= 0x01;
@@ -461,7 +646,11 @@ void describe('tampering and wrong keys: failed with one detail, or no-key', () 
 
   void test('a key the message does not name and that does not fit: no-key after trial', async () => {
     for (const cipher of ['aes-256-gcm', 'aes-128-gcm'] as const) {
-      const der = await encryptEnvelope(MESSAGE, [{ certificate: certificate('rsa') }, { certificate: certificate('p256') }], { cipher });
+      const der = await encryptEnvelope(
+        MESSAGE,
+        [{ certificate: certificate('rsa') }, { certificate: certificate('p256') }],
+        { cipher },
+      );
       const out = await decryptEnvelope(der, [fixtureKeys['rsa-other']!, fixtureKeys.p384!, fixtureKey('p521')]);
       assert.equal(out.status, 'no-key');
       assert.equal(out.detail, NO_KEY_DETAIL);
@@ -470,7 +659,11 @@ void describe('tampering and wrong keys: failed with one detail, or no-key', () 
 
   void test('EC key with a certificate the message does not name: opened by trial', async () => {
     const der = await encryptEnvelope(MESSAGE, [{ certificate: certificate('p256') }]);
-    const out = decrypted(await decryptEnvelope(der, [{ keyId: 'mislabelled', certificate: certificate('p384'), privateKey: fixtureKeys.p256!.privateKey }]));
+    const out = decrypted(
+      await decryptEnvelope(der, [
+        { keyId: 'mislabelled', certificate: certificate('p384'), privateKey: fixtureKeys.p256!.privateKey },
+      ]),
+    );
     assert.equal(out.keyId, 'mislabelled');
   });
 
@@ -478,7 +671,9 @@ void describe('tampering and wrong keys: failed with one detail, or no-key', () 
   // the API) is test/security/padding-oracle.test.ts.
 
   void test('OAEP: a tampered encryptedKey fails with the same detail', async () => {
-    const der = await encryptEnvelope(MESSAGE, [{ certificate: certificate('rsa'), keyTransport: 'rsa-oaep' }], { cipher: 'aes-256-cbc' });
+    const der = await encryptEnvelope(MESSAGE, [{ certificate: certificate('rsa'), keyTransport: 'rsa-oaep' }], {
+      cipher: 'aes-256-cbc',
+    });
     const ri = parseEnvelope(der).recipients[0];
     assert.ok(ri?.type === 'ktri');
     const flipped = Uint8Array.from(ri.encryptedKey);
@@ -492,7 +687,11 @@ void describe('tampering and wrong keys: failed with one detail, or no-key', () 
     const der = await encryptEnvelope(MESSAGE, [{ certificate: certificate('p256') }], { cipher: 'aes-256-cbc' });
     const ri = parseEnvelope(der).recipients[0];
     assert.ok(ri?.type === 'kari' && ri.originator);
-    for (const value of [ri.keys[0]!.encryptedKey, ri.originator.point.subarray(1, 33), ri.originator.point.subarray(33)]) {
+    for (const value of [
+      ri.keys[0]!.encryptedKey,
+      ri.originator.point.subarray(1, 33),
+      ri.originator.point.subarray(33),
+    ]) {
       const flipped = Uint8Array.from(value);
       flipped[5]! ^= 1;
       const out = await decryptEnvelope(replaceAt(der, value, flipped), [fixtureKeys.p256!]);
@@ -512,7 +711,8 @@ void describe('AuthEnvelopedData authAttrs are authenticated', () => {
     const cek = randomFillSync(new Uint8Array(16));
     const nonce = randomFillSync(new Uint8Array(12));
     const identity = certificateIdentity(certificate('rsa'));
-    const attribute = (value: string) => w.sequence(w.objectIdentifier('1.2.840.113549.1.9.3'), w.setOf([w.objectIdentifier(value)])); // contentType
+    const attribute = (value: string) =>
+      w.sequence(w.objectIdentifier('1.2.840.113549.1.9.3'), w.setOf([w.objectIdentifier(value)])); // contentType
     const aad = w.toBytes(w.setOf([attribute(aadValue)]));
     const { ciphertext, tag } = aesGcmEncrypt(cek, nonce, MESSAGE, aad);
     const ktri = w.sequence(
@@ -521,7 +721,11 @@ void describe('AuthEnvelopedData authAttrs are authenticated', () => {
       w.algorithm('1.2.840.113549.1.1.1', w.NULL),
       w.octetString(rsaPkcs1v15Encrypt(identity.publicKey!, cek)),
     );
-    const eci = w.sequence(w.objectIdentifier('1.2.840.113549.1.7.1'), w.algorithm('2.16.840.1.101.3.4.1.6', w.sequence(w.octetString(nonce), w.integer(16))), w.tlv(0x80, ciphertext));
+    const eci = w.sequence(
+      w.objectIdentifier('1.2.840.113549.1.7.1'),
+      w.algorithm('2.16.840.1.101.3.4.1.6', w.sequence(w.octetString(nonce), w.integer(16))),
+      w.tlv(0x80, ciphertext),
+    );
     const attrs = omitAttrs ? [] : [w.tlv(0xa1, [attribute(attributeValue)])];
     const body = w.sequence(w.integer(0), w.setOf([ktri]), eci, ...attrs, w.octetString(tag));
     return w.toBytes(w.sequence(w.objectIdentifier('1.2.840.113549.1.9.16.1.23'), w.tlv(0xa0, [body])));
@@ -533,12 +737,16 @@ void describe('AuthEnvelopedData authAttrs are authenticated', () => {
   });
 
   void test('an attribute changed after encryption: failed', async () => {
-    const out = await decryptEnvelope(withAuthAttrs('1.2.840.113549.1.7.2', '1.2.840.113549.1.7.1'), [fixtureKeys.rsa!]);
+    const out = await decryptEnvelope(withAuthAttrs('1.2.840.113549.1.7.2', '1.2.840.113549.1.7.1'), [
+      fixtureKeys.rsa!,
+    ]);
     assert.equal(out.status, 'failed');
   });
 
   void test('the attributes removed: failed', async () => {
-    const out = await decryptEnvelope(withAuthAttrs('1.2.840.113549.1.7.1', '1.2.840.113549.1.7.1', true), [fixtureKeys.rsa!]);
+    const out = await decryptEnvelope(withAuthAttrs('1.2.840.113549.1.7.1', '1.2.840.113549.1.7.1', true), [
+      fixtureKeys.rsa!,
+    ]);
     assert.equal(out.status, 'failed');
   });
 });
@@ -552,24 +760,76 @@ void describe('malformed input: SmimeError CMS_*, never another exception, never
   const ENVELOPED_OID = '06092a864886f70d010703';
   const good = () => corpusBody('mailnews-test-data-smime-interop/fran-oaep_ossl.env');
   // decryptOnly: well-formed enough to say who it is for (inspectEnvelope answers), but not decryptable as it is.
-  const CASES: { name: string; der: () => Uint8Array; code: SmimeErrorCode | readonly SmimeErrorCode[]; decryptOnly?: true }[] = [
+  const CASES: {
+    name: string;
+    der: () => Uint8Array;
+    code: SmimeErrorCode | readonly SmimeErrorCode[];
+    decryptOnly?: true;
+  }[] = [
     { name: 'empty', der: () => new Uint8Array(0), code: 'CMS_MALFORMED' },
     { name: 'text', der: () => new TextEncoder().encode('This is not CMS at all.'), code: 'CMS_MALFORMED' },
-    { name: 'base64 instead of DER', der: () => new TextEncoder().encode(Buffer.from(good()).toString('base64')), code: 'CMS_MALFORMED' },
+    {
+      name: 'base64 instead of DER',
+      der: () => new TextEncoder().encode(Buffer.from(good()).toString('base64')),
+      code: 'CMS_MALFORMED',
+    },
     { name: 'trailing bytes', der: () => Buffer.concat([good(), hex('00')]), code: 'CMS_MALFORMED' },
     { name: 'huge declared length', der: () => hex('3084 7fffffff 0609 2a864886f70d010703'), code: 'CMS_MALFORMED' },
-    { name: 'signedData, not enveloped', der: () => hex('300f 0609 2a864886f70d010702 a002 3000'), code: 'CMS_UNSUPPORTED' },
-    { name: 'no recipientInfos', der: () => hex(`3080 ${ENVELOPED_OID} a080 3080 020100 3100 3000 0000 0000 0000`), code: 'CMS_MALFORMED' },
-    { name: 'indefinite length never closed', der: () => hex(`3080 ${ENVELOPED_OID} a080 3080 020100`), code: 'CMS_MALFORMED' },
-    { name: 'indefinite length on a primitive', der: () => hex(`3080 ${ENVELOPED_OID} 0480 0000 0000`), code: 'CMS_MALFORMED' },
-    { name: '10,000 nested indefinite lengths', der: () => Buffer.concat([hex(`3080 ${ENVELOPED_OID}`), new Uint8Array(20000).fill(0xa0).map((b, i) => (i % 2 ? 0x80 : b))]), code: ['CMS_MALFORMED', 'CMS_TOO_LARGE'] },
+    {
+      name: 'signedData, not enveloped',
+      der: () => hex('300f 0609 2a864886f70d010702 a002 3000'),
+      code: 'CMS_UNSUPPORTED',
+    },
+    {
+      name: 'no recipientInfos',
+      der: () => hex(`3080 ${ENVELOPED_OID} a080 3080 020100 3100 3000 0000 0000 0000`),
+      code: 'CMS_MALFORMED',
+    },
+    {
+      name: 'indefinite length never closed',
+      der: () => hex(`3080 ${ENVELOPED_OID} a080 3080 020100`),
+      code: 'CMS_MALFORMED',
+    },
+    {
+      name: 'indefinite length on a primitive',
+      der: () => hex(`3080 ${ENVELOPED_OID} 0480 0000 0000`),
+      code: 'CMS_MALFORMED',
+    },
+    {
+      name: '10,000 nested indefinite lengths',
+      der: () =>
+        Buffer.concat([
+          hex(`3080 ${ENVELOPED_OID}`),
+          new Uint8Array(20000).fill(0xa0).map((b, i) => (i % 2 ? 0x80 : b)),
+        ]),
+      code: ['CMS_MALFORMED', 'CMS_TOO_LARGE'],
+    },
     // GCM without its mac field, relabelled EnvelopedData: nothing to authenticate against (RFC 5084).
-    { name: 'GCM in EnvelopedData', der: () => rebuild(gcmDer, (f) => f.slice(0, -1), '1.2.840.113549.1.7.3'), code: 'CMS_MALFORMED', decryptOnly: true },
+    {
+      name: 'GCM in EnvelopedData',
+      der: () => rebuild(gcmDer, (f) => f.slice(0, -1), '1.2.840.113549.1.7.3'),
+      code: 'CMS_MALFORMED',
+      decryptOnly: true,
+    },
     // CBC relabelled AuthEnvelopedData with a made-up mac: a non-authenticating cipher cannot be "authenticated".
-    { name: 'CBC in AuthEnvelopedData', der: () => rebuild(cbcDer, (f) => [...f, new Uint8Array(18).fill(4, 0, 1).fill(16, 1, 2)], '1.2.840.113549.1.9.16.1.23'), code: 'CMS_UNSUPPORTED', decryptOnly: true },
+    {
+      name: 'CBC in AuthEnvelopedData',
+      der: () =>
+        rebuild(cbcDer, (f) => [...f, new Uint8Array(18).fill(4, 0, 1).fill(16, 1, 2)], '1.2.840.113549.1.9.16.1.23'),
+      code: 'CMS_UNSUPPORTED',
+      decryptOnly: true,
+    },
     { name: 'AuthEnvelopedData without mac', der: () => rebuild(gcmDer, (f) => f.slice(0, -1)), code: 'CMS_MALFORMED' },
-    { name: 'EnvelopedData with an extra field', der: () => rebuild(cbcDer, (f) => [...f, Uint8Array.of(5, 0)]), code: 'CMS_MALFORMED' },
-    { name: 'larger than MAX_ENVELOPE_BYTES', der: () => new Uint8Array(MAX_ENVELOPE_BYTES + 1), code: 'CMS_TOO_LARGE' },
+    {
+      name: 'EnvelopedData with an extra field',
+      der: () => rebuild(cbcDer, (f) => [...f, Uint8Array.of(5, 0)]),
+      code: 'CMS_MALFORMED',
+    },
+    {
+      name: 'larger than MAX_ENVELOPE_BYTES',
+      der: () => new Uint8Array(MAX_ENVELOPE_BYTES + 1),
+      code: 'CMS_TOO_LARGE',
+    },
   ];
   let gcmDer: Uint8Array;
   let cbcDer: Uint8Array;
@@ -633,7 +893,10 @@ void describe('large content (asn1js would refuse over 16 MiB; we read offsets)'
 
   void test('64 MiB + 1 byte as streamed BER (indefinite lengths, 4 KiB chunks)', async () => {
     const content = new Uint8Array(64 * 1024 * 1024 + 1).fill(0x61);
-    const streamed = streamLike(await encryptEnvelope(content, [{ certificate: certificate('p384') }], { cipher: 'aes-128-gcm' }), 4096);
+    const streamed = streamLike(
+      await encryptEnvelope(content, [{ certificate: certificate('p384') }], { cipher: 'aes-128-gcm' }),
+      4096,
+    );
     assert.equal(streamed[1], 0x80);
     const out = decrypted(await decryptEnvelope(streamed, [fixtureKeys.p384!]));
     assert.equal(out.content.length, content.length);
@@ -656,7 +919,11 @@ void describe('mutations of real messages: only SmimeError or a DecryptOutcome',
 
   void test(`${MUTATIONS_PER_FILE} byte flips and truncations of each corpus message and of our own GCM/ECDH output`, async () => {
     const blobs = CORPUS_ROWS.map((r) => corpusBody(r.file));
-    blobs.push(await encryptEnvelope(MESSAGE, [{ certificate: certificate('rsa') }, { certificate: certificate('p256') }], { cipher: 'aes-256-gcm' }));
+    blobs.push(
+      await encryptEnvelope(MESSAGE, [{ certificate: certificate('rsa') }, { certificate: certificate('p256') }], {
+        cipher: 'aes-256-gcm',
+      }),
+    );
     blobs.push(streamLike(blobs[blobs.length - 1]!, 64));
     const keys = [corpusKeys.Bob!, corpusKeys.Fran!, corpusKeys['Fran-ec']!, fixtureKeys.rsa!, fixtureKeys.p256!];
     const counts: Record<string, number> = {};
@@ -711,7 +978,15 @@ void describe('SmimeCryptoEngine CMS primitives', () => {
     const engine = getEngine();
     const key = new Uint8Array(16).fill(7);
     const { ciphertext } = engine.encryptCmsContent(aes128, key, MESSAGE);
-    const gcm = { kind: 'gcm', family: 'aes', name: 'aes-128-gcm', oid: '2.16.840.1.101.3.4.1.6', keyLength: 16, nonce: new Uint8Array(12), tagLength: 16 } as const;
+    const gcm = {
+      kind: 'gcm',
+      family: 'aes',
+      name: 'aes-128-gcm',
+      oid: '2.16.840.1.101.3.4.1.6',
+      keyLength: 16,
+      nonce: new Uint8Array(12),
+      tagLength: 16,
+    } as const;
     const sealed = engine.encryptCmsContent(gcm, key, MESSAGE);
     const badTag = Uint8Array.from(sealed.tag!);
     badTag[0]! ^= 1;
@@ -734,11 +1009,25 @@ void describe('SmimeCryptoEngine CMS primitives', () => {
   void test('key transport with an EC key or an unknown algorithm: CMS_UNSUPPORTED', () => {
     const engine = getEngine();
     assertCode(
-      captureSync(() => engine.decryptKeyTransport({ algorithm: { kind: 'rsa-pkcs1', name: 'rsa-pkcs1-v1_5' }, privateKey: fixtureKeys.p256!.privateKey, encryptedKey: new Uint8Array(256), expectedLength: 16 })),
+      captureSync(() =>
+        engine.decryptKeyTransport({
+          algorithm: { kind: 'rsa-pkcs1', name: 'rsa-pkcs1-v1_5' },
+          privateKey: fixtureKeys.p256!.privateKey,
+          encryptedKey: new Uint8Array(256),
+          expectedLength: 16,
+        }),
+      ),
       'CMS_UNSUPPORTED',
     );
     assertCode(
-      captureSync(() => engine.decryptKeyTransport({ algorithm: { kind: 'unsupported', name: '1.2.3.4' }, privateKey: fixtureKeys.rsa!.privateKey, encryptedKey: new Uint8Array(256), expectedLength: 16 })),
+      captureSync(() =>
+        engine.decryptKeyTransport({
+          algorithm: { kind: 'unsupported', name: '1.2.3.4' },
+          privateKey: fixtureKeys.rsa!.privateKey,
+          encryptedKey: new Uint8Array(256),
+          expectedLength: 16,
+        }),
+      ),
       'CMS_UNSUPPORTED',
     );
   });

@@ -57,7 +57,10 @@ test('the fixture really is hostile: 8-bit, LF only, trailing whitespace, a 1200
   assert.match(text, /\u{1f389}/u, 'an emoji');
   assert.match(text, /[ \t]\n/, 'trailing whitespace');
   assert.match(text, /^From /m, 'a From line');
-  assert.ok(text.split('\n').some((l) => l.length >= 1200), 'a 1200-character line');
+  assert.ok(
+    text.split('\n').some((l) => l.length >= 1200),
+    'a 1200-character line',
+  );
   assert.match(text, /\n\n[^]*[ \t]\n/, 'trailing whitespace in the body, not only in a header');
 });
 
@@ -100,7 +103,10 @@ describe('signed, then mangled by relays: still verifies', () => {
   test('control: without canonical form a relay would break the signature; a changed signed byte is caught', async () => {
     // What a signer that skipped canonicalisation would sign: the host's entity with CRLF line endings. A relay
     // strips its trailing whitespace, so its signature would break; our signed part has nothing to strip.
-    const naive = Buffer.from(Buffer.from(splitMessageHeaders(INPUT).entity).toString('latin1').replace(/\n/g, '\r\n'), 'latin1');
+    const naive = Buffer.from(
+      Buffer.from(splitMessageHeaders(INPUT).entity).toString('latin1').replace(/\n/g, '\r\n'),
+      'latin1',
+    );
     const relay = RELAYS[3]!.apply;
     assert.notEqual(relay(naive.toString('latin1')), naive.toString('latin1'));
     assert.equal(relay(CANONICAL.toString('latin1')), CANONICAL.toString('latin1'));

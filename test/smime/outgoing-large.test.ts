@@ -39,7 +39,10 @@ test('a 25 MB attachment signs, detached and opaque, and OpenSSL verifies both',
   for (const format of ['multipart-signed', 'opaque'] as const) {
     const out = await protectMessage(input, { sign: { signer: fixtureRsaSigner(), format } });
     assert.ok(out.length > canonical.length);
-    const r = spawnSync('openssl', ['cms', '-verify', '-CAfile', join(work, 'ca.pem')], { input: out, maxBuffer: 1 << 27 });
+    const r = spawnSync('openssl', ['cms', '-verify', '-CAfile', join(work, 'ca.pem')], {
+      input: out,
+      maxBuffer: 1 << 27,
+    });
     assert.equal(r.status, 0, `${format}: ${r.stderr.toString()}`);
     assert.ok(r.stdout.equals(canonical), `${format}: OpenSSL hands back the canonical content`);
   }

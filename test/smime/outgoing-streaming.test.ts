@@ -8,8 +8,20 @@ import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { pemToDer } from '../../backend/src/smime/x509/pem.ts';
-import { decryptEnvelope, encryptEnvelopePieces, type ContentCipher, type DecryptionKey } from '../../backend/src/smime/cms/enveloped/index.ts';
-import { encodeBase64Lines, joinPieces, parseEntity, signablePieces, splitMessageHeaders, toSignable } from '../../backend/src/smime/mime/index.ts';
+import {
+  decryptEnvelope,
+  encryptEnvelopePieces,
+  type ContentCipher,
+  type DecryptionKey,
+} from '../../backend/src/smime/cms/enveloped/index.ts';
+import {
+  encodeBase64Lines,
+  joinPieces,
+  parseEntity,
+  signablePieces,
+  splitMessageHeaders,
+  toSignable,
+} from '../../backend/src/smime/mime/index.ts';
 import { Base64LineWriter, base64LinesLength } from '../../backend/src/smime/mime/lib/base64-lines.ts';
 import { scanBody, type BodyScan } from '../../backend/src/smime/mime/lib/body-scan.ts';
 import { piecesInclude } from '../../backend/src/smime/mime/lib/pieces.ts';
@@ -24,12 +36,21 @@ const LF = 10;
 
 /** scanBody as it was before issue 6: one JavaScript loop over every byte. The reference for the fast scan. */
 function referenceScan(bytes: Uint8Array): BodyScan {
-  const scan: BodyScan = { eightBit: false, nul: false, loneCr: false, bareLf: false, longLine: false, trailingWhitespace: false, fromLine: false };
+  const scan: BodyScan = {
+    eightBit: false,
+    nul: false,
+    loneCr: false,
+    bareLf: false,
+    longLine: false,
+    trailingWhitespace: false,
+    fromLine: false,
+  };
   const endLine = (start: number, end: number) => {
     if (end - start > 998) scan.longLine = true;
     const last = bytes[end - 1];
     if (end > start && (last === 0x20 || last === 0x09)) scan.trailingWhitespace = true;
-    if (end - start >= 5 && Buffer.from(bytes.subarray(start, start + 5)).toString('latin1') === 'From ') scan.fromLine = true;
+    if (end - start >= 5 && Buffer.from(bytes.subarray(start, start + 5)).toString('latin1') === 'From ')
+      scan.fromLine = true;
   };
   let lineStart = 0;
   for (let i = 0; i < bytes.length; i++) {
@@ -74,7 +95,19 @@ describe('scanBody (line by line with indexOf)', () => {
   });
 
   it('edge cases: empty, one CR, one LF, CRLF, a CR at the very end, a line of exactly 998 and 999 octets', () => {
-    const cases = ['', '\r', '\n', '\r\n', 'abc\r', 'abc\r\r\n', '\n\n\n', 'x \r\n', 'From x', `${'a'.repeat(998)}\r\n`, `${'a'.repeat(999)}\r\n`];
+    const cases = [
+      '',
+      '\r',
+      '\n',
+      '\r\n',
+      'abc\r',
+      'abc\r\r\n',
+      '\n\n\n',
+      'x \r\n',
+      'From x',
+      `${'a'.repeat(998)}\r\n`,
+      `${'a'.repeat(999)}\r\n`,
+    ];
     for (const c of cases) {
       const body = Buffer.from(c, 'latin1');
       assert.deepEqual(scanBody(body), referenceScan(body), JSON.stringify(c));
@@ -101,13 +134,15 @@ describe('Base64LineWriter', () => {
         if (split === 'bytes' && length > 2000) continue;
         const pieces: Uint8Array[] = [];
         if (split === 'whole') pieces.push(data);
-        else if (split === 'bytes') for (let i = 0; i < length; i++) pieces.push(data.subarray(i, i + 1), new Uint8Array(0));
+        else if (split === 'bytes')
+          for (let i = 0; i < length; i++) pieces.push(data.subarray(i, i + 1), new Uint8Array(0));
         else if (split === 'blocks') for (let i = 0; i < length; i += BLOCK) pieces.push(data.subarray(i, i + BLOCK));
-        else for (let i = 0; i < length; ) {
-          const n = 1 + rng.int(BLOCK + 100);
-          pieces.push(data.subarray(i, i + n));
-          i += n;
-        }
+        else
+          for (let i = 0; i < length;) {
+            const n = 1 + rng.int(BLOCK + 100);
+            pieces.push(data.subarray(i, i + n));
+            i += n;
+          }
         const out = new Uint8Array(base64LinesLength(length, 76));
         const writer = new Base64LineWriter(out, 0, 76);
         for (const p of pieces) writer.write(p);
@@ -140,10 +175,17 @@ describe('piecesInclude', () => {
         // The needle split at `at`, and also spread over one-byte pieces.
         const pieces = [joined.subarray(0, cut), joined.subarray(cut)];
         assert.ok(piecesInclude(pieces, needle), `${size}/${at}`);
-        const fine = [joined.subarray(0, size), ...[...needle].map((b) => Uint8Array.of(b)), joined.subarray(size + needle.length)];
+        const fine = [
+          joined.subarray(0, size),
+          ...[...needle].map((b) => Uint8Array.of(b)),
+          joined.subarray(size + needle.length),
+        ];
         assert.ok(piecesInclude(fine, needle), `${size}/one-byte pieces`);
       }
-      assert.ok(!piecesInclude([filler, needle.subarray(0, 5), filler, needle.subarray(5)], needle), `${size}: interrupted`);
+      assert.ok(
+        !piecesInclude([filler, needle.subarray(0, 5), filler, needle.subarray(5)], needle),
+        `${size}: interrupted`,
+      );
       assert.ok(!piecesInclude([], needle));
     }
   });
@@ -165,39 +207,52 @@ describe('signablePieces: the canonical entity as views of the message', () => {
     ].map((s) => new Uint8Array(Buffer.from(s, 'latin1')));
   };
 
-  it('gives the bytes of toSignable(splitMessageHeaders(raw).entity), on crafted messages and the corpus', { skip: NO_CORPUS }, () => {
-    const rng = new Rng(9);
-    const inputs = [...variants(rng), ...variants(rng), ...corpusMessages().map((c) => c.bytes)];
-    let compared = 0;
-    for (const raw of inputs) {
-      let expected: Uint8Array | Error;
-      try {
-        expected = toSignable(splitMessageHeaders(raw).entity);
-      } catch (error) {
-        expected = error as Error;
+  it(
+    'gives the bytes of toSignable(splitMessageHeaders(raw).entity), on crafted messages and the corpus',
+    { skip: NO_CORPUS },
+    () => {
+      const rng = new Rng(9);
+      const inputs = [...variants(rng), ...variants(rng), ...corpusMessages().map((c) => c.bytes)];
+      let compared = 0;
+      for (const raw of inputs) {
+        let expected: Uint8Array | Error;
+        try {
+          expected = toSignable(splitMessageHeaders(raw).entity);
+        } catch (error) {
+          expected = error as Error;
+        }
+        let actual: Uint8Array | Error | undefined;
+        try {
+          const pieces = signablePieces(parseEntity(raw));
+          actual = pieces === undefined ? undefined : joinPieces(pieces);
+        } catch (error) {
+          actual = error as Error;
+        }
+        if (actual === undefined) continue; // multipart/signed: outgoing.ts takes the joined path
+        if (expected instanceof Error) {
+          assert.ok(actual instanceof Error, 'both refuse');
+          assert.equal((actual as { code?: string }).code, (expected as { code?: string }).code);
+        } else {
+          assert.ok(
+            actual instanceof Uint8Array && Buffer.from(actual).equals(Buffer.from(expected)),
+            'same canonical bytes',
+          );
+        }
+        compared++;
       }
-      let actual: Uint8Array | Error | undefined;
-      try {
-        const pieces = signablePieces(parseEntity(raw));
-        actual = pieces === undefined ? undefined : joinPieces(pieces);
-      } catch (error) {
-        actual = error as Error;
-      }
-      if (actual === undefined) continue; // multipart/signed: outgoing.ts takes the joined path
-      if (expected instanceof Error) {
-        assert.ok(actual instanceof Error, 'both refuse');
-        assert.equal((actual as { code?: string }).code, (expected as { code?: string }).code);
-      } else {
-        assert.ok(actual instanceof Uint8Array && Buffer.from(actual).equals(Buffer.from(expected)), 'same canonical bytes');
-      }
-      compared++;
-    }
-    assert.ok(compared > 20, `${compared} messages compared`);
-  });
+      assert.ok(compared > 20, `${compared} messages compared`);
+    },
+  );
 });
 
-const RSA_CERT = new Uint8Array(pemToDer(readFileSync(new URL('../fixtures/p12/rsa.crt', import.meta.url), 'utf8'))[0]!);
-const RSA_KEY: DecryptionKey = { keyId: 'rsa', certificate: RSA_CERT, privateKey: createPrivateKey(readFileSync(new URL('../fixtures/p12/rsa.key', import.meta.url))) };
+const RSA_CERT = new Uint8Array(
+  pemToDer(readFileSync(new URL('../fixtures/p12/rsa.crt', import.meta.url), 'utf8'))[0]!,
+);
+const RSA_KEY: DecryptionKey = {
+  keyId: 'rsa',
+  certificate: RSA_CERT,
+  privateKey: createPrivateKey(readFileSync(new URL('../fixtures/p12/rsa.key', import.meta.url))),
+};
 
 describe('encryptEnvelopePieces: content in pieces, DER streamed out', () => {
   const SLICE = 64 * 1024;
@@ -227,7 +282,8 @@ describe('encryptEnvelopePieces: content in pieces, DER streamed out', () => {
         assert.equal(made, cipher.endsWith('gcm') ? 'auth-enveloped' : 'enveloped');
         const r = await decryptEnvelope(der, [RSA_KEY]);
         assert.equal(r.status, 'decrypted', `${cipher} ${label}`);
-        if (r.status === 'decrypted') assert.ok(Buffer.from(r.content).equals(Buffer.from(joinPieces(pieces))), `${cipher} ${label}: content`);
+        if (r.status === 'decrypted')
+          assert.ok(Buffer.from(r.content).equals(Buffer.from(joinPieces(pieces))), `${cipher} ${label}: content`);
       }
     }
   });
@@ -244,14 +300,20 @@ describe('protectMessage: recipients (streamed) and encryptFn (joined) agree', (
       const recipients = [{ certificate: RSA_CERT }];
       const streamed = await protectMessage(message, { encrypt: { recipients, options: { cipher } } });
       const joined = await protectMessage(message, {
-        encrypt: { encryptFn: (c) => encryptEnvelope(c, recipients, { cipher }), authEnveloped: cipher.endsWith('gcm') },
+        encrypt: {
+          encryptFn: (c) => encryptEnvelope(c, recipients, { cipher }),
+          authEnveloped: cipher.endsWith('gcm'),
+        },
       });
       const open = async (out: Uint8Array) => {
         const entity = parseEntity(out);
         const der = Buffer.from(Buffer.from(entity.body).toString('latin1'), 'base64');
         const r = await decryptEnvelope(der, [RSA_KEY]);
         assert.equal(r.status, 'decrypted');
-        return { type: entity.contentType.params['smime-type'], content: r.status === 'decrypted' ? Buffer.from(r.content) : undefined };
+        return {
+          type: entity.contentType.params['smime-type'],
+          content: r.status === 'decrypted' ? Buffer.from(r.content) : undefined,
+        };
       };
       const a = await open(streamed);
       const b = await open(joined);
@@ -260,7 +322,10 @@ describe('protectMessage: recipients (streamed) and encryptFn (joined) agree', (
       assert.ok(a.content!.equals(b.content!), 'same plaintext entity');
       assert.ok(!Buffer.from(streamed).toString('latin1').includes('hidden@example.com'), 'Bcc dropped');
       const lines = Buffer.from(streamed).toString('latin1').split('\r\n\r\n')[1]!.split('\r\n');
-      assert.ok(lines.slice(0, -2).every((l) => l.length === 76), 'full base64 lines of 76');
+      assert.ok(
+        lines.slice(0, -2).every((l) => l.length === 76),
+        'full base64 lines of 76',
+      );
     }
   });
 });

@@ -24,7 +24,13 @@ import {
 import { protectMessage, type ProtectOptions } from '../../backend/src/smime/message/outgoing.ts';
 import { certificateToPem } from '../../backend/src/smime/x509/pem.ts';
 import type { Signer } from '../../backend/src/smime/cms/signed/sign.ts';
-import { FIXTURE_CA_PEM, fixtureEcSigner, fixtureRsaSigner, outgoingCertificate, outgoingMessage } from '../fixtures/outgoing/signers.ts';
+import {
+  FIXTURE_CA_PEM,
+  fixtureEcSigner,
+  fixtureRsaSigner,
+  outgoingCertificate,
+  outgoingMessage,
+} from '../fixtures/outgoing/signers.ts';
 
 const OID_ENVELOPED_DATA = '1.2.840.113549.1.7.3';
 const OID_AUTH_ENVELOPED_DATA = '1.2.840.113549.1.9.16.1.23';
@@ -55,7 +61,10 @@ function fakeContentInfo(contentType: string, marker: string): Uint8Array {
   const seq = new asn1js.Sequence({
     value: [
       new asn1js.ObjectIdentifier({ value: contentType }),
-      new asn1js.Constructed({ idBlock: { tagClass: 3, tagNumber: 0 }, value: [new asn1js.OctetString({ valueHex: Buffer.from(marker) })] }),
+      new asn1js.Constructed({
+        idBlock: { tagClass: 3, tagNumber: 0 },
+        value: [new asn1js.OctetString({ valueHex: Buffer.from(marker) })],
+      }),
     ],
   });
   return new Uint8Array(seq.toBER(false));
@@ -116,11 +125,16 @@ describe('composition: transport headers outside, Bcc dropped, Content-* inside,
         assertCrlfAnd7bitBody(out, top.headerBytes.length);
 
         // The input's Content-* fields are inside, not outside.
-        const inputContent = parseEntity(input).headers.filter(isContentHeader).map((h) => h.name.toLowerCase());
+        const inputContent = parseEntity(input)
+          .headers.filter(isContentHeader)
+          .map((h) => h.name.toLowerCase());
         const canonical = canonicalEntity(input);
         const innerNames = parseEntity(canonical).headers.map((h) => h.name.toLowerCase());
         for (const n of inputContent) assert.ok(innerNames.includes(n), `${n} moved inside`);
-        assert.ok(innerNames.every((n) => n.startsWith('content-')), 'nothing but Content-* inside');
+        assert.ok(
+          innerNames.every((n) => n.startsWith('content-')),
+          'nothing but Content-* inside',
+        );
 
         if (format === 'multipart-signed') {
           assert.deepEqual(
@@ -189,7 +203,10 @@ test('an 8-bit multipart is re-encoded part by part, and every part decodes to w
     const expected = Buffer.from(decodeBody(before[i]!));
     const got = Buffer.from(decodeBody(leaf));
     // Text gets CRLF line breaks (RFC 8551 section 3.1.1); binary stays byte for byte.
-    assert.ok(got.equals(leaf.contentType.type === 'text' ? crlf(expected) : expected), `part ${i} (${leaf.contentType.mediaType})`);
+    assert.ok(
+      got.equals(leaf.contentType.type === 'text' ? crlf(expected) : expected),
+      `part ${i} (${leaf.contentType.mediaType})`,
+    );
   }
 });
 
@@ -220,16 +237,31 @@ test('header fields outside are kept as the host gave them: encoded words, raw U
 
 describe('encryption: encryptFn gets the (signed) entity; its answer is wrapped as smime.p7m', () => {
   const input = outgoingMessage('utf8-lf.eml');
-  const CASES: { label: string; options: (fn: ProtectOptions['encrypt']) => ProtectOptions; auth: boolean; inner: string }[] = [
+  const CASES: {
+    label: string;
+    options: (fn: ProtectOptions['encrypt']) => ProtectOptions;
+    auth: boolean;
+    inner: string;
+  }[] = [
     { label: 'encrypt only', options: (encrypt) => ({ encrypt }), auth: false, inner: 'text/plain' },
-    { label: 'sign (multipart/signed) then encrypt', options: (encrypt) => ({ sign: { signer: rsa }, encrypt }), auth: false, inner: 'multipart/signed' },
+    {
+      label: 'sign (multipart/signed) then encrypt',
+      options: (encrypt) => ({ sign: { signer: rsa }, encrypt }),
+      auth: false,
+      inner: 'multipart/signed',
+    },
     {
       label: 'sign (opaque) then encrypt',
       options: (encrypt) => ({ sign: { signer: rsa, format: 'opaque' }, encrypt }),
       auth: false,
       inner: 'application/pkcs7-mime',
     },
-    { label: 'sign then encrypt, AuthEnvelopedData', options: (encrypt) => ({ sign: { signer: rsa }, encrypt }), auth: true, inner: 'multipart/signed' },
+    {
+      label: 'sign then encrypt, AuthEnvelopedData',
+      options: (encrypt) => ({ sign: { signer: rsa }, encrypt }),
+      auth: true,
+      inner: 'multipart/signed',
+    },
   ];
   for (const c of CASES) {
     test(c.label, async () => {
@@ -256,9 +288,14 @@ describe('encryption: encryptFn gets the (signed) entity; its answer is wrapped 
         ],
       );
       assertBase64Lines(top.body);
-      assert.ok(Buffer.from(decodeBody(top)).equals(Buffer.from(fake)), 'the body is encryptFn’s answer, byte for byte');
+      assert.ok(
+        Buffer.from(decodeBody(top)).equals(Buffer.from(fake)),
+        'the body is encryptFn’s answer, byte for byte',
+      );
       assert.deepEqual(
-        top.headers.filter((h) => !isContentHeader(h) && h.name.toLowerCase() !== 'mime-version').map((h) => crlf(h.raw).toString('latin1')),
+        top.headers
+          .filter((h) => !isContentHeader(h) && h.name.toLowerCase() !== 'mime-version')
+          .map((h) => crlf(h.raw).toString('latin1')),
         expectedTransport(input),
       );
       assert.equal(Buffer.from(out).indexOf('hidden@example.com'), -1);
@@ -269,7 +306,10 @@ describe('encryption: encryptFn gets the (signed) entity; its answer is wrapped 
       const canonical = canonicalEntity(input);
       if (c.inner === 'text/plain') assert.ok(Buffer.from(seen[0]!).equals(canonical));
       else {
-        const verified = openssl(['-verify', '-CAfile', join(work, 'ca.pem')], Buffer.concat([Buffer.from('MIME-Version: 1.0\r\n'), seen[0]!]));
+        const verified = openssl(
+          ['-verify', '-CAfile', join(work, 'ca.pem')],
+          Buffer.concat([Buffer.from('MIME-Version: 1.0\r\n'), seen[0]!]),
+        );
         assert.ok(verified.ok, verified.err);
         assert.ok(verified.out.equals(canonical));
       }
@@ -277,10 +317,20 @@ describe('encryption: encryptFn gets the (signed) entity; its answer is wrapped 
   }
 
   const BAD: { label: string; answer: () => unknown; auth?: boolean }[] = [
-    { label: 'EnvelopedData announced as AuthEnvelopedData', answer: () => fakeContentInfo(OID_ENVELOPED_DATA, 'x'), auth: true },
-    { label: 'AuthEnvelopedData announced as EnvelopedData', answer: () => fakeContentInfo(OID_AUTH_ENVELOPED_DATA, 'x') },
+    {
+      label: 'EnvelopedData announced as AuthEnvelopedData',
+      answer: () => fakeContentInfo(OID_ENVELOPED_DATA, 'x'),
+      auth: true,
+    },
+    {
+      label: 'AuthEnvelopedData announced as EnvelopedData',
+      answer: () => fakeContentInfo(OID_AUTH_ENVELOPED_DATA, 'x'),
+    },
     { label: 'a ContentInfo of data', answer: () => fakeContentInfo(OID_DATA, 'x') },
-    { label: 'trailing bytes after the ContentInfo', answer: () => Buffer.concat([fakeContentInfo(OID_ENVELOPED_DATA, 'x'), Buffer.of(0)]) },
+    {
+      label: 'trailing bytes after the ContentInfo',
+      answer: () => Buffer.concat([fakeContentInfo(OID_ENVELOPED_DATA, 'x'), Buffer.of(0)]),
+    },
     { label: 'a truncated ContentInfo', answer: () => fakeContentInfo(OID_ENVELOPED_DATA, 'xyz').subarray(0, 10) },
     { label: 'not DER at all', answer: () => Buffer.from('-----BEGIN PKCS7-----') },
     { label: 'not bytes', answer: () => 'MIAGCSqGSIb3DQEHA6CAMIACAQAx' },
@@ -288,7 +338,9 @@ describe('encryption: encryptFn gets the (signed) entity; its answer is wrapped 
   for (const b of BAD) {
     test(`encryptFn returns ${b.label}: OUTGOING_ENCRYPT_RESULT_INVALID`, async () => {
       await rejectsWith(
-        protectMessage(input, { encrypt: { encryptFn: async () => b.answer() as Uint8Array, authEnveloped: b.auth ?? false } }),
+        protectMessage(input, {
+          encrypt: { encryptFn: async () => b.answer() as Uint8Array, authEnveloped: b.auth ?? false },
+        }),
         'OUTGOING_ENCRYPT_RESULT_INVALID',
       );
     });
@@ -296,7 +348,10 @@ describe('encryption: encryptFn gets the (signed) entity; its answer is wrapped 
 
   test('encryptFn fails: its error comes out, nothing else', async () => {
     const boom = new Error('no certificate for carol');
-    await assert.rejects(protectMessage(input, { sign: { signer: rsa }, encrypt: { encryptFn: () => Promise.reject(boom) } }), (e) => e === boom);
+    await assert.rejects(
+      protectMessage(input, { sign: { signer: rsa }, encrypt: { encryptFn: () => Promise.reject(boom) } }),
+      (e) => e === boom,
+    );
   });
 
   test('signing fails (expired certificate): encryptFn is never called', async () => {
@@ -306,7 +361,10 @@ describe('encryption: encryptFn gets the (signed) entity; its answer is wrapped 
       return fakeContentInfo(OID_ENVELOPED_DATA, 'x');
     };
     const expired = { ...rsa, certificate: outgoingCertificate('expired') };
-    await rejectsWith(protectMessage(input, { sign: { signer: expired }, encrypt: { encryptFn } }), 'SIGN_CERT_EXPIRED');
+    await rejectsWith(
+      protectMessage(input, { sign: { signer: expired }, encrypt: { encryptFn } }),
+      'SIGN_CERT_EXPIRED',
+    );
     assert.equal(called, false);
   });
 });
@@ -320,15 +378,22 @@ describe('with the real envelope (envelope.ts): openssl cms -decrypt, then -veri
       const out = await protectMessage(input, {
         sign: { signer: rsa },
         encrypt: {
-          encryptFn: (content) => encryptEnvelope(content, [{ certificate: rsa.certificate }, { certificate: ec.certificate }], { cipher }),
+          encryptFn: (content) =>
+            encryptEnvelope(content, [{ certificate: rsa.certificate }, { certificate: ec.certificate }], { cipher }),
           authEnveloped: cipher.endsWith('-gcm'),
         },
       });
       for (const who of ['rsa', 'ec']) {
-        const decrypted = openssl(['-decrypt', '-inkey', join(work, `${who}.key`), '-recip', join(work, `${who}.crt`)], out);
+        const decrypted = openssl(
+          ['-decrypt', '-inkey', join(work, `${who}.key`), '-recip', join(work, `${who}.crt`)],
+          out,
+        );
         assert.ok(decrypted.ok, `${who}: ${decrypted.err}`);
         assert.equal(parseEntity(decrypted.out).contentType.mediaType, 'multipart/signed');
-        const verified = openssl(['-verify', '-CAfile', join(work, 'ca.pem')], Buffer.concat([Buffer.from('MIME-Version: 1.0\r\n'), decrypted.out]));
+        const verified = openssl(
+          ['-verify', '-CAfile', join(work, 'ca.pem')],
+          Buffer.concat([Buffer.from('MIME-Version: 1.0\r\n'), decrypted.out]),
+        );
         assert.ok(verified.ok, verified.err);
         assert.ok(verified.out.equals(canonicalEntity(input)));
       }
@@ -341,20 +406,45 @@ describe('with the real envelope (envelope.ts): openssl cms -decrypt, then -veri
 describe('input problems: an OUTGOING_* code naming the problem, nothing produced', () => {
   const ok = 'From: rsa-user@example.com\r\nTo: b@example.com\r\nSubject: s\r\n';
   const deep = (levels: number) =>
-    Array.from({ length: levels }, (_, i) => `Content-Type: multipart/mixed; boundary=b${i}\r\n\r\n--b${i}\r\n`).join('') +
-    'Content-Type: text/plain\r\n\r\nx\r\n';
+    Array.from({ length: levels }, (_, i) => `Content-Type: multipart/mixed; boundary=b${i}\r\n\r\n--b${i}\r\n`).join(
+      '',
+    ) + 'Content-Type: text/plain\r\n\r\nx\r\n';
   const CASES: { label: string; raw: Buffer; code: SmimeErrorCode }[] = [
     { label: 'empty input', raw: Buffer.alloc(0), code: 'OUTGOING_NOT_RFC5322' },
-    { label: 'plain text, no header fields', raw: Buffer.from('Dear Bob,\r\nhello.\r\n'), code: 'OUTGOING_NOT_RFC5322' },
-    { label: 'no From', raw: Buffer.from('To: b@example.com\r\nSubject: s\r\n\r\nbody\r\n'), code: 'OUTGOING_NOT_RFC5322' },
-    { label: 'two From fields', raw: Buffer.from(`${ok}From: x@example.com\r\n\r\nbody\r\n`), code: 'OUTGOING_NOT_RFC5322' },
-    { label: 'a continuation line before any field', raw: Buffer.from(` folded\r\n${ok}\r\nbody\r\n`), code: 'OUTGOING_NOT_RFC5322' },
-    { label: 'a non-field line inside the header block', raw: Buffer.from(`${ok}this is not a field\r\n\r\nbody\r\n`), code: 'OUTGOING_NOT_RFC5322' },
+    {
+      label: 'plain text, no header fields',
+      raw: Buffer.from('Dear Bob,\r\nhello.\r\n'),
+      code: 'OUTGOING_NOT_RFC5322',
+    },
+    {
+      label: 'no From',
+      raw: Buffer.from('To: b@example.com\r\nSubject: s\r\n\r\nbody\r\n'),
+      code: 'OUTGOING_NOT_RFC5322',
+    },
+    {
+      label: 'two From fields',
+      raw: Buffer.from(`${ok}From: x@example.com\r\n\r\nbody\r\n`),
+      code: 'OUTGOING_NOT_RFC5322',
+    },
+    {
+      label: 'a continuation line before any field',
+      raw: Buffer.from(` folded\r\n${ok}\r\nbody\r\n`),
+      code: 'OUTGOING_NOT_RFC5322',
+    },
+    {
+      label: 'a non-field line inside the header block',
+      raw: Buffer.from(`${ok}this is not a field\r\n\r\nbody\r\n`),
+      code: 'OUTGOING_NOT_RFC5322',
+    },
     { label: 'header fields only, no empty line', raw: Buffer.from(ok), code: 'OUTGOING_NO_BODY' },
     { label: 'an empty body', raw: Buffer.from(`${ok}\r\n`), code: 'OUTGOING_NO_BODY' },
     {
       label: 'Latin-1 bytes in Subject',
-      raw: Buffer.concat([Buffer.from('From: rsa-user@example.com\r\nSubject: Gr'), Buffer.of(0xfc, 0xdf), Buffer.from('e\r\n\r\nbody\r\n')]),
+      raw: Buffer.concat([
+        Buffer.from('From: rsa-user@example.com\r\nSubject: Gr'),
+        Buffer.of(0xfc, 0xdf),
+        Buffer.from('e\r\n\r\nbody\r\n'),
+      ]),
       code: 'OUTGOING_8BIT_HEADER',
     },
     {
@@ -366,11 +456,21 @@ describe('input problems: an OUTGOING_* code naming the problem, nothing produce
       ]),
       code: 'OUTGOING_8BIT_HEADER',
     },
-    { label: 'NUL in a header field', raw: Buffer.from(`${ok}X-A: a\0b\r\n\r\nbody\r\n`), code: 'OUTGOING_INVALID_HEADER' },
-    { label: 'lone CR in a header field', raw: Buffer.from(`${ok}X-A: a\rBcc: leak@example.com\r\n\r\nbody\r\n`), code: 'OUTGOING_INVALID_HEADER' },
+    {
+      label: 'NUL in a header field',
+      raw: Buffer.from(`${ok}X-A: a\0b\r\n\r\nbody\r\n`),
+      code: 'OUTGOING_INVALID_HEADER',
+    },
+    {
+      label: 'lone CR in a header field',
+      raw: Buffer.from(`${ok}X-A: a\rBcc: leak@example.com\r\n\r\nbody\r\n`),
+      code: 'OUTGOING_INVALID_HEADER',
+    },
     {
       label: 'base64-encoded multipart (RFC 2045 section 6.4)',
-      raw: Buffer.from(`${ok}Content-Type: multipart/mixed; boundary=b\r\nContent-Transfer-Encoding: base64\r\n\r\nLS1iDQo=\r\n`),
+      raw: Buffer.from(
+        `${ok}Content-Type: multipart/mixed; boundary=b\r\nContent-Transfer-Encoding: base64\r\n\r\nLS1iDQo=\r\n`,
+      ),
       code: 'OUTGOING_CANNOT_CANONICALIZE',
     },
     {
@@ -416,8 +516,14 @@ describe('options', () => {
     { label: 'an unknown top-level option', options: { sign: { signer: rsa }, compress: true } },
     { label: 'an unknown sign option', options: { sign: { signer: rsa, micalg: 'sha-1' } } },
     { label: 'an unknown format', options: { sign: { signer: rsa, format: 'clear-signed' } } },
-    { label: 'detached: false with multipart/signed', options: { sign: { signer: rsa, options: { detached: false } } } },
-    { label: 'detached: true with opaque', options: { sign: { signer: rsa, format: 'opaque', options: { detached: true } } } },
+    {
+      label: 'detached: false with multipart/signed',
+      options: { sign: { signer: rsa, options: { detached: false } } },
+    },
+    {
+      label: 'detached: true with opaque',
+      options: { sign: { signer: rsa, format: 'opaque', options: { detached: true } } },
+    },
     { label: 'encryptFn not a function', options: { encrypt: { encryptFn: 'aes' } } },
     { label: 'an unknown encrypt option', options: { encrypt: { encryptFn: fn, cipher: 'aes-256-gcm' } } },
     { label: 'options not an object', options: null },
@@ -428,15 +534,24 @@ describe('options', () => {
     });
   }
   test('a signing option error comes from signContent', async () => {
-    await rejectsWith(protectMessage(input, { sign: { signer: rsa, options: { digest: 'md5' as never } } }), 'SIGN_INVALID_OPTION');
+    await rejectsWith(
+      protectMessage(input, { sign: { signer: rsa, options: { digest: 'md5' as never } } }),
+      'SIGN_INVALID_OPTION',
+    );
   });
   test('micalg follows the digest', async () => {
-    for (const [digest, micalg] of [['sha384', 'sha-384'], ['sha512', 'sha-512']] as const) {
+    for (const [digest, micalg] of [
+      ['sha384', 'sha-384'],
+      ['sha512', 'sha-512'],
+    ] as const) {
       const out = await protectMessage(input, { sign: { signer: rsa, options: { digest } } });
       assert.equal(parseEntity(out).contentType.params.micalg, micalg);
     }
   });
   test('a key that is not the certificate’s: SIGN_KEY_MISMATCH', async () => {
-    await rejectsWith(protectMessage(input, { sign: { signer: { ...rsa, privateKey: fixtureEcSigner().privateKey } as Signer } }), 'SIGN_KEY_MISMATCH');
+    await rejectsWith(
+      protectMessage(input, { sign: { signer: { ...rsa, privateKey: fixtureEcSigner().privateKey } as Signer } }),
+      'SIGN_KEY_MISMATCH',
+    );
   });
 });

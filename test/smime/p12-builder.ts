@@ -25,7 +25,8 @@ type Asn = asn1js.AsnType;
 const seq = (...value: Asn[]): asn1js.Sequence => new asn1js.Sequence({ value });
 const oid = (value: string): asn1js.ObjectIdentifier => new asn1js.ObjectIdentifier({ value });
 const octets = (bytes: Uint8Array): asn1js.OctetString => new asn1js.OctetString({ valueHex: bytes });
-const explicit0 = (value: Asn): asn1js.Constructed => new asn1js.Constructed({ idBlock: { tagClass: 3, tagNumber: 0 }, value: [value] });
+const explicit0 = (value: Asn): asn1js.Constructed =>
+  new asn1js.Constructed({ idBlock: { tagClass: 3, tagNumber: 0 }, value: [value] });
 const der = (node: Asn): Uint8Array => new Uint8Array(node.toBER(false));
 
 function attributes(localKeyId: Uint8Array | undefined): Asn[] {
@@ -46,7 +47,10 @@ export function certBag(certificate: Uint8Array, localKeyId?: Uint8Array, certId
 
 /** A bag of a type the reader should skip. */
 export function crlBag(): Asn {
-  return seq(oid(OID.crlBag), explicit0(seq(oid('1.2.840.113549.1.9.23.1'), explicit0(octets(new Uint8Array([1, 2, 3]))))));
+  return seq(
+    oid(OID.crlBag),
+    explicit0(seq(oid('1.2.840.113549.1.9.23.1'), explicit0(octets(new Uint8Array([1, 2, 3]))))),
+  );
 }
 
 /** A safeContentsBag holding `bags`. */
@@ -73,11 +77,18 @@ export interface PfxOptions {
 /** A PFX whose AuthenticatedSafe holds `items` (ContentInfo nodes, e.g. from dataSafe). */
 export function pfx(items: Asn[], options: PfxOptions = {}): Uint8Array {
   const authSafe = der(seq(...items));
-  const fields: Asn[] = [new asn1js.Integer({ value: 3 }), seq(oid(options.authSafeType ?? OID.data), explicit0(octets(authSafe)))];
+  const fields: Asn[] = [
+    new asn1js.Integer({ value: 3 }),
+    seq(oid(options.authSafeType ?? OID.data), explicit0(octets(authSafe))),
+  ];
   if (options.macDigest) {
     const iterations = options.macIterations ?? 1n;
     fields.push(
-      seq(seq(seq(oid(options.macAlgorithm ?? OID.sha256), new asn1js.Null()), octets(options.macDigest)), octets(MAC_SALT), asn1js.Integer.fromBigInt(iterations)),
+      seq(
+        seq(seq(oid(options.macAlgorithm ?? OID.sha256), new asn1js.Null()), octets(options.macDigest)),
+        octets(MAC_SALT),
+        asn1js.Integer.fromBigInt(iterations),
+      ),
     );
   }
   return der(seq(...fields));

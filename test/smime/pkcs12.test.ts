@@ -29,7 +29,10 @@ function assertKeyMatchesCertificate(contents: Pkcs12Contents): void {
   const certificate = new X509Certificate(Buffer.from(contents.certificate));
   const data = Buffer.from('proof of possession');
   const signature = sign('sha256', data, key);
-  assert.ok(verify('sha256', data, certificate.publicKey, signature), 'signature by the key does not verify with the certificate');
+  assert.ok(
+    verify('sha256', data, certificate.publicKey, signature),
+    'signature by the key does not verify with the certificate',
+  );
   assert.ok(certificate.checkPrivateKey(key));
 }
 
@@ -44,10 +47,27 @@ interface Expected {
 }
 
 const FIXTURE_CA = pemToDer(readFileSync(new URL('ca.crt', P12), 'utf8'))[0];
-const RSA = { keyAlgorithm: 'RSA', serial: '1001', emails: ['rsa-user@example.com', 'rsa.alias@example.org'], chain: 1 } as const;
+const RSA = {
+  keyAlgorithm: 'RSA',
+  serial: '1001',
+  emails: ['rsa-user@example.com', 'rsa.alias@example.org'],
+  chain: 1,
+} as const;
 const EC = { keyAlgorithm: 'EC', serial: '1002', emails: ['ec-user@example.com'], chain: 1 } as const;
-const MODERN = { integrity: 'mac', mac: 'sha256', keyCipher: 'aes-256-cbc', certCipher: 'aes-256-cbc', legacy: false } as const;
-const LEGACY = { integrity: 'mac', mac: 'sha1', keyCipher: 'des-ede3-cbc', certCipher: 'rc2-40-cbc', legacy: true } as const;
+const MODERN = {
+  integrity: 'mac',
+  mac: 'sha256',
+  keyCipher: 'aes-256-cbc',
+  certCipher: 'aes-256-cbc',
+  legacy: false,
+} as const;
+const LEGACY = {
+  integrity: 'mac',
+  mac: 'sha1',
+  keyCipher: 'des-ede3-cbc',
+  certCipher: 'rc2-40-cbc',
+  legacy: true,
+} as const;
 const KDF_PBKDF2 = { keyKdf: 'pbkdf2-hmac-sha256', certKdf: 'pbkdf2-hmac-sha256' } as const;
 const KDF_PKCS12 = { keyKdf: 'pkcs12-kdf-sha1', certKdf: 'pkcs12-kdf-sha1' } as const;
 
@@ -58,28 +78,82 @@ const GENERATED: Expected[] = [
   { file: 'rsa-legacy.p12', password: PASS, ...RSA, protection: { ...LEGACY, ...KDF_PKCS12 } },
   { file: 'ec-legacy.p12', password: PASS, ...EC, protection: { ...LEGACY, ...KDF_PKCS12 } },
   { file: 'rsa-3des-rc2-128.p12', password: PASS, ...RSA, protection: { ...LEGACY, certCipher: 'rc2-128-cbc' } },
-  { file: 'rsa-2des-3des.p12', password: PASS, ...RSA, protection: { ...LEGACY, keyCipher: 'des-ede-cbc', certCipher: 'des-ede3-cbc' } },
+  {
+    file: 'rsa-2des-3des.p12',
+    password: PASS,
+    ...RSA,
+    protection: { ...LEGACY, keyCipher: 'des-ede-cbc', certCipher: 'des-ede3-cbc' },
+  },
   {
     file: 'rsa-pbes2-3des.p12',
     password: PASS,
     ...RSA,
-    protection: { integrity: 'mac', mac: 'sha1', keyCipher: 'des-ede3-cbc', certCipher: 'des-ede3-cbc', ...KDF_PBKDF2, legacy: true },
+    protection: {
+      integrity: 'mac',
+      mac: 'sha1',
+      keyCipher: 'des-ede3-cbc',
+      certCipher: 'des-ede3-cbc',
+      ...KDF_PBKDF2,
+      legacy: true,
+    },
   },
-  { file: 'rsa-pbes2-aes128-sha512.p12', password: PASS, ...RSA, protection: { ...MODERN, mac: 'sha512', keyCipher: 'aes-128-cbc', certCipher: 'aes-128-cbc' } },
-  { file: 'ec-pbes2-aes192-sha384.p12', password: PASS, ...EC, protection: { ...MODERN, mac: 'sha384', keyCipher: 'aes-192-cbc', certCipher: 'aes-192-cbc' } },
+  {
+    file: 'rsa-pbes2-aes128-sha512.p12',
+    password: PASS,
+    ...RSA,
+    protection: { ...MODERN, mac: 'sha512', keyCipher: 'aes-128-cbc', certCipher: 'aes-128-cbc' },
+  },
+  {
+    file: 'ec-pbes2-aes192-sha384.p12',
+    password: PASS,
+    ...EC,
+    protection: { ...MODERN, mac: 'sha384', keyCipher: 'aes-192-cbc', certCipher: 'aes-192-cbc' },
+  },
   {
     file: 'rsa-pbes2-rc2-40.p12',
     password: PASS,
     ...RSA,
-    protection: { integrity: 'mac', mac: 'sha1', keyCipher: 'aes-256-cbc', certCipher: 'rc2-40-cbc', ...KDF_PBKDF2, legacy: true },
+    protection: {
+      integrity: 'mac',
+      mac: 'sha1',
+      keyCipher: 'aes-256-cbc',
+      certCipher: 'rc2-40-cbc',
+      ...KDF_PBKDF2,
+      legacy: true,
+    },
   },
-  { file: 'rsa-nomac.p12', password: PASS, ...RSA, protection: { ...MODERN, integrity: 'none', mac: null, macIterations: null } },
+  {
+    file: 'rsa-nomac.p12',
+    password: PASS,
+    ...RSA,
+    protection: { ...MODERN, integrity: 'none', mac: null, macIterations: null },
+  },
   { file: 'ec-legacy-nomac.p12', password: PASS, ...EC, protection: { ...LEGACY, integrity: 'none', mac: null } },
-  { file: 'rsa-noenc.p12', password: PASS, ...RSA, protection: { ...MODERN, keyCipher: 'none', certCipher: 'none', keyKdf: null, certKdf: null } },
-  { file: 'rsa-noenc-nomac.p12', password: PASS, ...RSA, protection: { integrity: 'none', mac: null, keyCipher: 'none', certCipher: 'none', legacy: false } },
+  {
+    file: 'rsa-noenc.p12',
+    password: PASS,
+    ...RSA,
+    protection: { ...MODERN, keyCipher: 'none', certCipher: 'none', keyKdf: null, certKdf: null },
+  },
+  {
+    file: 'rsa-noenc-nomac.p12',
+    password: PASS,
+    ...RSA,
+    protection: { integrity: 'none', mac: null, keyCipher: 'none', certCipher: 'none', legacy: false },
+  },
   { file: 'rsa-unicode.p12', password: UNICODE_PASS, ...RSA, protection: { ...MODERN, passwordEncoding: 'bmp' } },
-  { file: 'rsa-legacy-unicode.p12', password: UNICODE_PASS, ...RSA, protection: { ...LEGACY, passwordEncoding: 'bmp' } },
-  { file: 'rsa-legacy-openssl1-unicode.p12', password: UNICODE_PASS, ...RSA, protection: { ...LEGACY, passwordEncoding: 'bmp-of-utf8-bytes' } },
+  {
+    file: 'rsa-legacy-unicode.p12',
+    password: UNICODE_PASS,
+    ...RSA,
+    protection: { ...LEGACY, passwordEncoding: 'bmp' },
+  },
+  {
+    file: 'rsa-legacy-openssl1-unicode.p12',
+    password: UNICODE_PASS,
+    ...RSA,
+    protection: { ...LEGACY, passwordEncoding: 'bmp-of-utf8-bytes' },
+  },
   { file: 'ec-empty-password.p12', password: '', ...EC, protection: MODERN },
   { file: 'ec-legacy-empty-password.p12', password: '', ...EC, protection: LEGACY },
 ];
@@ -94,16 +168,48 @@ const NSS_MODERN = {
   ...KDF_PBKDF2,
   legacy: false,
 } as const;
-const NSS_LEGACY = { integrity: 'mac', mac: 'sha1', macIterations: 2048, keyCipher: 'des-ede3-cbc', certCipher: 'des-ede3-cbc', ...KDF_PKCS12, legacy: true } as const;
+const NSS_LEGACY = {
+  integrity: 'mac',
+  mac: 'sha1',
+  macIterations: 2048,
+  keyCipher: 'des-ede3-cbc',
+  certCipher: 'des-ede3-cbc',
+  ...KDF_PKCS12,
+  legacy: true,
+} as const;
 const hexSerial = (decimal: string): string => {
   const hex = BigInt(decimal).toString(16);
   return hex.length % 2 ? `0${hex}` : hex;
 };
 
 const CORPUS_FILES: Expected[] = [
-  { file: 'Alice.p12', password: 'nss', keyAlgorithm: 'RSA', serial: hexSerial('30'), emails: ['alice@example.com'], chain: 1, protection: NSS_MODERN },
-  { file: 'Bob.p12', password: 'nss', keyAlgorithm: 'RSA', serial: hexSerial('40'), emails: ['bob@example.com'], chain: 1, protection: NSS_MODERN },
-  { file: 'Dave.p12', password: 'nss', keyAlgorithm: 'RSA', serial: hexSerial('50'), emails: ['dave@example.com'], chain: 1, protection: NSS_MODERN },
+  {
+    file: 'Alice.p12',
+    password: 'nss',
+    keyAlgorithm: 'RSA',
+    serial: hexSerial('30'),
+    emails: ['alice@example.com'],
+    chain: 1,
+    protection: NSS_MODERN,
+  },
+  {
+    file: 'Bob.p12',
+    password: 'nss',
+    keyAlgorithm: 'RSA',
+    serial: hexSerial('40'),
+    emails: ['bob@example.com'],
+    chain: 1,
+    protection: NSS_MODERN,
+  },
+  {
+    file: 'Dave.p12',
+    password: 'nss',
+    keyAlgorithm: 'RSA',
+    serial: hexSerial('50'),
+    emails: ['dave@example.com'],
+    chain: 1,
+    protection: NSS_MODERN,
+  },
   {
     file: 'Eve.p12',
     password: 'nss',
@@ -114,7 +220,15 @@ const CORPUS_FILES: Expected[] = [
     chain: 1,
     protection: NSS_MODERN,
   },
-  { file: 'Alice-ec.p12', password: 'nss', keyAlgorithm: 'EC', serial: hexSerial('30'), emails: ['alice-ec@example.com'], chain: 1, protection: NSS_MODERN },
+  {
+    file: 'Alice-ec.p12',
+    password: 'nss',
+    keyAlgorithm: 'EC',
+    serial: hexSerial('30'),
+    emails: ['alice-ec@example.com'],
+    chain: 1,
+    protection: NSS_MODERN,
+  },
   {
     file: 'Fran.p12',
     password: 'nss',
@@ -244,8 +358,12 @@ void describe('parsePkcs12: malformed input', () => {
 });
 
 void describe('parsePkcs12: crafted structures', () => {
-  const rsaKey = new Uint8Array(createPrivateKey(readFileSync(new URL('rsa.key', P12))).export({ type: 'pkcs8', format: 'der' }));
-  const ecKey = new Uint8Array(createPrivateKey(readFileSync(new URL('ec.key', P12))).export({ type: 'pkcs8', format: 'der' }));
+  const rsaKey = new Uint8Array(
+    createPrivateKey(readFileSync(new URL('rsa.key', P12))).export({ type: 'pkcs8', format: 'der' }),
+  );
+  const ecKey = new Uint8Array(
+    createPrivateKey(readFileSync(new URL('ec.key', P12))).export({ type: 'pkcs8', format: 'der' }),
+  );
   const rsaCert = pemToDer(readFileSync(new URL('rsa.crt', P12), 'utf8'))[0] as Uint8Array;
   const ecCert = pemToDer(readFileSync(new URL('ec.crt', P12), 'utf8'))[0] as Uint8Array;
   const ca = FIXTURE_CA as Uint8Array;
@@ -261,7 +379,9 @@ void describe('parsePkcs12: crafted structures', () => {
 
   void it('prefers the pair that localKeyId links, when several pairs match', async () => {
     const id = Uint8Array.from([7, 7, 7]);
-    const file = pfx([dataSafe([keyBag(rsaKey), keyBag(ecKey, id), certBag(rsaCert), certBag(ecCert, id), certBag(ca)])]);
+    const file = pfx([
+      dataSafe([keyBag(rsaKey), keyBag(ecKey, id), certBag(rsaCert), certBag(ecCert, id), certBag(ca)]),
+    ]);
     const contents = await parsePkcs12(file, '');
     assert.deepEqual(contents.certificate, ecCert);
     assert.deepEqual(contents.chain, [ca, rsaCert], 'issuer first, then the rest in file order');
@@ -275,7 +395,11 @@ void describe('parsePkcs12: crafted structures', () => {
 
   void it('skips CRL bags and non-X.509 certificate bags, reads nested SafeContents, deduplicates certificates', async () => {
     const file = pfx([
-      dataSafe([crlBag(), certBag(Uint8Array.from([1, 2, 3]), undefined, OID.sdsiCertificate), nestedBag([keyBag(rsaKey), certBag(rsaCert)])]),
+      dataSafe([
+        crlBag(),
+        certBag(Uint8Array.from([1, 2, 3]), undefined, OID.sdsiCertificate),
+        nestedBag([keyBag(rsaKey), certBag(rsaCert)]),
+      ]),
       dataSafe([certBag(ca), certBag(ca), certBag(rsaCert)]),
     ]);
     const contents = await parsePkcs12(file, '');
@@ -295,16 +419,25 @@ void describe('parsePkcs12: crafted structures', () => {
 
   void it('refuses a MAC iteration count over the limit without computing it', async () => {
     const started = Date.now();
-    const file = pfx([dataSafe([keyBag(rsaKey), certBag(rsaCert)])], { macDigest: new Uint8Array(32), macIterations: 2n ** 31n });
+    const file = pfx([dataSafe([keyBag(rsaKey), certBag(rsaCert)])], {
+      macDigest: new Uint8Array(32),
+      macIterations: 2n ** 31n,
+    });
     await rejectsWith(parsePkcs12(file, 'x'), 'P12_TOO_LARGE');
-    const justOver = pfx([dataSafe([keyBag(rsaKey), certBag(rsaCert)])], { macDigest: new Uint8Array(32), macIterations: BigInt(MAX_KDF_ITERATIONS + 1) });
+    const justOver = pfx([dataSafe([keyBag(rsaKey), certBag(rsaCert)])], {
+      macDigest: new Uint8Array(32),
+      macIterations: BigInt(MAX_KDF_ITERATIONS + 1),
+    });
     await rejectsWith(parsePkcs12(justOver, 'x'), 'P12_TOO_LARGE');
     assert.ok(Date.now() - started < 5000);
   });
 
   void it('rejects zero, negative and beyond-2^53 iteration counts as malformed', async () => {
     for (const iterations of [0n, -5n, 2n ** 70n]) {
-      const file = pfx([dataSafe([keyBag(rsaKey), certBag(rsaCert)])], { macDigest: new Uint8Array(32), macIterations: iterations });
+      const file = pfx([dataSafe([keyBag(rsaKey), certBag(rsaCert)])], {
+        macDigest: new Uint8Array(32),
+        macIterations: iterations,
+      });
       await rejectsWith(parsePkcs12(file, 'x'), 'P12_MALFORMED');
     }
   });
@@ -339,7 +472,10 @@ void describe('parsePkcs12: crafted structures', () => {
 
   void it('reports PBMAC1, public-key integrity and public-key privacy modes as unsupported', async () => {
     const items = [dataSafe([keyBag(rsaKey), certBag(rsaCert)])];
-    await rejectsWith(parsePkcs12(pfx(items, { macDigest: new Uint8Array(32), macAlgorithm: OID.pbmac1 }), 'x'), 'P12_UNSUPPORTED_ALGORITHM');
+    await rejectsWith(
+      parsePkcs12(pfx(items, { macDigest: new Uint8Array(32), macAlgorithm: OID.pbmac1 }), 'x'),
+      'P12_UNSUPPORTED_ALGORITHM',
+    );
     await rejectsWith(parsePkcs12(pfx(items, { authSafeType: OID.signedData }), 'x'), 'P12_UNSUPPORTED_ALGORITHM');
     const enveloped = pfx([...items]).slice(); // replace the data ContentInfo type with envelopedData
     const dataOid = Buffer.from('06092a864886f70d010701', 'hex');
@@ -355,7 +491,9 @@ void describe('parsePkcs12: a legacy file made now by the local openssl', () => 
     const version = spawnSync('openssl', ['version']);
     if (version.error || version.status !== 0) {
       if (process.env.CI === 'true') assert.fail('openssl is required in CI for the live legacy PKCS#12 test');
-      console.warn('\n*** SKIPPED: `openssl` is not installed; the live `openssl pkcs12 -legacy` test did not run ***\n');
+      console.warn(
+        '\n*** SKIPPED: `openssl` is not installed; the live `openssl pkcs12 -legacy` test did not run ***\n',
+      );
       t.skip('openssl missing');
       return;
     }
@@ -365,14 +503,31 @@ void describe('parsePkcs12: a legacy file made now by the local openssl', () => 
       const out = join(dir, 'live.p12');
       const run = spawnSync(
         'openssl',
-        ['pkcs12', '-export', '-legacy', '-inkey', new URL('rsa.key', P12).pathname, '-in', new URL('rsa.crt', P12).pathname,
-          '-certfile', new URL('ca.crt', P12).pathname, '-passout', 'env:P12_PASS', '-out', out],
+        [
+          'pkcs12',
+          '-export',
+          '-legacy',
+          '-inkey',
+          new URL('rsa.key', P12).pathname,
+          '-in',
+          new URL('rsa.crt', P12).pathname,
+          '-certfile',
+          new URL('ca.crt', P12).pathname,
+          '-passout',
+          'env:P12_PASS',
+          '-out',
+          out,
+        ],
         { env: { ...process.env, P12_PASS: password } },
       );
       assert.equal(run.status, 0, String(run.stderr));
-      const info = spawnSync('openssl', ['pkcs12', '-info', '-noout', '-legacy', '-in', out, '-passin', 'env:P12_PASS'], {
-        env: { ...process.env, P12_PASS: password },
-      });
+      const info = spawnSync(
+        'openssl',
+        ['pkcs12', '-info', '-noout', '-legacy', '-in', out, '-passin', 'env:P12_PASS'],
+        {
+          env: { ...process.env, P12_PASS: password },
+        },
+      );
       assert.match(String(info.stderr) + String(info.stdout), /pbeWithSHA1And40BitRC2-CBC/);
       const contents = await parsePkcs12(new Uint8Array(readFileSync(out)), password);
       checkContents(contents, { file: 'live', password, ...RSA, protection: { ...LEGACY } });
@@ -433,13 +588,21 @@ void describe('SmimeCryptoEngine', () => {
     // The certificate EncryptedData of a legacy file: RC2-40, which the base class cannot read.
     const pfxDer = fixture('ec-legacy-nomac.p12');
     const pfxObject = pkijs.PFX.fromBER(pfxDer as Uint8Array<ArrayBuffer>);
-    const authSafe = pkijs.AuthenticatedSafe.fromBER((pfxObject.authSafe.content as { getValue(): ArrayBuffer }).getValue());
+    const authSafe = pkijs.AuthenticatedSafe.fromBER(
+      (pfxObject.authSafe.content as { getValue(): ArrayBuffer }).getValue(),
+    );
     const encrypted = authSafe.safeContents.find((c) => c.contentType === '1.2.840.113549.1.7.6');
     assert.ok(encrypted);
     const encryptedData = new pkijs.EncryptedData({ schema: encrypted.content });
-    const plain = await encryptedData.decrypt({ password: new TextEncoder().encode(PASS).buffer as ArrayBuffer }, engine);
+    const plain = await encryptedData.decrypt(
+      { password: new TextEncoder().encode(PASS).buffer as ArrayBuffer },
+      engine,
+    );
     assert.equal(new Uint8Array(plain)[0], 0x30);
-    await rejectsWith(encryptedData.decrypt({ password: new TextEncoder().encode('nope').buffer as ArrayBuffer }, engine), 'P12_BAD_PASSWORD');
+    await rejectsWith(
+      encryptedData.decrypt({ password: new TextEncoder().encode('nope').buffer as ArrayBuffer }, engine),
+      'P12_BAD_PASSWORD',
+    );
   });
 
   void it("checks the MAC for pkijs' PFX.parseInternalValues, legacy file included", async () => {
@@ -447,7 +610,10 @@ void describe('SmimeCryptoEngine', () => {
     const engine = installEngine();
     for (const file of ['rsa-legacy.p12', 'rsa-default.p12']) {
       const pfxObject = pkijs.PFX.fromBER(fixture(file) as Uint8Array<ArrayBuffer>);
-      await pfxObject.parseInternalValues({ password: new TextEncoder().encode(PASS).buffer as ArrayBuffer, checkIntegrity: true }, engine);
+      await pfxObject.parseInternalValues(
+        { password: new TextEncoder().encode(PASS).buffer as ArrayBuffer, checkIntegrity: true },
+        engine,
+      );
       await assert.rejects(
         pkijs.PFX.fromBER(fixture(file) as Uint8Array<ArrayBuffer>).parseInternalValues(
           { password: new TextEncoder().encode('nope').buffer as ArrayBuffer, checkIntegrity: true },

@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { Rc2, RC2_BLOCK_SIZE, rc2CbcDecrypt, rc2CbcEncrypt, rc2EffectiveBitsFromVersion } from '../../backend/src/smime/crypto/rc2.ts';
+import {
+  Rc2,
+  RC2_BLOCK_SIZE,
+  rc2CbcDecrypt,
+  rc2CbcEncrypt,
+  rc2EffectiveBitsFromVersion,
+} from '../../backend/src/smime/crypto/rc2.ts';
 import { unavailable } from '../helpers/unavailable.ts';
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
@@ -75,11 +81,28 @@ void describe('RC2 (RFC 2268)', () => {
       const cipherName = keyBytes === 5 ? 'rc2-40-cbc' : 'rc2-cbc';
       const run = spawnSync(
         'openssl',
-        ['enc', `-${cipherName}`, '-provider', 'legacy', '-provider', 'default', '-nopad', '-K', toHex(key), '-iv', toHex(iv)],
+        [
+          'enc',
+          `-${cipherName}`,
+          '-provider',
+          'legacy',
+          '-provider',
+          'default',
+          '-nopad',
+          '-K',
+          toHex(key),
+          '-iv',
+          toHex(iv),
+        ],
         { input: data },
       );
       if (run.error || run.status !== 0) {
-        t.skip(unavailable(`openssl with the legacy provider is not available (${String(run.stderr).trim()})`, 'the RC2 cross-check with OpenSSL'));
+        t.skip(
+          unavailable(
+            `openssl with the legacy provider is not available (${String(run.stderr).trim()})`,
+            'the RC2 cross-check with OpenSSL',
+          ),
+        );
         return;
       }
       assert.equal(toHex(rc2CbcEncrypt(key, keyBytes * 8, iv, data)), run.stdout.toString('hex'));

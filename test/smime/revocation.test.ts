@@ -12,7 +12,17 @@ import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { parseOcspResponse } from '../../backend/src/smime/x509/ocsp-crl.ts';
 import { RevocationChecker, type RevocationResult } from '../../backend/src/smime/x509/revocation.ts';
-import { INTERMEDIATE, PKI_DIR, PKI_NOW, PkiServer, ROOT, cert, file, serveFile, type Handler } from '../fixtures/pki/pki.ts';
+import {
+  INTERMEDIATE,
+  PKI_DIR,
+  PKI_NOW,
+  PkiServer,
+  ROOT,
+  cert,
+  file,
+  serveFile,
+  type Handler,
+} from '../fixtures/pki/pki.ts';
 
 const server = new PkiServer();
 before(() => server.start());
@@ -36,7 +46,11 @@ function checker(options: ConstructorParameters<typeof RevocationChecker>[1] = {
   return { fetcher, checker: new RevocationChecker(fetcher, { timeoutMs: 5000, ...options }) };
 }
 
-async function checkLeaf(leaf: string, routes: Record<string, Handler> = {}, at = PKI_NOW): Promise<RevocationResult & { requests: string[] }> {
+async function checkLeaf(
+  leaf: string,
+  routes: Record<string, Handler> = {},
+  at = PKI_NOW,
+): Promise<RevocationResult & { requests: string[] }> {
   for (const [path, handler] of Object.entries(routes)) server.routes.set(path, handler);
   const { fetcher, checker: c } = checker();
   const r = await c.check(cert(leaf), INTERMEDIATE, at);
@@ -58,8 +72,22 @@ const OCSP_SIGNER = '/ocsp/signer';
 const CRL = '/crl/intermediate.crl';
 
 const rows: Row[] = [
-  { label: 'OCSP good (delegated responder)', leaf: 'signer', status: 'good', source: 'ocsp', detail: /OCSP: good/, requests: [OCSP_SIGNER] },
-  { label: 'OCSP revoked (signed by the issuer itself)', leaf: 'revoked', status: 'revoked', source: 'ocsp', detail: /revoked on .*keyCompromise/, requests: ['/ocsp/revoked'] },
+  {
+    label: 'OCSP good (delegated responder)',
+    leaf: 'signer',
+    status: 'good',
+    source: 'ocsp',
+    detail: /OCSP: good/,
+    requests: [OCSP_SIGNER],
+  },
+  {
+    label: 'OCSP revoked (signed by the issuer itself)',
+    leaf: 'revoked',
+    status: 'revoked',
+    source: 'ocsp',
+    detail: /revoked on .*keyCompromise/,
+    requests: ['/ocsp/revoked'],
+  },
   {
     label: 'OCSP "unknown certificate" falls back to the CRL',
     leaf: 'ec',
@@ -69,9 +97,30 @@ const rows: Row[] = [
     detail: /CRL: not listed/,
     requests: ['/ocsp/ec', CRL],
   },
-  { label: 'OCSP unreachable, CRL says revoked', leaf: 'revoked', routes: { '/ocsp/revoked': status(503) }, status: 'revoked', source: 'crl', detail: /CRL: revoked on .*keyCompromise/ },
-  { label: 'OCSP times out, CRL answers', leaf: 'signer', routes: { [OCSP_SIGNER]: never }, status: 'good', source: 'crl', detail: /not listed/ },
-  { label: 'OCSP and CRL both time out', leaf: 'signer', routes: { [OCSP_SIGNER]: never, [CRL]: never }, status: 'unknown', source: 'ocsp', detail: /OCSP .*FETCH_TIMEOUT.*CRL .*FETCH_TIMEOUT/ },
+  {
+    label: 'OCSP unreachable, CRL says revoked',
+    leaf: 'revoked',
+    routes: { '/ocsp/revoked': status(503) },
+    status: 'revoked',
+    source: 'crl',
+    detail: /CRL: revoked on .*keyCompromise/,
+  },
+  {
+    label: 'OCSP times out, CRL answers',
+    leaf: 'signer',
+    routes: { [OCSP_SIGNER]: never },
+    status: 'good',
+    source: 'crl',
+    detail: /not listed/,
+  },
+  {
+    label: 'OCSP and CRL both time out',
+    leaf: 'signer',
+    routes: { [OCSP_SIGNER]: never, [CRL]: never },
+    status: 'unknown',
+    source: 'ocsp',
+    detail: /OCSP .*FETCH_TIMEOUT.*CRL .*FETCH_TIMEOUT/,
+  },
   {
     label: 'oversize OCSP answer (over 1 MiB), CRL 404',
     leaf: 'signer',
@@ -80,18 +129,102 @@ const rows: Row[] = [
     source: 'ocsp',
     detail: /FETCH_TOO_LARGE.*CRL .*FETCH_HTTP_ERROR/,
   },
-  { label: 'OCSP signed by a responder the issuer did not authorise', leaf: 'signer', routes: { [OCSP_SIGNER]: serveFile('ocsp/signer-unauthorised.der'), [CRL]: status(404) }, status: 'unknown', source: 'ocsp', detail: /did not authorise/ },
-  { label: 'OCSP responder certificate without id-kp-OCSPSigning', leaf: 'signer', routes: { [OCSP_SIGNER]: serveFile('ocsp/signer-responder-noeku.der'), [CRL]: status(404) }, status: 'unknown', source: 'ocsp', detail: /lacks id-kp-OCSPSigning/ },
-  { label: 'OCSP answer about another certificate', leaf: 'signer', routes: { [OCSP_SIGNER]: serveFile('ocsp/signer-for-other.der'), [CRL]: status(404) }, status: 'unknown', source: 'ocsp', detail: /not about this certificate/ },
-  { label: 'OCSP answer replayed with another nonce', leaf: 'signer', routes: { [OCSP_SIGNER]: serveFile('ocsp/signer-with-nonce.der'), [CRL]: status(404) }, status: 'unknown', source: 'ocsp', detail: /another nonce/ },
-  { label: 'OCSP answer with a flipped signature byte', leaf: 'signer', routes: { [OCSP_SIGNER]: body(flipOcspSignature(file('ocsp/signer.der'))), [CRL]: status(404) }, status: 'unknown', source: 'ocsp', detail: /response signature does not verify/ },
-  { label: 'OCSP garbage', leaf: 'signer', routes: { [OCSP_SIGNER]: body(Buffer.from('<html>hello</html>')), [CRL]: status(404) }, status: 'unknown', source: 'ocsp', detail: /malformed answer/ },
-  { label: 'OCSP tryLater', leaf: 'signer', routes: { [OCSP_SIGNER]: body(Buffer.from([0x30, 0x03, 0x0a, 0x01, 0x03])), [CRL]: status(404) }, status: 'unknown', source: 'ocsp', detail: /tryLater/ },
-  { label: 'after nextUpdate of every answer (2037): stale', leaf: 'signer', at: new Date('2037-01-01T00:00:00Z'), status: 'unknown', source: 'ocsp', detail: /OCSP.*(stale|responder certificate is not valid).*CRL.*stale/ },
-  { label: 'before thisUpdate: an answer from the future', leaf: 'signer', at: new Date('2026-01-01T00:00:00Z'), status: 'unknown', source: 'ocsp', detail: /in the future/ },
-  { label: 'CRL of another CA at the distribution point', leaf: 'signer', routes: { [OCSP_SIGNER]: status(404), [CRL]: serveFile('crl/root.crl') }, status: 'unknown', source: 'ocsp', detail: /CRL is issued by someone else/ },
-  { label: 'CRL with a flipped signature byte', leaf: 'signer', routes: { [OCSP_SIGNER]: status(404), [CRL]: body(flipLast(file('crl/intermediate.crl'))) }, status: 'unknown', source: 'ocsp', detail: /CRL signature does not verify/ },
-  { label: 'no OCSP URL and no CRL distribution point', leaf: 'norev', status: 'unknown', source: 'none', detail: /^no revocation information$/, requests: [] },
+  {
+    label: 'OCSP signed by a responder the issuer did not authorise',
+    leaf: 'signer',
+    routes: { [OCSP_SIGNER]: serveFile('ocsp/signer-unauthorised.der'), [CRL]: status(404) },
+    status: 'unknown',
+    source: 'ocsp',
+    detail: /did not authorise/,
+  },
+  {
+    label: 'OCSP responder certificate without id-kp-OCSPSigning',
+    leaf: 'signer',
+    routes: { [OCSP_SIGNER]: serveFile('ocsp/signer-responder-noeku.der'), [CRL]: status(404) },
+    status: 'unknown',
+    source: 'ocsp',
+    detail: /lacks id-kp-OCSPSigning/,
+  },
+  {
+    label: 'OCSP answer about another certificate',
+    leaf: 'signer',
+    routes: { [OCSP_SIGNER]: serveFile('ocsp/signer-for-other.der'), [CRL]: status(404) },
+    status: 'unknown',
+    source: 'ocsp',
+    detail: /not about this certificate/,
+  },
+  {
+    label: 'OCSP answer replayed with another nonce',
+    leaf: 'signer',
+    routes: { [OCSP_SIGNER]: serveFile('ocsp/signer-with-nonce.der'), [CRL]: status(404) },
+    status: 'unknown',
+    source: 'ocsp',
+    detail: /another nonce/,
+  },
+  {
+    label: 'OCSP answer with a flipped signature byte',
+    leaf: 'signer',
+    routes: { [OCSP_SIGNER]: body(flipOcspSignature(file('ocsp/signer.der'))), [CRL]: status(404) },
+    status: 'unknown',
+    source: 'ocsp',
+    detail: /response signature does not verify/,
+  },
+  {
+    label: 'OCSP garbage',
+    leaf: 'signer',
+    routes: { [OCSP_SIGNER]: body(Buffer.from('<html>hello</html>')), [CRL]: status(404) },
+    status: 'unknown',
+    source: 'ocsp',
+    detail: /malformed answer/,
+  },
+  {
+    label: 'OCSP tryLater',
+    leaf: 'signer',
+    routes: { [OCSP_SIGNER]: body(Buffer.from([0x30, 0x03, 0x0a, 0x01, 0x03])), [CRL]: status(404) },
+    status: 'unknown',
+    source: 'ocsp',
+    detail: /tryLater/,
+  },
+  {
+    label: 'after nextUpdate of every answer (2037): stale',
+    leaf: 'signer',
+    at: new Date('2037-01-01T00:00:00Z'),
+    status: 'unknown',
+    source: 'ocsp',
+    detail: /OCSP.*(stale|responder certificate is not valid).*CRL.*stale/,
+  },
+  {
+    label: 'before thisUpdate: an answer from the future',
+    leaf: 'signer',
+    at: new Date('2026-01-01T00:00:00Z'),
+    status: 'unknown',
+    source: 'ocsp',
+    detail: /in the future/,
+  },
+  {
+    label: 'CRL of another CA at the distribution point',
+    leaf: 'signer',
+    routes: { [OCSP_SIGNER]: status(404), [CRL]: serveFile('crl/root.crl') },
+    status: 'unknown',
+    source: 'ocsp',
+    detail: /CRL is issued by someone else/,
+  },
+  {
+    label: 'CRL with a flipped signature byte',
+    leaf: 'signer',
+    routes: { [OCSP_SIGNER]: status(404), [CRL]: body(flipLast(file('crl/intermediate.crl'))) },
+    status: 'unknown',
+    source: 'ocsp',
+    detail: /CRL signature does not verify/,
+  },
+  {
+    label: 'no OCSP URL and no CRL distribution point',
+    leaf: 'norev',
+    status: 'unknown',
+    source: 'none',
+    detail: /^no revocation information$/,
+    requests: [],
+  },
 ];
 
 function flipOcspSignature(b: Uint8Array): Uint8Array {
@@ -222,7 +355,21 @@ describe('live responder: openssl ocsp -port', () => {
     const pki = PKI_DIR.pathname;
     responder = spawn(
       'openssl',
-      ['ocsp', '-port', String(port), '-index', `${pki}ocsp/intermediate-index.txt`, '-rsigner', `${pki}certs/responder.pem`, '-rkey', `${pki}keys/responder.key`, '-CA', `${pki}certs/intermediate.pem`, '-ndays', '1'],
+      [
+        'ocsp',
+        '-port',
+        String(port),
+        '-index',
+        `${pki}ocsp/intermediate-index.txt`,
+        '-rsigner',
+        `${pki}certs/responder.pem`,
+        '-rkey',
+        `${pki}keys/responder.key`,
+        '-CA',
+        `${pki}certs/intermediate.pem`,
+        '-ndays',
+        '1',
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     // Ready when it says so. (Probing with a connection would not do: OpenSSL's single-threaded responder mishandles
@@ -248,11 +395,21 @@ describe('live responder: openssl ocsp -port', () => {
       ['revoked', 'revoked'],
     ] as const) {
       server.routes.set(`/ocsp/${leaf}`, (_req, res, b) => {
-        const forward = request({ host: '127.0.0.1', port, method: 'POST', path: '/', agent: false, headers: { 'content-type': 'application/ocsp-request', 'content-length': b.length } }, (up) => {
-          const chunks: Buffer[] = [];
-          up.on('data', (c: Buffer) => chunks.push(c));
-          up.on('end', () => res.writeHead(200).end(Buffer.concat(chunks)));
-        });
+        const forward = request(
+          {
+            host: '127.0.0.1',
+            port,
+            method: 'POST',
+            path: '/',
+            agent: false,
+            headers: { 'content-type': 'application/ocsp-request', 'content-length': b.length },
+          },
+          (up) => {
+            const chunks: Buffer[] = [];
+            up.on('data', (c: Buffer) => chunks.push(c));
+            up.on('end', () => res.writeHead(200).end(Buffer.concat(chunks)));
+          },
+        );
         forward.on('error', () => res.writeHead(502).end());
         forward.end(b);
       });

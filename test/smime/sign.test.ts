@@ -2,7 +2,15 @@
 // (definite minimal lengths, sorted SETs); the signed attributes of RFC 8551 section 2.5; and every refusal, which
 // must happen before anything is produced. Interop with OpenSSL and gpgsm: sign-interop.test.ts.
 import assert from 'node:assert/strict';
-import { constants, createHash, createPublicKey, generateKeyPairSync, verify, X509Certificate, type KeyObject } from 'node:crypto';
+import {
+  constants,
+  createHash,
+  createPublicKey,
+  generateKeyPairSync,
+  verify,
+  X509Certificate,
+  type KeyObject,
+} from 'node:crypto';
 import { describe, test } from 'node:test';
 import { rejectsWith } from '../helpers/assert.ts';
 import type { SmimeErrorCode } from '../../backend/src/smime/errors.ts';
@@ -21,7 +29,13 @@ import {
   type Node,
 } from '../../backend/src/smime/asn1/asn1js-nodes.ts';
 import { certificateParts } from '../../backend/src/smime/x509/raw.ts';
-import { DEFAULT_CAPABILITIES, signContent, type DigestName, type Signer, type SignOptions } from '../../backend/src/smime/cms/signed/sign.ts';
+import {
+  DEFAULT_CAPABILITIES,
+  signContent,
+  type DigestName,
+  type Signer,
+  type SignOptions,
+} from '../../backend/src/smime/cms/signed/sign.ts';
 import { fixtureEcSigner, fixtureRsaSigner, outgoingCertificate } from '../fixtures/outgoing/signers.ts';
 
 const OID = {
@@ -45,7 +59,11 @@ const OID = {
 } as const;
 
 const DIGEST_OIDS: Record<DigestName, string> = { sha256: OID.sha256, sha384: OID.sha384, sha512: OID.sha512 };
-const ECDSA_OIDS: Record<DigestName, string> = { sha256: OID.ecdsaSha256, sha384: OID.ecdsaSha384, sha512: OID.ecdsaSha512 };
+const ECDSA_OIDS: Record<DigestName, string> = {
+  sha256: OID.ecdsaSha256,
+  sha384: OID.ecdsaSha384,
+  sha512: OID.ecdsaSha512,
+};
 const DIGEST_BYTES: Record<DigestName, number> = { sha256: 32, sha384: 48, sha512: 64 };
 const DIGESTS: DigestName[] = ['sha256', 'sha384', 'sha512'];
 
@@ -117,7 +135,8 @@ function assertSortedSet(content: Uint8Array, what: string): void {
     elements.push(content.subarray(pos, pos + head + length));
     pos += head + length;
   }
-  for (let i = 1; i < elements.length; i++) assert.ok(compareForSetOf(elements[i - 1]!, elements[i]!) <= 0, `${what} is not in DER order`);
+  for (let i = 1; i < elements.length; i++)
+    assert.ok(compareForSetOf(elements[i - 1]!, elements[i]!) <= 0, `${what} is not in DER order`);
 }
 
 // ---- reading what signContent wrote ----------------------------------------------------------------------------
@@ -157,8 +176,19 @@ function parseSignedData(der: Uint8Array): Parsed {
   assert.ok(isContextTag(certificates, 0), 'certificates [0]');
   const infos = set(signerInfos, 'signerInfos');
   const siFields = sequence(infos[0], 'SignerInfo');
-  assert.equal(siFields.length, 6, 'version, sid, digestAlgorithm, signedAttrs, signatureAlgorithm, signature (no unsignedAttrs)');
-  const [siVersion, sid, digestAlgorithm, signedAttrs, signatureAlgorithm, signature] = siFields as [Node, Node, Node, Node, Node, Node];
+  assert.equal(
+    siFields.length,
+    6,
+    'version, sid, digestAlgorithm, signedAttrs, signatureAlgorithm, signature (no unsignedAttrs)',
+  );
+  const [siVersion, sid, digestAlgorithm, signedAttrs, signatureAlgorithm, signature] = siFields as [
+    Node,
+    Node,
+    Node,
+    Node,
+    Node,
+    Node,
+  ];
   assert.ok(isContextTag(signedAttrs, 0) && signedAttrs.idBlock.isConstructed, 'signedAttrs [0] IMPLICIT');
   const [issuer, serial] = sequence(sid, 'IssuerAndSerialNumber');
   const signedBytes = Uint8Array.from(encodingOf(signedAttrs));
@@ -177,7 +207,9 @@ function parseSignedData(der: Uint8Array): Parsed {
     digestAlgorithms: set(digestAlgorithms, 'digestAlgorithms'),
     eContentType: oid(eType, 'eContentType'),
     eContent: eWrapped === undefined ? undefined : octets(explicit(eWrapped, 0, 'eContent'), 'eContent'),
-    certificates: (certificates.valueBlock as unknown as { value: Node[] }).value.map((n) => Uint8Array.from(encodingOf(n))),
+    certificates: (certificates.valueBlock as unknown as { value: Node[] }).value.map((n) =>
+      Uint8Array.from(encodingOf(n)),
+    ),
     certificatesNode: certificates,
     signerInfos: infos,
     signer: {
@@ -211,18 +243,35 @@ function attributeValue(parsed: Parsed, name: string): Node {
 
 // ---- the matrix ----------------------------------------------------------------------------------------------------
 
-const SIGNERS: { label: string; signer: () => Signer; padding?: 'pkcs1' | 'pss'; scheme: 'rsa-pkcs1' | 'rsa-pss' | 'ecdsa' }[] = [
+const SIGNERS: {
+  label: string;
+  signer: () => Signer;
+  padding?: 'pkcs1' | 'pss';
+  scheme: 'rsa-pkcs1' | 'rsa-pss' | 'ecdsa';
+}[] = [
   { label: 'RSA PKCS#1 v1.5', signer: fixtureRsaSigner, padding: 'pkcs1', scheme: 'rsa-pkcs1' },
   { label: 'RSA default padding', signer: fixtureRsaSigner, scheme: 'rsa-pkcs1' },
   { label: 'RSA-PSS', signer: fixtureRsaSigner, padding: 'pss', scheme: 'rsa-pss' },
   { label: 'ECDSA P-256', signer: fixtureEcSigner, scheme: 'ecdsa' },
 ];
 
-function verifySignature(publicKey: KeyObject, scheme: string, digest: DigestName, data: Uint8Array, signature: Uint8Array): boolean {
+function verifySignature(
+  publicKey: KeyObject,
+  scheme: string,
+  digest: DigestName,
+  data: Uint8Array,
+  signature: Uint8Array,
+): boolean {
   if (scheme === 'rsa-pss') {
-    return verify(digest, data, { key: publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: DIGEST_BYTES[digest] }, signature);
+    return verify(
+      digest,
+      data,
+      { key: publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: DIGEST_BYTES[digest] },
+      signature,
+    );
   }
-  if (scheme === 'rsa-pkcs1') return verify(digest, data, { key: publicKey, padding: constants.RSA_PKCS1_PADDING }, signature);
+  if (scheme === 'rsa-pkcs1')
+    return verify(digest, data, { key: publicKey, padding: constants.RSA_PKCS1_PADDING }, signature);
   return verify(digest, data, { key: publicKey, dsaEncoding: 'der' }, signature);
 }
 
@@ -255,7 +304,10 @@ describe('signContent: structure for every key type, digest and form', () => {
           assert.deepEqual(algorithm(p.signer.digestAlgorithm), { oid: DIGEST_OIDS[digest], params: undefined });
           // Signed attributes: the mandatory ones right, in DER order.
           assert.equal(oid(attributeValue(p, OID.contentType), 'contentType'), OID.data);
-          assert.equal(hex(octets(attributeValue(p, OID.messageDigest), 'messageDigest')), createHash(digest).update(CONTENT).digest('hex'));
+          assert.equal(
+            hex(octets(attributeValue(p, OID.messageDigest), 'messageDigest')),
+            createHash(digest).update(CONTENT).digest('hex'),
+          );
           assert.ok(p.signer.attributes.has(OID.signingTime));
           assertSortedSet(contentOf(p.signer.signedBytes), 'signedAttrs');
           // Signature algorithm and the signature over the SET-tagged attributes.
@@ -264,19 +316,34 @@ describe('signContent: structure for every key type, digest and form', () => {
           if (s.scheme === 'ecdsa') assert.deepEqual(alg, { oid: ECDSA_OIDS[digest], params: undefined });
           if (s.scheme === 'rsa-pss') {
             assert.equal(alg.oid, OID.rsassaPss);
-            const [hashField, mgfField, saltField, ...more] = sequence(decode(alg.params!, 'RSASSA-PSS-params'), 'params');
+            const [hashField, mgfField, saltField, ...more] = sequence(
+              decode(alg.params!, 'RSASSA-PSS-params'),
+              'params',
+            );
             assert.equal(more.length, 0, 'trailerField stays at its DEFAULT');
-            assert.deepEqual(algorithm(explicit(hashField, 0, 'hashAlgorithm')), { oid: DIGEST_OIDS[digest], params: Uint8Array.of(5, 0) });
+            assert.deepEqual(algorithm(explicit(hashField, 0, 'hashAlgorithm')), {
+              oid: DIGEST_OIDS[digest],
+              params: Uint8Array.of(5, 0),
+            });
             const mgf = sequence(explicit(mgfField, 1, 'maskGenAlgorithm'), 'mgf');
             assert.equal(oid(mgf[0], 'mgf'), OID.mgf1);
             assert.deepEqual(algorithm(mgf[1]!), { oid: DIGEST_OIDS[digest], params: Uint8Array.of(5, 0) });
-            assert.equal(smallInteger(explicit(saltField, 2, 'saltLength'), 'saltLength', 0, 1024), DIGEST_BYTES[digest]);
+            assert.equal(
+              smallInteger(explicit(saltField, 2, 'saltLength'), 'saltLength', 0, 1024),
+              DIGEST_BYTES[digest],
+            );
           }
           const publicKey = new X509Certificate(signer.certificate).publicKey;
-          assert.ok(verifySignature(publicKey, s.scheme, digest, p.signer.signedBytes, p.signer.signature), 'signature verifies');
+          assert.ok(
+            verifySignature(publicKey, s.scheme, digest, p.signer.signedBytes, p.signer.signature),
+            'signature verifies',
+          );
           const tampered = Uint8Array.from(p.signer.signedBytes);
           tampered[tampered.length - 1]! ^= 1;
-          assert.ok(!verifySignature(publicKey, s.scheme, digest, tampered, p.signer.signature), 'a changed attribute does not verify');
+          assert.ok(
+            !verifySignature(publicKey, s.scheme, digest, tampered, p.signer.signature),
+            'a changed attribute does not verify',
+          );
         });
       }
     }
@@ -302,8 +369,14 @@ describe('signingTime: UTCTime through 2049, GeneralizedTime from 2050 (RFC 5652
     });
   }
   test('the encoder itself at the lower boundary: 1949 is GeneralizedTime, 1950 UTCTime', () => {
-    assert.equal(hex(toBytes(time(new Date('1949-12-31T23:59:59Z')))), hex(Buffer.concat([Buffer.of(0x18, 15), Buffer.from('19491231235959Z')])));
-    assert.equal(hex(toBytes(time(new Date('1950-01-01T00:00:00Z')))), hex(Buffer.concat([Buffer.of(0x17, 13), Buffer.from('500101000000Z')])));
+    assert.equal(
+      hex(toBytes(time(new Date('1949-12-31T23:59:59Z')))),
+      hex(Buffer.concat([Buffer.of(0x18, 15), Buffer.from('19491231235959Z')])),
+    );
+    assert.equal(
+      hex(toBytes(time(new Date('1950-01-01T00:00:00Z')))),
+      hex(Buffer.concat([Buffer.of(0x17, 13), Buffer.from('500101000000Z')])),
+    );
   });
   test('default: now, to the second', async () => {
     const before = Math.floor(Date.now() / 1000) * 1000;
@@ -359,7 +432,11 @@ describe('SMIMECapabilities (RFC 8551 section 2.5.2)', () => {
         ],
       }),
     );
-    assert.deepEqual(capabilities(p), ['300b0609608648016503040102', '300d060b2a864886f70d0109100b01', '300e06082a864886f70d030202020080']);
+    assert.deepEqual(capabilities(p), [
+      '300b0609608648016503040102',
+      '300d060b2a864886f70d0109100b01',
+      '300e06082a864886f70d030202020080',
+    ]);
   });
   test('an empty list leaves the attribute out', async () => {
     const p = parseSignedData(await signContent(CONTENT, fixtureRsaSigner(), { capabilities: [] }));
@@ -378,9 +455,13 @@ describe('SMIMEEncryptionKeyPreference (RFC 8551 section 2.5.3) and its Microsof
     const parts = certificateParts(certificate);
     const serial = Buffer.concat([Buffer.of(2, parts.serialNumber.length), parts.serialNumber]);
     const body = Buffer.concat([parts.issuer, serial]);
-    const len = (n: number) => (n < 0x80 ? Buffer.of(n) : n < 0x100 ? Buffer.of(0x81, n) : Buffer.of(0x82, n >> 8, n & 0xff));
+    const len = (n: number) =>
+      n < 0x80 ? Buffer.of(n) : n < 0x100 ? Buffer.of(0x81, n) : Buffer.of(0x82, n >> 8, n & 0xff);
     // [0] IMPLICIT IssuerAndSerialNumber (the module has IMPLICIT TAGS), and Microsoft's bare IssuerAndSerialNumber.
-    return { rfc: hex(Buffer.concat([Buffer.of(0xa0), len(body.length), body])), ms: hex(Buffer.concat([Buffer.of(0x30), len(body.length), body])) };
+    return {
+      rfc: hex(Buffer.concat([Buffer.of(0xa0), len(body.length), body])),
+      ms: hex(Buffer.concat([Buffer.of(0x30), len(body.length), body])),
+    };
   }
 
   test('default: the signer certificate', async () => {
@@ -389,11 +470,17 @@ describe('SMIMEEncryptionKeyPreference (RFC 8551 section 2.5.3) and its Microsof
   });
   test('given: another certificate (a separate encryption certificate)', async () => {
     const other = outgoingCertificate('encipher-only');
-    assert.deepEqual(preference(parseSignedData(await signContent(CONTENT, fixtureRsaSigner(), { encryptionKeyPreference: other }))), expected(other));
+    assert.deepEqual(
+      preference(parseSignedData(await signContent(CONTENT, fixtureRsaSigner(), { encryptionKeyPreference: other }))),
+      expected(other),
+    );
   });
   test('default with a signing-only certificate (key usage without encipherment): left out', async () => {
     const signer = { ...fixtureRsaSigner(), certificate: outgoingCertificate('sign-only') };
-    assert.deepEqual(preference(parseSignedData(await signContent(CONTENT, signer))), { rfc: undefined, ms: undefined });
+    assert.deepEqual(preference(parseSignedData(await signContent(CONTENT, signer))), {
+      rfc: undefined,
+      ms: undefined,
+    });
   });
   test('EC signer with keyAgreement: the signer certificate', async () => {
     const signer = fixtureEcSigner();
@@ -403,7 +490,9 @@ describe('SMIMEEncryptionKeyPreference (RFC 8551 section 2.5.3) and its Microsof
 
 test('certificates: a chain certificate equal to the signer certificate is carried once', async () => {
   const signer = fixtureRsaSigner();
-  const p = parseSignedData(await signContent(CONTENT, { ...signer, chain: [signer.certificate, ...signer.chain, ...signer.chain] }));
+  const p = parseSignedData(
+    await signContent(CONTENT, { ...signer, chain: [signer.certificate, ...signer.chain, ...signer.chain] }),
+  );
   assert.equal(p.certificates.length, 2);
 });
 
@@ -423,26 +512,75 @@ describe('fail closed: nothing is signed when the certificate, the key or the op
   const k1 = generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).privateKey;
   const otherRsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
   const CASES: { label: string; signer: Signer; options?: SignOptions; code: SmimeErrorCode }[] = [
-    { label: 'expired certificate', signer: { ...rsa, certificate: outgoingCertificate('expired') }, code: 'SIGN_CERT_EXPIRED' },
-    { label: 'certificate not valid yet', signer: { ...rsa, certificate: outgoingCertificate('not-yet-valid') }, code: 'SIGN_CERT_NOT_YET_VALID' },
-    { label: 'signing time after notAfter', signer: rsa, options: { signingTime: new Date('2200-01-01T00:00:00Z') }, code: 'SIGN_CERT_EXPIRED' },
-    { label: 'signing time before notBefore', signer: rsa, options: { signingTime: new Date('2000-01-01T00:00:00Z') }, code: 'SIGN_CERT_NOT_YET_VALID' },
+    {
+      label: 'expired certificate',
+      signer: { ...rsa, certificate: outgoingCertificate('expired') },
+      code: 'SIGN_CERT_EXPIRED',
+    },
+    {
+      label: 'certificate not valid yet',
+      signer: { ...rsa, certificate: outgoingCertificate('not-yet-valid') },
+      code: 'SIGN_CERT_NOT_YET_VALID',
+    },
+    {
+      label: 'signing time after notAfter',
+      signer: rsa,
+      options: { signingTime: new Date('2200-01-01T00:00:00Z') },
+      code: 'SIGN_CERT_EXPIRED',
+    },
+    {
+      label: 'signing time before notBefore',
+      signer: rsa,
+      options: { signingTime: new Date('2000-01-01T00:00:00Z') },
+      code: 'SIGN_CERT_NOT_YET_VALID',
+    },
     { label: 'EC key, RSA certificate', signer: { ...rsa, privateKey: ec.privateKey }, code: 'SIGN_KEY_MISMATCH' },
     { label: 'RSA key, EC certificate', signer: { ...ec, privateKey: rsa.privateKey }, code: 'SIGN_KEY_MISMATCH' },
     { label: 'another RSA-2048 key', signer: { ...rsa, privateKey: otherRsa }, code: 'SIGN_KEY_MISMATCH' },
-    { label: 'EKU serverAuth only', signer: { ...rsa, certificate: outgoingCertificate('tls-only') }, code: 'SIGN_CERT_USAGE' },
-    { label: 'key usage keyEncipherment only', signer: { ...rsa, certificate: outgoingCertificate('encipher-only') }, code: 'SIGN_CERT_USAGE' },
+    {
+      label: 'EKU serverAuth only',
+      signer: { ...rsa, certificate: outgoingCertificate('tls-only') },
+      code: 'SIGN_CERT_USAGE',
+    },
+    {
+      label: 'key usage keyEncipherment only',
+      signer: { ...rsa, certificate: outgoingCertificate('encipher-only') },
+      code: 'SIGN_CERT_USAGE',
+    },
     { label: 'Ed25519 key', signer: { ...rsa, privateKey: ed25519 }, code: 'SIGN_UNSUPPORTED_KEY' },
     { label: 'secp256k1 key', signer: { ...ec, privateKey: k1 }, code: 'SIGN_UNSUPPORTED_KEY' },
-    { label: 'a public key', signer: { ...rsa, privateKey: createPublicKey(rsa.privateKey) }, code: 'SIGN_INVALID_OPTION' },
-    { label: 'garbage certificate', signer: { ...rsa, certificate: Uint8Array.of(0x30, 3, 1, 2, 3) }, code: 'CERT_MALFORMED' },
+    {
+      label: 'a public key',
+      signer: { ...rsa, privateKey: createPublicKey(rsa.privateKey) },
+      code: 'SIGN_INVALID_OPTION',
+    },
+    {
+      label: 'garbage certificate',
+      signer: { ...rsa, certificate: Uint8Array.of(0x30, 3, 1, 2, 3) },
+      code: 'CERT_MALFORMED',
+    },
     { label: 'SHA-1', signer: rsa, options: { digest: 'sha1' as DigestName }, code: 'SIGN_INVALID_OPTION' },
     { label: 'unknown option', signer: rsa, options: { detatched: false } as SignOptions, code: 'SIGN_INVALID_OPTION' },
     { label: 'invalid date', signer: rsa, options: { signingTime: new Date('nope') }, code: 'SIGN_INVALID_OPTION' },
-    { label: 'unknown capability', signer: rsa, options: { capabilities: ['rc2-40' as never] }, code: 'SIGN_INVALID_OPTION' },
-    { label: 'bad capability OID', signer: rsa, options: { capabilities: [{ oid: '1.99999999999999999999999.x' }] }, code: 'SIGN_INVALID_OPTION' },
+    {
+      label: 'unknown capability',
+      signer: rsa,
+      options: { capabilities: ['rc2-40' as never] },
+      code: 'SIGN_INVALID_OPTION',
+    },
+    {
+      label: 'bad capability OID',
+      signer: rsa,
+      options: { capabilities: [{ oid: '1.99999999999999999999999.x' }] },
+      code: 'SIGN_INVALID_OPTION',
+    },
     { label: 'rsaPadding typo', signer: rsa, options: { rsaPadding: 'PSS' as 'pss' }, code: 'SIGN_INVALID_OPTION' },
-    { label: 'malformed preference certificate', signer: rsa, options: { encryptionKeyPreference: Uint8Array.of(1) }, code: 'CERT_MALFORMED' },
+    {
+      label: 'malformed preference certificate',
+      signer: rsa,
+      options: { encryptionKeyPreference: Uint8Array.of(1) },
+      code: 'CERT_MALFORMED',
+    },
   ];
   for (const c of CASES) {
     test(`${c.label}: ${c.code}`, async () => {

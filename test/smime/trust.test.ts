@@ -15,7 +15,17 @@ import { INTERMEDIATE, PKI_DIR, PKI_NOW, PkiServer, ROOT, cert } from '../fixtur
 
 function describeCN(der: Uint8Array): string {
   // The chain is reported as DER; compare by identity with the fixture certificates instead of parsing names here.
-  for (const name of ['root', 'intermediate', 'intermediate-cross', 'other-root', 'sub-ca', 'ku-ca', 'nc-ca', 'signer', 'lookalike-intermediate']) {
+  for (const name of [
+    'root',
+    'intermediate',
+    'intermediate-cross',
+    'other-root',
+    'sub-ca',
+    'ku-ca',
+    'nc-ca',
+    'signer',
+    'lookalike-intermediate',
+  ]) {
     if (Buffer.from(cert(name)).equals(Buffer.from(der))) return name;
   }
   return '?';
@@ -30,7 +40,10 @@ describe('loadTrustAnchors', () => {
 
   test('a damaged block is a configuration error (CERT_MALFORMED)', () => {
     const pem = readFileSync(new URL('certs/root.pem', PKI_DIR), 'utf8').replace(/[A-Za-z]{8}\n/, 'AAAAAAAA\n');
-    assert.throws(() => loadTrustAnchors(pem.replace('MII', 'MIX')), (e) => isSmimeError(e, 'CERT_MALFORMED'));
+    assert.throws(
+      () => loadTrustAnchors(pem.replace('MII', 'MIX')),
+      (e) => isSmimeError(e, 'CERT_MALFORMED'),
+    );
   });
 });
 
@@ -46,23 +59,147 @@ interface Row {
 }
 
 const rows: Row[] = [
-  { label: 'leaf, intermediate, root', leaf: 'signer', pool: ['intermediate'], anchors: ['root'], chain: ['intermediate', 'root'], anchored: true, problems: [] },
-  { label: 'the intermediate as anchor', leaf: 'signer', pool: [], anchors: ['intermediate'], chain: ['intermediate'], anchored: true, problems: [] },
-  { label: 'the leaf itself as anchor', leaf: 'signer', pool: [], anchors: ['signer'], chain: [], anchored: true, problems: [] },
-  { label: 'missing intermediate', leaf: 'signer', pool: [], anchors: ['root'], chain: [], anchored: false, problems: [['issuer-not-found', 0]] },
-  { label: 'root in the pool but not trusted', leaf: 'signer', pool: ['intermediate', 'root'], anchors: [], chain: ['intermediate', 'root'], anchored: false, problems: [['issuer-not-found', 2]] },
-  { label: 'look-alike issuer first in the pool (same name, other key)', leaf: 'signer', pool: ['lookalike-intermediate', 'intermediate'], anchors: ['root'], chain: ['intermediate', 'root'], anchored: true, problems: [] },
-  { label: 'only the look-alike issuer', leaf: 'signer', pool: ['lookalike-intermediate'], anchors: ['root'], chain: [], anchored: false, problems: [['bad-signature', 0]] },
-  { label: 'cross-certificate to an untrusted root first: backtracks', leaf: 'signer', pool: ['intermediate-cross', 'other-root', 'intermediate'], anchors: ['root'], chain: ['intermediate', 'root'], anchored: true, problems: [] },
-  { label: 'only the cross-certificate path', leaf: 'signer', pool: ['intermediate-cross'], anchors: ['other-root'], chain: ['intermediate-cross', 'other-root'], anchored: true, problems: [] },
-  { label: 'issued by an end-entity certificate', leaf: 'issued-by-leaf', pool: ['signer', 'intermediate'], anchors: ['root'], chain: ['signer', 'intermediate', 'root'], anchored: true, problems: [['not-a-ca', 1], ['key-usage', 1], ['path-length', 2]] },
-  { label: 'pathLenConstraint 0 exceeded', leaf: 'too-deep', pool: ['sub-ca', 'intermediate'], anchors: ['root'], chain: ['sub-ca', 'intermediate', 'root'], anchored: true, problems: [['path-length', 2]] },
-  { label: 'CA without keyCertSign', leaf: 'ku-leaf', pool: ['ku-ca'], anchors: ['root'], chain: ['ku-ca', 'root'], anchored: true, problems: [['key-usage', 1]] },
+  {
+    label: 'leaf, intermediate, root',
+    leaf: 'signer',
+    pool: ['intermediate'],
+    anchors: ['root'],
+    chain: ['intermediate', 'root'],
+    anchored: true,
+    problems: [],
+  },
+  {
+    label: 'the intermediate as anchor',
+    leaf: 'signer',
+    pool: [],
+    anchors: ['intermediate'],
+    chain: ['intermediate'],
+    anchored: true,
+    problems: [],
+  },
+  {
+    label: 'the leaf itself as anchor',
+    leaf: 'signer',
+    pool: [],
+    anchors: ['signer'],
+    chain: [],
+    anchored: true,
+    problems: [],
+  },
+  {
+    label: 'missing intermediate',
+    leaf: 'signer',
+    pool: [],
+    anchors: ['root'],
+    chain: [],
+    anchored: false,
+    problems: [['issuer-not-found', 0]],
+  },
+  {
+    label: 'root in the pool but not trusted',
+    leaf: 'signer',
+    pool: ['intermediate', 'root'],
+    anchors: [],
+    chain: ['intermediate', 'root'],
+    anchored: false,
+    problems: [['issuer-not-found', 2]],
+  },
+  {
+    label: 'look-alike issuer first in the pool (same name, other key)',
+    leaf: 'signer',
+    pool: ['lookalike-intermediate', 'intermediate'],
+    anchors: ['root'],
+    chain: ['intermediate', 'root'],
+    anchored: true,
+    problems: [],
+  },
+  {
+    label: 'only the look-alike issuer',
+    leaf: 'signer',
+    pool: ['lookalike-intermediate'],
+    anchors: ['root'],
+    chain: [],
+    anchored: false,
+    problems: [['bad-signature', 0]],
+  },
+  {
+    label: 'cross-certificate to an untrusted root first: backtracks',
+    leaf: 'signer',
+    pool: ['intermediate-cross', 'other-root', 'intermediate'],
+    anchors: ['root'],
+    chain: ['intermediate', 'root'],
+    anchored: true,
+    problems: [],
+  },
+  {
+    label: 'only the cross-certificate path',
+    leaf: 'signer',
+    pool: ['intermediate-cross'],
+    anchors: ['other-root'],
+    chain: ['intermediate-cross', 'other-root'],
+    anchored: true,
+    problems: [],
+  },
+  {
+    label: 'issued by an end-entity certificate',
+    leaf: 'issued-by-leaf',
+    pool: ['signer', 'intermediate'],
+    anchors: ['root'],
+    chain: ['signer', 'intermediate', 'root'],
+    anchored: true,
+    problems: [
+      ['not-a-ca', 1],
+      ['key-usage', 1],
+      ['path-length', 2],
+    ],
+  },
+  {
+    label: 'pathLenConstraint 0 exceeded',
+    leaf: 'too-deep',
+    pool: ['sub-ca', 'intermediate'],
+    anchors: ['root'],
+    chain: ['sub-ca', 'intermediate', 'root'],
+    anchored: true,
+    problems: [['path-length', 2]],
+  },
+  {
+    label: 'CA without keyCertSign',
+    leaf: 'ku-leaf',
+    pool: ['ku-ca'],
+    anchors: ['root'],
+    chain: ['ku-ca', 'root'],
+    anchored: true,
+    problems: [['key-usage', 1]],
+  },
   // nc-ca permits rfc822Name ".pki.test" (hosts inside pki.test); ncleaf@pki.test is at pki.test itself, outside it
   // (OpenSSL agrees: "permitted subtree violation"). Issue 12: name constraints are enforced, no longer just refused.
-  { label: 'nameConstraints of an intermediate: the leaf address is outside', leaf: 'nc-leaf', pool: ['nc-ca'], anchors: ['root'], chain: ['nc-ca', 'root'], anchored: true, problems: [['name-constraints', 0]] },
-  { label: 'unknown critical extension in the leaf', leaf: 'critical-leaf', pool: ['intermediate'], anchors: ['root'], chain: ['intermediate', 'root'], anchored: true, problems: [['critical-extension', 0]] },
-  { label: 'expired leaf', leaf: 'expired', pool: ['intermediate'], anchors: ['root'], chain: ['intermediate', 'root'], anchored: true, problems: [['expired', 0]] },
+  {
+    label: 'nameConstraints of an intermediate: the leaf address is outside',
+    leaf: 'nc-leaf',
+    pool: ['nc-ca'],
+    anchors: ['root'],
+    chain: ['nc-ca', 'root'],
+    anchored: true,
+    problems: [['name-constraints', 0]],
+  },
+  {
+    label: 'unknown critical extension in the leaf',
+    leaf: 'critical-leaf',
+    pool: ['intermediate'],
+    anchors: ['root'],
+    chain: ['intermediate', 'root'],
+    anchored: true,
+    problems: [['critical-extension', 0]],
+  },
+  {
+    label: 'expired leaf',
+    leaf: 'expired',
+    pool: ['intermediate'],
+    anchors: ['root'],
+    chain: ['intermediate', 'root'],
+    anchored: true,
+    problems: [['expired', 0]],
+  },
   {
     label: 'in 2041 the intermediate has expired too',
     leaf: 'signer',
@@ -76,16 +213,32 @@ const rows: Row[] = [
       ['expired', 1],
     ],
   },
-  { label: 'before the root existed', leaf: 'expired', pool: ['intermediate'], anchors: ['root'], now: new Date('2019-06-01T00:00:00Z'), chain: ['intermediate', 'root'], anchored: true, problems: [['not-yet-valid', 0], ['not-yet-valid', 1], ['not-yet-valid', 2]] },
+  {
+    label: 'before the root existed',
+    leaf: 'expired',
+    pool: ['intermediate'],
+    anchors: ['root'],
+    now: new Date('2019-06-01T00:00:00Z'),
+    chain: ['intermediate', 'root'],
+    anchored: true,
+    problems: [
+      ['not-yet-valid', 0],
+      ['not-yet-valid', 1],
+      ['not-yet-valid', 2],
+    ],
+  },
 ];
 
 describe('buildChain', () => {
   for (const row of rows) {
     test(row.label, async () => {
-      const r = await buildChain(cert(row.leaf), row.pool.map(cert), row.anchors.map(cert), { now: row.now ?? PKI_NOW });
+      const r = await buildChain(cert(row.leaf), row.pool.map(cert), row.anchors.map(cert), {
+        now: row.now ?? PKI_NOW,
+      });
       assert.deepEqual(r.chain.map(describeCN), row.chain);
       assert.equal(r.anchor !== undefined, row.anchored);
-      if (r.anchor) assert.deepEqual(r.anchor, row.chain.length ? cert(row.chain[row.chain.length - 1]!) : cert(row.leaf));
+      if (r.anchor)
+        assert.deepEqual(r.anchor, row.chain.length ? cert(row.chain[row.chain.length - 1]!) : cert(row.leaf));
       assert.deepEqual(
         r.problems.map((p) => [p.code, p.index]),
         row.problems,
@@ -113,7 +266,11 @@ describe('buildChain', () => {
 });
 
 /** What two results say, in the table's terms. */
-const said = (r: ChainResult) => ({ chain: r.chain.map(describeCN), anchored: r.anchor !== undefined, problems: r.problems.map((p) => [p.code, p.index]) });
+const said = (r: ChainResult) => ({
+  chain: r.chain.map(describeCN),
+  anchored: r.anchor !== undefined,
+  problems: r.problems.map((p) => [p.code, p.index]),
+});
 
 describe('ChainCache (a directory sync: many leaves, few issuers)', () => {
   for (const row of rows) {
@@ -126,7 +283,10 @@ describe('ChainCache (a directory sync: many leaves, few issuers)', () => {
       // intermediate's path: the answer is buildChain's with that intermediate in the pool, never a weaker check.
       const warm = new ChainCache(anchors, { now });
       await warm.build(cert('signer').slice(), [INTERMEDIATE]);
-      assert.deepEqual(said(await warm.build(cert(row.leaf), row.pool.map(cert))), said(await buildChain(cert(row.leaf), [...row.pool.map(cert), INTERMEDIATE], anchors, { now })));
+      assert.deepEqual(
+        said(await warm.build(cert(row.leaf), row.pool.map(cert))),
+        said(await buildChain(cert(row.leaf), [...row.pool.map(cert), INTERMEDIATE], anchors, { now })),
+      );
     });
   }
 
@@ -157,7 +317,10 @@ describe('ChainCache (a directory sync: many leaves, few issuers)', () => {
     const r = await cache.build(forged, [INTERMEDIATE]);
     assert.equal(r.anchor, undefined);
     assert.deepEqual(said(r), said(await buildChain(forged, [INTERMEDIATE], [ROOT], { now: PKI_NOW })));
-    assert.deepEqual(r.problems.map((p) => p.code), ['bad-signature']);
+    assert.deepEqual(
+      r.problems.map((p) => p.code),
+      ['bad-signature'],
+    );
   });
 });
 
@@ -179,8 +342,14 @@ describe('buildChain with AIA (caIssuers over the loopback PKI server)', () => {
     const fetcher = server.fetcher();
     const r = await buildChain(cert('signer'), [], [], { now: PKI_NOW, fetcher });
     assert.equal(r.anchor, undefined);
-    assert.deepEqual(fetcher.requests, ['http://127.0.0.1:38471/ca/intermediate.der', 'http://127.0.0.1:38471/ca/root.der']);
-    assert.deepEqual(r.problems.map((p) => p.code), ['issuer-not-found']);
+    assert.deepEqual(fetcher.requests, [
+      'http://127.0.0.1:38471/ca/intermediate.der',
+      'http://127.0.0.1:38471/ca/root.der',
+    ]);
+    assert.deepEqual(
+      r.problems.map((p) => p.code),
+      ['issuer-not-found'],
+    );
   });
 
   test('certs-only PKCS#7 and PEM answers are read too', async () => {
@@ -203,7 +372,10 @@ describe('buildChain with AIA (caIssuers over the loopback PKI server)', () => {
     try {
       const fetcher = server.fetcher();
       const r = await buildChain(cert('signer'), [], [ROOT], { now: PKI_NOW, fetcher });
-      assert.deepEqual(r.problems.map((p) => p.code), ['issuer-not-found']);
+      assert.deepEqual(
+        r.problems.map((p) => p.code),
+        ['issuer-not-found'],
+      );
       assert.equal(fetcher.requests.length, 1);
     } finally {
       server.routes.clear();

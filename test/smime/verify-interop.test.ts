@@ -28,8 +28,15 @@ describe('our signContent -> verifySignedData', () => {
     for (const digest of ['sha256', 'sha384', 'sha512'] as DigestName[]) {
       for (const detached of [true, false]) {
         test(`${label}, ${digest}, ${detached ? 'detached' : 'opaque'} -> valid`, async () => {
-          const cms = await signContent(CONTENT, { certificate: cert(who), chain: [INTERMEDIATE], privateKey: key(who) }, { digest, rsaPadding, detached });
-          const r = await verifySignedData(cms, detached ? CONTENT : undefined, { ...options, fromAddresses: [`${who === 'ec' ? 'ec' : 'signer'}@pki.test`] });
+          const cms = await signContent(
+            CONTENT,
+            { certificate: cert(who), chain: [INTERMEDIATE], privateKey: key(who) },
+            { digest, rsaPadding, detached },
+          );
+          const r = await verifySignedData(cms, detached ? CONTENT : undefined, {
+            ...options,
+            fromAddresses: [`${who === 'ec' ? 'ec' : 'signer'}@pki.test`],
+          });
           const sig = r.signatures[0]!;
           assert.equal(sig.status, 'valid', JSON.stringify(sig.checks));
           assert.equal(sig.signatureAlgorithm, algorithm);
@@ -59,7 +66,10 @@ describe('gpgsm (GnuPG 2.2) signatures', () => {
 
   before(() => {
     if (spawnSync('gpgsm', ['--version'], { timeout: CHILD_TIMEOUT_MS }).status !== 0) {
-      unavailable = reportUnavailable('gpgsm is not installed (apt-get install gpgsm)', 'the gpgsm verify interop tests');
+      unavailable = reportUnavailable(
+        'gpgsm is not installed (apt-get install gpgsm)',
+        'the gpgsm verify interop tests',
+      );
       return;
     }
     mkdirSync(home, { mode: 0o700 });
@@ -67,8 +77,24 @@ describe('gpgsm (GnuPG 2.2) signatures', () => {
     // gpgsm 2.2 reads only the old 3DES PKCS#12 schemes.
     const p12 = join(work, 'signer.p12');
     const exported = spawnSync('openssl', [
-      'pkcs12', '-export', '-inkey', `${pki}keys/signer.key`, '-in', `${pki}certs/signer.pem`, '-certfile', `${pki}certs/intermediate.pem`,
-      '-keypbe', 'PBE-SHA1-3DES', '-certpbe', 'PBE-SHA1-3DES', '-macalg', 'sha1', '-passout', `pass:${PASSPHRASE}`, '-out', p12,
+      'pkcs12',
+      '-export',
+      '-inkey',
+      `${pki}keys/signer.key`,
+      '-in',
+      `${pki}certs/signer.pem`,
+      '-certfile',
+      `${pki}certs/intermediate.pem`,
+      '-keypbe',
+      'PBE-SHA1-3DES',
+      '-certpbe',
+      'PBE-SHA1-3DES',
+      '-macalg',
+      'sha1',
+      '-passout',
+      `pass:${PASSPHRASE}`,
+      '-out',
+      p12,
     ]);
     if (exported.status !== 0) unavailable = `openssl pkcs12 failed: ${exported.stderr}`;
     // Signing needs a trusted chain: the test root, "relax" (no CRL checks), and the root itself imported.
@@ -87,7 +113,10 @@ describe('gpgsm (GnuPG 2.2) signatures', () => {
 
   after(() => {
     // Stop the gpg-agent this suite started (addressed by its GNUPGHOME only).
-    spawnSync('gpgconf', ['--kill', 'gpg-agent'], { env: { ...process.env, GNUPGHOME: home }, timeout: CHILD_TIMEOUT_MS });
+    spawnSync('gpgconf', ['--kill', 'gpg-agent'], {
+      env: { ...process.env, GNUPGHOME: home },
+      timeout: CHILD_TIMEOUT_MS,
+    });
     rmSync(work, { recursive: true, force: true });
   });
 
@@ -98,16 +127,36 @@ describe('gpgsm (GnuPG 2.2) signatures', () => {
     test(`gpgsm ${flag} -> valid here`, async (t) => {
       if (unavailable) return t.skip(unavailable);
       const out = join(work, `${form}.p7`);
-      const signed = gpgsm(['--local-user', 'signer@pki.test', '--include-certs', '-1', flag, '--output', out, join(work, 'content.txt')]);
+      const signed = gpgsm([
+        '--local-user',
+        'signer@pki.test',
+        '--include-certs',
+        '-1',
+        flag,
+        '--output',
+        out,
+        join(work, 'content.txt'),
+      ]);
       assert.ok(signed.ok, signed.stderr);
       const cms = new Uint8Array(readFileSync(out));
       // gpgsm signs now (the real clock); verify at a fixed later instant inside every validity period.
-      const r = await verifySignedData(cms, form === 'detached' ? CONTENT : undefined, { ...options, fromAddresses: ['signer@pki.test'] });
-      assert.deepEqual(r.signatures.map((s) => s.status), ['valid'], JSON.stringify(r.signatures.map((s) => s.checks)));
+      const r = await verifySignedData(cms, form === 'detached' ? CONTENT : undefined, {
+        ...options,
+        fromAddresses: ['signer@pki.test'],
+      });
+      assert.deepEqual(
+        r.signatures.map((s) => s.status),
+        ['valid'],
+        JSON.stringify(r.signatures.map((s) => s.checks)),
+      );
       if (form === 'opaque') assert.deepEqual(r.content, CONTENT);
       const tampered = new Uint8Array(CONTENT);
       tampered[tampered.length - 5] ^= 1;
-      if (form === 'detached') assert.deepEqual((await verifySignedData(cms, tampered, options)).signatures.map((s) => s.status), ['invalid-signature']);
+      if (form === 'detached')
+        assert.deepEqual(
+          (await verifySignedData(cms, tampered, options)).signatures.map((s) => s.status),
+          ['invalid-signature'],
+        );
     });
   }
 });

@@ -38,10 +38,18 @@ function samples(): Sample[] {
     const m = corpusMessage(file);
     out.push({ name: file, cms: m.cms, ...(m.signed ? { content: m.signed } : {}), anchors: tca, now: CORPUS_NOW });
   }
-  for (const name of ['signer-sha256.p7s', 'signer-pss.p7s', 'ec.p7s', 'two-signers.p7s', 'signer-keyid.p7s', 'signer-noattr.p7s']) {
+  for (const name of [
+    'signer-sha256.p7s',
+    'signer-pss.p7s',
+    'ec.p7s',
+    'two-signers.p7s',
+    'signer-keyid.p7s',
+    'signer-noattr.p7s',
+  ]) {
     out.push({ name, cms: message(name), content: CONTENT, anchors: [ROOT], now: PKI_NOW });
   }
-  for (const name of ['signer-opaque.p7m', 'signer-stream-opaque.p7m']) out.push({ name, cms: message(name), anchors: [ROOT], now: PKI_NOW });
+  for (const name of ['signer-opaque.p7m', 'signer-stream-opaque.p7m'])
+    out.push({ name, cms: message(name), anchors: [ROOT], now: PKI_NOW });
   return out;
 }
 
@@ -93,7 +101,8 @@ describe('mutation loop', { skip: NO_CORPUS }, () => {
       try {
         const r = await verifySignedData(bytes, sample.content, { trustAnchors: sample.anchors, now: sample.now });
         assert.ok(r.signatures.length > 0, `${sample.name} ${how}: no signature evidence`);
-        for (const s of r.signatures) assert.ok(SIGNATURE_STATUSES.includes(s.status), `${sample.name} ${how}: status ${s.status}`);
+        for (const s of r.signatures)
+          assert.ok(SIGNATURE_STATUSES.includes(s.status), `${sample.name} ${how}: status ${s.status}`);
         key = r.signatures.map((s) => s.status).join('+');
       } catch (e) {
         if (!isSmimeError(e)) assert.fail(`${sample.name} ${how}: ${e instanceof Error ? e.stack : String(e)}`);
@@ -107,7 +116,10 @@ describe('mutation loop', { skip: NO_CORPUS }, () => {
     // The loop must exercise both the typed-error path and the evidence path, not just one of them.
     assert.ok(outcomes.get('SmimeError CMS_MALFORMED'), JSON.stringify([...outcomes]));
     assert.ok(outcomes.get('malformed') && outcomes.get('invalid-signature'), JSON.stringify([...outcomes]));
-    console.log(`mutation outcomes (slowest ${slowest.toFixed(1)} ms):`, Object.fromEntries([...outcomes].sort((a, b) => b[1] - a[1])));
+    console.log(
+      `mutation outcomes (slowest ${slowest.toFixed(1)} ms):`,
+      Object.fromEntries([...outcomes].sort((a, b) => b[1] - a[1])),
+    );
   });
 
   // Stronger than "not a crash": a single bit flipped anywhere in a valid signature must change the verdict. The one
@@ -115,7 +127,10 @@ describe('mutation loop', { skip: NO_CORPUS }, () => {
   for (const sample of ['alice.dsig.SHA256.multipart.eml', 'signer-sha256.p7s']) {
     test(`${sample}: every single-bit flip outside digestAlgorithms leaves it not valid`, async () => {
       const s = samples().find((x) => x.name.endsWith(sample))!;
-      const sd = sequence(explicit(sequence(readOne(s.cms, 'ContentInfo'), 'ContentInfo')[1], 0, 'content'), 'SignedData');
+      const sd = sequence(
+        explicit(sequence(readOne(s.cms, 'ContentInfo'), 'ContentInfo')[1], 0, 'content'),
+        'SignedData',
+      );
       const hint = sd[1]!;
       const stillValid: number[] = [];
       for (let at = 0; at < s.cms.length; at++) {

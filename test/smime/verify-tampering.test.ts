@@ -22,7 +22,9 @@ import {
 import { CORPUS_NOW, corpusMessage, NO_CORPUS, NSS_TEST_CA } from '../fixtures/pki/corpus.ts';
 
 const TEST_CA = NSS_TEST_CA;
-const OTHER = new Uint8Array(Buffer.from('Content-Type: text/plain; charset=us-ascii\r\n\r\nPay 1000 EUR to the attacker.\r\n', 'latin1'));
+const OTHER = new Uint8Array(
+  Buffer.from('Content-Type: text/plain; charset=us-ascii\r\n\r\nPay 1000 EUR to the attacker.\r\n', 'latin1'),
+);
 
 const options = { trustAnchors: [ROOT], now: PKI_NOW, fromAddresses: ['signer@pki.test'] };
 
@@ -43,10 +45,22 @@ function partsOf(cms: Uint8Array): { certificates: Uint8Array[]; signerInfos: Ui
 }
 
 const signer: SignerSpec = { cert: cert('signer'), key: key('signer'), signingTime: new Date('2027-01-01T00:00:00Z') };
-const base: SignedDataSpec = { content: CONTENT, detached: true, signers: [signer], certificates: [cert('signer'), INTERMEDIATE] };
+const base: SignedDataSpec = {
+  content: CONTENT,
+  detached: true,
+  signers: [signer],
+  certificates: [cert('signer'), INTERMEDIATE],
+};
 
 describe('changed content', () => {
-  const detached = ['signer-sha256.p7s', 'signer-sha1.p7s', 'signer-pss.p7s', 'signer-noattr.p7s', 'ec.p7s', 'two-signers.p7s'];
+  const detached = [
+    'signer-sha256.p7s',
+    'signer-sha1.p7s',
+    'signer-pss.p7s',
+    'signer-noattr.p7s',
+    'ec.p7s',
+    'two-signers.p7s',
+  ];
   for (const name of detached) {
     test(`${name}: one byte of the signed part changed -> invalid-signature`, async () => {
       for (const at of [0, 20, CONTENT.length - 3]) {
@@ -62,7 +76,9 @@ describe('changed content', () => {
     const { cms, signed } = corpusMessage('mailnews-test-data-smime/alice.dsig.SHA256.multipart.eml');
     const changed = new Uint8Array(signed!);
     changed[changed.length - 10] ^= 0x20;
-    assert.deepEqual(await statuses(cms, changed, { trustAnchors: TEST_CA, now: CORPUS_NOW, fromAddresses: [] }), ['invalid-signature']);
+    assert.deepEqual(await statuses(cms, changed, { trustAnchors: TEST_CA, now: CORPUS_NOW, fromAddresses: [] }), [
+      'invalid-signature',
+    ]);
   });
 
   test('opaque: one byte of the eContent changed -> invalid-signature', async () => {
@@ -97,30 +113,82 @@ describe('crafted SignedData (built by hand)', () => {
   const cases: [label: string, spec: () => SignedDataSpec, status: SignatureStatus, content?: Uint8Array][] = [
     ['reference: the builder makes a valid signature', () => base, 'valid'],
     ['subjectKeyIdentifier sid (version 3)', () => ({ ...base, signers: [{ ...signer, sid: 'key-id' }] }), 'valid'],
-    ['SET OF attributes sent unsorted and signed that way (BER sender)', () => ({ ...base, signers: [{ ...signer, unsorted: true }] }), 'valid'],
-    ['RSA-PSS with SHA-384', () => ({ ...base, signers: [{ ...signer, scheme: 'pss', digest: 'sha384' }] }), 'valid'],
-    ['ECDSA P-256 with SHA-512', () => ({ ...base, signers: [{ cert: cert('ec'), key: key('ec'), scheme: 'ecdsa', digest: 'sha512' }], certificates: [cert('ec'), INTERMEDIATE] }), 'email-mismatch'],
-    ['SignerInfo version 3 with issuerAndSerialNumber', () => ({ ...base, signers: [{ ...signer, version: 3 }] }), 'malformed'],
-    ['SignerInfo version 1 with subjectKeyIdentifier', () => ({ ...base, signers: [{ ...signer, sid: 'key-id', version: 1 }] }), 'malformed'],
-    ['messageDigest attribute missing', () => ({ ...base, signers: [{ ...signer, omit: ['messageDigest'] }] }), 'malformed'],
-    ['contentType attribute missing', () => ({ ...base, signers: [{ ...signer, omit: ['contentType'] }] }), 'malformed'],
     [
-      'messageDigest attribute twice',
-      () => ({ ...base, signers: [{ ...signer, extraAttributes: [attribute(OID.messageDigest, new Uint8Array([0x04, 0x01, 0x00]))] }] }),
+      'SET OF attributes sent unsorted and signed that way (BER sender)',
+      () => ({ ...base, signers: [{ ...signer, unsorted: true }] }),
+      'valid',
+    ],
+    ['RSA-PSS with SHA-384', () => ({ ...base, signers: [{ ...signer, scheme: 'pss', digest: 'sha384' }] }), 'valid'],
+    [
+      'ECDSA P-256 with SHA-512',
+      () => ({
+        ...base,
+        signers: [{ cert: cert('ec'), key: key('ec'), scheme: 'ecdsa', digest: 'sha512' }],
+        certificates: [cert('ec'), INTERMEDIATE],
+      }),
+      'email-mismatch',
+    ],
+    [
+      'SignerInfo version 3 with issuerAndSerialNumber',
+      () => ({ ...base, signers: [{ ...signer, version: 3 }] }),
       'malformed',
     ],
-    ['contentType attribute says signed-data, eContentType is data', () => ({ ...base, signers: [{ ...signer, contentTypeAttr: OID.signedData }] }), 'invalid-signature'],
+    [
+      'SignerInfo version 1 with subjectKeyIdentifier',
+      () => ({ ...base, signers: [{ ...signer, sid: 'key-id', version: 1 }] }),
+      'malformed',
+    ],
+    [
+      'messageDigest attribute missing',
+      () => ({ ...base, signers: [{ ...signer, omit: ['messageDigest'] }] }),
+      'malformed',
+    ],
+    [
+      'contentType attribute missing',
+      () => ({ ...base, signers: [{ ...signer, omit: ['contentType'] }] }),
+      'malformed',
+    ],
+    [
+      'messageDigest attribute twice',
+      () => ({
+        ...base,
+        signers: [{ ...signer, extraAttributes: [attribute(OID.messageDigest, new Uint8Array([0x04, 0x01, 0x00]))] }],
+      }),
+      'malformed',
+    ],
+    [
+      'contentType attribute says signed-data, eContentType is data',
+      () => ({ ...base, signers: [{ ...signer, contentTypeAttr: OID.signedData }] }),
+      'invalid-signature',
+    ],
     ['messageDigest of other content', () => ({ ...base, digestOver: OTHER }), 'invalid-signature'],
     ['MD5 digest algorithm', () => ({ ...base, signers: [{ ...signer, digestOid: OID.md5 }] }), 'unsupported'],
     [
       'no signed attributes with a non-data eContentType (RFC 5652 section 5.3)',
-      () => ({ ...base, detached: false, eContentType: '1.2.840.113549.1.9.16.1.4', signers: [{ ...signer, attributes: 'none' }] }),
+      () => ({
+        ...base,
+        detached: false,
+        eContentType: '1.2.840.113549.1.9.16.1.4',
+        signers: [{ ...signer, attributes: 'none' }],
+      }),
       'malformed',
       undefined,
     ],
-    ['sid names another certificate (rsa1024) than the key that signed', () => ({ ...base, signers: [{ ...signer, cert: cert('rsa1024') }], certificates: [cert('rsa1024'), cert('signer'), INTERMEDIATE] }), 'invalid-signature'],
+    [
+      'sid names another certificate (rsa1024) than the key that signed',
+      () => ({
+        ...base,
+        signers: [{ ...signer, cert: cert('rsa1024') }],
+        certificates: [cert('rsa1024'), cert('signer'), INTERMEDIATE],
+      }),
+      'invalid-signature',
+    ],
     ['signer certificate absent', () => ({ ...base, certificates: [INTERMEDIATE] }), 'untrusted'],
-    ['signingTime after the certificate expired', () => ({ ...base, signers: [{ ...signer, signingTime: new Date('2036-01-01T00:00:00Z') }] }), 'expired'],
+    [
+      'signingTime after the certificate expired',
+      () => ({ ...base, signers: [{ ...signer, signingTime: new Date('2036-01-01T00:00:00Z') }] }),
+      'expired',
+    ],
   ];
   for (const [label, spec, expected, content] of cases) {
     test(`${label} -> ${expected}`, async () => {
@@ -156,13 +224,30 @@ describe('not CMS, or damaged', () => {
   test('a signed-data whose inside is damaged -> one malformed signature', async () => {
     const p = partsOf(message('signer-sha256.p7s'));
     const junk = new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x01]);
-    assert.deepEqual(await statuses(assembleSignedData({ certificates: p.certificates, signerInfos: [junk] }), CONTENT), ['malformed']);
-    assert.deepEqual(await statuses(assembleSignedData({ certificates: p.certificates, signerInfos: [] }), CONTENT), ['malformed'], 'certs-only');
-    assert.deepEqual(await statuses(message('signer-sha256.p7s'), undefined), ['malformed'], 'detached without the content');
+    assert.deepEqual(
+      await statuses(assembleSignedData({ certificates: p.certificates, signerInfos: [junk] }), CONTENT),
+      ['malformed'],
+    );
+    assert.deepEqual(
+      await statuses(assembleSignedData({ certificates: p.certificates, signerInfos: [] }), CONTENT),
+      ['malformed'],
+      'certs-only',
+    );
+    assert.deepEqual(
+      await statuses(message('signer-sha256.p7s'), undefined),
+      ['malformed'],
+      'detached without the content',
+    );
   });
 
   test('unknown options are refused (TypeError, a programming error)', async () => {
-    await assert.rejects(verifySignedData(message('signer-sha256.p7s'), CONTENT, { ...options, trustanchors: [] } as never), TypeError);
-    await assert.rejects(verifySignedData(message('signer-sha256.p7s'), CONTENT, { ...options, policy: { rejectSHA1: false } } as never), TypeError);
+    await assert.rejects(
+      verifySignedData(message('signer-sha256.p7s'), CONTENT, { ...options, trustanchors: [] } as never),
+      TypeError,
+    );
+    await assert.rejects(
+      verifySignedData(message('signer-sha256.p7s'), CONTENT, { ...options, policy: { rejectSHA1: false } } as never),
+      TypeError,
+    );
   });
 });

@@ -21,7 +21,12 @@ import {
   signCheckpoint,
   type AuditCheckpointSettings,
 } from '../../backend/src/audit/checkpoints.ts';
-import { generateSigningKeyPem, parseSigningKey, parseVerifyingKeys, publicKeyPem } from '../../backend/src/audit/keys.ts';
+import {
+  generateSigningKeyPem,
+  parseSigningKey,
+  parseVerifyingKeys,
+  publicKeyPem,
+} from '../../backend/src/audit/keys.ts';
 import { startAuditCheckpointSchedule } from '../../backend/src/audit/schedule.ts';
 import { ConfigError, loadConfig } from '../../backend/src/config.ts';
 import { createLogger } from '../../backend/src/log.ts';
@@ -44,7 +49,8 @@ function keyFile(name: string, pem: string, mode = 0o600): string {
 
 const append = (db: Database, n = 1) =>
   (async () => {
-    for (let i = 0; i < n; i++) await appendAudit(db, { actor: 'test', userEmail: null, action: 'alias.added', details: { i } });
+    for (let i = 0; i < n; i++)
+      await appendAudit(db, { actor: 'test', userEmail: null, action: 'alias.added', details: { i } });
   })();
 
 describe('checkpoint settings', () => {
@@ -53,11 +59,25 @@ describe('checkpoint settings', () => {
     const cases: [Record<string, string>, RegExp][] = [
       [{ SMIME_AUDIT_CHECKPOINT_KEY_FILE: keyFile('open.pem', pem, 0o644) }, /readable by others than its owner/],
       [
-        { SMIME_AUDIT_CHECKPOINT_KEY_FILE: keyFile('rsa.pem', generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()) },
+        {
+          SMIME_AUDIT_CHECKPOINT_KEY_FILE: keyFile(
+            'rsa.pem',
+            generateKeyPairSync('rsa', { modulusLength: 2048 })
+              .privateKey.export({ type: 'pkcs8', format: 'pem' })
+              .toString(),
+          ),
+        },
         /cannot sign checkpoints with a rsa key/,
       ],
       [
-        { SMIME_AUDIT_CHECKPOINT_KEY_FILE: keyFile('p384.pem', generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()) },
+        {
+          SMIME_AUDIT_CHECKPOINT_KEY_FILE: keyFile(
+            'p384.pem',
+            generateKeyPairSync('ec', { namedCurve: 'P-384' })
+              .privateKey.export({ type: 'pkcs8', format: 'pem' })
+              .toString(),
+          ),
+        },
         /on secp384r1/,
       ],
       [{ SMIME_AUDIT_CHECKPOINT_KEY_FILE: keyFile('junk.pem', 'not a key') }, /not a PEM private key/],
@@ -67,7 +87,12 @@ describe('checkpoint settings', () => {
       [{ SMIME_AUDIT_CHECKPOINT_SYSLOG: 'udp://127.0.0.1:99999' }, /SMIME_AUDIT_CHECKPOINT_SYSLOG/],
       [{ SMIME_AUDIT_CHECKPOINT_INTERVAL_S: '-1' }, /SMIME_AUDIT_CHECKPOINT_INTERVAL_S/],
     ];
-    for (const [env, message] of cases) assert.throws(() => loadConfig(env), (e: unknown) => e instanceof ConfigError && message.test(e.message), JSON.stringify(env));
+    for (const [env, message] of cases)
+      assert.throws(
+        () => loadConfig(env),
+        (e: unknown) => e instanceof ConfigError && message.test(e.message),
+        JSON.stringify(env),
+      );
   });
 
   test('a good key, several public keys, the defaults', () => {
@@ -76,7 +101,11 @@ describe('checkpoint settings', () => {
     const c = loadConfig({
       SMIME_DATA_DIR: work,
       SMIME_AUDIT_CHECKPOINT_KEY_FILE: keyFile('good.pem', a),
-      SMIME_AUDIT_CHECKPOINT_PUBLIC_KEY_FILE: keyFile('pubs.pem', publicKeyPem(parseSigningKey(a)) + publicKeyPem(parseSigningKey(b)), 0o644),
+      SMIME_AUDIT_CHECKPOINT_PUBLIC_KEY_FILE: keyFile(
+        'pubs.pem',
+        publicKeyPem(parseSigningKey(a)) + publicKeyPem(parseSigningKey(b)),
+        0o644,
+      ),
       SMIME_AUDIT_CHECKPOINT_SYSLOG: 'udp://[::1]:514',
     });
     assert.equal(c.auditCheckpoint.signingKey?.asymmetricKeyType, 'ed25519');
@@ -91,7 +120,9 @@ describe('checkpoint settings', () => {
 describe('checkpoint signatures', () => {
   test('Ed25519 and ECDSA P-256 checkpoints verify with their public key only; a changed field or another key does not', () => {
     const ed = parseSigningKey(generateSigningKeyPem());
-    const ec = parseSigningKey(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+    const ec = parseSigningKey(
+      generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    );
     for (const key of [ed, ec]) {
       const cp = signCheckpoint({ seq: 7, hash: 'ab'.repeat(32), entries: 7 }, key);
       const pub = parseVerifyingKeys(publicKeyPem(key));
@@ -104,7 +135,10 @@ describe('checkpoint signatures', () => {
     }
     assert.equal(signCheckpoint({ seq: 1, hash: GENESIS_HASH, entries: 1 }, ec).alg, 'ES256');
     assert.equal(parseCheckpointLine('{"level":30,"msg":"something else"}'), undefined);
-    assert.ok(parseCheckpointLine('{"type":"smime-audit-checkpoint","v":2}') && 'error' in parseCheckpointLine('{"type":"smime-audit-checkpoint","v":2}')!);
+    assert.ok(
+      parseCheckpointLine('{"type":"smime-audit-checkpoint","v":2}') &&
+        'error' in parseCheckpointLine('{"type":"smime-audit-checkpoint","v":2}')!,
+    );
   });
 });
 
@@ -135,7 +169,12 @@ for (const target of await databaseTargets()) {
       const v = await cps.verify(db);
       assert.equal(v.ok, true, JSON.stringify(v.problems));
       assert.equal(v.checkpoints.grownSince, 3);
-      const written = await Promise.all([cps.write(db), cps.write(db), cps.write(db), append(db, 2).then(() => cps.write(db))]);
+      const written = await Promise.all([
+        cps.write(db),
+        cps.write(db),
+        cps.write(db),
+        append(db, 2).then(() => cps.write(db)),
+      ]);
       assert.ok(written.every((c) => c.seq >= 3));
       const lines = readFileSync(cps.file, 'utf8').trim().split('\n');
       assert.equal(lines.length, 5, 'one whole line per checkpoint');
@@ -155,10 +194,16 @@ for (const target of await databaseTargets()) {
       appendFileSync(s.file, `${checkpointLine(cp).replace('"seq":', '"seq":"')}\n`);
       const v = await cps.verify(db);
       assert.equal(v.ok, false);
-      assert.deepEqual(v.problems.map((p) => p.problem), ['checkpoint-malformed']);
+      assert.deepEqual(
+        v.problems.map((p) => p.problem),
+        ['checkpoint-malformed'],
+      );
       assert.equal(v.checkpoints.valid, 1);
       // Without a signing key nothing is written.
-      const auditor = new AuditCheckpoints({ ...s, signingKey: undefined, verifyingKeys: parseVerifyingKeys(publicKeyPem(s.signingKey!)) }, silent);
+      const auditor = new AuditCheckpoints(
+        { ...s, signingKey: undefined, verifyingKeys: parseVerifyingKeys(publicKeyPem(s.signingKey!)) },
+        silent,
+      );
       await assert.rejects(auditor.write(db), (e: { code?: string }) => e.code === 'AUDIT_CHECKPOINT_KEY_MISSING');
     });
 
@@ -180,7 +225,10 @@ for (const target of await databaseTargets()) {
       }
       assert.ok(datagrams.length >= 2, `datagrams: ${datagrams.length}`);
       // RFC 5424: <PRI>VERSION TIMESTAMP HOSTNAME APP-NAME PROCID MSGID STRUCTURED-DATA MSG
-      assert.match(datagrams[0]!, /^<109>1 \d{4}-\d\d-\d\dT[\d:.]+Z \S+ smime \d+ audit-checkpoint - \{"type":"smime-audit-checkpoint"/);
+      assert.match(
+        datagrams[0]!,
+        /^<109>1 \d{4}-\d\d-\d\dT[\d:.]+Z \S+ smime \d+ audit-checkpoint - \{"type":"smime-audit-checkpoint"/,
+      );
       const fromSyslog = parseCheckpointLine(datagrams[0]!);
       assert.ok(fromSyslog && 'checkpoint' in fromSyslog);
       assert.equal(checkSignature(fromSyslog.checkpoint, cps.keys), 'valid');

@@ -75,7 +75,10 @@ for (const target of await databaseTargets()) {
       assert.equal(r.body.key.isDefault, true);
       assert.equal(r.body.key.chainLength, 1);
       assert.match(r.body.key.fingerprintSha256, /^[0-9a-f]{64}$/);
-      assert.equal(r.body.key.fingerprintSha256, new X509Certificate(parseCert(corpus('Alice.p12'))).fingerprint256.replace(/:/g, '').toLowerCase());
+      assert.equal(
+        r.body.key.fingerprintSha256,
+        new X509Certificate(parseCert(corpus('Alice.p12'))).fingerprint256.replace(/:/g, '').toLowerCase(),
+      );
 
       const alice = await userClient(ALICE);
       const u = await alice.request('POST', '/api/v1/session/unlock', { json: { passphrase: 'nss' } });
@@ -83,7 +86,9 @@ for (const target of await databaseTargets()) {
       assert.equal(u.body.mustChangePassphrase, true);
       assert.equal(u.body.unlockToken, undefined, 'cookie delivery does not put the credential in the body');
       // Pending key: unlocked, but usable only after the user chose a passphrase.
-      const h = await alice.request('POST', '/api/v1/session/unlock', { json: { passphrase: 'nss', delivery: 'header' } });
+      const h = await alice.request('POST', '/api/v1/session/unlock', {
+        json: { passphrase: 'nss', delivery: 'header' },
+      });
       await assert.rejects(
         srv.services.vault.withUnlockedKeys(await userRow(ALICE), h.body.unlockToken, async () => 0),
         { code: 'PASSPHRASE_CHANGE_REQUIRED' },
@@ -109,7 +114,9 @@ for (const target of await databaseTargets()) {
       const legacy = await place(RSA_USER, p12fx('rsa-legacy.p12'), 'fixture-pass');
       assert.equal(legacy.status, 201, legacy.text);
       assert.deepEqual(legacy.body.key.emails.sort(), ['rsa-user@example.com', 'rsa.alias@example.org']);
-      const u = await (await userClient(RSA_USER)).request('POST', '/api/v1/session/unlock', {
+      const u = await (
+        await userClient(RSA_USER)
+      ).request('POST', '/api/v1/session/unlock', {
         json: { passphrase: 'fixture-pass' },
       });
       assert.equal(u.status, 200);
@@ -122,7 +129,8 @@ for (const target of await databaseTargets()) {
       const dave = await userClient(email);
       assert.equal((await dave.request('POST', '/api/v1/session/unlock', { json: { passphrase: 'nss' } })).status, 403);
       assert.equal(
-        (await dave.request('POST', '/api/v1/session/unlock', { json: { passphrase: 'initial passphrase from IT' } })).status,
+        (await dave.request('POST', '/api/v1/session/unlock', { json: { passphrase: 'initial passphrase from IT' } }))
+          .status,
         200,
       );
     });
@@ -132,7 +140,9 @@ for (const target of await databaseTargets()) {
       assert.equal(r.status, 422);
       assert.equal(r.body.error.code, 'CERT_EMAIL_MISMATCH');
       assert.deepEqual(r.body.error.certificateEmails, [BOB]);
-      const a = await admin.request('POST', '/api/v1/admin/users/robert%40example.com/aliases', { json: { alias: 'Bob@Example.com' } });
+      const a = await admin.request('POST', '/api/v1/admin/users/robert%40example.com/aliases', {
+        json: { alias: 'Bob@Example.com' },
+      });
       assert.equal(a.status, 201, a.text);
       const viaAlias = await place('robert@example.com', corpus('Bob.p12'), 'nss');
       assert.equal(viaAlias.status, 201, viaAlias.text);
@@ -148,13 +158,62 @@ for (const target of await databaseTargets()) {
         ['truncated', () => place(email, corpus('Alice.p12').subarray(0, 700), 'nss'), 422, 'P12_MALFORMED'],
         ['garbage', () => place(email, Buffer.from('not a p12 at all'), 'nss'), 422, 'P12_MALFORMED'],
         ['certificate without key', () => place(email, p12fx('cert-only.p12'), 'fixture-pass'), 422, 'P12_NO_KEY'],
-        ['key not matching certificate', () => place(email, p12fx('key-mismatch.p12'), 'fixture-pass'), 422, 'P12_KEY_MISMATCH'],
-        ['not base64', () => admin.request('POST', `/api/v1/admin/users/${email}/keys`, { json: { p12: '%%%', password: 'x' } }), 400, 'BAD_REQUEST'],
-        ['unknown field', () => admin.request('POST', `/api/v1/admin/users/${email}/keys`, { json: { p12: 'AAAA', password: 'x', passphrase: 'x' } }), 400, 'BAD_REQUEST'],
-        ['malformed JSON', () => admin.request('POST', `/api/v1/admin/users/${email}/keys`, { body: '{"p12":', headers: { 'content-type': 'application/json' } }), 400, 'BAD_JSON'],
-        ['wrong content type', () => admin.request('POST', `/api/v1/admin/users/${email}/keys`, { body: corpus('Alice.p12'), headers: { 'content-type': 'application/x-pkcs12' } }), 415, 'UNSUPPORTED_MEDIA_TYPE'],
-        ['huge upload', () => admin.request('POST', `/api/v1/admin/users/${email}/keys`, { json: { p12: 'A'.repeat(2 * 1024 * 1024), password: 'x' } }), 413, 'PAYLOAD_TOO_LARGE'],
-        ['oversize .p12 inside the JSON limit', () => place(email, Buffer.alloc(300 * 1024, 0x30), 'x'), 413, 'P12_TOO_LARGE'],
+        [
+          'key not matching certificate',
+          () => place(email, p12fx('key-mismatch.p12'), 'fixture-pass'),
+          422,
+          'P12_KEY_MISMATCH',
+        ],
+        [
+          'not base64',
+          () => admin.request('POST', `/api/v1/admin/users/${email}/keys`, { json: { p12: '%%%', password: 'x' } }),
+          400,
+          'BAD_REQUEST',
+        ],
+        [
+          'unknown field',
+          () =>
+            admin.request('POST', `/api/v1/admin/users/${email}/keys`, {
+              json: { p12: 'AAAA', password: 'x', passphrase: 'x' },
+            }),
+          400,
+          'BAD_REQUEST',
+        ],
+        [
+          'malformed JSON',
+          () =>
+            admin.request('POST', `/api/v1/admin/users/${email}/keys`, {
+              body: '{"p12":',
+              headers: { 'content-type': 'application/json' },
+            }),
+          400,
+          'BAD_JSON',
+        ],
+        [
+          'wrong content type',
+          () =>
+            admin.request('POST', `/api/v1/admin/users/${email}/keys`, {
+              body: corpus('Alice.p12'),
+              headers: { 'content-type': 'application/x-pkcs12' },
+            }),
+          415,
+          'UNSUPPORTED_MEDIA_TYPE',
+        ],
+        [
+          'huge upload',
+          () =>
+            admin.request('POST', `/api/v1/admin/users/${email}/keys`, {
+              json: { p12: 'A'.repeat(2 * 1024 * 1024), password: 'x' },
+            }),
+          413,
+          'PAYLOAD_TOO_LARGE',
+        ],
+        [
+          'oversize .p12 inside the JSON limit',
+          () => place(email, Buffer.alloc(300 * 1024, 0x30), 'x'),
+          413,
+          'P12_TOO_LARGE',
+        ],
         ['bad email in path', () => place('not-an-email', corpus('Alice.p12'), 'nss'), 400, 'BAD_REQUEST'],
       ];
       for (const [name, call, status, code] of cases) {
@@ -173,8 +232,12 @@ for (const target of await databaseTargets()) {
       const email = BOB;
       assert.equal((await place(email, corpus('Bob.p12'), 'nss')).status, 201);
       const bob = await userClient(email);
-      await bob.request('POST', '/api/v1/session/passphrase', { json: { currentPassphrase: 'nss', newPassphrase: NEW_PASSPHRASE } });
-      const u = await bob.request('POST', '/api/v1/session/unlock', { json: { passphrase: NEW_PASSPHRASE, delivery: 'header' } });
+      await bob.request('POST', '/api/v1/session/passphrase', {
+        json: { currentPassphrase: 'nss', newPassphrase: NEW_PASSPHRASE },
+      });
+      const u = await bob.request('POST', '/api/v1/session/unlock', {
+        json: { passphrase: NEW_PASSPHRASE, delivery: 'header' },
+      });
       assert.equal(u.status, 200);
       const credential: string = u.body.unlockToken;
       assert.match(credential, /^[0-9a-f-]{36}\.[A-Za-z0-9_-]{43}$/);
@@ -221,13 +284,17 @@ for (const target of await databaseTargets()) {
 
     test('key history: several keys, default for signing, delete with confirmation', async () => {
       const email = 'history@example.com';
-      await admin.request('POST', `/api/v1/admin/users/${email}/aliases`, { json: { alias: ALICE.replace('alice', 'alice2') } });
+      await admin.request('POST', `/api/v1/admin/users/${email}/aliases`, {
+        json: { alias: ALICE.replace('alice', 'alice2') },
+      });
       const r1 = await place(email, corpus('Alice.p12'), 'nss', { force: true });
       const r2 = await place(email, corpus('Alice-ec.p12'), 'nss', { force: true });
       assert.equal(r1.status, 201);
       assert.equal(r2.status, 201);
       const c = await userClient(email);
-      await c.request('POST', '/api/v1/session/passphrase', { json: { currentPassphrase: 'nss', newPassphrase: NEW_PASSPHRASE } });
+      await c.request('POST', '/api/v1/session/passphrase', {
+        json: { currentPassphrase: 'nss', newPassphrase: NEW_PASSPHRASE },
+      });
       const list = await c.request('GET', '/api/v1/keys');
       assert.equal(list.body.keys.length, 2);
       assert.equal(list.body.keys.filter((k: any) => k.isDefault).length, 1);
@@ -240,7 +307,9 @@ for (const target of await databaseTargets()) {
       const noConfirm = await c.request('DELETE', `/api/v1/keys/${ec.id}`);
       assert.equal(noConfirm.status, 400);
       assert.equal(noConfirm.body.error.code, 'CONFIRMATION_REQUIRED');
-      const del = await c.request('DELETE', `/api/v1/keys/${ec.id}?confirm=${ec.fingerprintSha256}`, { json: { passphrase: NEW_PASSPHRASE } });
+      const del = await c.request('DELETE', `/api/v1/keys/${ec.id}?confirm=${ec.fingerprintSha256}`, {
+        json: { passphrase: NEW_PASSPHRASE },
+      });
       assert.equal(del.status, 200, del.text);
       const rest = await c.request('GET', '/api/v1/keys');
       assert.equal(rest.body.keys.length, 1);
@@ -253,13 +322,19 @@ for (const target of await databaseTargets()) {
     test('self-service import needs the current passphrase; adoption takes an IT-placed key under it', async () => {
       const email = 'alice-ec@example.com';
       const c = await userClient(email);
-      const first = await c.request('POST', '/api/v1/keys', { json: { p12: b64(corpus('Alice-ec.p12')), password: 'nss', passphrase: NEW_PASSPHRASE } });
+      const first = await c.request('POST', '/api/v1/keys', {
+        json: { p12: b64(corpus('Alice-ec.p12')), password: 'nss', passphrase: NEW_PASSPHRASE },
+      });
       assert.equal(first.status, 201, first.text);
       assert.equal(first.body.key.mustChangePassphrase, false);
       assert.equal(first.body.key.source, 'user');
-      const wrongCert = await c.request('POST', '/api/v1/keys', { json: { p12: b64(corpus('Alice.p12')), password: 'nss', passphrase: NEW_PASSPHRASE } });
+      const wrongCert = await c.request('POST', '/api/v1/keys', {
+        json: { p12: b64(corpus('Alice.p12')), password: 'nss', passphrase: NEW_PASSPHRASE },
+      });
       assert.equal(wrongCert.body.error.code, 'CERT_EMAIL_MISMATCH');
-      const dup = await c.request('POST', '/api/v1/keys', { json: { p12: b64(corpus('Alice-ec.p12')), password: 'nss', passphrase: NEW_PASSPHRASE } });
+      const dup = await c.request('POST', '/api/v1/keys', {
+        json: { p12: b64(corpus('Alice-ec.p12')), password: 'nss', passphrase: NEW_PASSPHRASE },
+      });
       assert.equal(dup.status, 409);
       assert.equal(dup.body.error.code, 'KEY_ALREADY_PRESENT');
 
@@ -267,9 +342,13 @@ for (const target of await databaseTargets()) {
       const placed = await place(email, p12fx('ec-default.p12'), 'fixture-pass', { force: true });
       assert.equal(placed.status, 201, placed.text);
       const id = placed.body.key.id;
-      const wrong = await c.request('POST', `/api/v1/keys/${id}/adopt`, { json: { keyPassword: 'fixture-pass', passphrase: 'not my passphrase' } });
+      const wrong = await c.request('POST', `/api/v1/keys/${id}/adopt`, {
+        json: { keyPassword: 'fixture-pass', passphrase: 'not my passphrase' },
+      });
       assert.equal(wrong.body.error.code, 'WRONG_PASSPHRASE');
-      const adopt = await c.request('POST', `/api/v1/keys/${id}/adopt`, { json: { keyPassword: 'fixture-pass', passphrase: NEW_PASSPHRASE } });
+      const adopt = await c.request('POST', `/api/v1/keys/${id}/adopt`, {
+        json: { keyPassword: 'fixture-pass', passphrase: NEW_PASSPHRASE },
+      });
       assert.equal(adopt.status, 200, adopt.text);
       assert.equal(adopt.body.key.mustChangePassphrase, false);
       const u = await c.request('POST', '/api/v1/session/unlock', { json: { passphrase: NEW_PASSPHRASE } });
@@ -279,7 +358,8 @@ for (const target of await databaseTargets()) {
 
     test('passphrase change re-wraps every key in one transaction: a crash midway changes nothing', async () => {
       const email = 'atomic@example.com';
-      for (const f of ['Alice.p12', 'Alice-ec.p12', 'Dave.p12']) assert.equal((await place(email, corpus(f), 'nss', { force: true })).status, 201);
+      for (const f of ['Alice.p12', 'Alice-ec.p12', 'Dave.p12'])
+        assert.equal((await place(email, corpus(f), 'nss', { force: true })).status, 201);
       const user = await userRow(email);
       // Inject a failure after the first key's new wrap is written inside the transaction.
       const crashing = crashAfterNthUpdate(db, 2);
@@ -288,25 +368,42 @@ for (const target of await databaseTargets()) {
       const c = await userClient(email);
       const old = await c.request('POST', '/api/v1/session/unlock', { json: { passphrase: 'nss' } });
       assert.equal(old.body.unlockedKeyIds.length, 3, 'all keys still open with the old passphrase');
-      const ok = await c.request('POST', '/api/v1/session/passphrase', { json: { currentPassphrase: 'nss', newPassphrase: NEW_PASSPHRASE } });
+      const ok = await c.request('POST', '/api/v1/session/passphrase', {
+        json: { currentPassphrase: 'nss', newPassphrase: NEW_PASSPHRASE },
+      });
       assert.equal(ok.body.rewrappedKeyIds.length, 3);
       const now = await c.request('POST', '/api/v1/session/unlock', { json: { passphrase: NEW_PASSPHRASE } });
       assert.equal(now.body.unlockedKeyIds.length, 3);
-      const weak = await c.request('POST', '/api/v1/session/passphrase', { json: { currentPassphrase: NEW_PASSPHRASE, newPassphrase: 'short' } });
+      const weak = await c.request('POST', '/api/v1/session/passphrase', {
+        json: { currentPassphrase: NEW_PASSPHRASE, newPassphrase: 'short' },
+      });
       assert.equal(weak.body.error.code, 'PASSPHRASE_TOO_WEAK');
     });
 
     test('keys wrapped at a weaker Argon2 cost are re-wrapped at the next unlock', async () => {
       const email = 'weak@example.com';
-      const weakVault = new Vault(db, { ...vaultOptions(srv.config), argon2: { memoryKiB: 8192, timeCost: 1, parallelism: 1 } });
-      await weakVault.placeKey({ actor: 'test', userEmail: email, p12: corpus('Alice.p12'), p12Password: 'nss', force: true });
+      const weakVault = new Vault(db, {
+        ...vaultOptions(srv.config),
+        argon2: { memoryKiB: 8192, timeCost: 1, parallelism: 1 },
+      });
+      await weakVault.placeKey({
+        actor: 'test',
+        userEmail: email,
+        p12: corpus('Alice.p12'),
+        p12Password: 'nss',
+        force: true,
+      });
       const before = await db.query<{ kdf_memory_kib: number; kdf_time_cost: number }>(
-        'SELECT kdf_memory_kib, kdf_time_cost FROM private_keys k JOIN users u ON u.id = k.user_id WHERE u.email = $1', [email]);
+        'SELECT kdf_memory_kib, kdf_time_cost FROM private_keys k JOIN users u ON u.id = k.user_id WHERE u.email = $1',
+        [email],
+      );
       assert.equal(before[0]!.kdf_memory_kib, 8192);
       const c = await userClient(email);
       assert.equal((await c.request('POST', '/api/v1/session/unlock', { json: { passphrase: 'nss' } })).status, 200);
       const afterRows = await db.query<{ kdf_memory_kib: number; kdf_time_cost: number }>(
-        'SELECT kdf_memory_kib, kdf_time_cost FROM private_keys k JOIN users u ON u.id = k.user_id WHERE u.email = $1', [email]);
+        'SELECT kdf_memory_kib, kdf_time_cost FROM private_keys k JOIN users u ON u.id = k.user_id WHERE u.email = $1',
+        [email],
+      );
       assert.equal(afterRows[0]!.kdf_memory_kib, 65536);
       assert.equal(afterRows[0]!.kdf_time_cost, 3);
       assert.equal((await c.request('POST', '/api/v1/session/unlock', { json: { passphrase: 'nss' } })).status, 200);
@@ -333,15 +430,27 @@ for (const target of await databaseTargets()) {
     test('the audit chain records every custody event and detects an edited or removed entry', async () => {
       const v = await verifyAudit(db);
       assert.equal(v.ok, true, JSON.stringify(v.problems));
-      const actions = (await db.query<{ action: string }>('SELECT DISTINCT action FROM audit_log')).map((r) => r.action);
-      for (const a of ['key.placed', 'key.imported', 'key.adopted', 'key.deleted', 'unlock.success', 'unlock.failure', 'passphrase.changed', 'session.locked', 'key.rewrapped'])
+      const actions = (await db.query<{ action: string }>('SELECT DISTINCT action FROM audit_log')).map(
+        (r) => r.action,
+      );
+      for (const a of [
+        'key.placed',
+        'key.imported',
+        'key.adopted',
+        'key.deleted',
+        'unlock.success',
+        'unlock.failure',
+        'passphrase.changed',
+        'session.locked',
+        'key.rewrapped',
+      ])
         assert.ok(actions.includes(a), `audit has ${a}`);
       const api = await admin.request('GET', '/api/v1/admin/audit/verify');
       assert.equal(api.body.ok, true);
       // The table refuses edits...
       await assert.rejects(db.query("UPDATE audit_log SET actor = 'x' WHERE seq = 1"), /append-only/);
       // ...so an attacker with database superpowers disables the trigger first. The chain still tells.
-      await tamper(db, "UPDATE audit_log SET details = '{\"keyId\":\"other\"}' WHERE seq = 3");
+      await tamper(db, 'UPDATE audit_log SET details = \'{"keyId":"other"}\' WHERE seq = 3');
       const edited = await verifyAudit(db);
       assert.equal(edited.ok, false);
       assert.deepEqual(edited.problems[0], { seq: 3, problem: 'hash-mismatch' });
@@ -371,7 +480,9 @@ function sleep(ms: number) {
 
 /** The end-entity certificate of a corpus .p12 (password nss), read with OpenSSL as an independent reference. */
 function parseCert(p12: Buffer): Uint8Array {
-  const pem = execFileSync('openssl', ['pkcs12', '-nokeys', '-passin', 'pass:nss', '-legacy'], { input: p12 }).toString();
+  const pem = execFileSync('openssl', ['pkcs12', '-nokeys', '-passin', 'pass:nss', '-legacy'], {
+    input: p12,
+  }).toString();
   const certs = [...pem.matchAll(/-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g)].map((m) =>
     Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64'),
   );
@@ -392,7 +503,8 @@ function crashAfterNthUpdate(db: Database, n: number): Database {
         const wrapped: Queryable = {
           execScript: (sql) => tx.execScript(sql),
           async query(sql, params) {
-            if (/^\s*UPDATE private_keys SET wrap_version/.test(sql) && ++updates === n) throw new Error('simulated crash');
+            if (/^\s*UPDATE private_keys SET wrap_version/.test(sql) && ++updates === n)
+              throw new Error('simulated crash');
             return tx.query(sql, params);
           },
         };

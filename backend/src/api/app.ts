@@ -94,7 +94,16 @@ export function createApp(s: Services, extra: readonly Router<AppState>[] = []):
     }),
   );
   // The plugin bundle for hosts (issue 5) after the API.
-  for (const router of [sessionRoutes(s), keyRoutes(s), meRoutes(s), messageRoutes(s), certificateRoutes(s), adminRoutes(s), staticRoutes(), ...extra]) {
+  for (const router of [
+    sessionRoutes(s),
+    keyRoutes(s),
+    meRoutes(s),
+    messageRoutes(s),
+    certificateRoutes(s),
+    adminRoutes(s),
+    staticRoutes(),
+    ...extra,
+  ]) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));
   }

@@ -13,7 +13,14 @@ import {
   type SignatureStatus,
 } from '../smime/types.ts';
 
-export { DECRYPTION_STATUSES, SIGNATURE_STATUSES, type CertificateSummary, type Check, type DecryptionStatus, type SignatureStatus };
+export {
+  DECRYPTION_STATUSES,
+  SIGNATURE_STATUSES,
+  type CertificateSummary,
+  type Check,
+  type DecryptionStatus,
+  type SignatureStatus,
+};
 export type { CheckName } from '../smime/types.ts';
 
 export type LayerStatus = SignatureStatus | DecryptionStatus;

@@ -39,7 +39,10 @@ export function fileRoutes(files: Record<string, StaticFile>): Router<AppState> 
       ctx.body = body;
       // A page may load only its own scripts and styles, and talk only to this server.
       if (f.type.startsWith('text/html'))
-        ctx.set('Content-Security-Policy', "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'");
+        ctx.set(
+          'Content-Security-Policy',
+          "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'",
+        );
     });
   }
   return r;

@@ -26,7 +26,13 @@ import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { canonicalJson, verifyAudit, type AuditAnchor, type AuditProblem, type AuditVerification } from '../store/audit.ts';
+import {
+  canonicalJson,
+  verifyAudit,
+  type AuditAnchor,
+  type AuditProblem,
+  type AuditVerification,
+} from '../store/audit.ts';
 import type { Queryable } from '../store/db.ts';
 import { checkpointAlgorithm, keyId, publicKeyOf, signBytes, verifyBytes } from './keys.ts';
 
@@ -72,7 +78,11 @@ function signedBytes(cp: Omit<Checkpoint, 'sig'>): Buffer {
   return Buffer.from(canonicalJson({ type, v, alg, keyId: kid, seq, hash, entries, at }), 'utf8');
 }
 
-export function signCheckpoint(head: { seq: number; hash: string; entries: number }, key: KeyObject, now = new Date()): Checkpoint {
+export function signCheckpoint(
+  head: { seq: number; hash: string; entries: number },
+  key: KeyObject,
+  now = new Date(),
+): Checkpoint {
   const body = {
     type: CHECKPOINT_TYPE,
     v: 1,
@@ -107,7 +117,8 @@ export function parseCheckpointLine(line: string): { checkpoint: Checkpoint } | 
     return { error: 'not JSON' };
   }
   const parsed = checkpointSchema.safeParse(raw);
-  if (!parsed.success) return { error: parsed.error.issues.map((i) => `${i.path.join('.') || 'checkpoint'}: ${i.message}`).join('; ') };
+  if (!parsed.success)
+    return { error: parsed.error.issues.map((i) => `${i.path.join('.') || 'checkpoint'}: ${i.message}`).join('; ') };
   return { checkpoint: parsed.data };
 }
 
@@ -190,7 +201,10 @@ export class AuditCheckpoints {
     const key = this.settings.signingKey;
     if (!key) throw new AppError('AUDIT_CHECKPOINT_KEY_MISSING');
     const last = await this.lastCheckpoint();
-    const v = await verifyAudit(db, last ? { from: { seq: last.seq, hash: last.hash, entries: last.entries, at: last.at } } : {});
+    const v = await verifyAudit(
+      db,
+      last ? { from: { seq: last.seq, hash: last.hash, entries: last.entries, at: last.at } } : {},
+    );
     if (!v.ok) {
       const problems = v.problems.slice(0, MAX_PROBLEMS_REPORTED);
       this.log.error(
@@ -238,7 +252,8 @@ export class AuditCheckpoints {
         if (length < size) lines.shift(); // cut in the middle
         for (let i = lines.length - 1; i >= 0; i--) {
           const parsed = parseCheckpointLine(lines[i]!);
-          if (parsed && 'checkpoint' in parsed && checkSignature(parsed.checkpoint, keys) === 'valid') return parsed.checkpoint;
+          if (parsed && 'checkpoint' in parsed && checkSignature(parsed.checkpoint, keys) === 'valid')
+            return parsed.checkpoint;
         }
         if (length === size) return undefined;
       }
@@ -277,7 +292,12 @@ export class AuditCheckpoints {
         const cp = parsed.checkpoint;
         const sig = checkSignature(cp, keys);
         if (sig !== 'valid') {
-          lineProblems.push({ seq: cp.seq, problem: sig === 'unknown-key' ? 'checkpoint-unknown-key' : 'checkpoint-bad-signature', source, line: n });
+          lineProblems.push({
+            seq: cp.seq,
+            problem: sig === 'unknown-key' ? 'checkpoint-unknown-key' : 'checkpoint-bad-signature',
+            source,
+            line: n,
+          });
           continue;
         }
         valid.push(cp);

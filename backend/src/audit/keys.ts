@@ -4,7 +4,15 @@
  * but cannot sign a checkpoint that vouches for the rewrite. Ed25519 (RFC 8032), or ECDSA P-256 with SHA-256 for
  * deployments whose key tooling knows no Ed25519. An auditor needs only the public half.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  sign,
+  verify,
+  type KeyObject,
+} from 'node:crypto';
 
 export type CheckpointAlgorithm = 'Ed25519' | 'ES256';
 
@@ -74,7 +82,9 @@ export function checkpointAlgorithm(key: KeyObject): CheckpointAlgorithm {
 
 // ECDSA signatures as r || s (IEEE P1363, as in JWS, RFC 7518 section 3.4): fixed length, one encoding only.
 export function signBytes(key: KeyObject, data: Uint8Array): Buffer {
-  return checkpointAlgorithm(key) === 'Ed25519' ? sign(null, data, key) : sign('sha256', data, { key, dsaEncoding: 'ieee-p1363' });
+  return checkpointAlgorithm(key) === 'Ed25519'
+    ? sign(null, data, key)
+    : sign('sha256', data, { key, dsaEncoding: 'ieee-p1363' });
 }
 
 export function verifyBytes(key: KeyObject, data: Uint8Array, signature: Uint8Array): boolean {

@@ -44,7 +44,17 @@ export class TokenVerifier implements UserTokenVerifier {
   private readonly key: Uint8Array | KeyObject;
   private readonly algorithms: string[];
 
-  constructor(private readonly config: Pick<Config, 'jwtSecret' | 'jwtPublicKeyPem' | 'SMIME_JWT_AUDIENCE' | 'SMIME_JWT_ISSUER' | 'SMIME_JWT_MAX_LIFETIME_S' | 'SMIME_JWT_CLOCK_TOLERANCE_S'>) {
+  constructor(
+    private readonly config: Pick<
+      Config,
+      | 'jwtSecret'
+      | 'jwtPublicKeyPem'
+      | 'SMIME_JWT_AUDIENCE'
+      | 'SMIME_JWT_ISSUER'
+      | 'SMIME_JWT_MAX_LIFETIME_S'
+      | 'SMIME_JWT_CLOCK_TOLERANCE_S'
+    >,
+  ) {
     if (config.jwtPublicKeyPem) {
       const key = createPublicKey(config.jwtPublicKeyPem);
       this.key = key;
@@ -83,7 +93,8 @@ export class TokenVerifier implements UserTokenVerifier {
     const tolerance = this.config.SMIME_JWT_CLOCK_TOLERANCE_S;
     if (payload.iat! > now + tolerance) throw new AppError('UNAUTHENTICATED', 'The token was issued in the future.');
     const max = this.config.SMIME_JWT_MAX_LIFETIME_S;
-    if (payload.exp! - payload.iat! > max || payload.exp! - now > max + tolerance) throw new AppError('TOKEN_LIFETIME_TOO_LONG');
+    if (payload.exp! - payload.iat! > max || payload.exp! - now > max + tolerance)
+      throw new AppError('TOKEN_LIFETIME_TOO_LONG');
     const email = emailSchema.safeParse(payload.sub);
     if (!email.success) throw new AppError('UNAUTHENTICATED', 'The token subject is not an email address.');
     return { email: email.data, expiresAt: new Date(payload.exp! * 1000) };
@@ -97,7 +108,9 @@ export async function issueUserToken(
   lifetimeS: number,
 ): Promise<string> {
   if (!config.jwtSecret)
-    throw new Error('issue-token needs the shared secret (SMIME_JWT_SECRET); with a host public key the host issues tokens');
+    throw new Error(
+      'issue-token needs the shared secret (SMIME_JWT_SECRET); with a host public key the host issues tokens',
+    );
   let jwt = new SignJWT({})
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(canonicalAddress(email))

@@ -108,7 +108,10 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 async function cmdMigrate({ config }: CommandContext): Promise<number> {
-  const { applied, role } = await withDb(config, async (db) => ({ applied: await migrate(db), role: await appRoleStatus(db) }));
+  const { applied, role } = await withDb(config, async (db) => ({
+    applied: await migrate(db),
+    role: await appRoleStatus(db),
+  }));
   console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
   console.log(describeAppRole(role));
   return 0;
@@ -188,7 +191,11 @@ async function cmdAuditVerify({ config, log, values }: CommandContext): Promise<
   const files = values.checkpoints;
   const checkpoints = new AuditCheckpoints(config.auditCheckpoint, log);
   const result = await withDb(config, (db) =>
-    checkpoints.verify(db, { expectHead: values['expect-head'], files: files ?? [], requireCheckpoint: files !== undefined }),
+    checkpoints.verify(db, {
+      expectHead: values['expect-head'],
+      files: files ?? [],
+      requireCheckpoint: files !== undefined,
+    }),
   );
   console.log(`entries: ${result.entries}`);
   console.log(`head:    ${result.headHash}`);
@@ -206,7 +213,9 @@ async function cmdAuditCheckpoint({ config, log }: CommandContext): Promise<numb
   const checkpoints = new AuditCheckpoints(config.auditCheckpoint, log);
   const cp = await withDb(config, (db) => checkpoints.write(db));
   console.log(checkpointLine(cp));
-  console.log(`written to ${checkpoints.file}${config.auditCheckpoint.syslog ? ` and ${config.auditCheckpoint.syslog}` : ''}`);
+  console.log(
+    `written to ${checkpoints.file}${config.auditCheckpoint.syslog ? ` and ${config.auditCheckpoint.syslog}` : ''}`,
+  );
   return 0;
 }
 
@@ -216,7 +225,12 @@ async function cmdSyncDirectory({ config, log, values }: CommandContext): Promis
   const bar = process.stderr.isTTY ? progressBar(process.stderr) : undefined;
   try {
     const summary = await withDb(config, (db) =>
-      syncDirectory(db, opts, { mode: values.full ? 'full' : 'auto', actor: 'admin:cli', log, onProgress: (p) => bar?.update(p) }),
+      syncDirectory(db, opts, {
+        mode: values.full ? 'full' : 'auto',
+        actor: 'admin:cli',
+        log,
+        onProgress: (p) => bar?.update(p),
+      }),
     );
     bar?.clear();
     console.log(summaryLine(summary));
@@ -224,7 +238,9 @@ async function cmdSyncDirectory({ config, log, values }: CommandContext): Promis
     // Each conflict on a line of its own: the addresses that resolve to nothing until the directory is fixed.
     for (const c of summary.conflicts) console.log(`conflict: ${c.address} is claimed by ${c.entries.join(' and ')}`);
     if (summary.conflictCount > summary.conflicts.length)
-      console.log(`... and ${summary.conflictCount - summary.conflicts.length} more conflicts (SMIME_DIRECTORY_REPORT_LIMIT)`);
+      console.log(
+        `... and ${summary.conflictCount - summary.conflicts.length} more conflicts (SMIME_DIRECTORY_REPORT_LIMIT)`,
+      );
   } catch (e) {
     bar?.clear();
     throw e;
@@ -233,7 +249,7 @@ async function cmdSyncDirectory({ config, log, values }: CommandContext): Promis
 }
 
 const COMMANDS: Record<string, (ctx: CommandContext) => Promise<number>> = {
-  'migrate': cmdMigrate,
+  migrate: cmdMigrate,
   'import-p12': cmdImportP12,
   'add-alias': cmdAddAlias,
   'list-keys': cmdListKeys,
@@ -271,7 +287,10 @@ function describeProblem(p: CheckpointedVerification['problems'][number]): strin
 run(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {
-    if (e instanceof UsageError || (e instanceof TypeError && 'code' in e && String(e.code).startsWith('ERR_PARSE_ARGS'))) {
+    if (
+      e instanceof UsageError ||
+      (e instanceof TypeError && 'code' in e && String(e.code).startsWith('ERR_PARSE_ARGS'))
+    ) {
       console.error(`error: ${e.message}\n\n${USAGE}`);
       process.exit(2);
     }

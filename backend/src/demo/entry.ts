@@ -40,7 +40,10 @@ export async function openDemoHost(config: Config, log?: Logger): Promise<{ conf
   }
   const { ca, created, pemPath } = loaded;
   if (created) log?.info({ file: pemPath }, 'demo CA created');
-  log?.warn({ file: pemPath, permitted: DEMO_DOMAIN }, 'demo mode: the demo CA is trusted for demo addresses (never with NODE_ENV=production)');
+  log?.warn(
+    { file: pemPath, permitted: DEMO_DOMAIN },
+    'demo mode: the demo CA is trusted for demo addresses (never with NODE_ENV=production)',
+  );
   const host: DemoHost = {
     ca,
     caPemPath: pemPath,

@@ -61,7 +61,10 @@ function name(cn: string, email?: string): pkijs.RelativeDistinguishedNames {
   // back so pkijs keeps these exact bytes.
   const atv = (type: string, value: asn1js.AsnType) =>
     new asn1js.Set({ value: [new pkijs.AttributeTypeAndValue({ type, value: value as never }).toSchema()] });
-  const rdns = [atv(OID.o, new asn1js.Utf8String({ value: 'S/MIME webmail demo' })), atv(OID.cn, new asn1js.Utf8String({ value: cn }))];
+  const rdns = [
+    atv(OID.o, new asn1js.Utf8String({ value: 'S/MIME webmail demo' })),
+    atv(OID.cn, new asn1js.Utf8String({ value: cn })),
+  ];
   if (email) rdns.push(atv(OID.email, new asn1js.IA5String({ value: email })));
   return pkijs.RelativeDistinguishedNames.fromBER(new asn1js.Sequence({ value: rdns }).toBER(false));
 }
@@ -123,7 +126,9 @@ async function build(input: {
     ext(
       OID.authorityKeyId,
       false,
-      new pkijs.AuthorityKeyIdentifier({ keyIdentifier: new asn1js.OctetString({ valueHex: copy(input.issuerKeyId) }) }).toSchema(),
+      new pkijs.AuthorityKeyIdentifier({
+        keyIdentifier: new asn1js.OctetString({ valueHex: copy(input.issuerKeyId) }),
+      }).toSchema(),
     ),
   ];
   await cert.sign(input.signingKey, 'SHA-256', engine);
@@ -140,7 +145,10 @@ export interface DemoCa extends Issued {
  * certify only mailboxes at those hosts ("demo.example": every address @demo.example), so whoever holds its key cannot
  * make a certificate for anyone else that a conforming verifier (ours: smime/x509/chain.ts) accepts.
  */
-export async function generateCa(commonName = 'S/MIME webmail demo CA', options: { permittedEmail?: readonly string[] } = {}): Promise<DemoCa> {
+export async function generateCa(
+  commonName = 'S/MIME webmail demo CA',
+  options: { permittedEmail?: readonly string[] } = {},
+): Promise<DemoCa> {
   const kp = await generateRsa();
   const n = name(commonName);
   const kid = await keyId(kp.publicKey);
@@ -150,7 +158,9 @@ export async function generateCa(commonName = 'S/MIME webmail demo CA', options:
           OID.nameConstraints,
           true, // RFC 5280 section 4.2.1.10: "Conforming CAs MUST mark this extension as critical"
           new pkijs.NameConstraints({
-            permittedSubtrees: options.permittedEmail.map((host) => new pkijs.GeneralSubtree({ base: new pkijs.GeneralName({ type: 1, value: host }) })),
+            permittedSubtrees: options.permittedEmail.map(
+              (host) => new pkijs.GeneralSubtree({ base: new pkijs.GeneralName({ type: 1, value: host }) }),
+            ),
           }).toSchema(),
         ),
       ]
@@ -174,7 +184,13 @@ export async function generateCa(commonName = 'S/MIME webmail demo CA', options:
 
 /** Load a CA written earlier (certificate DER + PKCS#8 DER). */
 export async function loadCa(certificate: Uint8Array, pkcs8: Uint8Array): Promise<DemoCa> {
-  const privateKey = await webcrypto.subtle.importKey('pkcs8', pkcs8, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, true, ['sign']);
+  const privateKey = await webcrypto.subtle.importKey(
+    'pkcs8',
+    pkcs8,
+    { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
+    true,
+    ['sign'],
+  );
   const cert = pkijs.Certificate.fromBER(new Uint8Array(certificate));
   const spki = cert.subjectPublicKeyInfo.subjectPublicKey.valueBlock.valueHexView;
   return {
@@ -188,7 +204,10 @@ export async function loadCa(certificate: Uint8Array, pkcs8: Uint8Array): Promis
  * An S/MIME certificate for `email`: signing (digitalSignature, nonRepudiation) and RSA key transport. A fresh key
  * pair unless `keyPair` is given (the load bench issues many certificates over a few keys: RSA generation dominates).
  */
-export async function issueUser(ca: DemoCa, input: { name: string; email: string; days?: number; keyPair?: CryptoKeyPair }): Promise<Issued> {
+export async function issueUser(
+  ca: DemoCa,
+  input: { name: string; email: string; days?: number; keyPair?: CryptoKeyPair },
+): Promise<Issued> {
   const kp = input.keyPair ?? (await generateRsa());
   const san = new pkijs.AltName({ altNames: [new pkijs.GeneralName({ type: 1, value: input.email })] });
   const certificate = await build({
@@ -213,7 +232,8 @@ export async function issueUser(ca: DemoCa, input: { name: string; email: string
 const seq = (...value: asn1js.AsnType[]) => new asn1js.Sequence({ value });
 const oid = (value: string) => new asn1js.ObjectIdentifier({ value });
 const octets = (b: Uint8Array) => new asn1js.OctetString({ valueHex: copy(b) });
-const explicit0 = (value: asn1js.AsnType) => new asn1js.Constructed({ idBlock: { tagClass: 3, tagNumber: 0 }, value: [value] });
+const explicit0 = (value: asn1js.AsnType) =>
+  new asn1js.Constructed({ idBlock: { tagClass: 3, tagNumber: 0 }, value: [value] });
 const der = (n: asn1js.AsnType) => new Uint8Array(n.toBER(false));
 
 function bagAttributes(localKeyId: Uint8Array, friendly: string): asn1js.Set {
@@ -229,7 +249,13 @@ function bagAttributes(localKeyId: Uint8Array, friendly: string): asn1js.Set {
  * A PKCS#12 file as current exporters write it: the key in a pkcs8ShroudedKeyBag under PBES2 (PBKDF2-HMAC-SHA256,
  * AES-256-CBC; node's own encrypted PKCS#8 export), the certificate and chain in certBags, a SHA-256 MAC.
  */
-export async function buildPkcs12(input: { certificate: Uint8Array; chain?: Uint8Array[]; pkcs8: Uint8Array; password: string; friendlyName: string }): Promise<Uint8Array> {
+export async function buildPkcs12(input: {
+  certificate: Uint8Array;
+  chain?: Uint8Array[];
+  pkcs8: Uint8Array;
+  password: string;
+  friendlyName: string;
+}): Promise<Uint8Array> {
   const localKeyId = createHash('sha1').update(input.certificate).digest();
   const encrypted = createPrivateKey({ key: Buffer.from(input.pkcs8), format: 'der', type: 'pkcs8' }).export({
     format: 'der',
@@ -237,10 +263,18 @@ export async function buildPkcs12(input: { certificate: Uint8Array; chain?: Uint
     cipher: 'aes-256-cbc',
     passphrase: input.password,
   });
-  const keyBag = seq(oid(OID.shroudedKeyBag), explicit0(asn1js.fromBER(new Uint8Array(encrypted)).result), bagAttributes(localKeyId, input.friendlyName));
+  const keyBag = seq(
+    oid(OID.shroudedKeyBag),
+    explicit0(asn1js.fromBER(new Uint8Array(encrypted)).result),
+    bagAttributes(localKeyId, input.friendlyName),
+  );
   const certBag = (c: Uint8Array, attrs?: asn1js.Set) =>
     seq(oid(OID.certBag), explicit0(seq(oid(OID.x509Certificate), explicit0(octets(c)))), ...(attrs ? [attrs] : []));
-  const bags = [keyBag, certBag(input.certificate, bagAttributes(localKeyId, input.friendlyName)), ...(input.chain ?? []).map((c) => certBag(c))];
+  const bags = [
+    keyBag,
+    certBag(input.certificate, bagAttributes(localKeyId, input.friendlyName)),
+    ...(input.chain ?? []).map((c) => certBag(c)),
+  ];
   const authSafe = der(seq(seq(oid(OID.data), explicit0(octets(der(seq(...bags)))))));
   const salt = randomBytes(16);
   const macKey = await pkcs12Kdf('sha256', bmpPassword(input.password), salt, PKCS12_KDF_ID.MAC, P12_ITERATIONS, 32);
@@ -248,7 +282,11 @@ export async function buildPkcs12(input: { certificate: Uint8Array; chain?: Uint
   const pfx = seq(
     new asn1js.Integer({ value: 3 }),
     seq(oid(OID.data), explicit0(octets(authSafe))),
-    seq(seq(seq(oid(OID.sha256), new asn1js.Null()), octets(mac)), octets(salt), new asn1js.Integer({ value: P12_ITERATIONS })),
+    seq(
+      seq(seq(oid(OID.sha256), new asn1js.Null()), octets(mac)),
+      octets(salt),
+      new asn1js.Integer({ value: P12_ITERATIONS }),
+    ),
   );
   return der(pfx);
 }

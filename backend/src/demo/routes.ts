@@ -63,7 +63,10 @@ export function demoPageRoutes(): Router<AppState> {
 }
 
 const sendBody = z.strictObject({
-  messages: z.array(z.strictObject({ bcc: emailParam.nullable(), message: z.base64() })).min(1).max(MAX_COPIES_PER_SEND),
+  messages: z
+    .array(z.strictObject({ bcc: emailParam.nullable(), message: z.base64() }))
+    .min(1)
+    .max(MAX_COPIES_PER_SEND),
 });
 
 function addresses(header: string | undefined): string[] {
@@ -96,9 +99,12 @@ function planSends(
   const sends: Send[] = [];
   for (const copy of copies) {
     const raw = Buffer.from(copy.message, 'base64');
-    if (raw.length > limits.maxMessage) throw new AppError('MESSAGE_TOO_LARGE', undefined, { limitBytes: limits.maxMessage });
+    if (raw.length > limits.maxMessage)
+      throw new AppError('MESSAGE_TOO_LARGE', undefined, { limitBytes: limits.maxMessage });
     if (raw.length > limits.mailboxMaxBytes)
-      throw new AppError('MESSAGE_TOO_LARGE', 'The message is larger than a demo mailbox holds.', { limitBytes: limits.mailboxMaxBytes });
+      throw new AppError('MESSAGE_TOO_LARGE', 'The message is larger than a demo mailbox holds.', {
+        limitBytes: limits.mailboxMaxBytes,
+      });
     const entity = parseMessage(raw);
     const from = addresses(getHeader(entity, 'from'));
     if (from.length !== 1 || from[0] !== sender) throw new AppError('FROM_NOT_USER');
@@ -133,7 +139,8 @@ async function storeSends(s: Services, demo: DemoRouteContext, sends: Send[]): P
       written.push(...ids);
     }
     evicted = await s.db.transaction(async (tx) => {
-      for (const send of sends) for (const row of send.rows) await insertDemoMessage(tx, { ...row, size: send.raw.length });
+      for (const send of sends)
+        for (const row of send.rows) await insertDemoMessage(tx, { ...row, size: send.raw.length });
       // Each mailbox keeps its newest messages within SMIME_DEMO_MAILBOX_MAX_BYTES: anonymous visitors share these
       // users, so without a bound a loop of sends would fill the disk.
       const owners = new Set(sends.flatMap((send) => send.rows.map((row) => row.owner)));
@@ -188,7 +195,10 @@ function mailboxRoutes(s: Services, demo: DemoRouteContext): Router<AppState> {
     // Every copy together within what the API takes for one message (base64 is 4/3 of the bytes).
     const body = await readJson(ctx, sendBody, Math.ceil((maxMessage * 4) / 3) + SEND_JSON_OVERHEAD_BYTES);
     const demoUsers = new Set((await listDemoUsers(s.db)).map((u) => u.email));
-    const { sends, delivered, undeliverable } = planSends(body.messages, user.email, demoUsers, { maxMessage, mailboxMaxBytes: demo.mailboxMaxBytes });
+    const { sends, delivered, undeliverable } = planSends(body.messages, user.email, demoUsers, {
+      maxMessage,
+      mailboxMaxBytes: demo.mailboxMaxBytes,
+    });
     await storeSends(s, demo, sends);
     ctx.status = 201;
     ctx.body = { delivered, undeliverable };
@@ -223,7 +233,8 @@ export function demoRoutes(s: Services, demo: DemoRouteContext): Router<AppState
 
   r.post('/login', async (ctx) => {
     const { email } = await readJson(ctx, z.strictObject({ email: emailParam }), s.config.SMIME_MAX_JSON_BYTES);
-    if (!demo.tokens.isDemoAddress(email) || !(await findDemoUser(s.db, email))) throw new AppError('DEMO_USER_UNKNOWN');
+    if (!demo.tokens.isDemoAddress(email) || !(await findDemoUser(s.db, email)))
+      throw new AppError('DEMO_USER_UNKNOWN');
     const lifetime = Math.min(DEMO_TOKEN_LIFETIME_S, s.config.SMIME_JWT_MAX_LIFETIME_S);
     ctx.body = { token: await demo.tokens.issue(email, lifetime), expiresInS: lifetime };
   });

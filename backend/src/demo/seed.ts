@@ -33,7 +33,13 @@ export interface DemoUser {
 }
 
 export const DEMO_USERS: readonly DemoUser[] = [
-  { email: 'alice@demo.example', name: 'Alice Demo', passphrase: 'alice demo passphrase', key: 'own', note: 'key ready' },
+  {
+    email: 'alice@demo.example',
+    name: 'Alice Demo',
+    passphrase: 'alice demo passphrase',
+    key: 'own',
+    note: 'key ready',
+  },
   { email: 'bob@demo.example', name: 'Bob Demo', passphrase: 'bob demo passphrase', key: 'own', note: 'key ready' },
   {
     email: 'carol@demo.example',
@@ -79,12 +85,23 @@ export async function ensureDemoCa(dataDir: string): Promise<{ ca: DemoCa; creat
 }
 
 /** A PKCS#12 for a demo address, issued by the demo CA (also used by tests for "import a .p12"). */
-export async function demoPkcs12(ca: DemoCa, user: { name: string; email: string }, password: string): Promise<{ p12: Uint8Array; issued: Issued }> {
+export async function demoPkcs12(
+  ca: DemoCa,
+  user: { name: string; email: string },
+  password: string,
+): Promise<{ p12: Uint8Array; issued: Issued }> {
   // Certificates for the demo users only. The CA's name constraints would make any address outside DEMO_DOMAIN
   // untrusted anyway; refusing says so at the source, and keeps the demo's CA from certifying other demo.example names.
-  if (!DEMO_USERS.some((u) => u.email === user.email.toLowerCase())) throw new Error(`the demo CA certifies the demo users only, not ${user.email}`);
+  if (!DEMO_USERS.some((u) => u.email === user.email.toLowerCase()))
+    throw new Error(`the demo CA certifies the demo users only, not ${user.email}`);
   const issued = await issueUser(ca, user);
-  const p12 = await buildPkcs12({ certificate: issued.certificate, chain: [ca.certificate], pkcs8: issued.pkcs8, password, friendlyName: user.name });
+  const p12 = await buildPkcs12({
+    certificate: issued.certificate,
+    chain: [ca.certificate],
+    pkcs8: issued.pkcs8,
+    password,
+    friendlyName: user.name,
+  });
   issued.pkcs8.fill(0);
   return { p12, issued };
 }

@@ -39,21 +39,34 @@ export async function listDemoUsers(db: Queryable): Promise<DemoUserRow[]> {
 }
 
 export async function findDemoUser(db: Queryable, email: string): Promise<DemoUserRow | undefined> {
-  return (await db.query<DemoUserRow>('SELECT email, display_name, position FROM demo_users WHERE email = $1', [email]))[0];
+  return (
+    await db.query<DemoUserRow>('SELECT email, display_name, position FROM demo_users WHERE email = $1', [email])
+  )[0];
 }
 
 export async function insertDemoUser(db: Queryable, u: DemoUserRow): Promise<void> {
-  await db.query('INSERT INTO demo_users (email, display_name, position) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [u.email, u.display_name, u.position]);
+  await db.query('INSERT INTO demo_users (email, display_name, position) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [
+    u.email,
+    u.display_name,
+    u.position,
+  ]);
 }
 
-export async function insertDemoMessage(db: Queryable, m: Omit<DemoMessageRow, 'tampered' | 'created_at'>): Promise<void> {
+export async function insertDemoMessage(
+  db: Queryable,
+  m: Omit<DemoMessageRow, 'tampered' | 'created_at'>,
+): Promise<void> {
   await db.query(
     'INSERT INTO demo_messages (id, owner, folder, sender, recipients, subject, size) VALUES ($1, $2, $3, $4, $5, $6, $7)',
     [m.id, m.owner, m.folder, m.sender, m.recipients, m.subject, m.size],
   );
 }
 
-export async function listDemoMessages(db: Queryable, owner: string, folder: 'inbox' | 'sent'): Promise<DemoMessageRow[]> {
+export async function listDemoMessages(
+  db: Queryable,
+  owner: string,
+  folder: 'inbox' | 'sent',
+): Promise<DemoMessageRow[]> {
   return db.query(
     `SELECT id, owner, folder, sender, recipients, subject, size, tampered, created_at FROM demo_messages
       WHERE owner = $1 AND folder = $2 ORDER BY seq DESC`,
@@ -91,7 +104,10 @@ export async function trimDemoMailbox(db: Queryable, owner: string, maxBytes: nu
 
 /** Bytes stored for `owner`. */
 export async function demoMailboxBytes(db: Queryable, owner: string): Promise<number> {
-  const [row] = await db.query<{ total: number | string | null }>('SELECT sum(size)::int8 AS total FROM demo_messages WHERE owner = $1', [owner]);
+  const [row] = await db.query<{ total: number | string | null }>(
+    'SELECT sum(size)::int8 AS total FROM demo_messages WHERE owner = $1',
+    [owner],
+  );
   return Number(row?.total ?? 0);
 }
 

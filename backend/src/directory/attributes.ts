@@ -69,7 +69,14 @@ export function attributeNames(map: AttributeMap): { all: string[]; binary: stri
   const binary = [map.certificate, map.smimeCertificate, 'objectGUID'];
   // Ask for the base name of the certificate attribute too: AD answers `userCertificate` either way.
   const certBase = map.certificate.split(';')[0]!;
-  const all = [map.mail, map.proxyAddresses, map.certificate, map.smimeCertificate, ...IDENTITY_ATTRIBUTES, ...CHANGE_ATTRIBUTES];
+  const all = [
+    map.mail,
+    map.proxyAddresses,
+    map.certificate,
+    map.smimeCertificate,
+    ...IDENTITY_ATTRIBUTES,
+    ...CHANGE_ATTRIBUTES,
+  ];
   return { all: [...new Set(all)], binary: [...new Set([...binary, certBase, `${map.smimeCertificate};binary`])] };
 }
 
@@ -92,7 +99,9 @@ export function entryAddresses(entry: RawEntry, map: AttributeMap): string[] {
   for (const p of proxies) if (p.startsWith('SMTP:')) out.push(p.slice(5));
   for (const p of proxies) if (p.startsWith('smtp:')) out.push(p.slice(5));
   // The canonical spelling every comparison uses; what has none is not an address anyone can be reached at.
-  return [...new Set(out.map((a) => tryCanonicalAddress(a)).filter((a): a is string => a !== undefined && ADDRESS.test(a)))];
+  return [
+    ...new Set(out.map((a) => tryCanonicalAddress(a)).filter((a): a is string => a !== undefined && ADDRESS.test(a))),
+  ];
 }
 
 export function mapEntry(entry: RawEntry, map: AttributeMap): MappedEntry {

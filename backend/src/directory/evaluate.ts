@@ -92,14 +92,26 @@ export async function evaluateCertificates(
     // The same certificate in userCertificate and in a userSMIMECertificate bundle is one certificate.
     if (byFingerprint.has(info.fingerprintSha256)) continue;
     const addresses = info.subjectAltNameEmails.filter((e) => entryAddresses.includes(e));
-    const reused = before?.reason === null && before.issuerFingerprint ? trust.chains.knownPath(before.issuerFingerprint) : undefined;
+    const reused =
+      before?.reason === null && before.issuerFingerprint
+        ? trust.chains.knownPath(before.issuerFingerprint)
+        : undefined;
     const chain: ChainResult = reused ?? (await trust.chains.build(v.der, pool));
     const reason =
       addresses.length === 0
         ? `${info.subject}: names none of the entry's addresses (${entryAddresses.join(', ') || 'none'}) in its subjectAltName`
         : (encryptionUnusableReason(info, now) ?? chainReason(info.subject, chain, trust.anchorsConfigured));
-    const issuerFingerprint = chain.anchor && chain.chain[0] ? parsedCertificate(chain.chain[0])?.fingerprint : undefined;
-    byFingerprint.set(info.fingerprintSha256, { der: v.der, attribute: v.attribute, info, addresses, intermediates: intermediatesOf(chain), issuerFingerprint, reason });
+    const issuerFingerprint =
+      chain.anchor && chain.chain[0] ? parsedCertificate(chain.chain[0])?.fingerprint : undefined;
+    byFingerprint.set(info.fingerprintSha256, {
+      der: v.der,
+      attribute: v.attribute,
+      info,
+      addresses,
+      intermediates: intermediatesOf(chain),
+      issuerFingerprint,
+      reason,
+    });
   }
   return { certificates: [...byFingerprint.values()], malformed };
 }

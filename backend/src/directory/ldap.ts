@@ -28,7 +28,16 @@ export interface RootDse {
 
 type Step = 'connect' | 'starttls' | 'bind' | 'rootdse' | 'search';
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'EAI_AGAIN', 'EPIPE']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+  'ECONNRESET',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
 
 function server(opts: DirectoryOptions): string {
   const u = new URL(opts.url);
@@ -47,18 +56,44 @@ export function directoryError(e: unknown, step: Step, opts: DirectoryOptions): 
   const code = typeof err.code === 'string' ? err.code : '';
   // ldapts' own timeouts are plain Errors ("Connection timeout", "Operation timed out"); an LDAP result (numeric code,
   // such as timeLimitExceeded) is an answer, so the server was reached.
-  if (NETWORK_CODES.has(code) || (typeof err.code !== 'number' && /timed? ?out|connection closed|socket hang up/i.test(detail)))
-    return fail('DIRECTORY_UNREACHABLE', `The directory server ${where} cannot be reached or dropped the connection (${step}: ${detail}).`);
-  if (step === 'starttls' || (step === 'connect' && opts.url.toLowerCase().startsWith('ldaps:')) || /CERT|TLS|SSL|SIGNATURE|ALTNAME/i.test(code))
-    return fail('DIRECTORY_TLS_FAILED', `TLS with ${where} failed (${step}: ${detail}); check LDAP_CA_FILE and the server name.`);
+  if (
+    NETWORK_CODES.has(code) ||
+    (typeof err.code !== 'number' && /timed? ?out|connection closed|socket hang up/i.test(detail))
+  )
+    return fail(
+      'DIRECTORY_UNREACHABLE',
+      `The directory server ${where} cannot be reached or dropped the connection (${step}: ${detail}).`,
+    );
+  if (
+    step === 'starttls' ||
+    (step === 'connect' && opts.url.toLowerCase().startsWith('ldaps:')) ||
+    /CERT|TLS|SSL|SIGNATURE|ALTNAME/i.test(code)
+  )
+    return fail(
+      'DIRECTORY_TLS_FAILED',
+      `TLS with ${where} failed (${step}: ${detail}); check LDAP_CA_FILE and the server name.`,
+    );
   if (e instanceof ConfidentialityRequiredError || e instanceof StrongAuthRequiredError)
-    return fail('DIRECTORY_TLS_FAILED', `${where} requires a protected connection (${detail}); use ldaps:// or StartTLS.`);
+    return fail(
+      'DIRECTORY_TLS_FAILED',
+      `${where} requires a protected connection (${detail}); use ldaps:// or StartTLS.`,
+    );
   if (step === 'bind' && (e instanceof InvalidCredentialsError || e instanceof InappropriateAuthError))
-    return fail('DIRECTORY_BIND_FAILED', `${where} refused the bind as ${opts.bindDn ?? 'anonymous'}: wrong LDAP_BIND_DN or password.`);
-  if (step === 'bind') return fail('DIRECTORY_BIND_FAILED', `Binding to ${where} as ${opts.bindDn ?? 'anonymous'} failed (${detail}).`);
+    return fail(
+      'DIRECTORY_BIND_FAILED',
+      `${where} refused the bind as ${opts.bindDn ?? 'anonymous'}: wrong LDAP_BIND_DN or password.`,
+    );
+  if (step === 'bind')
+    return fail('DIRECTORY_BIND_FAILED', `Binding to ${where} as ${opts.bindDn ?? 'anonymous'} failed (${detail}).`);
   if (step === 'search' && (e instanceof NoSuchObjectError || e instanceof InvalidDNSyntaxError))
-    return fail('DIRECTORY_BAD_BASE_DN', `${where} has no entry ${JSON.stringify(opts.baseDn)} (LDAP_BASE_DN): ${detail}.`);
-  return fail('DIRECTORY_SEARCH_FAILED', `The directory ${where} failed during ${step}: ${err.name ?? 'error'}: ${detail}.`);
+    return fail(
+      'DIRECTORY_BAD_BASE_DN',
+      `${where} has no entry ${JSON.stringify(opts.baseDn)} (LDAP_BASE_DN): ${detail}.`,
+    );
+  return fail(
+    'DIRECTORY_SEARCH_FAILED',
+    `The directory ${where} failed during ${step}: ${err.name ?? 'error'}: ${detail}.`,
+  );
 }
 
 export class DirectoryConnection {

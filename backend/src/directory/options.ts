@@ -40,7 +40,9 @@ export function directoryOptions(config: Config): DirectoryOptions | undefined {
     try {
       caPem = readFileSync(config.LDAP_CA_FILE, 'utf8');
     } catch (e) {
-      throw new ConfigError(`LDAP_CA_FILE: cannot read ${config.LDAP_CA_FILE}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+      throw new ConfigError(
+        `LDAP_CA_FILE: cannot read ${config.LDAP_CA_FILE}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`,
+      );
     }
   }
   return {

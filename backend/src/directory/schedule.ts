@@ -25,7 +25,8 @@ export function startDirectorySchedule(db: Database, opts: DirectoryOptions, int
     try {
       await syncDirectory(db, opts, { mode: 'auto', actor: 'system:schedule', log });
     } catch (e) {
-      if (e instanceof AppError && e.code === 'DIRECTORY_SYNC_RUNNING') log.debug('directory sync skipped: another one is running');
+      if (e instanceof AppError && e.code === 'DIRECTORY_SYNC_RUNNING')
+        log.debug('directory sync skipped: another one is running');
       // Failures were logged and recorded by syncDirectory; anything else is a bug worth a stack.
       else if (!(e instanceof AppError)) log.error({ err: e }, 'directory sync crashed');
     }

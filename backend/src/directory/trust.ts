@@ -61,17 +61,26 @@ export class DirectoryTrust {
   ) {}
 
   /** The decision at use: the path again (from the stored intermediates), then revocation along it. */
-  async atUse(certificate: Uint8Array, intermediates: readonly Uint8Array[], subject: string, now: Date): Promise<UseVerdict> {
+  async atUse(
+    certificate: Uint8Array,
+    intermediates: readonly Uint8Array[],
+    subject: string,
+    now: Date,
+  ): Promise<UseVerdict> {
     const chain = await buildChain(certificate, intermediates, this.o.anchors, { now });
     const reason = chainReason(subject, chain, this.o.anchors.length > 0);
     // No revocation question about a path nobody vouches for (as for signers): the answer could not make it usable.
     if (reason) return { reason, revocation: { status: 'not-checked', detail: 'not checked: no trusted path' } };
-    if (!this.o.revocation) return { revocation: { status: 'off', detail: 'revocation checking is off (SMIME_REVOCATION_CHECK=off)' } };
-    const r = await this.o.revocation.checkPath([certificate, ...chain.chain], now, (i) => (i === 0 ? 'certificate' : `intermediate ${i}`));
+    if (!this.o.revocation)
+      return { revocation: { status: 'off', detail: 'revocation checking is off (SMIME_REVOCATION_CHECK=off)' } };
+    const r = await this.o.revocation.checkPath([certificate, ...chain.chain], now, (i) =>
+      i === 0 ? 'certificate' : `intermediate ${i}`,
+    );
     if (r.status === 'revoked') return { reason: `${subject}: revoked (${r.detail})`, revocation: r };
     if (r.status === 'unknown') {
       const unknown = `${subject}: revocation status unknown (${r.detail})`;
-      if (this.o.unknownRevocation === 'block') return { reason: `${unknown}; refused (SMIME_DIRECTORY_REVOCATION_UNKNOWN=block)`, revocation: r };
+      if (this.o.unknownRevocation === 'block')
+        return { reason: `${unknown}; refused (SMIME_DIRECTORY_REVOCATION_UNKNOWN=block)`, revocation: r };
       return { warning: unknown, revocation: r };
     }
     return { revocation: r };

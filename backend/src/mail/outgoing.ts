@@ -122,7 +122,8 @@ export class OutputBudget {
   /** Counts a copy's pieces; refuses the request once the total passes the limit. */
   count(pieces: Uint8Array[]): Uint8Array[] {
     this.produced += pieces.reduce((n, p) => n + p.length, 0);
-    if (this.produced > this.limit) throw new AppError('OUTPUT_TOO_LARGE', undefined, { copies: this.copies, limit: this.limit });
+    if (this.produced > this.limit)
+      throw new AppError('OUTPUT_TOO_LARGE', undefined, { copies: this.copies, limit: this.limit });
     return pieces;
   }
 }
@@ -133,12 +134,19 @@ export function signingKey(keys: KeyRow[], from: string, now: Date): KeyRow {
   if (!signing) throw new AppError('NO_KEYS');
   if (isPending(signing)) throw new AppError('PASSPHRASE_CHANGE_REQUIRED', undefined, { keyId: signing.id });
   if (now > signing.not_after)
-    throw new AppError('SIGNING_CERT_EXPIRED', undefined, { keyId: signing.id, notAfter: signing.not_after.toISOString() });
+    throw new AppError('SIGNING_CERT_EXPIRED', undefined, {
+      keyId: signing.id,
+      notAfter: signing.not_after.toISOString(),
+    });
   if (now < signing.not_before) throw new AppError('SIGNING_CERT_NOT_YET_VALID', undefined, { keyId: signing.id });
   if (!signing.emails.includes(from))
-    throw new AppError('SIGNER_EMAIL_MISMATCH', `Your signing certificate is for ${signing.emails.join(', ')}, not ${from}.`, {
-      certificateEmails: signing.emails,
-    });
+    throw new AppError(
+      'SIGNER_EMAIL_MISMATCH',
+      `Your signing certificate is for ${signing.emails.join(', ')}, not ${from}.`,
+      {
+        certificateEmails: signing.emails,
+      },
+    );
   return signing;
 }
 
@@ -157,10 +165,22 @@ export async function produceCopies(
   });
   const base = signer ? { sign: { signer, format: req.format ?? 'multipart-signed' } } : {};
   const copies: ProtectedCopy[] = [
-    { pieces: budget.count(await protectMessagePieces(raw, { ...base, ...(targets ? { encrypt: encryptFor(targets, targets.main) } : {}) })) },
+    {
+      pieces: budget.count(
+        await protectMessagePieces(raw, {
+          ...base,
+          ...(targets ? { encrypt: encryptFor(targets, targets.main) } : {}),
+        }),
+      ),
+    },
   ];
   if (targets)
     for (const [email, cert] of targets.bcc)
-      copies.push({ bcc: email, pieces: budget.count(await protectMessagePieces(raw, { ...base, encrypt: encryptFor(targets, [cert, targets.self]) })) });
+      copies.push({
+        bcc: email,
+        pieces: budget.count(
+          await protectMessagePieces(raw, { ...base, encrypt: encryptFor(targets, [cert, targets.self]) }),
+        ),
+      });
   return copies;
 }

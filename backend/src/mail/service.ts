@@ -41,7 +41,14 @@ import {
   type OutgoingSigner,
   type ProtectedCopy,
 } from './outgoing.ts';
-import { candidatesFor, directoryConflict, ownCandidate, pickCertificate, type CertificateCandidate, type Resolution } from './recipients.ts';
+import {
+  candidatesFor,
+  directoryConflict,
+  ownCandidate,
+  pickCertificate,
+  type CertificateCandidate,
+  type Resolution,
+} from './recipients.ts';
 
 export interface HarvestResult {
   email: string;
@@ -71,7 +78,10 @@ export class MailService {
     private readonly log?: Logger,
   ) {
     this.anchors = signatureTrustAnchors(config);
-    this.fetcher = new SafeFetcher({ timeoutMs: config.SMIME_FETCH_TIMEOUT_MS, allowPrivate: config.SMIME_FETCH_ALLOW_PRIVATE });
+    this.fetcher = new SafeFetcher({
+      timeoutMs: config.SMIME_FETCH_TIMEOUT_MS,
+      allowPrivate: config.SMIME_FETCH_ALLOW_PRIVATE,
+    });
     // The revocation budget covers OCSP and then the CRL fallback: twice one fetch's timeout.
     this.revocation =
       config.SMIME_REVOCATION_CHECK === 'on'
@@ -88,7 +98,12 @@ export class MailService {
   // ---- recipients -----------------------------------------------------------------------------------------------
 
   /** `known`: the user's addresses and keys when the caller already read them (one query each saved per message). */
-  async resolve(user: UserRow, emails: string[], now = new Date(), known?: { own: string[]; keys: KeyRow[] }): Promise<Resolution[]> {
+  async resolve(
+    user: UserRow,
+    emails: string[],
+    now = new Date(),
+    known?: { own: string[]; keys: KeyRow[] },
+  ): Promise<Resolution[]> {
     const wanted = [...new Set(emails.map((e) => tryCanonicalAddress(e) ?? e.trim()))];
     const candidates = await candidatesFor(this.db, user.id, wanted);
     // The user's own addresses resolve to their own certificates too (a note to self, the Sent copy).
@@ -114,7 +129,11 @@ export class MailService {
       for (const c of list) {
         if (c.source !== 'directory' || c.rejected || encryptionUnusableReason(c, now)) continue;
         let verdict = verdicts.get(c.id);
-        if (!verdict) verdicts.set(c.id, (verdict = this.directoryTrust.atUse(c.certificate, c.intermediates ?? [], c.subject, now)));
+        if (!verdict)
+          verdicts.set(
+            c.id,
+            (verdict = this.directoryTrust.atUse(c.certificate, c.intermediates ?? [], c.subject, now)),
+          );
         pending.push(
           verdict.then((v) => {
             c.revocation = v.revocation;
@@ -129,7 +148,9 @@ export class MailService {
 
   private ownEncryptionCertificate(keys: KeyRow[], now: Date): KeyRow | undefined {
     const usable = keys.filter((k) => !encryptionUnusableReason(ownCandidate(k, ''), now));
-    return usable.find((k) => k.is_default) ?? usable.sort((a, b) => b.not_before.getTime() - a.not_before.getTime())[0];
+    return (
+      usable.find((k) => k.is_default) ?? usable.sort((a, b) => b.not_before.getTime() - a.not_before.getTime())[0]
+    );
   }
 
   // ---- outgoing -------------------------------------------------------------------------------------------------
@@ -139,14 +160,21 @@ export class MailService {
    * error names all of it (every recipient without a usable certificate, by address). The checks run cheapest first,
    * and in this order: request, sender, recipient count, output size, From is the user's, certificates, signing key.
    */
-  async protectOutgoing(user: UserRow, unlockToken: string | undefined, raw: Uint8Array, req: OutgoingRequest): Promise<ProtectedCopy[]> {
+  async protectOutgoing(
+    user: UserRow,
+    unlockToken: string | undefined,
+    raw: Uint8Array,
+    req: OutgoingRequest,
+  ): Promise<ProtectedCopy[]> {
     if (!req.sign && !req.encrypt) throw new AppError('BAD_REQUEST', 'Ask for sign, encrypt or both.');
     const now = new Date();
     const addresses = outgoingAddresses(raw, this.config.SMIME_MAX_RECIPIENTS);
     const budget = new OutputBudget(raw.length, req, addresses, this.config.SMIME_MAX_OUTPUT_BYTES);
     const own = await userAddresses(this.db, user);
     if (!own.includes(addresses.from))
-      throw new AppError('FROM_NOT_USER', `The From address must be one of yours (${own.join(', ')}).`, { from: [addresses.from] });
+      throw new AppError('FROM_NOT_USER', `The From address must be one of yours (${own.join(', ')}).`, {
+        from: [addresses.from],
+      });
     const keys = await this.vault.listKeys(user);
     // Encryption targets first: a missing certificate is the most common reason to stop, and needs no unlock.
     const targets = req.encrypt ? await this.encryptionTargets(user, addresses, req, now, own, keys) : undefined;
@@ -177,9 +205,13 @@ export class MailService {
     const resolutions = await this.resolve(user, [...to, ...cc, ...bcc], now, { own, keys });
     const missing = resolutions.filter((r) => !r.ready);
     if (missing.length > 0)
-      throw new AppError('RECIPIENT_CERTIFICATE_MISSING', `No usable certificate for ${missing.map((m) => m.email).join(', ')}.`, {
-        missing: missing.map((m) => ({ email: m.email, reasons: m.reasons })),
-      });
+      throw new AppError(
+        'RECIPIENT_CERTIFICATE_MISSING',
+        `No usable certificate for ${missing.map((m) => m.email).join(', ')}.`,
+        {
+          missing: missing.map((m) => ({ email: m.email, reasons: m.reasons })),
+        },
+      );
     const self = this.ownEncryptionCertificate(keys, now);
     if (!self) throw new AppError('SENDER_CERTIFICATE_MISSING');
     const byEmail = new Map(resolutions.map((r) => [r.email, r.certificate!]));
@@ -223,7 +255,11 @@ export class MailService {
             }
           }
           if (session.keys.length === 0) return ownKeys.length > 0 ? 'locked' : [];
-          return session.keys.map<DecryptionKey>((k) => ({ keyId: k.row.id, certificate: k.row.certificate, privateKey: k.privateKey }));
+          return session.keys.map<DecryptionKey>((k) => ({
+            keyId: k.row.id,
+            certificate: k.row.certificate,
+            privateKey: k.privateKey,
+          }));
         },
       });
       const harvested = await this.harvest(user, analysis.layers, ownKeys);

@@ -126,7 +126,8 @@ function v6Blocked(b: number[]): boolean {
   if (zeroUpTo(10) && b[10] === 0xff && b[11] === 0xff) return v4Blocked(b.slice(12)); // ::ffff:a.b.c.d mapped
   if (zeroUpTo(12)) return true; // ::a.b.c.d IPv4-compatible (deprecated, RFC 4291 section 2.5.5.1)
   // 64:ff9b::/96 NAT64 (RFC 6052): the embedded IPv4 address is where the packets go.
-  if (b[0] === 0x00 && b[1] === 0x64 && b[2] === 0xff && b[3] === 0x9b && b.slice(4, 12).every((x) => x === 0)) return v4Blocked(b.slice(12));
+  if (b[0] === 0x00 && b[1] === 0x64 && b[2] === 0xff && b[3] === 0x9b && b.slice(4, 12).every((x) => x === 0))
+    return v4Blocked(b.slice(12));
   if (b[0] === 0x00 && b[1] === 0x64 && b[2] === 0xff && b[3] === 0x9b && b[4] === 0x00 && b[5] === 0x01) return true; // local-use NAT64 (RFC 8215)
   if (b[0] === 0x20 && b[1] === 0x02) return v4Blocked(b.slice(2, 6)); // 2002::/16 6to4 embeds IPv4
   if (b[0] === 0x01 && b[1] === 0x00 && b.slice(2, 8).every((x) => x === 0)) return true; // 100::/64 discard
@@ -152,7 +153,17 @@ export function isNonPublicAddress(address: string): boolean {
 
 // ---- fetching ---------------------------------------------------------------------------------------------------
 
-function fail(code: 'FETCH_BAD_URL' | 'FETCH_REFUSED_ADDRESS' | 'FETCH_TIMEOUT' | 'FETCH_TOO_LARGE' | 'FETCH_HTTP_ERROR' | 'FETCH_FAILED', detail: string, cause?: unknown): never {
+function fail(
+  code:
+    | 'FETCH_BAD_URL'
+    | 'FETCH_REFUSED_ADDRESS'
+    | 'FETCH_TIMEOUT'
+    | 'FETCH_TOO_LARGE'
+    | 'FETCH_HTTP_ERROR'
+    | 'FETCH_FAILED',
+  detail: string,
+  cause?: unknown,
+): never {
   throw new SmimeError(code, detail, cause === undefined ? undefined : { cause });
 }
 
@@ -181,8 +192,10 @@ export class SafeFetcher implements Fetcher {
       if (!(key in DEFAULTS)) throw new TypeError(`SafeFetcher: unknown option ${key}`);
     }
     const merged = { ...DEFAULTS, ...options, maxBytes: { ...DEFAULTS.maxBytes, ...options.maxBytes } };
-    if (!Number.isSafeInteger(merged.timeoutMs) || merged.timeoutMs <= 0) throw new TypeError('SafeFetcher: timeoutMs must be a positive integer');
-    if (merged.maxRedirects !== 0 && merged.maxRedirects !== 1) throw new TypeError('SafeFetcher: maxRedirects must be 0 or 1');
+    if (!Number.isSafeInteger(merged.timeoutMs) || merged.timeoutMs <= 0)
+      throw new TypeError('SafeFetcher: timeoutMs must be a positive integer');
+    if (merged.maxRedirects !== 0 && merged.maxRedirects !== 1)
+      throw new TypeError('SafeFetcher: maxRedirects must be 0 or 1');
     this.options = merged;
   }
 
@@ -197,7 +210,8 @@ export class SafeFetcher implements Fetcher {
       for (let redirects = 0; ; redirects++) {
         const response = await this.once(url, request, limit, controller.signal);
         if (response.kind === 'body') return response.body;
-        if (redirects >= this.options.maxRedirects) fail('FETCH_HTTP_ERROR', `too many redirects (limit ${this.options.maxRedirects})`);
+        if (redirects >= this.options.maxRedirects)
+          fail('FETCH_HTTP_ERROR', `too many redirects (limit ${this.options.maxRedirects})`);
         // RFC 9110 section 15.4: the target is resolved against the current URL; POST (OCSP) is not redirected.
         if (request.method !== 'GET') fail('FETCH_HTTP_ERROR', 'redirect of a POST request');
         url = this.parseUrl(new URL(response.location, url).toString());
@@ -214,7 +228,8 @@ export class SafeFetcher implements Fetcher {
     } catch {
       fail('FETCH_BAD_URL', 'not a URL');
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') fail('FETCH_BAD_URL', `scheme ${url.protocol} is not fetched`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      fail('FETCH_BAD_URL', `scheme ${url.protocol} is not fetched`);
     if (url.username || url.password) fail('FETCH_BAD_URL', 'URL with credentials');
     if (!url.hostname) fail('FETCH_BAD_URL', 'URL without a host');
     return url;
@@ -261,6 +276,7 @@ export class SafeFetcher implements Fetcher {
     const pinned = pinnedLookup(target);
     const client = url.protocol === 'https:' ? https : http;
     const headers = requestHeaders(request);
+    // eslint-disable-next-line max-lines-per-function -- the one promise of the request and its one settle closure
     return new Promise((resolve, reject) => {
       let settled = false;
       const settle = (fn: () => void) => {
@@ -271,44 +287,56 @@ export class SafeFetcher implements Fetcher {
       };
       const onAbort = () => {
         req.destroy();
-        settle(() => reject(new SmimeError('FETCH_TIMEOUT', `no answer from ${url.host} within ${this.options.timeoutMs} ms`)));
+        settle(() =>
+          reject(new SmimeError('FETCH_TIMEOUT', `no answer from ${url.host} within ${this.options.timeoutMs} ms`)),
+        );
       };
-      const req = client.request(url, { method: request.method, headers, lookup: pinned, agent: false }, (res: IncomingMessage) => {
-        const status = res.statusCode ?? 0;
-        if ([301, 302, 303, 307, 308].includes(status) && res.headers.location) {
-          res.resume();
-          settle(() => resolve({ kind: 'redirect', location: res.headers.location! }));
-          req.destroy();
-          return;
-        }
-        if (status !== 200) {
-          res.resume();
-          req.destroy();
-          settle(() => reject(new SmimeError('FETCH_HTTP_ERROR', `HTTP ${status} from ${url.host}`)));
-          return;
-        }
-        const declared = Number(res.headers['content-length']);
-        if (Number.isFinite(declared) && declared > limit) {
-          req.destroy();
-          settle(() => reject(new SmimeError('FETCH_TOO_LARGE', `answer of ${declared} bytes exceeds ${limit}`)));
-          return;
-        }
-        const chunks: Buffer[] = [];
-        let total = 0;
-        res.on('data', (chunk: Buffer) => {
-          total += chunk.length;
-          if (total > limit) {
+      const req = client.request(
+        url,
+        { method: request.method, headers, lookup: pinned, agent: false },
+        (res: IncomingMessage) => {
+          const status = res.statusCode ?? 0;
+          if ([301, 302, 303, 307, 308].includes(status) && res.headers.location) {
+            res.resume();
+            settle(() => resolve({ kind: 'redirect', location: res.headers.location! }));
             req.destroy();
-            settle(() => reject(new SmimeError('FETCH_TOO_LARGE', `answer exceeds ${limit} bytes`)));
             return;
           }
-          chunks.push(chunk);
-        });
-        res.on('end', () => settle(() => resolve({ kind: 'body', body: new Uint8Array(Buffer.concat(chunks)) })));
-        res.on('error', (e) => settle(() => reject(new SmimeError('FETCH_FAILED', `connection to ${url.host} failed`, { cause: e }))));
-        res.on('aborted', () => settle(() => reject(new SmimeError('FETCH_FAILED', `connection to ${url.host} closed early`))));
-      });
-      req.on('error', (e) => settle(() => reject(new SmimeError('FETCH_FAILED', `connection to ${url.host} failed`, { cause: e }))));
+          if (status !== 200) {
+            res.resume();
+            req.destroy();
+            settle(() => reject(new SmimeError('FETCH_HTTP_ERROR', `HTTP ${status} from ${url.host}`)));
+            return;
+          }
+          const declared = Number(res.headers['content-length']);
+          if (Number.isFinite(declared) && declared > limit) {
+            req.destroy();
+            settle(() => reject(new SmimeError('FETCH_TOO_LARGE', `answer of ${declared} bytes exceeds ${limit}`)));
+            return;
+          }
+          const chunks: Buffer[] = [];
+          let total = 0;
+          res.on('data', (chunk: Buffer) => {
+            total += chunk.length;
+            if (total > limit) {
+              req.destroy();
+              settle(() => reject(new SmimeError('FETCH_TOO_LARGE', `answer exceeds ${limit} bytes`)));
+              return;
+            }
+            chunks.push(chunk);
+          });
+          res.on('end', () => settle(() => resolve({ kind: 'body', body: new Uint8Array(Buffer.concat(chunks)) })));
+          res.on('error', (e) =>
+            settle(() => reject(new SmimeError('FETCH_FAILED', `connection to ${url.host} failed`, { cause: e }))),
+          );
+          res.on('aborted', () =>
+            settle(() => reject(new SmimeError('FETCH_FAILED', `connection to ${url.host} closed early`))),
+          );
+        },
+      );
+      req.on('error', (e) =>
+        settle(() => reject(new SmimeError('FETCH_FAILED', `connection to ${url.host} failed`, { cause: e }))),
+      );
       if (signal.aborted) return onAbort();
       signal.addEventListener('abort', onAbort, { once: true });
       req.end(request.body ? Buffer.from(request.body) : undefined);

@@ -74,5 +74,11 @@ export interface SignatureEvidence {
 /** Revocation checking policy and the network access it may use (injected; the engine does no I/O of its own). */
 export interface Fetcher {
   /** GET (or POST for OCSP) with size, time and address limits enforced by the implementation. */
-  fetch(request: { url: string; method: 'GET' | 'POST'; body?: Uint8Array; contentType?: string; purpose: 'aia' | 'crl' | 'ocsp' }): Promise<Uint8Array>;
+  fetch(request: {
+    url: string;
+    method: 'GET' | 'POST';
+    body?: Uint8Array;
+    contentType?: string;
+    purpose: 'aia' | 'crl' | 'ocsp';
+  }): Promise<Uint8Array>;
 }

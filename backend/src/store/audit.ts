@@ -93,7 +93,16 @@ export async function appendAudit(
   await db.query(
     `INSERT INTO audit_log (seq, at, actor, user_email, action, details, prev_hash, hash)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-    [entry.seq, entry.at, entry.actor, entry.user_email, entry.action, JSON.stringify(entry.details), entry.prev_hash, hash],
+    [
+      entry.seq,
+      entry.at,
+      entry.actor,
+      entry.user_email,
+      entry.action,
+      JSON.stringify(entry.details),
+      entry.prev_hash,
+      hash,
+    ],
   );
   return { ...entry, hash };
 }
@@ -144,7 +153,8 @@ export async function verifyAudit(
   const pageSize = opts.pageSize ?? 1000;
   const problems: AuditProblem[] = [];
   const anchors = new Map<number, AuditAnchor[]>();
-  for (const a of [...(opts.from ? [opts.from] : []), ...(opts.anchors ?? [])]) anchors.set(a.seq, [...(anchors.get(a.seq) ?? []), a]);
+  for (const a of [...(opts.from ? [opts.from] : []), ...(opts.anchors ?? [])])
+    anchors.set(a.seq, [...(anchors.get(a.seq) ?? []), a]);
   const seen = new Set<AuditAnchor>();
   // The last anchored entry found intact: a mismatch further on names the entries after it.
   let lastGood = 0;
@@ -182,14 +192,17 @@ export async function verifyAudit(
   const headHash = prevHash ?? GENESIS_HASH;
   for (const list of anchors.values())
     for (const a of list)
-      if (!seen.has(a)) problems.push({ seq: a.seq, problem: 'checkpoint-missing', from: Math.min(a.seq, headSeq + 1), ...ref(a) });
+      if (!seen.has(a))
+        problems.push({ seq: a.seq, problem: 'checkpoint-missing', from: Math.min(a.seq, headSeq + 1), ...ref(a) });
   if (opts.expectHead && opts.expectHead !== headHash) problems.push({ seq: headSeq, problem: 'head-mismatch' });
   problems.sort((a, b) => a.seq - b.seq);
   return { ok: problems.length === 0, entries: count, headSeq, headHash, problems };
 }
 
 function ref(a: AuditAnchor): AnchorRef {
-  return Object.fromEntries(Object.entries({ at: a.at, source: a.source, line: a.line }).filter(([, v]) => v !== undefined));
+  return Object.fromEntries(
+    Object.entries({ at: a.at, source: a.source, line: a.line }).filter(([, v]) => v !== undefined),
+  );
 }
 
 export async function listAudit(db: Queryable, opts: { userEmail?: string; limit?: number } = {}) {

@@ -62,7 +62,13 @@ export async function exchangedForEmails(db: Queryable, userId: number, emails: 
  * Refresh last_seen_at (and the capabilities, when the signature announced some) of this exact certificate for
  * (user, email); false when it is not the stored one (then upsertExchanged decides, in a transaction).
  */
-export async function touchExchanged(db: Queryable, userId: number, email: string, fingerprintSha256: string, capabilities: string[]): Promise<boolean> {
+export async function touchExchanged(
+  db: Queryable,
+  userId: number,
+  email: string,
+  fingerprintSha256: string,
+  capabilities: string[],
+): Promise<boolean> {
   const rows = await db.query(
     `UPDATE exchanged_certificates SET last_seen_at = now(),
         capabilities = CASE WHEN cardinality($4::text[]) > 0 THEN $4::text[] ELSE capabilities END
@@ -77,7 +83,11 @@ export async function touchExchanged(db: Queryable, userId: number, email: strin
  * newer one (later notBefore, then later notAfter) wins; the same certificate only refreshes last_seen_at.
  * Returns what happened.
  */
-export async function upsertExchanged(db: Queryable, c: NewExchangedCert, retried = false): Promise<'added' | 'replaced' | 'seen' | 'kept'> {
+export async function upsertExchanged(
+  db: Queryable,
+  c: NewExchangedCert,
+  retried = false,
+): Promise<'added' | 'replaced' | 'seen' | 'kept'> {
   const [current] = await db.query<ExchangedCertRow>(
     `SELECT ${COLUMNS} FROM exchanged_certificates WHERE user_id = $1 AND email = $2 FOR UPDATE`,
     [c.userId, c.email],

@@ -49,7 +49,10 @@ const SELECT_WITH_ENTRY = `SELECT ${CERT_FACT_COLUMNS}, c.certificate, c.interme
 // ---- reading -------------------------------------------------------------------------------------------------------
 
 /** Every certificate of every entry that has one of these addresses (recipient resolution). */
-export async function directoryCertificatesForEmails(db: Queryable, emails: string[]): Promise<DirectoryCertWithEntry[]> {
+export async function directoryCertificatesForEmails(
+  db: Queryable,
+  emails: string[],
+): Promise<DirectoryCertWithEntry[]> {
   if (emails.length === 0) return [];
   return db.query<DirectoryCertWithEntry>(
     `${SELECT_WITH_ENTRY}
@@ -82,17 +85,16 @@ export async function listDirectoryCertificates(
 }
 
 export async function getDirectoryCertificate(db: Queryable, id: string): Promise<DirectoryCertWithEntry | undefined> {
-  const [row] = await db.query<DirectoryCertWithEntry>(
-    `${SELECT_WITH_ENTRY} WHERE c.id = $1`,
-    [id],
-  );
+  const [row] = await db.query<DirectoryCertWithEntry>(`${SELECT_WITH_ENTRY} WHERE c.id = $1`, [id]);
   return row;
 }
 
 /** A stored certificate without its bytes (what the sync compares against). */
 export type StoredDirectoryCert = Omit<DirectoryCertRow, 'certificate' | 'intermediates'>;
 
-export async function countDirectory(db: Queryable): Promise<{ entries: number; certificates: number; usable: number }> {
+export async function countDirectory(
+  db: Queryable,
+): Promise<{ entries: number; certificates: number; usable: number }> {
   const [row] = await db.query<{ entries: number; certificates: number; usable: number }>(
     `SELECT (SELECT count(*)::int FROM directory_entries) AS entries,
             (SELECT count(*)::int FROM directory_certificates) AS certificates,
@@ -111,7 +113,10 @@ export interface AddressConflict {
  * Addresses that more than one entry claims (as mail or as a proxy address), the first `limit` by address, and how
  * many there are in all. Such an address resolves to nothing (issue 12): the directory does not say whose it is.
  */
-export async function directoryConflicts(db: Queryable, limit: number): Promise<{ total: number; conflicts: AddressConflict[] }> {
+export async function directoryConflicts(
+  db: Queryable,
+  limit: number,
+): Promise<{ total: number; conflicts: AddressConflict[] }> {
   // count(*) OVER () is taken before the LIMIT: the whole number of conflicts beside the first few.
   const rows = await db.query<{ address: string; entries: string[]; total: number }>(
     `SELECT address, entries, count(*) OVER ()::int AS total FROM (

@@ -141,13 +141,7 @@ export async function updateWrap(
         must_change_passphrase = CASE WHEN $10 THEN false ELSE must_change_passphrase END
       WHERE user_id = $1 AND id = $2 AND ($11::bytea IS NULL OR wrapped_key = $11::bytea)
       RETURNING id`,
-    [
-      userId,
-      keyId,
-      ...wrapValues(wrapped),
-      clearMustChange,
-      expectCiphertext ?? null,
-    ],
+    [userId, keyId, ...wrapValues(wrapped), clearMustChange, expectCiphertext ?? null],
   );
   return rows.length === 1;
 }

@@ -75,7 +75,11 @@ export interface MigrationLedger {
 const PRODUCT_LEDGER: MigrationLedger = { table: 'schema_migrations', lockKey: MIGRATION_LOCK_KEY };
 
 /** Apply what is pending; returns the names applied now. */
-export async function migrate(db: Database, dir = MIGRATIONS_DIR, ledger: MigrationLedger = PRODUCT_LEDGER): Promise<string[]> {
+export async function migrate(
+  db: Database,
+  dir = MIGRATIONS_DIR,
+  ledger: MigrationLedger = PRODUCT_LEDGER,
+): Promise<string[]> {
   const table = ledger.table;
   const [who] = await db.query<{ role: string; ready: boolean }>(
     `SELECT current_user AS role, to_regclass('${table}') IS NOT NULL AS ready`,

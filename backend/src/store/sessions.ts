@@ -37,7 +37,16 @@ export async function createSession(
   }
 }
 
-const SESSION_JOIN_FIELDS = ['s_id', 's_created_at', 's_last_used_at', 's_idle_timeout_s', 's_expires_at', 'sk_key_id', 'sk_iv', 'sk_wrapped'] as const;
+const SESSION_JOIN_FIELDS = [
+  's_id',
+  's_created_at',
+  's_last_used_at',
+  's_idle_timeout_s',
+  's_expires_at',
+  'sk_key_id',
+  'sk_iv',
+  'sk_wrapped',
+] as const;
 
 /** A live session with its session-wrapped blobs, each beside the key row it wraps. */
 export interface OpenedSession {
@@ -53,7 +62,16 @@ export interface OpenedSession {
  */
 export async function openSessionKeys(db: Queryable, userId: number, id: string): Promise<OpenedSession | undefined> {
   const rows = await db.query<
-    KeyRow & { s_id: string; s_created_at: Date; s_last_used_at: Date; s_idle_timeout_s: number; s_expires_at: Date; sk_key_id: string | null; sk_iv: Uint8Array; sk_wrapped: Uint8Array }
+    KeyRow & {
+      s_id: string;
+      s_created_at: Date;
+      s_last_used_at: Date;
+      s_idle_timeout_s: number;
+      s_expires_at: Date;
+      sk_key_id: string | null;
+      sk_iv: Uint8Array;
+      sk_wrapped: Uint8Array;
+    }
   >(
     `WITH s AS (
        UPDATE unlock_sessions SET last_used_at = now()

@@ -56,10 +56,7 @@ export async function recordSuccess(db: Queryable, userId: number): Promise<void
   );
 }
 
-export async function throttleState(
-  db: Queryable,
-  userId: number,
-): Promise<{ failures: number; retryAfterS: number }> {
+export async function throttleState(db: Queryable, userId: number): Promise<{ failures: number; retryAfterS: number }> {
   const [row] = await db.query<{ failures: number; wait_s: number }>(
     `SELECT failures, GREATEST(0, EXTRACT(EPOCH FROM (blocked_until - now())))::float8 AS wait_s
        FROM passphrase_throttle WHERE user_id = $1`,

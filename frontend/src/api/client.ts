@@ -72,8 +72,15 @@ export class SmimeApiClient {
     this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
   }
 
-  private async request(method: string, path: string, init: { json?: unknown; body?: BodyInit; headers?: Record<string, string> } = {}): Promise<Response> {
-    const headers: Record<string, string> = { authorization: `Bearer ${await this.options.getToken()}`, ...init.headers };
+  private async request(
+    method: string,
+    path: string,
+    init: { json?: unknown; body?: BodyInit; headers?: Record<string, string> } = {},
+  ): Promise<Response> {
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${await this.options.getToken()}`,
+      ...init.headers,
+    };
     let body = init.body;
     if (init.json !== undefined) {
       headers['content-type'] = 'application/json';
@@ -122,7 +129,8 @@ export class SmimeApiClient {
   }
 
   async importKey(p12: Uint8Array, password: string, passphrase: string): Promise<OwnKey> {
-    return (await this.json<{ key: OwnKey }>('POST', '/keys', { json: { p12: toBase64(p12), password, passphrase } })).key;
+    return (await this.json<{ key: OwnKey }>('POST', '/keys', { json: { p12: toBase64(p12), password, passphrase } }))
+      .key;
   }
 
   async setDefaultKey(id: string): Promise<OwnKey> {
@@ -146,7 +154,8 @@ export class SmimeApiClient {
   }
 
   async certificatePem(id: string): Promise<string> {
-    return (await this.json<{ certificate: { pem: string } }>('GET', `/certificates/${encodeURIComponent(id)}`)).certificate.pem;
+    return (await this.json<{ certificate: { pem: string } }>('GET', `/certificates/${encodeURIComponent(id)}`))
+      .certificate.pem;
   }
 
   async deleteCertificate(id: string): Promise<void> {
@@ -164,14 +173,21 @@ export class SmimeApiClient {
     const q = new URLSearchParams({ sign: String(o.sign), encrypt: String(o.encrypt) });
     if (o.format) q.set('format', o.format);
     if (o.cipher) q.set('cipher', o.cipher);
-    const body = await this.json<{ messages: { bcc: string | null; message: string }[] }>('POST', `/messages/outgoing?${q}`, {
-      body: raw as BodyInit,
-      headers: { 'content-type': 'message/rfc822', accept: 'application/json' },
-    });
+    const body = await this.json<{ messages: { bcc: string | null; message: string }[] }>(
+      'POST',
+      `/messages/outgoing?${q}`,
+      {
+        body: raw as BodyInit,
+        headers: { 'content-type': 'message/rfc822', accept: 'application/json' },
+      },
+    );
     return body.messages.map((m) => ({ bcc: m.bcc, raw: fromBase64(m.message) }));
   }
 
   analyzeIncoming(raw: Uint8Array): Promise<IncomingAnalysis> {
-    return this.json('POST', '/messages/incoming', { body: raw as BodyInit, headers: { 'content-type': 'message/rfc822' } });
+    return this.json('POST', '/messages/incoming', {
+      body: raw as BodyInit,
+      headers: { 'content-type': 'message/rfc822' },
+    });
   }
 }

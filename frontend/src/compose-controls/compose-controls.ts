@@ -155,13 +155,21 @@ export class SmimeComposeControls extends LitElement {
     const m = msg();
     const st = this.state;
     if (this.encrypt && st.missing.length > 0)
-      return html`<p part="summary" id="summary" class="tone-bad" role="alert">${icon('bad')}<span>${m.encryptBlocked(st.missing)}</span></p>`;
+      return html`<p part="summary" id="summary" class="tone-bad" role="alert">
+        ${icon('bad')}<span>${m.encryptBlocked(st.missing)}</span>
+      </p>`;
     if (this.encrypt && this.resolveError)
-      return html`<p part="summary" id="summary" class="tone-bad" role="alert">${icon('bad')}<span>${m.resolveFailed}</span></p>`;
+      return html`<p part="summary" id="summary" class="tone-bad" role="alert">
+        ${icon('bad')}<span>${m.resolveFailed}</span>
+      </p>`;
     if (this.sign && this.signLocked)
-      return html`<p part="summary" id="summary" class="tone-info" role="status">${icon('lock')}<span>${m.signNeedsUnlock}</span></p>`;
+      return html`<p part="summary" id="summary" class="tone-info" role="status">
+        ${icon('lock')}<span>${m.signNeedsUnlock}</span>
+      </p>`;
     if (this.encrypt && this.recipients.length === 0)
-      return html`<p part="summary" id="summary" class="tone-info" role="status">${icon('info')}<span>${m.noRecipients}</span></p>`;
+      return html`<p part="summary" id="summary" class="tone-info" role="status">
+        ${icon('info')}<span>${m.noRecipients}</span>
+      </p>`;
     return html`<p part="summary" id="summary" role="status">
       ${this.checking && this.encrypt ? m.checkingRecipients : m.readyToSend(this.sign, this.encrypt)}
     </p>`;
@@ -173,17 +181,26 @@ export class SmimeComposeControls extends LitElement {
     return html`<div part="controls" role="group" aria-label=${m.composeLabel}>
         ${this.toggle('sign', m.sign, m.signHelp)} ${this.toggle('encrypt', m.encrypt, m.encryptHelp)}
       </div>
-      ${showList
-        ? html`<ul part="recipients" aria-label=${m.composeLabel}>
-            ${this.resolutions.map(
-              (r) => html`<li class=${r.ready ? 'tone-ok' : 'tone-warn'} data-email=${r.email} data-ready=${String(r.ready)}>
-                ${icon(r.ready ? 'ok' : 'warn')}<span>${r.ready ? m.recipientReady(r.email) : m.recipientMissing(r.email)}</span>
-                ${!r.ready && r.reasons.length ? html`<span class="reasons">(${r.reasons.join('; ')})</span>` : nothing}
-                ${r.ready && r.warnings?.length ? html`<span class="reasons" part="warnings">(${r.warnings.join('; ')})</span>` : nothing}
-              </li>`,
-            )}
-          </ul>`
-        : nothing}
+      ${
+        showList
+          ? html`<ul part="recipients" aria-label=${m.composeLabel}>
+              ${this.resolutions.map(
+                (r) =>
+                  html`<li
+                    class=${r.ready ? 'tone-ok' : 'tone-warn'}
+                    data-email=${r.email}
+                    data-ready=${String(r.ready)}
+                  >
+                    ${icon(r.ready ? 'ok' : 'warn')}<span
+                      >${r.ready ? m.recipientReady(r.email) : m.recipientMissing(r.email)}</span
+                    >
+                    ${!r.ready && r.reasons.length ? html`<span class="reasons">(${r.reasons.join('; ')})</span>` : nothing}
+                    ${r.ready && r.warnings?.length ? html`<span class="reasons" part="warnings">(${r.warnings.join('; ')})</span>` : nothing}
+                  </li>`,
+              )}
+            </ul>`
+          : nothing
+      }
       ${this.summary()}`;
   }
 }

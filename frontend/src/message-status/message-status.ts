@@ -48,18 +48,38 @@ export class SmimeMessageStatus extends LitElement {
     const date = (d: string) => new Date(d).toLocaleString();
     return html`<h4>${m.signerCertificate}</h4>
       <dl>
-        <dt>${m.subject}</dt><dd>${s.subject}</dd>
-        <dt>${m.emails}</dt><dd>${s.emails.join(', ')}</dd>
-        <dt>${m.issuer}</dt><dd>${s.issuer}</dd>
-        <dt>${m.serialNumber}</dt><dd>${s.serialNumber}</dd>
-        <dt>${m.validFrom}</dt><dd>${date(s.notBefore)}</dd>
-        <dt>${m.validTo}</dt><dd>${date(s.notAfter)}</dd>
-        <dt>${m.fingerprint}</dt><dd><code>${s.fingerprintSha256}</code></dd>
-        ${sig.signingTime ? html`<dt>${m.signingTime}</dt><dd>${date(sig.signingTime)}</dd>` : nothing}
-        ${sig.digestAlgorithm || sig.signatureAlgorithm
-          ? html`<dt>${m.algorithms}</dt><dd>${[sig.digestAlgorithm, sig.signatureAlgorithm].filter(Boolean).join(', ')}</dd>`
-          : nothing}
-        ${sig.chain.length ? html`<dt>${m.chain}</dt><dd>${sig.chain.map((c) => c.subject).join(' → ')}</dd>` : nothing}
+        <dt>${m.subject}</dt>
+        <dd>${s.subject}</dd>
+        <dt>${m.emails}</dt>
+        <dd>${s.emails.join(', ')}</dd>
+        <dt>${m.issuer}</dt>
+        <dd>${s.issuer}</dd>
+        <dt>${m.serialNumber}</dt>
+        <dd>${s.serialNumber}</dd>
+        <dt>${m.validFrom}</dt>
+        <dd>${date(s.notBefore)}</dd>
+        <dt>${m.validTo}</dt>
+        <dd>${date(s.notAfter)}</dd>
+        <dt>${m.fingerprint}</dt>
+        <dd><code>${s.fingerprintSha256}</code></dd>
+        ${
+          sig.signingTime
+            ? html`<dt>${m.signingTime}</dt>
+                <dd>${date(sig.signingTime)}</dd>`
+            : nothing
+        }
+        ${
+          sig.digestAlgorithm || sig.signatureAlgorithm
+            ? html`<dt>${m.algorithms}</dt>
+                <dd>${[sig.digestAlgorithm, sig.signatureAlgorithm].filter(Boolean).join(', ')}</dd>`
+            : nothing
+        }
+        ${
+          sig.chain.length
+            ? html`<dt>${m.chain}</dt>
+                <dd>${sig.chain.map((c) => c.subject).join(' → ')}</dd>`
+            : nothing
+        }
       </dl>`;
   }
 
@@ -69,8 +89,10 @@ export class SmimeMessageStatus extends LitElement {
     return html`<details part="details">
       <summary>${m.details}</summary>
       <dl>
-        <dt>${m.cause}</dt><dd>${t.cause}</dd>
-        <dt>${m.whatToDo}</dt><dd>${t.action}</dd>
+        <dt>${m.cause}</dt>
+        <dd>${t.cause}</dd>
+        <dt>${m.whatToDo}</dt>
+        <dd>${t.action}</dd>
       </dl>
       ${extra}
     </details>`;
@@ -82,7 +104,10 @@ export class SmimeMessageStatus extends LitElement {
     const checks = html`<h4>${m.checks}</h4>
       <ul class="checks">
         ${sig.checks.map(
-          (c) => html`<li class="check-${c.outcome}">${c.name}: ${m.checkOutcome[c.outcome] ?? c.outcome}${c.detail ? ` (${c.detail})` : ''}</li>`,
+          (c) =>
+            html`<li class="check-${c.outcome}">
+              ${c.name}: ${m.checkOutcome[c.outcome] ?? c.outcome}${c.detail ? ` (${c.detail})` : ''}
+            </li>`,
         )}
       </ul>
       ${this.renderCertificate(sig)}`;
@@ -99,21 +124,44 @@ export class SmimeMessageStatus extends LitElement {
   private renderEncrypted(layer: EncryptedLayer) {
     const m = msg();
     const t = statusText(layer.status);
-    const extra = layer.contentCipher || layer.detail
-      ? html`<dl>
-          ${layer.contentCipher ? html`<dt>${m.cipher}</dt><dd>${layer.contentCipher}</dd>` : nothing}
-          ${layer.detail ? html`<dt>${m.details}</dt><dd>${layer.detail}</dd>` : nothing}
-        </dl>`
-      : nothing;
-    return html`<div part="layer layer-${t.tone}" class="tone-${t.tone}" data-kind="encrypted" data-status=${layer.status}>
+    const extra =
+      layer.contentCipher || layer.detail
+        ? html`<dl>
+            ${
+              layer.contentCipher
+                ? html`<dt>${m.cipher}</dt>
+                    <dd>${layer.contentCipher}</dd>`
+                : nothing
+            }
+            ${
+              layer.detail
+                ? html`<dt>${m.details}</dt>
+                    <dd>${layer.detail}</dd>`
+                : nothing
+            }
+          </dl>`
+        : nothing;
+    return html`<div
+      part="layer layer-${t.tone}"
+      class="tone-${t.tone}"
+      data-kind="encrypted"
+      data-status=${layer.status}
+    >
       <span part="icon">${icon(layer.status === 'locked' ? 'lock' : t.tone)}</span>
       <div class="line">
         <div class="title">${t.title}</div>
-        ${layer.status === 'locked'
-          ? html`<button part="unlock" class="primary" type="button" @click=${() => emit(this, 'smime-unlock-request', { reason: 'decrypt' })}>
-              ${m.unlockToRead}
-            </button>`
-          : nothing}
+        ${
+          layer.status === 'locked'
+            ? html`<button
+                part="unlock"
+                class="primary"
+                type="button"
+                @click=${() => emit(this, 'smime-unlock-request', { reason: 'decrypt' })}
+              >
+                ${m.unlockToRead}
+              </button>`
+            : nothing
+        }
         ${this.renderExplanation(layer.status, extra)}
       </div>
     </div>`;
@@ -131,16 +179,25 @@ export class SmimeMessageStatus extends LitElement {
 
   override render() {
     const m = msg();
-    if (this.busy) return html`<div part="banner" role="status"><div part="layer" class="tone-info">${m.analysing}</div></div>`;
+    if (this.busy)
+      return html`<div part="banner" role="status"><div part="layer" class="tone-info">${m.analysing}</div></div>`;
     const a = this.analysis;
     if (!a) return nothing;
     const harvested = a.harvested.filter((h) => h.outcome === 'added' || h.outcome === 'replaced');
     return html`<section part="banner" role="status" aria-label=${m.statusLabel}>
-      ${a.layers.length === 0
-        ? html`<div part="layer layer-info" class="tone-info" data-kind="none"><span part="icon">${icon('info')}</span><div class="line">${m.notProtected}</div></div>`
-        : a.layers.map((l) => this.renderLayer(l))}
+      ${
+        a.layers.length === 0
+          ? html`<div part="layer layer-info" class="tone-info" data-kind="none">
+              <span part="icon">${icon('info')}</span>
+              <div class="line">${m.notProtected}</div>
+            </div>`
+          : a.layers.map((l) => this.renderLayer(l))
+      }
       ${harvested.map(
-        (h) => html`<div class="note">${h.outcome === 'added' ? m.harvestedAdded(h.email) : m.harvestedReplaced(h.email)}</div>`,
+        (h) =>
+          html`<div class="note">
+            ${h.outcome === 'added' ? m.harvestedAdded(h.email) : m.harvestedReplaced(h.email)}
+          </div>`,
       )}
       ${a.parts.length ? html`<div class="note">${m.partsNote(a.parts.length)}</div>` : nothing}
     </section>`;

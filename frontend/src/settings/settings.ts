@@ -66,7 +66,11 @@ export class SmimeSettings extends LitElement {
   async reload(): Promise<void> {
     this.defaults = this.preferences.load(this.user);
     if (!this.client) return;
-    const [keys, certs, me] = await Promise.allSettled([this.client.keys(), this.client.certificates({ q: this.filter || undefined, source: this.sourceFilter || undefined }), this.client.me()]);
+    const [keys, certs, me] = await Promise.allSettled([
+      this.client.keys(),
+      this.client.certificates({ q: this.filter || undefined, source: this.sourceFilter || undefined }),
+      this.client.me(),
+    ]);
     this.keys = keys.status === 'fulfilled' ? keys.value : [];
     this.certs = certs.status === 'fulfilled' ? certs.value : [];
     if (me.status === 'fulfilled') this.minLength = me.value.passphraseMinLength;
@@ -80,14 +84,20 @@ export class SmimeSettings extends LitElement {
     const m = msg();
     if (isApiError(e, 'WRONG_PASSPHRASE')) return m.wrongPassphrase(Number(e.details.failures ?? 1));
     if (isApiError(e, 'THROTTLED')) return m.throttled(Number(e.details.retryAfterSeconds ?? 1));
-    if (isApiError(e, 'PASSPHRASE_TOO_WEAK')) return m.passphraseTooShort(Number(e.details.minLength ?? this.minLength));
+    if (isApiError(e, 'PASSPHRASE_TOO_WEAK'))
+      return m.passphraseTooShort(Number(e.details.minLength ?? this.minLength));
     if (isApiError(e)) return e.message;
     return m.genericError(e instanceof Error ? e.message : String(e));
   }
 
   private renderNote(where: string) {
     const n = this.notes[where];
-    return html`<div part="message" class="full ${n?.error ? 'error' : 'ok'}" role=${n?.error ? 'alert' : 'status'} data-note=${where}>
+    return html`<div
+      part="message"
+      class="full ${n?.error ? 'error' : 'ok'}"
+      role=${n?.error ? 'alert' : 'status'}
+      data-note=${where}
+    >
       ${n?.text ?? ''}
     </div>`;
   }
@@ -128,12 +138,22 @@ export class SmimeSettings extends LitElement {
     if (this.keys.length === 0) return html`<p>${m.noOwnKeys}</p>`;
     const date = (d: string) => new Date(d).toLocaleDateString();
     return html`<table part="keys">
-      <thead><tr><th scope="col">${m.subject}</th><th scope="col">${m.validity}</th><th scope="col">${m.status}</th><th scope="col"><span class="visually-hidden">${m.delete}</span></th></tr></thead>
+      <thead>
+        <tr>
+          <th scope="col">${m.subject}</th>
+          <th scope="col">${m.validity}</th>
+          <th scope="col">${m.status}</th>
+          <th scope="col"><span class="visually-hidden">${m.delete}</span></th>
+        </tr>
+      </thead>
       <tbody>
         ${this.keys.map((k) => {
           const tone = k.status === 'valid' ? 'ok' : 'bad';
           return html`<tr data-key=${k.id}>
-            <td>${k.subject}<div class="muted">${k.emails.join(', ')} · ${k.keyAlgorithm} ${k.keySize}</div></td>
+            <td>
+              ${k.subject}
+              <div class="muted">${k.emails.join(', ')} · ${k.keyAlgorithm} ${k.keySize}</div>
+            </td>
             <td>${date(k.notBefore)} – ${date(k.notAfter)}</td>
             <td>
               <span class="badge tone-${tone}">${icon(tone)}${m.validityState[k.status] ?? k.status}</span>
@@ -143,20 +163,34 @@ export class SmimeSettings extends LitElement {
             <td>
               <div class="actions">
                 ${k.isDefault ? nothing : html`<button type="button" @click=${() => void this.makeDefault(k)}>${m.makeDefault}</button>`}
-                <button type="button" class="danger" aria-expanded=${this.confirming === k.id ? 'true' : 'false'} @click=${() => (this.confirming = this.confirming === k.id ? undefined : k.id)}>
+                <button
+                  type="button"
+                  class="danger"
+                  aria-expanded=${this.confirming === k.id ? 'true' : 'false'}
+                  @click=${() => (this.confirming = this.confirming === k.id ? undefined : k.id)}
+                >
                   ${m.delete}
                 </button>
               </div>
-              ${this.confirming === k.id
-                ? html`<div class="confirm tone-bad" role="alert">
-                    <p>${m.confirmDelete(k.subject)}</p>
-                    <p class="muted">${m.fingerprint}: <code>${k.fingerprintSha256}</code></p>
-                    <div class="actions">
-                      <button type="button" class="danger" data-action="confirm-delete" @click=${() => void this.deleteKey(k)}>${m.confirmDeleteButton}</button>
-                      <button type="button" @click=${() => (this.confirming = undefined)}>${m.cancel}</button>
-                    </div>
-                  </div>`
-                : nothing}
+              ${
+                this.confirming === k.id
+                  ? html`<div class="confirm tone-bad" role="alert">
+                      <p>${m.confirmDelete(k.subject)}</p>
+                      <p class="muted">${m.fingerprint}: <code>${k.fingerprintSha256}</code></p>
+                      <div class="actions">
+                        <button
+                          type="button"
+                          class="danger"
+                          data-action="confirm-delete"
+                          @click=${() => void this.deleteKey(k)}
+                        >
+                          ${m.confirmDeleteButton}
+                        </button>
+                        <button type="button" @click=${() => (this.confirming = undefined)}>${m.cancel}</button>
+                      </div>
+                    </div>`
+                  : nothing
+              }
             </td>
           </tr>`;
         })}
@@ -189,7 +223,8 @@ export class SmimeSettings extends LitElement {
     const value = (n: string) => (form.elements.namedItem(n) as HTMLInputElement).value;
     const m = msg();
     if (value('new') !== value('again')) return this.note('passphrase', m.passphraseMismatch, true);
-    if ([...value('new')].length < this.minLength) return this.note('passphrase', m.passphraseTooShort(this.minLength), true);
+    if ([...value('new')].length < this.minLength)
+      return this.note('passphrase', m.passphraseTooShort(this.minLength), true);
     try {
       await this.client!.changePassphrase(value('current'), value('new'));
       form.reset();
@@ -225,44 +260,73 @@ export class SmimeSettings extends LitElement {
     return html`<label for="filter">${m.filter}</label>
       <input id="filter" type="search" .value=${this.filter} @input=${this.onFilter} />
       <label for="source-filter">${m.source}</label>
-      <select id="source-filter" @change=${(e: Event) => {
-        this.sourceFilter = (e.target as HTMLSelectElement).value;
-        void this.reload();
-      }}>
+      <select
+        id="source-filter"
+        @change=${(e: Event) => {
+          this.sourceFilter = (e.target as HTMLSelectElement).value;
+          void this.reload();
+        }}
+      >
         <option value="" ?selected=${!this.sourceFilter}>${m.allSources}</option>
         ${['directory', 'harvested', 'imported'].map((src) => html`<option value=${src} ?selected=${this.sourceFilter === src}>${m.sources[src]}</option>`)}
       </select>
-      ${this.certs.length === 0
-        ? html`<p>${m.noPublicKeys}</p>`
-        : html`<table part="certificates">
-            <thead><tr><th scope="col">${m.email}</th><th scope="col">${m.source}</th><th scope="col">${m.validity}</th><th scope="col"><span class="visually-hidden">${m.details}</span></th></tr></thead>
-            <tbody>
-              ${this.certs.map((c) => {
-                const tone = c.status === 'valid' ? 'ok' : 'bad';
-                const open = this.openCert === c.id;
-                return html`<tr data-cert=${c.id}>
-                    <td>${c.email}<div class="muted">${c.subject}</div></td>
-                    <td>${m.sources[c.source] ?? c.source}</td>
-                    <td><span class="badge tone-${tone}">${icon(tone)}${m.validityState[c.status] ?? c.status}</span> <div class="muted">${date(c.notBefore)} – ${date(c.notAfter)}</div></td>
-                    <td class="actions">
-                      <button type="button" aria-expanded=${open ? 'true' : 'false'} aria-controls="cert-${c.id}" @click=${() => (this.openCert = open ? undefined : c.id)}>
-                        ${open ? m.hideDetails : m.showDetails}
-                      </button>
-                      ${c.source === 'directory' ? nothing : html`<button type="button" class="danger" @click=${() => void this.deleteCert(c)}>${m.delete}</button>`}
-                    </td>
-                  </tr>
-                  ${open
-                    ? html`<tr id="cert-${c.id}"><td colspan="4"><dl>
-                        <div><strong>${m.subject}:</strong> ${c.subject}</div>
-                        <div><strong>${m.issuer}:</strong> ${c.issuer}</div>
-                        <div><strong>${m.serialNumber}:</strong> ${c.serialNumber}</div>
-                        <div><strong>${m.fingerprint}:</strong> <code>${c.fingerprintSha256}</code></div>
-                        <div><strong>${m.algorithms}:</strong> ${c.keyAlgorithm} ${c.keySize}</div>
-                      </dl></td></tr>`
-                    : nothing}`;
-              })}
-            </tbody>
-          </table>`}
+      ${
+        this.certs.length === 0
+          ? html`<p>${m.noPublicKeys}</p>`
+          : html`<table part="certificates">
+              <thead>
+                <tr>
+                  <th scope="col">${m.email}</th>
+                  <th scope="col">${m.source}</th>
+                  <th scope="col">${m.validity}</th>
+                  <th scope="col"><span class="visually-hidden">${m.details}</span></th>
+                </tr>
+              </thead>
+              <tbody>
+                ${this.certs.map((c) => {
+                  const tone = c.status === 'valid' ? 'ok' : 'bad';
+                  const open = this.openCert === c.id;
+                  return html`<tr data-cert=${c.id}>
+                      <td>
+                        ${c.email}
+                        <div class="muted">${c.subject}</div>
+                      </td>
+                      <td>${m.sources[c.source] ?? c.source}</td>
+                      <td>
+                        <span class="badge tone-${tone}">${icon(tone)}${m.validityState[c.status] ?? c.status}</span>
+                        <div class="muted">${date(c.notBefore)} – ${date(c.notAfter)}</div>
+                      </td>
+                      <td class="actions">
+                        <button
+                          type="button"
+                          aria-expanded=${open ? 'true' : 'false'}
+                          aria-controls="cert-${c.id}"
+                          @click=${() => (this.openCert = open ? undefined : c.id)}
+                        >
+                          ${open ? m.hideDetails : m.showDetails}
+                        </button>
+                        ${c.source === 'directory' ? nothing : html`<button type="button" class="danger" @click=${() => void this.deleteCert(c)}>${m.delete}</button>`}
+                      </td>
+                    </tr>
+                    ${
+                      open
+                        ? html`<tr id="cert-${c.id}">
+                            <td colspan="4">
+                              <dl>
+                                <div><strong>${m.subject}:</strong> ${c.subject}</div>
+                                <div><strong>${m.issuer}:</strong> ${c.issuer}</div>
+                                <div><strong>${m.serialNumber}:</strong> ${c.serialNumber}</div>
+                                <div><strong>${m.fingerprint}:</strong> <code>${c.fingerprintSha256}</code></div>
+                                <div><strong>${m.algorithms}:</strong> ${c.keyAlgorithm} ${c.keySize}</div>
+                              </dl>
+                            </td>
+                          </tr>`
+                        : nothing
+                    }`;
+                })}
+              </tbody>
+            </table>`
+      }
       ${this.renderNote('certs')}`;
   }
 
@@ -285,10 +349,18 @@ export class SmimeSettings extends LitElement {
       <section part="section" aria-labelledby="h-import">
         <h3 id="h-import">${m.importKey}</h3>
         <form part="form" @submit=${this.importKey}>
-          <label for="p12">${m.p12File}</label><input id="p12" name="p12" type="file" accept=".p12,.pfx,application/x-pkcs12" />
-          <label for="p12-password">${m.p12Password}</label><input id="p12-password" name="password" type="password" autocomplete="off" />
+          <label for="p12">${m.p12File}</label
+          ><input id="p12" name="p12" type="file" accept=".p12,.pfx,application/x-pkcs12" />
+          <label for="p12-password">${m.p12Password}</label
+          ><input id="p12-password" name="password" type="password" autocomplete="off" />
           <label for="import-passphrase">${m.yourPassphrase}</label>
-          <input id="import-passphrase" name="passphrase" type="password" autocomplete="current-password" aria-describedby="import-help" />
+          <input
+            id="import-passphrase"
+            name="passphrase"
+            type="password"
+            autocomplete="current-password"
+            aria-describedby="import-help"
+          />
           <p id="import-help" class="muted full">${m.yourPassphraseHelp}</p>
           <div class="full"><button class="primary" type="submit">${m.import}</button></div>
           ${this.renderNote('import')}
@@ -297,9 +369,12 @@ export class SmimeSettings extends LitElement {
       <section part="section" aria-labelledby="h-pass">
         <h3 id="h-pass">${m.changePassphrase}</h3>
         <form part="form" @submit=${this.changePassphrase}>
-          <label for="current">${m.currentPassphrase}</label><input id="current" name="current" type="password" autocomplete="current-password" />
-          <label for="new">${m.newPassphrase}</label><input id="new" name="new" type="password" autocomplete="new-password" />
-          <label for="again">${m.confirmPassphrase}</label><input id="again" name="again" type="password" autocomplete="new-password" />
+          <label for="current">${m.currentPassphrase}</label
+          ><input id="current" name="current" type="password" autocomplete="current-password" />
+          <label for="new">${m.newPassphrase}</label
+          ><input id="new" name="new" type="password" autocomplete="new-password" />
+          <label for="again">${m.confirmPassphrase}</label
+          ><input id="again" name="again" type="password" autocomplete="new-password" />
           <p class="muted full">${m.passphraseTooShort(this.minLength)}</p>
           <div class="full"><button class="primary" type="submit">${m.changePassphrase}</button></div>
           ${this.renderNote('passphrase')}
@@ -311,14 +386,37 @@ export class SmimeSettings extends LitElement {
       </section>
       <section part="section" aria-labelledby="h-defaults">
         <h3 id="h-defaults">${m.defaults}</h3>
-        <div><label><input type="checkbox" name="sign-default" .checked=${this.defaults.sign} @change=${(e: Event) => this.setDefaults({ sign: (e.target as HTMLInputElement).checked })} /> ${m.signByDefault}</label></div>
-        <div><label><input type="checkbox" name="encrypt-default" .checked=${this.defaults.encrypt} @change=${(e: Event) => this.setDefaults({ encrypt: (e.target as HTMLInputElement).checked })} /> ${m.encryptByDefault}</label></div>
+        <div>
+          <label
+            ><input
+              type="checkbox"
+              name="sign-default"
+              .checked=${this.defaults.sign}
+              @change=${(e: Event) => this.setDefaults({ sign: (e.target as HTMLInputElement).checked })}
+            />
+            ${m.signByDefault}</label
+          >
+        </div>
+        <div>
+          <label
+            ><input
+              type="checkbox"
+              name="encrypt-default"
+              .checked=${this.defaults.encrypt}
+              @change=${(e: Event) => this.setDefaults({ encrypt: (e.target as HTMLInputElement).checked })}
+            />
+            ${m.encryptByDefault}</label
+          >
+        </div>
         <div>
           <label for="cipher">${m.cipherLabel}</label>
-          <select id="cipher" @change=${(e: Event) => {
-            const v = (e.target as HTMLSelectElement).value;
-            this.setDefaults({ cipher: v ? (v as ContentCipher) : undefined });
-          }}>
+          <select
+            id="cipher"
+            @change=${(e: Event) => {
+              const v = (e.target as HTMLSelectElement).value;
+              this.setDefaults({ cipher: v ? (v as ContentCipher) : undefined });
+            }}
+          >
             <option value="" ?selected=${!this.defaults.cipher}>${m.cipherAuto}</option>
             ${CIPHERS.map((c) => html`<option value=${c} ?selected=${this.defaults.cipher === c}>${c}</option>`)}
           </select>

@@ -62,11 +62,25 @@ export const theme = css`
     border: 1px solid var(--_border);
     border-radius: var(--_radius);
   }
-  .tone-ok { color: var(--_ok); background: var(--_ok-bg); }
-  .tone-info { color: var(--_info); background: var(--_info-bg); }
-  .tone-warn { color: var(--_warn); background: var(--_warn-bg); }
-  .tone-bad { color: var(--_bad); background: var(--_bad-bg); }
-  .error { color: var(--_bad); }
+  .tone-ok {
+    color: var(--_ok);
+    background: var(--_ok-bg);
+  }
+  .tone-info {
+    color: var(--_info);
+    background: var(--_info-bg);
+  }
+  .tone-warn {
+    color: var(--_warn);
+    background: var(--_warn-bg);
+  }
+  .tone-bad {
+    color: var(--_bad);
+    background: var(--_bad-bg);
+  }
+  .error {
+    color: var(--_bad);
+  }
   .visually-hidden {
     position: absolute;
     width: 1px;

@@ -122,7 +122,8 @@ export class SmimeUnlockDialog extends LitElement {
     if (isApiError(e, 'WRONG_PASSPHRASE')) return m.wrongPassphrase(Number(e.details.failures ?? 1));
     if (isApiError(e, 'THROTTLED')) return m.throttled(Number(e.details.retryAfterSeconds ?? 1));
     if (isApiError(e, 'NO_KEYS')) return m.noKeys;
-    if (isApiError(e, 'PASSPHRASE_TOO_WEAK')) return m.passphraseTooShort(Number(e.details.minLength ?? this.minLength));
+    if (isApiError(e, 'PASSPHRASE_TOO_WEAK'))
+      return m.passphraseTooShort(Number(e.details.minLength ?? this.minLength));
     return m.genericError(e instanceof Error ? e.message : String(e));
   }
 
@@ -206,44 +207,48 @@ export class SmimeUnlockDialog extends LitElement {
     const idleMinutes = Math.round((this.session?.idleTimeoutS ?? 900) / 60);
     return html`${this.renderToggle()}
       <dialog part="dialog" aria-labelledby="title" @cancel=${() => this.finish(false)}>
-        ${this.step === 'passphrase'
-          ? html`<form @submit=${this.submitPassphrase} novalidate>
-              <h2 id="title">${m.unlockTitle}</h2>
-              <p>${this.reason === 'sign' ? m.signNeedsUnlock : m.unlockIntro}</p>
-              <p class="muted">${m.idleTimeout(idleMinutes)}</p>
-              <label for="passphrase">${m.passphrase}</label>
-              <input
-                id="passphrase"
-                name="passphrase"
-                part="input"
-                type="password"
-                autocomplete="current-password"
-                required
-                aria-invalid=${this.error ? 'true' : 'false'}
-                aria-describedby="error"
-              />
-              <div id="error" part="error" role="alert" class="error">${this.error}</div>
-              <div class="buttons">
-                <button type="button" @click=${() => this.finish(false)}>${m.cancel}</button>
-                <button part="submit" class="primary" type="submit" ?disabled=${this.busy}>
-                  ${this.busy ? m.unlocking : m.unlock}
-                </button>
-              </div>
-            </form>`
-          : html`<form @submit=${this.submitNew} novalidate>
-              <h2 id="title">${m.mustChangeTitle}</h2>
-              <p>${m.mustChangeIntro}</p>
-              <p class="muted">${m.passphraseTooShort(this.minLength)}</p>
-              <label for="new">${m.newPassphrase}</label>
-              <input id="new" name="new" part="input" type="password" autocomplete="new-password" required />
-              <label for="again">${m.confirmPassphrase}</label>
-              <input id="again" name="again" part="input" type="password" autocomplete="new-password" required />
-              <div id="error" part="error" role="alert" class="error">${this.error}</div>
-              <div class="buttons">
-                <button type="button" @click=${() => this.finish(false)}>${m.cancel}</button>
-                <button part="submit" class="primary" type="submit" ?disabled=${this.busy}>${m.savePassphrase}</button>
-              </div>
-            </form>`}
+        ${
+          this.step === 'passphrase'
+            ? html`<form @submit=${this.submitPassphrase} novalidate>
+                <h2 id="title">${m.unlockTitle}</h2>
+                <p>${this.reason === 'sign' ? m.signNeedsUnlock : m.unlockIntro}</p>
+                <p class="muted">${m.idleTimeout(idleMinutes)}</p>
+                <label for="passphrase">${m.passphrase}</label>
+                <input
+                  id="passphrase"
+                  name="passphrase"
+                  part="input"
+                  type="password"
+                  autocomplete="current-password"
+                  required
+                  aria-invalid=${this.error ? 'true' : 'false'}
+                  aria-describedby="error"
+                />
+                <div id="error" part="error" role="alert" class="error">${this.error}</div>
+                <div class="buttons">
+                  <button type="button" @click=${() => this.finish(false)}>${m.cancel}</button>
+                  <button part="submit" class="primary" type="submit" ?disabled=${this.busy}>
+                    ${this.busy ? m.unlocking : m.unlock}
+                  </button>
+                </div>
+              </form>`
+            : html`<form @submit=${this.submitNew} novalidate>
+                <h2 id="title">${m.mustChangeTitle}</h2>
+                <p>${m.mustChangeIntro}</p>
+                <p class="muted">${m.passphraseTooShort(this.minLength)}</p>
+                <label for="new">${m.newPassphrase}</label>
+                <input id="new" name="new" part="input" type="password" autocomplete="new-password" required />
+                <label for="again">${m.confirmPassphrase}</label>
+                <input id="again" name="again" part="input" type="password" autocomplete="new-password" required />
+                <div id="error" part="error" role="alert" class="error">${this.error}</div>
+                <div class="buttons">
+                  <button type="button" @click=${() => this.finish(false)}>${m.cancel}</button>
+                  <button part="submit" class="primary" type="submit" ?disabled=${this.busy}>
+                    ${m.savePassphrase}
+                  </button>
+                </div>
+              </form>`
+        }
       </dialog>`;
   }
 }

@@ -83,7 +83,10 @@ export interface FrontProxy {
   close(): Promise<void>;
 }
 
-export async function startFrontProxy(options: { port: number; upstreams: Record<FrontTarget, number> }): Promise<FrontProxy> {
+export async function startFrontProxy(options: {
+  port: number;
+  upstreams: Record<FrontTarget, number>;
+}): Promise<FrontProxy> {
   const sockets = new Set<Socket>();
   const server: Server = createServer((req, res) => {
     const target = routeFor(req.url ?? '/');

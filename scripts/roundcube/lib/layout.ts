@@ -57,7 +57,12 @@ export function layout(dir: string): Layout {
       state: d('dovecot', 'state'),
     },
     // Queue and data outside the config folder: postfix check wants the config folder to itself.
-    postfix: { config: d('postfix'), queue: d('postfix-queue'), data: d('postfix-data'), mailboxes: d('postfix', 'mailboxes') },
+    postfix: {
+      config: d('postfix'),
+      queue: d('postfix-queue'),
+      data: d('postfix-data'),
+      mailboxes: d('postfix', 'mailboxes'),
+    },
     roundcube: {
       tree: d('roundcube'),
       config: d('roundcube', 'config', 'config.inc.php'),
@@ -82,7 +87,9 @@ export interface MailUser {
 
 /** Dovecot passwd-file: user:{PLAIN}password:uid:gid:gecos:home:shell (fields split on ':'). */
 export function dovecotUsers(l: Layout, users: MailUser[]): string {
-  return users.map((u) => `${u.email.toLowerCase()}:{PLAIN}${u.password}:${MAIL_UID}:${MAIL_UID}::${mailHome(l, u.email)}::\n`).join('');
+  return users
+    .map((u) => `${u.email.toLowerCase()}:{PLAIN}${u.password}:${MAIL_UID}:${MAIL_UID}::${mailHome(l, u.email)}::\n`)
+    .join('');
 }
 
 export function dovecotConf(l: Layout, ports: Ports): string {

@@ -58,7 +58,11 @@ class Conversation {
     while (this.lines.length === 0) {
       if (this.failure) {
         const timeout = /timed out/.test(this.failure.message);
-        throw new MailTransferError(timeout ? 'MAIL_TIMEOUT' : 'MAIL_CONNECTION_FAILED', `${step}: ${this.failure.message}`, step);
+        throw new MailTransferError(
+          timeout ? 'MAIL_TIMEOUT' : 'MAIL_CONNECTION_FAILED',
+          `${step}: ${this.failure.message}`,
+          step,
+        );
       }
       await new Promise<void>((resolve) => (this.wake = resolve));
       this.wake = undefined;
@@ -96,7 +100,8 @@ class Conversation {
  * maps each byte to one code unit and back).
  */
 export function dataPayload(raw: Uint8Array | string): Buffer {
-  let text = typeof raw === 'string' ? Buffer.from(raw, 'utf8').toString('latin1') : Buffer.from(raw).toString('latin1');
+  let text =
+    typeof raw === 'string' ? Buffer.from(raw, 'utf8').toString('latin1') : Buffer.from(raw).toString('latin1');
   text = text.replace(/\r?\n/g, '\r\n');
   if (!text.endsWith('\r\n')) text += '\r\n';
   text = text.replace(/^\./gm, '..');

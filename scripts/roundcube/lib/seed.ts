@@ -59,7 +59,10 @@ export async function seedStack(input: SeedInput, env: NodeJS.ProcessEnv): Promi
   const ca = await generateCa('S/MIME Roundcube stack CA');
   writeFileSync(join(input.pkiDir, 'stack-ca.pem'), toPem(ca.certificate));
   writeFileSync(join(input.pkiDir, 'stack-ca-key.der'), ca.pkcs8, { mode: 0o600 });
-  writeFileSync(input.trustAnchorsFile, [toPem(ca.certificate), ...input.extraTrustAnchors.map(pemCertificates)].join(''));
+  writeFileSync(
+    input.trustAnchorsFile,
+    [toPem(ca.certificate), ...input.extraTrustAnchors.map(pemCertificates)].join(''),
+  );
 
   // RSA key generation dominates: issue every certificate at once.
   const p12s = await Promise.all(
@@ -68,7 +71,13 @@ export async function seedStack(input: SeedInput, env: NodeJS.ProcessEnv): Promi
       if (u.key !== 'issued') return new Uint8Array(readFileSync(u.key.p12File));
       const issued = await issueUser(ca, { name: u.name, email: u.email });
       try {
-        const p12 = await buildPkcs12({ certificate: issued.certificate, chain: [ca.certificate], pkcs8: issued.pkcs8, password: u.password!, friendlyName: u.name });
+        const p12 = await buildPkcs12({
+          certificate: issued.certificate,
+          chain: [ca.certificate],
+          pkcs8: issued.pkcs8,
+          password: u.password!,
+          friendlyName: u.name,
+        });
         // What IT keeps of what it issued (tests open the delivered mail with it in openssl).
         writeFileSync(pkcs12Path(input.pkiDir, u.email), p12, { mode: 0o600 });
         return p12;
@@ -89,10 +98,15 @@ export async function seedStack(input: SeedInput, env: NodeJS.ProcessEnv): Promi
       await ensureUser(db, u.email);
       const p12 = p12s[i];
       if (!p12) continue;
-      const key = await s.vault.placeKey({ actor: SEED_ACTOR, userEmail: u.email, p12, p12Password: u.password! }).catch((e: unknown) => {
-        const code = (e as { code?: unknown }).code;
-        throw new Error(`placing the key of ${u.email}: ${code ? `${String(code)}: ` : ''}${e instanceof Error ? e.message : String(e)}`, { cause: e });
-      });
+      const key = await s.vault
+        .placeKey({ actor: SEED_ACTOR, userEmail: u.email, p12, p12Password: u.password! })
+        .catch((e: unknown) => {
+          const code = (e as { code?: unknown }).code;
+          throw new Error(
+            `placing the key of ${u.email}: ${code ? `${String(code)}: ` : ''}${e instanceof Error ? e.message : String(e)}`,
+            { cause: e },
+          );
+        });
       certificates.push({ email: u.email.toLowerCase(), certificate: key.certificate, chain: key.chain });
     }
     for (const owner of input.users) {

@@ -15,7 +15,15 @@ export class RoundcubeSession {
     const page = await s.fetch('');
     const token = /<input[^>]+name="_token"[^>]+value="([^"]+)"/.exec(await page.text())?.[1];
     if (!token) throw new Error('the login page has no request token');
-    const body = new URLSearchParams({ _task: 'login', _action: 'login', _timezone: 'UTC', _url: '', _user: user, _pass: password, _token: token });
+    const body = new URLSearchParams({
+      _task: 'login',
+      _action: 'login',
+      _timezone: 'UTC',
+      _url: '',
+      _user: user,
+      _pass: password,
+      _token: token,
+    });
     const res = await s.fetch('?_task=login', { method: 'POST', body });
     if (res.status !== 302) throw new Error(`login of ${user}: HTTP ${res.status}`);
     const mail = await s.fetch('?_task=mail&_mbox=INBOX');
@@ -59,7 +67,12 @@ export class RoundcubeSession {
   }
 
   /** One of the plugin's AJAX actions (plugin.smime-*), with or without Roundcube's request token. */
-  action(task: 'mail' | 'settings', action: string, init: RequestInit & { headers?: Record<string, string> } = {}, withToken = true): Promise<Response> {
+  action(
+    task: 'mail' | 'settings',
+    action: string,
+    init: RequestInit & { headers?: Record<string, string> } = {},
+    withToken = true,
+  ): Promise<Response> {
     const headers: Record<string, string> = { ...(init.headers ?? {}) };
     if (withToken) headers['X-Roundcube-Request'] = this.requestToken;
     return this.fetch(`?_task=${task}&_action=${action}&_remote=1`, { ...init, headers });

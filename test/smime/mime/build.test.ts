@@ -48,7 +48,8 @@ describe('formatHeaderField', () => {
     throwsCode(() => formatHeaderField('Subject', 'x\r\nBcc: victim@example.com'), 'MIME_INVALID_HEADER');
     throwsCode(() => formatHeaderField('Subject', 'x\nBcc: y'), 'MIME_INVALID_HEADER');
     throwsCode(() => formatHeaderField('Subject', 'x\0'), 'MIME_INVALID_HEADER');
-    for (const name of ['', 'Sub ject', 'Subject:', 'Sübject']) throwsCode(() => formatHeaderField(name, 'x'), 'MIME_INVALID_HEADER');
+    for (const name of ['', 'Sub ject', 'Subject:', 'Sübject'])
+      throwsCode(() => formatHeaderField(name, 'x'), 'MIME_INVALID_HEADER');
   });
 
   it('encodes non-ASCII unstructured text as encoded words that decode back', () => {
@@ -74,7 +75,26 @@ describe('formatHeaderField', () => {
 
   it('round-trips 300 random Unicode subjects (seeded): 7-bit, folded, same text after decoding', () => {
     const rng = new Rng(2047);
-    const pool = ['a', 'Z', ' ', '  ', 'é', 'ß', '€', '中', '文', '😀', '=?', '?=', '_', '=', '"', '(', 'x'.repeat(30), 'word '];
+    const pool = [
+      'a',
+      'Z',
+      ' ',
+      '  ',
+      'é',
+      'ß',
+      '€',
+      '中',
+      '文',
+      '😀',
+      '=?',
+      '?=',
+      '_',
+      '=',
+      '"',
+      '(',
+      'x'.repeat(30),
+      'word ',
+    ];
     for (let i = 0; i < 300; i++) {
       let value = '';
       for (let n = rng.int(40); n > 0; n--) value += rng.pick(pool);
@@ -135,8 +155,17 @@ describe('formatContentType', () => {
 
 describe('buildEntity', () => {
   it('writes folded CRLF header lines, a blank line and the body as given', () => {
-    const out = buildEntity({ headers: [['Content-Type', 'text/plain; charset=us-ascii'], ['Content-Transfer-Encoding', '7bit']], body: bytes('hello\r\n') });
-    assert.equal(text(out), 'Content-Type: text/plain; charset=us-ascii\r\nContent-Transfer-Encoding: 7bit\r\n\r\nhello\r\n');
+    const out = buildEntity({
+      headers: [
+        ['Content-Type', 'text/plain; charset=us-ascii'],
+        ['Content-Transfer-Encoding', '7bit'],
+      ],
+      body: bytes('hello\r\n'),
+    });
+    assert.equal(
+      text(out),
+      'Content-Type: text/plain; charset=us-ascii\r\nContent-Transfer-Encoding: 7bit\r\n\r\nhello\r\n',
+    );
     assert.equal(text(buildEntity({ headers: [], body: bytes('x') })), '\r\nx');
   });
 
@@ -159,7 +188,9 @@ describe('buildEntity', () => {
   }
 
   it('explicit base64 and quoted-printable encode the content and add the header', () => {
-    const b64 = parseEntity(buildEntity({ headers: [['Content-Type', 'application/pdf']], body: bytes('%PDF'), transferEncoding: 'base64' }));
+    const b64 = parseEntity(
+      buildEntity({ headers: [['Content-Type', 'application/pdf']], body: bytes('%PDF'), transferEncoding: 'base64' }),
+    );
     assert.equal(getHeader(b64, 'content-transfer-encoding'), 'base64');
     assert.equal(text(decodeBody(b64)), '%PDF');
     const qp = parseEntity(buildEntity({ headers: [], body: bytes('a=b\n'), transferEncoding: 'quoted-printable' }));
@@ -167,15 +198,28 @@ describe('buildEntity', () => {
   });
 
   it('refuses a second Content-Transfer-Encoding, unknown options and encodings', () => {
-    throwsCode(() => buildEntity({ headers: [['Content-Transfer-Encoding', '7bit']], body: bytes(''), transferEncoding: 'auto' }), 'MIME_INVALID_OPTION');
+    throwsCode(
+      () =>
+        buildEntity({ headers: [['Content-Transfer-Encoding', '7bit']], body: bytes(''), transferEncoding: 'auto' }),
+      'MIME_INVALID_OPTION',
+    );
     throwsCode(() => buildEntity({ headers: [], body: bytes(''), encoding: 'auto' } as never), 'MIME_INVALID_OPTION');
-    throwsCode(() => buildEntity({ headers: [], body: bytes(''), transferEncoding: 'uuencode' } as never), 'MIME_INVALID_OPTION');
+    throwsCode(
+      () => buildEntity({ headers: [], body: bytes(''), transferEncoding: 'uuencode' } as never),
+      'MIME_INVALID_OPTION',
+    );
     throwsCode(() => buildEntity({ headers: [], body: 'text' } as never), 'MIME_INVALID_OPTION');
   });
 });
 
 describe('buildMultipart', () => {
-  const PARTS = [bytes('Content-Type: text/plain\r\n\r\nends in CRLF\r\n'), bytes('\r\nends in CR\r'), bytes('\r\nends in LF\n'), bytes(''), bytes('\r\nno line break')];
+  const PARTS = [
+    bytes('Content-Type: text/plain\r\n\r\nends in CRLF\r\n'),
+    bytes('\r\nends in CR\r'),
+    bytes('\r\nends in LF\n'),
+    bytes(''),
+    bytes('\r\nno line break'),
+  ];
 
   it('puts every part between delimiters so that the parser gives back exactly its bytes', () => {
     const out = buildMultipart('mixed', {}, PARTS);
@@ -187,7 +231,12 @@ describe('buildMultipart', () => {
   });
 
   it('writes multipart/signed with its parameters and the boundary given', () => {
-    const out = buildMultipart('signed', { protocol: 'application/pkcs7-signature', micalg: 'sha-256' }, [bytes('\r\nsigned'), bytes('\r\nsig')], 'b1');
+    const out = buildMultipart(
+      'signed',
+      { protocol: 'application/pkcs7-signature', micalg: 'sha-256' },
+      [bytes('\r\nsigned'), bytes('\r\nsig')],
+      'b1',
+    );
     assert.equal(
       text(out),
       'Content-Type: multipart/signed; protocol="application/pkcs7-signature";\r\n micalg=sha-256; boundary=b1\r\n\r\n--b1\r\n\r\nsigned\r\n--b1\r\n\r\nsig\r\n--b1--\r\n',
@@ -202,7 +251,10 @@ describe('buildMultipart', () => {
       seen.add(b);
     }
     assert.equal(seen.size, 50);
-    assert.notEqual(parseEntity(buildMultipart('mixed', {}, PARTS)).boundary, parseEntity(buildMultipart('mixed', {}, PARTS)).boundary);
+    assert.notEqual(
+      parseEntity(buildMultipart('mixed', {}, PARTS)).boundary,
+      parseEntity(buildMultipart('mixed', {}, PARTS)).boundary,
+    );
   });
 
   it('refuses a boundary that occurs in a part, or is not valid, with MIME_INVALID_BOUNDARY', () => {
@@ -221,23 +273,41 @@ describe('buildMultipart', () => {
 });
 
 describe('splitMessageHeaders and joinMessage', () => {
-  it('separates a corpus message into transport headers and the content entity (exact bytes)', { skip: NO_CORPUS }, () => {
-    const input = corpusFile('mailnews-test-data-smime/alice.dsig.SHA256.multipart.eml');
-    const split = splitMessageHeaders(input);
-    assert.deepEqual(split.transportHeaders.map((h) => h.name), ['Date', 'From', 'To', 'Subject']);
-    assert.equal(split.mimeVersion, '1.0');
-    const original = parseEntity(input);
-    const entity = parseEntity(split.entity);
-    assert.deepEqual(entity.headers.map((h) => h.name), ['Content-Type']);
-    assertBytes(entity.body, original.body);
-    assertBytes(entity.children[0]!.raw, original.children[0]!.raw);
-  });
+  it(
+    'separates a corpus message into transport headers and the content entity (exact bytes)',
+    { skip: NO_CORPUS },
+    () => {
+      const input = corpusFile('mailnews-test-data-smime/alice.dsig.SHA256.multipart.eml');
+      const split = splitMessageHeaders(input);
+      assert.deepEqual(
+        split.transportHeaders.map((h) => h.name),
+        ['Date', 'From', 'To', 'Subject'],
+      );
+      assert.equal(split.mimeVersion, '1.0');
+      const original = parseEntity(input);
+      const entity = parseEntity(split.entity);
+      assert.deepEqual(
+        entity.headers.map((h) => h.name),
+        ['Content-Type'],
+      );
+      assertBytes(entity.body, original.body);
+      assertBytes(entity.children[0]!.raw, original.children[0]!.raw);
+    },
+  );
 
   it('keeps interleaved Content-* fields in their order and their bytes', () => {
-    const input = bytes('From: a@b.c\nContent-Type: text/plain;\n charset=utf-8\nSubject: s\nMIME-Version: 1.0\nContent-Transfer-Encoding: 8bit\nTo: d@e.f\n\nbody\n');
+    const input = bytes(
+      'From: a@b.c\nContent-Type: text/plain;\n charset=utf-8\nSubject: s\nMIME-Version: 1.0\nContent-Transfer-Encoding: 8bit\nTo: d@e.f\n\nbody\n',
+    );
     const split = splitMessageHeaders(input);
-    assert.deepEqual(split.transportHeaders.map((h) => h.name), ['From', 'Subject', 'To']);
-    assert.equal(text(split.entity), 'Content-Type: text/plain;\n charset=utf-8\nContent-Transfer-Encoding: 8bit\n\nbody\n');
+    assert.deepEqual(
+      split.transportHeaders.map((h) => h.name),
+      ['From', 'Subject', 'To'],
+    );
+    assert.equal(
+      text(split.entity),
+      'Content-Type: text/plain;\n charset=utf-8\nContent-Transfer-Encoding: 8bit\n\nbody\n',
+    );
   });
 
   it('gives a message without Content-* fields an entity with no headers (text/plain by default)', () => {
@@ -246,36 +316,63 @@ describe('splitMessageHeaders and joinMessage', () => {
     assert.equal(split.mimeVersion, undefined);
   });
 
-  it('joins transport headers, MIME-Version and the entity; a round trip keeps every header and the content', { skip: NO_CORPUS }, () => {
-    const input = corpusFile('mail-test-browser-smime-data/nested-sigs.eml');
-    const split = splitMessageHeaders(input);
-    const joined = joinMessage(split.transportHeaders, split.entity);
-    const before = parseEntity(input);
-    const after = parseEntity(joined);
-    const sorted = (e: typeof before): string[] => e.headers.map((h) => `${h.name}: ${h.value}`).sort();
-    assert.deepEqual(sorted(after), sorted(before));
-    assertBytes(after.body, before.body);
-  });
+  it(
+    'joins transport headers, MIME-Version and the entity; a round trip keeps every header and the content',
+    { skip: NO_CORPUS },
+    () => {
+      const input = corpusFile('mail-test-browser-smime-data/nested-sigs.eml');
+      const split = splitMessageHeaders(input);
+      const joined = joinMessage(split.transportHeaders, split.entity);
+      const before = parseEntity(input);
+      const after = parseEntity(joined);
+      const sorted = (e: typeof before): string[] => e.headers.map((h) => `${h.name}: ${h.value}`).sort();
+      assert.deepEqual(sorted(after), sorted(before));
+      assertBytes(after.body, before.body);
+    },
+  );
 
   it('formats [name, value] pairs and refuses Content-* fields and lone CRs outside', () => {
-    const joined = joinMessage([['From', 'Jörg <j@example.com>'], ['Subject', 'hi']], bytes('Content-Type: text/plain\r\n\r\nbody'));
-    assert.equal(text(joined), 'From: =?UTF-8?B?SsO2cmc=?= <j@example.com>\r\nSubject: hi\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nbody');
+    const joined = joinMessage(
+      [
+        ['From', 'Jörg <j@example.com>'],
+        ['Subject', 'hi'],
+      ],
+      bytes('Content-Type: text/plain\r\n\r\nbody'),
+    );
+    assert.equal(
+      text(joined),
+      'From: =?UTF-8?B?SsO2cmc=?= <j@example.com>\r\nSubject: hi\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nbody',
+    );
     throwsCode(() => joinMessage([['Content-Type', 'text/html']], bytes('\r\n')), 'MIME_INVALID_HEADER');
     const injected = parseEntity(bytes('Subject: a\rBcc: x@y.z\r\n\r\n')).headers;
     throwsCode(() => joinMessage(injected, bytes('\r\n')), 'MIME_INVALID_HEADER');
   });
 
   it('end to end: the bytes given to the signer are the bytes a verifier finds', () => {
-    const message = new Uint8Array([...utf8('From: Alice <alice@example.com>\nTo: bob@example.com\nSubject: Grüße\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\nHallo Bob, schöne Grüße \nFrom Alice\n')]);
+    const message = new Uint8Array([
+      ...utf8(
+        'From: Alice <alice@example.com>\nTo: bob@example.com\nSubject: Grüße\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\nHallo Bob, schöne Grüße \nFrom Alice\n',
+      ),
+    ]);
     const split = splitMessageHeaders(message);
     const signable = toSignable(split.entity);
-    const signature = buildEntity({ headers: [['Content-Type', 'application/pkcs7-signature; name=smime.p7s']], body: bytes('MIAGCSqGSIb3DQEHAqCAMIACAQEx'), transferEncoding: 'base64' });
-    const signed = buildMultipart('signed', { protocol: 'application/pkcs7-signature', micalg: 'sha-256' }, [signable, signature]);
+    const signature = buildEntity({
+      headers: [['Content-Type', 'application/pkcs7-signature; name=smime.p7s']],
+      body: bytes('MIAGCSqGSIb3DQEHAqCAMIACAQEx'),
+      transferEncoding: 'base64',
+    });
+    const signed = buildMultipart('signed', { protocol: 'application/pkcs7-signature', micalg: 'sha-256' }, [
+      signable,
+      signature,
+    ]);
     const wire = joinMessage(split.transportHeaders, signed);
     const received = parseEntity(wire);
     assert.equal(received.contentType.mediaType, 'multipart/signed');
     assertBytes(received.children[0]!.raw, signable);
-    assert.equal(Buffer.from(decodeBody(received.children[0]!)).toString('utf8'), 'Hallo Bob, schöne Grüße \r\nFrom Alice\r\n');
+    assert.equal(
+      Buffer.from(decodeBody(received.children[0]!)).toString('utf8'),
+      'Hallo Bob, schöne Grüße \r\nFrom Alice\r\n',
+    );
     assert.equal(decodeEncodedWords(getHeader(received, 'subject')!), 'Grüße');
     // And LF-only storage of the wire form changes nothing a verifier reads once it restores CRLF.
     const stored = parseEntity(bytes(text(wire).replace(/\r\n/g, '\n')));

@@ -23,7 +23,10 @@ const NO_CORPUS = corpusUnavailable('toSignable over the corpus');
  */
 function assertCanonical(output: Uint8Array, verbatimSigned = false): void {
   const s = text(output);
-  assert.ok(output.every((b) => b > 0 && b < 0x80), '7-bit, no NUL');
+  assert.ok(
+    output.every((b) => b > 0 && b < 0x80),
+    '7-bit, no NUL',
+  );
   assert.ok(!/\r(?!\n)|(?<!\r)\n/.test(s), 'only CRLF line breaks');
   for (const line of s.split('\r\n')) {
     assert.ok(line.length <= 998, `a line of ${line.length} octets`);
@@ -43,7 +46,10 @@ function content(entity: MimeEntity): unknown {
     headers: entity.headers
       .filter((h) => h.name.toLowerCase() !== 'content-transfer-encoding')
       .map((h) => [h.name.toLowerCase(), decodeEncodedWords(h.value).replace(/\s+/g, ' ')]),
-    content: decoded === undefined ? undefined : text(entity.contentType.type === 'text' ? canonicalizeLineEndings(decoded) : decoded),
+    content:
+      decoded === undefined
+        ? undefined
+        : text(entity.contentType.type === 'text' ? canonicalizeLineEndings(decoded) : decoded),
     children: entity.children.map(content),
   };
 }
@@ -79,7 +85,10 @@ describe('toSignable: the RFC 8551 section 3.1 case', () => {
   const TEXT = `Grüße aus Köln   \n${'ß'.repeat(750)}\n\tindented, trailing tab\t\nFrom here on\n.\nlast line `;
 
   it('an 8-bit UTF-8 text body with trailing spaces and a 1500-octet line becomes 7-bit CRLF quoted-printable', () => {
-    const input = new Uint8Array([...bytes('Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n'), ...utf8(TEXT)]);
+    const input = new Uint8Array([
+      ...bytes('Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n'),
+      ...utf8(TEXT),
+    ]);
     assert.equal(utf8(`${'ß'.repeat(750)}`).length, 1500);
     const output = toSignable(input);
     assertCanonical(output);
@@ -97,12 +106,18 @@ describe('toSignable: the RFC 8551 section 3.1 case', () => {
     assertCanonical(output);
     const e = parseEntity(output);
     assert.equal(e.transferEncoding, 'quoted-printable');
-    assert.equal(text(e.headerBytes), 'Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n');
+    assert.equal(
+      text(e.headerBytes),
+      'Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n',
+    );
     assert.equal(Buffer.from(decodeBody(e)).toString('utf8'), TEXT.replace(/\n/g, '\r\n'));
   });
 
   it('is idempotent, and leaves a canonical entity byte-identical', () => {
-    const input = new Uint8Array([...bytes('Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n'), ...utf8(TEXT)]);
+    const input = new Uint8Array([
+      ...bytes('Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n'),
+      ...utf8(TEXT),
+    ]);
     const once = toSignable(input);
     assertBytes(toSignable(once), once);
     const clean = bytes('Content-Type: text/plain\r\n\r\nplain 7-bit text\r\nwith two lines\r\n');
@@ -114,7 +129,10 @@ describe('toSignable: leaves', () => {
   it('binary data with 8bit or binary encoding becomes base64, byte for byte (no line-ending change)', () => {
     const data = new Rng(7).bytes(3000);
     for (const encoding of ['8bit', 'binary']) {
-      const input = new Uint8Array([...bytes(`Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: ${encoding}\r\n\r\n`), ...data]);
+      const input = new Uint8Array([
+        ...bytes(`Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: ${encoding}\r\n\r\n`),
+        ...data,
+      ]);
       const output = toSignable(input);
       assertCanonical(output);
       const e = parseEntity(output);
@@ -141,16 +159,24 @@ describe('toSignable: leaves', () => {
 
   it('quoted-printable text with LF breaks gets CRLF breaks; =0A inside is re-encoded', () => {
     assert.equal(
-      text(toSignable(bytes('Content-Type: text/plain\nContent-Transfer-Encoding: quoted-printable\n\nsoft=\nbreak\nx=3D1\n'))),
+      text(
+        toSignable(
+          bytes('Content-Type: text/plain\nContent-Transfer-Encoding: quoted-printable\n\nsoft=\nbreak\nx=3D1\n'),
+        ),
+      ),
       'Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nsoft=\r\nbreak\r\nx=3D1\r\n',
     );
-    const e = parseEntity(toSignable(bytes('Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\na=0Ab')));
+    const e = parseEntity(
+      toSignable(bytes('Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\na=0Ab')),
+    );
     assert.equal(text(decodeBody(e)), 'a\r\nb');
   });
 
   it('a base64 body on one 2000-character line is re-wrapped', () => {
     const data = new Rng(9).bytes(1500);
-    const input = bytes(`Content-Type: application/pkcs7-mime\r\nContent-Transfer-Encoding: base64\r\n\r\n${Buffer.from(data).toString('base64')}`);
+    const input = bytes(
+      `Content-Type: application/pkcs7-mime\r\nContent-Transfer-Encoding: base64\r\n\r\n${Buffer.from(data).toString('base64')}`,
+    );
     const output = toSignable(input);
     assertCanonical(output);
     assertBytes(decodeBody(parseEntity(output)), data);
@@ -159,7 +185,10 @@ describe('toSignable: leaves', () => {
   it('an unknown transfer encoding is kept when its body is safe, refused otherwise', () => {
     const safe = bytes('Content-Transfer-Encoding: x-custom\r\n\r\nsafe text');
     assertBytes(toSignable(safe), safe);
-    throwsCode(() => toSignable(bytes('Content-Transfer-Encoding: x-custom\r\n\r\n8-bit \u00e9')), 'MIME_CANNOT_CANONICALIZE');
+    throwsCode(
+      () => toSignable(bytes('Content-Transfer-Encoding: x-custom\r\n\r\n8-bit \u00e9')),
+      'MIME_CANNOT_CANONICALIZE',
+    );
   });
 });
 
@@ -187,7 +216,11 @@ describe('toSignable: headers', () => {
   });
 
   it('keeps only the first Content-Type and Content-Transfer-Encoding', () => {
-    const output = toSignable(bytes('Content-Type: text/plain\r\nContent-Type: text/html\r\nContent-Transfer-Encoding: 7bit\r\nContent-Transfer-Encoding: base64\r\n\r\nx'));
+    const output = toSignable(
+      bytes(
+        'Content-Type: text/plain\r\nContent-Type: text/html\r\nContent-Transfer-Encoding: 7bit\r\nContent-Transfer-Encoding: base64\r\n\r\nx',
+      ),
+    );
     assert.equal(text(output), 'Content-Type: text/plain\r\nContent-Transfer-Encoding: 7bit\r\n\r\nx');
   });
 
@@ -233,7 +266,10 @@ describe('toSignable: composites', () => {
     assert.equal(e.children[0]!.transferEncoding, 'quoted-printable');
     assert.equal(e.children[1]!.transferEncoding, '7bit');
     assert.equal(e.children[1]!.children[0]!.transferEncoding, 'quoted-printable');
-    assert.equal(text(e.children[0]!.raw), 'Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\ncaf=E9=20');
+    assert.equal(
+      text(e.children[0]!.raw),
+      'Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\ncaf=E9=20',
+    );
   });
 
   it('closes a multipart whose close delimiter is missing', () => {
@@ -243,7 +279,8 @@ describe('toSignable: composites', () => {
   });
 
   it('copies an embedded multipart/signed byte for byte (only LF -> CRLF): re-encoding would break its signature', () => {
-    const signed = 'Content-Type: multipart/signed; boundary=s; protocol="application/pkcs7-signature"\n\n--s\nContent-Type: text/plain\n\ntrailing space \n--s\nContent-Type: application/pkcs7-signature\n\nAAAA\n--s--\n';
+    const signed =
+      'Content-Type: multipart/signed; boundary=s; protocol="application/pkcs7-signature"\n\n--s\nContent-Type: text/plain\n\ntrailing space \n--s\nContent-Type: application/pkcs7-signature\n\nAAAA\n--s--\n';
     const input = bytes(`Content-Type: multipart/mixed; boundary=m\n\n--m\n${signed}--m--\n`);
     const output = toSignable(input);
     const inner = parseEntity(output).children[0]!;
@@ -255,8 +292,16 @@ describe('toSignable: composites', () => {
     const CASES: [string, Uint8Array][] = [
       ['a multipart without parts', bytes('Content-Type: multipart/mixed; boundary=b\r\n\r\nno parts')],
       ['a multipart without a boundary', bytes('Content-Type: multipart/mixed\r\n\r\n--b\r\n\r\nx\r\n--b--')],
-      ['a base64-encoded multipart', bytes('Content-Type: multipart/mixed; boundary=b\r\nContent-Transfer-Encoding: base64\r\n\r\n--b\r\n\r\nx\r\n--b--')],
-      ['an embedded multipart/signed with 8-bit content', bytes('Content-Type: multipart/signed; boundary=s\r\n\r\n--s\r\n\r\ncaf\u00e9\r\n--s\r\n\r\nAAAA\r\n--s--')],
+      [
+        'a base64-encoded multipart',
+        bytes(
+          'Content-Type: multipart/mixed; boundary=b\r\nContent-Transfer-Encoding: base64\r\n\r\n--b\r\n\r\nx\r\n--b--',
+        ),
+      ],
+      [
+        'an embedded multipart/signed with 8-bit content',
+        bytes('Content-Type: multipart/signed; boundary=s\r\n\r\n--s\r\n\r\ncaf\u00e9\r\n--s\r\n\r\nAAAA\r\n--s--'),
+      ],
     ];
     for (const [what, input] of CASES) {
       throwsCode(() => toSignable(input), 'MIME_CANNOT_CANONICALIZE');

@@ -21,7 +21,9 @@ const messages = NO_CORPUS ? [] : corpusMessages();
 
 /** The tree as a string: `multipart/signed(text/plain,application/pkcs7-signature)`. */
 function shape(entity: MimeEntity): string {
-  return entity.children.length === 0 ? entity.contentType.mediaType : `${entity.contentType.mediaType}(${entity.children.map(shape).join(',')})`;
+  return entity.children.length === 0
+    ? entity.contentType.mediaType
+    : `${entity.contentType.mediaType}(${entity.children.map(shape).join(',')})`;
 }
 
 function escapeRegExp(s: string): string {
@@ -67,7 +69,11 @@ describe('MIME corpus: every message parses, byte-exact', { skip: NO_CORPUS }, (
         const at = viewOffset(input, entity.raw);
         assert.equal(at, entity.offset);
         assert.equal(viewOffset(input, entity.headerBytes), at);
-        assert.equal(viewOffset(input, entity.body) + entity.body.length, at + entity.raw.length, 'body ends the entity');
+        assert.equal(
+          viewOffset(input, entity.body) + entity.body.length,
+          at + entity.raw.length,
+          'body ends the entity',
+        );
         const separator = text(input.subarray(at + entity.headerBytes.length, viewOffset(input, entity.body)));
         assert.match(separator, /^(?:\r?\n)?$/, 'only the blank line between headers and body');
         if (entity.contentType.type === 'multipart') {
@@ -81,7 +87,8 @@ describe('MIME corpus: every message parses, byte-exact', { skip: NO_CORPUS }, (
 
 // Expected shapes: MANIFEST.md "structure" column, read as MIME (not CMS) layers.
 const SHAPES: Record<string, string> = {
-  'mailnews-test-data-smime/alice.dsig.SHA256.multipart.eml': 'multipart/signed(text/plain,application/pkcs7-signature)',
+  'mailnews-test-data-smime/alice.dsig.SHA256.multipart.eml':
+    'multipart/signed(text/plain,application/pkcs7-signature)',
   'mailnews-test-data-smime/alice.sig.SHA256.opaque.eml': 'application/pkcs7-mime',
   'mailnews-test-data-smime/alice.env.dsig.SHA256.multipart.eml':
     'multipart/signed(application/pkcs7-mime,application/pkcs7-signature)',
@@ -91,7 +98,8 @@ const SHAPES: Record<string, string> = {
     'multipart/mixed(text/plain,multipart/signed(text/plain,application/pkcs7-signature),text/plain)',
   'mail-test-browser-smime-data/nested-sigs.eml':
     'multipart/signed(multipart/mixed(text/plain,message/rfc822(multipart/signed(text/plain,application/pkcs7-signature))),application/pkcs7-signature)',
-  'mail-test-browser-smime-data/multipart-alternative.eml': 'multipart/alternative(application/pkcs7-mime,application/pkcs7-mime)',
+  'mail-test-browser-smime-data/multipart-alternative.eml':
+    'multipart/alternative(application/pkcs7-mime,application/pkcs7-mime)',
   'mailnews-test-data-smime-interop/fran-oaep_ossl.env': 'application/pkcs7-mime',
 };
 
@@ -153,14 +161,19 @@ for (const hash of ['SHA1', 'SHA256', 'SHA384', 'SHA512']) {
   SIGNED[`mailnews-test-data-smime/alice.dsig.${hash}.multipart.bad.eml`] = ['none'];
   SIGNED[`mailnews-test-data-smime/alice.dsig.${hash}.multipart.mismatch-econtent.eml`] = ['none'];
   SIGNED[`mailnews-test-data-smime/alice.env.dsig.${hash}.multipart.eml`] = ['lf'];
-  SIGNED[`mailnews-test-data-smime/alice.plain.dsig.${hash}.multipart.dave.dsig.${hash}.multipart.eml`] = ['crlf', 'crlf'];
+  SIGNED[`mailnews-test-data-smime/alice.plain.dsig.${hash}.multipart.dave.dsig.${hash}.multipart.eml`] = [
+    'crlf',
+    'crlf',
+  ];
   SIGNED[`mailnews-test-data-smime/alice.plain.sig.${hash}.opaque.dave.dsig.${hash}.multipart.eml`] = ['crlf'];
 }
 
 describe('MIME corpus: multipart/signed first parts are exactly the signed bytes', { skip: NO_CORPUS }, () => {
   it('the table lists every multipart/signed of the corpus', () => {
     const found = messages
-      .filter(({ bytes: input }) => [...walk(parseEntity(input))].some((e) => e.contentType.mediaType === 'multipart/signed'))
+      .filter(({ bytes: input }) =>
+        [...walk(parseEntity(input))].some((e) => e.contentType.mediaType === 'multipart/signed'),
+      )
       .map((m) => m.name)
       .sort();
     assert.deepEqual(found, Object.keys(SIGNED).sort());
@@ -168,7 +181,9 @@ describe('MIME corpus: multipart/signed first parts are exactly the signed bytes
 
   for (const [name, expected] of Object.entries(SIGNED)) {
     it(`${name}: ${expected.join(', ')}`, () => {
-      const signedEntities = [...walk(parseEntity(corpusFile(name)))].filter((e) => e.contentType.mediaType === 'multipart/signed');
+      const signedEntities = [...walk(parseEntity(corpusFile(name)))].filter(
+        (e) => e.contentType.mediaType === 'multipart/signed',
+      );
       const actual = signedEntities.map((entity): DigestMatch => {
         assert.equal(entity.children.length, 2);
         const { algorithm, digest } = signedDigest(decodeBody(entity.children[1]!));
@@ -197,7 +212,10 @@ describe('MIME corpus: multipart/signed first parts are exactly the signed bytes
     assert.equal(signed!.raw.length, 171);
     assert.equal(text(decodeBody(signed!)), 'This is a test message from Alice to Bob.\r\n');
     assert.equal(signature!.raw.length, 2560);
-    assert.ok(text(signature!.raw).endsWith('A++z/ko+Io/u75ZCqelXzH5FT+hYe01o1AkOqUbWAAAAAAAA'), 'ends before the CRLF');
+    assert.ok(
+      text(signature!.raw).endsWith('A++z/ko+Io/u75ZCqelXzH5FT+hYe01o1AkOqUbWAAAAAAAA'),
+      'ends before the CRLF',
+    );
     assert.equal(text(root.preamble!), 'This is a cryptographically signed message in MIME format.\r\n');
     assert.equal(text(root.epilogue!), '\r\n');
     assert.equal(root.boundary, '------------ms030903020902020502030404');
@@ -210,7 +228,11 @@ describe('MIME corpus: multipart/signed first parts are exactly the signed bytes
     const signed = parseEntity(input).children[0]!;
     assert.equal(signed.raw.length, 7317);
     assert.equal(signed.offset, 327); // by hand: python3 -c "print(open(f,'rb').read().index(b'Content-Type: multipart/mixed'))"
-    assert.ok(text(signed.raw).startsWith('Content-Type: multipart/mixed; \r\n\tboundary="----=_Part_159674792_1533625984.1641369266416"\r\n'));
+    assert.ok(
+      text(signed.raw).startsWith(
+        'Content-Type: multipart/mixed; \r\n\tboundary="----=_Part_159674792_1533625984.1641369266416"\r\n',
+      ),
+    );
     assert.ok(text(signed.raw).endsWith('\r\n------=_Part_159674792_1533625984.1641369266416--\r\n'));
     const embedded = signed.children[1]!.children[0]!;
     assert.equal(getHeader(embedded, 'subject'), 'subject 2');

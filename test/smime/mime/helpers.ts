@@ -37,7 +37,8 @@ export { Rng } from '../../helpers/rng.ts';
 
 export const bytes = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'latin1'));
 export const utf8 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'utf8'));
-export const text = (data: Uint8Array): string => Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('latin1');
+export const text = (data: Uint8Array): string =>
+  Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('latin1');
 export const crlf = (s: string): string => s.replace(/\r?\n/g, '\r\n');
 
 /** Byte equality with a readable failure. */
@@ -61,7 +62,10 @@ export function throwsCode(fn: () => unknown, code: MimeErrorCode): void {
   } catch (error) {
     caught = error;
   }
-  assert.ok(isMimeError(caught), `expected MimeError ${code}, got ${caught instanceof Error ? caught.stack : String(caught)}`);
+  assert.ok(
+    isMimeError(caught),
+    `expected MimeError ${code}, got ${caught instanceof Error ? caught.stack : String(caught)}`,
+  );
   assert.equal(caught.code, code, caught.message);
 }
 

@@ -81,25 +81,40 @@ describe('limits: headers', () => {
   it(`refuses more than ${MAX_HEADER_LINES} header lines with MIME_HEADER_TOO_LARGE`, () => {
     parseEntity(bytes('X-A: b\r\n'.repeat(MAX_HEADER_LINES) + '\r\n'));
     throwsCode(() => parseEntity(bytes('X-A: b\r\n'.repeat(MAX_HEADER_LINES + 1) + '\r\n')), 'MIME_HEADER_TOO_LARGE');
-    throwsCode(() => parseEntity(bytes(`Subject: x${'\r\n y'.repeat(MAX_HEADER_LINES)}\r\n\r\n`)), 'MIME_HEADER_TOO_LARGE');
+    throwsCode(
+      () => parseEntity(bytes(`Subject: x${'\r\n y'.repeat(MAX_HEADER_LINES)}\r\n\r\n`)),
+      'MIME_HEADER_TOO_LARGE',
+    );
   });
 
   it(`refuses a header field over ${MAX_HEADER_FIELD_LENGTH} bytes, on one line or folded`, () => {
     const room = MAX_HEADER_FIELD_LENGTH - 'X: \r\n'.length;
     parseEntity(bytes(`X: ${'a'.repeat(room)}\r\n\r\n`));
     throwsCode(() => parseEntity(bytes(`X: ${'a'.repeat(room + 1)}\r\n\r\n`)), 'MIME_HEADER_TOO_LARGE');
-    throwsCode(() => parseEntity(bytes(`X: a${'\r\n aaaaaaaaaaaaaaaaaaaa'.repeat(5000)}\r\n\r\n`)), 'MIME_HEADER_TOO_LARGE');
+    throwsCode(
+      () => parseEntity(bytes(`X: a${'\r\n aaaaaaaaaaaaaaaaaaaa'.repeat(5000)}\r\n\r\n`)),
+      'MIME_HEADER_TOO_LARGE',
+    );
   });
 
   it('applies the header limits in parts too, and in splitMessageHeaders', () => {
     const part = `--b\r\nX: ${'a'.repeat(MAX_HEADER_FIELD_LENGTH)}\r\n\r\nbody\r\n--b--`;
-    throwsCode(() => parseEntity(bytes(`Content-Type: multipart/mixed; boundary=b\r\n\r\n${part}`)), 'MIME_HEADER_TOO_LARGE');
-    throwsCode(() => splitMessageHeaders(bytes('X-A: b\r\n'.repeat(11) + '\r\n'), { maxHeaderLines: 10 }), 'MIME_HEADER_TOO_LARGE');
+    throwsCode(
+      () => parseEntity(bytes(`Content-Type: multipart/mixed; boundary=b\r\n\r\n${part}`)),
+      'MIME_HEADER_TOO_LARGE',
+    );
+    throwsCode(
+      () => splitMessageHeaders(bytes('X-A: b\r\n'.repeat(11) + '\r\n'), { maxHeaderLines: 10 }),
+      'MIME_HEADER_TOO_LARGE',
+    );
   });
 
   it('refuses a boundary longer than the limit with MIME_MALFORMED', () => {
     const boundary = 'x'.repeat(DEFAULT_LIMITS.maxBoundaryLength + 1);
-    throwsCode(() => parseEntity(bytes(`Content-Type: multipart/mixed; boundary=${boundary}\r\n\r\n--${boundary}--`)), 'MIME_MALFORMED');
+    throwsCode(
+      () => parseEntity(bytes(`Content-Type: multipart/mixed; boundary=${boundary}\r\n\r\n--${boundary}--`)),
+      'MIME_MALFORMED',
+    );
   });
 });
 
@@ -136,7 +151,10 @@ describe('large messages', () => {
     const e = parseEntity(input);
     assert.equal(e.children.length, 2);
     const attachment = e.children[1]!;
-    assert.equal(viewOffset(input, attachment.body) + attachment.body.length + '\r\n--==big==--\r\n'.length, input.length);
+    assert.equal(
+      viewOffset(input, attachment.body) + attachment.body.length + '\r\n--==big==--\r\n'.length,
+      input.length,
+    );
     assert.equal(Buffer.compare(Buffer.from(decodeBody(attachment)), Buffer.from(payload)), 0);
   });
 

@@ -21,7 +21,37 @@ import { corpusUnavailable } from '../../helpers/unavailable.ts';
 const NO_CORPUS = corpusUnavailable('the MIME mutation loop over the corpus');
 
 /** Byte strings that hit the parser's decisions, inserted as often as random bytes. */
-const INTERESTING = ['\r\n', '\n', '\r', '\r\n\r\n', '--', '\r\n--', ':', ';', '"', '\\', '(', ')', '<', '>', '@', ',', '=', '=?', '?=', '*0*=', "''", '%', ' ', '\t', '\0', '\u00ff', 'boundary=', 'multipart/', 'message/rfc822'];
+const INTERESTING = [
+  '\r\n',
+  '\n',
+  '\r',
+  '\r\n\r\n',
+  '--',
+  '\r\n--',
+  ':',
+  ';',
+  '"',
+  '\\',
+  '(',
+  ')',
+  '<',
+  '>',
+  '@',
+  ',',
+  '=',
+  '=?',
+  '?=',
+  '*0*=',
+  "''",
+  '%',
+  ' ',
+  '\t',
+  '\0',
+  '\u00ff',
+  'boundary=',
+  'multipart/',
+  'message/rfc822',
+];
 
 function mutate(input: Uint8Array, rng: Rng, boundaries: readonly string[]): Uint8Array {
   let data = Array.from(input);
@@ -31,7 +61,10 @@ function mutate(input: Uint8Array, rng: Rng, boundaries: readonly string[]): Uin
     if (kind === 0 && at < data.length) data[at] = data[at]! ^ (1 << rng.int(8));
     else if (kind === 1) data.splice(at, 1 + rng.int(16));
     else {
-      const pool = boundaries.length > 0 && rng.next() < 0.3 ? boundaries.map((b) => `\r\n--${b}${rng.pick(['', '--', ' ', '\r\n'])}`) : INTERESTING;
+      const pool =
+        boundaries.length > 0 && rng.next() < 0.3
+          ? boundaries.map((b) => `\r\n--${b}${rng.pick(['', '--', ' ', '\r\n'])}`)
+          : INTERESTING;
       const insert = kind === 2 ? [...bytes(rng.pick(pool))] : Array.from(rng.bytes(1 + rng.int(4)));
       data = [...data.slice(0, at), ...insert, ...data.slice(at)];
     }
@@ -88,7 +121,9 @@ describe('mutation loop', { skip: NO_CORPUS }, () => {
       try {
         exercise(input);
       } catch (error) {
-        assert.fail(`mutation ${i} of seed ${k} threw ${error instanceof Error ? error.stack : String(error)}\n${Buffer.from(input).toString('base64')}`);
+        assert.fail(
+          `mutation ${i} of seed ${k} threw ${error instanceof Error ? error.stack : String(error)}\n${Buffer.from(input).toString('base64')}`,
+        );
       }
       try {
         parseEntity(input);

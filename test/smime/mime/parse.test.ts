@@ -65,9 +65,19 @@ describe('parseEntity: header block', () => {
   });
 
   const defectCases: [string, string, string[], string][] = [
-    ['an mbox From line', 'From alice@example.com Mon Jan  1 00:00:00 2026\nSubject: x\n\nbody', ['MBOX_FROM_LINE'], 'body'],
+    [
+      'an mbox From line',
+      'From alice@example.com Mon Jan  1 00:00:00 2026\nSubject: x\n\nbody',
+      ['MBOX_FROM_LINE'],
+      'body',
+    ],
     ['a leading continuation line', ' stray\nSubject: x\n\nbody', ['INVALID_HEADER_LINE'], 'body'],
-    ['a body without the blank line', 'Subject: x\nthis is body text\n', ['MISSING_HEADER_BODY_SEPARATOR'], 'this is body text\n'],
+    [
+      'a body without the blank line',
+      'Subject: x\nthis is body text\n',
+      ['MISSING_HEADER_BODY_SEPARATOR'],
+      'this is body text\n',
+    ],
   ];
   for (const [what, input, defects, body] of defectCases) {
     it(`records ${defects.join(', ')} for ${what}, and still reads the rest`, () => {
@@ -88,7 +98,9 @@ describe('parseEntity: Content-Type and Content-Transfer-Encoding', () => {
   });
 
   it('lowercases type, subtype, parameter names and the encoding; keeps parameter values', () => {
-    const e = parse('Content-Type: Text/HTML; CharSet="UTF-8"; Name=Report.HTML\r\nContent-Transfer-Encoding: Quoted-Printable\r\n\r\n');
+    const e = parse(
+      'Content-Type: Text/HTML; CharSet="UTF-8"; Name=Report.HTML\r\nContent-Transfer-Encoding: Quoted-Printable\r\n\r\n',
+    );
     assert.equal(e.contentType.type, 'text');
     assert.equal(e.contentType.subtype, 'html');
     assert.equal(e.contentType.mediaType, 'text/html');
@@ -103,7 +115,9 @@ describe('parseEntity: Content-Type and Content-Transfer-Encoding', () => {
   });
 
   it('uses the first of two Content-Type fields and records the ambiguity', () => {
-    const e = parse('Content-Type: text/plain\r\nContent-Type: text/html\r\nContent-Transfer-Encoding: base64\r\nContent-Transfer-Encoding: 8bit\r\n\r\n');
+    const e = parse(
+      'Content-Type: text/plain\r\nContent-Type: text/html\r\nContent-Transfer-Encoding: base64\r\nContent-Transfer-Encoding: 8bit\r\n\r\n',
+    );
     assert.equal(e.contentType.mediaType, 'text/plain');
     assert.equal(e.transferEncoding, 'base64');
     assert.deepEqual(e.defects, ['DUPLICATE_CONTENT_TYPE', 'DUPLICATE_TRANSFER_ENCODING']);
@@ -111,18 +125,50 @@ describe('parseEntity: Content-Type and Content-Transfer-Encoding', () => {
 
   // RFC 2231 examples (sections 3, 4 and 4.1), and what real mail does with them.
   const PARAMS: [string, string, Record<string, string>][] = [
-    ['RFC 2231 section 3: continuations', 'message/external-body; access-type=URL; URL*0="ftp://"; URL*1="cs.utk.edu/pub/moore/bulk-mailer/bulk-mailer.tar"', { 'access-type': 'URL', url: 'ftp://cs.utk.edu/pub/moore/bulk-mailer/bulk-mailer.tar' }],
-    ['RFC 2231 section 4: charset and language', "application/x-stuff; title*=us-ascii'en-us'This%20is%20%2A%2A%2Afun%2A%2A%2A", { title: 'This is ***fun***' }],
-    ['RFC 2231 section 4.1: encoded and plain sections mixed', "application/x-stuff; title*0*=us-ascii'en'This%20is%20even%20more%20; title*1*=%2A%2A%2Afun%2A%2A%2A%20; title*2=\"isn't it!\"", { title: "This is even more ***fun*** isn't it!" }],
-    ['a UTF-8 character split across two sections', "application/pdf; name*0*=utf-8''%E2%82; name*1*=%AC.pdf", { name: '€.pdf' }],
+    [
+      'RFC 2231 section 3: continuations',
+      'message/external-body; access-type=URL; URL*0="ftp://"; URL*1="cs.utk.edu/pub/moore/bulk-mailer/bulk-mailer.tar"',
+      { 'access-type': 'URL', url: 'ftp://cs.utk.edu/pub/moore/bulk-mailer/bulk-mailer.tar' },
+    ],
+    [
+      'RFC 2231 section 4: charset and language',
+      "application/x-stuff; title*=us-ascii'en-us'This%20is%20%2A%2A%2Afun%2A%2A%2A",
+      { title: 'This is ***fun***' },
+    ],
+    [
+      'RFC 2231 section 4.1: encoded and plain sections mixed',
+      "application/x-stuff; title*0*=us-ascii'en'This%20is%20even%20more%20; title*1*=%2A%2A%2Afun%2A%2A%2A%20; title*2=\"isn't it!\"",
+      { title: "This is even more ***fun*** isn't it!" },
+    ],
+    [
+      'a UTF-8 character split across two sections',
+      "application/pdf; name*0*=utf-8''%E2%82; name*1*=%AC.pdf",
+      { name: '€.pdf' },
+    ],
     ['latin1', "application/pdf; name*=iso-8859-1''caf%E9.pdf", { name: 'café.pdf' }],
     ['an unknown charset falls back to latin1', "application/pdf; name*=x-unknown''%41%E9", { name: 'Aé' }],
-    ['the extended form wins over the plain one', "application/pdf; name=\"fallback.pdf\"; name*=utf-8''%C3%A9.pdf", { name: 'é.pdf' }],
+    [
+      'the extended form wins over the plain one',
+      'application/pdf; name="fallback.pdf"; name*=utf-8\'\'%C3%A9.pdf',
+      { name: 'é.pdf' },
+    ],
     ['sections stop at a gap', 'application/pdf; x*0=a; x*2=c', { x: 'a' }],
-    ['quoted strings with escapes and specials', 'text/plain; a="x; y=\\"z\\" \\\\"; b=""', { a: 'x; y="z" \\', b: '' }],
-    ['comments and odd whitespace', 'text/plain (plain text) ;\tcharset = us-ascii (comment) ; format=flowed', { charset: 'us-ascii', format: 'flowed' }],
+    [
+      'quoted strings with escapes and specials',
+      'text/plain; a="x; y=\\"z\\" \\\\"; b=""',
+      { a: 'x; y="z" \\', b: '' },
+    ],
+    [
+      'comments and odd whitespace',
+      'text/plain (plain text) ;\tcharset = us-ascii (comment) ; format=flowed',
+      { charset: 'us-ascii', format: 'flowed' },
+    ],
     ['a missing semicolon', 'text/plain; charset=utf-8 format=flowed', { charset: 'utf-8', format: 'flowed' }],
-    ['a parameter named like an Object.prototype member', 'text/plain; __proto__=x; constructor=y', { ['__proto__']: 'x', constructor: 'y' }],
+    [
+      'a parameter named like an Object.prototype member',
+      'text/plain; __proto__=x; constructor=y',
+      { ['__proto__']: 'x', constructor: 'y' },
+    ],
   ];
   for (const [what, value, expected] of PARAMS) {
     it(`parameters: ${what}`, () => {
@@ -197,13 +243,18 @@ describe('parseEntity: multipart (RFC 2046 section 5.1.1)', () => {
   });
 
   it('reads a part that ends in CR, LF or CRLF of its own', () => {
-    const e = parse('Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nends in CR\r\r\n--b\r\n\r\nends in LF\n\r\n--b\r\n\r\nends in CRLF\r\n\r\n--b--\r\n');
+    const e = parse(
+      'Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nends in CR\r\r\n--b\r\n\r\nends in LF\n\r\n--b\r\n\r\nends in CRLF\r\n\r\n--b--\r\n',
+    );
     assert.deepEqual(parts(e), ['\r\nends in CR\r', '\r\nends in LF\n', '\r\nends in CRLF\r\n']);
   });
 
   it('has no preamble when the body starts with the delimiter, and an empty one after a bare line break', () => {
     assert.equal(parse('Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nx\r\n--b--').preamble, undefined);
-    assert.equal(parse('Content-Type: multipart/mixed; boundary=b\r\n\r\n\r\n--b\r\n\r\nx\r\n--b--').preamble?.length, 0);
+    assert.equal(
+      parse('Content-Type: multipart/mixed; boundary=b\r\n\r\n\r\n--b\r\n\r\nx\r\n--b--').preamble?.length,
+      0,
+    );
     assert.equal(parse('Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nx\r\n--b--').epilogue, undefined);
   });
 
@@ -213,7 +264,9 @@ describe('parseEntity: multipart (RFC 2046 section 5.1.1)', () => {
   });
 
   it('a line that only starts with the boundary is content; the boundary is case-sensitive', () => {
-    const e = parse('Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\n--bx is text\r\n--B is text\r\n -- b too\r\n--b--\r\n');
+    const e = parse(
+      'Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\n--bx is text\r\n--B is text\r\n -- b too\r\n--b--\r\n',
+    );
     assert.deepEqual(parts(e), ['\r\n--bx is text\r\n--B is text\r\n -- b too']);
   });
 
@@ -288,13 +341,17 @@ describe('parseEntity: multipart (RFC 2046 section 5.1.1)', () => {
     const noBoundary = parse('Content-Type: multipart/mixed\r\n\r\n--b\r\n\r\nx\r\n--b--');
     assert.deepEqual(noBoundary.children, []);
     assert.deepEqual(noBoundary.defects, ['MISSING_BOUNDARY']);
-    const encoded = parse('Content-Type: multipart/mixed; boundary=b\r\nContent-Transfer-Encoding: base64\r\n\r\n--b\r\n\r\nx\r\n--b--');
+    const encoded = parse(
+      'Content-Type: multipart/mixed; boundary=b\r\nContent-Transfer-Encoding: base64\r\n\r\n--b\r\n\r\nx\r\n--b--',
+    );
     assert.deepEqual(encoded.children, []);
     assert.deepEqual(encoded.defects, ['ENCODED_COMPOSITE']);
   });
 
   it('parts of a multipart/digest default to message/rfc822 (RFC 2046 section 5.1.5)', () => {
-    const e = parse('Content-Type: multipart/digest; boundary=b\r\n\r\n--b\r\n\r\nSubject: inner\r\n\r\nhello\r\n--b--\r\n');
+    const e = parse(
+      'Content-Type: multipart/digest; boundary=b\r\n\r\n--b\r\n\r\nSubject: inner\r\n\r\nhello\r\n--b--\r\n',
+    );
     const part = e.children[0]!;
     assert.equal(part.contentType.mediaType, 'message/rfc822');
     assert.equal(getHeader(part.children[0]!, 'subject'), 'inner');
@@ -312,7 +369,9 @@ describe('parseEntity: message/rfc822', () => {
   });
 
   it('a base64-encoded message/rfc822 (forbidden by RFC 2046 section 5.2.1) stays a leaf', () => {
-    const e = parse('Content-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\nU3ViamVjdDogeA0KDQo=\r\n');
+    const e = parse(
+      'Content-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\nU3ViamVjdDogeA0KDQo=\r\n',
+    );
     assert.deepEqual(e.children, []);
     assert.deepEqual(e.defects, ['ENCODED_COMPOSITE']);
   });

@@ -59,9 +59,17 @@ describe('base64', () => {
   it('writes lines of 76 characters separated by CRLF, without a CRLF after the last', () => {
     const out = text(encodeBase64Lines(new Rng(1).bytes(200)));
     const lines = out.split('\r\n');
-    assert.deepEqual(lines.map((l) => l.length), [76, 76, 76, 40]);
+    assert.deepEqual(
+      lines.map((l) => l.length),
+      [76, 76, 76, 40],
+    );
     assert.ok(!out.endsWith('\r\n'));
-    assert.deepEqual(text(encodeBase64Lines(new Rng(1).bytes(57), 64)).split('\r\n').map((l) => l.length), [64, 12]);
+    assert.deepEqual(
+      text(encodeBase64Lines(new Rng(1).bytes(57), 64))
+        .split('\r\n')
+        .map((l) => l.length),
+      [64, 12],
+    );
   });
 
   it('refuses a line length that is not a multiple of 4 within 4..76', () => {
@@ -153,12 +161,21 @@ describe('decodeBody', () => {
   });
 
   it('decodes base64 and quoted-printable bodies', () => {
-    assert.equal(text(decodeBody(parseEntity(bytes('Content-Transfer-Encoding: base64\r\n\r\nZm9v\r\nYmFy\r\n')))), 'foobar');
-    assert.equal(text(decodeBody(parseEntity(bytes('Content-Transfer-Encoding: Quoted-Printable\r\n\r\na=3D=\r\nb')))), 'a=b');
+    assert.equal(
+      text(decodeBody(parseEntity(bytes('Content-Transfer-Encoding: base64\r\n\r\nZm9v\r\nYmFy\r\n')))),
+      'foobar',
+    );
+    assert.equal(
+      text(decodeBody(parseEntity(bytes('Content-Transfer-Encoding: Quoted-Printable\r\n\r\na=3D=\r\nb')))),
+      'a=b',
+    );
   });
 
   it('refuses an unknown encoding with MIME_UNSUPPORTED_ENCODING and unknown options with MIME_INVALID_OPTION', () => {
-    throwsCode(() => decodeBody(parseEntity(bytes('Content-Transfer-Encoding: x-uuencode\r\n\r\nbody'))), 'MIME_UNSUPPORTED_ENCODING');
+    throwsCode(
+      () => decodeBody(parseEntity(bytes('Content-Transfer-Encoding: x-uuencode\r\n\r\nbody'))),
+      'MIME_UNSUPPORTED_ENCODING',
+    );
     const e = parseEntity(bytes('\r\nbody'));
     throwsCode(() => decodeBody(e, { strict: 'yes' } as never), 'MIME_INVALID_OPTION');
     throwsCode(() => decodeBody(e, { lenient: true } as never), 'MIME_INVALID_OPTION');

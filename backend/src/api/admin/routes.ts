@@ -27,11 +27,22 @@ const placeBody = z.strictObject({
 });
 const aliasBody = z.strictObject({ alias: emailParam });
 const syncBody = z.strictObject({ full: z.boolean().default(false) });
+const expectHeadQuery = z
+  .string()
+  .regex(/^[0-9a-f]{64}$/)
+  .optional();
 
 export function adminRoutes(s: Services): Router<AppState> {
   const r = new Router<AppState>({ prefix: '/api/v1/admin' });
   r.use(requireAdmin(s));
+  userRoutes(r, s);
+  auditRoutes(r, s);
+  directoryRoutes(r, s);
+  return r;
+}
 
+/** IT's placement of keys and aliases for a user. */
+function userRoutes(r: Router<AppState>, s: Services): void {
   r.post('/users/:email/keys', async (ctx) => {
     const email = validate(emailParam, ctx.params.email);
     const body = await readJson(ctx, placeBody, s.config.SMIME_MAX_JSON_BYTES);
@@ -50,7 +61,11 @@ export function adminRoutes(s: Services): Router<AppState> {
   r.get('/users/:email/keys', async (ctx) => {
     const user = await findUserByEmail(s.db, validate(emailParam, ctx.params.email));
     if (!user) throw new AppError('USER_NOT_FOUND');
-    ctx.body = { user: user.email, aliases: await listAliases(s.db, user.id), keys: (await listKeys(s.db, user.id)).map(presentKey) };
+    ctx.body = {
+      user: user.email,
+      aliases: await listAliases(s.db, user.id),
+      keys: (await listKeys(s.db, user.id)).map(presentKey),
+    };
   });
 
   r.post('/users/:email/aliases', async (ctx) => {
@@ -65,11 +80,13 @@ export function adminRoutes(s: Services): Router<AppState> {
     ctx.status = 201;
     ctx.body = { user: email, alias };
   });
+}
 
+function auditRoutes(r: Router<AppState>, s: Services): void {
   // The whole chain, and every checkpoint in the server's checkpoint file when there is one (issue 12). An auditor
   // who does not trust this server runs `smime-admin audit-verify --checkpoints` with their own copy instead.
   r.get('/audit/verify', async (ctx) => {
-    const expectHead = validate(z.string().regex(/^[0-9a-f]{64}$/).optional(), ctx.query.expectHead);
+    const expectHead = validate(expectHeadQuery, ctx.query.expectHead);
     ctx.body = await s.auditCheckpoints.verify(s.db, { expectHead });
   });
 
@@ -79,13 +96,17 @@ export function adminRoutes(s: Services): Router<AppState> {
     ctx.status = 201;
     ctx.body = { checkpoint, file: s.auditCheckpoints.file };
   });
+}
 
+function directoryRoutes(r: Router<AppState>, s: Services): void {
   // Directory sync (issue 4). Answers when the sync is done (a large directory takes a while): the summary, or a
   // DIRECTORY_* error with the last good copy kept; 409 DIRECTORY_SYNC_RUNNING if one runs on any instance.
   r.post('/directory/sync', async (ctx) => {
     const opts = directoryOptions(s.config);
     if (!opts) throw new AppError('DIRECTORY_NOT_CONFIGURED');
-    const { full } = ctx.request.length ? await readJson(ctx, syncBody, s.config.SMIME_MAX_JSON_BYTES) : { full: false };
+    const { full } = ctx.request.length
+      ? await readJson(ctx, syncBody, s.config.SMIME_MAX_JSON_BYTES)
+      : { full: false };
     const summary = await syncDirectory(s.db, opts, { mode: full ? 'full' : 'auto', actor: 'admin:api', log: s.log });
     ctx.body = { summary };
   });
@@ -94,5 +115,4 @@ export function adminRoutes(s: Services): Router<AppState> {
     const status = await directoryStatus(s.db, s.config.LDAP_URL !== undefined, s.config.SMIME_DIRECTORY_REPORT_LIMIT);
     ctx.body = { ...status, stored: await countDirectory(s.db) };
   });
-  return r;
 }

@@ -9,7 +9,11 @@ import { certificateToPem } from '../../smime/index.ts';
 import type { Resolution as RecipientResolution } from '../../mail/recipients.ts';
 import { appendAudit } from '../../store/audit.ts';
 import { deleteExchanged, getExchanged, listExchanged, type ExchangedCertRow } from '../../store/certificates.ts';
-import { getDirectoryCertificate, listDirectoryCertificates, type DirectoryCertWithEntry } from '../../store/directory.ts';
+import {
+  getDirectoryCertificate,
+  listDirectoryCertificates,
+  type DirectoryCertWithEntry,
+} from '../../store/directory.ts';
 import type { AppState, Services } from '../context.ts';
 import type { PublicCertificate, Resolution } from '../contract.ts';
 import { validate } from '../middleware/body.ts';
@@ -87,7 +91,9 @@ export function certificateRoutes(s: Services): Router<AppState> {
     const exchanged =
       q.source === 'directory'
         ? []
-        : (await listExchanged(s.db, ctx.state.user!.id, filter)).filter((r) => !q.source || q.source === 'exchanged' || r.source === q.source);
+        : (await listExchanged(s.db, ctx.state.user!.id, filter)).filter(
+            (r) => !q.source || q.source === 'exchanged' || r.source === q.source,
+          );
     const directory =
       !q.source || q.source === 'directory'
         ? await listDirectoryCertificates(s.db, { ...filter, limit: MAX_LIST_DIRECTORY })
@@ -102,7 +108,10 @@ export function certificateRoutes(s: Services): Router<AppState> {
 
   r.get('/resolve', async (ctx) => {
     const raw = ctx.query.email;
-    const emails = validate(z.array(emailParam).min(1).max(MAX_RESOLVE_EMAILS), Array.isArray(raw) ? raw : raw ? [raw] : []);
+    const emails = validate(
+      z.array(emailParam).min(1).max(MAX_RESOLVE_EMAILS),
+      Array.isArray(raw) ? raw : raw ? [raw] : [],
+    );
     const resolutions = await s.mail.resolve(ctx.state.user!, emails);
     ctx.body = { recipients: resolutions.map(presentResolution) };
   });

@@ -10,7 +10,11 @@ import { presentKey } from '../presenters.ts';
 import { unlockToken } from '../session/routes.ts';
 import { base64Bytes, idFromPath, passphrase } from '../schemas.ts';
 
-const importBody = z.strictObject({ p12: base64Bytes, password: z.string().max(1024), passphrase: passphrase.optional() });
+const importBody = z.strictObject({
+  p12: base64Bytes,
+  password: z.string().max(1024),
+  passphrase: passphrase.optional(),
+});
 const adoptBody = z.strictObject({ keyPassword: passphrase, passphrase });
 const deleteBody = z.strictObject({ passphrase: passphrase.optional() });
 

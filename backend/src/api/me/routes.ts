@@ -24,7 +24,13 @@ export function meRoutes(s: Services): Router<AppState> {
   r.get('/audit', async (ctx) => {
     const entries = await listAudit(s.db, { userEmail: ctx.state.user!.email, limit: 200 });
     ctx.body = {
-      entries: entries.map((e) => ({ seq: e.seq, at: new Date(e.at).toISOString(), actor: e.actor, action: e.action, details: e.details })),
+      entries: entries.map((e) => ({
+        seq: e.seq,
+        at: new Date(e.at).toISOString(),
+        actor: e.actor,
+        action: e.action,
+        details: e.details,
+      })),
     };
   });
   return r;

@@ -14,7 +14,10 @@ import { requireUser } from '../middleware/auth.ts';
 import { unlockToken } from '../session/routes.ts';
 
 const RFC822 = ['message/rfc822'];
-const flag = z.enum(['true', 'false', '1', '0']).optional().transform((v) => v === 'true' || v === '1');
+const flag = z
+  .enum(['true', 'false', '1', '0'])
+  .optional()
+  .transform((v) => v === 'true' || v === '1');
 const outgoingQuery = z.object({
   sign: flag,
   encrypt: flag,

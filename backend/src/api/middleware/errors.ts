@@ -20,7 +20,13 @@ export function errorHandler(log: Logger) {
       // JSON is serialised here, not by Koa after the chain: a failure doing so (an answer beyond what a string can
       // hold) is then this handler's 500 with a log line, instead of a response logged as 200 that never came.
       const body: unknown = ctx.body;
-      if (body !== null && typeof body === 'object' && !Buffer.isBuffer(body) && !(body instanceof Uint8Array) && typeof (body as { pipe?: unknown }).pipe !== 'function') {
+      if (
+        body !== null &&
+        typeof body === 'object' &&
+        !Buffer.isBuffer(body) &&
+        !(body instanceof Uint8Array) &&
+        typeof (body as { pipe?: unknown }).pipe !== 'function'
+      ) {
         ctx.type = 'application/json';
         ctx.body = JSON.stringify(body);
       }
@@ -28,9 +34,19 @@ export function errorHandler(log: Logger) {
       let e: AppError;
       if (isAppError(err)) {
         e = err;
-      } else if (typeof err === 'object' && err !== null && 'status' in err && (err as { status: number }).status === 405) {
+      } else if (
+        typeof err === 'object' &&
+        err !== null &&
+        'status' in err &&
+        (err as { status: number }).status === 405
+      ) {
         e = new AppError('METHOD_NOT_ALLOWED');
-      } else if (typeof err === 'object' && err !== null && 'status' in err && (err as { status: number }).status === 501) {
+      } else if (
+        typeof err === 'object' &&
+        err !== null &&
+        'status' in err &&
+        (err as { status: number }).status === 501
+      ) {
         // The router's answer to a method no route knows (PROPFIND, MKCOL, ...): the client's doing, not a fault.
         e = new AppError('METHOD_NOT_IMPLEMENTED');
       } else {
@@ -40,7 +56,10 @@ export function errorHandler(log: Logger) {
       ctx.status = e.status;
       ctx.body = errorBody(e);
       const retry = e.details?.retryAfterSeconds;
-      if ((e.code === 'THROTTLED' || e.code === 'SERVER_BUSY' || e.code === 'RATE_LIMITED') && typeof retry === 'number')
+      if (
+        (e.code === 'THROTTLED' || e.code === 'SERVER_BUSY' || e.code === 'RATE_LIMITED') &&
+        typeof retry === 'number'
+      )
         ctx.set('Retry-After', String(retry));
       if (e.status >= 500) ctx.set('Connection', 'close');
     }

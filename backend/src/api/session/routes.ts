@@ -95,7 +95,12 @@ export function sessionRoutes(s: Services): Router<AppState> {
     const body = await readJson(ctx, changeBody, s.config.SMIME_MAX_JSON_BYTES);
     // The session this request proves (if any) survives the change; every other one of the user ends.
     const keep = (await s.vault.status(user, unlockToken(ctx, user))).sessionId;
-    const { rewrapped, sessionsEnded } = await s.vault.changePassphrase(user, body.currentPassphrase, body.newPassphrase, keep);
+    const { rewrapped, sessionsEnded } = await s.vault.changePassphrase(
+      user,
+      body.currentPassphrase,
+      body.newPassphrase,
+      keep,
+    );
     ctx.body = { changed: true, rewrappedKeyIds: rewrapped, sessionsEnded };
   });
 

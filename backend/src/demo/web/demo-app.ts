@@ -42,7 +42,11 @@ function esc(s: string): string {
 }
 
 async function login(email: string): Promise<string> {
-  const res = await fetch('/demo/api/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email }) });
+  const res = await fetch('/demo/api/login', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email }),
+  });
   if (!res.ok) throw new Error(`login failed (${res.status})`);
   const body = (await res.json()) as { token: string; expiresInS: number };
   token = { value: body.token, expiresAt: Date.now() + body.expiresInS * 1000 };
@@ -62,7 +66,10 @@ async function mailApi<T>(method: string, path: string, body?: unknown): Promise
     headers: { authorization: `Bearer ${await getToken()}`, ...(body ? { 'content-type': 'application/json' } : {}) },
     body: body ? JSON.stringify(body) : undefined,
   });
-  if (!res.ok) throw new Error(((await res.json().catch(() => ({}))) as { error?: { message?: string } }).error?.message ?? res.statusText);
+  if (!res.ok)
+    throw new Error(
+      ((await res.json().catch(() => ({}))) as { error?: { message?: string } }).error?.message ?? res.statusText,
+    );
   return (await res.json()) as T;
 }
 
@@ -165,7 +172,9 @@ async function showMessage(m: MessageMeta): Promise<void> {
   $('#tamper').addEventListener('click', () => {
     void mailApi('POST', `/messages/${m.id}/tamper`).then(() => showMessage({ ...m, tampered: true }));
   });
-  const res = await fetch(`/demo/api/messages/${m.id}/raw`, { headers: { authorization: `Bearer ${await getToken()}` } });
+  const res = await fetch(`/demo/api/messages/${m.id}/raw`, {
+    headers: { authorization: `Bearer ${await getToken()}` },
+  });
   const raw = new Uint8Array(await res.arrayBuffer());
   const status = plugin!.mountMessageStatus($('#status-slot'));
   cleanup.push(() => status.destroy());
@@ -197,7 +206,11 @@ function showCompose(): void {
   const compose: ComposeHandle = plugin!.mountComposeControls($('#smime-slot'));
   cleanup.push(() => compose.destroy());
   const form = card.querySelector('form')!;
-  const list = (v: string) => v.split(/[,;\s]+/).map((s) => s.trim()).filter(Boolean);
+  const list = (v: string) =>
+    v
+      .split(/[,;\s]+/)
+      .map((s) => s.trim())
+      .filter(Boolean);
   const recipients = () => [...list($<HTMLInputElement>('#to').value), ...list($<HTMLInputElement>('#cc').value)];
   const sendButton = $<HTMLButtonElement>('#send');
   const update = () => {
@@ -218,7 +231,12 @@ function b64(bytes: Uint8Array): string {
 }
 
 /** "Send": protect the composed message through the plugin, then hand each copy to the demo mailboxes. */
-async function sendComposed(compose: ComposeHandle, list: (v: string) => string[], sendButton: HTMLButtonElement, update: () => void): Promise<void> {
+async function sendComposed(
+  compose: ComposeHandle,
+  list: (v: string) => string[],
+  sendButton: HTMLButtonElement,
+  update: () => void,
+): Promise<void> {
   const slot = $('#compose-notice');
   slot.innerHTML = '';
   const to = list($<HTMLInputElement>('#to').value);
@@ -238,10 +256,18 @@ async function sendComposed(compose: ComposeHandle, list: (v: string) => string[
       messages: result.messages.map((m) => ({ bcc: m.bcc, message: b64(m.raw) })),
     });
     const st = compose.state();
-    const how = result.protected ? (st.sign && st.encrypt ? 'signed and encrypted' : st.sign ? 'signed' : 'encrypted') : 'unprotected';
+    const how = result.protected
+      ? st.sign && st.encrypt
+        ? 'signed and encrypted'
+        : st.sign
+          ? 'signed'
+          : 'encrypted'
+      : 'unprotected';
     await showFolder(
       'sent',
-      notice(`Sent (${how}) to ${sent.delivered.join(', ') || 'nobody'}${sent.undeliverable.length ? `; not a demo mailbox: ${sent.undeliverable.join(', ')}` : ''}.`),
+      notice(
+        `Sent (${how}) to ${sent.delivered.join(', ') || 'nobody'}${sent.undeliverable.length ? `; not a demo mailbox: ${sent.undeliverable.join(', ')}` : ''}.`,
+      ),
     );
   } catch (err) {
     const e = err as Error & { missing?: string[] };

@@ -16,7 +16,14 @@ function headerText(s: string): string {
   return /^[\x20-\x7e]*$/.test(s) ? s : `=?UTF-8?B?${b64(enc.encode(s))}?=`;
 }
 
-export function composeMessage(m: { from: string; fromName: string; to: string[]; cc: string[]; subject: string; body: string }): Uint8Array {
+export function composeMessage(m: {
+  from: string;
+  fromName: string;
+  to: string[];
+  cc: string[];
+  subject: string;
+  body: string;
+}): Uint8Array {
   const lines = [
     `From: ${headerText(m.fromName)} <${m.from}>`,
     `To: ${m.to.join(', ')}`,
@@ -69,7 +76,10 @@ export function textOf(bytes: Uint8Array, depth = 0): string {
     const parts = e.body.split(`--${boundary}`).slice(1);
     for (const p of parts) {
       if (p.startsWith('--')) break;
-      const text = textOf(Uint8Array.from(p.replace(/^\r?\n/, ''), (c) => c.charCodeAt(0)), depth + 1);
+      const text = textOf(
+        Uint8Array.from(p.replace(/^\r?\n/, ''), (c) => c.charCodeAt(0)),
+        depth + 1,
+      );
       if (text) return text;
     }
     return '';

@@ -62,7 +62,8 @@ export function decode(bytes: Uint8Array, what: string): Node {
     const reason = result.result.error || 'undecodable';
     throw new BerError(`${what}: ${reason}`, { limit: ASN1JS_LIMIT_ERROR.test(reason) });
   }
-  if (result.offset !== bytes.length) throw new BerError(`${what}: ${bytes.length - result.offset} bytes after the end`);
+  if (result.offset !== bytes.length)
+    throw new BerError(`${what}: ${bytes.length - result.offset} bytes after the end`);
   checkNesting(bytes, what);
   return result.result;
 }
@@ -97,7 +98,9 @@ function children(node: Node): Node[] {
 /** The elements of a SEQUENCE (or SET when `tag` is TAG.SET). */
 export function sequence(node: Node | undefined, what: string, tag: number = TAG.SEQUENCE): Node[] {
   if (!node || !isUniversal(node, tag) || !node.idBlock.isConstructed) {
-    throw new BerError(`${what}: expected ${tag === TAG.SET ? 'SET' : 'SEQUENCE'}, got ${node ? describe(node) : 'nothing'}`);
+    throw new BerError(
+      `${what}: expected ${tag === TAG.SET ? 'SET' : 'SEQUENCE'}, got ${node ? describe(node) : 'nothing'}`,
+    );
   }
   return children(node);
 }
@@ -210,7 +213,12 @@ export function bitString(node: Node | undefined, what: string): { bytes: Uint8A
 
 /** The single element inside an EXPLICIT context-specific tag [n]. */
 export function explicit(node: Node | undefined, tagNumber: number, what: string): Node {
-  if (!node || node.idBlock.tagClass !== TAG_CLASS_CONTEXT || node.idBlock.tagNumber !== tagNumber || !node.idBlock.isConstructed) {
+  if (
+    !node ||
+    node.idBlock.tagClass !== TAG_CLASS_CONTEXT ||
+    node.idBlock.tagNumber !== tagNumber ||
+    !node.idBlock.isConstructed
+  ) {
     throw new BerError(`${what}: expected [${tagNumber}], got ${node ? describe(node) : 'nothing'}`);
   }
   const inner = children(node);

@@ -231,7 +231,8 @@ export function oid(t: Tlv | undefined, what: string): string {
 
 /** The dotted form of OBJECT IDENTIFIER content octets (X.690 section 8.19), minimal encoding required. */
 export function decodeOid(b: Uint8Array, what: string): string {
-  if (b.length === 0 || b.length > 64 || (b[b.length - 1]! & 0x80) !== 0) throw new BerError(`${what}: bad OBJECT IDENTIFIER`);
+  if (b.length === 0 || b.length > 64 || (b[b.length - 1]! & 0x80) !== 0)
+    throw new BerError(`${what}: bad OBJECT IDENTIFIER`);
   const parts: number[] = [];
   let v = 0;
   for (let i = 0; i < b.length; i++) {
@@ -321,7 +322,7 @@ function walkSegments(
     return seen + 1;
   }
   let count = seen;
-  for (let p = t.contentStart; p < t.contentEnd; ) {
+  for (let p = t.contentStart; p < t.contentEnd;) {
     const c = readTlv(t.bytes, p, t.contentEnd, t.depth + 1);
     if (!isUniversal(c, segmentTag)) throw new BerError(`${what}: bad segment in constructed string`);
     if (count >= MAX_BER_CHILDREN) throw new BerError(`${what}: too many segments`, { limit: true });

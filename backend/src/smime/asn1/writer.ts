@@ -158,7 +158,8 @@ export function implicitConstructed(tagNumber: number, contents: readonly Der[])
 
 /** Identifier octet of a context-specific tag [n], constructed (the default) or primitive (an IMPLICIT string). */
 export function contextTag(tagNumber: number, constructed = true): number {
-  if (!Number.isInteger(tagNumber) || tagNumber < 0 || tagNumber > MAX_LOW_TAG_NUMBER) throw new RangeError(`tag [${tagNumber}]`);
+  if (!Number.isInteger(tagNumber) || tagNumber < 0 || tagNumber > MAX_LOW_TAG_NUMBER)
+    throw new RangeError(`tag [${tagNumber}]`);
   return CONTEXT_PRIMITIVE | (constructed ? CONSTRUCTED : 0) | tagNumber;
 }
 
@@ -185,7 +186,13 @@ export function time(date: Date): Der {
   const year = date.getUTCFullYear();
   if (!Number.isFinite(date.getTime()) || year < 0 || year > 9999) throw new RangeError('time out of range');
   const two = (n: number) => String(n).padStart(2, '0');
-  const fields = [date.getUTCMonth() + 1, date.getUTCDate(), date.getUTCHours(), date.getUTCMinutes(), date.getUTCSeconds()];
+  const fields = [
+    date.getUTCMonth() + 1,
+    date.getUTCDate(),
+    date.getUTCHours(),
+    date.getUTCMinutes(),
+    date.getUTCSeconds(),
+  ];
   const rest = `${fields.map(two).join('')}Z`;
   const utc = year >= UTC_TIME_FIRST_YEAR && year <= UTC_TIME_LAST_YEAR;
   const text = utc ? `${two(year % 100)}${rest}` : `${String(year).padStart(4, '0')}${rest}`;
@@ -215,7 +222,8 @@ export function reencode(t: Tlv): Der {
   if (t.tag >= 31) throw new BerError('high tag numbers are not re-encoded');
   if (!t.constructed) return tlv(identifier, content(t));
   if (t.cls === CLASS.UNIVERSAL && STRING_TAGS.has(t.tag)) return tlv(identifier & ~CONSTRUCTED, joinedString(t));
-  if (t.cls === CLASS.UNIVERSAL && t.tag === UNIVERSAL.BIT_STRING) throw new BerError('constructed BIT STRING is not re-encoded');
+  if (t.cls === CLASS.UNIVERSAL && t.tag === UNIVERSAL.BIT_STRING)
+    throw new BerError('constructed BIT STRING is not re-encoded');
   const parts = children(t).map(reencode);
   return t.cls === CLASS.UNIVERSAL && t.tag === UNIVERSAL.SET ? setOf(parts) : tlv(identifier, parts);
 }

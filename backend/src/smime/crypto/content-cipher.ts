@@ -273,7 +273,12 @@ export function aesGcmEncrypt(
 }
 
 /** aesGcmEncrypt in steps; tag() after final(). */
-export function aesGcmEncryptor(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array = EMPTY, tagLength: number = GCM_MAX_TAG_LENGTH): StreamEncryptor {
+export function aesGcmEncryptor(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  aad: Uint8Array = EMPTY,
+  tagLength: number = GCM_MAX_TAG_LENGTH,
+): StreamEncryptor {
   const name = AES_GCM_NAMES.get(key.length);
   if (name === undefined) throw new CipherError('UNSUPPORTED_CIPHER', `AES has no ${key.length * 8}-bit key size`);
   if (nonce.length !== GCM_NONCE_LENGTH) throw new RangeError(`AES-GCM needs a ${GCM_NONCE_LENGTH}-byte nonce`);
@@ -283,7 +288,11 @@ export function aesGcmEncryptor(key: Uint8Array, nonce: Uint8Array, aad: Uint8Ar
   assertAvailable(name);
   const cipher = createCipheriv(name, key, nonce, { authTagLength: tagLength });
   if (aad.length > 0) cipher.setAAD(aad);
-  return { update: (data) => cipher.update(data), final: () => cipher.final(), tag: () => new Uint8Array(cipher.getAuthTag()) };
+  return {
+    update: (data) => cipher.update(data),
+    final: () => cipher.final(),
+    tag: () => new Uint8Array(cipher.getAuthTag()),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -293,12 +302,7 @@ export function aesGcmEncryptor(key: Uint8Array, nonce: Uint8Array, aad: Uint8Ar
 
 /** Names follow OpenSSL's cipher names, so that what we record matches what `openssl pkcs12 -info` prints. */
 export type PbeCipherName =
-  | 'aes-128-cbc'
-  | 'aes-192-cbc'
-  | 'aes-256-cbc'
-  | 'des-ede3-cbc'
-  | 'des-ede-cbc'
-  | `rc2-${number}-cbc`;
+  'aes-128-cbc' | 'aes-192-cbc' | 'aes-256-cbc' | 'des-ede3-cbc' | 'des-ede-cbc' | `rc2-${number}-cbc`;
 
 export interface PbeCipher {
   name: PbeCipherName;

@@ -55,7 +55,8 @@ export const ENGINE_NAME = 'smime-webmail';
  */
 function cmsDecryptError(error: unknown): SmimeError {
   if (error instanceof SmimeError) return error;
-  if (error instanceof CipherError && error.code === 'UNSUPPORTED_CIPHER') return new SmimeError('CMS_UNSUPPORTED', error.message);
+  if (error instanceof CipherError && error.code === 'UNSUPPORTED_CIPHER')
+    return new SmimeError('CMS_UNSUPPORTED', error.message);
   return new SmimeError('CMS_DECRYPT_FAILED');
 }
 
@@ -96,11 +97,16 @@ export class SmimeCryptoEngine extends pkijs.CryptoEngine {
       throw toSmimeError(error, 'EncryptedContentInfo');
     }
     const result = await decryptWithPassword({ algorithm, data, password: new Uint8Array(parameters.password) });
-    return result.plaintext.buffer.slice(result.plaintext.byteOffset, result.plaintext.byteOffset + result.plaintext.length) as ArrayBuffer;
+    return result.plaintext.buffer.slice(
+      result.plaintext.byteOffset,
+      result.plaintext.byteOffset + result.plaintext.length,
+    ) as ArrayBuffer;
   }
 
   /** pkijs' entry point (PFX.parseInternalValues): the PKCS#12 MAC with bounded work. */
-  override async verifyDataStampedWithPassword(parameters: pkijs.CryptoEngineVerifyDataStampedWithPasswordParams): Promise<boolean> {
+  override async verifyDataStampedWithPassword(
+    parameters: pkijs.CryptoEngineVerifyDataStampedWithPasswordParams,
+  ): Promise<boolean> {
     const hash = PKIJS_HASH_NAMES[parameters.hashAlgorithm.toUpperCase()];
     if (!hash) throw new SmimeError('P12_UNSUPPORTED_ALGORITHM', `Unsupported MAC digest ${parameters.hashAlgorithm}`);
     const bmp = bmpPassword(passwordText(new Uint8Array(parameters.password)));
@@ -138,7 +144,12 @@ export class SmimeCryptoEngine extends pkijs.CryptoEngine {
   }
 
   /** Encrypts CMS content with AES-CBC, DES-EDE3-CBC or AES-GCM. Throws SmimeError CMS_UNSUPPORTED. */
-  encryptCmsContent(algorithm: ContentAlgorithm, key: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): ContentEncryptResult {
+  encryptCmsContent(
+    algorithm: ContentAlgorithm,
+    key: Uint8Array,
+    plaintext: Uint8Array,
+    aad?: Uint8Array,
+  ): ContentEncryptResult {
     try {
       return encryptContent(algorithm, key, plaintext, aad);
     } catch (error) {
@@ -160,7 +171,11 @@ export class SmimeCryptoEngine extends pkijs.CryptoEngine {
       }
     };
     const cipher = step(() => contentEncryptor(algorithm, key, aad));
-    return { update: (data) => step(() => cipher.update(data)), final: () => step(() => cipher.final()), tag: () => step(() => cipher.tag()) };
+    return {
+      update: (data) => step(() => cipher.update(data)),
+      final: () => step(() => cipher.final()),
+      tag: () => step(() => cipher.tag()),
+    };
   }
 
   /**
@@ -169,7 +184,12 @@ export class SmimeCryptoEngine extends pkijs.CryptoEngine {
    * use --security-revert), or RSAES-OAEP with any SHA-1/SHA-2 digest, MGF1 digest and label. Returns the
    * content-encryption key; throws SmimeError CMS_DECRYPT_FAILED or CMS_UNSUPPORTED.
    */
-  decryptKeyTransport(input: { algorithm: KeyTransportAlgorithm; privateKey: KeyObject; encryptedKey: Uint8Array; expectedLength: number }): Uint8Array {
+  decryptKeyTransport(input: {
+    algorithm: KeyTransportAlgorithm;
+    privateKey: KeyObject;
+    encryptedKey: Uint8Array;
+    expectedLength: number;
+  }): Uint8Array {
     try {
       return decryptKeyTransport(input.algorithm, input.privateKey, input.encryptedKey, input.expectedLength);
     } catch (error) {
@@ -200,7 +220,11 @@ export class SmimeCryptoEngine extends pkijs.CryptoEngine {
   }
 
   /** Wraps a content-encryption key for an EC recipient under a fresh ephemeral key. Throws SmimeError CMS_UNSUPPORTED. */
-  encryptKeyAgreement(input: { algorithm: KeyAgreementAlgorithm & { kind: 'ecdh' }; publicKey: KeyObject; key: Uint8Array }): KeyAgreementEncryptResult {
+  encryptKeyAgreement(input: {
+    algorithm: KeyAgreementAlgorithm & { kind: 'ecdh' };
+    publicKey: KeyObject;
+    key: Uint8Array;
+  }): KeyAgreementEncryptResult {
     try {
       return encryptKeyAgreement(input.algorithm, input.publicKey, input.key);
     } catch (error) {

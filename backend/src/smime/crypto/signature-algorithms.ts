@@ -96,7 +96,9 @@ export function digestName(alg: { oid: string; params?: Tlv | undefined }): Hash
   if (name && alg.params) throw new BerError(`${name}: unexpected parameters`);
   if (name) return name;
   const broken = BROKEN_DIGESTS[alg.oid];
-  throw new UnsupportedAlgorithmError(broken ? `${broken} is broken and not accepted` : `unsupported digest algorithm ${alg.oid}`);
+  throw new UnsupportedAlgorithmError(
+    broken ? `${broken} is broken and not accepted` : `unsupported digest algorithm ${alg.oid}`,
+  );
 }
 
 export function digest(name: HashName, data: Uint8Array | readonly Uint8Array[]): Uint8Array {
@@ -118,15 +120,18 @@ function pssParams(params: Tlv | undefined): SignatureScheme {
         const mgf = readAlgorithm(explicit(field, 1, 'maskGenAlgorithm'), 'maskGenAlgorithm');
         if (mgf.oid !== OID_MGF1) throw new UnsupportedAlgorithmError(`unsupported PSS mask generation ${mgf.oid}`);
         mgfHash = digestName(readAlgorithm(mgf.params, 'MGF1 hash'));
-      } else if (isContext(field, 2)) saltLength = smallInteger(explicit(field, 2, 'saltLength'), 'saltLength', 0, 1024);
+      } else if (isContext(field, 2))
+        saltLength = smallInteger(explicit(field, 2, 'saltLength'), 'saltLength', 0, 1024);
       else if (isContext(field, 3)) {
-        if (smallInteger(explicit(field, 3, 'trailerField'), 'trailerField', 0, 255) !== 1) throw new UnsupportedAlgorithmError('unsupported PSS trailer field');
+        if (smallInteger(explicit(field, 3, 'trailerField'), 'trailerField', 0, 255) !== 1)
+          throw new UnsupportedAlgorithmError('unsupported PSS trailer field');
       } else throw new BerError('RSASSA-PSS-params: unexpected field');
     }
   }
   // node:crypto (OpenSSL's EVP_PKEY_verify) uses the signature hash for MGF1 too; a different MGF1 hash is legal but
   // nobody sends it.
-  if (mgfHash !== hash) throw new UnsupportedAlgorithmError(`RSA-PSS with MGF1-${mgfHash} and ${hash} is not supported`);
+  if (mgfHash !== hash)
+    throw new UnsupportedAlgorithmError(`RSA-PSS with MGF1-${mgfHash} and ${hash} is not supported`);
   return { name: 'rsa-pss', hash, saltLength };
 }
 
@@ -148,7 +153,9 @@ export function signatureScheme(alg: { oid: string; params: Tlv | undefined }, d
     return { name: alg.oid === OID_RSA_ENCRYPTION ? 'rsa-pkcs1-v1_5' : 'ecdsa', hash: digestHint };
   }
   const broken = BROKEN_DIGESTS[alg.oid];
-  throw new UnsupportedAlgorithmError(broken ? `${broken} is broken and not accepted` : `unsupported signature algorithm ${alg.oid}`);
+  throw new UnsupportedAlgorithmError(
+    broken ? `${broken} is broken and not accepted` : `unsupported signature algorithm ${alg.oid}`,
+  );
 }
 
 export interface PublicKeyFacts {
@@ -158,7 +165,12 @@ export interface PublicKeyFacts {
   bits: number;
 }
 
-const CURVE_BITS: Readonly<Record<string, number>> = { prime256v1: 256, secp384r1: 384, secp521r1: 521, secp256k1: 256 };
+const CURVE_BITS: Readonly<Record<string, number>> = {
+  prime256v1: 256,
+  secp384r1: 384,
+  secp521r1: 521,
+  secp256k1: 256,
+};
 
 /**
  * Imported keys by SPKI. OpenSSL 3 takes about half a millisecond to import an RSA key, and one verification needs the
@@ -210,16 +222,27 @@ const KEY_TYPES: Readonly<Record<SchemeName, PublicKeyFacts['type']>> = {
  * Checks `signature` over `data` (the signer hashes `data` with scheme.hash). False for a wrong signature and for a
  * key that does not fit the scheme; never throws on bad input.
  */
-export function verifySignature(scheme: SignatureScheme, key: PublicKeyFacts, data: Uint8Array, signature: Uint8Array): boolean {
+export function verifySignature(
+  scheme: SignatureScheme,
+  key: PublicKeyFacts,
+  data: Uint8Array,
+  signature: Uint8Array,
+): boolean {
   if (KEY_TYPES[scheme.name] !== key.type) return false;
   // An RSA-PSS key (id-RSASSA-PSS SubjectPublicKeyInfo) may only make PSS signatures (RFC 4055 section 1.2).
   if (key.key.asymmetricKeyType === 'rsa-pss' && scheme.name !== 'rsa-pss') return false;
   try {
     if (scheme.name === 'ed25519') return verify(null, data, key.key, signature);
     if (scheme.name === 'rsa-pss') {
-      return verify(scheme.hash!, data, { key: key.key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: scheme.saltLength ?? 20 }, signature);
+      return verify(
+        scheme.hash!,
+        data,
+        { key: key.key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: scheme.saltLength ?? 20 },
+        signature,
+      );
     }
-    if (scheme.name === 'rsa-pkcs1-v1_5') return verify(scheme.hash!, data, { key: key.key, padding: constants.RSA_PKCS1_PADDING }, signature);
+    if (scheme.name === 'rsa-pkcs1-v1_5')
+      return verify(scheme.hash!, data, { key: key.key, padding: constants.RSA_PKCS1_PADDING }, signature);
     return verify(scheme.hash!, data, { key: key.key, dsaEncoding: 'der' }, signature);
   } catch {
     return false;

@@ -82,8 +82,17 @@ function tryParse(bytes: Uint8Array): MimeEntity | undefined {
 }
 
 /** Opens one S/MIME layer: verified or decrypted as its kind asks, reported when it cannot be read. */
-async function openLayer(entity: MimeEntity, options: AnalyzeOptions, from: string[], fromProblem?: string): Promise<Step> {
-  const verifyOptions: VerifyOptions = { ...options.verify, fromAddresses: from, ...(fromProblem ? { fromProblem } : {}) };
+async function openLayer(
+  entity: MimeEntity,
+  options: AnalyzeOptions,
+  from: string[],
+  fromProblem?: string,
+): Promise<Step> {
+  const verifyOptions: VerifyOptions = {
+    ...options.verify,
+    fromAddresses: from,
+    ...(fromProblem ? { fromProblem } : {}),
+  };
   if (isMultipartSigned(entity)) return openMultipartSigned(entity, verifyOptions);
   let der: Uint8Array;
   try {
@@ -122,7 +131,8 @@ export async function analyzeMessage(raw: Uint8Array, options: AnalyzeOptions): 
   let current = message;
   let content: Uint8Array = message.raw;
   while (isSmime(current)) {
-    if (layers.length >= MAX_SMIME_LAYERS) throw new SmimeError('SMIME_TOO_DEEP', `More than ${MAX_SMIME_LAYERS} S/MIME layers.`);
+    if (layers.length >= MAX_SMIME_LAYERS)
+      throw new SmimeError('SMIME_TOO_DEEP', `More than ${MAX_SMIME_LAYERS} S/MIME layers.`);
     const step = await openLayer(current, options, from, fromProblem);
     layers.push(step.layer);
     if (!step.inner) break;
@@ -149,7 +159,8 @@ function senderOf(message: MimeEntity): { from: string[]; fromProblem: string | 
   const fromHeader = getHeader(message, 'from');
   const sender = plainSender(fromHeader);
   const from: string[] = 'address' in sender ? [sender.address] : [];
-  const fromProblem = 'problem' in sender && fromHeader !== undefined && fromHeader.trim() !== '' ? sender.problem : undefined;
+  const fromProblem =
+    'problem' in sender && fromHeader !== undefined && fromHeader.trim() !== '' ? sender.problem : undefined;
   return { from, fromProblem };
 }
 
@@ -176,7 +187,12 @@ async function nestedParts(
       parts.push({
         path: n.path,
         layer: format
-          ? { kind: 'encrypted', format, status: 'failed', detail: 'not opened: an encrypted part inside an unprotected message' }
+          ? {
+              kind: 'encrypted',
+              format,
+              status: 'failed',
+              detail: 'not opened: an encrypted part inside an unprotected message',
+            }
           : malformedSigned('opaque', 'not opened: an opaque S/MIME part inside an unprotected message'),
       });
     }

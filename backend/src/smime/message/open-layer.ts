@@ -136,14 +136,22 @@ export async function openEnveloped(
   const keys = await provider();
   if (keys === 'locked')
     return {
-      layer: { kind: 'encrypted', format, status: 'locked', contentCipher: info.contentCipher, recipients: info.recipients },
+      layer: {
+        kind: 'encrypted',
+        format,
+        status: 'locked',
+        contentCipher: info.contentCipher,
+        recipients: info.recipients,
+      },
     };
   let out: DecryptOutcome;
   try {
     out = await decryptEnvelope(der, keys);
   } catch (e) {
     if (isSmimeError(e))
-      return { layer: { kind: 'encrypted', format, status: 'failed', contentCipher: info.contentCipher, detail: e.message } };
+      return {
+        layer: { kind: 'encrypted', format, status: 'failed', contentCipher: info.contentCipher, detail: e.message },
+      };
     throw e;
   }
   if (out.status === 'decrypted')

@@ -10,7 +10,11 @@ import type { ProtectOptions } from './outgoing.ts';
 const FATAL_DEFECTS = new Set(['INVALID_HEADER_LINE', 'MISSING_HEADER_BODY_SEPARATOR']);
 
 /** MIME limit errors, reported as OUTGOING_TOO_LARGE; any other MIME error on input is a format problem. */
-const MIME_LIMIT_CODES: ReadonlySet<string> = new Set(['MIME_TOO_DEEP', 'MIME_TOO_MANY_PARTS', 'MIME_HEADER_TOO_LARGE']);
+const MIME_LIMIT_CODES: ReadonlySet<string> = new Set([
+  'MIME_TOO_DEEP',
+  'MIME_TOO_MANY_PARTS',
+  'MIME_HEADER_TOO_LARGE',
+]);
 
 function invalid(message: string): SmimeError {
   return new SmimeError('OUTGOING_INVALID_OPTION', message);
@@ -18,18 +22,22 @@ function invalid(message: string): SmimeError {
 
 export function checkOptions(options: ProtectOptions): void {
   if (typeof options !== 'object' || options === null) throw invalid('options must be an object');
-  for (const key of Object.keys(options)) if (key !== 'sign' && key !== 'encrypt') throw invalid(`unknown option: ${key}`);
+  for (const key of Object.keys(options))
+    if (key !== 'sign' && key !== 'encrypt') throw invalid(`unknown option: ${key}`);
   const { sign, encrypt } = options;
   if (sign === undefined && encrypt === undefined) throw invalid('ask for sign, encrypt or both');
   if (sign !== undefined) {
     if (typeof sign !== 'object' || sign === null) throw invalid('sign must be an object');
-    for (const key of Object.keys(sign)) if (!['signer', 'options', 'format'].includes(key)) throw invalid(`unknown sign option: ${key}`);
+    for (const key of Object.keys(sign))
+      if (!['signer', 'options', 'format'].includes(key)) throw invalid(`unknown sign option: ${key}`);
     if (sign.format !== undefined && sign.format !== 'multipart-signed' && sign.format !== 'opaque') {
       throw invalid("sign.format must be 'multipart-signed' or 'opaque'");
     }
     const detached = sign.options?.detached;
     if (detached !== undefined && detached !== ((sign.format ?? 'multipart-signed') === 'multipart-signed')) {
-      throw invalid(`sign.options.detached=${String(detached)} contradicts format ${sign.format ?? 'multipart-signed'}`);
+      throw invalid(
+        `sign.options.detached=${String(detached)} contradicts format ${sign.format ?? 'multipart-signed'}`,
+      );
     }
   }
   if (encrypt !== undefined) {
@@ -79,14 +87,18 @@ function checkHeaderBytes(header: MimeHeader): void {
   try {
     UTF8.decode(raw);
   } catch {
-    throw new SmimeError('OUTGOING_8BIT_HEADER', `The ${header.name} header field holds 8-bit bytes that are not UTF-8`);
+    throw new SmimeError(
+      'OUTGOING_8BIT_HEADER',
+      `The ${header.name} header field holds 8-bit bytes that are not UTF-8`,
+    );
   }
 }
 
 /** The checks on the host's message that need its top-level structure. */
 export function checkMessage(message: MimeEntity): void {
   const fatal = message.defects.find((d) => FATAL_DEFECTS.has(d));
-  if (fatal === 'INVALID_HEADER_LINE') throw new SmimeError('OUTGOING_NOT_RFC5322', 'A line in the header block is not a header field');
+  if (fatal === 'INVALID_HEADER_LINE')
+    throw new SmimeError('OUTGOING_NOT_RFC5322', 'A line in the header block is not a header field');
   if (fatal === 'MISSING_HEADER_BODY_SEPARATOR') {
     throw new SmimeError('OUTGOING_NOT_RFC5322', 'The header block ends without an empty line before the body');
   }
@@ -94,11 +106,17 @@ export function checkMessage(message: MimeEntity): void {
   // RFC 5322 section 3.6: exactly one From field. Without it there is no one to sign as.
   const from = message.headers.filter((h) => h.name.toLowerCase() === 'from').length;
   if (from !== 1) {
-    throw new SmimeError('OUTGOING_NOT_RFC5322', from === 0 ? 'The message has no From field' : 'The message has several From fields');
+    throw new SmimeError(
+      'OUTGOING_NOT_RFC5322',
+      from === 0 ? 'The message has no From field' : 'The message has several From fields',
+    );
   }
   for (const header of message.headers) checkHeaderBytes(header);
   if (message.body.length === 0) {
     const separated = message.raw.length > message.headerBytes.length;
-    throw new SmimeError('OUTGOING_NO_BODY', separated ? 'The message body is empty' : 'The message has header fields only');
+    throw new SmimeError(
+      'OUTGOING_NO_BODY',
+      separated ? 'The message body is empty' : 'The message has header fields only',
+    );
   }
 }

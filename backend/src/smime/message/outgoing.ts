@@ -151,7 +151,8 @@ export async function protectMessagePieces(raw: Uint8Array, options: ProtectOpti
 /** The protected message: one buffer when encryption wrote it, else the segments to assemble. */
 async function protect(raw: Uint8Array, options: ProtectOptions): Promise<Uint8Array | Segment[]> {
   checkOptions(options);
-  if (!(raw instanceof Uint8Array) || raw.length === 0) throw new SmimeError('OUTGOING_NOT_RFC5322', 'The message is empty');
+  if (!(raw instanceof Uint8Array) || raw.length === 0)
+    throw new SmimeError('OUTGOING_NOT_RFC5322', 'The message is empty');
 
   let message: MimeEntity;
   try {

@@ -12,7 +12,9 @@ export const BASE64_LINE_LENGTH = 76;
 export type Segment = Uint8Array | { base64: readonly Uint8Array[] };
 
 function segmentLength(segment: Segment): number {
-  return segment instanceof Uint8Array ? segment.length : base64LinesLength(piecesLength(segment.base64), BASE64_LINE_LENGTH);
+  return segment instanceof Uint8Array
+    ? segment.length
+    : base64LinesLength(piecesLength(segment.base64), BASE64_LINE_LENGTH);
 }
 
 /** The one buffer of the output: every segment written into it once. */
@@ -64,7 +66,10 @@ export type Entity = Segment[];
 const EMPTY = new Uint8Array(0);
 
 /** RFC 8551 sections 3.2 and 3.4 to 3.5.2: the header block of an application/pkcs7-mime entity named smime.p7m. */
-export function pkcs7MimeHead(smimeType: 'signed-data' | 'enveloped-data' | 'authEnveloped-data', description: string): Uint8Array {
+export function pkcs7MimeHead(
+  smimeType: 'signed-data' | 'enveloped-data' | 'authEnveloped-data',
+  description: string,
+): Uint8Array {
   const key = `${smimeType} ${description}`;
   let head = pkcs7MimeHeads.get(key);
   if (head === undefined) {

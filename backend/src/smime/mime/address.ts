@@ -148,7 +148,8 @@ function parseMailbox(tokens: Token[], group: string | undefined): EmailAddress 
     comment = tokens.filter((t) => t.kind === 'comment').pop()?.text;
   }
   const address = addrSpec(addrTokens);
-  const rawName = nameTokens.length > 0 ? phrase(nameTokens) : comment !== undefined ? decodeEncodedWords(comment).trim() : '';
+  const rawName =
+    nameTokens.length > 0 ? phrase(nameTokens) : comment !== undefined ? decodeEncodedWords(comment).trim() : '';
   return {
     ...(rawName === '' ? {} : { name: rawName }),
     address,
@@ -179,7 +180,8 @@ export function plainSender(headerValue: string | undefined): { address: string 
   if (e.name !== undefined && e.name.includes('@') && e.name.trim().toLowerCase() !== e.address.toLowerCase())
     return { problem: `the From display name "${e.name}" reads as another address than ${e.address}` };
   const address = tryCanonicalAddress(e.address);
-  if (address === undefined) return { problem: `the From address ${e.address} is spelled with Unicode compatibility characters` };
+  if (address === undefined)
+    return { problem: `the From address ${e.address} is spelled with Unicode compatibility characters` };
   return { address };
 }
 
@@ -194,7 +196,8 @@ function phrase(tokens: readonly Token[]): string {
   return decodeEncodedWords(text).trim();
 }
 
-const DOT_ATOM_TEXT = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\u0080-\uffff]+(?:\.[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\u0080-\uffff]+)*$/;
+const DOT_ATOM_TEXT =
+  /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\u0080-\uffff]+(?:\.[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\u0080-\uffff]+)*$/;
 
 function addrSpec(tokens: readonly Token[]): string {
   const at = tokens.map((t) => isSpecial(t, '@')).lastIndexOf(true);
@@ -273,7 +276,8 @@ export function normalizeEmail(s: string): string {
 export function canonicalAddress(input: string): string {
   const s = input.trim();
   // Compared with the input as given: NFC alone already turns the Kelvin sign into K (a singleton decomposition).
-  if (s.normalize('NFKC') !== s) throw invalid('an address spelled with Unicode compatibility or decomposed characters');
+  if (s.normalize('NFKC') !== s)
+    throw invalid('an address spelled with Unicode compatibility or decomposed characters');
   // The obsolete syntax allows spaces around the dots and the @ ("john . doe @ example.com"): a second spelling too.
   if (/\s/.test(s)) throw invalid('white space inside an address');
   return normalizeEmail(s.toLowerCase());
@@ -303,7 +307,7 @@ function invalid(reason: string): MimeError {
 /** An address list for a header: entries joined by `, `; consecutive entries of one group as `group: a, b;`. */
 export function formatAddressList(entries: readonly EmailAddress[]): string {
   const items: string[] = [];
-  for (let i = 0; i < entries.length; ) {
+  for (let i = 0; i < entries.length;) {
     const group = entries[i]!.group;
     if (group === undefined) {
       items.push(formatAddress(entries[i]!));

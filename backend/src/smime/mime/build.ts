@@ -93,7 +93,14 @@ export function buildMultipart(
   parts: readonly Uint8Array[],
   boundary?: string,
 ): Uint8Array {
-  return joinPieces(buildMultipartPieces(subtype, params, parts.map((p) => [p]), boundary));
+  return joinPieces(
+    buildMultipartPieces(
+      subtype,
+      params,
+      parts.map((p) => [p]),
+      boundary,
+    ),
+  );
 }
 
 /** buildMultipart with each part given as pieces, and the result as pieces (views of the parts, not copies). */
@@ -103,7 +110,8 @@ export function buildMultipartPieces(
   parts: readonly (readonly Uint8Array[])[],
   boundary?: string,
 ): Uint8Array[] {
-  if (!isToken(subtype)) throw new MimeError('MIME_INVALID_OPTION', `invalid multipart subtype: ${JSON.stringify(subtype)}`);
+  if (!isToken(subtype))
+    throw new MimeError('MIME_INVALID_OPTION', `invalid multipart subtype: ${JSON.stringify(subtype)}`);
   if (Object.keys(params).some((k) => k.toLowerCase() === 'boundary')) {
     throw new MimeError('MIME_INVALID_OPTION', 'pass the boundary as its own argument, not in params');
   }
@@ -123,7 +131,10 @@ export function buildMultipartPieces(
     }
     if (chosen === undefined) throw new MimeError('MIME_INVALID_BOUNDARY', 'no boundary free of collisions found');
   }
-  const header = formatHeaderField('Content-Type', formatContentType(`multipart/${subtype}`, { ...params, boundary: chosen }));
+  const header = formatHeaderField(
+    'Content-Type',
+    formatContentType(`multipart/${subtype}`, { ...params, boundary: chosen }),
+  );
   const delimiter = latin1Bytes(`--${chosen}\r\n`);
   const chunks: Uint8Array[] = [latin1Bytes(`${header}\r\n\r\n`)];
   for (const part of parts) chunks.push(delimiter, ...part, CRLF);
@@ -176,7 +187,10 @@ export function joinMessage(outerHeaders: readonly (MimeHeader | HeaderInput)[],
 }
 
 /** joinMessage with the entity as pieces, and the message as pieces (the entity's are not copied). */
-export function joinMessagePieces(outerHeaders: readonly (MimeHeader | HeaderInput)[], entity: readonly Uint8Array[]): Uint8Array[] {
+export function joinMessagePieces(
+  outerHeaders: readonly (MimeHeader | HeaderInput)[],
+  entity: readonly Uint8Array[],
+): Uint8Array[] {
   const chunks: Uint8Array[] = [];
   let hasVersion = false;
   for (const header of outerHeaders) {

@@ -58,8 +58,12 @@ export function toSignable(entityBytes: Uint8Array, limits?: Partial<MimeLimits>
  * verbatim and needs those joined bytes. Throws as toSignable does.
  */
 export function signablePieces(message: MimeEntity): Uint8Array[] | undefined {
-  if (message.contentType.mediaType === 'multipart/signed' && !message.defects.includes('ENCODED_COMPOSITE')) return undefined;
-  const entity: MimeEntity = { ...message, headers: message.headers.filter((h) => h.name.toLowerCase().startsWith('content-')) };
+  if (message.contentType.mediaType === 'multipart/signed' && !message.defects.includes('ENCODED_COMPOSITE'))
+    return undefined;
+  const entity: MimeEntity = {
+    ...message,
+    headers: message.headers.filter((h) => h.name.toLowerCase().startsWith('content-')),
+  };
   const out: Uint8Array[] = [];
   emitEntity(entity, out);
   return out;
@@ -93,7 +97,8 @@ function emitEntity(entity: MimeEntity, out: Uint8Array[]): void {
       emitEntity(child, out);
       // A bare CR before "--boundary" is no line start, its CRLF form is: the part would split in two (found by
       // test/fuzz). RFC 2046 section 5.1.1: the boundary must not occur in an encapsulated part.
-      if (holdsDelimiter(out, first, dashBoundary)) throw refuse('a part would hold its multipart boundary once its line ends are CRLF');
+      if (holdsDelimiter(out, first, dashBoundary))
+        throw refuse('a part would hold its multipart boundary once its line ends are CRLF');
       out.push(CRLF);
     }
     out.push(dashBoundary, latin1Bytes('--'));
@@ -279,7 +284,6 @@ function rewriteField(header: MimeHeader): Uint8Array {
     throw refuse(`header ${header.name} cannot be made 7-bit`, error);
   }
 }
-
 
 function isAsciiText(text: string): boolean {
   for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;

@@ -56,7 +56,8 @@ const FIELD_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
  * refused, since encoding would change their meaning (use formatContentType for parameters).
  */
 export function formatHeaderField(name: string, value: string): string {
-  if (!FIELD_NAME.test(name)) throw new MimeError('MIME_INVALID_HEADER', `invalid header name: ${JSON.stringify(name)}`);
+  if (!FIELD_NAME.test(name))
+    throw new MimeError('MIME_INVALID_HEADER', `invalid header name: ${JSON.stringify(name)}`);
   if (/[\r\n\0]/.test(value)) throw new MimeError('MIME_INVALID_HEADER', `line break or NUL in the value of ${name}`);
   const lower = name.toLowerCase();
   let text = value.trim();
@@ -100,7 +101,10 @@ export function foldHeaderLine(line: string): string {
   }
   lines.push(line.slice(start));
   if (lines.some((l) => l.length > MAX_LINE)) {
-    throw new MimeError('MIME_HEADER_TOO_LARGE', `a line of header ${line.slice(0, Math.max(colon, 0))} cannot be folded under ${MAX_LINE} characters`);
+    throw new MimeError(
+      'MIME_HEADER_TOO_LARGE',
+      `a line of header ${line.slice(0, Math.max(colon, 0))} cannot be folded under ${MAX_LINE} characters`,
+    );
   }
   return lines.join('\r\n');
 }

@@ -2,7 +2,13 @@
 // signing, build, and read addresses. Pure: bytes and options in, bytes and data out; no I/O, no environment.
 export { MIME_ERROR_CODES, MimeError, isMimeError, type MimeErrorCode } from './errors.ts';
 export { DEFAULT_LIMITS, type MimeLimits } from './limit-options.ts';
-export { MAX_BOUNDARY_LENGTH, MAX_HEADER_FIELD_LENGTH, MAX_HEADER_LINES, MAX_NESTING_DEPTH, MAX_PARTS } from '../limits.ts';
+export {
+  MAX_BOUNDARY_LENGTH,
+  MAX_HEADER_FIELD_LENGTH,
+  MAX_HEADER_LINES,
+  MAX_NESTING_DEPTH,
+  MAX_PARTS,
+} from '../limits.ts';
 export type { ContentType, MimeDefect, MimeEntity, MimeHeader } from './types.ts';
 export { parseEntity } from './parse.ts';
 export { getHeader, getHeaders } from './headers.ts';

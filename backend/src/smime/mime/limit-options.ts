@@ -34,7 +34,8 @@ export const DEFAULT_LIMITS: Readonly<MimeLimits> = Object.freeze({
 export function resolveLimits(given: Partial<MimeLimits> | undefined): MimeLimits {
   const out: MimeLimits = { ...DEFAULT_LIMITS };
   if (given === undefined) return out;
-  if (typeof given !== 'object' || given === null) throw new MimeError('MIME_INVALID_OPTION', 'limits must be an object');
+  if (typeof given !== 'object' || given === null)
+    throw new MimeError('MIME_INVALID_OPTION', 'limits must be an object');
   for (const [key, value] of Object.entries(given)) {
     if (!Object.hasOwn(DEFAULT_LIMITS, key)) throw new MimeError('MIME_INVALID_OPTION', `unknown limit: ${key}`);
     if (value === undefined) continue;

@@ -131,7 +131,13 @@ function parseAt(context: ParseContext, start: number, end: number, depth: numbe
 
 type EntityBase = Omit<MimeEntity, 'children' | 'truncated' | 'defects' | 'boundary' | 'preamble' | 'epilogue'>;
 
-function parseMultipart(context: ParseContext, base: EntityBase, bodyStart: number, end: number, defects: MimeDefect[]): MimeEntity {
+function parseMultipart(
+  context: ParseContext,
+  base: EntityBase,
+  bodyStart: number,
+  end: number,
+  defects: MimeDefect[],
+): MimeEntity {
   const { contentType, depth } = base;
   const boundary = contentType.params['boundary'];
   if (boundary === undefined || boundary === '') {
@@ -200,7 +206,8 @@ class DelimiterScanner {
       i += 2;
       const textStart = i;
       while (i < body.length && isWsp(body[i])) i++;
-      if (i >= body.length) return { lineBreakStart, after: body.length, close: true, hasLineBreak: false, trailingText: false };
+      if (i >= body.length)
+        return { lineBreakStart, after: body.length, close: true, hasLineBreak: false, trailingText: false };
       if (body[i] === LF) return { lineBreakStart, after: i + 1, close: true, hasLineBreak: true, trailingText: false };
       if (body[i] === CR && body[i + 1] === LF) {
         return { lineBreakStart, after: i + 2, close: true, hasLineBreak: true, trailingText: false };
@@ -208,7 +215,8 @@ class DelimiterScanner {
       return { lineBreakStart, after: textStart, close: true, hasLineBreak: false, trailingText: true };
     }
     while (i < body.length && isWsp(body[i])) i++;
-    if (i >= body.length) return { lineBreakStart, after: body.length, close: false, hasLineBreak: false, trailingText: false };
+    if (i >= body.length)
+      return { lineBreakStart, after: body.length, close: false, hasLineBreak: false, trailingText: false };
     if (body[i] === LF) return { lineBreakStart, after: i + 1, close: false, hasLineBreak: true, trailingText: false };
     if (body[i] === CR && body[i + 1] === LF) {
       return { lineBreakStart, after: i + 2, close: false, hasLineBreak: true, trailingText: false };
@@ -259,9 +267,8 @@ function splitMultipart(context: ParseContext, start: number, end: number, bound
     defects.push('NO_PARTS', 'MISSING_CLOSE_DELIMITER');
     return { parts: [], preamble: [start, end], epilogue: undefined, truncated: true, defects };
   }
-  const preamble: Range | undefined = first.lineBreakStart === 0 && startsWith(body, 0, dashBoundary)
-    ? undefined
-    : [start, start + first.lineBreakStart];
+  const preamble: Range | undefined =
+    first.lineBreakStart === 0 && startsWith(body, 0, dashBoundary) ? undefined : [start, start + first.lineBreakStart];
   const parts: Range[] = [];
   let current = first;
   while (!current.close) {
@@ -285,7 +292,8 @@ function splitMultipart(context: ParseContext, start: number, end: number, bound
     current = following;
   }
   if (current.trailingText) defects.push('TEXT_AFTER_CLOSE_DELIMITER');
-  const epilogue: Range | undefined = current.hasLineBreak || current.trailingText ? [start + current.after, end] : undefined;
+  const epilogue: Range | undefined =
+    current.hasLineBreak || current.trailingText ? [start + current.after, end] : undefined;
   return { parts, preamble, epilogue, truncated: false, defects };
 }
 

@@ -5,7 +5,19 @@
 // plain Errors.
 
 import { SmimeError, type SmimeErrorCode } from '../errors.ts';
-import { algorithmIdentifier, bigInteger, decode, DerError, encodingOf, explicit, octets, oid, sequence, set, type Node } from '../asn1/asn1js-nodes.ts';
+import {
+  algorithmIdentifier,
+  bigInteger,
+  decode,
+  DerError,
+  encodingOf,
+  explicit,
+  octets,
+  oid,
+  sequence,
+  set,
+  type Node,
+} from '../asn1/asn1js-nodes.ts';
 import { MAX_BAGS, MAX_CERTIFICATES, MAX_SAFE_CONTENTS_DEPTH } from '../limits.ts';
 import {
   OID_CERT_BAG,
@@ -30,7 +42,12 @@ interface BagContext {
   badDecode: SmimeErrorCode;
 }
 
-async function decrypt(state: ParseState, algorithm: Node | undefined, data: Uint8Array, what: string): Promise<PasswordDecryptResult> {
+async function decrypt(
+  state: ParseState,
+  algorithm: Node | undefined,
+  data: Uint8Array,
+  what: string,
+): Promise<PasswordDecryptResult> {
   const alg = shape(what, () => algorithmIdentifier(algorithm, `${what} algorithm`));
   let result: PasswordDecryptResult;
   try {
@@ -72,7 +89,12 @@ function bagAttributes(node: Node | undefined): { localKeyId: Uint8Array | undef
   return { localKeyId };
 }
 
-async function readSafeContents(state: ParseState, bytes: Uint8Array, protection: Protection, fromDecryption: boolean): Promise<void> {
+async function readSafeContents(
+  state: ParseState,
+  bytes: Uint8Array,
+  protection: Protection,
+  fromDecryption: boolean,
+): Promise<void> {
   // Garbage that decrypted with valid padding under a wrong password (about 1 in 256 for 8-byte blocks) only shows up
   // here; without a MAC to say otherwise, that is a wrong password rather than a damaged file.
   const badDecode: SmimeErrorCode = fromDecryption && state.integrity === 'none' ? 'P12_BAD_PASSWORD' : 'P12_MALFORMED';
@@ -95,8 +117,13 @@ async function readSafeBag(state: ParseState, bag: Node, context: BagContext): P
     'SafeBag',
     () => {
       const fields = sequence(bag, 'SafeBag');
-      if (fields.length < 2 || fields.length > 3) throw new DerError('SafeBag: expected bagId, bagValue [, bagAttributes]');
-      return { bagId: oid(fields[0], 'bagId'), value: explicit(fields[1], 0, 'bagValue'), attributes: bagAttributes(fields[2]) };
+      if (fields.length < 2 || fields.length > 3)
+        throw new DerError('SafeBag: expected bagId, bagValue [, bagAttributes]');
+      return {
+        bagId: oid(fields[0], 'bagId'),
+        value: explicit(fields[1], 0, 'bagValue'),
+        attributes: bagAttributes(fields[2]),
+      };
     },
     context.badDecode,
   );
@@ -118,7 +145,10 @@ async function readSafeBag(state: ParseState, bag: Node, context: BagContext): P
       break;
     case OID_SAFE_CONTENTS_BAG:
       if (context.depth >= MAX_SAFE_CONTENTS_DEPTH) {
-        throw new SmimeError('P12_TOO_LARGE', `The file nests its contents more than ${MAX_SAFE_CONTENTS_DEPTH} levels deep`);
+        throw new SmimeError(
+          'P12_TOO_LARGE',
+          `The file nests its contents more than ${MAX_SAFE_CONTENTS_DEPTH} levels deep`,
+        );
       }
       await readSafeBags(state, value, { ...context, depth: context.depth + 1 });
       break;
@@ -128,7 +158,12 @@ async function readSafeBag(state: ParseState, bag: Node, context: BagContext): P
   }
 }
 
-async function readShroudedKeyBag(state: ParseState, value: Node, localKeyId: Uint8Array | undefined, context: BagContext): Promise<void> {
+async function readShroudedKeyBag(
+  state: ParseState,
+  value: Node,
+  localKeyId: Uint8Array | undefined,
+  context: BagContext,
+): Promise<void> {
   // EncryptedPrivateKeyInfo ::= SEQUENCE { encryptionAlgorithm AlgorithmIdentifier, encryptedData OCTET STRING }
   const { algorithm, data } = shape(
     'pkcs8ShroudedKeyBag',
@@ -156,7 +191,9 @@ function readCertBag(state: ParseState, value: Node, localKeyId: Uint8Array | un
       const fields = sequence(value, 'CertBag');
       if (fields.length !== 2) throw new DerError('CertBag: expected certId and certValue');
       const certId = oid(fields[0], 'certId');
-      return certId === OID_X509_CERTIFICATE ? octets(explicit(fields[1], 0, 'certValue'), 'x509Certificate') : undefined;
+      return certId === OID_X509_CERTIFICATE
+        ? octets(explicit(fields[1], 0, 'certValue'), 'x509Certificate')
+        : undefined;
     },
     context.badDecode,
   );
@@ -172,11 +209,13 @@ async function readEncryptedData(state: ParseState, content: Node | undefined): 
   // EncryptedContentInfo ::= SEQUENCE { contentType, contentEncryptionAlgorithm, encryptedContent [0] IMPLICIT }
   const { algorithm, data } = shape('EncryptedData', () => {
     const fields = sequence(content, 'EncryptedData');
-    if (fields.length < 2 || fields.length > 3) throw new DerError('EncryptedData: expected version, encryptedContentInfo');
+    if (fields.length < 2 || fields.length > 3)
+      throw new DerError('EncryptedData: expected version, encryptedContentInfo');
     bigInteger(fields[0], 'EncryptedData version');
     const eci = sequence(fields[1], 'EncryptedContentInfo');
     if (eci.length !== 3) throw new DerError('EncryptedContentInfo: expected contentType, algorithm, encryptedContent');
-    if (oid(eci[0], 'EncryptedContentInfo contentType') !== OID_DATA) throw new DerError('EncryptedContentInfo: content is not data');
+    if (oid(eci[0], 'EncryptedContentInfo contentType') !== OID_DATA)
+      throw new DerError('EncryptedContentInfo: content is not data');
     return { algorithm: eci[1], data: octets(eci[2], 'encryptedContent', 0) };
   });
   const result = await decrypt(state, algorithm, data, 'certificates');
@@ -196,7 +235,10 @@ export async function readAuthenticatedSafe(state: ParseState, authSafe: Uint8Ar
     } else if (info.type === OID_ENCRYPTED_DATA) {
       await readEncryptedData(state, info.content);
     } else if (info.type === OID_ENVELOPED_DATA) {
-      throw new SmimeError('P12_UNSUPPORTED_ALGORITHM', 'The file is encrypted to a certificate (public-key privacy mode), which is not supported');
+      throw new SmimeError(
+        'P12_UNSUPPORTED_ALGORITHM',
+        'The file is encrypted to a certificate (public-key privacy mode), which is not supported',
+      );
     } else {
       throw malformed(`The file is damaged or not a PKCS#12 file (unexpected content type ${info.type})`);
     }

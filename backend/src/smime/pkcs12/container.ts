@@ -2,7 +2,18 @@
 // whole-file base64, which some tools export.
 
 import { SmimeError } from '../errors.ts';
-import { algorithmIdentifier, bigInteger, decode, DerError, explicit, octets, oid, sequence, smallInteger, type Node } from '../asn1/asn1js-nodes.ts';
+import {
+  algorithmIdentifier,
+  bigInteger,
+  decode,
+  DerError,
+  explicit,
+  octets,
+  oid,
+  sequence,
+  smallInteger,
+  type Node,
+} from '../asn1/asn1js-nodes.ts';
 import { type HashName, OID_DATA, OID_PBMAC1, OID_SIGNED_DATA } from '../asn1/oids.ts';
 import type { Pkcs12PasswordCandidate } from './kdf.ts';
 import { MAC_DIGESTS } from './mac.ts';
@@ -25,7 +36,10 @@ export function contentInfo(node: Node | undefined, what: string): { type: strin
   // ContentInfo ::= SEQUENCE { contentType OBJECT IDENTIFIER, content [0] EXPLICIT ANY OPTIONAL } (RFC 5652 section 3)
   const fields = sequence(node, what);
   if (fields.length < 1 || fields.length > 2) throw new DerError(`${what}: expected contentType [, content]`);
-  return { type: oid(fields[0], `${what} contentType`), content: fields[1] ? explicit(fields[1], 0, `${what} content`) : undefined };
+  return {
+    type: oid(fields[0], `${what} contentType`),
+    content: fields[1] ? explicit(fields[1], 0, `${what} content`) : undefined,
+  };
 }
 
 export interface MacData {
@@ -45,7 +59,10 @@ function macData(node: Node): MacData {
   const hash = MAC_DIGESTS[algorithm.oid];
   if (!hash) {
     const name = algorithm.oid === OID_PBMAC1 ? 'PBMAC1 (RFC 9579)' : algorithm.oid;
-    throw new SmimeError('P12_UNSUPPORTED_ALGORITHM', `The file's integrity MAC uses an unsupported algorithm (${name})`);
+    throw new SmimeError(
+      'P12_UNSUPPORTED_ALGORITHM',
+      `The file's integrity MAC uses an unsupported algorithm (${name})`,
+    );
   }
   return {
     hash,
@@ -67,9 +84,13 @@ export function readPfx(input: Uint8Array): { authSafe: Uint8Array; mac: Node | 
     return { authSafe, mac: fields[2] };
   });
   if (pfx.authSafe.type === OID_SIGNED_DATA) {
-    throw new SmimeError('P12_UNSUPPORTED_ALGORITHM', 'The file is signed with a public key (public-key integrity mode), which is not supported');
+    throw new SmimeError(
+      'P12_UNSUPPORTED_ALGORITHM',
+      'The file is signed with a public key (public-key integrity mode), which is not supported',
+    );
   }
-  if (pfx.authSafe.type !== OID_DATA) throw malformed('The file is damaged or not a PKCS#12 file (authSafe is not data)');
+  if (pfx.authSafe.type !== OID_DATA)
+    throw malformed('The file is damaged or not a PKCS#12 file (authSafe is not data)');
   const authSafe = shape('authSafe', () => octets(pfx.authSafe.content, 'authSafe content'));
   return { authSafe, mac: pfx.mac };
 }

@@ -7,7 +7,6 @@ import { createHash } from 'node:crypto';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { HashName } from '../asn1/oids.ts';
 
-
 /** u = output size and v = block size of each hash, in bytes (RFC 7292 appendix B.2 notation). */
 const HASH_SIZES: Readonly<Record<HashName, { u: number; v: number }>> = {
   sha1: { u: 20, v: 64 },

@@ -18,7 +18,16 @@ import { certificateParts } from '../x509/raw.ts';
 import { malformed, shape, type FoundCertificate, type FoundKey } from './state.ts';
 
 /** Public key algorithms node:crypto can load from PKCS#8; others are "unsupported" rather than "damaged". */
-const KNOWN_KEY_ALGORITHMS = new Set([OID_RSA_ENCRYPTION, OID_RSASSA_PSS, OID_EC_PUBLIC_KEY, OID_DSA, OID_X25519, OID_X448, OID_ED25519, OID_ED448]);
+const KNOWN_KEY_ALGORITHMS = new Set([
+  OID_RSA_ENCRYPTION,
+  OID_RSASSA_PSS,
+  OID_EC_PUBLIC_KEY,
+  OID_DSA,
+  OID_X25519,
+  OID_X448,
+  OID_ED25519,
+  OID_ED448,
+]);
 
 export interface LoadedKey {
   found: FoundKey;
@@ -29,7 +38,11 @@ export interface LoadedKey {
 export function loadKey(found: FoundKey): LoadedKey {
   let key: KeyObject;
   try {
-    key = createPrivateKey({ key: Buffer.from(found.pkcs8.buffer, found.pkcs8.byteOffset, found.pkcs8.length), format: 'der', type: 'pkcs8' });
+    key = createPrivateKey({
+      key: Buffer.from(found.pkcs8.buffer, found.pkcs8.byteOffset, found.pkcs8.length),
+      format: 'der',
+      type: 'pkcs8',
+    });
   } catch (cause) {
     // Tell "not a key at all" (wrong password without MAC, damage) from "a key of a type we cannot use".
     let algorithm: string | undefined;
@@ -40,10 +53,18 @@ export function loadKey(found: FoundKey): LoadedKey {
       algorithm = undefined;
     }
     if (algorithm === undefined && found.unverifiedDecryption) {
-      throw new SmimeError('P12_BAD_PASSWORD', 'The password is wrong or the file is damaged (the private key did not decrypt to a valid key)', { cause });
+      throw new SmimeError(
+        'P12_BAD_PASSWORD',
+        'The password is wrong or the file is damaged (the private key did not decrypt to a valid key)',
+        { cause },
+      );
     }
     if (algorithm !== undefined && !KNOWN_KEY_ALGORITHMS.has(algorithm)) {
-      throw new SmimeError('P12_UNSUPPORTED_ALGORITHM', `The private key uses an unsupported algorithm (${algorithm})`, { cause });
+      throw new SmimeError(
+        'P12_UNSUPPORTED_ALGORITHM',
+        `The private key uses an unsupported algorithm (${algorithm})`,
+        { cause },
+      );
     }
     throw malformed('The file is damaged (the private key cannot be read)', cause);
   }
@@ -89,11 +110,16 @@ function keysMatch(key: LoadedKey, certificate: CertificateCandidate): boolean {
   }
 }
 
-export function selectPair(keys: LoadedKey[], certificates: CertificateCandidate[]): { key: LoadedKey; certificate: CertificateCandidate } {
+export function selectPair(
+  keys: LoadedKey[],
+  certificates: CertificateCandidate[],
+): { key: LoadedKey; certificate: CertificateCandidate } {
   // A localKeyId match is a hint from the writer, never proof: the public keys must also match.
   for (const key of keys) {
     if (!key.found.localKeyId) continue;
-    const certificate = certificates.find((c) => sameBytes(c.found.localKeyId, key.found.localKeyId) && keysMatch(key, c));
+    const certificate = certificates.find(
+      (c) => sameBytes(c.found.localKeyId, key.found.localKeyId) && keysMatch(key, c),
+    );
     if (certificate) return { key, certificate };
   }
   for (const key of keys) {

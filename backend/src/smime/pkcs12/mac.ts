@@ -37,7 +37,14 @@ export interface Pkcs12MacInput {
 
 /** True when the MAC matches. Compares in constant time; a MAC of the wrong length simply does not match. */
 export async function verifyPkcs12Mac(input: Pkcs12MacInput): Promise<boolean> {
-  const key = await pkcs12Kdf(input.hash, input.bmpPassword, input.salt, PKCS12_KDF_ID.MAC, input.iterations, hashOutputSize(input.hash));
+  const key = await pkcs12Kdf(
+    input.hash,
+    input.bmpPassword,
+    input.salt,
+    PKCS12_KDF_ID.MAC,
+    input.iterations,
+    hashOutputSize(input.hash),
+  );
   try {
     const actual = createHmac(input.hash, key).update(input.content).digest();
     return actual.length === input.expected.length && timingSafeEqual(actual, input.expected);

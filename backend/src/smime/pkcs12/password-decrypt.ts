@@ -42,12 +42,17 @@ export function toSmimeError(error: unknown, context: string): SmimeError {
   if (error instanceof SmimeError) return error;
   // Nothing validly padded came out: with a password-derived key, almost always a wrong password.
   if (error instanceof CipherError && error.code === 'DECRYPT_FAILED') {
-    return new SmimeError('P12_BAD_PASSWORD', `The password is wrong or the file is damaged (${context} could not be decrypted)`);
+    return new SmimeError(
+      'P12_BAD_PASSWORD',
+      `The password is wrong or the file is damaged (${context} could not be decrypted)`,
+    );
   }
   if (error instanceof DerError) {
     return error.limit
       ? new SmimeError('P12_TOO_LARGE', `The file exceeds a parsing limit (${context})`, { cause: error })
-      : new SmimeError('P12_MALFORMED', `The file is damaged or not a PKCS#12 file (${context}: ${error.message})`, { cause: error });
+      : new SmimeError('P12_MALFORMED', `The file is damaged or not a PKCS#12 file (${context}: ${error.message})`, {
+          cause: error,
+        });
   }
   return new SmimeError('P12_MALFORMED', `The file is damaged or not a PKCS#12 file (${context})`, { cause: error });
 }

@@ -51,7 +51,10 @@ export async function pkcs12PbeDecrypt(
   const scheme = SCHEMES[oid];
   if (!scheme) throw new DerError(`not a PKCS#12 PBE scheme: ${oid}`);
   if (!scheme.cipher) {
-    throw new SmimeError('P12_UNSUPPORTED_ALGORITHM', `The file is encrypted with ${scheme.name}, which is not supported`);
+    throw new SmimeError(
+      'P12_UNSUPPORTED_ALGORITHM',
+      `The file is encrypted with ${scheme.name}, which is not supported`,
+    );
   }
   // pkcs-12PbeParams ::= SEQUENCE { salt OCTET STRING, iterations INTEGER } (RFC 7292 appendix C).
   const fields = sequence(params, 'pkcs-12PbeParams');

@@ -98,7 +98,10 @@ function encryptionScheme(node: Node | undefined, keyLength: number | undefined)
       return { cipher, iv };
     }
     default:
-      throw new SmimeError('P12_UNSUPPORTED_ALGORITHM', `The file is encrypted with an unsupported PBES2 cipher (${oid})`);
+      throw new SmimeError(
+        'P12_UNSUPPORTED_ALGORITHM',
+        `The file is encrypted with an unsupported PBES2 cipher (${oid})`,
+      );
   }
 }
 
@@ -126,7 +129,10 @@ export async function pbes2Decrypt(
   if (fields.length !== 2) throw new DerError('PBES2-params: expected keyDerivationFunc and encryptionScheme');
   const kdf = algorithmIdentifier(fields[0], 'PBES2 keyDerivationFunc');
   if (kdf.oid !== OID_PBKDF2) {
-    throw new SmimeError('P12_UNSUPPORTED_ALGORITHM', `The file uses an unsupported key derivation function (${kdf.oid})`);
+    throw new SmimeError(
+      'P12_UNSUPPORTED_ALGORITHM',
+      `The file uses an unsupported key derivation function (${kdf.oid})`,
+    );
   }
   // PBKDF2-params ::= SEQUENCE { salt CHOICE { specified OCTET STRING, otherSource AlgorithmIdentifier },
   //   iterationCount INTEGER, keyLength INTEGER OPTIONAL, prf AlgorithmIdentifier DEFAULT hmacWithSHA1 }

@@ -61,7 +61,10 @@ function checkInput(der: Uint8Array, password: string): void {
   if (typeof password !== 'string') throw new TypeError('password must be a string');
   if (!(der instanceof Uint8Array)) throw malformed('The file is not a PKCS#12 file (no bytes given)');
   if (der.length > MAX_P12_BYTES) {
-    throw new SmimeError('P12_TOO_LARGE', `The file is too large for a PKCS#12 key file (${der.length} bytes; the limit is ${MAX_P12_BYTES})`);
+    throw new SmimeError(
+      'P12_TOO_LARGE',
+      `The file is too large for a PKCS#12 key file (${der.length} bytes; the limit is ${MAX_P12_BYTES})`,
+    );
   }
   if (der.length === 0) throw malformed('The file is empty');
 }
@@ -121,7 +124,8 @@ export async function parsePkcs12(der: Uint8Array, password: string): Promise<Pk
     await readAuthenticatedSafe(state, pfx.authSafe);
 
     if (state.keys.length === 0) throw new SmimeError('P12_NO_KEY', 'The file contains no private key');
-    if (state.certificates.length === 0) throw new SmimeError('P12_NO_CERTIFICATE', 'The file contains a private key but no certificate');
+    if (state.certificates.length === 0)
+      throw new SmimeError('P12_NO_CERTIFICATE', 'The file contains a private key but no certificate');
 
     loadedKeys = state.keys.map(loadKey);
     const { pair, contents } = pairAndChain(state, loadedKeys);

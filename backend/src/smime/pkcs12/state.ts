@@ -58,7 +58,11 @@ export function shape<T>(what: string, fn: () => T, code: SmimeErrorCode = 'P12_
       throw new SmimeError('P12_TOO_LARGE', `The file exceeds a parsing limit (${what})`, { cause: error });
     }
     if (code === 'P12_BAD_PASSWORD') {
-      throw new SmimeError(code, `The password is wrong or the file is damaged (${what} did not decrypt to valid data)`, { cause: error });
+      throw new SmimeError(
+        code,
+        `The password is wrong or the file is damaged (${what} did not decrypt to valid data)`,
+        { cause: error },
+      );
     }
     const detail = error instanceof DerError ? `: ${error.message}` : '';
     throw new SmimeError(code, `The file is damaged or not a PKCS#12 file (${what}${detail})`, { cause: error });

@@ -78,7 +78,17 @@ function tbsFields(tbs: Tlv[]) {
   const [spkiAlg, spkiKey] = sequence(spkiNode, 'subjectPublicKeyInfo');
   algorithm(spkiAlg, 'subjectPublicKeyInfo algorithm');
   const publicKeyBits = byteBitString(spkiKey, 'subjectPublicKey');
-  return { version, serialNode, innerSigAlg, issuer: issuer!, validity, subject: subject!, spkiNode: spkiNode!, publicKeyBits, next: i };
+  return {
+    version,
+    serialNode,
+    innerSigAlg,
+    issuer: issuer!,
+    validity,
+    subject: subject!,
+    spkiNode: spkiNode!,
+    publicKeyBits,
+    next: i,
+  };
 }
 
 /** Parses a DER certificate. Throws BerError if it is not one. */

@@ -31,12 +31,19 @@ export class ChainCache {
    */
   async build(leaf: Uint8Array, pool: readonly Uint8Array[] = []): Promise<ChainResult> {
     const facts = parsedCertificate(leaf);
-    const key = facts ? `${Buffer.from(facts.issuer).toString('hex')}/${facts.authorityKeyId ? Buffer.from(facts.authorityKeyId).toString('hex') : ''}` : undefined;
+    const key = facts
+      ? `${Buffer.from(facts.issuer).toString('hex')}/${facts.authorityKeyId ? Buffer.from(facts.authorityKeyId).toString('hex') : ''}`
+      : undefined;
     if (facts && key && !this.anchorFingerprints.has(facts.fingerprint)) {
       const known = this.paths.get(key);
       // The leaf's own problems are the only ones that differ between two leaves under one problem-free path.
       if (known && verifyIssued(facts, known.issuer) === 'ok')
-        return { chain: known.chain, anchor: known.anchor, problems: ownProblems(facts, 0, false, this.now), fetched: [] };
+        return {
+          chain: known.chain,
+          anchor: known.anchor,
+          problems: ownProblems(facts, 0, false, this.now),
+          fetched: [],
+        };
     }
     const built = await buildChain(facts ?? leaf, pool, this.anchors, { now: this.now });
     const issuer = built.chain[0] ? parsedCertificate(built.chain[0]) : undefined;

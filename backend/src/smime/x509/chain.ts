@@ -76,7 +76,18 @@ export async function buildChain(
   // A verifier passes the signer it already parsed; everyone else passes bytes.
   const leafFacts = leaf instanceof Uint8Array ? parsedCertificate(leaf) : leaf;
   if (!leafFacts) {
-    return { chain: [], problems: [{ code: 'issuer-not-found', index: 0, subject: '(unparseable certificate)', detail: 'the certificate cannot be parsed' }], fetched: [] };
+    return {
+      chain: [],
+      problems: [
+        {
+          code: 'issuer-not-found',
+          index: 0,
+          subject: '(unparseable certificate)',
+          detail: 'the certificate cannot be parsed',
+        },
+      ],
+      fetched: [],
+    };
   }
   const anchorFacts = anchors.map(parsedCertificate).filter((c): c is CertificateFacts => c !== undefined);
   const poolFacts = pool
@@ -92,11 +103,21 @@ export async function buildChain(
   await builder.extend([leafFacts]);
   if (builder.best) {
     const path = builder.best.path;
-    return { chain: path.slice(1).map((c) => c.der), anchor: path[path.length - 1]!.der, problems: builder.best.problems, fetched: builder.fetched };
+    return {
+      chain: path.slice(1).map((c) => c.der),
+      anchor: path[path.length - 1]!.der,
+      problems: builder.best.problems,
+      fetched: builder.fetched,
+    };
   }
   const dead = builder.deadEnd ?? {
     path: [leafFacts],
-    problem: { code: 'issuer-not-found' as const, index: 0, subject: subjectOf(leafFacts), detail: 'no path to a trust anchor' },
+    problem: {
+      code: 'issuer-not-found' as const,
+      index: 0,
+      subject: subjectOf(leafFacts),
+      detail: 'no path to a trust anchor',
+    },
   };
   return { chain: dead.path.slice(1).map((c) => c.der), problems: [dead.problem], fetched: builder.fetched };
 }

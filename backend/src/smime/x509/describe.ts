@@ -5,9 +5,27 @@
 import { createHash } from 'node:crypto';
 import { SmimeError } from '../errors.ts';
 import { tryCanonicalAddress } from '../mime/address.ts';
-import { algorithmIdentifier, bigInteger, bitString, decode, DerError, isTag, oid, sequence, TAG, type Node } from '../asn1/asn1js-nodes.ts';
+import {
+  algorithmIdentifier,
+  bigInteger,
+  bitString,
+  decode,
+  DerError,
+  isTag,
+  oid,
+  sequence,
+  TAG,
+  type Node,
+} from '../asn1/asn1js-nodes.ts';
 import { MAX_P12_BYTES } from '../limits.ts';
-import { NAMED_CURVES, OID_EC_PUBLIC_KEY, OID_ED25519, OID_EMAIL_ADDRESS, OID_RSA_ENCRYPTION, OID_RSASSA_PSS } from '../asn1/oids.ts';
+import {
+  NAMED_CURVES,
+  OID_EC_PUBLIC_KEY,
+  OID_ED25519,
+  OID_EMAIL_ADDRESS,
+  OID_RSA_ENCRYPTION,
+  OID_RSASSA_PSS,
+} from '../asn1/oids.ts';
 import { certificateParts } from './raw.ts';
 import { describeExtensions } from './extensions.ts';
 import { formatName, nameAttributes } from './name.ts';
@@ -66,7 +84,12 @@ const GENERALIZED_TIME_TAG = 24;
 function time(node: Node | undefined, what: string): Date {
   // The tag first: other universal types have no valueHexView (a NULL there threw a TypeError; found by test/fuzz).
   const tag = node?.idBlock.tagNumber;
-  if (!node || node.idBlock.tagClass !== 1 || node.idBlock.isConstructed || (tag !== UTC_TIME_TAG && tag !== GENERALIZED_TIME_TAG)) {
+  if (
+    !node ||
+    node.idBlock.tagClass !== 1 ||
+    node.idBlock.isConstructed ||
+    (tag !== UTC_TIME_TAG && tag !== GENERALIZED_TIME_TAG)
+  ) {
     throw new DerError(`${what}: expected Time`);
   }
   const text = Buffer.from((node.valueBlock as { valueHexView: Uint8Array }).valueHexView).toString('latin1');
@@ -115,7 +138,8 @@ function publicKeyInfo(spki: Node): Pick<CertificateInfo, 'keyAlgorithm' | 'keyS
 
 /** Describes a DER certificate. Throws SmimeError CERT_MALFORMED if it is not one. */
 export function describeCertificate(der: Uint8Array): CertificateInfo {
-  if (!(der instanceof Uint8Array) || der.length === 0) throw new SmimeError('CERT_MALFORMED', 'The certificate is empty');
+  if (!(der instanceof Uint8Array) || der.length === 0)
+    throw new SmimeError('CERT_MALFORMED', 'The certificate is empty');
   if (der.length > MAX_CERTIFICATE_BYTES) throw new SmimeError('CERT_MALFORMED', 'The certificate is too large');
   try {
     const parts = certificateParts(der);
@@ -128,7 +152,9 @@ export function describeCertificate(der: Uint8Array): CertificateInfo {
       .map((a) => a.value as string);
     // The canonical spelling (mime/address.ts canonicalAddress), the one every comparison uses; an address that has
     // none (compatibility characters, not an address) stays as written and so equals no one's address (issue 12).
-    const normalise = (list: string[]) => [...new Set(list.map((e) => tryCanonicalAddress(e) ?? e.trim()).filter((e) => e !== ''))];
+    const normalise = (list: string[]) => [
+      ...new Set(list.map((e) => tryCanonicalAddress(e) ?? e.trim()).filter((e) => e !== '')),
+    ];
     const emails = normalise([...extensions.sanEmails, ...subjectEmails]);
     return {
       subject: formatName(parts.subjectNode, 'subject'),

@@ -4,8 +4,32 @@
 // refuse unknown *critical* ones; that is path validation, not description).
 
 import { keyUsageBits } from './certificate-extensions.ts';
-import { bitString, decode, DerError, isContextTag, isTag, octets, oid, sequence, TAG, type Node } from '../asn1/asn1js-nodes.ts';
-import { OID_ANY_EXTENDED_KEY_USAGE, OID_BASIC_CONSTRAINTS, OID_EXTENDED_KEY_USAGE, OID_KEY_USAGE, OID_KP_CLIENT_AUTH, OID_KP_CODE_SIGNING, OID_KP_DOCUMENT_SIGNING, OID_KP_EMAIL_PROTECTION, OID_KP_OCSP_SIGNING, OID_KP_SERVER_AUTH, OID_KP_TIME_STAMPING, OID_SUBJECT_ALT_NAME } from '../asn1/oids.ts';
+import {
+  bitString,
+  decode,
+  DerError,
+  isContextTag,
+  isTag,
+  octets,
+  oid,
+  sequence,
+  TAG,
+  type Node,
+} from '../asn1/asn1js-nodes.ts';
+import {
+  OID_ANY_EXTENDED_KEY_USAGE,
+  OID_BASIC_CONSTRAINTS,
+  OID_EXTENDED_KEY_USAGE,
+  OID_KEY_USAGE,
+  OID_KP_CLIENT_AUTH,
+  OID_KP_CODE_SIGNING,
+  OID_KP_DOCUMENT_SIGNING,
+  OID_KP_EMAIL_PROTECTION,
+  OID_KP_OCSP_SIGNING,
+  OID_KP_SERVER_AUTH,
+  OID_KP_TIME_STAMPING,
+  OID_SUBJECT_ALT_NAME,
+} from '../asn1/oids.ts';
 
 /** RFC 5280 section 4.2.1.12 and RFC 9336: key purposes, by name. */
 const KEY_PURPOSES: Readonly<Record<string, string>> = {
@@ -69,7 +93,10 @@ interface Reader {
 const READERS: Readonly<Record<string, Reader>> = {
   [OID_SUBJECT_ALT_NAME]: { what: 'subjectAltName', read: (v, out) => (out.sanEmails = sanEmails(v)) },
   [OID_KEY_USAGE]: { what: 'keyUsage', read: (v, out) => (out.keyUsage = keyUsage(v)) },
-  [OID_EXTENDED_KEY_USAGE]: { what: 'extendedKeyUsage', read: (v, out) => (out.extendedKeyUsage = extendedKeyUsage(v)) },
+  [OID_EXTENDED_KEY_USAGE]: {
+    what: 'extendedKeyUsage',
+    read: (v, out) => (out.extendedKeyUsage = extendedKeyUsage(v)),
+  },
   [OID_BASIC_CONSTRAINTS]: { what: 'basicConstraints', read: (v, out) => (out.isCA = basicConstraintsCA(v)) },
 };
 
@@ -81,7 +108,8 @@ export function describeExtensions(extensions: Node | undefined): DescribedExten
   for (const extension of sequence(extensions, 'Extensions')) {
     // Extension ::= SEQUENCE { extnID OBJECT IDENTIFIER, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }
     const fields = sequence(extension, 'Extension');
-    if (fields.length < 2 || fields.length > 3) throw new DerError('Extension: expected extnID [, critical], extnValue');
+    if (fields.length < 2 || fields.length > 3)
+      throw new DerError('Extension: expected extnID [, critical], extnValue');
     const id = oid(fields[0], 'extnID');
     // RFC 5280 section 4.2: "A certificate MUST NOT include more than one instance of a particular extension."
     if (seen.has(id)) throw new DerError(`extension ${id} appears twice`);

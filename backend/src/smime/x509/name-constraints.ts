@@ -24,7 +24,17 @@ import { OID_EMAIL_ADDRESS } from '../asn1/oids.ts';
 const EMAIL_STRING_TAGS: ReadonlySet<number> = new Set([22, UNIVERSAL.UTF8_STRING, 19]);
 
 /** GeneralName CHOICE tags (RFC 5280 section 4.2.1.6). */
-export const GENERAL_NAME = { otherName: 0, rfc822Name: 1, dNSName: 2, x400Address: 3, directoryName: 4, ediPartyName: 5, uri: 6, iPAddress: 7, registeredID: 8 } as const;
+export const GENERAL_NAME = {
+  otherName: 0,
+  rfc822Name: 1,
+  dNSName: 2,
+  x400Address: 3,
+  directoryName: 4,
+  ediPartyName: 5,
+  uri: 6,
+  iPAddress: 7,
+  registeredID: 8,
+} as const;
 const FORM_NAMES: Record<number, string> = Object.fromEntries(Object.entries(GENERAL_NAME).map(([k, v]) => [v, k]));
 
 export type GeneralSubtree =
@@ -102,14 +112,26 @@ export function parseNameConstraints(value: Tlv): NameConstraints {
 
 /** The names of a certificate from its subject and its subjectAltName extnValue (if any). Never throws. */
 export function certificateNames(subject: Tlv, subjectAltName: Tlv | undefined): CertificateNames {
-  const names: CertificateNames = { emails: [], dnsNames: [], directoryNames: [], altNameForms: new Set(), unreadable: false };
+  const names: CertificateNames = {
+    emails: [],
+    dnsNames: [],
+    directoryNames: [],
+    altNameForms: new Set(),
+    unreadable: false,
+  };
   try {
     const subjectRdns = rdns(subject, 'subject');
     if (subjectRdns.length) names.directoryNames.push(subjectRdns);
     for (const rdn of sequence(subject, 'subject'))
       for (const atv of setOf(rdn, 'subject RDN')) {
         const [type, v] = sequence(atv, 'AttributeTypeAndValue');
-        if (oid(type, 'attribute type') === OID_EMAIL_ADDRESS && v && !v.constructed && v.cls === CLASS.UNIVERSAL && EMAIL_STRING_TAGS.has(v.tag))
+        if (
+          oid(type, 'attribute type') === OID_EMAIL_ADDRESS &&
+          v &&
+          !v.constructed &&
+          v.cls === CLASS.UNIVERSAL &&
+          EMAIL_STRING_TAGS.has(v.tag)
+        )
           names.emails.push(text(v));
       }
     if (subjectAltName)
@@ -187,7 +209,11 @@ function matches(s: GeneralSubtree, name: string | Uint8Array[]): boolean {
   return false;
 }
 
-const CHECKED_FORMS: ReadonlySet<number> = new Set([GENERAL_NAME.rfc822Name, GENERAL_NAME.dNSName, GENERAL_NAME.directoryName]);
+const CHECKED_FORMS: ReadonlySet<number> = new Set([
+  GENERAL_NAME.rfc822Name,
+  GENERAL_NAME.dNSName,
+  GENERAL_NAME.directoryName,
+]);
 
 /**
  * Why `names` break `nc`, or undefined when they do not. Each form with permitted subtrees restricts the names of that
@@ -208,7 +234,8 @@ export function nameConstraintViolation(nc: NameConstraints, names: CertificateN
   }
   for (const s of nc.excluded) {
     if (!CHECKED_FORMS.has(s.form)) continue;
-    for (const name of namesOf(names, s.form)) if (matches(s, name)) return `${describeName(s.form, name)} is in the excluded subtree ${describeSubtree(s)}`;
+    for (const name of namesOf(names, s.form))
+      if (matches(s, name)) return `${describeName(s.form, name)} is in the excluded subtree ${describeSubtree(s)}`;
   }
   return undefined;
 }

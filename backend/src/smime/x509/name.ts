@@ -129,7 +129,8 @@ export function formatName(name: Node, what: string): string {
         .map((a) => {
           const type = SHORT_NAMES[a.oid] ?? a.oid;
           // RFC 4514 section 2.4: a value that is not a string is written as '#' and the hex of its BER.
-          const value = a.value === undefined ? `#${Buffer.from(encodingOf(a.node)).toString('hex')}` : escapeValue(a.value);
+          const value =
+            a.value === undefined ? `#${Buffer.from(encodingOf(a.node)).toString('hex')}` : escapeValue(a.value);
           return `${type}=${value}`;
         })
         .join('+'),

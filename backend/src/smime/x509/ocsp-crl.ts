@@ -41,7 +41,12 @@ import {
   OID_SHA512,
 } from '../asn1/oids.ts';
 
-const HASH_OIDS: Readonly<Record<string, HashName>> = { [OID_SHA1]: 'sha1', [OID_SHA256]: 'sha256', [OID_SHA384]: 'sha384', [OID_SHA512]: 'sha512' };
+const HASH_OIDS: Readonly<Record<string, HashName>> = {
+  [OID_SHA1]: 'sha1',
+  [OID_SHA256]: 'sha256',
+  [OID_SHA384]: 'sha384',
+  [OID_SHA512]: 'sha512',
+};
 
 /** RFC 6960 section 4.1.1 CertID: hashes of the issuer's name and key, and the serial. */
 export interface CertId {
@@ -54,7 +59,12 @@ export interface CertId {
 export function certIdFor(cert: CertificateFacts, issuer: CertificateFacts, hash: HashName = 'sha1'): CertId {
   // issuerNameHash is over the issuer's subject as the certificate names it; issuerKeyHash over the BIT STRING value
   // of the issuer's subjectPublicKey (without tag, length and unused-bits octet).
-  return { hash, issuerNameHash: digest(hash, cert.issuer), issuerKeyHash: digest(hash, issuer.publicKeyBits), serial: cert.serial };
+  return {
+    hash,
+    issuerNameHash: digest(hash, cert.issuer),
+    issuerKeyHash: digest(hash, issuer.publicKeyBits),
+    serial: cert.serial,
+  };
 }
 
 function sameCertId(a: CertId, b: CertId): boolean {
@@ -108,7 +118,15 @@ export interface BasicResponse {
 }
 
 /** The OCSPResponse status names of RFC 6960 section 4.2.1. */
-const RESPONSE_STATUS = ['successful', 'malformedRequest', 'internalError', 'tryLater', '(4)', 'sigRequired', 'unauthorized'];
+const RESPONSE_STATUS = [
+  'successful',
+  'malformedRequest',
+  'internalError',
+  'tryLater',
+  '(4)',
+  'sigRequired',
+  'unauthorized',
+];
 
 export class OcspStatusError extends Error {}
 
@@ -116,14 +134,22 @@ function extensions(node: Tlv): { oid: string; critical: boolean; value: Uint8Ar
   return sequence(node, 'Extensions').map((e) => {
     const f = sequence(e, 'Extension');
     if (f.length < 2 || f.length > 3) throw new BerError('Extension: bad field count');
-    return { oid: oid(f[0], 'extnID'), critical: f.length === 3 ? boolean(f[1], 'critical') : false, value: octets(f[f.length - 1], 'extnValue') };
+    return {
+      oid: oid(f[0], 'extnID'),
+      critical: f.length === 3 ? boolean(f[1], 'critical') : false,
+      value: octets(f[f.length - 1], 'extnValue'),
+    };
   });
 }
 
 function certId(node: Tlv | undefined): CertId | undefined {
   const [alg, nameHash, keyHash, serial] = sequence(node, 'CertID');
   const hash = HASH_OIDS[algorithm(alg, 'hashAlgorithm').oid];
-  const id = { issuerNameHash: octets(nameHash, 'issuerNameHash'), issuerKeyHash: octets(keyHash, 'issuerKeyHash'), serial: integerBytes(serial, 'serialNumber') };
+  const id = {
+    issuerNameHash: octets(nameHash, 'issuerNameHash'),
+    issuerKeyHash: octets(keyHash, 'issuerKeyHash'),
+    serial: integerBytes(serial, 'serialNumber'),
+  };
   return hash ? { hash, ...id } : undefined;
 }
 
@@ -149,17 +175,25 @@ function singleResponse(node: Tlv): SingleResponse | undefined {
   for (const extra of f.slice(3)) {
     if (isContext(extra, 0)) nextUpdate = time(explicit(extra, 0, 'nextUpdate'), 'nextUpdate');
     else if (isContext(extra, 1)) {
-      for (const e of extensions(explicit(extra, 1, 'singleExtensions'))) if (e.critical) throw new BerError(`unsupported critical extension ${e.oid}`);
+      for (const e of extensions(explicit(extra, 1, 'singleExtensions')))
+        if (e.critical) throw new BerError(`unsupported critical extension ${e.oid}`);
     } else throw new BerError('SingleResponse: unexpected field');
   }
   if (!id) return undefined; // a CertID hashed with something we do not know: not about our certificate
-  return { certId: id, status, ...(revokedAt ? { revokedAt } : {}), ...(revocationReason !== undefined ? { revocationReason } : {}), thisUpdate, ...(nextUpdate ? { nextUpdate } : {}) };
+  return {
+    certId: id,
+    status,
+    ...(revokedAt ? { revokedAt } : {}),
+    ...(revocationReason !== undefined ? { revocationReason } : {}),
+    thisUpdate,
+    ...(nextUpdate ? { nextUpdate } : {}),
+  };
 }
 
 function readSequenceContent(t: Tlv): Tlv[] {
   if (!t.constructed) throw new BerError('expected constructed');
   const out: Tlv[] = [];
-  for (let p = t.contentStart; p < t.contentEnd; ) {
+  for (let p = t.contentStart; p < t.contentEnd;) {
     const c = readTlv(t.bytes, p, t.contentEnd, t.depth + 1);
     out.push(c);
     p = c.end;
@@ -189,7 +223,8 @@ export function parseOcspResponse(bytes: Uint8Array): BasicResponse {
   const tbs = sequence(tbsNode, 'ResponseData');
   let i = 0;
   if (isContext(tbs[0], 0)) {
-    if (smallInteger(explicit(tbs[i++], 0, 'version'), 'version', 0, 0) !== 0) throw new BerError('unsupported version');
+    if (smallInteger(explicit(tbs[i++], 0, 'version'), 'version', 0, 0) !== 0)
+      throw new BerError('unsupported version');
   }
   const rid = tbs[i++];
   let responderId: BasicResponse['responderId'];
@@ -222,7 +257,11 @@ export function parseOcspResponse(bytes: Uint8Array): BasicResponse {
 }
 
 /** The SingleResponse about `cert`, whatever hash the responder used for its CertID. */
-export function findResponse(response: BasicResponse, cert: CertificateFacts, issuer: CertificateFacts): SingleResponse | undefined {
+export function findResponse(
+  response: BasicResponse,
+  cert: CertificateFacts,
+  issuer: CertificateFacts,
+): SingleResponse | undefined {
   return response.responses.find((r) => sameCertId(r.certId, certIdFor(cert, issuer, r.certId.hash)));
 }
 
@@ -255,12 +294,14 @@ export function parseCrl(bytes: Uint8Array): Crl {
   let i = 0;
   if (isUniversal(f[0], UNIVERSAL.INTEGER)) smallInteger(f[i++], 'version', 1, 1);
   const innerAlg = f[i++];
-  if (!innerAlg || Buffer.compare(encoding(innerAlg), encoding(sigAlg!)) !== 0) throw new BerError('CRL signature algorithm mismatch');
+  if (!innerAlg || Buffer.compare(encoding(innerAlg), encoding(sigAlg!)) !== 0)
+    throw new BerError('CRL signature algorithm mismatch');
   const issuer = f[i++];
   sequence(issuer, 'issuer');
   const thisUpdate = time(f[i++], 'thisUpdate');
   let nextUpdate: Date | undefined;
-  if (f[i] && (isUniversal(f[i], UNIVERSAL.UTC_TIME) || isUniversal(f[i], UNIVERSAL.GENERALIZED_TIME))) nextUpdate = time(f[i++], 'nextUpdate');
+  if (f[i] && (isUniversal(f[i], UNIVERSAL.UTC_TIME) || isUniversal(f[i], UNIVERSAL.GENERALIZED_TIME)))
+    nextUpdate = time(f[i++], 'nextUpdate');
   let revokedCertificates: Tlv | undefined;
   if (isUniversal(f[i], UNIVERSAL.SEQUENCE)) revokedCertificates = f[i++];
   let onlyUserCerts = false;
@@ -302,7 +343,7 @@ export function parseCrl(bytes: Uint8Array): Crl {
 export function crlEntry(crl: Crl, serial: Uint8Array): { revokedAt: Date; reason?: number } | undefined {
   const list = crl.revokedCertificates;
   if (!list) return undefined;
-  for (let p = list.contentStart; p < list.contentEnd; ) {
+  for (let p = list.contentStart; p < list.contentEnd;) {
     const entry = readTlv(list.bytes, p, list.contentEnd, list.depth + 1);
     p = entry.end;
     // SEQUENCE { userCertificate CertificateSerialNumber, revocationDate Time, crlEntryExtensions Extensions OPTIONAL }

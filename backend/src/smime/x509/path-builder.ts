@@ -83,7 +83,9 @@ export class PathBuilder {
     }
     // Anchors first; then a key identifier match; then a certificate valid now (RFC 4158 section 3.5 ordering hints).
     const score = (c: Candidate) =>
-      (c.anchor ? 4 : 0) + (cert.authorityKeyId && sameBytes(cert.authorityKeyId, keyIdentifier(c.facts)) ? 2 : 0) + (validityAt(c.facts, this.now) === 'valid' ? 1 : 0);
+      (c.anchor ? 4 : 0) +
+      (cert.authorityKeyId && sameBytes(cert.authorityKeyId, keyIdentifier(c.facts)) ? 2 : 0) +
+      (validityAt(c.facts, this.now) === 'valid' ? 1 : 0);
     return out.sort((a, b) => score(b) - score(a));
   }
 
@@ -165,8 +167,13 @@ export class PathBuilder {
   private noIssuer(path: CertificateFacts[], named: number, unsupported: string | undefined): void {
     const top = path[path.length - 1]!;
     if (unsupported) this.deadEndAt(path, { code: 'unsupported-algorithm', detail: unsupported });
-    else if (named > 0) this.deadEndAt(path, { code: 'bad-signature', detail: 'the signature does not verify with the key of any certificate named as its issuer' });
-    else if (top.selfIssued) this.deadEndAt(path, { code: 'issuer-not-found', detail: 'self-signed certificate that is not a trust anchor' });
+    else if (named > 0)
+      this.deadEndAt(path, {
+        code: 'bad-signature',
+        detail: 'the signature does not verify with the key of any certificate named as its issuer',
+      });
+    else if (top.selfIssued)
+      this.deadEndAt(path, { code: 'issuer-not-found', detail: 'self-signed certificate that is not a trust anchor' });
     else this.deadEndAt(path, { code: 'issuer-not-found', detail: 'issuer certificate not found' });
   }
 }

@@ -2,7 +2,12 @@
 // path it finds, and the signature check of one link. Each problem names the certificate it is about.
 
 import { BerError } from '../asn1/reader.ts';
-import { publicKey, signatureScheme, UnsupportedAlgorithmError, verifySignature } from '../crypto/signature-algorithms.ts';
+import {
+  publicKey,
+  signatureScheme,
+  UnsupportedAlgorithmError,
+  verifySignature,
+} from '../crypto/signature-algorithms.ts';
 import { validityAt, type CertificateFacts } from './certificate.ts';
 import { describeParsed } from './describe.ts';
 import { nameConstraintViolation } from './name-constraints.ts';
@@ -19,7 +24,8 @@ export function ownProblems(cert: CertificateFacts, index: number, isAnchor: boo
   const validity = validityAt(cert, now);
   if (validity === 'expired') add('expired', `expired on ${cert.notAfter.toISOString()}`);
   if (validity === 'not-yet-valid') add('not-yet-valid', `not valid before ${cert.notBefore.toISOString()}`);
-  if (cert.unhandledCritical.length && !isAnchor) add('critical-extension', `unsupported critical extension ${cert.unhandledCritical.join(', ')}`);
+  if (cert.unhandledCritical.length && !isAnchor)
+    add('critical-extension', `unsupported critical extension ${cert.unhandledCritical.join(', ')}`);
   return out;
 }
 
@@ -41,18 +47,23 @@ export function verifyIssued(cert: CertificateFacts, issuer: CertificateFacts): 
 function caProblems(path: CertificateFacts[], index: number, isAnchor: boolean): ChainProblem[] {
   const out: ChainProblem[] = [];
   const cert = path[index]!;
-  const add = (code: ChainProblemCode, at: number, detail: string) => out.push({ code, index: at, subject: subjectOf(path[at]!), detail });
+  const add = (code: ChainProblemCode, at: number, detail: string) =>
+    out.push({ code, index: at, subject: subjectOf(path[at]!), detail });
   // RFC 5280 section 6.1.4 (k): an intermediate must be a v3 CA certificate. A trust anchor is trusted as
   // configured (old v1 roots have no extensions), but its constraints apply when it states them.
-  if (!isAnchor && !cert.basicConstraints?.ca) add('not-a-ca', index, 'not a CA certificate (basicConstraints cA is not set)');
-  if (isAnchor && cert.basicConstraints && !cert.basicConstraints.ca) add('not-a-ca', index, 'trust anchor is not a CA certificate');
+  if (!isAnchor && !cert.basicConstraints?.ca)
+    add('not-a-ca', index, 'not a CA certificate (basicConstraints cA is not set)');
+  if (isAnchor && cert.basicConstraints && !cert.basicConstraints.ca)
+    add('not-a-ca', index, 'trust anchor is not a CA certificate');
   // RFC 5280 section 6.1.4 (n): keyUsage, when present, must allow keyCertSign.
-  if (cert.keyUsage && !cert.keyUsage.has('keyCertSign')) add('key-usage', index, 'keyUsage does not allow certificate signing');
+  if (cert.keyUsage && !cert.keyUsage.has('keyCertSign'))
+    add('key-usage', index, 'keyUsage does not allow certificate signing');
   // RFC 5280 section 6.1.4 (l), (m): non-self-issued intermediates below this CA.
   const pathLen = cert.basicConstraints?.pathLen;
   if (pathLen !== undefined) {
     const below = path.slice(1, index).filter((c) => !c.selfIssued).length;
-    if (below > pathLen) add('path-length', index, `pathLenConstraint ${pathLen} allows fewer intermediates than the ${below} below it`);
+    if (below > pathLen)
+      add('path-length', index, `pathLenConstraint ${pathLen} allows fewer intermediates than the ${below} below it`);
   }
   // RFC 5280 section 6.1.3 (b), (c) and 6.1.4 (g): a CA's name constraints hold for every certificate below it,
   // except self-issued intermediates (a CA's own key rollover). Reported on the certificate whose name is outside.

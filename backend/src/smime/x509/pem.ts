@@ -22,7 +22,8 @@ export function pemToDer(pem: string): Uint8Array[] {
   const out: Uint8Array[] = [];
   for (const match of pem.matchAll(PEM_BLOCK)) {
     const body = (match[2] ?? '').replace(/\s+/g, '');
-    if (!BASE64_BODY.test(body) || body.length % 4 !== 0) throw new SmimeError('CERT_MALFORMED', 'A PEM certificate block is not valid base64');
+    if (!BASE64_BODY.test(body) || body.length % 4 !== 0)
+      throw new SmimeError('CERT_MALFORMED', 'A PEM certificate block is not valid base64');
     const der = new Uint8Array(Buffer.from(body, 'base64'));
     try {
       certificateParts(der);

@@ -2,7 +2,17 @@
 // matching, chain ordering and "self-issued" checks compare. Decoding names and extensions is name.ts and
 // extensions.ts; the public view is describe.ts.
 
-import { bigInteger, decode, DerError, encodingOf, explicit, integerBytes, isContextTag, sequence, type Node } from '../asn1/asn1js-nodes.ts';
+import {
+  bigInteger,
+  decode,
+  DerError,
+  encodingOf,
+  explicit,
+  integerBytes,
+  isContextTag,
+  sequence,
+  type Node,
+} from '../asn1/asn1js-nodes.ts';
 
 export interface CertificateParts {
   /** serialNumber as stored (two's complement) and as a number. */
@@ -37,7 +47,15 @@ export function certificateParts(der: Uint8Array): CertificateParts {
     fields = tbs.slice(1);
   }
   if (fields.length < 6) throw new DerError('TBSCertificate: missing fields');
-  const [serial, , issuer, validity, subject, spki, ...optional] = fields as [Node, Node, Node, Node, Node, Node, ...Node[]];
+  const [serial, , issuer, validity, subject, spki, ...optional] = fields as [
+    Node,
+    Node,
+    Node,
+    Node,
+    Node,
+    Node,
+    ...Node[],
+  ];
   sequence(issuer, 'issuer');
   sequence(validity, 'validity');
   sequence(subject, 'subject');

@@ -24,9 +24,25 @@
 import { randomBytes } from 'node:crypto';
 import { isSmimeError } from '../errors.ts';
 import { BerError } from '../asn1/reader.ts';
-import { digest, publicKey, signatureScheme, UnsupportedAlgorithmError, verifySignature } from '../crypto/signature-algorithms.ts';
+import {
+  digest,
+  publicKey,
+  signatureScheme,
+  UnsupportedAlgorithmError,
+  verifySignature,
+} from '../crypto/signature-algorithms.ts';
 import { parsedCertificate, sameBytes, validityAt, type CertificateFacts } from './certificate.ts';
-import { buildOcspRequest, certIdFor, crlEntry, encodedNonce, findResponse, OcspStatusError, parseCrl, parseOcspResponse, type Crl } from './ocsp-crl.ts';
+import {
+  buildOcspRequest,
+  certIdFor,
+  crlEntry,
+  encodedNonce,
+  findResponse,
+  OcspStatusError,
+  parseCrl,
+  parseOcspResponse,
+  type Crl,
+} from './ocsp-crl.ts';
 import { verifyIssued } from './path-checks.ts';
 import type { Fetcher } from '../types.ts';
 import { OID_KP_OCSP_SIGNING } from '../asn1/oids.ts';
@@ -132,10 +148,18 @@ export class RevocationChecker {
   private readonly inflight = new Map<string, Promise<RevocationResult>>();
 
   constructor(fetcher: Fetcher, options: Partial<RevocationOptions> = {}) {
-    for (const key of Object.keys(options)) if (!(key in DEFAULTS)) throw new TypeError(`RevocationChecker: unknown option ${key}`);
+    for (const key of Object.keys(options))
+      if (!(key in DEFAULTS)) throw new TypeError(`RevocationChecker: unknown option ${key}`);
     const merged = { ...DEFAULTS, ...options };
-    for (const key of ['cacheTtlS', 'timeoutMs', 'maxCacheEntries', 'clockSkewS', 'maxAgeWithoutNextUpdateS'] as const) {
-      if (!Number.isFinite(merged[key]) || merged[key] < 0) throw new TypeError(`RevocationChecker: ${key} must be a non-negative number`);
+    for (const key of [
+      'cacheTtlS',
+      'timeoutMs',
+      'maxCacheEntries',
+      'clockSkewS',
+      'maxAgeWithoutNextUpdateS',
+    ] as const) {
+      if (!Number.isFinite(merged[key]) || merged[key] < 0)
+        throw new TypeError(`RevocationChecker: ${key} must be a non-negative number`);
     }
     this.fetcher = fetcher;
     this.options = merged;
@@ -146,10 +170,12 @@ export class RevocationChecker {
     const c = parsedCertificate(cert);
     const i = parsedCertificate(issuer);
     if (!c || !i) return { status: 'unknown', source: 'none', detail: 'certificate cannot be parsed' };
-    if (!sameBytes(c.issuer, i.subject)) return { status: 'unknown', source: 'none', detail: 'the issuer given did not issue this certificate' };
+    if (!sameBytes(c.issuer, i.subject))
+      return { status: 'unknown', source: 'none', detail: 'the issuer given did not issue this certificate' };
     const ocsp = httpUrls(c.ocspUrls);
     const crl = httpUrls(c.crlUrls);
-    if (ocsp.length === 0 && crl.length === 0) return { status: 'unknown', source: 'none', detail: 'no revocation information' };
+    if (ocsp.length === 0 && crl.length === 0)
+      return { status: 'unknown', source: 'none', detail: 'no revocation information' };
 
     const key = `${c.fingerprint}/${i.fingerprint}`;
     const hit = this.cache.get(key);
@@ -185,18 +211,36 @@ export class RevocationChecker {
         .filter(([r]) => pick(r))
         .map(([r, i]) => `${label(i)}: ${r.detail}`)
         .join('; ');
-    if (results.some((r) => r.status === 'revoked')) return { status: 'revoked', detail: list((r) => r.status === 'revoked') };
+    if (results.some((r) => r.status === 'revoked'))
+      return { status: 'revoked', detail: list((r) => r.status === 'revoked') };
     const failed = (r: RevocationResult) => r.status === 'unknown' && r.source !== 'none';
     if (results.some(failed)) return { status: 'unknown', detail: list(failed) };
-    if (results.every((r) => r.source === 'none')) return { status: 'none', detail: 'no revocation information (no OCSP responder or CRL named in the certificates)' };
+    if (results.every((r) => r.source === 'none'))
+      return {
+        status: 'none',
+        detail: 'no revocation information (no OCSP responder or CRL named in the certificates)',
+      };
     return { status: 'good', detail: list(() => true) };
   }
 
-  private async run(c: CertificateFacts, i: CertificateFacts, ocspUrls: string[], crlUrls: string[], at: Date): Promise<Outcome> {
+  private async run(
+    c: CertificateFacts,
+    i: CertificateFacts,
+    ocspUrls: string[],
+    crlUrls: string[],
+    at: Date,
+  ): Promise<Outcome> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<Outcome>((resolve) => {
       timer = setTimeout(
-        () => resolve({ result: { status: 'unknown', source: ocspUrls.length ? 'ocsp' : 'crl', detail: `no answer within ${this.options.timeoutMs} ms` } }),
+        () =>
+          resolve({
+            result: {
+              status: 'unknown',
+              source: ocspUrls.length ? 'ocsp' : 'crl',
+              detail: `no answer within ${this.options.timeoutMs} ms`,
+            },
+          }),
         this.options.timeoutMs,
       );
       timer.unref();
@@ -208,7 +252,13 @@ export class RevocationChecker {
     }
   }
 
-  private async attempt(c: CertificateFacts, i: CertificateFacts, ocspUrls: string[], crlUrls: string[], at: Date): Promise<Outcome> {
+  private async attempt(
+    c: CertificateFacts,
+    i: CertificateFacts,
+    ocspUrls: string[],
+    crlUrls: string[],
+    at: Date,
+  ): Promise<Outcome> {
     const failures: string[] = [];
     for (const url of ocspUrls) {
       try {
@@ -223,7 +273,9 @@ export class RevocationChecker {
       try {
         const r = await this.crl(url, c, i, at);
         // Keep why OCSP did not answer: evidence for whoever reads the check.
-        return failures.length ? { ...r, result: { ...r.result, detail: `${r.result.detail}; ${failures.join('; ')}` } } : r;
+        return failures.length
+          ? { ...r, result: { ...r.result, detail: `${r.result.detail}; ${failures.join('; ')}` } }
+          : r;
       } catch (e) {
         failures.push(`CRL ${url}: ${reason(e)}`);
       }
@@ -234,17 +286,25 @@ export class RevocationChecker {
   private inWindow(w: Window, at: Date): boolean {
     const skew = this.options.clockSkewS * 1000;
     if (w.thisUpdate.getTime() - skew > at.getTime()) return false;
-    const end = w.nextUpdate ? w.nextUpdate.getTime() : w.thisUpdate.getTime() + this.options.maxAgeWithoutNextUpdateS * 1000;
+    const end = w.nextUpdate
+      ? w.nextUpdate.getTime()
+      : w.thisUpdate.getTime() + this.options.maxAgeWithoutNextUpdateS * 1000;
     return at.getTime() <= end + skew;
   }
 
   private fresh(w: Window, at: Date, what: string): void {
-    if (w.thisUpdate.getTime() - this.options.clockSkewS * 1000 > at.getTime()) throw new CheckFailed(`${what} thisUpdate ${w.thisUpdate.toISOString()} is in the future`);
-    if (!this.inWindow(w, at)) throw new CheckFailed(`${what} is stale (${w.nextUpdate ? `nextUpdate ${w.nextUpdate.toISOString()}` : `thisUpdate ${w.thisUpdate.toISOString()}`})`);
+    if (w.thisUpdate.getTime() - this.options.clockSkewS * 1000 > at.getTime())
+      throw new CheckFailed(`${what} thisUpdate ${w.thisUpdate.toISOString()} is in the future`);
+    if (!this.inWindow(w, at))
+      throw new CheckFailed(
+        `${what} is stale (${w.nextUpdate ? `nextUpdate ${w.nextUpdate.toISOString()}` : `thisUpdate ${w.thisUpdate.toISOString()}`})`,
+      );
   }
 
   private remember(key: string, result: RevocationResult, at: Date, window: Window | undefined): void {
-    let ttl = (result.status === 'unknown' ? Math.min(UNKNOWN_CACHE_TTL_S, this.options.cacheTtlS) : this.options.cacheTtlS) * 1000;
+    let ttl =
+      (result.status === 'unknown' ? Math.min(UNKNOWN_CACHE_TTL_S, this.options.cacheTtlS) : this.options.cacheTtlS) *
+      1000;
     if (window?.nextUpdate) ttl = Math.min(ttl, Math.max(0, window.nextUpdate.getTime() - at.getTime()));
     if (ttl <= 0 || this.options.maxCacheEntries === 0) return;
     this.cache.delete(key);
@@ -255,7 +315,13 @@ export class RevocationChecker {
   private async ocsp(url: string, c: CertificateFacts, i: CertificateFacts, at: Date): Promise<Outcome> {
     const nonce = randomBytes(16);
     const request = buildOcspRequest(certIdFor(c, i), this.options.ocspNonce ? nonce : undefined);
-    const body = await this.fetcher.fetch({ url, method: 'POST', body: request, contentType: 'application/ocsp-request', purpose: 'ocsp' });
+    const body = await this.fetcher.fetch({
+      url,
+      method: 'POST',
+      body: request,
+      contentType: 'application/ocsp-request',
+      purpose: 'ocsp',
+    });
     const response = parseOcspResponse(body);
     const single = findResponse(response, c, i);
     if (!single) throw new CheckFailed('the response is not about this certificate');
@@ -263,15 +329,21 @@ export class RevocationChecker {
     // Who signed it: the issuer itself, or a responder certificate the issuer delegated OCSP signing to.
     const signer = this.authorisedResponder(response, i, at);
     const scheme = signatureScheme(response.signatureAlgorithm);
-    if (!verifySignature(scheme, publicKey(signer.spki), response.tbs, response.signature)) throw new CheckFailed('the response signature does not verify');
+    if (!verifySignature(scheme, publicKey(signer.spki), response.tbs, response.signature))
+      throw new CheckFailed('the response signature does not verify');
     if (this.options.ocspNonce && response.nonce) {
       const ours = encodedNonce(nonce);
-      if (!sameBytes(response.nonce, ours) && !sameBytes(response.nonce, nonce)) throw new CheckFailed('the response carries another nonce (replayed?)');
+      if (!sameBytes(response.nonce, ours) && !sameBytes(response.nonce, nonce))
+        throw new CheckFailed('the response carries another nonce (replayed?)');
     }
-    const window: Window = { thisUpdate: single.thisUpdate, ...(single.nextUpdate ? { nextUpdate: single.nextUpdate } : {}) };
+    const window: Window = {
+      thisUpdate: single.thisUpdate,
+      ...(single.nextUpdate ? { nextUpdate: single.nextUpdate } : {}),
+    };
     this.fresh(window, at, 'the response');
     const when = `thisUpdate ${single.thisUpdate.toISOString()}${single.nextUpdate ? `, nextUpdate ${single.nextUpdate.toISOString()}` : ''}`;
-    if (single.status === 'good') return { result: { status: 'good', source: 'ocsp', detail: `OCSP: good (${when})` }, window };
+    if (single.status === 'good')
+      return { result: { status: 'good', source: 'ocsp', detail: `OCSP: good (${when})` }, window };
     if (single.status === 'revoked') {
       const reasonName = single.revocationReason !== undefined ? REASONS[single.revocationReason] : undefined;
       return {
@@ -288,18 +360,26 @@ export class RevocationChecker {
     return { result: { status: 'unknown', source: 'ocsp', detail: 'the responder does not know this certificate' } };
   }
 
-  private authorisedResponder(response: ReturnType<typeof parseOcspResponse>, issuer: CertificateFacts, at: Date): CertificateFacts {
+  private authorisedResponder(
+    response: ReturnType<typeof parseOcspResponse>,
+    issuer: CertificateFacts,
+    at: Date,
+  ): CertificateFacts {
     const id = response.responderId;
-    const names = (c: CertificateFacts) => ('byName' in id ? sameBytes(id.byName, c.subject) : sameBytes(id.byKey, digest('sha1', c.publicKeyBits)));
+    const names = (c: CertificateFacts) =>
+      'byName' in id ? sameBytes(id.byName, c.subject) : sameBytes(id.byKey, digest('sha1', c.publicKeyBits));
     if (names(issuer)) return issuer;
     for (const der of response.certificates) {
       const r = parsedCertificate(der);
       if (!r || !names(r)) continue;
       // RFC 6960 section 4.2.2.2: issued directly by the CA that issued the certificate in question, with
       // id-kp-OCSPSigning in its extendedKeyUsage; we also require it to be valid now.
-      if (!sameBytes(r.issuer, issuer.subject) || verifyIssued(r, issuer) !== 'ok') throw new CheckFailed('the response is signed by a responder the issuer did not authorise');
-      if (!r.extendedKeyUsage?.includes(OID_KP_OCSP_SIGNING)) throw new CheckFailed('the responder certificate lacks id-kp-OCSPSigning');
-      if (validityAt(r, at) !== 'valid') throw new CheckFailed('the responder certificate is not valid at the time of the check');
+      if (!sameBytes(r.issuer, issuer.subject) || verifyIssued(r, issuer) !== 'ok')
+        throw new CheckFailed('the response is signed by a responder the issuer did not authorise');
+      if (!r.extendedKeyUsage?.includes(OID_KP_OCSP_SIGNING))
+        throw new CheckFailed('the responder certificate lacks id-kp-OCSPSigning');
+      if (validityAt(r, at) !== 'valid')
+        throw new CheckFailed('the responder certificate is not valid at the time of the check');
       return r;
     }
     throw new CheckFailed('the response is signed by a responder the issuer did not authorise');
@@ -311,9 +391,11 @@ export class RevocationChecker {
     if (!crl || crl.expiresAt <= Date.now()) {
       const body = await this.fetcher.fetch({ url, method: 'GET', purpose: 'crl' });
       const parsed = parseCrl(body);
-      if (!sameBytes(parsed.issuer, i.subject)) throw new CheckFailed('the CRL is issued by someone else (indirect CRLs are not supported)');
+      if (!sameBytes(parsed.issuer, i.subject))
+        throw new CheckFailed('the CRL is issued by someone else (indirect CRLs are not supported)');
       if (i.keyUsage && !i.keyUsage.has('cRLSign')) throw new CheckFailed('the issuer may not sign CRLs (keyUsage)');
-      if (!verifySignature(signatureScheme(parsed.signatureAlgorithm), publicKey(i.spki), parsed.tbs, parsed.signature)) throw new CheckFailed('the CRL signature does not verify');
+      if (!verifySignature(signatureScheme(parsed.signatureAlgorithm), publicKey(i.spki), parsed.tbs, parsed.signature))
+        throw new CheckFailed('the CRL signature does not verify');
       crl = { crl: parsed, expiresAt: Date.now() + this.options.cacheTtlS * 1000 };
       this.crls.delete(cacheKey);
       this.crls.set(cacheKey, crl);
@@ -323,7 +405,8 @@ export class RevocationChecker {
     const window: Window = { thisUpdate: list.thisUpdate, ...(list.nextUpdate ? { nextUpdate: list.nextUpdate } : {}) };
     this.fresh(window, at, 'the CRL');
     const isCa = c.basicConstraints?.ca === true;
-    if ((list.onlyUserCerts && isCa) || (list.onlyCaCerts && !isCa)) throw new CheckFailed('the CRL does not cover this kind of certificate');
+    if ((list.onlyUserCerts && isCa) || (list.onlyCaCerts && !isCa))
+      throw new CheckFailed('the CRL does not cover this kind of certificate');
     const entry = crlEntry(list, c.serial);
     const when = `thisUpdate ${list.thisUpdate.toISOString()}${list.nextUpdate ? `, nextUpdate ${list.nextUpdate.toISOString()}` : ''}`;
     // removeFromCRL (8) appears only in delta CRLs (RFC 5280 section 5.3.1), which are refused while parsing.
@@ -343,7 +426,8 @@ export class RevocationChecker {
 }
 
 function reason(e: unknown): string {
-  if (e instanceof CheckFailed || e instanceof OcspStatusError || e instanceof UnsupportedAlgorithmError) return e.message;
+  if (e instanceof CheckFailed || e instanceof OcspStatusError || e instanceof UnsupportedAlgorithmError)
+    return e.message;
   if (e instanceof BerError) return `malformed answer (${e.message})`;
   if (isSmimeError(e)) return `${e.code}: ${e.message}`;
   return `unexpected failure (${e instanceof Error ? e.name : typeof e})`;

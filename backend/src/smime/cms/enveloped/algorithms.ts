@@ -98,7 +98,12 @@ export const ECDH_STD_SCHEME_OID: Readonly<Record<'sha256' | 'sha384' | 'sha512'
 };
 
 /** RFC 5480 section 2.1.1.1: the curves we encrypt to and decrypt with, by OID and by node:crypto name. */
-export const CURVES: readonly { oid: string; name: 'P-256' | 'P-384' | 'P-521'; nodeName: string; coordinateBytes: number }[] = [
+export const CURVES: readonly {
+  oid: string;
+  name: 'P-256' | 'P-384' | 'P-521';
+  nodeName: string;
+  coordinateBytes: number;
+}[] = [
   { oid: OID_P256, name: 'P-256', nodeName: 'prime256v1', coordinateBytes: 32 },
   { oid: OID_P384, name: 'P-384', nodeName: 'secp384r1', coordinateBytes: 48 },
   { oid: OID_P521, name: 'P-521', nodeName: 'secp521r1', coordinateBytes: 66 },
@@ -110,7 +115,15 @@ export const CURVES: readonly { oid: string; name: 'P-256' | 'P-384' | 'P-521'; 
 
 export type ContentAlgorithm =
   | { kind: 'cbc'; family: 'aes' | 'des-ede3'; name: string; oid: string; keyLength: number; iv: Uint8Array }
-  | { kind: 'cbc'; family: 'rc2'; name: string; oid: string; keyLength: number; iv: Uint8Array; rc2EffectiveBits: number }
+  | {
+      kind: 'cbc';
+      family: 'rc2';
+      name: string;
+      oid: string;
+      keyLength: number;
+      iv: Uint8Array;
+      rc2EffectiveBits: number;
+    }
   | { kind: 'gcm'; family: 'aes'; name: string; oid: string; keyLength: number; nonce: Uint8Array; tagLength: number }
   | { kind: 'unsupported'; name: string; oid: string };
 
@@ -141,10 +154,24 @@ export function parseContentAlgorithm(node: Node | undefined): ContentAlgorithm 
   const { oid: id, params } = algorithmIdentifier(node, 'contentEncryptionAlgorithm');
   const aesCbc = AES_CBC[id];
   if (aesCbc !== undefined) {
-    return { kind: 'cbc', family: 'aes', name: `aes-${aesCbc * 8}-cbc`, oid: id, keyLength: aesCbc, iv: ivOf(params, AES_BLOCK, 'AES-CBC IV') };
+    return {
+      kind: 'cbc',
+      family: 'aes',
+      name: `aes-${aesCbc * 8}-cbc`,
+      oid: id,
+      keyLength: aesCbc,
+      iv: ivOf(params, AES_BLOCK, 'AES-CBC IV'),
+    };
   }
   if (id === OID_DES_EDE3_CBC) {
-    return { kind: 'cbc', family: 'des-ede3', name: 'des-ede3-cbc', oid: id, keyLength: DES_EDE3_KEY, iv: ivOf(params, DES_BLOCK, 'DES-EDE3-CBC IV') };
+    return {
+      kind: 'cbc',
+      family: 'des-ede3',
+      name: 'des-ede3-cbc',
+      oid: id,
+      keyLength: DES_EDE3_KEY,
+      iv: ivOf(params, DES_BLOCK, 'DES-EDE3-CBC IV'),
+    };
   }
   const aesGcm = AES_GCM[id];
   if (aesGcm !== undefined) {
@@ -171,7 +198,15 @@ export function parseContentAlgorithm(node: Node | undefined): ContentAlgorithm 
       ivNode = iv;
     }
     const keyLength = Math.min(Math.ceil(bits / 8), RC2_MAX_KEY_BYTES);
-    return { kind: 'cbc', family: 'rc2', name: `rc2-${bits}-cbc`, oid: id, keyLength, iv: ivOf(ivNode, DES_BLOCK, 'RC2-CBC IV'), rc2EffectiveBits: bits };
+    return {
+      kind: 'cbc',
+      family: 'rc2',
+      name: `rc2-${bits}-cbc`,
+      oid: id,
+      keyLength,
+      iv: ivOf(ivNode, DES_BLOCK, 'RC2-CBC IV'),
+      rc2EffectiveBits: bits,
+    };
   }
   return { kind: 'unsupported', name: id, oid: id };
 }
@@ -230,7 +265,8 @@ export function parseKeyTransportAlgorithm(node: Node | undefined): KeyTransport
   try {
     const fields = params ? sequence(params, 'RSAES-OAEP-params') : [];
     let next = 0;
-    if (isContextTag(fields[next], 0)) hash = hashOf(explicit(fields[next++], 0, 'hashAlgorithm'), 'OAEP hashAlgorithm');
+    if (isContextTag(fields[next], 0))
+      hash = hashOf(explicit(fields[next++], 0, 'hashAlgorithm'), 'OAEP hashAlgorithm');
     if (isContextTag(fields[next], 1)) {
       const mgf = algorithmIdentifier(explicit(fields[next++], 1, 'maskGenAlgorithm'), 'OAEP maskGenAlgorithm');
       if (mgf.oid !== OID_MGF1) throw new UnsupportedParameter(`OAEP mask generation ${mgf.oid}`);
@@ -251,7 +287,13 @@ export function parseKeyTransportAlgorithm(node: Node | undefined): KeyTransport
 
 /** RSAES-OAEP with the same digest for OAEP and MGF1 and an empty label, as RFC 4055 section 4.1 writes it. */
 export function oaepAlgorithm(hash: HashName): KeyTransportAlgorithm {
-  return { kind: 'rsa-oaep', name: oaepName(hash, hash, new Uint8Array(0)), hash, mgf1Hash: hash, label: new Uint8Array(0) };
+  return {
+    kind: 'rsa-oaep',
+    name: oaepName(hash, hash, new Uint8Array(0)),
+    hash,
+    mgf1Hash: hash,
+    label: new Uint8Array(0),
+  };
 }
 
 export const RSA_PKCS1: KeyTransportAlgorithm = { kind: 'rsa-pkcs1', name: 'rsa-pkcs1-v1_5' };
@@ -321,11 +363,21 @@ export function parseKeyAgreementAlgorithm(node: Node | undefined): KeyAgreement
   const wrap = READABLE_KEY_WRAPS.find((k) => k.oid === wrapId.oid);
   if (!wrap) return { kind: 'unsupported', name: `ecdh(${wrapId.oid})` };
   const name = `ecdh${scheme.cofactor ? '-cofactor' : ''}-${scheme.hash}kdf-${wrap.name}`;
-  return { kind: 'ecdh', name, kdfHash: scheme.hash, cofactor: scheme.cofactor, wrap, wrapEncoding: params!.valueBeforeDecodeView };
+  return {
+    kind: 'ecdh',
+    name,
+    kdfHash: scheme.hash,
+    cofactor: scheme.cofactor,
+    wrap,
+    wrapEncoding: params!.valueBeforeDecodeView,
+  };
 }
 
 /** The scheme we write: dhSinglePass-stdDH-<hash>kdf-scheme with the wrap as parameters (absent parameters). */
-export function keyAgreementAlgorithm(kdfHash: 'sha256' | 'sha384' | 'sha512', wrap: KeyWrapAlgorithm): KeyAgreementAlgorithm & { kind: 'ecdh' } {
+export function keyAgreementAlgorithm(
+  kdfHash: 'sha256' | 'sha384' | 'sha512',
+  wrap: KeyWrapAlgorithm,
+): KeyAgreementAlgorithm & { kind: 'ecdh' } {
   return {
     kind: 'ecdh',
     name: `ecdh-${kdfHash}kdf-${wrap.name}`,
@@ -337,7 +389,10 @@ export function keyAgreementAlgorithm(kdfHash: 'sha256' | 'sha384' | 'sha512', w
 }
 
 export function keyAgreementAlgorithmDer(algorithm: KeyAgreementAlgorithm & { kind: 'ecdh' }): w.Der {
-  if (algorithm.cofactor || !(algorithm.kdfHash in ECDH_STD_SCHEME_OID)) throw new RangeError(`cannot encode ${algorithm.name}`);
-  return w.algorithm(ECDH_STD_SCHEME_OID[algorithm.kdfHash as 'sha256' | 'sha384' | 'sha512'], w.encoded(algorithm.wrapEncoding));
+  if (algorithm.cofactor || !(algorithm.kdfHash in ECDH_STD_SCHEME_OID))
+    throw new RangeError(`cannot encode ${algorithm.name}`);
+  return w.algorithm(
+    ECDH_STD_SCHEME_OID[algorithm.kdfHash as 'sha256' | 'sha384' | 'sha512'],
+    w.encoded(algorithm.wrapEncoding),
+  );
 }
-

@@ -40,7 +40,8 @@ export type DecryptOutcome =
   | { status: 'no-key' | 'failed'; info?: EnvelopeInfo; detail: string };
 
 /** The one detail of every cryptographic failure (see the module comment). */
-export const FAILED_DETAIL = 'The message could not be decrypted with the key it is addressed to: the key does not fit or the message was altered.';
+export const FAILED_DETAIL =
+  'The message could not be decrypted with the key it is addressed to: the key does not fit or the message was altered.';
 /** No RecipientInfo names any of the keys, and trial decryption with each of them failed. */
 export const NO_KEY_DETAIL = 'The message is not encrypted to any of the available keys.';
 
@@ -65,7 +66,8 @@ function slotsOf(envelope: ParsedEnvelope): Slot[] {
   const slots: Slot[] = [];
   for (const ri of envelope.recipients) {
     if (ri.type === 'ktri') slots.push({ type: 'ktri', rid: ri.rid, ri, encryptedKey: ri.encryptedKey });
-    else if (ri.type === 'kari') for (const k of ri.keys) slots.push({ type: 'kari', rid: k.rid, ri, encryptedKey: k.encryptedKey });
+    else if (ri.type === 'kari')
+      for (const k of ri.keys) slots.push({ type: 'kari', rid: k.rid, ri, encryptedKey: k.encryptedKey });
   }
   return slots;
 }
@@ -80,7 +82,12 @@ function compatible(slot: Slot, key: KeyObject): boolean {
 }
 
 function isKeyObject(value: unknown): value is KeyObject {
-  return typeof value === 'object' && value !== null && typeof (value as KeyObject).asymmetricKeyType !== 'undefined' && (value as KeyObject).type === 'private';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as KeyObject).asymmetricKeyType !== 'undefined' &&
+    (value as KeyObject).type === 'private'
+  );
 }
 
 class Decryptor {
@@ -103,11 +110,18 @@ class Decryptor {
     const engine = getEngine();
     const expectedLength = this.#algorithm.kind === 'unsupported' ? 0 : this.#algorithm.keyLength;
     if (slot.type === 'ktri') {
-      return engine.decryptKeyTransport({ algorithm: slot.ri.algorithm, privateKey, encryptedKey: slot.encryptedKey, expectedLength });
+      return engine.decryptKeyTransport({
+        algorithm: slot.ri.algorithm,
+        privateKey,
+        encryptedKey: slot.encryptedKey,
+        expectedLength,
+      });
     }
     const originator = slot.ri.originator;
-    if (!originator) throw new SmimeError('CMS_UNSUPPORTED', 'static-static ECDH (an originator certificate) is not supported');
-    if (originator.unsupported) throw new SmimeError('CMS_UNSUPPORTED', `ECDH with ${originator.unsupported} is not supported`);
+    if (!originator)
+      throw new SmimeError('CMS_UNSUPPORTED', 'static-static ECDH (an originator certificate) is not supported');
+    if (originator.unsupported)
+      throw new SmimeError('CMS_UNSUPPORTED', `ECDH with ${originator.unsupported} is not supported`);
     return engine.decryptKeyAgreement({
       algorithm: slot.ri.algorithm,
       privateKey,
@@ -134,7 +148,8 @@ class Decryptor {
       // A plain Uint8Array view (the ciphers hand back Buffers), as the type says.
       return { ok: true, content: new Uint8Array(content.buffer, content.byteOffset, content.length) };
     } catch (error) {
-      if (error instanceof SmimeError && error.code === 'CMS_UNSUPPORTED') return { ok: false, unsupported: error.message };
+      if (error instanceof SmimeError && error.code === 'CMS_UNSUPPORTED')
+        return { ok: false, unsupported: error.message };
       return { ok: false };
     } finally {
       cek?.fill(0);
@@ -156,7 +171,8 @@ function checkDecryptable(envelope: ParsedEnvelope): void {
   if (envelope.format === 'enveloped' && algorithm.kind === 'gcm') {
     throw new SmimeError('CMS_MALFORMED', `${algorithm.name} is only valid in AuthEnvelopedData (RFC 5084)`);
   }
-  if (!envelope.encryptedContent) throw new SmimeError('CMS_UNSUPPORTED', 'Detached encrypted content is not supported');
+  if (!envelope.encryptedContent)
+    throw new SmimeError('CMS_UNSUPPORTED', 'Detached encrypted content is not supported');
 }
 
 /**

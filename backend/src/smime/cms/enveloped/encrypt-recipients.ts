@@ -39,13 +39,16 @@ export interface PreparedRecipient {
 
 /** Checks one recipient of encryptEnvelope; throws SmimeError CMS_INVALID_OPTIONS, CERT_MALFORMED, CMS_UNSUPPORTED. */
 export function prepareRecipient(recipient: unknown, index: number): PreparedRecipient {
-  if (typeof recipient !== 'object' || recipient === null) throw new SmimeError('CMS_INVALID_OPTIONS', `Recipient ${index} is not an object`);
+  if (typeof recipient !== 'object' || recipient === null)
+    throw new SmimeError('CMS_INVALID_OPTIONS', `Recipient ${index} is not an object`);
   for (const name of Object.keys(recipient)) {
     if (!RECIPIENT_FIELDS.has(name)) throw new SmimeError('CMS_INVALID_OPTIONS', `Unknown recipient field "${name}"`);
   }
   const { certificate, keyTransport = 'rsa-pkcs1' } = recipient as EnvelopeRecipient;
-  if (!KEY_TRANSPORTS.has(keyTransport)) throw new SmimeError('CMS_INVALID_OPTIONS', `Invalid keyTransport "${String(keyTransport)}"`);
-  if (!(certificate instanceof Uint8Array)) throw new SmimeError('CMS_INVALID_OPTIONS', `Recipient ${index} has no DER certificate`);
+  if (!KEY_TRANSPORTS.has(keyTransport))
+    throw new SmimeError('CMS_INVALID_OPTIONS', `Invalid keyTransport "${String(keyTransport)}"`);
+  if (!(certificate instanceof Uint8Array))
+    throw new SmimeError('CMS_INVALID_OPTIONS', `Recipient ${index} has no DER certificate`);
   let identity: CertificateIdentity;
   try {
     identity = certificateIdentity(certificate);
@@ -53,18 +56,25 @@ export function prepareRecipient(recipient: unknown, index: number): PreparedRec
     throw new SmimeError('CERT_MALFORMED', `The certificate of recipient ${index} is malformed`, { cause });
   }
   const publicKey = identity.publicKey;
-  const refuse = (why: string) => new SmimeError('CMS_UNSUPPORTED', `Cannot encrypt to "${identity.subjectText}": ${why}`);
+  const refuse = (why: string) =>
+    new SmimeError('CMS_UNSUPPORTED', `Cannot encrypt to "${identity.subjectText}": ${why}`);
   if (!publicKey) throw refuse('its public key cannot be read');
   if (publicKey.asymmetricKeyType === 'rsa') {
     const bits = publicKey.asymmetricKeyDetails?.modulusLength ?? 0;
-    if (bits < MIN_RSA_ENCRYPTION_BITS) throw refuse(`its ${bits}-bit RSA key is below ${MIN_RSA_ENCRYPTION_BITS} bits`);
+    if (bits < MIN_RSA_ENCRYPTION_BITS)
+      throw refuse(`its ${bits}-bit RSA key is below ${MIN_RSA_ENCRYPTION_BITS} bits`);
     return { identity, publicKey, kind: 'rsa', keyTransport };
   }
   if (publicKey.asymmetricKeyType === 'ec') {
-    if (!curveOfKey(publicKey)) throw refuse(`its EC curve (${publicKey.asymmetricKeyDetails?.namedCurve ?? 'unknown'}) is not P-256, P-384 or P-521`);
+    if (!curveOfKey(publicKey))
+      throw refuse(
+        `its EC curve (${publicKey.asymmetricKeyDetails?.namedCurve ?? 'unknown'}) is not P-256, P-384 or P-521`,
+      );
     return { identity, publicKey, kind: 'ec', keyTransport };
   }
-  throw refuse(`its ${publicKey.asymmetricKeyType ?? 'unknown'} key can neither transport nor agree a key (RSA or EC P-256/384/521 needed)`);
+  throw refuse(
+    `its ${publicKey.asymmetricKeyType ?? 'unknown'} key can neither transport nor agree a key (RSA or EC P-256/384/521 needed)`,
+  );
 }
 
 function issuerAndSerialNumber(identity: CertificateIdentity): w.Der {
@@ -74,7 +84,12 @@ function issuerAndSerialNumber(identity: CertificateIdentity): w.Der {
 /** KeyTransRecipientInfo, version 0 with issuerAndSerialNumber (RFC 5652 section 6.2.1). */
 function keyTransRecipientInfo(recipient: PreparedRecipient, algorithm: KeyTransportAlgorithm, cek: Uint8Array): w.Der {
   const encryptedKey = getEngine().encryptKeyTransport({ algorithm, publicKey: recipient.publicKey, key: cek });
-  return w.sequence(w.integer(0), issuerAndSerialNumber(recipient.identity), keyTransportAlgorithmDer(algorithm), w.octetString(encryptedKey));
+  return w.sequence(
+    w.integer(0),
+    issuerAndSerialNumber(recipient.identity),
+    keyTransportAlgorithmDer(algorithm),
+    w.octetString(encryptedKey),
+  );
 }
 
 /**
@@ -82,11 +97,21 @@ function keyTransRecipientInfo(recipient: PreparedRecipient, algorithm: KeyTrans
  * (id-ecPublicKey with absent parameters, as OpenSSL writes it: the curve is the recipient's), no ukm, and the wrap
  * sized to the content key (aes256-wrap for AES-256 content, RFC 5753 section 7.1.5 / RFC 8551 section 2.7.1.2).
  */
-function keyAgreeRecipientInfo(recipient: PreparedRecipient, kdf: Required<EncryptOptions>['ecdhKdf'], cek: Uint8Array): w.Der {
+function keyAgreeRecipientInfo(
+  recipient: PreparedRecipient,
+  kdf: Required<EncryptOptions>['ecdhKdf'],
+  cek: Uint8Array,
+): w.Der {
   const wrap = KEY_WRAPS.find((k) => k.keyLength >= cek.length) ?? KEY_WRAPS[KEY_WRAPS.length - 1]!;
   const algorithm = keyAgreementAlgorithm(kdf, wrap);
-  const { ephemeralPoint, wrappedKey } = getEngine().encryptKeyAgreement({ algorithm, publicKey: recipient.publicKey, key: cek });
-  const originator = w.tlv(w.contextTag(0, true), [w.tlv(w.contextTag(1, true), [w.algorithm(OID_EC_PUBLIC_KEY), w.bitString(ephemeralPoint)])]);
+  const { ephemeralPoint, wrappedKey } = getEngine().encryptKeyAgreement({
+    algorithm,
+    publicKey: recipient.publicKey,
+    key: cek,
+  });
+  const originator = w.tlv(w.contextTag(0, true), [
+    w.tlv(w.contextTag(1, true), [w.algorithm(OID_EC_PUBLIC_KEY), w.bitString(ephemeralPoint)]),
+  ]);
   const encryptedKeys = w.sequence(w.sequence(issuerAndSerialNumber(recipient.identity), w.octetString(wrappedKey)));
   return w.tlv(w.contextTag(1, true), [w.integer(3), originator, keyAgreementAlgorithmDer(algorithm), encryptedKeys]);
 }

@@ -8,12 +8,18 @@ import * as w from '../../asn1/writer.ts';
 import { ciphertextLength, generateContentKey } from '../../crypto/content-cipher.ts';
 import { getEngine } from '../../crypto/engine.ts';
 import { SmimeError } from '../../errors.ts';
+import { contentAlgorithmDer, CURVES, type ContentAlgorithm } from './algorithms.ts';
 import {
-  contentAlgorithmDer,
-  CURVES,
-  type ContentAlgorithm,
-} from './algorithms.ts';
-import { OID_AES128_CBC, OID_AES128_GCM, OID_AES192_CBC, OID_AES256_CBC, OID_AES256_GCM, OID_AUTH_ENVELOPED_DATA, OID_DATA, OID_DES_EDE3_CBC, OID_ENVELOPED_DATA } from '../../asn1/oids.ts';
+  OID_AES128_CBC,
+  OID_AES128_GCM,
+  OID_AES192_CBC,
+  OID_AES256_CBC,
+  OID_AES256_GCM,
+  OID_AUTH_ENVELOPED_DATA,
+  OID_DATA,
+  OID_DES_EDE3_CBC,
+  OID_ENVELOPED_DATA,
+} from '../../asn1/oids.ts';
 import {
   prepareRecipient,
   recipientInfos,
@@ -22,7 +28,8 @@ import {
 } from './encrypt-recipients.ts';
 import { MAX_ENCRYPT_RECIPIENTS, MAX_ENCRYPTED_CONTENT_BYTES } from '../../limits.ts';
 
-export type ContentCipher = 'aes-256-cbc' | 'aes-128-cbc' | 'aes-192-cbc' | 'aes-128-gcm' | 'aes-256-gcm' | 'des-ede3-cbc';
+export type ContentCipher =
+  'aes-256-cbc' | 'aes-128-cbc' | 'aes-192-cbc' | 'aes-128-gcm' | 'aes-256-gcm' | 'des-ede3-cbc';
 
 export interface EncryptOptions {
   /** Content cipher; default aes-256-cbc. The GCM ciphers produce AuthEnvelopedData. */
@@ -34,7 +41,9 @@ export interface EncryptOptions {
 }
 
 const DEFAULT_OPTIONS: Required<EncryptOptions> = { cipher: 'aes-256-cbc', oaepHash: 'sha256', ecdhKdf: 'sha256' };
-const CIPHERS: Readonly<Record<ContentCipher, { oid: string; kind: 'cbc' | 'gcm'; family: 'aes' | 'des-ede3'; keyLength: number }>> = {
+const CIPHERS: Readonly<
+  Record<ContentCipher, { oid: string; kind: 'cbc' | 'gcm'; family: 'aes' | 'des-ede3'; keyLength: number }>
+> = {
   'aes-128-cbc': { oid: OID_AES128_CBC, kind: 'cbc', family: 'aes', keyLength: 16 },
   'aes-192-cbc': { oid: OID_AES192_CBC, kind: 'cbc', family: 'aes', keyLength: 24 },
   'aes-256-cbc': { oid: OID_AES256_CBC, kind: 'cbc', family: 'aes', keyLength: 32 },
@@ -65,7 +74,10 @@ function resolveOptions(options: unknown): Required<EncryptOptions> {
     if (!(name in OPTION_VALUES)) throw new SmimeError('CMS_INVALID_OPTIONS', `Unknown encryption option "${name}"`);
     if (value === undefined) continue;
     if (typeof value !== 'string' || !OPTION_VALUES[name as keyof EncryptOptions].includes(value)) {
-      throw new SmimeError('CMS_INVALID_OPTIONS', `Invalid value for "${name}": expected one of ${OPTION_VALUES[name as keyof EncryptOptions].join(', ')}`);
+      throw new SmimeError(
+        'CMS_INVALID_OPTIONS',
+        `Invalid value for "${name}": expected one of ${OPTION_VALUES[name as keyof EncryptOptions].join(', ')}`,
+      );
     }
     merged[name] = value;
   }
@@ -76,10 +88,25 @@ function contentAlgorithmFor(cipher: ContentCipher): ContentAlgorithm {
   const spec = CIPHERS[cipher];
   if (spec.kind === 'gcm') {
     const nonce = randomFillSync(new Uint8Array(GCM_NONCE_BYTES));
-    return { kind: 'gcm', family: 'aes', name: cipher, oid: spec.oid, keyLength: spec.keyLength, nonce, tagLength: GCM_TAG_BYTES };
+    return {
+      kind: 'gcm',
+      family: 'aes',
+      name: cipher,
+      oid: spec.oid,
+      keyLength: spec.keyLength,
+      nonce,
+      tagLength: GCM_TAG_BYTES,
+    };
   }
   const iv = randomFillSync(new Uint8Array(spec.family === 'aes' ? AES_BLOCK : DES_BLOCK));
-  return { kind: 'cbc', family: spec.family as 'aes' | 'des-ede3', name: cipher, oid: spec.oid, keyLength: spec.keyLength, iv };
+  return {
+    kind: 'cbc',
+    family: spec.family as 'aes' | 'des-ede3',
+    name: cipher,
+    oid: spec.oid,
+    keyLength: spec.keyLength,
+    iv,
+  };
 }
 
 /**
@@ -87,7 +114,11 @@ function contentAlgorithmFor(cipher: ContentCipher): ContentAlgorithm {
  * key and IV/nonce, DER out. GCM ciphers give AuthEnvelopedData. The content key is wiped before returning.
  * Throws SmimeError: CMS_INVALID_OPTIONS, CMS_TOO_LARGE, CERT_MALFORMED, CMS_UNSUPPORTED (naming the certificate).
  */
-export async function encryptEnvelope(content: Uint8Array, recipients: EnvelopeRecipient[], options?: EncryptOptions): Promise<Uint8Array> {
+export async function encryptEnvelope(
+  content: Uint8Array,
+  recipients: EnvelopeRecipient[],
+  options?: EncryptOptions,
+): Promise<Uint8Array> {
   if (!(content instanceof Uint8Array)) {
     resolveOptions(options);
     throw new SmimeError('CMS_INVALID_OPTIONS', 'content must be bytes');
@@ -123,8 +154,10 @@ export function encryptEnvelopePieces(
 ): 'enveloped' | 'auth-enveloped' {
   const settings = resolveOptions(options);
   const contentLength = checkedContentLength(content);
-  if (!Array.isArray(recipients) || recipients.length === 0) throw new SmimeError('CMS_INVALID_OPTIONS', 'At least one recipient is needed');
-  if (recipients.length > MAX_ENCRYPT_RECIPIENTS) throw new SmimeError('CMS_TOO_LARGE', `More than ${MAX_ENCRYPT_RECIPIENTS} recipients`);
+  if (!Array.isArray(recipients) || recipients.length === 0)
+    throw new SmimeError('CMS_INVALID_OPTIONS', 'At least one recipient is needed');
+  if (recipients.length > MAX_ENCRYPT_RECIPIENTS)
+    throw new SmimeError('CMS_TOO_LARGE', `More than ${MAX_ENCRYPT_RECIPIENTS} recipients`);
   const prepared = recipients.map(prepareRecipient);
 
   const algorithm = contentAlgorithmFor(settings.cipher);
@@ -156,7 +189,8 @@ function checkedContentLength(content: readonly Uint8Array[]): number {
   }
   let contentLength = 0;
   for (const piece of content) contentLength += piece.length;
-  if (contentLength > MAX_PLAINTEXT_BYTES) throw new SmimeError('CMS_TOO_LARGE', `The content is larger than ${MAX_PLAINTEXT_BYTES} bytes`);
+  if (contentLength > MAX_PLAINTEXT_BYTES)
+    throw new SmimeError('CMS_TOO_LARGE', `The content is larger than ${MAX_PLAINTEXT_BYTES} bytes`);
   return contentLength;
 }
 
@@ -175,7 +209,11 @@ function envelopeAround(
   const ciphertextSlot: w.Der = { length: encryptedLength, parts: [placeholder] };
   // EncryptedContentInfo ::= SEQUENCE { contentType, contentEncryptionAlgorithm, encryptedContent [0] IMPLICIT }
   const encryptedContent = w.tlv(w.contextTag(0, false), [ciphertextSlot]);
-  const encryptedContentInfo = w.sequence(w.objectIdentifier(OID_DATA), contentAlgorithmDer(algorithm), encryptedContent);
+  const encryptedContentInfo = w.sequence(
+    w.objectIdentifier(OID_DATA),
+    contentAlgorithmDer(algorithm),
+    encryptedContent,
+  );
   const tagSlot: w.Der = { length: GCM_TAG_BYTES + 2, parts: [] };
   let body: w.Der;
   if (algorithm.kind === 'gcm') {

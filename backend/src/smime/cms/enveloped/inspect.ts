@@ -46,7 +46,10 @@ export interface EnvelopeInfo {
 function toCmsError(error: unknown): SmimeError {
   if (error instanceof SmimeError) return error;
   if (error instanceof UnsupportedContentType) {
-    return new SmimeError('CMS_UNSUPPORTED', `The CMS content is not enveloped data (content type ${error.contentType})`);
+    return new SmimeError(
+      'CMS_UNSUPPORTED',
+      `The CMS content is not enveloped data (content type ${error.contentType})`,
+    );
   }
   if (error instanceof DerError) {
     return error.limit
@@ -74,8 +77,12 @@ function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex');
 }
 
-function describeRid(rid: RecipientId): Pick<EnvelopeInfo['recipients'][number], 'issuer' | 'serialNumber' | 'subjectKeyIdentifier'> {
-  return rid.kind === 'issuerAndSerialNumber' ? { issuer: rid.issuerText, serialNumber: serialHex(rid.serial) } : { subjectKeyIdentifier: hex(rid.ski) };
+function describeRid(
+  rid: RecipientId,
+): Pick<EnvelopeInfo['recipients'][number], 'issuer' | 'serialNumber' | 'subjectKeyIdentifier'> {
+  return rid.kind === 'issuerAndSerialNumber'
+    ? { issuer: rid.issuerText, serialNumber: serialHex(rid.serial) }
+    : { subjectKeyIdentifier: hex(rid.ski) };
 }
 
 /** Who the envelope is for and how it is encrypted, as the caller sees it. */
@@ -83,7 +90,9 @@ export function envelopeInfo(envelope: ParsedEnvelope): EnvelopeInfo {
   const recipients: EnvelopeInfo['recipients'] = [];
   for (const ri of envelope.recipients) {
     if (ri.type === 'ktri') recipients.push({ type: 'ktri', ...describeRid(ri.rid), keyEncryption: ri.algorithm.name });
-    else if (ri.type === 'kari') for (const k of ri.keys) recipients.push({ type: 'kari', ...describeRid(k.rid), keyEncryption: ri.algorithm.name });
+    else if (ri.type === 'kari')
+      for (const k of ri.keys)
+        recipients.push({ type: 'kari', ...describeRid(k.rid), keyEncryption: ri.algorithm.name });
     else recipients.push({ type: 'other', keyEncryption: ri.kind });
   }
   return { format: envelope.format, contentCipher: envelope.contentAlgorithm.name, recipients };

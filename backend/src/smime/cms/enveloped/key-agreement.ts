@@ -5,7 +5,15 @@
 // Every decryption failure is CipherError DECRYPT_FAILED with one message; the AES key-wrap integrity check makes a
 // wrong key certain to fail (unlike RSA PKCS #1 v1.5 with implicit rejection).
 
-import { createCipheriv, createDecipheriv, createHash, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  type KeyObject,
+} from 'node:crypto';
 import { CURVES, type KeyAgreementAlgorithm } from './algorithms.ts';
 import * as w from '../../asn1/writer.ts';
 import { CipherError } from '../../crypto/content-cipher.ts';
@@ -59,14 +67,27 @@ export function sharedInfo(wrapEncoding: Uint8Array, kekBytes: number, ukm: Uint
 
 /** A public key object for an EC point on `curve` (uncompressed or compressed, SEC 1 section 2.3.3). */
 function importPoint(curve: Curve, point: Uint8Array): KeyObject {
-  const spki = w.sequence(w.sequence(w.objectIdentifier(OID_EC_PUBLIC_KEY), w.objectIdentifier(curve.oid)), w.bitString(point));
+  const spki = w.sequence(
+    w.sequence(w.objectIdentifier(OID_EC_PUBLIC_KEY), w.objectIdentifier(curve.oid)),
+    w.bitString(point),
+  );
   return createPublicKey({ key: Buffer.from(w.toBytes(spki)), format: 'der', type: 'spki' });
 }
 
-function deriveKek(algorithm: KeyAgreementAlgorithm & { kind: 'ecdh' }, privateKey: KeyObject, publicKey: KeyObject, ukm: Uint8Array | undefined): Uint8Array {
+function deriveKek(
+  algorithm: KeyAgreementAlgorithm & { kind: 'ecdh' },
+  privateKey: KeyObject,
+  publicKey: KeyObject,
+  ukm: Uint8Array | undefined,
+): Uint8Array {
   const z = diffieHellman({ privateKey, publicKey });
   try {
-    return x963Kdf(algorithm.kdfHash, z, algorithm.wrap.keyLength, sharedInfo(algorithm.wrapEncoding, algorithm.wrap.keyLength, ukm));
+    return x963Kdf(
+      algorithm.kdfHash,
+      z,
+      algorithm.wrap.keyLength,
+      sharedInfo(algorithm.wrapEncoding, algorithm.wrap.keyLength, ukm),
+    );
   } finally {
     z.fill(0);
   }
@@ -87,9 +108,11 @@ export interface KeyAgreementDecryptInput {
 /** Recovers a content-encryption key from a RecipientEncryptedKey. CipherError DECRYPT_FAILED or UNSUPPORTED_CIPHER. */
 export function decryptKeyAgreement(input: KeyAgreementDecryptInput): Uint8Array {
   const { algorithm } = input;
-  if (algorithm.kind === 'unsupported') throw new CipherError('UNSUPPORTED_CIPHER', `unsupported key agreement ${algorithm.name}`);
+  if (algorithm.kind === 'unsupported')
+    throw new CipherError('UNSUPPORTED_CIPHER', `unsupported key agreement ${algorithm.name}`);
   const curve = curveOfKey(input.privateKey);
-  if (!curve || input.privateKey.type !== 'private') throw new CipherError('UNSUPPORTED_CIPHER', 'ECDH needs a P-256, P-384 or P-521 private key');
+  if (!curve || input.privateKey.type !== 'private')
+    throw new CipherError('UNSUPPORTED_CIPHER', 'ECDH needs a P-256, P-384 or P-521 private key');
   // A sender's point on another curve than our key cannot be ours (public information).
   if (input.originatorCurveOid !== undefined && input.originatorCurveOid !== curve.oid) throw decryptFailed();
   const wrapped = input.wrappedKey;
@@ -128,10 +151,15 @@ export interface KeyAgreementEncryptResult {
 }
 
 /** Wraps a content-encryption key for an EC recipient with a fresh ephemeral key (RFC 5753 section 3.1.1). */
-export function encryptKeyAgreement(algorithm: KeyAgreementAlgorithm & { kind: 'ecdh' }, recipientKey: KeyObject, key: Uint8Array): KeyAgreementEncryptResult {
+export function encryptKeyAgreement(
+  algorithm: KeyAgreementAlgorithm & { kind: 'ecdh' },
+  recipientKey: KeyObject,
+  key: Uint8Array,
+): KeyAgreementEncryptResult {
   const curve = curveOfKey(recipientKey);
   if (!curve) throw new CipherError('UNSUPPORTED_CIPHER', 'ECDH needs a P-256, P-384 or P-521 key');
-  if (key.length < 2 * KEY_WRAP_BLOCK || key.length % KEY_WRAP_BLOCK !== 0) throw new CipherError('UNSUPPORTED_CIPHER', 'AES key wrap needs whole 64-bit blocks');
+  if (key.length < 2 * KEY_WRAP_BLOCK || key.length % KEY_WRAP_BLOCK !== 0)
+    throw new CipherError('UNSUPPORTED_CIPHER', 'AES key wrap needs whole 64-bit blocks');
   const ephemeral = generateKeyPairSync('ec', { namedCurve: curve.nodeName });
   const jwk = ephemeral.publicKey.export({ format: 'jwk' });
   const ephemeralPoint = new Uint8Array(1 + 2 * curve.coordinateBytes);

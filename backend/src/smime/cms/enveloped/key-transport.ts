@@ -37,7 +37,8 @@ function ctSelect(mask: number, a: number, b: number): number {
 }
 
 function rsaModulusBytes(key: KeyObject): number {
-  const bits = key.asymmetricKeyType === 'rsa' && key.type === 'private' ? key.asymmetricKeyDetails?.modulusLength : undefined;
+  const bits =
+    key.asymmetricKeyType === 'rsa' && key.type === 'private' ? key.asymmetricKeyDetails?.modulusLength : undefined;
   if (bits === undefined) throw new CipherError('UNSUPPORTED_CIPHER', 'RSA key transport needs an RSA private key');
   return Math.ceil(bits / 8);
 }
@@ -93,7 +94,13 @@ function oaepDecode(em: Uint8Array, hash: HashName, mgf1Hash: HashName, label: U
   }
 }
 
-function oaepDecryptMixed(privateKey: KeyObject, encryptedKey: Uint8Array, hash: HashName, mgf1Hash: HashName, label: Uint8Array): Uint8Array {
+function oaepDecryptMixed(
+  privateKey: KeyObject,
+  encryptedKey: Uint8Array,
+  hash: HashName,
+  mgf1Hash: HashName,
+  label: Uint8Array,
+): Uint8Array {
   const k = rsaModulusBytes(privateKey);
   if (encryptedKey.length > k) throw decryptFailed();
   const c = Buffer.alloc(k);
@@ -119,8 +126,14 @@ function oaepDecryptMixed(privateKey: KeyObject, encryptedKey: Uint8Array, hash:
  * synthetic key of that length for any other outcome, OAEP fails on any other length. Throws CipherError
  * DECRYPT_FAILED (one message) or UNSUPPORTED_CIPHER (an algorithm or key type we do not handle).
  */
-export function decryptKeyTransport(algorithm: KeyTransportAlgorithm, privateKey: KeyObject, encryptedKey: Uint8Array, expectedLength: number): Uint8Array {
-  if (algorithm.kind === 'unsupported') throw new CipherError('UNSUPPORTED_CIPHER', `unsupported key transport ${algorithm.name}`);
+export function decryptKeyTransport(
+  algorithm: KeyTransportAlgorithm,
+  privateKey: KeyObject,
+  encryptedKey: Uint8Array,
+  expectedLength: number,
+): Uint8Array {
+  if (algorithm.kind === 'unsupported')
+    throw new CipherError('UNSUPPORTED_CIPHER', `unsupported key transport ${algorithm.name}`);
   const k = rsaModulusBytes(privateKey);
   if (algorithm.kind === 'rsa-pkcs1') {
     // A modulus too small to carry the key cannot be the recipient's (public information).
@@ -134,7 +147,12 @@ export function decryptKeyTransport(algorithm: KeyTransportAlgorithm, privateKey
     c.set(encryptedKey, k - encryptedKey.length);
     try {
       const out = privateDecrypt(
-        { key: privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: algorithm.hash, oaepLabel: algorithm.label },
+        {
+          key: privateKey,
+          padding: constants.RSA_PKCS1_OAEP_PADDING,
+          oaepHash: algorithm.hash,
+          oaepLabel: algorithm.label,
+        },
         c,
       );
       key = Uint8Array.from(out);
@@ -153,10 +171,16 @@ export function decryptKeyTransport(algorithm: KeyTransportAlgorithm, privateKey
 }
 
 /** Encrypts a content-encryption key to an RSA public key (PKCS #1 v1.5, or OAEP with one digest and no label). */
-export function encryptKeyTransport(algorithm: KeyTransportAlgorithm, publicKey: KeyObject, key: Uint8Array): Uint8Array {
+export function encryptKeyTransport(
+  algorithm: KeyTransportAlgorithm,
+  publicKey: KeyObject,
+  key: Uint8Array,
+): Uint8Array {
   if (algorithm.kind === 'rsa-pkcs1') return rsaPkcs1v15Encrypt(publicKey, key);
   if (algorithm.kind === 'rsa-oaep' && algorithm.mgf1Hash === algorithm.hash && algorithm.label.length === 0) {
-    return new Uint8Array(publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: algorithm.hash }, key));
+    return new Uint8Array(
+      publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: algorithm.hash }, key),
+    );
   }
   throw new CipherError('UNSUPPORTED_CIPHER', `encryption with ${algorithm.name} is not offered`);
 }

@@ -98,7 +98,8 @@ function small(input: Uint8Array, tlv: Tlv | undefined, what: string): Node {
 
 /** The children of an IMPLICIT-tagged constructed node (asn1js keeps them in valueBlock.value). */
 function implicitChildren(node: Node | undefined, tagNumber: number, what: string): Node[] {
-  if (!node || !isContextTag(node, tagNumber) || !node.idBlock.isConstructed) throw new DerError(`${what}: expected [${tagNumber}]`);
+  if (!node || !isContextTag(node, tagNumber) || !node.idBlock.isConstructed)
+    throw new DerError(`${what}: expected [${tagNumber}]`);
   const value = (node.valueBlock as { value?: unknown }).value;
   return Array.isArray(value) ? (value as Node[]) : [];
 }
@@ -107,12 +108,18 @@ function issuerAndSerialNumber(node: Node, what: string): RecipientId {
   // IssuerAndSerialNumber ::= SEQUENCE { issuer Name, serialNumber CertificateSerialNumber }
   const [issuer, serial, ...rest] = sequence(node, what);
   if (!issuer || rest.length > 0) throw new DerError(`${what}: expected issuer and serialNumber`);
-  return { kind: 'issuerAndSerialNumber', issuer: encodingOf(issuer), issuerText: formatName(issuer, `${what} issuer`), serial: bigInteger(serial, `${what} serialNumber`) };
+  return {
+    kind: 'issuerAndSerialNumber',
+    issuer: encodingOf(issuer),
+    issuerText: formatName(issuer, `${what} issuer`),
+    serial: bigInteger(serial, `${what} serialNumber`),
+  };
 }
 
 /** RecipientIdentifier ::= CHOICE { issuerAndSerialNumber, subjectKeyIdentifier [0] IMPLICIT OCTET STRING } */
 function recipientIdentifier(node: Node | undefined, what: string): RecipientId {
-  if (isContextTag(node, 0)) return { kind: 'subjectKeyIdentifier', ski: octets(node, `${what} subjectKeyIdentifier`, 0) };
+  if (isContextTag(node, 0))
+    return { kind: 'subjectKeyIdentifier', ski: octets(node, `${what} subjectKeyIdentifier`, 0) };
   if (!node) throw new DerError(`${what}: missing`);
   return issuerAndSerialNumber(node, what);
 }
@@ -144,7 +151,8 @@ function originatorKey(node: Node): KeyAgreeRecipient['originator'] {
   if (unusedBits !== 0) throw new DerError('originatorKey publicKey: unused bits');
   if (id !== OID_EC_PUBLIC_KEY) return { point: bytes, curveOid: undefined, unsupported: `originator key ${id}` };
   // RFC 5753 section 3.1.1: parameters absent, NULL (both read as undefined here) or the curve.
-  if (params && !isTag(params, TAG.OID)) return { point: bytes, curveOid: undefined, unsupported: 'explicit curve parameters' };
+  if (params && !isTag(params, TAG.OID))
+    return { point: bytes, curveOid: undefined, unsupported: 'explicit curve parameters' };
   return { point: bytes, curveOid: params ? oid(params, 'originatorKey curve') : undefined };
 }
 
@@ -160,7 +168,8 @@ function keyAgreeRecipient(node: Node): KeyAgreeRecipient {
   const algorithm = parseKeyAgreementAlgorithm(fields[next++]);
   const encryptedKeys = sequence(fields[next++], 'RecipientEncryptedKeys');
   if (next !== fields.length) throw new DerError('KeyAgreeRecipientInfo: too many fields');
-  if (encryptedKeys.length > MAX_RECIPIENT_INFOS) throw new DerError('RecipientEncryptedKeys: too many', { limit: true });
+  if (encryptedKeys.length > MAX_RECIPIENT_INFOS)
+    throw new DerError('RecipientEncryptedKeys: too many', { limit: true });
   const keys = encryptedKeys.map((entry) => {
     // RecipientEncryptedKey ::= SEQUENCE { rid KeyAgreeRecipientIdentifier, encryptedKey EncryptedKey }
     const [rid, encryptedKey, ...rest] = sequence(entry, 'RecipientEncryptedKey');
@@ -194,7 +203,14 @@ function authAttributesAad(input: Uint8Array, tlv: Tlv): Uint8Array {
   const value = input.subarray(tlv.contentStart, tlv.contentEnd);
   if (value.length > MAX_AUTH_ATTRIBUTES_BYTES) throw new DerError('authAttrs: too large', { limit: true });
   const length = value.length;
-  const lengthOctets = length < 0x80 ? [length] : length < 0x100 ? [0x81, length] : length < 0x10000 ? [0x82, length >> 8, length & 0xff] : [0x83, length >> 16, (length >> 8) & 0xff, length & 0xff];
+  const lengthOctets =
+    length < 0x80
+      ? [length]
+      : length < 0x100
+        ? [0x81, length]
+        : length < 0x10000
+          ? [0x82, length >> 8, length & 0xff]
+          : [0x83, length >> 16, (length >> 8) & 0xff, length & 0xff];
   const out = new Uint8Array(1 + lengthOctets.length + length);
   out[0] = 0x31;
   out.set(lengthOctets, 1);
@@ -226,7 +242,8 @@ export function parseEnvelope(input: Uint8Array): ParsedEnvelope {
   if (contentType === OID_ENVELOPED_DATA) format = 'enveloped';
   else if (contentType === OID_AUTH_ENVELOPED_DATA) format = 'auth-enveloped';
   else throw new UnsupportedContentType(contentType);
-  if (!isUniversal(content, 16) || !content.constructed) throw new DerError(`${format === 'enveloped' ? 'EnvelopedData' : 'AuthEnvelopedData'}: expected SEQUENCE`);
+  if (!isUniversal(content, 16) || !content.constructed)
+    throw new DerError(`${format === 'enveloped' ? 'EnvelopedData' : 'AuthEnvelopedData'}: expected SEQUENCE`);
   const fields = children(content, 'EnvelopedData', MAX_SKELETON_FIELDS);
   let next = 0;
   // EnvelopedData ::= SEQUENCE { version, originatorInfo [0] IMPLICIT OPTIONAL, recipientInfos SET,
@@ -237,7 +254,9 @@ export function parseEnvelope(input: Uint8Array): ParsedEnvelope {
   if (isContext(fields[next], 0)) next++; // originatorInfo: certificates and CRLs we do not need
   const set = fields[next++];
   if (!isUniversal(set, 17) || !set.constructed) throw new DerError('recipientInfos: expected SET');
-  const recipients = children(set, 'recipientInfos', MAX_RECIPIENT_INFOS).map((tlv) => recipientInfo(small(input, tlv, 'RecipientInfo')));
+  const recipients = children(set, 'recipientInfos', MAX_RECIPIENT_INFOS).map((tlv) =>
+    recipientInfo(small(input, tlv, 'RecipientInfo')),
+  );
   if (recipients.length === 0) throw new DerError('recipientInfos: empty');
 
   // EncryptedContentInfo ::= SEQUENCE { contentType, contentEncryptionAlgorithm, encryptedContent [0] IMPLICIT OPTIONAL }
@@ -252,7 +271,8 @@ export function parseEnvelope(input: Uint8Array): ParsedEnvelope {
   if (encrypted) {
     if (!isContext(encrypted, 0)) throw new DerError('encryptedContent: expected [0]');
     encryptedContentLength = octetStringLength(encrypted, 'encryptedContent');
-    if (encryptedContentLength > MAX_ENCRYPTED_CONTENT_BYTES) throw new DerError('encryptedContent: too large', { limit: true });
+    if (encryptedContentLength > MAX_ENCRYPTED_CONTENT_BYTES)
+      throw new DerError('encryptedContent: too large', { limit: true });
     encryptedContent = encrypted;
   }
 

@@ -72,7 +72,8 @@ function loadPublicKey(spki: Uint8Array): KeyObject | undefined {
 /** INTEGER TLV around two's-complement content bytes (as stored in the certificate). */
 function encodeInteger(content: Uint8Array): Uint8Array {
   const length = content.length;
-  const header = length < 0x80 ? [0x02, length] : length < 0x100 ? [0x02, 0x81, length] : [0x02, 0x82, length >> 8, length & 0xff];
+  const header =
+    length < 0x80 ? [0x02, length] : length < 0x100 ? [0x02, 0x81, length] : [0x02, 0x82, length >> 8, length & 0xff];
   const out = new Uint8Array(header.length + length);
   out.set(header);
   out.set(content, header.length);
@@ -80,7 +81,10 @@ function encodeInteger(content: Uint8Array): Uint8Array {
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length));
+  return (
+    a.length === b.length &&
+    Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length))
+  );
 }
 
 /**
@@ -89,7 +93,9 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
  */
 export function identifies(rid: RecipientId, identity: CertificateIdentity): boolean {
   if (rid.kind === 'subjectKeyIdentifier') return identity.ski !== undefined && sameBytes(rid.ski, identity.ski);
-  return rid.serial === identity.serial && (sameBytes(rid.issuer, identity.issuer) || rid.issuerText === identity.issuerText);
+  return (
+    rid.serial === identity.serial && (sameBytes(rid.issuer, identity.issuer) || rid.issuerText === identity.issuerText)
+  );
 }
 
 /** Serial numbers as certificate.ts prints them: lowercase hex of whole bytes, '-' for the non-conforming negatives. */

@@ -88,7 +88,11 @@ export function signatureAlgorithm(scheme: SignatureScheme, digest: DigestName):
     case 'rsa-pss':
       return sequence(
         objectIdentifier(OID_RSASSA_PSS),
-        sequence(explicit(0, hashIdentifierWithNull(digest)), explicit(1, mgf1(digest)), explicit(2, integer(DIGESTS[digest].bytes))),
+        sequence(
+          explicit(0, hashIdentifierWithNull(digest)),
+          explicit(1, mgf1(digest)),
+          explicit(2, integer(DIGESTS[digest].bytes)),
+        ),
       );
     case 'ecdsa':
       return sequence(objectIdentifier(DIGESTS[digest].ecdsaOid));
@@ -137,9 +141,13 @@ const CAPABILITY_ENCODINGS: Readonly<Record<SmimeCapabilityName, () => Der>> = {
   'aes-192-cbc': () => sequence(objectIdentifier(OID_AES192_CBC)),
   'aes-128-cbc': () => sequence(objectIdentifier(OID_AES128_CBC)),
   'rsaes-oaep-sha256': () =>
-    sequence(objectIdentifier(OID_RSAES_OAEP), sequence(explicit(0, hashIdentifierWithNull('sha256')), explicit(1, mgf1('sha256')))),
+    sequence(
+      objectIdentifier(OID_RSAES_OAEP),
+      sequence(explicit(0, hashIdentifierWithNull('sha256')), explicit(1, mgf1('sha256'))),
+    ),
   'rsa-encryption': () => sequence(objectIdentifier(OID_RSA_ENCRYPTION)),
-  'ecdh-sha256kdf-aes256-wrap': () => sequence(objectIdentifier(OID_DH_SINGLE_PASS_STD_DH_SHA256_KDF), sequence(objectIdentifier(OID_AES256_WRAP))),
+  'ecdh-sha256kdf-aes256-wrap': () =>
+    sequence(objectIdentifier(OID_DH_SINGLE_PASS_STD_DH_SHA256_KDF), sequence(objectIdentifier(OID_AES256_WRAP))),
 };
 
 export function isCapabilityName(value: unknown): value is SmimeCapabilityName {

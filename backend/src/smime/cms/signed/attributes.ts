@@ -81,7 +81,10 @@ export function signedAttributes(input: SignedAttributesInput): Der[] {
     // SMIMEEncryptionKeyPreference ::= CHOICE { issuerAndSerialNumber [0] IssuerAndSerialNumber, ... }; the S/MIME
     // ASN.1 module has IMPLICIT TAGS, so [0] replaces the SEQUENCE tag (RFC 8551 appendix A).
     const ias = issuerAndSerialNumber(input.encryptionKeyPreference);
-    const inner = [encoded(input.encryptionKeyPreference.issuer), integerFromContent(input.encryptionKeyPreference.serialNumber)];
+    const inner = [
+      encoded(input.encryptionKeyPreference.issuer),
+      integerFromContent(input.encryptionKeyPreference.serialNumber),
+    ];
     attributes.push(attribute(OID_ENCRYPTION_KEY_PREFERENCE, implicitConstructed(0, inner)));
     attributes.push(attribute(OID_MS_ENCRYPTION_KEY_PREFERENCE, ias));
   }

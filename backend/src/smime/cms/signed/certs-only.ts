@@ -19,7 +19,8 @@ export function certificatesFromCertsOnly(bytes: Uint8Array): Uint8Array[] {
   try {
     certificates = signedDataParts(signedDataNode(bytes)).certificates;
   } catch (e) {
-    if (e instanceof BerError) throw new SmimeError('CERT_MALFORMED', `not a PKCS#7 certs-only SignedData: ${e.message}`);
+    if (e instanceof BerError)
+      throw new SmimeError('CERT_MALFORMED', `not a PKCS#7 certs-only SignedData: ${e.message}`);
     throw e;
   }
   // Read once here; parsedCertificate keeps what it read for the checks that follow (chain, usability).

@@ -38,7 +38,8 @@ export interface Attribute {
   values: Tlv[];
 }
 
-export type SignerIdentifier = { kind: 'issuer-serial'; issuer: Uint8Array; serial: Uint8Array } | { kind: 'key-id'; keyId: Uint8Array };
+export type SignerIdentifier =
+  { kind: 'issuer-serial'; issuer: Uint8Array; serial: Uint8Array } | { kind: 'key-id'; keyId: Uint8Array };
 
 export interface SignerInfoParts {
   version: number;
@@ -71,7 +72,8 @@ export function signedDataNode(bytes: Uint8Array): Tlv {
 }
 
 function attributes(node: Tlv): Attribute[] {
-  if (node.end - node.start > MAX_SIGNED_ATTRIBUTES_BYTES) throw new BerError('signed attributes too large', { limit: true });
+  if (node.end - node.start > MAX_SIGNED_ATTRIBUTES_BYTES)
+    throw new BerError('signed attributes too large', { limit: true });
   const list = children(node);
   if (list.length === 0) throw new BerError('signedAttrs: empty (RFC 5652 section 5.3: SIZE (1..MAX))');
   if (list.length > MAX_SIGNED_ATTRIBUTES) throw new BerError('too many signed attributes', { limit: true });
@@ -145,7 +147,8 @@ export function signedDataParts(node: Tlv): SignedDataParts {
       // CertificateChoices: certificate is a plain SEQUENCE; extendedCertificate [0], attribute certificates [1] [2]
       // and other [3] are not X.509 certificates and are not used.
       if (choice.cls === CLASS.UNIVERSAL && choice.tag === UNIVERSAL.SEQUENCE) {
-        if (certificates.length >= MAX_MESSAGE_CERTIFICATES) throw new BerError('too many certificates', { limit: true });
+        if (certificates.length >= MAX_MESSAGE_CERTIFICATES)
+          throw new BerError('too many certificates', { limit: true });
         certificates.push(encoding(choice));
       }
     }

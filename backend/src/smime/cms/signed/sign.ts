@@ -9,7 +9,14 @@
  * Pure: bytes, a key and options in, DER out. The content is hashed with node:crypto and, for an opaque signature,
  * placed into the output as is (see write.ts); no ASN.1 tree is built around it.
  */
-import { constants, createHash, KeyObject, sign as signCallback, X509Certificate, type SignKeyObjectInput } from 'node:crypto';
+import {
+  constants,
+  createHash,
+  KeyObject,
+  sign as signCallback,
+  X509Certificate,
+  type SignKeyObjectInput,
+} from 'node:crypto';
 import { describeCertificate, type CertificateInfo } from '../../x509/describe.ts';
 import { SmimeError } from '../../errors.ts';
 import {
@@ -115,11 +122,14 @@ function isCustomCapability(cap: unknown): boolean {
 }
 
 function resolveOptions(options: SignOptions | undefined): ResolvedOptions {
-  if (options !== undefined && (typeof options !== 'object' || options === null)) throw invalid('options must be an object');
+  if (options !== undefined && (typeof options !== 'object' || options === null))
+    throw invalid('options must be an object');
   const o = options ?? {};
   for (const key of Object.keys(o)) if (!OPTION_KEYS.has(key)) throw invalid(`unknown option: ${key}`);
-  if (o.digest !== undefined && !isDigestName(o.digest)) throw invalid(`digest must be one of ${Object.keys(DIGESTS).join(', ')}`);
-  if (o.rsaPadding !== undefined && o.rsaPadding !== 'pkcs1' && o.rsaPadding !== 'pss') throw invalid("rsaPadding must be 'pkcs1' or 'pss'");
+  if (o.digest !== undefined && !isDigestName(o.digest))
+    throw invalid(`digest must be one of ${Object.keys(DIGESTS).join(', ')}`);
+  if (o.rsaPadding !== undefined && o.rsaPadding !== 'pkcs1' && o.rsaPadding !== 'pss')
+    throw invalid("rsaPadding must be 'pkcs1' or 'pss'");
   if (o.detached !== undefined && typeof o.detached !== 'boolean') throw invalid('detached must be a boolean');
   if (o.signingTime !== undefined && !(o.signingTime instanceof Date && Number.isFinite(o.signingTime.getTime()))) {
     throw invalid('signingTime must be a valid Date');
@@ -127,7 +137,8 @@ function resolveOptions(options: SignOptions | undefined): ResolvedOptions {
   if (o.capabilities !== undefined) {
     if (!Array.isArray(o.capabilities)) throw invalid('capabilities must be an array');
     for (const cap of o.capabilities as unknown[]) {
-      if (!isCapabilityName(cap) && !isCustomCapability(cap)) throw invalid(`unknown capability: ${JSON.stringify(cap)}`);
+      if (!isCapabilityName(cap) && !isCustomCapability(cap))
+        throw invalid(`unknown capability: ${JSON.stringify(cap)}`);
     }
   }
   if (o.encryptionKeyPreference !== undefined && !(o.encryptionKeyPreference instanceof Uint8Array)) {
@@ -151,7 +162,8 @@ function schemeFor(key: KeyObject, rsaPadding: 'pkcs1' | 'pss' | undefined): Sig
       return rsaPadding === 'pss' ? 'rsa-pss' : 'rsa-pkcs1';
     case 'rsa-pss':
       // A key restricted to PSS (id-RSASSA-PSS in its PKCS#8) cannot make PKCS#1 v1.5 signatures.
-      if (rsaPadding === 'pkcs1') throw new SmimeError('SIGN_UNSUPPORTED_KEY', 'This RSA key may only sign with RSASSA-PSS');
+      if (rsaPadding === 'pkcs1')
+        throw new SmimeError('SIGN_UNSUPPORTED_KEY', 'This RSA key may only sign with RSASSA-PSS');
       return 'rsa-pss';
     case 'ec': {
       const curve = key.asymmetricKeyDetails?.namedCurve;
@@ -161,7 +173,10 @@ function schemeFor(key: KeyObject, rsaPadding: 'pkcs1' | 'pss' | undefined): Sig
       return 'ecdsa';
     }
     default:
-      throw new SmimeError('SIGN_UNSUPPORTED_KEY', `${key.asymmetricKeyType ?? 'unknown'} keys are not supported for signing`);
+      throw new SmimeError(
+        'SIGN_UNSUPPORTED_KEY',
+        `${key.asymmetricKeyType ?? 'unknown'} keys are not supported for signing`,
+      );
   }
 }
 
@@ -172,11 +187,18 @@ function checkCertificate(info: CertificateInfo, signingTime: Date, now: Date): 
       throw new SmimeError('SIGN_CERT_EXPIRED', `The signing certificate expired on ${info.notAfter.toISOString()}`);
     }
     if (at < info.notBefore) {
-      throw new SmimeError('SIGN_CERT_NOT_YET_VALID', `The signing certificate is valid from ${info.notBefore.toISOString()}`);
+      throw new SmimeError(
+        'SIGN_CERT_NOT_YET_VALID',
+        `The signing certificate is valid from ${info.notBefore.toISOString()}`,
+      );
     }
   }
   // Without the extension any use is allowed; with it, signing needs digitalSignature or nonRepudiation.
-  if (info.keyUsage.length > 0 && !info.keyUsage.includes('digitalSignature') && !info.keyUsage.includes('nonRepudiation')) {
+  if (
+    info.keyUsage.length > 0 &&
+    !info.keyUsage.includes('digitalSignature') &&
+    !info.keyUsage.includes('nonRepudiation')
+  ) {
     throw new SmimeError('SIGN_CERT_USAGE', 'The key usage of the signing certificate does not allow signatures');
   }
   if (
@@ -184,7 +206,10 @@ function checkCertificate(info: CertificateInfo, signingTime: Date, now: Date): 
     !info.extendedKeyUsage.includes('emailProtection') &&
     !info.extendedKeyUsage.includes('anyExtendedKeyUsage')
   ) {
-    throw new SmimeError('SIGN_CERT_USAGE', 'The extended key usage of the signing certificate does not include email protection');
+    throw new SmimeError(
+      'SIGN_CERT_USAGE',
+      'The extended key usage of the signing certificate does not include email protection',
+    );
   }
 }
 
@@ -228,7 +253,9 @@ function signerCertificate(der: Uint8Array): Readonly<SignerCertificate> {
 
 /** Whether others can encrypt to this certificate's key at all (key usage absent, or allowing it). */
 function canEncryptTo(info: CertificateInfo): boolean {
-  return info.keyUsage.length === 0 || info.keyUsage.includes('keyEncipherment') || info.keyUsage.includes('keyAgreement');
+  return (
+    info.keyUsage.length === 0 || info.keyUsage.includes('keyEncipherment') || info.keyUsage.includes('keyAgreement')
+  );
 }
 
 function certificateId(der: Uint8Array, what: string): IssuerAndSerial {
@@ -269,7 +296,12 @@ export async function signContent(content: Uint8Array, signer: Signer, options?:
 export async function signPieces(content: readonly Uint8Array[], signer: Signer, options?: SignOptions): Promise<Der> {
   const o = resolveOptions(options);
   if (!content.every((piece) => piece instanceof Uint8Array)) throw invalid('content must be a Uint8Array');
-  if (typeof signer !== 'object' || signer === null || !(signer.certificate instanceof Uint8Array) || !Array.isArray(signer.chain)) {
+  if (
+    typeof signer !== 'object' ||
+    signer === null ||
+    !(signer.certificate instanceof Uint8Array) ||
+    !Array.isArray(signer.chain)
+  ) {
     throw invalid('signer must have a certificate and a chain');
   }
   if (!signer.chain.every((c) => c instanceof Uint8Array)) throw invalid('signer.chain must hold DER certificates');

@@ -2,7 +2,12 @@
 // usage, extended key usage, the From address, revocation and the algorithm policy. verify.ts runs them in order.
 
 import { BerError } from '../../asn1/reader.ts';
-import { publicKey, signatureScheme, UnsupportedAlgorithmError, type SignatureScheme } from '../../crypto/signature-algorithms.ts';
+import {
+  publicKey,
+  signatureScheme,
+  UnsupportedAlgorithmError,
+  type SignatureScheme,
+} from '../../crypto/signature-algorithms.ts';
 import { parsedCertificate, validityAt, type CertificateFacts } from '../../x509/certificate.ts';
 import { describeParsed } from '../../x509/describe.ts';
 import { buildChain, type ChainProblem, type ChainResult } from '../../x509/chain.ts';
@@ -36,8 +41,14 @@ export function parsedPath(chain: Uint8Array[]): CertificateFacts[] {
   return chain.map(parsedCertificate).filter((c): c is CertificateFacts => c !== undefined);
 }
 
-export function validityDetail(cert: CertificateFacts, outcome: ReturnType<typeof validityAt>, at: Date, what: string): string {
-  if (outcome === 'valid') return `valid at ${what} (${at.toISOString()}; ${cert.notBefore.toISOString()} to ${cert.notAfter.toISOString()})`;
+export function validityDetail(
+  cert: CertificateFacts,
+  outcome: ReturnType<typeof validityAt>,
+  at: Date,
+  what: string,
+): string {
+  if (outcome === 'valid')
+    return `valid at ${what} (${at.toISOString()}; ${cert.notBefore.toISOString()} to ${cert.notAfter.toISOString()})`;
   if (outcome === 'expired') return `expired on ${cert.notAfter.toISOString()}, before ${what} (${at.toISOString()})`;
   return `not valid before ${cert.notBefore.toISOString()}, after ${what} (${at.toISOString()})`;
 }
@@ -52,32 +63,51 @@ export function describeProblem(p: ChainProblem): string {
   return `${p.subject}: ${p.detail}`;
 }
 
-export async function revocationCheck(ev: Evidence, signer: CertificateFacts, built: ChainResult, s: Settings): Promise<void> {
+export async function revocationCheck(
+  ev: Evidence,
+  signer: CertificateFacts,
+  built: ChainResult,
+  s: Settings,
+): Promise<void> {
   if (!s.revocation) return ev.add('revocation', 'skipped', 'revocation checking is off');
-  if (ev.has('malformed', 'unsupported', 'invalid-signature')) return ev.add('revocation', 'skipped', 'not checked: the signature itself is not valid');
+  if (ev.has('malformed', 'unsupported', 'invalid-signature'))
+    return ev.add('revocation', 'skipped', 'not checked: the signature itself is not valid');
   // Answers about an untrusted chain would be signed by keys we have no reason to believe, and fetching them would
   // let any sender point us at URLs of their choice.
   if (!built.anchor) return ev.add('revocation', 'skipped', 'not checked: the chain does not reach a trust anchor');
-  const r = await s.revocation.checkPath([signer.der, ...built.chain], s.now, (i) => (i === 0 ? 'signer' : `intermediate ${i}`));
+  const r = await s.revocation.checkPath([signer.der, ...built.chain], s.now, (i) =>
+    i === 0 ? 'signer' : `intermediate ${i}`,
+  );
   if (r.status === 'revoked') return ev.add('revocation', 'fail', r.detail, 'revoked');
   if (r.status === 'unknown') return ev.add('revocation', 'unknown', r.detail, 'revocation-unknown');
   if (r.status === 'none') return ev.add('revocation', 'skipped', r.detail);
   return ev.add('revocation', 'pass', r.detail);
 }
 
-export function algorithmCheck(ev: Evidence, parts: { digest?: HashName; scheme?: SignatureScheme; signer?: CertificateFacts; chain: CertificateFacts[] }, policy: VerifyPolicy): void {
+export function algorithmCheck(
+  ev: Evidence,
+  parts: { digest?: HashName; scheme?: SignatureScheme; signer?: CertificateFacts; chain: CertificateFacts[] },
+  policy: VerifyPolicy,
+): void {
   const weak: string[] = [];
   const used: string[] = [];
   if (parts.digest) used.push(parts.digest);
   if (parts.scheme) used.push(SCHEME_LABELS[parts.scheme.name]);
-  if (policy.rejectSha1 && (parts.digest === 'sha1' || parts.scheme?.hash === 'sha1')) weak.push('SHA-1 in the signature');
+  if (policy.rejectSha1 && (parts.digest === 'sha1' || parts.scheme?.hash === 'sha1'))
+    weak.push('SHA-1 in the signature');
   const path = parts.signer ? [parts.signer, ...parts.chain] : [];
   path.forEach((cert, i) => {
-    const who = i === 0 ? 'signer certificate' : i === path.length - 1 && i > 0 ? 'chain certificate (anchor)' : `chain certificate ${i}`;
+    const who =
+      i === 0
+        ? 'signer certificate'
+        : i === path.length - 1 && i > 0
+          ? 'chain certificate (anchor)'
+          : `chain certificate ${i}`;
     try {
       const key = publicKey(cert.spki);
       if (i === 0) used.push(`${key.type}${key.bits ? ` ${key.bits}` : ''}`);
-      if (key.type === 'RSA' && key.bits < policy.minRsaBits) weak.push(`${who}: RSA ${key.bits} bits (minimum ${policy.minRsaBits})`);
+      if (key.type === 'RSA' && key.bits < policy.minRsaBits)
+        weak.push(`${who}: RSA ${key.bits} bits (minimum ${policy.minRsaBits})`);
     } catch (e) {
       if (!(e instanceof UnsupportedAlgorithmError)) throw e;
     }
@@ -97,14 +127,28 @@ export function algorithmCheck(ev: Evidence, parts: { digest?: HashName; scheme?
 }
 
 /** The chain check: a path from the signer to a trust anchor (x509/chain.ts). AIA downloads only when `cryptoOk`. */
-export async function chainCheck(ev: Evidence, signer: CertificateFacts, ctx: Context, cryptoOk: boolean): Promise<ChainResult> {
+export async function chainCheck(
+  ev: Evidence,
+  signer: CertificateFacts,
+  ctx: Context,
+  cryptoOk: boolean,
+): Promise<ChainResult> {
   const s = ctx.settings;
-  const built = await buildChain(signer, ctx.pool, s.anchors, { now: s.now, ...(cryptoOk && s.fetcher ? { fetcher: s.fetcher } : {}) });
+  const built = await buildChain(signer, ctx.pool, s.anchors, {
+    now: s.now,
+    ...(cryptoOk && s.fetcher ? { fetcher: s.fetcher } : {}),
+  });
   // The leaf's own validity is reported by validity-now below, not twice.
-  const chainProblems = built.problems.filter((p) => !(p.index === 0 && (p.code === 'expired' || p.code === 'not-yet-valid')));
+  const chainProblems = built.problems.filter(
+    (p) => !(p.index === 0 && (p.code === 'expired' || p.code === 'not-yet-valid')),
+  );
   if (built.anchor && chainProblems.length === 0) {
     const anchor = parsedCertificate(built.anchor);
-    ev.add('chain', 'pass', `chains to trust anchor ${(anchor && summary(anchor)?.subject) ?? '(anchor)'} through ${Math.max(0, built.chain.length - 1)} intermediate(s)`);
+    ev.add(
+      'chain',
+      'pass',
+      `chains to trust anchor ${(anchor && summary(anchor)?.subject) ?? '(anchor)'} through ${Math.max(0, built.chain.length - 1)} intermediate(s)`,
+    );
   } else {
     ev.add('chain', 'fail', chainProblems.map(describeProblem).join('; ') || 'no path to a trust anchor');
     for (const p of chainProblems) ev.flag(chainStatus(p));
@@ -114,34 +158,66 @@ export async function chainCheck(ev: Evidence, signer: CertificateFacts, ctx: Co
 }
 
 /** Validity of the signer certificate: at the claimed signing time and now. */
-export function validityChecks(ev: Evidence, signer: CertificateFacts, signingTime: Date | undefined, hasTimeAttribute: boolean, now: Date): void {
+export function validityChecks(
+  ev: Evidence,
+  signer: CertificateFacts,
+  signingTime: Date | undefined,
+  hasTimeAttribute: boolean,
+  now: Date,
+): void {
   if (signingTime) {
     const at = validityAt(signer, signingTime);
     const detail = validityDetail(signer, at, signingTime, 'the claimed signing time');
-    if (at === 'valid') ev.add('validity-at-signing', 'pass', `${detail}; the signing time is the signer's claim, not a trusted timestamp`);
+    if (at === 'valid')
+      ev.add(
+        'validity-at-signing',
+        'pass',
+        `${detail}; the signing time is the signer's claim, not a trusted timestamp`,
+      );
     else ev.add('validity-at-signing', 'fail', detail, at);
   } else if (!hasTimeAttribute) ev.add('validity-at-signing', 'skipped', 'no signingTime attribute');
   const nowValidity = validityAt(signer, now);
-  ev.add('validity-now', nowValidity === 'valid' ? 'pass' : 'fail', validityDetail(signer, nowValidity, now, 'now'), nowValidity === 'valid' ? undefined : nowValidity);
+  ev.add(
+    'validity-now',
+    nowValidity === 'valid' ? 'pass' : 'fail',
+    validityDetail(signer, nowValidity, now, 'now'),
+    nowValidity === 'valid' ? undefined : nowValidity,
+  );
 }
 
 /** RFC 8550 section 4.4.2 and 4.4.4: key usage and extended key usage of a signing certificate. */
 export function usageChecks(ev: Evidence, signer: CertificateFacts): void {
   const ku = signer.keyUsage;
   if (!ku) ev.add('key-usage', 'pass', 'no keyUsage extension (not restricted)');
-  else if (ku.has('digitalSignature') || ku.has('nonRepudiation')) ev.add('key-usage', 'pass', `keyUsage ${[...ku].join(', ')}`);
-  else ev.add('key-usage', 'fail', `keyUsage ${[...ku].join(', ') || '(none)'} allows neither digitalSignature nor nonRepudiation`, 'untrusted');
+  else if (ku.has('digitalSignature') || ku.has('nonRepudiation'))
+    ev.add('key-usage', 'pass', `keyUsage ${[...ku].join(', ')}`);
+  else
+    ev.add(
+      'key-usage',
+      'fail',
+      `keyUsage ${[...ku].join(', ') || '(none)'} allows neither digitalSignature nor nonRepudiation`,
+      'untrusted',
+    );
   const eku = signer.extendedKeyUsage;
   if (!eku) ev.add('extended-key-usage', 'pass', 'no extendedKeyUsage extension (not restricted)');
-  else if (eku.includes(OID_KP_EMAIL_PROTECTION) || eku.includes(OID_ANY_EXTENDED_KEY_USAGE)) ev.add('extended-key-usage', 'pass', 'extendedKeyUsage allows email protection');
+  else if (eku.includes(OID_KP_EMAIL_PROTECTION) || eku.includes(OID_ANY_EXTENDED_KEY_USAGE))
+    ev.add('extended-key-usage', 'pass', 'extendedKeyUsage allows email protection');
   else ev.add('extended-key-usage', 'fail', 'extendedKeyUsage does not include emailProtection', 'untrusted');
 }
 
 /** RFC 8550 section 3: the From address must be one of the certificate's addresses. */
 export function emailCheck(ev: Evidence, emails: string[], s: Settings): void {
-  if (s.fromProblem) ev.add('email', 'fail', `${s.fromProblem}: the signer cannot be matched to the sender`, 'email-mismatch');
+  if (s.fromProblem)
+    ev.add('email', 'fail', `${s.fromProblem}: the signer cannot be matched to the sender`, 'email-mismatch');
   else if (!s.from) ev.add('email', 'skipped', 'no From address given');
   else if (s.from.length === 0) ev.add('email', 'skipped', 'the message has no From address');
-  else if (s.from.some((a) => emails.includes(a))) ev.add('email', 'pass', `From ${s.from.filter((a) => emails.includes(a)).join(', ')} is in the certificate`);
-  else ev.add('email', 'fail', `From ${s.from.join(', ')} is not among the certificate's addresses (${emails.join(', ') || 'none'})`, 'email-mismatch');
+  else if (s.from.some((a) => emails.includes(a)))
+    ev.add('email', 'pass', `From ${s.from.filter((a) => emails.includes(a)).join(', ')} is in the certificate`);
+  else
+    ev.add(
+      'email',
+      'fail',
+      `From ${s.from.join(', ')} is not among the certificate's addresses (${emails.join(', ') || 'none'})`,
+      'email-mismatch',
+    );
 }

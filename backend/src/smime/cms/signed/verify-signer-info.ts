@@ -3,7 +3,15 @@
 
 import { BerError, children, encoding, octets, oid, sequence, time, type Tlv } from '../../asn1/reader.ts';
 import { reencode, setOf, toBytes } from '../../asn1/writer.ts';
-import { digest, digestName, publicKey, signatureScheme, UnsupportedAlgorithmError, verifySignature, type SignatureScheme } from '../../crypto/signature-algorithms.ts';
+import {
+  digest,
+  digestName,
+  publicKey,
+  signatureScheme,
+  UnsupportedAlgorithmError,
+  verifySignature,
+  type SignatureScheme,
+} from '../../crypto/signature-algorithms.ts';
 import { keyIdentifier, parsedCertificate, sameBytes, type CertificateFacts } from '../../x509/certificate.ts';
 import {
   type HashName,
@@ -47,16 +55,19 @@ export function single(attrs: Attribute[], type: string): { value?: Tlv; error?:
   const found = attrs.filter((a) => a.oid === type);
   if (found.length === 0) return {};
   // RFC 5652 section 11.1-11.3: at most one instance, and exactly one value.
-  if (found.length > 1 || found[0]!.values.length !== 1) return { error: `signed attribute ${type} must occur once with one value` };
+  if (found.length > 1 || found[0]!.values.length !== 1)
+    return { error: `signed attribute ${type} must occur once with one value` };
   return { value: found[0]!.values[0]! };
 }
 
 export function structure(si: SignerInfoParts, eContentType: string): string | undefined {
   // RFC 5652 section 5.3: version 1 with issuerAndSerialNumber, 3 with subjectKeyIdentifier.
   const expected = si.sid.kind === 'issuer-serial' ? 1 : 3;
-  if (si.version !== expected) return `SignerInfo version ${si.version} does not match its ${si.sid.kind === 'issuer-serial' ? 'issuerAndSerialNumber' : 'subjectKeyIdentifier'} (expected ${expected})`;
+  if (si.version !== expected)
+    return `SignerInfo version ${si.version} does not match its ${si.sid.kind === 'issuer-serial' ? 'issuerAndSerialNumber' : 'subjectKeyIdentifier'} (expected ${expected})`;
   if (!si.signedAttrs) {
-    if (eContentType !== OID_DATA) return 'signed attributes are required when the content is not id-data (RFC 5652 section 5.3)';
+    if (eContentType !== OID_DATA)
+      return 'signed attributes are required when the content is not id-data (RFC 5652 section 5.3)';
     return undefined;
   }
   const attrs = si.signedAttrs.attributes;
@@ -64,8 +75,10 @@ export function structure(si: SignerInfoParts, eContentType: string): string | u
     const s = single(attrs, type);
     if (s.error) return s.error;
   }
-  if (!single(attrs, OID_CONTENT_TYPE).value) return 'the contentType signed attribute is missing (RFC 5652 section 11.1)';
-  if (!single(attrs, OID_MESSAGE_DIGEST).value) return 'the messageDigest signed attribute is missing (RFC 5652 section 11.2)';
+  if (!single(attrs, OID_CONTENT_TYPE).value)
+    return 'the contentType signed attribute is missing (RFC 5652 section 11.1)';
+  if (!single(attrs, OID_MESSAGE_DIGEST).value)
+    return 'the messageDigest signed attribute is missing (RFC 5652 section 11.2)';
   return undefined;
 }
 
@@ -127,7 +140,12 @@ export function digestCheck(ev: Evidence, si: SignerInfoParts, ctx: Context): Ha
   let contentDigest = ctx.digests.get(digestAlg);
   if (!contentDigest) ctx.digests.set(digestAlg, (contentDigest = digest(digestAlg, ctx.content)));
   if (ctx.embeddedContent) {
-    ev.add('message-digest', 'fail', 'the detached signature carries its own content (eContent): what was signed is not necessarily the part shown', 'invalid-signature');
+    ev.add(
+      'message-digest',
+      'fail',
+      'the detached signature carries its own content (eContent): what was signed is not necessarily the part shown',
+      'invalid-signature',
+    );
   } else if (si.signedAttrs) {
     const value = single(si.signedAttrs.attributes, OID_MESSAGE_DIGEST).value!;
     let claimed: Uint8Array | undefined;
@@ -137,8 +155,15 @@ export function digestCheck(ev: Evidence, si: SignerInfoParts, ctx: Context): Ha
       if (!(e instanceof BerError)) throw e;
     }
     if (!claimed) ev.add('message-digest', 'fail', 'the messageDigest attribute is not an OCTET STRING', 'malformed');
-    else if (sameBytes(claimed, contentDigest)) ev.add('message-digest', 'pass', `${digestAlg} of the content matches the messageDigest attribute${lineEndings}`);
-    else ev.add('message-digest', 'fail', `${digestAlg} of the content differs from the messageDigest attribute: the content was changed${lineEndings}`, 'invalid-signature');
+    else if (sameBytes(claimed, contentDigest))
+      ev.add('message-digest', 'pass', `${digestAlg} of the content matches the messageDigest attribute${lineEndings}`);
+    else
+      ev.add(
+        'message-digest',
+        'fail',
+        `${digestAlg} of the content differs from the messageDigest attribute: the content was changed${lineEndings}`,
+        'invalid-signature',
+      );
   } else {
     ev.add('message-digest', 'skipped', 'no signed attributes: the signature covers the content directly');
   }
@@ -154,9 +179,16 @@ export function contentTypeCheck(ev: Evidence, si: SignerInfoParts, eContentType
   } catch (e) {
     if (!(e instanceof BerError)) throw e;
   }
-  if (type === undefined) ev.add('content-type', 'fail', 'the contentType attribute is not an OBJECT IDENTIFIER', 'malformed');
+  if (type === undefined)
+    ev.add('content-type', 'fail', 'the contentType attribute is not an OBJECT IDENTIFIER', 'malformed');
   else if (type === eContentType) ev.add('content-type', 'pass', `contentType ${type} matches eContentType`);
-  else ev.add('content-type', 'fail', `contentType attribute ${type} differs from eContentType ${eContentType}`, 'invalid-signature');
+  else
+    ev.add(
+      'content-type',
+      'fail',
+      `contentType attribute ${type} differs from eContentType ${eContentType}`,
+      'invalid-signature',
+    );
 }
 
 /** The signature itself, with the signer's key: over the signed attributes (RFC 5652 section 5.4) or the content. */
@@ -176,7 +208,12 @@ export function signatureCheck(
   }
   if (!scheme) return { ok: false };
   if (!signer) {
-    ev.add('signature', 'unknown', 'the signer certificate is neither in the message nor among the known certificates', 'untrusted');
+    ev.add(
+      'signature',
+      'unknown',
+      'the signer certificate is neither in the message nor among the known certificates',
+      'untrusted',
+    );
     return { scheme, ok: false };
   }
   let key: ReturnType<typeof publicKey> | undefined;
@@ -190,7 +227,12 @@ export function signatureCheck(
   const inputs = si.signedAttrs ? signedAttributesInputs(si.signedAttrs.node) : [ctx.content];
   const ok = inputs.some((data) => verifySignature(scheme, key, data, si.signature));
   const label = `${SCHEME_LABELS[scheme.name]}${scheme.hash ? ` with ${scheme.hash}` : ''}`;
-  if (ok) ev.add('signature', 'pass', `${label} signature ${si.signedAttrs ? 'over the signed attributes' : 'over the content'} verifies`);
+  if (ok)
+    ev.add(
+      'signature',
+      'pass',
+      `${label} signature ${si.signedAttrs ? 'over the signed attributes' : 'over the content'} verifies`,
+    );
   else ev.add('signature', 'fail', `${label} signature does not verify with the signer's key`, 'invalid-signature');
   return { scheme, ok };
 }

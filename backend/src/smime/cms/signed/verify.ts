@@ -58,7 +58,15 @@ import { signedDataNode, signedDataParts, type SignedDataParts, type SignerInfoP
 import type { RevocationChecker } from '../../x509/revocation.ts';
 import type { Fetcher, SignatureEvidence } from '../../types.ts';
 import { Evidence, malformed, type Context, type Settings } from './verify-evidence.ts';
-import { capabilities, contentTypeCheck, digestCheck, findSigner, signatureCheck, signingTimeOf, structure } from './verify-signer-info.ts';
+import {
+  capabilities,
+  contentTypeCheck,
+  digestCheck,
+  findSigner,
+  signatureCheck,
+  signingTimeOf,
+  structure,
+} from './verify-signer-info.ts';
 import {
   algorithmCheck,
   chainCheck,
@@ -108,14 +116,25 @@ export interface SignedDataResult {
 
 export const DEFAULT_POLICY: Readonly<VerifyPolicy> = { rejectSha1: true, minRsaBits: 2048 };
 
-const OPTION_KEYS = new Set(['trustAnchors', 'intermediates', 'fromAddresses', 'fromProblem', 'now', 'revocation', 'fetcher', 'policy']);
+const OPTION_KEYS = new Set([
+  'trustAnchors',
+  'intermediates',
+  'fromAddresses',
+  'fromProblem',
+  'now',
+  'revocation',
+  'fetcher',
+  'policy',
+]);
 
 function settings(options: VerifyOptions): Settings {
   if (!options || typeof options !== 'object') throw new TypeError('verifySignedData: options are required');
-  for (const key of Object.keys(options)) if (!OPTION_KEYS.has(key)) throw new TypeError(`verifySignedData: unknown option ${key}`);
+  for (const key of Object.keys(options))
+    if (!OPTION_KEYS.has(key)) throw new TypeError(`verifySignedData: unknown option ${key}`);
   if (!Array.isArray(options.trustAnchors)) throw new TypeError('verifySignedData: trustAnchors must be an array');
   const policy = { ...DEFAULT_POLICY, ...options.policy };
-  for (const key of Object.keys(policy)) if (!(key in DEFAULT_POLICY)) throw new TypeError(`verifySignedData: unknown policy option ${key}`);
+  for (const key of Object.keys(policy))
+    if (!(key in DEFAULT_POLICY)) throw new TypeError(`verifySignedData: unknown policy option ${key}`);
   return {
     anchors: options.trustAnchors,
     intermediates: options.intermediates ?? [],
@@ -142,7 +161,13 @@ async function evaluate(si: SignerInfoParts, ctx: Context): Promise<SignatureEvi
     return { status: ev.status(), chain: [], checks: ev.checks };
   }
   const signer = findSigner(si, ctx.messageCertificates) ?? findSigner(si, s.intermediates);
-  ev.add('structure', 'pass', signer ? 'SignedData and SignerInfo are well formed; signer certificate found' : 'SignedData and SignerInfo are well formed');
+  ev.add(
+    'structure',
+    'pass',
+    signer
+      ? 'SignedData and SignerInfo are well formed; signer certificate found'
+      : 'SignedData and SignerInfo are well formed',
+  );
   const attrs = si.signedAttrs?.attributes ?? [];
   const digestAlg = digestCheck(ev, si, ctx);
   contentTypeCheck(ev, si, ctx.eContentType);
@@ -163,7 +188,12 @@ async function evaluate(si: SignerInfoParts, ctx: Context): Promise<SignatureEvi
     return { status: ev.status(), chain: [], ...base, checks: ev.checks };
   }
   // AIA downloads only for a signature that verified (see the header).
-  const built = await chainCheck(ev, signer, ctx, signatureOk && !ev.has('malformed', 'unsupported', 'invalid-signature'));
+  const built = await chainCheck(
+    ev,
+    signer,
+    ctx,
+    signatureOk && !ev.has('malformed', 'unsupported', 'invalid-signature'),
+  );
   const path = parsedPath(built.chain);
   validityChecks(ev, signer, signingTime, hasTimeAttribute, s.now);
   usageChecks(ev, signer);
@@ -176,7 +206,10 @@ async function evaluate(si: SignerInfoParts, ctx: Context): Promise<SignatureEvi
     status: ev.status(),
     ...(signerSummary ? { signer: signerSummary } : {}),
     signerCertificate: signer.der,
-    chain: path.map(summary).filter((c): c is NonNullable<typeof c> => c !== undefined).map(({ keyAlgorithm: _k, keySize: _s, ...rest }) => rest),
+    chain: path
+      .map(summary)
+      .filter((c): c is NonNullable<typeof c> => c !== undefined)
+      .map(({ keyAlgorithm: _k, keySize: _s, ...rest }) => rest),
     chainCertificates: built.chain,
     ...base,
     checks: ev.checks,
@@ -188,10 +221,15 @@ async function evaluate(si: SignerInfoParts, ctx: Context): Promise<SignatureEvi
  * first part (RFC 8551 section 3.5.3), passed unchanged; absent for opaque signed-data, whose eContent is verified
  * and returned as `content`.
  */
-export async function verifySignedData(cms: Uint8Array, signedContent: Uint8Array | undefined, options: VerifyOptions): Promise<SignedDataResult> {
+export async function verifySignedData(
+  cms: Uint8Array,
+  signedContent: Uint8Array | undefined,
+  options: VerifyOptions,
+): Promise<SignedDataResult> {
   const s = settings(options);
   if (!(cms instanceof Uint8Array)) throw new TypeError('verifySignedData: cms must be a Uint8Array');
-  if (cms.length > MAX_SIGNED_DATA_BYTES) throw new SmimeError('CMS_TOO_LARGE', `The signed message exceeds ${MAX_SIGNED_DATA_BYTES} bytes`);
+  if (cms.length > MAX_SIGNED_DATA_BYTES)
+    throw new SmimeError('CMS_TOO_LARGE', `The signed message exceeds ${MAX_SIGNED_DATA_BYTES} bytes`);
   let node: Tlv;
   try {
     node = signedDataNode(cms);
@@ -214,10 +252,17 @@ export async function verifySignedData(cms: Uint8Array, signedContent: Uint8Arra
     // A plain Uint8Array view (no copy for DER), whatever subclass (Buffer) the caller handed in.
     const c = concatBytes(parts.eContent);
     content = new Uint8Array(c.buffer, c.byteOffset, c.byteLength);
-  }
-  else return { signatures: [malformed('detached signature without the signed content')], certificates: parts.certificates };
+  } else
+    return {
+      signatures: [malformed('detached signature without the signed content')],
+      certificates: parts.certificates,
+    };
   if (parts.signerInfos.length === 0) {
-    return { signatures: [malformed('no SignerInfo: a certificates-only message, not a signature')], ...(detached ? {} : { content }), certificates: parts.certificates };
+    return {
+      signatures: [malformed('no SignerInfo: a certificates-only message, not a signature')],
+      ...(detached ? {} : { content }),
+      certificates: parts.certificates,
+    };
   }
   const ctx: Context = {
     content,
@@ -230,14 +275,16 @@ export async function verifySignedData(cms: Uint8Array, signedContent: Uint8Arra
     digests: new Map(),
   };
   const signatures: SignatureEvidence[] = [];
-  for (const si of parts.signerInfos) signatures.push(si.ok ? await evaluate(si.value, ctx) : malformed(`SignerInfo cannot be read: ${si.error}`));
+  for (const si of parts.signerInfos)
+    signatures.push(si.ok ? await evaluate(si.value, ctx) : malformed(`SignerInfo cannot be read: ${si.error}`));
   return { signatures, ...(detached ? {} : { content }), certificates: parts.certificates };
 }
 
 /** Bare LF -> CRLF (RFC 8551 section 3.1.1 canonical form). Returns the input itself when there is none. */
 function canonicalLineEndings(bytes: Uint8Array): { bytes: Uint8Array; converted: boolean } {
   let bare = 0;
-  for (let i = bytes.indexOf(0x0a); i !== -1; i = bytes.indexOf(0x0a, i + 1)) if (i === 0 || bytes[i - 1] !== 0x0d) bare++;
+  for (let i = bytes.indexOf(0x0a); i !== -1; i = bytes.indexOf(0x0a, i + 1))
+    if (i === 0 || bytes[i - 1] !== 0x0d) bare++;
   if (bare === 0) return { bytes, converted: false };
   const out = new Uint8Array(bytes.length + bare);
   let n = 0;

@@ -30,6 +30,25 @@ function isFtext(byte: number): boolean {
   return byte >= 0x21 && byte <= 0x7e && byte !== COLON;
 }
 
+/** A continuation line (leading whitespace) extends the open field to `next`. */
+function continueField(field: OpenField, next: number, limits: HeaderLimits): void {
+  field.end = next;
+  field.multiline = true;
+  checkFieldLength(field, limits);
+}
+
+/**
+ * A field name at `pos`: ftext up to the colon, optionally followed by whitespace before it (RFC 5322 section 4.5
+ * obs). Where the name ends and where the colon is, or undefined when the line does not start a field.
+ */
+function fieldNameAt(raw: Uint8Array, pos: number, contentEnd: number): { end: number; colon: number } | undefined {
+  let i = pos;
+  while (i < contentEnd && isFtext(raw[i]!)) i++;
+  const end = i;
+  while (i < contentEnd && isWsp(raw[i])) i++;
+  return end > pos && i < contentEnd && raw[i] === COLON ? { end, colon: i } : undefined;
+}
+
 /**
  * Splits the header block off `raw`. The block ends at the first empty line (CRLF or bare LF); a line holding only
  * whitespace is a continuation line (RFC 5322 section 4.2 obs-FWS), not the end. Work is linear in the header size.
@@ -64,25 +83,22 @@ export function readHeaderBlock(raw: Uint8Array, limits: HeaderLimits): HeaderBl
     }
 
     if (isWsp(raw[pos])) {
-      if (field === undefined) {
-        defects.push('INVALID_HEADER_LINE');
-      } else {
-        field.end = next;
-        field.multiline = true;
-        checkFieldLength(field, limits);
-      }
+      if (field === undefined) defects.push('INVALID_HEADER_LINE');
+      else continueField(field, next, limits);
       pos = next;
       continue;
     }
 
-    // A field name: ftext up to the colon, optionally followed by whitespace before it (RFC 5322 section 4.5 obs).
-    let i = pos;
-    while (i < contentEnd && isFtext(raw[i]!)) i++;
-    const nameEnd = i;
-    while (i < contentEnd && isWsp(raw[i])) i++;
-    if (nameEnd > pos && i < contentEnd && raw[i] === COLON) {
+    const name = fieldNameAt(raw, pos, contentEnd);
+    if (name) {
       close();
-      field = { name: buf.toString('latin1', pos, nameEnd), start: pos, valueStart: i + 1, end: next, multiline: false };
+      field = {
+        name: buf.toString('latin1', pos, name.end),
+        start: pos,
+        valueStart: name.colon + 1,
+        end: next,
+        multiline: false,
+      };
       checkFieldLength(field, limits);
       pos = next;
       continue;
@@ -105,7 +121,10 @@ export function readHeaderBlock(raw: Uint8Array, limits: HeaderLimits): HeaderBl
 
 function checkFieldLength(field: OpenField, limits: HeaderLimits): void {
   if (field.end - field.start > limits.maxHeaderFieldLength) {
-    throw new MimeError('MIME_HEADER_TOO_LARGE', `header field ${field.name} exceeds ${limits.maxHeaderFieldLength} bytes`);
+    throw new MimeError(
+      'MIME_HEADER_TOO_LARGE',
+      `header field ${field.name} exceeds ${limits.maxHeaderFieldLength} bytes`,
+    );
   }
 }
 
