@@ -4,24 +4,17 @@
  * unnoticed (issue 13). The status vocabulary itself is the engine's (smime/types.ts). This module, and what it imports,
  * holds no runtime code beyond those constant lists: the frontend bundle includes it.
  */
-import {
-  DECRYPTION_STATUSES,
-  SIGNATURE_STATUSES,
-  type CertificateSummary,
-  type Check,
-  type DecryptionStatus,
-  type SignatureStatus,
-} from '../smime/types.ts';
+import type { CertificateSummary, Check, DecryptionStatus, SignatureStatus } from '../smime/types.ts';
 
 export {
   DECRYPTION_STATUSES,
   SIGNATURE_STATUSES,
   type CertificateSummary,
   type Check,
+  type CheckName,
   type DecryptionStatus,
   type SignatureStatus,
-};
-export type { CheckName } from '../smime/types.ts';
+} from '../smime/types.ts';
 
 export type LayerStatus = SignatureStatus | DecryptionStatus;
 

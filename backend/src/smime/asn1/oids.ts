@@ -222,3 +222,39 @@ export const OID_AT_UID = '0.9.2342.19200300.100.1.1';
 export const OID_AT_DOMAIN_COMPONENT = '0.9.2342.19200300.100.1.25';
 /** RFC 2985 section 5.2.1: PKCS#9 emailAddress, the legacy place for an S/MIME address (RFC 8550 section 3). */
 export const OID_EMAIL_ADDRESS = '1.2.840.113549.1.9.1';
+
+/** Each hash's OID (RFC 3279, RFC 5754, FIPS 180-4): one table for every reader and writer of the engine. */
+export const HASH_OID: Readonly<Record<HashName, string>> = {
+  sha1: OID_SHA1,
+  sha224: OID_SHA224,
+  sha256: OID_SHA256,
+  sha384: OID_SHA384,
+  sha512: OID_SHA512,
+  'sha512-224': OID_SHA512_224,
+  'sha512-256': OID_SHA512_256,
+};
+
+/** The hash an OID names. Each reader decides which hashes it accepts (see FULL_LENGTH_HASHES). */
+export const HASH_BY_OID: Readonly<Record<string, HashName>> = Object.fromEntries(
+  Object.entries(HASH_OID).map(([name, oid]) => [oid, name as HashName]),
+);
+
+/** SHA-1 and the full-length SHA-2 hashes: what CMS digests, signatures and key derivations here accept. */
+export function fullLengthHashOf(oid: string): HashName | undefined {
+  const hash = HASH_BY_OID[oid];
+  return hash === 'sha512-224' || hash === 'sha512-256' ? undefined : hash;
+}
+
+/**
+ * The content ciphers by the names the engine gives them (RFC 3565 AES-CBC, RFC 5084 AES-GCM, RFC 3370 3DES): one
+ * table for the SMIMECapabilities we announce and the ones we read.
+ */
+export const CONTENT_CIPHER_OID = {
+  'aes-128-cbc': OID_AES128_CBC,
+  'aes-192-cbc': OID_AES192_CBC,
+  'aes-256-cbc': OID_AES256_CBC,
+  'aes-128-gcm': OID_AES128_GCM,
+  'aes-192-gcm': OID_AES192_GCM,
+  'aes-256-gcm': OID_AES256_GCM,
+  'des-ede3-cbc': OID_DES_EDE3_CBC,
+} as const;

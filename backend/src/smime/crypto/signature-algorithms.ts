@@ -28,17 +28,13 @@ import {
   OID_MGF1,
   OID_RSA_ENCRYPTION,
   OID_RSASSA_PSS,
-  OID_SHA1,
   OID_SHA1_WITH_RSA,
   OID_SHA1_WITH_RSA_OIW,
-  OID_SHA224,
   OID_SHA224_WITH_RSA,
-  OID_SHA256,
   OID_SHA256_WITH_RSA,
-  OID_SHA384,
   OID_SHA384_WITH_RSA,
-  OID_SHA512,
   OID_SHA512_WITH_RSA,
+  fullLengthHashOf,
 } from '../asn1/oids.ts';
 
 export class UnsupportedAlgorithmError extends Error {
@@ -47,14 +43,6 @@ export class UnsupportedAlgorithmError extends Error {
     this.name = 'UnsupportedAlgorithmError';
   }
 }
-
-const DIGESTS: Readonly<Record<string, HashName>> = {
-  [OID_SHA1]: 'sha1',
-  [OID_SHA224]: 'sha224',
-  [OID_SHA256]: 'sha256',
-  [OID_SHA384]: 'sha384',
-  [OID_SHA512]: 'sha512',
-};
 
 /** Digests known to be broken for signatures; named so the 'unsupported' detail says why. */
 const BROKEN_DIGESTS: Readonly<Record<string, string>> = {
@@ -91,7 +79,7 @@ const SIGNATURES: Readonly<Record<string, { name: SchemeName; hash?: HashName }>
 };
 
 export function digestName(alg: { oid: string; params?: Tlv | undefined }): HashName {
-  const name = DIGESTS[alg.oid];
+  const name = fullLengthHashOf(alg.oid);
   // RFC 5754 section 2: parameters absent or NULL (the reader maps NULL to absent); anything else is not this algorithm.
   if (name && alg.params) throw new BerError(`${name}: unexpected parameters`);
   if (name) return name;

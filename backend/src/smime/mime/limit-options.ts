@@ -1,13 +1,7 @@
 // Per-call limits of the MIME parser and builder: the defaults are in ../limits.ts (why each one exists); a caller
 // may raise or lower a limit per call (parseEntity(raw, { maxParts: 100 })).
 import { MimeError } from './errors.ts';
-import {
-  MAX_BOUNDARY_LENGTH,
-  MAX_HEADER_FIELD_LENGTH,
-  MAX_HEADER_LINES,
-  MAX_NESTING_DEPTH,
-  MAX_PARTS,
-} from '../limits.ts';
+import * as limits from '../limits.ts';
 
 export interface MimeLimits {
   /** See MAX_NESTING_DEPTH. The top-level entity is depth 0. */
@@ -23,11 +17,11 @@ export interface MimeLimits {
 }
 
 export const DEFAULT_LIMITS: Readonly<MimeLimits> = Object.freeze({
-  maxDepth: MAX_NESTING_DEPTH,
-  maxParts: MAX_PARTS,
-  maxHeaderLines: MAX_HEADER_LINES,
-  maxHeaderFieldLength: MAX_HEADER_FIELD_LENGTH,
-  maxBoundaryLength: MAX_BOUNDARY_LENGTH,
+  maxDepth: limits.MAX_NESTING_DEPTH,
+  maxParts: limits.MAX_PARTS,
+  maxHeaderLines: limits.MAX_HEADER_LINES,
+  maxHeaderFieldLength: limits.MAX_HEADER_FIELD_LENGTH,
+  maxBoundaryLength: limits.MAX_BOUNDARY_LENGTH,
 });
 
 /** Merges `given` over the defaults; an unknown key or a value that is not a positive integer is refused. */

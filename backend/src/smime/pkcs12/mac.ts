@@ -2,28 +2,11 @@
 // the PKCS#12 KDF (ID 3) of the BMPString password, the MacData salt and iteration count.
 
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import {
-  type HashName,
-  OID_SHA1,
-  OID_SHA224,
-  OID_SHA256,
-  OID_SHA384,
-  OID_SHA512,
-  OID_SHA512_224,
-  OID_SHA512_256,
-} from '../asn1/oids.ts';
+import { HASH_BY_OID, type HashName } from '../asn1/oids.ts';
 import { hashOutputSize, PKCS12_KDF_ID, pkcs12Kdf } from './kdf.ts';
 
 /** MacData.mac.digestAlgorithm OIDs we accept (RFC 7292 section 4 via RFC 8018 / FIPS 180-4). */
-export const MAC_DIGESTS: Readonly<Record<string, HashName>> = {
-  [OID_SHA1]: 'sha1',
-  [OID_SHA224]: 'sha224',
-  [OID_SHA256]: 'sha256',
-  [OID_SHA384]: 'sha384',
-  [OID_SHA512]: 'sha512',
-  [OID_SHA512_224]: 'sha512-224',
-  [OID_SHA512_256]: 'sha512-256',
-};
+export const MAC_DIGESTS: Readonly<Record<string, HashName>> = HASH_BY_OID;
 
 export interface Pkcs12MacInput {
   hash: HashName;

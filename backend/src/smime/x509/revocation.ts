@@ -140,6 +140,15 @@ const httpUrls = (urls: string[]) => urls.filter((u) => /^https?:\/\//i.test(u))
 
 class CheckFailed extends Error {}
 
+/** One revocation question: is `c`, issued by `i`, revoked at `at`, asked of these responders and CRLs in order. */
+interface Query {
+  c: CertificateFacts;
+  i: CertificateFacts;
+  ocspUrls: string[];
+  crlUrls: string[];
+  at: Date;
+}
+
 export class RevocationChecker {
   readonly options: Readonly<RevocationOptions>;
   private readonly fetcher: Fetcher;
@@ -183,7 +192,7 @@ export class RevocationChecker {
     const flight = `${key}@${at.getTime()}`;
     const running = this.inflight.get(flight);
     if (running) return running;
-    const work = this.run(c, i, ocsp, crl, at).then(({ result, window }) => {
+    const work = this.run({ c, i, ocspUrls: ocsp, crlUrls: crl, at }).then(({ result, window }) => {
       this.remember(key, result, at, window);
       return result;
     });
@@ -223,13 +232,8 @@ export class RevocationChecker {
     return { status: 'good', detail: list(() => true) };
   }
 
-  private async run(
-    c: CertificateFacts,
-    i: CertificateFacts,
-    ocspUrls: string[],
-    crlUrls: string[],
-    at: Date,
-  ): Promise<Outcome> {
+  private async run(q: Query): Promise<Outcome> {
+    const { ocspUrls } = q;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<Outcome>((resolve) => {
       timer = setTimeout(
@@ -246,19 +250,13 @@ export class RevocationChecker {
       timer.unref();
     });
     try {
-      return await Promise.race([this.attempt(c, i, ocspUrls, crlUrls, at), timeout]);
+      return await Promise.race([this.attempt(q), timeout]);
     } finally {
       clearTimeout(timer);
     }
   }
 
-  private async attempt(
-    c: CertificateFacts,
-    i: CertificateFacts,
-    ocspUrls: string[],
-    crlUrls: string[],
-    at: Date,
-  ): Promise<Outcome> {
+  private async attempt({ c, i, ocspUrls, crlUrls, at }: Query): Promise<Outcome> {
     const failures: string[] = [];
     for (const url of ocspUrls) {
       try {

@@ -51,31 +51,11 @@ import {
   OID_RC2_CBC,
   OID_RSA_ENCRYPTION,
   OID_RSAES_OAEP,
-  OID_SHA1,
-  OID_SHA224,
-  OID_SHA256,
-  OID_SHA384,
-  OID_SHA512,
-  OID_SHA512_224,
-  OID_SHA512_256,
+  fullLengthHashOf,
+  HASH_OID,
 } from '../../asn1/oids.ts';
 
-const HASH_BY_OID: Readonly<Record<string, HashName>> = {
-  [OID_SHA1]: 'sha1',
-  [OID_SHA224]: 'sha224',
-  [OID_SHA256]: 'sha256',
-  [OID_SHA384]: 'sha384',
-  [OID_SHA512]: 'sha512',
-};
-export const HASH_OID: Readonly<Record<HashName, string>> = {
-  sha1: OID_SHA1,
-  sha224: OID_SHA224,
-  sha256: OID_SHA256,
-  sha384: OID_SHA384,
-  sha512: OID_SHA512,
-  'sha512-224': OID_SHA512_224,
-  'sha512-256': OID_SHA512_256,
-};
+export { HASH_OID };
 
 /** RFC 5753 section 7.1.4 (and SEC 1 for the sha1 arc): key-agreement scheme -> X9.63 KDF digest, cofactor or not. */
 const ECDH_SCHEMES: Readonly<Record<string, { hash: HashName; cofactor: boolean }>> = {
@@ -234,7 +214,7 @@ export type KeyTransportAlgorithm =
 
 function hashOf(node: Node | undefined, what: string): HashName {
   const { oid: id } = algorithmIdentifier(node, what);
-  const hash = HASH_BY_OID[id];
+  const hash = fullLengthHashOf(id);
   if (!hash) throw new UnsupportedParameter(`${what} ${id}`);
   return hash;
 }

@@ -4,13 +4,8 @@
 
 import { encoded, NULL, objectIdentifier, sequence, explicit, integer, toBytes, type Der } from '../../asn1/writer.ts';
 import {
+  CONTENT_CIPHER_OID,
   type HashName,
-  OID_AES128_CBC,
-  OID_AES128_GCM,
-  OID_AES192_CBC,
-  OID_AES192_GCM,
-  OID_AES256_CBC,
-  OID_AES256_GCM,
   OID_AES256_WRAP,
   OID_DH_SINGLE_PASS_STD_DH_SHA256_KDF,
   OID_ECDSA_WITH_SHA256,
@@ -134,12 +129,12 @@ export type SmimeCapability = SmimeCapabilityName | CustomCapability;
  *   aes256-wrap (parameters absent, RFC 3565 section 2.3.2): what cms/enveloped/encrypt.ts uses for AES-256 content.
  */
 const CAPABILITY_ENCODINGS: Readonly<Record<SmimeCapabilityName, () => Der>> = {
-  'aes-256-gcm': () => sequence(objectIdentifier(OID_AES256_GCM)),
-  'aes-192-gcm': () => sequence(objectIdentifier(OID_AES192_GCM)),
-  'aes-128-gcm': () => sequence(objectIdentifier(OID_AES128_GCM)),
-  'aes-256-cbc': () => sequence(objectIdentifier(OID_AES256_CBC)),
-  'aes-192-cbc': () => sequence(objectIdentifier(OID_AES192_CBC)),
-  'aes-128-cbc': () => sequence(objectIdentifier(OID_AES128_CBC)),
+  'aes-256-gcm': () => sequence(objectIdentifier(CONTENT_CIPHER_OID['aes-256-gcm'])),
+  'aes-192-gcm': () => sequence(objectIdentifier(CONTENT_CIPHER_OID['aes-192-gcm'])),
+  'aes-128-gcm': () => sequence(objectIdentifier(CONTENT_CIPHER_OID['aes-128-gcm'])),
+  'aes-256-cbc': () => sequence(objectIdentifier(CONTENT_CIPHER_OID['aes-256-cbc'])),
+  'aes-192-cbc': () => sequence(objectIdentifier(CONTENT_CIPHER_OID['aes-192-cbc'])),
+  'aes-128-cbc': () => sequence(objectIdentifier(CONTENT_CIPHER_OID['aes-128-cbc'])),
   'rsaes-oaep-sha256': () =>
     sequence(
       objectIdentifier(OID_RSAES_OAEP),

@@ -14,16 +14,10 @@ import {
 } from '../../crypto/signature-algorithms.ts';
 import { keyIdentifier, parsedCertificate, sameBytes, type CertificateFacts } from '../../x509/certificate.ts';
 import {
+  CONTENT_CIPHER_OID,
   type HashName,
-  OID_AES128_CBC,
-  OID_AES128_GCM,
-  OID_AES192_CBC,
-  OID_AES192_GCM,
-  OID_AES256_CBC,
-  OID_AES256_GCM,
   OID_CONTENT_TYPE,
   OID_DATA,
-  OID_DES_EDE3_CBC,
   OID_MESSAGE_DIGEST,
   OID_SIGNING_TIME,
   OID_SMIME_CAPABILITIES,
@@ -34,15 +28,9 @@ import type { Context, Evidence } from './verify-evidence.ts';
 /** RFC 5652 section 11 and RFC 8551 section 2.5.2: the signed attributes we read. */
 
 /** RFC 3565 and RFC 5084 content ciphers a correspondent may announce, in our names (outgoing.ts). */
-export const CAPABILITY_NAMES: Readonly<Record<string, string>> = {
-  [OID_AES128_CBC]: 'aes-128-cbc',
-  [OID_AES192_CBC]: 'aes-192-cbc',
-  [OID_AES256_CBC]: 'aes-256-cbc',
-  [OID_AES128_GCM]: 'aes-128-gcm',
-  [OID_AES192_GCM]: 'aes-192-gcm',
-  [OID_AES256_GCM]: 'aes-256-gcm',
-  [OID_DES_EDE3_CBC]: 'des-ede3-cbc',
-};
+export const CAPABILITY_NAMES: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.entries(CONTENT_CIPHER_OID).map(([name, oid]) => [oid, name]),
+);
 
 export const SCHEME_LABELS: Readonly<Record<SignatureScheme['name'], string>> = {
   'rsa-pkcs1-v1_5': 'RSA PKCS#1 v1.5',
