@@ -20,8 +20,8 @@ export const MAX_BER_DEPTH = 48;
 export const MAX_BER_CHILDREN = 1_000_000;
 
 /**
- * asn1js node budget for one decode (the outer PFX, one SafeContents, one certificate). A SafeContents with a key and
- * a dozen certificates is a few hundred nodes when embedded content is not expanded (we never expand it).
+ * Values one readTree (asn1/reader.ts) walks up front (the outer PFX, one SafeContents, one certificate). A SafeContents
+ * with a key and a dozen certificates is a few hundred values; the contents of OCTET and BIT STRINGs are not walked.
  */
 export const MAX_ASN1_NODES = 10_000;
 

@@ -1,6 +1,6 @@
 // The engine's one BER/DER reader (X.690 section 8), over byte offsets: SignedData, EnvelopedData, certificates, CRLs,
-// OCSP, and the checks behind the asn1js accessors (asn1js-nodes.ts). One set of limits (../limits.ts: depth and
-// elements per constructed value) and one error type, BerError, whatever the structure.
+// OCSP, PKCS#12. One set of limits (../limits.ts: depth, elements per constructed value and values per tree) and
+// one error type, BerError, whatever the structure.
 //
 // Why not asn1js: it builds a tree of objects for the whole input and refuses values over 16 MiB by default, but a
 // 25 MB attachment signed opaquely is one OCTET STRING (or 25,000 BER chunks of one), and a CRL of a big CA holds
@@ -9,7 +9,7 @@
 //
 // Every failure is a BerError; nothing else is thrown on bad input.
 
-import { MAX_BER_CHILDREN, MAX_BER_DEPTH } from '../limits.ts';
+import { MAX_ASN1_NODES, MAX_BER_CHILDREN, MAX_BER_DEPTH } from '../limits.ts';
 
 /** Input did not have the expected ASN.1 shape. `limit` marks a resource limit rather than a format error. */
 export class BerError extends Error {
@@ -154,6 +154,40 @@ export function readOne(bytes: Uint8Array, what: string): Tlv {
   }
   if (t.end !== bytes.length) throw new BerError(`${what}: ${bytes.length - t.end} bytes after the end`);
   return t;
+}
+
+/**
+ * Reads exactly one TLV and every value nested in it, up front, for structures that are read field by field afterwards
+ * (a PFX, a SafeContents, a certificate, a RecipientInfo): a damaged byte anywhere fails here, as one BerError, and
+ * not later in whichever accessor happens to reach it; two readers of the same bytes (describe and verify) cannot see
+ * different things. More than `maxNodes` values is a resource limit (a SafeContents of ten thousand empty bags).
+ */
+export function readTree(bytes: Uint8Array, what: string, maxNodes: number = MAX_ASN1_NODES): Tlv {
+  if (bytes.length === 0) throw new BerError(`${what}: empty input`);
+  const root = readOne(bytes, what);
+  let nodes = 0;
+  const walk = (t: Tlv): void => {
+    if (++nodes > maxNodes) throw new BerError(`${what}: more than ${maxNodes} ASN.1 values`, { limit: true });
+    if (t.constructed) for (const child of children(t, what)) walk(child);
+  };
+  try {
+    walk(root);
+  } catch (e) {
+    if (e instanceof BerError && !e.message.startsWith(`${what}:`))
+      throw new BerError(`${what}: ${e.message}`, { limit: e.limit });
+    throw e;
+  }
+  return root;
+}
+
+/**
+ * A fresh, non-shared copy. (`Buffer#subarray` returns a view, and a Buffer's memory may be a shared pool: anything
+ * that will be wiped or handed out goes through here.)
+ */
+export function copyBytes(source: Uint8Array): Uint8Array {
+  const out = new Uint8Array(source.length);
+  out.set(source);
+  return out;
 }
 
 /** The values inside a constructed `t`, in order; more than `max` is a resource limit. */
