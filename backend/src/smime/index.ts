@@ -10,18 +10,8 @@
 // ---- errors (codes, kinds and messages live in the backend's one registry, ../errors.ts) ----
 export { SmimeError, isSmimeError, SMIME_ERROR_CODES, type SmimeErrorCode } from './errors.ts';
 
-// ---- the status vocabulary and the evidence behind it ----
-export {
-  DECRYPTION_STATUSES,
-  SIGNATURE_STATUSES,
-  type CertificateSummary,
-  type Check,
-  type CheckName,
-  type DecryptionStatus,
-  type Fetcher,
-  type SignatureEvidence,
-  type SignatureStatus,
-} from './types.ts';
+// ---- the status vocabulary and the evidence behind it (all of types.ts: statuses, checks, evidence, Fetcher) ----
+export * from './types.ts';
 
 // ---- a message as a whole: analyse what arrived, protect what leaves ----
 export {

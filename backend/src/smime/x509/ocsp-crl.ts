@@ -2,27 +2,7 @@
 // request, reading the response and the CRL. Deciding whether to believe them (signatures, responder authorisation,
 // freshness) is revocation.ts.
 
-import {
-  algorithm,
-  byteBitString,
-  BerError,
-  boolean,
-  content,
-  encoding,
-  explicit,
-  integerBytes,
-  isContext,
-  isUniversal,
-  octets,
-  oid,
-  readOne,
-  readTlv,
-  sequence,
-  smallInteger,
-  time,
-  UNIVERSAL,
-  type Tlv,
-} from '../asn1/reader.ts';
+import * as ber from '../asn1/reader.ts';
 import * as w from '../asn1/writer.ts';
 import { digest } from '../crypto/signature-algorithms.ts';
 import type { CertificateFacts } from './certificate.ts';
@@ -81,7 +61,7 @@ function sameCertId(a: CertId, b: CertId): boolean {
  * responder supports (RFC 5019 section 2.1.1 requires it of lightweight responders).
  */
 export function buildOcspRequest(id: CertId, nonce?: Uint8Array): Uint8Array {
-  if (id.hash !== 'sha1') throw new BerError('requests are built with SHA-1 CertIDs');
+  if (id.hash !== 'sha1') throw new ber.BerError('requests are built with SHA-1 CertIDs');
   const certId = w.sequence(
     w.algorithm(OID_SHA1, w.NULL),
     w.octetString(id.issuerNameHash),
@@ -108,7 +88,7 @@ export interface SingleResponse {
 export interface BasicResponse {
   /** Exact bytes of ResponseData (what the responder signed). */
   tbs: Uint8Array;
-  signatureAlgorithm: { oid: string; params: Tlv | undefined };
+  signatureAlgorithm: { oid: string; params: ber.Tlv | undefined };
   signature: Uint8Array;
   responderId: { byName: Uint8Array } | { byKey: Uint8Array };
   producedAt: Date;
@@ -130,54 +110,54 @@ const RESPONSE_STATUS = [
 
 export class OcspStatusError extends Error {}
 
-function extensions(node: Tlv): { oid: string; critical: boolean; value: Uint8Array }[] {
-  return sequence(node, 'Extensions').map((e) => {
-    const f = sequence(e, 'Extension');
-    if (f.length < 2 || f.length > 3) throw new BerError('Extension: bad field count');
+function extensions(node: ber.Tlv): { oid: string; critical: boolean; value: Uint8Array }[] {
+  return ber.sequence(node, 'Extensions').map((e) => {
+    const f = ber.sequence(e, 'Extension');
+    if (f.length < 2 || f.length > 3) throw new ber.BerError('Extension: bad field count');
     return {
-      oid: oid(f[0], 'extnID'),
-      critical: f.length === 3 ? boolean(f[1], 'critical') : false,
-      value: octets(f[f.length - 1], 'extnValue'),
+      oid: ber.oid(f[0], 'extnID'),
+      critical: f.length === 3 ? ber.boolean(f[1], 'critical') : false,
+      value: ber.octets(f[f.length - 1], 'extnValue'),
     };
   });
 }
 
-function certId(node: Tlv | undefined): CertId | undefined {
-  const [alg, nameHash, keyHash, serial] = sequence(node, 'CertID');
-  const hash = HASH_OIDS[algorithm(alg, 'hashAlgorithm').oid];
+function certId(node: ber.Tlv | undefined): CertId | undefined {
+  const [alg, nameHash, keyHash, serial] = ber.sequence(node, 'CertID');
+  const hash = HASH_OIDS[ber.algorithm(alg, 'hashAlgorithm').oid];
   const id = {
-    issuerNameHash: octets(nameHash, 'issuerNameHash'),
-    issuerKeyHash: octets(keyHash, 'issuerKeyHash'),
-    serial: integerBytes(serial, 'serialNumber'),
+    issuerNameHash: ber.octets(nameHash, 'issuerNameHash'),
+    issuerKeyHash: ber.octets(keyHash, 'issuerKeyHash'),
+    serial: ber.integerBytes(serial, 'serialNumber'),
   };
   return hash ? { hash, ...id } : undefined;
 }
 
-function singleResponse(node: Tlv): SingleResponse | undefined {
-  const f = sequence(node, 'SingleResponse');
+function singleResponse(node: ber.Tlv): SingleResponse | undefined {
+  const f = ber.sequence(node, 'SingleResponse');
   const id = certId(f[0]);
   const s = f[1];
   let status: SingleResponse['status'];
   let revokedAt: Date | undefined;
   let revocationReason: number | undefined;
-  if (isContext(s, 0)) status = 'good';
-  else if (isContext(s, 1)) {
+  if (ber.isContext(s, 0)) status = 'good';
+  else if (ber.isContext(s, 1)) {
     status = 'revoked';
     // RevokedInfo ::= SEQUENCE { revocationTime GeneralizedTime, revocationReason [0] EXPLICIT CRLReason OPTIONAL },
     // here [1] IMPLICIT, so the [1] holds the fields directly.
     const fields = readSequenceContent(s);
-    revokedAt = time(fields[0], 'revocationTime');
-    if (isContext(fields[1], 0)) revocationReason = enumerated(explicit(fields[1], 0, 'revocationReason'));
-  } else if (isContext(s, 2)) status = 'unknown';
-  else throw new BerError('CertStatus: unexpected choice');
-  const thisUpdate = time(f[2], 'thisUpdate');
+    revokedAt = ber.time(fields[0], 'revocationTime');
+    if (ber.isContext(fields[1], 0)) revocationReason = enumerated(ber.explicit(fields[1], 0, 'revocationReason'));
+  } else if (ber.isContext(s, 2)) status = 'unknown';
+  else throw new ber.BerError('CertStatus: unexpected choice');
+  const thisUpdate = ber.time(f[2], 'thisUpdate');
   let nextUpdate: Date | undefined;
   for (const extra of f.slice(3)) {
-    if (isContext(extra, 0)) nextUpdate = time(explicit(extra, 0, 'nextUpdate'), 'nextUpdate');
-    else if (isContext(extra, 1)) {
-      for (const e of extensions(explicit(extra, 1, 'singleExtensions')))
-        if (e.critical) throw new BerError(`unsupported critical extension ${e.oid}`);
-    } else throw new BerError('SingleResponse: unexpected field');
+    if (ber.isContext(extra, 0)) nextUpdate = ber.time(ber.explicit(extra, 0, 'nextUpdate'), 'nextUpdate');
+    else if (ber.isContext(extra, 1)) {
+      for (const e of extensions(ber.explicit(extra, 1, 'singleExtensions')))
+        if (e.critical) throw new ber.BerError(`unsupported critical extension ${e.oid}`);
+    } else throw new ber.BerError('SingleResponse: unexpected field');
   }
   if (!id) return undefined; // a CertID hashed with something we do not know: not about our certificate
   return {
@@ -190,64 +170,68 @@ function singleResponse(node: Tlv): SingleResponse | undefined {
   };
 }
 
-function readSequenceContent(t: Tlv): Tlv[] {
-  if (!t.constructed) throw new BerError('expected constructed');
-  const out: Tlv[] = [];
+function readSequenceContent(t: ber.Tlv): ber.Tlv[] {
+  if (!t.constructed) throw new ber.BerError('expected constructed');
+  const out: ber.Tlv[] = [];
   for (let p = t.contentStart; p < t.contentEnd;) {
-    const c = readTlv(t.bytes, p, t.contentEnd, t.depth + 1);
+    const c = ber.readTlv(t.bytes, p, t.contentEnd, t.depth + 1);
     out.push(c);
     p = c.end;
   }
   return out;
 }
 
-function enumerated(t: Tlv): number {
-  if (!isUniversal(t, UNIVERSAL.ENUMERATED)) throw new BerError('expected ENUMERATED');
-  const b = content(t);
-  if (b.length !== 1) throw new BerError('ENUMERATED out of range');
+function enumerated(t: ber.Tlv): number {
+  if (!ber.isUniversal(t, ber.UNIVERSAL.ENUMERATED)) throw new ber.BerError('expected ENUMERATED');
+  const b = ber.content(t);
+  if (b.length !== 1) throw new ber.BerError('ENUMERATED out of range');
   return b[0]!;
 }
 
 /**
- * Reads an OCSPResponse. Throws OcspStatusError for a non-successful responseStatus, BerError for anything malformed
+ * Reads an OCSPResponse. Throws OcspStatusError for a non-successful responseStatus, ber.BerError for anything malformed
  * or not a basic response.
  */
 export function parseOcspResponse(bytes: Uint8Array): BasicResponse {
-  const outer = sequence(readOne(bytes, 'OCSPResponse'), 'OCSPResponse');
+  const outer = ber.sequence(ber.readOne(bytes, 'OCSPResponse'), 'OCSPResponse');
   const status = enumerated(outer[0]!);
   if (status !== 0) throw new OcspStatusError(`responder answered ${RESPONSE_STATUS[status] ?? status}`);
-  const [type, response] = sequence(explicit(outer[1], 0, 'responseBytes'), 'ResponseBytes');
-  if (oid(type, 'responseType') !== OID_OCSP_BASIC) throw new BerError('not a basic OCSP response');
-  const basicBytes = octets(response, 'response');
-  const [tbsNode, sigAlg, sig, certsNode] = sequence(readOne(basicBytes, 'BasicOCSPResponse'), 'BasicOCSPResponse');
-  const tbs = sequence(tbsNode, 'ResponseData');
+  const [type, response] = ber.sequence(ber.explicit(outer[1], 0, 'responseBytes'), 'ResponseBytes');
+  if (ber.oid(type, 'responseType') !== OID_OCSP_BASIC) throw new ber.BerError('not a basic OCSP response');
+  const basicBytes = ber.octets(response, 'response');
+  const [tbsNode, sigAlg, sig, certsNode] = ber.sequence(
+    ber.readOne(basicBytes, 'BasicOCSPResponse'),
+    'BasicOCSPResponse',
+  );
+  const tbs = ber.sequence(tbsNode, 'ResponseData');
   let i = 0;
-  if (isContext(tbs[0], 0)) {
-    if (smallInteger(explicit(tbs[i++], 0, 'version'), 'version', 0, 0) !== 0)
-      throw new BerError('unsupported version');
+  if (ber.isContext(tbs[0], 0)) {
+    if (ber.smallInteger(ber.explicit(tbs[i++], 0, 'version'), 'version', 0, 0) !== 0)
+      throw new ber.BerError('unsupported version');
   }
   const rid = tbs[i++];
   let responderId: BasicResponse['responderId'];
-  if (isContext(rid, 1)) responderId = { byName: encoding(explicit(rid, 1, 'byName')) };
-  else if (isContext(rid, 2)) responderId = { byKey: octets(explicit(rid, 2, 'byKey'), 'KeyHash') };
-  else throw new BerError('ResponderID: unexpected choice');
-  const producedAt = time(tbs[i++], 'producedAt');
-  const responses = sequence(tbs[i++], 'responses')
+  if (ber.isContext(rid, 1)) responderId = { byName: ber.encoding(ber.explicit(rid, 1, 'byName')) };
+  else if (ber.isContext(rid, 2)) responderId = { byKey: ber.octets(ber.explicit(rid, 2, 'byKey'), 'KeyHash') };
+  else throw new ber.BerError('ResponderID: unexpected choice');
+  const producedAt = ber.time(tbs[i++], 'producedAt');
+  const responses = ber
+    .sequence(tbs[i++], 'responses')
     .map(singleResponse)
     .filter((r): r is SingleResponse => r !== undefined);
   let nonce: Uint8Array | undefined;
-  if (isContext(tbs[i], 1)) {
-    for (const e of extensions(explicit(tbs[i++], 1, 'responseExtensions'))) {
+  if (ber.isContext(tbs[i], 1)) {
+    for (const e of extensions(ber.explicit(tbs[i++], 1, 'responseExtensions'))) {
       if (e.oid === OID_OCSP_NONCE) nonce = e.value;
-      else if (e.critical) throw new BerError(`unsupported critical extension ${e.oid}`);
+      else if (e.critical) throw new ber.BerError(`unsupported critical extension ${e.oid}`);
     }
   }
-  if (i !== tbs.length) throw new BerError('ResponseData: unexpected fields');
-  const certificates = certsNode ? sequence(explicit(certsNode, 0, 'certs'), 'certs').map(encoding) : [];
+  if (i !== tbs.length) throw new ber.BerError('ResponseData: unexpected fields');
+  const certificates = certsNode ? ber.sequence(ber.explicit(certsNode, 0, 'certs'), 'certs').map(ber.encoding) : [];
   return {
-    tbs: encoding(tbsNode!),
-    signatureAlgorithm: algorithm(sigAlg, 'signatureAlgorithm'),
-    signature: byteBitString(sig, 'signature'),
+    tbs: ber.encoding(tbsNode!),
+    signatureAlgorithm: ber.algorithm(sigAlg, 'signatureAlgorithm'),
+    signature: ber.byteBitString(sig, 'signature'),
     responderId,
     producedAt,
     responses,
@@ -274,7 +258,7 @@ export function encodedNonce(nonce: Uint8Array): Uint8Array {
 
 export interface Crl {
   tbs: Uint8Array;
-  signatureAlgorithm: { oid: string; params: Tlv | undefined };
+  signatureAlgorithm: { oid: string; params: ber.Tlv | undefined };
   signature: Uint8Array;
   issuer: Uint8Array;
   thisUpdate: Date;
@@ -283,54 +267,58 @@ export interface Crl {
   onlyUserCerts: boolean;
   onlyCaCerts: boolean;
   /** The revoked entries, scanned lazily. */
-  revokedCertificates?: Tlv;
+  revokedCertificates?: ber.Tlv;
 }
 
-/** Reads a CertificateList. Delta CRLs and partitioned or indirect CRLs are refused (BerError). */
+/** Reads a CertificateList. Delta CRLs and partitioned or indirect CRLs are refused (ber.BerError). */
 export function parseCrl(bytes: Uint8Array): Crl {
-  const [tbsNode, sigAlg, sig, ...rest] = sequence(readOne(bytes, 'CertificateList'), 'CertificateList');
-  if (rest.length) throw new BerError('CertificateList: too many fields');
-  const f = sequence(tbsNode, 'TBSCertList');
+  const [tbsNode, sigAlg, sig, ...rest] = ber.sequence(ber.readOne(bytes, 'CertificateList'), 'CertificateList');
+  if (rest.length) throw new ber.BerError('CertificateList: too many fields');
+  const f = ber.sequence(tbsNode, 'TBSCertList');
   let i = 0;
-  if (isUniversal(f[0], UNIVERSAL.INTEGER)) smallInteger(f[i++], 'version', 1, 1);
+  if (ber.isUniversal(f[0], ber.UNIVERSAL.INTEGER)) ber.smallInteger(f[i++], 'version', 1, 1);
   const innerAlg = f[i++];
-  if (!innerAlg || Buffer.compare(encoding(innerAlg), encoding(sigAlg!)) !== 0)
-    throw new BerError('CRL signature algorithm mismatch');
+  if (!innerAlg || Buffer.compare(ber.encoding(innerAlg), ber.encoding(sigAlg!)) !== 0)
+    throw new ber.BerError('CRL signature algorithm mismatch');
   const issuer = f[i++];
-  sequence(issuer, 'issuer');
-  const thisUpdate = time(f[i++], 'thisUpdate');
+  ber.sequence(issuer, 'issuer');
+  const thisUpdate = ber.time(f[i++], 'thisUpdate');
   let nextUpdate: Date | undefined;
-  if (f[i] && (isUniversal(f[i], UNIVERSAL.UTC_TIME) || isUniversal(f[i], UNIVERSAL.GENERALIZED_TIME)))
-    nextUpdate = time(f[i++], 'nextUpdate');
-  let revokedCertificates: Tlv | undefined;
-  if (isUniversal(f[i], UNIVERSAL.SEQUENCE)) revokedCertificates = f[i++];
+  if (f[i] && (ber.isUniversal(f[i], ber.UNIVERSAL.UTC_TIME) || ber.isUniversal(f[i], ber.UNIVERSAL.GENERALIZED_TIME)))
+    nextUpdate = ber.time(f[i++], 'nextUpdate');
+  let revokedCertificates: ber.Tlv | undefined;
+  if (ber.isUniversal(f[i], ber.UNIVERSAL.SEQUENCE)) revokedCertificates = f[i++];
   let onlyUserCerts = false;
   let onlyCaCerts = false;
-  if (isContext(f[i], 0)) {
-    for (const e of extensions(explicit(f[i++], 0, 'crlExtensions'))) {
-      if (e.oid === OID_DELTA_CRL_INDICATOR) throw new BerError('delta CRLs are not supported');
+  if (ber.isContext(f[i], 0)) {
+    for (const e of extensions(ber.explicit(f[i++], 0, 'crlExtensions'))) {
+      if (e.oid === OID_DELTA_CRL_INDICATOR) throw new ber.BerError('delta CRLs are not supported');
       if (e.oid === OID_ISSUING_DISTRIBUTION_POINT) {
         // IssuingDistributionPoint ::= SEQUENCE { distributionPoint [0] OPTIONAL, onlyContainsUserCerts [1] BOOLEAN,
         //   onlyContainsCACerts [2] BOOLEAN, onlySomeReasons [3], indirectCRL [4] BOOLEAN, onlyContainsAttributeCerts [5] }
-        for (const field of sequence(readOne(e.value, 'issuingDistributionPoint'), 'issuingDistributionPoint')) {
-          const flag = () => !field.constructed && content(field).length === 1 && content(field)[0] !== 0;
-          if (isContext(field, 1)) onlyUserCerts = flag();
-          else if (isContext(field, 2)) onlyCaCerts = flag();
-          else if (isContext(field, 3)) throw new BerError('partitioned CRLs (onlySomeReasons) are not supported');
-          else if (isContext(field, 4) && flag()) throw new BerError('indirect CRLs are not supported');
-          else if (isContext(field, 5) && flag()) throw new BerError('attribute-certificate CRL');
+        for (const field of ber.sequence(
+          ber.readOne(e.value, 'issuingDistributionPoint'),
+          'issuingDistributionPoint',
+        )) {
+          const flag = () => !field.constructed && ber.content(field).length === 1 && ber.content(field)[0] !== 0;
+          if (ber.isContext(field, 1)) onlyUserCerts = flag();
+          else if (ber.isContext(field, 2)) onlyCaCerts = flag();
+          else if (ber.isContext(field, 3))
+            throw new ber.BerError('partitioned CRLs (onlySomeReasons) are not supported');
+          else if (ber.isContext(field, 4) && flag()) throw new ber.BerError('indirect CRLs are not supported');
+          else if (ber.isContext(field, 5) && flag()) throw new ber.BerError('attribute-certificate CRL');
         }
       } else if (e.critical && e.oid !== OID_AUTHORITY_KEY_IDENTIFIER && e.oid !== OID_CRL_NUMBER) {
-        throw new BerError(`unsupported critical CRL extension ${e.oid}`);
+        throw new ber.BerError(`unsupported critical CRL extension ${e.oid}`);
       }
     }
   }
-  if (i !== f.length) throw new BerError('TBSCertList: unexpected fields');
+  if (i !== f.length) throw new ber.BerError('TBSCertList: unexpected fields');
   return {
-    tbs: encoding(tbsNode!),
-    signatureAlgorithm: algorithm(sigAlg, 'signatureAlgorithm'),
-    signature: byteBitString(sig, 'signatureValue'),
-    issuer: encoding(issuer!),
+    tbs: ber.encoding(tbsNode!),
+    signatureAlgorithm: ber.algorithm(sigAlg, 'signatureAlgorithm'),
+    signature: ber.byteBitString(sig, 'signatureValue'),
+    issuer: ber.encoding(issuer!),
     thisUpdate,
     ...(nextUpdate ? { nextUpdate } : {}),
     onlyUserCerts,
@@ -344,18 +332,18 @@ export function crlEntry(crl: Crl, serial: Uint8Array): { revokedAt: Date; reaso
   const list = crl.revokedCertificates;
   if (!list) return undefined;
   for (let p = list.contentStart; p < list.contentEnd;) {
-    const entry = readTlv(list.bytes, p, list.contentEnd, list.depth + 1);
+    const entry = ber.readTlv(list.bytes, p, list.contentEnd, list.depth + 1);
     p = entry.end;
     // SEQUENCE { userCertificate CertificateSerialNumber, revocationDate Time, crlEntryExtensions Extensions OPTIONAL }
-    const first = readTlv(entry.bytes, entry.contentStart, entry.contentEnd, entry.depth + 1);
-    if (Buffer.compare(integerBytes(first, 'userCertificate'), serial) !== 0) continue;
-    const fields = sequence(entry, 'revokedCertificate');
-    const revokedAt = time(fields[1], 'revocationDate');
+    const first = ber.readTlv(entry.bytes, entry.contentStart, entry.contentEnd, entry.depth + 1);
+    if (Buffer.compare(ber.integerBytes(first, 'userCertificate'), serial) !== 0) continue;
+    const fields = ber.sequence(entry, 'revokedCertificate');
+    const revokedAt = ber.time(fields[1], 'revocationDate');
     let reason: number | undefined;
     if (fields[2]) {
       for (const e of extensions(fields[2])) {
-        if (e.oid === OID_CRL_REASON) reason = enumerated(readOne(e.value, 'reasonCode'));
-        else if (e.critical) throw new BerError(`unsupported critical CRL entry extension ${e.oid}`);
+        if (e.oid === OID_CRL_REASON) reason = enumerated(ber.readOne(e.value, 'reasonCode'));
+        else if (e.critical) throw new ber.BerError(`unsupported critical CRL entry extension ${e.oid}`);
       }
     }
     return reason === undefined ? { revokedAt } : { revokedAt, reason };
