@@ -3,6 +3,7 @@
 import { digestAlgorithm, type DigestName } from './algorithms.ts';
 import { issuerAndSerialNumber, type IssuerAndSerial } from './attributes.ts';
 import {
+  contextTag,
   encoded,
   explicit,
   integer,
@@ -15,11 +16,6 @@ import {
   type Der,
 } from '../../asn1/writer.ts';
 import { OID_DATA, OID_SIGNED_DATA } from '../../asn1/oids.ts';
-
-/** [0] IMPLICIT, constructed: the tag the signed attributes carry inside the SignerInfo. */
-const SIGNED_ATTRS_TAG = 0xa0;
-/** [0] IMPLICIT SET OF CertificateChoices. */
-const CERTIFICATES_TAG = 0xa0;
 
 export interface SignerInfoInput {
   sid: IssuerAndSerial;
@@ -39,7 +35,7 @@ export interface SignerInfoInput {
 export function signerInfo(input: SignerInfoInput): Der {
   if (input.signedAttributes[0] !== 0x31) throw new RangeError('signed attributes must be a DER SET');
   const attrs = Uint8Array.from(input.signedAttributes);
-  attrs[0] = SIGNED_ATTRS_TAG;
+  attrs[0] = contextTag(0); // signedAttrs [0] IMPLICIT inside the SignerInfo
   return sequence(
     integer(1),
     issuerAndSerialNumber(input.sid),
@@ -78,8 +74,9 @@ export function signedDataContentInfoDer(input: SignedDataInput): Der {
     integer(1),
     setOf([digestAlgorithm(input.digest)]),
     encapContentInfo,
-    // CertificateSet is a SET OF: DER order (X.690 section 11.6). Verifiers find the signer by sid, not by position.
-    setOf(input.certificates.map(encoded), CERTIFICATES_TAG),
+    // certificates [0] IMPLICIT CertificateSet, a SET OF: DER order (X.690 section 11.6). Verifiers find the signer by
+    // sid, not by position.
+    setOf(input.certificates.map(encoded), contextTag(0)),
     setOf([input.signerInfo]),
   );
   return sequence(objectIdentifier(OID_SIGNED_DATA), explicit(0, signedData));
