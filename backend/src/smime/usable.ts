@@ -43,6 +43,15 @@ export function allowsEmailProtection(extendedKeyUsage: readonly string[]): bool
   );
 }
 
+/**
+ * Whether key usage allows signing mail (RFC 8550 section 4.4.2): without the extension any use is allowed; with it,
+ * digitalSignature or nonRepudiation. The signer (cms/signed/sign.ts) and the verifier apply the same rule.
+ */
+export function allowsSigning(keyUsage: Iterable<string> | undefined): boolean {
+  const names = [...(keyUsage ?? [])];
+  return names.length === 0 || names.includes('digitalSignature') || names.includes('nonRepudiation');
+}
+
 /** Whether the certificate names one of `addresses` (both lowercase, as describeCertificate and stores give them). */
 export function namesAnAddress(emails: readonly string[], addresses: readonly string[]): boolean {
   return emails.some((e) => addresses.includes(e));

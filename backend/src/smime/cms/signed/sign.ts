@@ -19,6 +19,7 @@ import {
 } from 'node:crypto';
 import { describeCertificate, type CertificateInfo } from '../../x509/describe.ts';
 import { SmimeError } from '../../errors.ts';
+import { allowsEmailProtection, allowsSigning } from '../../usable.ts';
 import {
   DIGESTS,
   isCapabilityName,
@@ -193,19 +194,10 @@ function checkCertificate(info: CertificateInfo, signingTime: Date, now: Date): 
       );
     }
   }
-  // Without the extension any use is allowed; with it, signing needs digitalSignature or nonRepudiation.
-  if (
-    info.keyUsage.length > 0 &&
-    !info.keyUsage.includes('digitalSignature') &&
-    !info.keyUsage.includes('nonRepudiation')
-  ) {
+  if (!allowsSigning(info.keyUsage)) {
     throw new SmimeError('SIGN_CERT_USAGE', 'The key usage of the signing certificate does not allow signatures');
   }
-  if (
-    info.extendedKeyUsage.length > 0 &&
-    !info.extendedKeyUsage.includes('emailProtection') &&
-    !info.extendedKeyUsage.includes('anyExtendedKeyUsage')
-  ) {
+  if (!allowsEmailProtection(info.extendedKeyUsage)) {
     throw new SmimeError(
       'SIGN_CERT_USAGE',
       'The extended key usage of the signing certificate does not include email protection',

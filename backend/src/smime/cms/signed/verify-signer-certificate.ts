@@ -2,6 +2,7 @@
 // usage, extended key usage, the From address, revocation and the algorithm policy. verify.ts runs them in order.
 
 import { BerError } from '../../asn1/reader.ts';
+import { allowsSigning } from '../../usable.ts';
 import {
   publicKey,
   signatureScheme,
@@ -189,8 +190,7 @@ export function validityChecks(
 export function usageChecks(ev: Evidence, signer: CertificateFacts): void {
   const ku = signer.keyUsage;
   if (!ku) ev.add('key-usage', 'pass', 'no keyUsage extension (not restricted)');
-  else if (ku.has('digitalSignature') || ku.has('nonRepudiation'))
-    ev.add('key-usage', 'pass', `keyUsage ${[...ku].join(', ')}`);
+  else if (ku.size > 0 && allowsSigning(ku)) ev.add('key-usage', 'pass', `keyUsage ${[...ku].join(', ')}`);
   else
     ev.add(
       'key-usage',
