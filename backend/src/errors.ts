@@ -78,6 +78,12 @@ export const ENGINE_ERRORS = {
   CERT_MALFORMED: e('invalid', 'The certificate cannot be read.'),
   /** A message cannot be parsed as MIME at all. */
   MIME_MALFORMED: e('invalid', 'The message cannot be parsed as MIME'),
+  /**
+   * The body is not an Internet message at all (RFC 5322 section 2.1): it does not begin with a header field (text
+   * pasted where a message belongs, a file of another kind, nothing). Answered as such rather than as a message
+   * with no protection, which would be untrue (issue 14).
+   */
+  MIME_NOT_A_MESSAGE: e('invalid', 'This is not an e-mail message: it does not begin with header fields.'),
   /** More S/MIME layers nested than the engine follows (see incoming.ts MAX_SMIME_LAYERS). */
   SMIME_TOO_DEEP: e('too-large', 'The message nests too many S/MIME layers'),
   // ---- CMS enveloped data (cms/enveloped/) ----

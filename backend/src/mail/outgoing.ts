@@ -7,6 +7,7 @@ import type { KeyObject } from 'node:crypto';
 import { AppError } from '../errors.ts';
 import {
   getHeader,
+  isInternetMessage,
   parseAddressList,
   parseEntity,
   plainSender,
@@ -72,13 +73,19 @@ export function separateBcc({ to, cc, bcc }: OutgoingAddresses): string[] {
   return [...new Set(bcc.filter((b) => !to.includes(b) && !cc.includes(b)))];
 }
 
-/** The message as a MIME entity, or MESSAGE_MALFORMED (for the sending user and the demo's mailbox alike). */
+/**
+ * The message as a MIME entity, or MESSAGE_MALFORMED, or MIME_NOT_A_MESSAGE when it has no header fields at all (for
+ * the sending user and the demo's mailbox alike).
+ */
 export function parseMessage(raw: Uint8Array): MimeEntity {
+  let message: MimeEntity;
   try {
-    return parseEntity(raw);
+    message = parseEntity(raw);
   } catch {
     throw new AppError('MESSAGE_MALFORMED');
   }
+  if (!isInternetMessage(message)) throw new AppError('MIME_NOT_A_MESSAGE');
+  return message;
 }
 
 /** Sender and recipients of the composed message, refused when unreadable, deceptive or too many. */

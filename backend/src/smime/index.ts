@@ -16,6 +16,7 @@ export * from './types.ts';
 // ---- a message as a whole: analyse what arrived, protect what leaves ----
 export {
   analyzeMessage,
+  isInternetMessage,
   type AnalyzeOptions,
   type KeyProvider,
   type Layer,

@@ -71,6 +71,15 @@ function envelopedFormat(type: string | undefined): EncryptedLayer['format'] | u
   return type === OID_ENVELOPED_DATA ? 'enveloped' : type === OID_AUTH_ENVELOPED_DATA ? 'auth-enveloped' : undefined;
 }
 
+/**
+ * Whether a parsed top-level entity is an Internet message: it has header fields (RFC 5322 section 2.1). The parser
+ * reads anything as an entity (a body part may have no header at all), so text or a file of another kind would
+ * otherwise read as an unprotected message.
+ */
+export function isInternetMessage(message: MimeEntity): boolean {
+  return message.headers.length > 0;
+}
+
 /** Parse bytes that should be a MIME entity; a failure is reported, not thrown. */
 function tryParse(bytes: Uint8Array): MimeEntity | undefined {
   try {
@@ -98,13 +107,27 @@ async function openLayer(
   try {
     der = decodeBody(entity);
   } catch {
-    return { layer: malformedSigned('opaque', 'the application/pkcs7-mime body cannot be decoded') };
+    return { layer: unreadable(entity, 'the application/pkcs7-mime body cannot be decoded') };
   }
   const type = cmsContentType(der);
   if (type === OID_SIGNED_DATA) return openOpaqueSigned(der, verifyOptions);
   const format = envelopedFormat(type);
   if (format) return openEnveloped(der, format, options.keys);
-  return { layer: malformedSigned('opaque', 'application/pkcs7-mime holds no signed or enveloped data') };
+  return { layer: unreadable(entity, 'application/pkcs7-mime holds no signed or enveloped data') };
+}
+
+/**
+ * A pkcs7-mime layer whose CMS cannot be read, reported as what it says it is (RFC 8551 section 3.2.2, smime-type):
+ * an encrypted layer that failed when it says enveloped-data or authEnveloped-data, else a malformed signature.
+ * Calling damaged encrypted mail "signed" would be untrue (issue 14).
+ */
+function unreadable(entity: MimeEntity, detail: string): Layer {
+  const smimeType = entity.contentType.params['smime-type']?.toLowerCase();
+  if (smimeType === 'enveloped-data' || smimeType === 'authenveloped-data') {
+    const format = smimeType === 'enveloped-data' ? 'enveloped' : 'auth-enveloped';
+    return { kind: 'encrypted', format, status: 'failed', detail };
+  }
+  return malformedSigned('opaque', detail);
 }
 
 /** S/MIME entities below `entity` (not entity itself), depth-first, with their child-index paths. */
@@ -119,12 +142,13 @@ function findNested(entity: MimeEntity, path: number[] = [], out: { entity: Mime
 
 /**
  * Opens the chain of S/MIME layers that starts at the message itself, outermost first, and reports the S/MIME parts
- * below the innermost one. Throws SmimeError MIME_MALFORMED (not MIME at all) or SMIME_TOO_DEEP; a layer that cannot
+ * below the innermost one. Throws SmimeError MIME_NOT_A_MESSAGE (no header fields), MIME_MALFORMED or SMIME_TOO_DEEP; a layer that cannot
  * be read is a layer with its status, not an error.
  */
 export async function analyzeMessage(raw: Uint8Array, options: AnalyzeOptions): Promise<MessageAnalysis> {
   const message = tryParse(raw);
   if (!message) throw new SmimeError('MIME_MALFORMED', 'The message cannot be parsed as MIME.');
+  if (!isInternetMessage(message)) throw new SmimeError('MIME_NOT_A_MESSAGE');
   const { from, fromProblem } = senderOf(message);
 
   const layers: Layer[] = [];
