@@ -6,10 +6,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Client, TestServer } from '../helpers/app.ts';
 import { databaseTargets } from '../helpers/db.ts';
-import { CORPUS_CA, mail, placeKey, read, send, startServerTrusting } from '../security/world.ts';
+import { corpusUnavailable } from '../helpers/unavailable.ts';
+import { CORPUS_CA, mail, placeKey, read, send, startServerTrusting, thunderbird } from '../security/world.ts';
 
 const BOB = 'bob@example.com';
+const OWN = 'a passphrase only bob knows';
 const TEST_TIMEOUT_MS = 60_000;
+const NO_CORPUS = corpusUnavailable('the truthful-status tests that read Thunderbird mail');
+const toBob = () => thunderbird('mailnews-test-data-smime/alice.env.eml');
 
 for (const target of await databaseTargets()) {
   describe(`truthful statuses on ${target.name}`, { timeout: 10 * TEST_TIMEOUT_MS }, () => {
@@ -17,11 +21,44 @@ for (const target of await databaseTargets()) {
     let bob: Client;
     before(async () => {
       world = await startServerTrusting(target, [CORPUS_CA]);
-      bob = await placeKey(world.srv, BOB, 'Bob.p12', 'a long passphrase of bob');
+      // IT places Bob's key: until he chose his own passphrase it is pending (the first test takes it over).
+      bob = await placeKey(world.srv, BOB, 'Bob.p12');
     });
     after(async () => {
       await world?.close();
     });
+
+    // Before: unlock with IT's passphrase answered "unlocked" (and set a session), reading said `locked` and sending
+    // said PASSPHRASE_CHANGE_REQUIRED. Now all three agree until Bob chose his own passphrase.
+    test(
+      'a key IT placed: unlock, status, reading and sending agree until the passphrase is changed',
+      { timeout: TEST_TIMEOUT_MS, skip: NO_CORPUS },
+      async () => {
+        const layerStatus = async () => (await read(bob, toBob())).body.layers[0].status;
+        assert.equal(await layerStatus(), 'locked');
+        const u = await bob.request('POST', '/api/v1/session/unlock', { json: { passphrase: 'nss' } });
+        assert.equal(u.status, 200, u.text);
+        assert.equal(u.body.unlocked, false);
+        assert.equal(u.body.mustChangePassphrase, true);
+        assert.equal(u.body.pendingKeyIds.length, 1);
+        assert.equal((await bob.request('GET', '/api/v1/session')).body.unlocked, false);
+        assert.equal(await layerStatus(), 'locked');
+        const signed = await send(bob, 'sign=true&encrypt=false', mail(BOB, 'alice@example.com', 'hi'));
+        assert.equal(signed.status, 403, signed.text);
+        assert.equal(signed.body.error.code, 'PASSPHRASE_CHANGE_REQUIRED');
+
+        const change = await bob.request('POST', '/api/v1/session/passphrase', {
+          json: { currentPassphrase: 'nss', newPassphrase: OWN },
+        });
+        assert.equal(change.status, 200, change.text);
+        const own = await bob.request('POST', '/api/v1/session/unlock', { json: { passphrase: OWN } });
+        assert.equal(own.body.unlocked, true, own.text);
+        assert.equal(own.body.mustChangePassphrase, false);
+        assert.equal(await layerStatus(), 'decrypted');
+        const resent = await send(bob, 'sign=true&encrypt=false', mail(BOB, 'alice@example.com', 'hi'));
+        assert.equal(resent.status, 200, resent.text);
+      },
+    );
 
     // Before: 200 with no layers, as if it were an unprotected message.
     for (const [name, body] of [

@@ -277,18 +277,31 @@ describe('the Roundcube stack', { skip: unavailable }, () => {
         ],
       );
 
-      // The passphrase IT gave carol unlocks her key; the cookie is for the whole origin (SMIME_COOKIE_PATH=/).
+      // The passphrase IT gave carol opens her key but unlocks nothing until she chose her own (issue 14); then her
+      // passphrase unlocks it, and the cookie is for the whole origin (SMIME_COOKIE_PATH=/).
       const carol = stack.users.find((u) => u.email === 'carol@example.test')!;
-      const unlock = await fetch(`${stack.url}api/v1/session/unlock`, {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${await userToken(stack.jwtSecret, carol.email)}`,
-          'content-type': 'application/json',
-        },
-        body: JSON.stringify({ passphrase: carol.initialPassphrase }),
-      });
+      const asCarol = async (path: string, body: unknown) =>
+        fetch(`${stack.url}api/v1/session/${path}`, {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${await userToken(stack.jwtSecret, carol.email)}`,
+            'content-type': 'application/json',
+          },
+          body: JSON.stringify(body),
+        });
+      const first = await asCarol('unlock', { passphrase: carol.initialPassphrase });
+      assert.equal(first.status, 200);
+      assert.deepEqual(
+        [((await first.json()) as any).unlocked, first.headers.getSetCookie().length],
+        [false, 0],
+        'IT passphrase: no session',
+      );
+      const own = 'carol chose this passphrase herself';
+      const change = await asCarol('passphrase', { currentPassphrase: carol.initialPassphrase, newPassphrase: own });
+      assert.equal(change.status, 200);
+      const unlock = await asCarol('unlock', { passphrase: own });
       assert.equal(unlock.status, 200);
-      assert.equal(((await unlock.json()) as any).mustChangePassphrase, true);
+      assert.equal(((await unlock.json()) as any).mustChangePassphrase, false);
       const cookie = unlock.headers.getSetCookie().find((c) => c.startsWith('smime_unlock_'));
       assert.match(cookie ?? '', /;\s*path=\/(;|$)/i);
       assert.match(cookie ?? '', /;\s*secure/i);

@@ -45,19 +45,35 @@ export interface SessionStatus {
   unlockedKeyIds: string[];
 }
 
-/** POST /api/v1/session/unlock */
-export interface UnlockResult {
-  unlocked: true;
-  sessionId: string;
-  expiresAt: string;
-  idleTimeoutS: number;
-  unlockedKeyIds: string[];
-  lockedKeyIds: string[];
-  mustChangePassphrase: boolean;
-  /** Only with `delivery: 'header'`: the credential to send back in the named header. */
-  unlockToken?: string;
-  header?: 'X-Smime-Unlock';
-}
+/**
+ * POST /api/v1/session/unlock. A key IT placed is never unlocked into a session: when the passphrase opens only such
+ * keys the answer is `unlocked: false` with `mustChangePassphrase: true`, and no credential (choose your own
+ * passphrase first: POST /api/v1/session/passphrase).
+ */
+export type UnlockResult =
+  | {
+      unlocked: true;
+      sessionId: string;
+      expiresAt: string;
+      idleTimeoutS: number;
+      unlockedKeyIds: string[];
+      /** Keys this passphrase did not open. */
+      lockedKeyIds: string[];
+      /** Keys this passphrase opened that IT placed: usable after the passphrase change. */
+      pendingKeyIds: string[];
+      mustChangePassphrase: boolean;
+      /** Only with `delivery: 'header'`: the credential to send back in the named header. */
+      unlockToken?: string;
+      header?: 'X-Smime-Unlock';
+    }
+  | {
+      unlocked: false;
+      idleTimeoutS: number;
+      unlockedKeyIds: [];
+      lockedKeyIds: string[];
+      pendingKeyIds: string[];
+      mustChangePassphrase: true;
+    };
 
 /** One of the user's own keys (GET /api/v1/keys): certificate facts and state, never wrapped blobs or KDF internals. */
 export interface OwnKey {

@@ -25,6 +25,7 @@ export type AuditAction =
   | 'key.rewrapped'
   | 'unlock.success'
   | 'unlock.failure'
+  | 'unlock.passphrase_change_required'
   | 'unlock.throttled'
   | 'session.locked'
   | 'passphrase.changed'

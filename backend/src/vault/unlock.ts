@@ -26,16 +26,35 @@ export interface UnlockedKey {
   pkcs8: Buffer;
 }
 
-export interface UnlockResult {
-  /** The session credential: `<session id>.<base64url session key>`. Goes to the client only. */
-  token: string;
-  sessionId: string;
-  expiresAt: Date;
-  idleTimeoutS: number;
-  unlockedKeyIds: string[];
-  lockedKeyIds: string[];
-  mustChangePassphrase: boolean;
-}
+/**
+ * What an unlock did. A session holds only keys the user may use: a key IT placed (pending) opens with IT's
+ * passphrase but is used for nothing until the user chose their own, so it is never put in a session. When the
+ * passphrase opens only such keys there is no session at all (`unlocked: false`, `mustChangePassphrase: true`), and
+ * status, reading and sending all say the same thing: locked until the passphrase is changed (issue 14).
+ */
+export type UnlockResult =
+  | {
+      unlocked: true;
+      /** The session credential: `<session id>.<base64url session key>`. Goes to the client only. */
+      token: string;
+      sessionId: string;
+      expiresAt: Date;
+      idleTimeoutS: number;
+      unlockedKeyIds: string[];
+      /** Keys this passphrase did not open. */
+      lockedKeyIds: string[];
+      /** Keys this passphrase opened that IT placed: usable once the user chose their own passphrase. */
+      pendingKeyIds: string[];
+      mustChangePassphrase: boolean;
+    }
+  | {
+      unlocked: false;
+      idleTimeoutS: number;
+      unlockedKeyIds: [];
+      lockedKeyIds: string[];
+      pendingKeyIds: string[];
+      mustChangePassphrase: true;
+    };
 
 export interface SessionStatus {
   unlocked: boolean;
@@ -86,25 +105,59 @@ export async function unlock(ctx: VaultContext, user: UserRow, passphrase: strin
   await beginAttempt(ctx, user);
   const opened = await tryUnwrapAll(ctx, rows, passphrase);
   if (opened.size === 0) return failAttempt(ctx, user, 'unlock.failure');
+  const lockedKeyIds = rows.filter((r) => !opened.has(r.id)).map((r) => r.id);
+  const pendingKeyIds = rows.filter((r) => opened.has(r.id) && isPending(r)).map((r) => r.id);
+  const usable = new Map([...opened].filter(([id]) => !pendingKeyIds.includes(id)));
   const sessionKey = randomBytes(SESSION_KEY_BYTES);
   const sessionId = randomUUID();
   try {
+    if (usable.size === 0) {
+      await recordPendingOnly(ctx, user, pendingKeyIds);
+      await rewrapWeak(ctx, user, rows, opened, passphrase);
+      const idleTimeoutS = ctx.options.idleTimeoutS;
+      return {
+        unlocked: false,
+        idleTimeoutS,
+        unlockedKeyIds: [],
+        lockedKeyIds,
+        pendingKeyIds,
+        mustChangePassphrase: true,
+      };
+    }
     const expiresAt = new Date(Date.now() + ctx.options.maxLifetimeS * 1000);
-    await createSession(ctx, user, opened, { sessionId, sessionKey, expiresAt });
+    await createSession(ctx, user, usable, { sessionId, sessionKey, expiresAt });
     await rewrapWeak(ctx, user, rows, opened, passphrase);
     return {
+      unlocked: true,
       token: `${sessionId}.${sessionKey.toString('base64url')}`,
       sessionId,
       expiresAt,
       idleTimeoutS: ctx.options.idleTimeoutS,
-      unlockedKeyIds: [...opened.keys()],
-      lockedKeyIds: rows.filter((r) => !opened.has(r.id)).map((r) => r.id),
-      mustChangePassphrase: rows.some((r) => opened.has(r.id) && isPending(r)),
+      unlockedKeyIds: [...usable.keys()],
+      lockedKeyIds,
+      pendingKeyIds,
+      mustChangePassphrase: pendingKeyIds.length > 0,
     };
   } finally {
     sessionKey.fill(0);
     for (const b of opened.values()) b.fill(0);
   }
+}
+
+/**
+ * The passphrase was right, but it is IT's and opens only keys IT placed: no session. The failure count is reset
+ * (it was not a guess) and the audit says what happened.
+ */
+async function recordPendingOnly(ctx: VaultContext, user: UserRow, keyIds: string[]): Promise<void> {
+  await ctx.db.transaction(async (tx) => {
+    await throttle.recordSuccess(tx, user.id);
+    await appendAudit(tx, {
+      actor: userActor(user),
+      userEmail: user.email,
+      action: 'unlock.passphrase_change_required',
+      details: { keyIds },
+    });
+  });
 }
 
 /** Keys wrapped at a lower Argon2 cost than configured are re-wrapped now that we know the passphrase. */

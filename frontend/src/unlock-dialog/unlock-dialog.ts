@@ -178,6 +178,11 @@ export class SmimeUnlockDialog extends LitElement {
       // The keys are now the user's own: a fresh unlock under the new passphrase.
       const r = await this.client.unlock(next);
       await this.refresh();
+      if (!r.unlocked) {
+        // The change did not take over every key IT placed (a second one with another passphrase): say so.
+        this.error = m.genericError(m.mustChangeIntro);
+        return;
+      }
       emit(this, 'smime-unlocked', { unlockedKeyIds: r.unlockedKeyIds, expiresAt: r.expiresAt });
       this.finish(true);
     } catch (e) {

@@ -10,7 +10,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { AppError } from '../../errors.ts';
 import type { UserRow } from '../../store/users.ts';
-import type { SessionStatus as VaultSessionStatus } from '../../vault/vault.ts';
+import type { SessionStatus as VaultSessionStatus, UnlockResult as VaultUnlockResult } from '../../vault/vault.ts';
 import type { AppState, Services } from '../context.ts';
 import type { SessionStatus, UnlockResult } from '../contract.ts';
 import { readJson } from '../middleware/body.ts';
@@ -42,6 +42,22 @@ function presentStatus(st: VaultSessionStatus): SessionStatus {
   };
 }
 
+/** The unlock answer; the credential is in it only when asked for by header delivery (a cookie carries it otherwise). */
+function presentUnlock(result: VaultUnlockResult, delivery: 'cookie' | 'header'): UnlockResult {
+  if (!result.unlocked) return result;
+  return {
+    unlocked: true,
+    sessionId: result.sessionId,
+    expiresAt: result.expiresAt.toISOString(),
+    idleTimeoutS: result.idleTimeoutS,
+    unlockedKeyIds: result.unlockedKeyIds,
+    lockedKeyIds: result.lockedKeyIds,
+    pendingKeyIds: result.pendingKeyIds,
+    mustChangePassphrase: result.mustChangePassphrase,
+    ...(delivery === 'header' ? { unlockToken: result.token, header: 'X-Smime-Unlock' as const } : {}),
+  };
+}
+
 export function sessionRoutes(s: Services): Router<AppState> {
   const r = new Router<AppState>({ prefix: '/api/v1/session' });
   r.use(requireUser(s));
@@ -68,18 +84,9 @@ export function sessionRoutes(s: Services): Router<AppState> {
     const user = ctx.state.user!;
     const body = await readJson(ctx, unlockBody, s.config.SMIME_MAX_JSON_BYTES);
     const result = await s.vault.unlock(user, body.passphrase);
-    if (body.delivery === 'cookie')
+    if (result.unlocked && body.delivery === 'cookie')
       setCookie(ctx, user, result.token, { maxAge: s.config.SMIME_UNLOCK_MAX_LIFETIME_S * 1000 });
-    ctx.body = {
-      unlocked: true,
-      sessionId: result.sessionId,
-      expiresAt: result.expiresAt.toISOString(),
-      idleTimeoutS: result.idleTimeoutS,
-      unlockedKeyIds: result.unlockedKeyIds,
-      lockedKeyIds: result.lockedKeyIds,
-      mustChangePassphrase: result.mustChangePassphrase,
-      ...(body.delivery === 'header' ? { unlockToken: result.token, header: 'X-Smime-Unlock' as const } : {}),
-    } satisfies UnlockResult;
+    ctx.body = presentUnlock(result, body.delivery);
   });
 
   r.delete('/unlock', async (ctx) => {
