@@ -241,6 +241,13 @@ const statusTexts: Record<LayerStatus, StatusText> = {
       'If you had an older key, import it in the S/MIME settings; else ask the sender to encrypt to your current certificate.',
     tone: 'bad',
   },
+  'not-opened': {
+    title: 'Encrypted part, not opened',
+    cause:
+      'An encrypted part sits inside a message that is not itself encrypted. Opening it here could show someone else’s text as if it were part of a protected message.',
+    action: 'If you expected it, ask the sender to encrypt the whole message instead.',
+    tone: 'info',
+  },
   failed: {
     title: 'Encrypted message could not be decrypted',
     cause: 'The encrypted data is damaged or was altered, or it uses a format this server cannot read.',

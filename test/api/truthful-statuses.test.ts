@@ -60,6 +60,38 @@ for (const target of await databaseTargets()) {
       },
     );
 
+    // Before: a forwarded signed message was judged against the forwarder's From: every forward was `email-mismatch`.
+    test(
+      'a signed message forwarded as an attachment is judged against its own From',
+      { timeout: TEST_TIMEOUT_MS, skip: NO_CORPUS },
+      async () => {
+        const signed = thunderbird('mailnews-test-data-smime/alice.dsig.SHA256.multipart.eml');
+        const direct = await read(bob, signed);
+        assert.equal(direct.status, 200, direct.text);
+        const own = direct.body.layers[0].signatures[0];
+        const forward = Buffer.concat([
+          Buffer.from(
+            `From: carol@example.org\r\nTo: ${BOB}\r\nSubject: Fwd: signed\r\nMIME-Version: 1.0\r\n` +
+              'Content-Type: multipart/mixed; boundary="fwd"\r\n\r\n--fwd\r\nContent-Type: text/plain\r\n\r\n' +
+              'see the attached message\r\n--fwd\r\nContent-Type: message/rfc822\r\n\r\n',
+          ),
+          signed,
+          Buffer.from('\r\n--fwd--\r\n'),
+        ]);
+        const r = await read(bob, forward);
+        assert.equal(r.status, 200, r.text);
+        assert.deepEqual(r.body.layers, [], 'the forward itself is not protected');
+        assert.equal(r.body.parts.length, 1);
+        const part = r.body.parts[0];
+        assert.deepEqual(part.path, [1, 0]);
+        assert.equal(part.kind, 'signed');
+        const sig = part.signatures[0];
+        assert.equal(sig.status, own.status, JSON.stringify(sig.checks));
+        assert.notEqual(sig.status, 'email-mismatch');
+        assert.equal(sig.checks.find((c: any) => c.name === 'email').outcome, 'pass');
+      },
+    );
+
     // Before: 200 with no layers, as if it were an unprotected message.
     for (const [name, body] of [
       ['plain text', 'hello, this is not a message\r\nsecond line\r\n'],

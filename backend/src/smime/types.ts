@@ -19,7 +19,12 @@ export const SIGNATURE_STATUSES = [
 ] as const;
 export type SignatureStatus = (typeof SIGNATURE_STATUSES)[number];
 
-export const DECRYPTION_STATUSES = ['decrypted', 'locked', 'no-key', 'failed'] as const;
+/**
+ * decrypted; locked (a key of the user's can open it: unlock first); no-key (no key of the user's is a recipient);
+ * failed (damaged, altered or unreadable); not-opened (an encrypted part inside a message that is not itself
+ * encrypted: reported, deliberately not decrypted, see message/incoming.ts).
+ */
+export const DECRYPTION_STATUSES = ['decrypted', 'locked', 'no-key', 'failed', 'not-opened'] as const;
 export type DecryptionStatus = (typeof DECRYPTION_STATUSES)[number];
 
 export type CheckName =

@@ -130,12 +130,24 @@ function unreadable(entity: MimeEntity, detail: string): Layer {
   return malformedSigned('opaque', detail);
 }
 
+/** Media types whose one child is a whole message with its own header (RFC 2046 section 5.2.1, RFC 6532 3.7). */
+const EMBEDDED_MESSAGE_TYPES: ReadonlySet<string> = new Set(['message/rfc822', 'message/global']);
+
+interface FoundPart {
+  entity: MimeEntity;
+  path: number[];
+  /** The innermost embedded message the part belongs to (a forwarded message): its From is the sender. */
+  message: MimeEntity | undefined;
+}
+
 /** S/MIME entities below `entity` (not entity itself), depth-first, with their child-index paths. */
-function findNested(entity: MimeEntity, path: number[] = [], out: { entity: MimeEntity; path: number[] }[] = []) {
+function findNested(entity: MimeEntity, path: number[] = [], out: FoundPart[] = [], message?: MimeEntity) {
+  const embeds = EMBEDDED_MESSAGE_TYPES.has(entity.contentType.mediaType);
   entity.children.forEach((child, i) => {
     if (out.length >= MAX_NESTED_SMIME_PARTS) return;
-    if (isSmime(child)) out.push({ entity: child, path: [...path, i] });
-    else findNested(child, [...path, i], out);
+    const within = embeds ? child : message;
+    if (isSmime(child)) out.push({ entity: child, path: [...path, i], message: within });
+    else findNested(child, [...path, i], out, within);
   });
   return out;
 }
@@ -188,7 +200,12 @@ function senderOf(message: MimeEntity): { from: string[]; fromProblem: string | 
   return { from, fromProblem };
 }
 
-/** The S/MIME parts below the innermost protected entity, each reported on its own (see the module comment). */
+/**
+ * The S/MIME parts below the innermost protected entity, each reported on its own (see the module comment). A signed
+ * part is verified against the From of the message it belongs to: a forwarded message (message/rfc822) has its own
+ * sender, and judging its signature against the forwarder's address would call every forward a mismatch. Encrypted
+ * parts are not opened, and say so (`not-opened`): they are neither damaged nor failed.
+ */
 async function nestedParts(
   current: MimeEntity,
   options: AnalyzeOptions,
@@ -197,29 +214,33 @@ async function nestedParts(
 ): Promise<NestedPart[]> {
   const parts: NestedPart[] = [];
   for (const n of findNested(current)) {
-    if (isMultipartSigned(n.entity)) {
-      const step = await openLayer(n.entity, { ...options, keys: async () => 'locked' }, from, fromProblem);
-      parts.push({ path: n.path, layer: step.layer });
-    } else {
-      // Encrypted or opaque-signed parts deeper in the tree are reported, not opened into the rendered content.
-      let format: EncryptedLayer['format'] | undefined;
-      try {
-        format = envelopedFormat(cmsContentType(decodeBody(n.entity)));
-      } catch {
-        /* reported below as malformed */
-      }
-      parts.push({
-        path: n.path,
-        layer: format
-          ? {
-              kind: 'encrypted',
-              format,
-              status: 'failed',
-              detail: 'not opened: an encrypted part inside an unprotected message',
-            }
-          : malformedSigned('opaque', 'not opened: an opaque S/MIME part inside an unprotected message'),
-      });
-    }
+    const sender = n.message ? senderOf(n.message) : { from, fromProblem };
+    const step = await reportPart(n.entity, options, sender.from, sender.fromProblem);
+    parts.push({ path: n.path, layer: step.layer });
   }
   return parts;
+}
+
+/** One nested S/MIME part: a signature is verified (never with keys), an encrypted part is named and left closed. */
+async function reportPart(entity: MimeEntity, options: AnalyzeOptions, from: string[], fromProblem?: string) {
+  if (isMultipartSigned(entity))
+    return openLayer(entity, { ...options, keys: async () => 'locked' }, from, fromProblem);
+  let der: Uint8Array;
+  try {
+    der = decodeBody(entity);
+  } catch {
+    return { layer: unreadable(entity, 'the application/pkcs7-mime body cannot be decoded') };
+  }
+  const type = cmsContentType(der);
+  if (type === OID_SIGNED_DATA)
+    return openOpaqueSigned(der, { ...options.verify, fromAddresses: from, ...(fromProblem ? { fromProblem } : {}) });
+  const format = envelopedFormat(type);
+  if (!format) return { layer: unreadable(entity, 'application/pkcs7-mime holds no signed or enveloped data') };
+  const layer: Layer = {
+    kind: 'encrypted',
+    format,
+    status: 'not-opened',
+    detail: 'not opened: an encrypted part inside a message that is not itself encrypted',
+  };
+  return { layer };
 }
