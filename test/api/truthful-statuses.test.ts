@@ -7,7 +7,19 @@ import { after, before, describe, test } from 'node:test';
 import type { Client, TestServer } from '../helpers/app.ts';
 import { databaseTargets } from '../helpers/db.ts';
 import { corpusUnavailable } from '../helpers/unavailable.ts';
-import { CORPUS_CA, mail, placeKey, read, send, startServerTrusting, thunderbird } from '../security/world.ts';
+import { encryptEnvelope } from '../../backend/src/smime/cms/enveloped/index.ts';
+import { parsePkcs12 } from '../../backend/src/smime/pkcs12/pkcs12.ts';
+import {
+  CORPUS_CA,
+  corpusP12,
+  mail,
+  pkcs7Mime,
+  placeKey,
+  read,
+  send,
+  startServerTrusting,
+  thunderbird,
+} from '../security/world.ts';
 
 const BOB = 'bob@example.com';
 const OWN = 'a passphrase only bob knows';
@@ -57,6 +69,31 @@ for (const target of await databaseTargets()) {
         assert.equal(await layerStatus(), 'decrypted');
         const resent = await send(bob, 'sign=true&encrypt=false', mail(BOB, 'alice@example.com', 'hi'));
         assert.equal(resent.status, 200, resent.text);
+      },
+    );
+
+    // Before: every encrypted message read while locked was `locked`, even one no key of the user's could open.
+    test(
+      'locked: encrypted to a key of mine that is locked; no-key: encrypted to nobody I hold a key of',
+      { timeout: TEST_TIMEOUT_MS, skip: NO_CORPUS },
+      async () => {
+        const aliceCert = (await parsePkcs12(corpusP12('Alice.p12'), 'nss')).certificate;
+        const notForBob = pkcs7Mime(
+          'carol@example.org',
+          await encryptEnvelope(Buffer.from('Content-Type: text/plain\r\n\r\nfor alice\r\n'), [
+            { certificate: aliceCert },
+          ]),
+          'enveloped-data',
+        );
+        await bob.request('DELETE', '/api/v1/session/unlock');
+        const mine = await read(bob, toBob());
+        assert.equal(mine.body.layers[0].status, 'locked', mine.text);
+        const other = await read(bob, notForBob);
+        assert.equal(other.body.layers[0].status, 'no-key', other.text);
+        // Unlocked, the same two: decrypted, and still no-key.
+        assert.equal((await bob.request('POST', '/api/v1/session/unlock', { json: { passphrase: OWN } })).status, 200);
+        assert.equal((await read(bob, toBob())).body.layers[0].status, 'decrypted');
+        assert.equal((await read(bob, notForBob)).body.layers[0].status, 'no-key');
       },
     );
 

@@ -194,11 +194,25 @@ describe('corpus: statuses a user sees', { skip: NO_CORPUS }, () => {
 
   test('without the key: locked when the user must unlock, no-key when no key of theirs fits', async () => {
     const file = 'mailnews-test-data-smime/alice.env.eml';
+    const certificateOf = (keyId: string) => keys.find((k) => k.keyId === keyId)!.certificate;
     const locked = await analyzeMessage(readFileSync(ROOT + file), {
       verify: { trustAnchors: anchors, now: NOW },
-      keys: async () => 'locked',
+      keys: async () => ({ locked: [certificateOf('key-Bob')] }),
     });
-    assert.equal(locked.layers[0]!.status, 'locked');
+    assert.equal(locked.layers[0]!.status, 'locked', 'encrypted to Bob, whose key is locked');
+    const notMine = await analyzeMessage(readFileSync(ROOT + file), {
+      verify: { trustAnchors: anchors, now: NOW },
+      keys: async () => ({ locked: [certificateOf('key-Fran'), certificateOf('key-Fran-ec')] }),
+    });
+    assert.equal(notMine.layers[0]!.status, 'no-key', 'only Fran locked: no key of hers can ever open it');
+    const partly = await analyzeMessage(readFileSync(ROOT + file), {
+      verify: { trustAnchors: anchors, now: NOW },
+      keys: async () => ({
+        keys: keys.filter((k) => k.keyId !== 'key-Bob'),
+        locked: [certificateOf('key-Bob')],
+      }),
+    });
+    assert.equal(partly.layers[0]!.status, 'locked', 'other keys unlocked, Bob still locked');
     const wrong = await analyzeMessage(readFileSync(ROOT + file), {
       verify: { trustAnchors: anchors, now: NOW },
       keys: async () => keys.filter((k) => k.keyId !== 'key-Bob'),

@@ -250,16 +250,21 @@ export class MailService {
             try {
               session = await this.vault.openSession(user, unlockToken, (row) => !isPending(row));
             } catch (e) {
-              if (e instanceof AppError && e.code === 'LOCKED') return 'locked';
+              if (e instanceof AppError && e.code === 'LOCKED') return { locked: ownKeys.map((k) => k.certificate) };
               throw e;
             }
           }
-          if (session.keys.length === 0) return ownKeys.length > 0 ? 'locked' : [];
-          return session.keys.map<DecryptionKey>((k) => ({
-            keyId: k.row.id,
-            certificate: k.row.certificate,
-            privateKey: k.privateKey,
-          }));
+          // Keys of the user's that this session does not hold (another passphrase, or placed by IT and not yet
+          // taken over): a message to one of them is `locked`, not `no-key`.
+          const open = new Set(session.keys.map((k) => k.row.id));
+          return {
+            keys: session.keys.map<DecryptionKey>((k) => ({
+              keyId: k.row.id,
+              certificate: k.row.certificate,
+              privateKey: k.privateKey,
+            })),
+            locked: ownKeys.filter((k) => !open.has(k.id)).map((k) => k.certificate),
+          };
         },
       });
       const harvested = await this.harvest(user, analysis.layers, ownKeys);

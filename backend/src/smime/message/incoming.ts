@@ -54,7 +54,13 @@ export interface MessageAnalysis {
   from: string[];
 }
 
-export type KeyProvider = () => Promise<DecryptionKey[] | 'locked'>;
+/**
+ * The user's keys, asked for only when a layer is encrypted: the keys that can be used now (`keys`), and the
+ * certificates of the user's keys that cannot be used until they are unlocked or taken over (`locked`). An envelope
+ * none of the usable keys opens is `locked` when it names one of the locked keys' certificates, else `no-key`
+ * (issue 14: "unlock first" and "this was never for a key of yours" are different answers). A bare array is `keys`.
+ */
+export type KeyProvider = () => Promise<DecryptionKey[] | { keys?: DecryptionKey[]; locked: readonly Uint8Array[] }>;
 
 export interface AnalyzeOptions {
   verify: Omit<VerifyOptions, 'fromAddresses'>;
@@ -224,7 +230,7 @@ async function nestedParts(
 /** One nested S/MIME part: a signature is verified (never with keys), an encrypted part is named and left closed. */
 async function reportPart(entity: MimeEntity, options: AnalyzeOptions, from: string[], fromProblem?: string) {
   if (isMultipartSigned(entity))
-    return openLayer(entity, { ...options, keys: async () => 'locked' }, from, fromProblem);
+    return openLayer(entity, { ...options, keys: async () => ({ locked: [] }) }, from, fromProblem);
   let der: Uint8Array;
   try {
     der = decodeBody(entity);

@@ -3,7 +3,16 @@
 // layer's status and evidence, and the entity inside it when it could be opened. A layer that cannot be read is
 // reported, never thrown: only a failure that is not the message's (a bug, a key provider's error) propagates.
 
-import { decryptEnvelope, inspectEnvelope, type DecryptOutcome, type EnvelopeInfo } from '../cms/enveloped/index.ts';
+import {
+  decryptEnvelope,
+  inspectEnvelope,
+  namesAnyOf,
+  NO_KEY_DETAIL,
+  type DecryptOutcome,
+  type EnvelopeInfo,
+} from '../cms/enveloped/index.ts';
+
+const LOCKED_DETAIL = 'The message is encrypted to one of your keys, which is locked: unlock it to read.';
 import { verifySignedData, type VerifyOptions } from '../cms/signed/verify.ts';
 import { isSmimeError } from '../errors.ts';
 import { canonicalizeLineEndings, decodeBody, type MimeEntity } from '../mime/index.ts';
@@ -133,20 +142,15 @@ export async function openEnveloped(
     if (!isSmimeError(e)) throw e;
     return { layer: { kind: 'encrypted', format, status: 'failed', detail: e.message } };
   }
-  const keys = await provider();
-  if (keys === 'locked')
-    return {
-      layer: {
-        kind: 'encrypted',
-        format,
-        status: 'locked',
-        contentCipher: info.contentCipher,
-        recipients: info.recipients,
-      },
-    };
-  let out: DecryptOutcome;
+  const given = await provider();
+  const keys = Array.isArray(given) ? given : (given.keys ?? []);
+  const locked = Array.isArray(given) ? [] : given.locked;
+  let out: DecryptOutcome | { status: 'locked'; info: EnvelopeInfo; detail: string };
   try {
-    out = await decryptEnvelope(der, keys);
+    out = keys.length > 0 ? await decryptEnvelope(der, keys) : { status: 'no-key', info, detail: NO_KEY_DETAIL };
+    // One of the user's other keys is a recipient: unlocking (or taking the key over) will open it.
+    if (out.status === 'no-key' && locked.length > 0 && namesAnyOf(der, locked))
+      out = { status: 'locked', info, detail: LOCKED_DETAIL };
   } catch (e) {
     if (isSmimeError(e))
       return {

@@ -200,6 +200,24 @@ export async function decryptEnvelope(der: Uint8Array, keys: DecryptionKey[]): P
   return decryptByTrial(decryptor, candidates, slots, info);
 }
 
+/**
+ * Whether a RecipientInfo of the envelope names one of `certificates` (issuerAndSerialNumber or subjectKeyIdentifier):
+ * how a reader whose keys are locked tells "unlock to read" from "not encrypted to you" without any private key.
+ * Certificates that cannot be read name nothing.
+ */
+export function namesAnyOf(der: Uint8Array, certificates: readonly Uint8Array[]): boolean {
+  const slots = slotsOf(readEnvelope(der));
+  return certificates.some((certificate) => {
+    let identity: CertificateIdentity;
+    try {
+      identity = certificateIdentity(certificate);
+    } catch {
+      return false;
+    }
+    return slots.some((slot) => identifies(slot.rid, identity));
+  });
+}
+
 /** The usable keys, each with the identifiers its certificate names it by. */
 function candidatesOf(keys: readonly DecryptionKey[]): Candidate[] {
   const candidates: Candidate[] = [];

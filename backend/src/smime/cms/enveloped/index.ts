@@ -1,7 +1,14 @@
 // CMS EnvelopedData and AuthEnvelopedData (see inspect.ts for how the folder is built): what the rest of the engine
 // and the tests use of it.
 
-export { decryptEnvelope, FAILED_DETAIL, NO_KEY_DETAIL, type DecryptionKey, type DecryptOutcome } from './decrypt.ts';
+export {
+  decryptEnvelope,
+  FAILED_DETAIL,
+  namesAnyOf,
+  NO_KEY_DETAIL,
+  type DecryptionKey,
+  type DecryptOutcome,
+} from './decrypt.ts';
 export {
   encryptEnvelope,
   encryptEnvelopePieces,
