@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Client, TestServer } from '../helpers/app.ts';
 import { databaseTargets } from '../helpers/db.ts';
 import { corpusUnavailable } from '../helpers/unavailable.ts';
-import { encryptEnvelope } from '../../backend/src/smime/cms/enveloped/index.ts';
+import { encryptEnvelope, inspectEnvelope } from '../../backend/src/smime/cms/enveloped/index.ts';
 import { parsePkcs12 } from '../../backend/src/smime/pkcs12/pkcs12.ts';
 import {
   CORPUS_CA,
@@ -94,6 +94,30 @@ for (const target of await databaseTargets()) {
         assert.equal((await bob.request('POST', '/api/v1/session/unlock', { json: { passphrase: OWN } })).status, 200);
         assert.equal((await read(bob, toBob())).body.layers[0].status, 'decrypted');
         assert.equal((await read(bob, notForBob)).body.layers[0].status, 'no-key');
+      },
+    );
+
+    // Before: the sender in To or Cc got two RecipientInfos for the same certificate.
+    test(
+      'the sender is one recipient of their own encryption, once, also when in To or Cc',
+      { timeout: TEST_TIMEOUT_MS, skip: NO_CORPUS },
+      async () => {
+        // Alice's certificate, harvested from her signed mail.
+        await read(bob, thunderbird('mailnews-test-data-smime/alice.dsig.SHA256.multipart.eml'));
+        const recipients = async (to: string, cc = '') => {
+          const r = await send(bob, 'sign=false&encrypt=true', mail(BOB, to, 'hello', cc ? `Cc: ${cc}\r\n` : ''));
+          assert.equal(r.status, 200, r.text);
+          const body = r.text.slice(r.text.indexOf('\r\n\r\n') + 4);
+          return inspectEnvelope(new Uint8Array(Buffer.from(body, 'base64'))).recipients.map(
+            (x) => `${x.issuer}/${x.serialNumber}`,
+          );
+        };
+        const toSelf = await recipients(BOB);
+        assert.equal(toSelf.length, 1, toSelf.join(' '));
+        const withCc = await recipients('alice@example.com', BOB);
+        assert.equal(withCc.length, 2, withCc.join(' '));
+        assert.equal(new Set(withCc).size, 2);
+        assert.ok(withCc.includes(toSelf[0]!));
       },
     );
 

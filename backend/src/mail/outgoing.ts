@@ -157,6 +157,16 @@ export function signingKey(keys: KeyRow[], from: string, now: Date): KeyRow {
   return signing;
 }
 
+/**
+ * Each certificate once: the sender who is also in To or Cc, or two addresses of one person, is one RecipientInfo
+ * (issue 14), not two that a reader would try in turn and list twice.
+ */
+function distinct(certificates: readonly Uint8Array[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const c of certificates) if (!out.some((o) => Buffer.compare(o, c) === 0)) out.push(c);
+  return out;
+}
+
 /** The copies to send: signed and/or encrypted by the engine, streamed from the message into the output (issue 6). */
 export async function produceCopies(
   raw: Uint8Array,
@@ -167,7 +177,7 @@ export async function produceCopies(
 ): Promise<ProtectedCopy[]> {
   // A GCM cipher gives AuthEnvelopedData.
   const encryptFor = (t: EncryptionTargets, certificates: Uint8Array[]) => ({
-    recipients: certificates.map((certificate) => ({ certificate, keyTransport: t.keyTransport })),
+    recipients: distinct(certificates).map((certificate) => ({ certificate, keyTransport: t.keyTransport })),
     options: { cipher: t.cipher },
   });
   const base = signer ? { sign: { signer, format: req.format ?? 'multipart-signed' } } : {};
