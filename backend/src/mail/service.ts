@@ -284,9 +284,11 @@ export class MailService {
         if (!harvestable(sig, now)) continue;
         const info = describeCertificate(sig.signerCertificate!);
         if (ownKeys.some((k) => k.fingerprint_sha256 === info.fingerprintSha256)) continue;
+        const signedAt = announcedAt(sig, now);
         for (const email of info.emails) {
           // The common case, a correspondent's certificate seen before: one statement, no transaction.
-          if (await touchExchanged(this.db, user.id, email, info.fingerprintSha256, sig.capabilities ?? [])) {
+          const caps = sig.capabilities ?? [];
+          if (await touchExchanged(this.db, user.id, email, info.fingerprintSha256, caps, signedAt)) {
             out.push({ email, outcome: 'seen', fingerprintSha256: info.fingerprintSha256 });
             continue;
           }
@@ -299,6 +301,7 @@ export class MailService {
               chain: sig.chainCertificates ?? [],
               ...recordOf(info),
               capabilities: sig.capabilities ?? [],
+              capabilitiesSignedAt: signedAt,
               source: 'harvested',
             });
             if (result === 'added' || result === 'replaced')
@@ -320,3 +323,14 @@ export class MailService {
 }
 
 export type { OutgoingRequest, ProtectedCopy } from './outgoing.ts';
+
+/**
+ * When the signer announced their capabilities: the signature's signing time, which is the signer's claim and so no
+ * later than now (a signature dated in the future must not pin what is sent to them). Undefined without one.
+ */
+function announcedAt(sig: SignatureEvidence, now: Date): Date | undefined {
+  if (!sig.signingTime) return undefined;
+  const at = new Date(sig.signingTime);
+  if (Number.isNaN(at.getTime())) return undefined;
+  return at > now ? now : at;
+}

@@ -10,6 +10,7 @@ export interface ExchangedCertRow extends CertificateRecordRow {
   certificate: Uint8Array;
   chain: Uint8Array[];
   capabilities: string[];
+  capabilities_signed_at: Date | null;
   source: 'harvested' | 'imported';
   first_seen_at: Date;
   last_seen_at: Date;
@@ -22,11 +23,24 @@ export interface NewExchangedCert extends CertificateRecord {
   certificate: Uint8Array;
   chain: Uint8Array[];
   capabilities: string[];
+  /** The signing time of the message that announced `capabilities` (undefined: none given, or imported). */
+  capabilitiesSignedAt?: Date | undefined;
   source: 'harvested' | 'imported';
 }
 
-const COLUMNS = `id, user_id, email, certificate, chain, ${recordColumns()}, capabilities, source, first_seen_at,
-  last_seen_at`;
+const COLUMNS = `id, user_id, email, certificate, chain, ${recordColumns()}, capabilities, capabilities_signed_at,
+  source, first_seen_at, last_seen_at`;
+
+/**
+ * SET clause taking the capabilities $caps announced by a message signed at $at (NULL: no signing time) only when
+ * they are not older than the ones stored: the newest message by signing time decides (issue 14), not the one read
+ * last. A message without a signing time replaces only capabilities of unknown age.
+ */
+function newerCapabilities(caps: string, at: string): string {
+  const newer = `cardinality(${caps}::text[]) > 0 AND (capabilities_signed_at IS NULL OR ${at}::timestamptz >= capabilities_signed_at)`;
+  return `capabilities = CASE WHEN ${newer} THEN ${caps}::text[] ELSE capabilities END,
+    capabilities_signed_at = CASE WHEN ${newer} THEN ${at}::timestamptz ELSE capabilities_signed_at END`;
+}
 
 export async function listExchanged(
   db: Queryable,
@@ -68,12 +82,12 @@ export async function touchExchanged(
   email: string,
   fingerprintSha256: string,
   capabilities: string[],
+  capabilitiesSignedAt?: Date,
 ): Promise<boolean> {
   const rows = await db.query(
-    `UPDATE exchanged_certificates SET last_seen_at = now(),
-        capabilities = CASE WHEN cardinality($4::text[]) > 0 THEN $4::text[] ELSE capabilities END
+    `UPDATE exchanged_certificates SET last_seen_at = now(), ${newerCapabilities('$4', '$5')}
       WHERE user_id = $1 AND email = $2 AND fingerprint_sha256 = $3 RETURNING id`,
-    [userId, email, fingerprintSha256, capabilities],
+    [userId, email, fingerprintSha256, capabilities, capabilitiesSignedAt ?? null],
   );
   return rows.length > 0;
 }
@@ -94,10 +108,8 @@ export async function upsertExchanged(
   );
   if (current && current.fingerprint_sha256 === c.fingerprintSha256) {
     await db.query(
-      `UPDATE exchanged_certificates SET last_seen_at = now(),
-          capabilities = CASE WHEN cardinality($2::text[]) > 0 THEN $2::text[] ELSE capabilities END
-        WHERE id = $1`,
-      [current.id, c.capabilities],
+      `UPDATE exchanged_certificates SET last_seen_at = now(), ${newerCapabilities('$2', '$3')} WHERE id = $1`,
+      [current.id, c.capabilities, c.capabilitiesSignedAt ?? null],
     );
     return 'seen';
   }
@@ -111,10 +123,20 @@ export async function upsertExchanged(
   // insert wins, the second does nothing and decides again against the committed row (found by the load test).
   const inserted = await db.query(
     `INSERT INTO exchanged_certificates (id, user_id, email, certificate, chain, capabilities, source,
-       ${recordColumns()})
-     VALUES ($1,$2,$3,$4,$5,$6,$7, ${recordPlaceholders(8)})
+       capabilities_signed_at, ${recordColumns()})
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8, ${recordPlaceholders(9)})
      ON CONFLICT (user_id, email) DO NOTHING RETURNING id`,
-    [c.id, c.userId, c.email, c.certificate, c.chain, c.capabilities, c.source, ...recordValues(c)],
+    [
+      c.id,
+      c.userId,
+      c.email,
+      c.certificate,
+      c.chain,
+      c.capabilities,
+      c.source,
+      c.capabilitiesSignedAt ?? null,
+      ...recordValues(c),
+    ],
   );
   if (inserted.length === 0) {
     if (retried) throw new Error('exchanged certificate: concurrent insert did not settle');
