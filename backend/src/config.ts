@@ -99,6 +99,11 @@ const schema = z.object({
     .enum(['aes-256-cbc', 'aes-128-cbc', 'aes-256-gcm', 'aes-128-gcm'])
     .default('aes-256-cbc')
     .describe('Content cipher for encryption; GCM is used anyway when every recipient announced it.'),
+  SMIME_ANNOUNCE_GCM: bool
+    .default(false)
+    .describe(
+      'Announce AES-GCM (AuthEnvelopedData) in our signatures, so correspondents encrypt to our users with it. Off: users who also read their mail in Thunderbird (NSS) could not open it there.',
+    ),
   SMIME_KEY_TRANSPORT: z
     .enum(['rsa-pkcs1', 'rsa-oaep'])
     .default('rsa-pkcs1')

@@ -9,6 +9,7 @@ import { databaseTargets } from '../helpers/db.ts';
 import { corpusUnavailable } from '../helpers/unavailable.ts';
 import { encryptEnvelope, inspectEnvelope } from '../../backend/src/smime/cms/enveloped/index.ts';
 import { parsePkcs12 } from '../../backend/src/smime/pkcs12/pkcs12.ts';
+import { analyzeMessage } from '../../backend/src/smime/index.ts';
 import {
   CORPUS_CA,
   corpusP12,
@@ -69,6 +70,15 @@ for (const target of await databaseTargets()) {
         assert.equal(await layerStatus(), 'decrypted');
         const resent = await send(bob, 'sign=true&encrypt=false', mail(BOB, 'alice@example.com', 'hi'));
         assert.equal(resent.status, 200, resent.text);
+        // What Bob's signature announces: no AES-GCM by default (SMIME_ANNOUNCE_GCM), so that a correspondent does
+        // not send him what Thunderbird, where he may also read his mail, cannot open.
+        const announced = await analyzeMessage(Buffer.from(resent.text, 'latin1'), {
+          verify: { trustAnchors: [] },
+          keys: async () => [],
+        });
+        const caps = announced.layers[0]!.kind === 'signed' ? announced.layers[0]!.signatures[0]!.capabilities : [];
+        assert.ok(caps?.includes('aes-256-cbc'), String(caps));
+        assert.ok(!caps?.some((c) => c.endsWith('-gcm')), String(caps));
       },
     );
 

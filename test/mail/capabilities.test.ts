@@ -14,6 +14,8 @@ import type { Database } from '../../backend/src/store/db.ts';
 import { ensureUser } from '../../backend/src/store/users.ts';
 import { pemToDer } from '../../backend/src/smime/x509/pem.ts';
 import { databaseTargets } from '../helpers/db.ts';
+import { announcedCapabilities } from '../../backend/src/mail/outgoing.ts';
+import { DEFAULT_CAPABILITIES } from '../../backend/src/smime/index.ts';
 import { FIXTURES } from '../helpers/paths.ts';
 
 const EMAIL = 'alice@example.com';
@@ -70,3 +72,14 @@ for (const target of await databaseTargets()) {
     });
   });
 }
+
+test('what our users announce: AES-GCM only with SMIME_ANNOUNCE_GCM, everything else in the same order', () => {
+  assert.deepEqual(announcedCapabilities(true), DEFAULT_CAPABILITIES);
+  const without = announcedCapabilities(false);
+  assert.ok(!without.some((c) => typeof c === 'string' && c.endsWith('-gcm')));
+  assert.deepEqual(
+    without,
+    DEFAULT_CAPABILITIES.filter((c) => !String(c).endsWith('-gcm')),
+  );
+  assert.ok(without.includes('aes-256-cbc'));
+});

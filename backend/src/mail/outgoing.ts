@@ -6,6 +6,7 @@
 import type { KeyObject } from 'node:crypto';
 import { AppError } from '../errors.ts';
 import {
+  DEFAULT_CAPABILITIES,
   getHeader,
   isInternetMessage,
   parseAddressList,
@@ -15,6 +16,7 @@ import {
   tryCanonicalAddress,
   type ContentCipher,
   type MimeEntity,
+  type SmimeCapability,
 } from '../smime/index.ts';
 import type { KeyRow } from '../store/keys.ts';
 import { isPending } from '../vault/vault.ts';
@@ -61,6 +63,19 @@ export interface OutgoingSigner {
   certificate: Uint8Array;
   chain: Uint8Array[];
   privateKey: KeyObject;
+  /** What the signature announces we decrypt (SMIMECapabilities, RFC 8551 section 2.5.2): see announcedCapabilities. */
+  capabilities?: readonly SmimeCapability[];
+}
+
+/**
+ * What this backend's users announce: what every client they are likely to read their mail in can open, since a
+ * correspondent encrypts to the announcement and the user may open the message in Thunderbird as well as here.
+ * AES-GCM only with SMIME_ANNOUNCE_GCM (NSS cannot open AuthEnvelopedData).
+ */
+export function announcedCapabilities(announceGcm: boolean): readonly SmimeCapability[] {
+  return announceGcm
+    ? DEFAULT_CAPABILITIES
+    : DEFAULT_CAPABILITIES.filter((c) => typeof c !== 'string' || !c.endsWith('-gcm'));
 }
 
 export function addressesOf(header: string | undefined): string[] {
@@ -180,7 +195,9 @@ export async function produceCopies(
     recipients: distinct(certificates).map((certificate) => ({ certificate, keyTransport: t.keyTransport })),
     options: { cipher: t.cipher },
   });
-  const base = signer ? { sign: { signer, format: req.format ?? 'multipart-signed' } } : {};
+  const format = req.format ?? 'multipart-signed';
+  const options = signer?.capabilities ? { capabilities: signer.capabilities } : undefined;
+  const base = signer ? { sign: { signer, format, ...(options ? { options } : {}) } } : {};
   const copies: ProtectedCopy[] = [
     {
       pieces: budget.count(

@@ -32,6 +32,7 @@ import { isPending, type Vault } from '../vault/vault.ts';
 import {
   OutputBudget,
   outgoingAddresses,
+  announcedCapabilities,
   produceCopies,
   separateBcc,
   signingKey,
@@ -186,7 +187,8 @@ export class MailService {
       unlockToken,
       async ([k]) => {
         if (!k) throw new AppError('LOCKED');
-        return produce({ certificate: k.row.certificate, chain: k.row.chain, privateKey: k.privateKey });
+        const capabilities = announcedCapabilities(this.config.SMIME_ANNOUNCE_GCM);
+        return produce({ certificate: k.row.certificate, chain: k.row.chain, privateKey: k.privateKey, capabilities });
       },
       (row) => row.id === signing.id,
     );

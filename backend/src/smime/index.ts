@@ -26,7 +26,8 @@ export { MAX_SMIME_LAYERS } from './limits.ts';
 export { protectMessage, protectMessagePieces, type ProtectOptions } from './message/outgoing.ts';
 
 // ---- CMS: sign, verify, encrypt, decrypt ----
-export { signContent, signPieces, type Signer, type SignOptions } from './cms/signed/sign.ts';
+export { DEFAULT_CAPABILITIES, signContent, signPieces, type Signer, type SignOptions } from './cms/signed/sign.ts';
+export type { SmimeCapability } from './cms/signed/algorithms.ts';
 export { verifySignedData, DEFAULT_POLICY, type VerifyOptions, type VerifyPolicy } from './cms/signed/verify.ts';
 export {
   decryptEnvelope,
