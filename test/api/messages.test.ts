@@ -71,6 +71,8 @@ for (const target of await databaseTargets()) {
       ({ db, drop } = await target.open());
       srv = await startServer(db, {
         SMIME_TRUST_ANCHORS: `${FIXTURES}corpus/TestCA.pem`,
+        // Every client of these users opens AES-GCM: their signatures announce it (off by default, for Thunderbird).
+        SMIME_ANNOUNCE_GCM: true,
       });
       // startServer builds services from the config; trust anchors are read by the mail service at construction.
       const admin = new Client(srv.url, TEST_ADMIN_TOKEN);
