@@ -115,16 +115,18 @@ for (const target of await databaseTargets()) {
       };
       const wrong = await api('POST', '/api/v1/session/unlock', { json: { passphrase: WRONG } });
       assert.equal(wrong.status, 403);
-      // Cookie delivery: the credential only in Set-Cookie.
-      const byCookie = await alice.request('POST', '/api/v1/session/unlock', { json: { passphrase: IT_PASS } });
-      assert.equal(byCookie.status, 200, byCookie.text);
-      answers.push(byCookie.text);
-      const cookie = byCookie.headers.getSetCookie().find((c) => c.startsWith(unlockCookieName({ email: ALICE })))!;
-      const cookieCredential = cookie.split(';')[0]!.split('=')[1]!;
+      // IT's passphrase opens the key IT placed, but unlocks nothing until Alice chose her own (issue 14).
+      answers.push((await api('POST', '/api/v1/session/unlock', { json: { passphrase: IT_PASS } })).text);
       const changed = await api('POST', '/api/v1/session/passphrase', {
         json: { currentPassphrase: IT_PASS, newPassphrase: PASS_1 },
       });
       assert.equal(changed.status, 200, changed.text);
+      // Cookie delivery: the credential only in Set-Cookie.
+      const byCookie = await alice.request('POST', '/api/v1/session/unlock', { json: { passphrase: PASS_1 } });
+      assert.equal(byCookie.status, 200, byCookie.text);
+      answers.push(byCookie.text);
+      const cookie = byCookie.headers.getSetCookie().find((c) => c.startsWith(unlockCookieName({ email: ALICE })))!;
+      const cookieCredential = cookie.split(';')[0]!.split('=')[1]!;
       // Header delivery: the credential in this one answer, to its owner; recorded as a secret, not as an answer.
       const byHeader = await alice.request('POST', '/api/v1/session/unlock', {
         json: { passphrase: PASS_1, delivery: 'header' },

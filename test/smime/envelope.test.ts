@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { before, describe, test } from 'node:test';
 import { prng } from '../helpers/rng.ts';
 import { rejectsWith } from '../helpers/assert.ts';
-import { getEngine } from '../../backend/src/smime/crypto/engine.ts';
+import { cmsCrypto } from '../../backend/src/smime/cms/enveloped/primitives.ts';
 import {
   decryptEnvelope,
   encryptEnvelope,
@@ -477,17 +477,16 @@ void describe('encryptEnvelope -> decryptEnvelope: every recipient kind x every 
   });
 
   void test('the content-encryption key is wiped after use', async () => {
-    const engine = getEngine();
     const seen: Uint8Array[] = [];
-    const original = engine.cmsContentEncryptor.bind(engine);
-    engine.cmsContentEncryptor = (algorithm, key, aad) => {
+    const original = cmsCrypto.contentEncryptor;
+    cmsCrypto.contentEncryptor = (algorithm, key, aad) => {
       seen.push(key);
       return original(algorithm, key, aad);
     };
     try {
       await encryptEnvelope(MESSAGE, [{ certificate: certificate('rsa') }], { cipher: 'aes-256-gcm' });
     } finally {
-      delete (engine as Partial<typeof engine>).cmsContentEncryptor; // back to the prototype's method
+      cmsCrypto.contentEncryptor = original;
     }
     assert.equal(seen.length, 1);
     assert.equal(seen[0]!.length, 32);
@@ -961,11 +960,11 @@ void describe('mutations of real messages: only SmimeError or a DecryptOutcome',
 });
 
 // ---------------------------------------------------------------------------------------------------------------
-// The engine's CMS primitives (SmimeCryptoEngine): one error, one message, for every decryption failure
+// The engine's CMS primitives (cms/enveloped/primitives.ts): one error, one message, for every decryption failure
 // ---------------------------------------------------------------------------------------------------------------
 
-void describe('SmimeCryptoEngine CMS primitives', () => {
-  const aes128: Parameters<ReturnType<typeof getEngine>['decryptCmsContent']>[0]['algorithm'] = {
+void describe('CMS primitives', () => {
+  const aes128: Parameters<typeof cmsCrypto.decryptContent>[0]['algorithm'] = {
     kind: 'cbc',
     family: 'aes',
     name: 'aes-128-cbc',
@@ -975,9 +974,9 @@ void describe('SmimeCryptoEngine CMS primitives', () => {
   };
 
   void test('content: bad padding, wrong key length, bad length, bad GCM tag are the same CMS_DECRYPT_FAILED', () => {
-    const engine = getEngine();
+    const engine = cmsCrypto;
     const key = new Uint8Array(16).fill(7);
-    const { ciphertext } = engine.encryptCmsContent(aes128, key, MESSAGE);
+    const { ciphertext } = engine.encryptContent(aes128, key, MESSAGE);
     const gcm = {
       kind: 'gcm',
       family: 'aes',
@@ -987,27 +986,27 @@ void describe('SmimeCryptoEngine CMS primitives', () => {
       nonce: new Uint8Array(12),
       tagLength: 16,
     } as const;
-    const sealed = engine.encryptCmsContent(gcm, key, MESSAGE);
+    const sealed = engine.encryptContent(gcm, key, MESSAGE);
     const badTag = Uint8Array.from(sealed.tag!);
     badTag[0]! ^= 1;
     const messages = new Set<string>();
     for (const run of [
-      () => engine.decryptCmsContent({ algorithm: aes128, key: new Uint8Array(16).fill(8), ciphertext }),
-      () => engine.decryptCmsContent({ algorithm: aes128, key: new Uint8Array(24), ciphertext }),
-      () => engine.decryptCmsContent({ algorithm: aes128, key, ciphertext: ciphertext.subarray(1) }),
-      () => engine.decryptCmsContent({ algorithm: gcm, key, ciphertext: sealed.ciphertext, tag: badTag }),
-      () => engine.decryptCmsContent({ algorithm: gcm, key, ciphertext: sealed.ciphertext }),
+      () => engine.decryptContent({ algorithm: aes128, key: new Uint8Array(16).fill(8), ciphertext }),
+      () => engine.decryptContent({ algorithm: aes128, key: new Uint8Array(24), ciphertext }),
+      () => engine.decryptContent({ algorithm: aes128, key, ciphertext: ciphertext.subarray(1) }),
+      () => engine.decryptContent({ algorithm: gcm, key, ciphertext: sealed.ciphertext, tag: badTag }),
+      () => engine.decryptContent({ algorithm: gcm, key, ciphertext: sealed.ciphertext }),
     ]) {
       const error = assertCode(captureSync(run), 'CMS_DECRYPT_FAILED');
       assert.equal(error.cause, undefined, 'no cause: OpenSSL reason texts differ by cause');
       messages.add(error.message);
     }
     assert.equal(messages.size, 1);
-    assert.ok(Buffer.from(engine.decryptCmsContent({ algorithm: aes128, key, ciphertext })).equals(MESSAGE));
+    assert.ok(Buffer.from(engine.decryptContent({ algorithm: aes128, key, ciphertext })).equals(MESSAGE));
   });
 
   void test('key transport with an EC key or an unknown algorithm: CMS_UNSUPPORTED', () => {
-    const engine = getEngine();
+    const engine = cmsCrypto;
     assertCode(
       captureSync(() =>
         engine.decryptKeyTransport({

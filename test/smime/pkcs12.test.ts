@@ -9,7 +9,6 @@ import { prng } from '../helpers/rng.ts';
 import { rejectsWith } from '../helpers/assert.ts';
 import { describeCertificate } from '../../backend/src/smime/x509/describe.ts';
 import { pemToDer } from '../../backend/src/smime/x509/pem.ts';
-import { getEngine, installEngine, SmimeCryptoEngine } from '../../backend/src/smime/crypto/engine.ts';
 import { isSmimeError } from '../../backend/src/smime/errors.ts';
 import { MAX_KDF_ITERATIONS, MAX_P12_BYTES } from '../../backend/src/smime/limits.ts';
 import { parsePkcs12, type Pkcs12Contents, type Pkcs12Protection } from '../../backend/src/smime/pkcs12/pkcs12.ts';
@@ -570,57 +569,4 @@ void describe('parsePkcs12: mutations', () => {
       assert.ok(outcomes.size > 1, `mutations had no effect: ${JSON.stringify([...outcomes])}`);
     });
   }
-});
-
-void describe('SmimeCryptoEngine', () => {
-  void it('installEngine is idempotent and registers the engine with pkijs', async () => {
-    const pkijs = await import('pkijs');
-    const engine = installEngine();
-    assert.equal(installEngine(), engine);
-    assert.equal(getEngine(), engine);
-    assert.ok(engine instanceof SmimeCryptoEngine);
-    assert.equal(pkijs.getEngine().crypto, engine);
-  });
-
-  void it('decrypts legacy content through pkijs (EncryptedData.decrypt) and throws SmimeError on a wrong password', async () => {
-    const pkijs = await import('pkijs');
-    const engine = installEngine();
-    // The certificate EncryptedData of a legacy file: RC2-40, which the base class cannot read.
-    const pfxDer = fixture('ec-legacy-nomac.p12');
-    const pfxObject = pkijs.PFX.fromBER(pfxDer as Uint8Array<ArrayBuffer>);
-    const authSafe = pkijs.AuthenticatedSafe.fromBER(
-      (pfxObject.authSafe.content as { getValue(): ArrayBuffer }).getValue(),
-    );
-    const encrypted = authSafe.safeContents.find((c) => c.contentType === '1.2.840.113549.1.7.6');
-    assert.ok(encrypted);
-    const encryptedData = new pkijs.EncryptedData({ schema: encrypted.content });
-    const plain = await encryptedData.decrypt(
-      { password: new TextEncoder().encode(PASS).buffer as ArrayBuffer },
-      engine,
-    );
-    assert.equal(new Uint8Array(plain)[0], 0x30);
-    await rejectsWith(
-      encryptedData.decrypt({ password: new TextEncoder().encode('nope').buffer as ArrayBuffer }, engine),
-      'P12_BAD_PASSWORD',
-    );
-  });
-
-  void it("checks the MAC for pkijs' PFX.parseInternalValues, legacy file included", async () => {
-    const pkijs = await import('pkijs');
-    const engine = installEngine();
-    for (const file of ['rsa-legacy.p12', 'rsa-default.p12']) {
-      const pfxObject = pkijs.PFX.fromBER(fixture(file) as Uint8Array<ArrayBuffer>);
-      await pfxObject.parseInternalValues(
-        { password: new TextEncoder().encode(PASS).buffer as ArrayBuffer, checkIntegrity: true },
-        engine,
-      );
-      await assert.rejects(
-        pkijs.PFX.fromBER(fixture(file) as Uint8Array<ArrayBuffer>).parseInternalValues(
-          { password: new TextEncoder().encode('nope').buffer as ArrayBuffer, checkIntegrity: true },
-          engine,
-        ),
-        /Integrity for the PKCS#12 data is broken/,
-      );
-    }
-  });
 });

@@ -16,18 +16,19 @@ import { rejectsWith } from '../helpers/assert.ts';
 import type { SmimeErrorCode } from '../../backend/src/smime/errors.ts';
 import { compareForSetOf, time, toBytes } from '../../backend/src/smime/asn1/writer.ts';
 import {
-  decode,
-  encodingOf,
+  children,
+  encoding,
   explicit,
   integerBytes,
-  isContextTag,
+  isContext,
   octets,
   oid,
+  readTree,
   sequence,
-  set,
+  setOf,
   smallInteger,
-  type Node,
-} from '../../backend/src/smime/asn1/asn1js-nodes.ts';
+  type Tlv,
+} from '../../backend/src/smime/asn1/reader.ts';
 import { certificateParts } from '../../backend/src/smime/x509/raw.ts';
 import {
   DEFAULT_CAPABILITIES,
@@ -143,38 +144,38 @@ function assertSortedSet(content: Uint8Array, what: string): void {
 
 interface Parsed {
   version: number;
-  digestAlgorithms: Node[];
+  digestAlgorithms: Tlv[];
   eContentType: string;
   eContent: Uint8Array | undefined;
   certificates: Uint8Array[];
-  certificatesNode: Node;
-  signerInfos: Node[];
+  certificatesNode: Tlv;
+  signerInfos: Tlv[];
   signer: {
     version: number;
     issuer: Uint8Array;
     serial: Uint8Array;
-    digestAlgorithm: Node;
-    signedAttrsNode: Node;
+    digestAlgorithm: Tlv;
+    signedAttrsNode: Tlv;
     /** The signed attributes re-tagged as SET: the bytes the signature covers (RFC 5652 section 5.4). */
     signedBytes: Uint8Array;
-    attributes: Map<string, Node[]>;
+    attributes: Map<string, Tlv[]>;
     attributeOrder: string[];
-    signatureAlgorithm: Node;
+    signatureAlgorithm: Tlv;
     signature: Uint8Array;
   };
 }
 
 function parseSignedData(der: Uint8Array): Parsed {
-  const [type, wrapped, ...rest] = sequence(decode(der, 'ContentInfo'), 'ContentInfo');
+  const [type, wrapped, ...rest] = sequence(readTree(der, 'ContentInfo'), 'ContentInfo');
   assert.equal(rest.length, 0);
   assert.equal(oid(type, 'contentType'), OID.signedData);
   const fields = sequence(explicit(wrapped, 0, 'content'), 'SignedData');
   assert.equal(fields.length, 5, 'version, digestAlgorithms, encapContentInfo, certificates, signerInfos (no crls)');
-  const [version, digestAlgorithms, encap, certificates, signerInfos] = fields as [Node, Node, Node, Node, Node];
+  const [version, digestAlgorithms, encap, certificates, signerInfos] = fields as [Tlv, Tlv, Tlv, Tlv, Tlv];
   const [eType, eWrapped, ...eRest] = sequence(encap, 'encapContentInfo');
   assert.equal(eRest.length, 0);
-  assert.ok(isContextTag(certificates, 0), 'certificates [0]');
-  const infos = set(signerInfos, 'signerInfos');
+  assert.ok(isContext(certificates, 0), 'certificates [0]');
+  const infos = setOf(signerInfos, 'signerInfos');
   const siFields = sequence(infos[0], 'SignerInfo');
   assert.equal(
     siFields.length,
@@ -182,39 +183,37 @@ function parseSignedData(der: Uint8Array): Parsed {
     'version, sid, digestAlgorithm, signedAttrs, signatureAlgorithm, signature (no unsignedAttrs)',
   );
   const [siVersion, sid, digestAlgorithm, signedAttrs, signatureAlgorithm, signature] = siFields as [
-    Node,
-    Node,
-    Node,
-    Node,
-    Node,
-    Node,
+    Tlv,
+    Tlv,
+    Tlv,
+    Tlv,
+    Tlv,
+    Tlv,
   ];
-  assert.ok(isContextTag(signedAttrs, 0) && signedAttrs.idBlock.isConstructed, 'signedAttrs [0] IMPLICIT');
+  assert.ok(isContext(signedAttrs, 0) && signedAttrs.constructed, 'signedAttrs [0] IMPLICIT');
   const [issuer, serial] = sequence(sid, 'IssuerAndSerialNumber');
-  const signedBytes = Uint8Array.from(encodingOf(signedAttrs));
+  const signedBytes = Uint8Array.from(encoding(signedAttrs));
   signedBytes[0] = 0x31;
-  const attributes = new Map<string, Node[]>();
+  const attributes = new Map<string, Tlv[]>();
   const attributeOrder: string[] = [];
-  for (const attr of (signedAttrs.valueBlock as unknown as { value: Node[] }).value) {
+  for (const attr of children(signedAttrs)) {
     const [attrType, values] = sequence(attr, 'Attribute');
     const name = oid(attrType, 'attrType');
     assert.ok(!attributes.has(name), `attribute ${name} twice`);
-    attributes.set(name, set(values, 'attrValues'));
+    attributes.set(name, setOf(values, 'attrValues'));
     attributeOrder.push(name);
   }
   return {
     version: smallInteger(version, 'version', 0, 5),
-    digestAlgorithms: set(digestAlgorithms, 'digestAlgorithms'),
+    digestAlgorithms: setOf(digestAlgorithms, 'digestAlgorithms'),
     eContentType: oid(eType, 'eContentType'),
     eContent: eWrapped === undefined ? undefined : octets(explicit(eWrapped, 0, 'eContent'), 'eContent'),
-    certificates: (certificates.valueBlock as unknown as { value: Node[] }).value.map((n) =>
-      Uint8Array.from(encodingOf(n)),
-    ),
+    certificates: children(certificates).map((n) => Uint8Array.from(encoding(n))),
     certificatesNode: certificates,
     signerInfos: infos,
     signer: {
       version: smallInteger(siVersion, 'version', 0, 5),
-      issuer: Uint8Array.from(encodingOf(issuer!)),
+      issuer: Uint8Array.from(encoding(issuer!)),
       serial: Uint8Array.from(integerBytes(serial, 'serialNumber')),
       digestAlgorithm,
       signedAttrsNode: signedAttrs,
@@ -228,13 +227,13 @@ function parseSignedData(der: Uint8Array): Parsed {
 }
 
 /** An AlgorithmIdentifier as { oid, parameters DER or undefined when absent }. */
-function algorithm(node: Node): { oid: string; params: Uint8Array | undefined } {
+function algorithm(node: Tlv): { oid: string; params: Uint8Array | undefined } {
   const [id, params, ...rest] = sequence(node, 'AlgorithmIdentifier');
   assert.equal(rest.length, 0);
-  return { oid: oid(id, 'algorithm'), params: params ? Uint8Array.from(encodingOf(params)) : undefined };
+  return { oid: oid(id, 'algorithm'), params: params ? Uint8Array.from(encoding(params)) : undefined };
 }
 
-function attributeValue(parsed: Parsed, name: string): Node {
+function attributeValue(parsed: Parsed, name: string): Tlv {
   const values = parsed.signer.attributes.get(name);
   assert.ok(values, `attribute ${name} missing`);
   assert.equal(values.length, 1, `attribute ${name} must have exactly one value`);
@@ -294,7 +293,7 @@ describe('signContent: structure for every key type, digest and form', () => {
           else assert.equal(hex(p.eContent!), hex(CONTENT));
           // The signer certificate and the chain, in DER (sorted) order.
           assert.deepEqual(new Set(p.certificates.map(hex)), new Set([signer.certificate, ...signer.chain].map(hex)));
-          assertSortedSet(contentOf(encodingOf(p.certificatesNode)), 'certificates [0] IMPLICIT SET OF');
+          assertSortedSet(contentOf(encoding(p.certificatesNode)), 'certificates [0] IMPLICIT SET OF');
           // SignerInfo: version 1 with issuerAndSerialNumber naming the signer certificate byte for byte.
           assert.equal(p.signerInfos.length, 1);
           assert.equal(p.signer.version, 1);
@@ -317,7 +316,7 @@ describe('signContent: structure for every key type, digest and form', () => {
           if (s.scheme === 'rsa-pss') {
             assert.equal(alg.oid, OID.rsassaPss);
             const [hashField, mgfField, saltField, ...more] = sequence(
-              decode(alg.params!, 'RSASSA-PSS-params'),
+              readTree(alg.params!, 'RSASSA-PSS-params'),
               'params',
             );
             assert.equal(more.length, 0, 'trailerField stays at its DEFAULT');
@@ -363,7 +362,7 @@ describe('signingTime: UTCTime through 2049, GeneralizedTime from 2050 (RFC 5652
     test(`${c.at} -> ${c.text}`, async () => {
       const p = parseSignedData(await signContent(CONTENT, fixtureRsaSigner(), { signingTime: new Date(c.at) }));
       const node = attributeValue(p, OID.signingTime);
-      const bytes = encodingOf(node);
+      const bytes = encoding(node);
       assert.equal(bytes[0], c.tag);
       assert.equal(Buffer.from(bytes.subarray(2)).toString('latin1'), c.text);
     });
@@ -381,7 +380,7 @@ describe('signingTime: UTCTime through 2049, GeneralizedTime from 2050 (RFC 5652
   test('default: now, to the second', async () => {
     const before = Math.floor(Date.now() / 1000) * 1000;
     const p = parseSignedData(await signContent(CONTENT, fixtureRsaSigner()));
-    const text = Buffer.from(encodingOf(attributeValue(p, OID.signingTime)).subarray(2)).toString('latin1');
+    const text = Buffer.from(encoding(attributeValue(p, OID.signingTime)).subarray(2)).toString('latin1');
     const m = /^(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)Z$/.exec(text)!;
     const at = Date.UTC(2000 + Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
     assert.ok(at >= before && at <= Date.now(), `${text} is not now`);
@@ -405,7 +404,7 @@ describe('SMIMECapabilities (RFC 8551 section 2.5.2)', () => {
   ];
 
   function capabilities(p: Parsed): string[] {
-    return sequence(attributeValue(p, OID.smimeCapabilities), 'SMIMECapabilities').map((n) => hex(encodingOf(n)));
+    return sequence(attributeValue(p, OID.smimeCapabilities), 'SMIMECapabilities').map((n) => hex(encoding(n)));
   }
 
   test('the default list, in preference order, with the exact parameter encodings', async () => {
@@ -449,7 +448,7 @@ describe('SMIMEEncryptionKeyPreference (RFC 8551 section 2.5.3) and its Microsof
   function preference(p: Parsed): { rfc: string | undefined; ms: string | undefined } {
     const rfc = p.signer.attributes.get(OID.encrypKeyPref)?.[0];
     const ms = p.signer.attributes.get(OID.msEncryptionKeyPreference)?.[0];
-    return { rfc: rfc ? hex(encodingOf(rfc)) : undefined, ms: ms ? hex(encodingOf(ms)) : undefined };
+    return { rfc: rfc ? hex(encoding(rfc)) : undefined, ms: ms ? hex(encoding(ms)) : undefined };
   }
   function expected(certificate: Uint8Array): { rfc: string; ms: string } {
     const parts = certificateParts(certificate);

@@ -3,7 +3,7 @@
 // exceeding one does depends on the area: a MimeError for MIME, 'malformed' or CMS_TOO_LARGE for SignedData (a chain
 // or fetch limit makes the chain incomplete, 'untrusted'), CMS_TOO_LARGE for EnvelopedData, P12_TOO_LARGE for PKCS#12.
 
-// ---- ASN.1 (asn1/reader.ts, and asn1js for the accessors of asn1/asn1js-nodes.ts) -----------------------------
+// ---- ASN.1 (asn1/reader.ts) ------------------------------------------------------------------------------------
 
 /**
  * BER nesting followed at most, by every reader. SignedData with certificates and attributes is about 15 deep, the

@@ -408,6 +408,15 @@ export function octets(t: Tlv | undefined, what: string, implicit?: number): Uin
   return concatBytes(octetSegments(t, what, implicit));
 }
 
+/**
+ * OCTET STRING content as a fresh copy the caller owns: for what is wiped (key material) or kept after the input is
+ * (a PKCS#12 parse wipes its copy of the file and every plaintext when it ends).
+ */
+export function ownedOctets(t: Tlv | undefined, what: string, implicit?: number): Uint8Array {
+  const segments = octetSegments(t, what, implicit);
+  return segments.length === 1 ? copyBytes(segments[0]!) : concatBytes(segments);
+}
+
 // RFC 5280 section 4.1.2.5 and RFC 5652 section 11.3: UTCTime YYMMDDHHMMSSZ (YY >= 50 is 19YY), GeneralizedTime
 // YYYYMMDDHHMMSS[.f]Z. Both must be in UTC ("Z"); local times and offsets are refused.
 const UTC_TIME = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/;

@@ -6,18 +6,18 @@
 
 import { SmimeError, type SmimeErrorCode } from '../errors.ts';
 import {
-  algorithmIdentifier,
+  algorithm as algorithmIdentifier,
+  BerError,
   bigInteger,
-  decode,
-  DerError,
-  encodingOf,
+  encoding,
   explicit,
-  octets,
+  ownedOctets,
   oid,
+  readTree,
   sequence,
-  set,
-  type Node,
-} from '../asn1/asn1js-nodes.ts';
+  setOf,
+  type Tlv,
+} from '../asn1/reader.ts';
 import { MAX_BAGS, MAX_CERTIFICATES, MAX_SAFE_CONTENTS_DEPTH } from '../limits.ts';
 import {
   OID_CERT_BAG,
@@ -44,7 +44,7 @@ interface BagContext {
 
 async function decrypt(
   state: ParseState,
-  algorithm: Node | undefined,
+  algorithm: Tlv | undefined,
   data: Uint8Array,
   what: string,
 ): Promise<PasswordDecryptResult> {
@@ -75,16 +75,16 @@ async function decrypt(
   return result;
 }
 
-function bagAttributes(node: Node | undefined): { localKeyId: Uint8Array | undefined } {
+function bagAttributes(node: Tlv | undefined): { localKeyId: Uint8Array | undefined } {
   if (!node) return { localKeyId: undefined };
   let localKeyId: Uint8Array | undefined;
   // PKCS12Attribute ::= SEQUENCE { attrId OBJECT IDENTIFIER, attrValues SET OF ANY } (RFC 7292 section 4.2)
-  for (const attribute of set(node, 'bagAttributes')) {
+  for (const attribute of setOf(node, 'bagAttributes')) {
     const [id, values, ...rest] = sequence(attribute, 'PKCS12Attribute');
-    if (rest.length > 0) throw new DerError('PKCS12Attribute: too many fields');
+    if (rest.length > 0) throw new BerError('PKCS12Attribute: too many fields');
     const attrId = oid(id, 'PKCS12Attribute attrId');
-    const attrValues = set(values, 'PKCS12Attribute attrValues');
-    if (attrId === OID_LOCAL_KEY_ID && attrValues.length === 1) localKeyId = octets(attrValues[0], 'localKeyId');
+    const attrValues = setOf(values, 'PKCS12Attribute attrValues');
+    if (attrId === OID_LOCAL_KEY_ID && attrValues.length === 1) localKeyId = ownedOctets(attrValues[0], 'localKeyId');
   }
   return { localKeyId };
 }
@@ -98,11 +98,11 @@ async function readSafeContents(
   // Garbage that decrypted with valid padding under a wrong password (about 1 in 256 for 8-byte blocks) only shows up
   // here; without a MAC to say otherwise, that is a wrong password rather than a damaged file.
   const badDecode: SmimeErrorCode = fromDecryption && state.integrity === 'none' ? 'P12_BAD_PASSWORD' : 'P12_MALFORMED';
-  const root = shape('SafeContents', () => decode(bytes, 'SafeContents'), badDecode);
+  const root = shape('SafeContents', () => readTree(bytes, 'SafeContents'), badDecode);
   await readSafeBags(state, root, { protection, depth: 0, fromDecryption, badDecode });
 }
 
-async function readSafeBags(state: ParseState, root: Node, context: BagContext): Promise<void> {
+async function readSafeBags(state: ParseState, root: Tlv, context: BagContext): Promise<void> {
   // SafeContents ::= SEQUENCE OF SafeBag; SafeBag ::= SEQUENCE { bagId, bagValue [0] EXPLICIT, bagAttributes SET OPTIONAL }
   const bags = shape('SafeContents', () => sequence(root, 'SafeContents'), context.badDecode);
   for (const bag of bags) {
@@ -112,13 +112,13 @@ async function readSafeBags(state: ParseState, root: Node, context: BagContext):
   }
 }
 
-async function readSafeBag(state: ParseState, bag: Node, context: BagContext): Promise<void> {
+async function readSafeBag(state: ParseState, bag: Tlv, context: BagContext): Promise<void> {
   const { bagId, value, attributes } = shape(
     'SafeBag',
     () => {
       const fields = sequence(bag, 'SafeBag');
       if (fields.length < 2 || fields.length > 3)
-        throw new DerError('SafeBag: expected bagId, bagValue [, bagAttributes]');
+        throw new BerError('SafeBag: expected bagId, bagValue [, bagAttributes]');
       return {
         bagId: oid(fields[0], 'bagId'),
         value: explicit(fields[1], 0, 'bagValue'),
@@ -131,7 +131,7 @@ async function readSafeBag(state: ParseState, bag: Node, context: BagContext): P
     case OID_KEY_BAG:
       shape('keyBag', () => sequence(value, 'PrivateKeyInfo'), context.badDecode);
       state.keys.push({
-        pkcs8: encodingOf(value),
+        pkcs8: encoding(value),
         localKeyId: attributes.localKeyId,
         protection: context.protection,
         unverifiedDecryption: context.fromDecryption && state.integrity === 'none',
@@ -160,7 +160,7 @@ async function readSafeBag(state: ParseState, bag: Node, context: BagContext): P
 
 async function readShroudedKeyBag(
   state: ParseState,
-  value: Node,
+  value: Tlv,
   localKeyId: Uint8Array | undefined,
   context: BagContext,
 ): Promise<void> {
@@ -169,8 +169,8 @@ async function readShroudedKeyBag(
     'pkcs8ShroudedKeyBag',
     () => {
       const fields = sequence(value, 'EncryptedPrivateKeyInfo');
-      if (fields.length !== 2) throw new DerError('EncryptedPrivateKeyInfo: expected algorithm and data');
-      return { algorithm: fields[0], data: octets(fields[1], 'encryptedData') };
+      if (fields.length !== 2) throw new BerError('EncryptedPrivateKeyInfo: expected algorithm and data');
+      return { algorithm: fields[0], data: ownedOctets(fields[1], 'encryptedData') };
     },
     context.badDecode,
   );
@@ -183,16 +183,16 @@ async function readShroudedKeyBag(
   });
 }
 
-function readCertBag(state: ParseState, value: Node, localKeyId: Uint8Array | undefined, context: BagContext): void {
+function readCertBag(state: ParseState, value: Tlv, localKeyId: Uint8Array | undefined, context: BagContext): void {
   // CertBag ::= SEQUENCE { certId OBJECT IDENTIFIER, certValue [0] EXPLICIT ANY } (RFC 7292 section 4.2.3)
   const certificate = shape(
     'certBag',
     () => {
       const fields = sequence(value, 'CertBag');
-      if (fields.length !== 2) throw new DerError('CertBag: expected certId and certValue');
+      if (fields.length !== 2) throw new BerError('CertBag: expected certId and certValue');
       const certId = oid(fields[0], 'certId');
       return certId === OID_X509_CERTIFICATE
-        ? octets(explicit(fields[1], 0, 'certValue'), 'x509Certificate')
+        ? ownedOctets(explicit(fields[1], 0, 'certValue'), 'x509Certificate')
         : undefined;
     },
     context.badDecode,
@@ -204,19 +204,19 @@ function readCertBag(state: ParseState, value: Node, localKeyId: Uint8Array | un
   state.certificates.push({ der: certificate, localKeyId, protection: context.protection });
 }
 
-async function readEncryptedData(state: ParseState, content: Node | undefined): Promise<void> {
+async function readEncryptedData(state: ParseState, content: Tlv | undefined): Promise<void> {
   // EncryptedData ::= SEQUENCE { version, encryptedContentInfo, unprotectedAttrs [1] IMPLICIT OPTIONAL }
   // EncryptedContentInfo ::= SEQUENCE { contentType, contentEncryptionAlgorithm, encryptedContent [0] IMPLICIT }
   const { algorithm, data } = shape('EncryptedData', () => {
     const fields = sequence(content, 'EncryptedData');
     if (fields.length < 2 || fields.length > 3)
-      throw new DerError('EncryptedData: expected version, encryptedContentInfo');
+      throw new BerError('EncryptedData: expected version, encryptedContentInfo');
     bigInteger(fields[0], 'EncryptedData version');
     const eci = sequence(fields[1], 'EncryptedContentInfo');
-    if (eci.length !== 3) throw new DerError('EncryptedContentInfo: expected contentType, algorithm, encryptedContent');
+    if (eci.length !== 3) throw new BerError('EncryptedContentInfo: expected contentType, algorithm, encryptedContent');
     if (oid(eci[0], 'EncryptedContentInfo contentType') !== OID_DATA)
-      throw new DerError('EncryptedContentInfo: content is not data');
-    return { algorithm: eci[1], data: octets(eci[2], 'encryptedContent', 0) };
+      throw new BerError('EncryptedContentInfo: content is not data');
+    return { algorithm: eci[1], data: ownedOctets(eci[2], 'encryptedContent', 0) };
   });
   const result = await decrypt(state, algorithm, data, 'certificates');
   await readSafeContents(state, result.plaintext, { cipher: result.cipher, kdf: result.kdf }, true);
@@ -226,11 +226,13 @@ async function readEncryptedData(state: ParseState, content: Node | undefined): 
 export async function readAuthenticatedSafe(state: ParseState, authSafe: Uint8Array): Promise<void> {
   // AuthenticatedSafe ::= SEQUENCE OF ContentInfo; each is data (plain SafeContents), encryptedData (password
   // privacy mode) or envelopedData (public-key privacy mode). RFC 7292 section 4.1.
-  const items = shape('AuthenticatedSafe', () => sequence(decode(authSafe, 'AuthenticatedSafe'), 'AuthenticatedSafe'));
+  const items = shape('AuthenticatedSafe', () =>
+    sequence(readTree(authSafe, 'AuthenticatedSafe'), 'AuthenticatedSafe'),
+  );
   for (const [index, item] of items.entries()) {
     const info = shape('AuthenticatedSafe', () => contentInfo(item, `AuthenticatedSafe item ${index}`));
     if (info.type === OID_DATA) {
-      const bytes = shape('SafeContents', () => octets(info.content, 'data content'));
+      const bytes = shape('SafeContents', () => ownedOctets(info.content, 'data content'));
       await readSafeContents(state, bytes, UNPROTECTED, false);
     } else if (info.type === OID_ENCRYPTED_DATA) {
       await readEncryptedData(state, info.content);

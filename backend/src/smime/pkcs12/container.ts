@@ -3,17 +3,17 @@
 
 import { SmimeError } from '../errors.ts';
 import {
-  algorithmIdentifier,
+  algorithm as algorithmIdentifier,
+  BerError,
   bigInteger,
-  decode,
-  DerError,
   explicit,
-  octets,
+  ownedOctets,
   oid,
+  readTree,
   sequence,
   smallInteger,
-  type Node,
-} from '../asn1/asn1js-nodes.ts';
+  type Tlv,
+} from '../asn1/reader.ts';
 import { type HashName, OID_DATA, OID_PBMAC1, OID_SIGNED_DATA } from '../asn1/oids.ts';
 import type { Pkcs12PasswordCandidate } from './kdf.ts';
 import { MAC_DIGESTS } from './mac.ts';
@@ -32,10 +32,10 @@ export function unwrapBase64(input: Uint8Array): Uint8Array {
   return decoded[0] === 0x30 ? new Uint8Array(decoded) : input;
 }
 
-export function contentInfo(node: Node | undefined, what: string): { type: string; content: Node | undefined } {
+export function contentInfo(node: Tlv | undefined, what: string): { type: string; content: Tlv | undefined } {
   // ContentInfo ::= SEQUENCE { contentType OBJECT IDENTIFIER, content [0] EXPLICIT ANY OPTIONAL } (RFC 5652 section 3)
   const fields = sequence(node, what);
-  if (fields.length < 1 || fields.length > 2) throw new DerError(`${what}: expected contentType [, content]`);
+  if (fields.length < 1 || fields.length > 2) throw new BerError(`${what}: expected contentType [, content]`);
   return {
     type: oid(fields[0], `${what} contentType`),
     content: fields[1] ? explicit(fields[1], 0, `${what} content`) : undefined,
@@ -49,12 +49,12 @@ export interface MacData {
   iterations: number;
 }
 
-function macData(node: Node): MacData {
+function macData(node: Tlv): MacData {
   // MacData ::= SEQUENCE { mac DigestInfo, macSalt OCTET STRING, iterations INTEGER DEFAULT 1 } (RFC 7292 section 4)
   const fields = sequence(node, 'MacData');
-  if (fields.length < 2 || fields.length > 3) throw new DerError('MacData: expected mac, macSalt [, iterations]');
+  if (fields.length < 2 || fields.length > 3) throw new BerError('MacData: expected mac, macSalt [, iterations]');
   const digestInfo = sequence(fields[0], 'MacData mac');
-  if (digestInfo.length !== 2) throw new DerError('DigestInfo: expected digestAlgorithm and digest');
+  if (digestInfo.length !== 2) throw new BerError('DigestInfo: expected digestAlgorithm and digest');
   const algorithm = algorithmIdentifier(digestInfo[0], 'MacData digestAlgorithm');
   const hash = MAC_DIGESTS[algorithm.oid];
   if (!hash) {
@@ -66,20 +66,20 @@ function macData(node: Node): MacData {
   }
   return {
     hash,
-    digest: octets(digestInfo[1], 'MacData digest'),
-    salt: octets(fields[1], 'MacData macSalt'),
+    digest: ownedOctets(digestInfo[1], 'MacData digest'),
+    salt: ownedOctets(fields[1], 'MacData macSalt'),
     // Counts are range-checked by the KDF budget; here only "is a sane integer".
     iterations: fields[2] ? smallInteger(fields[2], 'MacData iterations', 1, Number.MAX_SAFE_INTEGER) : 1,
   };
 }
 
 /** The PFX of `input`: the bytes of its authSafe (data) and its MacData node, if any. */
-export function readPfx(input: Uint8Array): { authSafe: Uint8Array; mac: Node | undefined } {
+export function readPfx(input: Uint8Array): { authSafe: Uint8Array; mac: Tlv | undefined } {
   // PFX ::= SEQUENCE { version INTEGER {v3(3)}, authSafe ContentInfo, macData MacData OPTIONAL } (RFC 7292 section 4)
   const pfx = shape('PFX', () => {
-    const fields = sequence(decode(input, 'PFX'), 'PFX');
-    if (fields.length < 2 || fields.length > 3) throw new DerError('PFX: expected version, authSafe [, macData]');
-    if (bigInteger(fields[0], 'PFX version') !== 3n) throw new DerError('PFX: version is not 3');
+    const fields = sequence(readTree(input, 'PFX'), 'PFX');
+    if (fields.length < 2 || fields.length > 3) throw new BerError('PFX: expected version, authSafe [, macData]');
+    if (bigInteger(fields[0], 'PFX version') !== 3n) throw new BerError('PFX: version is not 3');
     const authSafe = contentInfo(fields[1], 'authSafe');
     return { authSafe, mac: fields[2] };
   });
@@ -91,7 +91,7 @@ export function readPfx(input: Uint8Array): { authSafe: Uint8Array; mac: Node | 
   }
   if (pfx.authSafe.type !== OID_DATA)
     throw malformed('The file is damaged or not a PKCS#12 file (authSafe is not data)');
-  const authSafe = shape('authSafe', () => octets(pfx.authSafe.content, 'authSafe content'));
+  const authSafe = shape('authSafe', () => ownedOctets(pfx.authSafe.content, 'authSafe content'));
   return { authSafe, mac: pfx.mac };
 }
 
@@ -123,7 +123,7 @@ async function verifyMac(
  */
 export async function checkMac(
   state: ParseState,
-  node: Node,
+  node: Tlv,
   authSafe: Uint8Array,
   candidates: Pkcs12PasswordCandidate[],
 ): Promise<MacData> {

@@ -3,7 +3,7 @@
 
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { SmimeError } from '../errors.ts';
-import { algorithmIdentifier, copyBytes, decode, sequence } from '../asn1/asn1js-nodes.ts';
+import { algorithm as algorithmIdentifier, copyBytes, readTree, sequence } from '../asn1/reader.ts';
 import {
   OID_DSA,
   OID_EC_PUBLIC_KEY,
@@ -47,7 +47,7 @@ export function loadKey(found: FoundKey): LoadedKey {
     // Tell "not a key at all" (wrong password without MAC, damage) from "a key of a type we cannot use".
     let algorithm: string | undefined;
     try {
-      const fields = sequence(decode(found.pkcs8, 'PrivateKeyInfo'), 'PrivateKeyInfo');
+      const fields = sequence(readTree(found.pkcs8, 'PrivateKeyInfo'), 'PrivateKeyInfo');
       algorithm = algorithmIdentifier(fields[1], 'privateKeyAlgorithm').oid;
     } catch {
       algorithm = undefined;

@@ -1,12 +1,11 @@
 // Password-based decryption of PKCS#12 content and the PKCS#12 MAC, with bounded work and one error type. WebCrypto
-// (and so pkijs' own engine) has neither the legacy schemes of RFC 7292 appendix C (3DES, RC2) nor PBES2 with
-// des-ede3-cbc or RC2, and pkijs leaves iteration counts unbounded: both are done here. parse.ts calls these
-// directly; the pkijs engine subclass (crypto/engine.ts) serves pkijs' own entry points with them.
+// (and so pkijs) has neither the legacy schemes of RFC 7292 appendix C (3DES, RC2) nor PBES2 with des-ede3-cbc or
+// RC2, and pkijs leaves iteration counts unbounded: both are done here, for pkcs12.ts (bags.ts, container.ts).
 //
 // Every failure leaves as a SmimeError with a P12_* code.
 
 import { SmimeError } from '../errors.ts';
-import { DerError, type Node } from '../asn1/asn1js-nodes.ts';
+import { BerError, type Tlv } from '../asn1/reader.ts';
 import { CipherError, type PbeCipherName } from '../crypto/content-cipher.ts';
 import { KdfBudget } from './kdf-budget.ts';
 import { OID_PBES2 } from '../asn1/oids.ts';
@@ -17,7 +16,7 @@ import { isPkcs12PbeOid, pkcs12PbeDecrypt } from './pbe-legacy.ts';
 
 export interface PasswordDecryptInput {
   /** contentEncryptionAlgorithm / encryptionAlgorithm: the OID and its parameters node. */
-  algorithm: { oid: string; params: Node | undefined };
+  algorithm: { oid: string; params: Tlv | undefined };
   data: Uint8Array;
   /** The password as UTF-8 bytes: what PBES2 uses (RFC 8018 section 6.2). */
   password: Uint8Array;
@@ -47,7 +46,13 @@ export function toSmimeError(error: unknown, context: string): SmimeError {
       `The password is wrong or the file is damaged (${context} could not be decrypted)`,
     );
   }
-  if (error instanceof DerError) {
+  // A cipher this engine does not implement is named as such (issue 14), not called damage.
+  if (error instanceof CipherError && error.code === 'UNSUPPORTED_CIPHER') {
+    return new SmimeError('P12_UNSUPPORTED_ALGORITHM', `The file uses an unsupported algorithm: ${error.message}`, {
+      cause: error,
+    });
+  }
+  if (error instanceof BerError) {
     return error.limit
       ? new SmimeError('P12_TOO_LARGE', `The file exceeds a parsing limit (${context})`, { cause: error })
       : new SmimeError('P12_MALFORMED', `The file is damaged or not a PKCS#12 file (${context}: ${error.message})`, {

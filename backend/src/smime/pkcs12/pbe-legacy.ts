@@ -2,7 +2,7 @@
 // Key and IV both come from the PKCS#12 KDF with SHA-1 over the BMPString password (appendix B).
 
 import { SmimeError } from '../errors.ts';
-import { DerError, octets, sequence, smallInteger, type Node } from '../asn1/asn1js-nodes.ts';
+import { BerError, ownedOctets, sequence, smallInteger, type Tlv } from '../asn1/reader.ts';
 import type { KdfBudget } from './kdf-budget.ts';
 import {
   OID_PBE_SHA1_2DES,
@@ -38,18 +38,18 @@ export interface Pkcs12PbeResult {
 
 /**
  * Decrypts `data` protected with one of the appendix C schemes. `bmpPassword` is the password in the form of RFC 7292
- * appendix B.1. Throws DerError (bad parameters), CipherError DECRYPT_FAILED (wrong password or damaged data) or SmimeError
+ * appendix B.1. Throws BerError (bad parameters), CipherError DECRYPT_FAILED (wrong password or damaged data) or SmimeError
  * (unsupported scheme, limits).
  */
 export async function pkcs12PbeDecrypt(
   oid: string,
-  params: Node | undefined,
+  params: Tlv | undefined,
   bmpPassword: Uint8Array,
   data: Uint8Array,
   budget: KdfBudget,
 ): Promise<Pkcs12PbeResult> {
   const scheme = SCHEMES[oid];
-  if (!scheme) throw new DerError(`not a PKCS#12 PBE scheme: ${oid}`);
+  if (!scheme) throw new BerError(`not a PKCS#12 PBE scheme: ${oid}`);
   if (!scheme.cipher) {
     throw new SmimeError(
       'P12_UNSUPPORTED_ALGORITHM',
@@ -58,8 +58,8 @@ export async function pkcs12PbeDecrypt(
   }
   // pkcs-12PbeParams ::= SEQUENCE { salt OCTET STRING, iterations INTEGER } (RFC 7292 appendix C).
   const fields = sequence(params, 'pkcs-12PbeParams');
-  if (fields.length !== 2) throw new DerError('pkcs-12PbeParams: expected salt and iterations');
-  const salt = octets(fields[0], 'pkcs-12PbeParams salt');
+  if (fields.length !== 2) throw new BerError('pkcs-12PbeParams: expected salt and iterations');
+  const salt = ownedOctets(fields[0], 'pkcs-12PbeParams salt');
   const iterations = smallInteger(fields[1], 'pkcs-12PbeParams iterations', 1, Number.MAX_SAFE_INTEGER);
   const cipher = scheme.cipher;
   // Key and IV are two derivations with the same iteration count.

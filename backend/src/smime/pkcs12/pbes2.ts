@@ -6,15 +6,15 @@ import { pbkdf2 } from 'node:crypto';
 import { promisify } from 'node:util';
 import { SmimeError } from '../errors.ts';
 import {
-  algorithmIdentifier,
-  DerError,
-  isTag,
-  octets,
+  algorithm as algorithmIdentifier,
+  BerError,
+  isUniversal,
+  ownedOctets,
   sequence,
   smallInteger,
-  TAG,
-  type Node,
-} from '../asn1/asn1js-nodes.ts';
+  type Tlv,
+  UNIVERSAL,
+} from '../asn1/reader.ts';
 import type { KdfBudget } from './kdf-budget.ts';
 import {
   OID_AES128_CBC,
@@ -59,13 +59,13 @@ interface EncryptionScheme {
   iv: Uint8Array;
 }
 
-function encryptionScheme(node: Node | undefined, keyLength: number | undefined): EncryptionScheme {
+function encryptionScheme(node: Tlv | undefined, keyLength: number | undefined): EncryptionScheme {
   const { oid, params } = algorithmIdentifier(node, 'PBES2 encryptionScheme');
   const ivParam = (cipher: PbeCipher): EncryptionScheme => {
-    const iv = octets(params, `${cipher.name} IV`);
-    if (iv.length !== cipher.ivLength) throw new DerError(`${cipher.name}: IV must be ${cipher.ivLength} bytes`);
+    const iv = ownedOctets(params, `${cipher.name} IV`);
+    if (iv.length !== cipher.ivLength) throw new BerError(`${cipher.name}: IV must be ${cipher.ivLength} bytes`);
     if (keyLength !== undefined && keyLength !== cipher.keyLength) {
-      throw new DerError(`${cipher.name}: PBKDF2 keyLength ${keyLength} does not fit the cipher`);
+      throw new BerError(`${cipher.name}: PBKDF2 keyLength ${keyLength} does not fit the cipher`);
     }
     return { cipher, iv };
   };
@@ -85,16 +85,16 @@ function encryptionScheme(node: Node | undefined, keyLength: number | undefined)
       if (fields.length === 2) {
         const version = smallInteger(fields[0], 'rc2ParameterVersion', 0, 0xffff);
         const mapped = rc2EffectiveBitsFromVersion(version);
-        if (mapped === undefined) throw new DerError(`rc2ParameterVersion ${version} is not defined`);
+        if (mapped === undefined) throw new BerError(`rc2ParameterVersion ${version} is not defined`);
         bits = mapped;
       } else if (fields.length !== 1) {
-        throw new DerError('RC2-CBC-Parameter: expected [version,] iv');
+        throw new BerError('RC2-CBC-Parameter: expected [version,] iv');
       }
       const length = keyLength ?? RC2_DEFAULT_KEY_LENGTH;
-      if (length < 1 || length > RC2_MAX_KEY_LENGTH) throw new DerError(`RC2 key length ${length} is out of range`);
+      if (length < 1 || length > RC2_MAX_KEY_LENGTH) throw new BerError(`RC2 key length ${length} is out of range`);
       const cipher = rc2Cbc(length, bits);
-      const iv = octets(fields[fields.length - 1], 'RC2-CBC iv');
-      if (iv.length !== cipher.ivLength) throw new DerError('RC2-CBC: IV must be 8 bytes');
+      const iv = ownedOctets(fields[fields.length - 1], 'RC2-CBC iv');
+      if (iv.length !== cipher.ivLength) throw new BerError('RC2-CBC: IV must be 8 bytes');
       return { cipher, iv };
     }
     default:
@@ -116,17 +116,17 @@ export interface Pbes2Result {
 /**
  * Decrypts `data` protected with PBES2 (`params` is PBES2-params). `password` is the UTF-8 password (RFC 8018
  * section 6.2 leaves the encoding to the application; RFC 7292 appendix B.1 and every PKCS#12 writer use UTF-8).
- * Throws DerError, CipherError DECRYPT_FAILED (wrong password or damaged data) or SmimeError (unsupported, limits).
+ * Throws BerError, CipherError DECRYPT_FAILED (wrong password or damaged data) or SmimeError (unsupported, limits).
  */
 export async function pbes2Decrypt(
-  params: Node | undefined,
+  params: Tlv | undefined,
   password: Uint8Array,
   data: Uint8Array,
   budget: KdfBudget,
 ): Promise<Pbes2Result> {
   // PBES2-params ::= SEQUENCE { keyDerivationFunc AlgorithmIdentifier, encryptionScheme AlgorithmIdentifier }
   const fields = sequence(params, 'PBES2-params');
-  if (fields.length !== 2) throw new DerError('PBES2-params: expected keyDerivationFunc and encryptionScheme');
+  if (fields.length !== 2) throw new BerError('PBES2-params: expected keyDerivationFunc and encryptionScheme');
   const kdf = algorithmIdentifier(fields[0], 'PBES2 keyDerivationFunc');
   if (kdf.oid !== OID_PBKDF2) {
     throw new SmimeError(
@@ -137,19 +137,19 @@ export async function pbes2Decrypt(
   // PBKDF2-params ::= SEQUENCE { salt CHOICE { specified OCTET STRING, otherSource AlgorithmIdentifier },
   //   iterationCount INTEGER, keyLength INTEGER OPTIONAL, prf AlgorithmIdentifier DEFAULT hmacWithSHA1 }
   const kdfFields = sequence(kdf.params, 'PBKDF2-params');
-  if (kdfFields.length < 2 || kdfFields.length > 4) throw new DerError('PBKDF2-params: wrong number of fields');
-  if (!isTag(kdfFields[0], TAG.OCTET_STRING)) {
+  if (kdfFields.length < 2 || kdfFields.length > 4) throw new BerError('PBKDF2-params: wrong number of fields');
+  if (!isUniversal(kdfFields[0], UNIVERSAL.OCTET_STRING)) {
     throw new SmimeError('P12_UNSUPPORTED_ALGORITHM', 'The file uses a PBKDF2 salt source other than a specified salt');
   }
-  const salt = octets(kdfFields[0], 'PBKDF2 salt');
+  const salt = ownedOctets(kdfFields[0], 'PBKDF2 salt');
   const iterations = smallInteger(kdfFields[1], 'PBKDF2 iterationCount', 1, Number.MAX_SAFE_INTEGER);
   let rest = kdfFields.slice(2);
   let keyLength: number | undefined;
-  if (isTag(rest[0], TAG.INTEGER)) {
+  if (isUniversal(rest[0], UNIVERSAL.INTEGER)) {
     keyLength = smallInteger(rest[0], 'PBKDF2 keyLength', 1, RC2_MAX_KEY_LENGTH);
     rest = rest.slice(1);
   }
-  if (rest.length > 1) throw new DerError('PBKDF2-params: unexpected fields');
+  if (rest.length > 1) throw new BerError('PBKDF2-params: unexpected fields');
   const prfOid = rest[0] ? algorithmIdentifier(rest[0], 'PBKDF2 prf').oid : OID_HMAC_WITH_SHA1;
   const prf = PRFS[prfOid];
   if (!prf) throw new SmimeError('P12_UNSUPPORTED_ALGORITHM', `The file uses an unsupported PBKDF2 PRF (${prfOid})`);

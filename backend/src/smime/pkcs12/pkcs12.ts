@@ -9,7 +9,7 @@
 // Every failure is a SmimeError with a P12_* code. A message never contains the password or key material.
 
 import { SmimeError } from '../errors.ts';
-import { copyBytes } from '../asn1/asn1js-nodes.ts';
+import { copyBytes } from '../asn1/reader.ts';
 import { KdfBudget } from './kdf-budget.ts';
 import { MAX_P12_BYTES } from '../limits.ts';
 import type { PbeCipherName } from '../crypto/content-cipher.ts';

@@ -2,7 +2,7 @@
 // a P12_* code, and a message never contains the password or key material.
 
 import { SmimeError, type SmimeErrorCode } from '../errors.ts';
-import { DerError } from '../asn1/asn1js-nodes.ts';
+import { BerError } from '../asn1/reader.ts';
 import type { KdfBudget } from './kdf-budget.ts';
 import type { PbeCipherName } from '../crypto/content-cipher.ts';
 import type { Pkcs12PasswordEncoding } from './kdf.ts';
@@ -48,13 +48,13 @@ export function malformed(message: string, cause?: unknown): SmimeError {
   return new SmimeError('P12_MALFORMED', message, cause === undefined ? undefined : { cause });
 }
 
-/** Runs `fn`, turning DerError into `code` (or P12_TOO_LARGE for resource limits). */
+/** Runs `fn`, turning BerError into `code` (or P12_TOO_LARGE for resource limits). */
 export function shape<T>(what: string, fn: () => T, code: SmimeErrorCode = 'P12_MALFORMED'): T {
   try {
     return fn();
   } catch (error) {
     if (error instanceof SmimeError) throw error;
-    if (error instanceof DerError && error.limit) {
+    if (error instanceof BerError && error.limit) {
       throw new SmimeError('P12_TOO_LARGE', `The file exceeds a parsing limit (${what})`, { cause: error });
     }
     if (code === 'P12_BAD_PASSWORD') {
@@ -64,7 +64,7 @@ export function shape<T>(what: string, fn: () => T, code: SmimeErrorCode = 'P12_
         { cause: error },
       );
     }
-    const detail = error instanceof DerError ? `: ${error.message}` : '';
+    const detail = error instanceof BerError ? `: ${error.message}` : '';
     throw new SmimeError(code, `The file is damaged or not a PKCS#12 file (${what}${detail})`, { cause: error });
   }
 }

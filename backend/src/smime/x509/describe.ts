@@ -6,17 +6,18 @@ import { createHash } from 'node:crypto';
 import { SmimeError } from '../errors.ts';
 import { tryCanonicalAddress } from '../mime/address.ts';
 import {
-  algorithmIdentifier,
+  algorithm as algorithmIdentifier,
+  BerError,
   bigInteger,
   bitString,
-  decode,
-  DerError,
-  isTag,
+  isUniversal,
   oid,
+  readTree,
   sequence,
-  TAG,
-  type Node,
-} from '../asn1/asn1js-nodes.ts';
+  time,
+  type Tlv,
+  UNIVERSAL,
+} from '../asn1/reader.ts';
 import { MAX_P12_BYTES } from '../limits.ts';
 import {
   NAMED_CURVES,
@@ -75,57 +76,20 @@ function serialHex(value: bigint): string {
   return negative ? `-${text}` : text;
 }
 
-// RFC 5280 section 4.1.2.5: UTCTime YYMMDDHHMMSSZ (YY >= 50 is 19YY) and GeneralizedTime YYYYMMDDHHMMSSZ.
-const UTC_TIME = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/;
-const GENERALIZED_TIME = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.\d+)?Z$/;
-const UTC_TIME_TAG = 23;
-const GENERALIZED_TIME_TAG = 24;
-
-function time(node: Node | undefined, what: string): Date {
-  // The tag first: other universal types have no valueHexView (a NULL there threw a TypeError; found by test/fuzz).
-  const tag = node?.idBlock.tagNumber;
-  if (
-    !node ||
-    node.idBlock.tagClass !== 1 ||
-    node.idBlock.isConstructed ||
-    (tag !== UTC_TIME_TAG && tag !== GENERALIZED_TIME_TAG)
-  ) {
-    throw new DerError(`${what}: expected Time`);
-  }
-  const text = Buffer.from((node.valueBlock as { valueHexView: Uint8Array }).valueHexView).toString('latin1');
-  let parts: RegExpExecArray | null;
-  let year: number;
-  if (node.idBlock.tagNumber === UTC_TIME_TAG && (parts = UTC_TIME.exec(text))) {
-    const yy = Number(parts[1]);
-    year = yy >= 50 ? 1900 + yy : 2000 + yy;
-  } else if (node.idBlock.tagNumber === GENERALIZED_TIME_TAG && (parts = GENERALIZED_TIME.exec(text))) {
-    year = Number(parts[1]);
-  } else {
-    throw new DerError(`${what}: not a UTCTime or GeneralizedTime in RFC 5280 form`);
-  }
-  const [month, day, hour, minute, second] = parts.slice(2, 7).map(Number) as [number, number, number, number, number];
-  const date = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
-  // Reject 2023-02-30 and the like rather than letting Date roll them over.
-  if (date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day || hour > 23 || minute > 59 || second > 59) {
-    throw new DerError(`${what}: invalid date`);
-  }
-  return date;
-}
-
-function publicKeyInfo(spki: Node): Pick<CertificateInfo, 'keyAlgorithm' | 'keySize' | 'namedCurve'> {
+function publicKeyInfo(spki: Tlv): Pick<CertificateInfo, 'keyAlgorithm' | 'keySize' | 'namedCurve'> {
   // SubjectPublicKeyInfo ::= SEQUENCE { algorithm AlgorithmIdentifier, subjectPublicKey BIT STRING }
   const [algorithm, key] = sequence(spki, 'subjectPublicKeyInfo');
   const { oid: algorithmOid, params } = algorithmIdentifier(algorithm, 'subjectPublicKeyInfo algorithm');
   const { bytes: keyBytes } = bitString(key, 'subjectPublicKey');
   if (algorithmOid === OID_RSA_ENCRYPTION || algorithmOid === OID_RSASSA_PSS) {
     // RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER } (RFC 8017 appendix A.1.1)
-    const [modulus] = sequence(decode(keyBytes, 'RSAPublicKey'), 'RSAPublicKey');
+    const [modulus] = sequence(readTree(keyBytes, 'RSAPublicKey'), 'RSAPublicKey');
     const n = bigInteger(modulus, 'RSA modulus');
     return { keyAlgorithm: 'RSA', keySize: n > 0n ? n.toString(2).length : 0 };
   }
   if (algorithmOid === OID_EC_PUBLIC_KEY) {
     // ECParameters ::= CHOICE { namedCurve OBJECT IDENTIFIER, ... } (RFC 5480 section 2.1.1)
-    if (params && isTag(params, TAG.OID)) {
+    if (params && isUniversal(params, UNIVERSAL.OID)) {
       const curveOid = oid(params, 'namedCurve');
       const curve = NAMED_CURVES[curveOid];
       return { keyAlgorithm: 'EC', keySize: curve?.bits ?? 0, namedCurve: curve?.name ?? curveOid };
@@ -144,7 +108,7 @@ export function describeCertificate(der: Uint8Array): CertificateInfo {
   try {
     const parts = certificateParts(der);
     const validity = sequence(parts.validity, 'validity');
-    if (validity.length !== 2) throw new DerError('validity: expected notBefore and notAfter');
+    if (validity.length !== 2) throw new BerError('validity: expected notBefore and notAfter');
     const extensions = describeExtensions(parts.extensions);
     const subjectEmails = nameAttributes(parts.subjectNode, 'subject')
       .flat()
@@ -173,7 +137,7 @@ export function describeCertificate(der: Uint8Array): CertificateInfo {
     };
   } catch (error) {
     if (error instanceof SmimeError) throw error;
-    const detail = error instanceof DerError ? ` (${error.message})` : '';
+    const detail = error instanceof BerError ? ` (${error.message})` : '';
     throw new SmimeError('CERT_MALFORMED', `The certificate is malformed${detail}`, { cause: error });
   }
 }

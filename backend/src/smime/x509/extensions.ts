@@ -5,17 +5,18 @@
 
 import { keyUsageBits } from './certificate-extensions.ts';
 import {
+  BerError,
   bitString,
-  decode,
-  DerError,
-  isContextTag,
-  isTag,
+  boolean as readBoolean,
+  isContext,
+  isUniversal,
   octets,
   oid,
+  readTree,
   sequence,
-  TAG,
-  type Node,
-} from '../asn1/asn1js-nodes.ts';
+  type Tlv,
+  UNIVERSAL,
+} from '../asn1/reader.ts';
 import {
   OID_ANY_EXTENDED_KEY_USAGE,
   OID_BASIC_CONSTRAINTS,
@@ -51,32 +52,30 @@ export interface DescribedExtensions {
   isCA: boolean;
 }
 
-function keyUsage(value: Node): string[] {
+function keyUsage(value: Tlv): string[] {
   const { bytes, unusedBits } = bitString(value, 'keyUsage');
   return keyUsageBits(bytes, unusedBits);
 }
 
-function extendedKeyUsage(value: Node): string[] {
+function extendedKeyUsage(value: Tlv): string[] {
   return sequence(value, 'extendedKeyUsage').map((purpose) => {
     const id = oid(purpose, 'KeyPurposeId');
     return KEY_PURPOSES[id] ?? id;
   });
 }
 
-function basicConstraintsCA(value: Node): boolean {
+function basicConstraintsCA(value: Tlv): boolean {
   // BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER OPTIONAL }
   const [first] = sequence(value, 'basicConstraints');
-  if (!first || !isTag(first, TAG.BOOLEAN)) return false;
-  const raw = (first.valueBlock as { valueHexView: Uint8Array }).valueHexView;
-  if (raw.length !== 1) throw new DerError('basicConstraints: bad BOOLEAN');
-  return raw[0] !== 0;
+  if (!first || !isUniversal(first, UNIVERSAL.BOOLEAN)) return false;
+  return readBoolean(first, 'basicConstraints cA');
 }
 
-function sanEmails(value: Node): string[] {
+function sanEmails(value: Tlv): string[] {
   // GeneralNames ::= SEQUENCE OF GeneralName; rfc822Name is [1] IMPLICIT IA5String
   const emails: string[] = [];
   for (const name of sequence(value, 'subjectAltName')) {
-    if (isContextTag(name, 1) && !name.idBlock.isConstructed) {
+    if (!name.constructed && isContext(name, 1)) {
       emails.push(Buffer.from(octets(name, 'rfc822Name', 1)).toString('latin1'));
     }
   }
@@ -86,7 +85,7 @@ function sanEmails(value: Node): string[] {
 interface Reader {
   /** The extension's name, for errors. */
   what: string;
-  read: (value: Node, out: DescribedExtensions) => void;
+  read: (value: Tlv, out: DescribedExtensions) => void;
 }
 
 /** The extensions described, each read from its decoded extnValue. */
@@ -101,7 +100,7 @@ const READERS: Readonly<Record<string, Reader>> = {
 };
 
 /** Decodes the extensions of interest from `extensions` (the SEQUENCE OF Extension of the TBSCertificate). */
-export function describeExtensions(extensions: Node | undefined): DescribedExtensions {
+export function describeExtensions(extensions: Tlv | undefined): DescribedExtensions {
   const out: DescribedExtensions = { sanEmails: [], keyUsage: [], extendedKeyUsage: [], isCA: false };
   if (!extensions) return out;
   const seen = new Set<string>();
@@ -109,14 +108,14 @@ export function describeExtensions(extensions: Node | undefined): DescribedExten
     // Extension ::= SEQUENCE { extnID OBJECT IDENTIFIER, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }
     const fields = sequence(extension, 'Extension');
     if (fields.length < 2 || fields.length > 3)
-      throw new DerError('Extension: expected extnID [, critical], extnValue');
+      throw new BerError('Extension: expected extnID [, critical], extnValue');
     const id = oid(fields[0], 'extnID');
     // RFC 5280 section 4.2: "A certificate MUST NOT include more than one instance of a particular extension."
-    if (seen.has(id)) throw new DerError(`extension ${id} appears twice`);
+    if (seen.has(id)) throw new BerError(`extension ${id} appears twice`);
     seen.add(id);
     const extnValue = octets(fields[fields.length - 1], 'extnValue');
     const reader = Object.hasOwn(READERS, id) ? READERS[id] : undefined;
-    if (reader) reader.read(decode(extnValue, reader.what), out);
+    if (reader) reader.read(readTree(extnValue, reader.what), out);
   }
   return out;
 }

@@ -1,7 +1,7 @@
 // Distinguished names (RFC 5280 section 4.1.2.4) as text: RFC 4514 order (last RDN first) and escaping, with the
 // short names people know (CN, O, E, ...). Attribute values are decoded from the string type they were written in.
 
-import { DerError, encodingOf, oid, sequence, set, type Node } from '../asn1/asn1js-nodes.ts';
+import { BerError, CLASS, content, encoding, oid, sequence, setOf, type Tlv } from '../asn1/reader.ts';
 import {
   OID_AT_COMMON_NAME,
   OID_AT_COUNTRY,
@@ -58,11 +58,11 @@ const UNIVERSAL_STRING = 28;
 const BMP_STRING = 30;
 
 /** The text of a string-typed value, or undefined if the value is not one of the string types. */
-export function stringValue(node: Node): string | undefined {
-  if (node.idBlock.tagClass !== 1 || node.idBlock.isConstructed) return undefined;
-  const bytes = (node.valueBlock as { valueHexView?: Uint8Array }).valueHexView ?? new Uint8Array(0);
+export function stringValue(node: Tlv): string | undefined {
+  if (node.cls !== CLASS.UNIVERSAL || node.constructed) return undefined;
+  const bytes = content(node);
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-  switch (node.idBlock.tagNumber) {
+  switch (node.tag) {
     case UTF8_STRING:
       return new TextDecoder('utf-8', { fatal: false }).decode(bytes);
     case NUMERIC_STRING:
@@ -72,10 +72,10 @@ export function stringValue(node: Node): string | undefined {
     case TELETEX_STRING: // T.61 in theory; in practice writers put Latin-1 there
       return buffer.toString('latin1');
     case BMP_STRING:
-      if (bytes.length % 2 !== 0) throw new DerError('BMPString: odd length');
+      if (bytes.length % 2 !== 0) throw new BerError('BMPString: odd length');
       return Buffer.from(buffer).swap16().toString('utf16le');
     case UNIVERSAL_STRING: {
-      if (bytes.length % 4 !== 0) throw new DerError('UniversalString: length not a multiple of 4');
+      if (bytes.length % 4 !== 0) throw new BerError('UniversalString: length not a multiple of 4');
       let text = '';
       for (let i = 0; i < bytes.length; i += 4) {
         const codePoint = buffer.readUInt32BE(i);
@@ -105,23 +105,23 @@ export interface NameAttribute {
   oid: string;
   /** Decoded text, or undefined if the value is not a string type. */
   value: string | undefined;
-  node: Node;
+  node: Tlv;
 }
 
 /** The attributes of a Name in encoding order (first RDN first). */
-export function nameAttributes(name: Node, what: string): NameAttribute[][] {
+export function nameAttributes(name: Tlv, what: string): NameAttribute[][] {
   // Name ::= SEQUENCE OF RelativeDistinguishedName; RDN ::= SET OF AttributeTypeAndValue
   return sequence(name, what).map((rdn) =>
-    set(rdn, `${what} RDN`).map((atv) => {
+    setOf(rdn, `${what} RDN`).map((atv) => {
       const fields = sequence(atv, `${what} AttributeTypeAndValue`);
-      if (fields.length !== 2 || !fields[1]) throw new DerError(`${what}: AttributeTypeAndValue needs type and value`);
+      if (fields.length !== 2 || !fields[1]) throw new BerError(`${what}: AttributeTypeAndValue needs type and value`);
       return { oid: oid(fields[0], `${what} attribute type`), value: stringValue(fields[1]), node: fields[1] };
     }),
   );
 }
 
 /** RFC 4514 string: RDNs last-first, comma-separated, multi-valued RDNs joined with '+'. */
-export function formatName(name: Node, what: string): string {
+export function formatName(name: Tlv, what: string): string {
   return nameAttributes(name, what)
     .reverse()
     .map((rdn) =>
@@ -130,7 +130,7 @@ export function formatName(name: Node, what: string): string {
           const type = SHORT_NAMES[a.oid] ?? a.oid;
           // RFC 4514 section 2.4: a value that is not a string is written as '#' and the hex of its BER.
           const value =
-            a.value === undefined ? `#${Buffer.from(encodingOf(a.node)).toString('hex')}` : escapeValue(a.value);
+            a.value === undefined ? `#${Buffer.from(encoding(a.node)).toString('hex')}` : escapeValue(a.value);
           return `${type}=${value}`;
         })
         .join('+'),

@@ -3,16 +3,16 @@
 // extensions.ts; the public view is describe.ts.
 
 import {
+  BerError,
   bigInteger,
-  decode,
-  DerError,
-  encodingOf,
+  encoding,
   explicit,
   integerBytes,
-  isContextTag,
+  isContext,
+  readTree,
   sequence,
-  type Node,
-} from '../asn1/asn1js-nodes.ts';
+  type Tlv,
+} from '../asn1/reader.ts';
 
 export interface CertificateParts {
   /** serialNumber as stored (two's complement) and as a number. */
@@ -21,59 +21,51 @@ export interface CertificateParts {
   /** The Name nodes and their DER. */
   issuer: Uint8Array;
   subject: Uint8Array;
-  issuerNode: Node;
-  subjectNode: Node;
+  issuerNode: Tlv;
+  subjectNode: Tlv;
   /** Validity ::= SEQUENCE { notBefore Time, notAfter Time } */
-  validity: Node;
+  validity: Tlv;
   /** DER of SubjectPublicKeyInfo, and its node. */
   subjectPublicKeyInfo: Uint8Array;
-  subjectPublicKeyInfoNode: Node;
+  subjectPublicKeyInfoNode: Tlv;
   /** The SEQUENCE OF Extension inside [3], if present. */
-  extensions: Node | undefined;
+  extensions: Tlv | undefined;
 }
 
-/** Splits a certificate into its parts. Throws DerError if it is not Certificate-shaped. */
+/** Splits a certificate into its parts. Throws BerError if it is not Certificate-shaped. */
 export function certificateParts(der: Uint8Array): CertificateParts {
-  const root = decode(der, 'Certificate');
+  const root = readTree(der, 'Certificate');
   // Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue }
   const outer = sequence(root, 'Certificate');
-  if (outer.length !== 3) throw new DerError('Certificate: expected tbsCertificate, signatureAlgorithm, signature');
+  if (outer.length !== 3) throw new BerError('Certificate: expected tbsCertificate, signatureAlgorithm, signature');
   const tbs = sequence(outer[0], 'TBSCertificate');
   // TBSCertificate ::= SEQUENCE { version [0] EXPLICIT DEFAULT v1, serialNumber, signature, issuer, validity,
   //   subject, subjectPublicKeyInfo, issuerUniqueID [1] OPTIONAL, subjectUniqueID [2] OPTIONAL, extensions [3] OPTIONAL }
   let fields = tbs;
-  if (isContextTag(tbs[0], 0)) {
+  if (isContext(tbs[0], 0)) {
     explicit(tbs[0], 0, 'version');
     fields = tbs.slice(1);
   }
-  if (fields.length < 6) throw new DerError('TBSCertificate: missing fields');
-  const [serial, , issuer, validity, subject, spki, ...optional] = fields as [
-    Node,
-    Node,
-    Node,
-    Node,
-    Node,
-    Node,
-    ...Node[],
-  ];
+  if (fields.length < 6) throw new BerError('TBSCertificate: missing fields');
+  const [serial, , issuer, validity, subject, spki, ...optional] = fields as [Tlv, Tlv, Tlv, Tlv, Tlv, Tlv, ...Tlv[]];
   sequence(issuer, 'issuer');
   sequence(validity, 'validity');
   sequence(subject, 'subject');
   sequence(spki, 'subjectPublicKeyInfo');
-  let extensions: Node | undefined;
+  let extensions: Tlv | undefined;
   for (const field of optional) {
-    if (isContextTag(field, 3)) extensions = explicit(field, 3, 'extensions');
-    else if (!isContextTag(field, 1) && !isContextTag(field, 2)) throw new DerError('TBSCertificate: unexpected field');
+    if (isContext(field, 3)) extensions = explicit(field, 3, 'extensions');
+    else if (!isContext(field, 1) && !isContext(field, 2)) throw new BerError('TBSCertificate: unexpected field');
   }
   return {
     serialNumber: integerBytes(serial, 'serialNumber'),
     serialValue: bigInteger(serial, 'serialNumber'),
-    issuer: encodingOf(issuer),
-    subject: encodingOf(subject),
+    issuer: encoding(issuer),
+    subject: encoding(subject),
     issuerNode: issuer,
     subjectNode: subject,
     validity,
-    subjectPublicKeyInfo: encodingOf(spki),
+    subjectPublicKeyInfo: encoding(spki),
     subjectPublicKeyInfoNode: spki,
     extensions,
   };

@@ -7,17 +7,18 @@
 //   key agreement        dhSinglePass-stdDH-*kdf and -cofactorDH-*kdf with AES key wrap (RFC 5753, RFC 3394)
 
 import {
-  algorithmIdentifier,
-  DerError,
+  algorithm as algorithmIdentifier,
+  BerError,
+  encoding,
   explicit,
-  isContextTag,
-  isTag,
-  octets,
+  isContext,
+  isUniversal,
+  ownedOctets,
   sequence,
   smallInteger,
-  TAG,
-  type Node,
-} from '../../asn1/asn1js-nodes.ts';
+  type Tlv,
+  UNIVERSAL,
+} from '../../asn1/reader.ts';
 import * as w from '../../asn1/writer.ts';
 import { rc2EffectiveBitsFromVersion } from '../../crypto/rc2.ts';
 import {
@@ -123,14 +124,14 @@ const RC2_DEFAULT_EFFECTIVE_BITS = 32;
 /** Longest RC2 key (RFC 2268 section 2). */
 const RC2_MAX_KEY_BYTES = 128;
 
-function ivOf(node: Node | undefined, length: number, what: string): Uint8Array {
-  const iv = octets(node, what);
-  if (iv.length !== length) throw new DerError(`${what}: expected ${length} bytes, got ${iv.length}`);
+function ivOf(node: Tlv | undefined, length: number, what: string): Uint8Array {
+  const iv = ownedOctets(node, what);
+  if (iv.length !== length) throw new BerError(`${what}: expected ${length} bytes, got ${iv.length}`);
   return iv;
 }
 
-/** Reads contentEncryptionAlgorithm. Unknown algorithms come back as `unsupported`; bad parameters throw DerError. */
-export function parseContentAlgorithm(node: Node | undefined): ContentAlgorithm {
+/** Reads contentEncryptionAlgorithm. Unknown algorithms come back as `unsupported`; bad parameters throw BerError. */
+export function parseContentAlgorithm(node: Tlv | undefined): ContentAlgorithm {
   const { oid: id, params } = algorithmIdentifier(node, 'contentEncryptionAlgorithm');
   const aesCbc = AES_CBC[id];
   if (aesCbc !== undefined) {
@@ -157,9 +158,9 @@ export function parseContentAlgorithm(node: Node | undefined): ContentAlgorithm 
   if (aesGcm !== undefined) {
     // GCMParameters ::= SEQUENCE { aes-nonce OCTET STRING, aes-ICVlen AES-GCM-ICVlen DEFAULT 12 }
     const [nonceNode, icvNode, ...rest] = sequence(params, 'GCMParameters');
-    if (rest.length > 0) throw new DerError('GCMParameters: too many fields');
-    const nonce = octets(nonceNode, 'GCM nonce');
-    if (nonce.length === 0 || nonce.length > GCM_MAX_NONCE) throw new DerError('GCM nonce: bad length');
+    if (rest.length > 0) throw new BerError('GCMParameters: too many fields');
+    const nonce = ownedOctets(nonceNode, 'GCM nonce');
+    if (nonce.length === 0 || nonce.length > GCM_MAX_NONCE) throw new BerError('GCM nonce: bad length');
     const tagLength = icvNode ? smallInteger(icvNode, 'GCM ICV length', GCM_MIN_ICV, GCM_MAX_ICV) : GCM_DEFAULT_ICV;
     return { kind: 'gcm', family: 'aes', name: `aes-${aesGcm * 8}-gcm`, oid: id, keyLength: aesGcm, nonce, tagLength };
   }
@@ -167,10 +168,10 @@ export function parseContentAlgorithm(node: Node | undefined): ContentAlgorithm 
     // RFC 3370 section 5.2: RC2CBCParameter ::= SEQUENCE { rc2ParameterVersion INTEGER, iv OCTET STRING (8) };
     // the older form (RFC 2268 section 6) is the bare IV.
     let bits = RC2_DEFAULT_EFFECTIVE_BITS;
-    let ivNode: Node | undefined = params;
-    if (params && isTag(params, TAG.SEQUENCE)) {
+    let ivNode: Tlv | undefined = params;
+    if (params && isUniversal(params, UNIVERSAL.SEQUENCE)) {
       const [versionNode, iv, ...rest] = sequence(params, 'RC2CBCParameter');
-      if (rest.length > 0) throw new DerError('RC2CBCParameter: too many fields');
+      if (rest.length > 0) throw new BerError('RC2CBCParameter: too many fields');
       const version = smallInteger(versionNode, 'rc2ParameterVersion', 0, 1024);
       const mapped = rc2EffectiveBitsFromVersion(version);
       if (mapped === undefined) return { kind: 'unsupported', name: `rc2-cbc(version ${version})`, oid: id };
@@ -212,7 +213,7 @@ export type KeyTransportAlgorithm =
   | { kind: 'rsa-oaep'; name: string; hash: HashName; mgf1Hash: HashName; label: Uint8Array }
   | { kind: 'unsupported'; name: string };
 
-function hashOf(node: Node | undefined, what: string): HashName {
+function hashOf(node: Tlv | undefined, what: string): HashName {
   const { oid: id } = algorithmIdentifier(node, what);
   const hash = fullLengthHashOf(id);
   if (!hash) throw new UnsupportedParameter(`${what} ${id}`);
@@ -232,7 +233,7 @@ function oaepName(hash: HashName, mgf1Hash: HashName, label: Uint8Array): string
 }
 
 /** Reads a KeyTransRecipientInfo keyEncryptionAlgorithm. */
-export function parseKeyTransportAlgorithm(node: Node | undefined): KeyTransportAlgorithm {
+export function parseKeyTransportAlgorithm(node: Tlv | undefined): KeyTransportAlgorithm {
   const { oid: id, params } = algorithmIdentifier(node, 'keyEncryptionAlgorithm');
   if (id === OID_RSA_ENCRYPTION) return { kind: 'rsa-pkcs1', name: 'rsa-pkcs1-v1_5' };
   if (id !== OID_RSAES_OAEP) return { kind: 'unsupported', name: id };
@@ -245,19 +246,18 @@ export function parseKeyTransportAlgorithm(node: Node | undefined): KeyTransport
   try {
     const fields = params ? sequence(params, 'RSAES-OAEP-params') : [];
     let next = 0;
-    if (isContextTag(fields[next], 0))
-      hash = hashOf(explicit(fields[next++], 0, 'hashAlgorithm'), 'OAEP hashAlgorithm');
-    if (isContextTag(fields[next], 1)) {
+    if (isContext(fields[next], 0)) hash = hashOf(explicit(fields[next++], 0, 'hashAlgorithm'), 'OAEP hashAlgorithm');
+    if (isContext(fields[next], 1)) {
       const mgf = algorithmIdentifier(explicit(fields[next++], 1, 'maskGenAlgorithm'), 'OAEP maskGenAlgorithm');
       if (mgf.oid !== OID_MGF1) throw new UnsupportedParameter(`OAEP mask generation ${mgf.oid}`);
       mgf1Hash = hashOf(mgf.params, 'MGF1 hash');
     }
-    if (isContextTag(fields[next], 2)) {
+    if (isContext(fields[next], 2)) {
       const source = algorithmIdentifier(explicit(fields[next++], 2, 'pSourceAlgorithm'), 'OAEP pSourceAlgorithm');
       if (source.oid !== OID_P_SPECIFIED) throw new UnsupportedParameter(`OAEP pSource ${source.oid}`);
-      label = source.params ? octets(source.params, 'OAEP label') : new Uint8Array(0);
+      label = source.params ? ownedOctets(source.params, 'OAEP label') : new Uint8Array(0);
     }
-    if (next !== fields.length) throw new DerError('RSAES-OAEP-params: unexpected field');
+    if (next !== fields.length) throw new BerError('RSAES-OAEP-params: unexpected field');
   } catch (error) {
     if (error instanceof UnsupportedParameter) return { kind: 'unsupported', name: `rsa-oaep(${error.message})` };
     throw error;
@@ -335,7 +335,7 @@ export type KeyAgreementAlgorithm =
   | { kind: 'unsupported'; name: string };
 
 /** Reads a KeyAgreeRecipientInfo keyEncryptionAlgorithm (RFC 5753 section 3.1.1: the parameters are the wrap). */
-export function parseKeyAgreementAlgorithm(node: Node | undefined): KeyAgreementAlgorithm {
+export function parseKeyAgreementAlgorithm(node: Tlv | undefined): KeyAgreementAlgorithm {
   const { oid: id, params } = algorithmIdentifier(node, 'keyEncryptionAlgorithm');
   const scheme = ECDH_SCHEMES[id];
   if (!scheme) return { kind: 'unsupported', name: id };
@@ -349,7 +349,7 @@ export function parseKeyAgreementAlgorithm(node: Node | undefined): KeyAgreement
     kdfHash: scheme.hash,
     cofactor: scheme.cofactor,
     wrap,
-    wrapEncoding: params!.valueBeforeDecodeView,
+    wrapEncoding: encoding(params!),
   };
 }
 

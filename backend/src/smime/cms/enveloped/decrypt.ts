@@ -12,7 +12,7 @@
  * key-wrap check). Keys matched by identifier do not have this problem in practice: they are the right key.
  */
 import type { KeyObject } from 'node:crypto';
-import { getEngine } from '../../crypto/engine.ts';
+import { cmsCrypto } from './primitives.ts';
 import { SmimeError } from '../../errors.ts';
 import type { ContentAlgorithm } from './algorithms.ts';
 import { envelopeInfo, readEnvelope, type EnvelopeInfo } from './inspect.ts';
@@ -107,10 +107,9 @@ class Decryptor {
   }
 
   #unwrap(slot: Slot, privateKey: KeyObject): Uint8Array {
-    const engine = getEngine();
     const expectedLength = this.#algorithm.kind === 'unsupported' ? 0 : this.#algorithm.keyLength;
     if (slot.type === 'ktri') {
-      return engine.decryptKeyTransport({
+      return cmsCrypto.decryptKeyTransport({
         algorithm: slot.ri.algorithm,
         privateKey,
         encryptedKey: slot.encryptedKey,
@@ -122,7 +121,7 @@ class Decryptor {
       throw new SmimeError('CMS_UNSUPPORTED', 'static-static ECDH (an originator certificate) is not supported');
     if (originator.unsupported)
       throw new SmimeError('CMS_UNSUPPORTED', `ECDH with ${originator.unsupported} is not supported`);
-    return engine.decryptKeyAgreement({
+    return cmsCrypto.decryptKeyAgreement({
       algorithm: slot.ri.algorithm,
       privateKey,
       originatorPoint: originator.point,
@@ -138,7 +137,7 @@ class Decryptor {
     let cek: Uint8Array | undefined;
     try {
       cek = this.#unwrap(slot, privateKey);
-      const content = getEngine().decryptCmsContent({
+      const content = cmsCrypto.decryptContent({
         algorithm: this.#algorithm,
         key: cek,
         ciphertext: this.#content(),

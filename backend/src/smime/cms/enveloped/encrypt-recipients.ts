@@ -3,7 +3,7 @@
 
 import type { KeyObject } from 'node:crypto';
 import * as w from '../../asn1/writer.ts';
-import { getEngine } from '../../crypto/engine.ts';
+import { cmsCrypto } from './primitives.ts';
 import { SmimeError } from '../../errors.ts';
 import {
   KEY_WRAPS,
@@ -83,7 +83,7 @@ function issuerAndSerialNumber(identity: CertificateIdentity): w.Der {
 
 /** KeyTransRecipientInfo, version 0 with issuerAndSerialNumber (RFC 5652 section 6.2.1). */
 function keyTransRecipientInfo(recipient: PreparedRecipient, algorithm: KeyTransportAlgorithm, cek: Uint8Array): w.Der {
-  const encryptedKey = getEngine().encryptKeyTransport({ algorithm, publicKey: recipient.publicKey, key: cek });
+  const encryptedKey = cmsCrypto.encryptKeyTransport({ algorithm, publicKey: recipient.publicKey, key: cek });
   return w.sequence(
     w.integer(0),
     issuerAndSerialNumber(recipient.identity),
@@ -104,7 +104,7 @@ function keyAgreeRecipientInfo(
 ): w.Der {
   const wrap = KEY_WRAPS.find((k) => k.keyLength >= cek.length) ?? KEY_WRAPS[KEY_WRAPS.length - 1]!;
   const algorithm = keyAgreementAlgorithm(kdf, wrap);
-  const { ephemeralPoint, wrappedKey } = getEngine().encryptKeyAgreement({
+  const { ephemeralPoint, wrappedKey } = cmsCrypto.encryptKeyAgreement({
     algorithm,
     publicKey: recipient.publicKey,
     key: cek,

@@ -6,7 +6,7 @@
 import { randomFillSync } from 'node:crypto';
 import * as w from '../../asn1/writer.ts';
 import { ciphertextLength, generateContentKey } from '../../crypto/content-cipher.ts';
-import { getEngine } from '../../crypto/engine.ts';
+import { cmsCrypto } from './primitives.ts';
 import { SmimeError } from '../../errors.ts';
 import { contentAlgorithmDer, CURVES, type ContentAlgorithm } from './algorithms.ts';
 import {
@@ -164,7 +164,7 @@ export function encryptEnvelopePieces(
   const cek = generateContentKey(algorithm);
   try {
     const infos = recipientInfos(prepared, settings, cek);
-    const cipher = getEngine().cmsContentEncryptor(algorithm, cek);
+    const cipher = cmsCrypto.contentEncryptor(algorithm, cek);
     const encryptedLength = ciphertextLength(algorithm, contentLength);
     const { length, prefix } = envelopeAround(algorithm, infos, prepared, encryptedLength);
 
@@ -232,7 +232,7 @@ function envelopeAround(
 }
 
 /** What the engine encrypts content with: update, final, and the GCM tag. */
-type ContentEncryptor = ReturnType<ReturnType<typeof getEngine>['cmsContentEncryptor']>;
+type ContentEncryptor = ReturnType<typeof cmsCrypto.contentEncryptor>;
 
 /** The content through the cipher into the sink, a slice at a time; returns the ciphertext bytes written. */
 function streamCiphertext(

@@ -9,20 +9,21 @@
  *   decrypt.ts           the caller's keys matched to RecipientInfos, then tried
  *   encrypt.ts           the content encrypted to the recipients, streamed into the caller's output
  *   encrypt-recipients.ts  the recipients checked and written as RecipientInfos (key transport, key agreement)
+ *   primitives.ts        the cryptography, every failure one SmimeError (no padding oracle)
  *   recipient-id.ts, key-transport.ts, key-agreement.ts  what they say
  *
  * How it is built, and why:
  * - ASN.1: the outer structure and the ciphertext are read with our own offset-based BER reader
  *   (asn1/reader.ts), so indefinite lengths and chunked OCTET STRINGs as NSS and OpenSSL stream them cost no
- *   tree and no copies beyond one join, and 64 MiB of content is no different from 64 bytes. Each RecipientInfo and
- *   AlgorithmIdentifier is decoded with asn1js (asn1/asn1js-nodes.ts) under its default limits. Output is written by
- *   a small DER writer (asn1/writer.ts) that copies the ciphertext once. pkijs' EnvelopedData is not used: it
+ *   tree and no copies beyond one join, and 64 MiB of content is no different from 64 bytes. Each RecipientInfo is
+ *   read whole up front (readTree) by the same reader. Output is written by the one DER writer (asn1/writer.ts),
+ *   which copies the ciphertext once. pkijs' EnvelopedData is not used: it
  *   parses the whole message as one asn1js tree (16 MiB content and 10,000-node defaults), has no AuthEnvelopedData,
  *   and decrypts through WebCrypto, which has no RSA PKCS #1 v1.5 decryption.
- * - Cryptography: through the crypto engine (crypto/engine.ts): content ciphers (AES-CBC, AES-GCM, DES-EDE3-CBC,
+ * - Cryptography: through primitives.ts (cmsCrypto): content ciphers (AES-CBC, AES-GCM, DES-EDE3-CBC,
  *   RC2-CBC), RSA key transport (PKCS #1 v1.5 always with implicit rejection; OAEP), ECDH.
  */
-import { DerError } from '../../asn1/asn1js-nodes.ts';
+import { BerError } from '../../asn1/reader.ts';
 import { SmimeError } from '../../errors.ts';
 import { MAX_ENVELOPE_BYTES } from '../../limits.ts';
 import { serialHex } from './recipient-id.ts';
@@ -51,7 +52,7 @@ function toCmsError(error: unknown): SmimeError {
       `The CMS content is not enveloped data (content type ${error.contentType})`,
     );
   }
-  if (error instanceof DerError) {
+  if (error instanceof BerError) {
     return error.limit
       ? new SmimeError('CMS_TOO_LARGE', `The encrypted message exceeds a parsing limit (${error.message})`)
       : new SmimeError('CMS_MALFORMED', `The encrypted message is damaged (${error.message})`);

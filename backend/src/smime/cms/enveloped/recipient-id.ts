@@ -4,7 +4,7 @@
 
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { CertificateCache } from '../../x509/cache.ts';
-import { decode, DerError, isTag, octets, oid, sequence, TAG, type Node } from '../../asn1/asn1js-nodes.ts';
+import { BerError, isUniversal, ownedOctets, oid, readTree, sequence, type Tlv, UNIVERSAL } from '../../asn1/reader.ts';
 
 import type { RecipientId } from './read.ts';
 import { certificateParts } from '../../x509/raw.ts';
@@ -24,16 +24,16 @@ export interface CertificateIdentity {
   publicKey: KeyObject | undefined;
 }
 
-function subjectKeyIdentifier(extensions: Node | undefined): Uint8Array | undefined {
+function subjectKeyIdentifier(extensions: Tlv | undefined): Uint8Array | undefined {
   if (!extensions) return undefined;
   // Extension ::= SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }
   for (const extension of sequence(extensions, 'extensions')) {
     const fields = sequence(extension, 'Extension');
     if (oid(fields[0], 'extnID') !== OID_SUBJECT_KEY_IDENTIFIER) continue;
     const value = fields[fields.length - 1];
-    if (!isTag(value, TAG.OCTET_STRING)) throw new DerError('subjectKeyIdentifier: bad extnValue');
+    if (!isUniversal(value, UNIVERSAL.OCTET_STRING)) throw new BerError('subjectKeyIdentifier: bad extnValue');
     // SubjectKeyIdentifier ::= KeyIdentifier ::= OCTET STRING, inside extnValue
-    return octets(decode(octets(value, 'extnValue'), 'SubjectKeyIdentifier'), 'SubjectKeyIdentifier');
+    return ownedOctets(readTree(ownedOctets(value, 'extnValue'), 'SubjectKeyIdentifier'), 'SubjectKeyIdentifier');
   }
   return undefined;
 }
@@ -41,7 +41,7 @@ function subjectKeyIdentifier(extensions: Node | undefined): Uint8Array | undefi
 const identities = new CertificateCache<Readonly<CertificateIdentity>>();
 
 /**
- * Throws DerError for a certificate that is not X.509. Remembered per DER (lib/certificate-cache.ts): the result is
+ * Throws BerError for a certificate that is not X.509. Remembered per DER (lib/certificate-cache.ts): the result is
  * read from a private copy of the bytes and frozen, so it never changes under a caller.
  */
 export function certificateIdentity(der: Uint8Array): Readonly<CertificateIdentity> {

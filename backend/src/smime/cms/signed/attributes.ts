@@ -32,7 +32,7 @@ export interface IssuerAndSerial {
   serialNumber: Uint8Array;
 }
 
-/** Throws DerError if `certificate` is not Certificate-shaped. */
+/** Throws BerError if `certificate` is not Certificate-shaped. */
 export function issuerAndSerialOf(certificate: Uint8Array): IssuerAndSerial {
   const parts = certificateParts(certificate);
   return { issuer: parts.issuer, serialNumber: parts.serialNumber };
