@@ -1,5 +1,6 @@
 // Builds small PKCS#12 structures for negative and edge-case tests that no exporter will produce on demand
-// (several keys, nesting, huge iteration counts, other integrity modes). Unencrypted and, unless asked, without MAC.
+// (several keys, nesting, huge iteration counts, other integrity modes). Unencrypted and, unless asked, without MAC;
+// the encrypted items (shroudedKeyBag, encryptedSafe) hold whatever bytes they are given, not a real encryption.
 
 import * as asn1js from 'asn1js';
 import { createHmac } from 'node:crypto';
@@ -18,6 +19,13 @@ export const OID = {
   localKeyId: '1.2.840.113549.1.9.21',
   sha256: '2.16.840.1.101.3.4.2.1',
   pbmac1: '1.2.840.113549.1.5.14',
+  encryptedData: '1.2.840.113549.1.7.6',
+  pkcs8ShroudedKeyBag: '1.2.840.113549.1.12.10.1.2',
+  pbes2: '1.2.840.113549.1.5.13',
+  pbkdf2: '1.2.840.113549.1.5.12',
+  hmacWithSHA256: '1.2.840.113549.2.9',
+  aes256Cbc: '2.16.840.1.101.3.4.1.42',
+  pbeWithSHAAnd3KeyTripleDesCbc: '1.2.840.113549.1.12.1.3',
 } as const;
 
 type Asn = asn1js.AsnType;
@@ -58,6 +66,37 @@ export function nestedBag(bags: Asn[]): Asn {
   return seq(oid(OID.safeContentsBag), explicit0(seq(...bags)));
 }
 
+/** AlgorithmIdentifier of PBES2: PBKDF2 (hmacWithSHA256, `iterations`) and AES-256-CBC. */
+export function pbes2Algorithm(iterations: bigint): Asn {
+  const pbkdf2 = seq(
+    octets(new Uint8Array(8).fill(1)),
+    asn1js.Integer.fromBigInt(iterations),
+    seq(oid(OID.hmacWithSHA256), new asn1js.Null()),
+  );
+  const scheme = seq(oid(OID.aes256Cbc), octets(new Uint8Array(16).fill(2)));
+  return seq(oid(OID.pbes2), seq(seq(oid(OID.pbkdf2), pbkdf2), scheme));
+}
+
+/** AlgorithmIdentifier of pbeWithSHAAnd3-KeyTripleDES-CBC (RFC 7292 appendix C) with `iterations`. */
+export function legacyPbeAlgorithm(iterations: bigint): Asn {
+  return seq(
+    oid(OID.pbeWithSHAAnd3KeyTripleDesCbc),
+    seq(octets(new Uint8Array(8).fill(1)), asn1js.Integer.fromBigInt(iterations)),
+  );
+}
+
+/** A pkcs8ShroudedKeyBag: EncryptedPrivateKeyInfo of `algorithm` (pbes2Algorithm, legacyPbeAlgorithm) and `data`. */
+export function shroudedKeyBag(algorithm: Asn, data: Uint8Array): Asn {
+  return seq(oid(OID.pkcs8ShroudedKeyBag), explicit0(seq(algorithm, octets(data))));
+}
+
+/** A ContentInfo of type encryptedData (password privacy mode): `data` encrypted with `algorithm`. */
+export function encryptedSafe(algorithm: Asn, data: Uint8Array): Asn {
+  const encryptedContent = new asn1js.Primitive({ idBlock: { tagClass: 3, tagNumber: 0 }, valueHex: data });
+  const encryptedData = seq(new asn1js.Integer({ value: 0 }), seq(oid(OID.data), algorithm, encryptedContent));
+  return seq(oid(OID.encryptedData), explicit0(encryptedData));
+}
+
 /** A ContentInfo of type data holding a SafeContents of `bags`. */
 export function dataSafe(bags: Asn[]): Asn {
   return seq(oid(OID.data), explicit0(octets(der(seq(...bags)))));
@@ -72,6 +111,16 @@ export interface PfxOptions {
   macDigest?: Uint8Array;
   /** authSafe contentType (default data). */
   authSafeType?: string;
+  /** Write the authSafe content as a BER-constructed OCTET STRING of this many segments (some may be empty). */
+  authSafeSegments?: number;
+}
+
+/** `bytes` as an OCTET STRING, primitive or, with `segments`, constructed of that many pieces. */
+function octetsIn(bytes: Uint8Array, segments?: number): Asn {
+  if (segments === undefined) return octets(bytes);
+  const size = Math.ceil(bytes.length / segments);
+  const value = Array.from({ length: segments }, (_, i) => octets(bytes.subarray(i * size, (i + 1) * size)));
+  return new asn1js.OctetString({ idBlock: { isConstructed: true }, value });
 }
 
 /** A PFX whose AuthenticatedSafe holds `items` (ContentInfo nodes, e.g. from dataSafe). */
@@ -79,7 +128,7 @@ export function pfx(items: Asn[], options: PfxOptions = {}): Uint8Array {
   const authSafe = der(seq(...items));
   const fields: Asn[] = [
     new asn1js.Integer({ value: 3 }),
-    seq(oid(options.authSafeType ?? OID.data), explicit0(octets(authSafe))),
+    seq(oid(options.authSafeType ?? OID.data), explicit0(octetsIn(authSafe, options.authSafeSegments))),
   ];
   if (options.macDigest) {
     const iterations = options.macIterations ?? 1n;

@@ -12,7 +12,20 @@ import { pemToDer } from '../../backend/src/smime/x509/pem.ts';
 import { isSmimeError } from '../../backend/src/smime/errors.ts';
 import { MAX_KDF_ITERATIONS, MAX_P12_BYTES } from '../../backend/src/smime/limits.ts';
 import { parsePkcs12, type Pkcs12Contents, type Pkcs12Protection } from '../../backend/src/smime/pkcs12/pkcs12.ts';
-import { certBag, crlBag, dataSafe, keyBag, nestedBag, OID, pfx, pfxWithMac } from './p12-builder.ts';
+import {
+  certBag,
+  crlBag,
+  dataSafe,
+  encryptedSafe,
+  keyBag,
+  legacyPbeAlgorithm,
+  nestedBag,
+  OID,
+  pbes2Algorithm,
+  pfx,
+  pfxWithMac,
+  shroudedKeyBag,
+} from './p12-builder.ts';
 
 const P12 = new URL('../fixtures/p12/', import.meta.url);
 const CORPUS = new URL('../fixtures/corpus/', import.meta.url);
@@ -416,6 +429,15 @@ void describe('parsePkcs12: crafted structures', () => {
     await rejectsWith(parsePkcs12(pfx([dataSafe([...bags, keyBag(rsaKey), certBag(rsaCert)])]), ''), 'P12_TOO_LARGE');
   });
 
+  void it('reads a chunked OCTET STRING, up to 4096 segments', async () => {
+    const items = [dataSafe([keyBag(rsaKey), certBag(rsaCert), certBag(ca)])];
+    for (const segments of [2, 4096]) {
+      const contents = await parsePkcs12(pfx(items, { authSafeSegments: segments }), '');
+      assert.deepEqual(contents.certificate, rsaCert, `${segments} segments`);
+    }
+    await rejectsWith(parsePkcs12(pfx(items, { authSafeSegments: 4097 }), ''), 'P12_TOO_LARGE');
+  });
+
   void it('refuses a MAC iteration count over the limit without computing it', async () => {
     const started = Date.now();
     const file = pfx([dataSafe([keyBag(rsaKey), certBag(rsaCert)])], {
@@ -438,6 +460,48 @@ void describe('parsePkcs12: crafted structures', () => {
         macIterations: iterations,
       });
       await rejectsWith(parsePkcs12(file, 'x'), 'P12_MALFORMED');
+    }
+  });
+
+  // The encrypted items name their own key-derivation work too: PBES2 (PBKDF2) and the legacy schemes (the PKCS#12
+  // KDF) are bounded as the MAC is, before anything is derived. The data is not a real encryption: it is never reached.
+  const encryptedItems = (algorithm: ReturnType<typeof pbes2Algorithm>) =>
+    [
+      ['pkcs8ShroudedKeyBag', [dataSafe([shroudedKeyBag(algorithm, new Uint8Array(32)), certBag(rsaCert)])]],
+      ['encryptedData', [encryptedSafe(algorithm, new Uint8Array(32)), dataSafe([keyBag(rsaKey)])]],
+    ] as const;
+  const schemes = [
+    ['PBES2', pbes2Algorithm],
+    ['pbeWithSHAAnd3-KeyTripleDES-CBC', legacyPbeAlgorithm],
+  ] as const;
+  const assertRefused = async (file: Uint8Array, code: 'P12_TOO_LARGE' | 'P12_MALFORMED', label: string) => {
+    const error = await parsePkcs12(file, 'x').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(isSmimeError(error, code), `${label}: expected ${code}, got ${String(error)}`);
+  };
+
+  void it('refuses an encryption iteration count over the limit without computing it (PBES2 and legacy)', async () => {
+    const started = Date.now();
+    for (const [scheme, algorithm] of schemes) {
+      // 2^50 needs a 7-byte INTEGER: still a count, and too much work, not damage.
+      for (const iterations of [2n ** 31n, BigInt(MAX_KDF_ITERATIONS + 1), 2n ** 50n]) {
+        for (const [where, items] of encryptedItems(algorithm(iterations))) {
+          await assertRefused(pfx([...items]), 'P12_TOO_LARGE', `${scheme} ${where} ${iterations}`);
+        }
+      }
+    }
+    assert.ok(Date.now() - started < 5000);
+  });
+
+  void it('rejects zero, negative and beyond-2^53 encryption iteration counts as malformed (PBES2 and legacy)', async () => {
+    for (const [scheme, algorithm] of schemes) {
+      for (const iterations of [0n, -5n, 2n ** 70n]) {
+        for (const [where, items] of encryptedItems(algorithm(iterations))) {
+          await assertRefused(pfx([...items]), 'P12_MALFORMED', `${scheme} ${where} ${iterations}`);
+        }
+      }
     }
   });
 

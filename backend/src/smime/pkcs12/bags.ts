@@ -6,12 +6,12 @@
 
 import { SmimeError, type SmimeErrorCode } from '../errors.ts';
 import {
-  algorithm as algorithmIdentifier,
+  algorithm,
   BerError,
   bigInteger,
+  copyBytes,
   encoding,
   explicit,
-  ownedOctets,
   oid,
   readTree,
   sequence,
@@ -31,6 +31,7 @@ import {
   OID_X509_CERTIFICATE,
 } from '../asn1/oids.ts';
 import { contentInfo } from './container.ts';
+import { octetString } from './fields.ts';
 import { decryptWithPassword, type PasswordDecryptResult } from './password-decrypt.ts';
 import { malformed, shape, UNPROTECTED, type ParseState, type Protection } from './state.ts';
 
@@ -44,11 +45,11 @@ interface BagContext {
 
 async function decrypt(
   state: ParseState,
-  algorithm: Tlv | undefined,
+  encryptionAlgorithm: Tlv | undefined,
   data: Uint8Array,
   what: string,
 ): Promise<PasswordDecryptResult> {
-  const alg = shape(what, () => algorithmIdentifier(algorithm, `${what} algorithm`));
+  const alg = shape(what, () => algorithm(encryptionAlgorithm, `${what} algorithm`));
   let result: PasswordDecryptResult;
   try {
     result = await decryptWithPassword({
@@ -84,7 +85,9 @@ function bagAttributes(node: Tlv | undefined): { localKeyId: Uint8Array | undefi
     if (rest.length > 0) throw new BerError('PKCS12Attribute: too many fields');
     const attrId = oid(id, 'PKCS12Attribute attrId');
     const attrValues = setOf(values, 'PKCS12Attribute attrValues');
-    if (attrId === OID_LOCAL_KEY_ID && attrValues.length === 1) localKeyId = ownedOctets(attrValues[0], 'localKeyId');
+    // A copy: what the parse keeps never aliases the input or a decrypted buffer, which it wipes.
+    if (attrId === OID_LOCAL_KEY_ID && attrValues.length === 1)
+      localKeyId = copyBytes(octetString(attrValues[0], 'localKeyId'));
   }
   return { localKeyId };
 }
@@ -165,16 +168,16 @@ async function readShroudedKeyBag(
   context: BagContext,
 ): Promise<void> {
   // EncryptedPrivateKeyInfo ::= SEQUENCE { encryptionAlgorithm AlgorithmIdentifier, encryptedData OCTET STRING }
-  const { algorithm, data } = shape(
+  const { encryptionAlgorithm, data } = shape(
     'pkcs8ShroudedKeyBag',
     () => {
       const fields = sequence(value, 'EncryptedPrivateKeyInfo');
       if (fields.length !== 2) throw new BerError('EncryptedPrivateKeyInfo: expected algorithm and data');
-      return { algorithm: fields[0], data: ownedOctets(fields[1], 'encryptedData') };
+      return { encryptionAlgorithm: fields[0], data: octetString(fields[1], 'encryptedData') };
     },
     context.badDecode,
   );
-  const result = await decrypt(state, algorithm, data, 'private key');
+  const result = await decrypt(state, encryptionAlgorithm, data, 'private key');
   state.keys.push({
     pkcs8: result.plaintext,
     localKeyId,
@@ -191,8 +194,9 @@ function readCertBag(state: ParseState, value: Tlv, localKeyId: Uint8Array | und
       const fields = sequence(value, 'CertBag');
       if (fields.length !== 2) throw new BerError('CertBag: expected certId and certValue');
       const certId = oid(fields[0], 'certId');
+      // A copy, as the localKeyId: the certificate is kept and may be handed out.
       return certId === OID_X509_CERTIFICATE
-        ? ownedOctets(explicit(fields[1], 0, 'certValue'), 'x509Certificate')
+        ? copyBytes(octetString(explicit(fields[1], 0, 'certValue'), 'x509Certificate'))
         : undefined;
     },
     context.badDecode,
@@ -207,7 +211,7 @@ function readCertBag(state: ParseState, value: Tlv, localKeyId: Uint8Array | und
 async function readEncryptedData(state: ParseState, content: Tlv | undefined): Promise<void> {
   // EncryptedData ::= SEQUENCE { version, encryptedContentInfo, unprotectedAttrs [1] IMPLICIT OPTIONAL }
   // EncryptedContentInfo ::= SEQUENCE { contentType, contentEncryptionAlgorithm, encryptedContent [0] IMPLICIT }
-  const { algorithm, data } = shape('EncryptedData', () => {
+  const { encryptionAlgorithm, data } = shape('EncryptedData', () => {
     const fields = sequence(content, 'EncryptedData');
     if (fields.length < 2 || fields.length > 3)
       throw new BerError('EncryptedData: expected version, encryptedContentInfo');
@@ -216,9 +220,9 @@ async function readEncryptedData(state: ParseState, content: Tlv | undefined): P
     if (eci.length !== 3) throw new BerError('EncryptedContentInfo: expected contentType, algorithm, encryptedContent');
     if (oid(eci[0], 'EncryptedContentInfo contentType') !== OID_DATA)
       throw new BerError('EncryptedContentInfo: content is not data');
-    return { algorithm: eci[1], data: ownedOctets(eci[2], 'encryptedContent', 0) };
+    return { encryptionAlgorithm: eci[1], data: octetString(eci[2], 'encryptedContent', 0) };
   });
-  const result = await decrypt(state, algorithm, data, 'certificates');
+  const result = await decrypt(state, encryptionAlgorithm, data, 'certificates');
   await readSafeContents(state, result.plaintext, { cipher: result.cipher, kdf: result.kdf }, true);
 }
 
@@ -232,7 +236,10 @@ export async function readAuthenticatedSafe(state: ParseState, authSafe: Uint8Ar
   for (const [index, item] of items.entries()) {
     const info = shape('AuthenticatedSafe', () => contentInfo(item, `AuthenticatedSafe item ${index}`));
     if (info.type === OID_DATA) {
-      const bytes = shape('SafeContents', () => ownedOctets(info.content, 'data content'));
+      const bytes = shape('SafeContents', () => octetString(info.content, 'data content'));
+      // Unencrypted keys are read from these bytes: a view into the input (wiped anyway), or the join of a chunked
+      // string, which must be wiped as well.
+      state.secrets.push(bytes);
       await readSafeContents(state, bytes, UNPROTECTED, false);
     } else if (info.type === OID_ENCRYPTED_DATA) {
       await readEncryptedData(state, info.content);

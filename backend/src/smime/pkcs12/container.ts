@@ -2,20 +2,10 @@
 // whole-file base64, which some tools export.
 
 import { SmimeError } from '../errors.ts';
-import {
-  algorithm as algorithmIdentifier,
-  BerError,
-  bigInteger,
-  explicit,
-  ownedOctets,
-  oid,
-  readTree,
-  sequence,
-  smallInteger,
-  type Tlv,
-} from '../asn1/reader.ts';
+import { algorithm, BerError, bigInteger, explicit, oid, readTree, sequence, type Tlv } from '../asn1/reader.ts';
 import { type HashName, OID_DATA, OID_PBMAC1, OID_SIGNED_DATA } from '../asn1/oids.ts';
 import type { Pkcs12PasswordCandidate } from './kdf.ts';
+import { integerInRange, octetString } from './fields.ts';
 import { MAC_DIGESTS } from './mac.ts';
 import { checkPkcs12Mac } from './password-decrypt.ts';
 import { malformed, shape, type ParseState } from './state.ts';
@@ -55,10 +45,10 @@ function macData(node: Tlv): MacData {
   if (fields.length < 2 || fields.length > 3) throw new BerError('MacData: expected mac, macSalt [, iterations]');
   const digestInfo = sequence(fields[0], 'MacData mac');
   if (digestInfo.length !== 2) throw new BerError('DigestInfo: expected digestAlgorithm and digest');
-  const algorithm = algorithmIdentifier(digestInfo[0], 'MacData digestAlgorithm');
-  const hash = MAC_DIGESTS[algorithm.oid];
+  const digestAlgorithm = algorithm(digestInfo[0], 'MacData digestAlgorithm');
+  const hash = MAC_DIGESTS[digestAlgorithm.oid];
   if (!hash) {
-    const name = algorithm.oid === OID_PBMAC1 ? 'PBMAC1 (RFC 9579)' : algorithm.oid;
+    const name = digestAlgorithm.oid === OID_PBMAC1 ? 'PBMAC1 (RFC 9579)' : digestAlgorithm.oid;
     throw new SmimeError(
       'P12_UNSUPPORTED_ALGORITHM',
       `The file's integrity MAC uses an unsupported algorithm (${name})`,
@@ -66,14 +56,14 @@ function macData(node: Tlv): MacData {
   }
   return {
     hash,
-    digest: ownedOctets(digestInfo[1], 'MacData digest'),
-    salt: ownedOctets(fields[1], 'MacData macSalt'),
+    digest: octetString(digestInfo[1], 'MacData digest'),
+    salt: octetString(fields[1], 'MacData macSalt'),
     // Counts are range-checked by the KDF budget; here only "is a sane integer".
-    iterations: fields[2] ? smallInteger(fields[2], 'MacData iterations', 1, Number.MAX_SAFE_INTEGER) : 1,
+    iterations: fields[2] ? integerInRange(fields[2], 'MacData iterations', 1, Number.MAX_SAFE_INTEGER) : 1,
   };
 }
 
-/** The PFX of `input`: the bytes of its authSafe (data) and its MacData node, if any. */
+/** The PFX of `input`: the bytes of its authSafe (data) and its MacData, if any. */
 export function readPfx(input: Uint8Array): { authSafe: Uint8Array; mac: Tlv | undefined } {
   // PFX ::= SEQUENCE { version INTEGER {v3(3)}, authSafe ContentInfo, macData MacData OPTIONAL } (RFC 7292 section 4)
   const pfx = shape('PFX', () => {
@@ -91,7 +81,7 @@ export function readPfx(input: Uint8Array): { authSafe: Uint8Array; mac: Tlv | u
   }
   if (pfx.authSafe.type !== OID_DATA)
     throw malformed('The file is damaged or not a PKCS#12 file (authSafe is not data)');
-  const authSafe = shape('authSafe', () => ownedOctets(pfx.authSafe.content, 'authSafe content'));
+  const authSafe = shape('authSafe', () => octetString(pfx.authSafe.content, 'authSafe content'));
   return { authSafe, mac: pfx.mac };
 }
 

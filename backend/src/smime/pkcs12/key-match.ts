@@ -3,7 +3,7 @@
 
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { SmimeError } from '../errors.ts';
-import { algorithm as algorithmIdentifier, copyBytes, readTree, sequence } from '../asn1/reader.ts';
+import { algorithm, copyBytes, readTree, sequence } from '../asn1/reader.ts';
 import {
   OID_DSA,
   OID_EC_PUBLIC_KEY,
@@ -45,24 +45,24 @@ export function loadKey(found: FoundKey): LoadedKey {
     });
   } catch (cause) {
     // Tell "not a key at all" (wrong password without MAC, damage) from "a key of a type we cannot use".
-    let algorithm: string | undefined;
+    let keyAlgorithm: string | undefined;
     try {
       const fields = sequence(readTree(found.pkcs8, 'PrivateKeyInfo'), 'PrivateKeyInfo');
-      algorithm = algorithmIdentifier(fields[1], 'privateKeyAlgorithm').oid;
+      keyAlgorithm = algorithm(fields[1], 'privateKeyAlgorithm').oid;
     } catch {
-      algorithm = undefined;
+      keyAlgorithm = undefined;
     }
-    if (algorithm === undefined && found.unverifiedDecryption) {
+    if (keyAlgorithm === undefined && found.unverifiedDecryption) {
       throw new SmimeError(
         'P12_BAD_PASSWORD',
         'The password is wrong or the file is damaged (the private key did not decrypt to a valid key)',
         { cause },
       );
     }
-    if (algorithm !== undefined && !KNOWN_KEY_ALGORITHMS.has(algorithm)) {
+    if (keyAlgorithm !== undefined && !KNOWN_KEY_ALGORITHMS.has(keyAlgorithm)) {
       throw new SmimeError(
         'P12_UNSUPPORTED_ALGORITHM',
-        `The private key uses an unsupported algorithm (${algorithm})`,
+        `The private key uses an unsupported algorithm (${keyAlgorithm})`,
         { cause },
       );
     }

@@ -1,29 +1,29 @@
-// Password-based decryption of PKCS#12 content and the PKCS#12 MAC, with bounded work and one error type. WebCrypto
-// (and so pkijs) has neither the legacy schemes of RFC 7292 appendix C (3DES, RC2) nor PBES2 with des-ede3-cbc or
-// RC2, and pkijs leaves iteration counts unbounded: both are done here, for pkcs12.ts (bags.ts, container.ts).
+// Password-based decryption of PKCS#12 content and the PKCS#12 MAC, with bounded work and one error type: PBES2
+// (pbes2.ts) and the legacy schemes of RFC 7292 appendix C (pbe-legacy.ts), on node:crypto, since WebCrypto has
+// neither 3DES nor RC2. bags.ts and container.ts call these with the passwords and the key-derivation budget of one
+// parse.
 //
 // Every failure leaves as a SmimeError with a P12_* code.
 
 import { SmimeError } from '../errors.ts';
 import { BerError, type Tlv } from '../asn1/reader.ts';
 import { CipherError, type PbeCipherName } from '../crypto/content-cipher.ts';
-import { KdfBudget } from './kdf-budget.ts';
+import type { KdfBudget } from './kdf-budget.ts';
 import { OID_PBES2 } from '../asn1/oids.ts';
 import { pbes2Decrypt } from './pbes2.ts';
-import { bmpPassword } from './kdf.ts';
 import { verifyPkcs12Mac, type Pkcs12MacInput } from './mac.ts';
 import { isPkcs12PbeOid, pkcs12PbeDecrypt } from './pbe-legacy.ts';
 
 export interface PasswordDecryptInput {
-  /** contentEncryptionAlgorithm / encryptionAlgorithm: the OID and its parameters node. */
+  /** contentEncryptionAlgorithm / encryptionAlgorithm: the OID and its parameters. */
   algorithm: { oid: string; params: Tlv | undefined };
   data: Uint8Array;
   /** The password as UTF-8 bytes: what PBES2 uses (RFC 8018 section 6.2). */
   password: Uint8Array;
-  /** The password as the PKCS#12 KDF wants it (RFC 7292 appendix B.1). Defaults to the BMPString of `password`. */
-  bmpPassword?: Uint8Array;
-  /** Shared key-derivation budget of one operation. Defaults to a fresh budget for this call alone. */
-  budget?: KdfBudget;
+  /** The password as the PKCS#12 KDF wants it (RFC 7292 appendix B.1), in the encoding the MAC verified. */
+  bmpPassword: Uint8Array;
+  /** The key-derivation budget of the whole parse. */
+  budget: KdfBudget;
 }
 
 export interface PasswordDecryptResult {
@@ -37,7 +37,7 @@ export interface PasswordDecryptResult {
 }
 
 /** Turns whatever the internals threw into the one error type the engine exposes. */
-export function toSmimeError(error: unknown, context: string): SmimeError {
+function toSmimeError(error: unknown, context: string): SmimeError {
   if (error instanceof SmimeError) return error;
   // Nothing validly padded came out: with a password-derived key, almost always a wrong password.
   if (error instanceof CipherError && error.code === 'DECRYPT_FAILED') {
@@ -62,30 +62,16 @@ export function toSmimeError(error: unknown, context: string): SmimeError {
   return new SmimeError('P12_MALFORMED', `The file is damaged or not a PKCS#12 file (${context})`, { cause: error });
 }
 
-/** UTF-8 bytes back to text; bytes that are not UTF-8 are read as Latin-1, as pkijs does. */
-export function passwordText(bytes: Uint8Array): string {
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    return Buffer.from(bytes).toString('latin1');
-  }
-}
-
-async function decryptLegacy(input: PasswordDecryptInput, budget: KdfBudget): Promise<PasswordDecryptResult> {
+async function decryptLegacy(input: PasswordDecryptInput): Promise<PasswordDecryptResult> {
   const { oid, params } = input.algorithm;
-  const bmp = input.bmpPassword ?? bmpPassword(passwordText(input.password));
-  try {
-    const result = await pkcs12PbeDecrypt(oid, params, bmp, input.data, budget);
-    return {
-      plaintext: result.plaintext,
-      scheme: 'pkcs12-pbe',
-      cipher: result.cipher.name,
-      kdf: 'pkcs12-kdf-sha1',
-      iterations: result.iterations,
-    };
-  } finally {
-    if (bmp !== input.bmpPassword) bmp.fill(0);
-  }
+  const result = await pkcs12PbeDecrypt(oid, params, input.bmpPassword, input.data, input.budget);
+  return {
+    plaintext: result.plaintext,
+    scheme: 'pkcs12-pbe',
+    cipher: result.cipher.name,
+    kdf: 'pkcs12-kdf-sha1',
+    iterations: result.iterations,
+  };
 }
 
 /**
@@ -95,11 +81,10 @@ async function decryptLegacy(input: PasswordDecryptInput, budget: KdfBudget): Pr
  * P12_MALFORMED, P12_TOO_LARGE.
  */
 export async function decryptWithPassword(input: PasswordDecryptInput): Promise<PasswordDecryptResult> {
-  const budget = input.budget ?? new KdfBudget();
   const { oid, params } = input.algorithm;
   try {
     if (oid === OID_PBES2) {
-      const result = await pbes2Decrypt(params, input.password, input.data, budget);
+      const result = await pbes2Decrypt(params, input.password, input.data, input.budget);
       return {
         plaintext: result.plaintext,
         scheme: 'pbes2',
@@ -108,7 +93,7 @@ export async function decryptWithPassword(input: PasswordDecryptInput): Promise<
         iterations: result.iterations,
       };
     }
-    if (isPkcs12PbeOid(oid)) return await decryptLegacy(input, budget);
+    if (isPkcs12PbeOid(oid)) return await decryptLegacy(input);
   } catch (error) {
     throw toSmimeError(error, 'encrypted content');
   }
@@ -119,8 +104,8 @@ export async function decryptWithPassword(input: PasswordDecryptInput): Promise<
  * Checks a PKCS#12 MAC (RFC 7292 section 5). Resolves false on mismatch; rejects with SmimeError P12_TOO_LARGE or
  * P12_MALFORMED when the iteration count is out of bounds.
  */
-export async function checkPkcs12Mac(input: Pkcs12MacInput & { budget?: KdfBudget }): Promise<boolean> {
-  (input.budget ?? new KdfBudget()).spend(input.iterations);
+export async function checkPkcs12Mac(input: Pkcs12MacInput & { budget: KdfBudget }): Promise<boolean> {
+  input.budget.spend(input.iterations);
   try {
     return await verifyPkcs12Mac(input);
   } catch (error) {

@@ -2,7 +2,8 @@
 // Key and IV both come from the PKCS#12 KDF with SHA-1 over the BMPString password (appendix B).
 
 import { SmimeError } from '../errors.ts';
-import { BerError, ownedOctets, sequence, smallInteger, type Tlv } from '../asn1/reader.ts';
+import { BerError, sequence, type Tlv } from '../asn1/reader.ts';
+import { integerInRange, octetString } from './fields.ts';
 import type { KdfBudget } from './kdf-budget.ts';
 import {
   OID_PBE_SHA1_2DES,
@@ -59,8 +60,8 @@ export async function pkcs12PbeDecrypt(
   // pkcs-12PbeParams ::= SEQUENCE { salt OCTET STRING, iterations INTEGER } (RFC 7292 appendix C).
   const fields = sequence(params, 'pkcs-12PbeParams');
   if (fields.length !== 2) throw new BerError('pkcs-12PbeParams: expected salt and iterations');
-  const salt = ownedOctets(fields[0], 'pkcs-12PbeParams salt');
-  const iterations = smallInteger(fields[1], 'pkcs-12PbeParams iterations', 1, Number.MAX_SAFE_INTEGER);
+  const salt = octetString(fields[0], 'pkcs-12PbeParams salt');
+  const iterations = integerInRange(fields[1], 'pkcs-12PbeParams iterations', 1, Number.MAX_SAFE_INTEGER);
   const cipher = scheme.cipher;
   // Key and IV are two derivations with the same iteration count.
   budget.spend(iterations);

@@ -5,16 +5,8 @@
 import { pbkdf2 } from 'node:crypto';
 import { promisify } from 'node:util';
 import { SmimeError } from '../errors.ts';
-import {
-  algorithm as algorithmIdentifier,
-  BerError,
-  isUniversal,
-  ownedOctets,
-  sequence,
-  smallInteger,
-  type Tlv,
-  UNIVERSAL,
-} from '../asn1/reader.ts';
+import { algorithm, BerError, isUniversal, sequence, UNIVERSAL, type Tlv } from '../asn1/reader.ts';
+import { integerInRange, octetString } from './fields.ts';
 import type { KdfBudget } from './kdf-budget.ts';
 import {
   OID_AES128_CBC,
@@ -60,9 +52,9 @@ interface EncryptionScheme {
 }
 
 function encryptionScheme(node: Tlv | undefined, keyLength: number | undefined): EncryptionScheme {
-  const { oid, params } = algorithmIdentifier(node, 'PBES2 encryptionScheme');
+  const { oid, params } = algorithm(node, 'PBES2 encryptionScheme');
   const ivParam = (cipher: PbeCipher): EncryptionScheme => {
-    const iv = ownedOctets(params, `${cipher.name} IV`);
+    const iv = octetString(params, `${cipher.name} IV`);
     if (iv.length !== cipher.ivLength) throw new BerError(`${cipher.name}: IV must be ${cipher.ivLength} bytes`);
     if (keyLength !== undefined && keyLength !== cipher.keyLength) {
       throw new BerError(`${cipher.name}: PBKDF2 keyLength ${keyLength} does not fit the cipher`);
@@ -83,7 +75,7 @@ function encryptionScheme(node: Tlv | undefined, keyLength: number | undefined):
       const fields = sequence(params, 'RC2-CBC-Parameter');
       let bits = RC2_DEFAULT_EFFECTIVE_BITS;
       if (fields.length === 2) {
-        const version = smallInteger(fields[0], 'rc2ParameterVersion', 0, 0xffff);
+        const version = integerInRange(fields[0], 'rc2ParameterVersion', 0, 0xffff);
         const mapped = rc2EffectiveBitsFromVersion(version);
         if (mapped === undefined) throw new BerError(`rc2ParameterVersion ${version} is not defined`);
         bits = mapped;
@@ -93,7 +85,7 @@ function encryptionScheme(node: Tlv | undefined, keyLength: number | undefined):
       const length = keyLength ?? RC2_DEFAULT_KEY_LENGTH;
       if (length < 1 || length > RC2_MAX_KEY_LENGTH) throw new BerError(`RC2 key length ${length} is out of range`);
       const cipher = rc2Cbc(length, bits);
-      const iv = ownedOctets(fields[fields.length - 1], 'RC2-CBC iv');
+      const iv = octetString(fields[fields.length - 1], 'RC2-CBC iv');
       if (iv.length !== cipher.ivLength) throw new BerError('RC2-CBC: IV must be 8 bytes');
       return { cipher, iv };
     }
@@ -127,7 +119,7 @@ export async function pbes2Decrypt(
   // PBES2-params ::= SEQUENCE { keyDerivationFunc AlgorithmIdentifier, encryptionScheme AlgorithmIdentifier }
   const fields = sequence(params, 'PBES2-params');
   if (fields.length !== 2) throw new BerError('PBES2-params: expected keyDerivationFunc and encryptionScheme');
-  const kdf = algorithmIdentifier(fields[0], 'PBES2 keyDerivationFunc');
+  const kdf = algorithm(fields[0], 'PBES2 keyDerivationFunc');
   if (kdf.oid !== OID_PBKDF2) {
     throw new SmimeError(
       'P12_UNSUPPORTED_ALGORITHM',
@@ -141,16 +133,16 @@ export async function pbes2Decrypt(
   if (!isUniversal(kdfFields[0], UNIVERSAL.OCTET_STRING)) {
     throw new SmimeError('P12_UNSUPPORTED_ALGORITHM', 'The file uses a PBKDF2 salt source other than a specified salt');
   }
-  const salt = ownedOctets(kdfFields[0], 'PBKDF2 salt');
-  const iterations = smallInteger(kdfFields[1], 'PBKDF2 iterationCount', 1, Number.MAX_SAFE_INTEGER);
+  const salt = octetString(kdfFields[0], 'PBKDF2 salt');
+  const iterations = integerInRange(kdfFields[1], 'PBKDF2 iterationCount', 1, Number.MAX_SAFE_INTEGER);
   let rest = kdfFields.slice(2);
   let keyLength: number | undefined;
   if (isUniversal(rest[0], UNIVERSAL.INTEGER)) {
-    keyLength = smallInteger(rest[0], 'PBKDF2 keyLength', 1, RC2_MAX_KEY_LENGTH);
+    keyLength = integerInRange(rest[0], 'PBKDF2 keyLength', 1, RC2_MAX_KEY_LENGTH);
     rest = rest.slice(1);
   }
   if (rest.length > 1) throw new BerError('PBKDF2-params: unexpected fields');
-  const prfOid = rest[0] ? algorithmIdentifier(rest[0], 'PBKDF2 prf').oid : OID_HMAC_WITH_SHA1;
+  const prfOid = rest[0] ? algorithm(rest[0], 'PBKDF2 prf').oid : OID_HMAC_WITH_SHA1;
   const prf = PRFS[prfOid];
   if (!prf) throw new SmimeError('P12_UNSUPPORTED_ALGORITHM', `The file uses an unsupported PBKDF2 PRF (${prfOid})`);
   const { cipher, iv } = encryptionScheme(fields[1], keyLength);
