@@ -96,12 +96,17 @@ function tryParse(bytes: Uint8Array): MimeEntity | undefined {
   }
 }
 
-/** Opens one S/MIME layer: verified or decrypted as its kind asks, reported when it cannot be read. */
+/**
+ * Opens one S/MIME layer: verified or decrypted as its kind asks, reported when it cannot be read. A `nested` part (an
+ * S/MIME part inside a message that is not itself protected, see nestedParts) is verified if signed, but an encrypted
+ * one is not opened, and says so (`not-opened`): it is neither damaged nor failed.
+ */
 async function openLayer(
   entity: MimeEntity,
   options: AnalyzeOptions,
   from: string[],
   fromProblem?: string,
+  nested = false,
 ): Promise<Step> {
   const verifyOptions: VerifyOptions = {
     ...options.verify,
@@ -118,8 +123,10 @@ async function openLayer(
   const type = cmsContentType(der);
   if (type === OID_SIGNED_DATA) return openOpaqueSigned(der, verifyOptions);
   const format = envelopedFormat(type);
-  if (format) return openEnveloped(der, format, options.keys);
-  return { layer: unreadable(entity, 'application/pkcs7-mime holds no signed or enveloped data') };
+  if (!format) return { layer: unreadable(entity, 'application/pkcs7-mime holds no signed or enveloped data') };
+  if (!nested) return openEnveloped(der, format, options.keys);
+  const detail = 'not opened: an encrypted part inside a message that is not itself encrypted';
+  return { layer: { kind: 'encrypted', format, status: 'not-opened', detail } };
 }
 
 /**
@@ -209,8 +216,7 @@ function senderOf(message: MimeEntity): { from: string[]; fromProblem: string | 
 /**
  * The S/MIME parts below the innermost protected entity, each reported on its own (see the module comment). A signed
  * part is verified against the From of the message it belongs to: a forwarded message (message/rfc822) has its own
- * sender, and judging its signature against the forwarder's address would call every forward a mismatch. Encrypted
- * parts are not opened, and say so (`not-opened`): they are neither damaged nor failed.
+ * sender, and judging its signature against the forwarder's address would call every forward a mismatch.
  */
 async function nestedParts(
   current: MimeEntity,
@@ -221,32 +227,8 @@ async function nestedParts(
   const parts: NestedPart[] = [];
   for (const n of findNested(current)) {
     const sender = n.message ? senderOf(n.message) : { from, fromProblem };
-    const step = await reportPart(n.entity, options, sender.from, sender.fromProblem);
+    const step = await openLayer(n.entity, options, sender.from, sender.fromProblem, true);
     parts.push({ path: n.path, layer: step.layer });
   }
   return parts;
-}
-
-/** One nested S/MIME part: a signature is verified (never with keys), an encrypted part is named and left closed. */
-async function reportPart(entity: MimeEntity, options: AnalyzeOptions, from: string[], fromProblem?: string) {
-  if (isMultipartSigned(entity))
-    return openLayer(entity, { ...options, keys: async () => ({ locked: [] }) }, from, fromProblem);
-  let der: Uint8Array;
-  try {
-    der = decodeBody(entity);
-  } catch {
-    return { layer: unreadable(entity, 'the application/pkcs7-mime body cannot be decoded') };
-  }
-  const type = cmsContentType(der);
-  if (type === OID_SIGNED_DATA)
-    return openOpaqueSigned(der, { ...options.verify, fromAddresses: from, ...(fromProblem ? { fromProblem } : {}) });
-  const format = envelopedFormat(type);
-  if (!format) return { layer: unreadable(entity, 'application/pkcs7-mime holds no signed or enveloped data') };
-  const layer: Layer = {
-    kind: 'encrypted',
-    format,
-    status: 'not-opened',
-    detail: 'not opened: an encrypted part inside a message that is not itself encrypted',
-  };
-  return { layer };
 }

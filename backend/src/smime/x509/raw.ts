@@ -5,6 +5,7 @@
 import {
   BerError,
   bigInteger,
+  copyBytes,
   encoding,
   explicit,
   integerBytes,
@@ -57,15 +58,17 @@ export function certificateParts(der: Uint8Array): CertificateParts {
     if (isContext(field, 3)) extensions = explicit(field, 3, 'extensions');
     else if (!isContext(field, 1) && !isContext(field, 2)) throw new BerError('TBSCertificate: unexpected field');
   }
+  // The byte fields are copies: callers keep them (identities, signer infos) long after the input, which may be a
+  // buffer its owner reuses or wipes. The nodes stay views for reading more fields now.
   return {
-    serialNumber: integerBytes(serial, 'serialNumber'),
+    serialNumber: copyBytes(integerBytes(serial, 'serialNumber')),
     serialValue: bigInteger(serial, 'serialNumber'),
-    issuer: encoding(issuer),
-    subject: encoding(subject),
+    issuer: copyBytes(encoding(issuer)),
+    subject: copyBytes(encoding(subject)),
     issuerNode: issuer,
     subjectNode: subject,
     validity,
-    subjectPublicKeyInfo: encoding(spki),
+    subjectPublicKeyInfo: copyBytes(encoding(spki)),
     subjectPublicKeyInfoNode: spki,
     extensions,
   };
