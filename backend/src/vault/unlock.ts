@@ -29,32 +29,27 @@ export interface UnlockedKey {
 /**
  * What an unlock did. A session holds only keys the user may use: a key IT placed (pending) opens with IT's
  * passphrase but is used for nothing until the user chose their own, so it is never put in a session. When the
- * passphrase opens only such keys there is no session at all (`unlocked: false`, `mustChangePassphrase: true`), and
+ * passphrase opens only such keys there is no session at all (`session` undefined, `mustChangePassphrase`), and
  * status, reading and sending all say the same thing: locked until the passphrase is changed (issue 14).
  */
-export type UnlockResult =
-  | {
-      unlocked: true;
-      /** The session credential: `<session id>.<base64url session key>`. Goes to the client only. */
-      token: string;
-      sessionId: string;
-      expiresAt: Date;
-      idleTimeoutS: number;
-      unlockedKeyIds: string[];
-      /** Keys this passphrase did not open. */
-      lockedKeyIds: string[];
-      /** Keys this passphrase opened that IT placed: usable once the user chose their own passphrase. */
-      pendingKeyIds: string[];
-      mustChangePassphrase: boolean;
-    }
-  | {
-      unlocked: false;
-      idleTimeoutS: number;
-      unlockedKeyIds: [];
-      lockedKeyIds: string[];
-      pendingKeyIds: string[];
-      mustChangePassphrase: true;
-    };
+export interface UnlockResult {
+  session:
+    | {
+        /** The session credential: `<session id>.<base64url session key>`. Goes to the client only. */
+        token: string;
+        id: string;
+        expiresAt: Date;
+        /** The keys in the session. */
+        keyIds: string[];
+      }
+    | undefined;
+  idleTimeoutS: number;
+  /** Keys this passphrase did not open. */
+  lockedKeyIds: string[];
+  /** Keys this passphrase opened that IT placed: usable once the user chose their own passphrase. */
+  pendingKeyIds: string[];
+  mustChangePassphrase: boolean;
+}
 
 export interface SessionStatus {
   unlocked: boolean;
@@ -111,31 +106,19 @@ export async function unlock(ctx: VaultContext, user: UserRow, passphrase: strin
   const sessionKey = randomBytes(SESSION_KEY_BYTES);
   const sessionId = randomUUID();
   try {
+    const outcome = { idleTimeoutS: ctx.options.idleTimeoutS, lockedKeyIds, pendingKeyIds };
     if (usable.size === 0) {
       await recordPendingOnly(ctx, user, pendingKeyIds);
       await rewrapWeak(ctx, user, rows, opened, passphrase);
-      const idleTimeoutS = ctx.options.idleTimeoutS;
-      return {
-        unlocked: false,
-        idleTimeoutS,
-        unlockedKeyIds: [],
-        lockedKeyIds,
-        pendingKeyIds,
-        mustChangePassphrase: true,
-      };
+      return { ...outcome, session: undefined, mustChangePassphrase: true };
     }
     const expiresAt = new Date(Date.now() + ctx.options.maxLifetimeS * 1000);
     await createSession(ctx, user, usable, { sessionId, sessionKey, expiresAt });
     await rewrapWeak(ctx, user, rows, opened, passphrase);
+    const token = `${sessionId}.${sessionKey.toString('base64url')}`;
     return {
-      unlocked: true,
-      token: `${sessionId}.${sessionKey.toString('base64url')}`,
-      sessionId,
-      expiresAt,
-      idleTimeoutS: ctx.options.idleTimeoutS,
-      unlockedKeyIds: [...usable.keys()],
-      lockedKeyIds,
-      pendingKeyIds,
+      ...outcome,
+      session: { token, id: sessionId, expiresAt, keyIds: [...usable.keys()] },
       mustChangePassphrase: pendingKeyIds.length > 0,
     };
   } finally {

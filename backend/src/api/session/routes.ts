@@ -44,17 +44,26 @@ function presentStatus(st: VaultSessionStatus): SessionStatus {
 
 /** The unlock answer; the credential is in it only when asked for by header delivery (a cookie carries it otherwise). */
 function presentUnlock(result: VaultUnlockResult, delivery: 'cookie' | 'header'): UnlockResult {
-  if (!result.unlocked) return result;
+  const { session, idleTimeoutS, lockedKeyIds, pendingKeyIds } = result;
+  if (!session)
+    return {
+      unlocked: false,
+      idleTimeoutS,
+      unlockedKeyIds: [],
+      lockedKeyIds,
+      pendingKeyIds,
+      mustChangePassphrase: true,
+    };
   return {
     unlocked: true,
-    sessionId: result.sessionId,
-    expiresAt: result.expiresAt.toISOString(),
-    idleTimeoutS: result.idleTimeoutS,
-    unlockedKeyIds: result.unlockedKeyIds,
-    lockedKeyIds: result.lockedKeyIds,
-    pendingKeyIds: result.pendingKeyIds,
+    sessionId: session.id,
+    expiresAt: session.expiresAt.toISOString(),
+    idleTimeoutS,
+    unlockedKeyIds: session.keyIds,
+    lockedKeyIds,
+    pendingKeyIds,
     mustChangePassphrase: result.mustChangePassphrase,
-    ...(delivery === 'header' ? { unlockToken: result.token, header: 'X-Smime-Unlock' as const } : {}),
+    ...(delivery === 'header' ? { unlockToken: session.token, header: 'X-Smime-Unlock' as const } : {}),
   };
 }
 
@@ -84,8 +93,8 @@ export function sessionRoutes(s: Services): Router<AppState> {
     const user = ctx.state.user!;
     const body = await readJson(ctx, unlockBody, s.config.SMIME_MAX_JSON_BYTES);
     const result = await s.vault.unlock(user, body.passphrase);
-    if (result.unlocked && body.delivery === 'cookie')
-      setCookie(ctx, user, result.token, { maxAge: s.config.SMIME_UNLOCK_MAX_LIFETIME_S * 1000 });
+    if (result.session && body.delivery === 'cookie')
+      setCookie(ctx, user, result.session.token, { maxAge: s.config.SMIME_UNLOCK_MAX_LIFETIME_S * 1000 });
     ctx.body = presentUnlock(result, body.delivery);
   });
 
