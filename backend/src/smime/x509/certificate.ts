@@ -171,10 +171,3 @@ export function keyIdentifier(cert: CertificateFacts): Uint8Array {
 export function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
   return a !== undefined && b !== undefined && a.length === b.length && Buffer.compare(a, b) === 0;
 }
-
-/** Validity window check at `at` (RFC 5280 section 4.1.2.5: both ends inclusive). */
-export function validityAt(cert: CertificateFacts, at: Date): 'valid' | 'expired' | 'not-yet-valid' {
-  if (at.getTime() < cert.notBefore.getTime()) return 'not-yet-valid';
-  if (at.getTime() > cert.notAfter.getTime()) return 'expired';
-  return 'valid';
-}

@@ -2,7 +2,8 @@
 // AIA caIssuers downloads for a missing issuer, the best complete path kept (RFC 4158).
 
 import { BerError } from '../asn1/reader.ts';
-import { keyIdentifier, parsedCertificate, sameBytes, validityAt, type CertificateFacts } from './certificate.ts';
+import { keyIdentifier, parsedCertificate, sameBytes, type CertificateFacts } from './certificate.ts';
+import { validityAt } from '../usable.ts';
 import { pemToDer } from './pem.ts';
 import { MAX_AIA_CERTIFICATES, MAX_AIA_FETCHES, MAX_CHAIN_LENGTH, MAX_PATH_SEARCH_STEPS } from '../limits.ts';
 import { signedDataNode, signedDataParts } from '../cms/signed/read.ts';

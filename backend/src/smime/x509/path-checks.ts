@@ -8,7 +8,8 @@ import {
   UnsupportedAlgorithmError,
   verifySignature,
 } from '../crypto/signature-algorithms.ts';
-import { validityAt, type CertificateFacts } from './certificate.ts';
+import { type CertificateFacts } from './certificate.ts';
+import { validityAt } from '../usable.ts';
 import { describeParsed } from './describe.ts';
 import { nameConstraintViolation } from './name-constraints.ts';
 import type { ChainProblem, ChainProblemCode } from './chain.ts';

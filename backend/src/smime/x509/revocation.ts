@@ -31,7 +31,8 @@ import {
   UnsupportedAlgorithmError,
   verifySignature,
 } from '../crypto/signature-algorithms.ts';
-import { parsedCertificate, sameBytes, validityAt, type CertificateFacts } from './certificate.ts';
+import { parsedCertificate, sameBytes, type CertificateFacts } from './certificate.ts';
+import { validityAt } from '../usable.ts';
 import {
   buildOcspRequest,
   certIdFor,

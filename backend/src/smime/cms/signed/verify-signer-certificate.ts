@@ -2,14 +2,14 @@
 // usage, extended key usage, the From address, revocation and the algorithm policy. verify.ts runs them in order.
 
 import { BerError } from '../../asn1/reader.ts';
-import { allowsSigning } from '../../usable.ts';
+import { allowsSigning, validityAt } from '../../usable.ts';
 import {
   publicKey,
   signatureScheme,
   UnsupportedAlgorithmError,
   type SignatureScheme,
 } from '../../crypto/signature-algorithms.ts';
-import { parsedCertificate, validityAt, type CertificateFacts } from '../../x509/certificate.ts';
+import { parsedCertificate, type CertificateFacts } from '../../x509/certificate.ts';
 import { describeParsed } from '../../x509/describe.ts';
 import { buildChain, type ChainProblem, type ChainResult } from '../../x509/chain.ts';
 import type { CertificateSummary, SignatureStatus } from '../../types.ts';
