@@ -3,6 +3,10 @@
  * what is true of it. Each test names the untrue answer it replaces.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Client, TestServer } from '../helpers/app.ts';
 import { databaseTargets } from '../helpers/db.ts';
@@ -11,6 +15,8 @@ import { encryptEnvelope, inspectEnvelope } from '../../backend/src/smime/cms/en
 import { parsePkcs12 } from '../../backend/src/smime/pkcs12/pkcs12.ts';
 import { analyzeMessage } from '../../backend/src/smime/index.ts';
 import {
+  adminClient,
+  b64,
   CORPUS_CA,
   corpusP12,
   mail,
@@ -160,6 +166,48 @@ for (const target of await databaseTargets()) {
         assert.equal(sig.status, own.status, JSON.stringify(sig.checks));
         assert.notEqual(sig.status, 'email-mismatch');
         assert.equal(sig.checks.find((c: any) => c.name === 'email').outcome, 'pass');
+      },
+    );
+
+    // Before: an Ed25519 key was stored without a word, and then failed at the first signature.
+    test(
+      'a key of a type we cannot use (Ed25519) is refused at import, naming it',
+      { timeout: TEST_TIMEOUT_MS },
+      async () => {
+        const dir = mkdtempSync(join(tmpdir(), 'smime-ed25519-'));
+        try {
+          const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+          openssl('genpkey', '-algorithm', 'ed25519', '-out', 'k.pem');
+          openssl(
+            'req',
+            '-x509',
+            '-key',
+            'k.pem',
+            '-subj',
+            '/CN=Ed',
+            '-addext',
+            'subjectAltName=email:ed@example.com',
+            '-days',
+            '30',
+            '-out',
+            'c.pem',
+          );
+          openssl('pkcs12', '-export', '-inkey', 'k.pem', '-in', 'c.pem', '-passout', 'pass:pw', '-out', 'e.p12');
+          const p12 = b64(readFileSync(join(dir, 'e.p12')));
+          for (const force of [false, true]) {
+            const r = await adminClient(world.srv).request('POST', '/api/v1/admin/users/ed%40example.com/keys', {
+              json: { p12, password: 'pw', force },
+            });
+            assert.equal(r.status, 422, r.text);
+            assert.equal(r.body.error.code, 'KEY_TYPE_UNSUPPORTED');
+            assert.equal(r.body.error.keyAlgorithm, 'Ed25519');
+            assert.match(r.body.error.message, /Ed25519/);
+          }
+          const keys = await adminClient(world.srv).request('GET', '/api/v1/admin/users/ed%40example.com/keys');
+          assert.deepEqual(keys.body.keys ?? [], [], 'nothing stored');
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
       },
     );
 

@@ -53,6 +53,7 @@ export {
   encryptionUnusableReason,
   MIN_RSA_BITS,
   namesAnAddress,
+  ownKeyUnsupportedReason,
   validityAt,
   type UsableFacts,
   type Validity,

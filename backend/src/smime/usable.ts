@@ -57,6 +57,27 @@ export function namesAnAddress(emails: readonly string[], addresses: readonly st
   return emails.some((e) => addresses.includes(e));
 }
 
+/** The curves this engine signs and decrypts with (cms/signed/sign.ts, cms/enveloped/key-agreement.ts). */
+const OWN_KEY_CURVES: ReadonlySet<string> = new Set(['P-256', 'P-384', 'P-521']);
+
+/**
+ * Why a key of this type cannot be one of the user's own keys, or undefined if it can: the engine signs and decrypts
+ * with RSA and with ECDSA/ECDH on P-256, P-384 and P-521. Anything else (Ed25519, X25519, DSA,
+ * another curve) would be stored and then fail at the first signature or never decrypt anything: it is refused when
+ * it is taken in (issue 14), with its name.
+ */
+export function ownKeyUnsupportedReason(c: {
+  keyAlgorithm: string;
+  namedCurve?: string | undefined;
+}): string | undefined {
+  if (c.keyAlgorithm === 'RSA') return undefined;
+  if (c.keyAlgorithm === 'EC')
+    return c.namedCurve && OWN_KEY_CURVES.has(c.namedCurve)
+      ? undefined
+      : `EC keys on ${c.namedCurve ?? 'an unnamed curve'} are not supported`;
+  return `${c.keyAlgorithm === 'other' ? 'This key type' : `${c.keyAlgorithm} keys`} cannot be used for S/MIME here yet`;
+}
+
 /** Why nothing may be encrypted to this certificate at `now`, or undefined if it may. */
 export function encryptionUnusableReason(c: UsableFacts, now = new Date()): string | undefined {
   const validity = validityAt(c, now);

@@ -10,6 +10,7 @@ import {
   type CertificateInfo,
   describeCertificate,
   namesAnAddress,
+  ownKeyUnsupportedReason,
   type Pkcs12Contents,
   validityAt,
 } from '../smime/index.ts';
@@ -31,7 +32,14 @@ async function readP12(ctx: VaultContext, p12: Uint8Array, password: string): Pr
   if (p12.length > ctx.options.maxP12Bytes) throw new AppError('P12_TOO_LARGE');
   // An engine error (SmimeError) is an AppError of the one registry: it reaches the API as it is.
   const contents = await ctx.p12Pool.parse(p12, password);
-  return { contents, info: describeCertificate(contents.certificate) };
+  const info = describeCertificate(contents.certificate);
+  // Even IT's force does not store a key nothing could be done with (issue 14: Ed25519 was accepted silently).
+  const unsupported = ownKeyUnsupportedReason(info);
+  if (unsupported)
+    throw new AppError('KEY_TYPE_UNSUPPORTED', `${unsupported}.`, {
+      keyAlgorithm: info.namedCurve ? `${info.keyAlgorithm} ${info.namedCurve}` : info.keyAlgorithm,
+    });
+  return { contents, info };
 }
 
 async function checkCertificateFor(
