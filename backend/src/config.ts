@@ -99,6 +99,14 @@ const schema = z.object({
     .enum(['aes-256-cbc', 'aes-128-cbc', 'aes-256-gcm', 'aes-128-gcm'])
     .default('aes-256-cbc')
     .describe('Content cipher for encryption; GCM is used anyway when every recipient announced it.'),
+  SMIME_SHA1_SIGNED_BEFORE: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v === '' || !Number.isNaN(Date.parse(v)), 'must be a date, e.g. 2020-01-01')
+    .transform((v) => (v ? new Date(v) : undefined))
+    .describe(
+      'Accept SHA-1 message signatures that claim a signing time before this date as valid, with a warning (an archive of old mail). Unset: SHA-1 is weak-algorithm.',
+    ),
   SMIME_ANNOUNCE_GCM: bool
     .default(false)
     .describe(

@@ -109,6 +109,17 @@ describe('smime-message-status', { skip }, () => {
     assert.equal(statusText('from-a-newer-backend').tone, 'warn');
   });
 
+  test('a warning beside the status (a SHA-1 signature accepted before the cutoff) is shown on the line', async () => {
+    const layer = signedLayer('valid');
+    const warning = 'SHA-1 signature accepted: it claims to be signed on 2019-05-01T00:00:00.000Z, before the cutoff';
+    (layer.signatures[0] as Record<string, unknown>).warnings = [warning];
+    await show(analysis([layer]));
+    const note = b.page.locator('[data-status="valid"] [part="warning"]');
+    assert.equal(await note.count(), 1);
+    assert.equal((await note.textContent())?.trim(), warning);
+    assert.equal(await note.getAttribute('role'), 'note');
+  });
+
   test('signed and encrypted: one line per layer, outer first', async () => {
     await show(analysis([{ kind: 'encrypted', format: 'enveloped', status: 'decrypted' }, signedLayer('valid')]));
     const kinds = await b.page

@@ -156,6 +156,8 @@ export interface SignatureInfo {
   signatureAlgorithm?: string;
   signingTime?: string;
   checks: Check[];
+  /** Said beside the status: e.g. a SHA-1 signature accepted because it claims a time before the server's cutoff. */
+  warnings?: string[];
 }
 
 export interface SignedLayer {

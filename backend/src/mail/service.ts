@@ -244,6 +244,9 @@ export class MailService {
         verify: {
           trustAnchors: this.anchors,
           intermediates: ownKeys.flatMap((k) => k.chain),
+          ...(this.config.SMIME_SHA1_SIGNED_BEFORE
+            ? { policy: { sha1SignedBefore: this.config.SMIME_SHA1_SIGNED_BEFORE } }
+            : {}),
           ...(this.revocation ? { revocation: this.revocation } : {}),
           fetcher: this.fetcher,
         },

@@ -74,6 +74,11 @@ export interface SignatureEvidence {
   chainCertificates?: Uint8Array[];
   /** Content ciphers announced in the SMIMECapabilities signed attribute, e.g. 'aes-256-gcm', 'aes-256-cbc'. */
   capabilities?: string[];
+  /**
+   * What the reader should know although the status is what it is: a SHA-1 signature accepted because the policy
+   * accepts SHA-1 signed before a cutoff (VerifyPolicy.sha1SignedBefore) is `valid` with a warning saying so.
+   */
+  warnings?: string[];
 }
 
 /** Revocation checking policy and the network access it may use (injected; the engine does no I/O of its own). */

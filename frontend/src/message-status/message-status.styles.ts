@@ -30,6 +30,11 @@ export const styles = [
     .who {
       color: var(--_fg);
     }
+    .warning {
+      margin-top: 0.2em;
+      color: var(--_fg);
+      font-style: italic;
+    }
     details {
       margin-top: 0.3em;
       color: var(--_fg);

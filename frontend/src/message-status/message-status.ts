@@ -116,6 +116,7 @@ export class SmimeMessageStatus extends LitElement {
       <div class="line">
         <div class="title">${t.title}</div>
         <div class="who">${m.signedBy(this.signerName(sig))} · ${layer.format}</div>
+        ${(sig.warnings ?? []).map((w) => html`<div part="warning" class="warning" role="note">${icon('warn')} ${w}</div>`)}
         ${this.renderExplanation(sig.status, checks)}
       </div>
     </div>`;

@@ -34,6 +34,7 @@ function presentSignature(s: SignatureEvidence) {
     signatureAlgorithm: s.signatureAlgorithm,
     signingTime: s.signingTime,
     checks: s.checks,
+    ...(s.warnings ? { warnings: s.warnings } : {}),
   } satisfies SignatureInfo;
 }
 

@@ -49,6 +49,22 @@ export class Evidence {
     this.statuses.push(status);
   }
 
+  private readonly warnings: string[] = [];
+
+  /** Something the reader should know that does not change the status (see SignatureEvidence.warnings). */
+  warn(text: string): void {
+    this.warnings.push(text);
+  }
+
+  /** The status, the checks, and the warnings when there are any: what the evidence says. */
+  outcome(): { status: SignatureStatus; checks: Check[]; warnings?: string[] } {
+    return {
+      status: this.status(),
+      checks: this.checks,
+      ...(this.warnings.length > 0 ? { warnings: [...this.warnings] } : {}),
+    };
+  }
+
   has(...statuses: SignatureStatus[]): boolean {
     return this.statuses.some((s) => statuses.includes(s));
   }

@@ -87,15 +87,24 @@ export async function revocationCheck(
 
 export function algorithmCheck(
   ev: Evidence,
-  parts: { digest?: HashName; scheme?: SignatureScheme; signer?: CertificateFacts; chain: CertificateFacts[] },
+  parts: {
+    digest?: HashName;
+    scheme?: SignatureScheme;
+    signingTime?: Date | undefined;
+    signer?: CertificateFacts;
+    chain: CertificateFacts[];
+  },
   policy: VerifyPolicy,
 ): void {
   const weak: string[] = [];
   const used: string[] = [];
   if (parts.digest) used.push(parts.digest);
   if (parts.scheme) used.push(SCHEME_LABELS[parts.scheme.name]);
-  if (policy.rejectSha1 && (parts.digest === 'sha1' || parts.scheme?.hash === 'sha1'))
-    weak.push('SHA-1 in the signature');
+  if (policy.rejectSha1 && (parts.digest === 'sha1' || parts.scheme?.hash === 'sha1')) {
+    const accepted = sha1Accepted(parts.signingTime, policy.sha1SignedBefore);
+    if (accepted) ev.warn(accepted);
+    else weak.push('SHA-1 in the signature');
+  }
   const path = parts.signer ? [parts.signer, ...parts.chain] : [];
   path.forEach((cert, i) => {
     const who =
@@ -125,6 +134,15 @@ export function algorithmCheck(
   });
   if (weak.length) ev.add('algorithm', 'fail', weak.join('; '), 'weak-algorithm');
   else ev.add('algorithm', 'pass', used.join(', '));
+}
+
+/** Why a SHA-1 signature is accepted under the cutoff policy (the warning to show), or undefined if it is not. */
+function sha1Accepted(signingTime: Date | undefined, cutoff: Date | undefined): string | undefined {
+  if (!cutoff || !signingTime || signingTime >= cutoff) return undefined;
+  return (
+    `SHA-1 signature accepted: it claims to be signed on ${signingTime.toISOString()}, before the SHA-1 cutoff ` +
+    `${cutoff.toISOString()} this server is set to (the signing time is the signer's claim)`
+  );
 }
 
 /** The chain check: a path from the signer to a trust anchor (x509/chain.ts). AIA downloads only when `cryptoOk`. */

@@ -81,6 +81,12 @@ import {
 export interface VerifyPolicy {
   /** SHA-1 digests or signatures anywhere (signer or chain) make the signature 'weak-algorithm'. */
   rejectSha1: boolean;
+  /**
+   * With rejectSha1: SHA-1 in the signature itself (not in the chain) is accepted, with a warning, when the signature
+   * claims a signingTime before this instant (an archive of mail signed when SHA-1 was still usual). The signing
+   * time is the signer's claim, so this is an administrator's choice, off by default.
+   */
+  sha1SignedBefore?: Date;
   /** RSA keys below this (signer or chain, anchor included) make the signature 'weak-algorithm'. */
   minRsaBits: number;
 }
@@ -127,6 +133,9 @@ const OPTION_KEYS = new Set([
   'policy',
 ]);
 
+/** The policy options: DEFAULT_POLICY's, and the optional ones it leaves unset. */
+const POLICY_KEYS: ReadonlySet<string> = new Set([...Object.keys(DEFAULT_POLICY), 'sha1SignedBefore']);
+
 function settings(options: VerifyOptions): Settings {
   if (!options || typeof options !== 'object') throw new TypeError('verifySignedData: options are required');
   for (const key of Object.keys(options))
@@ -134,7 +143,9 @@ function settings(options: VerifyOptions): Settings {
   if (!Array.isArray(options.trustAnchors)) throw new TypeError('verifySignedData: trustAnchors must be an array');
   const policy = { ...DEFAULT_POLICY, ...options.policy };
   for (const key of Object.keys(policy))
-    if (!(key in DEFAULT_POLICY)) throw new TypeError(`verifySignedData: unknown policy option ${key}`);
+    if (!POLICY_KEYS.has(key)) throw new TypeError(`verifySignedData: unknown policy option ${key}`);
+  if (policy.sha1SignedBefore !== undefined && !(policy.sha1SignedBefore instanceof Date))
+    throw new TypeError('verifySignedData: policy.sha1SignedBefore must be a Date');
   return {
     anchors: options.trustAnchors,
     intermediates: options.intermediates ?? [],
@@ -184,8 +195,8 @@ async function evaluate(si: SignerInfoParts, ctx: Context): Promise<SignatureEvi
 
   if (!signer) {
     ev.add('chain', 'unknown', 'no signer certificate', 'untrusted');
-    algorithmCheck(ev, { ...algorithms, chain: [] }, s.policy);
-    return { status: ev.status(), chain: [], ...base, checks: ev.checks };
+    algorithmCheck(ev, { ...algorithms, signingTime, chain: [] }, s.policy);
+    return { chain: [], ...base, ...ev.outcome() };
   }
   // AIA downloads only for a signature that verified (see the header).
   const built = await chainCheck(
@@ -200,10 +211,9 @@ async function evaluate(si: SignerInfoParts, ctx: Context): Promise<SignatureEvi
   const signerSummary = summary(signer);
   emailCheck(ev, signerSummary?.emails ?? [], s);
   await revocationCheck(ev, signer, built, s);
-  algorithmCheck(ev, { ...algorithms, signer, chain: path }, s.policy);
+  algorithmCheck(ev, { ...algorithms, signingTime, signer, chain: path }, s.policy);
 
   return {
-    status: ev.status(),
     ...(signerSummary ? { signer: signerSummary } : {}),
     signerCertificate: signer.der,
     chain: path
@@ -212,7 +222,7 @@ async function evaluate(si: SignerInfoParts, ctx: Context): Promise<SignatureEvi
       .map(({ keyAlgorithm: _k, keySize: _s, ...rest }) => rest),
     chainCertificates: built.chain,
     ...base,
-    checks: ev.checks,
+    ...ev.outcome(),
   };
 }
 
