@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -205,6 +205,54 @@ for (const target of await databaseTargets()) {
           }
           const keys = await adminClient(world.srv).request('GET', '/api/v1/admin/users/ed%40example.com/keys');
           assert.deepEqual(keys.body.keys ?? [], [], 'nothing stored');
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      },
+    );
+
+    // Before: a signature without certificates was `untrusted` even when its signer's certificate was known.
+    test(
+      'a signature that carries no certificates verifies against the certificate already known for the signer',
+      { timeout: TEST_TIMEOUT_MS, skip: NO_CORPUS },
+      async () => {
+        const dir = mkdtempSync(join(tmpdir(), 'smime-certless-'));
+        try {
+          const alice = await parsePkcs12(corpusP12('Alice.p12'), 'nss');
+          const pem = (label: string, der: Uint8Array) =>
+            `-----BEGIN ${label}-----\n${b64(der).replace(/.{64}/g, '$&\n')}\n-----END ${label}-----\n`;
+          writeFileSync(join(dir, 'key.pem'), pem('PRIVATE KEY', alice.privateKey));
+          writeFileSync(join(dir, 'cert.pem'), pem('CERTIFICATE', alice.certificate));
+          const certless = execFileSync(
+            'openssl',
+            ['cms', '-sign', '-nocerts', '-md', 'sha256', '-signer', 'cert.pem', '-inkey', 'key.pem'].concat([
+              '-from',
+              'alice@example.com',
+              '-to',
+              BOB,
+              '-subject',
+              'certless',
+            ]),
+            { cwd: dir, input: 'Content-Type: text/plain\r\n\r\nsigned without certificates\r\n' },
+          );
+          // Forget what Bob may have harvested from Alice: the signature alone names no usable certificate.
+          const list = await bob.request('GET', '/api/v1/certificates?email=alice@example.com&source=exchanged');
+          for (const c of list.body.certificates ?? []) await bob.request('DELETE', `/api/v1/certificates/${c.id}`);
+          const unknown = await read(bob, certless);
+          assert.equal(unknown.status, 200, unknown.text);
+          assert.notEqual(unknown.body.layers[0].status, 'valid');
+          // Alice's certificate becomes known (harvested from her ordinary signed mail): now it verifies.
+          const harvested = await read(bob, thunderbird('mailnews-test-data-smime/alice.dsig.SHA256.multipart.eml'));
+          assert.ok(harvested.body.harvested.length > 0, harvested.text);
+          const known = await read(bob, certless);
+          const sig = known.body.layers[0].signatures[0];
+          assert.equal(sig.status, 'valid', JSON.stringify(sig.checks));
+          assert.ok(sig.signer.emails.includes('alice@example.com'));
+          // A flipped byte in the signed text still fails: the known certificate is only where the key comes from.
+          const text = certless.toString('latin1');
+          const i = text.indexOf('signed without');
+          const tampered = text.slice(0, i) + 'S' + text.slice(i + 1);
+          assert.equal((await read(bob, tampered)).body.layers[0].status, 'invalid-signature');
         } finally {
           rmSync(dir, { recursive: true, force: true });
         }

@@ -17,12 +17,14 @@ import {
   type Layer,
   type MessageAnalysis,
   RevocationChecker,
+  type KnownSigner,
   type SignatureEvidence,
   tryCanonicalAddress,
 } from '../smime/index.ts';
 import { SafeFetcher } from '../net/fetcher.ts';
 import { appendAudit } from '../store/audit.ts';
-import { touchExchanged, upsertExchanged } from '../store/certificates.ts';
+import { exchangedForEmails, touchExchanged, upsertExchanged } from '../store/certificates.ts';
+import { directoryCertificatesForEmails } from '../store/directory.ts';
 import { recordOf } from '../store/certificate-record.ts';
 import type { Database } from '../store/db.ts';
 import type { KeyRow } from '../store/keys.ts';
@@ -247,6 +249,7 @@ export class MailService {
           ...(this.config.SMIME_SHA1_SIGNED_BEFORE
             ? { policy: { sha1SignedBefore: this.config.SMIME_SHA1_SIGNED_BEFORE } }
             : {}),
+          knownSigners: (from) => this.knownSigners(user, from),
           ...(this.revocation ? { revocation: this.revocation } : {}),
           fetcher: this.fetcher,
         },
@@ -277,6 +280,23 @@ export class MailService {
     } finally {
       session?.dispose();
     }
+  }
+
+  /**
+   * What this user already holds for a sender, for a signature that carries no certificate (issue 14): the
+   * directory's certificates for the address and the ones exchanged with them, each with its stored chain.
+   */
+  private async knownSigners(user: UserRow, from: readonly string[]): Promise<KnownSigner[]> {
+    if (from.length === 0) return [];
+    const emails = [...from];
+    const [directory, exchanged] = await Promise.all([
+      directoryCertificatesForEmails(this.db, emails),
+      exchangedForEmails(this.db, user.id, emails),
+    ]);
+    return [
+      ...directory.map((d) => ({ certificate: d.certificate, chain: d.intermediates })),
+      ...exchanged.map((x) => ({ certificate: x.certificate, chain: x.chain })),
+    ];
   }
 
   /** Store the certificates of trusted, cryptographically valid signers under each of their addresses. */

@@ -28,7 +28,13 @@ export { protectMessage, protectMessagePieces, type ProtectOptions } from './mes
 // ---- CMS: sign, verify, encrypt, decrypt ----
 export { DEFAULT_CAPABILITIES, signContent, signPieces, type Signer, type SignOptions } from './cms/signed/sign.ts';
 export type { SmimeCapability } from './cms/signed/algorithms.ts';
-export { verifySignedData, DEFAULT_POLICY, type VerifyOptions, type VerifyPolicy } from './cms/signed/verify.ts';
+export {
+  verifySignedData,
+  DEFAULT_POLICY,
+  type KnownSigner,
+  type VerifyOptions,
+  type VerifyPolicy,
+} from './cms/signed/verify.ts';
 export {
   decryptEnvelope,
   encryptEnvelope,

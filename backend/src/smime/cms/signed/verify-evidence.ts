@@ -4,7 +4,7 @@
 import type { RevocationChecker } from '../../x509/revocation.ts';
 import type { Check, CheckName, Fetcher, SignatureEvidence, SignatureStatus } from '../../types.ts';
 import { SIGNATURE_STATUSES } from '../../types.ts';
-import type { VerifyPolicy } from './verify.ts';
+import type { VerifyOptions, VerifyPolicy } from './verify.ts';
 import type { HashName } from '../../asn1/oids.ts';
 
 export interface Settings {
@@ -15,6 +15,7 @@ export interface Settings {
   now: Date;
   revocation?: RevocationChecker;
   fetcher?: Fetcher;
+  knownSigners?: VerifyOptions['knownSigners'];
   policy: VerifyPolicy;
 }
 

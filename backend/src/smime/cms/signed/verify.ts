@@ -55,6 +55,7 @@ import { SmimeError } from '../../errors.ts';
 import { BerError, concatBytes, type Tlv } from '../../asn1/reader.ts';
 import { MAX_SIGNED_DATA_BYTES } from '../../limits.ts';
 import { signedDataNode, signedDataParts, type SignedDataParts, type SignerInfoParts } from './read.ts';
+import type { CertificateFacts } from '../../x509/certificate.ts';
 import type { RevocationChecker } from '../../x509/revocation.ts';
 import type { Fetcher, SignatureEvidence } from '../../types.ts';
 import { Evidence, malformed, type Context, type Settings } from './verify-evidence.ts';
@@ -110,6 +111,19 @@ export interface VerifyOptions {
   /** For AIA caIssuers downloads when the chain is incomplete. */
   fetcher?: Fetcher;
   policy?: Partial<VerifyPolicy>;
+  /**
+   * Certificates already known for the sender (harvested, exchanged, from the directory), asked for only when a
+   * SignerInfo names a certificate the message does not carry (senders may leave certificates out, RFC 8551
+   * section 2.4.1): the signer is then matched among them by issuer and serial or subject key identifier, with the
+   * chain stored beside each. Called with the From addresses.
+   */
+  knownSigners?: (from: readonly string[]) => Promise<readonly KnownSigner[]>;
+}
+
+/** A certificate known for a sender, and the chain stored with it (issuer first). */
+export interface KnownSigner {
+  certificate: Uint8Array;
+  chain: readonly Uint8Array[];
 }
 
 export interface SignedDataResult {
@@ -131,6 +145,7 @@ const OPTION_KEYS = new Set([
   'revocation',
   'fetcher',
   'policy',
+  'knownSigners',
 ]);
 
 /** The policy options: DEFAULT_POLICY's, and the optional ones it leaves unset. */
@@ -154,6 +169,7 @@ function settings(options: VerifyOptions): Settings {
     now: options.now ?? new Date(),
     ...(options.revocation ? { revocation: options.revocation } : {}),
     ...(options.fetcher ? { fetcher: options.fetcher } : {}),
+    ...(options.knownSigners ? { knownSigners: options.knownSigners } : {}),
     policy,
   };
 }
@@ -171,7 +187,7 @@ async function evaluate(si: SignerInfoParts, ctx: Context): Promise<SignatureEvi
     ev.add('structure', 'fail', problem, 'malformed');
     return { status: ev.status(), chain: [], checks: ev.checks };
   }
-  const signer = findSigner(si, ctx.messageCertificates) ?? findSigner(si, s.intermediates);
+  const signer = await locateSigner(si, ctx);
   ev.add(
     'structure',
     'pass',
@@ -288,6 +304,25 @@ export async function verifySignedData(
   for (const si of parts.signerInfos)
     signatures.push(si.ok ? await evaluate(si.value, ctx) : malformed(`SignerInfo cannot be read: ${si.error}`));
   return { signatures, ...(detached ? {} : { content }), certificates: parts.certificates };
+}
+
+/**
+ * The signer's certificate: in the message, among the stores' intermediates, or among the certificates already known
+ * for the sender (knownSigners; a certless signature, issue 14). A known certificate brings its stored chain into the
+ * pool the path is built from; trust is then decided as for any other signer.
+ */
+async function locateSigner(si: SignerInfoParts, ctx: Context): Promise<CertificateFacts | undefined> {
+  const s = ctx.settings;
+  const found = findSigner(si, ctx.messageCertificates) ?? findSigner(si, s.intermediates);
+  if (found || !s.knownSigners) return found;
+  const known = await s.knownSigners(s.from ?? []);
+  const signer = findSigner(
+    si,
+    known.map((k) => k.certificate),
+  );
+  const chain = signer ? known.find((k) => Buffer.compare(k.certificate, signer.der) === 0)?.chain : undefined;
+  if (chain) ctx.pool.push(...chain);
+  return signer;
 }
 
 /** Bare LF -> CRLF (RFC 8551 section 3.1.1 canonical form). Returns the input itself when there is none. */
