@@ -129,6 +129,7 @@ describe('Roundcube with the S/MIME plugin, end to end', { skip, concurrency: fa
     return page;
   }
 
+  // hasText is a case-insensitive substring: 'Lock keys' (unlocked), never 'Lock', which 'Unlock' contains too.
   const taskbarToggle = (page: Page) => page.locator('#smime-taskbar [part="toggle"]');
 
   /** First unlock of an IT-placed key, in whichever dialog is open: the IT passphrase, then one of the user's own. */
@@ -245,7 +246,7 @@ describe('Roundcube with the S/MIME plugin, end to end', { skip, concurrency: fa
       await taskbarToggle(alice).filter({ hasText: 'Unlock' }).waitFor();
       await taskbarToggle(alice).click();
       await takeOver(alice.locator('#smime-taskbar dialog[open]'), ALICE.initial, ALICE.own);
-      await taskbarToggle(alice).filter({ hasText: 'Lock' }).waitFor();
+      await taskbarToggle(alice).filter({ hasText: 'Lock keys' }).waitFor();
     },
   );
 
@@ -313,7 +314,7 @@ describe('Roundcube with the S/MIME plugin, end to end', { skip, concurrency: fa
       assert.match((await frame.locator('#messagebody').textContent()) ?? '', /7c1e-secret-41b2/);
       // No page reload: the window is the same one, and the task bar learnt of the unlock.
       assert.equal(await bob.evaluate(() => (window as unknown as { smimeMarker: number }).smimeMarker), marker);
-      await taskbarToggle(bob).filter({ hasText: 'Lock' }).waitFor();
+      await taskbarToggle(bob).filter({ hasText: 'Lock keys' }).waitFor();
 
       const link = frame.locator('#attachment-list li a', { hasText: 'figures.bin' }).first();
       const href = await link.getAttribute('href');
@@ -381,7 +382,7 @@ describe('Roundcube with the S/MIME plugin, end to end', { skip, concurrency: fa
     async () => {
       await bob.goto(`${stack.url}?_task=mail`);
       await bob.waitForSelector('html[data-smime-ready="true"]');
-      await taskbarToggle(bob).filter({ hasText: 'Lock' }).click();
+      await taskbarToggle(bob).filter({ hasText: 'Lock keys' }).click();
       await taskbarToggle(bob).filter({ hasText: 'Unlock' }).waitFor();
       await open(bob, SUBJECT);
       await bob.evaluate(() => (window as unknown as { rcmail: { command(c: string): void } }).rcmail.command('reply'));
@@ -432,7 +433,7 @@ describe('Roundcube with the S/MIME plugin, end to end', { skip, concurrency: fa
     async () => {
       await alice.goto(`${stack.url}?_task=mail`);
       await alice.waitForSelector('html[data-smime-ready="true"]');
-      await taskbarToggle(alice).filter({ hasText: 'Lock' }).click();
+      await taskbarToggle(alice).filter({ hasText: 'Lock keys' }).click();
       await taskbarToggle(alice).filter({ hasText: 'Unlock' }).waitFor();
       const before = mailCount(BOB.email);
       await compose(alice, {
@@ -531,7 +532,7 @@ describe('Roundcube with the S/MIME plugin, end to end', { skip, concurrency: fa
       const cb = await login(CORPUS_BOB);
       await taskbarToggle(cb).click();
       await takeOver(cb.locator('#smime-taskbar dialog[open]'), CORPUS_BOB.initial, CORPUS_BOB.own);
-      await taskbarToggle(cb).filter({ hasText: 'Lock' }).waitFor();
+      await taskbarToggle(cb).filter({ hasText: 'Lock keys' }).waitFor();
       for (const [i, [file, expected]] of cases.entries()) {
         const subject = `corpus case ${i}`;
         const raw = readFileSync(`${CORPUS}${file}`, 'latin1');
