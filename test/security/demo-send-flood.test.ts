@@ -10,7 +10,7 @@
  * SMIME_DEMO_MAILBOX_MAX_BYTES, the oldest messages making room.
  *
  * What the test proves: against a real demo server, while a 28 MB send is processed the server keeps answering
- * /healthz (no stall of a second or more), and the send succeeds; after four such sends each mailbox holds at most
+ * /healthz (no stall anywhere near the unfixed server's), and the send succeeds; after four such sends each mailbox holds at most
  * SMIME_DEMO_MAILBOX_MAX_BYTES (the newest messages, still readable), the mail files take no more than the two
  * mailboxes' bound and the database grew by a few MB at most; a message just over SMIME_MAX_MESSAGE_BYTES is refused
  * with 413 MESSAGE_TOO_LARGE.
@@ -28,10 +28,12 @@ const MAX_MESSAGE = 32 * MiB;
 /** SMIME_DEMO_MAILBOX_MAX_BYTES's default. */
 const MAILBOX_MAX = 64 * MiB;
 /**
- * The longest /healthz may take while a send is processed. The unfixed server stalled for 16-23 s; parsing the 37 MB
- * of JSON still costs a few hundred ms of the server's thread, more on a loaded two-core machine.
+ * The longest /healthz may take while a send is processed: a coarse bound that tells the unfixed server (stalled for
+ * 16-23 s) from the fixed one on a loaded two-core machine, not a latency target. Parsing the 37 MB of JSON costs a
+ * few hundred ms of the server's thread when it has a core to itself, and 3.6 s was seen with other suites running
+ * beside it; the figure itself is reported as a diagnostic, and latency belongs in the benchmarks.
  */
-const MAX_STALL_MS = 2000;
+const MAX_STALL_MS = 8000;
 
 /** A message of about `bytes` (base64 of random data, as an attachment would be), From Alice to Bob. */
 function bigMessage(bytes: number, subject: string): Buffer {
