@@ -260,8 +260,36 @@ function decryptByTrial(
       if (budget === 0 || !compatible(slot, candidate.key.privateKey)) continue;
       budget--;
       const result = decryptor.attempt(slot, candidate.key.privateKey);
-      if (result.ok) return { status: 'decrypted', content: result.content, keyId: candidate.key.keyId, info };
+      if (result.ok && (!guessable(slot, info) || startsLikeEntity(result.content)))
+        return { status: 'decrypted', content: result.content, keyId: candidate.key.keyId, info };
     }
   }
   return { status: 'no-key', info, detail: NO_KEY_DETAIL };
+}
+
+/**
+ * Whether a trial success proves nothing by itself: RSA PKCS #1 v1.5 with implicit rejection turns a wrong key into
+ * a pseudo-random content key, and an unauthenticated cipher (CBC, 3DES, RC2) accepts the random plaintext whenever
+ * its last byte happens to be valid padding, about once in 256 tries. Found by test/security/cross-user-access.test.ts.
+ */
+function guessable(slot: Slot, info: EnvelopeInfo): boolean {
+  return slot.type === 'ktri' && slot.ri.algorithm.kind === 'rsa-pkcs1' && info.format !== 'auth-enveloped';
+}
+
+/** Longest header field name looked at before deciding (RFC 5322 section 2.1.1 line limit). */
+const MAX_FIELD_NAME = 998;
+
+/**
+ * S/MIME content is a MIME entity (RFC 8551 section 2.4), and every client writes its header: the first line is
+ * `field-name:` (RFC 5322 section 3.6.8, printable ASCII but ':'). Random bytes pass with a chance of about 1 in 500.
+ */
+function startsLikeEntity(content: Uint8Array): boolean {
+  let i = 0;
+  while (i < content.length && i < MAX_FIELD_NAME) {
+    const c = content[i]!;
+    if (c === 0x3a) return i > 0;
+    if (c < 0x21 || c > 0x7e) return i > 0 && (c === 0x20 || c === 0x09) && content.indexOf(0x3a, i) === i + 1;
+    i++;
+  }
+  return false;
 }
