@@ -4,7 +4,7 @@
  * unnoticed (issue 13). The status vocabulary itself is the engine's (smime/types.ts). This module, and what it imports,
  * holds no runtime code beyond those constant lists: the frontend bundle includes it.
  */
-import type { CertificateSummary, Check, DecryptionStatus, SignatureStatus } from '../smime/types.ts';
+import type { CertificateSummary, Check, DecryptionStatus, HeaderProtection, SignatureStatus } from '../smime/types.ts';
 
 export {
   DECRYPTION_STATUSES,
@@ -191,6 +191,13 @@ export interface IncomingAnalysis {
   content: string;
   /** True when `content` is the decrypted or verified inner entity rather than the message itself. */
   unwrapped: boolean;
+  /**
+   * Header protection (RFC 9788), when the protected entity declares it: `fields` are the protected header fields to
+   * show in place of the message's own; `mismatches` the user-facing fields (from, to, cc, reply-to, subject, date,
+   * message-id) whose outer value is not what the sender protected; `legacyDisplay` the paths of text parts whose
+   * first lines repeat the headers for readers without header protection (already left out of `content`).
+   */
+  headerProtection?: HeaderProtection;
 }
 
 /** Every 4xx and 5xx answer. `code` is stable (backend/src/errors.ts); `message` is for people. */

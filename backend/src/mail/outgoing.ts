@@ -29,6 +29,8 @@ export interface OutgoingRequest {
   encrypt: boolean;
   format?: 'multipart-signed' | 'opaque';
   cipher?: ContentCipher;
+  /** Header protection (RFC 9788): the fields go inside too; encrypted mail shows Subject "[...]" outside. */
+  protectHeaders?: boolean;
 }
 
 export interface ProtectedCopy {
@@ -197,7 +199,10 @@ export async function produceCopies(
   });
   const format = req.format ?? 'multipart-signed';
   const options = signer?.capabilities ? { capabilities: signer.capabilities } : undefined;
-  const base = signer ? { sign: { signer, format, ...(options ? { options } : {}) } } : {};
+  const base = {
+    ...(signer ? { sign: { signer, format, ...(options ? { options } : {}) } } : {}),
+    ...(req.protectHeaders ? { protectHeaders: true } : {}),
+  };
   const copies: ProtectedCopy[] = [
     {
       pieces: budget.count(

@@ -24,6 +24,7 @@ export {
 } from './message/incoming.ts';
 export { MAX_SMIME_LAYERS } from './limits.ts';
 export { protectMessage, protectMessagePieces, type ProtectOptions } from './message/outgoing.ts';
+export { OBSCURED_SUBJECT } from './message/header-protection.ts';
 
 // ---- CMS: sign, verify, encrypt, decrypt ----
 export { DEFAULT_CAPABILITIES, signContent, signPieces, type Signer, type SignOptions } from './cms/signed/sign.ts';

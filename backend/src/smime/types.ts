@@ -92,3 +92,42 @@ export interface Fetcher {
     purpose: 'aia' | 'crl' | 'ocsp';
   }): Promise<Uint8Array>;
 }
+
+// ---- header protection (RFC 9788, message/header-protection.ts) ----
+
+/** `hp="cipher"`: the message was encrypted and its fields protected inside; `hp="clear"`: signed only. */
+export type HeaderProtectionMode = 'cipher' | 'clear';
+
+export interface ProtectedField {
+  name: string;
+  /** Unfolded, encoded words decoded. */
+  value: string;
+}
+
+export interface HeaderMismatch {
+  /** Lowercase field name. */
+  field: string;
+  /** What the message shows outside (undefined: absent). */
+  outer: string | undefined;
+  /** What the sender protected: the protected copy (`clear`) or the HP-Outer copy (`cipher`); undefined: absent. */
+  expected: string | undefined;
+}
+
+export interface HeaderProtection {
+  /**
+   * What the payload declares (`hp`), as far as the layers bear it out: `cipher` only when an encrypted layer was
+   * opened; a `cipher` payload that was not encrypted is read as `clear` (RFC 9788 section 4.2).
+   */
+  mode: HeaderProtectionMode;
+  /** The protected header fields, in order: what to show in place of the outer ones. */
+  fields: ProtectedField[];
+  /** For `cipher`: the outer fields as the sender sent them (HP-Outer), in order. */
+  outer?: ProtectedField[];
+  /** User-facing fields whose outer value is not what the sender protected (see the module comment). */
+  mismatches: HeaderMismatch[];
+  /**
+   * Paths (child indexes from the payload) of text parts marked `hp-legacy-display="1"`: their first lines, up to the
+   * first empty line, repeat the protected headers for readers without header protection, and are not content.
+   */
+  legacyDisplay: number[][];
+}

@@ -23,6 +23,7 @@ const outgoingQuery = z.object({
   encrypt: flag,
   format: z.enum(['multipart-signed', 'opaque']).optional(),
   cipher: z.enum(['aes-256-cbc', 'aes-128-cbc', 'aes-256-gcm', 'aes-128-gcm']).optional(),
+  protectHeaders: flag,
 });
 
 function presentSignature(s: SignatureEvidence) {
@@ -65,6 +66,7 @@ export function messageRoutes(s: Services): Router<AppState> {
       encrypt: q.encrypt,
       format: q.format,
       cipher: q.cipher,
+      protectHeaders: q.protectHeaders,
     });
     if (ctx.accepts('message/rfc822', 'application/json') === 'application/json') {
       ctx.body = {
@@ -92,6 +94,7 @@ export function messageRoutes(s: Services): Router<AppState> {
       harvested,
       unwrapped: analysis.unwrapped,
       content: Buffer.from(analysis.content).toString('base64'),
+      ...(analysis.headerProtection ? { headerProtection: analysis.headerProtection } : {}),
     } satisfies IncomingAnalysis;
   });
   return r;

@@ -29,6 +29,8 @@ import {
   type Step,
 } from './open-layer.ts';
 
+import { readHeaderProtection } from './header-protection.ts';
+import type { HeaderProtection } from '../types.ts';
 import { MAX_NESTED_SMIME_PARTS, MAX_SMIME_LAYERS } from '../limits.ts';
 import { OID_AUTH_ENVELOPED_DATA, OID_ENVELOPED_DATA, OID_SIGNED_DATA } from '../asn1/oids.ts';
 import { contentInfoType } from '../asn1/reader.ts';
@@ -52,6 +54,11 @@ export interface MessageAnalysis {
   parts: NestedPart[];
   /** Addresses of the From header, lowercased. */
   from: string[];
+  /**
+   * Header protection (RFC 9788) of the innermost protected entity, when it declares `hp`: the protected fields to
+   * show in place of the outer ones, and the outer fields that are not what the sender protected.
+   */
+  headerProtection?: HeaderProtection;
 }
 
 /**
@@ -196,7 +203,12 @@ export async function analyzeMessage(raw: Uint8Array, options: AnalyzeOptions): 
   }
 
   const parts = await nestedParts(current, options, from, fromProblem);
-  return { layers, content, unwrapped: layers.length > 0 && content !== message.raw, parts, from };
+  const unwrapped = layers.length > 0 && content !== message.raw;
+  // Only an entity a layer protects can protect headers: the same fields in an unprotected message prove nothing.
+  const opened = layers.some((l) => l.kind === 'encrypted' && l.status === 'decrypted');
+  const headerProtection =
+    unwrapped && current !== message ? readHeaderProtection(message, current, opened) : undefined;
+  return { layers, content, unwrapped, parts, from, ...(headerProtection ? { headerProtection } : {}) };
 }
 
 /**

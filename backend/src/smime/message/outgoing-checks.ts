@@ -23,8 +23,10 @@ function invalid(message: string): SmimeError {
 export function checkOptions(options: ProtectOptions): void {
   if (typeof options !== 'object' || options === null) throw invalid('options must be an object');
   for (const key of Object.keys(options))
-    if (key !== 'sign' && key !== 'encrypt') throw invalid(`unknown option: ${key}`);
-  const { sign, encrypt } = options;
+    if (key !== 'sign' && key !== 'encrypt' && key !== 'protectHeaders') throw invalid(`unknown option: ${key}`);
+  const { sign, encrypt, protectHeaders } = options;
+  if (protectHeaders !== undefined && typeof protectHeaders !== 'boolean')
+    throw invalid('protectHeaders must be a boolean');
   if (sign === undefined && encrypt === undefined) throw invalid('ask for sign, encrypt or both');
   if (sign !== undefined) {
     if (typeof sign !== 'object' || sign === null) throw invalid('sign must be an object');

@@ -39,6 +39,7 @@ import {
   type Entity,
   type Segment,
 } from './output.ts';
+import { baselineOuterFields, payloadFields } from './header-protection.ts';
 import { OID_AUTH_ENVELOPED_DATA, OID_ENVELOPED_DATA } from '../asn1/oids.ts';
 import { contentInfoType } from '../asn1/reader.ts';
 
@@ -68,6 +69,11 @@ export interface ProtectOptions {
         /** true when encryptFn makes AuthEnvelopedData (AES-GCM): smime-type=authEnveloped-data (RFC 8551 section 3.4). */
         authEnveloped?: boolean;
       };
+  /**
+   * Header protection (RFC 9788, message/header-protection.ts): the message's fields go inside the protection too,
+   * with `hp="cipher"` when encrypting (and the outer Subject "[...]") or `hp="clear"` when only signing.
+   */
+  protectHeaders?: boolean;
 }
 
 type EncryptWithRecipients = Extract<NonNullable<ProtectOptions['encrypt']>, { recipients: EnvelopeRecipient[] }>;
@@ -162,11 +168,23 @@ async function protect(raw: Uint8Array, options: ProtectOptions): Promise<Uint8A
     throw fromMimeError(error, 'OUTGOING_NOT_RFC5322');
   }
 
+  // Transport fields (RFC 8551 section 3.1): every field that is not Content-* or MIME-Version, as splitMessageHeaders
+  // sorts them, without Bcc. With header protection they are also copied inside, and an encrypted message shows
+  // only what the baseline confidentiality policy leaves outside.
+  const transport = message.headers.filter((h) => {
+    const name = h.name.toLowerCase();
+    return !name.startsWith('content-') && name !== 'mime-version' && !DROPPED_HEADERS.has(name);
+  });
+  const hpMode = options.protectHeaders ? (options.encrypt ? 'cipher' : 'clear') : undefined;
+  const outside = hpMode === 'cipher' ? baselineOuterFields(transport) : transport;
+
   // The canonical entity as pieces, mostly views of `raw` (issue 6); a multipart/signed entity is canonicalised from
   // its joined bytes, as splitMessageHeaders cuts them out.
   let canonical: Uint8Array[];
   try {
-    canonical = signablePieces(message) ?? [toSignable(splitMessageHeaders(raw).entity)];
+    canonical = hpMode
+      ? signablePieces(message, payloadFields(message, transport, hpMode, outside))!
+      : (signablePieces(message) ?? [toSignable(splitMessageHeaders(raw).entity)]);
   } catch (error) {
     throw fromMimeError(error, 'OUTGOING_CANNOT_CANONICALIZE');
   }
@@ -182,12 +200,6 @@ async function protect(raw: Uint8Array, options: ProtectOptions): Promise<Uint8A
         : [pkcs7MimeHead('signed-data', 'S/MIME Signed Message'), { base64: der.parts }];
   }
 
-  // Transport fields (RFC 8551 section 3.1): every field that is not Content-* or MIME-Version, as splitMessageHeaders
-  // sorts them, without Bcc.
-  const outside = message.headers.filter((h) => {
-    const name = h.name.toLowerCase();
-    return !name.startsWith('content-') && name !== 'mime-version' && !DROPPED_HEADERS.has(name);
-  });
   let head: Uint8Array[];
   try {
     head = joinMessagePieces(outside, []);

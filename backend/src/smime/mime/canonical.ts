@@ -55,15 +55,16 @@ export function toSignable(entityBytes: Uint8Array, limits?: Partial<MimeLimits>
  * fields and the body), as pieces that are mostly views of the message: nothing is copied, so a caller that hashes,
  * encrypts or writes them out touches a large body once (issue 6). Gives the same bytes as
  * `toSignable(splitMessageHeaders(raw).entity)`, or undefined when the entity is a multipart/signed, which is copied
- * verbatim and needs those joined bytes. Throws as toSignable does.
+ * verbatim and needs those joined bytes. `fields` replaces the entity's header fields (header protection, RFC 9788,
+ * puts the message's own fields and an `hp` parameter there). Throws as toSignable does.
  */
-export function signablePieces(message: MimeEntity): Uint8Array[] | undefined {
+export function signablePieces(
+  message: MimeEntity,
+  fields: readonly MimeHeader[] = message.headers.filter((h) => h.name.toLowerCase().startsWith('content-')),
+): Uint8Array[] | undefined {
   if (message.contentType.mediaType === 'multipart/signed' && !message.defects.includes('ENCODED_COMPOSITE'))
     return undefined;
-  const entity: MimeEntity = {
-    ...message,
-    headers: message.headers.filter((h) => h.name.toLowerCase().startsWith('content-')),
-  };
+  const entity: MimeEntity = { ...message, headers: fields };
   const out: Uint8Array[] = [];
   emitEntity(entity, out);
   return out;
