@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { rejectsWith } from '../helpers/assert.ts';
 import { analyzeMessage } from '../../backend/src/smime/message/incoming.ts';
 import { protectMessage, type ProtectOptions } from '../../backend/src/smime/message/outgoing.ts';
-import { readHeaderProtection } from '../../backend/src/smime/message/header-protection.ts';
+import { hideLegacyDisplay, readHeaderProtection } from '../../backend/src/smime/message/header-protection.ts';
 import { getHeader, parseEntity } from '../../backend/src/smime/mime/index.ts';
 import { certificateToPem, pemToDer } from '../../backend/src/smime/x509/pem.ts';
 import { FIXTURE_CA_PEM, fixtureRsaSigner, outgoingMessage } from '../fixtures/outgoing/signers.ts';
@@ -263,5 +263,58 @@ describe("RFC 9788's own examples", { timeout: 60_000 }, () => {
     const hp = readHeaderProtection(outer, parseEntity(payload), true)!;
     assert.deepEqual(hp.legacyDisplay, [[]]);
     assert.equal(hp.fields.find((f) => f.name === 'Subject')?.value, 'Dinner plans');
+  });
+
+  const legacy = (name: string) => readFileSync(new URL(`../fixtures/hp/${name}`, import.meta.url));
+
+  test('Appendix E.1 and E.2: the legacy display element is left out of what is shown, the rest stays byte for byte', () => {
+    for (const [name, kept, gone] of [
+      [
+        'legacy-display-text.eml',
+        "Let's meet at Rama's Roti Shop at 8pm and go to the park\r\nfrom there.\r\n",
+        'Subject: Dinner',
+      ],
+      ['legacy-display-html.eml', '<p>\r\nLet', '<pre>Subject: Dinner plans</pre>'],
+    ] as const) {
+      const bytes = legacy(name);
+      const payload = parseEntity(bytes);
+      const hp = readHeaderProtection(parseEntity(Buffer.from('Subject: [...]\r\n\r\n')), payload, true)!;
+      const shown = text(hideLegacyDisplay(bytes, payload, hp.legacyDisplay));
+      const body = shown.slice(shown.indexOf('\r\n\r\n') + 4);
+      assert.ok(!body.includes(gone), `${name}: ${body}`);
+      assert.ok(body.includes(kept), `${name}: ${body}`);
+      assert.equal(shown.slice(0, shown.indexOf('\r\n\r\n')), text(bytes).slice(0, text(bytes).indexOf('\r\n\r\n')));
+    }
+  });
+
+  test('a signed message carrying E.1 (signed by OpenSSL): analyzeMessage shows the body without the legacy lines', async () => {
+    writeFileSync(join(work, 'legacy.eml'), legacy('legacy-display-text.eml'));
+    const r = spawnSync(
+      'openssl',
+      [
+        'cms',
+        '-sign',
+        '-binary',
+        '-signer',
+        join(work, 'rsa.crt'),
+        '-inkey',
+        join(work, 'rsa.key'),
+        '-in',
+        join(work, 'legacy.eml'),
+      ],
+      { timeout: 30_000 },
+    );
+    assert.equal(r.status, 0, r.stderr.toString());
+    const message = Buffer.concat([
+      Buffer.from('From: Alice <alice@example.net>\r\nTo: Bob <bob@example.net>\r\nSubject: Dinner plans\r\n'),
+      Buffer.from(text(r.stdout).replace(/\r?\n/g, '\r\n'), 'latin1'),
+    ]);
+    const a = await analyzeMessage(message, { verify: { trustAnchors: anchors, now: NOW }, keys });
+    assert.equal(a.layers[0]!.status, 'email-mismatch', 'signed by the fixture key, not by alice@example.net');
+    assert.equal(a.headerProtection?.mode, 'clear', 'hp="cipher" but nothing was encrypted');
+    assert.deepEqual(a.headerProtection?.legacyDisplay, [[]]);
+    const shown = text(a.content);
+    assert.ok(!shown.slice(shown.indexOf('\r\n\r\n')).includes('Subject: Dinner plans'), shown);
+    assert.ok(shown.includes("Let's meet at Rama's Roti Shop"), shown);
   });
 });

@@ -18,9 +18,13 @@
  */
 import { SmimeError } from '../errors.ts';
 import {
+  decodeBody,
   decodeEncodedWords,
+  encodeBase64Lines,
+  encodeQuotedPrintable,
   formatContentType,
   formatHeaderField,
+  joinPieces,
   type MimeEntity,
   type MimeHeader,
 } from '../mime/index.ts';
@@ -186,4 +190,57 @@ export function readHeaderProtection(
     mismatches,
     legacyDisplay: legacyDisplayParts(payload),
   };
+}
+
+/** The entity at `path` below `root`. */
+function at(root: MimeEntity, path: readonly number[]): MimeEntity | undefined {
+  let e: MimeEntity | undefined = root;
+  for (const i of path) e = e?.children[i];
+  return e;
+}
+
+/** A text/plain Legacy Display Element: the body's first lines through the first empty line (RFC 9788 4.5.3.2). */
+const LEGACY_TEXT = /^(?:[^\r\n]*\r?\n)*?\r?\n/;
+/** A text/html one: the first element of class header-protection-legacy-display (RFC 9788 section 4.5.3.3). */
+const LEGACY_HTML = /<div\s[^>]*class\s*=\s*["']?header-protection-legacy-display["']?[^>]*>[\s\S]*?<\/div>\s*/i;
+
+/**
+ * `content` (the bytes `payload` was parsed from) without the Legacy Display Elements of the parts at `paths`: shown
+ * beside the protected headers, they would say everything twice (RFC 9788 section 4.5.3). Each part keeps its
+ * transfer encoding and header; a part whose element cannot be found or whose body cannot be decoded stays as it is.
+ */
+export function hideLegacyDisplay(content: Uint8Array, payload: MimeEntity, paths: readonly number[][]): Uint8Array {
+  const edits: { start: number; end: number; bytes: Uint8Array }[] = [];
+  for (const path of paths) {
+    const part = at(payload, path);
+    if (!part || part.children.length > 0) continue;
+    let text: string;
+    try {
+      text = Buffer.from(decodeBody(part)).toString('latin1');
+    } catch {
+      continue;
+    }
+    const pattern = part.contentType.subtype === 'html' ? LEGACY_HTML : LEGACY_TEXT;
+    const stripped = text.replace(pattern, '');
+    if (stripped === text) continue;
+    const plain = Buffer.from(stripped, 'latin1');
+    const bytes =
+      part.transferEncoding === 'base64'
+        ? encodeBase64Lines(plain)
+        : part.transferEncoding === 'quoted-printable'
+          ? encodeQuotedPrintable(plain)
+          : plain;
+    const end = part.offset - payload.offset + part.raw.length;
+    edits.push({ start: end - part.body.length, end, bytes });
+  }
+  if (edits.length === 0) return content;
+  edits.sort((a, b) => a.start - b.start);
+  const pieces: Uint8Array[] = [];
+  let from = 0;
+  for (const e of edits) {
+    pieces.push(content.subarray(from, e.start), e.bytes);
+    from = e.end;
+  }
+  pieces.push(content.subarray(from));
+  return joinPieces(pieces);
 }

@@ -29,7 +29,7 @@ import {
   type Step,
 } from './open-layer.ts';
 
-import { readHeaderProtection } from './header-protection.ts';
+import { hideLegacyDisplay, readHeaderProtection } from './header-protection.ts';
 import type { HeaderProtection } from '../types.ts';
 import { MAX_NESTED_SMIME_PARTS, MAX_SMIME_LAYERS } from '../limits.ts';
 import { OID_AUTH_ENVELOPED_DATA, OID_ENVELOPED_DATA, OID_SIGNED_DATA } from '../asn1/oids.ts';
@@ -208,6 +208,8 @@ export async function analyzeMessage(raw: Uint8Array, options: AnalyzeOptions): 
   const opened = layers.some((l) => l.kind === 'encrypted' && l.status === 'decrypted');
   const headerProtection =
     unwrapped && current !== message ? readHeaderProtection(message, current, opened) : undefined;
+  if (headerProtection && headerProtection.legacyDisplay.length > 0)
+    content = hideLegacyDisplay(content, current, headerProtection.legacyDisplay);
   return { layers, content, unwrapped, parts, from, ...(headerProtection ? { headerProtection } : {}) };
 }
 
