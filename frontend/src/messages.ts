@@ -24,6 +24,9 @@ const en = {
   encrypt: 'Encrypt',
   signHelp: 'Proves to recipients that the message comes from you and was not changed.',
   encryptHelp: 'Only the recipients (and you) can read the message.',
+  protectHeaders: 'Protect subject',
+  protectHeadersHelp:
+    'Puts the subject, sender, recipients and date inside the signature and encryption (RFC 9788). Encrypted mail then shows “[...]” as its subject to mail servers and to programs that cannot read protected headers.',
   checkingRecipients: 'Checking recipients’ certificates…',
   noRecipients: 'Add recipients to check their certificates.',
   recipientReady: (email: string) => `${email}: certificate available`,
@@ -70,6 +73,10 @@ const en = {
   // message status
   statusLabel: 'S/MIME status',
   notProtected: 'This message is neither signed nor encrypted.',
+  headersEncrypted: 'Subject and addresses were encrypted and signed with the message (header protection)',
+  headersSigned: 'Subject and addresses were signed with the message (header protection)',
+  headerMismatch: (field: string, outer: string | undefined, expected: string | undefined) =>
+    `The ${field} shown outside the message (${outer === undefined ? 'none' : `“${outer}”`}) is not what the sender protected (${expected === undefined ? 'none' : `“${expected}”`}): it was changed on the way. Trust the protected one above; when replying, check the recipients.`,
   signedBy: (who: string) => `Signed by ${who}`,
   unknownSigner: 'an unknown signer',
   encryptedLayer: 'Encrypted',
@@ -135,6 +142,8 @@ const en = {
   defaults: 'Defaults for new messages',
   signByDefault: 'Sign new messages',
   encryptByDefault: 'Encrypt new messages (you can turn it off per message)',
+  protectHeadersByDefault:
+    'Protect the subject of new messages (encrypted mail shows “[...]” as its subject in programs without header protection)',
   cipherLabel: 'Content cipher',
   cipherAuto: 'Automatic (AES-256, GCM when every recipient supports it)',
   saved: 'Saved.',

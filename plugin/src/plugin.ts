@@ -90,6 +90,7 @@ export function createSmimePlugin(host: SmimeHost): SmimePlugin {
       el.client = client;
       el.sign = d.sign;
       el.encrypt = d.encrypt;
+      el.protectHeaders = d.protectHeaders ?? false;
       composers.add(el);
 
       async function attempt(raw: Uint8Array, retried: boolean): Promise<ProtectResult> {
@@ -98,6 +99,7 @@ export function createSmimePlugin(host: SmimeHost): SmimePlugin {
           const messages = await client.protectOutgoing(raw, {
             sign: st.sign,
             encrypt: st.encrypt,
+            ...(st.protectHeaders ? { protectHeaders: true } : {}),
             ...(prefs.load(host.userEmail).cipher ? { cipher: prefs.load(host.userEmail).cipher } : {}),
           });
           return { protected: true, messages };

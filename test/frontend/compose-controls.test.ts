@@ -130,4 +130,19 @@ describe('smime-compose-controls', { skip }, () => {
     assert.equal(await sign.getAttribute('aria-checked'), 'true');
     await b.page.locator('[part="summary"]', { hasText: 'unlock it before sending' }).waitFor();
   });
+
+  test('Protect subject (RFC 9788): off until Sign or Encrypt is on, then a switch whose state reaches the host', async () => {
+    const hp = b.page.locator('[part~="toggle-protect-headers"]');
+    assert.equal(await hp.getAttribute('role'), 'switch');
+    assert.equal(await hp.isDisabled(), true, 'nothing to protect the headers with');
+    await b.page.locator('[part~="toggle-encrypt"]').click();
+    assert.equal(await hp.isDisabled(), false);
+    await hp.focus();
+    await b.page.keyboard.press('Space');
+    assert.equal(await hp.getAttribute('aria-checked'), 'true');
+    assert.equal((await state()).protectHeaders, true);
+    const last = await b.page.evaluate(() => (window as any).events.at(-1));
+    assert.equal(last.protectHeaders, true);
+    assert.match((await hp.getAttribute('title')) ?? '', /\[\.\.\.\]/, 'the help says what outsiders will see');
+  });
 });

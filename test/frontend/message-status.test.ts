@@ -141,6 +141,48 @@ describe('smime-message-status', { skip }, () => {
     assert.equal(await fired, 'decrypt');
   });
 
+  test('header protection (RFC 9788): the protected subject and addresses shown, an outer field changed on the way named', async () => {
+    await show({
+      ...analysis([{ kind: 'encrypted', format: 'enveloped', status: 'decrypted' }, signedLayer('valid')]),
+      headerProtection: {
+        mode: 'cipher',
+        fields: [
+          { name: 'From', value: 'Alice Demo <alice@demo.example>' },
+          { name: 'To', value: 'bob@demo.example' },
+          { name: 'Subject', value: 'Salary review' },
+        ],
+        outer: [{ name: 'Subject', value: '[...]' }],
+        mismatches: [{ field: 'cc', outer: 'mallory@evil.example' }],
+        legacyDisplay: [],
+      },
+    });
+    const line = b.page.locator('[data-kind="headers"]');
+    assert.equal(await line.count(), 1);
+    assert.equal(await line.getAttribute('data-mode'), 'cipher');
+    assert.equal((await line.locator('[data-field="subject"]').textContent())?.trim(), 'Salary review');
+    assert.match((await line.getAttribute('class')) ?? '', /tone-warn/);
+    const warning = line.locator('[part~="header-mismatch"]');
+    assert.equal(await warning.getAttribute('data-field'), 'cc');
+    assert.equal(await warning.getAttribute('role'), 'alert');
+    assert.match(
+      (await warning.textContent()) ?? '',
+      /“mallory@evil\.example”.*not what the sender protected \(none\)/,
+    );
+    await screenshot(b.page, 'component-status-header-protection');
+
+    await show({
+      ...analysis([signedLayer('valid')]),
+      headerProtection: {
+        mode: 'clear',
+        fields: [{ name: 'Subject', value: 'Hi' }],
+        mismatches: [],
+        legacyDisplay: [],
+      },
+    });
+    assert.match((await b.page.locator('[data-kind="headers"]').getAttribute('class')) ?? '', /tone-ok/);
+    assert.equal(await b.page.locator('[part~="header-mismatch"]').count(), 0);
+  });
+
   test('unprotected message and harvested certificate notes', async () => {
     await show({
       ...analysis([]),

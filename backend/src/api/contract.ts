@@ -13,6 +13,10 @@ export {
   type Check,
   type CheckName,
   type DecryptionStatus,
+  type HeaderMismatch,
+  type HeaderProtection,
+  type HeaderProtectionMode,
+  type ProtectedField,
   type SignatureStatus,
 } from '../smime/types.ts';
 

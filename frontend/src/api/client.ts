@@ -61,6 +61,8 @@ export interface OutgoingOptions {
   encrypt: boolean;
   format?: 'multipart-signed' | 'opaque';
   cipher?: ContentCipher;
+  /** Header protection (RFC 9788): the message's fields go inside; encrypted mail shows Subject "[...]" outside. */
+  protectHeaders?: boolean;
 }
 
 export class SmimeApiClient {
@@ -173,6 +175,7 @@ export class SmimeApiClient {
     const q = new URLSearchParams({ sign: String(o.sign), encrypt: String(o.encrypt) });
     if (o.format) q.set('format', o.format);
     if (o.cipher) q.set('cipher', o.cipher);
+    if (o.protectHeaders) q.set('protectHeaders', 'true');
     const body = await this.json<{ messages: { bcc: string | null; message: string }[] }>(
       'POST',
       `/messages/outgoing?${q}`,

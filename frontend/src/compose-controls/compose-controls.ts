@@ -10,6 +10,8 @@ import { styles } from './compose-controls.styles.ts';
 export interface ComposeState {
   sign: boolean;
   encrypt: boolean;
+  /** Header protection (RFC 9788) of a signed or encrypted message. */
+  protectHeaders: boolean;
   /** Recipients without a usable certificate (by address). */
   missing: string[];
   /** Whether the message may be sent as chosen: false while Encrypt is on and anyone lacks a certificate. */
@@ -35,10 +37,10 @@ const RESOLVE_DEBOUNCE_MS = 250;
  * which have usable certificates and names, before sending, everyone who lacks one; Encrypt cannot be sent while
  * anyone does. Turning Sign on while the keys are locked asks for unlock.
  *
- * @fires smime-compose-change - the state changed (detail: sign, encrypt, missing, canSend, checking)
+ * @fires smime-compose-change - the state changed (detail: sign, encrypt, protectHeaders, missing, canSend, checking)
  * @fires smime-unlock-request - Sign was turned on while the keys are locked
  * @csspart controls - the row of toggles
- * @csspart toggle - each toggle button (also `toggle-sign`, `toggle-encrypt`)
+ * @csspart toggle - each toggle button (also `toggle-sign`, `toggle-encrypt`, `toggle-protect-headers`)
  * @csspart recipients - the per-recipient certificate list
  * @csspart summary - the line saying what will happen, or why it cannot be sent
  */
@@ -51,6 +53,8 @@ export class SmimeComposeControls extends LitElement {
   @property({ attribute: false }) accessor recipients: string[] = [];
   @property({ type: Boolean, reflect: true }) accessor sign = false;
   @property({ type: Boolean, reflect: true }) accessor encrypt = false;
+  /** Header protection (RFC 9788); the attribute is `protect-headers`. */
+  @property({ type: Boolean, reflect: true, attribute: 'protect-headers' }) accessor protectHeaders = false;
 
   @state() private accessor resolutions: Resolution[] = [];
   @state() private accessor checking = false;
@@ -65,6 +69,7 @@ export class SmimeComposeControls extends LitElement {
     return {
       sign: this.sign,
       encrypt: this.encrypt,
+      protectHeaders: this.protectHeaders,
       missing,
       checking: this.checking,
       canSend: !this.encrypt || (!this.checking && !this.resolveError && missing.length === 0),
@@ -83,7 +88,7 @@ export class SmimeComposeControls extends LitElement {
 
   protected override updated(changed: PropertyValues<this>): void {
     const c = changed as Map<string, unknown>;
-    if (c.has('sign') || c.has('encrypt') || c.has('resolutions') || c.has('checking'))
+    if (c.has('sign') || c.has('encrypt') || c.has('protectHeaders') || c.has('resolutions') || c.has('checking'))
       emit(this, 'smime-compose-change', this.state);
   }
 
@@ -136,16 +141,22 @@ export class SmimeComposeControls extends LitElement {
     this.signLocked = false;
   }
 
-  private toggle(which: 'sign' | 'encrypt', label: string, help: string) {
+  private toggle(which: 'sign' | 'encrypt' | 'protectHeaders', label: string, help: string) {
     const on = this[which];
+    const flip = () => {
+      if (which === 'sign') void this.toggleSign();
+      else if (which === 'encrypt') this.encrypt = !this.encrypt;
+      else this.protectHeaders = !this.protectHeaders;
+    };
     return html`<button
       type="button"
       role="switch"
-      part="toggle toggle-${which}"
+      part="toggle toggle-${which === 'protectHeaders' ? 'protect-headers' : which}"
       aria-checked=${on ? 'true' : 'false'}
       title=${help}
       aria-describedby="summary"
-      @click=${() => (which === 'sign' ? void this.toggleSign() : (this.encrypt = !this.encrypt))}
+      ?disabled=${which === 'protectHeaders' && !this.sign && !this.encrypt}
+      @click=${flip}
     >
       <span class="box" aria-hidden="true">${on ? '✓' : ''}</span>${label}
     </button>`;
@@ -180,6 +191,7 @@ export class SmimeComposeControls extends LitElement {
     const showList = this.resolutions.length > 0 && (this.encrypt || this.resolutions.some((r) => !r.ready));
     return html`<div part="controls" role="group" aria-label=${m.composeLabel}>
         ${this.toggle('sign', m.sign, m.signHelp)} ${this.toggle('encrypt', m.encrypt, m.encryptHelp)}
+        ${this.toggle('protectHeaders', m.protectHeaders, m.protectHeadersHelp)}
       </div>
       ${
         showList

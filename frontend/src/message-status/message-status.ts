@@ -1,6 +1,13 @@
 import { html, LitElement, nothing, type TemplateResult } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
-import type { EncryptedLayer, IncomingAnalysis, Layer, SignatureInfo, SignedLayer } from '../api/types.ts';
+import type {
+  EncryptedLayer,
+  HeaderProtection,
+  IncomingAnalysis,
+  Layer,
+  SignatureInfo,
+  SignedLayer,
+} from '../api/types.ts';
 import { msg, statusText } from '../messages.ts';
 import { emit } from '../shared/events.ts';
 import { icon } from '../shared/icons.ts';
@@ -23,6 +30,8 @@ declare global {
  * @csspart icon - a status icon
  * @csspart details - a layer's details panel
  * @csspart unlock - the "Unlock to read" button
+ * @csspart protected-headers - the line of protected header fields (RFC 9788), when the message has them
+ * @csspart header-mismatch - an outer header field that is not what the sender protected
  */
 @customElement('smime-message-status')
 export class SmimeMessageStatus extends LitElement {
@@ -168,6 +177,44 @@ export class SmimeMessageStatus extends LitElement {
     </div>`;
   }
 
+  /**
+   * Header protection (RFC 9788): the fields the sender protected, shown in place of the message's own (which the
+   * host displays), and every outer field that is not what was protected, named as a warning.
+   */
+  private renderHeaderProtection(hp: HeaderProtection) {
+    const m = msg();
+    const shown = ['Subject', 'From', 'To', 'Cc', 'Reply-To', 'Date'];
+    const fields = shown.flatMap((name) => {
+      const f = hp.fields.find((x) => x.name.toLowerCase() === name.toLowerCase());
+      return f ? [{ name, value: f.value }] : [];
+    });
+    const tone = hp.mismatches.length ? 'warn' : 'ok';
+    return html`<div
+      part="layer layer-${tone} protected-headers"
+      class="tone-${tone}"
+      data-kind="headers"
+      data-mode=${hp.mode}
+    >
+      <span part="icon">${icon(tone)}</span>
+      <div class="line">
+        <div class="title">${hp.mode === 'cipher' ? m.headersEncrypted : m.headersSigned}</div>
+        <dl class="fields">
+          ${fields.map(
+            (f) =>
+              html`<dt>${f.name}</dt>
+                <dd data-field=${f.name.toLowerCase()}>${f.value}</dd>`,
+          )}
+        </dl>
+        ${hp.mismatches.map(
+          (x) =>
+            html`<div part="warning header-mismatch" class="warning" role="alert" data-field=${x.field}>
+              ${icon('warn')} ${m.headerMismatch(x.field, x.outer, x.expected)}
+            </div>`,
+        )}
+      </div>
+    </div>`;
+  }
+
   private renderLayer(layer: Layer) {
     if (layer.kind === 'signed') {
       // A layer without any signature (malformed) still gets its line.
@@ -194,6 +241,7 @@ export class SmimeMessageStatus extends LitElement {
             </div>`
           : a.layers.map((l) => this.renderLayer(l))
       }
+      ${a.headerProtection ? this.renderHeaderProtection(a.headerProtection) : nothing}
       ${harvested.map(
         (h) =>
           html`<div class="note">

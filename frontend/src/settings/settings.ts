@@ -409,6 +409,17 @@ export class SmimeSettings extends LitElement {
           >
         </div>
         <div>
+          <label
+            ><input
+              type="checkbox"
+              name="protect-headers-default"
+              .checked=${this.defaults.protectHeaders ?? false}
+              @change=${(e: Event) => this.setDefaults({ protectHeaders: (e.target as HTMLInputElement).checked })}
+            />
+            ${m.protectHeadersByDefault}</label
+          >
+        </div>
+        <div>
           <label for="cipher">${m.cipherLabel}</label>
           <select
             id="cipher"

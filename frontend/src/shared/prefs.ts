@@ -7,6 +7,11 @@ import type { ContentCipher } from '../api/types.ts';
 export interface Defaults {
   sign: boolean;
   encrypt: boolean;
+  /**
+   * Header protection (RFC 9788): off unless chosen, since Outlook and older Thunderbird show an encrypted message's
+   * protected subject as "[...]".
+   */
+  protectHeaders?: boolean;
   /** undefined: the server's choice (SMIME_DEFAULT_CIPHER, GCM when every recipient announced it). */
   cipher?: ContentCipher;
 }
