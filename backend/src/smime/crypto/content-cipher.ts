@@ -2,14 +2,13 @@
  * The content ciphers of the engine, one stack for CMS EnvelopedData / AuthEnvelopedData (RFC 5652 section 6.3,
  * RFC 5083) and for PKCS#12 password-based encryption (RFC 7292 appendix C, RFC 8018 PBES2) alike:
  * AES-CBC (RFC 3565), DES-EDE3-CBC (RFC 3370 section 5.1, still what older Outlook and Thunderbird profiles send),
- * AES-GCM (RFC 5084) and ChaCha20-Poly1305 (RFC 8103) through node:crypto, and RC2-CBC (RFC 3370 section 5.2) through rc2.ts (node's OpenSSL 3 has RC2
- * only in the legacy provider, which we do not load). One error discipline:
+ * AES-GCM (RFC 5084) and ChaCha20-Poly1305 (RFC 8103) through node:crypto, and RC2-CBC (RFC 3370 section 5.2)
+ * through rc2.ts (node's OpenSSL 3 has RC2 only in the legacy provider, which we do not load). One error discipline:
  *
  * - every decryption failure is `CipherError` with code `DECRYPT_FAILED` and the same message, whatever the
  *   cause (wrong key, wrong key length, bad IV or nonce length, truncated data, bad PKCS #7 padding, bad GCM or
- *   Poly1305 tag). A
- *   caller that could tell these apart would hand an attacker a padding oracle (Vaudenay 2002) or, for a
- *   content-encryption key that came out of RSA PKCS #1 v1.5 key transport, a Bleichenbacher oracle through
+ *   Poly1305 tag). A caller that could tell these apart would hand an attacker a padding oracle (Vaudenay 2002) or,
+ *   for a content-encryption key that came out of RSA PKCS #1 v1.5 key transport, a Bleichenbacher oracle through
  *   the symmetric layer. No `cause` is attached for the same reason: OpenSSL's reason text differs by cause.
  *   With a password-derived key (PKCS#12) it almost always means a wrong password.
  * - `UNSUPPORTED_CIPHER` only says something about this runtime or the caller's request (the OpenSSL build
@@ -483,7 +482,10 @@ export interface ContentDecryptInput {
   aad?: Uint8Array;
 }
 
-/** Decrypts and (GCM, ChaCha20-Poly1305) authenticates. CipherError DECRYPT_FAILED for any failure; UNSUPPORTED_CIPHER for `unsupported`. */
+/**
+ * Decrypts and (GCM, ChaCha20-Poly1305) authenticates. CipherError DECRYPT_FAILED for any failure; UNSUPPORTED_CIPHER
+ * for `unsupported`.
+ */
 export function decryptContent(input: ContentDecryptInput): Uint8Array {
   const { algorithm, key, ciphertext } = input;
   if (algorithm.kind === 'unsupported') throw unsupported(`unsupported content cipher ${algorithm.name}`);

@@ -1,7 +1,8 @@
 /**
  * Encrypting content to recipients (issue 3, issue 6): EnvelopedData (RFC 5652 section 6) for the CBC ciphers and
- * AuthEnvelopedData (RFC 5083) for AES-GCM (RFC 5084) and ChaCha20-Poly1305 (RFC 8103, issue 14), written as DER straight into the caller's output while the
- * cipher runs, so that neither the joined content nor the whole ciphertext ever exists in memory here.
+ * AuthEnvelopedData (RFC 5083) for AES-GCM (RFC 5084) and ChaCha20-Poly1305 (RFC 8103, issue 14), written as DER
+ * straight into the caller's output while the cipher runs, so that neither the joined content nor the whole
+ * ciphertext ever exists in memory here.
  */
 import { randomFillSync } from 'node:crypto';
 import * as w from '../../asn1/writer.ts';
@@ -149,8 +150,9 @@ function contentAlgorithmFor(cipher: ContentCipher): ContentAlgorithm {
 
 /**
  * Encrypts `content` to every recipient: one RecipientInfo each (ktri for RSA, kari for EC), a fresh random content
- * key and IV/nonce, DER out. The AEAD ciphers (GCM, ChaCha20-Poly1305) give AuthEnvelopedData. The content key is wiped before returning.
- * Throws SmimeError: CMS_INVALID_OPTIONS, CMS_TOO_LARGE, CERT_MALFORMED, CMS_UNSUPPORTED (naming the certificate).
+ * key and IV/nonce, DER out. The AEAD ciphers (GCM, ChaCha20-Poly1305) give AuthEnvelopedData. The content key is
+ * wiped before returning. Throws SmimeError: CMS_INVALID_OPTIONS, CMS_TOO_LARGE, CERT_MALFORMED, CMS_UNSUPPORTED
+ * (naming the certificate).
  */
 export async function encryptEnvelope(
   content: Uint8Array,
