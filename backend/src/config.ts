@@ -112,6 +112,11 @@ const schema = z.object({
     .describe(
       'Announce AES-GCM (AuthEnvelopedData) in our signatures, so correspondents encrypt to our users with it. Off: users who also read their mail in Thunderbird (NSS) could not open it there.',
     ),
+  SMIME_ANNOUNCE_CHACHA20_POLY1305: bool
+    .default(false)
+    .describe(
+      'Announce ChaCha20-Poly1305 (RFC 8103, AuthEnvelopedData) in our signatures, after AES-GCM, so correspondents whose client prefers it encrypt to our users with it. Off: Thunderbird (NSS) and OpenSSL 3.0 cannot open it. It is read either way, and sent when every recipient announced it.',
+    ),
   SMIME_KEY_TRANSPORT: z
     .enum(['rsa-pkcs1', 'rsa-oaep'])
     .default('rsa-pkcs1')

@@ -14,7 +14,7 @@ import type { Database } from '../../backend/src/store/db.ts';
 import { ensureUser } from '../../backend/src/store/users.ts';
 import { pemToDer } from '../../backend/src/smime/x509/pem.ts';
 import { databaseTargets } from '../helpers/db.ts';
-import { announcedCapabilities } from '../../backend/src/mail/outgoing.ts';
+import { announcedCapabilities, contentCipherFor } from '../../backend/src/mail/outgoing.ts';
 import { DEFAULT_CAPABILITIES } from '../../backend/src/smime/index.ts';
 import { FIXTURES } from '../helpers/paths.ts';
 
@@ -75,6 +75,7 @@ for (const target of await databaseTargets()) {
 
 test('what our users announce: AES-GCM only with SMIME_ANNOUNCE_GCM, everything else in the same order', () => {
   assert.deepEqual(announcedCapabilities(true), DEFAULT_CAPABILITIES);
+  assert.deepEqual(announcedCapabilities(true, false), DEFAULT_CAPABILITIES);
   const without = announcedCapabilities(false);
   assert.ok(!without.some((c) => typeof c === 'string' && c.endsWith('-gcm')));
   assert.deepEqual(
@@ -82,4 +83,48 @@ test('what our users announce: AES-GCM only with SMIME_ANNOUNCE_GCM, everything 
     DEFAULT_CAPABILITIES.filter((c) => !String(c).endsWith('-gcm')),
   );
   assert.ok(without.includes('aes-256-cbc'));
+});
+
+// Issue 14: ChaCha20-Poly1305 (RFC 8103) is never announced by default (NSS and OpenSSL 3.0 cannot open it).
+test('ChaCha20-Poly1305 is announced only with SMIME_ANNOUNCE_CHACHA20_POLY1305, after AES-GCM, before AES-CBC', () => {
+  assert.ok(!DEFAULT_CAPABILITIES.includes('chacha20-poly1305'));
+  for (const gcm of [true, false]) {
+    assert.ok(!announcedCapabilities(gcm).includes('chacha20-poly1305'));
+    const withChaCha = announcedCapabilities(gcm, true);
+    assert.deepEqual(
+      withChaCha.filter((c) => c !== 'chacha20-poly1305'),
+      announcedCapabilities(gcm),
+    );
+    const at = withChaCha.indexOf('chacha20-poly1305');
+    assert.equal(at, gcm ? 2 : 0, JSON.stringify(withChaCha));
+    assert.equal(withChaCha[at + 1], 'aes-256-cbc');
+  }
+});
+
+void describe('the content cipher follows what every recipient announced (RFC 8551 section 2.7)', () => {
+  const GCM = ['aes-256-gcm', 'aes-256-cbc'];
+  const CHACHA = ['chacha20-poly1305', 'aes-256-cbc'];
+  const BOTH = ['aes-256-gcm', 'chacha20-poly1305', 'aes-256-cbc'];
+  const CBC = ['aes-256-cbc'];
+  const cases: { name: string; announced: string[][]; expected: string }[] = [
+    { name: 'no recipients with announcements', announced: [], expected: 'aes-256-cbc' },
+    { name: 'one recipient, ChaCha20-Poly1305', announced: [CHACHA], expected: 'chacha20-poly1305' },
+    { name: 'every recipient ChaCha20-Poly1305', announced: [CHACHA, BOTH, CHACHA], expected: 'chacha20-poly1305' },
+    { name: 'all but one ChaCha20-Poly1305', announced: [CHACHA, BOTH, CBC], expected: 'aes-256-cbc' },
+    { name: 'one announced nothing', announced: [CHACHA, []], expected: 'aes-256-cbc' },
+    // AES-GCM is preferred when every recipient announced both (see AUTHENTICATED_CIPHERS in mail/outgoing.ts).
+    { name: 'every recipient both', announced: [BOTH, BOTH], expected: 'aes-256-gcm' },
+    { name: 'every recipient GCM, some also ChaCha', announced: [GCM, BOTH], expected: 'aes-256-gcm' },
+    // Neither is announced by all, though each recipient announced an AEAD: one copy cannot serve both.
+    { name: 'one GCM only, one ChaCha only', announced: [GCM, CHACHA], expected: 'aes-256-cbc' },
+  ];
+  for (const c of cases) {
+    test(`${c.name}: ${c.expected}`, () => {
+      assert.equal(contentCipherFor(c.announced, 'aes-256-cbc'), c.expected);
+    });
+  }
+  test('the fallback is SMIME_DEFAULT_CIPHER, whatever it is', () => {
+    assert.equal(contentCipherFor([GCM, CHACHA], 'aes-128-gcm'), 'aes-128-gcm');
+    assert.equal(contentCipherFor([CHACHA], 'aes-128-gcm'), 'chacha20-poly1305');
+  });
 });

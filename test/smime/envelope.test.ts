@@ -341,6 +341,7 @@ const CIPHERS: ContentCipher[] = [
   'aes-256-cbc',
   'aes-128-gcm',
   'aes-256-gcm',
+  'chacha20-poly1305',
   'des-ede3-cbc',
 ];
 const KEY_BYTES: Record<ContentCipher, number> = {
@@ -349,6 +350,7 @@ const KEY_BYTES: Record<ContentCipher, number> = {
   'aes-256-cbc': 32,
   'aes-128-gcm': 16,
   'aes-256-gcm': 32,
+  'chacha20-poly1305': 32,
   'des-ede3-cbc': 24,
 };
 const WRAP: Record<number, string> = { 16: 'aes128-wrap', 24: 'aes192-wrap', 32: 'aes256-wrap' };
@@ -400,9 +402,9 @@ void describe('encryptEnvelope -> decryptEnvelope: every recipient kind x every 
           cipher,
           ...kind.options,
         });
-        const gcm = cipher.endsWith('-gcm');
+        const aead = cipher.endsWith('-gcm') || cipher === 'chacha20-poly1305';
         const info = inspectEnvelope(der);
-        assert.equal(info.format, gcm ? 'auth-enveloped' : 'enveloped');
+        assert.equal(info.format, aead ? 'auth-enveloped' : 'enveloped');
         assert.equal(info.contentCipher, cipher);
         assert.deepEqual(info.recipients, [
           {

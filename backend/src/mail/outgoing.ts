@@ -72,12 +72,40 @@ export interface OutgoingSigner {
 /**
  * What this backend's users announce: what every client they are likely to read their mail in can open, since a
  * correspondent encrypts to the announcement and the user may open the message in Thunderbird as well as here.
- * AES-GCM only with SMIME_ANNOUNCE_GCM (NSS cannot open AuthEnvelopedData).
+ * AES-GCM only with SMIME_ANNOUNCE_GCM (NSS cannot open AuthEnvelopedData); ChaCha20-Poly1305 only with
+ * SMIME_ANNOUNCE_CHACHA20_POLY1305 (issue 14: neither NSS nor OpenSSL 3.0 can open it), and then after AES-GCM and
+ * before AES-CBC, the order in which contentCipherFor chooses (RFC 8551 section 2.5.2: the list is a preference).
  */
-export function announcedCapabilities(announceGcm: boolean): readonly SmimeCapability[] {
-  return announceGcm
+export function announcedCapabilities(
+  announceGcm: boolean,
+  announceChaCha20Poly1305 = false,
+): readonly SmimeCapability[] {
+  const base = announceGcm
     ? DEFAULT_CAPABILITIES
     : DEFAULT_CAPABILITIES.filter((c) => typeof c !== 'string' || !c.endsWith('-gcm'));
+  if (!announceChaCha20Poly1305) return base;
+  const firstCbc = base.findIndex((c) => typeof c === 'string' && c.endsWith('-cbc'));
+  const at = firstCbc < 0 ? base.length : firstCbc;
+  return [...base.slice(0, at), 'chacha20-poly1305', ...base.slice(at)];
+}
+
+/**
+ * The authenticated ciphers sent to recipients who all announced them, most preferred first. AES-256-GCM before
+ * ChaCha20-Poly1305 when every recipient announced both: AES-GCM is what RFC 8551 section 2.7 requires every
+ * receiving agent to support (ChaCha20-Poly1305 is only recommended there), so it is the one more of a recipient's
+ * other clients open, and it is what this code sent to such recipients before ChaCha20-Poly1305 existed here. Both
+ * are 256-bit AEADs; ChaCha20's edge, speed without AES instructions, does not apply to servers that have them.
+ */
+const AUTHENTICATED_CIPHERS: readonly ContentCipher[] = ['aes-256-gcm', 'chacha20-poly1305'];
+
+/**
+ * The content cipher for a message to recipients whose newest announcements (SMIMECapabilities) are `announced`, one
+ * list per recipient: an authenticated cipher (AuthEnvelopedData, RFC 8551 section 2.7) only when every recipient
+ * announced it, since one copy of the content goes to all of them; else `fallback` (SMIME_DEFAULT_CIPHER).
+ */
+export function contentCipherFor(announced: readonly (readonly string[])[], fallback: ContentCipher): ContentCipher {
+  if (announced.length === 0) return fallback;
+  return AUTHENTICATED_CIPHERS.find((cipher) => announced.every((caps) => caps.includes(cipher))) ?? fallback;
 }
 
 export function addressesOf(header: string | undefined): string[] {

@@ -35,6 +35,7 @@ import {
   OutputBudget,
   outgoingAddresses,
   announcedCapabilities,
+  contentCipherFor,
   produceCopies,
   separateBcc,
   signingKey,
@@ -189,7 +190,10 @@ export class MailService {
       unlockToken,
       async ([k]) => {
         if (!k) throw new AppError('LOCKED');
-        const capabilities = announcedCapabilities(this.config.SMIME_ANNOUNCE_GCM);
+        const capabilities = announcedCapabilities(
+          this.config.SMIME_ANNOUNCE_GCM,
+          this.config.SMIME_ANNOUNCE_CHACHA20_POLY1305,
+        );
         return produce({ certificate: k.row.certificate, chain: k.row.chain, privateKey: k.privateKey, capabilities });
       },
       (row) => row.id === signing.id,
@@ -223,12 +227,13 @@ export class MailService {
     main.push(self.certificate);
     const bccTargets = new Map<string, Uint8Array>();
     for (const b of separateBcc(addresses)) bccTargets.set(b, byEmail.get(b)!.certificate);
-    let cipher: ContentCipher = req.cipher ?? this.config.SMIME_DEFAULT_CIPHER;
-    // AES-GCM when every recipient announced it (RFC 8551 section 2.7), unless the caller chose.
-    if (!req.cipher) {
-      const caps = resolutions.map((r) => r.certificate!.capabilities);
-      if (caps.length > 0 && caps.every((c) => c.includes('aes-256-gcm'))) cipher = 'aes-256-gcm';
-    }
+    // AES-GCM or ChaCha20-Poly1305 when every recipient announced it (RFC 8551 section 2.7), unless the caller chose.
+    const cipher: ContentCipher =
+      req.cipher ??
+      contentCipherFor(
+        resolutions.map((r) => r.certificate!.capabilities),
+        this.config.SMIME_DEFAULT_CIPHER,
+      );
     return { main, self: self.certificate, bcc: bccTargets, cipher, keyTransport: this.config.SMIME_KEY_TRANSPORT };
   }
 

@@ -73,6 +73,9 @@ export const OID_AES128_GCM = '2.16.840.1.101.3.4.1.6';
 export const OID_AES192_GCM = '2.16.840.1.101.3.4.1.26';
 export const OID_AES256_GCM = '2.16.840.1.101.3.4.1.46';
 
+/** RFC 8103 section 3: id-alg-AEADChaCha20Poly1305, ChaCha20-Poly1305 content encryption (AuthEnvelopedData). */
+export const OID_CHACHA20_POLY1305 = '1.2.840.113549.1.9.16.3.18';
+
 /** RFC 3565 section 2.3.2 and RFC 3370 section 4.3.1: key wrap algorithms. */
 export const OID_AES128_WRAP = '2.16.840.1.101.3.4.1.5';
 export const OID_AES192_WRAP = '2.16.840.1.101.3.4.1.25';
@@ -246,8 +249,8 @@ export function fullLengthHashOf(oid: string): HashName | undefined {
 }
 
 /**
- * The content ciphers by the names the engine gives them (RFC 3565 AES-CBC, RFC 5084 AES-GCM, RFC 3370 3DES): one
- * table for the SMIMECapabilities we announce and the ones we read.
+ * The content ciphers by the names the engine gives them (RFC 3565 AES-CBC, RFC 5084 AES-GCM, RFC 8103
+ * ChaCha20-Poly1305, RFC 3370 3DES): one table for the SMIMECapabilities we announce and the ones we read.
  */
 export const CONTENT_CIPHER_OID = {
   'aes-128-cbc': OID_AES128_CBC,
@@ -256,5 +259,6 @@ export const CONTENT_CIPHER_OID = {
   'aes-128-gcm': OID_AES128_GCM,
   'aes-192-gcm': OID_AES192_GCM,
   'aes-256-gcm': OID_AES256_GCM,
+  'chacha20-poly1305': OID_CHACHA20_POLY1305,
   'des-ede3-cbc': OID_DES_EDE3_CBC,
 } as const;

@@ -2,13 +2,13 @@
  * The content ciphers of the engine, one stack for CMS EnvelopedData / AuthEnvelopedData (RFC 5652 section 6.3,
  * RFC 5083) and for PKCS#12 password-based encryption (RFC 7292 appendix C, RFC 8018 PBES2) alike:
  * AES-CBC (RFC 3565), DES-EDE3-CBC (RFC 3370 section 5.1, still what older Outlook and Thunderbird profiles send),
- * AES-GCM (RFC 5084) through node:crypto, and RC2-CBC (RFC 3370 section 5.2) through rc2.ts (node's OpenSSL 3 has RC2
- * only in the legacy provider, which we do not load). One error discipline:
+ * AES-GCM (RFC 5084) and ChaCha20-Poly1305 (RFC 8103) through node:crypto, and RC2-CBC (RFC 3370 section 5.2)
+ * through rc2.ts (node's OpenSSL 3 has RC2 only in the legacy provider, which we do not load). One error discipline:
  *
  * - every decryption failure is `CipherError` with code `DECRYPT_FAILED` and the same message, whatever the
- *   cause (wrong key, wrong key length, bad IV length, truncated data, bad PKCS #7 padding, bad GCM tag). A
- *   caller that could tell these apart would hand an attacker a padding oracle (Vaudenay 2002) or, for a
- *   content-encryption key that came out of RSA PKCS #1 v1.5 key transport, a Bleichenbacher oracle through
+ *   cause (wrong key, wrong key length, bad IV or nonce length, truncated data, bad PKCS #7 padding, bad GCM or
+ *   Poly1305 tag). A caller that could tell these apart would hand an attacker a padding oracle (Vaudenay 2002) or,
+ *   for a content-encryption key that came out of RSA PKCS #1 v1.5 key transport, a Bleichenbacher oracle through
  *   the symmetric layer. No `cause` is attached for the same reason: OpenSSL's reason text differs by cause.
  *   With a password-derived key (PKCS#12) it almost always means a wrong password.
  * - `UNSUPPORTED_CIPHER` only says something about this runtime or the caller's request (the OpenSSL build
@@ -17,7 +17,17 @@
  * The CBC padding is removed here, not by OpenSSL, so that the check reads every padding byte with masks
  * and has a single branch at its end (see `pkcs7PadLength`).
  */
-import { createCipheriv, createDecipheriv, getCiphers, randomFillSync, type CipherGCMTypes } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  getCiphers,
+  randomFillSync,
+  type CipherChaCha20Poly1305,
+  type CipherGCM,
+  type CipherGCMTypes,
+  type DecipherChaCha20Poly1305,
+  type DecipherGCM,
+} from 'node:crypto';
 import type { ContentAlgorithm } from '../cms/enveloped/algorithms.ts';
 import { rc2CbcDecrypt, RC2_BLOCK_SIZE } from './rc2.ts';
 
@@ -62,6 +72,14 @@ const GCM_MAX_TAG_LENGTH = 16;
 /** RFC 5084 section 3.2 and NIST SP 800-38D section 8.2: a 12-octet nonce is the recommended (and only
  * interoperable) length; we produce only that, and accept any non-empty nonce when decrypting. */
 const GCM_NONCE_LENGTH = 12;
+/**
+ * RFC 8103 section 3 (and RFC 8439 section 2.8): a 256-bit key, a 12-octet nonce, and a 16-octet tag, no other
+ * sizes. OpenSSL's name for it is the one node takes.
+ */
+const CHACHA20_POLY1305 = 'chacha20-poly1305';
+const CHACHA20_KEY_LENGTH = 32;
+const CHACHA20_POLY1305_NONCE_LENGTH = 12;
+const POLY1305_TAG_LENGTH = 16;
 
 const EMPTY = new Uint8Array(0);
 
@@ -245,11 +263,41 @@ export function aesGcmDecrypt(
   if (nonce.length === 0 || tag.length < GCM_MIN_TAG_LENGTH || tag.length > GCM_MAX_TAG_LENGTH) {
     throw decryptFailed();
   }
+  return aeadDecrypt(name, key, nonce, ciphertext, tag, aad);
+}
+
+/**
+ * Sets the AAD of either AEAD mode (none when empty). @types/node declares ChaCha20-Poly1305's setAAD with a required
+ * plaintextLength, which node reads only in CCM mode (node's documentation of cipher.setAAD), so it is called by the
+ * GCM signature.
+ */
+function setAad(
+  cipher: CipherGCM | DecipherGCM | CipherChaCha20Poly1305 | DecipherChaCha20Poly1305,
+  aad: Uint8Array,
+): void {
+  if (aad.length > 0) (cipher as CipherGCM | DecipherGCM).setAAD(aad);
+}
+
+/**
+ * The AEAD decryption both AES-GCM and ChaCha20-Poly1305 share once their sizes are checked: nothing is returned
+ * unless the tag verifies, and the unauthenticated plaintext produced on the way is wiped.
+ */
+function aeadDecrypt(
+  name: CipherGCMTypes | typeof CHACHA20_POLY1305,
+  key: Uint8Array,
+  nonce: Uint8Array,
+  ciphertext: Uint8Array,
+  tag: Uint8Array,
+  aad: Uint8Array,
+): Uint8Array {
   const parts: Buffer[] = [];
   try {
-    const decipher = createDecipheriv(name, key, nonce, { authTagLength: tag.length });
+    const decipher =
+      name === CHACHA20_POLY1305
+        ? createDecipheriv(name, key, nonce, { authTagLength: tag.length })
+        : createDecipheriv(name, key, nonce, { authTagLength: tag.length });
     decipher.setAuthTag(tag);
-    if (aad.length > 0) decipher.setAAD(aad);
+    setAad(decipher, aad);
     parts.push(decipher.update(ciphertext));
     parts.push(decipher.final()); // throws when the tag does not verify
   } catch {
@@ -293,6 +341,61 @@ export function aesGcmEncryptor(
     final: () => cipher.final(),
     tag: () => new Uint8Array(cipher.getAuthTag()),
   };
+}
+
+/**
+ * ChaCha20-Poly1305 authenticated decryption (RFC 8103, RFC 8439 section 2.8). As with AES-GCM the tag is the
+ * AuthEnvelopedData mac, apart from the ciphertext, and the AAD is the DER of the authenticated attributes (RFC 5083
+ * section 2.2). A key, nonce or tag of any size but RFC 8103's fails like a wrong tag: one error for every cause.
+ */
+export function chacha20Poly1305Decrypt(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  ciphertext: Uint8Array,
+  tag: Uint8Array,
+  aad: Uint8Array = EMPTY,
+): Uint8Array {
+  assertAvailable(CHACHA20_POLY1305);
+  if (
+    key.length !== CHACHA20_KEY_LENGTH ||
+    nonce.length !== CHACHA20_POLY1305_NONCE_LENGTH ||
+    tag.length !== POLY1305_TAG_LENGTH
+  ) {
+    throw decryptFailed();
+  }
+  return aeadDecrypt(CHACHA20_POLY1305, key, nonce, ciphertext, tag, aad);
+}
+
+/** ChaCha20-Poly1305 authenticated encryption (RFC 8103) in steps, with the 16-octet tag; tag() after final(). */
+export function chacha20Poly1305Encryptor(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  aad: Uint8Array = EMPTY,
+): StreamEncryptor {
+  if (key.length !== CHACHA20_KEY_LENGTH) throw unsupported(`ChaCha20 has no ${key.length * 8}-bit key size`);
+  if (nonce.length !== CHACHA20_POLY1305_NONCE_LENGTH) {
+    throw new RangeError(`ChaCha20-Poly1305 needs a ${CHACHA20_POLY1305_NONCE_LENGTH}-byte nonce`);
+  }
+  assertAvailable(CHACHA20_POLY1305);
+  const cipher = createCipheriv(CHACHA20_POLY1305, key, nonce, { authTagLength: POLY1305_TAG_LENGTH });
+  setAad(cipher, aad);
+  return {
+    update: (data) => cipher.update(data),
+    final: () => cipher.final(),
+    tag: () => new Uint8Array(cipher.getAuthTag()),
+  };
+}
+
+/** chacha20Poly1305Encryptor in one step. */
+export function chacha20Poly1305Encrypt(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  plaintext: Uint8Array,
+  aad: Uint8Array = EMPTY,
+): { ciphertext: Uint8Array; tag: Uint8Array } {
+  const cipher = chacha20Poly1305Encryptor(key, nonce, aad);
+  const ciphertext = collect([cipher.update(plaintext), cipher.final()]);
+  return { ciphertext, tag: cipher.tag()! };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -374,12 +477,15 @@ export interface ContentDecryptInput {
   algorithm: ContentAlgorithm;
   key: Uint8Array;
   ciphertext: Uint8Array;
-  /** AuthEnvelopedData only: the mac field (GCM tag) and the DER of the authenticated attributes (AAD). */
+  /** AuthEnvelopedData only: the mac field (GCM or Poly1305 tag) and the DER of the authenticated attributes (AAD). */
   tag?: Uint8Array;
   aad?: Uint8Array;
 }
 
-/** Decrypts and (GCM) authenticates. CipherError DECRYPT_FAILED for any failure; UNSUPPORTED_CIPHER for `unsupported`. */
+/**
+ * Decrypts and (GCM, ChaCha20-Poly1305) authenticates. CipherError DECRYPT_FAILED for any failure; UNSUPPORTED_CIPHER
+ * for `unsupported`.
+ */
 export function decryptContent(input: ContentDecryptInput): Uint8Array {
   const { algorithm, key, ciphertext } = input;
   if (algorithm.kind === 'unsupported') throw unsupported(`unsupported content cipher ${algorithm.name}`);
@@ -390,17 +496,22 @@ export function decryptContent(input: ContentDecryptInput): Uint8Array {
     if (!tag || tag.length !== algorithm.tagLength) throw decryptFailed();
     return aesGcmDecrypt(key, algorithm.nonce, ciphertext, tag, input.aad);
   }
+  if (algorithm.kind === 'chacha20-poly1305') {
+    const tag = input.tag;
+    if (!tag || tag.length !== algorithm.tagLength) throw decryptFailed();
+    return chacha20Poly1305Decrypt(key, algorithm.nonce, ciphertext, tag, input.aad);
+  }
   const rc2Bits = algorithm.family === 'rc2' ? algorithm.rc2EffectiveBits : undefined;
   return cbcDecrypt(algorithm.family, key, algorithm.iv, ciphertext, rc2Bits);
 }
 
 export interface ContentEncryptResult {
   ciphertext: Uint8Array;
-  /** GCM only. */
+  /** The AEAD ciphers (GCM, ChaCha20-Poly1305) only. */
   tag?: Uint8Array;
 }
 
-/** Encrypts with a CBC or GCM algorithm (RC2 is read-only). */
+/** Encrypts with a CBC, GCM or ChaCha20-Poly1305 algorithm (RC2 is read-only). */
 export function encryptContent(
   algorithm: ContentAlgorithm,
   key: Uint8Array,
@@ -416,16 +527,18 @@ export function encryptContent(
 /** encryptContent in steps, for content in pieces (issue 6). */
 export function contentEncryptor(algorithm: ContentAlgorithm, key: Uint8Array, aad?: Uint8Array): StreamEncryptor {
   if (algorithm.kind === 'gcm') return aesGcmEncryptor(key, algorithm.nonce, aad, algorithm.tagLength);
+  if (algorithm.kind === 'chacha20-poly1305') return chacha20Poly1305Encryptor(key, algorithm.nonce, aad);
   if (algorithm.kind === 'cbc' && algorithm.family !== 'rc2') return cbcEncryptor(algorithm.family, key, algorithm.iv);
   throw unsupported(`encryption with ${algorithm.name} is not offered`);
 }
 
 /**
- * Ciphertext length for `plaintextLength` bytes: GCM adds nothing (the tag travels apart); CBC pads with PKCS #7 to
+ * Ciphertext length for `plaintextLength` bytes: GCM and ChaCha20-Poly1305 add nothing (stream modes, and the tag
+ * travels apart); CBC pads with PKCS #7 to
  * the next whole block, a full block when already aligned (RFC 5652 section 6.3).
  */
 export function ciphertextLength(algorithm: ContentAlgorithm, plaintextLength: number): number {
-  if (algorithm.kind === 'gcm') return plaintextLength;
+  if (algorithm.kind === 'gcm' || algorithm.kind === 'chacha20-poly1305') return plaintextLength;
   if (algorithm.kind !== 'cbc') throw unsupported(`encryption with ${algorithm.name} is not offered`);
   const block = algorithm.iv.length;
   return (Math.floor(plaintextLength / block) + 1) * block;

@@ -16,7 +16,12 @@
  * is written into one buffer allocated once its length is known; the signed content, the ciphertext and their base64
  * go into it directly. A 25 MB message thus costs its input, its output, and small change.
  */
-import { encryptEnvelopePieces, type EncryptOptions, type EnvelopeRecipient } from '../cms/enveloped/index.ts';
+import {
+  encryptEnvelopePieces,
+  givesAuthEnveloped,
+  type EncryptOptions,
+  type EnvelopeRecipient,
+} from '../cms/enveloped/index.ts';
 import { SmimeError } from '../errors.ts';
 import {
   joinMessagePieces,
@@ -60,13 +65,16 @@ export interface ProtectOptions {
     | {
         /** The recipients, as for encryptEnvelope (cms/enveloped). */
         recipients: EnvelopeRecipient[];
-        /** As for encryptEnvelope; a GCM cipher gives smime-type=authEnveloped-data. */
+        /** As for encryptEnvelope; an AEAD cipher (GCM, ChaCha20-Poly1305) gives smime-type=authEnveloped-data. */
         options?: EncryptOptions;
       }
     | {
         /** Encrypts the (signed) entity: returns the DER ContentInfo of an EnvelopedData, or AuthEnvelopedData. */
         encryptFn: (content: Uint8Array) => Promise<Uint8Array>;
-        /** true when encryptFn makes AuthEnvelopedData (AES-GCM): smime-type=authEnveloped-data (RFC 8551 section 3.4). */
+        /**
+         * true when encryptFn makes AuthEnvelopedData (AES-GCM, ChaCha20-Poly1305): smime-type=authEnveloped-data
+         * (RFC 8551 section 3.4).
+         */
         authEnveloped?: boolean;
       };
   /**
@@ -109,7 +117,7 @@ async function encryptWithFunction(entity: Entity, encrypt: EncryptWithFunction)
 function encryptIntoMessage(outside: Uint8Array[], entity: Entity, encrypt: EncryptWithRecipients): Uint8Array {
   const cipher = encrypt.options?.cipher ?? 'aes-256-cbc';
   // Decided before anything is encrypted: the header names the content type the envelope will have.
-  const smimeType = typeof cipher === 'string' && cipher.endsWith('-gcm') ? 'authEnveloped-data' : 'enveloped-data';
+  const smimeType = givesAuthEnveloped(cipher) ? 'authEnveloped-data' : 'enveloped-data';
   const head = joinPieces([...outside, pkcs7MimeHead(smimeType, 'S/MIME Encrypted Message')]);
   let out: Uint8Array | undefined;
   let writer: Base64LineWriter | undefined;

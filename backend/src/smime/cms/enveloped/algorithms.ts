@@ -2,7 +2,8 @@
 // any key is used (so that a malformed parameter is CMS_MALFORMED and an unknown algorithm is named, never a crypto
 // failure), and written back for the envelopes we produce.
 //
-//   content encryption   AES-CBC (RFC 3565), AES-GCM (RFC 5084), DES-EDE3-CBC and RC2-CBC (RFC 3370 section 5)
+//   content encryption   AES-CBC (RFC 3565), AES-GCM (RFC 5084), ChaCha20-Poly1305 (RFC 8103), DES-EDE3-CBC and
+//                        RC2-CBC (RFC 3370 section 5)
 //   key transport        rsaEncryption (RFC 3370 section 4.2.1), RSAES-OAEP (RFC 3560, RFC 4055, RFC 8017)
 //   key agreement        dhSinglePass-stdDH-*kdf and -cofactorDH-*kdf with AES key wrap (RFC 5753, RFC 3394)
 
@@ -32,6 +33,7 @@ import {
   OID_AES256_CBC,
   OID_AES256_GCM,
   OID_AES256_WRAP,
+  OID_CHACHA20_POLY1305,
   OID_CMS3DES_WRAP,
   OID_DES_EDE3_CBC,
   OID_DH_SINGLE_PASS_COFACTOR_DH_SHA1_KDF,
@@ -106,7 +108,27 @@ export type ContentAlgorithm =
       rc2EffectiveBits: number;
     }
   | { kind: 'gcm'; family: 'aes'; name: string; oid: string; keyLength: number; nonce: Uint8Array; tagLength: number }
+  | {
+      kind: 'chacha20-poly1305';
+      family: 'chacha20';
+      name: string;
+      oid: string;
+      keyLength: number;
+      nonce: Uint8Array;
+      tagLength: number;
+    }
   | { kind: 'unsupported'; name: string; oid: string };
+
+/** The authenticated-encryption (AEAD) content ciphers: AES-GCM and ChaCha20-Poly1305. */
+export type AeadContentAlgorithm = Extract<ContentAlgorithm, { kind: 'gcm' | 'chacha20-poly1305' }>;
+
+/**
+ * Whether the cipher authenticates: it then belongs in AuthEnvelopedData and only there, with its tag in the mac field
+ * (RFC 5083 section 2.1, RFC 5084 section 3.2, RFC 8103 section 3).
+ */
+export function isAead(algorithm: ContentAlgorithm): algorithm is AeadContentAlgorithm {
+  return algorithm.kind === 'gcm' || algorithm.kind === 'chacha20-poly1305';
+}
 
 const AES_CBC: Readonly<Record<string, number>> = { [OID_AES128_CBC]: 16, [OID_AES192_CBC]: 24, [OID_AES256_CBC]: 32 };
 const AES_GCM: Readonly<Record<string, number>> = { [OID_AES128_GCM]: 16, [OID_AES192_GCM]: 24, [OID_AES256_GCM]: 32 };
@@ -119,6 +141,9 @@ const GCM_MIN_ICV = 12;
 const GCM_MAX_ICV = 16;
 /** RFC 5084 recommends 12-octet nonces; GCM takes any length, but nothing legitimate sends more than a block or two. */
 const GCM_MAX_NONCE = 64;
+/** RFC 8103 section 3: ChaCha20-Poly1305 takes a 256-bit key and always writes a 16-octet tag into mac. */
+const CHACHA20_KEY = 32;
+const POLY1305_TAG = 16;
 /** RFC 2268 section 6: an RC2 IV without rc2ParameterVersion means 32 effective key bits. */
 const RC2_DEFAULT_EFFECTIVE_BITS = 32;
 /** Longest RC2 key (RFC 2268 section 2). */
@@ -128,6 +153,24 @@ function ivOf(node: Tlv | undefined, length: number, what: string): Uint8Array {
   const iv = ownedOctets(node, what);
   if (iv.length !== length) throw new BerError(`${what}: expected ${length} bytes, got ${iv.length}`);
   return iv;
+}
+
+/** RFC 8103 section 3: the parameters of id-alg-AEADChaCha20Poly1305 are the nonce. */
+function chacha20Poly1305Of(params: Tlv | undefined): ContentAlgorithm {
+  // AEADChaCha20Poly1305Nonce ::= OCTET STRING (SIZE(12)). A nonce of another size is read here within the GCM bound
+  // and refused where the key is used (crypto/content-cipher.ts), as a GCM tag of the wrong length is: it is then the
+  // one decryption failure, and the envelope can still be described.
+  const nonce = ownedOctets(params, 'ChaCha20-Poly1305 nonce');
+  if (nonce.length === 0 || nonce.length > GCM_MAX_NONCE) throw new BerError('ChaCha20-Poly1305 nonce: bad length');
+  return {
+    kind: 'chacha20-poly1305',
+    family: 'chacha20',
+    name: 'chacha20-poly1305',
+    oid: OID_CHACHA20_POLY1305,
+    keyLength: CHACHA20_KEY,
+    nonce,
+    tagLength: POLY1305_TAG,
+  };
 }
 
 /** Reads contentEncryptionAlgorithm. Unknown algorithms come back as `unsupported`; bad parameters throw BerError. */
@@ -164,6 +207,7 @@ export function parseContentAlgorithm(node: Tlv | undefined): ContentAlgorithm {
     const tagLength = icvNode ? smallInteger(icvNode, 'GCM ICV length', GCM_MIN_ICV, GCM_MAX_ICV) : GCM_DEFAULT_ICV;
     return { kind: 'gcm', family: 'aes', name: `aes-${aesGcm * 8}-gcm`, oid: id, keyLength: aesGcm, nonce, tagLength };
   }
+  if (id === OID_CHACHA20_POLY1305) return chacha20Poly1305Of(params);
   if (id === OID_RC2_CBC) {
     // RFC 3370 section 5.2: RC2CBCParameter ::= SEQUENCE { rc2ParameterVersion INTEGER, iv OCTET STRING (8) };
     // the older form (RFC 2268 section 6) is the bare IV.
@@ -192,13 +236,18 @@ export function parseContentAlgorithm(node: Tlv | undefined): ContentAlgorithm {
   return { kind: 'unsupported', name: id, oid: id };
 }
 
-/** The AlgorithmIdentifier we write for a content cipher (RFC 3565 section 4.1, RFC 5084 section 3.2, RFC 3370 5.1). */
+/**
+ * The AlgorithmIdentifier we write for a content cipher (RFC 3565 section 4.1, RFC 5084 section 3.2, RFC 8103
+ * section 3, RFC 3370 section 5.1).
+ */
 export function contentAlgorithmDer(algorithm: ContentAlgorithm): w.Der {
   switch (algorithm.kind) {
     case 'cbc':
       return w.algorithm(algorithm.oid, w.octetString(algorithm.iv));
     case 'gcm':
       return w.algorithm(algorithm.oid, w.sequence(w.octetString(algorithm.nonce), w.integer(algorithm.tagLength)));
+    case 'chacha20-poly1305':
+      return w.algorithm(algorithm.oid, w.octetString(algorithm.nonce));
     default:
       throw new RangeError(`cannot encode ${algorithm.name}`);
   }

@@ -14,7 +14,7 @@
 import type { KeyObject } from 'node:crypto';
 import { cmsCrypto } from './primitives.ts';
 import { SmimeError } from '../../errors.ts';
-import type { ContentAlgorithm } from './algorithms.ts';
+import { isAead, type ContentAlgorithm } from './algorithms.ts';
 import { envelopeInfo, readEnvelope, type EnvelopeInfo } from './inspect.ts';
 import { curveOfKey } from './key-agreement.ts';
 import { MAX_MATCHED_DECRYPTIONS, MAX_TRIAL_DECRYPTIONS } from '../../limits.ts';
@@ -163,12 +163,16 @@ function checkDecryptable(envelope: ParsedEnvelope): void {
     throw new SmimeError('CMS_UNSUPPORTED', `The message is encrypted with an unsupported cipher (${algorithm.name})`);
   }
   // RFC 5083 section 2.1: AuthEnvelopedData needs an authenticated-encryption algorithm; a CBC cipher there would let
-  // a tampered message pass as authenticated. And GCM without AuthEnvelopedData has no tag to check (RFC 5084).
-  if (envelope.format === 'auth-enveloped' && algorithm.kind !== 'gcm') {
+  // a tampered message pass as authenticated. And GCM or ChaCha20-Poly1305 without AuthEnvelopedData has no tag to
+  // check (RFC 5084 section 3, RFC 8103 section 3).
+  if (envelope.format === 'auth-enveloped' && !isAead(algorithm)) {
     throw new SmimeError('CMS_UNSUPPORTED', `AuthEnvelopedData with a non-authenticating cipher (${algorithm.name})`);
   }
-  if (envelope.format === 'enveloped' && algorithm.kind === 'gcm') {
-    throw new SmimeError('CMS_MALFORMED', `${algorithm.name} is only valid in AuthEnvelopedData (RFC 5084)`);
+  if (envelope.format === 'enveloped' && isAead(algorithm)) {
+    throw new SmimeError(
+      'CMS_MALFORMED',
+      `${algorithm.name} is only valid in AuthEnvelopedData (${algorithm.kind === 'gcm' ? 'RFC 5084' : 'RFC 8103'})`,
+    );
   }
   if (!envelope.encryptedContent)
     throw new SmimeError('CMS_UNSUPPORTED', 'Detached encrypted content is not supported');

@@ -1,14 +1,15 @@
 /**
  * Encrypting content to recipients (issue 3, issue 6): EnvelopedData (RFC 5652 section 6) for the CBC ciphers and
- * AuthEnvelopedData (RFC 5083) for AES-GCM (RFC 5084), written as DER straight into the caller's output while the
- * cipher runs, so that neither the joined content nor the whole ciphertext ever exists in memory here.
+ * AuthEnvelopedData (RFC 5083) for AES-GCM (RFC 5084) and ChaCha20-Poly1305 (RFC 8103, issue 14), written as DER
+ * straight into the caller's output while the cipher runs, so that neither the joined content nor the whole
+ * ciphertext ever exists in memory here.
  */
 import { randomFillSync } from 'node:crypto';
 import * as w from '../../asn1/writer.ts';
 import { ciphertextLength, generateContentKey } from '../../crypto/content-cipher.ts';
 import { cmsCrypto } from './primitives.ts';
 import { SmimeError } from '../../errors.ts';
-import { contentAlgorithmDer, CURVES, type ContentAlgorithm } from './algorithms.ts';
+import { contentAlgorithmDer, CURVES, isAead, type ContentAlgorithm } from './algorithms.ts';
 import {
   OID_AES128_CBC,
   OID_AES128_GCM,
@@ -16,6 +17,7 @@ import {
   OID_AES256_CBC,
   OID_AES256_GCM,
   OID_AUTH_ENVELOPED_DATA,
+  OID_CHACHA20_POLY1305,
   OID_DATA,
   OID_DES_EDE3_CBC,
   OID_ENVELOPED_DATA,
@@ -29,10 +31,10 @@ import {
 import { MAX_ENCRYPT_RECIPIENTS, MAX_ENCRYPTED_CONTENT_BYTES } from '../../limits.ts';
 
 export type ContentCipher =
-  'aes-256-cbc' | 'aes-128-cbc' | 'aes-192-cbc' | 'aes-128-gcm' | 'aes-256-gcm' | 'des-ede3-cbc';
+  'aes-256-cbc' | 'aes-128-cbc' | 'aes-192-cbc' | 'aes-128-gcm' | 'aes-256-gcm' | 'chacha20-poly1305' | 'des-ede3-cbc';
 
 export interface EncryptOptions {
-  /** Content cipher; default aes-256-cbc. The GCM ciphers produce AuthEnvelopedData. */
+  /** Content cipher; default aes-256-cbc. The AEAD ciphers (GCM, ChaCha20-Poly1305) produce AuthEnvelopedData. */
   cipher?: ContentCipher;
   /** RSAES-OAEP digest (for OAEP and MGF1 alike, RFC 4055 section 4.1); default sha256. */
   oaepHash?: 'sha256' | 'sha1';
@@ -42,13 +44,23 @@ export interface EncryptOptions {
 
 const DEFAULT_OPTIONS: Required<EncryptOptions> = { cipher: 'aes-256-cbc', oaepHash: 'sha256', ecdhKdf: 'sha256' };
 const CIPHERS: Readonly<
-  Record<ContentCipher, { oid: string; kind: 'cbc' | 'gcm'; family: 'aes' | 'des-ede3'; keyLength: number }>
+  Record<
+    ContentCipher,
+    {
+      oid: string;
+      kind: 'cbc' | 'gcm' | 'chacha20-poly1305';
+      family: 'aes' | 'des-ede3' | 'chacha20';
+      keyLength: number;
+    }
+  >
 > = {
   'aes-128-cbc': { oid: OID_AES128_CBC, kind: 'cbc', family: 'aes', keyLength: 16 },
   'aes-192-cbc': { oid: OID_AES192_CBC, kind: 'cbc', family: 'aes', keyLength: 24 },
   'aes-256-cbc': { oid: OID_AES256_CBC, kind: 'cbc', family: 'aes', keyLength: 32 },
   'aes-128-gcm': { oid: OID_AES128_GCM, kind: 'gcm', family: 'aes', keyLength: 16 },
   'aes-256-gcm': { oid: OID_AES256_GCM, kind: 'gcm', family: 'aes', keyLength: 32 },
+  // RFC 8103 section 3: a 256-bit key only.
+  'chacha20-poly1305': { oid: OID_CHACHA20_POLY1305, kind: 'chacha20-poly1305', family: 'chacha20', keyLength: 32 },
   'des-ede3-cbc': { oid: OID_DES_EDE3_CBC, kind: 'cbc', family: 'des-ede3', keyLength: 24 },
 };
 const OPTION_VALUES: Readonly<Record<keyof EncryptOptions, readonly string[]>> = {
@@ -59,10 +71,23 @@ const OPTION_VALUES: Readonly<Record<keyof EncryptOptions, readonly string[]>> =
 /** RFC 5084 section 3.2 / NIST SP 800-38D section 8.2: 12-byte nonces, and we write the full 16-byte tag. */
 const GCM_NONCE_BYTES = 12;
 const GCM_TAG_BYTES = 16;
+/** RFC 8103 section 3: AEADChaCha20Poly1305Nonce is 12 octets, and the tag always 16. */
+const CHACHA20_POLY1305_NONCE_BYTES = 12;
+const POLY1305_TAG_BYTES = 16;
 const AES_BLOCK = 16;
 const DES_BLOCK = 8;
 /** The largest plaintext we encrypt: the ciphertext (plus one block of padding) must stay within what we read back. */
 const MAX_PLAINTEXT_BYTES = MAX_ENCRYPTED_CONTENT_BYTES - AES_BLOCK;
+
+/**
+ * Whether encrypting with `cipher` gives AuthEnvelopedData (an AEAD cipher, RFC 5083) rather than EnvelopedData: for
+ * a caller that writes the smime-type before the envelope exists. Anything but a known cipher name is false.
+ */
+export function givesAuthEnveloped(cipher: unknown): boolean {
+  return (
+    typeof cipher === 'string' && Object.hasOwn(CIPHERS, cipher) && CIPHERS[cipher as ContentCipher].kind !== 'cbc'
+  );
+}
 
 function resolveOptions(options: unknown): Required<EncryptOptions> {
   if (options === undefined) return { ...DEFAULT_OPTIONS };
@@ -98,6 +123,20 @@ function contentAlgorithmFor(cipher: ContentCipher): ContentAlgorithm {
       tagLength: GCM_TAG_BYTES,
     };
   }
+  if (spec.kind === 'chacha20-poly1305') {
+    // A fresh random nonce under a fresh random key: RFC 8103 section 3 requires only that a nonce never repeats
+    // under one key, and each key here encrypts one message.
+    const nonce = randomFillSync(new Uint8Array(CHACHA20_POLY1305_NONCE_BYTES));
+    return {
+      kind: 'chacha20-poly1305',
+      family: 'chacha20',
+      name: cipher,
+      oid: spec.oid,
+      keyLength: spec.keyLength,
+      nonce,
+      tagLength: POLY1305_TAG_BYTES,
+    };
+  }
   const iv = randomFillSync(new Uint8Array(spec.family === 'aes' ? AES_BLOCK : DES_BLOCK));
   return {
     kind: 'cbc',
@@ -111,8 +150,9 @@ function contentAlgorithmFor(cipher: ContentCipher): ContentAlgorithm {
 
 /**
  * Encrypts `content` to every recipient: one RecipientInfo each (ktri for RSA, kari for EC), a fresh random content
- * key and IV/nonce, DER out. GCM ciphers give AuthEnvelopedData. The content key is wiped before returning.
- * Throws SmimeError: CMS_INVALID_OPTIONS, CMS_TOO_LARGE, CERT_MALFORMED, CMS_UNSUPPORTED (naming the certificate).
+ * key and IV/nonce, DER out. The AEAD ciphers (GCM, ChaCha20-Poly1305) give AuthEnvelopedData. The content key is
+ * wiped before returning. Throws SmimeError: CMS_INVALID_OPTIONS, CMS_TOO_LARGE, CERT_MALFORMED, CMS_UNSUPPORTED
+ * (naming the certificate).
  */
 export async function encryptEnvelope(
   content: Uint8Array,
@@ -143,7 +183,7 @@ const ENCRYPT_SLICE_BYTES = 64 * 1024;
  * once with the length of the whole DER and returns the sink that then receives every byte of it in order, the
  * ciphertext as the cipher produces it. Neither the joined content nor the whole ciphertext ever exists in memory
  * here, so the caller can write the DER straight into its output (as base64, in message/outgoing.ts). Returns the content
- * type: 'enveloped' (EnvelopedData) or 'auth-enveloped' (AuthEnvelopedData, the GCM ciphers). Throws as
+ * type: 'enveloped' (EnvelopedData) or 'auth-enveloped' (AuthEnvelopedData, the AEAD ciphers). Throws as
  * encryptEnvelope, before `open` is called, except for a failure of the cipher itself (CMS_UNSUPPORTED).
  */
 export function encryptEnvelopePieces(
@@ -174,9 +214,9 @@ export function encryptEnvelopePieces(
     if (written !== encryptedLength) {
       throw new SmimeError('CMS_UNSUPPORTED', `The cipher wrote ${written} bytes, not ${encryptedLength}`);
     }
-    // After the ciphertext: the GCM tag, an OCTET STRING (RFC 5083 section 2.1 mac), for AuthEnvelopedData.
-    if (algorithm.kind === 'gcm') sink(w.toBytes(w.octetString(cipher.tag()!)));
-    return algorithm.kind === 'gcm' ? 'auth-enveloped' : 'enveloped';
+    // After the ciphertext: the GCM or Poly1305 tag, an OCTET STRING (RFC 5083 section 2.1 mac), for AuthEnvelopedData.
+    if (isAead(algorithm)) sink(w.toBytes(w.octetString(cipher.tag()!)));
+    return isAead(algorithm) ? 'auth-enveloped' : 'enveloped';
   } finally {
     cek.fill(0);
   }
@@ -197,7 +237,7 @@ function checkedContentLength(content: readonly Uint8Array[]): number {
 /**
  * The ContentInfo's DER around the ciphertext: its whole length and the bytes before the ciphertext. It is written with
  * a placeholder of the ciphertext's length: the writer only needs lengths, so the encoding splits into what comes
- * before the ciphertext and what comes after it (nothing, or the GCM tag).
+ * before the ciphertext and what comes after it (nothing, or the AEAD tag).
  */
 function envelopeAround(
   algorithm: ContentAlgorithm,
@@ -214,9 +254,10 @@ function envelopeAround(
     contentAlgorithmDer(algorithm),
     encryptedContent,
   );
-  const tagSlot: w.Der = { length: GCM_TAG_BYTES + 2, parts: [] };
   let body: w.Der;
-  if (algorithm.kind === 'gcm') {
+  if (isAead(algorithm)) {
+    // The mac OCTET STRING: a 2-byte header (short-form length) and the tag, written after the ciphertext.
+    const tagSlot: w.Der = { length: algorithm.tagLength + 2, parts: [] };
     // RFC 5083 section 2.1: version is always 0; no authenticated attributes, so no AAD.
     body = w.sequence(w.integer(0), w.setOf(infos), encryptedContentInfo, tagSlot);
   } else {
@@ -225,13 +266,13 @@ function envelopeAround(
     const version = prepared.every((r) => r.kind === 'rsa') ? 0 : 2;
     body = w.sequence(w.integer(version), w.setOf(infos), encryptedContentInfo);
   }
-  const contentType = algorithm.kind === 'gcm' ? OID_AUTH_ENVELOPED_DATA : OID_ENVELOPED_DATA;
+  const contentType = isAead(algorithm) ? OID_AUTH_ENVELOPED_DATA : OID_ENVELOPED_DATA;
   const der = w.sequence(w.objectIdentifier(contentType), w.tlv(w.contextTag(0, true), [body]));
   const before = der.parts.slice(0, der.parts.indexOf(placeholder));
   return { length: der.length, prefix: w.toBytes({ length: before.reduce((n, p) => n + p.length, 0), parts: before }) };
 }
 
-/** What the engine encrypts content with: update, final, and the GCM tag. */
+/** What the engine encrypts content with: update, final, and the AEAD tag. */
 type ContentEncryptor = ReturnType<typeof cmsCrypto.contentEncryptor>;
 
 /** The content through the cipher into the sink, a slice at a time; returns the ciphertext bytes written. */

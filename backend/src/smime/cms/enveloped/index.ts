@@ -12,6 +12,7 @@ export {
 export {
   encryptEnvelope,
   encryptEnvelopePieces,
+  givesAuthEnveloped,
   SUPPORTED_EC_CURVES,
   type ContentCipher,
   type EncryptOptions,

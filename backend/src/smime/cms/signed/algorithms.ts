@@ -101,6 +101,7 @@ export type SmimeCapabilityName =
   | 'aes-256-gcm'
   | 'aes-192-gcm'
   | 'aes-128-gcm'
+  | 'chacha20-poly1305'
   | 'aes-256-cbc'
   | 'aes-192-cbc'
   | 'aes-128-cbc'
@@ -122,6 +123,7 @@ export type SmimeCapability = SmimeCapabilityName | CustomCapability;
  * - AES-CBC: absent (RFC 3565 section 5 gives exactly `30 0B 06 09 60 86 48 01 65 03 04 01 2A` for AES-256).
  * - AES-GCM (RFC 5084 OIDs): absent. GCMParameters carry a per-message nonce, which is not a capability, and the ICV
  *   length at its DEFAULT of 12 is what every implementation uses.
+ * - ChaCha20-Poly1305: absent (RFC 8103 section 4); its only parameter is the per-message nonce.
  * - rsaEncryption as a key-encipherment capability: absent, by the same rule.
  * - RSAES-OAEP: the parameters differentiate (which hash), so RSAES-OAEP-params with SHA-256 for the hash and for
  *   MGF1, pSourceAlgorithm at its DEFAULT (RFC 4055 section 4.1, rSAES-OAEP-SHA256-Params; RFC 3560 section 5).
@@ -132,6 +134,7 @@ const CAPABILITY_ENCODINGS: Readonly<Record<SmimeCapabilityName, () => Der>> = {
   'aes-256-gcm': () => sequence(objectIdentifier(CONTENT_CIPHER_OID['aes-256-gcm'])),
   'aes-192-gcm': () => sequence(objectIdentifier(CONTENT_CIPHER_OID['aes-192-gcm'])),
   'aes-128-gcm': () => sequence(objectIdentifier(CONTENT_CIPHER_OID['aes-128-gcm'])),
+  'chacha20-poly1305': () => sequence(objectIdentifier(CONTENT_CIPHER_OID['chacha20-poly1305'])),
   'aes-256-cbc': () => sequence(objectIdentifier(CONTENT_CIPHER_OID['aes-256-cbc'])),
   'aes-192-cbc': () => sequence(objectIdentifier(CONTENT_CIPHER_OID['aes-192-cbc'])),
   'aes-128-cbc': () => sequence(objectIdentifier(CONTENT_CIPHER_OID['aes-128-cbc'])),

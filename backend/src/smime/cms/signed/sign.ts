@@ -67,6 +67,8 @@ export interface SignOptions {
  * What we announce we can decrypt, in preference order (RFC 8551 section 2.5.2): AES-GCM (AuthEnvelopedData,
  * RFC 8551 section 2.7) before AES-CBC, larger keys first; then key encipherment, RSAES-OAEP before PKCS#1 v1.5,
  * and ECDH key agreement (what cms/enveloped decrypts). No 3DES or RC2: announcing them invites weak encryption.
+ * ChaCha20-Poly1305 (RFC 8103) is decrypted too but left out (a caller may name it): neither NSS nor OpenSSL 3.0 can
+ * open it, and a user who reads mail there as well would get messages they cannot read (issue 14).
  */
 export const DEFAULT_CAPABILITIES: readonly SmimeCapability[] = Object.freeze([
   'aes-256-gcm',

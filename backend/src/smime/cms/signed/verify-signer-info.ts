@@ -27,7 +27,7 @@ import type { Context, Evidence } from './verify-evidence.ts';
 
 /** RFC 5652 section 11 and RFC 8551 section 2.5.2: the signed attributes we read. */
 
-/** RFC 3565 and RFC 5084 content ciphers a correspondent may announce, in our names (outgoing.ts). */
+/** RFC 3565, RFC 5084 and RFC 8103 content ciphers a correspondent may announce, in our names (outgoing.ts). */
 export const CAPABILITY_NAMES: Readonly<Record<string, string>> = Object.fromEntries(
   Object.entries(CONTENT_CIPHER_OID).map(([name, oid]) => [oid, name]),
 );
