@@ -24,6 +24,13 @@ import { analyzeMessage } from '../../backend/src/smime/message/incoming.ts';
 import { protectMessage } from '../../backend/src/smime/message/outgoing.ts';
 import { signContent, type Signer } from '../../backend/src/smime/cms/signed/sign.ts';
 import { SmimeError } from '../../backend/src/smime/errors.ts';
+import {
+  decryptEnvelope,
+  encryptEnvelope,
+  FAILED_DETAIL,
+  inspectEnvelope,
+  type DecryptionKey,
+} from '../../backend/src/smime/cms/enveloped/index.ts';
 import { pemToDer } from '../../backend/src/smime/x509/pem.ts';
 import { FIXTURES } from '../helpers/paths.ts';
 
@@ -36,6 +43,10 @@ after(() => rmSync(work, { recursive: true, force: true }));
 
 function der(name: string): Uint8Array {
   return new Uint8Array(new X509Certificate(readFileSync(`${CMS}${name}.crt`)).raw);
+}
+
+function key(name: string, keyFrom = name): DecryptionKey {
+  return { keyId: name, certificate: der(name), privateKey: createPrivateKey(readFileSync(`${CMS}${keyFrom}.key`)) };
 }
 
 const ED25519: Signer = {
@@ -191,5 +202,80 @@ describe('Ed25519 signing (RFC 8419)', () => {
     // SHA-512 asked for explicitly is what it uses anyway.
     const signed = await signContent(new Uint8Array(CANONICAL), ED25519, { digest: 'sha512' });
     assert.match(opensslPrint(signed), /algorithm: sha512/);
+  });
+});
+
+const PLAIN = Buffer.from('Content-Type: text/plain; charset=utf-8\r\n\r\nEncrypted to X25519 (RFC 8418).\r\n');
+
+describe('X25519 key agreement (RFC 8418)', () => {
+  for (const cipher of ['aes-128-cbc', 'aes-256-cbc', 'aes-128-gcm', 'aes-256-gcm'] as const) {
+    for (const ecdhKdf of ['sha256', 'sha512'] as const) {
+      test(`what we encrypt to an X25519 certificate we decrypt (${cipher}, HKDF-${ecdhKdf})`, async () => {
+        const envelope = await encryptEnvelope(PLAIN, [{ certificate: der('x25519') }], { cipher, ecdhKdf });
+        const info = inspectEnvelope(envelope);
+        const wrap = cipher.startsWith('aes-128') ? 'aes128-wrap' : 'aes256-wrap';
+        assert.deepEqual(
+          info.recipients.map((r) => r.keyEncryption),
+          [`ecdh-hkdf-${ecdhKdf}-${wrap}`],
+        );
+        const out = await decryptEnvelope(envelope, [key('x25519')]);
+        assert.equal(out.status, 'decrypted', out.status === 'decrypted' ? '' : out.detail);
+        assert.ok(Buffer.from(out.content).equals(PLAIN));
+      });
+    }
+  }
+
+  test('the KeyAgreeRecipientInfo: originatorKey id-X25519 (absent parameters, 32 raw bytes), HKDF-SHA256 scheme', async () => {
+    const envelope = await encryptEnvelope(PLAIN, [{ certificate: der('x25519') }], { cipher: 'aes-256-cbc' });
+    const path = join(work, 'x25519.der');
+    writeFileSync(path, envelope);
+    const r = spawnSync('openssl', ['cms', '-cmsout', '-print', '-inform', 'DER', '-in', path], {
+      timeout: CHILD_TIMEOUT_MS,
+    });
+    assert.equal(r.status, 0, r.stderr?.toString());
+    const printed = r.stdout.toString();
+    assert.match(
+      printed,
+      /originatorKey:\s*\n\s*algorithm:\s*\n\s*algorithm: X25519 \(1\.3\.101\.110\)\s*\n\s*parameter: <ABSENT>/,
+    );
+    // 32 bytes: two full lines of 14 and a third of 4 (offset 0x1c).
+    assert.match(
+      printed,
+      /publicKey: +\(0 unused bits\)\n(?: +[0-9a-f]{4} - .*\n){2} +001c - (?:[0-9a-f]{2} ){3}[0-9a-f]{2} {3,}/,
+    );
+    assert.match(printed, /1\.2\.840\.113549\.1\.9\.16\.3\.19/);
+    assert.match(printed, /id-aes256-wrap/);
+  });
+
+  test('a wrong X25519 key fails with the one decryption-failed detail, not a crash', async () => {
+    for (const cipher of ['aes-256-cbc', 'aes-256-gcm'] as const) {
+      const envelope = await encryptEnvelope(PLAIN, [{ certificate: der('x25519') }], { cipher });
+      // The certificate named in the message with another X25519 key: the AES key-wrap check fails.
+      const out = await decryptEnvelope(envelope, [key('x25519', 'x25519-other')]);
+      assert.equal(out.status, 'failed');
+      assert.equal(out.detail, FAILED_DETAIL);
+      // Another X25519 key under its own certificate: tried, and the message is not for it.
+      const other = await decryptEnvelope(envelope, [key('x25519-other')]);
+      assert.notEqual(other.status, 'decrypted');
+    }
+  });
+
+  test('an X25519 recipient beside RSA and EC ones: each opens it', async () => {
+    const envelope = await encryptEnvelope(
+      PLAIN,
+      [{ certificate: der('rsa') }, { certificate: der('x25519') }, { certificate: der('p256') }],
+      { cipher: 'aes-128-gcm' },
+    );
+    for (const name of ['rsa', 'x25519', 'p256']) {
+      const out = await decryptEnvelope(envelope, [key(name)]);
+      assert.equal(out.status, 'decrypted', name);
+    }
+  });
+
+  test('an EC key does not open an X25519 slot and an X25519 key no EC slot', async () => {
+    const toX = await encryptEnvelope(PLAIN, [{ certificate: der('x25519') }], { cipher: 'aes-256-gcm' });
+    assert.notEqual((await decryptEnvelope(toX, [key('p256')])).status, 'decrypted');
+    const toP = await encryptEnvelope(PLAIN, [{ certificate: der('p256') }], { cipher: 'aes-256-gcm' });
+    assert.notEqual((await decryptEnvelope(toP, [key('x25519')])).status, 'decrypted');
   });
 });
