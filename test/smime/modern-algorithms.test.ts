@@ -32,6 +32,8 @@ import {
   type DecryptionKey,
 } from '../../backend/src/smime/cms/enveloped/index.ts';
 import { pemToDer } from '../../backend/src/smime/x509/pem.ts';
+import { describeCertificate } from '../../backend/src/smime/x509/describe.ts';
+import { encryptionUnusableReason, ownKeyUnsupportedReason } from '../../backend/src/smime/usable.ts';
 import { FIXTURES } from '../helpers/paths.ts';
 
 const CMS = `${FIXTURES}cms/`;
@@ -277,5 +279,51 @@ describe('X25519 key agreement (RFC 8418)', () => {
     assert.notEqual((await decryptEnvelope(toX, [key('p256')])).status, 'decrypted');
     const toP = await encryptEnvelope(PLAIN, [{ certificate: der('p256') }], { cipher: 'aes-256-gcm' });
     assert.notEqual((await decryptEnvelope(toP, [key('x25519')])).status, 'decrypted');
+  });
+});
+
+describe('own keys and recipients: Ed25519 and X25519 are taken in, Ed448, X448 and DSA are not (issue 14)', () => {
+  test('describeCertificate names X25519 and Ed25519 keys', () => {
+    assert.deepEqual(
+      ['x25519', 'ed25519'].map((n) => {
+        const { keyAlgorithm, keySize } = describeCertificate(der(n));
+        return { keyAlgorithm, keySize };
+      }),
+      [
+        { keyAlgorithm: 'X25519', keySize: 256 },
+        { keyAlgorithm: 'Ed25519', keySize: 256 },
+      ],
+    );
+  });
+
+  const TYPES: { keyAlgorithm: string; accepted: boolean }[] = [
+    { keyAlgorithm: 'RSA', accepted: true },
+    { keyAlgorithm: 'Ed25519', accepted: true },
+    { keyAlgorithm: 'X25519', accepted: true },
+    { keyAlgorithm: 'Ed448', accepted: false },
+    { keyAlgorithm: 'X448', accepted: false },
+    { keyAlgorithm: 'DSA', accepted: false },
+    { keyAlgorithm: 'other', accepted: false },
+  ];
+  for (const { keyAlgorithm, accepted } of TYPES) {
+    test(`ownKeyUnsupportedReason: ${keyAlgorithm} ${accepted ? 'accepted' : 'refused, naming it'}`, () => {
+      const reason = ownKeyUnsupportedReason({ keyAlgorithm });
+      if (accepted) assert.equal(reason, undefined);
+      else assert.match(reason ?? '', keyAlgorithm === 'other' ? /This key type/ : new RegExp(keyAlgorithm));
+    });
+  }
+
+  test('encryptionUnusableReason: an X25519 certificate may be encrypted to, an Ed25519 one may not', () => {
+    const now = new Date();
+    assert.equal(encryptionUnusableReason(describeCertificate(der('x25519')), now), undefined);
+    assert.match(encryptionUnusableReason(describeCertificate(der('ed25519')), now) ?? '', /Ed25519 keys cannot be/);
+    // Key usage that rules key agreement out.
+    const x = describeCertificate(der('x25519'));
+    assert.match(encryptionUnusableReason({ ...x, keyUsage: ['digitalSignature'] }, now) ?? '', /key agreement/);
+  });
+
+  test('an Ed25519 signing certificate is not offered as the encryption key (SMIMEEncryptionKeyPreference)', async () => {
+    const signed = await signContent(new Uint8Array(CANONICAL), ED25519, { detached: false });
+    assert.doesNotMatch(opensslPrint(signed), /1\.2\.840\.113549\.1\.9\.16\.2\.11|id-aa-encrypKeyPref/);
   });
 });

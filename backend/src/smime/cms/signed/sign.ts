@@ -263,8 +263,12 @@ function signerCertificate(der: Uint8Array): Readonly<SignerCertificate> {
   });
 }
 
-/** Whether others can encrypt to this certificate's key at all (key usage absent, or allowing it). */
+/**
+ * Whether others can encrypt to this certificate's key at all (key usage absent, or allowing it). An Ed25519 key
+ * only signs (RFC 8410 section 5), whatever its key usage says.
+ */
 function canEncryptTo(info: CertificateInfo): boolean {
+  if (info.keyAlgorithm === 'Ed25519') return false;
   return (
     info.keyUsage.length === 0 || info.keyUsage.includes('keyEncipherment') || info.keyUsage.includes('keyAgreement')
   );
