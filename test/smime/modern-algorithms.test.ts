@@ -8,8 +8,8 @@
 // - X25519: what we encrypt to an X25519 certificate we decrypt, and a wrong X25519 key fails with DECRYPT_FAILED.
 //   OpenSSL 3.0 has no X25519 in CMS (`openssl cms -encrypt` fails with "operation not supported for this keytype",
 //   openssl/openssl#22388), so there is no OpenSSL-made X25519 envelope to read and no `openssl cms -decrypt` of ours;
-//   the fixture x25519-hkdf.der is made by an independent writer (test/fixtures/cms/make-x25519.py, Python
-//   `cryptography`), see test/fixtures/cms/README.md.
+//   the fixtures x25519-hkdf-ukm.der and x25519-x963.der are made by an independent writer instead
+//   (test/fixtures/cms/make-x25519.py, Python `cryptography`), see test/fixtures/cms/README.md.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
@@ -248,6 +248,26 @@ describe('X25519 key agreement (RFC 8418)', () => {
     assert.match(printed, /1\.2\.840\.113549\.1\.9\.16\.3\.19/);
     assert.match(printed, /id-aes256-wrap/);
   });
+
+  // Made apart from our engine by make-x25519.py (Python `cryptography`): OpenSSL 3.0 cannot make these.
+  for (const [file, keyEncryption] of [
+    ['x25519-hkdf-ukm.der', 'ecdh-hkdf-sha256-aes128-wrap'],
+    ['x25519-x963.der', 'ecdh-sha256kdf-aes256-wrap'],
+  ] as const) {
+    test(`an X25519 envelope made by another writer decrypts (${file}: ${keyEncryption})`, async () => {
+      const envelope = new Uint8Array(readFileSync(`${CMS}${file}`));
+      assert.deepEqual(
+        inspectEnvelope(envelope).recipients.map((r) => r.keyEncryption),
+        [keyEncryption],
+      );
+      const out = await decryptEnvelope(envelope, [key('x25519')]);
+      assert.equal(out.status, 'decrypted', out.status === 'decrypted' ? '' : out.detail);
+      assert.ok(Buffer.from(out.content).equals(readFileSync(`${CMS}message.txt`)));
+      const wrong = await decryptEnvelope(envelope, [key('x25519', 'x25519-other')]);
+      assert.equal(wrong.status, 'failed');
+      assert.equal(wrong.detail, FAILED_DETAIL);
+    });
+  }
 
   test('a wrong X25519 key fails with the one decryption-failed detail, not a crash', async () => {
     for (const cipher of ['aes-256-cbc', 'aes-256-gcm'] as const) {
