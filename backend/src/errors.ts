@@ -74,7 +74,7 @@ export const ENGINE_ERRORS = {
   P12_UNSUPPORTED_ALGORITHM: e('unsupported', 'The PKCS#12 file uses an algorithm this server does not support.'),
   /** The file, or a cost parameter inside it, exceeds a limit. */
   P12_TOO_LARGE: e('too-large', 'The PKCS#12 file is too large.'),
-  /** The key is of a type the engine cannot sign or decrypt with (Ed25519, X25519, DSA, another curve): `keyAlgorithm`. */
+  /** The key is of a type the engine cannot sign or decrypt with (Ed448, X448, DSA, another curve): `keyAlgorithm`. */
   KEY_TYPE_UNSUPPORTED: e('unsupported', 'This key type cannot be used for S/MIME here.'),
   /** A certificate is not valid DER X.509. */
   CERT_MALFORMED: e('invalid', 'The certificate cannot be read.'),

@@ -180,10 +180,18 @@ export class OutputBudget {
   }
 }
 
-/** The key that signs: the default one, usable now, and certified for the From address. */
+/**
+ * Key types that never sign: X25519 only agrees keys (RFC 8410 section 5; smime/usable.ts takes it in for decryption,
+ * issue 14).
+ */
+const KEY_AGREEMENT_ONLY: ReadonlySet<string> = new Set(['X25519']);
+
+/** The key that signs: the default one among those that can sign, usable now, and certified for the From address. */
 export function signingKey(keys: KeyRow[], from: string, now: Date): KeyRow {
-  const signing = keys.find((k) => k.is_default) ?? keys[0];
-  if (!signing) throw new AppError('NO_KEYS');
+  if (keys.length === 0) throw new AppError('NO_KEYS');
+  const signers = keys.filter((k) => !KEY_AGREEMENT_ONLY.has(k.key_algorithm));
+  const signing = signers.find((k) => k.is_default) ?? signers[0];
+  if (!signing) throw new AppError('NO_KEYS', 'None of your keys can sign: an X25519 key only decrypts.');
   if (isPending(signing)) throw new AppError('PASSPHRASE_CHANGE_REQUIRED', undefined, { keyId: signing.id });
   if (now > signing.not_after)
     throw new AppError('SIGNING_CERT_EXPIRED', undefined, {

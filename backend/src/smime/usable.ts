@@ -4,9 +4,9 @@
  * (directory/evaluate.ts), the vault to a key it takes in. Pure: the facts of a described certificate
  * (x509/describe.ts CertificateInfo, or the same facts as a store keeps them) and an instant in, a verdict out.
  *
- * The rule for encrypting to a certificate: valid now, RSA (>= MIN_RSA_BITS) or EC, key usage allowing key
- * encipherment (RSA) or key agreement (EC) if the certificate restricts key usage, and the email-protection purpose if
- * it restricts extended key usage. Trust (a path to an anchor, revocation) is decided apart: x509/chain.ts and
+ * The rule for encrypting to a certificate: valid now, RSA (>= MIN_RSA_BITS), EC or X25519, key usage allowing key
+ * encipherment (RSA) or key agreement (EC, X25519) if the certificate restricts key usage, and the email-protection
+ * purpose if it restricts extended key usage. Trust (a path to an anchor, revocation) is decided apart: x509/chain.ts and
  * x509/revocation.ts.
  */
 
@@ -61,16 +61,22 @@ export function namesAnAddress(emails: readonly string[], addresses: readonly st
 const OWN_KEY_CURVES: ReadonlySet<string> = new Set(['P-256', 'P-384', 'P-521']);
 
 /**
+ * Key types the engine uses beside RSA and the curves above: Ed25519 signs (RFC 8419, cms/signed/sign.ts), X25519
+ * decrypts (RFC 8418, cms/enveloped/key-agreement.ts). Issue 14.
+ */
+const OWN_KEY_ALGORITHMS: ReadonlySet<string> = new Set(['RSA', 'Ed25519', 'X25519']);
+
+/**
  * Why a key of this type cannot be one of the user's own keys, or undefined if it can: the engine signs and decrypts
- * with RSA and with ECDSA/ECDH on P-256, P-384 and P-521. Anything else (Ed25519, X25519, DSA,
- * another curve) would be stored and then fail at the first signature or never decrypt anything: it is refused when
- * it is taken in (issue 14), with its name.
+ * with RSA, with ECDSA/ECDH on P-256, P-384 and P-521, signs with Ed25519 and decrypts with X25519 (issue 14).
+ * Anything else (Ed448, X448, DSA, another curve) would be stored and then fail at the first signature or never
+ * decrypt anything: it is refused when it is taken in, with its name.
  */
 export function ownKeyUnsupportedReason(c: {
   keyAlgorithm: string;
   namedCurve?: string | undefined;
 }): string | undefined {
-  if (c.keyAlgorithm === 'RSA') return undefined;
+  if (OWN_KEY_ALGORITHMS.has(c.keyAlgorithm)) return undefined;
   if (c.keyAlgorithm === 'EC')
     return c.namedCurve && OWN_KEY_CURVES.has(c.namedCurve)
       ? undefined
@@ -87,7 +93,7 @@ export function encryptionUnusableReason(c: UsableFacts, now = new Date()): stri
     if (c.keySize < MIN_RSA_BITS) return `${c.subject}: RSA key of ${c.keySize} bits is too weak`;
     if (c.keyUsage.length > 0 && !c.keyUsage.includes('keyEncipherment'))
       return `${c.subject}: key usage does not allow key encipherment`;
-  } else if (c.keyAlgorithm === 'EC') {
+  } else if (c.keyAlgorithm === 'EC' || c.keyAlgorithm === 'X25519') {
     if (c.keyUsage.length > 0 && !c.keyUsage.includes('keyAgreement'))
       return `${c.subject}: key usage does not allow key agreement`;
   } else {

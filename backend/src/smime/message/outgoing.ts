@@ -33,7 +33,7 @@ import {
   type MimeEntity,
 } from '../mime/index.ts';
 import { Base64LineWriter, base64LinesLength } from '../mime/lib/base64-lines.ts';
-import { micalgOf, signPieces, type Signer, type SignOptions } from '../cms/signed/sign.ts';
+import { micalgOf, signingDigest, signPieces, type Signer, type SignOptions } from '../cms/signed/sign.ts';
 import { checkMessage, checkOptions, fromMimeError } from './outgoing-checks.ts';
 import {
   assemble,
@@ -204,7 +204,11 @@ async function protect(raw: Uint8Array, options: ProtectOptions): Promise<Uint8A
     const der = await signPieces(canonical, options.sign.signer, signOptions);
     entity =
       format === 'multipart-signed'
-        ? multipartSigned(canonical, joinPieces(der.parts), micalgOf(signOptions.digest ?? 'sha256'))
+        ? multipartSigned(
+            canonical,
+            joinPieces(der.parts),
+            micalgOf(signingDigest(options.sign.signer.privateKey, signOptions.digest)),
+          )
         : [pkcs7MimeHead('signed-data', 'S/MIME Signed Message'), { base64: der.parts }];
   }
 

@@ -22,15 +22,30 @@ import { MAX_P12_BYTES } from '../limits.ts';
 import {
   NAMED_CURVES,
   OID_EC_PUBLIC_KEY,
+  OID_DSA,
   OID_ED25519,
+  OID_ED448,
   OID_EMAIL_ADDRESS,
   OID_RSA_ENCRYPTION,
   OID_RSASSA_PSS,
+  OID_X25519,
+  OID_X448,
 } from '../asn1/oids.ts';
 import { certificateParts } from './raw.ts';
 import { describeExtensions } from './extensions.ts';
 import { formatName, nameAttributes } from './name.ts';
 import type { CertificateFacts } from './certificate.ts';
+
+export type KeyAlgorithmName = 'RSA' | 'EC' | 'Ed25519' | 'X25519' | 'Ed448' | 'X448' | 'DSA' | 'other';
+
+/** RFC 8410 section 3, RFC 3279 section 2.3.2: key algorithms known by OID alone, with their size in bits. */
+const NAMED_KEY_ALGORITHMS: Readonly<Record<string, { name: KeyAlgorithmName; bits: number }>> = {
+  [OID_ED25519]: { name: 'Ed25519', bits: 256 },
+  [OID_X25519]: { name: 'X25519', bits: 256 },
+  [OID_ED448]: { name: 'Ed448', bits: 448 },
+  [OID_X448]: { name: 'X448', bits: 448 },
+  [OID_DSA]: { name: 'DSA', bits: 0 },
+};
 
 export interface CertificateInfo {
   /** RFC 4514 string (last RDN first), e.g. "CN=Alice,E=Alice@example.com,O=Example". */
@@ -52,8 +67,9 @@ export interface CertificateInfo {
   keyUsage: string[];
   /** Names for known key purposes ('emailProtection', 'clientAuth', ...), else the dotted OID; [] if absent. */
   extendedKeyUsage: string[];
-  keyAlgorithm: 'RSA' | 'EC' | 'Ed25519' | 'other';
-  /** RSA modulus bits, EC curve bits, 256 for Ed25519, 0 when unknown. */
+  /** The key's type, named so that a refusal can say which (usable.ts ownKeyUnsupportedReason). */
+  keyAlgorithm: KeyAlgorithmName;
+  /** RSA modulus bits, EC curve bits, 256 for Ed25519 and X25519, 448 for Ed448 and X448, 0 when unknown. */
   keySize: number;
   /** EC only: 'P-256', 'P-384', ... or the curve OID. */
   namedCurve?: string;
@@ -96,8 +112,8 @@ function publicKeyInfo(spki: Tlv): Pick<CertificateInfo, 'keyAlgorithm' | 'keySi
     }
     return { keyAlgorithm: 'EC', keySize: 0 };
   }
-  if (algorithmOid === OID_ED25519) return { keyAlgorithm: 'Ed25519', keySize: 256 };
-  return { keyAlgorithm: 'other', keySize: 0 };
+  const named = NAMED_KEY_ALGORITHMS[algorithmOid];
+  return named ? { keyAlgorithm: named.name, keySize: named.bits } : { keyAlgorithm: 'other', keySize: 0 };
 }
 
 /** Describes a DER certificate. Throws SmimeError CERT_MALFORMED if it is not one. */

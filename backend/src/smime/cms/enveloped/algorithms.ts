@@ -5,7 +5,8 @@
 //   content encryption   AES-CBC (RFC 3565), AES-GCM (RFC 5084), ChaCha20-Poly1305 (RFC 8103), DES-EDE3-CBC and
 //                        RC2-CBC (RFC 3370 section 5)
 //   key transport        rsaEncryption (RFC 3370 section 4.2.1), RSAES-OAEP (RFC 3560, RFC 4055, RFC 8017)
-//   key agreement        dhSinglePass-stdDH-*kdf and -cofactorDH-*kdf with AES key wrap (RFC 5753, RFC 3394)
+//   key agreement        dhSinglePass-stdDH-*kdf and -cofactorDH-*kdf with AES key wrap (RFC 5753, RFC 3394), and
+//                        dhSinglePass-stdDH-hkdf-* for X25519 (RFC 8418)
 
 import {
   algorithm as algorithmIdentifier,
@@ -41,6 +42,9 @@ import {
   OID_DH_SINGLE_PASS_COFACTOR_DH_SHA256_KDF,
   OID_DH_SINGLE_PASS_COFACTOR_DH_SHA384_KDF,
   OID_DH_SINGLE_PASS_COFACTOR_DH_SHA512_KDF,
+  OID_DH_SINGLE_PASS_STD_DH_HKDF_SHA256,
+  OID_DH_SINGLE_PASS_STD_DH_HKDF_SHA384,
+  OID_DH_SINGLE_PASS_STD_DH_HKDF_SHA512,
   OID_DH_SINGLE_PASS_STD_DH_SHA1_KDF,
   OID_DH_SINGLE_PASS_STD_DH_SHA224_KDF,
   OID_DH_SINGLE_PASS_STD_DH_SHA256_KDF,
@@ -60,24 +64,39 @@ import {
 
 export { HASH_OID };
 
-/** RFC 5753 section 7.1.4 (and SEC 1 for the sha1 arc): key-agreement scheme -> X9.63 KDF digest, cofactor or not. */
-const ECDH_SCHEMES: Readonly<Record<string, { hash: HashName; cofactor: boolean }>> = {
-  [OID_DH_SINGLE_PASS_STD_DH_SHA1_KDF]: { hash: 'sha1', cofactor: false },
-  [OID_DH_SINGLE_PASS_STD_DH_SHA224_KDF]: { hash: 'sha224', cofactor: false },
-  [OID_DH_SINGLE_PASS_STD_DH_SHA256_KDF]: { hash: 'sha256', cofactor: false },
-  [OID_DH_SINGLE_PASS_STD_DH_SHA384_KDF]: { hash: 'sha384', cofactor: false },
-  [OID_DH_SINGLE_PASS_STD_DH_SHA512_KDF]: { hash: 'sha512', cofactor: false },
+/** The key derivation of a key-agreement scheme: the ANSI X9.63 KDF (RFC 5753) or HKDF (RFC 8418 section 2.2). */
+export type KdfName = 'x963' | 'hkdf';
+
+/**
+ * RFC 5753 section 7.1.4 (and SEC 1 for the sha1 arc), RFC 8418 section 5: key-agreement scheme -> KDF and its digest,
+ * cofactor or not. RFC 8418 section 2 allows X25519 with either family, so neither is tied to a key type here.
+ */
+const ECDH_SCHEMES: Readonly<Record<string, { kdf: KdfName; hash: HashName; cofactor: boolean }>> = {
+  [OID_DH_SINGLE_PASS_STD_DH_SHA1_KDF]: { kdf: 'x963', hash: 'sha1', cofactor: false },
+  [OID_DH_SINGLE_PASS_STD_DH_SHA224_KDF]: { kdf: 'x963', hash: 'sha224', cofactor: false },
+  [OID_DH_SINGLE_PASS_STD_DH_SHA256_KDF]: { kdf: 'x963', hash: 'sha256', cofactor: false },
+  [OID_DH_SINGLE_PASS_STD_DH_SHA384_KDF]: { kdf: 'x963', hash: 'sha384', cofactor: false },
+  [OID_DH_SINGLE_PASS_STD_DH_SHA512_KDF]: { kdf: 'x963', hash: 'sha512', cofactor: false },
   // Cofactor ECDH is the same computation on curves of cofactor 1, which every curve we accept (P-256/384/521) is.
-  [OID_DH_SINGLE_PASS_COFACTOR_DH_SHA1_KDF]: { hash: 'sha1', cofactor: true },
-  [OID_DH_SINGLE_PASS_COFACTOR_DH_SHA224_KDF]: { hash: 'sha224', cofactor: true },
-  [OID_DH_SINGLE_PASS_COFACTOR_DH_SHA256_KDF]: { hash: 'sha256', cofactor: true },
-  [OID_DH_SINGLE_PASS_COFACTOR_DH_SHA384_KDF]: { hash: 'sha384', cofactor: true },
-  [OID_DH_SINGLE_PASS_COFACTOR_DH_SHA512_KDF]: { hash: 'sha512', cofactor: true },
+  [OID_DH_SINGLE_PASS_COFACTOR_DH_SHA1_KDF]: { kdf: 'x963', hash: 'sha1', cofactor: true },
+  [OID_DH_SINGLE_PASS_COFACTOR_DH_SHA224_KDF]: { kdf: 'x963', hash: 'sha224', cofactor: true },
+  [OID_DH_SINGLE_PASS_COFACTOR_DH_SHA256_KDF]: { kdf: 'x963', hash: 'sha256', cofactor: true },
+  [OID_DH_SINGLE_PASS_COFACTOR_DH_SHA384_KDF]: { kdf: 'x963', hash: 'sha384', cofactor: true },
+  [OID_DH_SINGLE_PASS_COFACTOR_DH_SHA512_KDF]: { kdf: 'x963', hash: 'sha512', cofactor: true },
+  [OID_DH_SINGLE_PASS_STD_DH_HKDF_SHA256]: { kdf: 'hkdf', hash: 'sha256', cofactor: false },
+  [OID_DH_SINGLE_PASS_STD_DH_HKDF_SHA384]: { kdf: 'hkdf', hash: 'sha384', cofactor: false },
+  [OID_DH_SINGLE_PASS_STD_DH_HKDF_SHA512]: { kdf: 'hkdf', hash: 'sha512', cofactor: false },
 };
 export const ECDH_STD_SCHEME_OID: Readonly<Record<'sha256' | 'sha384' | 'sha512', string>> = {
   sha256: OID_DH_SINGLE_PASS_STD_DH_SHA256_KDF,
   sha384: OID_DH_SINGLE_PASS_STD_DH_SHA384_KDF,
   sha512: OID_DH_SINGLE_PASS_STD_DH_SHA512_KDF,
+};
+/** RFC 8418 section 5: the HKDF schemes we write. */
+export const ECDH_HKDF_SCHEME_OID: Readonly<Record<'sha256' | 'sha384' | 'sha512', string>> = {
+  sha256: OID_DH_SINGLE_PASS_STD_DH_HKDF_SHA256,
+  sha384: OID_DH_SINGLE_PASS_STD_DH_HKDF_SHA384,
+  sha512: OID_DH_SINGLE_PASS_STD_DH_HKDF_SHA512,
 };
 
 /** RFC 5480 section 2.1.1.1: the curves we encrypt to and decrypt with, by OID and by node:crypto name. */
@@ -372,6 +391,7 @@ export type KeyAgreementAlgorithm =
   | {
       kind: 'ecdh';
       name: string;
+      kdf: KdfName;
       kdfHash: HashName;
       cofactor: boolean;
       wrap: KeyWrapAlgorithm;
@@ -391,10 +411,10 @@ export function parseKeyAgreementAlgorithm(node: Tlv | undefined): KeyAgreementA
   const wrapId = algorithmIdentifier(params, 'KeyWrapAlgorithm');
   const wrap = READABLE_KEY_WRAPS.find((k) => k.oid === wrapId.oid);
   if (!wrap) return { kind: 'unsupported', name: `ecdh(${wrapId.oid})` };
-  const name = `ecdh${scheme.cofactor ? '-cofactor' : ''}-${scheme.hash}kdf-${wrap.name}`;
   return {
     kind: 'ecdh',
-    name,
+    name: schemeName(scheme.kdf, scheme.hash, scheme.cofactor, wrap),
+    kdf: scheme.kdf,
     kdfHash: scheme.hash,
     cofactor: scheme.cofactor,
     wrap,
@@ -402,14 +422,25 @@ export function parseKeyAgreementAlgorithm(node: Tlv | undefined): KeyAgreementA
   };
 }
 
-/** The scheme we write: dhSinglePass-stdDH-<hash>kdf-scheme with the wrap as parameters (absent parameters). */
+/** 'ecdh-sha256kdf-aes128-wrap', 'ecdh-cofactor-sha1kdf-aes128-wrap', 'ecdh-hkdf-sha256-aes256-wrap', ... */
+function schemeName(kdf: KdfName, hash: HashName, cofactor: boolean, wrap: KeyWrapAlgorithm): string {
+  const derivation = kdf === 'hkdf' ? `hkdf-${hash}` : `${hash}kdf`;
+  return `ecdh${cofactor ? '-cofactor' : ''}-${derivation}-${wrap.name}`;
+}
+
+/**
+ * The scheme we write: dhSinglePass-stdDH-<hash>kdf-scheme (EC, RFC 5753) or dhSinglePass-stdDH-hkdf-<hash>-scheme
+ * (X25519, RFC 8418), with the wrap as parameters (absent parameters).
+ */
 export function keyAgreementAlgorithm(
   kdfHash: 'sha256' | 'sha384' | 'sha512',
   wrap: KeyWrapAlgorithm,
+  kdf: KdfName = 'x963',
 ): KeyAgreementAlgorithm & { kind: 'ecdh' } {
   return {
     kind: 'ecdh',
-    name: `ecdh-${kdfHash}kdf-${wrap.name}`,
+    name: schemeName(kdf, kdfHash, false, wrap),
+    kdf,
     kdfHash,
     cofactor: false,
     wrap,
@@ -418,10 +449,7 @@ export function keyAgreementAlgorithm(
 }
 
 export function keyAgreementAlgorithmDer(algorithm: KeyAgreementAlgorithm & { kind: 'ecdh' }): w.Der {
-  if (algorithm.cofactor || !(algorithm.kdfHash in ECDH_STD_SCHEME_OID))
-    throw new RangeError(`cannot encode ${algorithm.name}`);
-  return w.algorithm(
-    ECDH_STD_SCHEME_OID[algorithm.kdfHash as 'sha256' | 'sha384' | 'sha512'],
-    w.encoded(algorithm.wrapEncoding),
-  );
+  const schemes = algorithm.kdf === 'hkdf' ? ECDH_HKDF_SCHEME_OID : ECDH_STD_SCHEME_OID;
+  if (algorithm.cofactor || !(algorithm.kdfHash in schemes)) throw new RangeError(`cannot encode ${algorithm.name}`);
+  return w.algorithm(schemes[algorithm.kdfHash as 'sha256' | 'sha384' | 'sha512'], w.encoded(algorithm.wrapEncoding));
 }

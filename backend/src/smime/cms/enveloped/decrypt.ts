@@ -16,7 +16,7 @@ import { cmsCrypto } from './primitives.ts';
 import { SmimeError } from '../../errors.ts';
 import { isAead, type ContentAlgorithm } from './algorithms.ts';
 import { envelopeInfo, readEnvelope, type EnvelopeInfo } from './inspect.ts';
-import { curveOfKey } from './key-agreement.ts';
+import { agreementGroupOfKey, originatorFits } from './key-agreement.ts';
 import { MAX_MATCHED_DECRYPTIONS, MAX_TRIAL_DECRYPTIONS } from '../../limits.ts';
 import { certificateIdentity, identifies, type CertificateIdentity } from './recipient-id.ts';
 import {
@@ -72,13 +72,12 @@ function slotsOf(envelope: ParsedEnvelope): Slot[] {
   return slots;
 }
 
-/** Whether a key can possibly open a slot, from public facts (key type, curve). */
+/** Whether a key can possibly open a slot, from public facts (key type, curve or X25519). */
 function compatible(slot: Slot, key: KeyObject): boolean {
   if (key.type !== 'private') return false;
   if (slot.type === 'ktri') return key.asymmetricKeyType === 'rsa';
-  const curve = curveOfKey(key);
-  const originatorCurve = slot.ri.originator?.curveOid;
-  return curve !== undefined && (originatorCurve === undefined || originatorCurve === curve.oid);
+  const group = agreementGroupOfKey(key);
+  return group !== undefined && originatorFits(group, slot.ri.originator?.curveOid);
 }
 
 function isKeyObject(value: unknown): value is KeyObject {

@@ -1,5 +1,6 @@
 // The recipients of a message we encrypt: each certificate checked (key type, size, curve) before anything is
-// encrypted, and written as a RecipientInfo, ktri for RSA (RFC 5652 section 6.2.1) and kari for EC (RFC 5753).
+// encrypted, and written as a RecipientInfo, ktri for RSA (RFC 5652 section 6.2.1) and kari for EC (RFC 5753) and
+// X25519 (RFC 8418).
 
 import type { KeyObject } from 'node:crypto';
 import * as w from '../../asn1/writer.ts';
@@ -14,14 +15,14 @@ import {
   RSA_PKCS1,
   type KeyTransportAlgorithm,
 } from './algorithms.ts';
-import { OID_EC_PUBLIC_KEY } from '../../asn1/oids.ts';
+import { OID_EC_PUBLIC_KEY, OID_X25519 } from '../../asn1/oids.ts';
 import type { EncryptOptions } from './encrypt.ts';
 import { curveOfKey } from './key-agreement.ts';
 import { MIN_RSA_ENCRYPTION_BITS } from '../../limits.ts';
 import { certificateIdentity, type CertificateIdentity } from './recipient-id.ts';
 
 export interface EnvelopeRecipient {
-  /** DER X.509 certificate of the recipient: RSA (key transport) or EC P-256/384/521 (ECDH key agreement). */
+  /** DER X.509 certificate of the recipient: RSA (key transport), EC P-256/384/521 or X25519 (key agreement). */
   certificate: Uint8Array;
   /** RSA only (ignored for EC certificates): PKCS #1 v1.5, what every client reads (default), or RSAES-OAEP. */
   keyTransport?: 'rsa-pkcs1' | 'rsa-oaep';
@@ -33,7 +34,7 @@ const KEY_TRANSPORTS = new Set(['rsa-pkcs1', 'rsa-oaep']);
 export interface PreparedRecipient {
   identity: CertificateIdentity;
   publicKey: KeyObject;
-  kind: 'rsa' | 'ec';
+  kind: 'rsa' | 'ec' | 'x25519';
   keyTransport: 'rsa-pkcs1' | 'rsa-oaep';
 }
 
@@ -72,8 +73,9 @@ export function prepareRecipient(recipient: unknown, index: number): PreparedRec
       );
     return { identity, publicKey, kind: 'ec', keyTransport };
   }
+  if (publicKey.asymmetricKeyType === 'x25519') return { identity, publicKey, kind: 'x25519', keyTransport };
   throw refuse(
-    `its ${publicKey.asymmetricKeyType ?? 'unknown'} key can neither transport nor agree a key (RSA or EC P-256/384/521 needed)`,
+    `its ${publicKey.asymmetricKeyType ?? 'unknown'} key can neither transport nor agree a key (RSA, EC P-256/384/521 or X25519 needed)`,
   );
 }
 
@@ -96,6 +98,8 @@ function keyTransRecipientInfo(recipient: PreparedRecipient, algorithm: KeyTrans
  * KeyAgreeRecipientInfo (RFC 5652 section 6.2.2, RFC 5753 section 3.1.1): version 3, an ephemeral originatorKey
  * (id-ecPublicKey with absent parameters, as OpenSSL writes it: the curve is the recipient's), no ukm, and the wrap
  * sized to the content key (aes256-wrap for AES-256 content, RFC 5753 section 7.1.5 / RFC 8551 section 2.7.1.2).
+ * For X25519 (RFC 8418 section 3.1): originatorKey id-X25519 with absent parameters and the raw 32-byte key, and
+ * dhSinglePass-stdDH-hkdf-<hash>-scheme, the KDF RFC 8418 section 2.2 adds for the new curves.
  */
 function keyAgreeRecipientInfo(
   recipient: PreparedRecipient,
@@ -103,14 +107,17 @@ function keyAgreeRecipientInfo(
   cek: Uint8Array,
 ): w.Der {
   const wrap = KEY_WRAPS.find((k) => k.keyLength >= cek.length) ?? KEY_WRAPS[KEY_WRAPS.length - 1]!;
-  const algorithm = keyAgreementAlgorithm(kdf, wrap);
+  const algorithm = keyAgreementAlgorithm(kdf, wrap, recipient.kind === 'x25519' ? 'hkdf' : 'x963');
   const { ephemeralPoint, wrappedKey } = cmsCrypto.encryptKeyAgreement({
     algorithm,
     publicKey: recipient.publicKey,
     key: cek,
   });
   const originator = w.tlv(w.contextTag(0, true), [
-    w.tlv(w.contextTag(1, true), [w.algorithm(OID_EC_PUBLIC_KEY), w.bitString(ephemeralPoint)]),
+    w.tlv(w.contextTag(1, true), [
+      w.algorithm(recipient.kind === 'x25519' ? OID_X25519 : OID_EC_PUBLIC_KEY),
+      w.bitString(ephemeralPoint),
+    ]),
   ]);
   const encryptedKeys = w.sequence(w.sequence(issuerAndSerialNumber(recipient.identity), w.octetString(wrappedKey)));
   return w.tlv(w.contextTag(1, true), [w.integer(3), originator, keyAgreementAlgorithmDer(algorithm), encryptedKeys]);

@@ -129,8 +129,8 @@ export const cmsCrypto = {
   },
 
   /**
-   * ECDH key agreement (KeyAgreeRecipientInfo, RFC 5753): ephemeral-static ECDH on P-256/384/521, X9.63 KDF over
-   * ECC-CMS-SharedInfo, AES key unwrap. Returns the content-encryption key; throws SmimeError CMS_DECRYPT_FAILED or
+   * ECDH key agreement (KeyAgreeRecipientInfo, RFC 5753, RFC 8418): ephemeral-static ECDH on P-256/384/521 or X25519,
+   * X9.63 KDF or HKDF over ECC-CMS-SharedInfo, AES key unwrap. Returns the content-encryption key; throws SmimeError CMS_DECRYPT_FAILED or
    * CMS_UNSUPPORTED.
    */
   decryptKeyAgreement(input: KeyAgreementDecryptInput): Uint8Array {
@@ -141,7 +141,7 @@ export const cmsCrypto = {
     }
   },
 
-  /** Wraps a content-encryption key for an EC recipient under a fresh ephemeral key. Throws SmimeError CMS_UNSUPPORTED. */
+  /** Wraps a content-encryption key for an EC or X25519 recipient under a fresh ephemeral key. Throws SmimeError CMS_UNSUPPORTED. */
   encryptKeyAgreement(input: {
     algorithm: KeyAgreementAlgorithm & { kind: 'ecdh' };
     publicKey: KeyObject;

@@ -40,7 +40,7 @@ import {
 } from './algorithms.ts';
 import { MAX_AUTH_ATTRIBUTES_BYTES, MAX_ENCRYPTED_CONTENT_BYTES, MAX_RECIPIENT_INFOS } from '../../limits.ts';
 import { formatName } from '../../x509/name.ts';
-import { OID_AUTH_ENVELOPED_DATA, OID_EC_PUBLIC_KEY, OID_ENVELOPED_DATA } from '../../asn1/oids.ts';
+import { OID_AUTH_ENVELOPED_DATA, OID_EC_PUBLIC_KEY, OID_ENVELOPED_DATA, OID_X25519 } from '../../asn1/oids.ts';
 
 /** Fields of one SEQUENCE in the skeleton: EnvelopedData has at most 6, AuthEnvelopedData 7. */
 const MAX_SKELETON_FIELDS = 8;
@@ -58,7 +58,10 @@ export interface KeyTransRecipient {
 
 export interface KeyAgreeRecipient {
   type: 'kari';
-  /** The sender's ephemeral key (originatorKey); undefined when the originator is a certificate (static-static ECDH). */
+  /**
+   * The sender's ephemeral key (originatorKey); undefined when the originator is a certificate (static-static ECDH).
+   * curveOid: the curve named by id-ecPublicKey's parameters, or id-X25519 for an X25519 key (RFC 8418).
+   */
   originator: { point: Uint8Array; curveOid: string | undefined; unsupported?: string } | undefined;
   ukm: Uint8Array | undefined;
   algorithm: KeyAgreementAlgorithm;
@@ -142,6 +145,11 @@ function originatorKey(node: Tlv): KeyAgreeRecipient['originator'] {
   const { oid: id, params } = algorithmIdentifier(algorithm, 'originatorKey algorithm');
   const { bytes, unusedBits } = bitString(publicKey, 'originatorKey publicKey');
   if (unusedBits !== 0) throw new BerError('originatorKey publicKey: unused bits');
+  if (id === OID_X25519) {
+    // RFC 8418 section 3.1 (RFC 8410 section 3): id-X25519 with parameters absent, the raw key as the BIT STRING.
+    if (params) return { point: bytes, curveOid: undefined, unsupported: 'X25519 with parameters' };
+    return { point: bytes, curveOid: OID_X25519 };
+  }
   if (id !== OID_EC_PUBLIC_KEY) return { point: bytes, curveOid: undefined, unsupported: `originator key ${id}` };
   // RFC 5753 section 3.1.1: parameters absent, NULL (both read as undefined here) or the curve.
   if (params && !isUniversal(params, UNIVERSAL.OID))

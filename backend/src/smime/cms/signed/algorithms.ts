@@ -11,6 +11,7 @@ import {
   OID_ECDSA_WITH_SHA256,
   OID_ECDSA_WITH_SHA384,
   OID_ECDSA_WITH_SHA512,
+  OID_ED25519,
   OID_MGF1,
   OID_RSA_ENCRYPTION,
   OID_RSAES_OAEP,
@@ -64,7 +65,7 @@ function mgf1(digest: DigestName): Der {
   return sequence(objectIdentifier(OID_MGF1), hashIdentifierWithNull(digest));
 }
 
-export type SignatureScheme = 'rsa-pkcs1' | 'rsa-pss' | 'ecdsa';
+export type SignatureScheme = 'rsa-pkcs1' | 'rsa-pss' | 'ecdsa' | 'ed25519';
 
 /**
  * signatureAlgorithm of the SignerInfo.
@@ -75,6 +76,7 @@ export type SignatureScheme = 'rsa-pkcs1' | 'rsa-pss' | 'ecdsa';
  *   saltLength = hash length }, trailerField left at its DEFAULT (RFC 4056 section 3, RFC 4055 section 3.1). The
  *   SHA-1 defaults never apply since only SHA-2 is offered, so every field is written.
  * - ECDSA: ecdsa-with-SHA256/384/512 with parameters absent (RFC 5758 section 3.2, RFC 5753 section 2.1.1).
+ * - Ed25519: id-Ed25519 with parameters absent (RFC 8419 section 3.1, RFC 8410 section 3); the digest is SHA-512.
  */
 export function signatureAlgorithm(scheme: SignatureScheme, digest: DigestName): Der {
   switch (scheme) {
@@ -91,6 +93,8 @@ export function signatureAlgorithm(scheme: SignatureScheme, digest: DigestName):
       );
     case 'ecdsa':
       return sequence(objectIdentifier(DIGESTS[digest].ecdsaOid));
+    case 'ed25519':
+      return sequence(objectIdentifier(OID_ED25519));
   }
 }
 

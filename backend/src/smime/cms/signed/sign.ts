@@ -45,7 +45,10 @@ export interface Signer {
 }
 
 export interface SignOptions {
-  /** Digest of the content and of the signed attributes. Default 'sha256'. */
+  /**
+   * Digest of the content and of the signed attributes. Default 'sha256'; with an Ed25519 key 'sha512', the only one
+   * allowed (RFC 8419 section 3.1).
+   */
   digest?: DigestName;
   /** RSA signature padding: PKCS#1 v1.5 (read everywhere) or RSASSA-PSS. Default 'pkcs1'. Ignored for EC keys. */
   rsaPadding?: 'pkcs1' | 'pss';
@@ -86,6 +89,20 @@ export function micalgOf(digest: DigestName): string {
   return DIGESTS[digest].micalg;
 }
 
+/**
+ * The digest a signature with `privateKey` uses when `requested` is asked for (undefined: the default). Ed25519 signs
+ * the signed attributes itself (PureEdDSA), and RFC 8419 section 3.1 fixes the messageDigest hash to SHA-512 for it;
+ * the caller of multipart/signed needs the same answer for micalg ("sha-512").
+ */
+export function signingDigest(privateKey: unknown, requested: DigestName | undefined): DigestName {
+  if (privateKey instanceof KeyObject && privateKey.asymmetricKeyType === 'ed25519') {
+    if (requested !== undefined && requested !== 'sha512')
+      throw invalid('Ed25519 signs with SHA-512 only (RFC 8419 section 3.1)');
+    return 'sha512';
+  }
+  return requested ?? 'sha256';
+}
+
 const OPTION_KEYS: ReadonlySet<string> = new Set([
   'digest',
   'rsaPadding',
@@ -99,7 +116,8 @@ const OPTION_KEYS: ReadonlySet<string> = new Set([
 const EC_CURVES: ReadonlySet<string> = new Set(['prime256v1', 'secp384r1', 'secp521r1']);
 
 interface ResolvedOptions {
-  digest: DigestName;
+  /** undefined: the default for the key (signingDigest). */
+  digest: DigestName | undefined;
   rsaPadding: 'pkcs1' | 'pss' | undefined;
   detached: boolean;
   signingTime: Date;
@@ -149,7 +167,7 @@ function resolveOptions(options: SignOptions | undefined): ResolvedOptions {
   }
   const signingTime = new Date(Math.floor((o.signingTime ?? new Date()).getTime() / 1000) * 1000);
   return {
-    digest: o.digest ?? 'sha256',
+    digest: o.digest,
     rsaPadding: o.rsaPadding,
     detached: o.detached ?? true,
     signingTime,
@@ -175,6 +193,8 @@ function schemeFor(key: KeyObject, rsaPadding: 'pkcs1' | 'pss' | undefined): Sig
       }
       return 'ecdsa';
     }
+    case 'ed25519':
+      return 'ed25519';
     default:
       throw new SmimeError(
         'SIGN_UNSUPPORTED_KEY',
@@ -245,8 +265,12 @@ function signerCertificate(der: Uint8Array): Readonly<SignerCertificate> {
   });
 }
 
-/** Whether others can encrypt to this certificate's key at all (key usage absent, or allowing it). */
+/**
+ * Whether others can encrypt to this certificate's key at all (key usage absent, or allowing it). An Ed25519 key
+ * only signs (RFC 8410 section 5), whatever its key usage says.
+ */
 function canEncryptTo(info: CertificateInfo): boolean {
+  if (info.keyAlgorithm === 'Ed25519') return false;
   return (
     info.keyUsage.length === 0 || info.keyUsage.includes('keyEncipherment') || info.keyUsage.includes('keyAgreement')
   );
@@ -268,6 +292,22 @@ function certificatesToCarry(signer: Signer): Uint8Array[] {
     if (!out.some((seen) => seen.equals(bytes))) out.push(bytes);
   }
   return out.map((b) => new Uint8Array(b.buffer, b.byteOffset, b.length));
+}
+
+/** The key argument of node:crypto sign() for a scheme: the padding for RSA, DER signatures for ECDSA. */
+function signingKey(
+  scheme: SignatureScheme,
+  privateKey: KeyObject,
+  digest: DigestName,
+): SignKeyObjectInput | KeyObject {
+  if (scheme === 'rsa-pss') {
+    // RFC 4055 section 3.1 / RFC 8551 section 2.2: MGF1 with the same hash (node's default), salt = hash length.
+    return { key: privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: DIGESTS[digest].bytes };
+  }
+  if (scheme === 'rsa-pkcs1') return { key: privateKey, padding: constants.RSA_PKCS1_PADDING };
+  if (scheme === 'ed25519') return privateKey;
+  // ECDSA-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER } (RFC 5753 section 2.1.1, RFC 3279 section 2.2.3).
+  return { key: privateKey, dsaEncoding: 'der' };
 }
 
 /**
@@ -306,6 +346,7 @@ export async function signPieces(content: readonly Uint8Array[], signer: Signer,
   const { info, sid, x509 } = signerCertificate(signer.certificate);
   checkCertificate(info, o.signingTime, new Date());
   const scheme = schemeFor(signer.privateKey, o.rsaPadding);
+  const digest = signingDigest(signer.privateKey, o.digest);
   checkKeyMatches(x509, signer.privateKey);
 
   let preference: IssuerAndSerial | undefined;
@@ -315,7 +356,7 @@ export async function signPieces(content: readonly Uint8Array[], signer: Signer,
     preference = sid;
   }
 
-  const hash = createHash(o.digest);
+  const hash = createHash(digest);
   for (const piece of content) hash.update(piece);
   const messageDigest = hash.digest();
   const toSign = signedAttributesToSign(
@@ -327,27 +368,19 @@ export async function signPieces(content: readonly Uint8Array[], signer: Signer,
     }),
   );
 
-  let key: SignKeyObjectInput;
-  if (scheme === 'rsa-pss') {
-    // RFC 4055 section 3.1 / RFC 8551 section 2.2: MGF1 with the same hash (node's default), salt = hash length.
-    key = { key: signer.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: DIGESTS[o.digest].bytes };
-  } else if (scheme === 'rsa-pkcs1') {
-    key = { key: signer.privateKey, padding: constants.RSA_PKCS1_PADDING };
-  } else {
-    // ECDSA-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER } (RFC 5753 section 2.1.1, RFC 3279 section 2.2.3).
-    key = { key: signer.privateKey, dsaEncoding: 'der' };
-  }
+  const key = signingKey(scheme, signer.privateKey, digest);
   // Synchronous (issue 6): an RSA-2048 signature is about 0.3 ms of one core, less than the hand-off to the libuv
   // pool and back, and that pool is where Argon2 runs, so a burst of unlocks would otherwise delay every signature.
-  const signature = signCallback(o.digest, toSign, key);
+  // Ed25519 is PureEdDSA over the DER of the signed attributes (RFC 8419 section 3.2): no hash named to node.
+  const signature = signCallback(scheme === 'ed25519' ? null : digest, toSign, key);
 
   return signedDataContentInfoDer({
-    digest: o.digest,
+    digest,
     signerInfo: signerInfo({
       sid,
-      digest: o.digest,
+      digest,
       signedAttributes: toSign,
-      signatureAlgorithm: signatureAlgorithm(scheme, o.digest),
+      signatureAlgorithm: signatureAlgorithm(scheme, digest),
       signature,
     }),
     certificates: certificatesToCarry(signer),
