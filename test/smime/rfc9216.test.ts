@@ -100,7 +100,7 @@ function signing(person: string, section: string, issuer: Ca): Example {
     selfSigned: false,
     ...(rsa ? RSA_TIMES : ED_TIMES),
     signs: true,
-    // A signing certificate is no encryption target (RFC 9216 section 2.1 gives each person one of each).
+    // A signing certificate is no encryption target (RFC 9216 gives each person one signing and one encryption certificate).
     notEncryptable: rsa ? 'key usage does not allow key encipherment' : 'Ed25519 keys cannot be encrypted to',
   };
 }
