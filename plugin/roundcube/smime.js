@@ -76,7 +76,12 @@
         method: 'POST',
         credentials: 'same-origin',
         headers: { 'Content-Type': 'application/json', 'X-Roundcube-Request': rc.env.request_token },
-        body: JSON.stringify({ sign: !!d.sign, encrypt: !!d.encrypt, cipher: d.cipher || null }),
+        body: JSON.stringify({
+          sign: !!d.sign,
+          encrypt: !!d.encrypt,
+          cipher: d.cipher || null,
+          protectHeaders: !!d.protectHeaders,
+        }),
       }).catch(function () {});
     },
   };
@@ -130,6 +135,7 @@
       var st = compose.state();
       setField('_smime_sign', st.sign);
       setField('_smime_encrypt', st.encrypt);
+      setField('_smime_protect_headers', st.protectHeaders);
       // A draft is stored in the Drafts folder as written: no automatic drafts while Encrypt is on.
       rc.env.draft_autosave = st.encrypt ? 0 : autosave;
       if (st.encrypt && rc.save_timer) clearTimeout(rc.save_timer);

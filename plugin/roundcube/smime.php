@@ -200,6 +200,8 @@ class smime extends rcube_plugin
             'smime_sign_default'    => $input['sign'],
             'smime_encrypt_default' => $input['encrypt'],
             'smime_cipher'          => $cipher,
+            // Header protection (RFC 9788): optional in the request, off unless chosen.
+            'smime_protect_headers_default' => isset($input['protectHeaders']) && $input['protectHeaders'] === true,
         ]);
         $this->send_json($this->defaults());
     }
@@ -209,6 +211,7 @@ class smime extends rcube_plugin
         $d = [
             'sign'    => (bool) $this->rc->config->get('smime_sign_default', true),
             'encrypt' => (bool) $this->rc->config->get('smime_encrypt_default', false),
+            'protectHeaders' => (bool) $this->rc->config->get('smime_protect_headers_default', false),
         ];
         if ($cipher = $this->rc->config->get('smime_cipher')) {
             $d['cipher'] = $cipher;
@@ -445,9 +448,31 @@ class smime extends rcube_plugin
                 'uid'   => $message->uid,
                 'error' => $failure ? $failure->error_code : null,
             ]);
+            $this->show_protected_subject($message, $this->analyses[$key]);
         }
 
         return $p;
+    }
+
+    /**
+     * Header protection (RFC 9788): the Subject the sender protected is shown, and replied to, in place of the outer
+     * one (an encrypted message says "[...]" outside). Only when the backend unwrapped the message: the protected
+     * fields are inside what it decrypted or verified.
+     */
+    private function show_protected_subject($message, $answer)
+    {
+        if (empty($answer['unwrapped']) || empty($answer['headerProtection']['fields'])) {
+            return;
+        }
+        foreach ((array) $answer['headerProtection']['fields'] as $field) {
+            if (strcasecmp((string) ($field['name'] ?? ''), 'subject') === 0 && is_string($field['value'] ?? null)) {
+                $subject          = str_replace(["\r", "\n"], '', $field['value']);
+                $message->subject = $subject;
+                // Roundcube decodes the header it shows: as an encoded word, UTF-8 text arrives exactly as it is.
+                $message->headers->subject = '=?UTF-8?B?' . base64_encode($subject) . '?=';
+                return;
+            }
+        }
     }
 
     /** The banner above the body: the component mounts here; the text inside is what shows without it. */
@@ -507,6 +532,7 @@ class smime extends rcube_plugin
         $hidden = new html_hiddenfield();
         $hidden->add(['name' => '_smime_sign', 'id' => 'smime-sign-field', 'value' => $d['sign'] ? '1' : '0']);
         $hidden->add(['name' => '_smime_encrypt', 'id' => 'smime-encrypt-field', 'value' => $d['encrypt'] ? '1' : '0']);
+        $hidden->add(['name' => '_smime_protect_headers', 'id' => 'smime-protect-headers-field', 'value' => $d['protectHeaders'] ? '1' : '0']);
 
         return html::div(['class' => 'form-group row smime-compose-row'],
             html::div(['id' => 'smime-compose', 'class' => 'smime-compose col-12'],
@@ -536,7 +562,8 @@ class smime extends rcube_plugin
         }
 
         try {
-            $copies = $this->backend()->outgoing($raw, $sign, $encrypt, $this->unlock_credential());
+            $protect = rcube_utils::get_input_string('_smime_protect_headers', rcube_utils::INPUT_POST) === '1';
+            $copies  = $this->backend()->outgoing($raw, $sign, $encrypt, $this->unlock_credential(), $protect);
             require_once __DIR__ . '/lib/smime_mime_message.php';
             $p['message'] = new smime_mime_message($p['message'], $copies[0]['raw']);
         }

@@ -152,6 +152,7 @@ describe('Roundcube with the S/MIME plugin, end to end', { skip, concurrency: fa
       sign: boolean;
       encrypt: boolean;
       attach?: Buffer;
+      protectHeaders?: boolean;
     },
   ): Promise<void> {
     // Roundcube keeps compose data in the PHP session, and a request of the page being left (its message list, the
@@ -184,6 +185,8 @@ describe('Roundcube with the S/MIME plugin, end to end', { skip, concurrency: fa
       const t = page.locator(`[part~="toggle-${which}"]`);
       if ((await t.getAttribute('aria-checked')) !== String(m[which])) await t.click();
     }
+    const hp = page.locator('[part~="toggle-protect-headers"]');
+    if ((await hp.getAttribute('aria-checked')) !== String(m.protectHeaders ?? false)) await hp.click();
   }
 
   async function send(page: Page): Promise<void> {
@@ -343,6 +346,47 @@ describe('Roundcube with the S/MIME plugin, end to end', { skip, concurrency: fa
     await frame.locator('smime-message-status [data-kind="encrypted"][data-status="decrypted"]').waitFor();
     assert.match((await frame.locator('#messagebody').textContent()) ?? '', /7c1e-secret-41b2/);
   });
+
+  test(
+    'with Protect subject, bob\'s maildir copy says "[...]" and the banner shows the subject alice wrote (RFC 9788)',
+    { timeout: STEP_TIMEOUT_MS },
+    async () => {
+      const subject = 'Protected 5e2a subject';
+      await compose(alice, {
+        to: [BOB.email],
+        subject,
+        text: `${SECRET_TEXT}\nAlice`,
+        sign: true,
+        encrypt: true,
+        protectHeaders: true,
+      });
+      await send(alice);
+      await sent(alice);
+      const raw = newest(BOB.email).toString('latin1');
+      assert.match(raw, /^Subject: \[\.\.\.\]\r?$/m);
+      assert.ok(!raw.includes('5e2a'), 'the subject travels only inside the encryption');
+      const file = join(work, 'bob-hp-copy.eml');
+      writeFileSync(file, raw, 'latin1');
+      const key = pemOf(BOB.email);
+      const inner = openssl(['cms', '-decrypt', '-in', file, '-inkey', key, '-recip', key]);
+      const content = openssl(['cms', '-verify', '-CAfile', stack.caFile, '-purpose', 'any'], inner).toString('latin1');
+      assert.match(content, /^Subject: Protected 5e2a subject\r?$/m);
+      assert.match(content, /hp="?cipher"?/);
+
+      const frame = await open(bob, '[...]');
+      const shown = frame.locator(
+        'smime-message-status [data-kind="headers"][data-mode="cipher"] [data-field="subject"]',
+      );
+      await shown.waitFor();
+      assert.equal((await shown.textContent())?.trim(), subject);
+      // Roundcube's own header shows the protected Subject, not "[...]".
+      assert.match(
+        (await frame.locator('#message-header .subject, h2.subject').first().textContent()) ?? '',
+        /Protected 5e2a subject/,
+      );
+      assert.equal(await frame.locator('smime-message-status [part~="header-mismatch"]').count(), 0);
+    },
+  );
 
   test('full view and print show the decrypted message with its status', { timeout: STEP_TIMEOUT_MS }, async () => {
     const frame = await open(bob, SUBJECT);

@@ -79,10 +79,9 @@ const SIGNING_KU = ['digitalSignature', 'nonRepudiation'];
 const CA_KU = ['keyCertSign', 'cRLSign'];
 const RSA_KEY = { keyAlgorithm: 'RSA', keySize: 2048, opensslAlgorithm: 'rsaEncryption' } as const;
 const ED25519_KEY = { keyAlgorithm: 'Ed25519', keySize: 256, opensslAlgorithm: 'ED25519' } as const;
-// X25519 encryption lands with RFC 8418 support (issue 14): until then describe.ts has no name for the X25519 OID
-// (1.3.101.110) and reports the key as 'other' of unknown size, and encryptionUnusableReason refuses it.
-const X25519_KEY = { keyAlgorithm: 'other', keySize: 0, opensslAlgorithm: 'X25519' } as const;
-const X25519_REFUSED = 'other keys cannot be encrypted to';
+// X25519 (RFC 8418, issue 14): describe.ts names the key, and an X25519 certificate with keyAgreement may be
+// encrypted to.
+const X25519_KEY = { keyAlgorithm: 'X25519', keySize: 256, opensslAlgorithm: 'X25519' } as const;
 
 const capitalised = (name: string) => `${name[0]!.toUpperCase()}${name.slice(1)}`;
 
@@ -119,8 +118,6 @@ function encryption(person: string, section: string, issuer: Ca): Example {
     selfSigned: false,
     ...(rsa ? RSA_TIMES : ED_TIMES),
     signs: false,
-    // X25519 encryption lands with RFC 8418 support (issue 14): today the engine refuses to encrypt to X25519.
-    ...(rsa ? {} : { notEncryptable: X25519_REFUSED }),
   };
 }
 
@@ -482,10 +479,7 @@ describe('RFC 9216 examples: OpenSSL agrees', { skip: opensslMissing }, () => {
 describe('README: the RFC 9216 examples table', () => {
   /** What the "our result" column says of a certificate: derived from the expectations the tests above check. */
   function ourResult(e: Example): string {
-    const key =
-      e.opensslAlgorithm === 'X25519'
-        ? 'X25519 (reported as `other` until RFC 8418 support)'
-        : `${e.keyAlgorithm}${e.keyAlgorithm === 'RSA' ? ` ${e.keySize}` : ''}`;
+    const key = `${e.keyAlgorithm}${e.keyAlgorithm === 'RSA' ? ` ${e.keySize}` : ''}`;
     const parts = [key];
     if (e.emails.length) parts.push(e.emails.join(', '));
     if (e.selfSigned) parts.push('trust anchor');
@@ -496,13 +490,7 @@ describe('README: the RFC 9216 examples table', () => {
       );
     if (!e.isCA) {
       parts.push(e.signs ? 'signs' : 'does not sign');
-      parts.push(
-        e.notEncryptable === undefined
-          ? 'encryption target'
-          : e.notEncryptable === X25519_REFUSED
-            ? 'no encryption target yet (X25519 lands with RFC 8418 support, issue 14)'
-            : 'no encryption target',
-      );
+      parts.push(e.notEncryptable === undefined ? 'encryption target' : 'no encryption target');
     }
     return parts.join('; ');
   }

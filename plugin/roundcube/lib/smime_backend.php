@@ -102,9 +102,13 @@ class smime_backend
      *
      * @return array [['bcc' => string|null, 'raw' => string], ...]
      */
-    public function outgoing($raw, $sign, $encrypt, $unlock = null)
+    public function outgoing($raw, $sign, $encrypt, $unlock = null, $protectHeaders = false)
     {
-        $query = http_build_query(['sign' => $sign ? 'true' : 'false', 'encrypt' => $encrypt ? 'true' : 'false']);
+        $query = http_build_query([
+            'sign'           => $sign ? 'true' : 'false',
+            'encrypt'        => $encrypt ? 'true' : 'false',
+            'protectHeaders' => $protectHeaders ? 'true' : 'false',
+        ]);
         list(, $body) = $this->call('POST', '/api/v1/messages/outgoing?' . $query, $raw, 'message/rfc822', $unlock);
 
         $copies = [];
