@@ -27,6 +27,8 @@ export function createSmimePlugin(host: SmimeHost): SmimePlugin {
   const mounted = new Set<HTMLElement>();
   const composers = new Set<SmimeComposeControls>();
   const toolbars = new Set<SmimeUnlockDialog>();
+  /** Open messages, asked to read themselves again once keys are unlocked (from any control: the header too). */
+  const readers = new Set<() => void>();
 
   // One prompt for the whole page, opened whenever a key is needed.
   let prompt: SmimeUnlockDialog | undefined;
@@ -45,6 +47,8 @@ export function createSmimePlugin(host: SmimeHost): SmimePlugin {
   function afterUnlockChange(): void {
     for (const t of toolbars) void t.refresh();
     for (const c of composers) c.keysUnlocked();
+    // A message shown as locked is opened now, whichever control unlocked: the passphrase is asked once (issue 15).
+    for (const r of readers) r();
   }
 
   function unlock(reason?: 'sign' | 'decrypt' | 'manage'): Promise<boolean> {
@@ -165,13 +169,15 @@ export function createSmimePlugin(host: SmimeHost): SmimePlugin {
         if (!last) return;
         void show(last).then((r) => listeners.forEach((l) => l(r)));
       };
-      el.addEventListener('smime-unlock-request', () => {
-        void (pending ?? unlock('decrypt')).then((ok) => {
-          if (!ok) return;
-          if (last) redo();
-          else unlockedListeners.forEach((l) => l());
-        });
-      });
+      const waitsForKeys = () =>
+        (el.analysis?.layers ?? []).some((l) => l.kind === 'encrypted' && l.status === 'locked');
+      const reread = () => {
+        if (!waitsForKeys()) return;
+        if (last) redo();
+        else unlockedListeners.forEach((l) => l());
+      };
+      // "Unlock to read" goes to unlock() (mount), whose success re-reads every locked message, this one included.
+      readers.add(reread);
       return {
         element: el,
         show,
@@ -182,7 +188,10 @@ export function createSmimePlugin(host: SmimeHost): SmimePlugin {
         },
         onResult: (l) => void listeners.push(l),
         onUnlocked: (l) => void unlockedListeners.push(l),
-        destroy: () => unmount(el),
+        destroy: () => {
+          readers.delete(reread);
+          unmount(el);
+        },
       };
     },
 
@@ -219,6 +228,7 @@ export function createSmimePlugin(host: SmimeHost): SmimePlugin {
     destroy() {
       for (const el of [...mounted]) unmount(el);
       composers.clear();
+      readers.clear();
       toolbars.clear();
       prompt?.remove();
       prompt = undefined;

@@ -163,6 +163,37 @@ describe('plugin contract', { skip }, () => {
     await b.page.locator('smime-message-status [data-status="decrypted"]').waitFor();
   });
 
+  test('unlocking from the header opens a message shown as locked: the passphrase is asked once (issue 15)', async () => {
+    unlocked = false;
+    const unlocks = () => srv.requests.filter((r) => r.path === '/api/v1/session/unlock').length;
+    const before = unlocks();
+    await b.page.evaluate(async () => {
+      const w = window as any;
+      const root = document.getElementById('root')!;
+      const header = document.createElement('div');
+      header.id = 'header';
+      document.body.prepend(header);
+      w.toolbar = w.smime.mountUnlockControl(header);
+      w.headerReader = w.smime.mountMessageStatus(root);
+      await w.headerReader.show(new TextEncoder().encode('raw'));
+    });
+    const banner = b.page.locator('smime-message-status').last();
+    await banner.locator('[data-kind="encrypted"][data-status="locked"]').waitFor();
+    await b.page.locator('#header smime-unlock-dialog [part="toggle"]').click();
+    const dialog = b.page.locator('#header smime-unlock-dialog dialog[open]');
+    await dialog.locator('#passphrase').fill('the passphrase');
+    await dialog.locator('#passphrase').press('Enter');
+    await banner.locator('[data-kind="encrypted"][data-status="decrypted"]').waitFor();
+    assert.equal(unlocks() - before, 1, 'one unlock, no second prompt');
+    assert.equal(await b.page.locator('body > smime-unlock-dialog dialog[open]').count(), 0);
+    await b.page.evaluate(() => {
+      const w = window as any;
+      w.toolbar.destroy();
+      w.headerReader.destroy();
+      document.getElementById('header')!.remove();
+    });
+  });
+
   test('a server-side host: present() shows its analysis without asking, "Unlock to read" calls onUnlocked', async () => {
     unlocked = false;
     const before = srv.requests.filter((r) => r.path === '/api/v1/messages/incoming').length;
