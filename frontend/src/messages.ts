@@ -60,6 +60,11 @@ const en = {
   throttled: (seconds: number) =>
     `Too many wrong passphrases. Try again in ${seconds} second${seconds === 1 ? '' : 's'}.`,
   noKeys: 'You have no keys yet: import one in the S/MIME settings.',
+  noKeyShort: 'No S/MIME key',
+  noKeyHelp:
+    'You have no S/MIME key, so there is nothing to unlock. Ask your IT department to place one, or import a .p12 file in the S/MIME settings.',
+  composeNoKey:
+    'Signing and encrypting need a key of your own, and you have none: ask your IT department to place one, or import a .p12 file in the S/MIME settings. You can still read signed mail.',
   mustChangeTitle: 'Choose your own passphrase',
   mustChangeIntro:
     'Your key was set up by IT with a temporary passphrase. Choose a passphrase only you know before using it; IT cannot recover it for you.',
@@ -110,7 +115,8 @@ const en = {
   // settings
   settingsTitle: 'S/MIME settings',
   ownKeys: 'Your keys',
-  noOwnKeys: 'You have no keys yet.',
+  noOwnKeys:
+    'You have no key yet. You can read signed mail and see whether it is genuine. To sign, and to send or read encrypted mail, ask your IT department to place your key, or import your .p12 file below.',
   validity: 'Validity',
   status: 'Status',
   defaultForSigning: 'Default for signing',
@@ -118,6 +124,10 @@ const en = {
   isDefault: 'Signing default',
   pendingKey: 'Set up by IT: choose your passphrase',
   delete: 'Delete',
+  issuedBy: (org: string) => `issued by ${org}`,
+  validUntil: (date: string) => `valid until ${date}`,
+  deleteKeyLabel: (name: string, until: string) => `Delete the key of ${name}, valid until ${until}`,
+  deleteCertLabel: (who: string) => `Delete the certificate of ${who}`,
   confirmDelete: (subject: string) =>
     `Delete the key “${subject}”? Mail encrypted to it can no longer be read. This cannot be undone.`,
   confirmDeleteButton: 'Delete for good',

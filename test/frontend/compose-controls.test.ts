@@ -145,4 +145,39 @@ describe('smime-compose-controls', { skip }, () => {
     assert.equal(last.protectHeaders, true);
     assert.match((await hp.getAttribute('title')) ?? '', /\[\.\.\.\]/, 'the help says what outsiders will see');
   });
+
+  test('a user without any key: Sign and Encrypt are off and say why, no unlock is asked for', async () => {
+    srv.on('GET /api/v1/me', {
+      json: {
+        email: 'a@x',
+        aliases: [],
+        keys: 0,
+        mustChangePassphrase: false,
+        unlockIdleTimeoutS: 900,
+        passphraseMinLength: 10,
+      },
+    });
+    try {
+      await b.page.evaluate(() => {
+        const root = document.getElementById('root')!;
+        root.innerHTML = '';
+        const el = document.createElement('smime-compose-controls') as any;
+        el.sign = true;
+        el.client = (window as any).client;
+        root.append(el);
+      });
+      const summary = b.page.locator('[part="summary"]', { hasText: 'you have none' });
+      await summary.waitFor();
+      assert.match((await summary.textContent()) ?? '', /IT department|\.p12/);
+      for (const which of ['sign', 'encrypt', 'protect-headers']) {
+        const t = b.page.locator(`[part~="toggle-${which}"]`);
+        assert.equal(await t.isDisabled(), true, which);
+        assert.equal(await t.getAttribute('aria-checked'), 'false', which);
+      }
+      const st = await state();
+      assert.equal(st.sign, false);
+    } finally {
+      srv.on('GET /api/v1/me', { status: 404, json: { error: { code: 'NOT_FOUND', message: 'x' } } });
+    }
+  });
 });

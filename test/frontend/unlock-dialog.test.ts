@@ -177,4 +177,48 @@ describe('smime-unlock-dialog', { skip }, () => {
     await b.page.keyboard.press('Escape');
     assert.equal(await result, false);
   });
+
+  test('a toggle styled for a dark header (white text, transparent surface) still opens an opaque, readable dialog', async () => {
+    await b.page.evaluate(() => {
+      const el = document.querySelector('smime-unlock-dialog') as HTMLElement;
+      el.style.setProperty('--smime-color-surface', 'transparent');
+      el.style.setProperty('--smime-color-text', '#ffffff');
+    });
+    await openDialog();
+    const look = await b.page.evaluate(() => {
+      const d = document.querySelector('smime-unlock-dialog')!.shadowRoot!.querySelector('dialog')!;
+      const label = d.querySelector('label') ?? d;
+      return { bg: getComputedStyle(d).backgroundColor, fg: getComputedStyle(label).color };
+    });
+    assert.equal(look.bg, 'rgb(255, 255, 255)', 'opaque');
+    assert.notEqual(look.fg, 'rgb(255, 255, 255)', 'not white on white');
+    await b.page.keyboard.press('Escape');
+  });
+
+  test('a user without any key is told so, never offered to unlock', async () => {
+    const me = {
+      email: 'a@x',
+      aliases: [],
+      mustChangePassphrase: false,
+      unlockIdleTimeoutS: 600,
+      passphraseMinLength: 10,
+    };
+    srv.on('GET /api/v1/me', { json: { ...me, keys: 0 } });
+    try {
+      await b.page.evaluate(() => {
+        const root = document.getElementById('root')!;
+        root.innerHTML = '';
+        const el = document.createElement('smime-unlock-dialog') as any;
+        el.client = (window as any).client;
+        root.append(el);
+      });
+      const note = b.page.locator('smime-unlock-dialog [part~="no-key"]');
+      await note.waitFor();
+      assert.match((await note.textContent()) ?? '', /No S\/MIME key/);
+      assert.match((await note.getAttribute('title')) ?? '', /IT department|\.p12/);
+      assert.equal(await b.page.locator('smime-unlock-dialog button[part="toggle"]').count(), 0);
+    } finally {
+      srv.on('GET /api/v1/me', { json: { ...me, keys: 1 } });
+    }
+  });
 });

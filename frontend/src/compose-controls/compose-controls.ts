@@ -60,6 +60,8 @@ export class SmimeComposeControls extends LitElement {
   @state() private accessor checking = false;
   @state() private accessor resolveError = false;
   @state() private accessor signLocked = false;
+  /** The user has no key at all: Sign and Encrypt cannot work, and unlocking is never asked for (issue 15). */
+  @state() private accessor noKey = false;
 
   private timer: ReturnType<typeof setTimeout> | undefined;
   private generation = 0;
@@ -78,10 +80,22 @@ export class SmimeComposeControls extends LitElement {
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('recipients') || changed.has('client')) this.scheduleResolve();
+    if (changed.has('client') && this.client)
+      void this.client.me().then(
+        (me) => {
+          this.noKey = me.keys === 0;
+          if (this.noKey) {
+            this.sign = false;
+            this.encrypt = false;
+            this.protectHeaders = false;
+          }
+        },
+        () => {},
+      );
     // Signing by default with locked keys: say so before the user presses Send (the prompt opens at Send).
     if (changed.has('client') && this.client && this.sign)
       void this.client.session().then(
-        (s) => (this.signLocked = this.sign && !s.unlocked),
+        (s) => (this.signLocked = this.sign && !s.unlocked && !this.noKey),
         () => {},
       );
   }
@@ -155,7 +169,7 @@ export class SmimeComposeControls extends LitElement {
       aria-checked=${on ? 'true' : 'false'}
       title=${help}
       aria-describedby="summary"
-      ?disabled=${which === 'protectHeaders' && !this.sign && !this.encrypt}
+      ?disabled=${this.noKey || (which === 'protectHeaders' && !this.sign && !this.encrypt)}
       @click=${flip}
     >
       <span class="box" aria-hidden="true">${on ? '✓' : ''}</span>${label}
@@ -165,6 +179,10 @@ export class SmimeComposeControls extends LitElement {
   private summary() {
     const m = msg();
     const st = this.state;
+    if (this.noKey)
+      return html`<p part="summary" id="summary" class="tone-info" role="status">
+        ${icon('info')}<span>${m.composeNoKey}</span>
+      </p>`;
     if (this.encrypt && st.missing.length > 0)
       return html`<p part="summary" id="summary" class="tone-bad" role="alert">
         ${icon('bad')}<span>${m.encryptBlocked(st.missing)}</span>

@@ -78,5 +78,40 @@ export const styles = [
       padding: 0.5em;
       border-radius: var(--_radius);
     }
+    /* A phone (issue 15): each key or certificate becomes a card of its own, forms one column; nothing scrolls
+       sideways. */
+    @media (max-width: 600px) {
+      table,
+      tbody,
+      tr,
+      td {
+        display: block;
+        width: 100%;
+        box-sizing: border-box;
+      }
+      thead {
+        position: absolute;
+        width: 1px;
+        height: 1px;
+        overflow: hidden;
+        clip: rect(0 0 0 0);
+      }
+      tr {
+        border-bottom: 1px solid var(--_border);
+        padding: 0.4em 0;
+      }
+      td {
+        border: 0;
+        padding: 0.2em 0;
+      }
+      form {
+        grid-template-columns: minmax(0, 1fr);
+      }
+      input,
+      select {
+        max-width: 100%;
+        box-sizing: border-box;
+      }
+    }
   `,
 ];

@@ -5,6 +5,7 @@ import type { ContentCipher, OwnKey, PublicCertificate } from '../api/types.ts';
 import { msg } from '../messages.ts';
 import { emit } from '../shared/events.ts';
 import { icon } from '../shared/icons.ts';
+import { issuerName, personName } from '../shared/names.ts';
 import { localPreferences, type Defaults, type PreferenceStore } from '../shared/prefs.ts';
 import { styles } from './settings.styles.ts';
 
@@ -151,8 +152,9 @@ export class SmimeSettings extends LitElement {
           const tone = k.status === 'valid' ? 'ok' : 'bad';
           return html`<tr data-key=${k.id}>
             <td>
-              ${k.subject}
-              <div class="muted">${k.emails.join(', ')} · ${k.keyAlgorithm} ${k.keySize}</div>
+              <strong>${personName(k.subject, k.emails)}</strong>
+              <div class="muted">${k.emails.join(', ')}</div>
+              <div class="muted">${m.issuedBy(issuerName(k.issuer))} · ${k.keyAlgorithm} ${k.keySize}</div>
             </td>
             <td>${date(k.notBefore)} – ${date(k.notAfter)}</td>
             <td>
@@ -166,6 +168,7 @@ export class SmimeSettings extends LitElement {
                 <button
                   type="button"
                   class="danger"
+                  aria-label=${m.deleteKeyLabel(personName(k.subject, k.emails), date(k.notAfter))}
                   aria-expanded=${this.confirming === k.id ? 'true' : 'false'}
                   @click=${() => (this.confirming = this.confirming === k.id ? undefined : k.id)}
                 >
@@ -175,7 +178,9 @@ export class SmimeSettings extends LitElement {
               ${
                 this.confirming === k.id
                   ? html`<div class="confirm tone-bad" role="alert">
-                      <p>${m.confirmDelete(k.subject)}</p>
+                      <p>
+                        ${m.confirmDelete(`${personName(k.subject, k.emails)} (${m.validUntil(date(k.notAfter))})`)}
+                      </p>
                       <p class="muted">${m.fingerprint}: <code>${k.fingerprintSha256}</code></p>
                       <div class="actions">
                         <button
@@ -288,8 +293,9 @@ export class SmimeSettings extends LitElement {
                   const open = this.openCert === c.id;
                   return html`<tr data-cert=${c.id}>
                       <td>
-                        ${c.email}
-                        <div class="muted">${c.subject}</div>
+                        <strong>${personName(c.subject, c.email ? [c.email] : [])}</strong>
+                        <div class="muted">${c.email ?? ''}</div>
+                        <div class="muted">${m.issuedBy(issuerName(c.issuer))}</div>
                       </td>
                       <td>${m.sources[c.source] ?? c.source}</td>
                       <td>
@@ -299,13 +305,25 @@ export class SmimeSettings extends LitElement {
                       <td class="actions">
                         <button
                           type="button"
+                          aria-label=${`${open ? m.hideDetails : m.showDetails}: ${c.email ?? personName(c.subject)}`}
                           aria-expanded=${open ? 'true' : 'false'}
                           aria-controls="cert-${c.id}"
                           @click=${() => (this.openCert = open ? undefined : c.id)}
                         >
                           ${open ? m.hideDetails : m.showDetails}
                         </button>
-                        ${c.source === 'directory' ? nothing : html`<button type="button" class="danger" @click=${() => void this.deleteCert(c)}>${m.delete}</button>`}
+                        ${
+                          c.source === 'directory'
+                            ? nothing
+                            : html`<button
+                                type="button"
+                                class="danger"
+                                aria-label=${m.deleteCertLabel(c.email ?? personName(c.subject))}
+                                @click=${() => void this.deleteCert(c)}
+                              >
+                                ${m.delete}
+                              </button>`
+                        }
                       </td>
                     </tr>
                     ${

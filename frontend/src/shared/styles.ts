@@ -61,6 +61,8 @@ export const theme = css`
     padding: 0.3em 0.5em;
     border: 1px solid var(--_border);
     border-radius: var(--_radius);
+    color: var(--_fg);
+    background: var(--_bg);
   }
   .tone-ok {
     color: var(--_ok);

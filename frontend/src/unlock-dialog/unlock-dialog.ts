@@ -56,6 +56,8 @@ export class SmimeUnlockDialog extends LitElement {
   @state() private accessor error = '';
   @state() private accessor minLength = 10;
   @state() private accessor reason: UnlockRequestDetail['reason'] | undefined;
+  /** The user has no key at all (GET /me): the toggle says so instead of offering to unlock (issue 15). */
+  @state() private accessor noKey = false;
 
   private get dialog(): HTMLDialogElement | null {
     return this.renderRoot.querySelector('dialog');
@@ -76,7 +78,9 @@ export class SmimeUnlockDialog extends LitElement {
   async refresh(): Promise<SessionStatus | undefined> {
     if (!this.client) return undefined;
     try {
-      this.session = await this.client.session();
+      const [session, me] = await Promise.all([this.client.session(), this.client.me()]);
+      this.session = session;
+      this.noKey = me.keys === 0;
     } catch {
       this.session = undefined;
     }
@@ -195,6 +199,11 @@ export class SmimeUnlockDialog extends LitElement {
   private renderToggle() {
     const m = msg();
     if (this.dialogOnly) return nothing;
+    // Without any key there is nothing to unlock: say so, never ask for a passphrase the user does not have.
+    if (this.noKey)
+      return html`<span part="toggle no-key" role="note" title=${m.noKeyHelp} tabindex="0">
+        ${icon('info')}<span>${m.noKeyShort}</span>
+      </span>`;
     const unlocked = this.session?.unlocked ?? false;
     const until = this.session?.idleExpiresAt ? new Date(this.session.idleExpiresAt).toLocaleTimeString() : '';
     return html`<button

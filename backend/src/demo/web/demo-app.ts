@@ -27,6 +27,9 @@ interface MessageMeta {
 /** Renew the demo token this long before it expires. */
 const TOKEN_RENEW_MARGIN_MS = 60_000;
 const PLUGIN_URL = '/plugin/smime-plugin.js';
+/** Which demo user this tab is logged in as: a reload keeps the session (issue 15). Only the address is kept (the
+ * demo login takes no password and tokens are asked for again); the unlock session is the backend's cookie. */
+const SESSION_KEY = 'smime-demo-user';
 
 const $ = <T extends HTMLElement>(sel: string) => document.querySelector<T>(sel)!;
 const app = $('#app');
@@ -97,7 +100,12 @@ function notice(text: string, error = false): HTMLElement {
 
 // ---- views ---------------------------------------------------------------------------------------------------------
 
+async function demoUsers(): Promise<DemoUser[]> {
+  return ((await (await fetch('/demo/api/users')).json()) as { users: DemoUser[] }).users;
+}
+
 async function showLogin(): Promise<void> {
+  sessionStorage.removeItem(SESSION_KEY);
   plugin?.destroy();
   plugin = undefined;
   me = undefined;
@@ -106,7 +114,7 @@ async function showLogin(): Promise<void> {
   $('#switch-user').hidden = true;
   $('#who').textContent = '';
   resetView();
-  const { users } = (await (await fetch('/demo/api/users')).json()) as { users: DemoUser[] };
+  const users = await demoUsers();
   app.innerHTML = `<section class="card"><h1>Log in as a demo user</h1>
     <p class="muted">The demo webmail's login stands in for yours: it asks the server for the token your webmail would sign.</p>
     <div class="users">${users
@@ -119,16 +127,20 @@ async function showLogin(): Promise<void> {
     b.addEventListener('click', () => void enter(users.find((u) => u.email === b.dataset.email)!));
 }
 
-async function enter(user: DemoUser): Promise<void> {
+async function enter(user: DemoUser, view = 'inbox'): Promise<void> {
   me = user;
   await login(user.email);
+  sessionStorage.setItem(SESSION_KEY, user.email);
   plugin = mod.createSmimePlugin({ getToken, userEmail: user.email });
   $('#unlock-slot').innerHTML = '';
   plugin.mountUnlockControl($('#unlock-slot'));
   $('#nav').hidden = false;
   $('#switch-user').hidden = false;
   $('#who').textContent = `${user.name} <${user.email}>`;
-  await showFolder('inbox');
+  if (view === 'sent' || view === 'inbox') await showFolder(view);
+  else if (view === 'compose') showCompose();
+  else if (view === 'settings') showSettings();
+  else await showFolder('inbox');
 }
 
 async function showFolder(folder: 'inbox' | 'sent', flash?: HTMLElement): Promise<void> {
@@ -293,7 +305,11 @@ async function main(): Promise<void> {
       else if (v === 'compose') showCompose();
       else showSettings();
     });
-  await showLogin();
+  // After a reload: the same user, on the same view.
+  const email = sessionStorage.getItem(SESSION_KEY);
+  const user = email ? (await demoUsers()).find((u) => u.email === email) : undefined;
+  if (user) await enter(user, location.hash.slice(1));
+  else await showLogin();
 }
 
 main().catch((e: unknown) => {
