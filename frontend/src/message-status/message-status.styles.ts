@@ -41,7 +41,7 @@ export const styles = [
     }
     summary {
       cursor: pointer;
-      color: var(--_accent);
+      color: var(--_accent-text);
     }
     dl {
       display: grid;

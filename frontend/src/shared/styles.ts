@@ -12,6 +12,8 @@ export const theme = css`
     --_bg: var(--smime-color-surface, #ffffff);
     --_border: var(--smime-color-border, #d1d9e0);
     --_accent: var(--smime-color-accent, #0969da);
+    /* Accent-coloured text (links, summaries) on the surface; a dark theme needs it lighter than button fills. */
+    --_accent-text: var(--smime-color-accent-text, var(--_accent));
     --_ok: var(--smime-color-ok, #1a7f37);
     --_ok-bg: var(--smime-color-ok-bg, #dafbe1);
     --_info: var(--smime-color-info, #0969da);
