@@ -215,7 +215,12 @@ export async function importAll(items: readonly ImportItem[], options: BulkOptio
     };
     let email = item.email;
     try {
-      const stat = statSync(item.path);
+      const stat = statSync(item.path, { throwIfNoEntry: false });
+      if (!stat)
+        throw new AppError('FILE_NOT_FOUND', undefined, {
+          path: item.file,
+          ...(options.csvBase ? { base: `the CSV's folder, ${options.csvBase}` } : {}),
+        });
       context.fileBytes = stat.size;
       if (stat.size > options.maxP12Bytes) throw new AppError('P12_TOO_LARGE');
       const p12 = readFileSync(item.path);
