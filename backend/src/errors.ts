@@ -264,6 +264,13 @@ const PRODUCT_ERRORS = {
     'The audit chain does not extend the last checkpoint (edited, cut back or rewritten): no checkpoint was written.',
   ),
   AUDIT_CHECKPOINT_WRITE_FAILED: e('unavailable', 'The audit checkpoint could not be written.'),
+  // Admin command line (issue 15): what it reads before anything reaches the vault.
+  FILE_NOT_FOUND: e('not-found', 'The file does not exist.'),
+  FILE_UNREADABLE: e('invalid', 'The file cannot be read.'),
+  CSV_INVALID: e('invalid', 'The CSV file cannot be used.'),
+  PASSWORD_SOURCE_INVALID: e('invalid', 'The password source cannot be used.'),
+  DATABASE_UNREACHABLE: e('unavailable', 'The database cannot be reached.'),
+  CONFIG_INVALID: e('invalid', 'A setting is missing or invalid.'),
   // Server
   SERVICE_UNAVAILABLE: e('unavailable', 'The service is starting or unavailable.'),
   INTERNAL: e('internal', 'Internal error.'),

@@ -359,6 +359,17 @@ void describe('parsePkcs12: malformed input', () => {
     });
   }
 
+  // Issue 15: the reader's message already names the structure, so "(PFX: PFX: ...)" repeated it.
+  void it('names the damaged structure once', async () => {
+    for (const [label, input] of cases) {
+      const message = await parsePkcs12(input, PASS).then(
+        () => '',
+        (e: unknown) => (e as Error).message,
+      );
+      assert.doesNotMatch(message, /\b(\w+): \1:/, label);
+    }
+  });
+
   void it('input over MAX_P12_BYTES -> P12_TOO_LARGE (before parsing)', async () => {
     await rejectsWith(parsePkcs12(new Uint8Array(MAX_P12_BYTES + 1), PASS), 'P12_TOO_LARGE');
   });

@@ -1,15 +1,19 @@
 /** Reading a secret from the terminal without echo, or one line from standard input when it is not a terminal. */
 import { createInterface } from 'node:readline';
 
+/**
+ * Lines of a standard input that is not a terminal, read through one interface: a bulk import may ask several
+ * passwords in a row, and a new interface per question would lose the lines the previous one had buffered.
+ */
+let pipedLines: AsyncIterator<string> | undefined;
+
 export async function readSecret(prompt: string): Promise<string> {
   const input = process.stdin;
   if (!input.isTTY) {
-    const rl = createInterface({ input, terminal: false });
-    for await (const line of rl) {
-      rl.close();
-      return line;
-    }
-    throw new Error('no input on standard input');
+    pipedLines ??= createInterface({ input, terminal: false })[Symbol.asyncIterator]();
+    const next = await pipedLines.next();
+    if (next.done) throw new Error('no input on standard input');
+    return next.value;
   }
   process.stderr.write(prompt);
   input.setRawMode(true);

@@ -138,6 +138,10 @@ export async function placeKey(
     const user = await ensureUser(ctx.db, input.userEmail);
     const forced = input.force ?? false;
     await checkCertificateFor(ctx, user, read.info, forced);
+    // Placing the same file again (a re-run of a bulk import, issue 15) is answered before the costly wrap; storeKey
+    // checks again inside its transaction against a concurrent placement.
+    const present = await keys.findKeyByFingerprint(ctx.db, user.id, read.info.fingerprintSha256);
+    if (present) throw new AppError('KEY_ALREADY_PRESENT', undefined, { keyId: present.id });
     if (input.initialPassphrase !== undefined)
       checkNewPassphrase(input.initialPassphrase, ctx.options.passphraseMinLength);
     const keyId = randomUUID();

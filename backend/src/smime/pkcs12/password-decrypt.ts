@@ -13,6 +13,7 @@ import { OID_PBES2 } from '../asn1/oids.ts';
 import { pbes2Decrypt } from './pbes2.ts';
 import { verifyPkcs12Mac, type Pkcs12MacInput } from './mac.ts';
 import { isPkcs12PbeOid, pkcs12PbeDecrypt } from './pbe-legacy.ts';
+import { inContext } from './state.ts';
 
 export interface PasswordDecryptInput {
   /** contentEncryptionAlgorithm / encryptionAlgorithm: the OID and its parameters. */
@@ -55,9 +56,13 @@ function toSmimeError(error: unknown, context: string): SmimeError {
   if (error instanceof BerError) {
     return error.limit
       ? new SmimeError('P12_TOO_LARGE', `The file exceeds a parsing limit (${context})`, { cause: error })
-      : new SmimeError('P12_MALFORMED', `The file is damaged or not a PKCS#12 file (${context}: ${error.message})`, {
-          cause: error,
-        });
+      : new SmimeError(
+          'P12_MALFORMED',
+          `The file is damaged or not a PKCS#12 file (${inContext(context, error.message)})`,
+          {
+            cause: error,
+          },
+        );
   }
   return new SmimeError('P12_MALFORMED', `The file is damaged or not a PKCS#12 file (${context})`, { cause: error });
 }

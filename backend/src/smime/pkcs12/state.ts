@@ -48,6 +48,16 @@ export function malformed(message: string, cause?: unknown): SmimeError {
   return new SmimeError('P12_MALFORMED', message, cause === undefined ? undefined : { cause });
 }
 
+/**
+ * `message` prefixed with `what`, unless the reader already named it: the reader's messages begin with the name they
+ * were given ("PFX: value runs past its container"), and prefixing again printed "PFX: PFX: ..." (issue 15).
+ */
+export function inContext(what: string, message: string): string {
+  return message === what || message.startsWith(`${what}:`) || message.startsWith(`${what} `)
+    ? message
+    : `${what}: ${message}`;
+}
+
 /** Runs `fn`, turning BerError into `code` (or P12_TOO_LARGE for resource limits). */
 export function shape<T>(what: string, fn: () => T, code: SmimeErrorCode = 'P12_MALFORMED'): T {
   try {
@@ -64,7 +74,7 @@ export function shape<T>(what: string, fn: () => T, code: SmimeErrorCode = 'P12_
         { cause: error },
       );
     }
-    const detail = error instanceof BerError ? `: ${error.message}` : '';
-    throw new SmimeError(code, `The file is damaged or not a PKCS#12 file (${what}${detail})`, { cause: error });
+    const detail = error instanceof BerError ? inContext(what, error.message) : what;
+    throw new SmimeError(code, `The file is damaged or not a PKCS#12 file (${detail})`, { cause: error });
   }
 }
