@@ -1,5 +1,5 @@
 /**
- * The demo webmail at a desktop (1280 px) and a phone (390 px) width, in light and dark colour schemes (issue 15):
+ * The demo webmail at a desktop (1280 px), a tablet (768 px) and a phone (390 px) width, in light and dark colour schemes (issue 15):
  * nothing scrolls sideways, every header control is on screen and the navigation never lies over the page, the
  * unlock dialog has an opaque surface with readable text, the session survives a reload, and axe-core finds nothing
  * serious or critical on any view. Screenshots of both widths go to test-output/screenshots/ (the README's are
@@ -20,6 +20,7 @@ const ALICE = 'alice@demo.example';
 const VIEWS = ['inbox', 'compose', 'settings'] as const;
 const WIDTHS = [
   { name: 'desktop', width: 1280, height: 860 },
+  { name: 'tablet', width: 768, height: 1024 },
   { name: 'phone', width: 390, height: 844 },
 ] as const;
 
