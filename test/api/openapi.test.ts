@@ -112,6 +112,23 @@ describe('the document and the routes of the app', () => {
     assert.deepEqual([...documented].filter((r) => !routes.has(r)).sort(), []);
   });
 
+  test("the README's route tables name the same routes as the document", () => {
+    const readme = readFileSync(`${REPO_ROOT}README.md`, 'utf8');
+    const section = readme.slice(
+      readme.indexOf('## HTTP API'),
+      readme.indexOf('\n## ', readme.indexOf('## HTTP API') + 1),
+    );
+    // A row starts with its method and path: `DELETE /api/v1/keys/{id}?confirm=...`, `GET /api/v1/session/unlock[?all=true]`.
+    const inReadme = new Set(
+      [...section.matchAll(/^\| `(GET|POST|PUT|DELETE|PATCH) (\/[^`?[\s]*)/gm)].map((m) => `${m[1]} ${m[2]}`),
+    );
+    assert.ok(inReadme.size > 20, `found only ${[...inReadme].join(', ')}`);
+    const api = [...documented].filter((r) => / \/(api\/v1|healthz)/.test(r) && !r.endsWith(OPENAPI_PATH));
+    assert.deepEqual([...inReadme].filter((r) => !documented.has(r)).sort(), [], 'in the README, not documented');
+    assert.deepEqual(api.filter((r) => !inReadme.has(r)).sort(), [], 'documented, not in the README tables');
+    assert.ok(section.includes(OPENAPI_PATH), 'the README names where the document is served');
+  });
+
   test('the demo is not part of the document', () => {
     assert.deepEqual(
       Object.keys(doc.paths).filter((p) => p.startsWith('/demo')),
