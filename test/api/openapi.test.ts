@@ -10,9 +10,11 @@ import { get } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { createApp } from '../../backend/src/api/app.ts';
 import { OPENAPI_MAX_AGE_S, OPENAPI_PATH, openApiDocument } from '../../backend/src/api/openapi.ts';
-import { Client, startServer, TEST_ADMIN_TOKEN } from '../helpers/app.ts';
+import { demoRouters } from '../../backend/src/demo/entry.ts';
+import { Client, TEST_ADMIN_TOKEN } from '../helpers/app.ts';
 import { cleanUp } from '../helpers/cleanup.ts';
 import { databaseTargets } from '../helpers/db.ts';
+import { startDemoTestServer } from '../helpers/demo.ts';
 import { validate } from '../helpers/json-schema.ts';
 import {
   answerProblems,
@@ -90,14 +92,17 @@ describe('the OpenAPI document', () => {
 describe('the document and the routes of the app', () => {
   const documented = documentedRoutes(doc);
   let routes: Set<string>;
+  let demoRoutes: Set<string>;
   let close: () => Promise<void>;
   before(async () => {
-    const target = (await databaseTargets())[0]!;
+    const target = (await databaseTargets()).find((t) => t.name === 'pglite')!;
     const { db, drop } = await target.open();
-    const srv = await startServer(db);
+    const srv = await startDemoTestServer(db);
     close = () => cleanUp(() => srv.close(), drop);
-    // The app main.ts serves, built from the same services: its routers are what the walk reads.
+    // The apps main.ts serves, without and with the demo, built from the same services: their routers are what the
+    // walk reads.
     routes = appRoutes(createApp(srv.services));
+    demoRoutes = appRoutes(createApp(srv.services, demoRouters(srv.services, srv.host)));
   });
   after(async () => {
     await close?.();
@@ -129,10 +134,21 @@ describe('the document and the routes of the app', () => {
     assert.ok(section.includes(OPENAPI_PATH), 'the README names where the document is served');
   });
 
-  test('the demo is not part of the document', () => {
+  test('the demo is not part of the document, and with the demo on, only its routes under /demo are added', () => {
     assert.deepEqual(
       Object.keys(doc.paths).filter((p) => p.startsWith('/demo')),
       [],
+    );
+    const added = [...demoRoutes].filter((r) => !routes.has(r));
+    assert.ok(added.length > 0, 'the walk sees the demo routers');
+    assert.deepEqual(
+      added.filter((r) => !/^[A-Z]+ \/demo(\/|$)/.test(r)),
+      [],
+    );
+    assert.deepEqual(
+      [...routes].filter((r) => !demoRoutes.has(r)),
+      [],
+      'the demo hides no product route',
     );
   });
 
