@@ -1,6 +1,6 @@
 /** The OpenAPI description of /api/v1/admin (issue 15; ../openapi.ts assembles the document). */
 import { z } from 'zod';
-import { arrayOf, fromZod, int, openObject, ref, str, strings } from '../openapi/json-schema.ts';
+import { arrayOf, closedObject, fromZod, int, openObject, ref, str, strings } from '../openapi/json-schema.ts';
 import { emailPathParam, json, P12_ERRORS, queryParameters, type PathSpecs } from '../openapi/operation.ts';
 import { aliasBody, expectHeadQuery, placeBody, syncBody } from './routes.ts';
 
@@ -18,7 +18,7 @@ export const ADMIN_PATHS: PathSpecs = {
       ok: {
         status: 201,
         description: 'placed',
-        content: json(openObject({ user: str(), key: ref('OwnKey') }, ['user', 'key'])),
+        content: json(closedObject({ user: str(), key: ref('OwnKey') })),
       },
       errors: [...P12_ERRORS, 'PASSPHRASE_TOO_WEAK', 'CONCURRENT_CHANGE'],
     },
@@ -31,9 +31,7 @@ export const ADMIN_PATHS: PathSpecs = {
       ok: {
         status: 200,
         description: 'the keys',
-        content: json(
-          openObject({ user: str(), aliases: strings(), keys: arrayOf(ref('OwnKey')) }, ['user', 'aliases', 'keys']),
-        ),
+        content: json(closedObject({ user: str(), aliases: strings(), keys: arrayOf(ref('OwnKey')) })),
       },
       errors: ['BAD_REQUEST', 'USER_NOT_FOUND'],
     },
@@ -49,7 +47,7 @@ export const ADMIN_PATHS: PathSpecs = {
       ok: {
         status: 201,
         description: 'added',
-        content: json(openObject({ user: str(), alias: str() }, ['user', 'alias'])),
+        content: json(closedObject({ user: str(), alias: str() })),
       },
       errors: ['ALIAS_TAKEN'],
     },
@@ -76,7 +74,7 @@ export const ADMIN_PATHS: PathSpecs = {
       ok: {
         status: 201,
         description: 'written',
-        content: json(openObject({ checkpoint: ref('Checkpoint'), file: str() }, ['checkpoint', 'file'])),
+        content: json(closedObject({ checkpoint: ref('Checkpoint'), file: str() })),
       },
       errors: ['AUDIT_CHECKPOINT_KEY_MISSING', 'AUDIT_CHECKPOINT_REFUSED', 'AUDIT_CHECKPOINT_WRITE_FAILED'],
     },

@@ -1,5 +1,5 @@
 /** The OpenAPI description of /api/v1/certificates (issue 15; ../openapi.ts assembles the document). */
-import { arrayOf, bool, int, openObject, ref } from '../openapi/json-schema.ts';
+import { arrayOf, bool, closedObject, int, ref } from '../openapi/json-schema.ts';
 import { deletedAnswer, idParam, json, queryParameters, type PathSpecs } from '../openapi/operation.ts';
 import { listQuery, MAX_RESOLVE_EMAILS } from './routes.ts';
 
@@ -59,7 +59,7 @@ export const CERTIFICATES_PATHS: PathSpecs = {
       ok: {
         status: 200,
         description: 'one resolution per address',
-        content: json(openObject({ recipients: arrayOf(ref('Resolution')) }, ['recipients'])),
+        content: json(closedObject({ recipients: arrayOf(ref('Resolution')) })),
       },
       errors: ['BAD_REQUEST'],
     },
@@ -74,7 +74,7 @@ export const CERTIFICATES_PATHS: PathSpecs = {
       ok: {
         status: 200,
         description: 'the certificate',
-        content: json(openObject({ certificate: ref('PublicCertificateWithPem') }, ['certificate'])),
+        content: json(closedObject({ certificate: ref('PublicCertificateWithPem') })),
       },
       errors: ['CERTIFICATE_NOT_FOUND'],
     },

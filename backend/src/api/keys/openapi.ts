@@ -1,5 +1,5 @@
 /** The OpenAPI description of /api/v1/keys (issue 15; ../openapi.ts assembles the document). */
-import { arrayOf, fromZod, openObject, ref } from '../openapi/json-schema.ts';
+import { arrayOf, closedObject, fromZod, ref } from '../openapi/json-schema.ts';
 import { deletedAnswer, idParam, json, keyAnswer, P12_ERRORS, type PathSpecs } from '../openapi/operation.ts';
 import { adoptBody, deleteBody, importBody } from './routes.ts';
 
@@ -13,7 +13,7 @@ export const KEYS_PATHS: PathSpecs = {
       ok: {
         status: 200,
         description: 'the keys',
-        content: json(openObject({ keys: arrayOf(ref('OwnKey')) }, ['keys'])),
+        content: json(closedObject({ keys: arrayOf(ref('OwnKey')) })),
       },
       errors: [],
     },

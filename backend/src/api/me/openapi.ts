@@ -1,5 +1,5 @@
 /** The OpenAPI description of /api/v1/me (issue 15; ../openapi.ts assembles the document). */
-import { arrayOf, openObject, ref } from '../openapi/json-schema.ts';
+import { arrayOf, closedObject, ref } from '../openapi/json-schema.ts';
 import { json, type PathSpecs } from '../openapi/operation.ts';
 
 export const ME_PATHS: PathSpecs = {
@@ -22,7 +22,7 @@ export const ME_PATHS: PathSpecs = {
       ok: {
         status: 200,
         description: 'audit entries',
-        content: json(openObject({ entries: arrayOf(ref('AuditEntry')) }, ['entries'])),
+        content: json(closedObject({ entries: arrayOf(ref('AuditEntry')) })),
       },
       errors: [],
     },

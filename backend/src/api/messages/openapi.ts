@@ -1,6 +1,6 @@
 /** The OpenAPI description of /api/v1/messages (issue 15; ../openapi.ts assembles the document). */
 import { CONTENT_CIPHERS } from '../contract.ts';
-import { arrayOf, base64, nullable, openObject, ref, str } from '../openapi/json-schema.ts';
+import { arrayOf, base64, closedObject, nullable, ref, str } from '../openapi/json-schema.ts';
 import { ENGINE_CODES, json, queryParameters, type PathSpecs } from '../openapi/operation.ts';
 import { outgoingQuery } from './routes.ts';
 
@@ -27,20 +27,14 @@ export const MESSAGES_PATHS: PathSpecs = {
         content: {
           'message/rfc822': { schema: { type: 'string', contentMediaType: 'message/rfc822' } },
           'application/json': {
-            schema: openObject(
-              {
-                messages: arrayOf(
-                  openObject(
-                    {
-                      bcc: nullable(str('the Bcc recipient this copy is for; null: the copy for the others')),
-                      message: base64('the protected message'),
-                    },
-                    ['bcc', 'message'],
-                  ),
-                ),
-              },
-              ['messages'],
-            ),
+            schema: closedObject({
+              messages: arrayOf(
+                closedObject({
+                  bcc: nullable(str('the Bcc recipient this copy is for; null: the copy for the others')),
+                  message: base64('the protected message'),
+                }),
+              ),
+            }),
           },
         },
       },

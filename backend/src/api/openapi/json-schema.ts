@@ -69,6 +69,11 @@ export function openObject(
   return { type: 'object', ...(description ? { description } : {}), properties, required };
 }
 
+/** An answer's envelope (`{ key }`, `{ keys }`, ...): exactly these fields, all present. */
+export function closedObject(properties: Record<string, JsonSchema>): JsonSchema {
+  return { type: 'object', properties, required: Object.keys(properties), additionalProperties: false };
+}
+
 /** A component schema (test/api/openapi.test.ts checks that every one resolves). */
 export const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
 export const str = (description?: string): JsonSchema => ({ type: 'string', ...(description ? { description } : {}) });

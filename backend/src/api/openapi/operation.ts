@@ -6,7 +6,7 @@
  */
 import type { z } from 'zod';
 import { ENGINE_ERRORS, ERRORS, MIME_ERRORS, type ErrorCode } from '../../errors.ts';
-import { fromZod, int, openObject, ref, str, type JsonSchema } from './json-schema.ts';
+import { closedObject, fromZod, int, ref, str, type JsonSchema } from './json-schema.ts';
 
 export type Auth = 'none' | 'user' | 'user+unlock' | 'admin';
 
@@ -170,7 +170,7 @@ export const emailPathParam: Parameter = {
   schema: { type: 'string', format: 'email', maxLength: 254 },
 };
 
-export const keyAnswer = json(openObject({ key: ref('OwnKey') }, ['key']));
+export const keyAnswer = json(closedObject({ key: ref('OwnKey') }));
 export const deletedAnswer = json({
   type: 'object',
   properties: { deleted: { const: true }, id: str() },
