@@ -5,7 +5,7 @@
 import Koa from 'koa';
 import { AppError } from '../errors.ts';
 import type { Context, Next } from 'koa';
-import type Router from '@koa/router';
+import Router from '@koa/router';
 import type { AppState, Services } from './context.ts';
 import { adminRoutes } from './admin/routes.ts';
 import { keyRoutes } from './keys/routes.ts';
@@ -14,6 +14,7 @@ import { errorHandler } from './middleware/errors.ts';
 import { rateLimit } from './middleware/rate-limit.ts';
 import { sessionRoutes } from './session/routes.ts';
 import { messageRoutes } from './messages/routes.ts';
+import { openApiRoutes } from './openapi.ts';
 import { certificateRoutes } from './certificates/routes.ts';
 import { staticRoutes } from './static.ts';
 
@@ -22,9 +23,14 @@ function securityHeaders() {
     try {
       await next();
     } finally {
-      // Nothing this API answers may be stored by a browser or proxy cache (keys, statuses, errors alike).
-      ctx.set('Cache-Control', 'no-store');
-      ctx.set('Pragma', 'no-cache');
+      // Nothing this API answers may be stored by a browser or proxy cache (keys, statuses, errors alike), unless the
+      // route said its answer is public (the OpenAPI document) and it is not an error.
+      const cacheControl = (ctx.state as AppState).cacheControl;
+      if (cacheControl && ctx.status < 400) ctx.set('Cache-Control', cacheControl);
+      else {
+        ctx.set('Cache-Control', 'no-store');
+        ctx.set('Pragma', 'no-cache');
+      }
       ctx.set('X-Content-Type-Options', 'nosniff');
       ctx.set('Referrer-Policy', 'no-referrer');
       ctx.set('X-Frame-Options', 'DENY');
@@ -60,6 +66,17 @@ function knownMethods() {
   };
 }
 
+/** GET (and HEAD) /healthz: 200 once migrations ran, 503 before. */
+function healthRoutes(s: Services): Router<AppState> {
+  const r = new Router<AppState>();
+  r.get('/healthz', (ctx) => {
+    const ready = s.ready();
+    ctx.status = ready ? 200 : 503;
+    ctx.body = { status: ready ? 'ok' : 'starting', database: s.db.kind };
+  });
+  return r;
+}
+
 /**
  * The product's app. `extra` routers come after the product's, behind the same chain (rate limit included): the demo's
  * entry module passes its own (issue 12); the product never mounts the demo itself.
@@ -77,15 +94,8 @@ export function createApp(s: Services, extra: readonly Router<AppState>[] = []):
   app.use(errorHandler(s.log));
   app.use(knownMethods());
 
-  app.use(async (ctx, next) => {
-    if (ctx.path === '/healthz' && (ctx.method === 'GET' || ctx.method === 'HEAD')) {
-      const ready = s.ready();
-      ctx.status = ready ? 200 : 503;
-      ctx.body = { status: ready ? 'ok' : 'starting', database: s.db.kind };
-      return;
-    }
-    await next();
-  });
+  // Before the rate limit: load balancers poll it. Without allowedMethods: another method goes on to the 404.
+  app.use(healthRoutes(s).routes());
   app.use(
     rateLimit({
       perMinute: s.config.SMIME_RATE_LIMIT_PER_MINUTE,
@@ -93,8 +103,10 @@ export function createApp(s: Services, extra: readonly Router<AppState>[] = []):
       key: (ctx) => ctx.ip,
     }),
   );
-  // The plugin bundle for hosts (issue 5) after the API.
+  // The plugin bundle for hosts (issue 5) after the API. test/api/openapi.test.ts walks these routers (and the health
+  // one) and checks that the OpenAPI document describes each route, and nothing else (issue 15).
   for (const router of [
+    openApiRoutes(),
     sessionRoutes(s),
     keyRoutes(s),
     meRoutes(s),

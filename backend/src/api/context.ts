@@ -24,4 +24,9 @@ export interface Services {
 export interface AppState {
   user?: UserRow;
   admin?: boolean;
+  /**
+   * A route whose answer holds nothing private may allow caching (the OpenAPI document, issue 15); every other answer,
+   * and every error, is `no-store` (app.ts securityHeaders).
+   */
+  cacheControl?: string;
 }

@@ -18,7 +18,7 @@ export interface StaticFile {
   type: string;
 }
 
-const PLUGIN_FILES: Record<string, StaticFile> = {
+export const PLUGIN_FILES: Record<string, StaticFile> = {
   '/plugin/smime-plugin.js': { file: `${DIST}smime-plugin.js`, type: 'text/javascript; charset=utf-8' },
   '/plugin/smime-plugin.js.map': { file: `${DIST}smime-plugin.js.map`, type: 'application/json' },
   '/plugin/smime-plugin.js.LEGAL.txt': { file: `${DIST}smime-plugin.js.LEGAL.txt`, type: 'text/plain; charset=utf-8' },

@@ -19,15 +19,15 @@ import { requireAdmin } from '../middleware/auth.ts';
 import { presentKey } from '../presenters.ts';
 import { base64Bytes, emailParam, passphrase } from '../schemas.ts';
 
-const placeBody = z.strictObject({
+export const placeBody = z.strictObject({
   p12: base64Bytes,
   password: z.string().max(1024),
   initialPassphrase: passphrase.optional(),
   force: z.boolean().default(false),
 });
-const aliasBody = z.strictObject({ alias: emailParam });
-const syncBody = z.strictObject({ full: z.boolean().default(false) });
-const expectHeadQuery = z
+export const aliasBody = z.strictObject({ alias: emailParam });
+export const syncBody = z.strictObject({ full: z.boolean().default(false) });
+export const expectHeadQuery = z
   .string()
   .regex(/^[0-9a-f]{64}$/)
   .optional();

@@ -22,7 +22,7 @@ import { keyStatus, presentCertificateFacts } from '../presenters.ts';
 import { emailParam, idFromPath } from '../schemas.ts';
 
 /** Addresses one resolve call may ask about: a long recipient list, not a directory dump. */
-const MAX_RESOLVE_EMAILS = 500;
+export const MAX_RESOLVE_EMAILS = 500;
 /** Directory certificates one list answer carries: the directory may hold tens of thousands; filter to see others. */
 const MAX_LIST_DIRECTORY = 500;
 
@@ -55,7 +55,7 @@ function presentDirectory(r: DirectoryCertWithEntry, email?: string) {
   } satisfies PublicCertificate;
 }
 
-const listQuery = z.object({
+export const listQuery = z.object({
   email: emailParam.optional(),
   q: z.string().max(200).optional(),
   source: z.enum(['directory', 'exchanged', 'harvested', 'imported']).optional(),

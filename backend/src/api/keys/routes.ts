@@ -10,13 +10,13 @@ import { presentKey } from '../presenters.ts';
 import { unlockToken } from '../session/routes.ts';
 import { base64Bytes, idFromPath, passphrase } from '../schemas.ts';
 
-const importBody = z.strictObject({
+export const importBody = z.strictObject({
   p12: base64Bytes,
   password: z.string().max(1024),
   passphrase: passphrase.optional(),
 });
-const adoptBody = z.strictObject({ keyPassword: passphrase, passphrase });
-const deleteBody = z.strictObject({ passphrase: passphrase.optional() });
+export const adoptBody = z.strictObject({ keyPassword: passphrase, passphrase });
+export const deleteBody = z.strictObject({ passphrase: passphrase.optional() });
 
 export function keyRoutes(s: Services): Router<AppState> {
   const r = new Router<AppState>({ prefix: '/api/v1/keys' });

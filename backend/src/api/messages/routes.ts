@@ -18,7 +18,7 @@ const flag = z
   .enum(['true', 'false', '1', '0'])
   .optional()
   .transform((v) => v === 'true' || v === '1');
-const outgoingQuery = z.object({
+export const outgoingQuery = z.object({
   sign: flag,
   encrypt: flag,
   format: z.enum(['multipart-signed', 'opaque']).optional(),

@@ -28,8 +28,8 @@ export function unlockToken(ctx: Context, user: UserRow): string | undefined {
   return ctx.get(UNLOCK_HEADER) || ctx.cookies.get(unlockCookieName(user)) || undefined;
 }
 
-const unlockBody = z.strictObject({ passphrase, delivery: z.enum(['cookie', 'header']).default('cookie') });
-const changeBody = z.strictObject({ currentPassphrase: passphrase, newPassphrase: passphrase });
+export const unlockBody = z.strictObject({ passphrase, delivery: z.enum(['cookie', 'header']).default('cookie') });
+export const changeBody = z.strictObject({ currentPassphrase: passphrase, newPassphrase: passphrase });
 
 function presentStatus(st: VaultSessionStatus): SessionStatus {
   return {
