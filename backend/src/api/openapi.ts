@@ -50,7 +50,12 @@ for (const [path, file] of Object.entries(PLUGIN_FILES)) {
       ok: {
         status: 200,
         description: name,
-        content: { [file.type.split(';')[0]!]: { schema: { type: 'string' } } },
+        // The source map is a JSON object; the scripts and styles are text.
+        content: {
+          [file.type.split(';')[0]!]: {
+            schema: file.type.startsWith('application/json') ? { type: 'object' } : { type: 'string' },
+          },
+        },
       },
       errors: ['FRONTEND_NOT_BUILT'],
     },
