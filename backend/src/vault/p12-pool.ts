@@ -16,7 +16,10 @@ const BUSY_RETRY_AFTER_S = 5;
 
 const WORKER_URL = new URL('./p12-worker.ts', import.meta.url).href;
 // Worker threads do not inherit tsx's loader from --import: register it, then load the TypeScript worker.
-const BOOT = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(WORKER_URL)}); });`;
+/** Absolute: an eval'd worker resolves bare specifiers from the working directory, which need not be this project's
+ * (smime-admin run from another folder could not find tsx). */
+const TSX_API = import.meta.resolve('tsx/esm/api');
+const BOOT = `import(${JSON.stringify(TSX_API)}).then(({ register }) => { register(); return import(${JSON.stringify(WORKER_URL)}); });`;
 
 /** A code that crossed the thread boundary as a string is the engine's only if the registry has it. */
 function isEngineCode(code: string | undefined): code is SmimeErrorCode {
