@@ -99,8 +99,12 @@ export async function databaseCheck(
 }
 
 /** Applied, pending, edited migrations; true when the schema is the one this release expects. */
-export async function migrationsCheck(db: Database, dir: string, add: Add): Promise<boolean> {
+export async function migrationsCheck(db: Database | undefined, dir: string, add: Add): Promise<boolean> {
   const name = 'migrations';
+  if (!db) {
+    add({ name, status: 'skipped', detail: 'no database' });
+    return false;
+  }
   try {
     const shipped = listMigrations(dir);
     const [r] = await db.query<{ ready: boolean }>(`SELECT to_regclass('schema_migrations') IS NOT NULL AS ready`);

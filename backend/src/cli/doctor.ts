@@ -62,7 +62,7 @@ export async function runDoctor(env: NodeJS.ProcessEnv = process.env, opts: Doct
   let db: Database | undefined;
   try {
     db = await databaseCheck(config, timeoutMs, add);
-    const schemaReady = db ? await migrationsCheck(db, opts.migrationsDir ?? MIGRATIONS_DIR, add) : false;
+    const schemaReady = await migrationsCheck(db, opts.migrationsDir ?? MIGRATIONS_DIR, add);
     await appRoleChecks(db, schemaReady, config, add);
     trustAnchorChecks(config, now, add);
     await directoryChecks(config, timeoutMs, add);
