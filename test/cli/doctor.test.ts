@@ -26,9 +26,11 @@ import {
   type DoctorCheck,
   type DoctorReport,
 } from '../../backend/src/cli/doctor.ts';
+import { appendAudit } from '../../backend/src/store/audit.ts';
 import { openPGlite } from '../../backend/src/store/db.ts';
 import { MIGRATIONS_DIR, migrate } from '../../backend/src/store/migrate.ts';
 import { SYNC_PASSWORD, slapdSkipReason, startSlapd, type Slapd } from '../fixtures/ldap/slapd.ts';
+import { databaseTargets } from '../helpers/db.ts';
 import { FIXTURES } from '../helpers/paths.ts';
 import { ldapEnv } from '../directory/world.ts';
 
@@ -125,7 +127,7 @@ describe('smime-admin doctor', () => {
       ])
         assert.equal(check(report, name).status, 'ok', name);
       assert.match(check(report, 'trust anchors').detail, /1 certificate, 1 valid now/);
-      assert.equal(check(report, 'directory reachable').status, 'skipped');
+      assert.equal(check(report, 'directory').status, 'skipped');
       const text = formatDoctorReport(report, { color: false });
       assert.match(text, /^ok {4}configuration/m);
       assert.ok(!text.includes(`${ESC}[`), 'no colour unless asked');
@@ -249,6 +251,24 @@ describe('smime-admin doctor', () => {
     },
   );
 
+  test(
+    "production.ts's rules: a warning in development, a failure with NODE_ENV=production",
+    { timeout: 30_000 },
+    async () => {
+      const env = goodEnv(join(root, 'weak'), { SMIME_FETCH_ALLOW_PRIVATE: 'true' });
+      for (const [nodeEnv, status] of [
+        [undefined, 'warn'],
+        ['production', 'fail'],
+      ] as const) {
+        const report = await runDoctor(nodeEnv ? { ...env, NODE_ENV: nodeEnv } : env);
+        const c = check(report, 'production settings');
+        assert.equal(c.status, status, String(nodeEnv));
+        assert.match(c.detail, /^SMIME_FETCH_ALLOW_PRIVATE: /);
+        assert.match(c.fix!, /unset it/);
+      }
+    },
+  );
+
   test('a configuration that does not load fails first and skips what needs it', { timeout: 30_000 }, async () => {
     const report = await runDoctor({ ...goodEnv(join(root, 'badconf')), SMIME_NO_SUCH_SETTING: '1' });
     const c = check(report, 'configuration');
@@ -311,4 +331,48 @@ describe('smime-admin doctor against a real slapd', { skip: slapdSkip }, () => {
     assert.equal(c.status, 'fail');
     assert.match(c.fix!, /LDAP_BASE_DN/);
   });
+});
+
+const postgres = (await databaseTargets()).find((t) => t.name === 'postgres');
+
+describe('smime-admin doctor on PostgreSQL', { skip: postgres ? undefined : 'PostgreSQL is not reachable' }, () => {
+  test(
+    'a migrated database: roles reported; an edited audit entry fails the audit chain',
+    { timeout: DB_TEST_TIMEOUT_MS },
+    async () => {
+      const root = mkdtempSync(join(tmpdir(), 'smime-doctor-pg-'));
+      const { db, drop, url } = await postgres!.open();
+      try {
+        await appendAudit(db, {
+          actor: 'admin:cli',
+          userEmail: null,
+          action: 'alias.added',
+          details: { alias: 'a@x' },
+        });
+        const env = goodEnv(root, { DATABASE_URL: url! });
+        const good = await runDoctor(env, { timeoutMs: 5_000 });
+        for (const name of ['database', 'migrations', 'audit chain'])
+          assert.ok(['ok', 'warn'].includes(check(good, name).status), `${name}: ${check(good, name).detail}`);
+        assert.match(check(good, 'migrations').detail, /none pending/);
+        // The test connects as the owner: the doctor says the server should not.
+        assert.equal(check(good, 'database role').status, 'warn');
+        assert.match(check(good, 'database role').fix!, /smime_app/);
+        assert.ok(['ok', 'warn', 'fail'].includes(check(good, 'application role').status));
+
+        await db.transaction(async (tx) => {
+          await tx.query('ALTER TABLE audit_log DISABLE TRIGGER USER');
+          await tx.query(`UPDATE audit_log SET actor = 'someone-else' WHERE seq = (SELECT max(seq) FROM audit_log)`);
+          await tx.query('ALTER TABLE audit_log ENABLE TRIGGER USER');
+        });
+        const broken = await runDoctor(env, { timeoutMs: 5_000 });
+        const c = check(broken, 'audit chain');
+        assert.equal(c.status, 'fail');
+        assert.match(c.detail, /BROKEN: hash-mismatch at entry \d+/);
+        assert.match(c.fix!, /smime-admin audit-verify/);
+      } finally {
+        await drop();
+        rmSync(root, { recursive: true, force: true });
+      }
+    },
+  );
 });

@@ -34,12 +34,9 @@ function tcpReachable(host: string, port: number, timeoutMs: number): Promise<vo
 }
 
 export async function directoryChecks(config: Config | undefined, timeoutMs: number, add: Add): Promise<void> {
-  const skipAll = (detail: string) => {
-    for (const name of ['directory reachable', 'directory TLS', 'directory bind', 'directory base DN'])
-      add({ name, status: 'skipped', detail });
-  };
-  if (!config) return skipAll('the configuration did not load');
-  if (!config.LDAP_URL) return skipAll('LDAP_URL is not set: no directory');
+  if (!config) return add({ name: 'directory', status: 'skipped', detail: 'the configuration did not load' });
+  if (!config.LDAP_URL)
+    return add({ name: 'directory', status: 'skipped', detail: 'LDAP_URL is not set: no directory' });
   let opts: DirectoryOptions;
   try {
     opts = { ...directoryOptions(config)!, timeoutMs: Math.min(config.LDAP_TIMEOUT_MS, timeoutMs) };

@@ -44,10 +44,10 @@ export function productionChecks(env: NodeJS.ProcessEnv, add: Add): void {
   }
   for (const w of findings)
     add({
-      name: `production settings: ${w.setting}`,
+      name: 'production settings',
       // In development these are what the quickstart runs on (generated secrets, the demo): worth knowing, not fatal.
       status: production ? 'fail' : 'warn',
-      detail: production ? w.problem : `${w.problem} (NODE_ENV=production refuses to start with this)`,
+      detail: `${w.setting}: ${w.problem}${production ? '' : ' (NODE_ENV=production refuses to start with this)'}`,
       fix: w.fix,
     });
 }

@@ -98,7 +98,7 @@ export function formatDoctorReport(report: DoctorReport, { color = false }: { co
     if (c.fix && (c.status === 'warn' || c.status === 'fail')) lines.push(`${' '.repeat(6 + width)}  fix: ${c.fix}`);
   }
   const n = report.counts;
-  const summary = `${n.ok} ok, ${n.warn} warnings, ${n.fail} failed, ${n.skipped} skipped`;
+  const summary = `${n.ok} ok, ${n.warn} warning${n.warn === 1 ? '' : 's'}, ${n.fail} failed, ${n.skipped} skipped`;
   lines.push(
     '',
     report.ok
