@@ -17,9 +17,11 @@ import {
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { generateSigningKeyPem } from '../../backend/src/audit/keys.ts';
 import {
+  doctorCommand,
   doctorExitCode,
   formatDoctorReport,
   runDoctor,
@@ -275,6 +277,21 @@ describe('smime-admin doctor', () => {
     assert.equal(c.status, 'fail');
     assert.match(c.detail, /unknown settings: SMIME_NO_SUCH_SETTING/);
     assert.equal(check(report, 'database').status, 'skipped');
+  });
+
+  test('doctorCommand prints the report and returns the exit code', { timeout: 30_000 }, async () => {
+    let text = '';
+    const out = new Writable({
+      write(chunk, _enc, cb) {
+        text += String(chunk);
+        cb();
+      },
+    });
+    const code = await doctorCommand({ ...goodEnv(join(root, 'command')), SMIME_NO_SUCH_SETTING: '1' }, out);
+    assert.equal(code, 1);
+    assert.match(text, /^FAIL {2}configuration +invalid|^FAIL {2}configuration +unknown settings/m);
+    assert.match(text, /failed, \d+ skipped: fix the failed checks \(exit 1\)\n$/);
+    assert.ok(!text.includes(`${ESC}[`), 'no colour into a pipe');
   });
 });
 

@@ -15,7 +15,7 @@
 import { createLogger, type Logger } from '../log.ts';
 import type { Database } from '../store/db.ts';
 import { MIGRATIONS_DIR } from '../store/migrate.ts';
-import { within, type CheckStatus, type DoctorCheck } from './doctor-check.ts';
+import { message, within, type Add, type CheckStatus, type DoctorCheck } from './doctor-check.ts';
 import { appRoleChecks, auditCheck, databaseCheck, migrationsCheck } from './doctor-database.ts';
 import { directoryChecks } from './doctor-directory.ts';
 import { configurationCheck, productionChecks, secretFileChecks, trustAnchorChecks } from './doctor-local.ts';
@@ -54,19 +54,20 @@ export async function runDoctor(env: NodeJS.ProcessEnv = process.env, opts: Doct
   const checks: DoctorCheck[] = [];
   const add = (c: DoctorCheck) => checks.push(c);
 
-  const config = configurationCheck(env, add);
-  productionChecks(env, add);
-  secretFileChecks(env, config, add);
+  const config = await guard('configuration', add, () => configurationCheck(env, add), undefined);
+  await guard('production settings', add, () => productionChecks(env, add), undefined);
+  await guard('secret files', add, () => secretFileChecks(env, config, add), undefined);
 
   // The database after the file checks: opening the embedded database tightens its folder's modes (store/db.ts).
   let db: Database | undefined;
   try {
-    db = await databaseCheck(config, timeoutMs, add);
-    const schemaReady = await migrationsCheck(db, opts.migrationsDir ?? MIGRATIONS_DIR, add);
-    await appRoleChecks(db, schemaReady, config, add);
-    trustAnchorChecks(config, now, add);
-    await directoryChecks(config, timeoutMs, add);
-    await auditCheck(db, schemaReady, config, log, add);
+    db = await guard('database', add, () => databaseCheck(config, timeoutMs, add), undefined);
+    const migrations = opts.migrationsDir ?? MIGRATIONS_DIR;
+    const schemaReady = await guard('migrations', add, () => migrationsCheck(db, migrations, add), false);
+    await guard('application role', add, () => appRoleChecks(db, schemaReady, config, add), undefined);
+    await guard('trust anchors', add, () => trustAnchorChecks(config, now, add), undefined);
+    await guard('directory', add, () => directoryChecks(config, timeoutMs, add), undefined);
+    await guard('audit chain', add, () => auditCheck(db, schemaReady, config, log, add), undefined);
   } finally {
     // A pool stuck connecting to an address that never answers would hold close() as long: do not wait for it.
     if (db) await within(db.close(), timeoutMs, 'closing the database').catch(() => {});
@@ -75,6 +76,34 @@ export async function runDoctor(env: NodeJS.ProcessEnv = process.env, opts: Doct
   const counts: Record<CheckStatus, number> = { ok: 0, warn: 0, fail: 0, skipped: 0 };
   for (const c of checks) counts[c.status]++;
   return { checks, ok: counts.fail === 0, counts };
+}
+
+/** A check that throws what it did not expect is a failed check, and the others still run. */
+async function guard<T>(name: string, add: Add, fn: () => T | Promise<T>, fallback: T): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    add({
+      name,
+      status: 'fail',
+      detail: `the check could not run: ${message(e)}`,
+      fix: 'correct what the message names, then run smime-admin doctor again',
+    });
+    return fallback;
+  }
+}
+
+/**
+ * The command: run the checks on `env`, print the report (coloured on a terminal) and return the exit code. Called
+ * before the CLI loads the configuration, since a configuration that does not load is one of its findings.
+ */
+export async function doctorCommand(
+  env: NodeJS.ProcessEnv = process.env,
+  out: NodeJS.WritableStream & { isTTY?: boolean } = process.stdout,
+): Promise<number> {
+  const report = await runDoctor(env);
+  out.write(formatDoctorReport(report, { color: out.isTTY === true }));
+  return doctorExitCode(report);
 }
 
 /** 0 when no check failed, 1 otherwise. */
