@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import {
   chmodSync,
+  chownSync,
   copyFileSync,
   mkdirSync,
   mkdtempSync,
@@ -138,22 +139,58 @@ describe('smime-admin doctor', () => {
     },
   );
 
+  // Every kind of secret file, each made readable by others: the secret-files check fails and says how to fix it.
+  const LOOSE: {
+    what: string;
+    env?: Record<string, string>;
+    path: (env: Record<string, string>) => string;
+    fix: RegExp;
+  }[] = [
+    { what: 'SMIME_JWT_SECRET_FILE', path: (e) => e.SMIME_JWT_SECRET_FILE!, fix: /^chmod 600 / },
+    { what: 'SMIME_ADMIN_TOKEN_FILE', path: (e) => e.SMIME_ADMIN_TOKEN_FILE!, fix: /^chmod 600 / },
+    // loadConfig refuses this one too: the configuration check fails as well.
+    { what: 'SMIME_AUDIT_CHECKPOINT_KEY_FILE', path: (e) => e.SMIME_AUDIT_CHECKPOINT_KEY_FILE!, fix: /^chmod 600 / },
+    {
+      what: 'a generated secret (embedded database: the data folder)',
+      path: (e) => join(e.SMIME_DATA_DIR!, 'secrets', 'jwt-secret'),
+      fix: /^chmod -R go-rwx /,
+    },
+    {
+      what: 'a generated secret (with DATABASE_URL)',
+      env: { DATABASE_URL: 'postgres://doctor@127.0.0.1:1/test' },
+      path: (e) => join(e.SMIME_DATA_DIR!, 'secrets', 'jwt-secret'),
+      fix: /^chmod 600 /,
+    },
+  ];
+  for (const [i, l] of LOOSE.entries())
+    test(`${l.what} open to others fails with the chmod to run, whatever NODE_ENV`, { timeout: 30_000 }, async () => {
+      const env = goodEnv(join(root, `loose-${i}`), l.env);
+      mkdirSync(join(env.SMIME_DATA_DIR!, 'secrets'), { recursive: true, mode: 0o700 });
+      writeFileSync(join(env.SMIME_DATA_DIR!, 'secrets', 'jwt-secret'), JWT_SECRET, { mode: 0o600 });
+      chmodSync(l.path(env), 0o644);
+      const report = await runDoctor(env, { timeoutMs: CHECK_TIMEOUT_MS });
+      const c = report.checks.find((x) => x.name === 'secret files' && x.status === 'fail');
+      assert.ok(c, formatDoctorReport(report));
+      assert.match(c.detail, /open to group or others/);
+      assert.match(c.detail, /0644/);
+      assert.match(c.fix!, l.fix);
+      assert.equal(doctorExitCode(report), 1);
+      const text = formatDoctorReport(report);
+      assert.match(text, /fix: chmod /);
+      assert.ok(!text.includes(JWT_SECRET) && !text.includes(ADMIN_TOKEN), 'no secret value printed');
+    });
+
   test(
-    'a secret file open to others fails with chmod 600 whatever NODE_ENV',
-    { timeout: DB_TEST_TIMEOUT_MS },
+    'a secret file owned by another user fails with the chown to run',
+    { timeout: 30_000, skip: process.getuid?.() === 0 ? undefined : 'needs root to give a file away' },
     async () => {
-      const dir = join(root, 'loose');
-      const env = goodEnv(dir);
-      chmodSync(env.SMIME_JWT_SECRET_FILE!, 0o644);
+      const env = goodEnv(join(root, 'owner'));
+      chownSync(env.SMIME_ADMIN_TOKEN_FILE!, 65534, 65534);
       const report = await runDoctor(env, { timeoutMs: CHECK_TIMEOUT_MS });
       const c = check(report, 'secret files');
       assert.equal(c.status, 'fail');
-      assert.match(c.detail, /SMIME_JWT_SECRET_FILE: .* is open to group or others \(mode 0644\)/);
-      assert.equal(c.fix, `chmod 600 ${env.SMIME_JWT_SECRET_FILE}`);
-      assert.equal(doctorExitCode(report), 1);
-      const text = formatDoctorReport(report);
-      assert.match(text, /fix: chmod 600 /);
-      assert.ok(!text.includes(JWT_SECRET));
+      assert.match(c.detail, /SMIME_ADMIN_TOKEN_FILE: .* is owned by uid 65534, not by this user \(uid 0\)/);
+      assert.match(c.fix!, /^chown 0 /);
     },
   );
 
