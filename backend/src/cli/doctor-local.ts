@@ -6,7 +6,7 @@ import { X509Certificate } from 'node:crypto';
 import { lstatSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError, loadConfig, type Config } from '../config.ts';
-import { SECRET_FILE_SETTINGS, weakSettings } from '../production.ts';
+import { SECRET_FILE_SETTINGS, type WeakSetting } from '../production.ts';
 import { directoryTrustAnchors, signatureTrustAnchors } from '../trust-anchors.ts';
 import { set, type Add, type DoctorCheck } from './doctor-check.ts';
 
@@ -35,9 +35,9 @@ export function configurationCheck(env: NodeJS.ProcessEnv, add: Add): Config | u
 }
 
 /** production.ts's rules, but its file-permission findings, which the secret-files check reports. */
-export function productionChecks(env: NodeJS.ProcessEnv, add: Add): void {
+export function productionChecks(env: NodeJS.ProcessEnv, weak: readonly WeakSetting[], add: Add): void {
   const production = env.NODE_ENV === 'production';
-  const findings = weakSettings(env).filter((w) => !w.filePermissions);
+  const findings = weak.filter((w) => !w.filePermissions);
   if (findings.length === 0) {
     add({ name: 'production settings', status: 'ok', detail: 'no weak setting: NODE_ENV=production would start' });
     return;
@@ -61,9 +61,14 @@ function dataDirOf(env: NodeJS.ProcessEnv, config: Config | undefined): string {
  * this, who should be the server's user: a file someone else owns can be changed or re-opened by them. Also the
  * generated secrets folder (secrets.ts) when production.ts does not walk the data folder (with DATABASE_URL).
  */
-export function secretFileChecks(env: NodeJS.ProcessEnv, config: Config | undefined, add: Add): void {
+export function secretFileChecks(
+  env: NodeJS.ProcessEnv,
+  weak: readonly WeakSetting[],
+  config: Config | undefined,
+  add: Add,
+): void {
   const problems: DoctorCheck[] = [];
-  for (const w of weakSettings(env).filter((f) => f.filePermissions))
+  for (const w of weak.filter((f) => f.filePermissions))
     problems.push({ name: 'secret files', status: 'fail', detail: `${w.setting}: ${w.problem}`, fix: w.fix });
 
   const uid = process.getuid?.();

@@ -14,6 +14,7 @@
  */
 import { createLogger, type Logger } from '../log.ts';
 import type { Database } from '../store/db.ts';
+import { weakSettings } from '../production.ts';
 import { MIGRATIONS_DIR } from '../store/migrate.ts';
 import { message, within, type Add, type CheckStatus, type DoctorCheck } from './doctor-check.ts';
 import { appRoleChecks, auditCheck, databaseCheck, migrationsCheck } from './doctor-database.ts';
@@ -55,8 +56,10 @@ export async function runDoctor(env: NodeJS.ProcessEnv = process.env, opts: Doct
   const add = (c: DoctorCheck) => checks.push(c);
 
   const config = await guard('configuration', add, () => configurationCheck(env, add), undefined);
-  await guard('production settings', add, () => productionChecks(env, add), undefined);
-  await guard('secret files', add, () => secretFileChecks(env, config, add), undefined);
+  // production.ts's rules, once: the same findings feed the production and the secret-files checks.
+  const weak = await guard('production settings', add, () => weakSettings(env), []);
+  await guard('production settings', add, () => productionChecks(env, weak, add), undefined);
+  await guard('secret files', add, () => secretFileChecks(env, weak, config, add), undefined);
 
   // The database after the file checks: opening the embedded database tightens its folder's modes (store/db.ts).
   let db: Database | undefined;
