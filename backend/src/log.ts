@@ -46,8 +46,6 @@ const LEVELS: Record<number, { name: string; colour: string }> = {
   50: { name: 'ERROR', colour: '31' },
   60: { name: 'FATAL', colour: '35' },
 };
-/** Nested objects are flattened to dotted keys this deep; deeper ones print as JSON. */
-const MAX_FLATTEN_DEPTH = 3;
 /** A value printed bare (no quotes): nothing that could be read as a separator, a quote or a control character. */
 const BARE = /^[\w.:/@+,%[\]-]+$/;
 /** ANSI SGR (ECMA-48): dim for keys. */
@@ -78,17 +76,20 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** key=value pairs, nested objects as dotted keys; an error (pino's err serializer) as its type, message and code. */
-function fields(obj: Record<string, unknown>, prefix: string, depth: number, paint: Paint, out: string[]): void {
-  for (const [k, v] of Object.entries(obj)) {
-    const key = prefix + k;
+/**
+ * key=value pairs; an error (pino's err serializer) as its type, message and code. A nested object stays compact
+ * JSON, unflattened: the audit checkpoint the server logs (audit/checkpoints.ts) must stay one JSON object that
+ * `smime-admin audit-verify --checkpoints` can find in a saved log, whatever the format.
+ */
+function fields(obj: Record<string, unknown>, paint: Paint): string[] {
+  const out: string[] = [];
+  for (const [key, v] of Object.entries(obj)) {
     if (isPlainObject(v) && typeof v.message === 'string' && typeof v.stack === 'string') {
       const code = v.code === undefined ? '' : ` ${paint(DIM, `${key}.code=`)}${formatValue(v.code)}`;
       out.push(`${paint(DIM, `${key}=`)}${formatValue(`${String(v.type ?? 'Error')}: ${v.message}`)}${code}`);
-    } else if (isPlainObject(v) && depth < MAX_FLATTEN_DEPTH && Object.keys(v).length > 0)
-      fields(v, `${key}.`, depth + 1, paint, out);
-    else out.push(`${paint(DIM, `${key}=`)}${formatValue(v)}`);
+    } else out.push(`${paint(DIM, `${key}=`)}${formatValue(v)}`);
   }
+  return out;
 }
 
 /**
@@ -110,9 +111,7 @@ export function formatLogLine(json: string, { color = false }: { color?: boolean
   const label = lvl ? paint(lvl.colour, lvl.name.padEnd(5)) : String(level).padEnd(5);
   // The message through JSON escaping only when it holds a control character (a newline would start a fake entry).
   const text = typeof msg === 'string' ? (hasControlCharacter(msg) ? JSON.stringify(msg) : msg) : '';
-  const out: string[] = [];
-  fields(rest, '', 0, paint, out);
-  return `${[paint(DIM, when), label, text, ...out].filter((p) => p !== '').join(' ')}\n`;
+  return `${[paint(DIM, when), label, text, ...fields(rest, paint)].filter((p) => p !== '').join(' ')}\n`;
 }
 
 /** A pino destination that writes each entry as a readable line to `out`. */
