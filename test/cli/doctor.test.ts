@@ -308,6 +308,18 @@ describe('smime-admin doctor', () => {
     },
   );
 
+  test('an unreadable LDAP_CA_FILE fails the directory check, naming it', { timeout: 30_000 }, async () => {
+    const env = goodEnv(join(root, 'ldap-ca'), {
+      LDAP_URL: 'ldaps://127.0.0.1:1',
+      LDAP_BASE_DN: 'dc=example,dc=org',
+      LDAP_CA_FILE: join(root, 'no-such-ca.pem'),
+    });
+    const c = check(await runDoctor(env, { timeoutMs: CHECK_TIMEOUT_MS }), 'directory');
+    assert.equal(c.status, 'fail');
+    assert.match(c.detail, /^LDAP_CA_FILE: cannot read .*no-such-ca\.pem: ENOENT/);
+    assert.match(c.fix!, /LDAP_CA_FILE/);
+  });
+
   test('a configuration that does not load fails first and skips what needs it', { timeout: 30_000 }, async () => {
     const report = await runDoctor({ ...goodEnv(join(root, 'badconf')), SMIME_NO_SUCH_SETTING: '1' });
     const c = check(report, 'configuration');

@@ -171,7 +171,12 @@ export async function appRoleChecks(
     const text = describeAppRole(status);
     switch (status.state) {
       case 'embedded':
-        add({ name, status: config?.production ? 'warn' : 'skipped', detail: text });
+        add({
+          name,
+          status: config?.production ? 'warn' : 'skipped',
+          detail: text,
+          fix: 'set DATABASE_URL to a PostgreSQL database, migrated with smime-admin migrate (README: Security)',
+        });
         return;
       case 'missing':
         add({ name, status: 'warn', detail: `${text.split(':')[0]}`, fix: text.slice(text.indexOf(':') + 2) });

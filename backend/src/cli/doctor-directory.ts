@@ -42,7 +42,12 @@ export async function directoryChecks(config: Config | undefined, timeoutMs: num
     opts = { ...directoryOptions(config)!, timeoutMs: Math.min(config.LDAP_TIMEOUT_MS, timeoutMs) };
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
-    add({ name: 'directory', status: 'fail', detail: e.message, fix: 'correct the file named' });
+    add({
+      name: 'directory',
+      status: 'fail',
+      detail: e.message,
+      fix: 'make the file named readable by this user, a PEM bundle (LDAP_CA_FILE, SMIME_DIRECTORY_TRUST_ANCHORS)',
+    });
     return;
   }
   const url = new URL(opts.url);
