@@ -30,6 +30,12 @@ const schema = z.object({
     .default('data')
     .describe('Folder for the embedded database and generated secrets (created 0700).'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SMIME_LOG_FORMAT: z
+    .enum(['auto', 'json', 'pretty'])
+    .default('auto')
+    .describe(
+      'Log lines: json (one JSON object a line, for a log shipper), pretty (time, level, message, key=value; coloured on a terminal), or auto: pretty on a terminal, json otherwise. Secrets are redacted in both.',
+    ),
 
   SMIME_JWT_SECRET: z.string().min(32).optional().describe('Shared secret (>= 32 chars) for HS256 user tokens.'),
   SMIME_JWT_SECRET_FILE: z.string().optional().describe('File holding SMIME_JWT_SECRET.'),

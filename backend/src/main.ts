@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   if (configError || !loaded) refuse(configError ?? 'no configuration');
 
   const { config, generated } = production ? { config: loaded, generated: [] } : withGeneratedSecrets(loaded);
-  const log = createLogger(config.LOG_LEVEL);
+  const log = createLogger(config.LOG_LEVEL, undefined, config.SMIME_LOG_FORMAT);
   for (const g of generated)
     log.warn(
       { file: g.path, created: g.created },

@@ -37,6 +37,8 @@ export interface WeakSetting {
   fix: string;
   /** A secret that development generates (secrets.ts) instead: not worth a second warning there. */
   generatedInDevelopment?: boolean;
+  /** About a file's or folder's permissions (`smime-admin doctor` reports these as its secret-files check). */
+  filePermissions?: boolean;
 }
 
 const isTrue = (v: string | undefined) => v !== undefined && ['true', '1', 'yes'].includes(v);
@@ -87,14 +89,17 @@ function secretFinding(env: NodeJS.ProcessEnv, name: string, what: string, alter
   return [];
 }
 
+/** The settings that name a file holding a secret: each must be private to the server's user. */
+export const SECRET_FILE_SETTINGS = [
+  'SMIME_JWT_SECRET_FILE',
+  'SMIME_ADMIN_TOKEN_FILE',
+  'LDAP_BIND_PASSWORD_FILE',
+  'SMIME_AUDIT_CHECKPOINT_KEY_FILE',
+] as const;
+
 function looseFiles(env: NodeJS.ProcessEnv): WeakSetting[] {
   const out: WeakSetting[] = [];
-  for (const name of [
-    'SMIME_JWT_SECRET_FILE',
-    'SMIME_ADMIN_TOKEN_FILE',
-    'LDAP_BIND_PASSWORD_FILE',
-    'SMIME_AUDIT_CHECKPOINT_KEY_FILE',
-  ]) {
+  for (const name of SECRET_FILE_SETTINGS) {
     const path = env[name];
     if (!set(path)) continue;
     const st = stat(path);
@@ -103,6 +108,7 @@ function looseFiles(env: NodeJS.ProcessEnv): WeakSetting[] {
         setting: name,
         problem: `${path} is open to group or others (mode ${mode(st)})`,
         fix: `chmod 600 ${path}`,
+        filePermissions: true,
       });
   }
   return out;
@@ -138,6 +144,7 @@ function looseDataFolder(env: NodeJS.ProcessEnv): WeakSetting[] {
       setting: 'SMIME_DATA_DIR',
       problem: `the data folder holds the embedded database and must be private to this server's user, but ${named} ${loose.length === 1 ? 'is' : 'are'} open to group or others`,
       fix: `chmod -R go-rwx ${root}`,
+      filePermissions: true,
     },
   ];
 }

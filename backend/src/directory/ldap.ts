@@ -156,6 +156,15 @@ export class DirectoryConnection {
     }
   }
 
+  /** Read the base DN's own entry (no attributes): DIRECTORY_BAD_BASE_DN when it does not exist (`smime-admin doctor`). */
+  async checkBase(): Promise<void> {
+    try {
+      await this.client.search(this.opts.baseDn, { scope: 'base', filter: '(objectClass=*)', attributes: ['1.1'] });
+    } catch (e) {
+      throw directoryError(e, 'search', this.opts);
+    }
+  }
+
   /**
    * A paged subtree search under the base DN: yields one page at a time, so memory stays at one page whatever the
    * directory's size. `identityOnly` asks for the identity and change attributes alone.
