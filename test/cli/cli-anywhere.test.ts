@@ -37,3 +37,24 @@ test('import-p12 from a folder outside the project places the key', { timeout: 1
     rmSync(elsewhere, { recursive: true, force: true });
   }
 });
+
+test(
+  'smime-admin doctor runs from the command line: a missing database fails with its fix, exit 1',
+  { timeout: 120_000 },
+  () => {
+    const elsewhere = mkdtempSync(join(tmpdir(), 'smime-cli-doctor-'));
+    try {
+      const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/smime-admin.js'), 'doctor'], {
+        cwd: elsewhere,
+        encoding: 'utf8',
+        timeout: 100_000,
+        env: { ...process.env, SMIME_DATA_DIR: join(elsewhere, 'data'), DATABASE_URL: '', NODE_ENV: 'development' },
+      });
+      assert.equal(r.status, 1, `${r.stdout}${r.stderr}`);
+      assert.match(r.stdout, /FAIL\s+database/);
+      assert.match(r.stdout, /fix: run smime-admin migrate/);
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+  },
+);

@@ -53,6 +53,11 @@ export interface Command {
   examples?: readonly string[];
   /** Runs with the settings loaded; resolves to the exit code. */
   run(ctx: CommandContext): Promise<number>;
+  /**
+   * Instead of `run`, for a command that reads the environment itself, before any setting is loaded or secret
+   * generated: doctor, for which settings that do not load are one of its findings.
+   */
+  runRaw?(env: NodeJS.ProcessEnv): Promise<number>;
 }
 
 /**

@@ -28,6 +28,7 @@ import {
 import { withDb } from './database.ts';
 import { explain, errorLine } from './explain.ts';
 import { cmdImportP12 } from './import-p12.ts';
+import { doctorCommand } from './doctor.ts';
 
 /** Longest lifetime issue-token grants: a token for scripts and demos, not a long-lived credential. */
 export const MAX_TOKEN_TTL_S = 3600;
@@ -313,6 +314,21 @@ export const COMMANDS: readonly Command[] = [
       { name: 'LDAP_BIND_DN', description: 'Who to bind as, with LDAP_BIND_PASSWORD or LDAP_BIND_PASSWORD_FILE.' },
     ],
     run: cmdSyncDirectory,
+  },
+  {
+    name: 'doctor',
+    summary:
+      'Check the installation without changing it: settings, database and migrations, roles, secret files, trust anchors, directory, audit chain.',
+    details:
+      'Prints one line per check and, under each warning or failure, how to fix it; exit 1 if a check failed. No ' +
+      'secret value is printed, nothing is written (not even generated secrets), and every network wait is bounded.',
+    options: [],
+    env: [
+      { name: 'NODE_ENV', description: 'production turns the production rules from warnings into failures.' },
+      { name: 'DATABASE_URL', description: 'The database to check; unset: the embedded one in SMIME_DATA_DIR.' },
+    ],
+    run: () => doctorCommand(process.env),
+    runRaw: (env) => doctorCommand(env),
   },
 ];
 

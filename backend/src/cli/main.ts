@@ -49,6 +49,7 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const values = parseOptions(command, rest);
+  if (command.runRaw) return command.runRaw(process.env);
   const { config } = withGeneratedSecrets(loadConfig());
   const log = createLogger(process.env.LOG_LEVEL ?? 'warn');
   return command.run({ config, log, values });
