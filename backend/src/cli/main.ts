@@ -51,7 +51,7 @@ export async function run(argv: string[]): Promise<number> {
   const values = parseOptions(command, rest);
   if (command.runRaw) return command.runRaw(process.env);
   const { config } = withGeneratedSecrets(loadConfig());
-  const log = createLogger(process.env.LOG_LEVEL ?? 'warn');
+  const log = createLogger(process.env.LOG_LEVEL ?? 'warn', undefined, config.SMIME_LOG_FORMAT);
   return command.run({ config, log, values });
 }
 
