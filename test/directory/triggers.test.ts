@@ -310,7 +310,7 @@ for (const target of await databaseTargets()) {
       test('fails with the error code and exit 1 on a wrong password, 2 when no directory is configured', () => {
         const wrong = cli(['sync-directory'], { LDAP_BIND_PASSWORD: 'Wr0ng-pa55-XYZ' });
         assert.equal(wrong.code, 1);
-        assert.match(wrong.err, /error DIRECTORY_BIND_FAILED: .*refused the bind/);
+        assert.match(wrong.err, /error \[DIRECTORY_BIND_FAILED\]: .*refused the bind/);
         assert.ok(!(wrong.out + wrong.err).includes('Wr0ng-pa55-XYZ'), 'the password is not echoed');
         assert.ok(!(wrong.out + wrong.err).includes(SYNC_PASSWORD));
         const none = cli(['sync-directory'], { LDAP_URL: '' });

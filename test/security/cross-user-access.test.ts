@@ -532,6 +532,8 @@ for (const target of await databaseTargets()) {
         assert.ok(!answers[0]!.text.includes(SECRET_A) && !answers[0]!.text.includes(aliceKeyId));
       },
     });
+    // The health check and the API's OpenAPI document: public, the same for everyone (issue 15).
+    for (const p of ['/healthz', '/api/v1/openapi.json']) cases[`GET ${p}`] = publicCase(p);
     for (const p of [
       '/plugin/smime-plugin.js',
       '/plugin/smime-plugin.js.map',

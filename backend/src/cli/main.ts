@@ -72,7 +72,7 @@ run(process.argv.slice(2)).then(
     }
     const explained = explain(e);
     console.error(errorLine(explained));
-    // A wrong setting is the command line's environment being wrong, as before: exit 2.
-    process.exit(explained.code === 'CONFIG_INVALID' ? 2 : 1);
+    // A wrong or missing setting is the command line's environment being wrong, as before: exit 2.
+    process.exit(explained.code === 'CONFIG_INVALID' || explained.code === 'DIRECTORY_NOT_CONFIGURED' ? 2 : 1);
   },
 );
