@@ -14,7 +14,8 @@
  * The server's figures come from inside it (bench/server-probe.ts over IPC). Settings (environment):
  * HTTP_BENCH_USERS (16), HTTP_BENCH_REQUESTS (600, for a), HTTP_BENCH_CONNECTIONS (8, for a), HTTP_BENCH_DURATION_S
  * (5, each phase of b), HTTP_BENCH_LARGE (2: 25 MB verifies and as many decrypts per phase of b), and LOAD_DATABASE_URL.
- * HTTP_BENCH_CPU_PROF=<folder> starts the server with --cpu-prof into that folder (a profile for part a).
+ * HTTP_BENCH_CPU_PROF=<file.cpuprofile>: a V8 CPU profile of the server during the measured requests of a), and b)
+ * is skipped (summarise it with `node scripts/cpuprofile-summary.mjs <file>`).
  */
 import { createPrivateKey } from 'node:crypto';
 import { loadConfig } from '../backend/src/config.ts';
@@ -102,7 +103,6 @@ export async function benchHttp(): Promise<Row[]> {
   const srv = await startLoadServer({
     users,
     probe: true,
-    ...(profile ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profile}`] } : {}),
   });
   try {
     const { people, next } = srv;
@@ -116,9 +116,9 @@ export async function benchHttp(): Promise<Row[]> {
 
     // ---- a) CPU per request --------------------------------------------------------------------------------------
     await runPhase(srv, 'warm-up', signEncrypt, { connections, amount: WARM_UP_REQUESTS });
-    const before = await srv.ask<ProbeSample>({ cmd: 'sample' });
+    const before = await srv.ask<ProbeSample>({ cmd: profile ? 'profile-start' : 'sample' });
     const a = await runPhase(srv, 'a) CPU', signEncrypt, { connections, amount: requests });
-    const after = await srv.ask<ProbeSample>({ cmd: 'sample' });
+    const after = await srv.ask<ProbeSample>(profile ? { cmd: 'profile-stop', file: profile } : { cmd: 'sample' });
     const oursMs = (after.cpuUs - before.cpuUs) / 1000 / requests;
     const engineMs = await engineCpuMs(requests);
     rows.push({
@@ -128,6 +128,8 @@ export async function benchHttp(): Promise<Row[]> {
       unit: 'ms',
       note: `${requests} requests at ${connections} connections (${(requests / a.result.duration).toFixed(0)} req/s); ref: the engine alone (protectMessagePieces) in the bench process; goal ratio <= ${CPU_RATIO_GOAL}`,
     });
+
+    if (profile) return rows; // the profile is of a) alone
 
     // ---- b) event loop and latency beside 25 MB verifies and decrypts ---------------------------------------------
     // User 0 writes to user 1: a signed 25 MB message (verify) and an encrypted one (decrypt), made by the server.

@@ -157,7 +157,7 @@ export interface LoadServer {
   serverLog: string[];
   setupS: number;
   /** Ask the server process through its IPC channel (only with `probe`: bench/server-probe.ts answers). */
-  ask: <T>(message: { cmd: string }) => Promise<T>;
+  ask: <T>(message: { cmd: string; file?: string }) => Promise<T>;
   /** Stop the server (SIGTERM), drop the database, remove the data folder. */
   close: () => Promise<void>;
 }
@@ -332,7 +332,7 @@ export async function startLoadServer(opts: {
         throw new Error(`${u.email} did not harvest ${signer.email}: ${JSON.stringify(seen)}`);
     });
     const child = server;
-    const ask = <T>(msg: { cmd: string }): Promise<T> =>
+    const ask = <T>(msg: { cmd: string; file?: string }): Promise<T> =>
       new Promise<T>((resolve, reject) => {
         if (!child.send) return reject(new Error('the server was started without probe'));
         child.once('message', (m) => resolve(m as T));
