@@ -14,8 +14,8 @@
  * The server's figures come from inside it (bench/server-probe.ts over IPC). Settings (environment):
  * HTTP_BENCH_USERS (16), HTTP_BENCH_REQUESTS (600, for a), HTTP_BENCH_CONNECTIONS (8, for a), HTTP_BENCH_DURATION_S
  * (5, each phase of b), HTTP_BENCH_LARGE (2: 25 MB verifies and as many decrypts per phase of b), and LOAD_DATABASE_URL.
- * HTTP_BENCH_CPU_PROF=<file.cpuprofile>: a V8 CPU profile of the server during the measured requests of a), and b)
- * is skipped (summarise it with `node scripts/cpuprofile-summary.mjs <file>`).
+ * HTTP_BENCH_PART=a or b runs only that part. HTTP_BENCH_CPU_PROF=<file.cpuprofile>: a V8 CPU profile of the server
+ * during the measured requests of a), and b) is skipped (summarise it with `node scripts/cpuprofile-summary.mjs`).
  */
 import { createPrivateKey } from 'node:crypto';
 import { loadConfig } from '../backend/src/config.ts';
@@ -99,6 +99,8 @@ export async function benchHttp(): Promise<Row[]> {
   const durationS = env('HTTP_BENCH_DURATION_S', 5);
   const large = env('HTTP_BENCH_LARGE', 2);
   const profile = process.env.HTTP_BENCH_CPU_PROF;
+  const part = profile ? 'a' : process.env.HTTP_BENCH_PART;
+  if (part !== undefined && part !== 'a' && part !== 'b') throw new Error('HTTP_BENCH_PART must be a or b');
   const rows: Row[] = [];
   const srv = await startLoadServer({
     users,
@@ -114,22 +116,23 @@ export async function benchHttp(): Promise<Row[]> {
       contentType: 'message/rfc822',
     });
 
-    // ---- a) CPU per request --------------------------------------------------------------------------------------
     await runPhase(srv, 'warm-up', signEncrypt, { connections, amount: WARM_UP_REQUESTS });
-    const before = await srv.ask<ProbeSample>({ cmd: profile ? 'profile-start' : 'sample' });
-    const a = await runPhase(srv, 'a) CPU', signEncrypt, { connections, amount: requests });
-    const after = await srv.ask<ProbeSample>(profile ? { cmd: 'profile-stop', file: profile } : { cmd: 'sample' });
-    const oursMs = (after.cpuUs - before.cpuUs) / 1000 / requests;
-    const engineMs = await engineCpuMs(requests);
-    rows.push({
-      what: 'HTTP sign+encrypt 10 KB, server CPU per request',
-      ours: oursMs,
-      ref: engineMs,
-      unit: 'ms',
-      note: `${requests} requests at ${connections} connections (${(requests / a.result.duration).toFixed(0)} req/s); ref: the engine alone (protectMessagePieces) in the bench process; goal ratio <= ${CPU_RATIO_GOAL}`,
-    });
-
-    if (profile) return rows; // the profile is of a) alone
+    // ---- a) CPU per request --------------------------------------------------------------------------------------
+    if (part !== 'b') {
+      const before = await srv.ask<ProbeSample>({ cmd: profile ? 'profile-start' : 'sample' });
+      const a = await runPhase(srv, 'a) CPU', signEncrypt, { connections, amount: requests });
+      const after = await srv.ask<ProbeSample>(profile ? { cmd: 'profile-stop', file: profile } : { cmd: 'sample' });
+      const oursMs = (after.cpuUs - before.cpuUs) / 1000 / requests;
+      const engineMs = await engineCpuMs(requests);
+      rows.push({
+        what: 'HTTP sign+encrypt 10 KB, server CPU per request',
+        ours: oursMs,
+        ref: engineMs,
+        unit: 'ms',
+        note: `${requests} requests at ${connections} connections (${(requests / a.result.duration).toFixed(0)} req/s); ref: the engine alone (protectMessagePieces) in the bench process; goal ratio <= ${CPU_RATIO_GOAL}`,
+      });
+    }
+    if (part === 'a') return rows;
 
     // ---- b) event loop and latency beside 25 MB verifies and decrypts ---------------------------------------------
     // User 0 writes to user 1: a signed 25 MB message (verify) and an encrypted one (decrypt), made by the server.
