@@ -52,13 +52,13 @@ const KEY_PAIRS = 8;
 const BURST_PHASE_MAX_S = 120;
 const BURST_PHASE_REQUEST_FACTOR = 4;
 
-interface User {
+export interface User {
   email: string;
   bearer: string;
   unlock: string;
 }
 
-interface PhaseResult {
+export interface PhaseResult {
   name: string;
   result: autocannon.Result;
   rss: number[];
@@ -99,7 +99,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-function message(from: string, to: string, bytes: number): Buffer {
+export function message(from: string, to: string, bytes: number): Buffer {
   const line = 'The quarterly figures are attached below; please check the totals before Monday. ';
   let body = '';
   while (body.length < bytes) body += `${line}\r\n`;
@@ -145,12 +145,35 @@ async function call(
   return res;
 }
 
-export async function benchLoad(): Promise<Row[]> {
-  const users = env('LOAD_USERS', 60);
-  const connections = env('LOAD_CONNECTIONS', 50);
-  const durationS = env('LOAD_DURATION_S', 15);
-  const maxRequests = Math.max(env('LOAD_MAX_REQUESTS', 4000), connections);
-  const burst = Math.min(env('LOAD_UNLOCK_BURST', 40), users);
+/** A running server on a throw-away database, with its users set up (see startLoadServer). */
+export interface LoadServer {
+  base: string;
+  pid: number;
+  people: User[];
+  /** User i writes to user next(i). */
+  next: (i: number) => number;
+  /** Problems seen so far (a phase with errors adds its own); close() adds the server's exit and its error lines. */
+  failures: string[];
+  serverLog: string[];
+  setupS: number;
+  /** Ask the server process through its IPC channel (only with `probe`: bench/server-probe.ts answers). */
+  ask: <T>(message: { cmd: string; file?: string }) => Promise<T>;
+  /** Stop the server (SIGTERM), drop the database, remove the data folder. */
+  close: () => Promise<void>;
+}
+
+/**
+ * The real server (backend/src/main.ts, a child process) on a throw-away PostgreSQL database, with `users` users who
+ * each imported a key, unlocked it and harvested the next user's certificate from a signed message. `nodeArgs` go
+ * before the entry point (e.g. --cpu-prof); `probe` preloads bench/server-probe.ts, which answers `ask`.
+ */
+export async function startLoadServer(opts: {
+  users: number;
+  nodeArgs?: string[];
+  env?: Record<string, string>;
+  probe?: boolean;
+}): Promise<LoadServer> {
+  const users = opts.users;
   const baseUrl =
     process.env.LOAD_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -162,7 +185,27 @@ export async function benchLoad(): Promise<Row[]> {
   const serverLog: string[] = [];
   let serverErrors = 0;
   const failures: string[] = [];
-  const rows: Row[] = [];
+  let exited: Promise<number | null> | undefined;
+  const close = async () => {
+    try {
+      if (server && server.exitCode === null) {
+        server.kill('SIGTERM');
+        const code = await Promise.race([
+          exited!,
+          new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000)),
+        ]);
+        if (code !== 0) failures.push(`server exit: ${String(code)}`);
+        if (serverErrors > 0) failures.push(`${serverErrors} error lines in the server log`);
+      }
+    } finally {
+      if (server && server.exitCode === null) server.kill('SIGKILL');
+      await admin
+        .query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)
+        .catch((e: unknown) => failures.push(`drop database: ${String(e)}`));
+      await admin.end();
+      rmSync(work, { recursive: true, force: true });
+    }
+  };
   try {
     await admin.query(`CREATE DATABASE ${dbName}`);
     const dbUrl = new URL(baseUrl);
@@ -211,12 +254,18 @@ export async function benchLoad(): Promise<Row[]> {
       SMIME_DEMO: 'off',
       // Every simulated user comes from 127.0.0.1: the per-address limit would measure itself.
       SMIME_RATE_LIMIT_PER_MINUTE: '1000000',
+      ...opts.env,
     });
-    server = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'backend/src/main.ts')], {
-      cwd: ROOT,
-      env: serverEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const probe = opts.probe ? ['--import', join(ROOT, 'bench/server-probe.ts')] : [];
+    server = spawn(
+      process.execPath,
+      [...(opts.nodeArgs ?? []), '--import', 'tsx', ...probe, join(ROOT, 'backend/src/main.ts')],
+      {
+        cwd: ROOT,
+        env: serverEnv,
+        stdio: ['ignore', 'pipe', 'pipe', ...(opts.probe ? (['ipc'] as const) : [])],
+      },
+    );
     const keep = (chunk: Buffer) => {
       const text = String(chunk);
       // pino levels 50 (error) and 60 (fatal): the server saw something go wrong even if the client got an answer.
@@ -226,7 +275,7 @@ export async function benchLoad(): Promise<Row[]> {
     };
     server.stdout!.on('data', keep);
     server.stderr!.on('data', keep);
-    const exited = new Promise<number | null>((r) => server!.once('exit', r));
+    exited = new Promise<number | null>((r) => server!.once('exit', r));
     const base = `http://127.0.0.1:${port}`;
     for (let i = 0; ; i++) {
       const ok = await fetch(`${base}/healthz`).then(
@@ -237,7 +286,6 @@ export async function benchLoad(): Promise<Row[]> {
       if (i > 600 || server.exitCode !== null) throw new Error(`server did not start:\n${serverLog.join('')}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    const serverPid = server.pid!;
 
     // ---- users: own key imported through the vault, unlocked, each knowing the next user's certificate ----------
     const config = loadConfig({
@@ -283,87 +331,155 @@ export async function benchLoad(): Promise<Row[]> {
       if (seen.harvested[0]?.outcome !== 'added')
         throw new Error(`${u.email} did not harvest ${signer.email}: ${JSON.stringify(seen)}`);
     });
-    const setupS = (Date.now() - t0) / 1000;
+    const child = server;
+    const ask = <T>(msg: { cmd: string; file?: string }): Promise<T> =>
+      new Promise<T>((resolve, reject) => {
+        if (!child.send) return reject(new Error('the server was started without probe'));
+        child.once('message', (m) => resolve(m as T));
+        child.send(msg);
+      });
+    return {
+      base,
+      pid: server.pid!,
+      people,
+      next,
+      failures,
+      serverLog,
+      setupS: (Date.now() - t0) / 1000,
+      ask,
+      close,
+    };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
 
+export interface PhaseOptions {
+  duration?: number;
+  amount?: number;
+  maxRequests?: number;
+  connections?: number;
+  timeout?: number;
+  onOk?: (i: number, body: string) => void;
+  /** Which user the i-th request is for (default: round robin over all). */
+  users?: number;
+}
+
+/**
+ * One autocannon run against the server: `build(i)` makes the request for user i. RSS of the server is sampled every
+ * 500 ms; any non-2xx, socket error or timeout is added to `srv.failures`. `alongside` runs beside it and stops it.
+ */
+export async function runPhase(
+  srv: LoadServer,
+  name: string,
+  build: (i: number) => { path: string; user: User; body: Buffer | string; contentType: string },
+  opts: PhaseOptions & { connections: number } & ({ amount: number } | { duration: number; maxRequests: number }),
+  alongside?: () => Promise<void>,
+): Promise<PhaseResult> {
+  let counter = 0;
+  const users = opts.users ?? srv.people.length;
+  const statuses = new Map<number, number>();
+  let firstError: string | undefined;
+  const rss: number[] = [];
+  let workerPeak = 0;
+  const sample = () => {
+    const r = rssOf(srv.pid);
+    rss.push(r.server);
+    workerPeak = Math.max(workerPeak, r.worker);
+  };
+  sample();
+  const sampler = setInterval(sample, 500);
+  const instance = autocannon({
+    url: srv.base,
+    connections: opts.connections,
+    timeout: opts.timeout ?? REQUEST_TIMEOUT_S,
+    ...(opts.amount ? { amount: opts.amount } : { duration: opts.duration, maxOverallRequests: opts.maxRequests }),
+    requests: [
+      {
+        method: 'POST',
+        setupRequest: (req: autocannon.Request, context: Record<string, unknown>) => {
+          const i = counter++ % users;
+          const r = build(i);
+          context.i = i;
+          return {
+            ...req,
+            path: r.path,
+            body: r.body,
+            headers: {
+              authorization: `Bearer ${r.user.bearer}`,
+              'x-smime-unlock': r.user.unlock,
+              'content-type': r.contentType,
+            },
+          };
+        },
+        onResponse: (status: number, body: string, context: Record<string, unknown>) => {
+          statuses.set(status, (statuses.get(status) ?? 0) + 1);
+          if (status >= 200 && status < 300) opts.onOk?.(context.i as number, body);
+          else firstError ??= `${status} ${body.slice(0, 300)}`;
+        },
+      },
+    ],
+  });
+  let side: Promise<void> | undefined;
+  if (alongside)
+    side = alongside().finally(() => {
+      instance.stop();
+    });
+  const result = await instance;
+  await side;
+  clearInterval(sampler);
+  sample();
+  const errs = result.errors + result.timeouts + result.non2xx;
+  if (errs > 0)
+    srv.failures.push(
+      `${name}: ${result.non2xx} non-2xx, ${result.errors} socket errors, ${result.timeouts} timeouts; first: ${firstError ?? '-'}; statuses ${JSON.stringify([...statuses])}`,
+    );
+  return { name, result, rss, workerPeak, statuses, ...(firstError ? { firstError } : {}) };
+}
+
+/** Fails the bench with the server's last log lines when anything went wrong (after the table of what was measured). */
+export function failOnProblems(title: string, srv: LoadServer, rows: Row[]): void {
+  if (!srv.failures.length) return;
+  printTable(`${title} (failed run)`, rows);
+  throw new Error(
+    `${title} failed:\n  ${srv.failures.join('\n  ')}\nserver log (last lines):\n${srv.serverLog.join('').slice(-4000)}`,
+  );
+}
+
+export async function benchLoad(): Promise<Row[]> {
+  const users = env('LOAD_USERS', 60);
+  const connections = env('LOAD_CONNECTIONS', 50);
+  const durationS = env('LOAD_DURATION_S', 15);
+  const maxRequests = Math.max(env('LOAD_MAX_REQUESTS', 4000), connections);
+  const burst = Math.min(env('LOAD_UNLOCK_BURST', 40), users);
+  const rows: Row[] = [];
+  const srv = await startLoadServer({ users });
+  try {
+    const { people, next } = srv;
     // ---- phases ---------------------------------------------------------------------------------------------------
     const outgoing = people.map((u, i) => message(u.email, people[next(i)]!.email, 10 * 1024));
     const produced: (string | undefined)[] = new Array(users);
 
-    const phase = async (
+    const phase = (
       name: string,
       build: (i: number) => { path: string; user: User; body: Buffer | string; contentType: string },
-      opts: {
-        duration?: number;
-        amount?: number;
-        maxRequests?: number;
-        connections?: number;
-        timeout?: number;
-        onOk?: (i: number, body: string) => void;
-      } = {},
+      opts: PhaseOptions = {},
       alongside?: () => Promise<void>,
-    ): Promise<PhaseResult> => {
-      let counter = 0;
-      const statuses = new Map<number, number>();
-      let firstError: string | undefined;
-      const rss: number[] = [];
-      let workerPeak = 0;
-      const sample = () => {
-        const r = rssOf(serverPid);
-        rss.push(r.server);
-        workerPeak = Math.max(workerPeak, r.worker);
-      };
-      sample();
-      const sampler = setInterval(sample, 500);
-      const instance = autocannon({
-        url: base,
-        connections: opts.connections ?? connections,
-        timeout: opts.timeout ?? REQUEST_TIMEOUT_S,
-        ...(opts.amount
-          ? { amount: opts.amount }
-          : { duration: opts.duration ?? durationS, maxOverallRequests: opts.maxRequests ?? maxRequests }),
-        requests: [
-          {
-            method: 'POST',
-            setupRequest: (req: autocannon.Request, context: Record<string, unknown>) => {
-              const i = counter++ % users;
-              const r = build(i);
-              context.i = i;
-              return {
-                ...req,
-                path: r.path,
-                body: r.body,
-                headers: {
-                  authorization: `Bearer ${r.user.bearer}`,
-                  'x-smime-unlock': r.user.unlock,
-                  'content-type': r.contentType,
-                },
-              };
-            },
-            onResponse: (status: number, body: string, context: Record<string, unknown>) => {
-              statuses.set(status, (statuses.get(status) ?? 0) + 1);
-              if (status >= 200 && status < 300) opts.onOk?.(context.i as number, body);
-              else firstError ??= `${status} ${body.slice(0, 300)}`;
-            },
-          },
-        ],
-      });
-      let side: Promise<void> | undefined;
-      if (alongside)
-        side = alongside().finally(() => {
-          instance.stop();
-        });
-      const result = await instance;
-      await side;
-      clearInterval(sampler);
-      sample();
-      const errs = result.errors + result.timeouts + result.non2xx;
-      if (errs > 0)
-        failures.push(
-          `${name}: ${result.non2xx} non-2xx, ${result.errors} socket errors, ${result.timeouts} timeouts; first: ${firstError ?? '-'}; statuses ${JSON.stringify([...statuses])}`,
-        );
-      return { name, result, rss, workerPeak, statuses, ...(firstError ? { firstError } : {}) };
-    };
-
+    ): Promise<PhaseResult> =>
+      runPhase(
+        srv,
+        name,
+        build,
+        {
+          ...opts,
+          connections: opts.connections ?? connections,
+          ...(opts.amount
+            ? { amount: opts.amount }
+            : { duration: opts.duration ?? durationS, maxRequests: opts.maxRequests ?? maxRequests }),
+        },
+        alongside,
+      );
     const report = (p: PhaseResult, baseline?: PhaseResult) => {
       const r = p.result;
       const completed = [...p.statuses.values()].reduce((a, b) => a + b, 0);
@@ -468,30 +584,14 @@ export async function benchLoad(): Promise<Row[]> {
     });
     rows.push({
       what: 'setup (PKI, import, unlock, exchange)',
-      ours: setupS * 1000,
+      ours: srv.setupS * 1000,
       unit: 'ms',
       note: `${users} users`,
     });
-
-    server.kill('SIGTERM');
-    const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000))]);
-    if (code !== 0) failures.push(`server exit: ${String(code)}`);
-    if (serverErrors > 0) failures.push(`${serverErrors} error lines in the server log`);
-    server = undefined;
   } finally {
-    if (server && server.exitCode === null) server.kill('SIGKILL');
-    await admin
-      .query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)
-      .catch((e: unknown) => failures.push(`drop database: ${String(e)}`));
-    await admin.end();
-    rmSync(work, { recursive: true, force: true });
+    await srv.close();
   }
-  if (failures.length) {
-    printTable('Load (failed run)', rows);
-    throw new Error(
-      `load test failed:\n  ${failures.join('\n  ')}\nserver log (last lines):\n${serverLog.join('').slice(-4000)}`,
-    );
-  }
+  failOnProblems('load test', srv, rows);
   return rows;
 }
 

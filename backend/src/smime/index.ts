@@ -69,6 +69,7 @@ export {
 // ---- PKCS#12 ----
 export { parsePkcs12, type Pkcs12Contents } from './pkcs12/pkcs12.ts';
 export { MAX_P12_BYTES } from './limits.ts';
+export { privateKeyFromPkcs8 } from './keys/private-key.ts';
 // The PKCS#12 key derivation (RFC 7292 appendix B), for code that builds PKCS#12 files (the demo's CA, tests).
 export { bmpPassword, PKCS12_KDF_ID, pkcs12Kdf } from './pkcs12/kdf.ts';
 

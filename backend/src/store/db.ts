@@ -24,6 +24,30 @@ export interface Database extends Queryable {
 }
 
 const INT8_OID = 20;
+const BYTEA_ARRAY_OID = 1001;
+/**
+ * A bytea[] as PostgreSQL writes it with bytea_output = hex (the default since 9.0): `{"\\x3082..",NULL}`, every
+ * element quoted (a backslash forces the quotes) and nothing in one that could be a comma or a quote.
+ */
+const HEX_BYTEA_ARRAY = /^\{(?:(?:"\\\\x[0-9a-f]*"|NULL)(?:,(?:"\\\\x[0-9a-f]*"|NULL))*)?\}$/;
+const genericByteaArray = (pg.types.getTypeParser as (oid: number, format: 'text') => (v: string) => (Buffer | null)[])(
+  BYTEA_ARRAY_OID,
+  'text',
+);
+
+/**
+ * bytea[] (certificate chains, on every request that signs, encrypts or verifies), read directly: node-postgres's
+ * generic array parser walks the text a character at a time, 120 µs for a chain of two certificates against 7 µs
+ * here (issue 16). Any other shape (escape format, several dimensions, bounds) goes to node-postgres's parser.
+ */
+export function parseByteaArray(value: string): (Buffer | null)[] {
+  if (!HEX_BYTEA_ARRAY.test(value)) return genericByteaArray(value);
+  if (value === '{}') return [];
+  return value
+    .slice(1, -1)
+    .split(',')
+    .map((e) => (e === 'NULL' ? null : Buffer.from(e.slice(4, -1), 'hex')));
+}
 
 export function openPostgres(connectionString: string, poolSize = 10): Database {
   const pool = new pg.Pool({
@@ -33,7 +57,9 @@ export function openPostgres(connectionString: string, poolSize = 10): Database 
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
         oid === INT8_OID
           ? (v: string) => Number(v)
-          : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+          : oid === BYTEA_ARRAY_OID && format !== 'binary'
+            ? parseByteaArray
+            : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
     },
   });
   // An idle client that loses its connection emits 'error' on the pool; unhandled, that would crash the process.

@@ -10,6 +10,11 @@ export interface UserRow {
   id: number;
   email: string;
   created_at: Date;
+  /**
+   * The user's aliases when read in the same statement as the row (findUserWithAliases, once per request by the
+   * authentication), so userAddresses needs no second query (issue 16). Absent: userAddresses reads them.
+   */
+  aliases?: readonly string[];
 }
 
 export function normalizeEmail(email: string): string {
@@ -20,6 +25,17 @@ export async function findUserByEmail(db: Queryable, email: string): Promise<Use
   const [row] = await db.query<UserRow>('SELECT id, email, created_at FROM users WHERE email = $1', [
     normalizeEmail(email),
   ]);
+  return row;
+}
+
+/** findUserByEmail and the user's aliases (ordered as listAliases orders them), in one statement. */
+export async function findUserWithAliases(db: Queryable, email: string): Promise<UserRow | undefined> {
+  const [row] = await db.query<UserRow & { aliases: string[] }>(
+    `SELECT u.id, u.email, u.created_at,
+            ARRAY(SELECT a.email FROM user_aliases a WHERE a.user_id = u.id ORDER BY a.email) AS aliases
+       FROM users u WHERE u.email = $1`,
+    [normalizeEmail(email)],
+  );
   return row;
 }
 
@@ -68,5 +84,5 @@ export async function addAlias(db: Queryable, userId: number, alias: string): Pr
 }
 
 export async function userAddresses(db: Queryable, user: UserRow): Promise<string[]> {
-  return [user.email, ...(await listAliases(db, user.id))];
+  return [user.email, ...(user.aliases ?? (await listAliases(db, user.id)))];
 }

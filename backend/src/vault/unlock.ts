@@ -5,8 +5,9 @@
  * instance can then use the keys for a request that presents the session key; none can without it. Idle timeout and
  * absolute lifetime are enforced by the database clock; lock deletes the rows.
  */
-import { createPrivateKey, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
+import { randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import { AppError } from '../errors.ts';
+import { privateKeyFromPkcs8 } from '../smime/index.ts';
 import { appendAudit } from '../store/audit.ts';
 import * as keys from '../store/keys.ts';
 import type { KeyRow } from '../store/keys.ts';
@@ -250,7 +251,7 @@ export async function openSession(
         if (e instanceof UnwrapError) throw new AppError('LOCKED');
         throw e;
       }
-      unlocked.push({ row, pkcs8, privateKey: createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }) });
+      unlocked.push({ row, pkcs8, privateKey: privateKeyFromPkcs8(pkcs8) });
     }
     return { keys: unlocked, dispose };
   } catch (e) {
