@@ -3,6 +3,7 @@
  * configuration table is generated from the same descriptions by hand; keep them in step). Unknown SMIME_* variables
  * are reported, because a typo in a security setting must not silently fall back to a default.
  */
+import { availableParallelism } from 'node:os';
 import { readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -171,6 +172,16 @@ const schema = z.object({
   SMIME_P12_QUEUE: int(0, 10_000)
     .default(16)
     .describe('PKCS#12 derivations waiting at most; beyond, 503 SERVER_BUSY with Retry-After.'),
+  // Large messages off the event loop (issue 16, backend/src/mail/message-pool.ts).
+  SMIME_WORKERS: int(1, 256)
+    .default(availableParallelism())
+    .describe('Worker threads that analyse large received messages (default: the number of cores).'),
+  SMIME_WORKER_QUEUE: int(0, 10_000)
+    .default(8)
+    .describe('Large messages waiting for a worker at most; beyond, 503 SERVER_BUSY with Retry-After.'),
+  SMIME_WORKER_MIN_BYTES: int(0, 1024 * 1024 * 1024)
+    .default(256 * 1024)
+    .describe('Received messages this large and larger are analysed in a worker thread; smaller ones inline.'),
   // Production and the demo (issue 12): NODE_ENV=production never serves the demo (backend/src/production.ts refuses
   // SMIME_DEMO=on there); the demo is wired in by its own entry module, backend/src/demo/entry.ts.
   SMIME_DEMO: z

@@ -10,6 +10,7 @@ import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import {
   analyzeMessage,
+  type AnalyzeOptions,
   type ContentCipher,
   type DecryptionKey,
   describeCertificate,
@@ -22,6 +23,7 @@ import {
   tryCanonicalAddress,
 } from '../smime/index.ts';
 import { SafeFetcher } from '../net/fetcher.ts';
+import { MessagePool } from './message-pool.ts';
 import { appendAudit } from '../store/audit.ts';
 import { exchangedForEmails, touchExchanged, upsertExchanged } from '../store/certificates.ts';
 import { directoryCertificatesForEmails } from '../store/directory.ts';
@@ -74,6 +76,8 @@ export class MailService {
   private readonly fetcher: SafeFetcher;
   private readonly revocation: RevocationChecker | undefined;
   private readonly directoryTrust: DirectoryTrust;
+  /** Large received messages are analysed here, off the event loop (issue 16). */
+  readonly messagePool: MessagePool;
 
   constructor(
     private readonly db: Database,
@@ -82,6 +86,11 @@ export class MailService {
     private readonly log?: Logger,
   ) {
     this.anchors = signatureTrustAnchors(config);
+    this.messagePool = new MessagePool({
+      concurrency: config.SMIME_WORKERS,
+      queue: config.SMIME_WORKER_QUEUE,
+      minBytes: config.SMIME_WORKER_MIN_BYTES,
+    });
     this.fetcher = new SafeFetcher({
       timeoutMs: config.SMIME_FETCH_TIMEOUT_MS,
       allowPrivate: config.SMIME_FETCH_ALLOW_PRIVATE,
@@ -239,15 +248,19 @@ export class MailService {
 
   // ---- incoming -------------------------------------------------------------------------------------------------
 
+  /**
+   * Verify, decrypt and harvest a received message. A large one is analysed in a worker thread (messagePool) and
+   * `raw` may be moved there: the caller must not use it afterwards. `contentBase64` comes with it then, made there.
+   */
   async analyzeIncoming(
     user: UserRow,
     unlockToken: string | undefined,
     raw: Uint8Array,
-  ): Promise<{ analysis: MessageAnalysis; harvested: HarvestResult[] }> {
+  ): Promise<{ analysis: MessageAnalysis; harvested: HarvestResult[]; contentBase64?: Uint8Array }> {
     const ownKeys = await this.vault.listKeys(user);
     let session: Awaited<ReturnType<Vault['openSession']>> | undefined;
     try {
-      const analysis = await analyzeMessage(raw, {
+      const options: AnalyzeOptions = {
         verify: {
           trustAnchors: this.anchors,
           intermediates: ownKeys.flatMap((k) => k.chain),
@@ -279,9 +292,12 @@ export class MailService {
             locked: ownKeys.filter((k) => !open.has(k.id)).map((k) => k.certificate),
           };
         },
-      });
+      };
+      const { analysis, contentBase64 } = this.messagePool.takes(raw.length)
+        ? await this.messagePool.analyze(raw, options)
+        : { analysis: await analyzeMessage(raw, options), contentBase64: undefined };
       const harvested = await this.harvest(user, analysis.layers, ownKeys);
-      return { analysis, harvested };
+      return { analysis, harvested, ...(contentBase64 ? { contentBase64 } : {}) };
     } finally {
       session?.dispose();
     }

@@ -53,7 +53,12 @@ export { parsedCertificate } from './x509/certificate.ts';
 export { buildChain, type ChainProblem, type ChainResult } from './x509/chain.ts';
 export { ChainCache } from './x509/chain-cache.ts';
 export { certificatesFromCertsOnly } from './cms/signed/certs-only.ts';
-export { RevocationChecker, type PathRevocation, type RevocationOptions } from './x509/revocation.ts';
+export {
+  RevocationChecker,
+  type PathRevocation,
+  type PathRevocationChecker,
+  type RevocationOptions,
+} from './x509/revocation.ts';
 // Whether a certificate may serve now (validity, key usage, purpose): one rule for mail, directory and vault.
 export {
   allowsEmailProtection,

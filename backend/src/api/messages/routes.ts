@@ -2,6 +2,7 @@
  * /api/v1/messages: protect an outgoing message, analyse an incoming one (issue 3). Bodies are message/rfc822, the
  * exact bytes: signatures are checked over what arrived, so nothing here re-encodes the input.
  */
+import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import Router from '@koa/router';
 import { z } from 'zod';
@@ -14,6 +15,8 @@ import { requireUser } from '../middleware/auth.ts';
 import { unlockToken } from '../session/routes.ts';
 
 const RFC822 = ['message/rfc822'];
+/** Where the content goes in a streamed /incoming answer; no other value of the answer can contain it. */
+const CONTENT_SLOT = `content-${randomUUID()}`;
 const flag = z
   .enum(['true', 'false', '1', '0'])
   .optional()
@@ -83,19 +86,32 @@ export function messageRoutes(s: Services): Router<AppState> {
   });
 
   r.post('/incoming', async (ctx) => {
+    // A large message when every worker is busy and the queue is full: refused before its body is read (issue 16).
+    s.mail.messagePool.refuseWhenFull(Number(ctx.get('content-length') || 0));
     const raw = await readRaw(ctx, s.config.SMIME_MAX_MESSAGE_BYTES, RFC822);
     const user = ctx.state.user!;
-    const { analysis, harvested } = await s.mail.analyzeIncoming(user, unlockToken(ctx, user), raw);
-    ctx.body = {
+    const { analysis, harvested, contentBase64 } = await s.mail.analyzeIncoming(user, unlockToken(ctx, user), raw);
+    const answer = {
       layers: analysis.layers.map(presentLayer),
       signed: analysis.layers.some((l) => l.kind === 'signed'),
       encrypted: analysis.layers.some((l) => l.kind === 'encrypted'),
       parts: analysis.parts.map((p) => ({ path: p.path, ...presentLayer(p.layer) })),
       harvested,
       unwrapped: analysis.unwrapped,
-      content: Buffer.from(analysis.content).toString('base64'),
+      content: contentBase64 ? CONTENT_SLOT : Buffer.from(analysis.content).toString('base64'),
       ...(analysis.headerProtection ? { headerProtection: analysis.headerProtection } : {}),
     } satisfies IncomingAnalysis;
+    // The worker made the content's base64: the JSON is written around it, never stringified, escaped or copied
+    // again on the event loop (base64 needs no JSON escaping).
+    const around = contentBase64 ? JSON.stringify(answer).split(`"${CONTENT_SLOT}"`) : [];
+    if (around.length !== 2) {
+      ctx.body = contentBase64 ? { ...answer, content: Buffer.from(contentBase64).toString('latin1') } : answer;
+      return;
+    }
+    const pieces = [Buffer.from(`${around[0]}"`), contentBase64!, Buffer.from(`"${around[1]}`)];
+    ctx.type = 'application/json';
+    ctx.length = pieces.reduce((n, p) => n + p.length, 0);
+    ctx.body = Readable.from(pieces, { objectMode: false });
   });
   return r;
 }

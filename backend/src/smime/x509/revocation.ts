@@ -59,6 +59,15 @@ export interface RevocationResult {
   reason?: string;
 }
 
+/**
+ * What signature verification needs of a revocation checker: a path's status. A RevocationChecker is one; a message
+ * verified in a worker thread (issue 16) asks the main thread's checker through this, so that every thread shares one
+ * cache and one network policy.
+ */
+export interface PathRevocationChecker {
+  checkPath(path: readonly Uint8Array[], at: Date, label: (i: number) => string): Promise<PathRevocation>;
+}
+
 /** A whole path's revocation status (RevocationChecker.checkPath). */
 export interface PathRevocation {
   status: 'good' | 'revoked' | 'unknown' | 'none';
@@ -150,7 +159,7 @@ interface Query {
   at: Date;
 }
 
-export class RevocationChecker {
+export class RevocationChecker implements PathRevocationChecker {
   readonly options: Readonly<RevocationOptions>;
   private readonly fetcher: Fetcher;
   private readonly cache = new Map<string, CacheEntry>();

@@ -1,7 +1,7 @@
 // What verify.ts hands each step of a SignerInfo's evaluation: the settings, the message's context, and the
 // Evidence that collects each check and the statuses it implies.
 
-import type { RevocationChecker } from '../../x509/revocation.ts';
+import type { PathRevocationChecker } from '../../x509/revocation.ts';
 import type { Check, CheckName, Fetcher, SignatureEvidence, SignatureStatus } from '../../types.ts';
 import { SIGNATURE_STATUSES } from '../../types.ts';
 import type { VerifyOptions, VerifyPolicy } from './verify.ts';
@@ -13,7 +13,7 @@ export interface Settings {
   from?: string[];
   fromProblem?: string;
   now: Date;
-  revocation?: RevocationChecker;
+  revocation?: PathRevocationChecker;
   fetcher?: Fetcher;
   knownSigners?: VerifyOptions['knownSigners'];
   policy: VerifyPolicy;

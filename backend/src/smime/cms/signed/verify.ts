@@ -56,7 +56,7 @@ import { BerError, concatBytes, type Tlv } from '../../asn1/reader.ts';
 import { MAX_SIGNED_DATA_BYTES } from '../../limits.ts';
 import { signedDataNode, signedDataParts, type SignedDataParts, type SignerInfoParts } from './read.ts';
 import type { CertificateFacts } from '../../x509/certificate.ts';
-import type { RevocationChecker } from '../../x509/revocation.ts';
+import type { PathRevocationChecker } from '../../x509/revocation.ts';
 import type { Fetcher, SignatureEvidence } from '../../types.ts';
 import { Evidence, malformed, type Context, type Settings } from './verify-evidence.ts';
 import {
@@ -107,7 +107,7 @@ export interface VerifyOptions {
   /** Default new Date(). */
   now?: Date;
   /** Absent: the revocation check is 'skipped'. */
-  revocation?: RevocationChecker;
+  revocation?: PathRevocationChecker;
   /** For AIA caIssuers downloads when the chain is incomplete. */
   fetcher?: Fetcher;
   policy?: Partial<VerifyPolicy>;
