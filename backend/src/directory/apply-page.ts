@@ -82,13 +82,12 @@ function storedInfo(r: DescribedRow): CertificateInfo {
   };
 }
 
-/** Judge one entry's certificates; the rejected ones (and values that are no certificate) are counted. */
+/** Judge one entry's certificates; the rejected ones (and values that are no certificate) are returned beside them. */
 async function judgeEntry(
   m: MappedEntry,
   stored: StoredPage,
   ctx: PageContext,
-  c: SyncCounters,
-): Promise<EvaluatedCertificate[]> {
+): Promise<{ certificates: EvaluatedCertificate[]; rejected: RejectedCertificate[] }> {
   const id = stored.idOf.get(m.key);
   // Rows stored before migration 006 lack the subjectAltName addresses: those certificates are described again.
   const rows = (id === undefined ? [] : (stored.certificatesOf.get(id) ?? [])).filter(
@@ -115,8 +114,7 @@ async function judgeEntry(
       .filter((x) => x.reason !== undefined)
       .map((x) => ({ dn: m.dn, fingerprintSha256: x.info.fingerprintSha256, reason: x.reason! })),
   ];
-  countRejected(c, rejected, ctx.opts.reportLimit);
-  return certificates;
+  return { certificates, rejected };
 }
 
 /** Write only new or changed entries; returns every kept entry's row id. */
@@ -199,10 +197,14 @@ export async function applyPage(tx: Queryable, raw: RawEntry[], ctx: PageContext
     tx,
     mapped.map((m) => m.key),
   );
+  // Every entry of the page at once: the signatures are verified in libuv's thread pool (ChainCache, issue 16) while
+  // the main thread describes the next certificates. Counted in page order, as before.
+  const judged = await Promise.all(mapped.map((m) => judgeEntry(m, stored, ctx)));
   const keep: KeptEntry[] = [];
   const drop: string[] = [];
-  for (const m of mapped) {
-    const certs = await judgeEntry(m, stored, ctx, c);
+  mapped.forEach((m, i) => {
+    const { certificates: certs, rejected } = judged[i]!;
+    countRejected(c, rejected, ctx.opts.reportLimit);
     if (certs.length === 0) drop.push(m.key);
     else
       keep.push({
@@ -212,7 +214,7 @@ export async function applyPage(tx: Queryable, raw: RawEntry[], ctx: PageContext
         changeMarker: m.usnChanged ?? m.modifyTimestamp,
         certs,
       });
-  }
+  });
   if (drop.length) countRemoval(c, await deleteEntriesByKeys(tx, drop));
   if (keep.length === 0) return [];
   const ids = await writeEntries(tx, keep, stored);
