@@ -37,8 +37,8 @@ import {
 import { median, printTable, type Row } from './table.ts';
 
 /** The issue's figure. */
-const ENTRIES = 10_000;
-const PAGE_SIZE = 500;
+export const ENTRIES = 10_000;
+export const PAGE_SIZE = 500;
 /** Repetitions of each timed read and sync (median): one ldapsearch run varies by a factor of two and more. */
 const REPEAT = 5;
 /** Full syncs into an empty database, each into a new one (median). */
@@ -47,7 +47,7 @@ const FULL_REPEAT = 3;
 const ONLY_DB = process.env.BENCH_DIRECTORY_DB?.toLowerCase();
 /** BENCH_CPU_PROFILE=file.cpuprofile: a V8 CPU profile of the first full sync on PostgreSQL (scripts/cpuprofile-summary.mjs). */
 const CPU_PROFILE = process.env.BENCH_CPU_PROFILE;
-const FILTER = '(&(mail=*)(|(userCertificate=*)(userSMIMECertificate=*)))';
+export const FILTER = '(&(mail=*)(|(userCertificate=*)(userSMIMECertificate=*)))';
 const ATTRIBUTES = [
   'mail',
   'proxyAddresses',
@@ -61,7 +61,7 @@ const ATTRIBUTES = [
 const BENCH_DB_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 /** The bench CA (self-signed, the directory's trust anchor) and `n` certificates it issued. */
-async function issueCertificates(n: number): Promise<{ ca: Uint8Array; certs: Uint8Array[] }> {
+export async function issueCertificates(n: number): Promise<{ ca: Uint8Array; certs: Uint8Array[] }> {
   const crypto = webcrypto as unknown as Crypto;
   pkijs.setEngine('bench', new pkijs.CryptoEngine({ name: 'bench', crypto }));
   const ca = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
@@ -132,7 +132,7 @@ async function issueCertificates(n: number): Promise<{ ca: Uint8Array; certs: Ui
   return { ca: new Uint8Array(root.toSchema(true).toBER(false)), certs: out };
 }
 
-function ldapsearchMs(url: string, caFile: string): { ms: number; entries: number } {
+export function ldapsearchMs(url: string, caFile: string): { ms: number; entries: number } {
   const t = performance.now();
   const r = spawnSync(
     'ldapsearch',
@@ -172,7 +172,7 @@ async function ldaptsReadMs(opts: DirectoryOptions): Promise<{ ms: number; entri
   return { ms: performance.now() - t, entries };
 }
 
-async function freshPGlite(): Promise<{ db: Database; close: () => Promise<void> }> {
+export async function freshPGlite(): Promise<{ db: Database; close: () => Promise<void> }> {
   const p = new PGlite();
   await p.waitReady;
   const db = wrapPGlite(p as never);
@@ -180,7 +180,7 @@ async function freshPGlite(): Promise<{ db: Database; close: () => Promise<void>
   return { db, close: () => p.close() };
 }
 
-async function freshPostgres(): Promise<{ db: Database; close: () => Promise<void> } | undefined> {
+export async function freshPostgres(): Promise<{ db: Database; close: () => Promise<void> } | undefined> {
   const admin = new pg.Client({ connectionString: BENCH_DB_URL, connectionTimeoutMillis: 3000 });
   try {
     await admin.connect();

@@ -16,7 +16,7 @@ import {
   deleteEntriesByKeys,
   entriesByKeys,
   insertCertificates,
-  updateCertificate,
+  updateCertificates,
   upsertEntries,
   type CertificateFindings,
   type NewDirectoryCert,
@@ -158,14 +158,16 @@ function newCertificate(entryId: number, cert: EvaluatedCertificate): NewDirecto
   return { id: randomUUID(), entryId, certificate, ...recordOf(info), emails: info.emails, ...findingsOf(cert) };
 }
 
-/** The writes of one entry's certificates against what is stored: inserts and deletes collected, updates done. */
-async function syncCertificates(
-  tx: Queryable,
-  entryId: number,
-  e: KeptEntry,
-  stored: StoredPage,
-  out: { inserts: NewDirectoryCert[]; deletes: string[]; c: SyncCounters },
-): Promise<void> {
+/** What a page writes to its entries' certificates, collected for one statement of each kind. */
+interface CertificateWrites {
+  inserts: NewDirectoryCert[];
+  updates: { id: string; findings: CertificateFindings }[];
+  deletes: string[];
+  c: SyncCounters;
+}
+
+/** The writes of one entry's certificates against what is stored, collected in `out`. */
+function syncCertificates(entryId: number, e: KeptEntry, stored: StoredPage, out: CertificateWrites): void {
   const old = new Map((stored.certificatesOf.get(entryId) ?? []).map((r) => [r.fingerprint_sha256, r]));
   let added = 0;
   let updated = 0;
@@ -178,7 +180,7 @@ async function syncCertificates(
     }
     old.delete(cert.info.fingerprintSha256);
     if (!changedInPlace(prev, cert)) continue;
-    await updateCertificate(tx, prev.id, findingsOf(cert));
+    out.updates.push({ id: prev.id, findings: findingsOf(cert) });
     updated++;
   }
   for (const r of old.values()) out.deletes.push(r.id);
@@ -197,7 +199,7 @@ export async function applyPage(tx: Queryable, raw: RawEntry[], ctx: PageContext
     tx,
     mapped.map((m) => m.key),
   );
-  // Every entry of the page at once: the signatures are verified in libuv's thread pool (ChainCache, issue 16) while
+  // Every entry of the page at once: the signatures are verified on a thread of their own (ChainCache, issue 16) while
   // the main thread describes the next certificates. Counted in page order, as before.
   const judged = await Promise.all(mapped.map((m) => judgeEntry(m, stored, ctx)));
   const keep: KeptEntry[] = [];
@@ -218,9 +220,10 @@ export async function applyPage(tx: Queryable, raw: RawEntry[], ctx: PageContext
   if (drop.length) countRemoval(c, await deleteEntriesByKeys(tx, drop));
   if (keep.length === 0) return [];
   const ids = await writeEntries(tx, keep, stored);
-  const out = { inserts: [] as NewDirectoryCert[], deletes: [] as string[], c };
-  for (const e of keep) await syncCertificates(tx, ids.get(e.key)!, e, stored, out);
+  const out: CertificateWrites = { inserts: [], updates: [], deletes: [], c };
+  for (const e of keep) syncCertificates(ids.get(e.key)!, e, stored, out);
   await deleteCertificates(tx, out.deletes);
+  await updateCertificates(tx, out.updates);
   await insertCertificates(tx, out.inserts);
   return keep.map((k) => k.key);
 }

@@ -3,7 +3,6 @@
 // UnsupportedAlgorithmError, which verification reports as 'unsupported' rather than as a bad signature.
 
 import { constants, createHash, createPublicKey, verify, type Hash, type KeyObject } from 'node:crypto';
-import { promisify } from 'node:util';
 import {
   algorithm as readAlgorithm,
   BerError,
@@ -13,6 +12,7 @@ import {
   smallInteger,
   type Tlv,
 } from '../asn1/reader.ts';
+import { verifyOnThread } from './verify-thread.ts';
 import {
   type HashName,
   OID_EC_PUBLIC_KEY,
@@ -238,18 +238,9 @@ export function verifySignature(
   }
 }
 
-/** node:crypto's verify with a callback: OpenSSL's work runs in libuv's thread pool, off the main thread. */
-const verifyInPool = promisify(verify) as (
-  algorithm: string | null | undefined,
-  data: Uint8Array,
-  key: Parameters<typeof verify>[2],
-  signature: Uint8Array,
-) => Promise<boolean>;
-
 /**
- * verifySignature in libuv's thread pool (issue 16: a directory sync verifies one signature per certificate, 10,000
- * and more, which on the main thread was a quarter of the sync). The same answers: false for a wrong signature, a
- * key that does not fit the scheme, or input OpenSSL refuses; never rejects on bad input.
+ * verifySignature on the verification thread (verify-thread.ts, issue 16), off the main thread: the same answers, false
+ * for a wrong signature, a key that does not fit the scheme, or input OpenSSL refuses; never rejects on bad input.
  */
 export async function verifySignatureAsync(
   scheme: SignatureScheme,
@@ -258,20 +249,18 @@ export async function verifySignatureAsync(
   signature: Uint8Array,
 ): Promise<boolean> {
   if (KEY_TYPES[scheme.name] !== key.type) return false;
+  // An RSA-PSS key (id-RSASSA-PSS SubjectPublicKeyInfo) may only make PSS signatures (RFC 4055 section 1.2).
   if (key.key.asymmetricKeyType === 'rsa-pss' && scheme.name !== 'rsa-pss') return false;
-  try {
-    if (scheme.name === 'ed25519') return await verifyInPool(null, data, key.key, signature);
-    if (scheme.name === 'rsa-pss')
-      return await verifyInPool(
-        scheme.hash!,
-        data,
-        { key: key.key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: scheme.saltLength ?? 20 },
-        signature,
-      );
-    if (scheme.name === 'rsa-pkcs1-v1_5')
-      return await verifyInPool(scheme.hash!, data, { key: key.key, padding: constants.RSA_PKCS1_PADDING }, signature);
-    return await verifyInPool(scheme.hash!, data, { key: key.key, dsaEncoding: 'der' }, signature);
-  } catch {
-    return false;
-  }
+  const job = { data, signature, key: key.key };
+  if (scheme.name === 'ed25519') return verifyOnThread({ ...job, algorithm: null });
+  if (scheme.name === 'rsa-pss')
+    return verifyOnThread({
+      ...job,
+      algorithm: scheme.hash!,
+      padding: constants.RSA_PKCS1_PSS_PADDING,
+      saltLength: scheme.saltLength ?? 20,
+    });
+  if (scheme.name === 'rsa-pkcs1-v1_5')
+    return verifyOnThread({ ...job, algorithm: scheme.hash!, padding: constants.RSA_PKCS1_PADDING });
+  return verifyOnThread({ ...job, algorithm: scheme.hash!, dsaEncoding: 'der' });
 }

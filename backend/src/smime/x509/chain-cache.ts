@@ -9,7 +9,7 @@ import { ownProblems, verifyIssuedAsync } from './path-checks.ts';
  * signature that issuer's key verifies; anything else goes through buildChain in full, so every answer is one that
  * buildChain gives. One cache serves one instant (`now`): make a new one for each run.
  *
- * The signature against a known issuer is verified in libuv's thread pool (verifyIssuedAsync, issue 16), so a caller
+ * The signature against a known issuer is verified on the verification thread (verifyIssuedAsync, issue 16), so a caller
  * that builds many paths at once keeps the main thread free meanwhile; the first build under an issuer that has no
  * checked path yet makes the others under it wait for its answer instead of each searching the same path.
  */

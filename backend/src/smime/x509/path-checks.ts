@@ -45,7 +45,7 @@ export function verifyIssued(cert: CertificateFacts, issuer: CertificateFacts): 
   }
 }
 
-/** verifyIssued with the signature checked in libuv's thread pool (verifySignatureAsync): the same answers. */
+/** verifyIssued with the signature checked on the verification thread (verifySignatureAsync): the same answers. */
 export async function verifyIssuedAsync(cert: CertificateFacts, issuer: CertificateFacts): Promise<LinkResult> {
   try {
     const scheme = signatureScheme(cert.signatureAlgorithm);
