@@ -191,10 +191,27 @@ function syncCertificates(entryId: number, e: KeptEntry, stored: StoredPage, out
   out.c.certificatesRemoved += old.size - replaced;
 }
 
-/** Apply one page of entries inside the sync's transaction. Returns the keys of entries kept (with certificates). */
-export async function applyPage(tx: Queryable, raw: RawEntry[], ctx: PageContext, c: SyncCounters): Promise<string[]> {
+/** A page's entries as the sync keeps them (attribute map applied); counted as seen. */
+export function mapPage(raw: RawEntry[], ctx: PageContext, c: SyncCounters): MappedEntry[] {
   const mapped = raw.map((r) => mapEntry(r, ctx.opts.attributes));
   c.entriesSeen += mapped.length;
+  return mapped;
+}
+
+/** A page judged against what is stored, ready to be written. */
+export interface JudgedPage {
+  stored: StoredPage;
+  keep: KeptEntry[];
+  drop: string[];
+}
+
+/** Read what is stored for the page's entries and judge their certificates; the rejected ones are counted. */
+export async function judgePage(
+  tx: Queryable,
+  mapped: MappedEntry[],
+  ctx: PageContext,
+  c: SyncCounters,
+): Promise<JudgedPage> {
   const stored = await readStored(
     tx,
     mapped.map((m) => m.key),
@@ -217,6 +234,15 @@ export async function applyPage(tx: Queryable, raw: RawEntry[], ctx: PageContext
         certs,
       });
   });
+  return { stored, keep, drop };
+}
+
+/**
+ * Write what a judged page changed: one statement per kind (entries removed, entries upserted, certificates removed,
+ * updated, added). Returns the keys of entries kept (with certificates).
+ */
+export async function writePage(tx: Queryable, page: JudgedPage, c: SyncCounters): Promise<string[]> {
+  const { stored, keep, drop } = page;
   if (drop.length) countRemoval(c, await deleteEntriesByKeys(tx, drop));
   if (keep.length === 0) return [];
   const ids = await writeEntries(tx, keep, stored);
