@@ -22,6 +22,19 @@ function* chunks<T>(rows: T[]): Generator<T[]> {
 
 const base64 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.length).toString('base64');
 
+const SURROGATE = /[\ud800-\udfff]/;
+
+/**
+ * Rows as the JSON parameter of json_to_recordset. A string with a lone UTF-16 surrogate (a certificate's BMPString
+ * name can hold one) becomes U+FFFD, as node-postgres's UTF-8 encoding of a bind parameter made it: JSON.stringify
+ * writes it as an escape that PostgreSQL's json type refuses, and one such certificate would fail the whole sync.
+ */
+function jsonRows(rows: object[]): string {
+  return JSON.stringify(rows, (_key, v: unknown) =>
+    typeof v === 'string' && SURROGATE.test(v) ? Buffer.from(v, 'utf8').toString('utf8') : v,
+  );
+}
+
 /** What the sync found about a certificate of an entry: stored when it is new, rewritten when it changed. */
 export interface CertificateFindings {
   attribute: string;
@@ -129,7 +142,7 @@ export async function upsertEntries(
          change_marker = EXCLUDED.change_marker, synced_at = now()
        RETURNING id, entry_key`,
       [
-        JSON.stringify(
+        jsonRows(
           chunk.map((e) => ({
             entry_key: e.key,
             dn: e.dn,
@@ -159,7 +172,7 @@ export async function insertCertificates(db: Queryable, certs: NewDirectoryCert[
        SELECT r.id, r.entry_id, decode(r.certificate, 'base64'), r.emails, ${FINDING_VALUES}, ${recordColumns('r')}
          FROM json_to_recordset($1::json)
            AS r(id uuid, entry_id bigint, certificate text, emails text[], ${FINDING_JSON_COLUMNS}, ${recordJsonColumns()})`,
-      [JSON.stringify(rows)],
+      [jsonRows(rows)],
     );
   }
 }
@@ -177,7 +190,7 @@ export async function updateCertificates(
          issuer_fingerprint = r.issuer_fingerprint, updated_at = now()
         FROM json_to_recordset($1::json) AS r(id uuid, ${FINDING_JSON_COLUMNS})
        WHERE c.id = r.id`,
-      [JSON.stringify(chunk.map((u) => ({ id: u.id, ...findingJson(u.findings) })))],
+      [jsonRows(chunk.map((u) => ({ id: u.id, ...findingJson(u.findings) })))],
     );
   }
 }
