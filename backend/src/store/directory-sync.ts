@@ -30,6 +30,10 @@ const SURROGATE = /[\ud800-\udfff]/;
  * writes it as an escape that PostgreSQL's json type refuses, and one such certificate would fail the whole sync.
  */
 function jsonRows(rows: object[]): string {
+  const json = JSON.stringify(rows);
+  // JSON.stringify escapes a lone surrogate, and only that, as \udXXX (a literal backslash before `ud` is a false
+  // alarm that costs a second pass): the common case is one native pass.
+  if (!json.includes('\\ud')) return json;
   return JSON.stringify(rows, (_key, v: unknown) =>
     typeof v === 'string' && SURROGATE.test(v) ? Buffer.from(v, 'utf8').toString('utf8') : v,
   );
