@@ -11,6 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import { webcrypto } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -36,11 +37,17 @@ import {
 import { median, printTable, type Row } from './table.ts';
 
 /** The issue's figure. */
-const ENTRIES = 10_000;
-const PAGE_SIZE = 500;
-/** Repetitions of each timed read (median); a full sync into an empty database runs once per database. */
-const REPEAT = 3;
-const FILTER = '(&(mail=*)(|(userCertificate=*)(userSMIMECertificate=*)))';
+export const ENTRIES = 10_000;
+export const PAGE_SIZE = 500;
+/** Repetitions of each timed read and sync (median): one ldapsearch run varies by a factor of two and more. */
+const REPEAT = 5;
+/** Full syncs into an empty database, each into a new one (median). */
+const FULL_REPEAT = 3;
+/** BENCH_DIRECTORY_DB: `pglite`, `postgres` (a prefix of the name), or both (default). */
+const ONLY_DB = process.env.BENCH_DIRECTORY_DB?.toLowerCase();
+/** BENCH_CPU_PROFILE=file.cpuprofile: a V8 CPU profile of the first full sync on PostgreSQL (scripts/cpuprofile-summary.mjs). */
+const CPU_PROFILE = process.env.BENCH_CPU_PROFILE;
+export const FILTER = '(&(mail=*)(|(userCertificate=*)(userSMIMECertificate=*)))';
 const ATTRIBUTES = [
   'mail',
   'proxyAddresses',
@@ -54,7 +61,7 @@ const ATTRIBUTES = [
 const BENCH_DB_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 /** The bench CA (self-signed, the directory's trust anchor) and `n` certificates it issued. */
-async function issueCertificates(n: number): Promise<{ ca: Uint8Array; certs: Uint8Array[] }> {
+export async function issueCertificates(n: number): Promise<{ ca: Uint8Array; certs: Uint8Array[] }> {
   const crypto = webcrypto as unknown as Crypto;
   pkijs.setEngine('bench', new pkijs.CryptoEngine({ name: 'bench', crypto }));
   const ca = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
@@ -125,7 +132,7 @@ async function issueCertificates(n: number): Promise<{ ca: Uint8Array; certs: Ui
   return { ca: new Uint8Array(root.toSchema(true).toBER(false)), certs: out };
 }
 
-function ldapsearchMs(url: string, caFile: string): { ms: number; entries: number } {
+export function ldapsearchMs(url: string, caFile: string): { ms: number; entries: number } {
   const t = performance.now();
   const r = spawnSync(
     'ldapsearch',
@@ -165,7 +172,7 @@ async function ldaptsReadMs(opts: DirectoryOptions): Promise<{ ms: number; entri
   return { ms: performance.now() - t, entries };
 }
 
-async function freshPGlite(): Promise<{ db: Database; close: () => Promise<void> }> {
+export async function freshPGlite(): Promise<{ db: Database; close: () => Promise<void> }> {
   const p = new PGlite();
   await p.waitReady;
   const db = wrapPGlite(p as never);
@@ -173,7 +180,7 @@ async function freshPGlite(): Promise<{ db: Database; close: () => Promise<void>
   return { db, close: () => p.close() };
 }
 
-async function freshPostgres(): Promise<{ db: Database; close: () => Promise<void> } | undefined> {
+export async function freshPostgres(): Promise<{ db: Database; close: () => Promise<void> } | undefined> {
   const admin = new pg.Client({ connectionString: BENCH_DB_URL, connectionTimeoutMillis: 3000 });
   try {
     await admin.connect();
@@ -259,15 +266,38 @@ export async function benchDirectory(): Promise<Row[]> {
       ours: median(reads),
       ref,
       unit: 'ms',
-      note: 'ref: ldapsearch -ZZ -E pr=500',
+      note: `ref: ldapsearch -ZZ -E pr=500, median of ${REPEAT} (${refRuns.map((r) => Math.round(r.ms)).join(', ')})`,
     });
 
     const targets: [string, () => Promise<{ db: Database; close: () => Promise<void> } | undefined>][] = [
       ['PGlite', freshPGlite],
       ['PostgreSQL', freshPostgres],
     ];
-    for (const [name, open] of targets) {
-      const target = await open();
+    for (const [name, open] of targets.filter(([n]) => !ONLY_DB || n.toLowerCase().startsWith(ONLY_DB))) {
+      // Each full sync into an empty database gets a new one; the last is kept for the repeated syncs below.
+      const firsts: number[] = [];
+      let target: { db: Database; close: () => Promise<void> } | undefined;
+      for (let i = 0; i < FULL_REPEAT; i++) {
+        await target?.close();
+        target = await open();
+        if (!target) break;
+        const profile = CPU_PROFILE && i === 0 && name === 'PostgreSQL' ? new Session() : undefined;
+        if (profile) {
+          profile.connect();
+          await profile.post('Profiler.enable');
+          await profile.post('Profiler.start');
+        }
+        t = performance.now();
+        const first = await syncDirectory(target.db, opts, { mode: 'full' });
+        firsts.push(performance.now() - t);
+        if (profile) {
+          const { profile: p } = await profile.post('Profiler.stop');
+          writeFileSync(CPU_PROFILE!, JSON.stringify(p));
+          profile.disconnect();
+        }
+        if (first.entriesSeen !== ENTRIES || first.certificatesAdded !== ENTRIES || first.certificatesRejected !== 0)
+          throw new Error(`first sync: ${JSON.stringify({ ...first, rejected: first.rejected.slice(0, 3) })}`);
+      }
       if (!target) {
         rows.push({
           what: `full sync on ${name}`,
@@ -278,17 +308,12 @@ export async function benchDirectory(): Promise<Row[]> {
         continue;
       }
       try {
-        t = performance.now();
-        const first = await syncDirectory(target.db, opts, { mode: 'full' });
-        const firstMs = performance.now() - t;
-        if (first.entriesSeen !== ENTRIES || first.certificatesAdded !== ENTRIES || first.certificatesRejected !== 0)
-          throw new Error(`first sync: ${JSON.stringify({ ...first, rejected: first.rejected.slice(0, 3) })}`);
         rows.push({
           what: `full sync, ${ENTRIES} entries into an empty ${name}`,
-          ours: firstMs,
+          ours: median(firsts),
           ref,
           unit: 'ms',
-          note: `${ENTRIES} certificates added`,
+          note: `${ENTRIES} certificates added; median of ${FULL_REPEAT} (${firsts.map((x) => Math.round(x)).join(', ')})`,
         });
         const again: number[] = [];
         for (let i = 0; i < REPEAT; i++) {

@@ -322,6 +322,23 @@ describe('ChainCache (a directory sync: many leaves, few issuers)', () => {
       ['bad-signature'],
     );
   });
+
+  test('builds started at once on a cold cache (a sync judges a page at once, issue 16) answer each as buildChain', async () => {
+    const forged = cert('signer').slice();
+    forged[forged.length - 3] ^= 0x01;
+    // Genuine and forged leaves of one issuer, interleaved: the first build checks the path while the others wait, then
+    // each is one signature verification on the verification thread, and the forged ones still fail.
+    const leaves = Array.from({ length: 40 }, (_, i) => (i % 3 === 2 ? forged : cert('signer').slice()));
+    const cache = new ChainCache([ROOT], { now: PKI_NOW });
+    const answers = await Promise.all(leaves.map((leaf) => cache.build(leaf, [INTERMEDIATE])));
+    for (const [i, r] of answers.entries())
+      assert.deepEqual(
+        said(r),
+        said(await buildChain(leaves[i]!, [INTERMEDIATE], [ROOT], { now: PKI_NOW })),
+        `leaf ${i}`,
+      );
+    assert.equal(answers.filter((r) => r.anchor !== undefined).length, 27);
+  });
 });
 
 describe('buildChain with AIA (caIssuers over the loopback PKI server)', () => {

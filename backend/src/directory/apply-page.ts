@@ -16,7 +16,7 @@ import {
   deleteEntriesByKeys,
   entriesByKeys,
   insertCertificates,
-  updateCertificate,
+  updateCertificates,
   upsertEntries,
   type CertificateFindings,
   type NewDirectoryCert,
@@ -82,13 +82,12 @@ function storedInfo(r: DescribedRow): CertificateInfo {
   };
 }
 
-/** Judge one entry's certificates; the rejected ones (and values that are no certificate) are counted. */
+/** Judge one entry's certificates; the rejected ones (and values that are no certificate) are returned beside them. */
 async function judgeEntry(
   m: MappedEntry,
   stored: StoredPage,
   ctx: PageContext,
-  c: SyncCounters,
-): Promise<EvaluatedCertificate[]> {
+): Promise<{ certificates: EvaluatedCertificate[]; rejected: RejectedCertificate[] }> {
   const id = stored.idOf.get(m.key);
   // Rows stored before migration 006 lack the subjectAltName addresses: those certificates are described again.
   const rows = (id === undefined ? [] : (stored.certificatesOf.get(id) ?? [])).filter(
@@ -115,8 +114,7 @@ async function judgeEntry(
       .filter((x) => x.reason !== undefined)
       .map((x) => ({ dn: m.dn, fingerprintSha256: x.info.fingerprintSha256, reason: x.reason! })),
   ];
-  countRejected(c, rejected, ctx.opts.reportLimit);
-  return certificates;
+  return { certificates, rejected };
 }
 
 /** Write only new or changed entries; returns every kept entry's row id. */
@@ -160,14 +158,16 @@ function newCertificate(entryId: number, cert: EvaluatedCertificate): NewDirecto
   return { id: randomUUID(), entryId, certificate, ...recordOf(info), emails: info.emails, ...findingsOf(cert) };
 }
 
-/** The writes of one entry's certificates against what is stored: inserts and deletes collected, updates done. */
-async function syncCertificates(
-  tx: Queryable,
-  entryId: number,
-  e: KeptEntry,
-  stored: StoredPage,
-  out: { inserts: NewDirectoryCert[]; deletes: string[]; c: SyncCounters },
-): Promise<void> {
+/** What a page writes to its entries' certificates, collected for one statement of each kind. */
+interface CertificateWrites {
+  inserts: NewDirectoryCert[];
+  updates: { id: string; findings: CertificateFindings }[];
+  deletes: string[];
+  c: SyncCounters;
+}
+
+/** The writes of one entry's certificates against what is stored, collected in `out`. */
+function syncCertificates(entryId: number, e: KeptEntry, stored: StoredPage, out: CertificateWrites): void {
   const old = new Map((stored.certificatesOf.get(entryId) ?? []).map((r) => [r.fingerprint_sha256, r]));
   let added = 0;
   let updated = 0;
@@ -180,7 +180,7 @@ async function syncCertificates(
     }
     old.delete(cert.info.fingerprintSha256);
     if (!changedInPlace(prev, cert)) continue;
-    await updateCertificate(tx, prev.id, findingsOf(cert));
+    out.updates.push({ id: prev.id, findings: findingsOf(cert) });
     updated++;
   }
   for (const r of old.values()) out.deletes.push(r.id);
@@ -191,18 +191,39 @@ async function syncCertificates(
   out.c.certificatesRemoved += old.size - replaced;
 }
 
-/** Apply one page of entries inside the sync's transaction. Returns the keys of entries kept (with certificates). */
-export async function applyPage(tx: Queryable, raw: RawEntry[], ctx: PageContext, c: SyncCounters): Promise<string[]> {
+/** A page's entries as the sync keeps them (attribute map applied); counted as seen. */
+export function mapPage(raw: RawEntry[], ctx: PageContext, c: SyncCounters): MappedEntry[] {
   const mapped = raw.map((r) => mapEntry(r, ctx.opts.attributes));
   c.entriesSeen += mapped.length;
+  return mapped;
+}
+
+/** A page judged against what is stored, ready to be written. */
+export interface JudgedPage {
+  stored: StoredPage;
+  keep: KeptEntry[];
+  drop: string[];
+}
+
+/** Read what is stored for the page's entries and judge their certificates; the rejected ones are counted. */
+export async function judgePage(
+  tx: Queryable,
+  mapped: MappedEntry[],
+  ctx: PageContext,
+  c: SyncCounters,
+): Promise<JudgedPage> {
   const stored = await readStored(
     tx,
     mapped.map((m) => m.key),
   );
+  // Every entry of the page at once: the signatures are verified on a thread of their own (ChainCache, issue 16) while
+  // the main thread describes the next certificates. Counted in page order, as before.
+  const judged = await Promise.all(mapped.map((m) => judgeEntry(m, stored, ctx)));
   const keep: KeptEntry[] = [];
   const drop: string[] = [];
-  for (const m of mapped) {
-    const certs = await judgeEntry(m, stored, ctx, c);
+  mapped.forEach((m, i) => {
+    const { certificates: certs, rejected } = judged[i]!;
+    countRejected(c, rejected, ctx.opts.reportLimit);
     if (certs.length === 0) drop.push(m.key);
     else
       keep.push({
@@ -212,13 +233,23 @@ export async function applyPage(tx: Queryable, raw: RawEntry[], ctx: PageContext
         changeMarker: m.usnChanged ?? m.modifyTimestamp,
         certs,
       });
-  }
+  });
+  return { stored, keep, drop };
+}
+
+/**
+ * Write what a judged page changed: one statement per kind (entries removed, entries upserted, certificates removed,
+ * updated, added). Returns the keys of entries kept (with certificates).
+ */
+export async function writePage(tx: Queryable, page: JudgedPage, c: SyncCounters): Promise<string[]> {
+  const { stored, keep, drop } = page;
   if (drop.length) countRemoval(c, await deleteEntriesByKeys(tx, drop));
   if (keep.length === 0) return [];
   const ids = await writeEntries(tx, keep, stored);
-  const out = { inserts: [] as NewDirectoryCert[], deletes: [] as string[], c };
-  for (const e of keep) await syncCertificates(tx, ids.get(e.key)!, e, stored, out);
+  const out: CertificateWrites = { inserts: [], updates: [], deletes: [], c };
+  for (const e of keep) syncCertificates(ids.get(e.key)!, e, stored, out);
   await deleteCertificates(tx, out.deletes);
+  await updateCertificates(tx, out.updates);
   await insertCertificates(tx, out.inserts);
   return keep.map((k) => k.key);
 }

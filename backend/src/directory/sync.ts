@@ -40,7 +40,7 @@ import {
   tryLockSync,
   type SyncStatusRow,
 } from '../store/directory-sync.ts';
-import { applyPage, type PageContext } from './apply-page.ts';
+import { judgePage, mapPage, writePage, type PageContext } from './apply-page.ts';
 import { entryKey } from './attributes.ts';
 import { DirectoryConnection, type RootDse } from './ldap.ts';
 import type { DirectoryOptions } from './options.ts';
@@ -94,16 +94,40 @@ function pageContext(run: Run): PageContext {
   return { opts, now: startedAt, trust: { chains, anchorsConfigured: opts.trustAnchors.length > 0 }, log: run.o.log };
 }
 
-/** Read what the filter matches (all of it, or what changed since the watermark) and apply it page by page. */
+/**
+ * Read what the filter matches (all of it, or what changed since the watermark) and apply it page by page. A page's
+ * writes run while the next page is read and judged (issue 16), one page in flight: the database works while this
+ * process parses and checks certificates. The pages share the sync's one transaction, so the pipeline changes no
+ * outcome; an entry that a server returns in two pages is judged only after the first page's writes are done.
+ */
 async function readEntries(run: Run, since: string | undefined): Promise<Set<string>> {
   const ctx = pageContext(run);
   const c = run.counters;
   const filter = since ? `(&${run.opts.filter}${since})` : run.opts.filter;
   const seen = new Set<string>();
-  for await (const page of run.conn.search(filter)) {
-    page.forEach((r) => run.timestamps.note(r));
-    for (const k of await applyPage(run.tx, page, ctx, c)) seen.add(k);
-    run.o.onProgress?.({ phase: 'reading', entriesSeen: c.entriesSeen, expected: run.expected });
+  let writing: { keys: Set<string>; done: Promise<string[]> } | undefined;
+  const settle = async () => {
+    const w = writing;
+    writing = undefined;
+    if (w) for (const k of await w.done) seen.add(k);
+  };
+  try {
+    for await (const page of run.conn.search(filter)) {
+      page.forEach((r) => run.timestamps.note(r));
+      const mapped = mapPage(page, ctx, c);
+      if (writing && mapped.some((m) => writing!.keys.has(m.key))) await settle();
+      const judged = await judgePage(run.tx, mapped, ctx, c);
+      await settle();
+      const done = writePage(run.tx, judged, c);
+      // Awaited by settle(); until then a failure must not count as an unhandled rejection.
+      done.catch(() => undefined);
+      writing = { keys: new Set(mapped.map((m) => m.key)), done };
+      run.o.onProgress?.({ phase: 'reading', entriesSeen: c.entriesSeen, expected: run.expected });
+    }
+    await settle();
+  } finally {
+    // A failed read or judgement leaves no write running behind the transaction's rollback.
+    await writing?.done.catch(() => undefined);
   }
   return seen;
 }

@@ -35,17 +35,17 @@ export interface CertificateRecord {
 }
 
 /** The record's columns, in the order of recordValues; text[] columns carry their cast for multi-row VALUES. */
-const RECORD_COLUMNS: readonly { name: keyof CertificateRecordRow; cast?: string }[] = [
-  { name: 'fingerprint_sha256' },
-  { name: 'subject' },
-  { name: 'issuer' },
-  { name: 'serial_number' },
-  { name: 'not_before' },
-  { name: 'not_after' },
-  { name: 'key_usage', cast: '::text[]' },
-  { name: 'extended_key_usage', cast: '::text[]' },
-  { name: 'key_algorithm' },
-  { name: 'key_size' },
+const RECORD_COLUMNS: readonly { name: keyof CertificateRecordRow; type: string; cast?: string }[] = [
+  { name: 'fingerprint_sha256', type: 'text' },
+  { name: 'subject', type: 'text' },
+  { name: 'issuer', type: 'text' },
+  { name: 'serial_number', type: 'text' },
+  { name: 'not_before', type: 'timestamptz' },
+  { name: 'not_after', type: 'timestamptz' },
+  { name: 'key_usage', type: 'text[]', cast: '::text[]' },
+  { name: 'extended_key_usage', type: 'text[]', cast: '::text[]' },
+  { name: 'key_algorithm', type: 'text' },
+  { name: 'key_size', type: 'integer' },
 ];
 
 /** The record's column names for a SELECT or an INSERT, optionally qualified with a table alias. */
@@ -56,6 +56,29 @@ export function recordColumns(alias?: string): string {
 /** Placeholders for the record's values, numbered from `first` (with the array casts). */
 export function recordPlaceholders(first: number): string {
   return RECORD_COLUMNS.map((c, i) => `$${first + i}${c.cast ?? ''}`).join(', ');
+}
+
+/** The record's columns with their types, for `json_to_recordset(...) AS r(...)` (bulk writes, issue 16). */
+export function recordJsonColumns(): string {
+  return RECORD_COLUMNS.map((c) => `${c.name} ${c.type}`).join(', ');
+}
+
+/** The record as one object of a JSON array for json_to_recordset (keys are the column names). */
+export function recordJson(r: CertificateRecord): CertificateRecordRow {
+  const { fingerprintSha256, subject, issuer, serialNumber, notBefore, notAfter } = r;
+  const { keyUsage, extendedKeyUsage, keyAlgorithm, keySize } = r;
+  return {
+    fingerprint_sha256: fingerprintSha256,
+    subject,
+    issuer,
+    serial_number: serialNumber,
+    not_before: notBefore,
+    not_after: notAfter,
+    key_usage: keyUsage,
+    extended_key_usage: extendedKeyUsage,
+    key_algorithm: keyAlgorithm,
+    key_size: keySize,
+  };
 }
 
 /** The record's values in the order of recordColumns. */

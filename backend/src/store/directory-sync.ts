@@ -2,15 +2,42 @@
  * What the directory sync (directory/sync.ts) writes, inside its one transaction: entries, their certificates, the
  * removals, the advisory lock that keeps it alone, and the one-row sync status. Readers of the copy use directory.ts.
  */
-import { recordColumns, recordPlaceholders, recordValues, type CertificateRecord } from './certificate-record.ts';
+import { recordColumns, recordJson, recordJsonColumns, type CertificateRecord } from './certificate-record.ts';
 import type { Queryable } from './db.ts';
 import { CERT_FACT_COLUMNS, type DirectoryEntryRow, type StoredDirectoryCert } from './directory.ts';
 
 /** Arbitrary constant naming the sync's advisory lock (the migration runner uses 727_001). */
 export const DIRECTORY_SYNC_LOCK_KEY = 727_004;
 
-/** Rows per multi-row INSERT: 21 parameters each stays far below PostgreSQL's 65,535 bind parameters. */
-const INSERT_CHUNK = 200;
+/**
+ * Rows per bulk statement. Each writes its rows as one JSON parameter read by json_to_recordset (issue 16): one
+ * statement per page and kind instead of one per entry or 21 bind parameters per row, which node-postgres serialised
+ * one by one. 1,000 certificates are about 1.5 MB of JSON; a larger page is split.
+ */
+const BULK_ROWS = 1000;
+
+function* chunks<T>(rows: T[]): Generator<T[]> {
+  for (let i = 0; i < rows.length; i += BULK_ROWS) yield rows.slice(i, i + BULK_ROWS);
+}
+
+const base64 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.length).toString('base64');
+
+const SURROGATE = /[\ud800-\udfff]/;
+
+/**
+ * Rows as the JSON parameter of json_to_recordset. A string with a lone UTF-16 surrogate (a certificate's BMPString
+ * name can hold one) becomes U+FFFD, as node-postgres's UTF-8 encoding of a bind parameter made it: JSON.stringify
+ * writes it as an escape that PostgreSQL's json type refuses, and one such certificate would fail the whole sync.
+ */
+function jsonRows(rows: object[]): string {
+  const json = JSON.stringify(rows);
+  // JSON.stringify escapes a lone surrogate, and only that, as \udXXX (a literal backslash before `ud` is a false
+  // alarm that costs a second pass): the common case is one native pass.
+  if (!json.includes('\\ud')) return json;
+  return JSON.stringify(rows, (_key, v: unknown) =>
+    typeof v === 'string' && SURROGATE.test(v) ? Buffer.from(v, 'utf8').toString('utf8') : v,
+  );
+}
 
 /** What the sync found about a certificate of an entry: stored when it is new, rewritten when it changed. */
 export interface CertificateFindings {
@@ -30,21 +57,25 @@ export interface NewDirectoryCert extends CertificateRecord, CertificateFindings
   emails: string[];
 }
 
-/** The findings' columns in the order of findingValues, and their casts (arrays cast for multi-row VALUES). */
+/** The findings as json_to_recordset reads them (bytes as base64; `usable` is derived from `reason` in SQL). */
+const FINDING_JSON_COLUMNS =
+  'attribute text, addresses text[], reason text, san_emails text[], intermediates text[], issuer_fingerprint text';
+/** The findings' columns and the expressions that read them from json_to_recordset's row `r`. */
 const FINDING_COLUMNS = 'attribute, addresses, usable, reason, san_emails, intermediates, issuer_fingerprint';
-const FINDING_CASTS = ['', '::text[]', '', '', '::text[]', '::bytea[]', ''];
+const FINDING_VALUES = `r.attribute, r.addresses, r.reason IS NULL, r.reason, r.san_emails,
+  ARRAY(SELECT decode(x, 'base64') FROM unnest(r.intermediates) WITH ORDINALITY AS i(x, n) ORDER BY n),
+  r.issuer_fingerprint`;
 
-function findingValues(f: CertificateFindings): unknown[] {
+function findingJson(f: CertificateFindings) {
   const { attribute, addresses, reason, sanEmails, intermediates, issuerFingerprint } = f;
-  return [
+  return {
     attribute,
     addresses,
-    reason === undefined,
-    reason ?? null,
-    sanEmails,
-    intermediates,
-    issuerFingerprint ?? null,
-  ];
+    reason: reason ?? null,
+    san_emails: sanEmails,
+    intermediates: intermediates.map(base64),
+    issuer_fingerprint: issuerFingerprint ?? null,
+  };
 }
 
 // ---- the lock ------------------------------------------------------------------------------------------------------
@@ -106,61 +137,66 @@ export async function upsertEntries(
   entries: { key: string; dn: string; addresses: string[]; changeMarker: string | undefined }[],
 ): Promise<Map<string, number>> {
   const ids = new Map<string, number>();
-  for (let i = 0; i < entries.length; i += INSERT_CHUNK) {
-    const chunk = entries.slice(i, i + INSERT_CHUNK);
-    const params: unknown[] = [];
-    const values = chunk.map((e) => {
-      params.push(e.key, e.dn, e.addresses, e.changeMarker ?? null);
-      const n = params.length;
-      return `($${n - 3}, $${n - 2}, $${n - 1}::text[], $${n})`;
-    });
+  for (const chunk of chunks(entries)) {
     const rows = await db.query<{ id: number; entry_key: string }>(
-      `INSERT INTO directory_entries (entry_key, dn, addresses, change_marker) VALUES ${values.join(', ')}
+      `INSERT INTO directory_entries (entry_key, dn, addresses, change_marker)
+       SELECT r.entry_key, r.dn, r.addresses, r.change_marker
+         FROM json_to_recordset($1::json) AS r(entry_key text, dn text, addresses text[], change_marker text)
        ON CONFLICT (entry_key) DO UPDATE SET dn = EXCLUDED.dn, addresses = EXCLUDED.addresses,
          change_marker = EXCLUDED.change_marker, synced_at = now()
        RETURNING id, entry_key`,
-      params,
+      [
+        jsonRows(
+          chunk.map((e) => ({
+            entry_key: e.key,
+            dn: e.dn,
+            addresses: e.addresses,
+            change_marker: e.changeMarker ?? null,
+          })),
+        ),
+      ],
     );
     for (const r of rows) ids.set(r.entry_key, r.id);
   }
   return ids;
 }
 
-/** A new certificate's own columns before its findings and its record. */
-const NEW_COLUMNS = 'id, entry_id, certificate, emails';
-const NEW_CASTS = ['', '', '', '::text[]'];
-
-function placeholders(casts: string[], first: number): string {
-  return casts.map((cast, k) => `$${first + k}${cast}`).join(', ');
-}
-
 export async function insertCertificates(db: Queryable, certs: NewDirectoryCert[]): Promise<void> {
-  for (let i = 0; i < certs.length; i += INSERT_CHUNK) {
-    const params: unknown[] = [];
-    const values = certs.slice(i, i + INSERT_CHUNK).map((c) => {
-      const start = params.length + 1;
-      params.push(c.id, c.entryId, c.certificate, c.emails, ...findingValues(c), ...recordValues(c));
-      const findingsAt = start + NEW_CASTS.length;
-      const findings = placeholders(FINDING_CASTS, findingsAt);
-      const record = recordPlaceholders(findingsAt + FINDING_CASTS.length);
-      return `(${placeholders(NEW_CASTS, start)}, ${findings}, ${record})`;
-    });
+  for (const chunk of chunks(certs)) {
+    const rows = chunk.map((c) => ({
+      id: c.id,
+      entry_id: c.entryId,
+      certificate: base64(c.certificate),
+      emails: c.emails,
+      ...findingJson(c),
+      ...recordJson(c),
+    }));
     await db.query(
-      `INSERT INTO directory_certificates (${NEW_COLUMNS}, ${FINDING_COLUMNS}, ${recordColumns()})
-       VALUES ${values.join(',\n  ')}`,
-      params,
+      `INSERT INTO directory_certificates (id, entry_id, certificate, emails, ${FINDING_COLUMNS}, ${recordColumns()})
+       SELECT r.id, r.entry_id, decode(r.certificate, 'base64'), r.emails, ${FINDING_VALUES}, ${recordColumns('r')}
+         FROM json_to_recordset($1::json)
+           AS r(id uuid, entry_id bigint, certificate text, emails text[], ${FINDING_JSON_COLUMNS}, ${recordJsonColumns()})`,
+      [jsonRows(rows)],
     );
   }
 }
 
-/** A certificate that is still there but whose addresses, source attribute, verdict or path changed. */
-export async function updateCertificate(db: Queryable, id: string, f: CertificateFindings): Promise<void> {
-  await db.query(
-    `UPDATE directory_certificates SET attribute = $2, addresses = $3::text[], usable = $4, reason = $5,
-       san_emails = $6::text[], intermediates = $7::bytea[], issuer_fingerprint = $8, updated_at = now()
-      WHERE id = $1`,
-    [id, ...findingValues(f)],
-  );
+/** Certificates that are still there but whose addresses, source attribute, verdict or path changed. */
+export async function updateCertificates(
+  db: Queryable,
+  updates: { id: string; findings: CertificateFindings }[],
+): Promise<void> {
+  for (const chunk of chunks(updates)) {
+    await db.query(
+      `UPDATE directory_certificates c SET attribute = r.attribute, addresses = r.addresses, usable = r.reason IS NULL,
+         reason = r.reason, san_emails = r.san_emails,
+         intermediates = ARRAY(SELECT decode(x, 'base64') FROM unnest(r.intermediates) WITH ORDINALITY AS i(x, n) ORDER BY n),
+         issuer_fingerprint = r.issuer_fingerprint, updated_at = now()
+        FROM json_to_recordset($1::json) AS r(id uuid, ${FINDING_JSON_COLUMNS})
+       WHERE c.id = r.id`,
+      [jsonRows(chunk.map((u) => ({ id: u.id, ...findingJson(u.findings) })))],
+    );
+  }
 }
 
 export async function deleteCertificates(db: Queryable, ids: string[]): Promise<void> {

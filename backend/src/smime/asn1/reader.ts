@@ -299,6 +299,18 @@ export function bigInteger(t: Tlv | undefined, what: string): bigint {
   return v;
 }
 
+/**
+ * The bit length of a positive INTEGER (0 for zero or a negative one), read from its bytes: the key size of an RSA
+ * modulus without building a bigint of it (issue 16: a directory sync describes thousands of certificates).
+ */
+export function positiveBitLength(t: Tlv | undefined, what: string): number {
+  const b = integerBytes(t, what);
+  if (b[0]! & 0x80) return 0;
+  let i = 0;
+  while (i < b.length && b[i] === 0) i++;
+  return i === b.length ? 0 : (b.length - i - 1) * 8 + (32 - Math.clz32(b[i]!));
+}
+
 /** An INTEGER in [min, max]. */
 export function smallInteger(t: Tlv | undefined, what: string, min = 0, max = 1_000_000): number {
   const b = integerBytes(t, what);

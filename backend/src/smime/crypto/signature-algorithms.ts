@@ -12,6 +12,7 @@ import {
   smallInteger,
   type Tlv,
 } from '../asn1/reader.ts';
+import { verifyOnThread } from './verify-thread.ts';
 import {
   type HashName,
   OID_EC_PUBLIC_KEY,
@@ -235,4 +236,31 @@ export function verifySignature(
   } catch {
     return false;
   }
+}
+
+/**
+ * verifySignature on the verification thread (verify-thread.ts, issue 16), off the main thread: the same answers, false
+ * for a wrong signature, a key that does not fit the scheme, or input OpenSSL refuses; never rejects on bad input.
+ */
+export async function verifySignatureAsync(
+  scheme: SignatureScheme,
+  key: PublicKeyFacts,
+  data: Uint8Array,
+  signature: Uint8Array,
+): Promise<boolean> {
+  if (KEY_TYPES[scheme.name] !== key.type) return false;
+  // An RSA-PSS key (id-RSASSA-PSS SubjectPublicKeyInfo) may only make PSS signatures (RFC 4055 section 1.2).
+  if (key.key.asymmetricKeyType === 'rsa-pss' && scheme.name !== 'rsa-pss') return false;
+  const job = { data, signature, key: key.key };
+  if (scheme.name === 'ed25519') return verifyOnThread({ ...job, algorithm: null });
+  if (scheme.name === 'rsa-pss')
+    return verifyOnThread({
+      ...job,
+      algorithm: scheme.hash!,
+      padding: constants.RSA_PKCS1_PSS_PADDING,
+      saltLength: scheme.saltLength ?? 20,
+    });
+  if (scheme.name === 'rsa-pkcs1-v1_5')
+    return verifyOnThread({ ...job, algorithm: scheme.hash!, padding: constants.RSA_PKCS1_PADDING });
+  return verifyOnThread({ ...job, algorithm: scheme.hash!, dsaEncoding: 'der' });
 }

@@ -1,6 +1,6 @@
 import { parsedCertificate, type CertificateFacts } from './certificate.ts';
 import { buildChain, type ChainResult } from './chain.ts';
-import { ownProblems, verifyIssued } from './path-checks.ts';
+import { ownProblems, verifyIssuedAsync } from './path-checks.ts';
 
 /**
  * buildChain for many certificates from a few issuers (a directory sync reads thousands, issue 12): the path above an
@@ -8,6 +8,10 @@ import { ownProblems, verifyIssued } from './path-checks.ts';
  * verification against it, not a path search. Only a problem-free path is reused, and only for a certificate whose
  * signature that issuer's key verifies; anything else goes through buildChain in full, so every answer is one that
  * buildChain gives. One cache serves one instant (`now`): make a new one for each run.
+ *
+ * The signature against a known issuer is verified on the verification thread (verifyIssuedAsync, issue 16), so a caller
+ * that builds many paths at once keeps the main thread free meanwhile; the first build under an issuer that has no
+ * checked path yet makes the others under it wait for its answer instead of each searching the same path.
  */
 export class ChainCache {
   private readonly anchorFingerprints: Set<string>;
@@ -16,6 +20,8 @@ export class ChainCache {
   private readonly paths = new Map<string, { issuer: CertificateFacts; chain: Uint8Array[]; anchor: Uint8Array }>();
   /** The same paths by the issuer certificate's fingerprint. */
   private readonly byIssuer = new Map<string, { chain: Uint8Array[]; anchor: Uint8Array }>();
+  /** Full builds under way, by the same key as `paths`: a build under that issuer waits for it first. */
+  private readonly building = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly anchors: readonly Uint8Array[],
@@ -35,9 +41,11 @@ export class ChainCache {
       ? `${Buffer.from(facts.issuer).toString('hex')}/${facts.authorityKeyId ? Buffer.from(facts.authorityKeyId).toString('hex') : ''}`
       : undefined;
     if (facts && key && !this.anchorFingerprints.has(facts.fingerprint)) {
+      const pending = this.building.get(key);
+      if (pending) await pending;
       const known = this.paths.get(key);
       // The leaf's own problems are the only ones that differ between two leaves under one problem-free path.
-      if (known && verifyIssued(facts, known.issuer) === 'ok')
+      if (known && (await verifyIssuedAsync(facts, known.issuer)) === 'ok')
         return {
           chain: known.chain,
           anchor: known.anchor,
@@ -45,7 +53,24 @@ export class ChainCache {
           fetched: [],
         };
     }
-    const built = await buildChain(facts ?? leaf, pool, this.anchors, { now: this.now });
+    const task = this.buildAndRemember(facts ?? leaf, pool, key);
+    if (key && !this.building.has(key) && !this.paths.has(key)) {
+      const settled = task.then(
+        () => undefined,
+        () => undefined,
+      );
+      this.building.set(key, settled);
+      void settled.then(() => this.building.delete(key));
+    }
+    return task;
+  }
+
+  private async buildAndRemember(
+    leaf: Uint8Array | CertificateFacts,
+    pool: readonly Uint8Array[],
+    key: string | undefined,
+  ): Promise<ChainResult> {
+    const built = await buildChain(leaf, pool, this.anchors, { now: this.now });
     const issuer = built.chain[0] ? parsedCertificate(built.chain[0]) : undefined;
     if (key && issuer && built.anchor && built.problems.every((p) => p.index === 0)) {
       this.paths.set(key, { issuer, chain: built.chain, anchor: built.anchor });

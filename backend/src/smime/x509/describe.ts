@@ -8,10 +8,10 @@ import { tryCanonicalAddress } from '../mime/address.ts';
 import {
   algorithm as algorithmIdentifier,
   BerError,
-  bigInteger,
   bitString,
   isUniversal,
   oid,
+  positiveBitLength,
   readTree,
   sequence,
   time,
@@ -100,8 +100,7 @@ function publicKeyInfo(spki: Tlv): Pick<CertificateInfo, 'keyAlgorithm' | 'keySi
   if (algorithmOid === OID_RSA_ENCRYPTION || algorithmOid === OID_RSASSA_PSS) {
     // RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER } (RFC 8017 appendix A.1.1)
     const [modulus] = sequence(readTree(keyBytes, 'RSAPublicKey'), 'RSAPublicKey');
-    const n = bigInteger(modulus, 'RSA modulus');
-    return { keyAlgorithm: 'RSA', keySize: n > 0n ? n.toString(2).length : 0 };
+    return { keyAlgorithm: 'RSA', keySize: positiveBitLength(modulus, 'RSA modulus') };
   }
   if (algorithmOid === OID_EC_PUBLIC_KEY) {
     // ECParameters ::= CHOICE { namedCurve OBJECT IDENTIFIER, ... } (RFC 5480 section 2.1.1)

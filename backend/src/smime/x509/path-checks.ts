@@ -7,6 +7,7 @@ import {
   signatureScheme,
   UnsupportedAlgorithmError,
   verifySignature,
+  verifySignatureAsync,
 } from '../crypto/signature-algorithms.ts';
 import { type CertificateFacts } from './certificate.ts';
 import { validityAt } from '../usable.ts';
@@ -37,6 +38,20 @@ export function verifyIssued(cert: CertificateFacts, issuer: CertificateFacts): 
   try {
     const scheme = signatureScheme(cert.signatureAlgorithm);
     return verifySignature(scheme, publicKey(issuer.spki), cert.tbs, cert.signature) ? 'ok' : 'bad-signature';
+  } catch (e) {
+    if (e instanceof UnsupportedAlgorithmError) return { unsupported: e.message };
+    if (e instanceof BerError) return 'bad-signature';
+    throw e;
+  }
+}
+
+/** verifyIssued with the signature checked on the verification thread (verifySignatureAsync): the same answers. */
+export async function verifyIssuedAsync(cert: CertificateFacts, issuer: CertificateFacts): Promise<LinkResult> {
+  try {
+    const scheme = signatureScheme(cert.signatureAlgorithm);
+    return (await verifySignatureAsync(scheme, publicKey(issuer.spki), cert.tbs, cert.signature))
+      ? 'ok'
+      : 'bad-signature';
   } catch (e) {
     if (e instanceof UnsupportedAlgorithmError) return { unsupported: e.message };
     if (e instanceof BerError) return 'bad-signature';
