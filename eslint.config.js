@@ -126,9 +126,10 @@ export default tseslint.config(
     },
   },
   {
-    // Store, vault, directory, mail and audit know no HTTP; the store knows nothing above it.
+    // Store, vault, directory, mail, audit and recovery know no HTTP; the store knows nothing above it.
     files: [
       'backend/src/store/**/*.ts',
+      'backend/src/recovery/**/*.ts',
       'backend/src/vault/**/*.ts',
       'backend/src/directory/**/*.ts',
       'backend/src/mail/**/*.ts',

@@ -271,6 +271,18 @@ const PRODUCT_ERRORS = {
   PASSWORD_SOURCE_INVALID: e('invalid', 'The password source cannot be used.'),
   DATABASE_UNREACHABLE: e('unavailable', 'The database cannot be reached.'),
   CONFIG_INVALID: e('invalid', 'A setting is missing or invalid.'),
+  // Organisational key recovery (issue 17): Shamir shares of the recovery key, one encrypted file per custodian.
+  /** Shares or split parameters that cannot be used: 2 <= M <= N <= 255 broken, a repeated index, unequal lengths. */
+  RECOVERY_SHARES_INVALID: e('invalid', 'The recovery shares or their parameters are invalid.'),
+  /** Fewer distinct shares than the threshold: details { have, need, missing }. */
+  RECOVERY_TOO_FEW_SHARES: e('invalid', 'Too few recovery shares to rebuild the key.'),
+  /** Shares of different recovery sets (another certificate, another threshold or count) given together. */
+  RECOVERY_SHARES_MIXED: e('invalid', 'The recovery shares do not all belong to the same recovery set.'),
+  /**
+   * A share file did not open. One code and one message for every cause (wrong password, any altered byte, a file
+   * that is not a share file), so that the answer does not tell which it was.
+   */
+  RECOVERY_SHARE_REJECTED: e('invalid', 'a share could not be opened: wrong password or altered file'),
   // Server
   SERVICE_UNAVAILABLE: e('unavailable', 'The service is starting or unavailable.'),
   INTERNAL: e('internal', 'Internal error.'),

@@ -67,6 +67,13 @@ const CASES: { file: string; specifier: string; refused: boolean; why: string }[
   },
   // Only api/ knows HTTP; the store knows nothing above it.
   { file: 'backend/src/vault/x.ts', specifier: 'koa', refused: true, why: 'vault knows no HTTP' },
+  { file: 'backend/src/recovery/x.ts', specifier: 'koa', refused: true, why: 'recovery knows no HTTP (issue 17)' },
+  {
+    file: 'backend/src/recovery/x.ts',
+    specifier: '../api/middleware/errors.ts',
+    refused: true,
+    why: 'recovery knows no API',
+  },
   {
     file: 'backend/src/directory/x.ts',
     specifier: '../api/middleware/errors.ts',
