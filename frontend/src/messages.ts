@@ -131,6 +131,16 @@ const en = {
   confirmDelete: (subject: string) =>
     `Delete the key “${subject}”? Mail encrypted to it can no longer be read. This cannot be undone.`,
   confirmDeleteButton: 'Delete for good',
+  backUp: 'Back up',
+  backUpKeyLabel: (name: string, until: string) => `Back up the key of ${name}, valid until ${until}`,
+  backUpHelp:
+    'Downloads the key and its certificate as a .p12 file, protected by an export password of your choice. Keep the file and the password apart.',
+  exportPassword: 'Export password',
+  confirmExportPassword: 'Export password again',
+  exportPasswordMismatch: 'The two export passwords differ.',
+  exportPasswordTooShort: (n: number) => `The export password needs at least ${n} characters.`,
+  backUpButton: 'Download backup',
+  backedUp: (file: string) => `Saved ${file}.`,
   importKey: 'Import a key (.p12 / .pfx)',
   p12File: 'PKCS#12 file',
   p12Password: 'File password',

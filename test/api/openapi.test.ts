@@ -320,38 +320,49 @@ describe('real answers conform to the document (PGlite)', { timeout: 10 * TEST_T
     },
   );
 
-  test('keys: list, one, certificate, default, adopt, import, delete', { timeout: TEST_TIMEOUT_MS }, async () => {
-    const bob = new Client(base, await world.srv.token(BOB));
-    const list = await call(bob, 'GET', '/api/v1/keys');
-    assert.equal(list.status, 200);
-    const id = list.body.keys[0].id as string;
-    assert.equal((await call(bob, 'GET', `/api/v1/keys/${id}`)).status, 200);
-    assert.equal((await call(bob, 'GET', `/api/v1/keys/${NO_SUCH_ID}`)).status, 404);
-    assert.equal((await call(bob, 'GET', '/api/v1/keys/not-an-id')).status, 404);
-    const pem = await call(bob, 'GET', `/api/v1/keys/${id}/certificate`);
-    assert.match(pem.text, /-----BEGIN CERTIFICATE-----/);
-    assert.equal((await call(bob, 'PUT', `/api/v1/keys/${id}/default`)).status, 200);
-    const adopt = await call(bob, 'POST', `/api/v1/keys/${id}/adopt`, {
-      json: { keyPassword: 'nss', passphrase: OWN },
-    });
-    assert.equal(adopt.status, 409, 'already his own');
-    const other = await call(bob, 'POST', '/api/v1/keys', {
-      json: { p12: b64(corpusP12('Alice.p12')), password: 'nss', passphrase: OWN },
-    });
-    assert.equal(other.status, 422, `Alice's key is not Bob's: ${other.text}`);
-    assert.equal((await call(bob, 'DELETE', `/api/v1/keys/${id}`)).status, 400, 'not confirmed');
+  test(
+    'keys: list, one, certificate, default, adopt, export, import, delete',
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      const bob = new Client(base, await world.srv.token(BOB));
+      const list = await call(bob, 'GET', '/api/v1/keys');
+      assert.equal(list.status, 200);
+      const id = list.body.keys[0].id as string;
+      assert.equal((await call(bob, 'GET', `/api/v1/keys/${id}`)).status, 200);
+      assert.equal((await call(bob, 'GET', `/api/v1/keys/${NO_SUCH_ID}`)).status, 404);
+      assert.equal((await call(bob, 'GET', '/api/v1/keys/not-an-id')).status, 404);
+      const pem = await call(bob, 'GET', `/api/v1/keys/${id}/certificate`);
+      assert.match(pem.text, /-----BEGIN CERTIFICATE-----/);
+      assert.equal((await call(bob, 'PUT', `/api/v1/keys/${id}/default`)).status, 200);
+      const adopt = await call(bob, 'POST', `/api/v1/keys/${id}/adopt`, {
+        json: { keyPassword: 'nss', passphrase: OWN },
+      });
+      assert.equal(adopt.status, 409, 'already his own');
+      const exported = await call(bob, 'POST', `/api/v1/keys/${id}/export`, {
+        json: { passphrase: OWN, exportPassword: 'bob backup password' },
+      });
+      assert.equal(exported.status, 200, exported.text);
+      assert.equal(exported.headers.get('content-type'), 'application/x-pkcs12');
+      const noPassword = await call(bob, 'POST', `/api/v1/keys/${id}/export`, { json: { passphrase: OWN } });
+      assert.equal(noPassword.status, 400);
+      const other = await call(bob, 'POST', '/api/v1/keys', {
+        json: { p12: b64(corpusP12('Alice.p12')), password: 'nss', passphrase: OWN },
+      });
+      assert.equal(other.status, 422, `Alice's key is not Bob's: ${other.text}`);
+      assert.equal((await call(bob, 'DELETE', `/api/v1/keys/${id}`)).status, 400, 'not confirmed');
 
-    // Carol's first import (her first passphrase with it): a key for another address is refused.
-    const carol = new Client(base, await world.srv.token(CAROL));
-    const imported = await call(carol, 'POST', '/api/v1/keys', {
-      json: {
-        p12: b64(readFileSync(`${REPO_ROOT}test/fixtures/corpus/Bob.p12`)),
-        password: 'nss',
-        passphrase: CAROL_OWN,
-      },
-    });
-    assert.equal(imported.status, 422, `Bob's key is not Carol's: ${imported.text}`);
-  });
+      // Carol's first import (her first passphrase with it): a key for another address is refused.
+      const carol = new Client(base, await world.srv.token(CAROL));
+      const imported = await call(carol, 'POST', '/api/v1/keys', {
+        json: {
+          p12: b64(readFileSync(`${REPO_ROOT}test/fixtures/corpus/Bob.p12`)),
+          password: 'nss',
+          passphrase: CAROL_OWN,
+        },
+      });
+      assert.equal(imported.status, 422, `Bob's key is not Carol's: ${imported.text}`);
+    },
+  );
 
   test(
     'messages and certificates: a signed message read, its certificate harvested, resolved, deleted',

@@ -1,5 +1,5 @@
 /**
- * <smime-settings> in a real browser: own keys with validity and default, delete with confirmation (sends the
+ * <smime-settings> in a real browser: own keys with validity and default, back up (issue 17), delete with confirmation (sends the
  * fingerprint), import a .p12, change passphrase, other people's certificates with filter and details, defaults.
  */
 import assert from 'node:assert/strict';
@@ -85,6 +85,13 @@ describe('smime-settings', { skip }, () => {
       keys = [...keys, k];
       return { status: 201, json: { key: k } };
     });
+    // Key backup (issue 17): the passphrase is checked by the server; the answer is the file.
+    srv.on('POST /api/v1/keys/a/export', (req) => {
+      const body = JSON.parse(req.body.toString());
+      return body.passphrase === 'current passphrase'
+        ? { body: Buffer.from([0x30, 0x82, 0x01, 0x02]), type: 'application/x-pkcs12' }
+        : { status: 403, json: { error: { code: 'WRONG_PASSPHRASE', message: 'wrong', failures: 1 } } };
+    });
     srv.on('POST /api/v1/session/passphrase', (req) => {
       const body = JSON.parse(req.body.toString());
       return body.currentPassphrase === 'current passphrase'
@@ -138,6 +145,32 @@ describe('smime-settings', { skip }, () => {
     const dels = srv.requests.filter((r) => r.method === 'DELETE');
     assert.equal(dels.length, 2);
     assert.equal(dels[1]!.query, `?confirm=${'b'.repeat(64)}`);
+  });
+
+  test('back up a key: export passwords must match, a wrong passphrase is shown, then the file downloads', async () => {
+    await b.page.locator('tr[data-key="a"] button', { hasText: 'Back up' }).click();
+    const form = b.page.locator('tr[data-key="a"] form[data-action="backup"]');
+    await form.locator('input[name="passphrase"]').fill('a guess');
+    await form.locator('input[name="export"]').fill('export password 1');
+    await form.locator('input[name="export-again"]').fill('export password 2');
+    await form.locator('button[type="submit"]').click();
+    await b.page.locator('[data-note="keys"]', { hasText: 'differ' }).waitFor();
+    assert.ok(!srv.requests.some((r) => r.path.endsWith('/export')), 'nothing sent while the two differ');
+    await form.locator('input[name="export-again"]').fill('export password 1');
+    await form.locator('button[type="submit"]').click();
+    // The server's refusal is shown (a non-empty note that is not the mismatch one).
+    await b.page.locator('[data-note="keys"]').filter({ hasNotText: 'differ' }).filter({ hasText: /\S/ }).waitFor();
+    assert.equal(srv.requests.filter((r) => r.path.endsWith('/export')).length, 1);
+    await form.locator('input[name="passphrase"]').fill('current passphrase');
+    const download = b.page.waitForEvent('download');
+    await form.locator('button[type="submit"]').click();
+    assert.equal((await download).suggestedFilename(), 'key.p12');
+    const sent = srv.requests.filter((r) => r.path.endsWith('/export')).at(-1)!;
+    assert.deepEqual(JSON.parse(sent.body.toString()), {
+      passphrase: 'current passphrase',
+      exportPassword: 'export password 1',
+    });
+    await form.waitFor({ state: 'detached' });
   });
 
   test('import a .p12: wrong file password, then success', async () => {

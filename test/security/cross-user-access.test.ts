@@ -351,6 +351,27 @@ for (const target of await databaseTargets()) {
         assert.equal(await aliceState(), aliceWraps, "Alice's pending key stays pending under IT's password");
       },
     };
+    cases['POST /api/v1/keys/:id/export'] = {
+      kind: 'user',
+      request: () => ({
+        method: 'POST',
+        path: `/api/v1/keys/${aliceKeyId}/export`,
+        json: { passphrase: PASS_A, exportPassword: 'bob export pass' },
+      }),
+      async attack() {
+        // Bob learnt Alice's passphrase: her key is still not his to export.
+        for (const passphrase of [PASS_A, PASS_B])
+          await notFoundLikeMissing('POST', (id) => `/api/v1/keys/${id}/export`, aliceKeyId, 'KEY_NOT_FOUND', {
+            passphrase,
+            exportPassword: 'bob export pass',
+          });
+        const own = await alice.request('POST', `/api/v1/keys/${aliceKeyId}/export`, {
+          json: { passphrase: PASS_A, exportPassword: 'alice export pass' },
+        });
+        assert.equal(own.status, 200, 'sanity: Alice exports her own key');
+        assert.equal(await aliceState(), aliceWraps);
+      },
+    };
     cases['DELETE /api/v1/keys/:id'] = {
       kind: 'user',
       request: () => ({ method: 'DELETE', path: `/api/v1/keys/${aliceKeyId}?confirm=${aliceFingerprint}` }),

@@ -4,18 +4,18 @@
  * keys go through the same placement path IT uses (Vault.placeKey). For the demo only: the CA key sits in the data
  * folder, and nothing here is meant to issue real certificates.
  */
-import { createHash, createHmac, createPrivateKey, randomBytes, webcrypto } from 'node:crypto';
+import { createHash, randomBytes, webcrypto } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-// The PKCS#12 MAC key derivation (RFC 7292 appendix B) of the engine: the demo writes what the engine reads.
-import { bmpPassword, PKCS12_KDF_ID, pkcs12Kdf } from '../smime/index.ts';
+// The engine's PKCS#12 writer: the demo writes what the engine reads.
+import { writePkcs12 } from '../smime/index.ts';
 
 /** Demo certificates' lifetime: long enough that a demo data folder does not expire under a newcomer. */
 export const DEMO_CERT_VALIDITY_DAYS = 2 * 365;
 const CA_VALIDITY_DAYS = 10 * 365;
 /** RSA size of demo keys: the smallest size the mail service encrypts to (MIN_RSA_BITS). */
 const RSA_BITS = 2048;
-/** PBKDF2 iterations of the PKCS#12 key encryption and MAC: a demo file, not a long-term secret. */
+/** PBKDF2 iterations of the PKCS#12 key encryption and MAC: a demo file, not a long-term secret (and the load bench makes many). */
 const P12_ITERATIONS = 10_000;
 
 const OID = {
@@ -30,13 +30,6 @@ const OID = {
   subjectKeyId: '2.5.29.14',
   authorityKeyId: '2.5.29.35',
   emailProtection: '1.3.6.1.5.5.7.3.4',
-  data: '1.2.840.113549.1.7.1',
-  shroudedKeyBag: '1.2.840.113549.1.12.10.1.2',
-  certBag: '1.2.840.113549.1.12.10.1.3',
-  x509Certificate: '1.2.840.113549.1.9.22.1',
-  localKeyId: '1.2.840.113549.1.9.21',
-  friendlyName: '1.2.840.113549.1.9.20',
-  sha256: '2.16.840.1.101.3.4.2.1',
 } as const;
 
 /**
@@ -229,25 +222,9 @@ export async function issueUser(
 
 // ---- PKCS#12 --------------------------------------------------------------------------------------------------------
 
-const seq = (...value: asn1js.AsnType[]) => new asn1js.Sequence({ value });
-const oid = (value: string) => new asn1js.ObjectIdentifier({ value });
-const octets = (b: Uint8Array) => new asn1js.OctetString({ valueHex: copy(b) });
-const explicit0 = (value: asn1js.AsnType) =>
-  new asn1js.Constructed({ idBlock: { tagClass: 3, tagNumber: 0 }, value: [value] });
-const der = (n: asn1js.AsnType) => new Uint8Array(n.toBER(false));
-
-function bagAttributes(localKeyId: Uint8Array, friendly: string): asn1js.Set {
-  return new asn1js.Set({
-    value: [
-      seq(oid(OID.localKeyId), new asn1js.Set({ value: [octets(localKeyId)] })),
-      seq(oid(OID.friendlyName), new asn1js.Set({ value: [new asn1js.BmpString({ value: friendly })] })),
-    ],
-  });
-}
-
 /**
- * A PKCS#12 file as current exporters write it: the key in a pkcs8ShroudedKeyBag under PBES2 (PBKDF2-HMAC-SHA256,
- * AES-256-CBC; node's own encrypted PKCS#8 export), the certificate and chain in certBags, a SHA-256 MAC.
+ * A PKCS#12 file as current exporters write it, by the engine's writer (PBES2 with PBKDF2-HMAC-SHA256 and
+ * AES-256-CBC, certBags, a SHA-256 MAC), with the demo's cheaper iteration counts.
  */
 export async function buildPkcs12(input: {
   certificate: Uint8Array;
@@ -256,39 +233,7 @@ export async function buildPkcs12(input: {
   password: string;
   friendlyName: string;
 }): Promise<Uint8Array> {
-  const localKeyId = createHash('sha1').update(input.certificate).digest();
-  const encrypted = createPrivateKey({ key: Buffer.from(input.pkcs8), format: 'der', type: 'pkcs8' }).export({
-    format: 'der',
-    type: 'pkcs8',
-    cipher: 'aes-256-cbc',
-    passphrase: input.password,
-  });
-  const keyBag = seq(
-    oid(OID.shroudedKeyBag),
-    explicit0(asn1js.fromBER(new Uint8Array(encrypted)).result),
-    bagAttributes(localKeyId, input.friendlyName),
-  );
-  const certBag = (c: Uint8Array, attrs?: asn1js.Set) =>
-    seq(oid(OID.certBag), explicit0(seq(oid(OID.x509Certificate), explicit0(octets(c)))), ...(attrs ? [attrs] : []));
-  const bags = [
-    keyBag,
-    certBag(input.certificate, bagAttributes(localKeyId, input.friendlyName)),
-    ...(input.chain ?? []).map((c) => certBag(c)),
-  ];
-  const authSafe = der(seq(seq(oid(OID.data), explicit0(octets(der(seq(...bags)))))));
-  const salt = randomBytes(16);
-  const macKey = await pkcs12Kdf('sha256', bmpPassword(input.password), salt, PKCS12_KDF_ID.MAC, P12_ITERATIONS, 32);
-  const mac = createHmac('sha256', macKey).update(authSafe).digest();
-  const pfx = seq(
-    new asn1js.Integer({ value: 3 }),
-    seq(oid(OID.data), explicit0(octets(authSafe))),
-    seq(
-      seq(seq(oid(OID.sha256), new asn1js.Null()), octets(mac)),
-      octets(salt),
-      new asn1js.Integer({ value: P12_ITERATIONS }),
-    ),
-  );
-  return der(pfx);
+  return writePkcs12({ ...input, iterations: P12_ITERATIONS, macIterations: P12_ITERATIONS });
 }
 
 export function toPem(der: Uint8Array, label = 'CERTIFICATE'): string {

@@ -77,6 +77,8 @@ export { MAX_P12_BYTES } from './limits.ts';
 export { privateKeyFromPkcs8 } from './keys/private-key.ts';
 // The PKCS#12 key derivation (RFC 7292 appendix B), for code that builds PKCS#12 files (the demo's CA, tests).
 export { bmpPassword, PKCS12_KDF_ID, pkcs12Kdf } from './pkcs12/kdf.ts';
+// Writing PKCS#12 (issue 17): key backups, and the demo's key files.
+export { EXPORT_MAC_ITERATIONS, EXPORT_PBKDF2_ITERATIONS, writePkcs12, type WritePkcs12Input } from './pkcs12/write.ts';
 
 // ---- MIME: the raw-byte layer (parse without losing a byte, canonical form, addresses) ----
 export * from './mime/index.ts';

@@ -21,6 +21,7 @@ export type AuditAction =
   | 'key.imported'
   | 'key.adopted'
   | 'key.deleted'
+  | 'key.exported'
   | 'key.default_set'
   | 'key.rewrapped'
   | 'unlock.success'

@@ -5,7 +5,7 @@
  *
  * The Vault is the one object the rest of the backend holds; each job is a module of its own, working with the
  * shared VaultContext (context.ts): taking keys in (intake.ts), unlock sessions (unlock.ts), passphrase change and
- * adoption (passphrase-change.ts), the key history (history.ts), and what a passphrase must be (passphrase-policy.ts).
+ * adoption (passphrase-change.ts), the key history (history.ts), key backup (export.ts), and what a passphrase must be (passphrase-policy.ts).
  *
  * Keys placed by IT are wrapped under the .p12 password (or an initial passphrase IT chose) and marked
  * must_change_passphrase ("pending"): the user either changes the passphrase (first key) or adopts the key under
@@ -16,6 +16,7 @@ import type { Database } from '../store/db.ts';
 import type { KeyRow } from '../store/keys.ts';
 import type { UserRow } from '../store/users.ts';
 import type { VaultContext, VaultOptions } from './context.ts';
+import * as backup from './export.ts';
 import * as history from './history.ts';
 import * as intake from './intake.ts';
 import { Kdf } from './kdf.ts';
@@ -132,5 +133,12 @@ export class Vault {
     proof: { unlockToken?: string; passphrase?: string },
   ): Promise<void> {
     return history.deleteKey(this.ctx, user, keyId, confirmFingerprint, proof);
+  }
+
+  // ---- key backup (export.ts) -----------------------------------------------------------------------------------
+
+  /** The key as a PKCS#12 under `exportPassword`: needs the passphrase (an unlocked session is not enough). */
+  exportKey(user: UserRow, keyId: string, passphrase: string, exportPassword: string): Promise<backup.ExportedKey> {
+    return backup.exportKey(this.ctx, user, keyId, passphrase, exportPassword);
   }
 }

@@ -146,6 +146,18 @@ export class SmimeApiClient {
     });
   }
 
+  /**
+   * Back up a key (issue 17): the PKCS#12 under `exportPassword` and the file name the server suggests. Needs the
+   * passphrase even while the keys are unlocked.
+   */
+  async exportKey(id: string, passphrase: string, exportPassword: string): Promise<{ file: Blob; filename: string }> {
+    const res = await this.request('POST', `/keys/${encodeURIComponent(id)}/export`, {
+      json: { passphrase, exportPassword },
+    });
+    const named = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '');
+    return { file: await res.blob(), filename: named?.[1] ?? 'key.p12' };
+  }
+
   /** Public keys the user can encrypt to; `source`: 'directory', 'exchanged' (harvested or imported), or one of those. */
   async certificates(filter: { q?: string; source?: string } = {}): Promise<PublicCertificate[]> {
     const params = new URLSearchParams();

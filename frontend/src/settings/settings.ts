@@ -20,11 +20,14 @@ declare global {
   }
 }
 
+/** The server's shortest export password (MIN_EXPORT_PASSWORD_CHARS in backend/src/api/keys/routes.ts). */
+const MIN_EXPORT_PASSWORD_CHARS = 8;
+
 const CIPHERS: ContentCipher[] = ['aes-256-cbc', 'aes-256-gcm', 'aes-128-cbc', 'aes-128-gcm'];
 
 /**
- * The S/MIME settings pane: the user's own keys (validity, signing default, import a .p12, delete with
- * confirmation, change passphrase), other people's certificates (source, validity, filter, details, delete the
+ * The S/MIME settings pane: the user's own keys (validity, signing default, import a .p12, back up as a .p12, delete
+ * with confirmation, change passphrase), other people's certificates (source, validity, filter, details, delete the
  * exchanged ones) and the defaults for new messages.
  *
  * @fires smime-settings-change - the defaults changed (detail: sign, encrypt, cipher)
@@ -51,6 +54,8 @@ export class SmimeSettings extends LitElement {
   @state() private accessor filter = '';
   @state() private accessor sourceFilter = '';
   @state() private accessor confirming: string | undefined;
+  /** The key whose backup form is open. */
+  @state() private accessor backingUp: string | undefined;
   @state() private accessor openCert: string | undefined;
   @state() private accessor defaults: Defaults = { sign: true, encrypt: false };
   @state() private accessor notes: Record<string, { text: string; error: boolean }> = {};
@@ -133,6 +138,54 @@ export class SmimeSettings extends LitElement {
     }
   }
 
+  /** Key backup (issue 17): passphrase and export password (twice); the browser saves the file. */
+  private async backUpKey(k: OwnKey, ev: SubmitEvent): Promise<void> {
+    ev.preventDefault();
+    const form = ev.target as HTMLFormElement;
+    const value = (n: string) => (form.elements.namedItem(n) as HTMLInputElement).value;
+    const m = msg();
+    if (value('export') !== value('export-again')) return this.note('keys', m.exportPasswordMismatch, true);
+    if ([...value('export')].length < MIN_EXPORT_PASSWORD_CHARS)
+      return this.note('keys', m.exportPasswordTooShort(MIN_EXPORT_PASSWORD_CHARS), true);
+    try {
+      const { file, filename } = await this.client!.exportKey(k.id, value('passphrase'), value('export'));
+      form.reset();
+      const url = URL.createObjectURL(file);
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = filename;
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(url), 0);
+      this.backingUp = undefined;
+      this.note('keys', m.backedUp(filename));
+    } catch (e) {
+      this.note('keys', this.errorText(e), true);
+    }
+  }
+
+  private renderBackup(k: OwnKey) {
+    const m = msg();
+    const id = (n: string) => `${n}-${k.id}`;
+    return html`<form
+      part="form"
+      class="confirm"
+      data-action="backup"
+      @submit=${(ev: SubmitEvent) => void this.backUpKey(k, ev)}
+    >
+      <p class="muted full">${m.backUpHelp}</p>
+      <label for=${id('bp')}>${m.yourPassphrase}</label
+      ><input id=${id('bp')} name="passphrase" type="password" autocomplete="current-password" required />
+      <label for=${id('be')}>${m.exportPassword}</label
+      ><input id=${id('be')} name="export" type="password" autocomplete="new-password" required />
+      <label for=${id('ba')}>${m.confirmExportPassword}</label
+      ><input id=${id('ba')} name="export-again" type="password" autocomplete="new-password" required />
+      <div class="actions full">
+        <button class="primary" type="submit">${m.backUpButton}</button>
+        <button type="button" @click=${() => (this.backingUp = undefined)}>${m.cancel}</button>
+      </div>
+    </form>`;
+  }
+
   private renderKeys() {
     const m = msg();
     if (!this.keys) return html`<p>${m.loading}</p>`;
@@ -165,6 +218,18 @@ export class SmimeSettings extends LitElement {
             <td>
               <div class="actions">
                 ${k.isDefault ? nothing : html`<button type="button" @click=${() => void this.makeDefault(k)}>${m.makeDefault}</button>`}
+                ${
+                  k.mustChangePassphrase
+                    ? nothing
+                    : html`<button
+                        type="button"
+                        aria-label=${m.backUpKeyLabel(personName(k.subject, k.emails), date(k.notAfter))}
+                        aria-expanded=${this.backingUp === k.id ? 'true' : 'false'}
+                        @click=${() => (this.backingUp = this.backingUp === k.id ? undefined : k.id)}
+                      >
+                        ${m.backUp}
+                      </button>`
+                }
                 <button
                   type="button"
                   class="danger"
@@ -175,6 +240,7 @@ export class SmimeSettings extends LitElement {
                   ${m.delete}
                 </button>
               </div>
+              ${this.backingUp === k.id ? this.renderBackup(k) : nothing}
               ${
                 this.confirming === k.id
                   ? html`<div class="confirm tone-bad" role="alert">

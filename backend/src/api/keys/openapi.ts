@@ -1,7 +1,7 @@
 /** The OpenAPI description of /api/v1/keys (issue 15; ../openapi.ts assembles the document). */
 import { arrayOf, closedObject, fromZod, ref } from '../openapi/json-schema.ts';
 import { deletedAnswer, idParam, json, keyAnswer, P12_ERRORS, type PathSpecs } from '../openapi/operation.ts';
-import { adoptBody, deleteBody, importBody } from './routes.ts';
+import { adoptBody, deleteBody, exportBody, importBody } from './routes.ts';
 
 export const KEYS_PATHS: PathSpecs = {
   '/api/v1/keys': {
@@ -113,6 +113,24 @@ export const KEYS_PATHS: PathSpecs = {
         'CONCURRENT_CHANGE',
         'SERVER_BUSY',
       ],
+    },
+  },
+  '/api/v1/keys/{id}/export': {
+    post: {
+      operationId: 'exportKey',
+      tag: 'keys',
+      summary: 'Back up the key as a PKCS#12',
+      description:
+        'Needs the passphrase even while the keys are unlocked. The file holds the key, its certificate and stored chain under `exportPassword`: PBES2 (PBKDF2-HMAC-SHA256, 600,000 iterations, AES-256-CBC), SHA-256 MAC; OpenSSL 3 and current mail clients import it. Audited (`key.exported`). Limited to SMIME_P12_IMPORTS_PER_HOUR per user, counted apart from imports.',
+      auth: 'user',
+      parameters: [idParam('key')],
+      body: { json: fromZod(exportBody), required: true },
+      ok: {
+        status: 200,
+        description: 'the PKCS#12 file, as an attachment named `<email>-<key id, 8 characters>.p12`',
+        content: { 'application/x-pkcs12': { schema: { type: 'string', format: 'binary' } } },
+      },
+      errors: ['KEY_NOT_FOUND', 'PASSPHRASE_CHANGE_REQUIRED', 'WRONG_PASSPHRASE', 'THROTTLED'],
     },
   },
 };

@@ -1,5 +1,5 @@
-/** /api/v1/keys: the user's own private keys (key history): list, import, details, default, adopt, delete. */
-import Router from '@koa/router';
+/** /api/v1/keys: the user's own private keys (key history): list, import, details, default, adopt, export, delete. */
+import Router, { type RouterMiddleware } from '@koa/router';
 import { z } from 'zod';
 import { certificateToPem } from '../../smime/index.ts';
 import type { AppState, Services } from '../context.ts';
@@ -17,6 +17,40 @@ export const importBody = z.strictObject({
 });
 export const adoptBody = z.strictObject({ keyPassword: passphrase, passphrase });
 export const deleteBody = z.strictObject({ passphrase: passphrase.optional() });
+/** Shortest export password: the file leaves the server and can be attacked offline for as long as it exists. */
+export const MIN_EXPORT_PASSWORD_CHARS = 8;
+export const exportBody = z.strictObject({
+  passphrase,
+  exportPassword: z.string().min(MIN_EXPORT_PASSWORD_CHARS).max(1024),
+});
+
+/** `<email>-<first 8 characters of the key id>.p12`, with anything a filename or a header should not hold replaced. */
+export function exportFilename(email: string, keyId: string): string {
+  return `${email}-${keyId.slice(0, 8)}.p12`.replace(/[^A-Za-z0-9@._+-]/g, '_');
+}
+
+/** SMIME_P12_IMPORTS_PER_HOUR per user and instance, for one kind of PKCS#12 work (a limiter each). */
+function p12Limit(s: Services): ReturnType<typeof rateLimit> {
+  return rateLimit({
+    perMinute: s.config.SMIME_P12_IMPORTS_PER_HOUR / 60,
+    burst: Math.min(5, s.config.SMIME_P12_IMPORTS_PER_HOUR),
+    key: (ctx) => ctx.state.user!.email,
+  });
+}
+
+/** POST /:id/export: the PKCS#12 as an attachment, never cached. */
+function exportHandler(s: Services): RouterMiddleware<AppState> {
+  return async (ctx) => {
+    const id = idFromPath(ctx.params.id, 'KEY_NOT_FOUND');
+    const body = await readJson(ctx, exportBody, s.config.SMIME_MAX_JSON_BYTES);
+    const user = ctx.state.user!;
+    const { row, p12 } = await s.vault.exportKey(user, id, body.passphrase, body.exportPassword);
+    ctx.set('Content-Disposition', `attachment; filename="${exportFilename(user.email, row.id)}"`);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.type = 'application/x-pkcs12';
+    ctx.body = Buffer.from(p12.buffer, p12.byteOffset, p12.byteLength);
+  };
+}
 
 export function keyRoutes(s: Services): Router<AppState> {
   const r = new Router<AppState>({ prefix: '/api/v1/keys' });
@@ -28,11 +62,7 @@ export function keyRoutes(s: Services): Router<AppState> {
 
   // Self-service imports per user, counted before the file is read: each one may cost seconds of PKCS#12 key
   // derivation, and a user's token must not buy unlimited CPU (issue 12). Per instance, like the client rate limit.
-  const importLimit = rateLimit({
-    perMinute: s.config.SMIME_P12_IMPORTS_PER_HOUR / 60,
-    burst: Math.min(5, s.config.SMIME_P12_IMPORTS_PER_HOUR),
-    key: (ctx) => ctx.state.user!.email,
-  });
+  const importLimit = p12Limit(s);
 
   r.post('/', importLimit, async (ctx) => {
     const body = await readJson(ctx, importBody, s.config.SMIME_MAX_JSON_BYTES);
@@ -44,6 +74,10 @@ export function keyRoutes(s: Services): Router<AppState> {
     ctx.status = 201;
     ctx.body = { key: presentKey(row) };
   });
+
+  // Key backup (issue 17): the passphrase is required even while the keys are unlocked (see vault/export.ts).
+  // Exports are counted like imports, in a budget of their own: each costs an Argon2id and a PBKDF2 derivation.
+  r.post('/:id/export', p12Limit(s), exportHandler(s));
 
   r.get('/:id', async (ctx) => {
     ctx.body = { key: presentKey(await s.vault.getKey(ctx.state.user!, idFromPath(ctx.params.id, 'KEY_NOT_FOUND'))) };
