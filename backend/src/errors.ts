@@ -283,6 +283,17 @@ const PRODUCT_ERRORS = {
    * that is not a share file), so that the answer does not tell which it was.
    */
   RECOVERY_SHARE_REJECTED: e('invalid', 'a share could not be opened: wrong password or altered file'),
+  /**
+   * The shares opened and combined, but what they rebuilt is not the private key of the recovery certificate: a
+   * custodian's file holds a wrong share, or shares of another split were mixed in. Nothing is unwrapped with it.
+   */
+  RECOVERY_KEY_MISMATCH: e('invalid', 'The shares do not rebuild the recovery certificate\'s private key.'),
+  /** SMIME_RECOVERY_CERTIFICATE (or a file given for it) is not an RSA certificate of at least 3072 bits. */
+  RECOVERY_CERTIFICATE_INVALID: e('invalid', 'The recovery certificate cannot be used.'),
+  /** The database holds no copy of this user's keys wrapped to the recovery certificate of these shares. */
+  RECOVERY_NOT_COVERED: e('not-found', 'No key of this user is wrapped to this recovery certificate.'),
+  /** A wrapped copy opened with the recovery key does not hold the private key of the certificate stored beside it. */
+  RECOVERY_WRAP_INVALID: e('invalid', 'A wrapped recovery copy is damaged or does not belong to its key.'),
   // Server
   SERVICE_UNAVAILABLE: e('unavailable', 'The service is starting or unavailable.'),
   INTERNAL: e('internal', 'Internal error.'),
