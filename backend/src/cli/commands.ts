@@ -28,6 +28,7 @@ import {
 import { withDb } from './database.ts';
 import { explain, errorLine } from './explain.ts';
 import { cmdImportP12 } from './import-p12.ts';
+import { cmdRecover } from './recover.ts';
 import { doctorCommand } from './doctor.ts';
 
 /** Longest lifetime issue-token grants: a token for scripts and demos, not a long-lived credential. */
@@ -314,6 +315,54 @@ export const COMMANDS: readonly Command[] = [
       { name: 'LDAP_BIND_DN', description: 'Who to bind as, with LDAP_BIND_PASSWORD or LDAP_BIND_PASSWORD_FILE.' },
     ],
     run: cmdSyncDirectory,
+  },
+  {
+    name: 'recover',
+    summary:
+      "Rebuild the recovery key from M custodians' share files and write every key of a user as PKCS#12 (issue 17).",
+    details:
+      'Run by the custodians on an administrator machine against the database (DATABASE_URL), never by the server. ' +
+      'Each --share is one custodian share file; its password is asked (no echo) or read from the first line of ' +
+      'the matching --share-password-file (one per --share, same order). Fewer shares than the threshold are ' +
+      'refused, saying how many more are needed. The rebuilt key must be the private key of the recovery ' +
+      'certificate the server recorded. Every key of the user wrapped to it (oldest first) is written: one key to ' +
+      '--out, several to FILE-1.p12 .. FILE-k.p12; existing files are never overwritten, files are mode 0600. A ' +
+      "'key.recovered' audit entry (the user, keys, custodians) is written before any file. Then place each file " +
+      'back with import-p12 --initial-passphrase.',
+    options: [
+      { ...USER, required: true, description: 'The user whose keys to recover.' },
+      {
+        name: 'share',
+        type: 'string',
+        multiple: true,
+        value: 'FILE',
+        required: true,
+        description: 'A custodian share file; give it once per custodian (at least the threshold M).',
+      },
+      {
+        name: 'share-password-file',
+        type: 'string',
+        multiple: true,
+        value: 'FILE',
+        description: 'The password of the share file at the same position, as the first line of FILE.',
+        default: 'asked for each share file, without echo',
+      },
+      {
+        name: 'out',
+        type: 'string',
+        value: 'FILE.p12',
+        required: true,
+        description: 'Where to write the key (FILE-1.p12 .. FILE-k.p12 when the user has several).',
+      },
+    ],
+    env: [
+      { name: 'SMIME_P12_PASSWORD', description: 'The password of the written .p12 files; unset: asked twice.' },
+      { name: 'DATABASE_URL', description: 'The database holding the recovery copies.' },
+    ],
+    examples: [
+      'smime-admin recover --user alice@example.com --share a.json --share b.json --share c.json --out alice.p12',
+    ],
+    run: cmdRecover,
   },
   {
     name: 'doctor',

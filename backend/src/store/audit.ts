@@ -22,6 +22,7 @@ export type AuditAction =
   | 'key.adopted'
   | 'key.deleted'
   | 'key.exported'
+  | 'key.recovered'
   | 'key.default_set'
   | 'key.rewrapped'
   | 'unlock.success'
