@@ -5,13 +5,14 @@
  * What this layer cannot stop, and who does: a custodian who knows their own password can write a well-formed file
  * holding a wrong y (or a share of another split of the same certificate), and the combination is then a wrong key
  * with no error here. Shamir's scheme has no integrity of its own; the rebuilt key is checked against the recovery
- * certificate (its public key, whose DER hash is the setId) by the recovery command built on this (the CLI step of
- * issue 17). The last tests below pin that limit so that the check is not forgotten.
+ * certificate (its public key, whose DER hash is the setId) by `smime-admin recover`; the tests below show both halves:
+ * the share layer accepts such a file, and the recovery key check refuses the result.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { before, describe, test } from 'node:test';
 import { openShares, readShareFile, writeShareFile, type ShareFile } from '../../backend/src/recovery/share-file.ts';
+import { checkRecoveryKey, createRecoveryKey, type RecoveryKey } from '../../backend/src/recovery/recovery-key.ts';
 import { combine, split } from '../../backend/src/recovery/shamir.ts';
 import {
   CUSTODIANS,
@@ -108,10 +109,26 @@ describe('forged shares', () => {
     const forged = { ...parse(other.files[2]!), setId: set.setId };
     await assert.rejects(readShareFile(JSON.stringify(forged), password(2)), REJECTED);
   });
+});
 
-  // The limit of this layer, pinned: see the header comment. The recovery command must compare the rebuilt key with
-  // the recovery certificate; these tests fail (and must be revisited) the day this layer starts detecting it itself.
-  test('LIMIT: a custodian with a valid password can write a wrong y, and the result is silently wrong', async () => {
+/**
+ * What the share layer cannot see (a custodian who knows their password writes a wrong y; a share of an earlier split
+ * of the same certificate) and what stops it: `smime-admin recover` checks the rebuilt key against the recorded
+ * recovery certificate (checkRecoveryKey) before it opens any copy. test/cli/recover.test.ts runs the forged case
+ * through the command itself.
+ */
+describe('wrong shares with valid passwords are caught by the recovery key check', () => {
+  let recovery: RecoveryKey;
+  before(
+    async () => {
+      // 2048 bits: the check is the same at any size, and the test need not wait for a 4096-bit key.
+      recovery = await createRecoveryKey({ bits: 2048 });
+    },
+    { timeout: 60_000 },
+  );
+
+  test('a custodian who writes a wrong y under their own password: the share layer cannot tell, recover refuses with RECOVERY_KEY_MISMATCH', async () => {
+    const set = await makeSet(recovery.pkcs8, 5, 3, Buffer.from(recovery.certificate));
     const mine = await readShareFile(set.files[2]!, password(2));
     const wrong = Uint8Array.from(mine.share.y, (b) => b ^ 0x5a);
     const h = mine.header;
@@ -127,20 +144,19 @@ describe('forged shares', () => {
       { kdf: TEST_KDF },
     );
     const r = await openShares([...pick(set.files, [0, 1]), { json: forged, password: password(2) }]);
-    assert.notDeepEqual(
-      Buffer.from(r.secret),
-      secret,
-      'no error here: only the check against the certificate finds it',
-    );
+    assert.notDeepEqual(Buffer.from(r.secret), Buffer.from(recovery.pkcs8), 'no error at the share layer');
+    assert.throws(() => checkRecoveryKey(r.secret, recovery.certificate), { code: 'RECOVERY_KEY_MISMATCH' });
+    const good = await openShares(pick(set.files, [0, 1, 2]));
+    assert.doesNotThrow(() => checkRecoveryKey(good.secret, recovery.certificate), 'the check is not always failing');
   });
 
-  test('LIMIT: a share of an earlier split of the same certificate mixes in unnoticed (same setId)', async () => {
-    const certificate = randomBytes(64);
-    const old = await makeSet(secret, 5, 3, certificate);
-    const current = await makeSet(secret, 5, 3, certificate);
+  test('a share of an earlier split of the same certificate (same setId) mixes in at the share layer, recover refuses with RECOVERY_KEY_MISMATCH', async () => {
+    const old = await makeSet(recovery.pkcs8, 5, 3, Buffer.from(recovery.certificate));
+    const current = await makeSet(recovery.pkcs8, 5, 3, Buffer.from(recovery.certificate));
     assert.equal(old.setId, current.setId);
     const r = await openShares([...pick(current.files, [0, 1]), { json: old.files[2]!, password: password(2) }]);
-    assert.notDeepEqual(Buffer.from(r.secret), secret);
+    assert.notDeepEqual(Buffer.from(r.secret), Buffer.from(recovery.pkcs8));
+    assert.throws(() => checkRecoveryKey(r.secret, recovery.certificate), { code: 'RECOVERY_KEY_MISMATCH' });
   });
 });
 
