@@ -194,6 +194,39 @@ const FIXES: Partial<Record<ErrorCode, Fix>> = {
   }),
   CSV_INVALID: (w) => ownFix(w.e, w.message),
   PASSWORD_SOURCE_INVALID: (w) => ownFix(w.e, w.message),
+  RECOVERY_SHARE_REJECTED: (w) => ({
+    reason: `${String(w.e.details?.rejected ?? 'A')} share file(s) could not be opened: a wrong password or an altered file (which one is not said, on purpose)`,
+    fix: 'each custodian types their password again, or replaces an altered file with their own copy',
+  }),
+  RECOVERY_TOO_FEW_SHARES: (w) => ({
+    reason: `${String(w.e.details?.have ?? 'Too few')} of ${String(w.e.details?.need ?? 'M')} shares given`,
+    fix: `${String(w.e.details?.missing ?? 'more')} more custodian(s) must add their share file (--share)`,
+  }),
+  RECOVERY_SHARES_MIXED: () => ({
+    reason: 'The share files belong to different recovery sets',
+    fix: 'give only share files of the current recovery set (their setId is in each file)',
+  }),
+  RECOVERY_SHARES_INVALID: (w) => ({
+    reason: w.message,
+    fix: "give each custodian's share file once, as recovery-init wrote it",
+  }),
+  RECOVERY_KEY_MISMATCH: () => ({
+    reason:
+      "The shares do not rebuild the recovery certificate's private key: a share file holds a wrong share, or comes from another split",
+    fix: 'try another combination of custodians; a custodian whose file is always involved must be asked where it came from',
+  }),
+  RECOVERY_NOT_COVERED: (w) => ({
+    reason: w.message,
+    fix: 'nothing can be recovered for these keys; the user gets a new certificate (keys are covered from their next unlock once SMIME_RECOVERY_CERTIFICATE is set)',
+  }),
+  RECOVERY_WRAP_INVALID: () => ({
+    reason: 'A recovery copy in the database does not open with the rebuilt key or holds another key',
+    fix: "the copy is damaged: check the database backups for this key's key_recovery_wraps row",
+  }),
+  RECOVERY_CERTIFICATE_INVALID: (w) => ({
+    reason: w.message,
+    fix: 'use the certificate smime-admin recovery-init wrote (RSA, at least 3072 bits)',
+  }),
   DATABASE_UNREACHABLE: (w) => ({
     reason: w.message,
     fix: 'check DATABASE_URL and that PostgreSQL is up, or unset DATABASE_URL to use the embedded database in SMIME_DATA_DIR',
