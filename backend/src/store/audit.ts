@@ -24,6 +24,8 @@ export type AuditAction =
   | 'key.exported'
   | 'key.default_set'
   | 'key.rewrapped'
+  | 'key.recovery_wrapped'
+  | 'key.recovered'
   | 'unlock.success'
   | 'unlock.failure'
   | 'unlock.passphrase_change_required'

@@ -115,3 +115,14 @@ export async function recoveryCoverage(db: Queryable, setId: string): Promise<Re
     usersCovered: Number(row?.users_covered ?? 0),
   };
 }
+
+/** Users with a key that has no copy for `setId` (at most `limit`, by address): whom to ask to unlock once. */
+export async function uncoveredUsers(db: Queryable, setId: string, limit: number): Promise<string[]> {
+  const rows = await db.query<{ email: string }>(
+    `SELECT DISTINCT u.email FROM private_keys k JOIN users u ON u.id = k.user_id
+      WHERE NOT EXISTS (SELECT 1 FROM key_recovery_wraps w WHERE w.key_id = k.id AND w.set_id = $1)
+      ORDER BY u.email LIMIT $2`,
+    [setId, limit],
+  );
+  return rows.map((r) => r.email);
+}
