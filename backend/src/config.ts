@@ -9,9 +9,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { AuditCheckpointSettings } from './audit/checkpoints.ts';
 import { CheckpointKeyError, parseSigningKey, parseVerifyingKeys } from './audit/keys.ts';
-import type { RecoveryTarget } from './recovery/escrow.ts';
-import { readRecoveryCertificate } from './recovery/recovery-key.ts';
-import { describeCertificate } from './smime/index.ts';
+import { readRecoveryTargetFile, type RecoveryTarget } from './recovery/recovery-key.ts';
 
 /** RFC 9106 section 4, second recommended option: Argon2id, t=3, p=4, m=64 MiB. We never go below it. */
 export const ARGON2_MIN = { memoryKiB: 64 * 1024, timeCost: 3, parallelism: 1 } as const;
@@ -280,13 +278,11 @@ const schema = z.object({
     .describe(
       'Seconds between checkpoints (each instance, and one at start and at shutdown). Entries newer than the last checkpoint can be removed unnoticed: this is that window. 0 = only on demand.',
     ),
-  // Directory trust (issue 12): which directory certificates may be encrypted to, and what a sync reports.
   SMIME_RECOVERY_CERTIFICATE: z
     .string()
     .optional()
-    .describe(
-      "The organisation's recovery certificate (PEM, from `smime-admin recovery-init`): every private key stored is also wrapped to it, for M-of-N recovery by its custodians. Unset: no recovery copies.",
-    ),
+    .describe('Recovery certificate (PEM, from smime-admin recovery-init) every stored key is also wrapped to.'),
+  // Directory trust (issue 12): which directory certificates may be encrypted to, and what a sync reports.
   SMIME_DIRECTORY_TRUST_ANCHORS: z
     .string()
     .optional()
@@ -327,8 +323,7 @@ export type Config = z.infer<typeof schema> & {
   demoTrustAnchorsFile?: string;
   /** Audit checkpoints (SMIME_AUDIT_CHECKPOINT_*); the signing key may be filled in by withGeneratedSecrets. */
   auditCheckpoint: AuditCheckpointConfig;
-  /** SMIME_RECOVERY_CERTIFICATE read and checked: what every stored key is also wrapped to (issue 17). */
-  recovery: RecoveryTarget | undefined;
+  recovery: RecoveryTarget | undefined; // SMIME_RECOVERY_CERTIFICATE, read and checked (issue 17)
 };
 
 export type AuditCheckpointConfig = AuditCheckpointSettings & { intervalS: number };
@@ -387,27 +382,6 @@ function auditCheckpointSettings(c: z.infer<typeof schema>): AuditCheckpointConf
   };
 }
 
-/** SMIME_RECOVERY_CERTIFICATE: an RSA certificate of at least 3072 bits, or a ConfigError saying what is wrong. */
-function recoveryTarget(path: string | undefined): RecoveryTarget | undefined {
-  if (!path) return undefined;
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new ConfigError(`SMIME_RECOVERY_CERTIFICATE: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
-  }
-  if (bytes.toString('latin1').includes('PRIVATE KEY'))
-    throw new ConfigError(
-      `SMIME_RECOVERY_CERTIFICATE: ${path} holds a private key; the server must only ever have the certificate. Remove that file from this machine.`,
-    );
-  try {
-    const { certificate, setId } = readRecoveryCertificate(bytes);
-    return { certificate, setId, subject: describeCertificate(certificate).subject };
-  } catch (e) {
-    throw new ConfigError(`SMIME_RECOVERY_CERTIFICATE: ${(e as Error).message}`);
-  }
-}
-
 /** Parse and validate settings. Throws ConfigError naming every bad variable (never its value). */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const known = new Set(Object.keys(schema.shape));
@@ -462,6 +436,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     production: env.NODE_ENV === 'production',
     demo: env.NODE_ENV !== 'production' && (c.SMIME_DEMO === 'on' || (c.SMIME_DEMO === 'auto' && !c.DATABASE_URL)),
     auditCheckpoint: auditCheckpointSettings(c),
-    recovery: recoveryTarget(c.SMIME_RECOVERY_CERTIFICATE),
+    recovery: readRecoveryTargetFile(
+      c.SMIME_RECOVERY_CERTIFICATE,
+      (m) => new ConfigError(`SMIME_RECOVERY_CERTIFICATE: ${m}`),
+    ),
   };
 }
