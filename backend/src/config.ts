@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { AuditCheckpointSettings } from './audit/checkpoints.ts';
 import { CheckpointKeyError, parseSigningKey, parseVerifyingKeys } from './audit/keys.ts';
+import { readRecoveryTargetFile, type RecoveryTarget } from './recovery/recovery-key.ts';
 
 /** RFC 9106 section 4, second recommended option: Argon2id, t=3, p=4, m=64 MiB. We never go below it. */
 export const ARGON2_MIN = { memoryKiB: 64 * 1024, timeCost: 3, parallelism: 1 } as const;
@@ -277,6 +278,10 @@ const schema = z.object({
     .describe(
       'Seconds between checkpoints (each instance, and one at start and at shutdown). Entries newer than the last checkpoint can be removed unnoticed: this is that window. 0 = only on demand.',
     ),
+  SMIME_RECOVERY_CERTIFICATE: z
+    .string()
+    .optional()
+    .describe('Recovery certificate (PEM, from smime-admin recovery-init) every stored key is also wrapped to.'),
   // Directory trust (issue 12): which directory certificates may be encrypted to, and what a sync reports.
   SMIME_DIRECTORY_TRUST_ANCHORS: z
     .string()
@@ -318,6 +323,7 @@ export type Config = z.infer<typeof schema> & {
   demoTrustAnchorsFile?: string;
   /** Audit checkpoints (SMIME_AUDIT_CHECKPOINT_*); the signing key may be filled in by withGeneratedSecrets. */
   auditCheckpoint: AuditCheckpointConfig;
+  recovery: RecoveryTarget | undefined; // SMIME_RECOVERY_CERTIFICATE, read and checked (issue 17)
 };
 
 export type AuditCheckpointConfig = AuditCheckpointSettings & { intervalS: number };
@@ -430,5 +436,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     production: env.NODE_ENV === 'production',
     demo: env.NODE_ENV !== 'production' && (c.SMIME_DEMO === 'on' || (c.SMIME_DEMO === 'auto' && !c.DATABASE_URL)),
     auditCheckpoint: auditCheckpointSettings(c),
+    recovery: readRecoveryTargetFile(
+      c.SMIME_RECOVERY_CERTIFICATE,
+      (m) => new ConfigError(`SMIME_RECOVERY_CERTIFICATE: ${m}`),
+    ),
   };
 }

@@ -287,7 +287,7 @@ const PRODUCT_ERRORS = {
    * The shares opened and combined, but what they rebuilt is not the private key of the recovery certificate: a
    * custodian's file holds a wrong share, or shares of another split were mixed in. Nothing is unwrapped with it.
    */
-  RECOVERY_KEY_MISMATCH: e('invalid', 'The shares do not rebuild the recovery certificate\'s private key.'),
+  RECOVERY_KEY_MISMATCH: e('invalid', "The shares do not rebuild the recovery certificate's private key."),
   /** SMIME_RECOVERY_CERTIFICATE (or a file given for it) is not an RSA certificate of at least 3072 bits. */
   RECOVERY_CERTIFICATE_INVALID: e('invalid', 'The recovery certificate cannot be used.'),
   /** The database holds no copy of this user's keys wrapped to the recovery certificate of these shares. */

@@ -28,6 +28,7 @@ export function vaultOptions(config: Config): VaultOptions {
     passphraseMinLength: config.SMIME_PASSPHRASE_MIN_LENGTH,
     maxP12Bytes: config.SMIME_MAX_P12_BYTES,
     p12Pool: { concurrency: config.SMIME_P12_CONCURRENCY, queue: config.SMIME_P12_QUEUE },
+    recovery: config.recovery,
   };
 }
 

@@ -140,6 +140,39 @@ describe('message pool: the same answer from a worker as inline', { timeout: 10 
   });
 
   test(
+    'outgoing in the worker: signed, opaque-signed, encrypted and both read back as inline ones do',
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      const body = 'y'.repeat(75) + '\r\n';
+      const big = mail(BOB, BOB, body.repeat(8_000)); // 616 KB: above the default SMIME_WORKER_MIN_BYTES too
+      for (const query of ['sign=true', 'sign=true&format=opaque', 'encrypt=true', 'sign=true&encrypt=true']) {
+        const [a, b] = await Promise.all([
+          send(inline.bob, query, big, { 'x-smime-unlock': inline.unlock }),
+          send(worker.bob, query, big, { 'x-smime-unlock': worker.unlock }),
+        ]);
+        assert.equal(a.status, 200, `${query}: ${a.text}`);
+        assert.equal(b.status, 200, `${query}: ${b.text}`);
+        // Each server reads what the other produced: same layers, same content (Bob's one key on both).
+        const [fromWorker, fromInline] = await Promise.all([
+          read(inline.bob, Buffer.from(b.text, 'latin1'), { 'x-smime-unlock': inline.unlock }),
+          read(worker.bob, Buffer.from(a.text, 'latin1'), { 'x-smime-unlock': worker.unlock }),
+        ]);
+        const shape = (r: typeof fromWorker) =>
+          r.body.layers.map((l: { kind: string; status: string }) => `${l.kind}:${l.status}`).join(' ');
+        assert.equal(shape(fromWorker), shape(fromInline), query);
+        assert.ok(!/failed|invalid|bad/.test(shape(fromWorker)), `${query}: ${shape(fromWorker)}`);
+        assert.deepEqual(
+          Buffer.from(fromWorker.body.content, 'base64'),
+          Buffer.from(fromInline.body.content, 'base64'),
+          `${query}: the same content`,
+        );
+        assert.ok(Buffer.from(fromWorker.body.content, 'base64').includes(Buffer.from(body.repeat(100))), query);
+      }
+      assert.deepEqual(worker.srv.services.mail.messagePool.load(), { running: 0, queued: 0 });
+    },
+  );
+
+  test(
     'a full pool: 503 SERVER_BUSY with Retry-After, before the body is read',
     { timeout: TEST_TIMEOUT_MS, skip: NO_CORPUS },
     async () => {
@@ -165,25 +198,29 @@ describe('message pool: the same answer from a worker as inline', { timeout: 10 
         // Only the head of a 30 MB request is sent: the answer must come without the rest.
         const { port } = new URL(worker.srv.url);
         const token = await worker.srv.token(BOB);
-        const answer = await new Promise<string>((resolve, reject) => {
-          const socket = connect(Number(port), '127.0.0.1');
-          let text = '';
-          socket.on('data', (d) => {
-            text += d.toString('latin1');
-            if (text.includes('\r\n\r\n') && /"code"/.test(text)) {
-              socket.destroy();
-              resolve(text);
-            }
+        const busy = (path: string) =>
+          new Promise<string>((resolve, reject) => {
+            const socket = connect(Number(port), '127.0.0.1');
+            let text = '';
+            socket.on('data', (d) => {
+              text += d.toString('latin1');
+              if (text.includes('\r\n\r\n') && /"code"/.test(text)) {
+                socket.destroy();
+                resolve(text);
+              }
+            });
+            socket.on('error', reject);
+            socket.write(
+              `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\n` +
+                `Content-Type: message/rfc822\r\nContent-Length: ${30 * 1024 * 1024}\r\n\r\nFrom: a@example.com\r\n`,
+            );
           });
-          socket.on('error', reject);
-          socket.write(
-            `POST /api/v1/messages/incoming HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\n` +
-              `Content-Type: message/rfc822\r\nContent-Length: ${30 * 1024 * 1024}\r\n\r\nFrom: a@example.com\r\n`,
-          );
-        });
-        assert.match(answer, /^HTTP\/1\.1 503 /);
-        assert.match(answer, /\r\nretry-after: \d+\r\n/i);
-        assert.match(answer, /"code":"SERVER_BUSY"/);
+        for (const path of ['/api/v1/messages/incoming', '/api/v1/messages/outgoing?sign=true']) {
+          const answer = await busy(path);
+          assert.match(answer, /^HTTP\/1\.1 503 /, path);
+          assert.match(answer, /\r\nretry-after: \d+\r\n/i, path);
+          assert.match(answer, /"code":"SERVER_BUSY"/, path);
+        }
 
         // A small message is still read on the event loop meanwhile.
         const small = await read(worker.bob, mail('alice@example.com', BOB, 'hello'));

@@ -273,6 +273,7 @@ describe('real answers conform to the document (PGlite)', { timeout: 10 * TEST_T
     assert.ok(cp.status === 201 || cp.status === 409, cp.text);
     assert.equal((await call(admin, 'GET', '/api/v1/admin/directory/status')).status, 200);
     assert.equal((await call(admin, 'POST', '/api/v1/admin/directory/sync')).status, 409);
+    assert.equal((await call(admin, 'GET', '/api/v1/admin/recovery/status')).status, 200);
     const asUser = new Client(base, await world.srv.token(BOB));
     assert.equal((await call(asUser, 'GET', '/api/v1/admin/directory/status')).status, 401);
   });

@@ -29,6 +29,8 @@ import {
   type DoctorCheck,
   type DoctorReport,
 } from '../../backend/src/cli/doctor.ts';
+import { createRecoveryKey } from '../../backend/src/recovery/recovery-key.ts';
+import { certificateToPem } from '../../backend/src/smime/index.ts';
 import { appendAudit } from '../../backend/src/store/audit.ts';
 import { openPGlite } from '../../backend/src/store/db.ts';
 import { MIGRATIONS_DIR, migrate } from '../../backend/src/store/migrate.ts';
@@ -424,6 +426,19 @@ describe('smime-admin doctor on PostgreSQL', { skip: postgres ? undefined : 'Pos
         assert.equal(check(good, 'database role').status, 'warn');
         assert.match(check(good, 'database role').fix!, /smime_app/);
         assert.ok(['ok', 'warn', 'fail'].includes(check(good, 'application role').status));
+        assert.equal(check(good, 'key recovery').status, 'ok');
+        assert.match(check(good, 'key recovery').detail, /not configured/);
+        // With a recovery certificate: the coverage of what is stored (nothing yet), from the database itself.
+        const recovery = await createRecoveryKey({ bits: 3072 });
+        recovery.pkcs8.fill(0);
+        const pem = join(root, 'recovery-certificate.pem');
+        writeFileSync(pem, certificateToPem(recovery.certificate));
+        const withRecovery = await runDoctor({ ...env, SMIME_RECOVERY_CERTIFICATE: pem }, { timeoutMs: 5_000 });
+        assert.equal(check(withRecovery, 'key recovery').status, 'ok');
+        assert.match(
+          check(withRecovery, 'key recovery').detail,
+          new RegExp(`set ${recovery.setId.slice(0, 16)}\\): 0 of 0 keys covered`),
+        );
 
         await db.transaction(async (tx) => {
           await tx.query('ALTER TABLE audit_log DISABLE TRIGGER USER');

@@ -1,7 +1,7 @@
 /**
  * Attack: online passphrase guessing. Whoever holds a user's token (a stolen browser session, a malicious host
- * script) guesses the passphrase through every route that checks one: unlock, passphrase change, self-service import
- * and adoption of a placed key; sequentially, in parallel to slip between check and update, from a fresh server
+ * script) guesses the passphrase through every route that checks one: unlock, passphrase change, self-service import,
+ * adoption of a placed key, key backup (export) and key deletion; sequentially, in parallel to slip between check and update, from a fresh server
  * process to shed in-memory state, and with the right passphrase once blocked to see whether it still gets through.
  *
  * Defence: the throttle lives in the database, per user (one counter for all the user's keys and all routes). Each
@@ -61,6 +61,7 @@ for (const target of await databaseTargets()) {
     const unlock = (c: Client, passphrase: string) =>
       c.request('POST', '/api/v1/session/unlock', { json: { passphrase } });
 
+    let ownKey: { id: string; fingerprintSha256: string };
     /** Every route that checks a passphrase, as a guess. */
     const guesses: [string, (c: Client, p: string) => ReturnType<Client['request']>][] = [
       ['unlock', (c, p) => unlock(c, p)],
@@ -82,6 +83,20 @@ for (const target of await databaseTargets()) {
         'adopt',
         (c, p) => c.request('POST', `/api/v1/keys/${pendingId}/adopt`, { json: { keyPassword: 'nss', passphrase: p } }),
       ],
+      [
+        'export',
+        (c, p) =>
+          c.request('POST', `/api/v1/keys/${ownKey.id}/export`, {
+            json: { passphrase: p, exportPassword: 'attacker export password' },
+          }),
+      ],
+      [
+        'delete',
+        (c, p) =>
+          c.request('DELETE', `/api/v1/keys/${ownKey.id}?confirm=${ownKey.fingerprintSha256}`, {
+            json: { passphrase: p },
+          }),
+      ],
     ];
 
     function assertThrottled(r: { status: number; body: any; headers: Headers }, name: string) {
@@ -102,6 +117,7 @@ for (const target of await databaseTargets()) {
       });
       assert.equal(r.status, 201, r.text);
       pendingId = r.body.key.id;
+      ownKey = (await eve.request('GET', '/api/v1/keys')).body.keys.find((k: { id: string }) => k.id !== pendingId);
       bob = await placeKey(srv, BOB, 'Bob.p12', 'bob own passphrase 22');
     });
     after(() =>

@@ -17,6 +17,8 @@ export interface ServerRun {
   url?: string;
   /** Set when the process ended. */
   exitCode: number | null;
+  /** The server's own process (node running main.ts), for what a test reads of it under /proc. */
+  pid: number | undefined;
   /** stdout and stderr together. */
   output(): string;
   stop(): Promise<void>;
@@ -44,6 +46,7 @@ export async function runMain(
     get exitCode() {
       return child.exitCode;
     },
+    pid: child.pid,
     output: () => out,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {

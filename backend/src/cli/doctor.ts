@@ -6,7 +6,8 @@
  *
  * The checks reuse the product's own: loadConfig (config.ts), the production rules (production.ts), the migration
  * list (store/migrate.ts), the application role (store/app-role.ts), the trust-anchor bundles (trust-anchors.ts), the
- * directory connection (directory/ldap.ts) and the audit verification of `audit-verify` (audit/checkpoints.ts).
+ * directory connection (directory/ldap.ts), the audit verification of `audit-verify` (audit/checkpoints.ts) and the
+ * coverage of the recovery certificate (store/recovery.ts).
  *
  * Takes the environment rather than a loaded Config: a configuration that does not load is the first thing to
  * report, and the production rules read the environment themselves. No secret value is ever part of a detail: only
@@ -19,6 +20,7 @@ import { MIGRATIONS_DIR } from '../store/migrate.ts';
 import { message, within, type Add, type CheckStatus, type DoctorCheck } from './doctor-check.ts';
 import { appRoleChecks, auditCheck, databaseCheck, migrationsCheck } from './doctor-database.ts';
 import { directoryChecks } from './doctor-directory.ts';
+import { recoveryCheck } from './doctor-recovery.ts';
 import { configurationCheck, productionChecks, secretFileChecks, trustAnchorChecks } from './doctor-local.ts';
 
 export type { CheckStatus, DoctorCheck };
@@ -71,6 +73,7 @@ export async function runDoctor(env: NodeJS.ProcessEnv = process.env, opts: Doct
     await guard('trust anchors', add, () => trustAnchorChecks(config, now, add), undefined);
     await guard('directory', add, () => directoryChecks(config, timeoutMs, add), undefined);
     await guard('audit chain', add, () => auditCheck(db, schemaReady, config, log, add), undefined);
+    await guard('key recovery', add, () => recoveryCheck(db, schemaReady, config, add), undefined);
   } finally {
     // A pool stuck connecting to an address that never answers would hold close() as long: do not wait for it.
     if (db) await within(db.close(), timeoutMs, 'closing the database').catch(() => {});

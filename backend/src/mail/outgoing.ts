@@ -19,7 +19,7 @@ import {
   type SmimeCapability,
 } from '../smime/index.ts';
 import type { KeyRow } from '../store/keys.ts';
-import { isPending } from '../vault/vault.ts';
+import { isPending } from '../vault/passphrase-policy.ts';
 
 /** S/MIME wrapping of one copy beyond the base64 of its content: headers, recipient infos, signature, certificates. */
 const COPY_OVERHEAD_BYTES = 64 * 1024;

@@ -191,7 +191,18 @@ export class MailService {
     const keys = await this.vault.listKeys(user);
     // Encryption targets first: a missing certificate is the most common reason to stop, and needs no unlock.
     const targets = req.encrypt ? await this.encryptionTargets(user, addresses, req, now, own, keys) : undefined;
-    const produce = (signer: OutgoingSigner | undefined) => produceCopies(raw, req, signer, targets, budget);
+    // A large message is signed and encrypted in a worker (issue 16); `raw` moves there and is not used here after.
+    const produce = (signer: OutgoingSigner | undefined) =>
+      this.messagePool.takes(raw.length)
+        ? this.messagePool.protect({
+            raw,
+            req,
+            signer,
+            targets,
+            addresses,
+            outputLimit: this.config.SMIME_MAX_OUTPUT_BYTES,
+          })
+        : produceCopies(raw, req, signer, targets, budget);
     if (!req.sign) return produce(undefined);
     const signing = signingKey(keys, addresses.from, now);
     return this.vault.withUnlockedKeys(

@@ -12,12 +12,15 @@
  *   share of another split, or a mix-up of files all end there with RECOVERY_KEY_MISMATCH.
  */
 import { createHash, generateKeyPair, randomBytes, webcrypto } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { AppError } from '../errors.ts';
 import { describeCertificate, parsedCertificate, pemToDer } from '../smime/index.ts';
-import { privateKeyMatches } from './escrow.ts';
+import { privateKeyMatches, type RecoveryTarget } from './escrow.ts';
+
+export type { RecoveryTarget };
 
 /** RSA size of a recovery key: it protects every escrowed key for years, so above the 3072 bits of NIST's 128-bit level. */
 export const RECOVERY_RSA_BITS = 4096;
@@ -65,7 +68,8 @@ export async function createRecoveryKey(
   options: { name?: string; organisation?: string; bits?: number } = {},
 ): Promise<RecoveryKey> {
   const name = options.name ?? DEFAULT_RECOVERY_NAME;
-  if (name.length === 0 || name.length > 64) throw new AppError('RECOVERY_SHARES_INVALID', 'The name must have 1 to 64 characters.');
+  if (name.length === 0 || name.length > 64)
+    throw new AppError('RECOVERY_SHARES_INVALID', 'The name must have 1 to 64 characters.');
   const bits = options.bits ?? RECOVERY_RSA_BITS;
   const { publicKey, privateKey } = await generate('rsa', { modulusLength: bits, publicExponent: 0x10001 });
   const pkcs8 = new Uint8Array(privateKey.export({ type: 'pkcs8', format: 'der' }));
@@ -124,7 +128,10 @@ export function readRecoveryCertificate(bytes: Uint8Array): { certificate: Uint8
     der = (text.includes('-----BEGIN CERTIFICATE-----') ? pemToDer(text)[0] : bytes) ?? new Uint8Array(0);
     if (!parsedCertificate(der)) throw new Error('not a certificate');
   } catch {
-    throw new AppError('RECOVERY_CERTIFICATE_INVALID', 'The recovery certificate is not a PEM or DER X.509 certificate.');
+    throw new AppError(
+      'RECOVERY_CERTIFICATE_INVALID',
+      'The recovery certificate is not a PEM or DER X.509 certificate.',
+    );
   }
   const info = describeCertificate(der);
   if (info.keyAlgorithm !== 'RSA' || info.keySize < 3072)
@@ -133,6 +140,35 @@ export function readRecoveryCertificate(bytes: Uint8Array): { certificate: Uint8
       `The recovery certificate must hold an RSA key of at least 3072 bits, not ${info.keyAlgorithm} ${info.keySize}.`,
     );
   return { certificate: der, setId: recoverySetId(der) };
+}
+
+/**
+ * The recovery certificate the server is configured with (SMIME_RECOVERY_CERTIFICATE; undefined when unset), every
+ * failure given to `fail` to make the caller's error. A file that also holds a
+ * private key is refused outright: the server must only ever have the certificate, and an operator who copied the
+ * wrong file must learn it at start-up rather than keep the recovery key next to the keys it recovers.
+ */
+export function readRecoveryTargetFile(
+  path: string | undefined,
+  fail: (message: string) => Error,
+): RecoveryTarget | undefined {
+  if (!path) return undefined;
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw fail(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  if (bytes.toString('latin1').includes('PRIVATE KEY'))
+    throw fail(
+      `${path} holds a private key; the server must only ever have the certificate. Remove that file from this machine.`,
+    );
+  try {
+    const { certificate, setId } = readRecoveryCertificate(bytes);
+    return { certificate, setId, subject: describeCertificate(certificate).subject };
+  } catch (e) {
+    throw fail((e as Error).message);
+  }
 }
 
 /** RECOVERY_KEY_MISMATCH unless `pkcs8` is the private key of `certificate` (its SubjectPublicKeyInfo, byte for byte). */

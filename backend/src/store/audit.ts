@@ -25,6 +25,8 @@ export type AuditAction =
   | 'key.recovered'
   | 'key.default_set'
   | 'key.rewrapped'
+  | 'key.recovery_wrapped'
+  | 'key.recovered'
   | 'unlock.success'
   | 'unlock.failure'
   | 'unlock.passphrase_change_required'

@@ -31,7 +31,10 @@ export async function recordRecoveryCertificate(
   );
 }
 
-export async function getRecoveryCertificate(db: Queryable, setId: string): Promise<RecoveryCertificateRow | undefined> {
+export async function getRecoveryCertificate(
+  db: Queryable,
+  setId: string,
+): Promise<RecoveryCertificateRow | undefined> {
   const [row] = await db.query<RecoveryCertificateRow>(
     'SELECT set_id, certificate, subject, first_seen_at FROM recovery_certificates WHERE set_id = $1',
     [setId],
@@ -97,7 +100,12 @@ export interface RecoveryCoverage {
 
 /** How many keys (and users) the recovery certificate `setId` covers. */
 export async function recoveryCoverage(db: Queryable, setId: string): Promise<RecoveryCoverage> {
-  const [row] = await db.query<{ keys: string | number; covered: string | number; users: string | number; users_covered: string | number }>(
+  const [row] = await db.query<{
+    keys: string | number;
+    covered: string | number;
+    users: string | number;
+    users_covered: string | number;
+  }>(
     `WITH per_key AS (
        SELECT k.user_id, EXISTS (SELECT 1 FROM key_recovery_wraps w WHERE w.key_id = k.id AND w.set_id = $1) AS covered
          FROM private_keys k),
@@ -114,4 +122,15 @@ export async function recoveryCoverage(db: Queryable, setId: string): Promise<Re
     users: Number(row?.users ?? 0),
     usersCovered: Number(row?.users_covered ?? 0),
   };
+}
+
+/** Users with a key that has no copy for `setId` (at most `limit`, by address): whom to ask to unlock once. */
+export async function uncoveredUsers(db: Queryable, setId: string, limit: number): Promise<string[]> {
+  const rows = await db.query<{ email: string }>(
+    `SELECT DISTINCT u.email FROM private_keys k JOIN users u ON u.id = k.user_id
+      WHERE NOT EXISTS (SELECT 1 FROM key_recovery_wraps w WHERE w.key_id = k.id AND w.set_id = $1)
+      ORDER BY u.email LIMIT $2`,
+    [setId, limit],
+  );
+  return rows.map((r) => r.email);
 }

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import type { RecoveryTarget } from '../recovery/escrow.ts';
 import { appendAudit } from '../store/audit.ts';
 import type { Database } from '../store/db.ts';
 import * as keys from '../store/keys.ts';
@@ -28,6 +29,8 @@ export interface VaultOptions {
   maxP12Bytes: number;
   /** PKCS#12 reading off the event loop (issue 12); default: one worker, 16 waiting. */
   p12Pool?: { concurrency: number; queue: number };
+  /** The recovery certificate every stored key is also wrapped to (issue 17); undefined: none. */
+  recovery?: RecoveryTarget;
 }
 
 export interface VaultContext {

@@ -22,6 +22,7 @@ import type { KeyRow, WrappedKey } from '../store/keys.ts';
 import { ensureUser, userAddresses, type UserRow } from '../store/users.ts';
 import { provePassphrase, userActor, type VaultContext, wrapKey } from './context.ts';
 import { checkNewPassphrase, isPending } from './passphrase-policy.ts';
+import { makeRecoveryCopies, storeRecoveryCopies } from './recovery-copies.ts';
 
 interface ReadP12 {
   contents: Pkcs12Contents;
@@ -85,6 +86,8 @@ async function storeKey(
   meta: StoreMeta,
 ): Promise<KeyRow> {
   const { contents, info } = read;
+  const target = ctx.options.recovery;
+  const copies = await makeRecoveryCopies(ctx, [[keyId, contents.privateKey]]);
   return ctx.db.transaction(async (tx) => {
     if (await keys.findKeyByFingerprint(tx, user.id, info.fingerprintSha256)) throw new AppError('KEY_ALREADY_PRESENT');
     await keys.insertKey(tx, {
@@ -99,6 +102,8 @@ async function storeKey(
       isDefault: await becomesDefault(tx, user.id, info),
       source: meta.source,
     });
+    // In the same transaction as the key: no key stored without its recovery copy while recovery is configured.
+    if (target) await storeRecoveryCopies(tx, target, copies);
     const { fingerprintSha256: fingerprint, subject } = info;
     await appendAudit(tx, {
       actor: meta.actor,
@@ -111,6 +116,7 @@ async function storeKey(
         notAfter: info.notAfter.toISOString(),
         forced: meta.forced,
         protection: contents.protection,
+        recoverySetId: target?.setId,
       },
     });
     return (await keys.getKey(tx, user.id, keyId))!;

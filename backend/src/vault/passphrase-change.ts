@@ -21,6 +21,7 @@ import {
   wrapKey,
 } from './context.ts';
 import { checkChanged, checkNewPassphrase, isPending } from './passphrase-policy.ts';
+import { coverOpenedKeys } from './recovery-copies.ts';
 
 /** Store the re-wraps if every key is still as it was read; the caller's transaction. */
 async function storeRewraps(
@@ -77,6 +78,7 @@ export async function changePassphrase(
       });
       return ended;
     });
+    await coverOpenedKeys(ctx, user, opened);
     return { rewrapped: keyIds, sessionsEnded };
   } finally {
     for (const b of opened.values()) b.fill(0);
@@ -120,6 +122,7 @@ export async function adoptKey(
         details: { keyId: row.id, fingerprint: row.fingerprint_sha256 },
       });
     });
+    await coverOpenedKeys(ctx, user, new Map([[row.id, pkcs8]]));
     return (await keys.getKey(ctx.db, user.id, row.id))!;
   } finally {
     pkcs8.fill(0);

@@ -17,6 +17,7 @@ import type { UserRow } from '../store/users.ts';
 import { beginAttempt, failAttempt, tryUnwrapAll, userActor, type VaultContext, wrapKey } from './context.ts';
 import { weakerThan } from './kdf.ts';
 import { isPending } from './passphrase-policy.ts';
+import { coverOpenedKeys } from './recovery-copies.ts';
 import { open, seal, sessionAad, UnwrapError } from './wrap.ts';
 
 /** A key, unwrapped for the length of one operation. */
@@ -111,11 +112,13 @@ export async function unlock(ctx: VaultContext, user: UserRow, passphrase: strin
     if (usable.size === 0) {
       await recordPendingOnly(ctx, user, pendingKeyIds);
       await rewrapWeak(ctx, user, rows, opened, passphrase);
+      await coverOpenedKeys(ctx, user, opened);
       return { ...outcome, session: undefined, mustChangePassphrase: true };
     }
     const expiresAt = new Date(Date.now() + ctx.options.maxLifetimeS * 1000);
     await createSession(ctx, user, usable, { sessionId, sessionKey, expiresAt });
     await rewrapWeak(ctx, user, rows, opened, passphrase);
+    await coverOpenedKeys(ctx, user, opened);
     const token = `${sessionId}.${sessionKey.toString('base64url')}`;
     return {
       ...outcome,

@@ -12,6 +12,7 @@ import { AppError } from '../../errors.ts';
 import { countDirectory } from '../../store/directory.ts';
 import { appendAudit } from '../../store/audit.ts';
 import { listKeys } from '../../store/keys.ts';
+import { recoveryCoverage, uncoveredUsers } from '../../store/recovery.ts';
 import { addAlias, ensureUser, findUserByEmail, listAliases } from '../../store/users.ts';
 import type { AppState, Services } from '../context.ts';
 import { readJson, validate } from '../middleware/body.ts';
@@ -38,7 +39,30 @@ export function adminRoutes(s: Services): Router<AppState> {
   userRoutes(r, s);
   auditRoutes(r, s);
   directoryRoutes(r, s);
+  recoveryRoutes(r, s);
   return r;
+}
+
+/**
+ * Organisational key recovery (issue 17): how many keys the configured recovery certificate covers, and who still has
+ * a key without a copy (they are covered at their next unlock). Recovery itself is never done by the server.
+ */
+function recoveryRoutes(r: Router<AppState>, s: Services): void {
+  r.get('/recovery/status', async (ctx) => {
+    const target = s.config.recovery;
+    if (!target) {
+      ctx.body = { configured: false };
+      return;
+    }
+    const limit = s.config.SMIME_DIRECTORY_REPORT_LIMIT;
+    ctx.body = {
+      configured: true,
+      setId: target.setId,
+      subject: target.subject,
+      ...(await recoveryCoverage(s.db, target.setId)),
+      uncoveredUsers: await uncoveredUsers(s.db, target.setId, limit),
+    };
+  });
 }
 
 /** IT's placement of keys and aliases for a user. */

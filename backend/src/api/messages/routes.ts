@@ -62,6 +62,8 @@ export function messageRoutes(s: Services): Router<AppState> {
 
   r.post('/outgoing', async (ctx) => {
     const q = validate(outgoingQuery, ctx.query);
+    // A large message when every worker is busy and the queue is full: refused before its body is read (issue 16).
+    s.mail.messagePool.refuseWhenFull(Number(ctx.get('content-length') || 0));
     const raw = await readRaw(ctx, s.config.SMIME_MAX_MESSAGE_BYTES, RFC822);
     const user = ctx.state.user!;
     const copies = await s.mail.protectOutgoing(user, unlockToken(ctx, user), raw, {

@@ -340,6 +340,19 @@ export const SCHEMAS = {
     },
     ['configured', 'running', 'failing', 'conflicts', 'conflictCount', 'stored'],
   ),
+  RecoveryStatus: openObject(
+    {
+      configured: bool('SMIME_RECOVERY_CERTIFICATE is set'),
+      setId: str('hex SHA-256 of the recovery certificate: the id its share files carry'),
+      subject: str(),
+      keys: int('private keys stored'),
+      covered: int('of them, wrapped to the recovery certificate'),
+      users: int('users with at least one key'),
+      usersCovered: int('of them, users whose every key is covered'),
+      uncoveredUsers: strings('users with a key not yet covered (at most SMIME_DIRECTORY_REPORT_LIMIT)'),
+    },
+    ['configured'],
+  ),
   Health: openObject({ status: { type: 'string', enum: ['ok', 'starting'] }, database: str('the database kind') }, [
     'status',
     'database',
