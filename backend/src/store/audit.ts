@@ -22,7 +22,6 @@ export type AuditAction =
   | 'key.adopted'
   | 'key.deleted'
   | 'key.exported'
-  | 'key.recovered'
   | 'key.default_set'
   | 'key.rewrapped'
   | 'key.recovery_wrapped'
