@@ -91,7 +91,19 @@ async function askPasswords(custodians: readonly string[], files: string[] | und
   return passwords;
 }
 
-export async function recoveryInitCommand(env: NodeJS.ProcessEnv, values: OptionValues): Promise<number> {
+interface Plan {
+  n: number;
+  m: number;
+  dir: string;
+  custodians: string[];
+  fileNames: string[];
+  passwordFiles?: string[];
+  name?: string;
+  organisation?: string;
+}
+
+/** Every check of the command line, before anything is asked or written. */
+function plan(values: OptionValues): Plan {
   const n = integerOption(values, 'shares');
   const m = integerOption(values, 'threshold');
   if (n < MIN_THRESHOLD || n > MAX_SHARES)
@@ -107,80 +119,93 @@ export async function recoveryInitCommand(env: NodeJS.ProcessEnv, values: Option
     if (c.length < 1 || c.length > MAX_CUSTODIAN_CHARS)
       throw new UsageError(`a --custodian label must have 1 to ${MAX_CUSTODIAN_CHARS} characters`, NAME);
   const fileNames = custodians.map((c, i) => `share-${i + 1}-of-${n}-${slug(c)}.json`);
-  if (new Set(custodians).size !== n || new Set(fileNames).size !== n)
-    throw new UsageError('the --custodian labels must be distinct', NAME);
-  const files = listOption(values, 'share-password-file');
-  if (files && files.length !== n)
+  if (new Set(custodians).size !== n) throw new UsageError('the --custodian labels must be distinct', NAME);
+  const passwordFiles = listOption(values, 'share-password-file');
+  if (passwordFiles && passwordFiles.length !== n)
     throw new UsageError(
-      `--share-password-file must be given ${n} times (once per share, in order) or not at all, got ${files.length}`,
+      `--share-password-file must be given ${n} times (once per share, in order) or not at all, got ${passwordFiles.length}`,
       NAME,
     );
   const name = stringOption(values, 'name');
   const organisation = stringOption(values, 'organisation');
-  const min = minLength(env);
+  return { n, m, dir, custodians, fileNames, passwordFiles, name, organisation };
+}
 
-  // Checked before passwords are asked, and again by mkdir below: never overwrite an earlier ceremony's files.
+function refuseNonEmpty(dir: string): void {
   const existing = listDir(dir);
   if (existing && existing.length > 0)
     throw new ExplainedError(`error [RECOVERY_OUT_NOT_EMPTY]: ${dir} is not empty; choose a new directory`);
+}
 
-  const passwords = await askPasswords(custodians, files, min);
-
-  const key = await createRecoveryKey({ name, organisation });
-  let shares: Share[] = [];
+/** The key pair and the encrypted share files' texts; the PKCS#8 and every share's y are wiped before returning. */
+async function ceremony(p: Plan, passwords: readonly string[]) {
+  const key = await createRecoveryKey({ name: p.name, organisation: p.organisation });
+  let shares: Share[];
   try {
-    shares = split(key.pkcs8, n, m);
+    shares = split(key.pkcs8, p.n, p.m);
   } finally {
     key.pkcs8.fill(0);
   }
   const texts: string[] = [];
   try {
-    for (let i = 0; i < n; i++)
+    for (let i = 0; i < p.n; i++)
       texts.push(
         await writeShareFile({
           setId: key.setId,
           share: shares[i]!,
-          threshold: m,
-          shares: n,
-          custodian: custodians[i]!,
+          threshold: p.m,
+          shares: p.n,
+          custodian: p.custodians[i]!,
           password: passwords[i]!,
         }),
       );
   } finally {
     for (const s of shares) s.y.fill(0);
   }
+  return { certificate: key.certificate, setId: key.setId, texts };
+}
 
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  if (listDir(dir)!.length > 0)
-    throw new ExplainedError(`error [RECOVERY_OUT_NOT_EMPTY]: ${dir} is not empty; choose a new directory`);
-  const certPath = join(dir, 'recovery-certificate.pem');
-  writeFileSync(certPath, certificateToPem(key.certificate), { mode: 0o644, flag: 'wx' });
-  for (let i = 0; i < n; i++) writeFileSync(join(dir, fileNames[i]!), texts[i]!, { mode: 0o600, flag: 'wx' });
-  const x509 = new X509Certificate(key.certificate);
-  const lines = [
+function setDescription(p: Plan, certificate: Uint8Array, setId: string): string {
+  const x509 = new X509Certificate(certificate);
+  return [
     'S/MIME organisational key recovery set',
     '',
-    `Set id:       ${key.setId}`,
-    `Threshold:    any ${m} of the ${n} shares rebuild the recovery key`,
+    `Set id:       ${setId}`,
+    `Threshold:    any ${p.m} of the ${p.n} shares rebuild the recovery key`,
     `Certificate:  recovery-certificate.pem`,
     `  subject:    ${x509.subject.replace(/\n/g, ', ')}`,
     `  SHA-256:    ${x509.fingerprint256}`,
     `Created:      ${new Date().toISOString()}`,
     '',
-    'Shares (each encrypted under its custodian\'s own password):',
-    ...fileNames.map((f, i) => `  ${f}  ->  ${custodians[i]}`),
+    "Shares (each encrypted under its custodian's own password):",
+    ...p.fileNames.map((f, i) => `  ${f}  ->  ${p.custodians[i]}`),
     '',
     'Next steps:',
     '  1. Give each custodian their own share file, on separate media; each keeps it offline.',
     '  2. Put recovery-certificate.pem on the server and set SMIME_RECOVERY_CERTIFICATE to its path.',
     '  3. Delete nothing: keep this file and the certificate with the ceremony records.',
-    `  4. Test a recovery with ${m} custodians before relying on it.`,
+    `  4. Test a recovery with ${p.m} custodians before relying on it.`,
     '',
-  ];
-  writeFileSync(join(dir, 'RECOVERY-SET.txt'), lines.join('\n'), { mode: 0o644, flag: 'wx' });
+  ].join('\n');
+}
 
-  console.log(`recovery set ${key.setId}: ${m} of ${n} shares`);
-  console.log(`wrote ${dir}/: recovery-certificate.pem, RECOVERY-SET.txt, ${fileNames.join(', ')}`);
+export async function recoveryInitCommand(env: NodeJS.ProcessEnv, values: OptionValues): Promise<number> {
+  const p = plan(values);
+  const min = minLength(env);
+  // Checked before passwords are asked, and again after mkdir: never overwrite an earlier ceremony's files.
+  refuseNonEmpty(p.dir);
+  const passwords = await askPasswords(p.custodians, p.passwordFiles, min);
+  const { certificate, setId, texts } = await ceremony(p, passwords);
+
+  mkdirSync(p.dir, { recursive: true, mode: 0o700 });
+  refuseNonEmpty(p.dir);
+  const certPath = join(p.dir, 'recovery-certificate.pem');
+  writeFileSync(certPath, certificateToPem(certificate), { mode: 0o644, flag: 'wx' });
+  for (let i = 0; i < p.n; i++) writeFileSync(join(p.dir, p.fileNames[i]!), texts[i]!, { mode: 0o600, flag: 'wx' });
+  writeFileSync(join(p.dir, 'RECOVERY-SET.txt'), setDescription(p, certificate, setId), { mode: 0o644, flag: 'wx' });
+
+  console.log(`recovery set ${setId}: ${p.m} of ${p.n} shares`);
+  console.log(`wrote ${p.dir}/: recovery-certificate.pem, RECOVERY-SET.txt, ${p.fileNames.join(', ')}`);
   console.log('configure the server with:');
   console.log(`SMIME_RECOVERY_CERTIFICATE=${certPath}`);
   return 0;
