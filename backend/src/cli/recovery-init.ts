@@ -134,7 +134,9 @@ function plan(values: OptionValues): Plan {
 function refuseNonEmpty(dir: string): void {
   const existing = listDir(dir);
   if (existing && existing.length > 0)
-    throw new ExplainedError(`error [RECOVERY_OUT_NOT_EMPTY]: ${dir} is not empty; choose a new directory`);
+    throw new ExplainedError(
+      `error [RECOVERY_OUT_NOT_EMPTY]: ${dir} is not empty: give --out a new or empty directory (an earlier ceremony's files are never overwritten).`,
+    );
 }
 
 /** The key pair and the encrypted share files' texts; the PKCS#8 and every share's y are wiped before returning. */
