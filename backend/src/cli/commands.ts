@@ -333,10 +333,11 @@ export const COMMANDS: readonly Command[] = [
   },
   {
     name: 'recovery-init',
-    summary: 'Create the organisational recovery key and split it into M-of-N custodian share files (offline, no database).',
+    summary:
+      'Create the organisational recovery key and split it into M-of-N custodian share files (offline, no database).',
     details:
       'Writes to --out (created 0700; refused when not empty): recovery-certificate.pem (0644, the only thing the ' +
-      'server gets), one share-I-of-N-LABEL.json per custodian (0600, encrypted under that custodian\'s password with ' +
+      "server gets), one share-I-of-N-LABEL.json per custodian (0600, encrypted under that custodian's password with " +
       'Argon2id, 256 MiB, 3 passes) and RECOVERY-SET.txt (which file goes to whom, fingerprint, next steps). Each ' +
       'custodian types their own password twice on a terminal; on piped input, one line per custodian. The private key ' +
       'is never written whole. Loads no server settings and creates nothing the server uses.',
@@ -366,13 +367,19 @@ export const COMMANDS: readonly Command[] = [
         description: "A file whose first line is a custodian's password, in share order: given N times or not at all.",
         default: 'asked on the terminal',
       },
-      { name: 'name', type: 'string', value: 'CN', description: "The certificate's common name.", default: '"S/MIME key recovery"' },
+      {
+        name: 'name',
+        type: 'string',
+        value: 'CN',
+        description: "The certificate's common name.",
+        default: '"S/MIME key recovery"',
+      },
       { name: 'organisation', type: 'string', value: 'O', description: "The certificate's organisation." },
     ],
     env: [
       {
         name: 'SMIME_PASSPHRASE_MIN_LENGTH',
-        description: 'Shortest custodian password accepted (the vault\'s passphrase minimum). Default: 10.',
+        description: "Shortest custodian password accepted (the vault's passphrase minimum). Default: 10.",
       },
     ],
     examples: [

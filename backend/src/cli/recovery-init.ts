@@ -72,7 +72,10 @@ async function askPasswords(custodians: readonly string[], files: string[] | und
       try {
         text = readFileSync(files[i]!, 'utf8');
       } catch (e) {
-        throw new UsageError(`cannot read --share-password-file ${files[i]}: ${(e as NodeJS.ErrnoException).code}`, NAME);
+        throw new UsageError(
+          `cannot read --share-password-file ${files[i]}: ${(e as NodeJS.ErrnoException).code}`,
+          NAME,
+        );
       }
       password = text.split(/\r?\n/, 1)[0]!;
     } else {
@@ -85,7 +88,10 @@ async function askPasswords(custodians: readonly string[], files: string[] | und
     const same = passwords.indexOf(password);
     // Custodians must hold independent secrets: one password opening two shares makes M-of-N weaker than it says.
     if (same >= 0)
-      throw new UsageError(`shares ${same + 1} and ${i + 1} have the same password; each custodian needs their own`, NAME);
+      throw new UsageError(
+        `shares ${same + 1} and ${i + 1} have the same password; each custodian needs their own`,
+        NAME,
+      );
     passwords.push(password);
   }
   return passwords;
@@ -113,7 +119,10 @@ function plan(values: OptionValues): Plan {
   const dir = resolve(need(values, 'out', NAME));
   const given = listOption(values, 'custodian');
   if (given && given.length !== n)
-    throw new UsageError(`--custodian must be given ${n} times (once per share) or not at all, got ${given.length}`, NAME);
+    throw new UsageError(
+      `--custodian must be given ${n} times (once per share) or not at all, got ${given.length}`,
+      NAME,
+    );
   const custodians = given ?? Array.from({ length: n }, (_, i) => `custodian ${i + 1}`);
   for (const c of custodians)
     if (c.length < 1 || c.length > MAX_CUSTODIAN_CHARS)
@@ -218,8 +227,7 @@ function listDir(dir: string): string[] | undefined {
     return readdirSync(dir);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    if ((e as NodeJS.ErrnoException).code === 'ENOTDIR')
-      throw new UsageError(`--out ${dir} is not a directory`, NAME);
+    if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') throw new UsageError(`--out ${dir} is not a directory`, NAME);
     throw e;
   }
 }
