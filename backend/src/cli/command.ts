@@ -57,7 +57,7 @@ export interface Command {
    * Instead of `run`, for a command that reads the environment itself, before any setting is loaded or secret
    * generated: doctor, for which settings that do not load are one of its findings.
    */
-  runRaw?(env: NodeJS.ProcessEnv): Promise<number>;
+  runRaw?(env: NodeJS.ProcessEnv, values: OptionValues): Promise<number>;
 }
 
 /**

@@ -30,6 +30,7 @@ import { explain, errorLine } from './explain.ts';
 import { cmdImportP12 } from './import-p12.ts';
 import { cmdRecover } from './recover.ts';
 import { doctorCommand } from './doctor.ts';
+import { recoveryInitCommand } from './recovery-init.ts';
 
 /** Longest lifetime issue-token grants: a token for scripts and demos, not a long-lived credential. */
 export const MAX_TOKEN_TTL_S = 3600;
@@ -378,6 +379,63 @@ export const COMMANDS: readonly Command[] = [
     ],
     run: () => doctorCommand(process.env),
     runRaw: (env) => doctorCommand(env),
+  },
+  {
+    name: 'recovery-init',
+    summary:
+      'Create the organisational recovery key and split it into M-of-N custodian share files (offline, no database).',
+    details:
+      'Writes to --out (created 0700; refused when not empty): recovery-certificate.pem (0644, the only thing the ' +
+      "server gets), one share-I-of-N-LABEL.json per custodian (0600, encrypted under that custodian's password with " +
+      'Argon2id, 256 MiB, 3 passes) and RECOVERY-SET.txt (which file goes to whom, fingerprint, next steps). Each ' +
+      'custodian types their own password twice on a terminal; on piped input, one line per custodian. The private key ' +
+      'is never written whole. Loads no server settings and creates nothing the server uses.',
+    options: [
+      { name: 'shares', type: 'string', value: 'N', required: true, description: 'How many custodians (2 to 255).' },
+      {
+        name: 'threshold',
+        type: 'string',
+        value: 'M',
+        required: true,
+        description: 'How many shares rebuild the key (2 to N).',
+      },
+      { name: 'out', type: 'string', value: 'DIR', required: true, description: 'New or empty directory to write to.' },
+      {
+        name: 'custodian',
+        type: 'string',
+        multiple: true,
+        value: 'LABEL',
+        description: 'Who holds each share, in order: given N times or not at all.',
+        default: '"custodian 1" .. "custodian N"',
+      },
+      {
+        name: 'share-password-file',
+        type: 'string',
+        multiple: true,
+        value: 'FILE',
+        description: "A file whose first line is a custodian's password, in share order: given N times or not at all.",
+        default: 'asked on the terminal',
+      },
+      {
+        name: 'name',
+        type: 'string',
+        value: 'CN',
+        description: "The certificate's common name.",
+        default: '"S/MIME key recovery"',
+      },
+      { name: 'organisation', type: 'string', value: 'O', description: "The certificate's organisation." },
+    ],
+    env: [
+      {
+        name: 'SMIME_PASSPHRASE_MIN_LENGTH',
+        description: "Shortest custodian password accepted (the vault's passphrase minimum). Default: 10.",
+      },
+    ],
+    examples: [
+      'smime-admin recovery-init --shares 5 --threshold 3 --out ./recovery-2026 --custodian alice --custodian bob --custodian carol --custodian dave --custodian erin',
+    ],
+    run: () => Promise.reject(new Error('recovery-init runs without loaded settings')),
+    runRaw: (env, values) => recoveryInitCommand(env, values),
   },
 ];
 

@@ -49,7 +49,7 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const values = parseOptions(command, rest);
-  if (command.runRaw) return command.runRaw(process.env);
+  if (command.runRaw) return command.runRaw(process.env, values);
   const { config } = withGeneratedSecrets(loadConfig());
   const log = createLogger(process.env.LOG_LEVEL ?? 'warn', undefined, config.SMIME_LOG_FORMAT);
   return command.run({ config, log, values });
