@@ -103,10 +103,13 @@ describe('smime-activity', { skip }, () => {
     assert.match(text, /Your keys were recovered by your organisation’s custodians: Carol \(security\)/);
     assert.match(text, /The recovery custodians/);
     assert.equal(await row.getAttribute('class'), 'stands-out');
-    const colours = await row.locator('td').first().evaluate((td) => {
-      const cs = getComputedStyle(td);
-      return { bg: cs.backgroundColor, fg: cs.color };
-    });
+    const colours = await row
+      .locator('td')
+      .first()
+      .evaluate((td) => {
+        const cs = getComputedStyle(td);
+        return { bg: cs.backgroundColor, fg: cs.color };
+      });
     const plain = await b.page
       .locator('smime-activity tr[data-action="key.exported"] td')
       .first()

@@ -153,8 +153,7 @@ export class SmimeActivity extends LitElement {
     return html`<section part="section" aria-labelledby="h-activity">
       <h3 id="h-activity">${m.activity}</h3>
       <p class="muted">${m.activityHelp}</p>
-      ${body}
-      ${this.error ? html`<div part="message" class="error" role="alert">${this.error}</div>` : nothing}
+      ${body} ${this.error ? html`<div part="message" class="error" role="alert">${this.error}</div>` : nothing}
     </section>`;
   }
 }
