@@ -47,7 +47,7 @@ describe('smime-settings', { skip }, () => {
   let srv: MockServer;
   let b: BrowserSession;
   let keys = [key('a', { isDefault: true }), key('b', { status: 'expired', notAfter: '2025-01-01T00:00:00Z' })];
-  const audit = [
+  const audit: { seq: number; at: string; actor: string; action: string; details: object }[] = [
     { seq: 1, at: '2026-11-01T08:00:00Z', actor: 'admin:cli', action: 'key.placed', details: { keyId: 'a' } },
   ];
   before(async () => {

@@ -1,10 +1,10 @@
-import { css, html, LitElement, nothing } from 'lit';
+import { html, LitElement, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { isApiError, type SmimeApiClient } from '../api/client.ts';
 import type { AuditEntryView } from '../api/types.ts';
 import { msg, type ActivityDetails } from '../messages.ts';
 import { icon } from '../shared/icons.ts';
-import { styles as settingsStyles } from './settings.styles.ts';
+import { styles } from './activity.styles.ts';
 
 declare global {
   interface HTMLElementTagNameMap {
@@ -50,22 +50,7 @@ function factsOf(e: AuditEntryView): ActivityDetails {
  */
 @customElement('smime-activity')
 export class SmimeActivity extends LitElement {
-  static override styles = [
-    settingsStyles,
-    css`
-      tr.stands-out td {
-        color: var(--_warn);
-        background: var(--_warn-bg);
-        font-weight: 600;
-      }
-      caption {
-        text-align: left;
-        font-size: 1.05em;
-        font-weight: 600;
-        margin: 0 0 0.6em;
-      }
-    `,
-  ];
+  static override styles = styles;
 
   @property({ attribute: false }) accessor client: SmimeApiClient | undefined;
 
