@@ -172,4 +172,17 @@ describe('smime-activity', { skip }, () => {
     assert.match((await alert.textContent()) ?? '', /Could not load your activity/);
     assert.equal(await b.page.locator('smime-activity tr[data-seq]').count(), 0);
   });
+
+  test('while the request runs, a loading line', async () => {
+    await b.page.evaluate(() => {
+      const root = document.getElementById('root')!;
+      root.replaceChildren();
+      const el = document.createElement('smime-activity') as any;
+      // A client whose answer never comes: the state between asking and answering.
+      el.client = { activity: () => new Promise(() => {}) };
+      root.append(el);
+    });
+    await b.page.locator('smime-activity p', { hasText: 'Loading' }).waitFor();
+    assert.equal(await b.page.locator('smime-activity table').count(), 0);
+  });
 });
