@@ -3,6 +3,7 @@ export { SmimeComposeControls, type ComposeState } from './compose-controls/comp
 export { SmimeUnlockDialog, type UnlockedDetail } from './unlock-dialog/unlock-dialog.ts';
 export { SmimeMessageStatus } from './message-status/message-status.ts';
 export { SmimeSettings } from './settings/settings.ts';
+export { SmimeActivity } from './settings/activity.ts';
 export {
   SmimeApiClient,
   ApiError,
@@ -13,6 +14,6 @@ export {
   type OutgoingOptions,
 } from './api/client.ts';
 export type * from './api/types.ts';
-export { msg, setMessages, statusText, type Messages, type StatusText, type Tone } from './messages.ts';
+export { msg, setMessages, statusText, type ActivityDetails, type Messages, type StatusText, type Tone } from './messages.ts';
 export { localPreferences, type Defaults, type PreferenceStore } from './shared/prefs.ts';
 export type { UnlockRequestDetail } from './shared/events.ts';

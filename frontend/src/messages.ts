@@ -5,6 +5,21 @@
  */
 import type { LayerStatus } from './api/types.ts';
 
+/** The facts of one audit entry that its sentence may name, read from its details (frontend/src/settings/activity.ts). */
+export interface ActivityDetails {
+  /** The fingerprint prefix, ready to append (fingerprintPrefix), or ''. */
+  fp: string;
+  subject: string;
+  email: string;
+  alias: string;
+  certificate: string;
+  custodians: string[];
+  /** How many keys the entry is about. */
+  count: number;
+  failures: number;
+  all: boolean;
+}
+
 export type Tone = 'ok' | 'info' | 'warn' | 'bad';
 
 export interface StatusText {
@@ -169,6 +184,46 @@ const en = {
   saved: 'Saved.',
   validityState: { valid: 'Valid', expired: 'Expired', 'not-yet-valid': 'Not yet valid' } as Record<string, string>,
   loading: 'Loading…',
+  // settings: activity (the user's own audit trail, issue 17)
+  activity: 'Activity',
+  activityHelp: 'What happened to your keys and passphrase, newest first.',
+  activityEmpty: 'Nothing recorded yet.',
+  activityFailed: (reason: string) => `Could not load your activity: ${reason}`,
+  activityShowMore: (n: number) => `Show ${n} more`,
+  activityWhen: 'When',
+  activityWho: 'Who',
+  activityWhat: 'What',
+  actorYou: 'You',
+  actorAdmin: 'Your IT department',
+  actorSystem: 'The system',
+  actorCustodians: 'The recovery custodians',
+  /** A fingerprint is shown by its first characters: enough to tell keys apart at a glance. */
+  fingerprintPrefix: (fp: string) => (fp ? ` (${fp.slice(0, 16)}…)` : ''),
+  auditActions: {
+    'key.placed': (d: ActivityDetails) => `IT placed a key for you${d.fp}`,
+    'key.imported': (d: ActivityDetails) => `You imported a key${d.subject ? ` (${d.subject})` : ''}${d.fp}`,
+    'key.adopted': (d: ActivityDetails) => `You took over a key IT placed for you${d.fp}`,
+    'key.deleted': (d: ActivityDetails) => `A key was deleted${d.subject ? ` (${d.subject})` : ''}${d.fp}`,
+    'key.exported': (d: ActivityDetails) => `You backed up a key${d.fp}`,
+    'key.default_set': () => 'A key was made your signing default',
+    'key.rewrapped': () => 'A key’s protection was renewed with stronger settings',
+    'key.recovery_wrapped': (d: ActivityDetails) =>
+      `A recovery copy of your ${d.count === 1 ? 'key' : 'keys'} is held for your organisation’s key recovery${d.certificate ? ` (certificate ${d.certificate})` : ''}`,
+    'key.recovered': (d: ActivityDetails) =>
+      `Your keys were recovered by your organisation’s custodians${d.custodians.length ? `: ${d.custodians.join(', ')}` : ''}`,
+    'unlock.success': () => 'Keys unlocked',
+    'unlock.failure': (d: ActivityDetails) =>
+      `Wrong passphrase entered${d.failures ? ` (${d.failures} ${d.failures === 1 ? 'failure' : 'failures'} so far)` : ''}`,
+    'unlock.passphrase_change_required': () => 'Unlock asked for a new passphrase first (keys placed by IT)',
+    'unlock.throttled': () => 'Too many wrong passphrases: unlocking was paused',
+    'session.locked': (d: ActivityDetails) => (d.all ? 'Keys locked on all devices' : 'Keys locked'),
+    'passphrase.changed': () => 'Passphrase changed',
+    'passphrase.change_failed': (d: ActivityDetails) =>
+      `Passphrase change refused: wrong current passphrase${d.failures ? ` (${d.failures} ${d.failures === 1 ? 'failure' : 'failures'} so far)` : ''}`,
+    'alias.added': (d: ActivityDetails) => `Address ${d.alias} added to your account`,
+    'certificate.harvested': (d: ActivityDetails) => `Certificate of ${d.email} saved from signed mail${d.fp}`,
+    'certificate.deleted': (d: ActivityDetails) => `Certificate of ${d.email} deleted${d.fp}`,
+  } as Record<string, (d: ActivityDetails) => string>,
   showDetails: 'Details',
   hideDetails: 'Hide details',
 };

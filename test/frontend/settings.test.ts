@@ -47,6 +47,9 @@ describe('smime-settings', { skip }, () => {
   let srv: MockServer;
   let b: BrowserSession;
   let keys = [key('a', { isDefault: true }), key('b', { status: 'expired', notAfter: '2025-01-01T00:00:00Z' })];
+  const audit: { seq: number; at: string; actor: string; action: string; details: object }[] = [
+    { seq: 1, at: '2026-11-01T08:00:00Z', actor: 'admin:cli', action: 'key.placed', details: { keyId: 'a' } },
+  ];
   before(async () => {
     srv = await startMockServer();
     srv.on('GET /api/v1/keys', () => ({ json: { keys } }));
@@ -60,6 +63,7 @@ describe('smime-settings', { skip }, () => {
         passphraseMinLength: 10,
       },
     });
+    srv.on('GET /api/v1/me/audit', () => ({ json: { entries: audit } }));
     srv.on('GET /api/v1/certificates', (req) => {
       const q = new URLSearchParams(req.query).get('q') ?? '';
       const all = [cert('c1', 'bob@demo.example', 'harvested'), cert('c2', 'carol@demo.example', 'directory')];
@@ -210,6 +214,29 @@ describe('smime-settings', { skip }, () => {
     await b.page.locator('#again').fill('a new long passphrase');
     await form.locator('button[type="submit"]').click();
     await b.page.locator('[data-note="passphrase"]', { hasText: 'Passphrase changed' }).waitFor();
+  });
+
+  test('Activity (issue 17): a section of the pane, reloaded after a change so the new entry shows', async () => {
+    const activity = b.page.locator('smime-settings smime-activity');
+    await activity.locator('h3', { hasText: 'Activity' }).waitFor();
+    await activity.locator('tr[data-action="key.placed"]', { hasText: 'IT placed a key for you' }).waitFor();
+    const asked = () => srv.requests.filter((r) => r.path === '/api/v1/me/audit').length;
+    const before = asked();
+    audit.unshift({
+      seq: 2,
+      at: new Date().toISOString(),
+      actor: 'user:alice@demo.example',
+      action: 'passphrase.changed',
+      details: {},
+    });
+    const form = b.page.locator('form', { has: b.page.locator('#current') });
+    await b.page.locator('#current').fill('current passphrase');
+    await b.page.locator('#new').fill('another long passphrase');
+    await b.page.locator('#again').fill('another long passphrase');
+    await form.locator('button[type="submit"]').click();
+    await activity.locator('tr[data-action="passphrase.changed"]', { hasText: 'Passphrase changed' }).waitFor();
+    assert.ok(asked() > before, 'the trail was fetched again');
+    assert.equal(await activity.locator('tr[data-seq]').first().getAttribute('data-seq'), '2');
   });
 
   test("other people's certificates: source, filter, details; directory ones cannot be deleted", async () => {

@@ -39,6 +39,25 @@ export interface Me {
   passphraseMinLength: number;
 }
 
+/**
+ * One entry of GET /api/v1/me/audit: the user's own audit trail, newest first (the latest 200). `action` is one of
+ * backend/src/store/audit.ts AuditAction, kept a string here so a newer backend's action still parses; `details`
+ * differs per action (the appendAudit calls under backend/src).
+ */
+export interface AuditEntryView {
+  seq: number;
+  at: string;
+  /** `user:<email>`, `admin:<how>`, `system`, or the recovery tool's actor. */
+  actor: string;
+  action: string;
+  details: Record<string, unknown>;
+}
+
+/** GET /api/v1/me/audit */
+export interface AuditTrail {
+  entries: AuditEntryView[];
+}
+
 /** GET /api/v1/session */
 export interface SessionStatus {
   unlocked: boolean;

@@ -5,6 +5,8 @@
  */
 import type {
   ApiErrorBody,
+  AuditEntryView,
+  AuditTrail,
   ContentCipher,
   IncomingAnalysis,
   Me,
@@ -108,6 +110,11 @@ export class SmimeApiClient {
 
   me(): Promise<Me> {
     return this.json('GET', '/me');
+  }
+
+  /** The user's own audit trail (GET /me/audit): newest first, the latest 200. */
+  async activity(): Promise<AuditEntryView[]> {
+    return (await this.json<AuditTrail>('GET', '/me/audit')).entries;
   }
 
   session(): Promise<SessionStatus> {

@@ -7,6 +7,7 @@ import { emit } from '../shared/events.ts';
 import { icon } from '../shared/icons.ts';
 import { issuerName, personName } from '../shared/names.ts';
 import { localPreferences, type Defaults, type PreferenceStore } from '../shared/prefs.ts';
+import './activity.ts';
 import { styles } from './settings.styles.ts';
 
 declare global {
@@ -28,7 +29,7 @@ const CIPHERS: ContentCipher[] = ['aes-256-cbc', 'aes-256-gcm', 'aes-128-cbc', '
 /**
  * The S/MIME settings pane: the user's own keys (validity, signing default, import a .p12, back up as a .p12, delete
  * with confirmation, change passphrase), other people's certificates (source, validity, filter, details, delete the
- * exchanged ones) and the defaults for new messages.
+ * exchanged ones), the defaults for new messages, and the user's own activity (<smime-activity>).
  *
  * @fires smime-settings-change - the defaults changed (detail: sign, encrypt, cipher)
  * @fires smime-key-imported - a key was imported
@@ -80,6 +81,8 @@ export class SmimeSettings extends LitElement {
     this.keys = keys.status === 'fulfilled' ? keys.value : [];
     this.certs = certs.status === 'fulfilled' ? certs.value : [];
     if (me.status === 'fulfilled') this.minLength = me.value.passphraseMinLength;
+    // The change just made is an audit entry: show it in Activity.
+    await this.renderRoot.querySelector('smime-activity')?.reload();
   }
 
   private note(where: string, text: string, error = false): void {
@@ -517,6 +520,7 @@ export class SmimeSettings extends LitElement {
           </select>
         </div>
         ${this.renderNote('defaults')}
-      </section>`;
+      </section>
+      <smime-activity .client=${this.client}></smime-activity>`;
   }
 }

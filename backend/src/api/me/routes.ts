@@ -3,7 +3,7 @@ import Router from '@koa/router';
 import { listAudit } from '../../store/audit.ts';
 import { listAliases } from '../../store/users.ts';
 import type { AppState, Services } from '../context.ts';
-import type { Me } from '../contract.ts';
+import type { AuditTrail, Me } from '../contract.ts';
 import { requireUser } from '../middleware/auth.ts';
 
 export function meRoutes(s: Services): Router<AppState> {
@@ -31,7 +31,7 @@ export function meRoutes(s: Services): Router<AppState> {
         action: e.action,
         details: e.details,
       })),
-    };
+    } satisfies AuditTrail;
   });
   return r;
 }
