@@ -14,6 +14,14 @@ export {
   type OutgoingOptions,
 } from './api/client.ts';
 export type * from './api/types.ts';
-export { msg, setMessages, statusText, type ActivityDetails, type Messages, type StatusText, type Tone } from './messages.ts';
+export {
+  msg,
+  setMessages,
+  statusText,
+  type ActivityDetails,
+  type Messages,
+  type StatusText,
+  type Tone,
+} from './messages.ts';
 export { localPreferences, type Defaults, type PreferenceStore } from './shared/prefs.ts';
 export type { UnlockRequestDetail } from './shared/events.ts';

@@ -141,7 +141,7 @@ export const ADMIN_PATHS: PathSpecs = {
       tag: 'admin',
       summary: 'How many stored keys the recovery certificate covers',
       description:
-        'With `SMIME_RECOVERY_CERTIFICATE` configured, every key stored is also wrapped to it; keys stored before are wrapped at their owner\'s next unlock. `uncoveredUsers` lists (at most `SMIME_DIRECTORY_REPORT_LIMIT`) users with a key not yet covered.',
+        "With `SMIME_RECOVERY_CERTIFICATE` configured, every key stored is also wrapped to it; keys stored before are wrapped at their owner's next unlock. `uncoveredUsers` lists (at most `SMIME_DIRECTORY_REPORT_LIMIT`) users with a key not yet covered.",
       auth: 'admin',
       ok: { status: 200, description: 'the coverage', content: json(ref('RecoveryStatus')) },
       errors: [],
