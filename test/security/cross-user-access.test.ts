@@ -538,6 +538,7 @@ for (const target of await databaseTargets()) {
     cases['POST /api/v1/admin/audit/checkpoint'] = adminCase('POST', '/api/v1/admin/audit/checkpoint');
     cases['POST /api/v1/admin/directory/sync'] = adminCase('POST', '/api/v1/admin/directory/sync');
     cases['GET /api/v1/admin/directory/status'] = adminCase('GET', '/api/v1/admin/directory/status');
+    cases['GET /api/v1/admin/recovery/status'] = adminCase('GET', '/api/v1/admin/recovery/status');
 
     // Static files: the same bytes whoever asks (nothing per user in them).
     const publicCase = (path: string): RouteCase => ({
