@@ -4,7 +4,6 @@
  * CSV with its summary, its report and a safe re-run. The real CLI runs as a subprocess on the embedded database.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,21 +11,12 @@ import { after, before, describe, test } from 'node:test';
 import { COMMANDS } from '../../backend/src/cli/commands.ts';
 import { TEST_ADMIN_TOKEN, TEST_JWT_SECRET } from '../helpers/app.ts';
 import { cleanUp } from '../helpers/cleanup.ts';
-import { FIXTURES, REPO_ROOT } from '../helpers/paths.ts';
+import { FIXTURES } from '../helpers/paths.ts';
+import { runCli } from '../helpers/cli.ts';
 
-const CLI = join(REPO_ROOT, 'bin/smime-admin.js');
 const TIMEOUT = { timeout: 180_000 };
 
-function cli(args: string[], env: Record<string, string> = {}, input?: string) {
-  const r = spawnSync(process.execPath, [CLI, ...args], {
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/tmp', ...env },
-    input,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const cli = (args: string[], env: Record<string, string> = {}, input?: string) => runCli(args, env, input);
 
 describe('smime-admin help', () => {
   test('--help and help list every command of the table, on stdout, exit 0', TIMEOUT, () => {

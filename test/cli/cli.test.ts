@@ -4,7 +4,7 @@
  * on the embedded database and on the real PostgreSQL.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,20 +13,10 @@ import { jwtVerify } from 'jose';
 import { TEST_ADMIN_TOKEN, TEST_JWT_SECRET } from '../helpers/app.ts';
 import { databaseTargets } from '../helpers/db.ts';
 import { FIXTURES, REPO_ROOT } from '../helpers/paths.ts';
+import { runCli } from '../helpers/cli.ts';
 import { cleanUp } from '../helpers/cleanup.ts';
 
-const CLI = join(REPO_ROOT, 'bin/smime-admin.js');
-
-function cli(args: string[], env: Record<string, string>, input?: string) {
-  const r = spawnSync(process.execPath, [CLI, ...args], {
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/tmp', ...env },
-    input,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const cli = (args: string[], env: Record<string, string>, input?: string) => runCli(args, env, input);
 
 describe('npm start on a fresh data folder', () => {
   let dir: string;

@@ -22,24 +22,14 @@ import { insertRecoveryWrap, recordRecoveryCertificate } from '../../backend/src
 import { TEST_ADMIN_TOKEN, TEST_JWT_SECRET } from '../helpers/app.ts';
 import { cleanUp } from '../helpers/cleanup.ts';
 import { databaseTargets } from '../helpers/db.ts';
-import { REPO_ROOT } from '../helpers/paths.ts';
+import { runCli } from '../helpers/cli.ts';
 import { CUSTODIANS, password, TEST_KDF } from '../helpers/recovery-shares.ts';
 
-const CLI = join(REPO_ROOT, 'bin/smime-admin.js');
 const USER = 'rita@example.com';
 const NEW_P12_PASSWORD = 'recovered p12 password 7';
 const TIMEOUT = 180_000;
 
-function cli(args: string[], env: Record<string, string>, input?: string) {
-  const r = spawnSync(process.execPath, [CLI, ...args], {
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/tmp', ...env },
-    input,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const cli = (args: string[], env: Record<string, string>, input?: string) => runCli(args, env, input);
 
 let recovery: RecoveryKey;
 let shareJson: string[];

@@ -12,24 +12,14 @@ import { describe, test } from 'node:test';
 import { pemToDer } from '../../backend/src/smime/index.ts';
 import { checkRecoveryKey } from '../../backend/src/recovery/recovery-key.ts';
 import { openShares } from '../../backend/src/recovery/share-file.ts';
-import { REPO_ROOT } from '../helpers/paths.ts';
+import { runCli } from '../helpers/cli.ts';
 
-const CLI = join(REPO_ROOT, 'bin/smime-admin.js');
 /** RSA-4096 generation plus five Argon2id derivations of 256 MiB on a loaded 2-core machine. */
 const CEREMONY_MS = 300_000;
 const LABELS = ['alice', 'bob', 'carol', 'dave', 'erin'];
 const PASSWORDS = LABELS.map((l) => `${l}-correct-horse-${l.length}`);
 
-function cli(args: string[], input?: string) {
-  const r = spawnSync(process.execPath, [CLI, ...args], {
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/tmp' },
-    input: input ?? '',
-    encoding: 'utf8',
-    timeout: CEREMONY_MS,
-  });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const cli = (args: string[], input?: string) => runCli(args, {}, input ?? '', CEREMONY_MS);
 
 function passwordFiles(dir: string, passwords: readonly string[]): string[] {
   return passwords.flatMap((p, i) => {

@@ -19,17 +19,17 @@ import {
 import { type CommandContext, ExplainedError, flag, need, stringOption, UsageError } from './command.ts';
 import { withDb } from './database.ts';
 import { errorLine, explain } from './explain.ts';
-import { readSecret } from './prompt.ts';
+import { readNewSecret, readSecret } from './prompt.ts';
 
 /** The initial passphrase, when asked for: SMIME_INITIAL_PASSPHRASE or typed twice. */
 async function initialPassphrase(values: CommandContext['values']): Promise<string | undefined> {
   if (!flag(values, 'initial-passphrase')) return undefined;
   const fromEnv = process.env.SMIME_INITIAL_PASSPHRASE;
   if (fromEnv !== undefined) return fromEnv;
-  const first = await readSecret('Initial passphrase for the user: ');
-  if ((await readSecret('Repeat it: ')) !== first)
-    throw new UsageError('the passphrases differ: type the same initial passphrase twice', 'import-p12');
-  return first;
+  return readNewSecret(
+    'Initial passphrase for the user: ',
+    () => new UsageError('the passphrases differ: type the same initial passphrase twice', 'import-p12'),
+  );
 }
 
 async function importOne({ config, log, values }: CommandContext): Promise<number> {

@@ -45,3 +45,13 @@ export async function readSecret(prompt: string): Promise<string> {
     input.pause();
   }
 }
+
+/**
+ * A new secret: typed twice and compared, so that a typing slip does not lock someone out of what it protects; `differ`
+ * is the error when the two differ (a UsageError of the command asking).
+ */
+export async function readNewSecret(prompt: string, differ: () => Error): Promise<string> {
+  const first = await readSecret(prompt);
+  if ((await readSecret('Repeat it: ')) !== first) throw differ();
+  return first;
+}

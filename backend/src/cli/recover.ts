@@ -21,7 +21,7 @@ import { findUserByEmail } from '../store/users.ts';
 import { type CommandContext, ExplainedError, listOption, need, UsageError } from './command.ts';
 import { withDb } from './database.ts';
 import { errorLine, explain } from './explain.ts';
-import { readSecret } from './prompt.ts';
+import { readNewSecret, readSecret } from './prompt.ts';
 
 /** Owner read/write only: the file holds a private key, protected only by the new PKCS#12 password. */
 const P12_FILE_MODE = 0o600;
@@ -64,10 +64,10 @@ export function targetNames(out: string, count: number): string[] {
 async function newP12Password(): Promise<string> {
   const fromEnv = process.env.SMIME_P12_PASSWORD;
   if (fromEnv !== undefined) return fromEnv;
-  const first = await readSecret('New password for the recovered .p12 file(s): ');
-  if ((await readSecret('Repeat it: ')) !== first)
-    throw new UsageError('the passwords differ: type the same new password twice', 'recover');
-  return first;
+  return readNewSecret(
+    'New password for the recovered .p12 file(s): ',
+    () => new UsageError('the passwords differ: type the same new password twice', 'recover'),
+  );
 }
 
 function explained(e: unknown, user: string): ExplainedError {
