@@ -201,6 +201,8 @@ const en = {
   fingerprintPrefix: (fp: string) => (fp ? ` (${fp.slice(0, 16)}…)` : ''),
   auditActions: {
     'key.placed': (d: ActivityDetails) => `IT placed a key for you${d.fp}`,
+    'key.replaced': (d: ActivityDetails) =>
+      `IT put a recovered key back for you${d.fp}: choose your passphrase to take it over; your devices were locked`,
     'key.imported': (d: ActivityDetails) => `You imported a key${d.subject ? ` (${d.subject})` : ''}${d.fp}`,
     'key.adopted': (d: ActivityDetails) => `You took over a key IT placed for you${d.fp}`,
     'key.deleted': (d: ActivityDetails) => `A key was deleted${d.subject ? ` (${d.subject})` : ''}${d.fp}`,

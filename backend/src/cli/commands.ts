@@ -205,6 +205,13 @@ export const COMMANDS: readonly Command[] = [
         default: 'the .p12 password',
       },
       {
+        name: 'replace',
+        type: 'boolean',
+        description:
+          "With --file: the key is already in the profile but its passphrase is lost (a recovery, see recover): put it back under the new initial passphrase and lock the user's devices.",
+        default: 'off: "already present"',
+      },
+      {
         name: 'force',
         type: 'boolean',
         description:
@@ -229,6 +236,7 @@ export const COMMANDS: readonly Command[] = [
       'SMIME_P12_PASSWORD=... smime-admin import-p12 --user alice@example.com --file alice.p12',
       'smime-admin import-p12 --dir /secure/p12 --report placed.csv',
       'smime-admin import-p12 --csv users.csv',
+      'smime-admin import-p12 --user alice@example.com --file alice-1.p12 --initial-passphrase --replace',
     ],
     run: cmdImportP12,
   },

@@ -132,7 +132,9 @@ const FIXES: Partial<Record<ErrorCode, Fix>> = {
   }),
   KEY_ALREADY_PRESENT: (w) => ({
     reason: `The key in ${w.file} is already in the profile of ${w.user}`,
-    fix: `nothing to do (smime-admin list-keys --user ${w.c.user ?? 'EMAIL'} shows it)`,
+    fix:
+      `nothing to do (smime-admin list-keys --user ${w.c.user ?? 'EMAIL'} shows it); after a recovery, ` +
+      'put it back with --replace',
   }),
   USER_NOT_FOUND: (w) => ({
     reason: `There is no user ${w.user}`,

@@ -18,6 +18,8 @@ import {
 } from './bulk-import.ts';
 import { type CommandContext, ExplainedError, flag, need, stringOption, UsageError } from './command.ts';
 import { withDb } from './database.ts';
+import type { Queryable } from '../store/db.ts';
+import { listKeys, type KeyRow } from '../store/keys.ts';
 import { errorLine, explain } from './explain.ts';
 import { readNewSecret, readSecret } from './prompt.ts';
 
@@ -30,6 +32,11 @@ async function initialPassphrase(values: CommandContext['values']): Promise<stri
     'Initial passphrase for the user: ',
     () => new UsageError('the passphrases differ: type the same initial passphrase twice', 'import-p12'),
   );
+}
+
+/** Keys of the user that are the user's own (not waiting to be taken over): under the passphrase they forgot. */
+async function keysUnderOldPassphrase(db: Queryable, userId: number): Promise<KeyRow[]> {
+  return (await listKeys(db, userId)).filter((k) => !k.must_change_passphrase);
 }
 
 async function importOne({ config, log, values }: CommandContext): Promise<number> {
@@ -50,17 +57,21 @@ async function importOne({ config, log, values }: CommandContext): Promise<numbe
     const p12 = readFileSync(file);
     const password = process.env.SMIME_P12_PASSWORD ?? (await readSecret(`Password of ${file}: `));
     const initial = await initialPassphrase(values);
-    const row = await withDb(config, (db) =>
-      createServices(config, db, log).vault.placeKey({
+    const { row, stillLocked } = await withDb(config, async (db) => {
+      const placed = await createServices(config, db, log).vault.placeKey({
         actor: 'admin:cli',
         userEmail: user,
         p12,
         p12Password: password,
         initialPassphrase: initial,
         force: flag(values, 'force'),
-      }),
-    );
-    console.log(`placed key ${row.id} for ${user}`);
+        replace: flag(values, 'replace'),
+      });
+      // After a replacement: the user's keys still under the forgotten passphrase (each wants its file put back).
+      const rest = placed.replaced ? await keysUnderOldPassphrase(db, placed.user_id) : [];
+      return { row: placed, stillLocked: rest };
+    });
+    console.log(`${row.replaced ? 'replaced' : 'placed'} key ${row.id} for ${user}`);
     console.log(`  subject     ${row.subject}`);
     console.log(`  emails      ${row.emails.join(', ')}`);
     console.log(`  valid       ${row.not_before.toISOString()} .. ${row.not_after.toISOString()}`);
@@ -68,6 +79,12 @@ async function importOne({ config, log, values }: CommandContext): Promise<numbe
     console.log(
       `The user unlocks it with ${initial ? 'the initial passphrase you set' : 'the .p12 password'} and must then choose their own passphrase.`,
     );
+    if (row.replaced) console.log('Their unlock sessions were ended: every device must unlock again.');
+    for (const k of stillLocked)
+      console.log(
+        `still under the old passphrase: key ${k.id} (${k.subject}, fingerprint ${k.fingerprint_sha256}): ` +
+          'put its recovered file back the same way, or the user cannot take these keys over',
+      );
     return 0;
   } catch (e) {
     // Placing the same key again changes nothing and is no failure (issue 15: re-running is safe).
@@ -83,6 +100,8 @@ async function importOne({ config, log, values }: CommandContext): Promise<numbe
 }
 
 async function importMany({ config, log, values }: CommandContext): Promise<number> {
+  // A replacement is one recovered file put back for one user, checked by eye: never a folder at once.
+  if (flag(values, 'replace')) throw new UsageError('--replace takes one --user and --file', 'import-p12');
   const dir = stringOption(values, 'dir');
   const csv = stringOption(values, 'csv');
   const passwordFrom = 'SMIME_P12_PASSWORD';

@@ -192,7 +192,7 @@ async function writeFiles(p: Plan, pkcs8s: readonly Uint8Array[], password: stri
     console.log(`  fingerprint ${w.fingerprint_sha256}`);
   }
   console.log(
-    `Next: place each file back with smime-admin import-p12 --user ${p.user.email} --file FILE --initial-passphrase; ` +
+    `Next: put each file back with smime-admin import-p12 --user ${p.user.email} --file FILE --initial-passphrase --replace; ` +
       'the user then chooses their own passphrase. Delete the files once placed.',
   );
 }

@@ -21,7 +21,7 @@ export const RECOVERY_COMMANDS: Command[] = [
       'certificate the server recorded. Every key of the user wrapped to it (oldest first) is written: one key to ' +
       '--out, several to FILE-1.p12 .. FILE-k.p12; existing files are never overwritten, files are mode 0600. A ' +
       "'key.recovered' audit entry (the user, keys, custodians) is written before any file. Then place each file " +
-      'back with import-p12 --initial-passphrase.',
+      'back with import-p12 --initial-passphrase --replace.',
     options: [
       { ...USER, required: true, description: 'The user whose keys to recover.' },
       {

@@ -18,6 +18,7 @@ export const GENESIS_HASH = '0'.repeat(64);
 
 export type AuditAction =
   | 'key.placed'
+  | 'key.replaced'
   | 'key.imported'
   | 'key.adopted'
   | 'key.deleted'

@@ -146,6 +146,21 @@ export async function updateWrap(
   return rows.length === 1;
 }
 
+/**
+ * IT puts a recovered key back (issue 17): the same key under a new wrap that the user must take over, row and id
+ * kept so that the key's recovery copies stay valid. Resolves false when the row is gone.
+ */
+export async function replaceWrap(db: Queryable, userId: number, keyId: string, wrapped: WrappedKey): Promise<boolean> {
+  const rows = await db.query(
+    `UPDATE private_keys SET wrap_version = $3, kdf_salt = $4, kdf_memory_kib = $5, kdf_time_cost = $6,
+        kdf_parallelism = $7, wrap_iv = $8, wrapped_key = $9, must_change_passphrase = true, source = 'admin'
+      WHERE user_id = $1 AND id = $2
+      RETURNING id`,
+    [userId, keyId, ...wrapValues(wrapped)],
+  );
+  return rows.length === 1;
+}
+
 export async function setDefaultKey(db: Queryable, userId: number, keyId: string): Promise<boolean> {
   const [exists] = await db.query('SELECT 1 FROM private_keys WHERE user_id = $1 AND id = $2', [userId, keyId]);
   if (!exists) return false;

@@ -18,11 +18,15 @@ import { appendAudit } from '../store/audit.ts';
 import { recordOf } from '../store/certificate-record.ts';
 import type { Queryable } from '../store/db.ts';
 import * as keys from '../store/keys.ts';
+import * as sessions from '../store/sessions.ts';
 import type { KeyRow, WrappedKey } from '../store/keys.ts';
 import { ensureUser, userAddresses, type UserRow } from '../store/users.ts';
 import { provePassphrase, userActor, type VaultContext, wrapKey } from './context.ts';
 import { checkNewPassphrase, isPending } from './passphrase-policy.ts';
 import { makeRecoveryCopies, storeRecoveryCopies } from './recovery-copies.ts';
+
+/** A key IT placed; `replaced` when it was already in the profile and was put back under a new wrap. */
+export type PlacedKey = KeyRow & { replaced: boolean };
 
 interface ReadP12 {
   contents: Pkcs12Contents;
@@ -124,6 +128,44 @@ async function storeKey(
 }
 
 /**
+ * A key the user can no longer open (passphrase forgotten), recovered by the custodians (issue 17) and placed back by
+ * IT: the same private key (the file's key matches the certificate, whose fingerprint matches the row) under a new
+ * wrap the user must take over. The row and its id stay, so its recovery copies stay valid; every unlock session of
+ * the user ends, as at a passphrase change.
+ */
+async function replaceKey(
+  ctx: VaultContext,
+  user: UserRow,
+  read: ReadP12,
+  wrapped: WrappedKey,
+  present: KeyRow,
+  meta: { actor: string; forced: boolean },
+): Promise<KeyRow> {
+  const target = ctx.options.recovery;
+  const copies = await makeRecoveryCopies(ctx, [[present.id, read.contents.privateKey]]);
+  return ctx.db.transaction(async (tx) => {
+    if (!(await keys.replaceWrap(tx, user.id, present.id, wrapped))) throw new AppError('CONCURRENT_CHANGE');
+    if (target) await storeRecoveryCopies(tx, target, copies);
+    const sessionsEnded = await sessions.deleteUserSessions(tx, user.id);
+    await appendAudit(tx, {
+      actor: meta.actor,
+      userEmail: user.email,
+      action: 'key.replaced',
+      details: {
+        keyId: present.id,
+        fingerprint: present.fingerprint_sha256,
+        subject: read.info.subject,
+        forced: meta.forced,
+        protection: read.contents.protection,
+        sessionsEnded,
+        recoverySetId: target?.setId,
+      },
+    });
+    return (await keys.getKey(tx, user.id, present.id))!;
+  });
+}
+
+/**
  * IT places a PKCS#12 into a user's profile (CLI import-p12 or the admin endpoint). The .p12 password becomes the
  * initial passphrase unless `initialPassphrase` is given; either way the key must get the user's own passphrase
  * before it can be used.
@@ -137,24 +179,31 @@ export async function placeKey(
     p12Password: string;
     initialPassphrase?: string;
     force?: boolean;
+    /** The key is already in the profile (its passphrase forgotten): put it back under the initial passphrase. */
+    replace?: boolean;
   },
-): Promise<KeyRow> {
+): Promise<PlacedKey> {
   const read = await readP12(ctx, input.p12, input.p12Password);
   try {
     const user = await ensureUser(ctx.db, input.userEmail);
     const forced = input.force ?? false;
     await checkCertificateFor(ctx, user, read.info, forced);
     // Placing the same file again (a re-run of a bulk import, issue 15) is answered before the costly wrap; storeKey
-    // checks again inside its transaction against a concurrent placement.
+    // checks again inside its transaction against a concurrent placement. `replace` puts a recovered key back.
     const present = await keys.findKeyByFingerprint(ctx.db, user.id, read.info.fingerprintSha256);
-    if (present) throw new AppError('KEY_ALREADY_PRESENT', undefined, { keyId: present.id });
+    if (present && !input.replace) throw new AppError('KEY_ALREADY_PRESENT', undefined, { keyId: present.id });
     if (input.initialPassphrase !== undefined)
       checkNewPassphrase(input.initialPassphrase, ctx.options.passphraseMinLength);
-    const keyId = randomUUID();
+    const keyId = present?.id ?? randomUUID();
     const passphrase = input.initialPassphrase ?? input.p12Password;
     const wrapped = await wrapKey(ctx, user.id, keyId, passphrase, read.contents.privateKey);
+    if (present)
+      return {
+        ...(await replaceKey(ctx, user, read, wrapped, present, { actor: input.actor, forced })),
+        replaced: true,
+      };
     const meta: StoreMeta = { source: 'admin', mustChange: true, actor: input.actor, action: 'key.placed', forced };
-    return await storeKey(ctx, user, read, wrapped, keyId, meta);
+    return { ...(await storeKey(ctx, user, read, wrapped, keyId, meta)), replaced: false };
   } finally {
     read.contents.privateKey.fill(0);
   }

@@ -46,7 +46,7 @@ export class Vault {
   // ---- intake (intake.ts) ---------------------------------------------------------------------------------------
 
   /** IT places a PKCS#12 into a user's profile; the key must get the user's own passphrase before it can be used. */
-  placeKey(input: Parameters<typeof intake.placeKey>[1]): Promise<KeyRow> {
+  placeKey(input: Parameters<typeof intake.placeKey>[1]): Promise<intake.PlacedKey> {
     return intake.placeKey(this.ctx, input);
   }
 

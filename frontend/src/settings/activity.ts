@@ -16,7 +16,7 @@ declare global {
 export const ACTIVITY_PAGE_SIZE = 50;
 
 /** Actions that change who can read the user's mail without them doing it: shown in the warning tone (issue 17). */
-const STANDS_OUT = new Set(['key.recovered']);
+const STANDS_OUT = new Set(['key.recovered', 'key.replaced']);
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);

@@ -1,6 +1,6 @@
 /** The OpenAPI description of /api/v1/admin (issue 15; ../openapi.ts assembles the document). */
 import { z } from 'zod';
-import { arrayOf, closedObject, fromZod, int, openObject, ref, str, strings } from '../openapi/json-schema.ts';
+import { arrayOf, bool, closedObject, fromZod, int, openObject, ref, str, strings } from '../openapi/json-schema.ts';
 import { emailPathParam, json, P12_ERRORS, queryParameters, type PathSpecs } from '../openapi/operation.ts';
 import { aliasBody, expectHeadQuery, placeBody, syncBody } from './routes.ts';
 
@@ -11,14 +11,18 @@ export const ADMIN_PATHS: PathSpecs = {
       tag: 'admin',
       summary: "Place a PKCS#12 into a user's profile (IT)",
       description:
-        'The user must choose their own passphrase before the key is used. A key type the engine cannot use is refused even with `force`.',
+        'The user must choose their own passphrase before the key is used. A key type the engine cannot use is refused even with `force`. ' +
+        'A key already in the profile is refused (KEY_ALREADY_PRESENT) unless `replace`: then, after a recovery (the passphrase is lost), ' +
+        'the same key is put back under the new initial passphrase, its id kept, and every unlock session of the user ends.',
       auth: 'admin',
       parameters: [emailPathParam],
       body: { json: fromZod(placeBody), required: true },
       ok: {
         status: 201,
-        description: 'placed',
-        content: json(closedObject({ user: str(), key: ref('OwnKey') })),
+        description: 'placed (or, with `replace`, put back)',
+        content: json(
+          closedObject({ user: str(), key: ref('OwnKey'), replaced: bool('The key was already there: put back') }),
+        ),
       },
       errors: [...P12_ERRORS, 'PASSPHRASE_TOO_WEAK', 'CONCURRENT_CHANGE'],
     },

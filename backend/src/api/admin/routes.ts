@@ -25,6 +25,8 @@ export const placeBody = z.strictObject({
   password: z.string().max(1024),
   initialPassphrase: passphrase.optional(),
   force: z.boolean().default(false),
+  /** After a recovery: the key is already in the profile under a lost passphrase; put it back. */
+  replace: z.boolean().default(false),
 });
 export const aliasBody = z.strictObject({ alias: emailParam });
 export const syncBody = z.strictObject({ full: z.boolean().default(false) });
@@ -77,9 +79,10 @@ function userRoutes(r: Router<AppState>, s: Services): void {
       p12Password: body.password,
       initialPassphrase: body.initialPassphrase,
       force: body.force,
+      replace: body.replace,
     });
     ctx.status = 201;
-    ctx.body = { user: email, key: presentKey(row) };
+    ctx.body = { user: email, key: presentKey(row), replaced: row.replaced };
   });
 
   r.get('/users/:email/keys', async (ctx) => {
