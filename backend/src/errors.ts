@@ -292,6 +292,10 @@ const PRODUCT_ERRORS = {
   RECOVERY_CERTIFICATE_INVALID: e('invalid', 'The recovery certificate cannot be used.'),
   /** The database holds no copy of this user's keys wrapped to the recovery certificate of these shares. */
   RECOVERY_NOT_COVERED: e('not-found', 'No key of this user is wrapped to this recovery certificate.'),
+  /** The shares belong to a recovery certificate this database never recorded (another deployment, another set). */
+  RECOVERY_SET_UNKNOWN: e('not-found', 'This database has never recorded the recovery certificate of these shares.'),
+  /** recovery-init's --out already holds files: an earlier ceremony's files are never overwritten. */
+  RECOVERY_OUT_NOT_EMPTY: e('conflict', 'The folder for the recovery set is not empty.'),
   /** A wrapped copy opened with the recovery key does not hold the private key of the certificate stored beside it. */
   RECOVERY_WRAP_INVALID: e('invalid', 'A wrapped recovery copy is damaged or does not belong to its key.'),
   // Server

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +24,7 @@ import { TEST_ADMIN_TOKEN, TEST_JWT_SECRET } from '../helpers/app.ts';
 import { cleanUp } from '../helpers/cleanup.ts';
 import { databaseTargets } from '../helpers/db.ts';
 import { runCli } from '../helpers/cli.ts';
-import { CUSTODIANS, password, TEST_KDF } from '../helpers/recovery-shares.ts';
+import { CUSTODIANS, makeSet, password, TEST_KDF } from '../helpers/recovery-shares.ts';
 
 const USER = 'rita@example.com';
 const NEW_P12_PASSWORD = 'recovered p12 password 7';
@@ -226,6 +227,24 @@ for (const target of await databaseTargets()) {
       assert.match(r.err, /RECOVERY_NOT_COVERED/);
       assert.match(r.err, /before it was configured/);
     });
+
+    test(
+      'shares of a set this database never recorded: RECOVERY_SET_UNKNOWN, not "not covered"',
+      { timeout: TIMEOUT },
+      async () => {
+        const other = await makeSet(randomBytes(32));
+        const r = cli(
+          ['recover', '--user', USER, ...shareArgs([0, 1, 2], 'otherset', other.files), '--out', join(dir, 'o.p12')],
+          { ...env, SMIME_P12_PASSWORD: NEW_P12_PASSWORD },
+        );
+        assert.equal(r.code, 1, r.err);
+        assert.match(r.err, /RECOVERY_SET_UNKNOWN/);
+        assert.match(r.err, /another deployment/);
+        assert.doesNotMatch(r.err, /RECOVERY_NOT_COVERED/);
+        assert.ok(!existsSync(join(dir, 'o-1.p12')));
+        assert.equal((await recoveredAudits()).length, 0);
+      },
+    );
 
     test('an existing target: refused before anything is audited', { timeout: TIMEOUT }, async () => {
       writeFileSync(join(dir, 'exists-2.p12'), 'keep me');

@@ -221,6 +221,10 @@ const FIXES: Partial<Record<ErrorCode, Fix>> = {
     reason: w.message,
     fix: 'nothing can be recovered for these keys; the user gets a new certificate (keys are covered from their next unlock once SMIME_RECOVERY_CERTIFICATE is set)',
   }),
+  RECOVERY_SET_UNKNOWN: (w) => ({
+    reason: w.message,
+    fix: "use the share files of the set whose certificate this server's SMIME_RECOVERY_CERTIFICATE names (its RECOVERY-SET.txt gives the set id), against this deployment's DATABASE_URL",
+  }),
   RECOVERY_WRAP_INVALID: () => ({
     reason: 'A recovery copy in the database does not open with the rebuilt key or holds another key',
     fix: "the copy is damaged: check the database backups for this key's key_recovery_wraps row",

@@ -119,10 +119,19 @@ interface Plan {
   targets: string[];
 }
 
+/** Shares of a set this database never wrapped anything to: another deployment's, or a set not configured here. */
+const unknownSet = (setId: string): AppError =>
+  new AppError(
+    'RECOVERY_SET_UNKNOWN',
+    `This database has never recorded the recovery certificate of these shares (set ${setId.slice(0, 16)}…): they belong to another deployment, or SMIME_RECOVERY_CERTIFICATE names another certificate`,
+    { setId },
+  );
+
 /** Who, which copies and which files, refused before any share is opened, anything decrypted or audited. */
 async function plan(db: Db, email: string, out: string, setId: string): Promise<Plan> {
   const user = await findUserByEmail(db, email);
   if (!user) throw new AppError('USER_NOT_FOUND');
+  if (!(await getRecoveryCertificate(db, setId))) throw unknownSet(setId);
   const wraps = await userRecoveryWraps(db, user.id, setId);
   if (wraps.length === 0)
     throw new AppError(
@@ -157,14 +166,7 @@ async function rebuild(files: readonly ShareInput[]): Promise<RecoveredSecret> {
 /** The rebuilt secret must be the private key of the certificate this database wrapped to. */
 async function checkAgainstDatabase(db: Db, rebuilt: RecoveredSecret): Promise<Uint8Array> {
   const cert = await getRecoveryCertificate(db, rebuilt.setId);
-  if (!cert)
-    throw new AppError(
-      'RECOVERY_NOT_COVERED',
-      'This database has never recorded the recovery certificate of these shares.',
-      {
-        setId: rebuilt.setId,
-      },
-    );
+  if (!cert) throw unknownSet(rebuilt.setId);
   // A custodian who knows their password can write a wrong share (or shares of two sets can be mixed with one set
   // id); the combination is then a wrong secret that only this check catches.
   checkRecoveryKey(rebuilt.secret, cert.certificate);
