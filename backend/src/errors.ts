@@ -290,6 +290,14 @@ const PRODUCT_ERRORS = {
   RECOVERY_KEY_MISMATCH: e('invalid', "The shares do not rebuild the recovery certificate's private key."),
   /** SMIME_RECOVERY_CERTIFICATE (or a file given for it) is not an RSA certificate of at least 3072 bits. */
   RECOVERY_CERTIFICATE_INVALID: e('invalid', 'The recovery certificate cannot be used.'),
+  /**
+   * A passphrase change with IT's initial passphrase after a recovery, while keys that were not put back are still
+   * under the passphrase the user forgot (details.keyIds): IT puts them back too, or removes them (remove-key).
+   */
+  KEYS_LEFT_UNDER_OLD_PASSPHRASE: e(
+    'forbidden',
+    'This passphrase opens the keys IT put back, not your other keys, which are still under your old passphrase: ask IT to put those back too, or to remove them.',
+  ),
   /** The database holds no copy of this user's keys wrapped to the recovery certificate of these shares. */
   RECOVERY_NOT_COVERED: e('not-found', 'No key of this user is wrapped to this recovery certificate.'),
   /** The shares belong to a recovery certificate this database never recorded (another deployment, another set). */

@@ -1,5 +1,5 @@
 /** smime-admin as an operator runs it (bin/smime-admin.js), in a child process with exactly the environment given. */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { REPO_ROOT } from './paths.ts';
 
@@ -21,4 +21,25 @@ export function runCli(args: string[], env: Record<string, string> = {}, input?:
     timeout: timeoutMs,
   });
   return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+/**
+ * runCli without blocking the event loop: for a test whose own server (in this process) must keep answering while
+ * the command runs, and whose keep-alive connections must not time out behind a blocked loop.
+ */
+export function runCliAsync(args: string[], env: Record<string, string> = {}, timeoutMs = 120_000): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/tmp', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: timeoutMs,
+    });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, out, err }));
+  });
 }

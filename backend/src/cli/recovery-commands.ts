@@ -5,6 +5,7 @@
 import type { Command } from './command.ts';
 import { cmdRecover } from './recover.ts';
 import { recoveryInitCommand } from './recovery-init.ts';
+import { cmdRemoveKey } from './remove-key.ts';
 
 const USER = { name: 'user', type: 'string', value: 'EMAIL' } as const;
 
@@ -113,5 +114,28 @@ export const RECOVERY_COMMANDS: Command[] = [
     ],
     run: () => Promise.reject(new Error('recovery-init runs without loaded settings')),
     runRaw: (env, values) => recoveryInitCommand(env, values),
+  },
+  {
+    name: 'remove-key',
+    summary: "Remove a key from a user's profile, confirmed by its fingerprint (after a recovery, or when it must go).",
+    details:
+      'Mail encrypted to the key can no longer be read through this server; its recovery copies go with it. ' +
+      'Meant for the end of a recovery: a key without a recovery copy stays under the passphrase the user forgot, ' +
+      'and while it is there the user cannot take over the keys put back with import-p12 --replace. The user sees ' +
+      "the removal in their activity ('key.deleted' by IT). list-keys shows the ids; the fingerprint is the " +
+      "certificate's SHA-256 (hex, colons allowed).",
+    options: [
+      { ...USER, required: true, description: 'The user whose key to remove.' },
+      { name: 'key', type: 'string', value: 'ID', required: true, description: 'The key id (list-keys).' },
+      {
+        name: 'confirm',
+        type: 'string',
+        value: 'FINGERPRINT',
+        description: "The key's full SHA-256 fingerprint: without it nothing is removed.",
+        default: 'none: refused',
+      },
+    ],
+    examples: ['smime-admin remove-key --user alice@example.com --key 0b9e... --confirm 5f3a...'],
+    run: cmdRemoveKey,
   },
 ];

@@ -135,6 +135,11 @@ export class Vault {
     return history.deleteKey(this.ctx, user, keyId, confirmFingerprint, proof);
   }
 
+  /** IT removes a key from a user's profile (the CLI's remove-key), confirmed by its fingerprint. */
+  removeKey(input: Parameters<typeof history.removeKey>[1]): Promise<KeyRow> {
+    return history.removeKey(this.ctx, input);
+  }
+
   // ---- key backup (export.ts) -----------------------------------------------------------------------------------
 
   /** The key as a PKCS#12 under `exportPassword`: needs the passphrase (an unlocked session is not enough). */

@@ -77,6 +77,7 @@ export const SESSION_PATHS: PathSpecs = {
       },
       errors: [
         'WRONG_PASSPHRASE',
+        'KEYS_LEFT_UNDER_OLD_PASSPHRASE',
         'THROTTLED',
         'NO_KEYS',
         'PASSPHRASE_TOO_WEAK',
