@@ -26,13 +26,8 @@ import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import {
-  canonicalJson,
-  verifyAudit,
-  type AuditAnchor,
-  type AuditProblem,
-  type AuditVerification,
-} from '../store/audit.ts';
+import { canonicalJson } from '../canonical-json.ts';
+import { verifyAudit, type AuditAnchor, type AuditProblem, type AuditVerification } from '../store/audit.ts';
 import type { Queryable } from '../store/db.ts';
 import { checkpointAlgorithm, keyId, publicKeyOf, signBytes, verifyBytes } from './keys.ts';
 

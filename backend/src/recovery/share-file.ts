@@ -16,6 +16,7 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import argon2 from 'argon2';
+import { canonicalJson } from '../canonical-json.ts';
 import { AppError } from '../errors.ts';
 import { passphraseBytes } from '../vault/kdf.ts';
 import { combine, MAX_SHARES, MIN_THRESHOLD, type Share } from './shamir.ts';
@@ -94,16 +95,6 @@ const SET_ID = /^[0-9a-f]{64}$/;
 
 function rejected(): AppError {
   return new AppError('RECOVERY_SHARE_REJECTED');
-}
-
-/** JSON with object keys sorted at every level, so that the same header always gives the same bytes. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
 
 function aad(header: ShareHeader): Buffer {

@@ -11,6 +11,7 @@
  * is given against the chain it walks (issue 12).
  */
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../canonical-json.ts';
 import type { Queryable } from './db.ts';
 
 const AUDIT_LOCK_KEY = 727_002;
@@ -49,18 +50,6 @@ export interface AuditEntry {
   details: Record<string, unknown>;
   prev_hash: string;
   hash: string;
-}
-
-/** Deterministic JSON: object keys sorted at every level. */
-export function canonicalJson(v: unknown): string {
-  if (v === null || typeof v !== 'object') return JSON.stringify(v);
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  const o = v as Record<string, unknown>;
-  return `{${Object.keys(o)
-    .sort()
-    .filter((k) => o[k] !== undefined)
-    .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
-    .join(',')}}`;
 }
 
 export function entryHash(e: Omit<AuditEntry, 'hash'>): string {
