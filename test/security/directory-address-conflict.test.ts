@@ -17,7 +17,6 @@
  * once the duplicate entry is gone the conflict is gone and alice@ is ready again. On PGlite and PostgreSQL.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,7 +27,7 @@ import { personDn, pkiFile, slapdSkipReason, type Person } from '../fixtures/lda
 import { ldapEnv } from '../directory/world.ts';
 import { TEST_ADMIN_TOKEN, TEST_JWT_SECRET } from '../helpers/app.ts';
 import { databaseTargets } from '../helpers/db.ts';
-import { REPO_ROOT } from '../helpers/paths.ts';
+import { runCli } from '../helpers/cli.ts';
 import {
   resolveOne,
   sendEncrypted,
@@ -117,13 +116,9 @@ for (const target of await databaseTargets()) {
           delete env.SMIME_DIRECTORY_TRUST_ANCHORS;
           const dir = mkdtempSync(join(tmpdir(), 'smime-dirsec-cli-'));
           try {
-            const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/smime-admin.js'), 'sync-directory', '--full'], {
-              cwd: REPO_ROOT,
-              encoding: 'utf8',
-              timeout: TEST_TIMEOUT_MS,
-              env: {
-                PATH: process.env.PATH!,
-                HOME: process.env.HOME ?? '/tmp',
+            const r = runCli(
+              ['sync-directory', '--full'],
+              {
                 SMIME_DATA_DIR: dir,
                 SMIME_JWT_SECRET: TEST_JWT_SECRET,
                 SMIME_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
@@ -132,13 +127,12 @@ for (const target of await databaseTargets()) {
                 SMIME_TRUST_ANCHORS: w.slapd.caFile,
                 ...env,
               },
-            });
-            assert.equal(r.status, 0, r.stderr + r.stdout);
-            assert.match(r.stdout, /^directory sync \(full\): .*; 1 address conflicts; /m);
-            assert.ok(
-              r.stdout.includes(`conflict: ${ALICE} is claimed by ${CONFLICT.entries.join(' and ')}`),
-              r.stdout,
+              undefined,
+              TEST_TIMEOUT_MS,
             );
+            assert.equal(r.code, 0, r.err + r.out);
+            assert.match(r.out, /^directory sync \(full\): .*; 1 address conflicts; /m);
+            assert.ok(r.out.includes(`conflict: ${ALICE} is claimed by ${CONFLICT.entries.join(' and ')}`), r.out);
           } finally {
             rmSync(dir, { recursive: true, force: true });
           }

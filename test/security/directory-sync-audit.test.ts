@@ -15,7 +15,6 @@
  * in the log; the chain still verifies. On PGlite and PostgreSQL.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,7 +27,7 @@ import { pkiFile, slapdSkipReason, SYNC_PASSWORD, type Person } from '../fixture
 import { ldapEnv } from '../directory/world.ts';
 import { Client, TEST_ADMIN_TOKEN, TEST_JWT_SECRET } from '../helpers/app.ts';
 import { databaseTargets } from '../helpers/db.ts';
-import { REPO_ROOT } from '../helpers/paths.ts';
+import { runCli } from '../helpers/cli.ts';
 import { startDirectoryWorld, syncNow, TEST_TIMEOUT_MS, type DirectoryWorld } from './directory-world.ts';
 
 const skip = slapdSkipReason();
@@ -153,13 +152,9 @@ for (const target of await databaseTargets()) {
         delete env.SMIME_DIRECTORY_TRUST_ANCHORS;
         const dir = mkdtempSync(join(tmpdir(), 'smime-dirsec-cli-'));
         try {
-          const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/smime-admin.js'), 'sync-directory'], {
-            cwd: REPO_ROOT,
-            encoding: 'utf8',
-            timeout: TEST_TIMEOUT_MS,
-            env: {
-              PATH: process.env.PATH!,
-              HOME: process.env.HOME ?? '/tmp',
+          const r = runCli(
+            ['sync-directory'],
+            {
               SMIME_DATA_DIR: dir,
               SMIME_JWT_SECRET: TEST_JWT_SECRET,
               SMIME_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
@@ -167,8 +162,10 @@ for (const target of await databaseTargets()) {
               SMIME_TRUST_ANCHORS: w.slapd.caFile,
               ...env,
             },
-          });
-          assert.equal(r.status, 0, r.stderr + r.stdout);
+            undefined,
+            TEST_TIMEOUT_MS,
+          );
+          assert.equal(r.code, 0, r.err + r.out);
         } finally {
           rmSync(dir, { recursive: true, force: true });
         }
