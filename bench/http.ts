@@ -8,12 +8,12 @@
  *      (protectMessagePieces: sign, then encrypt to the recipient and the sender, RSA-2048, the server's default
  *      cipher and key transport) in this process, in the same run. Goal: ratio <= 2.
  *   b) the server's event-loop delay p99 and the HTTP p50/p99 latency of 10 KB sign+encrypt requests at 16 and 64
- *      connections, while 25 MB messages are verified (signed) and decrypted (enveloped) one after the other beside
- *      them; reference: the same without the 25 MB messages.
+ *      connections, while 25 MB messages are verified (signed), decrypted (enveloped) and sent (signed and
+ *      encrypted) one after the other beside them; reference: the same without the 25 MB messages.
  *
  * The server's figures come from inside it (bench/server-probe.ts over IPC). Settings (environment):
  * HTTP_BENCH_USERS (16), HTTP_BENCH_REQUESTS (600, for a), HTTP_BENCH_CONNECTIONS (8, for a), HTTP_BENCH_DURATION_S
- * (5, each phase of b), HTTP_BENCH_LARGE (2: 25 MB verifies and as many decrypts per phase of b), and LOAD_DATABASE_URL.
+ * (5, each phase of b), HTTP_BENCH_LARGE (2: 25 MB verifies, decrypts and sign+encrypts of each per phase of b), and LOAD_DATABASE_URL.
  * HTTP_BENCH_PART=a or b runs only that part. HTTP_BENCH_CPU_PROF=<file.cpuprofile>: a V8 CPU profile of the server
  * during the measured requests of a), and b) is skipped (summarise it with `node scripts/cpuprofile-summary.mjs`).
  */
@@ -145,6 +145,8 @@ export async function benchHttp(): Promise<Row[]> {
       for (let i = 0; i < large; i++) {
         await post(srv, '/api/v1/messages/incoming', reader, signed);
         await post(srv, '/api/v1/messages/incoming', reader, enveloped);
+        // And one sent: signed and encrypted in the message pool since the outgoing side moved there too.
+        await post(srv, '/api/v1/messages/outgoing?sign=true&encrypt=true', writer, big);
       }
     };
     for (const c of LATENCY_CONNECTIONS) {
@@ -163,11 +165,11 @@ export async function benchHttp(): Promise<Row[]> {
       const quiet = await phase(false);
       const busy = await phase(true);
       rows.push({
-        what: `event-loop delay p99, ${c} conn. + 25 MB verify/decrypt`,
+        what: `event-loop delay p99, ${c} conn. + 25 MB verify/decrypt/sign+encrypt`,
         ours: busy.probe.delay.p99,
         ref: quiet.probe.delay.p99,
         unit: 'ms',
-        note: `max ${busy.probe.delay.max.toFixed(0)} ms over ${busy.p.result.duration.toFixed(1)} s, ${large} verifies + ${large} decrypts of 25 MB; ref: 10 KB requests alone`,
+        note: `max ${busy.probe.delay.max.toFixed(0)} ms over ${busy.p.result.duration.toFixed(1)} s, ${large} verifies + ${large} decrypts + ${large} sign+encrypts of 25 MB; ref: 10 KB requests alone`,
       });
       for (const q of ['p50', 'p99'] as const)
         rows.push({
