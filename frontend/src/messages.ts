@@ -89,6 +89,9 @@ const en = {
   passphraseTooShort: (min: number) => `Use at least ${min} characters.`,
   savePassphrase: 'Save passphrase',
   genericError: (message: string) => `Something went wrong: ${message}`,
+  /** After a recovery: IT put some keys back, others are still under the forgotten passphrase (issue 17). */
+  keysLeftBehind: (n: number) =>
+    `This passphrase opens the keys IT put back, but ${n === 1 ? 'one other key is' : `${n} other keys are`} still under your old passphrase. Ask IT to put ${n === 1 ? 'it' : 'them'} back too, or to remove ${n === 1 ? 'it' : 'them'}.`,
 
   // message status
   statusLabel: 'S/MIME status',

@@ -93,6 +93,8 @@ export class SmimeSettings extends LitElement {
     const m = msg();
     if (isApiError(e, 'WRONG_PASSPHRASE')) return m.wrongPassphrase(Number(e.details.failures ?? 1));
     if (isApiError(e, 'THROTTLED')) return m.throttled(Number(e.details.retryAfterSeconds ?? 1));
+    if (isApiError(e, 'KEYS_LEFT_UNDER_OLD_PASSPHRASE'))
+      return m.keysLeftBehind(Array.isArray(e.details.keyIds) ? e.details.keyIds.length : 1);
     if (isApiError(e, 'PASSPHRASE_TOO_WEAK'))
       return m.passphraseTooShort(Number(e.details.minLength ?? this.minLength));
     if (isApiError(e)) return e.message;
