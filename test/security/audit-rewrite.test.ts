@@ -21,7 +21,6 @@
  * or edited in the file anchors nothing.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,13 +33,12 @@ import { entryHash, verifyAudit, type AuditEntry } from '../../backend/src/store
 import type { Database } from '../../backend/src/store/db.ts';
 import { Client, startServer, TEST_ADMIN_TOKEN, TEST_JWT_SECRET, type TestServer } from '../helpers/app.ts';
 import { databaseTargets } from '../helpers/db.ts';
-import { REPO_ROOT } from '../helpers/paths.ts';
+import { runCliAsync } from '../helpers/cli.ts';
 import { adminClient, mail, placeKey, send, unlockHeader } from './world.ts';
 import { cleanUp } from '../helpers/cleanup.ts';
 
 const ALICE = 'alice@example.com';
 const PASS = 'alice own passphrase 1';
-const CLI = join(REPO_ROOT, 'bin/smime-admin.js');
 const TEST_TIMEOUT_MS = 120_000;
 
 type Row = AuditEntry;
@@ -211,26 +209,24 @@ for (const target of await databaseTargets()) {
 
           if (url) {
             // An auditor with the public key alone, from the command line.
-            const r = spawnSync(process.execPath, [CLI, 'audit-verify', '--checkpoints', file], {
-              cwd: REPO_ROOT,
-              env: {
-                PATH: process.env.PATH!,
-                HOME: process.env.HOME ?? '/tmp',
+            // Without blocking this process's event loop: the server above runs in it (keep-alive sockets).
+            const r = await runCliAsync(
+              ['audit-verify', '--checkpoints', file],
+              {
                 DATABASE_URL: url,
                 SMIME_DATA_DIR: join(work, 'auditor'),
                 SMIME_JWT_SECRET: TEST_JWT_SECRET,
                 SMIME_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
                 SMIME_AUDIT_CHECKPOINT_PUBLIC_KEY_FILE: publicKeyFile,
               },
-              encoding: 'utf8',
-              timeout: TEST_TIMEOUT_MS,
-            });
-            assert.equal(r.status, 1, r.stdout + r.stderr);
+              TEST_TIMEOUT_MS,
+            );
+            assert.equal(r.code, 1, r.out + r.err);
             assert.match(
-              r.stdout,
+              r.out,
               new RegExp(`PROBLEM at entry ${cp2.seq}: checkpoint-mismatch: entries ${cp1.seq + 1}\\.\\.${cp2.seq} `),
             );
-            assert.match(r.stdout, /checkpoints: 2 valid of 2 read/);
+            assert.match(r.out, /checkpoints: 2 valid of 2 read/);
           }
         } finally {
           await restore(db, original);
