@@ -29,7 +29,10 @@ import {
   type DecipherGCM,
 } from 'node:crypto';
 import type { ContentAlgorithm } from '../cms/enveloped/algorithms.ts';
+import { CIPHER_SLICE_BYTES, decryptSliced, streamEncryptor, type StreamEncryptor } from './cipher-slices.ts';
 import { rc2CbcDecrypt, RC2_BLOCK_SIZE } from './rc2.ts';
+
+export type { StreamEncryptor };
 
 export type CipherErrorCode = 'DECRYPT_FAILED' | 'UNSUPPORTED_CIPHER';
 
@@ -154,16 +157,6 @@ function collect(parts: Buffer[]): Buffer {
 }
 
 /**
- * Encryption in steps, for content that arrives in pieces or is written out as it is encrypted (issue 6): update()
- * for each piece in order, then final(), then tag() (GCM only). Each returns a new buffer of ciphertext.
- */
-export interface StreamEncryptor {
-  update(data: Uint8Array): Buffer;
-  final(): Buffer;
-  tag(): Uint8Array | undefined;
-}
-
-/**
  * CBC decryption with PKCS #7 unpadding, the one path of CMS content and PKCS#12 PBE. `rc2EffectiveBits` is RC2's
  * effective key length (RFC 2268 section 2), the key length by default. Throws CipherError DECRYPT_FAILED for any
  * failure of the data or key, UNSUPPORTED_CIPHER only when this OpenSSL build lacks the cipher.
@@ -189,7 +182,10 @@ export function cbcDecrypt(
     } else {
       const decipher = createDecipheriv(name, key, iv);
       decipher.setAutoPadding(false);
-      padded = collect([decipher.update(data), decipher.final()]);
+      padded =
+        data.length > CIPHER_SLICE_BYTES
+          ? decryptSliced(decipher, data)
+          : collect([decipher.update(data), decipher.final()]);
     }
   } catch {
     throw decryptFailed();
@@ -216,7 +212,7 @@ export function cbcEncryptor(family: CbcFamily, key: Uint8Array, iv: Uint8Array)
   }
   assertAvailable(name);
   const cipher = createCipheriv(name, key, iv); // PKCS #7 padding is OpenSSL's default for encryption
-  return { update: (data) => cipher.update(data), final: () => cipher.final(), tag: () => undefined };
+  return streamEncryptor(cipher, () => undefined);
 }
 
 /** CBC encryption with PKCS #7 padding in one step. */
@@ -298,6 +294,7 @@ function aeadDecrypt(
         : createDecipheriv(name, key, nonce, { authTagLength: tag.length });
     decipher.setAuthTag(tag);
     setAad(decipher, aad);
+    if (ciphertext.length > CIPHER_SLICE_BYTES) return decryptSliced(decipher, ciphertext); // wipes on failure
     parts.push(decipher.update(ciphertext));
     parts.push(decipher.final()); // throws when the tag does not verify
   } catch {
@@ -336,11 +333,7 @@ export function aesGcmEncryptor(
   assertAvailable(name);
   const cipher = createCipheriv(name, key, nonce, { authTagLength: tagLength });
   if (aad.length > 0) cipher.setAAD(aad);
-  return {
-    update: (data) => cipher.update(data),
-    final: () => cipher.final(),
-    tag: () => new Uint8Array(cipher.getAuthTag()),
-  };
+  return streamEncryptor(cipher, () => new Uint8Array(cipher.getAuthTag()));
 }
 
 /**
@@ -379,11 +372,7 @@ export function chacha20Poly1305Encryptor(
   assertAvailable(CHACHA20_POLY1305);
   const cipher = createCipheriv(CHACHA20_POLY1305, key, nonce, { authTagLength: POLY1305_TAG_LENGTH });
   setAad(cipher, aad);
-  return {
-    update: (data) => cipher.update(data),
-    final: () => cipher.final(),
-    tag: () => new Uint8Array(cipher.getAuthTag()),
-  };
+  return streamEncryptor(cipher, () => new Uint8Array(cipher.getAuthTag()));
 }
 
 /** chacha20Poly1305Encryptor in one step. */

@@ -7,6 +7,7 @@
 import { randomFillSync } from 'node:crypto';
 import * as w from '../../asn1/writer.ts';
 import { ciphertextLength, generateContentKey } from '../../crypto/content-cipher.ts';
+import { CIPHER_SLICE_BYTES } from '../../crypto/cipher-slices.ts';
 import { cmsCrypto } from './primitives.ts';
 import { SmimeError } from '../../errors.ts';
 import { contentAlgorithmDer, CURVES, isAead, type ContentAlgorithm } from './algorithms.ts';
@@ -175,16 +176,17 @@ export async function encryptEnvelope(
   return new Uint8Array(out!.buffer, out!.byteOffset, out!.length);
 }
 
-/** Plaintext encrypted per cipher call: the cipher's output buffers stay small and are reused, not fresh memory. */
-const ENCRYPT_SLICE_BYTES = 64 * 1024;
+/** Plaintext encrypted per cipher call: the cipher's output goes through one reused buffer, not fresh memory. */
+const ENCRYPT_SLICE_BYTES = CIPHER_SLICE_BYTES;
 
 /**
  * encryptEnvelope over content in pieces (joined in order), written out as it is made (issue 6): `open` is called
  * once with the length of the whole DER and returns the sink that then receives every byte of it in order, the
- * ciphertext as the cipher produces it. Neither the joined content nor the whole ciphertext ever exists in memory
- * here, so the caller can write the DER straight into its output (as base64, in message/outgoing.ts). Returns the content
- * type: 'enveloped' (EnvelopedData) or 'auth-enveloped' (AuthEnvelopedData, the AEAD ciphers). Throws as
- * encryptEnvelope, before `open` is called, except for a failure of the cipher itself (CMS_UNSUPPORTED).
+ * ciphertext as the cipher produces it (a chunk is only valid during the call: its buffer is reused for the next one).
+ * Neither the joined content nor the whole ciphertext ever exists in memory here, so the caller can write the DER
+ * straight into its output (as base64, in message/outgoing.ts). Returns the content type: 'enveloped' (EnvelopedData)
+ * or 'auth-enveloped' (AuthEnvelopedData, the AEAD ciphers). Throws as encryptEnvelope, before `open` is called,
+ * except for a failure of the cipher itself (CMS_UNSUPPORTED).
  */
 export function encryptEnvelopePieces(
   content: readonly Uint8Array[],
@@ -283,10 +285,13 @@ function streamCiphertext(
   sink: (chunk: Uint8Array) => void,
 ): number {
   let written = 0;
+  // The cipher's output for one slice, reused for the next (issue 16: no new buffer per slice, see updateInto); a
+  // slice's output is at most the slice plus the block the cipher held back before.
+  const output = Buffer.allocUnsafeSlow(ENCRYPT_SLICE_BYTES + 2 * AES_BLOCK);
   const feed = (data: Uint8Array) => {
-    const chunk = cipher.update(data);
-    written += chunk.length;
-    if (chunk.length > 0) sink(chunk);
+    const length = cipher.updateInto(data, output, 0);
+    written += length;
+    if (length > 0) sink(output.subarray(0, length));
   };
   // Small pieces (delimiters, header lines) are gathered into one slice first: a cipher call costs more than the
   // few bytes it would encrypt. Large pieces go to the cipher directly, a slice at a time.
