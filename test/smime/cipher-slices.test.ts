@@ -10,8 +10,10 @@ import {
   aesGcmDecrypt,
   aesGcmEncryptor,
   CipherError,
+  cbcDecrypt,
   cbcEncryptor,
   chacha20Poly1305Decrypt,
+  decryptContent,
   desEde3CbcDecrypt,
 } from '../../backend/src/smime/crypto/content-cipher.ts';
 
@@ -103,6 +105,66 @@ void describe('AEAD decryption in slices', () => {
     const tag = cipher.getAuthTag();
     assert.ok(Buffer.from(chacha20Poly1305Decrypt(key, nonce, ciphertext, tag)).equals(plaintext));
     assert.throws(() => chacha20Poly1305Decrypt(key, nonce, flip(ciphertext, 2 * SLICE + 50), tag), failsDecrypt);
+  });
+});
+
+/** `data` cut into segments of the given sizes, the last one taking the rest (a chunked BER string read in place). */
+function cut(data: Uint8Array, sizes: number[]): Uint8Array[] {
+  const segments: Uint8Array[] = [];
+  let at = 0;
+  for (let i = 0; at < data.length; i++) {
+    const size = sizes[i % sizes.length]!;
+    segments.push(data.subarray(at, at + size));
+    at += size;
+  }
+  return segments;
+}
+
+void describe('ciphertext in segments (a chunked BER OCTET STRING, not joined)', () => {
+  const cuts: [string, number[]][] = [
+    ['1000-byte chunks (not whole blocks)', [1000]],
+    ['4 KiB chunks', [4096]],
+    ['uneven, with empty segments', [5, 0, 17, SLICE - 3, 1, 2 * SLICE + 11]],
+    ['one large segment', [Number.MAX_SAFE_INTEGER]],
+  ];
+  void test('AES-CBC: every cut decrypts to the same plaintext; a bad padding still fails', () => {
+    const key = randomBytes(32);
+    const iv = randomBytes(16);
+    for (const length of [100, 3 * SLICE + 7]) {
+      const plaintext = randomBytes(length);
+      const data = openSslCbc('aes-256-cbc', key, iv, plaintext);
+      for (const [label, sizes] of cuts) {
+        const out = cbcDecrypt('aes', key, iv, cut(data, sizes));
+        assert.ok(Buffer.from(out).equals(plaintext), `${length} bytes, ${label}`);
+        const bad = flip(data, data.length - iv.length - 1);
+        assert.throws(() => cbcDecrypt('aes', key, iv, cut(bad, sizes)), failsDecrypt);
+        assert.throws(() => cbcDecrypt('aes', key, iv, cut(data.subarray(1), sizes)), failsDecrypt);
+      }
+    }
+  });
+
+  void test('AES-GCM through decryptContent: every cut decrypts; a flipped bit in a late segment fails', () => {
+    const key = randomBytes(16);
+    const nonce = randomBytes(12);
+    const algorithm = {
+      kind: 'gcm',
+      family: 'aes',
+      name: 'aes-128-gcm',
+      oid: '2.16.840.1.101.3.4.1.6',
+      keyLength: 16,
+      nonce,
+      tagLength: 16,
+    } as const;
+    const plaintext = randomBytes(2 * SLICE + 1001);
+    const cipher = aesGcmEncryptor(key, nonce);
+    const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+    const tag = cipher.tag()!;
+    for (const [label, sizes] of cuts) {
+      const out = decryptContent({ algorithm, key, ciphertext: cut(ciphertext, sizes), tag });
+      assert.ok(Buffer.from(out).equals(plaintext), label);
+      const bad = cut(flip(ciphertext, ciphertext.length - 10), sizes);
+      assert.throws(() => decryptContent({ algorithm, key, ciphertext: bad, tag }), failsDecrypt);
+    }
   });
 });
 

@@ -26,18 +26,75 @@ export function updateInto(cipher: Cipher | Decipher, data: Uint8Array, out: Buf
 }
 
 /**
+ * Ciphertext in one piece, or as the segments it arrived in (a chunked BER OCTET STRING read in place: views of the
+ * message, never joined when it is large).
+ */
+export type CipherInput = Uint8Array | readonly Uint8Array[];
+
+export function inputLength(data: CipherInput): number {
+  if (data instanceof Uint8Array) return data.length;
+  let length = 0;
+  for (const segment of data) length += segment.length;
+  return length;
+}
+
+/** The input as one array: itself, its one segment, or its segments joined into a new array. */
+export function joinInput(data: CipherInput): Uint8Array {
+  if (data instanceof Uint8Array) return data;
+  if (data.length === 1) return data[0]!;
+  const out = new Uint8Array(inputLength(data));
+  let at = 0;
+  for (const segment of data) {
+    out.set(segment, at);
+    at += segment.length;
+  }
+  return out;
+}
+
+/**
+ * Calls `visit` with the input in slices of at most CIPHER_SLICE_BYTES, in order: views of a large segment, and small
+ * segments (a BER writer's 1 KiB or 4 KiB chunks) gathered into one reused buffer first, since a cipher call costs more
+ * than a few bytes would. A slice is only valid during the call.
+ */
+function forEachSlice(data: CipherInput, visit: (slice: Uint8Array) => void): void {
+  const segments = data instanceof Uint8Array ? [data] : data;
+  let gather: Buffer | undefined;
+  let gathered = 0;
+  for (const segment of segments) {
+    let at = 0;
+    while (at < segment.length) {
+      if (gathered === 0 && segment.length - at >= CIPHER_SLICE_BYTES) {
+        visit(segment.subarray(at, at + CIPHER_SLICE_BYTES));
+        at += CIPHER_SLICE_BYTES;
+        continue;
+      }
+      gather ??= Buffer.allocUnsafeSlow(CIPHER_SLICE_BYTES);
+      const take = Math.min(CIPHER_SLICE_BYTES - gathered, segment.length - at);
+      gather.set(segment.subarray(at, at + take), gathered);
+      gathered += take;
+      at += take;
+      if (gathered === CIPHER_SLICE_BYTES) {
+        visit(gather);
+        gathered = 0;
+      }
+    }
+  }
+  if (gathered > 0) visit(gather!.subarray(0, gathered));
+}
+
+/**
  * Decrypts `data` a slice at a time into one buffer of its length (a stream cipher or CBC without padding writes
  * exactly that much), then final(): for the AEAD ciphers that checks the tag. Any failure wipes what was decrypted and
  * throws (the caller turns it into its one decryption error); the buffer is memory of its own, never Node's shared
  * pool.
  */
-export function decryptSliced(decipher: Decipher, data: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafeSlow(data.length);
+export function decryptSliced(decipher: Decipher, data: CipherInput): Buffer {
+  const out = Buffer.allocUnsafeSlow(inputLength(data));
   let at = 0;
   try {
-    for (let from = 0; from < data.length; from += CIPHER_SLICE_BYTES) {
-      at += updateInto(decipher, data.subarray(from, from + CIPHER_SLICE_BYTES), out, at);
-    }
+    forEachSlice(data, (slice) => {
+      at += updateInto(decipher, slice, out, at);
+    });
     const last = decipher.final();
     out.set(last, at);
     at += last.length;

@@ -29,10 +29,16 @@ import {
   type DecipherGCM,
 } from 'node:crypto';
 import type { ContentAlgorithm } from '../cms/enveloped/algorithms.ts';
-import { CIPHER_SLICE_BYTES, decryptSliced, streamEncryptor, type StreamEncryptor } from './cipher-slices.ts';
+import {
+  CIPHER_SLICE_BYTES,
+  decryptSliced,
+  inputLength,
+  joinInput,
+  streamEncryptor,
+  type CipherInput,
+  type StreamEncryptor,
+} from './cipher-slices.ts';
 import { rc2CbcDecrypt, RC2_BLOCK_SIZE } from './rc2.ts';
-
-export type { StreamEncryptor };
 
 export type CipherErrorCode = 'DECRYPT_FAILED' | 'UNSUPPORTED_CIPHER';
 
@@ -165,7 +171,7 @@ export function cbcDecrypt(
   family: CbcFamily,
   key: Uint8Array,
   iv: Uint8Array,
-  data: Uint8Array,
+  data: CipherInput,
   rc2EffectiveBits: number = key.length * 8,
 ): Uint8Array {
   const blockSize = blockSizeOf(family);
@@ -174,18 +180,19 @@ export function cbcDecrypt(
     if (name === undefined) throw decryptFailed();
     assertAvailable(name);
   }
-  if (iv.length !== blockSize || data.length === 0 || data.length % blockSize !== 0) throw decryptFailed();
+  const length = inputLength(data);
+  if (iv.length !== blockSize || length === 0 || length % blockSize !== 0) throw decryptFailed();
   let padded: Uint8Array;
   try {
     if (name === undefined) {
-      padded = rc2CbcDecrypt(key, rc2EffectiveBits, iv, data);
+      padded = rc2CbcDecrypt(key, rc2EffectiveBits, iv, joinInput(data));
     } else {
       const decipher = createDecipheriv(name, key, iv);
       decipher.setAutoPadding(false);
       padded =
-        data.length > CIPHER_SLICE_BYTES
+        length > CIPHER_SLICE_BYTES
           ? decryptSliced(decipher, data)
-          : collect([decipher.update(data), decipher.final()]);
+          : collect([decipher.update(joinInput(data)), decipher.final()]);
     }
   } catch {
     throw decryptFailed();
@@ -249,7 +256,7 @@ export function aesCbcEncrypt(key: Uint8Array, iv: Uint8Array, data: Uint8Array)
 export function aesGcmDecrypt(
   key: Uint8Array,
   nonce: Uint8Array,
-  ciphertext: Uint8Array,
+  ciphertext: CipherInput,
   tag: Uint8Array,
   aad: Uint8Array = EMPTY,
 ): Uint8Array {
@@ -282,7 +289,7 @@ function aeadDecrypt(
   name: CipherGCMTypes | typeof CHACHA20_POLY1305,
   key: Uint8Array,
   nonce: Uint8Array,
-  ciphertext: Uint8Array,
+  ciphertext: CipherInput,
   tag: Uint8Array,
   aad: Uint8Array,
 ): Uint8Array {
@@ -294,8 +301,8 @@ function aeadDecrypt(
         : createDecipheriv(name, key, nonce, { authTagLength: tag.length });
     decipher.setAuthTag(tag);
     setAad(decipher, aad);
-    if (ciphertext.length > CIPHER_SLICE_BYTES) return decryptSliced(decipher, ciphertext); // wipes on failure
-    parts.push(decipher.update(ciphertext));
+    if (inputLength(ciphertext) > CIPHER_SLICE_BYTES) return decryptSliced(decipher, ciphertext); // wipes on failure
+    parts.push(decipher.update(joinInput(ciphertext)));
     parts.push(decipher.final()); // throws when the tag does not verify
   } catch {
     for (const part of parts) part.fill(0);
@@ -344,7 +351,7 @@ export function aesGcmEncryptor(
 export function chacha20Poly1305Decrypt(
   key: Uint8Array,
   nonce: Uint8Array,
-  ciphertext: Uint8Array,
+  ciphertext: CipherInput,
   tag: Uint8Array,
   aad: Uint8Array = EMPTY,
 ): Uint8Array {
@@ -465,7 +472,8 @@ export function pbeDecrypt(cipher: PbeCipher, key: Uint8Array, iv: Uint8Array, d
 export interface ContentDecryptInput {
   algorithm: ContentAlgorithm;
   key: Uint8Array;
-  ciphertext: Uint8Array;
+  /** In one piece, or the segments of a chunked BER string (issue 16: decrypted one after the other, not joined). */
+  ciphertext: CipherInput;
   /** AuthEnvelopedData only: the mac field (GCM or Poly1305 tag) and the DER of the authenticated attributes (AAD). */
   tag?: Uint8Array;
   aad?: Uint8Array;
