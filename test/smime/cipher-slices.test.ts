@@ -169,14 +169,14 @@ void describe('ciphertext in segments (a chunked BER OCTET STRING, not joined)',
 });
 
 void describe('updateInto', () => {
-  void test("writes exactly what update() returns, at the offset, for the encryptors' updateInto too", () => {
+  void test('writes exactly what update() returns, at the offset', () => {
     const key = randomBytes(16);
     const iv = randomBytes(16);
     const data = randomBytes(SLICE + 5);
-    const a = cbcEncryptor('aes', key, iv);
+    const a = createCipheriv('aes-128-cbc', key, iv);
     const b = cbcEncryptor('aes', key, iv);
     const out = Buffer.alloc(SLICE + 64, 0xee);
-    const n = a.updateInto(data, out, 7);
+    const n = updateInto(a, data, out, 7);
     const expected = b.update(data);
     assert.equal(n, expected.length);
     assert.ok(out.subarray(7, 7 + n).equals(expected));

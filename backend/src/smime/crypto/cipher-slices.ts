@@ -108,12 +108,10 @@ export function decryptSliced(decipher: Decipher, data: CipherInput): Buffer {
 
 /**
  * Encryption in steps, for content that arrives in pieces or is written out as it is encrypted (issue 6): update()
- * (or updateInto()) for each piece in order, then final(), then tag() (GCM only). update() and final() return a new
- * buffer of ciphertext; updateInto() writes it into the caller's buffer and returns its length (see `updateInto`).
+ * for each piece in order, then final(), then tag() (GCM only). Each returns a new buffer of ciphertext.
  */
 export interface StreamEncryptor {
   update(data: Uint8Array): Buffer;
-  updateInto(data: Uint8Array, out: Buffer, offset: number): number;
   final(): Buffer;
   tag(): Uint8Array | undefined;
 }
@@ -122,7 +120,6 @@ export interface StreamEncryptor {
 export function streamEncryptor(cipher: Cipher, tag: () => Uint8Array | undefined): StreamEncryptor {
   return {
     update: (data) => cipher.update(data),
-    updateInto: (data, out, offset) => updateInto(cipher, data, out, offset),
     final: () => cipher.final(),
     tag,
   };

@@ -95,7 +95,6 @@ export const cmsCrypto = {
     const cipher = step(() => cmsStreamEncryptor(algorithm, key, aad));
     return {
       update: (data) => step(() => cipher.update(data)),
-      updateInto: (data, out, offset) => step(() => cipher.updateInto(data, out, offset)),
       final: () => step(() => cipher.final()),
       tag: () => step(() => cipher.tag()),
     };
