@@ -29,6 +29,15 @@ import {
   type DecipherGCM,
 } from 'node:crypto';
 import type { ContentAlgorithm } from '../cms/enveloped/algorithms.ts';
+import {
+  CIPHER_SLICE_BYTES,
+  decryptSliced,
+  inputLength,
+  joinInput,
+  streamEncryptor,
+  type CipherInput,
+  type StreamEncryptor,
+} from './cipher-slices.ts';
 import { rc2CbcDecrypt, RC2_BLOCK_SIZE } from './rc2.ts';
 
 export type CipherErrorCode = 'DECRYPT_FAILED' | 'UNSUPPORTED_CIPHER';
@@ -154,16 +163,6 @@ function collect(parts: Buffer[]): Buffer {
 }
 
 /**
- * Encryption in steps, for content that arrives in pieces or is written out as it is encrypted (issue 6): update()
- * for each piece in order, then final(), then tag() (GCM only). Each returns a new buffer of ciphertext.
- */
-export interface StreamEncryptor {
-  update(data: Uint8Array): Buffer;
-  final(): Buffer;
-  tag(): Uint8Array | undefined;
-}
-
-/**
  * CBC decryption with PKCS #7 unpadding, the one path of CMS content and PKCS#12 PBE. `rc2EffectiveBits` is RC2's
  * effective key length (RFC 2268 section 2), the key length by default. Throws CipherError DECRYPT_FAILED for any
  * failure of the data or key, UNSUPPORTED_CIPHER only when this OpenSSL build lacks the cipher.
@@ -172,7 +171,7 @@ export function cbcDecrypt(
   family: CbcFamily,
   key: Uint8Array,
   iv: Uint8Array,
-  data: Uint8Array,
+  data: CipherInput,
   rc2EffectiveBits: number = key.length * 8,
 ): Uint8Array {
   const blockSize = blockSizeOf(family);
@@ -181,15 +180,19 @@ export function cbcDecrypt(
     if (name === undefined) throw decryptFailed();
     assertAvailable(name);
   }
-  if (iv.length !== blockSize || data.length === 0 || data.length % blockSize !== 0) throw decryptFailed();
+  const length = inputLength(data);
+  if (iv.length !== blockSize || length === 0 || length % blockSize !== 0) throw decryptFailed();
   let padded: Uint8Array;
   try {
     if (name === undefined) {
-      padded = rc2CbcDecrypt(key, rc2EffectiveBits, iv, data);
+      padded = rc2CbcDecrypt(key, rc2EffectiveBits, iv, joinInput(data));
     } else {
       const decipher = createDecipheriv(name, key, iv);
       decipher.setAutoPadding(false);
-      padded = collect([decipher.update(data), decipher.final()]);
+      padded =
+        length > CIPHER_SLICE_BYTES
+          ? decryptSliced(decipher, data)
+          : collect([decipher.update(joinInput(data)), decipher.final()]);
     }
   } catch {
     throw decryptFailed();
@@ -216,7 +219,7 @@ export function cbcEncryptor(family: CbcFamily, key: Uint8Array, iv: Uint8Array)
   }
   assertAvailable(name);
   const cipher = createCipheriv(name, key, iv); // PKCS #7 padding is OpenSSL's default for encryption
-  return { update: (data) => cipher.update(data), final: () => cipher.final(), tag: () => undefined };
+  return streamEncryptor(cipher, () => undefined);
 }
 
 /** CBC encryption with PKCS #7 padding in one step. */
@@ -253,7 +256,7 @@ export function aesCbcEncrypt(key: Uint8Array, iv: Uint8Array, data: Uint8Array)
 export function aesGcmDecrypt(
   key: Uint8Array,
   nonce: Uint8Array,
-  ciphertext: Uint8Array,
+  ciphertext: CipherInput,
   tag: Uint8Array,
   aad: Uint8Array = EMPTY,
 ): Uint8Array {
@@ -286,7 +289,7 @@ function aeadDecrypt(
   name: CipherGCMTypes | typeof CHACHA20_POLY1305,
   key: Uint8Array,
   nonce: Uint8Array,
-  ciphertext: Uint8Array,
+  ciphertext: CipherInput,
   tag: Uint8Array,
   aad: Uint8Array,
 ): Uint8Array {
@@ -298,7 +301,8 @@ function aeadDecrypt(
         : createDecipheriv(name, key, nonce, { authTagLength: tag.length });
     decipher.setAuthTag(tag);
     setAad(decipher, aad);
-    parts.push(decipher.update(ciphertext));
+    if (inputLength(ciphertext) > CIPHER_SLICE_BYTES) return decryptSliced(decipher, ciphertext); // wipes on failure
+    parts.push(decipher.update(joinInput(ciphertext)));
     parts.push(decipher.final()); // throws when the tag does not verify
   } catch {
     for (const part of parts) part.fill(0);
@@ -336,11 +340,7 @@ export function aesGcmEncryptor(
   assertAvailable(name);
   const cipher = createCipheriv(name, key, nonce, { authTagLength: tagLength });
   if (aad.length > 0) cipher.setAAD(aad);
-  return {
-    update: (data) => cipher.update(data),
-    final: () => cipher.final(),
-    tag: () => new Uint8Array(cipher.getAuthTag()),
-  };
+  return streamEncryptor(cipher, () => new Uint8Array(cipher.getAuthTag()));
 }
 
 /**
@@ -351,7 +351,7 @@ export function aesGcmEncryptor(
 export function chacha20Poly1305Decrypt(
   key: Uint8Array,
   nonce: Uint8Array,
-  ciphertext: Uint8Array,
+  ciphertext: CipherInput,
   tag: Uint8Array,
   aad: Uint8Array = EMPTY,
 ): Uint8Array {
@@ -379,11 +379,7 @@ export function chacha20Poly1305Encryptor(
   assertAvailable(CHACHA20_POLY1305);
   const cipher = createCipheriv(CHACHA20_POLY1305, key, nonce, { authTagLength: POLY1305_TAG_LENGTH });
   setAad(cipher, aad);
-  return {
-    update: (data) => cipher.update(data),
-    final: () => cipher.final(),
-    tag: () => new Uint8Array(cipher.getAuthTag()),
-  };
+  return streamEncryptor(cipher, () => new Uint8Array(cipher.getAuthTag()));
 }
 
 /** chacha20Poly1305Encryptor in one step. */
@@ -476,7 +472,8 @@ export function pbeDecrypt(cipher: PbeCipher, key: Uint8Array, iv: Uint8Array, d
 export interface ContentDecryptInput {
   algorithm: ContentAlgorithm;
   key: Uint8Array;
-  ciphertext: Uint8Array;
+  /** In one piece, or the segments of a chunked BER string (issue 16: decrypted one after the other, not joined). */
+  ciphertext: CipherInput;
   /** AuthEnvelopedData only: the mac field (GCM or Poly1305 tag) and the DER of the authenticated attributes (AAD). */
   tag?: Uint8Array;
   aad?: Uint8Array;

@@ -20,7 +20,7 @@ import { agreementGroupOfKey, originatorFits } from './key-agreement.ts';
 import { MAX_MATCHED_DECRYPTIONS, MAX_TRIAL_DECRYPTIONS } from '../../limits.ts';
 import { certificateIdentity, identifies, type CertificateIdentity } from './recipient-id.ts';
 import {
-  encryptedContentBytes,
+  encryptedContentSegments,
   type KeyAgreeRecipient,
   type KeyTransRecipient,
   type ParsedEnvelope,
@@ -92,16 +92,16 @@ function isKeyObject(value: unknown): value is KeyObject {
 class Decryptor {
   readonly #envelope: ParsedEnvelope;
   readonly #algorithm: ContentAlgorithm;
-  #ciphertext: Uint8Array | undefined;
+  #ciphertext: Uint8Array[] | undefined;
 
   constructor(envelope: ParsedEnvelope) {
     this.#envelope = envelope;
     this.#algorithm = envelope.contentAlgorithm;
   }
 
-  /** The ciphertext, joined once (a chunked BER string) and shared by every attempt. */
-  #content(): Uint8Array {
-    this.#ciphertext ??= encryptedContentBytes(this.#envelope);
+  /** The ciphertext's segments (views of the message, a chunked BER string not joined), shared by every attempt. */
+  #content(): Uint8Array[] {
+    this.#ciphertext ??= encryptedContentSegments(this.#envelope);
     return this.#ciphertext;
   }
 

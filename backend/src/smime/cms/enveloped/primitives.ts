@@ -18,8 +18,8 @@ import {
   encryptContent as encryptCmsContent,
   type ContentDecryptInput,
   type ContentEncryptResult,
-  type StreamEncryptor,
 } from '../../crypto/content-cipher.ts';
+import type { StreamEncryptor } from '../../crypto/cipher-slices.ts';
 import {
   decryptKeyAgreement as ecdhDecryptKeyAgreement,
   encryptKeyAgreement as ecdhEncryptKeyAgreement,

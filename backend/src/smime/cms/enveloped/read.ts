@@ -14,7 +14,7 @@ import {
   BerError,
   children,
   octetStringLength,
-  octetStringValue,
+  octetSegments,
   readTlv,
   bigInteger,
   bitString,
@@ -298,10 +298,14 @@ export function parseEnvelope(input: Uint8Array): ParsedEnvelope {
   return { format, version, recipients, contentAlgorithm, encryptedContent, encryptedContentLength, aad, mac, input };
 }
 
-/** The ciphertext: a view into the input for a primitive [0], a fresh joined copy for a constructed one. */
-export function encryptedContentBytes(envelope: ParsedEnvelope): Uint8Array {
-  if (!envelope.encryptedContent) return new Uint8Array(0);
-  return octetStringValue(envelope.encryptedContent, 'encryptedContent', MAX_ENCRYPTED_CONTENT_BYTES);
+/**
+ * The encrypted content as the segments it was sent in, views of the message (issue 16): a chunked BER string (1 KiB
+ * or 4 KiB chunks from streaming writers) is decrypted segment after segment instead of being joined into a copy. Its
+ * size was checked when the envelope was read.
+ */
+export function encryptedContentSegments(envelope: ParsedEnvelope): Uint8Array[] {
+  if (!envelope.encryptedContent) return [];
+  return octetSegments(envelope.encryptedContent, 'encryptedContent', 0);
 }
 
 /** The content type is CMS but not one this module reads (signed data, compressed data, ...). */
