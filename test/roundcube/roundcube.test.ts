@@ -195,11 +195,24 @@ describe('Roundcube with the S/MIME plugin, end to end', { skip, concurrency: fa
     );
   }
 
-  async function sent(page: Page): Promise<void> {
-    await page.waitForURL((u) => !u.search.includes('_action=compose'));
-  }
-
   const errorToast = (page: Page, text: string | RegExp) => page.locator('#messagestack div.error', { hasText: text });
+
+  /**
+   * The compose page has gone (the message was sent). The wait is long enough for a machine busy with the other
+   * suites (a 30 s wait once ran out in a full CI run, with no sign of why); when it runs out, the error names what
+   * Roundcube was showing.
+   */
+  async function sent(page: Page): Promise<void> {
+    try {
+      await page.waitForURL((u) => !u.search.includes('_action=compose'), { timeout: 90_000 });
+    } catch (e) {
+      const shown = await page
+        .locator('#messagestack div')
+        .allTextContents()
+        .catch(() => []);
+      throw new Error(`still composing after 90 s; Roundcube shows: ${JSON.stringify(shown)}`, { cause: e });
+    }
+  }
 
   /** Open the newest message with this subject in the list of `folder`; the preview frame. */
   async function open(page: Page, subject: string, folder = 'INBOX'): Promise<Frame> {
