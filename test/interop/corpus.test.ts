@@ -220,6 +220,25 @@ describe('corpus: statuses a user sees', { skip: NO_CORPUS }, () => {
     assert.ok(['no-key', 'failed'].includes(wrong.layers[0]!.status));
   });
 
+  test('every encrypted message also opens by trial, with keys no RecipientInfo names', async () => {
+    // Trial decryption of PKCS #1 v1.5 + CBC asks for decrypted bytes shaped like a MIME header section
+    // (cms/enveloped/entity-shape.ts); what NSS and OpenSSL write must pass it. The CA certificate names no recipient.
+    const unnamed = keys.map((k) => ({ ...k, certificate: anchors[0]! }));
+    let opened = 0;
+    for (const row of rows.filter((r) => r.openssl.some((o) => o.startsWith('decrypt ')))) {
+      const named = await analyze(row.file);
+      const trial = await analyzeMessage(readFileSync(ROOT + row.file), {
+        verify: { trustAnchors: anchors, now: NOW },
+        keys: async () => unnamed,
+      });
+      const shape = (a: MessageAnalysis) => observed(a).map((l) => [l.kind, l.status]);
+      assert.deepEqual(shape(trial), shape(named), row.file);
+      assert.deepEqual(Buffer.from(trial.content), Buffer.from(named.content), row.file);
+      opened += observed(trial).filter((l) => l.kind === 'encrypted' && l.status === 'decrypted').length;
+    }
+    assert.ok(opened >= 20, `${opened} encrypted layers opened by trial`);
+  });
+
   test('an untrusted chain (no anchors) is untrusted, not valid', async () => {
     const a = await analyzeMessage(readFileSync(ROOT + 'mailnews-test-data-smime/alice.dsig.SHA256.multipart.eml'), {
       verify: { trustAnchors: [], now: NOW },

@@ -9,7 +9,8 @@
  * A known limit shared with OpenSSL (CMS_decrypt(3)): with RSA PKCS #1 v1.5 and a CBC cipher, a wrong key tried by
  * trial decryption (a RecipientInfo that names none of the caller's keys) yields a pseudo-random content key, and
  * about 1 time in 256 (AES) the garbage it decrypts to happens to end in valid padding. GCM and ECDH are immune (tag,
- * key-wrap check). Keys matched by identifier do not have this problem in practice: they are the right key.
+ * key-wrap check). Keys matched by identifier do not have this problem in practice: they are the right key. Where
+ * OpenSSL returns the garbage, a trial here also asks for a MIME header section (entity-shape.ts).
  */
 import type { KeyObject } from 'node:crypto';
 import { cmsCrypto } from './primitives.ts';
@@ -17,6 +18,7 @@ import { SmimeError } from '../../errors.ts';
 import { isAead, type ContentAlgorithm } from './algorithms.ts';
 import { envelopeInfo, readEnvelope, type EnvelopeInfo } from './inspect.ts';
 import { agreementGroupOfKey, originatorFits } from './key-agreement.ts';
+import { startsWithHeaderSection } from './entity-shape.ts';
 import { MAX_MATCHED_DECRYPTIONS, MAX_TRIAL_DECRYPTIONS } from '../../limits.ts';
 import { certificateIdentity, identifies, type CertificateIdentity } from './recipient-id.ts';
 import {
@@ -263,7 +265,7 @@ function decryptByTrial(
       if (budget === 0 || !compatible(slot, candidate.key.privateKey)) continue;
       budget--;
       const result = decryptor.attempt(slot, candidate.key.privateKey);
-      if (result.ok && (!guessable(slot, info) || startsLikeEntity(result.content)))
+      if (result.ok && (!guessable(slot, info) || startsWithHeaderSection(result.content)))
         return { status: 'decrypted', content: result.content, keyId: candidate.key.keyId, info };
     }
   }
@@ -277,22 +279,4 @@ function decryptByTrial(
  */
 function guessable(slot: Slot, info: EnvelopeInfo): boolean {
   return slot.type === 'ktri' && slot.ri.algorithm.kind === 'rsa-pkcs1' && info.format !== 'auth-enveloped';
-}
-
-/** Longest header field name looked at before deciding (RFC 5322 section 2.1.1 line limit). */
-const MAX_FIELD_NAME = 998;
-
-/**
- * S/MIME content is a MIME entity (RFC 8551 section 2.4), and every client writes its header: the first line is
- * `field-name:` (RFC 5322 section 3.6.8, printable ASCII but ':'). Random bytes pass with a chance of about 1 in 500.
- */
-function startsLikeEntity(content: Uint8Array): boolean {
-  let i = 0;
-  while (i < content.length && i < MAX_FIELD_NAME) {
-    const c = content[i]!;
-    if (c === 0x3a) return i > 0;
-    if (c < 0x21 || c > 0x7e) return i > 0 && (c === 0x20 || c === 0x09) && content.indexOf(0x3a, i) === i + 1;
-    i++;
-  }
-  return false;
 }
