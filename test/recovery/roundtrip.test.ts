@@ -204,6 +204,10 @@ describe(
         const stillLocked = second.out.split('\n').filter((l) => l.startsWith('still under the old passphrase'));
         assert.equal(stillLocked.length, 1, second.out);
         assert.ok(stillLocked[0]!.includes(uncovered.id), 'the key without a copy is named');
+        assert.ok(
+          stillLocked[0]!.includes(`smime-admin remove-key --user ${BOB} --key ${uncovered.id} --confirm `),
+          'with the command that removes it',
+        );
         assert.ok(!second.out.includes(INITIAL) && !second.out.includes(P12_PASSWORD));
 
         const now = await keysOfBob();

@@ -20,6 +20,7 @@ import { type CommandContext, ExplainedError, flag, need, stringOption, UsageErr
 import { withDb } from './database.ts';
 import type { Queryable } from '../store/db.ts';
 import { listKeys, type KeyRow } from '../store/keys.ts';
+import { isPending } from '../vault/passphrase-policy.ts';
 import { errorLine, explain } from './explain.ts';
 import { readNewSecret, readSecret } from './prompt.ts';
 
@@ -36,7 +37,7 @@ async function initialPassphrase(values: CommandContext['values']): Promise<stri
 
 /** Keys of the user that are the user's own (not waiting to be taken over): under the passphrase they forgot. */
 async function keysUnderOldPassphrase(db: Queryable, userId: number): Promise<KeyRow[]> {
-  return (await listKeys(db, userId)).filter((k) => !k.must_change_passphrase);
+  return (await listKeys(db, userId)).filter((k) => !isPending(k));
 }
 
 async function importOne({ config, log, values }: CommandContext): Promise<number> {
@@ -83,7 +84,9 @@ async function importOne({ config, log, values }: CommandContext): Promise<numbe
     for (const k of stillLocked)
       console.log(
         `still under the old passphrase: key ${k.id} (${k.subject}, fingerprint ${k.fingerprint_sha256}): ` +
-          'put its recovered file back the same way, or the user cannot take these keys over',
+          'put its recovered file back the same way, or remove it ' +
+          `(smime-admin remove-key --user ${user} --key ${k.id} --confirm ${k.fingerprint_sha256}); ` +
+          'until then the user cannot take their keys over',
       );
     return 0;
   } catch (e) {
