@@ -14,8 +14,7 @@ import type { RevocationShown } from '../directory/trust.ts';
 import { describeCertificate, encryptionUnusableReason } from '../smime/index.ts';
 import { recordFromRow, type CertificateRecord, type CertificateRecordRow } from '../store/certificate-record.ts';
 import type { Queryable } from '../store/db.ts';
-import { exchangedForEmails } from '../store/certificates.ts';
-import { directoryCertificatesForEmails } from '../store/directory.ts';
+import { recipientCertificates } from '../store/recipient-certificates.ts';
 import type { KeyRow } from '../store/keys.ts';
 
 export interface CertificateCandidate extends CertificateRecord {
@@ -119,7 +118,11 @@ export async function candidatesFor(
   emails: string[],
 ): Promise<Map<string, CertificateCandidate[]>> {
   const out = new Map<string, CertificateCandidate[]>(emails.map((e) => [e, []]));
-  for (const r of await directoryCertificatesForEmails(db, emails)) {
+  for (const r of await recipientCertificates(db, userId, emails)) {
+    if (r.source === 'exchanged') {
+      out.get(r.email)?.push(candidateOf('exchanged', r, r.email, r.capabilities));
+      continue;
+    }
     // Rows synced before migration 006 did not store the subjectAltName addresses.
     const san = r.san_emails ?? describeCertificate(r.certificate).subjectAltNameEmails;
     for (const email of r.entry_addresses) {
@@ -127,13 +130,11 @@ export async function candidatesFor(
         ...candidateOf('directory', r, email, []),
         sanCount: san.length,
         entry: { id: r.entry_id, dn: r.dn },
-        intermediates: r.intermediates,
+        intermediates: r.chain,
         ...(san.includes(email) ? {} : { rejected: `${r.subject}: does not name ${email} in its subjectAltName` }),
       });
     }
   }
-  for (const r of await exchangedForEmails(db, userId, emails))
-    out.get(r.email)?.push(candidateOf('exchanged', r, r.email, r.capabilities));
   return out;
 }
 

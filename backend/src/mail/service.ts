@@ -25,8 +25,8 @@ import {
 import { SafeFetcher } from '../net/fetcher.ts';
 import { MessagePool } from './message-pool.ts';
 import { appendAudit } from '../store/audit.ts';
-import { exchangedForEmails, touchExchanged, upsertExchanged } from '../store/certificates.ts';
-import { directoryCertificatesForEmails } from '../store/directory.ts';
+import { touchExchanged, upsertExchanged } from '../store/certificates.ts';
+import { recipientCertificates } from '../store/recipient-certificates.ts';
 import { recordOf } from '../store/certificate-record.ts';
 import type { Database } from '../store/db.ts';
 import type { KeyRow } from '../store/keys.ts';
@@ -320,15 +320,8 @@ export class MailService {
    */
   private async knownSigners(user: UserRow, from: readonly string[]): Promise<KnownSigner[]> {
     if (from.length === 0) return [];
-    const emails = [...from];
-    const [directory, exchanged] = await Promise.all([
-      directoryCertificatesForEmails(this.db, emails),
-      exchangedForEmails(this.db, user.id, emails),
-    ]);
-    return [
-      ...directory.map((d) => ({ certificate: d.certificate, chain: d.intermediates })),
-      ...exchanged.map((x) => ({ certificate: x.certificate, chain: x.chain })),
-    ];
+    const rows = await recipientCertificates(this.db, user.id, [...from]);
+    return rows.map((r) => ({ certificate: r.certificate, chain: r.chain }));
   }
 
   /** Store the certificates of trusted, cryptographically valid signers under each of their addresses. */

@@ -64,14 +64,6 @@ export async function getExchanged(db: Queryable, userId: number, id: string): P
   return row;
 }
 
-export async function exchangedForEmails(db: Queryable, userId: number, emails: string[]): Promise<ExchangedCertRow[]> {
-  if (emails.length === 0) return [];
-  return db.query<ExchangedCertRow>(
-    `SELECT ${COLUMNS} FROM exchanged_certificates WHERE user_id = $1 AND email = ANY($2::text[])`,
-    [userId, emails],
-  );
-}
-
 /**
  * Refresh last_seen_at (and the capabilities, when the signature announced some) of this exact certificate for
  * (user, email); false when it is not the stored one (then upsertExchanged decides, in a transaction).

@@ -1,7 +1,7 @@
 /**
  * Directory entries and their certificates (issue 4): shared by all users, written only by the directory sync, read
- * by recipient resolution and the certificate list. What the sync writes, and its status row, are in
- * directory-sync.ts.
+ * by recipient resolution (recipient-certificates.ts) and the certificate list. What the sync writes, and its status
+ * row, are in directory-sync.ts.
  */
 import { recordColumns, type CertificateRecordRow } from './certificate-record.ts';
 import type { Queryable } from './db.ts';
@@ -47,19 +47,6 @@ const SELECT_WITH_ENTRY = `SELECT ${CERT_FACT_COLUMNS}, c.certificate, c.interme
        FROM directory_entries e JOIN directory_certificates c ON c.entry_id = e.id`;
 
 // ---- reading -------------------------------------------------------------------------------------------------------
-
-/** Every certificate of every entry that has one of these addresses (recipient resolution). */
-export async function directoryCertificatesForEmails(
-  db: Queryable,
-  emails: string[],
-): Promise<DirectoryCertWithEntry[]> {
-  if (emails.length === 0) return [];
-  return db.query<DirectoryCertWithEntry>(
-    `${SELECT_WITH_ENTRY}
-      WHERE e.addresses && $1::text[]`,
-    [emails],
-  );
-}
 
 /** The certificate list: filtered like the exchanged one, at most `limit` rows (the directory may be large). */
 export async function listDirectoryCertificates(
