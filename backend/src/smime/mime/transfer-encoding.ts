@@ -182,11 +182,11 @@ const QP_MAX_LINE = 76;
  */
 export function encodeQuotedPrintable(bytes: Uint8Array): Uint8Array {
   const len = bytes.length;
-  // Worst case: every byte as =XX, plus a soft break (=CRLF) every 25 escapes.
-  const out = new Uint8Array(len * 3 + Math.ceil((len * 3) / (QP_MAX_LINE - 3)) * 3 + 3);
+  // Worst case: every byte as =XX, plus a soft break (=CRLF) every 25 escapes. Not zeroed: only what is written
+  // is copied out.
+  const out = Buffer.allocUnsafe(len * 3 + Math.ceil((len * 3) / (QP_MAX_LINE - 3)) * 3 + 3);
   let n = 0;
   let lineLength = 0;
-  const atHardBreak = (i: number): boolean => i >= len || (bytes[i] === CR && bytes[i + 1] === LF);
   for (let i = 0; i < len; i++) {
     const b = bytes[i]!;
     if (b === CR && bytes[i + 1] === LF) {
@@ -196,35 +196,41 @@ export function encodeQuotedPrintable(bytes: Uint8Array): Uint8Array {
       i++;
       continue;
     }
-    let escape = needsEscape(bytes, i, lineLength === 0, atHardBreak(i + 1));
+    const beforeBreak = i + 1 >= len || (bytes[i + 1] === CR && bytes[i + 2] === LF);
+    let escape = needsEscape(bytes, i, lineLength === 0, beforeBreak);
     let width = escape ? 3 : 1;
     // Room for the token, and for the `=` of a soft break unless the line ends right after this token.
-    const limit = atHardBreak(i + 1) ? QP_MAX_LINE : QP_MAX_LINE - 1;
-    if (lineLength + width > limit) {
+    if (lineLength + width > (beforeBreak ? QP_MAX_LINE : QP_MAX_LINE - 1)) {
       out[n++] = EQUALS;
       out[n++] = CR;
       out[n++] = LF;
       lineLength = 0;
-      escape = needsEscape(bytes, i, true, atHardBreak(i + 1));
+      escape = needsEscape(bytes, i, true, beforeBreak);
       width = escape ? 3 : 1;
     }
     if (escape) {
       out[n++] = EQUALS;
-      out[n++] = HEX_UPPER.charCodeAt(b >> 4);
-      out[n++] = HEX_UPPER.charCodeAt(b & 15);
+      out[n++] = HEX_DIGITS[b >> 4]!;
+      out[n++] = HEX_DIGITS[b & 15]!;
     } else {
       out[n++] = b;
     }
     lineLength += width;
   }
-  return out.slice(0, n);
+  return new Uint8Array(out.subarray(0, n));
 }
+
+/** The digits of =XX (RFC 2045 section 6.7: upper case). */
+const HEX_DIGITS = Uint8Array.from(HEX_UPPER, (c) => c.charCodeAt(0));
+/** 1 for a byte quoted-printable may carry as itself anywhere on a line: printable ASCII but `=`. */
+const QP_LITERAL = Uint8Array.from({ length: 256 }, (_, b) => (b >= 0x21 && b <= 0x7e && b !== EQUALS ? 1 : 0));
 
 function needsEscape(bytes: Uint8Array, i: number, lineStart: boolean, beforeBreak: boolean): boolean {
   const b = bytes[i]!;
-  if (b === SP || b === HTAB) return beforeBreak;
-  if (b < 0x21 || b > 0x7e || b === EQUALS) return true;
-  if (!lineStart) return false;
-  if (b === 0x2e) return true;
-  return b === 0x46 && bytes[i + 1] === 0x72 && bytes[i + 2] === 0x6f && bytes[i + 3] === 0x6d && bytes[i + 4] === SP;
+  if (QP_LITERAL[b] === 1) {
+    if (!lineStart) return false;
+    if (b === 0x2e) return true;
+    return b === 0x46 && bytes[i + 1] === 0x72 && bytes[i + 2] === 0x6f && bytes[i + 3] === 0x6d && bytes[i + 4] === SP;
+  }
+  return b === SP || b === HTAB ? beforeBreak : true;
 }
