@@ -56,6 +56,9 @@ export function presentLayer(l: Layer): SignedLayer | EncryptedLayer {
   };
 }
 
+/** Largest answer joined into one buffer before it is written (see /outgoing). */
+const JOIN_ANSWER_BYTES = 1024 * 1024;
+
 export function messageRoutes(s: Services): Router<AppState> {
   const r = new Router<AppState>({ prefix: '/api/v1/messages' });
   r.use(requireUser(s));
@@ -81,10 +84,14 @@ export function messageRoutes(s: Services): Router<AppState> {
     }
     if (copies.length > 1) throw new AppError('BCC_NEEDS_SEPARATE_COPIES', undefined, { copies: copies.length });
     ctx.type = 'message/rfc822';
-    // Written piece by piece: the pieces are mostly views of the request body, never joined into one more copy.
+    // A large answer is written piece by piece: the pieces are mostly views of the request body, never joined into
+    // one more copy. A small one is joined and written at once: a stream body costs Koa a pipeline, an
+    // AbortController and its AbortError per response (issue 16: 0.04 ms of a 10 KB request's CPU).
     const pieces = copies[0]!.pieces;
-    ctx.body = Readable.from(pieces, { objectMode: false });
-    ctx.length = pieces.reduce((n, p) => n + p.length, 0);
+    const length = pieces.reduce((n, p) => n + p.length, 0);
+    ctx.body =
+      length <= JOIN_ANSWER_BYTES ? Buffer.concat(pieces, length) : Readable.from(pieces, { objectMode: false });
+    ctx.length = length;
   });
 
   r.post('/incoming', async (ctx) => {
