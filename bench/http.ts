@@ -16,7 +16,7 @@
  * rounds, the server and the engine measured alternately, medians reported), HTTP_BENCH_DURATION_S
  * (5, each phase of b), HTTP_BENCH_LARGE (2: 25 MB verifies, decrypts and sign+encrypts of each per phase of b), and LOAD_DATABASE_URL.
  * HTTP_BENCH_PART=a or b runs only that part. HTTP_BENCH_CPU_PROF=<file.cpuprofile>: a V8 CPU profile of the server
- * during the measured requests of a)'s first round, and b) is skipped (summarise it with `node scripts/cpuprofile-summary.mjs`).
+ * during the measured requests of a)'s last round (the warmest), and b) is skipped (summarise it with `node scripts/cpuprofile-summary.mjs`).
  */
 import { createPrivateKey } from 'node:crypto';
 import { loadConfig } from '../backend/src/config.ts';
@@ -138,7 +138,7 @@ export async function benchHttp(): Promise<Row[]> {
       const ref: number[] = [];
       let rate = 0;
       for (let round = 0; round < rounds; round++) {
-        const profiling = profile !== undefined && round === 0;
+        const profiling = profile !== undefined && round === rounds - 1;
         const before = await srv.ask<ProbeSample>({ cmd: profiling ? 'profile-start' : 'sample' });
         const a = await runPhase(srv, `a) CPU, round ${round + 1}`, signEncrypt, { connections, amount: requests });
         const after = await srv.ask<ProbeSample>(
