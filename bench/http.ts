@@ -12,11 +12,12 @@
  *      encrypted) one after the other beside them; reference: the same without the 25 MB messages.
  *
  * The server's figures come from inside it (bench/server-probe.ts over IPC). Settings (environment):
- * HTTP_BENCH_USERS (16), HTTP_BENCH_REQUESTS (600, for a), HTTP_BENCH_CONNECTIONS (8, for a), HTTP_BENCH_ROUNDS (5: a's
- * rounds, the server and the engine measured alternately, medians reported), HTTP_BENCH_DURATION_S
- * (5, each phase of b), HTTP_BENCH_LARGE (2: 25 MB verifies, decrypts and sign+encrypts of each per phase of b), and LOAD_DATABASE_URL.
- * HTTP_BENCH_PART=a or b runs only that part. HTTP_BENCH_CPU_PROF=<file.cpuprofile>: a V8 CPU profile of the server
- * during the measured requests of a)'s last round (the warmest), and b) is skipped (summarise it with `node scripts/cpuprofile-summary.mjs`).
+ * HTTP_BENCH_USERS (16), HTTP_BENCH_REQUESTS (600, for a), HTTP_BENCH_CONNECTIONS (8, for a), HTTP_BENCH_ROUNDS (5:
+ * a's rounds, the server and the engine measured alternately, medians reported), HTTP_BENCH_DURATION_S (5, each
+ * phase of b), HTTP_BENCH_LARGE (2: 25 MB verifies, decrypts and sign+encrypts of each per phase of b), and
+ * LOAD_DATABASE_URL. HTTP_BENCH_PART=a or b runs only that part. HTTP_BENCH_CPU_PROF=<file.cpuprofile>: a V8 CPU
+ * profile of the server during the measured requests of a)'s last round (the warmest), and b) is skipped (summarise
+ * it with `node scripts/cpuprofile-summary.mjs`).
  */
 import { createPrivateKey } from 'node:crypto';
 import { loadConfig } from '../backend/src/config.ts';

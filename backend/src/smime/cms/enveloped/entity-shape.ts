@@ -4,9 +4,10 @@
  * tag, see decrypt.ts `guessable`).
  *
  * S/MIME content is a MIME entity (RFC 8551 section 2.4) and every client writes its header, ended by an empty line
- * (RFC 5322 section 2.1, RFC 2045 section 3). What is asked for: one or more header fields, each `field-name:` (printable
- * ASCII but ':', RFC 5322 section 3.6.8) followed by a value, folded lines starting with a space or tab, then an empty
- * line. Values may hold 8-bit bytes (RFC 6532) and ESC (raw ISO-2022-JP); no other control byte, and CR only before LF.
+ * (RFC 5322 section 2.1, RFC 2045 section 3). What is asked for: one or more header fields, each `field-name:`
+ * (printable ASCII but ':', RFC 5322 section 3.6.8) followed by a value, folded lines starting with a space or tab,
+ * then an empty line. Values may hold 8-bit bytes (RFC 6532) and ESC (raw ISO-2022-JP); no other control byte, and CR
+ * only before LF.
  *
  * Random bytes have this shape far less often than 1 in a million: the first line alone passes about 1 in 450, it must
  * then end before a control byte (about 1 in 30), and the header must end with an empty line rather than another
