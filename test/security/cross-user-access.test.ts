@@ -36,6 +36,7 @@ import { cleanUp } from '../helpers/cleanup.ts';
 
 const ALICE = 'alice@example.com';
 const BOB = 'bob@example.com';
+const DAVE = 'dave@example.com';
 const PASS_A = 'alice own passphrase 1';
 const PASS_B = 'bob own passphrase 22';
 const SECRET_A = 'alice-only-secret-7f3a';
@@ -422,6 +423,13 @@ for (const target of await databaseTargets()) {
         const enc = await send(bob, 'encrypt=true', mail(BOB, ALICE, 'x'));
         assert.equal(enc.status, 422);
         assert.equal(enc.body.error.code, 'RECIPIENT_CERTIFICATE_MISSING');
+        // Nor the certificate Alice harvested from Dave: exchanged certificates are per user (the one statement that
+        // reads them beside the directory's, store/recipient-certificates.ts, is filtered by user).
+        const toDave = await send(bob, 'encrypt=true', mail(BOB, DAVE, 'x'));
+        assert.equal(toDave.body.error.code, 'RECIPIENT_CERTIFICATE_MISSING');
+        assert.deepEqual(toDave.body.error.missing[0].reasons, ['no certificate known for this address']);
+        const aliceToDave = await send(alice, 'encrypt=true', mail(ALICE, DAVE, 'x'));
+        assert.ok(!aliceToDave.text.includes('no certificate known'), `sanity: Alice has one: ${aliceToDave.text}`);
         const own = await send(bob, 'sign=true', mail(BOB, ALICE, 'mine'), viaHeader);
         assert.equal(own.status, 200, 'sanity: Bob signs with his own session');
       },
