@@ -369,12 +369,12 @@ export async function signPieces(content: readonly Uint8Array[], signer: Signer,
   );
 
   const key = signingKey(scheme, signer.privateKey, digest);
-  // In libuv's pool (issue 16): an RSA-2048 signature is 0.3-0.8 ms of a core, which the event loop then spends on
-  // other requests. (Issue 6 kept it synchronous because Argon2 ran in that pool; it now runs in its own process.)
+  // Synchronous (issue 6): an RSA-2048 signature is about 0.4 ms of one core. Issue 16 tried libuv's pool (the
+  // callback form): the event loop's delay and the latency under load fell by 5-25%, but a signature with a key
+  // imported for the request (as the vault does) cost 0.4 ms more CPU there (1.13 -> 1.55 ms), and the sequential
+  // sign+encrypt rate per CPU second fell from 0.75 to 0.50 of its target. Reverted; see the README.
   // Ed25519 is PureEdDSA over the DER of the signed attributes (RFC 8419 section 3.2): no hash named to node.
-  const signature = await new Promise<Buffer>((resolve, reject) =>
-    signCallback(scheme === 'ed25519' ? null : digest, toSign, key, (e, sig) => (e ? reject(e) : resolve(sig))),
-  );
+  const signature = signCallback(scheme === 'ed25519' ? null : digest, toSign, key);
 
   return signedDataContentInfoDer({
     digest,
