@@ -82,6 +82,8 @@ describe('demo webmail: phone and desktop, light and dark, accessible', { skip, 
   test('the login survives a reload: same user, same view', { timeout: 60_000 }, async () => {
     await page.goto(`${srv.url}/demo`);
     await page.locator(`.users button[data-email="${ALICE}"]`).click();
+    // As a user would: the inbox the login opens first, then the settings (a CI run once timed out waiting for them).
+    await page.locator('h1', { hasText: 'Inbox' }).waitFor();
     await show('settings');
     await page.reload();
     await page.locator('smime-settings').waitFor();

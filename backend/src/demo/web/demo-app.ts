@@ -76,7 +76,11 @@ async function mailApi<T>(method: string, path: string, body?: unknown): Promise
   return (await res.json()) as T;
 }
 
+/** Counts the views shown: a view that loads something checks it is still the current one before it renders. */
+let viewSeq = 0;
+
 function resetView(): void {
+  viewSeq++;
   for (const c of cleanup) c();
   cleanup = [];
   app.innerHTML = '';
@@ -146,7 +150,9 @@ async function enter(user: DemoUser, view = 'inbox'): Promise<void> {
 async function showFolder(folder: 'inbox' | 'sent', flash?: HTMLElement): Promise<void> {
   setNav(folder);
   resetView();
+  const seq = viewSeq;
   const { messages } = await mailApi<{ messages: MessageMeta[] }>('GET', `/messages?folder=${folder}`);
+  if (seq !== viewSeq) return; // the user went elsewhere while the folder loaded
   if (flash) app.append(flash);
   const card = document.createElement('section');
   card.className = 'card';
@@ -171,6 +177,7 @@ async function showFolder(folder: 'inbox' | 'sent', flash?: HTMLElement): Promis
 
 async function showMessage(m: MessageMeta): Promise<void> {
   resetView();
+  const seq = viewSeq;
   const card = document.createElement('section');
   card.className = 'card';
   card.innerHTML = `<p><button type="button" id="back">← Back</button></p><h1>${esc(m.subject || '(no subject)')}</h1>
@@ -188,6 +195,7 @@ async function showMessage(m: MessageMeta): Promise<void> {
     headers: { authorization: `Bearer ${await getToken()}` },
   });
   const raw = new Uint8Array(await res.arrayBuffer());
+  if (seq !== viewSeq) return; // the user went elsewhere while the message loaded
   const status = plugin!.mountMessageStatus($('#status-slot'));
   cleanup.push(() => status.destroy());
   const render = (content: Uint8Array) => ($('#body').textContent = textOf(content));
