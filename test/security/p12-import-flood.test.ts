@@ -19,9 +19,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Client, startServer, type TestServer } from '../helpers/app.ts';
+import { Client, type TestServer } from '../helpers/app.ts';
 import { databaseTargets } from '../helpers/db.ts';
-import { b64 } from './world.ts';
+import { b64, startServerOn } from './world.ts';
 import { FIXTURES } from '../helpers/paths.ts';
 import { cleanUp } from '../helpers/cleanup.ts';
 
@@ -46,21 +46,22 @@ function expensiveP12(dir: string): Buffer {
 
 describe('PKCS#12 import flood', { timeout: 300_000 }, () => {
   let srv: TestServer;
-  let drop: () => Promise<void>;
+  let close: (() => Promise<void>) | undefined;
   let work: string;
   let slow: Buffer;
 
   before(async () => {
     work = mkdtempSync(join(tmpdir(), 'smime-p12-flood-'));
     slow = expensiveP12(work);
-    const opened = await pglite!.open();
-    drop = opened.drop;
-    srv = await startServer(opened.db, { SMIME_P12_CONCURRENCY: 1, SMIME_P12_QUEUE: 1, SMIME_P12_IMPORTS_PER_HOUR: 3 });
+    ({ srv, close } = await startServerOn(pglite!, {
+      SMIME_P12_CONCURRENCY: 1,
+      SMIME_P12_QUEUE: 1,
+      SMIME_P12_IMPORTS_PER_HOUR: 3,
+    }));
   });
   after(() =>
     cleanUp(
-      () => srv?.close(),
-      () => drop?.(),
+      () => close?.(),
       () => rmSync(work, { recursive: true, force: true }),
     ),
   );

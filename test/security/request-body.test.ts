@@ -7,11 +7,9 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import type { Database } from '../../backend/src/store/db.ts';
-import { Client, startServer, type TestServer } from '../helpers/app.ts';
-import { cleanUp } from '../helpers/cleanup.ts';
+import { Client, type TestServer } from '../helpers/app.ts';
 import { databaseTargets } from '../helpers/db.ts';
-import { mail } from './world.ts';
+import { mail, startServerOn } from './world.ts';
 
 const LIMIT = 64 * 1024;
 const USER = 'body@example.com';
@@ -23,22 +21,15 @@ interface Answer {
 }
 
 describe('request bodies', { timeout: 60_000 }, () => {
-  let db: Database;
-  let drop: () => Promise<void>;
   let srv: TestServer;
+  let close: (() => Promise<void>) | undefined;
   let token: string;
 
   before(async () => {
-    ({ db, drop } = await pglite!.open());
-    srv = await startServer(db, { SMIME_MAX_MESSAGE_BYTES: LIMIT });
+    ({ srv, close } = await startServerOn(pglite!, { SMIME_MAX_MESSAGE_BYTES: LIMIT }));
     token = await srv.token(USER);
   });
-  after(() =>
-    cleanUp(
-      () => srv?.close(),
-      () => drop?.(),
-    ),
-  );
+  after(() => close?.());
 
   /** POST /messages/incoming with `chunks` written one by one; `length` as Content-Length, or chunked without it. */
   function post(chunks: Buffer[], length?: number): Promise<Answer> {

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Config } from '../../backend/src/config.ts';
 import type { UserRow } from '../../backend/src/store/users.ts';
 import { findUserByEmail } from '../../backend/src/store/users.ts';
 import { Client, startServer, TEST_ADMIN_TOKEN, type TestServer } from '../helpers/app.ts';
@@ -150,21 +151,36 @@ export async function startServerTrusting(
   target: DbTarget,
   anchors: (string | URL)[],
 ): Promise<{ srv: TestServer; close(): Promise<void> }> {
-  const { db, drop } = await target.open();
   const work = mkdtempSync(join(tmpdir(), 'smime-security-'));
   const removeWork = () => rmSync(work, { recursive: true, force: true });
-  let srv: TestServer;
   try {
     const file = join(work, 'anchors.pem');
     writeFileSync(file, Buffer.concat(anchors.map((a) => readFileSync(a))));
-    srv = await startServer(db, { SMIME_TRUST_ANCHORS: file, SMIME_REVOCATION_CHECK: 'off' });
+    const { srv, close } = await startServerOn(target, { SMIME_TRUST_ANCHORS: file, SMIME_REVOCATION_CHECK: 'off' });
+    return { srv, close: () => cleanUp(close, removeWork) };
   } catch (error) {
-    // The caller has no close() yet: an anchor file that cannot be read must not leave the database open (issue 13).
-    await cleanUp(drop, removeWork);
+    // The caller has no close() yet: an anchor file that cannot be read must not leave anything behind (issue 13).
+    removeWork();
     throw error;
   }
-  return {
-    srv,
-    close: () => cleanUp(() => srv.close(), drop, removeWork),
-  };
+}
+
+/**
+ * The server (in this process) on a fresh database of `target`, with `overrides` on top of the test configuration;
+ * close() stops it and drops the database. A server that does not start drops the database before the error is
+ * passed on.
+ */
+export async function startServerOn(
+  target: DbTarget,
+  overrides: Partial<Config> = {},
+): Promise<{ srv: TestServer; close(): Promise<void> }> {
+  const { db, drop } = await target.open();
+  let srv: TestServer;
+  try {
+    srv = await startServer(db, overrides);
+  } catch (error) {
+    await cleanUp(drop);
+    throw error;
+  }
+  return { srv, close: () => cleanUp(() => srv.close(), drop) };
 }
