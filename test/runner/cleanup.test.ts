@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import { cleanUp } from '../helpers/cleanup.ts';
 import type { Database } from '../../backend/src/store/db.ts';
 import type { DbTarget } from '../helpers/db.ts';
-import { startServerTrusting } from '../security/world.ts';
+import { startServerOn, startServerTrusting } from '../security/world.ts';
 
 describe('cleanUp', () => {
   test('runs every step, in order, and throws the failure afterwards', async () => {
@@ -46,19 +46,36 @@ describe('cleanUp', () => {
   });
 });
 
-describe('startServerTrusting', () => {
-  test('an anchor file that cannot be read: the database it opened is dropped before the error is thrown', async () => {
+describe('startServerTrusting / startServerOn', () => {
+  /** A database target that counts what it opens and drops. */
+  function countingTarget(): { target: DbTarget; opened: () => number; dropped: () => number } {
+    let opened = 0;
     let dropped = 0;
     const target: DbTarget = {
       name: 'pglite',
-      open: async () => ({
-        db: {} as Database,
-        drop: async () => {
-          dropped++;
-        },
-      }),
+      open: async () => {
+        opened++;
+        return {
+          db: {} as Database,
+          drop: async () => {
+            dropped++;
+          },
+        };
+      },
     };
-    await assert.rejects(startServerTrusting(target, ['/nonexistent/anchors.pem']), /ENOENT/);
-    assert.equal(dropped, 1);
+    return { target, opened: () => opened, dropped: () => dropped };
+  }
+
+  test('an anchor file that cannot be read: no database is left open when the error is thrown', async () => {
+    const t = countingTarget();
+    await assert.rejects(startServerTrusting(t.target, ['/nonexistent/anchors.pem']), /ENOENT/);
+    assert.equal(t.dropped(), t.opened(), 'every database opened was dropped');
+  });
+
+  test('a server that does not start: the database it opened is dropped before the error is thrown', async () => {
+    const t = countingTarget();
+    await assert.rejects(startServerOn(t.target, { SMIME_TRUST_ANCHORS: '/nonexistent/anchors.pem' }), /ENOENT/);
+    assert.equal(t.opened(), 1);
+    assert.equal(t.dropped(), 1);
   });
 });
